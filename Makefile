@@ -1,0 +1,110 @@
+# SPDX-License-Identifier: MIT
+# tund build. `make` builds build/tund and build/tundctl; `make check` installs
+# dependencies, runs unit tests under ASan+UBSan, fuzzers briefly, then the
+# namespace integration tests.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+SBINDIR ?= $(PREFIX)/sbin
+BINDIR ?= $(PREFIX)/bin
+PKG_CONFIG ?= pkg-config
+CC ?= gcc
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 15
+
+PKGS := glib-2.0 gio-2.0 json-glib-1.0 libsodium libmnl nice libmosquitto
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lpthread
+
+CFLAGS ?= -O2 -g
+WARN := -std=gnu11 -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wvla -Werror
+HARDEN := -fstack-protector-strong -fPIE
+override CFLAGS += $(WARN) $(HARDEN) -I. $(PKG_CFLAGS) -MMD -MP
+LDFLAGS ?=
+override LDFLAGS += -pie -Wl,-z,relro,-z,now
+
+# Everything but the two mains is library code shared by the daemon, the CLI,
+# the unit tests and the fuzz targets.
+LIB_SRC := $(wildcard overlay/*.c) $(wildcard netlink/*.c) \
+	$(filter-out tund/main.c,$(wildcard tund/*.c))
+CTL_SRC := $(wildcard ctl/*.c)
+UNIT_SRC := $(wildcard tests/unit/*.c)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+
+B := build
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o)
+SAN_OBJ := $(LIB_SRC:%.c=$(B)/san/%.o)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+all: $(B)/tund $(B)/tundctl
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -D_FORTIFY_SOURCE=2 -c -o $@ $<
+
+$(B)/libtund.a: $(LIB_OBJ)
+	$(Q)$(AR) rcs $@ $^
+
+$(B)/tund: $(B)/obj/tund/main.o $(B)/libtund.a
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(PKG_LIBS)
+
+$(B)/tundctl: $(CTL_SRC:%.c=$(B)/obj/%.o) $(B)/libtund.a
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(PKG_LIBS)
+
+# Unit tests: one binary, ASan + UBSan, no optimisation surprises.
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+$(B)/san/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) -O1 $(SAN) -c -o $@ $<
+
+$(B)/unit-tests: $(UNIT_SRC:%.c=$(B)/san/%.o) $(SAN_OBJ)
+	$(Q)$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(PKG_LIBS)
+
+unit: $(B)/unit-tests
+	$(B)/unit-tests
+
+# libFuzzer targets: tests/fuzz/fuzz_NAME.c -> build/fuzz/fuzz_NAME
+FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O1
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
+$(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) -std=gnu11 -Wall -Wextra -Werror -I. $(PKG_CFLAGS) $(FUZZ_FLAGS) \
+		-o $@ $< $(LIB_SRC) $(PKG_LIBS)
+
+fuzz: $(FUZZ_BIN)
+
+fuzz-run: fuzz
+	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
+
+deps:
+	packaging/install-deps.sh
+
+check: deps
+	$(MAKE) all unit-build fuzz
+	tests/check.sh
+
+unit-build: $(B)/unit-tests
+
+integration: all
+	tests/netns/run.sh
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
+	install -m 0755 $(B)/tund $(DESTDIR)$(SBINDIR)/tund
+	install -m 0755 $(B)/tundctl $(DESTDIR)$(BINDIR)/tundctl
+
+demo: deps all
+	tests/demo.sh
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all unit unit-build fuzz fuzz-run deps check integration install demo clean
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
