@@ -20,7 +20,7 @@ CFLAGS ?= -O2 -g
 WARN := -std=gnu11 -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wvla -Werror
 HARDEN := -fstack-protector-strong -fPIE
-override CFLAGS += $(WARN) $(HARDEN) -I. $(PKG_CFLAGS) -MMD -MP
+override CFLAGS += $(WARN) $(HARDEN) -D_GNU_SOURCE -I. $(PKG_CFLAGS) -MMD -MP
 LDFLAGS ?=
 override LDFLAGS += -pie -Wl,-z,relro,-z,now
 
@@ -74,7 +74,7 @@ FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
 $(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 	@mkdir -p $(dir $@)
-	$(Q)$(FUZZ_CC) -std=gnu11 -Wall -Wextra -Werror -I. $(PKG_CFLAGS) $(FUZZ_FLAGS) \
+	$(Q)$(FUZZ_CC) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. $(PKG_CFLAGS) $(FUZZ_FLAGS) \
 		-o $@ $< $(LIB_SRC) $(PKG_LIBS)
 
 fuzz: $(FUZZ_BIN)

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: MIT
+#include <arpa/inet.h>
+#include <glib.h>
+#include <string.h>
+
+#include "tests/unit/unit.h"
+#include "tund/config.h"
+
+static bool parse(struct tund_config *cfg, const char *text, char **err)
+{
+	tund_config_init(cfg);
+	*err = NULL;
+	return tund_config_parse(cfg, text, strlen(text), "test.conf", err);
+}
+
+UNIT_TEST(config_full_example)
+{
+	struct tund_config cfg;
+	char *err;
+	const char *text = "[interface]\n"
+			   "name = tund7\n"
+			   "address = 10.77.0.1/16\n"
+			   "address6 = fd77::1/64        ; optional\n"
+			   "mtu = 1380\n"
+			   "listen_port = 51821\n"
+			   "# a comment\n"
+			   "[paths]\n"
+			   "state_dir = /tmp/x/state\n"
+			   "control_socket = /tmp/x/tund.sock\n";
+
+	CHECK(parse(&cfg, text, &err));
+	CHECK(err == NULL);
+	CHECK(!strcmp(cfg.ifname, "tund7"));
+	CHECK(cfg.has_addr4 && cfg.addr4.family == AF_INET && cfg.addr4.prefix == 16);
+	CHECK(cfg.addr4.addr[0] == 10 && cfg.addr4.addr[3] == 1);
+	CHECK(cfg.has_addr6 && cfg.addr6.family == AF_INET6 && cfg.addr6.prefix == 64);
+	CHECK(cfg.mtu == 1380);
+	CHECK(cfg.listen_port == 51821);
+	CHECK(!strcmp(cfg.state_dir, "/tmp/x/state"));
+	CHECK(!strcmp(cfg.control_socket, "/tmp/x/tund.sock"));
+	tund_config_free(&cfg);
+}
+
+UNIT_TEST(config_defaults)
+{
+	struct tund_config cfg;
+	char *err;
+
+	CHECK(parse(&cfg, "", &err));
+	CHECK(!strcmp(cfg.ifname, "tund0"));
+	CHECK(cfg.mtu == 1420 && cfg.listen_port == 51820);
+	CHECK(!cfg.has_addr4 && !cfg.has_addr6);
+	CHECK(!strcmp(cfg.state_dir, TUND_DEFAULT_STATE_DIR));
+	tund_config_free(&cfg);
+}
+
+/* Each bad config must fail with a message naming the file, section and key. */
+static void expect_error(const char *text, const char *must_contain)
+{
+	struct tund_config cfg;
+	char *err;
+
+	CHECK(!parse(&cfg, text, &err));
+	CHECK(err != NULL);
+	if (err) {
+		CHECK(strstr(err, "test.conf") != NULL);
+		CHECK(strstr(err, must_contain) != NULL);
+		CHECK(strchr(err, '\n') == NULL);
+		if (!strstr(err, must_contain))
+			fprintf(stderr, "  got: %s\n", err);
+	}
+	g_free(err);
+	tund_config_free(&cfg);
+}
+
+UNIT_TEST(config_rejects_bad_input)
+{
+	expect_error("[interface]\nnmae = x\n", "[interface] nmae: unknown key");
+	expect_error("[interfaces]\nname = x\n", "[interfaces]: unknown section");
+	expect_error("[interface]\naddress = 10.77.0.300/16\n", "[interface] address");
+	expect_error("[interface]\naddress = 10.77.0.1\n", "[interface] address");
+	expect_error("[interface]\naddress = fd77::1/64\n", "[interface] address");
+	expect_error("[interface]\naddress6 = 10.0.0.1/8\n", "[interface] address6");
+	expect_error("[interface]\naddress = 10.77.0.1/33\n", "[interface] address");
+	expect_error("[interface]\nmtu = 100\n", "[interface] mtu");
+	expect_error("[interface]\nmtu = 1420x\n", "[interface] mtu");
+	expect_error("[interface]\nmtu = -1\n", "[interface] mtu");
+	expect_error("[interface]\nlisten_port = 70000\n", "[interface] listen_port");
+	expect_error("[interface]\nname = averyveryverylongname\n", "[interface] name");
+	expect_error("[interface]\nname = a/b\n", "[interface] name");
+	expect_error("[paths]\nstate_dir = relative/dir\n", "[paths] state_dir");
+	expect_error("key = value\n", "test.conf");
+	expect_error("[interface\nname=x\n", "test.conf");
+}
+
+UNIT_TEST(config_rejects_nul_bytes)
+{
+	struct tund_config cfg;
+	char *err = NULL;
+	const char text[] = "[interface]\nname = a\0b\n";
+
+	tund_config_init(&cfg);
+	CHECK(!tund_config_parse(&cfg, text, sizeof(text) - 1, "test.conf", &err));
+	g_free(err);
+	tund_config_free(&cfg);
+}
+
+UNIT_TEST(config_load_missing_file)
+{
+	struct tund_config cfg;
+	char *err = NULL;
+
+	tund_config_init(&cfg);
+	CHECK(!tund_config_load(&cfg, "/nonexistent/tund.conf", &err));
+	CHECK(err && strstr(err, "/nonexistent/tund.conf") && strstr(err, "cannot read"));
+	g_free(err);
+	tund_config_free(&cfg);
+}

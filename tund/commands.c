@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: MIT
+/* Control commands: each takes the request object and returns a result node
+ * or sets a one-line error. The table at the bottom is the whole API. */
+#include <sodium.h>
+#include <string.h>
+
+#include "tund/control_codec.h"
+#include "tund/daemon.h"
+#include "tund/log.h"
+#include "tund/statefile.h"
+
+typedef JsonNode *(*command_fn)(struct tund_daemon *d, JsonObject *req, char **err);
+
+static JsonNode *cmd_status(struct tund_daemon *d, JsonObject *req, char **err)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	char key[TUND_KEY_B64_LEN + 1], buf[TUND_CIDR_STRLEN];
+
+	(void)req;
+	(void)err;
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "interface");
+	json_builder_add_string_value(b, d->ifname);
+	json_builder_set_member_name(b, "addresses");
+	json_builder_begin_array(b);
+	if (d->cfg.has_addr4) {
+		tund_cidr_format(&d->cfg.addr4, buf, sizeof(buf));
+		json_builder_add_string_value(b, buf);
+	}
+	if (d->cfg.has_addr6) {
+		tund_cidr_format(&d->cfg.addr6, buf, sizeof(buf));
+		json_builder_add_string_value(b, buf);
+	}
+	json_builder_end_array(b);
+	json_builder_set_member_name(b, "mtu");
+	json_builder_add_int_value(b, d->cfg.mtu);
+	json_builder_set_member_name(b, "public_key");
+	tund_key_encode(key, d->public_key);
+	json_builder_add_string_value(b, key);
+	json_builder_set_member_name(b, "listen_port");
+	json_builder_add_int_value(b, d->cfg.listen_port);
+	json_builder_set_member_name(b, "uptime");
+	json_builder_add_int_value(b, (g_get_monotonic_time() - d->started_us) / G_USEC_PER_SEC);
+	json_builder_set_member_name(b, "peers");
+	json_builder_add_int_value(b, d->peers.items->len);
+	json_builder_end_object(b);
+	return json_builder_get_root(b);
+}
+
+static JsonNode *cmd_peers(struct tund_daemon *d, JsonObject *req, char **err)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+
+	(void)req;
+	(void)err;
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "peers");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < d->peers.items->len; i++)
+		json_builder_add_value(b, tund_peer_to_json(g_ptr_array_index(d->peers.items, i),
+							    false));
+	json_builder_end_array(b);
+	json_builder_end_object(b);
+	return json_builder_get_root(b);
+}
+
+/* Persists, or puts the list back as it was and reports why. */
+static bool save_or_undo(struct tund_daemon *d, char **err)
+{
+	int ret = tund_daemon_save_peers(d);
+
+	if (ret) {
+		*err = g_strdup_printf("cannot save peers to %s: %s", d->peers_path,
+				       g_strerror(-ret));
+		log_error("%s", *err);
+		return false;
+	}
+	return true;
+}
+
+static JsonNode *cmd_peer_add(struct tund_daemon *d, JsonObject *req, char **err)
+{
+	struct tund_peer *p = tund_peer_from_json(req, err);
+	char key[TUND_KEY_B64_LEN + 1];
+
+	if (!p)
+		return NULL;
+	if (!memcmp(p->public_key, d->public_key, TUND_KEY_LEN)) {
+		*err = g_strdup("that is this node's own public key");
+		tund_peer_free(p);
+		return NULL;
+	}
+	if (!tund_peer_list_upsert(&d->peers, p, err)) {
+		tund_peer_free(p);
+		return NULL;
+	}
+	tund_key_encode(key, p->public_key);
+	if (!save_or_undo(d, err)) {
+		tund_peer_list_remove(&d->peers, p);
+		return NULL;
+	}
+	log_info("peer %s%s%s added", key, p->name ? " as " : "", p->name ? p->name : "");
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "peer");
+	json_builder_add_value(b, tund_peer_to_json(p, false));
+	json_builder_end_object(b);
+	return json_builder_get_root(b);
+}
+
+static JsonNode *cmd_peer_remove(struct tund_daemon *d, JsonObject *req, char **err)
+{
+	const char *which = json_object_has_member(req, "peer") ?
+				    json_object_get_string_member_with_default(req, "peer", NULL) :
+				    NULL;
+	struct tund_peer *p;
+	char key[TUND_KEY_B64_LEN + 1];
+
+	if (!which) {
+		*err = g_strdup("peer.remove needs \"peer\": a public key or a name");
+		return NULL;
+	}
+	p = tund_peer_list_find(&d->peers, which);
+	if (!p) {
+		*err = g_strdup_printf("no such peer: %s", which);
+		return NULL;
+	}
+	tund_key_encode(key, p->public_key);
+	/* Detach first so a failed save can put it back unchanged. */
+	g_ptr_array_set_free_func(d->peers.items, NULL);
+	g_ptr_array_remove(d->peers.items, p);
+	g_ptr_array_set_free_func(d->peers.items, (GDestroyNotify)tund_peer_free);
+	if (!save_or_undo(d, err)) {
+		g_ptr_array_add(d->peers.items, p);
+		return NULL;
+	}
+	tund_peer_free(p);
+	log_info("peer %s removed", key);
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "removed");
+	json_builder_add_string_value(b, key);
+	json_builder_end_object(b);
+	return json_builder_get_root(b);
+}
+
+static const struct {
+	const char *name;
+	command_fn fn;
+} commands[] = {
+	{ "status", cmd_status },
+	{ "peers", cmd_peers },
+	{ "peer.add", cmd_peer_add },
+	{ "peer.remove", cmd_peer_remove },
+};
+
+char *tund_commands_handle(void *daemon, const char *line, size_t len)
+{
+	struct tund_daemon *d = daemon;
+	g_autoptr(JsonObject) req = NULL;
+	g_autofree char *err = NULL;
+	const char *cmd = NULL;
+
+	req = tund_control_decode_request(line, len, &cmd, &err);
+	if (!req)
+		return tund_control_encode_error(err);
+	for (size_t i = 0; i < G_N_ELEMENTS(commands); i++) {
+		JsonNode *result;
+
+		if (strcmp(commands[i].name, cmd))
+			continue;
+		result = commands[i].fn(d, req, &err);
+		if (!result)
+			return tund_control_encode_error(err ? err : "command failed");
+		return tund_control_encode_ok(result);
+	}
+	err = g_strdup_printf("unknown command \"%.64s\"", cmd);
+	return tund_control_encode_error(err);
+}
+
+int tund_daemon_save_peers(struct tund_daemon *d)
+{
+	size_t len;
+	char *text = tund_peer_list_serialize(&d->peers, &len);
+	int ret = tund_statefile_write(d->peers_path, text, len);
+
+	/* The text holds pre-shared keys. */
+	sodium_memzero(text, len);
+	g_free(text);
+	return ret;
+}

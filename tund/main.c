@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: MIT
+/* tund: the daemon. Runs in the foreground, logs to stderr, exits cleanly on
+ * SIGTERM/SIGINT with its interface and socket gone. */
+#include <errno.h>
+#include <getopt.h>
+#include <glib-unix.h>
+#include <glib.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "netlink/addr.h"
+#include "netlink/link.h"
+#include "netlink/tun.h"
+#include "tund/control.h"
+#include "tund/daemon.h"
+#include "tund/keyfile.h"
+#include "tund/log.h"
+#include "tund/statefile.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: tund [--config FILE] [--verbose]\n"
+		   "  --config FILE   INI configuration (default " TUND_DEFAULT_CONFIG ")\n"
+		   "  --verbose       log debug events too\n"
+		   "Runs in the foreground; stop with SIGTERM or SIGINT.\n");
+}
+
+static gboolean on_quit_signal(gpointer data)
+{
+	struct tund_daemon *d = data;
+
+	log_info("signal received, shutting down");
+	g_main_loop_quit(d->loop);
+	return G_SOURCE_CONTINUE;
+}
+
+static bool load_state(struct tund_daemon *d)
+{
+	g_autofree char *key_path = g_build_filename(d->cfg.state_dir, "private.key", NULL);
+	g_autofree char *data = NULL;
+	g_autoptr(GError) gerr = NULL;
+	char *err = NULL;
+	char pub[TUND_KEY_B64_LEN + 1];
+	gsize len;
+	bool created;
+	int ret;
+
+	ret = tund_statefile_prepare_dir(d->cfg.state_dir);
+	if (ret) {
+		log_error("%s: [paths] state_dir: cannot use %s: %s", d->config_path,
+			  d->cfg.state_dir, g_strerror(-ret));
+		return false;
+	}
+	if (!tund_keyfile_load_or_create(key_path, d->private_key, &created, &err) ||
+	    !tund_key_public(d->public_key, d->private_key)) {
+		log_error("%s", err ? err : "private key gives an invalid public key");
+		g_free(err);
+		return false;
+	}
+	tund_key_encode(pub, d->public_key);
+	log_info("%s private key %s; public key %s", created ? "created" : "loaded", key_path,
+		 pub);
+
+	d->peers_path = g_build_filename(d->cfg.state_dir, "peers.json", NULL);
+	if (!g_file_get_contents(d->peers_path, &data, &len, &gerr)) {
+		if (!g_error_matches(gerr, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
+			log_error("%s: %s", d->peers_path, gerr->message);
+			return false;
+		}
+		return true;
+	}
+	if (!tund_peer_list_parse(&d->peers, data, len, &err)) {
+		log_error("%s: %s; refusing to start and leaving the file as it is",
+			  d->peers_path, err);
+		g_free(err);
+		return false;
+	}
+	sodium_memzero(data, len);
+	log_info("loaded %u peers from %s", d->peers.items->len, d->peers_path);
+	return true;
+}
+
+/* Creates the TUN device and configures it; on failure nothing is left. */
+static bool bring_up_interface(struct tund_daemon *d)
+{
+	int ret;
+
+	d->tun_fd = tund_tun_open(d->cfg.ifname, d->ifname, 0);
+	if (d->tun_fd < 0) {
+		if (d->tun_fd == -EBUSY || d->tun_fd == -EEXIST)
+			log_error("%s: [interface] name: interface \"%s\" already exists",
+				  d->config_path, d->cfg.ifname);
+		else
+			log_error("%s: [interface] name: cannot create TUN device \"%s\": %s",
+				  d->config_path, d->cfg.ifname, g_strerror(-d->tun_fd));
+		return false;
+	}
+	d->ifindex = tund_link_index(d->ifname);
+	if (d->ifindex <= 0) {
+		log_error("interface %s vanished right after creation", d->ifname);
+		goto fail;
+	}
+	ret = tund_link_set_mtu(d->ifindex, d->cfg.mtu);
+	if (ret) {
+		log_error("%s: [interface] mtu: cannot set %u: %s", d->config_path, d->cfg.mtu,
+			  g_strerror(-ret));
+		goto fail;
+	}
+	if (d->cfg.has_addr4 && (ret = tund_addr_add(d->ifindex, &d->cfg.addr4))) {
+		log_error("%s: [interface] address: cannot add: %s", d->config_path,
+			  g_strerror(-ret));
+		goto fail;
+	}
+	if (d->cfg.has_addr6 && (ret = tund_addr_add(d->ifindex, &d->cfg.addr6))) {
+		log_error("%s: [interface] address6: cannot add: %s", d->config_path,
+			  g_strerror(-ret));
+		goto fail;
+	}
+	ret = tund_link_set_up(d->ifindex);
+	if (ret) {
+		log_error("cannot set %s up: %s", d->ifname, g_strerror(-ret));
+		goto fail;
+	}
+	log_info("interface %s up (index %d, mtu %u)", d->ifname, d->ifindex, d->cfg.mtu);
+	return true;
+fail:
+	close(d->tun_fd);
+	d->tun_fd = -1;
+	/* Closing a non-persistent TUN removes it; delete to be sure. */
+	tund_link_delete(d->ifindex);
+	d->ifindex = 0;
+	return false;
+}
+
+static void bring_down_interface(struct tund_daemon *d)
+{
+	if (d->tun_fd < 0)
+		return;
+	close(d->tun_fd);
+	d->tun_fd = -1;
+	if (d->ifindex > 0 && tund_link_index(d->ifname) == d->ifindex)
+		tund_link_delete(d->ifindex);
+	log_info("interface %s removed", d->ifname);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct tund_daemon d = { .tun_fd = -1 };
+	char *err = NULL;
+	int opt, ret, status = 1;
+
+	d.config_path = g_strdup(TUND_DEFAULT_CONFIG);
+	while ((opt = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c':
+			g_free(d.config_path);
+			d.config_path = g_strdup(optarg);
+			break;
+		case 'v':
+			tund_log_set_level(TUND_LOG_DEBUG);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "tund: unexpected argument \"%s\"\n", argv[optind]);
+		return 2;
+	}
+	if (sodium_init() < 0) {
+		log_error("libsodium failed to initialise");
+		return 1;
+	}
+	tund_config_init(&d.cfg);
+	tund_peer_list_init(&d.peers);
+	if (!tund_config_load(&d.cfg, d.config_path, &err)) {
+		log_error("%s", err);
+		g_free(err);
+		goto out;
+	}
+	if (!load_state(&d))
+		goto out;
+
+	ret = tund_control_open(d.cfg.control_socket, tund_commands_handle, &d, &d.control);
+	if (ret) {
+		log_error("%s: [paths] control_socket: cannot listen on %s: %s", d.config_path,
+			  d.cfg.control_socket,
+			  ret == -EADDRINUSE ? "another tund is running there" : g_strerror(-ret));
+		goto out;
+	}
+	if (!bring_up_interface(&d))
+		goto out;
+
+	d.loop = g_main_loop_new(NULL, FALSE);
+	d.started_us = g_get_monotonic_time();
+	g_unix_signal_add(SIGTERM, on_quit_signal, &d);
+	g_unix_signal_add(SIGINT, on_quit_signal, &d);
+	log_info("control socket %s ready", d.cfg.control_socket);
+	g_main_loop_run(d.loop);
+	status = 0;
+out:
+	bring_down_interface(&d);
+	tund_control_close(d.control);
+	if (d.loop)
+		g_main_loop_unref(d.loop);
+	tund_peer_list_clear(&d.peers);
+	sodium_memzero(d.private_key, sizeof(d.private_key));
+	g_free(d.peers_path);
+	g_free(d.config_path);
+	tund_config_free(&d.cfg);
+	return status;
+}

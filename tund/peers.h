@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* The daemon's peer list: what the user configured plus what we observed.
+ * One JSON form serves the state file, control replies and peer.add. */
+#ifndef TUND_PEERS_H
+#define TUND_PEERS_H
+
+#include <glib.h>
+#include <json-glib/json-glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "overlay/cidr.h"
+#include "overlay/keys.h"
+
+#define TUND_PEER_NAME_MAX 64
+#define TUND_PEER_MAX_ALLOWED_IPS 256
+
+struct tund_peer {
+	uint8_t public_key[TUND_KEY_LEN];
+	char *name;           /* NULL when unnamed */
+	char *endpoint;       /* "host:port" as configured, or NULL */
+	GArray *allowed_ips;  /* struct tund_cidr */
+	bool has_psk;
+	uint8_t psk[TUND_KEY_LEN];
+
+	/* Observed, not persisted. */
+	uint64_t rx_bytes, tx_bytes;
+	int64_t latest_handshake; /* unix seconds, 0 = never */
+};
+
+struct tund_peer *tund_peer_new(void);
+void tund_peer_free(struct tund_peer *p);
+
+/* Validates a JSON peer object (from a request or the state file) into a new
+ * peer. Only public_key is required. NULL and a one-line *err on failure. */
+struct tund_peer *tund_peer_from_json(JsonObject *obj, char **err);
+/* Builds the JSON object; secrets (psk) only when with_secrets is true. */
+JsonNode *tund_peer_to_json(const struct tund_peer *p, bool with_secrets);
+
+struct tund_peer_list {
+	GPtrArray *items; /* struct tund_peer *, owned */
+};
+
+void tund_peer_list_init(struct tund_peer_list *l);
+void tund_peer_list_clear(struct tund_peer_list *l);
+/* Finds a peer by base64 public key or by name. */
+struct tund_peer *tund_peer_list_find(struct tund_peer_list *l, const char *key_or_name);
+struct tund_peer *tund_peer_list_find_key(struct tund_peer_list *l,
+					  const uint8_t key[TUND_KEY_LEN]);
+/* Adds p, or replaces the peer with the same key. Refuses a name that
+ * another peer already has. Takes ownership of p on success only. */
+bool tund_peer_list_upsert(struct tund_peer_list *l, struct tund_peer *p, char **err);
+/* Removes and frees. False if absent. */
+bool tund_peer_list_remove(struct tund_peer_list *l, struct tund_peer *p);
+
+/* State file text: {"version":1,"peers":[...]} with secrets. */
+char *tund_peer_list_serialize(struct tund_peer_list *l, size_t *len);
+/* Parses state file text into l (which must be empty). Refuses anything
+ * malformed as a whole, so a corrupt file is never half-loaded. */
+bool tund_peer_list_parse(struct tund_peer_list *l, const char *data, size_t len, char **err);
+
+#endif
