@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: MIT
+/* Control requests: the line decoder, then the peer argument validator that
+ * peer.add runs on whatever object came in. */
+#include <stdint.h>
+
+#include "tund/control_codec.h"
+#include "tund/peers.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *cmd = NULL;
+	char *err = NULL;
+	JsonObject *req = tund_control_decode_request((const char *)data, size, &cmd, &err);
+
+	if (!req) {
+		g_free(err);
+		return 0;
+	}
+	struct tund_peer *p = tund_peer_from_json(req, &err);
+	if (p) {
+		JsonNode *n = tund_peer_to_json(p, false);
+		g_free(tund_control_encode_ok(n));
+		tund_peer_free(p);
+	} else {
+		g_free(tund_control_encode_error(err));
+		g_free(err);
+	}
+	json_object_unref(req);
+	return 0;
+}

@@ -1,0 +1,98 @@
+# shellcheck shell=bash
+# Helpers for namespace tests. Source it, then call t_init NAME.
+# Everything a test makes is recorded and removed by t_cleanup, which runs on
+# every exit path (trap). Namespaces get the prefix "tt-" plus a short tag.
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TUND=$TOP/build/tund
+TUNDCTL=$TOP/build/tundctl
+T_PIDS=()
+T_NS=()
+T_NAME=
+T_DIR=
+
+t_log() { printf '  %s: %s\n' "$T_NAME" "$*" >&2; }
+
+fail() {
+	printf 'FAIL %s: %s\n' "$T_NAME" "$*" >&2
+	for f in "$T_DIR"/*.log; do
+		[ -f "$f" ] || continue
+		printf -- '--- %s (last 20 lines)\n' "$(basename "$f")" >&2
+		tail -n 20 "$f" >&2
+	done
+	exit 1
+}
+
+t_cleanup() {
+	local pid ns
+	for pid in "${T_PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "${T_PIDS[@]}"; do
+		for _ in $(seq 1 50); do pid_running "$pid" || break; sleep 0.1; done
+		kill -KILL "$pid" 2>/dev/null
+	done
+	for ns in "${T_NS[@]}"; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	[ -n "$T_DIR" ] && rm -rf "$T_DIR"
+}
+
+# t_init NAME: a scratch directory and the cleanup trap.
+t_init() {
+	T_NAME=$1
+	T_DIR=$(mktemp -d "/tmp/tt-$1.XXXXXX")
+	trap t_cleanup EXIT
+	trap 'exit 130' INT TERM
+}
+
+# t_ns TAG: creates namespace tt-TAG-PID with loopback up; prints its name.
+t_ns() {
+	local ns="tt-$1-$$"
+	ip netns add "$ns" || fail "cannot create namespace $ns"
+	T_NS+=("$ns")
+	ip -n "$ns" link set lo up
+	echo "$ns"
+}
+
+# wait_until SECONDS CMD...: polls CMD every 0.1 s until it succeeds.
+wait_until() {
+	local deadline=$((SECONDS + $1)); shift
+	until "$@" >/dev/null 2>&1; do
+		[ $SECONDS -ge $deadline ] && return 1
+		sleep 0.1
+	done
+}
+
+# t_track PID: kill it at cleanup.
+t_track() { T_PIDS+=("$1"); }
+
+# t_untrack PID: it was stopped on purpose.
+t_untrack() {
+	local keep=() p
+	for p in "${T_PIDS[@]}"; do [ "$p" != "$1" ] && keep+=("$p"); done
+	T_PIDS=("${keep[@]}")
+}
+
+# start_tund NS CONF LOG: runs tund in NS; sets TUND_PID.
+start_tund() {
+	ip netns exec "$1" "$TUND" --config "$2" >>"$3" 2>&1 &
+	TUND_PID=$!
+	t_track "$TUND_PID"
+}
+
+# pid_running PID: true while PID runs (a zombie counts as exited).
+pid_running() {
+	[ -r "/proc/$1/stat" ] || return 1
+	[ "$(sed 's/.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null)" != Z ]
+}
+
+# stop_pid PID [SECONDS]: SIGTERM and wait for the exit; returns its status.
+stop_pid() {
+	local pid=$1 secs=${2:-20} rc
+	kill -TERM "$pid" 2>/dev/null || return 1
+	wait_until "$secs" eval "! pid_running $pid" || return 1
+	wait "$pid" 2>/dev/null; rc=$?
+	t_untrack "$pid"
+	return $rc
+}
