@@ -21,6 +21,7 @@ DEADLINE=${DEADLINE:-20}
 TMP=$(mktemp -d /tmp/tt-nl.XXXXXX) || exit 1
 PID=
 
+# shellcheck disable=SC2317  # reached through the trap
 cleanup() {
 	exec 3>&- 2>/dev/null
 	if [ -n "$PID" ] && kill -0 "$PID" 2>/dev/null; then
@@ -61,6 +62,13 @@ wait_for() {
 	done
 }
 
+# The probe's error line, else its last line, for a one-line failure reason.
+probe_said() {
+	local said
+	said=$(grep -m1 '^error' "$TMP/out" || tail -n1 "$TMP/out")
+	echo "${said:-no output (exited, or no answer within ${DEADLINE}s)}"
+}
+
 mkfifo "$TMP/in" || fail "mkfifo"
 ip netns exec "$NS" "$PROBE" setup "$DEV" "$MTU" "$A4" "$A6" "$R4" "$R6" \
 	<"$TMP/in" >"$TMP/out" 2>&1 &
@@ -68,7 +76,7 @@ PID=$!
 exec 3>"$TMP/in"
 
 if ! wait_for '^ready'; then
-	fail "probe not ready: $(grep -m1 error "$TMP/out" || tail -n1 "$TMP/out")"
+	fail "probe not ready: $(probe_said)"
 fi
 
 # Link: MTU and UP.
@@ -110,8 +118,9 @@ ipn link add tt-va type veth peer name tt-vb || fail "cannot create veth"
 for name in "$DEV" tt-ptun tt-va lo; do
 	out=$(ip netns exec "$NS" "$PROBE" open "$name")
 	rc=$?
-	[ $rc = 2 ] && [ -z "${out##*EBUSY*}" ] ||
+	if [ $rc != 2 ] || [ -n "${out##*EBUSY*}" ]; then
 		fail "second open of $name: want EBUSY, got rc=$rc '$out'"
+	fi
 done
 # A free name still works.
 out=$(ip netns exec "$NS" "$PROBE" open tt-free0) ||
@@ -121,12 +130,12 @@ out=$(ip netns exec "$NS" "$PROBE" open tt-free0) ||
 echo go >&3
 exec 3>&-
 if ! wait_for '^done'; then
-	fail "probe did not finish: $(grep -m1 error "$TMP/out" || tail -n1 "$TMP/out")"
+	fail "probe did not finish: $(probe_said)"
 fi
 wait "$PID"
 rc=$?
 PID=
-[ $rc = 0 ] || fail "probe exited $rc: $(tail -n1 "$TMP/out")"
+[ $rc = 0 ] || fail "probe exited $rc: $(probe_said)"
 if ipn link show dev "$DEV" >/dev/null 2>&1; then
 	fail "$DEV still exists after tund_link_delete"
 fi
