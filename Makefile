@@ -66,6 +66,10 @@ $(B)/san/%.o: %.c
 $(B)/unit-tests: $(UNIT_SRC:%.c=$(B)/san/%.o) $(SAN_OBJ)
 	$(Q)$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(PKG_LIBS)
 
+# Helper for tests/netns/test_netlink.sh: drives netlink/ against a real kernel.
+$(B)/nl_probe: tests/netns/nl_probe.c $(B)/libtund.a
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(PKG_LIBS)
+
 unit: $(B)/unit-tests
 	$(B)/unit-tests
 

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: MIT
+#include "netlink/route.h"
+
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+
+#include "netlink/nl.h"
+#include "overlay/cidr.h"
+
+int tund_route_encode(void *buf, size_t len, uint16_t type, int ifindex,
+		      const struct tund_cidr *dst)
+{
+	struct tund_cidr net;
+	struct nlmsghdr *nlh;
+	struct rtmsg *rtm;
+	size_t alen;
+
+	if (ifindex <= 0 || !dst ||
+	    (type != RTM_NEWROUTE && type != RTM_DELROUTE))
+		return -EINVAL;
+	alen = dst->family == AF_INET ? 4 : dst->family == AF_INET6 ? 16 : 0;
+	if (!alen || dst->prefix > alen * 8)
+		return -EINVAL;
+	if (len < mnl_nlmsg_size(sizeof(*rtm)))
+		return -ENOSPC;
+	/* The IPv4 FIB refuses a destination with host bits set. */
+	net = *dst;
+	tund_cidr_mask(&net);
+
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	if (type == RTM_NEWROUTE)
+		nlh->nlmsg_flags |= NLM_F_CREATE | NLM_F_EXCL;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = (uint8_t)net.family;
+	rtm->rtm_dst_len = net.prefix;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_protocol = RTPROT_STATIC;
+	rtm->rtm_scope = RT_SCOPE_LINK;
+	rtm->rtm_type = RTN_UNICAST;
+
+	if (net.prefix &&
+	    !mnl_attr_put_check(nlh, len, RTA_DST, alen, net.addr))
+		return -ENOSPC;
+	if (!mnl_attr_put_u32_check(nlh, len, RTA_OIF, (uint32_t)ifindex) ||
+	    !mnl_attr_put_u32_check(nlh, len, RTA_TABLE, RT_TABLE_MAIN))
+		return -ENOSPC;
+	return 0;
+}
+
+static int route_change(uint16_t type, int ifindex, const struct tund_cidr *dst)
+{
+	_Alignas(struct nlmsghdr) char buf[TUND_NL_REQSIZE];
+	int ret;
+
+	ret = tund_route_encode(buf, sizeof(buf), type, ifindex, dst);
+	if (ret < 0)
+		return ret;
+	return tund_nl_talk((struct nlmsghdr *)buf, NULL, NULL);
+}
+
+int tund_route_add(int ifindex, const struct tund_cidr *dst)
+{
+	return route_change(RTM_NEWROUTE, ifindex, dst);
+}
+
+int tund_route_del(int ifindex, const struct tund_cidr *dst)
+{
+	return route_change(RTM_DELROUTE, ifindex, dst);
+}

@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: MIT */
+/* Creating the TUN device that carries overlay packets. */
+#ifndef TUND_NETLINK_TUN_H
+#define TUND_NETLINK_TUN_H
+
+#include <net/if.h>
+
+/* Extra flags a caller may pass to tund_tun_open. */
+#define TUND_TUN_FLAGS_ALLOWED (IFF_VNET_HDR | IFF_MULTI_QUEUE)
+
+/* Creates a new layer-3 TUN device (IFF_TUN | IFF_NO_PI, plus any of
+ * TUND_TUN_FLAGS_ALLOWED in flags) called name, or a kernel-chosen "tunN" when
+ * name is NULL or empty, and returns its fd (O_CLOEXEC) or -errno. The actual
+ * name goes to out_name when it is not NULL. A name that any interface already
+ * has, tun or not, ours or another process's, is refused with -EBUSY; an
+ * invalid one with -EINVAL. The device goes away when the fd is closed. */
+int tund_tun_open(const char *name, char out_name[IFNAMSIZ], unsigned flags);
+
+#endif
