@@ -90,7 +90,7 @@ deps:
 	packaging/install-deps.sh
 
 check: deps
-	$(MAKE) all unit-build fuzz
+	$(MAKE) all unit-build fuzz $(B)/nl_probe
 	tests/check.sh
 
 unit-build: $(B)/unit-tests

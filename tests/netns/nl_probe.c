@@ -8,7 +8,9 @@
  *     tries to create TUN NAME; prints "opened NAME" or "open NAME: EXXX (...)"
  *     and exits 0 or 2.
  * Any failure prints "error: what: EXXX (text)" and exits 1. */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* strerrorname_np */
+#endif
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

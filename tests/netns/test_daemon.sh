@@ -136,7 +136,7 @@ colour = blue" "[interface] colour: unknown key"
 bad_config "[interface]
 name = $IF
 address = 10.77.0.300/16" "[interface] address"
-ip -n "$NS" link add "$IF" type dummy || fail "cannot make a dummy link"
+ip -n "$NS" link add "$IF" type veth peer name tt0peer || fail "cannot make a veth link"
 bad_config "[interface]
 name = $IF" "already exists"
 ip -n "$NS" link show dev "$IF" >/dev/null 2>&1 || fail "tund deleted someone else's interface"
