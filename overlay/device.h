@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/* The WireGuard device: our identity, the peers with their handshakes,
+ * keypairs, timers and staged packets, the index table and allowed IPs.
+ * It moves bytes between buffers the caller owns and never does I/O: hot-path
+ * results come back as return values (the caller sends or writes to TUN),
+ * and the rare control messages (handshakes, cookies, keepalives, flushed
+ * staged packets) go out through the send callback.
+ *
+ * Threads: every entry point takes the device lock, so the TUN reader, the
+ * UDP receiver and the timer thread may call in concurrently. The send
+ * callback runs with the lock held and must not call back into the device. */
+#ifndef TUND_OVERLAY_DEVICE_H
+#define TUND_OVERLAY_DEVICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "overlay/cidr.h"
+
+/* Room in front of a TUN packet for the transport header; after it, room
+ * for padding and the tag. */
+enum {
+	TUND_WG_HEADROOM = 16,
+	TUND_WG_TAILROOM = 16 + 16,
+	TUND_WG_MAX_STAGED = 128,
+	TUND_WG_ENDPOINT_MAX = 32,
+};
+
+/* An underlay address, opaque to the device: the socket address bytes, and
+ * the bytes that identify it for cookies (address then port). */
+struct tund_wg_endpoint {
+	uint8_t addr[TUND_WG_ENDPOINT_MAX];
+	uint32_t addr_len; /* 0: none */
+	uint8_t key[18];
+	uint32_t key_len;
+};
+
+struct tund_wg_clock {
+	uint64_t mono_ns;     /* CLOCK_MONOTONIC */
+	struct timespec wall; /* CLOCK_REALTIME, for TAI64N and "latest handshake" */
+};
+
+/* Why a datagram or packet was dropped; counted per device and per peer. */
+enum tund_wg_drop {
+	TUND_WG_DROP_MALFORMED,     /* not a WireGuard message of a valid size */
+	TUND_WG_DROP_MAC,           /* handshake message with a wrong MAC1 */
+	TUND_WG_DROP_HANDSHAKE,     /* unknown key, replayed or failed handshake */
+	TUND_WG_DROP_UNKNOWN_INDEX, /* no session with that receiver index */
+	TUND_WG_DROP_AUTH,          /* transport failed authentication or expired */
+	TUND_WG_DROP_REPLAY,        /* transport counter already seen or too old */
+	TUND_WG_DROP_SOURCE,        /* inner source outside the peer's allowed IPs */
+	TUND_WG_DROP_BAD_INNER,     /* decrypted payload is not an IP packet */
+	TUND_WG_DROP_NO_ROUTE,      /* TUN packet to an address no peer has */
+	TUND_WG_DROP_STAGED,        /* waited for a session too long or queue full */
+	TUND_WG_DROP_COUNT
+};
+
+const char *tund_wg_drop_name(enum tund_wg_drop d);
+
+enum tund_wg_result {
+	TUND_WG_DONE,   /* handled (or queued); nothing for the caller to do */
+	TUND_WG_DROP,   /* dropped and counted */
+	TUND_WG_SEND,   /* send *out_len bytes of buf to *dst */
+	TUND_WG_TO_TUN, /* write buf[*inner_off .. +*inner_len] to TUN */
+};
+
+struct tund_wg;
+struct tund_wg_peer;
+
+typedef void (*tund_wg_send_fn)(void *ctx, const struct tund_wg_endpoint *dst,
+				const uint8_t *buf, size_t len);
+
+struct tund_wg_peer_stats {
+	uint64_t rx_bytes, tx_bytes;
+	int64_t latest_handshake; /* unix seconds, 0: never */
+	uint64_t drops[TUND_WG_DROP_COUNT];
+	struct tund_wg_endpoint endpoint;
+	bool has_session;
+};
+
+/* NULL if the private key gives no valid public key. mtu caps padding. */
+struct tund_wg *tund_wg_new(const uint8_t private_key[32], size_t mtu, tund_wg_send_fn send,
+			    void *send_ctx);
+void tund_wg_free(struct tund_wg *wg);
+
+/* Adds a peer (or returns the existing one with that key, updating its psk).
+ * user is the caller's handle, returned by tund_wg_peer_user(). */
+struct tund_wg_peer *tund_wg_peer_add(struct tund_wg *wg, const uint8_t public_key[32],
+				      const uint8_t *psk, void *user);
+void tund_wg_peer_remove(struct tund_wg *wg, struct tund_wg_peer *peer);
+void *tund_wg_peer_user(struct tund_wg_peer *peer);
+/* Routes a prefix to the peer (and accepts it as an inner source). 0/-errno. */
+int tund_wg_peer_allow(struct tund_wg *wg, struct tund_wg_peer *peer,
+		       const struct tund_cidr *c);
+void tund_wg_peer_set_endpoint(struct tund_wg *wg, struct tund_wg_peer *peer,
+			       const struct tund_wg_endpoint *ep);
+void tund_wg_peer_set_keepalive(struct tund_wg *wg, struct tund_wg_peer *peer,
+				unsigned seconds, const struct tund_wg_clock *now);
+void tund_wg_peer_get_stats(struct tund_wg *wg, struct tund_wg_peer *peer,
+			    struct tund_wg_peer_stats *out);
+/* Device-wide drop counters. */
+void tund_wg_get_drops(struct tund_wg *wg, uint64_t out[TUND_WG_DROP_COUNT]);
+
+/* A packet read from TUN sits at buf + TUND_WG_HEADROOM, len bytes; cap is
+ * the buffer size (len + HEADROOM + TAILROOM suffices). On TUND_WG_SEND the
+ * datagram is buf[0 .. *out_len] for *dst. */
+enum tund_wg_result tund_wg_encrypt(struct tund_wg *wg, uint8_t *buf, size_t cap, size_t len,
+				    const struct tund_wg_clock *now, size_t *out_len,
+				    struct tund_wg_endpoint *dst);
+/* A datagram from src, decrypted in place. */
+enum tund_wg_result tund_wg_receive(struct tund_wg *wg, uint8_t *buf, size_t len,
+				    const struct tund_wg_endpoint *src,
+				    const struct tund_wg_clock *now, size_t *inner_off,
+				    size_t *inner_len);
+/* Runs due timers for every peer; returns the next deadline (mono ns). */
+uint64_t tund_wg_tick(struct tund_wg *wg, const struct tund_wg_clock *now);
+
+#endif
