@@ -119,7 +119,7 @@ int tund_allowedips_insert(struct tund_allowedips *t, const struct tund_cidr *c,
 {
 	struct tund_allowedips_node **link, *n, *fresh, *branch;
 	uint8_t key[16];
-	unsigned cidr, common;
+	unsigned cidr;
 
 	if (!peer || !load_key(c, key))
 		return -EINVAL;
@@ -129,7 +129,7 @@ int tund_allowedips_insert(struct tund_allowedips *t, const struct tund_cidr *c,
 	while ((n = *link)) {
 		unsigned min = n->cidr < cidr ? n->cidr : cidr;
 
-		common = common_bits(n->bits, key, min);
+		unsigned common = common_bits(n->bits, key, min);
 		if (common == n->cidr && n->cidr == cidr) {
 			n->peer = peer; /* same prefix: new owner */
 			return 0;
