@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/* Internals shared by device.c, send.c and receive.c. All of it is guarded
+ * by tund_wg.lock. */
+#ifndef TUND_OVERLAY_DEVICE_PRIV_H
+#define TUND_OVERLAY_DEVICE_PRIV_H
+
+#include <pthread.h>
+
+#include "overlay/allowedips.h"
+#include "overlay/cookie.h"
+#include "overlay/device.h"
+#include "overlay/keypair.h"
+#include "overlay/noise.h"
+#include "overlay/timers.h"
+
+struct staged_packet {
+	uint8_t *data;
+	size_t len;
+};
+
+struct tund_wg_peer {
+	uint8_t public_key[32];
+	void *user;
+	struct tund_noise_handshake hs;
+	bool hs_index_live; /* hs.local_index is in the index table */
+	struct tund_cookie_maker cookie;
+	struct tund_keypair keypairs[3];
+	/* Send with current; accept current, previous, and next (the
+	 * responder's new keypair, promoted when the initiator first uses it). */
+	struct tund_keypair *current, *previous, *next;
+	struct tund_timers timers;
+	struct tund_wg_endpoint endpoint;
+	struct staged_packet staged[TUND_WG_MAX_STAGED];
+	unsigned staged_head, staged_count;
+	uint64_t rx_bytes, tx_bytes;
+	int64_t latest_handshake;
+	uint64_t drops[TUND_WG_DROP_COUNT];
+};
+
+struct index_entry {
+	uint32_t index;
+	struct tund_wg_peer *peer; /* NULL: empty, TOMBSTONE: deleted */
+};
+
+struct tund_wg {
+	pthread_mutex_t lock;
+	struct tund_noise_static_identity identity;
+	struct tund_cookie_checker checker;
+	struct tund_allowedips allowed;
+	struct tund_wg_peer **peers;
+	size_t n_peers, cap_peers;
+	struct index_entry *index;
+	uint32_t index_cap, index_used;
+	uint64_t drops[TUND_WG_DROP_COUNT];
+	/* Handshake messages seen in the current second: above a bound we
+	 * are "under load" and demand cookies. */
+	uint64_t load_window_ns;
+	unsigned load_count;
+	size_t mtu;
+	tund_wg_send_fn send;
+	void *send_ctx;
+};
+
+struct tund_wg_peer *tund_wg_index_find(struct tund_wg *wg, uint32_t index);
+int tund_wg_index_new(struct tund_wg *wg, struct tund_wg_peer *peer, uint32_t *out);
+void tund_wg_index_drop(struct tund_wg *wg, uint32_t index);
+struct tund_wg_peer *tund_wg_peer_by_key(struct tund_wg *wg, const uint8_t key[32]);
+void tund_wg_keypair_drop(struct tund_wg *wg, struct tund_wg_peer *p, struct tund_keypair **slot);
+void tund_wg_keypairs_drop_all(struct tund_wg *wg, struct tund_wg_peer *p);
+struct tund_keypair *tund_wg_keypair_slot(struct tund_wg_peer *p);
+void tund_wg_handshake_forget(struct tund_wg *wg, struct tund_wg_peer *p);
+void tund_wg_staged_clear(struct tund_wg *wg, struct tund_wg_peer *p, bool count_drops);
+
+/* send.c */
+void tund_wg_run_timers(struct tund_wg *wg, struct tund_wg_peer *p,
+			const struct tund_wg_clock *now);
+void tund_wg_flush_staged(struct tund_wg *wg, struct tund_wg_peer *p,
+			  const struct tund_wg_clock *now);
+void tund_wg_send_keepalive(struct tund_wg *wg, struct tund_wg_peer *p,
+			    const struct tund_wg_clock *now);
+void tund_wg_count_drop(struct tund_wg *wg, struct tund_wg_peer *p, enum tund_wg_drop d);
+
+static inline uint64_t tund_wg_ms(const struct tund_wg_clock *now)
+{
+	return now->mono_ns / 1000000;
+}
+
+#endif
