@@ -108,7 +108,7 @@ static int read_line(int fd, int64_t deadline, GString *line)
 int tund_client_call(const char *path, JsonObject *request, JsonNode **result, char **error)
 {
 	JsonGenerator *gen = json_generator_new();
-	JsonNode *root = json_node_alloc();
+	JsonNode *root = NULL;
 	GString *line = g_string_new(NULL);
 	gchar *text = NULL;
 	gsize text_len = 0;
@@ -123,7 +123,7 @@ int tund_client_call(const char *path, JsonObject *request, JsonNode **result, c
 		goto out;
 	}
 
-	json_node_init_object(root, request);
+	root = json_node_init_object(json_node_alloc(), request);
 	json_generator_set_root(gen, root);
 	/* Compact output has no raw newlines: strings escape theirs. */
 	text = json_generator_to_data(gen, &text_len);
@@ -160,7 +160,8 @@ out:
 	if (fd >= 0)
 		close(fd);
 	g_string_free(line, TRUE);
-	json_node_unref(root);
+	if (root)
+		json_node_unref(root);
 	g_object_unref(gen);
 	return ret;
 }
