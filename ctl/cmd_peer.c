@@ -388,7 +388,7 @@ static int peer_remove(int argc, char **argv, const char *sock)
 	printf("removed peer %s\n", clean);
 	g_free(clean);
 	json_node_unref(result);
-	return ret;
+	return CTL_EXIT_OK;
 }
 
 int peer_main(int argc, char **argv, const char *sock)
