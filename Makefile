@@ -29,6 +29,8 @@ override LDFLAGS += -pie -Wl,-z,relro,-z,now
 LIB_SRC := $(wildcard overlay/*.c) $(wildcard netlink/*.c) \
 	$(filter-out tund/main.c,$(wildcard tund/*.c))
 CTL_SRC := $(wildcard ctl/*.c)
+# tundctl's parts without main(): also linked into the unit tests.
+CTL_LIB_SRC := ctl/format.c ctl/args.c ctl/client.c
 UNIT_SRC := $(wildcard tests/unit/*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
@@ -63,7 +65,7 @@ $(B)/san/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -O1 $(SAN) -c -o $@ $<
 
-$(B)/unit-tests: $(UNIT_SRC:%.c=$(B)/san/%.o) $(SAN_OBJ)
+$(B)/unit-tests: $(UNIT_SRC:%.c=$(B)/san/%.o) $(SAN_OBJ) $(CTL_LIB_SRC:%.c=$(B)/san/%.o)
 	$(Q)$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(PKG_LIBS)
 
 # Helper for tests/netns/test_netlink.sh: drives netlink/ against a real kernel.

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: MIT
+/* tundctl status: the daemon's view of its interface. */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "ctl/client.h"
+#include "ctl/ctl.h"
+#include "ctl/format.h"
+
+static const char usage[] =
+	"Usage: tundctl status [--json]\n"
+	"\n"
+	"Shows the interface, its addresses and MTU, the node's public key, the UDP\n"
+	"listen port, how long tund has been running and how many peers it knows.\n"
+	"\n"
+	"  --json   print the daemon's result object as JSON instead of a summary\n"
+	"  --help   show this help\n";
+
+static void field(const char *label, const char *value)
+{
+	char *clean = tund_format_sanitize(value ? value : "-");
+
+	printf("  %s: %s\n", label, clean);
+	g_free(clean);
+}
+
+static void int_field(const char *label, JsonObject *o, const char *name)
+{
+	char buf[32];
+	int64_t v;
+
+	if (!tund_client_get_int(o, name, &v)) {
+		field(label, NULL);
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%" PRId64, v);
+	field(label, buf);
+}
+
+static void print_status(JsonObject *o)
+{
+	JsonNode *addrs = json_object_get_member(o, "addresses");
+	GString *list = g_string_new(NULL);
+	const char *name = tund_client_get_string(o, "interface");
+	char *iface = tund_format_sanitize(name ? name : "-");
+	char buf[64];
+	int64_t v;
+
+	printf("interface: %s\n", iface);
+	g_free(iface);
+
+	if (addrs && JSON_NODE_HOLDS_ARRAY(addrs)) {
+		JsonArray *a = json_node_get_array(addrs);
+
+		for (guint i = 0; i < json_array_get_length(a); i++) {
+			JsonNode *n = json_array_get_element(a, i);
+
+			if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING)
+				continue;
+			if (list->len)
+				g_string_append(list, ", ");
+			g_string_append(list, json_node_get_string(n));
+		}
+	}
+	field("addresses", list->len ? list->str : NULL);
+	g_string_free(list, TRUE);
+
+	int_field("mtu", o, "mtu");
+	field("public key", tund_client_get_string(o, "public_key"));
+	int_field("listen port", o, "listen_port");
+	if (tund_client_get_int(o, "uptime", &v)) {
+		tund_format_duration(buf, sizeof(buf), v);
+		field("uptime", buf);
+	} else {
+		field("uptime", NULL);
+	}
+	int_field("peers", o, "peers");
+}
+
+int status_main(int argc, char **argv, const char *sock)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	JsonObject *req;
+	JsonNode *result = NULL;
+	bool json = false;
+	int c, ret;
+
+	optind = 0;
+	while ((c = ctl_getopt(argc, argv, "status", opts)) != -1) {
+		switch (c) {
+		case 'h':
+			fputs(usage, stdout);
+			return CTL_EXIT_OK;
+		case 'j':
+			json = true;
+			break;
+		default:
+			return CTL_EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return ctl_usage_error("status: unexpected argument '%s'", argv[optind]);
+
+	req = json_object_new();
+	json_object_set_string_member(req, "cmd", "status");
+	ret = ctl_call(sock, req, &result);
+	if (ret)
+		return ret;
+	if (json)
+		ctl_print_json(result);
+	else if (JSON_NODE_HOLDS_OBJECT(result))
+		print_status(json_node_get_object(result));
+	else
+		ret = ctl_fail("malformed reply from tund: status result is not an object");
+	json_node_unref(result);
+	return ret;
+}

@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: MIT
+/* tundctl: the control CLI. This file is only option parsing for the top
+ * level and a table of subcommands; each lives in its own cmd_*.c. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl/client.h"
+#include "ctl/ctl.h"
+
+static int help_main(int argc, char **argv, const char *sock);
+
+static const struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv, const char *sock);
+} commands[] = {
+	{ "status", status_main }, { "peers", peers_main },   { "peer", peer_main },
+	{ "genkey", genkey_main }, { "pubkey", pubkey_main }, { "help", help_main },
+};
+
+static const char usage[] =
+	"Usage: tundctl [--socket PATH] COMMAND [ARGS]\n"
+	"\n"
+	"Controls the tund daemon through its control socket: --socket PATH, else\n"
+	"$TUND_SOCKET, else " TUND_CLIENT_DEFAULT_SOCKET ".\n"
+	"\n"
+	"Commands:\n"
+	"  status [--json]          interface, addresses, MTU, key, port, uptime, peers\n"
+	"  peers [--json]           list peers with endpoint, path, handshake, traffic\n"
+	"  peer add KEY [OPTIONS]   add a static peer (see 'tundctl peer add --help')\n"
+	"  peer remove KEY|NAME     remove a peer\n"
+	"  genkey                   print a new private key (offline, like 'wg genkey')\n"
+	"  pubkey                   print the public key of the private key on stdin\n"
+	"  help [COMMAND]           show this help, or a command's\n"
+	"\n"
+	"Exit status: 0 on success, 1 when the command failed, 2 on a usage error.\n";
+
+static int vreport(int code, const char *fmt, va_list ap)
+{
+	fputs("tundctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+int ctl_fail(const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = vreport(CTL_EXIT_FAIL, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+int ctl_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = vreport(CTL_EXIT_USAGE, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+int ctl_getopt(int argc, char **argv, const char *cmd, const struct option *longopts)
+{
+	const char *arg;
+	int c, n;
+
+	opterr = 0;
+	c = getopt_long(argc, argv, ":h", longopts, NULL);
+	if (c != '?' && c != ':')
+		return c;
+	arg = argv[optind - 1];
+	n = (int)strcspn(arg, "=");
+	if (c == ':')
+		ctl_usage_error("%s: option '%s' needs a value", cmd, arg);
+	else if (strncmp(arg, "--", 2) == 0 && optopt)
+		ctl_usage_error("%s: option '%.*s' takes no value", cmd, n, arg);
+	else if (strncmp(arg, "--", 2) == 0)
+		ctl_usage_error("%s: unknown option '%.*s' (see 'tundctl %s --help')", cmd, n, arg,
+				cmd);
+	else
+		ctl_usage_error("%s: unknown option '-%c' (see 'tundctl %s --help')", cmd, optopt,
+				cmd);
+	return '?';
+}
+
+int ctl_call(const char *sock, JsonObject *request, JsonNode **result)
+{
+	char *error = NULL;
+	int ret = tund_client_call(sock, request, result, &error);
+
+	json_object_unref(request);
+	if (ret) {
+		ctl_fail("%s", error);
+		g_free(error);
+		return CTL_EXIT_FAIL;
+	}
+	return CTL_EXIT_OK;
+}
+
+void ctl_print_json(JsonNode *node)
+{
+	JsonGenerator *gen = json_generator_new();
+	gchar *text;
+
+	json_generator_set_pretty(gen, TRUE);
+	json_generator_set_indent(gen, 2);
+	json_generator_set_root(gen, node);
+	text = json_generator_to_data(gen, NULL);
+	puts(text);
+	g_free(text);
+	g_object_unref(gen);
+}
+
+static const struct command *find_command(const char *name)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static int dispatch(int argc, char **argv, const char *sock)
+{
+	const struct command *cmd = find_command(argv[0]);
+
+	if (!cmd)
+		return ctl_usage_error("unknown command '%s' (see 'tundctl --help')", argv[0]);
+	return cmd->fn(argc, argv, sock);
+}
+
+/* "help" alone prints the overview; "help peer add" runs "peer add --help". */
+static int help_main(int argc, char **argv, const char *sock)
+{
+	char **args;
+	int ret;
+
+	if (argc < 2 || strcmp(argv[1], "help") == 0 || argv[1][0] == '-') {
+		fputs(usage, stdout);
+		return CTL_EXIT_OK;
+	}
+	args = g_new0(char *, (size_t)argc + 1);
+	for (int i = 1; i < argc; i++)
+		args[i - 1] = argv[i];
+	args[argc - 1] = (char *)"--help";
+	ret = dispatch(argc, args, sock);
+	g_free(args);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *sock = getenv("TUND_SOCKET");
+	int c, ret;
+
+	if (!sock || !*sock)
+		sock = TUND_CLIENT_DEFAULT_SOCKET;
+	opterr = 0;
+	/* '+': stop at the command so that its options stay its own. */
+	while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			if (!*optarg)
+				return ctl_usage_error("--socket needs a non-empty path");
+			sock = optarg;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return CTL_EXIT_OK;
+		case ':':
+			return ctl_usage_error("option '%s' needs a value", argv[optind - 1]);
+		default:
+			return ctl_usage_error("unknown option '%s' (see 'tundctl --help')",
+					       argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return ctl_usage_error("missing command (see 'tundctl --help')");
+	ret = dispatch(argc - optind, argv + optind, sock);
+	if (fflush(stdout) != 0 || ferror(stdout))
+		return ctl_fail("writing to stdout: %s", strerror(errno));
+	return ret;
+}
