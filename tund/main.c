@@ -191,6 +191,13 @@ int main(int argc, char **argv)
 		g_free(err);
 		goto out;
 	}
+	/* Checked again atomically at creation; this early check keeps the
+	 * error to one line, before anything is loaded or created. */
+	if (tund_link_index(d.cfg.ifname) > 0) {
+		log_error("%s: [interface] name: interface \"%s\" already exists", d.config_path,
+			  d.cfg.ifname);
+		goto out;
+	}
 	if (!load_state(&d))
 		goto out;
 

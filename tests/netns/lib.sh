@@ -46,13 +46,14 @@ t_init() {
 	trap 'exit 130' INT TERM
 }
 
-# t_ns TAG: creates namespace tt-TAG-PID with loopback up; prints its name.
+# t_ns VAR TAG: creates namespace tt-TAG-PID with loopback up and stores its
+# name in VAR (not via $(...): the cleanup list must live in this shell).
 t_ns() {
-	local ns="tt-$1-$$"
+	local ns="tt-$2-$$"
 	ip netns add "$ns" || fail "cannot create namespace $ns"
 	T_NS+=("$ns")
 	ip -n "$ns" link set lo up
-	echo "$ns"
+	printf -v "$1" '%s' "$ns"
 }
 
 # wait_until SECONDS CMD...: polls CMD every 0.1 s until it succeeds.

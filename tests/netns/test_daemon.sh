@@ -5,7 +5,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 t_init daemon
 
-NS=$(t_ns d)
+t_ns NS d
 IF=tt0
 SOCK=$T_DIR/run/tund.sock
 STATE=$T_DIR/state
@@ -113,21 +113,25 @@ start_tund "$NS" "$CONF" "$LOG"
 wait_until 20 ctl status || fail "tund did not come back (2)"
 [ "$(ctl peers --json | jq length)" = 0 ] || fail "removed peer came back after restart"
 
-# A second daemon on the same socket is refused; the first keeps running.
-ip netns exec "$NS" "$TUND" --config "$CONF" >"$T_DIR/second.log" 2>&1 && fail "second tund started"
+# A second daemon (another namespace) on the same socket is refused; the
+# first keeps running.
+t_ns NS2 d2
+ip netns exec "$NS2" "$TUND" --config "$CONF" >"$T_DIR/second.log" 2>&1 && fail "second tund started"
 grep -q "another tund is running" "$T_DIR/second.log" || fail "second tund: $(cat "$T_DIR/second.log")"
 ctl status >/dev/null || fail "first daemon hurt by the second"
 stop_pid "$TUND_PID" || fail "third SIGTERM"
 
 # Bad configs: one line naming file and key, exit 1, no interface left.
-bad_config() { # CONTENT EXPECTED-SUBSTRING
+bad_config() { # CONTENT EXPECTED-SUBSTRING [existing-interface]
 	printf '%s\n[paths]\nstate_dir = %s\ncontrol_socket = %s\n' "$1" "$STATE" "$SOCK" >"$T_DIR/bad.conf"
 	ip netns exec "$NS" "$TUND" --config "$T_DIR/bad.conf" >"$T_DIR/bad.out" 2>&1; rc=$?
 	[ $rc -eq 1 ] || fail "bad config ($2) exited $rc"
 	grep -qF "$2" "$T_DIR/bad.out" || fail "bad config: want '$2', got: $(cat "$T_DIR/bad.out")"
 	grep -qF "$T_DIR/bad.conf" "$T_DIR/bad.out" || fail "error does not name the file"
 	[ "$(wc -l <"$T_DIR/bad.out")" = 1 ] || fail "more than one line: $(cat "$T_DIR/bad.out")"
-	ip -n "$NS" link show dev "$IF" >/dev/null 2>&1 && fail "half-made interface left ($2)"
+	if [ -z "${3:-}" ]; then
+		ip -n "$NS" link show dev "$IF" >/dev/null 2>&1 && fail "half-made interface left ($2)"
+	fi
 	[ -e "$SOCK" ] && fail "socket left behind ($2)"
 }
 bad_config "[interface]
@@ -138,7 +142,7 @@ name = $IF
 address = 10.77.0.300/16" "[interface] address"
 ip -n "$NS" link add "$IF" type veth peer name tt0peer || fail "cannot make a veth link"
 bad_config "[interface]
-name = $IF" "already exists"
+name = $IF" "already exists" existing-interface
 ip -n "$NS" link show dev "$IF" >/dev/null 2>&1 || fail "tund deleted someone else's interface"
 ip -n "$NS" link del "$IF"
 ip netns exec "$NS" "$TUND" --config "$T_DIR/missing.conf" >"$T_DIR/bad.out" 2>&1 &&
