@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: MIT
+#include "overlay/keypair.h"
+
+#include <sodium.h>
+#include <string.h>
+
+_Static_assert(crypto_aead_chacha20poly1305_ietf_NPUBBYTES == 12, "96-bit nonce");
+_Static_assert(crypto_aead_chacha20poly1305_ietf_ABYTES == TUND_NOISE_AUTHTAG_LEN, "tag");
+
+void tund_keypair_init(struct tund_keypair *kp, const uint8_t send_key[32],
+		       const uint8_t recv_key[32], uint32_t local_index, uint32_t remote_index,
+		       bool is_initiator, uint64_t now_ns)
+{
+	memset(kp, 0, sizeof(*kp));
+	memcpy(kp->send_key, send_key, sizeof(kp->send_key));
+	memcpy(kp->recv_key, recv_key, sizeof(kp->recv_key));
+	kp->local_index = local_index;
+	kp->remote_index = remote_index;
+	kp->created_ns = now_ns;
+	kp->is_initiator = is_initiator;
+	kp->valid = true;
+}
+
+void tund_keypair_destroy(struct tund_keypair *kp)
+{
+	sodium_memzero(kp, sizeof(*kp));
+}
+
+static bool older_than(uint64_t birth_ns, uint64_t now_ns, uint64_t seconds)
+{
+	return now_ns < birth_ns || now_ns - birth_ns >= seconds * TUND_NSEC_PER_SEC;
+}
+
+bool tund_keypair_expired(const struct tund_keypair *kp, uint64_t now_ns)
+{
+	return older_than(kp->created_ns, now_ns, TUND_REJECT_AFTER_TIME);
+}
+
+bool tund_keypair_should_rekey(const struct tund_keypair *kp, uint64_t now_ns)
+{
+	return kp->send_counter > TUND_REKEY_AFTER_MESSAGES ||
+	       (kp->is_initiator && older_than(kp->created_ns, now_ns, TUND_REKEY_AFTER_TIME));
+}
+
+size_t tund_keypair_padded_len(size_t plain_len, size_t mtu)
+{
+	size_t last = plain_len, padded;
+
+	if (mtu && last > mtu)
+		last %= mtu;
+	padded = (last + TUND_MESSAGE_PADDING_MULTIPLE - 1) &
+		 ~(size_t)(TUND_MESSAGE_PADDING_MULTIPLE - 1);
+	/* last <= mtu here, so the cap never cuts into the packet. */
+	if (mtu && padded > mtu)
+		padded = mtu;
+	return plain_len + (padded - last);
+}
+
+size_t tund_keypair_message_len(size_t plain_len, size_t mtu)
+{
+	return TUND_MESSAGE_DATA_HEADER_LEN + tund_keypair_padded_len(plain_len, mtu) +
+	       TUND_NOISE_AUTHTAG_LEN;
+}
+
+static void make_nonce(uint8_t nonce[12], uint64_t counter)
+{
+	memset(nonce, 0, 4);
+	tund_le64_put(nonce + 4, counter);
+}
+
+bool tund_keypair_encrypt(struct tund_keypair *kp, uint8_t *buf, size_t buf_size,
+			  size_t plain_len, size_t mtu, uint64_t now_ns, size_t *msg_len)
+{
+	struct tund_message_data *hdr = (struct tund_message_data *)buf;
+	uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
+	size_t padded, total;
+	uint64_t counter;
+
+	if (!kp->valid || tund_keypair_expired(kp, now_ns))
+		return false;
+	if (plain_len > TUND_MESSAGE_MAX_LEN)
+		return false;
+	padded = tund_keypair_padded_len(plain_len, mtu);
+	total = TUND_MESSAGE_DATA_HEADER_LEN + padded + TUND_NOISE_AUTHTAG_LEN;
+	if (total > buf_size || total > TUND_MESSAGE_MAX_LEN)
+		return false;
+	counter = kp->send_counter;
+	if (counter >= TUND_REJECT_AFTER_MESSAGES)
+		return false;
+	kp->send_counter = counter + 1;
+
+	memset(buf + TUND_MESSAGE_DATA_HEADER_LEN + plain_len, 0, padded - plain_len);
+	tund_message_type_put(hdr->type, TUND_MESSAGE_DATA);
+	tund_le32_put(hdr->receiver_index, kp->remote_index);
+	tund_le64_put(hdr->counter, counter);
+	make_nonce(nonce, counter);
+	crypto_aead_chacha20poly1305_ietf_encrypt_detached(
+		buf + TUND_MESSAGE_DATA_HEADER_LEN, buf + TUND_MESSAGE_DATA_HEADER_LEN + padded,
+		NULL, buf + TUND_MESSAGE_DATA_HEADER_LEN, padded, NULL, 0, NULL, nonce,
+		kp->send_key);
+	*msg_len = total;
+	return true;
+}
+
+bool tund_keypair_decrypt(struct tund_keypair *kp, uint8_t *buf, size_t len, uint64_t now_ns,
+			  size_t *plain_len, uint64_t *counter)
+{
+	const struct tund_message_data *hdr;
+	uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
+	uint32_t receiver;
+	uint64_t ctr;
+	size_t clen;
+
+	if (!tund_message_data_decode(buf, len, &hdr, &receiver, &ctr))
+		return false;
+	if (!kp->valid || receiver != kp->local_index || tund_keypair_expired(kp, now_ns))
+		return false;
+	/* Cheap pre-check; the window is only updated after authentication. */
+	if (ctr >= TUND_REJECT_AFTER_MESSAGES)
+		return false;
+	clen = len - TUND_MESSAGE_DATA_HEADER_LEN - TUND_NOISE_AUTHTAG_LEN;
+	make_nonce(nonce, ctr);
+	if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(
+		    buf + TUND_MESSAGE_DATA_HEADER_LEN, NULL, buf + TUND_MESSAGE_DATA_HEADER_LEN,
+		    clen, buf + TUND_MESSAGE_DATA_HEADER_LEN + clen, NULL, 0, nonce,
+		    kp->recv_key) != 0)
+		return false;
+	if (!tund_replay_check(&kp->replay, ctr, TUND_REJECT_AFTER_MESSAGES))
+		return false;
+	*plain_len = clen;
+	*counter = ctr;
+	return true;
+}
