@@ -102,8 +102,9 @@ bool tund_keypair_encrypt(struct tund_keypair *kp, uint8_t *buf, size_t buf_size
 	return true;
 }
 
-bool tund_keypair_decrypt(struct tund_keypair *kp, uint8_t *buf, size_t len, uint64_t now_ns,
-			  size_t *plain_len, uint64_t *counter)
+enum tund_keypair_verdict tund_keypair_decrypt(struct tund_keypair *kp, uint8_t *buf,
+					       size_t len, uint64_t now_ns, size_t *plain_len,
+					       uint64_t *counter)
 {
 	const struct tund_message_data *hdr;
 	uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
@@ -112,22 +113,22 @@ bool tund_keypair_decrypt(struct tund_keypair *kp, uint8_t *buf, size_t len, uin
 	size_t clen;
 
 	if (!tund_message_data_decode(buf, len, &hdr, &receiver, &ctr))
-		return false;
+		return TUND_KEYPAIR_INVALID;
 	if (!kp->valid || receiver != kp->local_index || tund_keypair_expired(kp, now_ns))
-		return false;
+		return TUND_KEYPAIR_INVALID;
 	/* Cheap pre-check; the window is only updated after authentication. */
 	if (ctr >= TUND_REJECT_AFTER_MESSAGES)
-		return false;
+		return TUND_KEYPAIR_INVALID;
 	clen = len - TUND_MESSAGE_DATA_HEADER_LEN - TUND_NOISE_AUTHTAG_LEN;
 	make_nonce(nonce, ctr);
 	if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(
 		    buf + TUND_MESSAGE_DATA_HEADER_LEN, NULL, buf + TUND_MESSAGE_DATA_HEADER_LEN,
 		    clen, buf + TUND_MESSAGE_DATA_HEADER_LEN + clen, NULL, 0, nonce,
 		    kp->recv_key) != 0)
-		return false;
+		return TUND_KEYPAIR_AUTH;
 	if (!tund_replay_check(&kp->replay, ctr, TUND_REJECT_AFTER_MESSAGES))
-		return false;
+		return TUND_KEYPAIR_REPLAY;
 	*plain_len = clen;
 	*counter = ctr;
-	return true;
+	return TUND_KEYPAIR_OK;
 }

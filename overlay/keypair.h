@@ -62,7 +62,16 @@ bool tund_keypair_encrypt(struct tund_keypair *kp, uint8_t *buf, size_t buf_size
  * success the (still padded) plaintext is at buf + TUND_MESSAGE_DATA_HEADER_LEN,
  * *plain_len bytes long (0 for a keepalive) and *counter is its counter. On
  * failure buf's payload is unspecified and must be dropped. */
-bool tund_keypair_decrypt(struct tund_keypair *kp, uint8_t *buf, size_t len, uint64_t now_ns,
-			  size_t *plain_len, uint64_t *counter);
+/* Why a transport message was refused (replay is told apart: it is counted
+ * separately and is not an attack on the keys). */
+enum tund_keypair_verdict {
+	TUND_KEYPAIR_OK,
+	TUND_KEYPAIR_INVALID, /* malformed, wrong index, invalid or expired keypair */
+	TUND_KEYPAIR_AUTH,    /* failed authentication */
+	TUND_KEYPAIR_REPLAY,  /* authentic, but its counter was seen or is too old */
+};
+enum tund_keypair_verdict tund_keypair_decrypt(struct tund_keypair *kp, uint8_t *buf,
+					       size_t len, uint64_t now_ns, size_t *plain_len,
+					       uint64_t *counter);
 
 #endif

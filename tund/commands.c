@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "tund/control_codec.h"
+#include "tund/dataplane.h"
+#include "tund/udp.h"
 #include "tund/daemon.h"
 #include "tund/log.h"
 #include "tund/statefile.h"
@@ -38,13 +40,57 @@ static JsonNode *cmd_status(struct tund_daemon *d, JsonObject *req, char **err)
 	tund_key_encode(key, d->public_key);
 	json_builder_add_string_value(b, key);
 	json_builder_set_member_name(b, "listen_port");
-	json_builder_add_int_value(b, d->cfg.listen_port);
+	json_builder_add_int_value(b, d->listen_port);
 	json_builder_set_member_name(b, "uptime");
 	json_builder_add_int_value(b, (g_get_monotonic_time() - d->started_us) / G_USEC_PER_SEC);
 	json_builder_set_member_name(b, "peers");
 	json_builder_add_int_value(b, d->peers.items->len);
+	if (d->dp) {
+		uint64_t drops[TUND_WG_DROP_COUNT];
+
+		tund_wg_get_drops(tund_dataplane_wg(d->dp), drops);
+		json_builder_set_member_name(b, "drops");
+		json_builder_begin_object(b);
+		for (int i = 0; i < TUND_WG_DROP_COUNT; i++) {
+			json_builder_set_member_name(b, tund_wg_drop_name(i));
+			json_builder_add_int_value(b, (gint64)drops[i]);
+		}
+		json_builder_end_object(b);
+	}
 	json_builder_end_object(b);
 	return json_builder_get_root(b);
+}
+
+/* The configured peer plus what the data plane observed. */
+static JsonNode *peer_json(struct tund_daemon *d, struct tund_peer *p)
+{
+	JsonNode *n = tund_peer_to_json(p, false);
+	JsonObject *o = json_node_get_object(n);
+	struct tund_wg_peer_stats st;
+	JsonObject *drops;
+
+	if (!d->dp || !p->wg_peer)
+		return n;
+	tund_wg_peer_get_stats(tund_dataplane_wg(d->dp), p->wg_peer, &st);
+	if (st.endpoint.addr_len) {
+		struct tund_endpoint ep = { .len = st.endpoint.addr_len };
+		char text[80];
+
+		memcpy(&ep.sa, st.endpoint.addr, st.endpoint.addr_len);
+		tund_endpoint_format(&ep, text, sizeof(text));
+		json_object_set_string_member(o, "endpoint", text);
+	}
+	if (st.has_session)
+		json_object_set_string_member(o, "path", "direct");
+	if (st.latest_handshake)
+		json_object_set_int_member(o, "latest_handshake", st.latest_handshake);
+	json_object_set_int_member(o, "rx_bytes", (gint64)st.rx_bytes);
+	json_object_set_int_member(o, "tx_bytes", (gint64)st.tx_bytes);
+	drops = json_object_new();
+	for (int i = 0; i < TUND_WG_DROP_COUNT; i++)
+		json_object_set_int_member(drops, tund_wg_drop_name(i), (gint64)st.drops[i]);
+	json_object_set_object_member(o, "drops", drops);
+	return n;
 }
 
 static JsonNode *cmd_peers(struct tund_daemon *d, JsonObject *req, char **err)
@@ -57,8 +103,7 @@ static JsonNode *cmd_peers(struct tund_daemon *d, JsonObject *req, char **err)
 	json_builder_set_member_name(b, "peers");
 	json_builder_begin_array(b);
 	for (guint i = 0; i < d->peers.items->len; i++)
-		json_builder_add_value(b, tund_peer_to_json(g_ptr_array_index(d->peers.items, i),
-							    false));
+		json_builder_add_value(b, peer_json(d, g_ptr_array_index(d->peers.items, i)));
 	json_builder_end_array(b);
 	json_builder_end_object(b);
 	return json_builder_get_root(b);
@@ -90,12 +135,28 @@ static JsonNode *cmd_peer_add(struct tund_daemon *d, JsonObject *req, char **err
 		tund_peer_free(p);
 		return NULL;
 	}
+	/* The entry being replaced leaves the data plane first (upsert frees
+	 * it); if the upsert is refused it goes back. */
+	struct tund_peer *old = tund_peer_list_find_key(&d->peers, p->public_key);
+	if (old && d->dp)
+		tund_dataplane_peer_forget(d->dp, old);
 	if (!tund_peer_list_upsert(&d->peers, p, err)) {
+		if (old && d->dp)
+			tund_dataplane_peer_apply(d->dp, old);
 		tund_peer_free(p);
 		return NULL;
 	}
+	if (d->dp) {
+		int ret = tund_dataplane_peer_apply(d->dp, p);
+
+		if (ret)
+			log_error("peer %s: cannot start its session: %s", p->name ? p->name : "",
+				  g_strerror(-ret));
+	}
 	tund_key_encode(key, p->public_key);
 	if (!save_or_undo(d, err)) {
+		if (d->dp)
+			tund_dataplane_peer_forget(d->dp, p);
 		tund_peer_list_remove(&d->peers, p);
 		return NULL;
 	}
@@ -134,6 +195,8 @@ static JsonNode *cmd_peer_remove(struct tund_daemon *d, JsonObject *req, char **
 		g_ptr_array_add(d->peers.items, p);
 		return NULL;
 	}
+	if (d->dp)
+		tund_dataplane_peer_forget(d->dp, p);
 	tund_peer_free(p);
 	log_info("peer %s removed", key);
 	g_autoptr(JsonBuilder) b = json_builder_new();

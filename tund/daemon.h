@@ -13,6 +13,7 @@
 #include "tund/peers.h"
 
 struct tund_control;
+struct tund_dataplane;
 
 struct tund_daemon {
 	struct tund_config cfg;
@@ -26,6 +27,8 @@ struct tund_daemon {
 	struct tund_peer_list peers;
 	char *peers_path;
 	struct tund_control *control;
+	struct tund_dataplane *dp;
+	uint16_t listen_port; /* as bound */
 	GMainLoop *loop;
 };
 

@@ -15,6 +15,7 @@
 #include "netlink/link.h"
 #include "netlink/tun.h"
 #include "tund/control.h"
+#include "tund/dataplane.h"
 #include "tund/daemon.h"
 #include "tund/keyfile.h"
 #include "tund/log.h"
@@ -211,6 +212,23 @@ int main(int argc, char **argv)
 	if (!bring_up_interface(&d))
 		goto out;
 
+	ret = tund_dataplane_start(d.tun_fd, d.cfg.listen_port, d.cfg.mtu, d.private_key, &d.dp);
+	if (ret) {
+		log_error("%s: [interface] listen_port: cannot use UDP port %u: %s", d.config_path,
+			  d.cfg.listen_port, g_strerror(-ret));
+		goto out;
+	}
+	d.listen_port = tund_dataplane_port(d.dp);
+	for (guint i = 0; i < d.peers.items->len; i++) {
+		struct tund_peer *p = g_ptr_array_index(d.peers.items, i);
+
+		ret = tund_dataplane_peer_apply(d.dp, p);
+		if (ret)
+			log_error("peer %s: cannot start its session: %s", p->name ? p->name : "",
+				  g_strerror(-ret));
+	}
+	log_info("listening on UDP port %u", d.listen_port);
+
 	d.loop = g_main_loop_new(NULL, FALSE);
 	d.started_us = g_get_monotonic_time();
 	g_unix_signal_add(SIGTERM, on_quit_signal, &d);
@@ -219,6 +237,7 @@ int main(int argc, char **argv)
 	g_main_loop_run(d.loop);
 	status = 0;
 out:
+	tund_dataplane_stop(d.dp);
 	bring_down_interface(&d);
 	tund_control_close(d.control);
 	if (d.loop)

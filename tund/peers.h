@@ -12,6 +12,8 @@
 #include "overlay/cidr.h"
 #include "overlay/keys.h"
 
+struct tund_wg_peer;
+
 #define TUND_PEER_NAME_MAX 64
 #define TUND_PEER_MAX_ALLOWED_IPS 256
 
@@ -22,6 +24,9 @@ struct tund_peer {
 	GArray *allowed_ips;  /* struct tund_cidr */
 	bool has_psk;
 	uint8_t psk[TUND_KEY_LEN];
+
+	/* The data plane's handle, NULL until it is applied. */
+	struct tund_wg_peer *wg_peer;
 
 	/* Observed, not persisted. */
 	uint64_t rx_bytes, tx_bytes;

@@ -40,10 +40,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	tund_keypair_init(&rx, key_r_to_i, key_i_to_r, 0xA1B2C3D4, 0x11223344, false, 0);
 	memcpy(buf, data, size);
-	if (tund_keypair_decrypt(&rx, buf, size, 0, &plain_len, &ctr)) {
+	if (tund_keypair_decrypt(&rx, buf, size, 0, &plain_len, &ctr) == TUND_KEYPAIR_OK) {
 		/* Same packet twice: the replay window must refuse it. */
 		memcpy(copy, data, size);
-		if (tund_keypair_decrypt(&rx, copy, size, 0, &plain2, &ctr2))
+		if (tund_keypair_decrypt(&rx, copy, size, 0, &plain2, &ctr2) == TUND_KEYPAIR_OK)
 			abort();
 		tund_keypair_init(&tx, key_r_to_i, key_i_to_r, 0xA1B2C3D4, 0x11223344, false, 0);
 		memcpy(copy + TUND_MESSAGE_DATA_HEADER_LEN, buf + TUND_MESSAGE_DATA_HEADER_LEN,
@@ -52,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		tund_keypair_destroy(&rx);
 		tund_keypair_init(&rx, key_i_to_r, key_r_to_i, 0x11223344, 0xA1B2C3D4, true, 0);
-		if (!tund_keypair_decrypt(&rx, copy, len2, 0, &plain2, &ctr2) ||
+		if ((tund_keypair_decrypt(&rx, copy, len2, 0, &plain2, &ctr2) != TUND_KEYPAIR_OK) ||
 		    plain2 != plain_len ||
 		    memcmp(copy + TUND_MESSAGE_DATA_HEADER_LEN, buf + TUND_MESSAGE_DATA_HEADER_LEN,
 			   plain_len) != 0)

@@ -220,7 +220,7 @@ static bool transfer(struct side *from, struct side *to, size_t len, uint64_t no
 	memcpy(buf + TUND_MESSAGE_DATA_HEADER_LEN, orig, len);
 	if (!tund_keypair_encrypt(&from->kp, buf, sizeof(buf), len, 1420, now, &msg_len))
 		return false;
-	if (!tund_keypair_decrypt(&to->kp, buf, msg_len, now, &plain_len, &ctr))
+	if ((tund_keypair_decrypt(&to->kp, buf, msg_len, now, &plain_len, &ctr) != TUND_KEYPAIR_OK))
 		return false;
 	return plain_len == tund_keypair_padded_len(len, 1420) &&
 	       memcmp(buf + TUND_MESSAGE_DATA_HEADER_LEN, orig, len) == 0;

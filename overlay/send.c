@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: MIT
+/* Outgoing: TUN packets to transport messages, handshake initiations,
+ * keepalives, staged packets, and the timer actions that cause them. */
+#include <sodium.h>
+#include <sys/socket.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "overlay/device_priv.h"
+
+void tund_wg_count_drop(struct tund_wg *wg, struct tund_wg_peer *p, enum tund_wg_drop d)
+{
+	wg->drops[d]++;
+	if (p)
+		p->drops[d]++;
+}
+
+static void send_initiation(struct tund_wg *wg, struct tund_wg_peer *p,
+			    const struct tund_wg_clock *now)
+{
+	struct tund_message_handshake_initiation msg;
+	uint32_t index;
+
+	tund_timers_on_handshake_initiated(&p->timers, tund_wg_ms(now));
+	if (!p->endpoint.addr_len)
+		return; /* no address yet: the timers keep trying */
+	tund_wg_handshake_forget(wg, p);
+	if (tund_wg_index_new(wg, p, &index))
+		return;
+	if (!tund_noise_handshake_create_initiation(&msg, &p->hs, index, &now->wall)) {
+		tund_wg_index_drop(wg, index);
+		return;
+	}
+	p->hs_index_live = true;
+	tund_cookie_add_macs(&p->cookie, (uint8_t *)&msg, sizeof(msg), now->mono_ns);
+	wg->send(wg->send_ctx, &p->endpoint, (const uint8_t *)&msg, sizeof(msg));
+	tund_timers_on_any_authenticated_packet_sent(&p->timers, tund_wg_ms(now));
+	tund_timers_on_any_authenticated_packet_traversal(&p->timers, tund_wg_ms(now));
+}
+
+/* Seals buf (plaintext at HEADROOM, len bytes) with the current keypair.
+ * False when there is no usable keypair. */
+static bool seal(struct tund_wg *wg, struct tund_wg_peer *p, uint8_t *buf, size_t cap,
+		 size_t len, const struct tund_wg_clock *now, size_t *out_len)
+{
+	struct tund_keypair *kp = p->current;
+	uint64_t counter;
+
+	if (!kp || !kp->valid || tund_keypair_expired(kp, now->mono_ns))
+		return false;
+	counter = kp->send_counter;
+	if (!tund_keypair_encrypt(kp, buf, cap, len, wg->mtu, now->mono_ns, out_len))
+		return false;
+	p->tx_bytes += *out_len;
+	tund_timers_on_send_counter(&p->timers, tund_wg_ms(now), counter);
+	if (len)
+		tund_timers_on_data_sent(&p->timers, tund_wg_ms(now));
+	tund_timers_on_any_authenticated_packet_sent(&p->timers, tund_wg_ms(now));
+	tund_timers_on_any_authenticated_packet_traversal(&p->timers, tund_wg_ms(now));
+	if (tund_keypair_should_rekey(kp, now->mono_ns))
+		tund_timers_on_handshake_wanted(&p->timers, tund_wg_ms(now));
+	return true;
+}
+
+void tund_wg_send_keepalive(struct tund_wg *wg, struct tund_wg_peer *p,
+			    const struct tund_wg_clock *now)
+{
+	uint8_t buf[TUND_WG_HEADROOM + TUND_WG_TAILROOM];
+	size_t out_len;
+
+	if (!p->endpoint.addr_len)
+		return;
+	if (seal(wg, p, buf, sizeof(buf), 0, now, &out_len))
+		wg->send(wg->send_ctx, &p->endpoint, buf, out_len);
+	else
+		tund_timers_on_handshake_wanted(&p->timers, tund_wg_ms(now));
+}
+
+void tund_wg_flush_staged(struct tund_wg *wg, struct tund_wg_peer *p,
+			  const struct tund_wg_clock *now)
+{
+	while (p->staged_count && p->current && p->endpoint.addr_len) {
+		struct staged_packet *s = &p->staged[p->staged_head];
+		size_t out_len;
+
+		if (!seal(wg, p, s->data, s->len + TUND_WG_HEADROOM + TUND_WG_TAILROOM, s->len,
+			  now, &out_len))
+			return;
+		wg->send(wg->send_ctx, &p->endpoint, s->data, out_len);
+		free(s->data);
+		s->data = NULL;
+		p->staged_head = (p->staged_head + 1) % TUND_WG_MAX_STAGED;
+		p->staged_count--;
+	}
+}
+
+static void stage(struct tund_wg *wg, struct tund_wg_peer *p, const uint8_t *pkt, size_t len)
+{
+	struct staged_packet *s;
+	uint8_t *copy;
+
+	if (p->staged_count == TUND_WG_MAX_STAGED) {
+		/* Keep the newest packets, as WireGuard does. */
+		s = &p->staged[p->staged_head];
+		free(s->data);
+		s->data = NULL;
+		p->staged_head = (p->staged_head + 1) % TUND_WG_MAX_STAGED;
+		p->staged_count--;
+		tund_wg_count_drop(wg, p, TUND_WG_DROP_STAGED);
+	}
+	copy = malloc(len + TUND_WG_HEADROOM + TUND_WG_TAILROOM);
+	if (!copy) {
+		tund_wg_count_drop(wg, p, TUND_WG_DROP_STAGED);
+		return;
+	}
+	memcpy(copy + TUND_WG_HEADROOM, pkt, len);
+	s = &p->staged[(p->staged_head + p->staged_count) % TUND_WG_MAX_STAGED];
+	s->data = copy;
+	s->len = len;
+	p->staged_count++;
+}
+
+void tund_wg_run_timers(struct tund_wg *wg, struct tund_wg_peer *p,
+			const struct tund_wg_clock *now)
+{
+	unsigned actions = tund_timers_poll(&p->timers, tund_wg_ms(now), NULL);
+
+	if (actions & TUND_TIMER_ZERO_KEYS) {
+		tund_wg_keypairs_drop_all(wg, p);
+		tund_wg_handshake_forget(wg, p);
+		tund_noise_handshake_clear(&p->hs);
+	} else if (actions & TUND_TIMER_EXPIRE_KEYPAIRS) {
+		tund_wg_keypairs_drop_all(wg, p);
+	}
+	if (actions & TUND_TIMER_GIVE_UP)
+		tund_wg_staged_clear(wg, p, true);
+	if (actions & TUND_TIMER_SEND_INITIATION)
+		send_initiation(wg, p, now);
+	if (actions & TUND_TIMER_SEND_KEEPALIVE)
+		tund_wg_send_keepalive(wg, p, now);
+}
+
+/* Destination address of an IP packet, or false if it is not one. */
+static bool packet_dst(const uint8_t *pkt, size_t len, int *family, const uint8_t **dst)
+{
+	if (len >= 20 && pkt[0] >> 4 == 4) {
+		*family = AF_INET;
+		*dst = pkt + 16;
+		return true;
+	}
+	if (len >= 40 && pkt[0] >> 4 == 6) {
+		*family = AF_INET6;
+		*dst = pkt + 24;
+		return true;
+	}
+	return false;
+}
+
+enum tund_wg_result tund_wg_encrypt(struct tund_wg *wg, uint8_t *buf, size_t cap, size_t len,
+				    const struct tund_wg_clock *now, size_t *out_len,
+				    struct tund_wg_endpoint *dst)
+{
+	const uint8_t *pkt = buf + TUND_WG_HEADROOM, *daddr;
+	enum tund_wg_result res = TUND_WG_DONE;
+	struct tund_wg_peer *p;
+	int family;
+
+	if (!packet_dst(pkt, len, &family, &daddr)) {
+		pthread_mutex_lock(&wg->lock);
+		tund_wg_count_drop(wg, NULL, TUND_WG_DROP_BAD_INNER);
+		pthread_mutex_unlock(&wg->lock);
+		return TUND_WG_DROP;
+	}
+	pthread_mutex_lock(&wg->lock);
+	p = tund_allowedips_lookup(&wg->allowed, family, daddr);
+	if (!p) {
+		tund_wg_count_drop(wg, NULL, TUND_WG_DROP_NO_ROUTE);
+		res = TUND_WG_DROP;
+		goto out;
+	}
+	if (p->endpoint.addr_len && seal(wg, p, buf, cap, len, now, out_len)) {
+		*dst = p->endpoint;
+		res = TUND_WG_SEND;
+	} else {
+		stage(wg, p, pkt, len);
+		tund_timers_on_handshake_wanted(&p->timers, tund_wg_ms(now));
+	}
+	tund_wg_run_timers(wg, p, now);
+out:
+	pthread_mutex_unlock(&wg->lock);
+	return res;
+}
+
+uint64_t tund_wg_tick(struct tund_wg *wg, const struct tund_wg_clock *now)
+{
+	uint64_t next = UINT64_MAX;
+
+	pthread_mutex_lock(&wg->lock);
+	for (size_t i = 0; i < wg->n_peers; i++) {
+		struct tund_wg_peer *p = wg->peers[i];
+		uint64_t peer_next;
+
+		tund_wg_run_timers(wg, p, now);
+		tund_timers_poll(&p->timers, tund_wg_ms(now), &peer_next);
+		if (peer_next != TUND_TIMER_OFF && peer_next * 1000000 < next)
+			next = peer_next * 1000000;
+	}
+	pthread_mutex_unlock(&wg->lock);
+	return next;
+}

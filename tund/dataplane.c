@@ -1,0 +1,277 @@
+// SPDX-License-Identifier: MIT
+/* Three threads: TUN -> encrypt -> UDP, UDP -> decrypt -> TUN, and timers.
+ * Descriptors are non-blocking; a thread polls only when its descriptor is
+ * empty, so a busy path costs one syscall per packet each way. */
+#include "tund/dataplane.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "tund/log.h"
+#include "tund/peers.h"
+#include "tund/udp.h"
+
+enum { PACKET_MAX = 65536, TIMER_MAX_SLEEP_MS = 500 };
+
+struct tund_dataplane {
+	int tun_fd, udp_fd, stop_fd;
+	uint16_t port;
+	unsigned mtu;
+	struct tund_wg *wg;
+	pthread_t tun_thread, udp_thread, timer_thread;
+	bool threads_started;
+	atomic_bool stopping;
+};
+
+void tund_dataplane_now(struct tund_wg_clock *now)
+{
+	struct timespec m;
+
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	clock_gettime(CLOCK_REALTIME, &now->wall);
+	now->mono_ns = (uint64_t)m.tv_sec * 1000000000ull + (uint64_t)m.tv_nsec;
+}
+
+static void to_wg_endpoint(const struct tund_endpoint *ep, struct tund_wg_endpoint *out)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(out->addr, &ep->sa, ep->len);
+	out->addr_len = ep->len;
+	out->key_len = (uint32_t)tund_endpoint_key(ep, out->key);
+}
+
+static void send_datagram(int fd, const struct tund_wg_endpoint *dst, const uint8_t *buf,
+			  size_t len)
+{
+	/* A full socket buffer drops the packet, as a full link would. */
+	if (sendto(fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)dst->addr,
+		   dst->addr_len) < 0 &&
+	    errno != EAGAIN && errno != ENOBUFS)
+		log_debug("udp send: %s", strerror(errno));
+}
+
+static void wg_send(void *ctx, const struct tund_wg_endpoint *dst, const uint8_t *buf, size_t len)
+{
+	struct tund_dataplane *dp = ctx;
+
+	send_datagram(dp->udp_fd, dst, buf, len);
+}
+
+/* Waits until fd is readable; false when stopping. */
+static bool wait_readable(struct tund_dataplane *dp, int fd, int timeout_ms)
+{
+	struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = dp->stop_fd, .events = POLLIN } };
+
+	if (poll(p, 2, timeout_ms) < 0 && errno != EINTR)
+		return !atomic_load(&dp->stopping);
+	return !(p[1].revents & POLLIN) && !atomic_load(&dp->stopping);
+}
+
+static void *tun_loop(void *arg)
+{
+	struct tund_dataplane *dp = arg;
+	size_t cap = PACKET_MAX + TUND_WG_HEADROOM + TUND_WG_TAILROOM;
+	uint8_t *buf = malloc(cap);
+
+	while (buf && !atomic_load(&dp->stopping)) {
+		struct tund_wg_endpoint dst;
+		struct tund_wg_clock now;
+		size_t out_len;
+		ssize_t n = read(dp->tun_fd, buf + TUND_WG_HEADROOM, PACKET_MAX);
+
+		if (n < 0) {
+			if (errno == EAGAIN && !wait_readable(dp, dp->tun_fd, -1))
+				break;
+			if (errno != EAGAIN && errno != EINTR) {
+				log_error("tun read: %s", strerror(errno));
+				break;
+			}
+			continue;
+		}
+		tund_dataplane_now(&now);
+		if (tund_wg_encrypt(dp->wg, buf, cap, (size_t)n, &now, &out_len, &dst) ==
+		    TUND_WG_SEND)
+			send_datagram(dp->udp_fd, &dst, buf, out_len);
+	}
+	free(buf);
+	return NULL;
+}
+
+static void *udp_loop(void *arg)
+{
+	struct tund_dataplane *dp = arg;
+	uint8_t *buf = malloc(PACKET_MAX);
+
+	while (buf && !atomic_load(&dp->stopping)) {
+		struct tund_endpoint from = { .len = sizeof(from.in6) };
+		struct tund_wg_endpoint src;
+		struct tund_wg_clock now;
+		size_t off, len;
+		ssize_t n = recvfrom(dp->udp_fd, buf, PACKET_MAX, 0, &from.sa, &from.len);
+
+		if (n < 0) {
+			if (errno == EAGAIN && !wait_readable(dp, dp->udp_fd, -1))
+				break;
+			if (errno != EAGAIN && errno != EINTR)
+				log_warn("udp receive: %s", strerror(errno));
+			continue;
+		}
+		to_wg_endpoint(&from, &src);
+		tund_dataplane_now(&now);
+		if (tund_wg_receive(dp->wg, buf, (size_t)n, &src, &now, &off, &len) ==
+		    TUND_WG_TO_TUN) {
+			if (write(dp->tun_fd, buf + off, len) < 0 && errno != EAGAIN)
+				log_debug("tun write: %s", strerror(errno));
+		}
+	}
+	free(buf);
+	return NULL;
+}
+
+static void *timer_loop(void *arg)
+{
+	struct tund_dataplane *dp = arg;
+
+	while (!atomic_load(&dp->stopping)) {
+		struct tund_wg_clock now;
+		uint64_t next;
+		int64_t wait_ms;
+
+		tund_dataplane_now(&now);
+		next = tund_wg_tick(dp->wg, &now);
+		wait_ms = next == UINT64_MAX ? TIMER_MAX_SLEEP_MS :
+					      (int64_t)((next - now.mono_ns) / 1000000) + 1;
+		if (wait_ms > TIMER_MAX_SLEEP_MS)
+			wait_ms = TIMER_MAX_SLEEP_MS;
+		struct pollfd p = { .fd = dp->stop_fd, .events = POLLIN };
+		if (poll(&p, 1, (int)wait_ms) > 0)
+			break;
+	}
+	return NULL;
+}
+
+int tund_dataplane_start(int tun_fd, uint16_t listen_port, unsigned mtu,
+			 const uint8_t private_key[32], struct tund_dataplane **out)
+{
+	struct tund_dataplane *dp = calloc(1, sizeof(*dp));
+	int ret;
+
+	if (!dp)
+		return -ENOMEM;
+	dp->tun_fd = tun_fd;
+	dp->mtu = mtu;
+	dp->stop_fd = -1;
+	dp->udp_fd = tund_udp_open(listen_port, &dp->port);
+	if (dp->udp_fd < 0) {
+		ret = dp->udp_fd;
+		free(dp);
+		return ret;
+	}
+	dp->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	dp->wg = tund_wg_new(private_key, mtu, wg_send, dp);
+	if (dp->stop_fd < 0 || !dp->wg ||
+	    fcntl(dp->udp_fd, F_SETFL, fcntl(dp->udp_fd, F_GETFL) | O_NONBLOCK) != 0 ||
+	    fcntl(tun_fd, F_SETFL, fcntl(tun_fd, F_GETFL) | O_NONBLOCK) != 0) {
+		ret = dp->stop_fd < 0 ? -errno : -ENOMEM;
+		goto fail;
+	}
+	if ((ret = -pthread_create(&dp->tun_thread, NULL, tun_loop, dp)))
+		goto fail;
+	if ((ret = -pthread_create(&dp->udp_thread, NULL, udp_loop, dp))) {
+		atomic_store(&dp->stopping, true);
+		eventfd_write(dp->stop_fd, 1);
+		pthread_join(dp->tun_thread, NULL);
+		goto fail;
+	}
+	if ((ret = -pthread_create(&dp->timer_thread, NULL, timer_loop, dp))) {
+		atomic_store(&dp->stopping, true);
+		eventfd_write(dp->stop_fd, 1);
+		pthread_join(dp->tun_thread, NULL);
+		pthread_join(dp->udp_thread, NULL);
+		goto fail;
+	}
+	dp->threads_started = true;
+	*out = dp;
+	return 0;
+fail:
+	tund_wg_free(dp->wg);
+	if (dp->stop_fd >= 0)
+		close(dp->stop_fd);
+	close(dp->udp_fd);
+	free(dp);
+	return ret;
+}
+
+void tund_dataplane_stop(struct tund_dataplane *dp)
+{
+	if (!dp)
+		return;
+	atomic_store(&dp->stopping, true);
+	eventfd_write(dp->stop_fd, 1);
+	if (dp->threads_started) {
+		pthread_join(dp->tun_thread, NULL);
+		pthread_join(dp->udp_thread, NULL);
+		pthread_join(dp->timer_thread, NULL);
+	}
+	tund_wg_free(dp->wg);
+	close(dp->stop_fd);
+	close(dp->udp_fd);
+	free(dp);
+}
+
+uint16_t tund_dataplane_port(struct tund_dataplane *dp)
+{
+	return dp->port;
+}
+
+struct tund_wg *tund_dataplane_wg(struct tund_dataplane *dp)
+{
+	return dp->wg;
+}
+
+int tund_dataplane_peer_apply(struct tund_dataplane *dp, struct tund_peer *p)
+{
+	struct tund_wg_peer *wp;
+
+	/* Reconfiguration starts the peer afresh: simplest correct rule. */
+	tund_dataplane_peer_forget(dp, p);
+	wp = tund_wg_peer_add(dp->wg, p->public_key, p->has_psk ? p->psk : NULL, p);
+	if (!wp)
+		return -ENOMEM;
+	p->wg_peer = wp;
+	for (guint i = 0; i < p->allowed_ips->len; i++) {
+		int ret = tund_wg_peer_allow(dp->wg, wp,
+					     &g_array_index(p->allowed_ips, struct tund_cidr, i));
+		if (ret)
+			return ret;
+	}
+	if (p->endpoint) {
+		struct tund_endpoint ep;
+		struct tund_wg_endpoint wep;
+		int ret = tund_udp_resolve(dp->udp_fd, p->endpoint, &ep);
+
+		if (ret) {
+			log_warn("peer %s: endpoint %s does not resolve; waiting for it to "
+				 "contact us", p->name ? p->name : "(unnamed)", p->endpoint);
+			return 0;
+		}
+		to_wg_endpoint(&ep, &wep);
+		tund_wg_peer_set_endpoint(dp->wg, wp, &wep);
+	}
+	return 0;
+}
+
+void tund_dataplane_peer_forget(struct tund_dataplane *dp, struct tund_peer *p)
+{
+	if (!p->wg_peer)
+		return;
+	tund_wg_peer_remove(dp->wg, p->wg_peer);
+	p->wg_peer = NULL;
+}
