@@ -312,6 +312,16 @@ void tund_wg_peer_set_endpoint(struct tund_wg *wg, struct tund_wg_peer *peer,
 	pthread_mutex_unlock(&wg->lock);
 }
 
+void tund_wg_peer_connect(struct tund_wg *wg, struct tund_wg_peer *peer,
+			  const struct tund_wg_clock *now)
+{
+	pthread_mutex_lock(&wg->lock);
+	if (!peer->current)
+		tund_timers_on_handshake_wanted(&peer->timers, tund_wg_ms(now));
+	tund_wg_run_timers(wg, peer, now);
+	pthread_mutex_unlock(&wg->lock);
+}
+
 void tund_wg_peer_set_keepalive(struct tund_wg *wg, struct tund_wg_peer *peer,
 				unsigned seconds, const struct tund_wg_clock *now)
 {

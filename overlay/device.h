@@ -96,6 +96,11 @@ int tund_wg_peer_allow(struct tund_wg *wg, struct tund_wg_peer *peer,
 		       const struct tund_cidr *c);
 void tund_wg_peer_set_endpoint(struct tund_wg *wg, struct tund_wg_peer *peer,
 			       const struct tund_wg_endpoint *ep);
+/* Starts a handshake now unless a session or a recent attempt exists: used
+ * when a peer with a known endpoint is configured, so a restarted node
+ * reaches its peers without waiting for their timers. */
+void tund_wg_peer_connect(struct tund_wg *wg, struct tund_wg_peer *peer,
+			  const struct tund_wg_clock *now);
 void tund_wg_peer_set_keepalive(struct tund_wg *wg, struct tund_wg_peer *peer,
 				unsigned seconds, const struct tund_wg_clock *now);
 void tund_wg_peer_get_stats(struct tund_wg *wg, struct tund_wg_peer *peer,

@@ -262,8 +262,12 @@ int tund_dataplane_peer_apply(struct tund_dataplane *dp, struct tund_peer *p)
 				 "contact us", p->name ? p->name : "(unnamed)", p->endpoint);
 			return 0;
 		}
+		struct tund_wg_clock now;
+
 		to_wg_endpoint(&ep, &wep);
 		tund_wg_peer_set_endpoint(dp->wg, wp, &wep);
+		tund_dataplane_now(&now);
+		tund_wg_peer_connect(dp->wg, wp, &now);
 	}
 	return 0;
 }

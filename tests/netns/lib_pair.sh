@@ -1,0 +1,59 @@
+# shellcheck shell=bash
+# Two namespaces joined by a veth pair, each running tund, peered with each
+# other by static endpoints. Source after lib.sh; call pair_up [PSK-FILE].
+#   A: underlay 192.0.2.1/24 (fd00:192::1), overlay 10.77.0.1/16, fd77::1/64
+#   B: underlay 192.0.2.2/24 (fd00:192::2), overlay 10.77.0.2/16, fd77::2/64
+
+pair_ns() {
+	t_ns NS_A a
+	t_ns NS_B b
+	ip link add "tta$$" netns "$NS_A" type veth peer name "ttb$$" netns "$NS_B" ||
+		fail "cannot create veth"
+	ip -n "$NS_A" link set "tta$$" name eth0
+	ip -n "$NS_B" link set "ttb$$" name eth0
+	ip -n "$NS_A" addr add 192.0.2.1/24 dev eth0
+	ip -n "$NS_B" addr add 192.0.2.2/24 dev eth0
+	ip -n "$NS_A" addr add fd00:192::1/64 dev eth0 nodad
+	ip -n "$NS_B" addr add fd00:192::2/64 dev eth0 nodad
+	ip -n "$NS_A" link set eth0 up
+	ip -n "$NS_B" link set eth0 up
+}
+
+# node_conf NAME INDEX: writes $T_DIR/NAME.conf for overlay .INDEX
+node_conf() {
+	mkdir -p "$T_DIR/$1"
+	cat >"$T_DIR/$1.conf" <<CFG
+[interface]
+name = tt0
+address = 10.77.0.$2/16
+address6 = fd77::$2/64
+mtu = 1420
+listen_port = 51820
+[paths]
+state_dir = $T_DIR/$1/state
+control_socket = $T_DIR/$1/tund.sock
+CFG
+}
+
+ctl_a() { "$TUNDCTL" --socket "$T_DIR/a/tund.sock" "$@"; }
+ctl_b() { "$TUNDCTL" --socket "$T_DIR/b/tund.sock" "$@"; }
+
+start_a() { start_tund "$NS_A" "$T_DIR/a.conf" "$T_DIR/a.log"; PID_A=$TUND_PID; wait_until 20 ctl_a status || fail "tund a did not start"; }
+start_b() { start_tund "$NS_B" "$T_DIR/b.conf" "$T_DIR/b.log"; PID_B=$TUND_PID; wait_until 20 ctl_b status || fail "tund b did not start"; }
+
+# pair_up [PSK-FILE]: both daemons running and peered.
+pair_up() {
+	local psk=()
+	[ -n "${1:-}" ] && psk=(--psk-file "$1")
+	pair_ns
+	node_conf a 1
+	node_conf b 2
+	start_a
+	start_b
+	PUB_A=$(ctl_a status --json | jq -r .public_key)
+	PUB_B=$(ctl_b status --json | jq -r .public_key)
+	ctl_a peer add "$PUB_B" --name b --endpoint 192.0.2.2:51820 \
+		--allowed-ips 10.77.0.2/32,fd77::2/128 "${psk[@]}" >/dev/null || fail "peer add on a"
+	ctl_b peer add "$PUB_A" --name a --endpoint 192.0.2.1:51820 \
+		--allowed-ips 10.77.0.1/32,fd77::1/128 "${psk[@]}" >/dev/null || fail "peer add on b"
+}
