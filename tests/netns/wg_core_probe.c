@@ -168,7 +168,7 @@ int main(int argc, char **argv)
 			if (n < 0) { perror("recv data"); return 17; }
 			size_t pl; uint64_t ctr;
 			if (tund_message_classify(buf, (size_t)n) != TUND_MESSAGE_DATA) continue;
-			if (!tund_keypair_decrypt(&kp, buf, (size_t)n, mono(), &pl, &ctr)) { puts("decrypt failed"); return 18; }
+			if (tund_keypair_decrypt(&kp, buf, (size_t)n, mono(), &pl, &ctr) != TUND_KEYPAIR_OK) { puts("decrypt failed"); return 18; }
 			if (pl == 0) { puts("got keepalive"); continue; }
 			uint8_t *ip = buf + 16;
 			printf("responder: decrypted %zu bytes, ctr %llu, proto %d icmp type %d\n", pl, (unsigned long long)ctr, ip[9], ip[20]);
@@ -185,7 +185,7 @@ int main(int argc, char **argv)
 		if (n < 0) { perror("recv echo reply"); return 21; }
 		size_t pl; uint64_t ctr;
 		if (tund_message_classify(buf, (size_t)n) != TUND_MESSAGE_DATA) continue;
-		if (!tund_keypair_decrypt(&kp, buf, (size_t)n, mono(), &pl, &ctr)) { puts("decrypt failed"); return 22; }
+		if (tund_keypair_decrypt(&kp, buf, (size_t)n, mono(), &pl, &ctr) != TUND_KEYPAIR_OK) { puts("decrypt failed"); return 22; }
 		if (pl == 0) continue;
 		uint8_t *ip = buf + 16;
 		if (ip[9] == 1 && ip[20] == 0 && ip[24] == 0x12 && ip[25] == 0x34) { printf("%s: echo reply through wireguard-go ok (ctr %llu)\n", argv[1], (unsigned long long)ctr); return 0; }
