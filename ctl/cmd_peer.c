@@ -2,6 +2,7 @@
 /* tundctl peers, peer add, peer remove. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -76,13 +77,42 @@ static char *join_strings(JsonObject *o, const char *name)
 	return g_string_free(s, FALSE);
 }
 
+/* "replayed 5, auth_failed 1" from the drops object, "0" when all are zero,
+ * NULL when the daemon sent none. */
+static char *join_drops(JsonObject *p)
+{
+	JsonNode *node = json_object_get_member(p, "drops");
+	GString *s;
+	JsonObject *d;
+	GList *names;
+
+	if (!node || !JSON_NODE_HOLDS_OBJECT(node))
+		return NULL;
+	d = json_node_get_object(node);
+	s = g_string_new(NULL);
+	names = json_object_get_members(d);
+	for (GList *l = names; l; l = l->next) {
+		int64_t v;
+
+		if (!tund_client_get_int(d, l->data, &v) || v <= 0)
+			continue;
+		g_string_append_printf(s, "%s%s %" PRId64, s->len ? ", " : "",
+				       (const char *)l->data, v);
+	}
+	g_list_free(names);
+	if (!s->len)
+		g_string_append(s, "0");
+	return g_string_free(s, FALSE);
+}
+
 static void add_peer_row(struct tund_table *t, JsonObject *p, int64_t now)
 {
 	const char *key = tund_client_get_string(p, "public_key");
 	char shortkey[64], age[64], rx[32], tx[32];
 	char *ips = join_strings(p, "allowed_ips");
+	char *drops = join_drops(p);
 	int64_t v;
-	const char *cells[8];
+	const char *cells[9];
 
 	if (key)
 		tund_format_key_short(shortkey, sizeof(shortkey), key);
@@ -108,8 +138,10 @@ static void add_peer_row(struct tund_table *t, JsonObject *p, int64_t now)
 	cells[5] = age;
 	cells[6] = rx;
 	cells[7] = tx;
+	cells[8] = drops;
 	tund_table_add(t, cells);
 	g_free(ips);
+	g_free(drops);
 }
 
 int peers_main(int argc, char **argv, const char *sock)
@@ -121,6 +153,7 @@ int peers_main(int argc, char **argv, const char *sock)
 	};
 	static const char *const headers[] = {
 		"NAME", "PUBLIC KEY", "ENDPOINT", "ALLOWED IPS", "PATH", "HANDSHAKE", "RX", "TX",
+		"DROPPED",
 	};
 	JsonNode *result = NULL, *peers;
 	struct tund_table *t;

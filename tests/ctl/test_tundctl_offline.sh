@@ -180,14 +180,14 @@ now=$(date +%s)
 # The protocol wants one line per reply; jq -c makes it one.
 jq -c . >"$tmp/reply" <<JSON
 {"ok":true,"result":{"peers":[
- {"public_key":"mK0uK/752cklqKYAThVwWcnqV7FvWVnuhRzkJldaHWw=","name":"alice","endpoint":"198.51.100.7:51820","allowed_ips":["10.77.0.2/32","fd77::2/128"],"path":"direct","latest_handshake":$((now - 12)),"rx_bytes":1536,"tx_bytes":5242880,"new":true},
+ {"public_key":"mK0uK/752cklqKYAThVwWcnqV7FvWVnuhRzkJldaHWw=","name":"alice","endpoint":"198.51.100.7:51820","allowed_ips":["10.77.0.2/32","fd77::2/128"],"path":"direct","latest_handshake":$((now - 12)),"rx_bytes":1536,"tx_bytes":5242880,"drops":{"replayed":5,"auth_failed":0},"new":true},
  {"public_key":"WON1/4frxb1kJztdFCwRl5Z/UN8O+yKFi+z7dTAq/nw=","name":null,"endpoint":null,"allowed_ips":[],"path":null,"latest_handshake":null,"rx_bytes":0,"tx_bytes":0}
 ]}}
 JSON
 run peers
-check "peers: exit 0, table header" sh -c "[ $rc = 0 ] && head -n 1 '$tmp/out' | grep -q '^NAME  *PUBLIC KEY  *ENDPOINT  *ALLOWED IPS  *PATH  *HANDSHAKE  *RX  *TX$'"
-check "peers: alice row" grep -Eq '^alice +mK0uK/75… +198\.51\.100\.7:51820 +10\.77\.0\.2/32, fd77::2/128 +direct +1[2-5]s ago +1\.50 KiB +5\.00 MiB$' "$tmp/out"
-check "peers: unnamed peer, never handshaked" grep -Eq '^- +WON1/4fr… +- +- +- +never +0 B +0 B$' "$tmp/out"
+check "peers: exit 0, table header" sh -c "[ $rc = 0 ] && head -n 1 '$tmp/out' | grep -q '^NAME  *PUBLIC KEY  *ENDPOINT  *ALLOWED IPS  *PATH  *HANDSHAKE  *RX  *TX  *DROPPED$'"
+check "peers: alice row" grep -Eq '^alice +mK0uK/75… +198\.51\.100\.7:51820 +10\.77\.0\.2/32, fd77::2/128 +direct +1[2-5]s ago +1\.50 KiB +5\.00 MiB +replayed 5$' "$tmp/out"
+check "peers: unnamed peer, never handshaked" grep -Eq '^- +WON1/4fr… +- +- +- +never +0 B +0 B +-$' "$tmp/out"
 check "peers: full key only in --json" sh -c "! grep -q 'mK0uK/752ckl' '$tmp/out'"
 run peers --json
 check "peers --json: the array, valid JSON" \
