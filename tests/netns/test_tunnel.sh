@@ -88,8 +88,8 @@ start=$SECONDS
 wait_until 10 ping_ok "$NS_A" 10.77.0.2 || fail "no traffic within 10 s of b restarting"
 t_log "traffic resumed $((SECONDS - start)) s after b restarted"
 # Roaming: a moves to a new underlay address; b follows its latest packets.
-ip -n "$NS_A" addr add 192.0.2.11/24 dev eth0
 ip -n "$NS_A" addr del 192.0.2.1/24 dev eth0
+ip -n "$NS_A" addr add 192.0.2.11/24 dev eth0
 wait_until 20 ping_ok "$NS_A" 10.77.0.2 || fail "no traffic after a changed its address"
 ep=$(ctl_b peers --json | jq -r '.[0].endpoint')
 [ "$ep" = 192.0.2.11:51820 ] || fail "b did not follow a to its new address: $ep"
