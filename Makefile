@@ -105,12 +105,15 @@ install: all
 	install -m 0755 $(B)/tund $(DESTDIR)$(SBINDIR)/tund
 	install -m 0755 $(B)/tundctl $(DESTDIR)$(BINDIR)/tundctl
 
+bench: deps all
+	tests/bench/bench.sh
+
 demo: deps all
 	tests/demo.sh
 
 clean:
 	rm -rf $(B)
 
-.PHONY: all unit unit-build fuzz fuzz-run deps check integration install demo clean
+.PHONY: bench all unit unit-build fuzz fuzz-run deps check integration install demo clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
