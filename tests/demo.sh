@@ -9,7 +9,7 @@ t_init demo
 [ "$(id -u)" = 0 ] || { echo "make demo needs root (network namespaces)" >&2; exit 1; }
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-show() { printf '$ %s\n' "$*"; "$@"; }
+show() { printf '$ %s\n' "$*" | sed 's/^\$ ctl_\(.\)/[\1]$ tundctl/'; "$@"; }
 
 say "Two machines, a (192.0.2.1) and b (192.0.2.2), each starting tund"
 pair_ns
