@@ -78,10 +78,17 @@ unit: $(B)/unit-tests
 # libFuzzer targets: tests/fuzz/fuzz_NAME.c -> build/fuzz/fuzz_NAME
 FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O1
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
-$(B)/fuzz/%: tests/fuzz/%.c $(LIB_SRC)
+FUZZ_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. $(PKG_CFLAGS) $(FUZZ_FLAGS)
+$(B)/fz/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(Q)$(FUZZ_CC) -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. $(PKG_CFLAGS) $(FUZZ_FLAGS) \
-		-o $@ $< $(LIB_SRC) $(PKG_LIBS)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(B)/fz/libtund.a: $(LIB_SRC:%.c=$(B)/fz/%.o)
+	$(Q)$(AR) rcs $@ $^
+
+$(B)/fuzz/%: $(B)/fz/tests/fuzz/%.o $(B)/fz/libtund.a
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(PKG_LIBS)
 
 fuzz: $(FUZZ_BIN)
 

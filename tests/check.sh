@@ -22,7 +22,7 @@ out=$(mktemp /tmp/tund-check.XXXXXX)
 trap 'rm -f "$out"' EXIT
 
 echo "== unit tests (ASan + UBSan)"
-ASAN_OPTIONS=detect_leaks=0 UBSAN_OPTIONS=print_stacktrace=1 build/unit-tests | tee "$out"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build/unit-tests | tee "$out"
 count "$out"
 
 echo "== fuzz targets (${FUZZ_SECONDS:-15} s each)"
