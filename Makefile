@@ -73,8 +73,9 @@ $(B)/nl_probe: tests/netns/nl_probe.c $(B)/libtund.a
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(PKG_LIBS)
 
 # Helper for tests/netns/test_mqtt.sh: a GLib main loop around tund/mqtt.
+# (-MMD lists headers as prerequisites too: link only the .c and the .a.)
 $(B)/mqtt_probe: tests/netns/mqtt_probe.c $(B)/libtund.a
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(PKG_LIBS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
 
 unit: $(B)/unit-tests
 	$(B)/unit-tests

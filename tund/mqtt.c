@@ -299,7 +299,8 @@ static void on_resolved(GObject *src, GAsyncResult *res, gpointer data)
 		return;
 	}
 	g_clear_object(&m->resolving);
-	text = g_inet_address_to_string(addrs->data);
+	/* Successive failed attempts walk through all the addresses. */
+	text = g_inet_address_to_string(g_list_nth_data(addrs, m->failures % g_list_length(addrs)));
 	g_resolver_free_addresses(addrs);
 	start_connect(m, text);
 	g_free(text);
@@ -497,7 +498,9 @@ struct tund_mqtt *tund_mqtt_new(const char *url, const char *client_id,
 	mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
 	mosquitto_message_callback_set(m->mosq, on_message);
 	m->misc_timer = g_timeout_add(MISC_INTERVAL_MS, on_misc, m);
-	attempt(m);
+	/* First attempt from the loop, so that a will or subscriptions set
+	 * right after this already go into the first CONNECT. */
+	m->retry_timer = g_idle_add(on_retry, m);
 	return m;
 }
 
