@@ -94,6 +94,14 @@ heartbeats_flow() {
 	n=$(count "$1" '^hb ')
 	wait_until 3 seen "$1" '^hb ' $((n + 1)) || fail "$1: heartbeats stopped"
 }
+# cpu_ticks NAME: user+system clock ticks the probe has used so far.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/${PPID_OF[$1]}/stat"; }
+nfds() { find "/proc/${PPID_OF[$1]}/fd" -mindepth 1 | wc -l; }
+# idle_cpu NAME SINCE WHAT: no busy polling (< 1 s of CPU in the phase).
+idle_cpu() {
+	local used=$(($(cpu_ticks "$1") - $2))
+	[ "$used" -lt 100 ] || fail "$1: used $used CPU ticks $3 (busy loop?)"
+}
 all_alive() {
 	local p
 	for p in a b c; do
@@ -108,6 +116,7 @@ start_probe b --sub 't/#'
 expect 10 a '^connected$'
 expect 10 b '^connected$'
 t_log "both probes connected"
+fds_b=$(nfds b)
 
 # 1. A message published by one arrives at the other.
 cmd a "pub t/x hello1"
@@ -135,6 +144,7 @@ t_log "will delivered"
 # 4. Broker stops: both notice, stay responsive, queue retained, drop the rest.
 cmd a lagreset
 cmd b lagreset
+cpu_a=$(cpu_ticks a)
 stop_broker
 expect 30 a '^disconnected '
 expect 30 b '^disconnected '
@@ -151,6 +161,7 @@ heartbeats_flow b
 all_alive
 check_lag a "while the broker was down"
 check_lag b "while the broker was down"
+idle_cpu a "$cpu_a" "while the broker was down"
 
 # 5. Broker back: both reconnect on their own, subscriptions restored, the
 # retained publish made while down is delivered.
@@ -171,6 +182,7 @@ cmd a lagreset
 cmd b lagreset
 ndis_a=$(count a '^disconnected ')
 ndis_b=$(count b '^disconnected ')
+cpu_a=$(cpu_ticks a)
 ip netns exec "$NS" nft -f - <<'EOF' || fail "nft rules"
 table inet tt_mq {
 	chain input {
@@ -190,6 +202,7 @@ heartbeats_flow b
 all_alive
 check_lag a "with the broker blackholed"
 check_lag b "with the broker blackholed"
+idle_cpu a "$cpu_a" "with the broker blackholed"
 
 # 7. Unblock: back by themselves (backoff here is at most ~8 s + 5 s timeout).
 ip netns exec "$NS" nft delete table inet tt_mq || fail "nft delete"
@@ -198,6 +211,7 @@ expect 45 b '^connected$' 3
 cmd a "pub t/x hello4"
 expect 5 b '^msg t/x hello4$'
 t_log "reconnected after the blackhole"
+[ "$(nfds b)" -eq "$fds_b" ] || fail "b: $fds_b fds at start, $(nfds b) after reconnects"
 
 # 8. Clean exit sends DISCONNECT.
 cmd a quit
