@@ -35,6 +35,7 @@ struct tund_mqtt {
 	char *host;
 	uint16_t port;
 	char *client_id;
+	char *via; /* " (via ADDR)" when host is a name, for the log */
 	struct tund_mqtt_callbacks cb;
 	void *ctx;
 
@@ -249,11 +250,11 @@ static void go_down(struct tund_mqtt *m, const char *why)
 	m->failures++;
 	delay = tund_mqtt_backoff_ms(m->failures, g_random_double());
 	if (was_up)
-		log_info("mqtt: disconnected from %s:%u: %s; reconnecting in %.1f s", m->host,
-			 m->port, why, delay / 1000.0);
+		log_info("mqtt: disconnected from %s:%u%s: %s; reconnecting in %.1f s", m->host,
+			 m->port, m->via, why, delay / 1000.0);
 	else
-		log_info("mqtt: connect to %s:%u failed: %s; retrying in %.1f s", m->host, m->port,
-			 why, delay / 1000.0);
+		log_info("mqtt: connect to %s:%u%s failed: %s; retrying in %.1f s", m->host,
+			 m->port, m->via, why, delay / 1000.0);
 	if (m->retry_timer)
 		g_source_remove(m->retry_timer);
 	m->retry_timer = g_timeout_add(delay, on_retry, m);
@@ -269,6 +270,8 @@ static void start_connect(struct tund_mqtt *m, const char *addr)
 
 	unwatch(m);
 	m->state = ST_CONNECTING;
+	g_free(m->via);
+	m->via = strcmp(addr, m->host) ? g_strdup_printf(" (via %s)", addr) : g_strdup("");
 	/* addr is numeric, so libmosquitto's getaddrinfo does no DNS. */
 	errno = 0;
 	rc = mosquitto_connect_async(m->mosq, addr, m->port, KEEPALIVE_S);
@@ -411,7 +414,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 	m->failures = 0;
 	m->stats.connected = true;
 	m->stats.connects++;
-	log_info("mqtt: connected to %s:%u", m->host, m->port);
+	log_info("mqtt: connected to %s:%u%s", m->host, m->port, m->via);
 	g_hash_table_iter_init(&it, m->subs);
 	while (g_hash_table_iter_next(&it, &key, NULL)) {
 		if (mosquitto_subscribe(m->mosq, NULL, key, 1) != MOSQ_ERR_SUCCESS)
@@ -482,6 +485,7 @@ struct tund_mqtt *tund_mqtt_new(const char *url, const char *client_id,
 		m->cb = *cb;
 	m->ctx = ctx;
 	m->watch_fd = -1;
+	m->via = g_strdup("");
 	m->subs = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	m->pending = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 					   (GDestroyNotify)g_bytes_unref);
@@ -618,6 +622,7 @@ void tund_mqtt_free(struct tund_mqtt *m)
 	g_hash_table_destroy(m->subs);
 	g_hash_table_destroy(m->pending);
 	g_free(m->refused);
+	g_free(m->via);
 	g_free(m->host);
 	g_free(m->client_id);
 	g_free(m);

@@ -8,6 +8,7 @@
 # keepalive notices, connects time out, the main loop never stalls).
 # Run as root from anywhere; exit 0 on pass.
 set -u
+# shellcheck source=tests/netns/lib.sh
 . "$(dirname "$0")/lib.sh"
 t_init mqtt
 cd "$TOP" || exit 1
