@@ -26,6 +26,7 @@ enum {
 	TURN_FLAG_TCP = 1,
 	/* Binary invite at its largest is about 3 KB. */
 	INVITE_BIN_MAX = 3072,
+	INVITE_CHECK_LEN = 4,
 };
 
 /* H(outlen; label\0 || a || b) keyed with the network key. */
@@ -615,6 +616,11 @@ size_t tund_invite_encode(const struct tund_network *net, char *out, size_t cap)
 		uint8_t adm = (uint8_t)net->admission;
 		put_field(&w, TAG_ADMISSION, &adm, 1);
 	}
+	if (w.ok) {
+		uint8_t check[INVITE_CHECK_LEN];
+		tund_blake2s(check, sizeof(check), bin, w.len, NULL, 0);
+		put(&w, check, sizeof(check));
+	}
 	if (!w.ok)
 		goto out;
 	need = plen + sodium_base64_ENCODED_LEN(w.len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
@@ -818,7 +824,7 @@ static bool is_space(char c)
 bool tund_invite_decode(const char *text, struct tund_network *net, const char **why)
 {
 	struct tund_network n;
-	uint8_t bin[INVITE_BIN_MAX];
+	uint8_t bin[INVITE_BIN_MAX], check[INVITE_CHECK_LEN];
 	size_t len, plen = strlen(TUND_INVITE_PREFIX), bin_len = 0;
 	const char *end = NULL;
 	bool ok = false;
@@ -849,6 +855,16 @@ bool tund_invite_decode(const char *text, struct tund_network *net, const char *
 			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
 	    end != text + len) {
 		SET_WHY("invite: bad base64url");
+		goto out;
+	}
+	if (bin_len <= INVITE_CHECK_LEN) {
+		SET_WHY("invite: too short");
+		goto out;
+	}
+	bin_len -= INVITE_CHECK_LEN;
+	tund_blake2s(check, sizeof(check), bin, bin_len, NULL, 0);
+	if (memcmp(check, bin + bin_len, sizeof(check)) != 0) {
+		SET_WHY("invite: damaged (check bytes differ; was it cut or edited?)");
 		goto out;
 	}
 	if (!decode_fields(bin, bin_len, &n, why))

@@ -31,6 +31,9 @@
  *   6 TURN: port(2) | flags(1, bit0 = tcp) | hostlen(1) host | userlen(1) user
  *           | passlen(1) pass             at most TUND_NET_MAX_TURN
  *   7 admission (1): 0 open, 1 approve    at most once (absent: open)
+ * and last 4 check bytes: BLAKE2s-32 (unkeyed, outlen 4) of everything before
+ * them, so a cut or mistyped invite is refused rather than read as a smaller
+ * valid one (a cut could otherwise drop the admission field or servers).
  * Unknown tags are skipped (forward compatible); every length is checked. */
 #ifndef TUND_OVERLAY_NETWORK_H
 #define TUND_OVERLAY_NETWORK_H
