@@ -91,8 +91,9 @@ enum tund_signal_verdict {
 };
 
 /* Seals m for the network key netkey (32 zero bytes for manual blobs) with
- * the sender's static private key (unused for announce). m->sender is written
- * as is. Returns the message length, or 0 if m is invalid or cap too small. */
+ * the sender's static private key (unused for announce, may then be NULL).
+ * m->sender is written as is (it must be sender_priv's public key, or the
+ * recipient sees FORGED); m->netid and m->nonce are ignored. Returns the message length, or 0 if m is invalid or cap too small. */
 size_t tund_signal_seal(const struct tund_signal *m, const uint8_t netkey[32],
 			const uint8_t sender_priv[32], uint8_t *out, size_t cap);
 /* Checks and opens a message. out is fully written only on TUND_SIGNAL_OK.
