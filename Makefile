@@ -97,6 +97,13 @@ $(B)/fuzz/%: $(B)/fz/tests/fuzz/%.o $(B)/fz/libtund.a
 
 fuzz: $(FUZZ_BIN)
 
+# Regenerates the invite and signal seeds (sealed with tests/fuzz/signal_keys.h).
+$(B)/fuzz-seeds: tests/fuzz/gen_seeds.c $(B)/libtund.a
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(PKG_LIBS)
+
+fuzz-seeds: $(B)/fuzz-seeds
+	$(B)/fuzz-seeds tests/fuzz/corpus
+
 fuzz-run: fuzz
 	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BIN)
 
@@ -126,6 +133,6 @@ demo: deps all
 clean:
 	rm -rf $(B)
 
-.PHONY: bench all unit unit-build fuzz fuzz-run deps check integration install demo clean
+.PHONY: bench all unit unit-build fuzz fuzz-run fuzz-seeds deps check integration install demo clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,1095 @@
+// SPDX-License-Identifier: MIT
+#include "overlay/network.h"
+
+#include <arpa/inet.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "overlay/blake2s.h"
+
+#define SET_WHY(msg)                 \
+	do {                         \
+		if (why)             \
+			*why = (msg); \
+	} while (0)
+
+enum {
+	TAG_NAME = 1,
+	TAG_KEY = 2,
+	TAG_PREFIX4 = 3,
+	TAG_BROKER = 4,
+	TAG_STUN = 5,
+	TAG_TURN = 6,
+	TAG_ADMISSION = 7,
+	TURN_FLAG_TCP = 1,
+	/* Binary invite at its largest is about 3 KB. */
+	INVITE_BIN_MAX = 3072,
+	INVITE_CHECK_LEN = 4,
+};
+
+/* H(outlen; label\0 || a || b) keyed with the network key. */
+static void keyed_hash(uint8_t *out, size_t outlen, const uint8_t key[32], const char *label,
+		       const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	struct tund_blake2s_state st;
+
+	tund_blake2s_init_key(&st, outlen, key, 32);
+	tund_blake2s_update(&st, (const uint8_t *)label, strlen(label) + 1);
+	tund_blake2s_update(&st, a, alen);
+	tund_blake2s_update(&st, b, blen);
+	tund_blake2s_final(&st, out);
+}
+
+bool tund_network_name_valid(const char *name)
+{
+	size_t len;
+
+	if (!name)
+		return false;
+	len = strnlen(name, TUND_NET_NAME_MAX + 1);
+	if (len < 1 || len > TUND_NET_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+static uint32_t load_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void store_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static bool prefix4_valid(const struct tund_cidr *c)
+{
+	struct tund_cidr m;
+
+	if (c->family != AF_INET || c->prefix < 8 || c->prefix > 30)
+		return false;
+	m = *c;
+	tund_cidr_mask(&m);
+	return memcmp(m.addr, c->addr, 16) == 0;
+}
+
+void tund_network_derive_prefix6(struct tund_network *net)
+{
+	uint8_t h[7];
+
+	memset(&net->prefix6, 0, sizeof(net->prefix6));
+	net->prefix6.family = AF_INET6;
+	net->prefix6.prefix = 64;
+	keyed_hash(h, sizeof(h), net->key, "tund net prefix6 v1", NULL, 0, NULL, 0);
+	net->prefix6.addr[0] = 0xfd;
+	memcpy(net->prefix6.addr + 1, h, sizeof(h));
+}
+
+bool tund_network_set_prefix4(struct tund_network *net, const char *cidr, const char **why)
+{
+	struct tund_cidr c;
+
+	if (!tund_cidr_parse(&c, cidr, false) || c.family != AF_INET) {
+		SET_WHY("prefix: expected an IPv4 prefix such as 10.77.0.0/16");
+		return false;
+	}
+	if (c.prefix < 8 || c.prefix > 30) {
+		SET_WHY("prefix: length must be /8 to /30");
+		return false;
+	}
+	tund_cidr_mask(&c);
+	net->prefix4 = c;
+	return true;
+}
+
+bool tund_network_init_new(struct tund_network *net, const char *name, const char **why)
+{
+	if (!tund_network_name_valid(name)) {
+		SET_WHY("network name: 1-64 characters of A-Z a-z 0-9 . _ -");
+		return false;
+	}
+	memset(net, 0, sizeof(*net));
+	memcpy(net->name, name, strlen(name) + 1);
+	randombytes_buf(net->key, sizeof(net->key));
+	if (!tund_network_set_prefix4(net, TUND_NET_DEFAULT_PREFIX4, why))
+		return false;
+	tund_network_derive_prefix6(net);
+	net->admission = TUND_ADMISSION_OPEN;
+	return true;
+}
+
+void tund_network_clear(struct tund_network *net)
+{
+	sodium_memzero(net, sizeof(*net));
+}
+
+/* ---- URLs ---- */
+
+static bool hostname_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '.' || c == '-' || c == '_';
+}
+
+/* A DNS name or IPv4 literal (by charset), or a bare IPv6 literal. */
+static bool host_valid(const char *h, size_t len)
+{
+	char buf[INET6_ADDRSTRLEN];
+	uint8_t a6[16];
+
+	if (len == 0 || len > 255)
+		return false;
+	if (memchr(h, ':', len)) {
+		if (len >= sizeof(buf))
+			return false;
+		memcpy(buf, h, len);
+		buf[len] = '\0';
+		return inet_pton(AF_INET6, buf, a6) == 1;
+	}
+	if (h[0] == '-' || h[0] == '.')
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!hostname_char(h[i]))
+			return false;
+	return true;
+}
+
+static bool parse_port(const char *s, size_t len, uint16_t *out)
+{
+	unsigned v = 0;
+
+	if (len == 0 || len > 5)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (unsigned)(s[i] - '0');
+	}
+	if (v == 0 || v > 65535)
+		return false;
+	*out = (uint16_t)v;
+	return true;
+}
+
+/* "host", "host:port", "[v6]" or "[v6]:port" in s[0..len). */
+static bool parse_hostport(const char *s, size_t len, char host[256], uint16_t *port,
+			   uint16_t default_port, const char **why)
+{
+	const char *h, *p = NULL;
+	size_t hlen, plen = 0;
+
+	if (len == 0) {
+		SET_WHY("missing host");
+		return false;
+	}
+	if (s[0] == '[') {
+		const char *close = memchr(s, ']', len);
+		if (!close) {
+			SET_WHY("missing ']' after IPv6 address");
+			return false;
+		}
+		h = s + 1;
+		hlen = (size_t)(close - h);
+		if (hlen == 0 || !memchr(h, ':', hlen)) {
+			SET_WHY("only IPv6 addresses go in brackets");
+			return false;
+		}
+		if (close + 1 < s + len) {
+			if (close[1] != ':') {
+				SET_WHY("unexpected characters after ']'");
+				return false;
+			}
+			p = close + 2;
+			plen = (size_t)(s + len - p);
+		}
+	} else {
+		const char *colon = memchr(s, ':', len);
+		h = s;
+		hlen = colon ? (size_t)(colon - s) : len;
+		if (colon) {
+			p = colon + 1;
+			plen = (size_t)(s + len - p);
+			if (memchr(p, ':', plen)) {
+				SET_WHY("IPv6 addresses must be written in brackets");
+				return false;
+			}
+		}
+	}
+	if (!host_valid(h, hlen)) {
+		SET_WHY("invalid host name");
+		return false;
+	}
+	if (p) {
+		if (!parse_port(p, plen, port)) {
+			SET_WHY("invalid port (1-65535)");
+			return false;
+		}
+	} else {
+		*port = default_port;
+	}
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	return true;
+}
+
+static bool starts_with(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool tund_parse_broker_url(const char *url, struct tund_broker *out, const char **why)
+{
+	struct tund_broker b;
+	const char *rest;
+
+	if (!url) {
+		SET_WHY("broker: missing URL");
+		return false;
+	}
+	memset(&b, 0, sizeof(b));
+	if (starts_with(url, "mqtt://")) {
+		rest = url + 7;
+	} else if (starts_with(url, "mqtts://")) {
+		rest = url + 8;
+		b.tls = true;
+	} else {
+		SET_WHY("broker: expected mqtt://HOST:PORT");
+		return false;
+	}
+	if (strchr(rest, '@') || strchr(rest, '/') || strchr(rest, '?')) {
+		SET_WHY("broker: expected only HOST:PORT after mqtt://");
+		return false;
+	}
+	if (!parse_hostport(rest, strlen(rest), b.host, &b.port,
+			    b.tls ? TUND_NET_DEFAULT_MQTTS_PORT : TUND_NET_DEFAULT_MQTT_PORT, why))
+		return false;
+	if (out)
+		*out = b;
+	return true;
+}
+
+bool tund_parse_stun(const char *text, struct tund_stun_server *out, const char **why)
+{
+	struct tund_stun_server s;
+
+	if (!text) {
+		SET_WHY("stun: missing server");
+		return false;
+	}
+	if (starts_with(text, "stun:"))
+		text += 5;
+	memset(&s, 0, sizeof(s));
+	if (!parse_hostport(text, strlen(text), s.host, &s.port, TUND_NET_DEFAULT_STUN_PORT, why))
+		return false;
+	*out = s;
+	return true;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Bytes allowed in credentials once decoded: no NUL or other controls. */
+static bool cred_byte_ok(unsigned char c)
+{
+	return c >= 0x20 && c != 0x7f;
+}
+
+static bool percent_decode(const char *s, size_t len, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '%') {
+			int hi, lo;
+			if (i + 2 >= len)
+				return false;
+			hi = hexval(s[i + 1]);
+			lo = hexval(s[i + 2]);
+			if (hi < 0 || lo < 0)
+				return false;
+			c = (unsigned char)(hi << 4 | lo);
+			i += 2;
+		}
+		if (!cred_byte_ok(c) || o + 1 >= cap)
+			return false;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return true;
+}
+
+static bool cred_valid(const char *s, size_t cap)
+{
+	size_t len = strnlen(s, cap);
+
+	if (len == cap)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!cred_byte_ok((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+bool tund_parse_turn_url(const char *url, struct tund_turn_server *out, const char **why)
+{
+	return tund_parse_turn_url_creds(url, NULL, NULL, out, why);
+}
+
+bool tund_parse_turn_url_creds(const char *url, const char *user, const char *pass,
+			       struct tund_turn_server *out, const char **why)
+{
+	struct tund_turn_server t;
+	const char *rest, *q, *at, *hp;
+	size_t alen;
+	bool ok = false;
+
+	memset(&t, 0, sizeof(t));
+	if (!url) {
+		SET_WHY("turn: missing URL");
+		goto out;
+	}
+	if (starts_with(url, "turns:")) {
+		SET_WHY("turn: TURN over TLS (turns:) is not supported; use transport=tcp");
+		goto out;
+	}
+	if (starts_with(url, "turn://"))
+		rest = url + 7;
+	else if (starts_with(url, "turn:"))
+		rest = url + 5;
+	else {
+		SET_WHY("turn: expected turn://USER:PASS@HOST:PORT?transport=udp|tcp");
+		goto out;
+	}
+	q = strchr(rest, '?');
+	alen = q ? (size_t)(q - rest) : strlen(rest);
+	at = NULL;
+	for (const char *p = rest; p < rest + alen; p++)
+		if (*p == '@')
+			at = p;
+	hp = rest;
+	if (at) {
+		const char *colon;
+		size_t ulen = (size_t)(at - rest);
+
+		if (rest == url + 5) {
+			SET_WHY("turn: credentials in the URL need the turn:// form");
+			goto out;
+		}
+		colon = memchr(rest, ':', ulen);
+		if (!percent_decode(rest, colon ? (size_t)(colon - rest) : ulen, t.user,
+				    sizeof(t.user)) ||
+		    (colon && !percent_decode(colon + 1, (size_t)(at - colon - 1), t.pass,
+					      sizeof(t.pass)))) {
+			SET_WHY("turn: bad user or password (too long or bad % escape)");
+			goto out;
+		}
+		hp = at + 1;
+	}
+	if (!parse_hostport(hp, (size_t)(rest + alen - hp), t.host, &t.port,
+			    TUND_NET_DEFAULT_TURN_PORT, why))
+		goto out;
+	if (q) {
+		if (!strcmp(q, "?transport=udp"))
+			t.tcp = false;
+		else if (!strcmp(q, "?transport=tcp"))
+			t.tcp = true;
+		else {
+			SET_WHY("turn: only ?transport=udp or ?transport=tcp is understood");
+			goto out;
+		}
+	}
+	if (user) {
+		if (strlen(user) >= sizeof(t.user) || !cred_valid(user, sizeof(t.user))) {
+			SET_WHY("turn: bad user (at most 127 printable bytes)");
+			goto out;
+		}
+		memcpy(t.user, user, strlen(user) + 1);
+	}
+	if (pass) {
+		if (strlen(pass) >= sizeof(t.pass) || !cred_valid(pass, sizeof(t.pass))) {
+			SET_WHY("turn: bad password (at most 127 printable bytes)");
+			goto out;
+		}
+		memcpy(t.pass, pass, strlen(pass) + 1);
+	}
+	*out = t;
+	ok = true;
+out:
+	sodium_memzero(&t, sizeof(t));
+	return ok;
+}
+
+/* Appends s[0..len) percent-encoded (RFC 3986 unreserved kept). */
+static bool append_escaped(char *buf, size_t cap, size_t *pos, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '.' || c == '_' || c == '~') {
+			if (*pos + 1 >= cap)
+				return false;
+			buf[(*pos)++] = (char)c;
+		} else {
+			if (*pos + 3 >= cap)
+				return false;
+			buf[(*pos)++] = '%';
+			buf[(*pos)++] = hex[c >> 4];
+			buf[(*pos)++] = hex[c & 15];
+		}
+	}
+	buf[*pos] = '\0';
+	return true;
+}
+
+static bool append(char *buf, size_t cap, size_t *pos, const char *s)
+{
+	size_t len = strlen(s);
+
+	if (*pos + len >= cap)
+		return false;
+	memcpy(buf + *pos, s, len + 1);
+	*pos += len;
+	return true;
+}
+
+static bool append_hostport(char *buf, size_t cap, size_t *pos, const char *host, uint16_t port)
+{
+	char p[8];
+	bool v6 = strchr(host, ':') != NULL;
+
+	snprintf(p, sizeof(p), ":%u", port);
+	return (!v6 || append(buf, cap, pos, "[")) && append(buf, cap, pos, host) &&
+	       (!v6 || append(buf, cap, pos, "]")) && append(buf, cap, pos, p);
+}
+
+bool tund_format_turn_url(const struct tund_turn_server *t, char *buf, size_t cap)
+{
+	size_t pos = 0;
+
+	if (cap == 0)
+		return false;
+	buf[0] = '\0';
+	if (!append(buf, cap, &pos, "turn://"))
+		return false;
+	if (t->user[0] || t->pass[0]) {
+		if (!append_escaped(buf, cap, &pos, t->user) || !append(buf, cap, &pos, ":") ||
+		    !append_escaped(buf, cap, &pos, t->pass) || !append(buf, cap, &pos, "@"))
+			return false;
+	}
+	return append_hostport(buf, cap, &pos, t->host, t->port) &&
+	       append(buf, cap, &pos, t->tcp ? "?transport=tcp" : "?transport=udp");
+}
+
+bool tund_format_stun(const struct tund_stun_server *s, char *buf, size_t cap)
+{
+	size_t pos = 0;
+
+	if (cap == 0)
+		return false;
+	buf[0] = '\0';
+	return append_hostport(buf, cap, &pos, s->host, s->port);
+}
+
+/* ---- Invites ---- */
+
+struct writer {
+	uint8_t *buf;
+	size_t cap, len;
+	bool ok;
+};
+
+static void put(struct writer *w, const void *data, size_t len)
+{
+	if (!w->ok || w->cap - w->len < len) {
+		w->ok = false;
+		return;
+	}
+	if (len)
+		memcpy(w->buf + w->len, data, len);
+	w->len += len;
+}
+
+static void put_u8(struct writer *w, uint8_t v)
+{
+	put(w, &v, 1);
+}
+
+static void put_u16(struct writer *w, uint16_t v)
+{
+	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
+	put(w, b, 2);
+}
+
+static void put_field(struct writer *w, uint8_t tag, const void *data, size_t len)
+{
+	if (len > 0xffff) {
+		w->ok = false;
+		return;
+	}
+	put_u8(w, tag);
+	put_u16(w, (uint16_t)len);
+	put(w, data, len);
+}
+
+static bool network_valid(const struct tund_network *net)
+{
+	if (!tund_network_name_valid(net->name) || !prefix4_valid(&net->prefix4))
+		return false;
+	if (strnlen(net->broker, sizeof(net->broker)) == sizeof(net->broker) ||
+	    (net->broker[0] && !tund_parse_broker_url(net->broker, NULL, NULL)))
+		return false;
+	if (net->n_stun > TUND_NET_MAX_STUN || net->n_turn > TUND_NET_MAX_TURN)
+		return false;
+	for (unsigned i = 0; i < net->n_stun; i++)
+		if (!host_valid(net->stun[i].host, strnlen(net->stun[i].host, 256)) ||
+		    !net->stun[i].port)
+			return false;
+	for (unsigned i = 0; i < net->n_turn; i++) {
+		const struct tund_turn_server *t = &net->turn[i];
+		if (!host_valid(t->host, strnlen(t->host, 256)) || !t->port ||
+		    !cred_valid(t->user, sizeof(t->user)) || !cred_valid(t->pass, sizeof(t->pass)))
+			return false;
+	}
+	return net->admission == TUND_ADMISSION_OPEN || net->admission == TUND_ADMISSION_APPROVE;
+}
+
+size_t tund_invite_encode(const struct tund_network *net, char *out, size_t cap)
+{
+	uint8_t bin[INVITE_BIN_MAX], tmp[600];
+	struct writer w = { .buf = bin, .cap = sizeof(bin), .ok = true };
+	size_t plen = strlen(TUND_INVITE_PREFIX), need, result = 0;
+
+	if (!network_valid(net))
+		goto out;
+	put_u8(&w, TUND_INVITE_VERSION);
+	put_field(&w, TAG_NAME, net->name, strlen(net->name));
+	put_field(&w, TAG_KEY, net->key, sizeof(net->key));
+	memcpy(tmp, net->prefix4.addr, 4);
+	tmp[4] = net->prefix4.prefix;
+	put_field(&w, TAG_PREFIX4, tmp, 5);
+	if (net->broker[0])
+		put_field(&w, TAG_BROKER, net->broker, strlen(net->broker));
+	for (unsigned i = 0; i < net->n_stun; i++) {
+		struct writer v = { .buf = tmp, .cap = sizeof(tmp), .ok = true };
+		put_u16(&v, net->stun[i].port);
+		put(&v, net->stun[i].host, strlen(net->stun[i].host));
+		put_field(&w, TAG_STUN, tmp, v.ok ? v.len : 0x10000);
+	}
+	for (unsigned i = 0; i < net->n_turn; i++) {
+		const struct tund_turn_server *t = &net->turn[i];
+		struct writer v = { .buf = tmp, .cap = sizeof(tmp), .ok = true };
+		size_t hl = strlen(t->host), ul = strlen(t->user), pl = strlen(t->pass);
+
+		put_u16(&v, t->port);
+		put_u8(&v, t->tcp ? TURN_FLAG_TCP : 0);
+		put_u8(&v, (uint8_t)hl);
+		put(&v, t->host, hl);
+		put_u8(&v, (uint8_t)ul);
+		put(&v, t->user, ul);
+		put_u8(&v, (uint8_t)pl);
+		put(&v, t->pass, pl);
+		put_field(&w, TAG_TURN, tmp, v.ok ? v.len : 0x10000);
+	}
+	if (net->admission != TUND_ADMISSION_OPEN) {
+		uint8_t adm = (uint8_t)net->admission;
+		put_field(&w, TAG_ADMISSION, &adm, 1);
+	}
+	if (w.ok) {
+		uint8_t check[INVITE_CHECK_LEN];
+		tund_blake2s(check, sizeof(check), bin, w.len, NULL, 0);
+		put(&w, check, sizeof(check));
+	}
+	if (!w.ok)
+		goto out;
+	need = plen + sodium_base64_ENCODED_LEN(w.len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	if (cap < need)
+		goto out;
+	memcpy(out, TUND_INVITE_PREFIX, plen);
+	sodium_bin2base64(out + plen, cap - plen, bin, w.len,
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	result = strlen(out);
+out:
+	sodium_memzero(bin, sizeof(bin));
+	sodium_memzero(tmp, sizeof(tmp));
+	return result;
+}
+
+static bool bytes_printable(const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!cred_byte_ok(p[i]))
+			return false;
+	return true;
+}
+
+/* Reads a length-prefixed (1 byte) string into dst (cap bytes incl. NUL). */
+static bool take_str8(const uint8_t **p, const uint8_t *end, char *dst, size_t cap)
+{
+	size_t len;
+
+	if (*p >= end)
+		return false;
+	len = **p;
+	(*p)++;
+	if ((size_t)(end - *p) < len || len >= cap)
+		return false;
+	memcpy(dst, *p, len);
+	dst[len] = '\0';
+	*p += len;
+	return true;
+}
+
+static bool decode_turn(const uint8_t *v, size_t len, struct tund_turn_server *t)
+{
+	const uint8_t *end = v + len;
+
+	memset(t, 0, sizeof(*t));
+	if (len < 4)
+		return false;
+	t->port = (uint16_t)(v[0] << 8 | v[1]);
+	if (!t->port || (v[2] & ~TURN_FLAG_TCP))
+		return false;
+	t->tcp = v[2] & TURN_FLAG_TCP;
+	v += 3;
+	if (!take_str8(&v, end, t->host, sizeof(t->host)) ||
+	    !take_str8(&v, end, t->user, sizeof(t->user)) ||
+	    !take_str8(&v, end, t->pass, sizeof(t->pass)) || v != end)
+		return false;
+	return host_valid(t->host, strlen(t->host)) &&
+	       bytes_printable((const uint8_t *)t->user, strlen(t->user)) &&
+	       bytes_printable((const uint8_t *)t->pass, strlen(t->pass)) &&
+	       strlen(t->host) + strlen(t->user) + strlen(t->pass) + 6 == len;
+}
+
+static bool decode_fields(const uint8_t *p, size_t len, struct tund_network *n, const char **why)
+{
+	const uint8_t *end = p + len;
+	bool have_name = false, have_key = false, have_prefix = false, have_broker = false,
+	     have_adm = false;
+
+	if (len < 1) {
+		SET_WHY("invite: empty");
+		return false;
+	}
+	if (*p != TUND_INVITE_VERSION) {
+		SET_WHY("invite: unsupported version (upgrade tund?)");
+		return false;
+	}
+	p++;
+	while (p < end) {
+		uint8_t tag;
+		size_t flen;
+		const uint8_t *v;
+
+		if (end - p < 3) {
+			SET_WHY("invite: truncated field header");
+			return false;
+		}
+		tag = p[0];
+		flen = (size_t)p[1] << 8 | p[2];
+		p += 3;
+		if ((size_t)(end - p) < flen) {
+			SET_WHY("invite: truncated field");
+			return false;
+		}
+		v = p;
+		p += flen;
+		switch (tag) {
+		case TAG_NAME:
+			if (have_name || flen < 1 || flen > TUND_NET_NAME_MAX) {
+				SET_WHY("invite: bad network name");
+				return false;
+			}
+			memcpy(n->name, v, flen);
+			n->name[flen] = '\0';
+			if (!tund_network_name_valid(n->name)) {
+				SET_WHY("invite: bad network name");
+				return false;
+			}
+			have_name = true;
+			break;
+		case TAG_KEY:
+			if (have_key || flen != TUND_NET_KEY_LEN) {
+				SET_WHY("invite: bad network key");
+				return false;
+			}
+			memcpy(n->key, v, flen);
+			have_key = true;
+			break;
+		case TAG_PREFIX4:
+			if (have_prefix || flen != 5) {
+				SET_WHY("invite: bad prefix");
+				return false;
+			}
+			memset(&n->prefix4, 0, sizeof(n->prefix4));
+			n->prefix4.family = AF_INET;
+			memcpy(n->prefix4.addr, v, 4);
+			n->prefix4.prefix = v[4];
+			if (!prefix4_valid(&n->prefix4)) {
+				SET_WHY("invite: bad prefix (IPv4 /8 to /30, host bits zero)");
+				return false;
+			}
+			have_prefix = true;
+			break;
+		case TAG_BROKER:
+			if (have_broker || flen < 1 || flen >= sizeof(n->broker) ||
+			    memchr(v, 0, flen)) {
+				SET_WHY("invite: bad broker URL");
+				return false;
+			}
+			memcpy(n->broker, v, flen);
+			n->broker[flen] = '\0';
+			if (!tund_parse_broker_url(n->broker, NULL, NULL)) {
+				SET_WHY("invite: bad broker URL");
+				return false;
+			}
+			have_broker = true;
+			break;
+		case TAG_STUN: {
+			struct tund_stun_server *s;
+
+			if (n->n_stun == TUND_NET_MAX_STUN) {
+				SET_WHY("invite: too many STUN servers");
+				return false;
+			}
+			s = &n->stun[n->n_stun];
+			if (flen < 3 || flen - 2 >= sizeof(s->host) ||
+			    !host_valid((const char *)v + 2, flen - 2) || !(v[0] | v[1])) {
+				SET_WHY("invite: bad STUN server");
+				return false;
+			}
+			s->port = (uint16_t)(v[0] << 8 | v[1]);
+			memcpy(s->host, v + 2, flen - 2);
+			s->host[flen - 2] = '\0';
+			n->n_stun++;
+			break;
+		}
+		case TAG_TURN:
+			if (n->n_turn == TUND_NET_MAX_TURN) {
+				SET_WHY("invite: too many TURN servers");
+				return false;
+			}
+			if (!decode_turn(v, flen, &n->turn[n->n_turn])) {
+				SET_WHY("invite: bad TURN server");
+				return false;
+			}
+			n->n_turn++;
+			break;
+		case TAG_ADMISSION:
+			if (have_adm || flen != 1 || v[0] > TUND_ADMISSION_APPROVE) {
+				SET_WHY("invite: bad admission mode");
+				return false;
+			}
+			n->admission = (enum tund_admission)v[0];
+			have_adm = true;
+			break;
+		default:
+			break; /* a newer field: skip */
+		}
+	}
+	if (!have_name || !have_key || !have_prefix) {
+		SET_WHY("invite: missing name, key or prefix");
+		return false;
+	}
+	return true;
+}
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+bool tund_invite_decode(const char *text, struct tund_network *net, const char **why)
+{
+	struct tund_network n;
+	uint8_t bin[INVITE_BIN_MAX], check[INVITE_CHECK_LEN];
+	size_t len, plen = strlen(TUND_INVITE_PREFIX), bin_len = 0;
+	const char *end = NULL;
+	bool ok = false;
+
+	memset(&n, 0, sizeof(n));
+	if (!text) {
+		SET_WHY("invite: missing");
+		goto out;
+	}
+	while (is_space(*text))
+		text++;
+	len = strlen(text);
+	while (len && is_space(text[len - 1]))
+		len--;
+	if (len < plen || memcmp(text, TUND_INVITE_PREFIX, plen) != 0) {
+		SET_WHY(len >= 5 && !memcmp(text, "tund", 4) && text[4] != '1'
+				? "invite: unsupported version (upgrade tund?)"
+				: "invite: expected text starting with tund1:");
+		goto out;
+	}
+	text += plen;
+	len -= plen;
+	if (len > TUND_INVITE_MAX_TEXT) {
+		SET_WHY("invite: too long");
+		goto out;
+	}
+	if (sodium_base642bin(bin, sizeof(bin), text, len, NULL, &bin_len, &end,
+			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
+	    end != text + len) {
+		SET_WHY("invite: bad base64url");
+		goto out;
+	}
+	if (bin_len <= INVITE_CHECK_LEN) {
+		SET_WHY("invite: too short");
+		goto out;
+	}
+	bin_len -= INVITE_CHECK_LEN;
+	tund_blake2s(check, sizeof(check), bin, bin_len, NULL, 0);
+	if (memcmp(check, bin + bin_len, sizeof(check)) != 0) {
+		SET_WHY("invite: damaged (check bytes differ; was it cut or edited?)");
+		goto out;
+	}
+	if (!decode_fields(bin, bin_len, &n, why))
+		goto out;
+	tund_network_derive_prefix6(&n);
+	*net = n;
+	ok = true;
+out:
+	sodium_memzero(&n, sizeof(n));
+	sodium_memzero(bin, sizeof(bin));
+	return ok;
+}
+
+/* ---- Identities ---- */
+
+void tund_network_id(const uint8_t key[TUND_NET_KEY_LEN], uint8_t out[TUND_NET_ID_LEN])
+{
+	keyed_hash(out, TUND_NET_ID_LEN, key, "tund net id v1", NULL, 0, NULL, 0);
+}
+
+void tund_network_psk(const uint8_t key[TUND_NET_KEY_LEN], uint8_t out[32])
+{
+	static const char label[] = "tund net psk v1";
+
+	tund_blake2s_kdf1(out, key, (const uint8_t *)label, sizeof(label));
+}
+
+static bool write_topic(const struct tund_network *net, const char *label, const char *mid,
+			const uint8_t *pubkey, char *buf, size_t cap)
+{
+	uint8_t id[TUND_NET_ID_LEN], tag[TUND_NET_TAG_LEN];
+	char idhex[2 * TUND_NET_ID_LEN + 1], taghex[2 * TUND_NET_TAG_LEN + 1];
+	int n;
+
+	tund_network_id(net->key, id);
+	sodium_bin2hex(idhex, sizeof(idhex), id, sizeof(id));
+	if (label) {
+		keyed_hash(tag, sizeof(tag), net->key, label, pubkey, 32, NULL, 0);
+		sodium_bin2hex(taghex, sizeof(taghex), tag, sizeof(tag));
+		n = snprintf(buf, cap, "tund/%s/%s%s", idhex, mid, taghex);
+	} else {
+		n = snprintf(buf, cap, "tund/%s", idhex);
+	}
+	return n > 0 && (size_t)n < cap;
+}
+
+bool tund_network_topic_prefix(const struct tund_network *net, char *buf, size_t cap)
+{
+	return write_topic(net, NULL, NULL, NULL, buf, cap);
+}
+
+bool tund_network_inbox_topic(const struct tund_network *net, const uint8_t pubkey[32],
+			      char *buf, size_t cap)
+{
+	return write_topic(net, "tund net inbox v1", "", pubkey, buf, cap);
+}
+
+bool tund_network_announce_topic(const struct tund_network *net, const uint8_t pubkey[32],
+				 char *buf, size_t cap)
+{
+	return write_topic(net, "tund net announce v1", "a/", pubkey, buf, cap);
+}
+
+/* ---- Addresses ---- */
+
+static uint32_t host_count(const struct tund_cidr *p)
+{
+	return (uint32_t)((1ull << (32 - p->prefix)) - 2);
+}
+
+/* Host number (1..host_count) of pubkey's attempt. */
+static uint32_t host_for(const struct tund_network *net, const uint8_t pubkey[32],
+			 uint32_t attempt)
+{
+	uint8_t a[4], h[8];
+	uint64_t v = 0;
+
+	store_be32(a, attempt);
+	keyed_hash(h, sizeof(h), net->key, "tund net addr4 v1", pubkey, 32, a, 4);
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | h[i];
+	return (uint32_t)(1 + v % host_count(&net->prefix4));
+}
+
+static void addr4_of(const struct tund_network *net, uint32_t host, uint8_t v4[4])
+{
+	store_be32(v4, load_be32(net->prefix4.addr) + host);
+}
+
+static void addr6_of(const struct tund_network *net, const uint8_t pubkey[32], uint8_t v6[16])
+{
+	uint8_t iid[8];
+
+	keyed_hash(iid, sizeof(iid), net->key, "tund net addr6 v1", pubkey, 32, NULL, 0);
+	/* An all-zero interface id is the subnet-router anycast address. */
+	if (!(iid[0] | iid[1] | iid[2] | iid[3] | iid[4] | iid[5] | iid[6] | iid[7]))
+		iid[7] = 1;
+	memcpy(v6, net->prefix6.addr, 8);
+	memcpy(v6 + 8, iid, 8);
+}
+
+bool tund_network_address(const struct tund_network *net, const uint8_t pubkey[32],
+			  uint32_t attempt, uint8_t v4[4], uint8_t v6[16])
+{
+	if (!prefix4_valid(&net->prefix4))
+		return false;
+	addr4_of(net, host_for(net, pubkey, attempt), v4);
+	addr6_of(net, pubkey, v6);
+	return true;
+}
+
+struct member {
+	uint8_t order[TUND_NET_TAG_LEN];
+	const uint8_t *key;
+	size_t idx;
+};
+
+static int member_cmp(const void *a, const void *b)
+{
+	const struct member *x = a, *y = b;
+	int c = memcmp(x->order, y->order, sizeof(x->order));
+
+	if (c)
+		return c;
+	c = memcmp(x->key, y->key, 32);
+	if (c)
+		return c;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Open-addressing set of host numbers (never 0). */
+struct hostset {
+	uint32_t *slot;
+	size_t mask;
+};
+
+static size_t hs_pos(const struct hostset *s, uint32_t h)
+{
+	return (size_t)((h * 0x9e3779b1u) ^ (h >> 16)) & s->mask;
+}
+
+static bool hs_has(const struct hostset *s, uint32_t h)
+{
+	for (size_t i = hs_pos(s, h);; i = (i + 1) & s->mask) {
+		if (s->slot[i] == h)
+			return true;
+		if (!s->slot[i])
+			return false;
+	}
+}
+
+static void hs_add(struct hostset *s, uint32_t h)
+{
+	size_t i = hs_pos(s, h);
+
+	while (s->slot[i])
+		i = (i + 1) & s->mask;
+	s->slot[i] = h;
+}
+
+bool tund_network_assign(const struct tund_network *net, const uint8_t (*keys)[32], size_t n,
+			 uint8_t (*v4_out)[4], uint8_t (*v6_out)[16])
+{
+	struct member *m = NULL;
+	struct hostset set = { 0 };
+	size_t cap = 16, taken = 0, i;
+	uint32_t hc;
+	bool ok = false;
+
+	if (n)
+		memset(v4_out, 0, n * sizeof(*v4_out));
+	if (n)
+		memset(v6_out, 0, n * sizeof(*v6_out));
+	if (!prefix4_valid(&net->prefix4))
+		return false;
+	if (n == 0)
+		return true;
+	hc = host_count(&net->prefix4);
+	while (cap < 2 * n && cap < SIZE_MAX / 4)
+		cap *= 2;
+	if (n > SIZE_MAX / sizeof(*m) || cap < 2 * n)
+		return false;
+	m = calloc(n, sizeof(*m));
+	set.slot = calloc(cap, sizeof(*set.slot));
+	set.mask = cap - 1;
+	if (!m || !set.slot)
+		goto out;
+	for (i = 0; i < n; i++) {
+		keyed_hash(m[i].order, sizeof(m[i].order), net->key, "tund net order v1", keys[i],
+			   32, NULL, 0);
+		m[i].key = keys[i];
+		m[i].idx = i;
+	}
+	qsort(m, n, sizeof(*m), member_cmp);
+
+	for (i = 0; i < n; i++) {
+		size_t k = m[i].idx;
+		uint32_t host = 0, first;
+
+		if (i > 0 && !memcmp(keys[k], keys[m[i - 1].idx], 32)) {
+			memcpy(v4_out[k], v4_out[m[i - 1].idx], 4);
+			memcpy(v6_out[k], v6_out[m[i - 1].idx], 16);
+			continue;
+		}
+		if (taken == hc)
+			goto out; /* more members than addresses */
+		first = host_for(net, keys[k], 0);
+		for (uint32_t a = 0; a < TUND_NET_ASSIGN_HASH_TRIES; a++) {
+			uint32_t h = a ? host_for(net, keys[k], a) : first;
+			if (!hs_has(&set, h)) {
+				host = h;
+				break;
+			}
+		}
+		/* Nearly full prefix: the next free host after the first choice. */
+		for (host = host ? host : first; hs_has(&set, host); host = host % hc + 1)
+			;
+		hs_add(&set, host);
+		taken++;
+		addr4_of(net, host, v4_out[k]);
+		addr6_of(net, keys[k], v6_out[k]);
+	}
+	ok = true;
+out:
+	free(m);
+	free(set.slot);
+	return ok;
+}

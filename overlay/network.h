@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/* Networks (a secret key, a name, an overlay prefix, rendezvous servers) and
+ * their invites, plus everything derived from the network key: the public
+ * network id, the WireGuard pre-shared key, MQTT topics and member addresses.
+ * Pure: libc, libsodium and overlay/blake2s only; no I/O.
+ *
+ * Derivations. K is the 32-byte network key, P a member's public key, and
+ * H(n; data) the n-byte BLAKE2s of data keyed with K (a PRF, so nothing of K
+ * leaks). Every label is ASCII, written with its NUL as a separator:
+ *   network id (16)       = H(16; "tund net id v1\0")
+ *   psk (32)              = kdf1(K, "tund net psk v1\0")  (WireGuard HKDF)
+ *   prefix6               = fd || H(7; "tund net prefix6 v1\0") :: /64
+ *   inbox tag (16)        = H(16; "tund net inbox v1\0" || P)
+ *   announce tag (16)     = H(16; "tund net announce v1\0" || P)
+ *   v4 host(P, attempt)   = 1 + u64be(H(8; "tund net addr4 v1\0" || P || u32be(attempt)))
+ *                           mod (2^(32-len) - 2)
+ *   v6 interface id (8)   = H(8; "tund net addr6 v1\0" || P)   (no attempts: 64 bits)
+ *   member order key (16) = H(16; "tund net order v1\0" || P)
+ * Topics: "tund/<hex id>" is the network's prefix, "tund/<hex id>/<hex inbox
+ * tag>" a member's inbox, "tund/<hex id>/a/<hex announce tag>" its retained
+ * announce (subscribe to "tund/<hex id>/a/+"). Without K the broker can map
+ * neither tag back to a public key.
+ *
+ * Invite: "tund1:" + base64url (no padding) of: version byte (1), then fields
+ * tag(1) | length(2, big-endian) | value. Tags:
+ *   1 name (1..64 of [A-Za-z0-9._-])      required, once
+ *   2 key (32)                            required, once
+ *   3 prefix4: addr(4) | len(1), /8../30, host bits zero; required, once
+ *   4 broker URL text (see tund_parse_broker_url); at most once
+ *   5 STUN: port(2) | host                at most TUND_NET_MAX_STUN
+ *   6 TURN: port(2) | flags(1, bit0 = tcp) | hostlen(1) host | userlen(1) user
+ *           | passlen(1) pass             at most TUND_NET_MAX_TURN
+ *   7 admission (1): 0 open, 1 approve    at most once (absent: open)
+ * and last 4 check bytes: BLAKE2s-32 (unkeyed, outlen 4) of everything before
+ * them, so a cut or mistyped invite is refused rather than read as a smaller
+ * valid one (a cut could otherwise drop the admission field or servers).
+ * Unknown tags are skipped (forward compatible); every length is checked. */
+#ifndef TUND_OVERLAY_NETWORK_H
+#define TUND_OVERLAY_NETWORK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "overlay/cidr.h"
+
+enum tund_admission { TUND_ADMISSION_OPEN, TUND_ADMISSION_APPROVE };
+
+enum {
+	TUND_NET_MAX_TURN = 4,
+	TUND_NET_MAX_STUN = 2,
+	TUND_NET_NAME_MAX = 64,
+	TUND_NET_ID_LEN = 16,
+	TUND_NET_KEY_LEN = 32,
+	TUND_NET_TAG_LEN = 16,
+	TUND_NET_DEFAULT_STUN_PORT = 3478,
+	TUND_NET_DEFAULT_TURN_PORT = 3478,
+	TUND_NET_DEFAULT_MQTT_PORT = 1883,
+	TUND_NET_DEFAULT_MQTTS_PORT = 8883,
+	TUND_INVITE_VERSION = 1,
+	/* Longest invite text including the NUL: fits every field at its maximum. */
+	TUND_INVITE_MAX_TEXT = 4608,
+	/* "tund/" + 32 hex + "/a/" + 32 hex + NUL, rounded up. */
+	TUND_NET_TOPIC_MAX = 80,
+	/* Tries of hashed addresses before tund_network_assign scans linearly. */
+	TUND_NET_ASSIGN_HASH_TRIES = 64,
+};
+
+#define TUND_NET_DEFAULT_PREFIX4 "10.77.0.0/16"
+#define TUND_INVITE_PREFIX "tund1:"
+
+struct tund_turn_server {
+	char host[256]; /* hostname or IP; IPv6 without brackets */
+	uint16_t port;
+	char user[128]; /* decoded (no percent escapes) */
+	char pass[128];
+	bool tcp;       /* transport=tcp; default udp */
+};
+
+struct tund_stun_server {
+	char host[256];
+	uint16_t port;
+};
+
+struct tund_broker {
+	char host[256];
+	uint16_t port;
+	bool tls; /* mqtts:// */
+};
+
+struct tund_network {
+	char name[TUND_NET_NAME_MAX + 1]; /* 1-64 of [A-Za-z0-9._-] */
+	uint8_t key[TUND_NET_KEY_LEN];   /* the network secret */
+	struct tund_cidr prefix4;        /* AF_INET, /8../30, host bits zero */
+	struct tund_cidr prefix6;        /* derived from key: fdXX:XXXX:XXXX:XXXX::/64 */
+	char broker[256];                /* "mqtt://HOST:PORT" or "" (LAN only) */
+	struct tund_stun_server stun[TUND_NET_MAX_STUN];
+	unsigned n_stun;
+	struct tund_turn_server turn[TUND_NET_MAX_TURN];
+	unsigned n_turn;
+	enum tund_admission admission;
+};
+
+/* Errors are reported as a static string in *why (why may be NULL). */
+
+/* True if name is 1-64 characters of [A-Za-z0-9._-]. */
+bool tund_network_name_valid(const char *name);
+/* A new network: random key, prefix TUND_NET_DEFAULT_PREFIX4, no servers,
+ * open admission. */
+bool tund_network_init_new(struct tund_network *net, const char *name, const char **why);
+/* Replaces prefix4 with cidr ("10.9.0.0/16"; host bits are cleared; /8../30). */
+bool tund_network_set_prefix4(struct tund_network *net, const char *cidr, const char **why);
+/* Recomputes prefix6 from key (done by init_new and invite_decode). */
+void tund_network_derive_prefix6(struct tund_network *net);
+/* Wipes the key and everything else. */
+void tund_network_clear(struct tund_network *net);
+
+/* "mqtt://HOST[:PORT]" (1883) or "mqtts://HOST[:PORT]" (8883); out may be NULL
+ * to validate only. */
+bool tund_parse_broker_url(const char *url, struct tund_broker *out, const char **why);
+/* "HOST[:PORT]" or "stun:HOST[:PORT]" (3478); IPv6 as "[addr]". */
+bool tund_parse_stun(const char *text, struct tund_stun_server *out, const char **why);
+/* "turn://[USER:PASS@]HOST[:PORT][?transport=udp|tcp]" (user and pass
+ * percent-decoded) or WebRTC style "turn:HOST[:PORT][?transport=udp|tcp]". */
+bool tund_parse_turn_url(const char *url, struct tund_turn_server *out, const char **why);
+/* As above, then user and pass (taken verbatim, NULL keeps the URL's) replace
+ * any credentials in the URL. */
+bool tund_parse_turn_url_creds(const char *url, const char *user, const char *pass,
+			       struct tund_turn_server *out, const char **why);
+/* Writes "turn://USER:PASS@HOST:PORT?transport=udp|tcp" (escaped); false if
+ * it does not fit. */
+bool tund_format_turn_url(const struct tund_turn_server *t, char *buf, size_t cap);
+/* Writes "HOST:PORT" ("[v6]:PORT"); false if it does not fit. */
+bool tund_format_stun(const struct tund_stun_server *s, char *buf, size_t cap);
+
+/* Writes the invite text with its NUL; returns its length (without NUL), or 0
+ * if cap is too small or net is invalid. TUND_INVITE_MAX_TEXT always fits. */
+size_t tund_invite_encode(const struct tund_network *net, char *out, size_t cap);
+/* Parses an invite (surrounding whitespace ignored). net is written only on
+ * success. */
+bool tund_invite_decode(const char *text, struct tund_network *net, const char **why);
+
+void tund_network_id(const uint8_t key[TUND_NET_KEY_LEN], uint8_t out[TUND_NET_ID_LEN]);
+void tund_network_psk(const uint8_t key[TUND_NET_KEY_LEN], uint8_t out[32]);
+/* "tund/<hex id>"; false if cap is too small (TUND_NET_TOPIC_MAX always fits). */
+bool tund_network_topic_prefix(const struct tund_network *net, char *buf, size_t cap);
+/* "tund/<hex id>/<hex inbox tag of pubkey>" */
+bool tund_network_inbox_topic(const struct tund_network *net, const uint8_t pubkey[32],
+			      char *buf, size_t cap);
+/* "tund/<hex id>/a/<hex announce tag of pubkey>" */
+bool tund_network_announce_topic(const struct tund_network *net, const uint8_t pubkey[32],
+				 char *buf, size_t cap);
+
+/* Overlay addresses of pubkey for the given attempt: v4 inside prefix4, never
+ * its network or broadcast address; v6 inside prefix6 (the same for every
+ * attempt). False if prefix4 is not an IPv4 /8../30. */
+bool tund_network_address(const struct tund_network *net, const uint8_t pubkey[32],
+			  uint32_t attempt, uint8_t v4[4], uint8_t v6[16]);
+/* Addresses for a whole member set, the same on every node whatever the input
+ * order: members are taken in ascending order of their order key, and each
+ * tries attempts 0..TUND_NET_ASSIGN_HASH_TRIES-1, then the next free addresses
+ * after its attempt-0 address (wrapping), until its v4 is not held by an
+ * earlier member. A key listed twice gets the same addresses both times.
+ * Returns false (outputs zeroed for the members left over) when prefix4 is
+ * unusable, memory runs out, or there are more members than host addresses. */
+bool tund_network_assign(const struct tund_network *net, const uint8_t (*keys)[32], size_t n,
+			 uint8_t (*v4_out)[4], uint8_t (*v6_out)[16]);
+
+#endif

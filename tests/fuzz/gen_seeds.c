@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: MIT
+/* Writes valid seeds for fuzz_invite and fuzz_signal into DIR/invite and
+ * DIR/signal (`make fuzz-seeds`). Signal seeds are sealed with the fixed keys
+ * of signal_keys.h, so the fuzz target opens them. */
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "overlay/keys.h"
+#include "overlay/network.h"
+#include "overlay/signal.h"
+#include "tests/fuzz/signal_keys.h"
+
+static int write_file(const char *dir, const char *sub, const char *name, const void *data,
+		      size_t len)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", dir, sub, name);
+	f = fopen(path, "wb");
+	if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
+		perror(path);
+		return 1;
+	}
+	return 0;
+}
+
+static int invites(const char *dir)
+{
+	static struct tund_network n;
+	static char text[TUND_INVITE_MAX_TEXT];
+	int err = 0;
+
+	if (!tund_network_init_new(&n, "lan", NULL))
+		return 1;
+	memset(n.key, 0x42, 32);
+	tund_network_derive_prefix6(&n);
+	err |= !tund_invite_encode(&n, text, sizeof(text));
+	err |= write_file(dir, "invite", "minimal", text, strlen(text));
+
+	err |= !tund_network_set_prefix4(&n, "10.9.0.0/24", NULL);
+	strcpy(n.broker, "mqtt://[2001:db8::1]:1883");
+	err |= !tund_parse_stun("stun.example.org:19302", &n.stun[0], NULL);
+	err |= !tund_parse_stun("[2001:db8::2]", &n.stun[1], NULL);
+	n.n_stun = 2;
+	err |= !tund_parse_turn_url("turn://u%40x:p%3Aw@turn.example.org:3479", &n.turn[0], NULL);
+	err |= !tund_parse_turn_url("turn://u:p@192.0.2.7?transport=tcp", &n.turn[1], NULL);
+	n.n_turn = 2;
+	n.admission = TUND_ADMISSION_APPROVE;
+	err |= !tund_invite_encode(&n, text, sizeof(text));
+	err |= write_file(dir, "invite", "full", text, strlen(text));
+	return err;
+}
+
+static int signals(const char *dir)
+{
+	static const uint8_t zero[32];
+	static const char *const names[] = { "", "announce", "offer", "answer",
+					     "candidate", "restart", "bye" };
+	static struct tund_signal m;
+	static uint8_t buf[TUND_SIGNAL_MAX_LEN];
+	static char text[TUND_SIGNAL_TEXT_MAX];
+	uint8_t netkey[32], rpriv[32], rpub[32], spriv[32], spub[32];
+	size_t len;
+	int err = 0;
+
+	fuzz_signal_keys(netkey, rpriv, spriv);
+	if (!tund_key_public(rpub, rpriv) || !tund_key_public(spub, spriv))
+		return 1;
+	for (uint8_t t = TUND_SIGNAL_ANNOUNCE; t <= TUND_SIGNAL_BYE; t++) {
+		memset(&m, 0, sizeof(m));
+		m.type = t;
+		memcpy(m.sender, spub, 32);
+		if (t != TUND_SIGNAL_ANNOUNCE)
+			memcpy(m.recipient, rpub, 32);
+		m.time_ms = FUZZ_SIGNAL_NOW_MS;
+		m.session = 7;
+		if (t == TUND_SIGNAL_ANNOUNCE) {
+			strcpy(m.name, "laptop");
+			m.listen_port = 51820;
+		}
+		if (t == TUND_SIGNAL_OFFER || t == TUND_SIGNAL_ANSWER || t == TUND_SIGNAL_RESTART) {
+			strcpy(m.ufrag, "Ab3x");
+			strcpy(m.pwd, "0123456789abcdefghijkl");
+		}
+		if (t == TUND_SIGNAL_OFFER || t == TUND_SIGNAL_CANDIDATE) {
+			strcpy(m.candidates[0],
+			       "a=candidate:1 1 UDP 2130706431 192.0.2.1 50000 typ host");
+			strcpy(m.candidates[1], "a=candidate:2 1 UDP 1694498815 198.51.100.1 "
+						"40000 typ srflx raddr 192.0.2.1 rport 50000");
+			m.n_candidates = 2;
+			m.end_of_candidates = t == TUND_SIGNAL_CANDIDATE;
+		}
+		len = tund_signal_seal(&m, netkey, spriv, buf, sizeof(buf));
+		err |= !len;
+		err |= write_file(dir, "signal", names[t], buf, len);
+		if (t == TUND_SIGNAL_OFFER) {
+			len = tund_signal_seal(&m, zero, spriv, buf, sizeof(buf));
+			err |= !len;
+			err |= write_file(dir, "signal", "manual_offer", buf, len);
+			err |= !tund_signal_to_text(buf, len, text, sizeof(text));
+			err |= write_file(dir, "signal", "manual_offer_text", text, strlen(text));
+		}
+	}
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s CORPUS_DIR\n", argv[0]);
+		return 2;
+	}
+	if (sodium_init() < 0)
+		return 1;
+	return invites(argv[1]) | signals(argv[1]);
+}
