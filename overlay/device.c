@@ -318,6 +318,8 @@ void tund_wg_peer_connect(struct tund_wg *wg, struct tund_wg_peer *peer,
 	pthread_mutex_lock(&wg->lock);
 	if (!peer->current)
 		tund_timers_on_handshake_wanted(&peer->timers, tund_wg_ms(now));
+	else
+		tund_wg_send_keepalive(wg, peer, now); /* the peer roams to the new path */
 	tund_wg_run_timers(wg, peer, now);
 	pthread_mutex_unlock(&wg->lock);
 }

@@ -96,9 +96,10 @@ int tund_wg_peer_allow(struct tund_wg *wg, struct tund_wg_peer *peer,
 		       const struct tund_cidr *c);
 void tund_wg_peer_set_endpoint(struct tund_wg *wg, struct tund_wg_peer *peer,
 			       const struct tund_wg_endpoint *ep);
-/* Starts a handshake now unless a session or a recent attempt exists: used
- * when a peer with a known endpoint is configured, so a restarted node
- * reaches its peers without waiting for their timers. */
+/* Starts a handshake now unless a session or a recent attempt exists, or,
+ * with a session, sends a keepalive: used when a peer gets a new endpoint or
+ * path, so a restarted node reaches its peers without waiting for their
+ * timers and a peer learns (roams to) the new path at once. */
 void tund_wg_peer_connect(struct tund_wg *wg, struct tund_wg_peer *peer,
 			  const struct tund_wg_clock *now);
 void tund_wg_peer_set_keepalive(struct tund_wg *wg, struct tund_wg_peer *peer,

@@ -4,7 +4,9 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "tund/commands.h"
 #include "tund/control_codec.h"
+#include "tund/path.h"
 #include "tund/dataplane.h"
 #include "tund/udp.h"
 #include "tund/daemon.h"
@@ -72,7 +74,13 @@ static JsonNode *peer_json(struct tund_daemon *d, struct tund_peer *p)
 	if (!d->dp || !p->wg_peer)
 		return n;
 	tund_wg_peer_get_stats(tund_dataplane_wg(d->dp), p->wg_peer, &st);
-	if (st.endpoint.addr_len) {
+	bool is_path = false;
+	uint16_t family = 0;
+
+	if (st.endpoint.addr_len)
+		memcpy(&family, st.endpoint.addr, sizeof(family));
+	is_path = family == TUND_AF_PATH;
+	if (st.endpoint.addr_len && !is_path) {
 		struct tund_endpoint ep = { .len = st.endpoint.addr_len };
 		char text[80];
 
@@ -80,7 +88,9 @@ static JsonNode *peer_json(struct tund_daemon *d, struct tund_peer *p)
 		tund_endpoint_format(&ep, text, sizeof(text));
 		json_object_set_string_member(o, "endpoint", text);
 	}
-	if (st.has_session)
+	if (p->path)
+		tund_path_describe(p->path, o);
+	else if (st.has_session)
 		json_object_set_string_member(o, "path", "direct");
 	if (st.latest_handshake)
 		json_object_set_int_member(o, "latest_handshake", st.latest_handshake);
@@ -138,6 +148,16 @@ static JsonNode *cmd_peer_add(struct tund_daemon *d, JsonObject *req, char **err
 	/* The entry being replaced leaves the data plane first (upsert frees
 	 * it); if the upsert is refused it goes back. */
 	struct tund_peer *old = tund_peer_list_find_key(&d->peers, p->public_key);
+	if (old && old->network) {
+		*err = g_strdup_printf("that key is a member of network %s; use peer block/approve",
+				       old->network);
+		tund_peer_free(p);
+		return NULL;
+	}
+	if (old) {
+		tund_path_free(old->path);
+		old->path = NULL;
+	}
 	if (old && d->dp)
 		tund_dataplane_peer_forget(d->dp, old);
 	if (!tund_peer_list_upsert(&d->peers, p, err)) {
@@ -195,6 +215,8 @@ static JsonNode *cmd_peer_remove(struct tund_daemon *d, JsonObject *req, char **
 		g_ptr_array_add(d->peers.items, p);
 		return NULL;
 	}
+	tund_path_free(p->path);
+	p->path = NULL;
 	if (d->dp)
 		tund_dataplane_peer_forget(d->dp, p);
 	tund_peer_free(p);
@@ -215,15 +237,28 @@ static const struct {
 	{ "peers", cmd_peers },
 	{ "peer.add", cmd_peer_add },
 	{ "peer.remove", cmd_peer_remove },
+	{ "peer.approve", tund_cmd_peer_approve },
+	{ "peer.block", tund_cmd_peer_block },
+	{ "peer.unblock", tund_cmd_peer_unblock },
+	{ "peer.offer", tund_cmd_peer_offer },
+	{ "peer.answer", tund_cmd_peer_answer },
+	{ "peer.accept", tund_cmd_peer_accept },
+	{ "network.create", tund_cmd_network_create },
+	{ "network.join", tund_cmd_network_join },
+	{ "network.leave", tund_cmd_network_leave },
+	{ "network.invite", tund_cmd_network_invite },
+	{ "networks", tund_cmd_networks },
+	{ "ping", tund_cmd_ping },
 };
 
-char *tund_commands_handle(void *daemon, const char *line, size_t len)
+char *tund_commands_handle(void *daemon, uint64_t client, const char *line, size_t len)
 {
 	struct tund_daemon *d = daemon;
 	g_autoptr(JsonObject) req = NULL;
 	g_autofree char *err = NULL;
 	const char *cmd = NULL;
 
+	d->current_client = client;
 	req = tund_control_decode_request(line, len, &cmd, &err);
 	if (!req)
 		return tund_control_encode_error(err);
@@ -233,8 +268,10 @@ char *tund_commands_handle(void *daemon, const char *line, size_t len)
 		if (strcmp(commands[i].name, cmd))
 			continue;
 		result = commands[i].fn(d, req, &err);
+		if (!result && !err)
+			return NULL; /* answered later by tund_control_reply() */
 		if (!result)
-			return tund_control_encode_error(err ? err : "command failed");
+			return tund_control_encode_error(err);
 		return tund_control_encode_ok(result);
 	}
 	err = g_strdup_printf("unknown command \"%.64s\"", cmd);

@@ -125,6 +125,43 @@ static bool apply_control_socket(struct tund_config *cfg, const char *v, const c
 	return apply_path(&cfg->control_socket, v, problem);
 }
 
+static bool apply_port_range(struct tund_config *cfg, const char *v, const char **problem)
+{
+	unsigned long lo, hi;
+	g_auto(GStrv) parts = g_strsplit(v, "-", 3);
+
+	if (g_strv_length(parts) != 2 || !parse_uint(parts[0], 1, 65535, &lo) ||
+	    !parse_uint(parts[1], 1, 65535, &hi) || lo > hi) {
+		*problem = "expected a port range like 50000-50100";
+		return false;
+	}
+	cfg->ice_port_min = (uint16_t)lo;
+	cfg->ice_port_max = (uint16_t)hi;
+	return true;
+}
+
+static bool apply_ice_stun(struct tund_config *cfg, const char *v, const char **problem)
+{
+	if (!*v || strchr(v, ' ')) {
+		*problem = "expected HOST:PORT";
+		return false;
+	}
+	g_free(cfg->ice_stun);
+	cfg->ice_stun = g_strdup(v);
+	return true;
+}
+
+static bool apply_ice_turn(struct tund_config *cfg, const char *v, const char **problem)
+{
+	if (!g_str_has_prefix(v, "turn://")) {
+		*problem = "expected turn://USER:PASS@HOST:PORT?transport=udp|tcp";
+		return false;
+	}
+	g_free(cfg->ice_turn);
+	cfg->ice_turn = g_strdup(v);
+	return true;
+}
+
 static const struct key_spec keys[] = {
 	{ "interface", "name", apply_name },
 	{ "interface", "address", apply_address },
@@ -133,6 +170,9 @@ static const struct key_spec keys[] = {
 	{ "interface", "listen_port", apply_listen_port },
 	{ "paths", "state_dir", apply_state_dir },
 	{ "paths", "control_socket", apply_control_socket },
+	{ "ice", "port_range", apply_port_range },
+	{ "ice", "stun", apply_ice_stun },
+	{ "ice", "turn", apply_ice_turn },
 };
 
 void tund_config_init(struct tund_config *cfg)
@@ -149,7 +189,9 @@ void tund_config_free(struct tund_config *cfg)
 {
 	g_free(cfg->state_dir);
 	g_free(cfg->control_socket);
-	cfg->state_dir = cfg->control_socket = NULL;
+	g_free(cfg->ice_stun);
+	g_free(cfg->ice_turn);
+	cfg->state_dir = cfg->control_socket = cfg->ice_stun = cfg->ice_turn = NULL;
 }
 
 /* GKeyFile has no inline comments; people write "key = value ; note" anyway,

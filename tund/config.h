@@ -22,6 +22,11 @@ struct tund_config {
 	uint16_t listen_port; /* 0: pick a free port */
 	char *state_dir;
 	char *control_socket;
+	/* [ice]: host candidate ports (0 = any) and, for peers outside any
+	 * network (manual signaling), STUN and TURN servers. */
+	uint16_t ice_port_min, ice_port_max;
+	char *ice_stun; /* "HOST:PORT" or NULL */
+	char *ice_turn; /* "turn://USER:PASS@HOST:PORT?transport=udp|tcp" or NULL */
 };
 
 /* Fills cfg with the defaults. */

@@ -18,6 +18,8 @@ enum {
 	MAX_CLIENTS = 64,
 	/* A client that sends half a request and stalls is dropped after this. */
 	IDLE_TIMEOUT_S = 10,
+	/* A reply the daemon owes (ping, netcheck, a blob) comes within this. */
+	DEFERRED_TIMEOUT_S = 90,
 	/* A client that does not read its replies is dropped past this backlog. */
 	MAX_PENDING_OUTPUT = 1024 * 1024,
 };
@@ -30,6 +32,8 @@ struct client {
 	GString *in;
 	GString *out;
 	gboolean closing; /* close once out is flushed */
+	uint64_t id;
+	unsigned deferred; /* replies still owed to this client */
 };
 
 struct tund_control {
@@ -40,6 +44,7 @@ struct tund_control {
 	GList *clients;
 	tund_control_handler handler;
 	void *ctx;
+	uint64_t next_client_id;
 };
 
 static void client_free(struct client *cl)
@@ -77,7 +82,7 @@ static gboolean client_idle(gpointer data)
 	struct client *cl = data;
 
 	cl->idle_timer = 0;
-	log_debug("control: dropping client idle for %d s", IDLE_TIMEOUT_S);
+	log_debug("control: dropping an idle client");
 	client_free(cl);
 	return G_SOURCE_REMOVE;
 }
@@ -86,7 +91,9 @@ static void client_touch(struct client *cl)
 {
 	if (cl->idle_timer)
 		g_source_remove(cl->idle_timer);
-	cl->idle_timer = g_timeout_add_seconds(IDLE_TIMEOUT_S, client_idle, cl);
+	/* A longer limit while the client waits for a reply we owe it. */
+	cl->idle_timer = g_timeout_add_seconds(cl->deferred ? DEFERRED_TIMEOUT_S : IDLE_TIMEOUT_S,
+					       client_idle, cl);
 }
 
 /* Returns false when the client is gone. */
@@ -137,8 +144,14 @@ static void client_process(struct client *cl)
 		}
 		if (len && nl[-1] == '\r')
 			len--;
-		if (len)
-			client_queue(cl, cl->server->handler(cl->server->ctx, cl->in->str, len));
+		if (len) {
+			char *reply = cl->server->handler(cl->server->ctx, cl->id, cl->in->str, len);
+
+			if (reply)
+				client_queue(cl, reply);
+			else
+				cl->deferred++;
+		}
 		g_string_erase(cl->in, 0, nl - cl->in->str + 1);
 	}
 	if (!cl->closing && cl->in->len > TUND_CONTROL_MAX_REQUEST) {
@@ -163,8 +176,8 @@ static gboolean client_io(gint fd, GIOCondition cond, gpointer data)
 		}
 		if (n > 0) {
 			g_string_append_len(cl->in, buf, n);
-			client_touch(cl);
 			client_process(cl);
+			client_touch(cl);
 		}
 	} else if (cond & (G_IO_HUP | G_IO_ERR) && !(cond & G_IO_OUT)) {
 		cl->io_watch = 0;
@@ -209,6 +222,7 @@ static gboolean server_accept(gint fd, GIOCondition cond, gpointer data)
 	}
 	cl = g_new0(struct client, 1);
 	cl->server = s;
+	cl->id = ++s->next_client_id;
 	cl->fd = cfd;
 	cl->in = g_string_new(NULL);
 	cl->out = g_string_new(NULL);
@@ -286,6 +300,24 @@ int tund_control_open(const char *path, tund_control_handler handler, void *ctx,
 	s->accept_watch = g_unix_fd_add(fd, G_IO_IN, server_accept, s);
 	*out = s;
 	return 0;
+}
+
+void tund_control_reply(struct tund_control *s, uint64_t client, char *reply)
+{
+	for (GList *l = s->clients; l; l = l->next) {
+		struct client *cl = l->data;
+
+		if (cl->id != client)
+			continue;
+		if (cl->deferred)
+			cl->deferred--;
+		client_queue(cl, reply);
+		client_touch(cl);
+		if (client_flush(cl))
+			client_watch(cl);
+		return;
+	}
+	g_free(reply);
 }
 
 void tund_control_close(struct tund_control *s)

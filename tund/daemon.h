@@ -30,12 +30,32 @@ struct tund_daemon {
 	struct tund_dataplane *dp;
 	uint16_t listen_port; /* as bound */
 	GMainLoop *loop;
+	GPtrArray *networks; /* struct tund_netrt *, owned */
+	GPtrArray *pending_networks; /* loaded, started once the data plane runs */
+	char *networks_path;
+	/* The control client whose request is being handled (deferred replies). */
+	uint64_t current_client;
 };
+
+struct tund_netrt;
+struct tund_network;
+struct tund_ice_server_config;
+
+/* The joined network called name, or NULL. */
+struct tund_netrt *tund_daemon_network(struct tund_daemon *d, const char *name);
+/* ICE servers for a network (or, with net NULL, from [ice] in the config),
+ * the port range and our TUN to leave out. */
+void tund_daemon_ice_config(struct tund_daemon *d, const struct tund_network *net,
+			    struct tund_ice_server_config *cfg);
+/* networks.json: load at start (refusing a corrupt file), save on change. */
+bool tund_daemon_load_networks(struct tund_daemon *d);
+int tund_daemon_save_networks(struct tund_daemon *d);
+void tund_daemon_stop_networks(struct tund_daemon *d);
 
 /* Writes the peer list to state_dir atomically. 0 or -errno. */
 int tund_daemon_save_peers(struct tund_daemon *d);
 
 /* The control handler: one request line in, one reply line out. */
-char *tund_commands_handle(void *daemon, const char *line, size_t len);
+char *tund_commands_handle(void *daemon, uint64_t client, const char *line, size_t len);
 
 #endif

@@ -10,10 +10,12 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "tund/ice.h"
 #include "tund/log.h"
 #include "tund/peers.h"
 #include "tund/udp.h"
@@ -28,6 +30,16 @@ struct tund_dataplane {
 	pthread_t tun_thread, udp_thread, timer_thread;
 	bool threads_started;
 	atomic_bool stopping;
+	/* ICE paths by id; readers are the send paths of every thread. */
+	pthread_rwlock_t paths_lock;
+	GHashTable *paths; /* uint32 id -> struct tund_ice * */
+	uint32_t next_path_id;
+};
+
+struct path_endpoint {
+	uint16_t family; /* TUND_AF_PATH */
+	uint16_t pad;
+	uint32_t id;
 };
 
 void tund_dataplane_now(struct tund_wg_clock *now)
@@ -47,9 +59,31 @@ static void to_wg_endpoint(const struct tund_endpoint *ep, struct tund_wg_endpoi
 	out->key_len = (uint32_t)tund_endpoint_key(ep, out->key);
 }
 
-static void send_datagram(int fd, const struct tund_wg_endpoint *dst, const uint8_t *buf,
-			  size_t len)
+static void send_on_path(struct tund_dataplane *dp, uint32_t id, const uint8_t *buf, size_t len)
 {
+	struct tund_ice *ice;
+
+	pthread_rwlock_rdlock(&dp->paths_lock);
+	ice = g_hash_table_lookup(dp->paths, GUINT_TO_POINTER(id));
+	if (ice)
+		tund_ice_send(ice, buf, len);
+	pthread_rwlock_unlock(&dp->paths_lock);
+}
+
+static void send_datagram(struct tund_dataplane *dp, const struct tund_wg_endpoint *dst,
+			  const uint8_t *buf, size_t len)
+{
+	int fd = dp->udp_fd;
+	uint16_t family;
+
+	memcpy(&family, dst->addr, sizeof(family));
+	if (family == TUND_AF_PATH) {
+		struct path_endpoint pe;
+
+		memcpy(&pe, dst->addr, sizeof(pe));
+		send_on_path(dp, pe.id, buf, len);
+		return;
+	}
 	/* A full socket buffer drops the packet, as a full link would. */
 	if (sendto(fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)dst->addr,
 		   dst->addr_len) < 0 &&
@@ -59,9 +93,7 @@ static void send_datagram(int fd, const struct tund_wg_endpoint *dst, const uint
 
 static void wg_send(void *ctx, const struct tund_wg_endpoint *dst, const uint8_t *buf, size_t len)
 {
-	struct tund_dataplane *dp = ctx;
-
-	send_datagram(dp->udp_fd, dst, buf, len);
+	send_datagram(ctx, dst, buf, len);
 }
 
 /* Waits until fd is readable; false when stopping. */
@@ -98,7 +130,7 @@ static void *tun_loop(void *arg)
 		tund_dataplane_now(&now);
 		if (tund_wg_encrypt(dp->wg, buf, cap, (size_t)n, &now, &out_len, &dst) ==
 		    TUND_WG_SEND)
-			send_datagram(dp->udp_fd, &dst, buf, out_len);
+			send_datagram(dp, &dst, buf, out_len);
 	}
 	free(buf);
 	return NULL;
@@ -168,6 +200,9 @@ int tund_dataplane_start(int tun_fd, uint16_t listen_port, unsigned mtu,
 	dp->tun_fd = tun_fd;
 	dp->mtu = mtu;
 	dp->stop_fd = -1;
+	pthread_rwlock_init(&dp->paths_lock, NULL);
+	dp->paths = g_hash_table_new(NULL, NULL);
+	dp->next_path_id = 1;
 	dp->udp_fd = tund_udp_open(listen_port, &dp->port);
 	if (dp->udp_fd < 0) {
 		ret = dp->udp_fd;
@@ -201,6 +236,7 @@ int tund_dataplane_start(int tun_fd, uint16_t listen_port, unsigned mtu,
 	*out = dp;
 	return 0;
 fail:
+	g_hash_table_unref(dp->paths);
 	tund_wg_free(dp->wg);
 	if (dp->stop_fd >= 0)
 		close(dp->stop_fd);
@@ -221,6 +257,7 @@ void tund_dataplane_stop(struct tund_dataplane *dp)
 		pthread_join(dp->timer_thread, NULL);
 	}
 	tund_wg_free(dp->wg);
+	g_hash_table_unref(dp->paths);
 	close(dp->stop_fd);
 	close(dp->udp_fd);
 	free(dp);
@@ -278,4 +315,84 @@ void tund_dataplane_peer_forget(struct tund_dataplane *dp, struct tund_peer *p)
 		return;
 	tund_wg_peer_remove(dp->wg, p->wg_peer);
 	p->wg_peer = NULL;
+}
+
+static void path_endpoint(uint32_t id, struct tund_wg_endpoint *out)
+{
+	struct path_endpoint pe = { .family = TUND_AF_PATH, .id = id };
+
+	memset(out, 0, sizeof(*out));
+	memcpy(out->addr, &pe, sizeof(pe));
+	out->addr_len = sizeof(pe);
+	/* Cookies bind to the source; a path's id is its source. */
+	memcpy(out->key, &pe, sizeof(pe));
+	out->key_len = sizeof(pe);
+}
+
+uint32_t tund_dataplane_path_register(struct tund_dataplane *dp, struct tund_ice *ice)
+{
+	uint32_t id;
+
+	pthread_rwlock_wrlock(&dp->paths_lock);
+	id = dp->next_path_id++;
+	g_hash_table_insert(dp->paths, GUINT_TO_POINTER(id), ice);
+	pthread_rwlock_unlock(&dp->paths_lock);
+	return id;
+}
+
+void tund_dataplane_path_unregister(struct tund_dataplane *dp, uint32_t id)
+{
+	pthread_rwlock_wrlock(&dp->paths_lock);
+	g_hash_table_remove(dp->paths, GUINT_TO_POINTER(id));
+	pthread_rwlock_unlock(&dp->paths_lock);
+}
+
+void tund_dataplane_peer_use_path(struct tund_dataplane *dp, struct tund_peer *p, uint32_t id)
+{
+	struct tund_wg_endpoint ep;
+	struct tund_wg_clock now;
+
+	if (!p->wg_peer)
+		return;
+	path_endpoint(id, &ep);
+	tund_wg_peer_set_endpoint(dp->wg, p->wg_peer, &ep);
+	tund_dataplane_now(&now);
+	tund_wg_peer_connect(dp->wg, p->wg_peer, &now);
+}
+
+void tund_dataplane_path_receive(struct tund_dataplane *dp, uint32_t id, uint8_t *buf,
+				 size_t len)
+{
+	struct tund_wg_endpoint src;
+	struct tund_wg_clock now;
+	size_t off, inner;
+
+	path_endpoint(id, &src);
+	tund_dataplane_now(&now);
+	if (tund_wg_receive(dp->wg, buf, len, &src, &now, &off, &inner) == TUND_WG_TO_TUN &&
+	    write(dp->tun_fd, buf + off, inner) < 0 && errno != EAGAIN)
+		log_debug("tun write: %s", strerror(errno));
+}
+
+void tund_dataplane_peer_endpoint(struct tund_dataplane *dp, struct tund_peer *p, char *buf,
+				  size_t len, bool *is_path)
+{
+	struct tund_wg_peer_stats st;
+	uint16_t family;
+
+	*is_path = false;
+	snprintf(buf, len, "-");
+	if (!p->wg_peer)
+		return;
+	tund_wg_peer_get_stats(dp->wg, p->wg_peer, &st);
+	if (!st.endpoint.addr_len)
+		return;
+	memcpy(&family, st.endpoint.addr, sizeof(family));
+	if (family == TUND_AF_PATH) {
+		*is_path = true;
+		return;
+	}
+	struct tund_endpoint ep = { .len = st.endpoint.addr_len };
+	memcpy(&ep.sa, st.endpoint.addr, st.endpoint.addr_len);
+	tund_endpoint_format(&ep, buf, len);
 }

@@ -4,6 +4,8 @@
 #ifndef TUND_DATAPLANE_H
 #define TUND_DATAPLANE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "overlay/device.h"
@@ -24,6 +26,24 @@ struct tund_wg *tund_dataplane_wg(struct tund_dataplane *dp);
  * an endpoint that does not resolve is logged and the peer added anyway. */
 int tund_dataplane_peer_apply(struct tund_dataplane *dp, struct tund_peer *p);
 void tund_dataplane_peer_forget(struct tund_dataplane *dp, struct tund_peer *p);
+
+/* ICE paths: the data plane sends a peer's datagrams over its ICE path
+ * when the peer's endpoint is the path's id (family TUND_AF_PATH). The
+ * path table is locked, so a path can be unregistered (and then freed)
+ * while the data-plane threads run. */
+#define TUND_AF_PATH 0x7e7e
+struct tund_ice;
+uint32_t tund_dataplane_path_register(struct tund_dataplane *dp, struct tund_ice *ice);
+void tund_dataplane_path_unregister(struct tund_dataplane *dp, uint32_t id);
+/* Makes the path the peer's endpoint and starts a handshake over it. */
+void tund_dataplane_peer_use_path(struct tund_dataplane *dp, struct tund_peer *p, uint32_t id);
+/* A datagram that arrived on a path (main thread): decrypt, write to TUN. */
+void tund_dataplane_path_receive(struct tund_dataplane *dp, uint32_t id, uint8_t *buf,
+				 size_t len);
+/* The endpoint the peer's packets currently go to, "-" if none; *is_path
+ * tells whether it is an ICE path. */
+void tund_dataplane_peer_endpoint(struct tund_dataplane *dp, struct tund_peer *p, char *buf,
+				  size_t len, bool *is_path);
 
 /* Current time for the device. */
 void tund_dataplane_now(struct tund_wg_clock *now);

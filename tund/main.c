@@ -15,10 +15,13 @@
 #include "netlink/link.h"
 #include "netlink/tun.h"
 #include "tund/control.h"
+#include "overlay/network.h"
 #include "tund/dataplane.h"
 #include "tund/daemon.h"
 #include "tund/keyfile.h"
 #include "tund/log.h"
+#include "tund/netrt.h"
+#include "tund/path.h"
 #include "tund/statefile.h"
 
 static void usage(FILE *f)
@@ -199,7 +202,7 @@ int main(int argc, char **argv)
 			  d.cfg.ifname);
 		goto out;
 	}
-	if (!load_state(&d))
+	if (!load_state(&d) || !tund_daemon_load_networks(&d))
 		goto out;
 
 	ret = tund_control_open(d.cfg.control_socket, tund_commands_handle, &d, &d.control);
@@ -222,12 +225,21 @@ int main(int argc, char **argv)
 	for (guint i = 0; i < d.peers.items->len; i++) {
 		struct tund_peer *p = g_ptr_array_index(d.peers.items, i);
 
+		if (p->state != TUND_PEER_STATIC)
+			continue; /* members come with their networks */
 		ret = tund_dataplane_peer_apply(d.dp, p);
 		if (ret)
 			log_error("peer %s: cannot start its session: %s", p->name ? p->name : "",
 				  g_strerror(-ret));
 	}
 	log_info("listening on UDP port %u", d.listen_port);
+	for (guint i = 0; d.pending_networks && i < d.pending_networks->len; i++) {
+		struct tund_network *net = g_ptr_array_index(d.pending_networks, i);
+
+		g_ptr_array_add(d.networks, tund_netrt_start(&d, net));
+		sodium_memzero(net, sizeof(*net));
+	}
+	g_clear_pointer(&d.pending_networks, g_ptr_array_unref);
 
 	d.loop = g_main_loop_new(NULL, FALSE);
 	d.started_us = g_get_monotonic_time();
@@ -237,6 +249,13 @@ int main(int argc, char **argv)
 	g_main_loop_run(d.loop);
 	status = 0;
 out:
+	tund_daemon_stop_networks(&d);
+	for (guint i = 0; i < d.peers.items->len; i++) {
+		struct tund_peer *p = g_ptr_array_index(d.peers.items, i);
+
+		tund_path_free(p->path);
+		p->path = NULL;
+	}
 	tund_dataplane_stop(d.dp);
 	bring_down_interface(&d);
 	tund_control_close(d.control);
@@ -245,6 +264,9 @@ out:
 	tund_peer_list_clear(&d.peers);
 	sodium_memzero(d.private_key, sizeof(d.private_key));
 	g_free(d.peers_path);
+	g_free(d.networks_path);
+	if (d.pending_networks)
+		g_ptr_array_unref(d.pending_networks);
 	g_free(d.config_path);
 	tund_config_free(&d.cfg);
 	return status;

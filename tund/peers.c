@@ -6,6 +6,32 @@
 
 #include "overlay/endpoint.h"
 
+const char *tund_peer_state_name(enum tund_peer_state s)
+{
+	switch (s) {
+	case TUND_PEER_STATIC:
+		return "static";
+	case TUND_PEER_MEMBER:
+		return "member";
+	case TUND_PEER_PENDING:
+		return "pending";
+	case TUND_PEER_BLOCKED:
+		return "blocked";
+	}
+	return "unknown";
+}
+
+static bool state_from_name(const char *n, enum tund_peer_state *out)
+{
+	for (int s = TUND_PEER_STATIC; s <= TUND_PEER_BLOCKED; s++) {
+		if (!strcmp(n, tund_peer_state_name(s))) {
+			*out = s;
+			return true;
+		}
+	}
+	return false;
+}
+
 struct tund_peer *tund_peer_new(void)
 {
 	struct tund_peer *p = g_new0(struct tund_peer, 1);
@@ -19,6 +45,7 @@ void tund_peer_free(struct tund_peer *p)
 	if (!p)
 		return;
 	g_free(p->name);
+	g_free(p->network);
 	g_free(p->endpoint);
 	g_array_unref(p->allowed_ips);
 	sodium_memzero(p->psk, sizeof(p->psk));
@@ -89,6 +116,7 @@ struct tund_peer *tund_peer_from_json(JsonObject *obj, char **err)
 {
 	struct tund_peer *p = tund_peer_new();
 	const char *key = NULL, *name = NULL, *endpoint = NULL, *psk = NULL;
+	const char *network = NULL, *state = NULL;
 	char host[TUND_ENDPOINT_HOST_MAX];
 	uint16_t port;
 
@@ -112,6 +140,19 @@ struct tund_peer *tund_peer_from_json(JsonObject *obj, char **err)
 	}
 	if (!parse_allowed_ips(p, json_object_get_member(obj, "allowed_ips"), err))
 		goto fail;
+	if (!get_string(obj, "network", &network) || (network && !name_ok(network))) {
+		*err = g_strdup("network: expected a network name");
+		goto fail;
+	}
+	if (!get_string(obj, "state", &state) || (state && !state_from_name(state, &p->state))) {
+		*err = g_strdup("state: expected static, member, pending or blocked");
+		goto fail;
+	}
+	if (!network && (p->state == TUND_PEER_MEMBER || p->state == TUND_PEER_PENDING)) {
+		*err = g_strdup("state: only network members can be member or pending");
+		goto fail;
+	}
+	p->network = g_strdup(network);
 	p->has_psk = psk != NULL;
 	p->name = g_strdup(name);
 	p->endpoint = g_strdup(endpoint);
@@ -138,6 +179,13 @@ JsonNode *tund_peer_to_json(const struct tund_peer *p, bool with_secrets)
 	json_builder_set_member_name(b, "endpoint");
 	if (p->endpoint)
 		json_builder_add_string_value(b, p->endpoint);
+	else
+		json_builder_add_null_value(b);
+	json_builder_set_member_name(b, "state");
+	json_builder_add_string_value(b, tund_peer_state_name(p->state));
+	json_builder_set_member_name(b, "network");
+	if (p->network)
+		json_builder_add_string_value(b, p->network);
 	else
 		json_builder_add_null_value(b);
 	json_builder_set_member_name(b, "allowed_ips");

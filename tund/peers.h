@@ -17,8 +17,21 @@ struct tund_wg_peer;
 #define TUND_PEER_NAME_MAX 64
 #define TUND_PEER_MAX_ALLOWED_IPS 256
 
+enum tund_peer_state {
+	TUND_PEER_STATIC,  /* added by hand: key, endpoint, allowed IPs */
+	TUND_PEER_MEMBER,  /* a member of one of our networks, admitted */
+	TUND_PEER_PENDING, /* a member waiting for `tundctl peer approve` */
+	TUND_PEER_BLOCKED, /* shut out: no session, its messages are ignored */
+};
+
+const char *tund_peer_state_name(enum tund_peer_state s);
+
+struct tund_path;
+
 struct tund_peer {
 	uint8_t public_key[TUND_KEY_LEN];
+	enum tund_peer_state state;
+	char *network;        /* the network it belongs to, NULL for static peers */
 	char *name;           /* NULL when unnamed */
 	char *endpoint;       /* "host:port" as configured, or NULL */
 	GArray *allowed_ips;  /* struct tund_cidr */
@@ -27,6 +40,8 @@ struct tund_peer {
 
 	/* The data plane's handle, NULL until it is applied. */
 	struct tund_wg_peer *wg_peer;
+	/* The ICE session to it, NULL when there is none (tund/path.c). */
+	struct tund_path *path;
 
 	/* Observed, not persisted. */
 	uint64_t rx_bytes, tx_bytes;

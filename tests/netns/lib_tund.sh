@@ -1,0 +1,59 @@
+# shellcheck shell=bash
+# tund nodes on NAT-lab hosts. Source after lib.sh and natlab.sh.
+
+# tund_node HOST [EXTRA-CONFIG-LINES]: starts tund on a lab host; its
+# control socket and state live in $T_DIR/HOST.
+tund_node() {
+	local h=$1 extra=${2:-}
+	mkdir -p "$T_DIR/$h"
+	cat >"$T_DIR/$h.conf" <<CFG
+[interface]
+name = tt0
+mtu = 1380
+listen_port = 51820
+[paths]
+state_dir = $T_DIR/$h/state
+control_socket = $T_DIR/$h/tund.sock
+$extra
+CFG
+	ip netns exec "$(lab_ns "$h")" "$TUND" --config "$T_DIR/$h.conf" >>"$T_DIR/tund-$h.log" 2>&1 &
+	t_track $!
+	printf -v "PID_$h" '%s' $!
+	wait_until 20 ctl "$h" status || fail "tund on $h did not start"
+}
+
+# tund_stop HOST: SIGTERM and wait.
+tund_stop() {
+	local var="PID_$1"
+	stop_pid "${!var}" || fail "tund on $1 did not stop"
+}
+
+ctl() { local h=$1; shift; "$TUNDCTL" --socket "$T_DIR/$h/tund.sock" "$@"; }
+pubkey() { ctl "$1" status --json | jq -r .public_key; }
+# overlay_addr HOST [NETWORK-INDEX]: our IPv4 overlay address, no prefix.
+overlay_addr() { ctl "$1" networks --json | jq -r ".[${2:-0}].address // empty" | cut -d/ -f1; }
+# peer_field HOST PEER-KEY FIELD
+peer_field() {
+	ctl "$1" peers --json | jq -r --arg k "$2" --arg f "$3" \
+		'.[] | select(.public_key == $k) | .[$f] // empty'
+}
+path_is() { [ "$(peer_field "$1" "$2" path)" = "$3" ]; }
+pings() { lab_exec "$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1; }
+
+# transfer FROM TO-HOST TO-ADDR MB: TCP through the tunnel, checksums compared.
+transfer() {
+	local from=$1 to=$2 addr=$3 mb=$4 want got rx
+	head -c "$((mb * 1000000))" /dev/urandom >"$T_DIR/blob"
+	want=$(sha256sum <"$T_DIR/blob" | cut -d' ' -f1)
+	rm -f "$T_DIR/received"
+	lab_exec "$to" socat -u TCP-LISTEN:5001,reuseaddr "CREATE:$T_DIR/received" &
+	rx=$!
+	t_track "$rx"
+	wait_until 10 lab_exec "$to" sh -c "ss -ltn | grep -q ':5001 '" || fail "no listener on $to"
+	lab_exec "$from" timeout 180 socat -u "OPEN:$T_DIR/blob" "TCP:$addr:5001" ||
+		fail "TCP transfer $from -> $to failed"
+	wait_until 30 eval "! pid_running $rx" || fail "receiver on $to did not finish"
+	t_untrack "$rx"
+	got=$(sha256sum <"$T_DIR/received" | cut -d' ' -f1)
+	[ "$got" = "$want" ] || fail "$mb MB transfer corrupted"
+}

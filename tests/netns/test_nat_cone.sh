@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Two friends, each behind a port-restricted cone NAT, one network created by
+# a and joined by b through an invite: the path is direct (not relay), ping
+# works and a 20 MB TCP transfer arrives intact.
+set -u
+. "$(dirname "$0")/lib.sh"
+t_init natcone
+. "$(dirname "$0")/natlab.sh"
+. "$(dirname "$0")/lib_tund.sh"
+lab_up cone
+tund_node a
+tund_node b
+invite=$(ctl a network create friends --broker "$LAB_MQTT_URL" --turn "$LAB_TURN_UDP" | tail -n 1)
+[[ $invite == tund1:* ]] || fail "no invite: $invite"
+ctl b join "$invite" >/dev/null || fail "join failed"
+A=$(overlay_addr a) B=$(overlay_addr b)
+[ -n "$A" ] && [ -n "$B" ] && [ "$A" != "$B" ] || fail "addresses: a=$A b=$B"
+KA=$(pubkey a) KB=$(pubkey b)
+wait_until 30 pings a "$B" || fail "a cannot ping b ($B) within 30 s"
+pings b "$A" || fail "b cannot ping a"
+path_is a "$KB" direct || fail "path on a is $(peer_field a "$KB" path), want direct"
+path_is b "$KA" direct || fail "path on b is $(peer_field b "$KA" path), want direct"
+t_log "path $(peer_field a "$KB" candidates) $(peer_field a "$KB" local_addr) -> $(peer_field a "$KB" remote_addr)"
+out=$(ctl a ping "$KB" -c 2) || fail "tundctl ping failed: $out"
+grep -q direct <<<"$out" || fail "tundctl ping does not show the path: $out"
+transfer a b "$B" 20
+t_log "20 MB intact over the direct path"
+echo "PASS nat_cone"

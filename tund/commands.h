@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* Control command handlers outside commands.c. Each returns a result node,
+ * or NULL with *err set, or NULL without *err when it answers later through
+ * tund_control_reply(d->control, d->current_client, ...). */
+#ifndef TUND_COMMANDS_H
+#define TUND_COMMANDS_H
+
+#include <json-glib/json-glib.h>
+
+struct tund_daemon;
+
+typedef JsonNode *(*tund_command_fn)(struct tund_daemon *d, JsonObject *req, char **err);
+
+/* tund/cmd_network.c */
+JsonNode *tund_cmd_network_create(struct tund_daemon *d, JsonObject *req, char **err);
+JsonNode *tund_cmd_network_join(struct tund_daemon *d, JsonObject *req, char **err);
+JsonNode *tund_cmd_network_leave(struct tund_daemon *d, JsonObject *req, char **err);
+JsonNode *tund_cmd_network_invite(struct tund_daemon *d, JsonObject *req, char **err);
+JsonNode *tund_cmd_networks(struct tund_daemon *d, JsonObject *req, char **err);
+JsonNode *tund_cmd_peer_approve(struct tund_daemon *d, JsonObject *req, char **err);
+JsonNode *tund_cmd_peer_block(struct tund_daemon *d, JsonObject *req, char **err);
+JsonNode *tund_cmd_peer_unblock(struct tund_daemon *d, JsonObject *req, char **err);
+/* tund/cmd_manual.c */
+JsonNode *tund_cmd_peer_offer(struct tund_daemon *d, JsonObject *req, char **err);
+JsonNode *tund_cmd_peer_answer(struct tund_daemon *d, JsonObject *req, char **err);
+JsonNode *tund_cmd_peer_accept(struct tund_daemon *d, JsonObject *req, char **err);
+/* tund/cmd_ping.c */
+JsonNode *tund_cmd_ping(struct tund_daemon *d, JsonObject *req, char **err);
+JsonNode *tund_cmd_netcheck(struct tund_daemon *d, JsonObject *req, char **err);
+
+/* A string member, or NULL when absent or not a string. */
+const char *tund_req_string(JsonObject *req, const char *name);
+
+#endif

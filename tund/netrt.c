@@ -1,0 +1,493 @@
+// SPDX-License-Identifier: MIT
+#include "tund/netrt.h"
+
+#include <arpa/inet.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "netlink/addr.h"
+#include "tund/daemon.h"
+#include "tund/dataplane.h"
+#include "tund/log.h"
+#include "tund/mqtt.h"
+#include "tund/path.h"
+
+static const char *const drop_names[TUND_SIG_DROP_COUNT] = {
+	"malformed", "other_network", "not_for_me", "forged",
+	"stale",     "replayed",      "unknown_sender", "blocked",
+};
+
+struct tund_netrt {
+	struct tund_daemon *d;
+	struct tund_network net;
+	uint8_t netid[16];
+	struct tund_mqtt *mqtt;
+	GHashTable *replay; /* GBytes(pubkey) -> struct tund_signal_replay */
+	uint64_t drops[TUND_SIG_DROP_COUNT];
+	uint64_t sent, sent_bytes, received;
+	bool has_addr;
+	struct tund_cidr addr4, addr6;
+	char announce_topic[160], inbox_topic[160];
+};
+
+static uint64_t now_ms(void)
+{
+	return (uint64_t)(g_get_real_time() / 1000);
+}
+
+const struct tund_network *tund_netrt_network(struct tund_netrt *n)
+{
+	return &n->net;
+}
+
+static bool is_member_of(struct tund_peer *p, struct tund_netrt *n)
+{
+	return p->network && !strcmp(p->network, n->net.name);
+}
+
+/* ---- addresses ---- */
+
+static void set_own_address(struct tund_netrt *n, const uint8_t v4[4], const uint8_t v6[16])
+{
+	struct tund_cidr a4 = n->net.prefix4, a6 = n->net.prefix6;
+	int ret;
+
+	memcpy(a4.addr, v4, 4);
+	memcpy(a6.addr, v6, 16);
+	if (n->has_addr && !memcmp(a4.addr, n->addr4.addr, 4))
+		return;
+	if (n->has_addr)
+		log_warn("network %s: our address changed (collision); adding the new one",
+			 n->net.name);
+	n->addr4 = a4;
+	n->addr6 = a6;
+	n->has_addr = true;
+	if (n->d->ifindex <= 0)
+		return;
+	ret = tund_addr_add(n->d->ifindex, &a4);
+	if (ret && ret != -EEXIST)
+		log_error("network %s: cannot add address: %s", n->net.name, g_strerror(-ret));
+	ret = tund_addr_add(n->d->ifindex, &a6);
+	if (ret && ret != -EEXIST)
+		log_warn("network %s: cannot add IPv6 address: %s", n->net.name, g_strerror(-ret));
+	char text[TUND_CIDR_STRLEN];
+	tund_cidr_format(&a4, text, sizeof(text));
+	log_info("network %s: our address is %s", n->net.name, text);
+}
+
+void tund_netrt_assign(struct tund_netrt *n)
+{
+	GPtrArray *members = g_ptr_array_new();
+	struct tund_daemon *d = n->d;
+	uint8_t (*keys)[32], (*v4)[4], (*v6)[16];
+	size_t count;
+
+	for (guint i = 0; i < d->peers.items->len; i++) {
+		struct tund_peer *p = g_ptr_array_index(d->peers.items, i);
+
+		if (is_member_of(p, n) && p->state != TUND_PEER_BLOCKED)
+			g_ptr_array_add(members, p);
+	}
+	count = members->len + 1;
+	keys = g_malloc(count * sizeof(*keys));
+	v4 = g_malloc(count * sizeof(*v4));
+	v6 = g_malloc(count * sizeof(*v6));
+	memcpy(keys[0], d->public_key, 32);
+	for (guint i = 0; i < members->len; i++)
+		memcpy(keys[i + 1], ((struct tund_peer *)g_ptr_array_index(members, i))->public_key,
+		       32);
+	if (!tund_network_assign(&n->net, (const uint8_t(*)[32])keys, count, v4, v6)) {
+		log_error("network %s: cannot assign %zu addresses in its prefix", n->net.name, count);
+		goto out;
+	}
+	set_own_address(n, v4[0], v6[0]);
+	for (guint i = 0; i < members->len; i++) {
+		struct tund_peer *p = g_ptr_array_index(members, i);
+		struct tund_cidr c4 = { .family = AF_INET, .prefix = 32 };
+		struct tund_cidr c6 = { .family = AF_INET6, .prefix = 128 };
+		bool same;
+
+		memcpy(c4.addr, v4[i + 1], 4);
+		memcpy(c6.addr, v6[i + 1], 16);
+		same = p->allowed_ips->len == 2 &&
+		       !memcmp(&g_array_index(p->allowed_ips, struct tund_cidr, 0), &c4, sizeof(c4));
+		if (same)
+			continue;
+		g_array_set_size(p->allowed_ips, 0);
+		g_array_append_val(p->allowed_ips, c4);
+		g_array_append_val(p->allowed_ips, c6);
+		if (p->state == TUND_PEER_MEMBER && d->dp && p->wg_peer)
+			tund_dataplane_peer_apply(d->dp, p);
+	}
+out:
+	g_free(keys);
+	g_free(v4);
+	g_free(v6);
+	g_ptr_array_unref(members);
+}
+
+/* ---- sending ---- */
+
+void tund_netrt_send(struct tund_netrt *n, struct tund_peer *p, struct tund_signal *m)
+{
+	uint8_t buf[8192];
+	char topic[160];
+	size_t len;
+
+	memcpy(m->netid, n->netid, 16);
+	memcpy(m->sender, n->d->public_key, 32);
+	memcpy(m->recipient, p->public_key, 32);
+	m->time_ms = now_ms();
+	len = tund_signal_seal(m, n->net.key, n->d->private_key, buf, sizeof(buf));
+	if (!len) {
+		log_error("network %s: cannot seal a signaling message", n->net.name);
+		return;
+	}
+	if (!n->mqtt)
+		return; /* no broker: only manual blobs carry signaling */
+	tund_network_inbox_topic(&n->net, p->public_key, topic, sizeof(topic));
+	if (tund_mqtt_publish(n->mqtt, topic, buf, len, false) == 0) {
+		n->sent++;
+		n->sent_bytes += len;
+	}
+}
+
+static void path_send(struct tund_daemon *d, struct tund_peer *p, struct tund_signal *m)
+{
+	struct tund_netrt *n = tund_daemon_network(d, p->network);
+
+	if (n)
+		tund_netrt_send(n, p, m);
+}
+
+static void publish_announce(struct tund_netrt *n)
+{
+	struct tund_signal m = { .type = TUND_SIGNAL_ANNOUNCE };
+	uint8_t buf[2048];
+	size_t len;
+
+	memcpy(m.netid, n->netid, 16);
+	memcpy(m.sender, n->d->public_key, 32);
+	m.time_ms = now_ms();
+	m.listen_port = n->d->listen_port;
+	g_strlcpy(m.name, g_get_host_name(), sizeof(m.name));
+	len = tund_signal_seal(&m, n->net.key, n->d->private_key, buf, sizeof(buf));
+	if (len && n->mqtt && tund_mqtt_publish(n->mqtt, n->announce_topic, buf, len, true) == 0) {
+		n->sent++;
+		n->sent_bytes += len;
+	}
+}
+
+/* ---- members ---- */
+
+void tund_netrt_member_changed(struct tund_netrt *n, struct tund_peer *p)
+{
+	struct tund_daemon *d = n->d;
+
+	tund_netrt_assign(n);
+	if (p->state != TUND_PEER_MEMBER) {
+		tund_path_free(p->path);
+		p->path = NULL;
+		if (d->dp)
+			tund_dataplane_peer_forget(d->dp, p);
+		return;
+	}
+	/* Members share the network's pre-shared key (a stolen node key
+	 * alone does not get into the network). */
+	tund_network_psk(n->net.key, p->psk);
+	p->has_psk = true;
+	if (d->dp && !p->wg_peer)
+		tund_dataplane_peer_apply(d->dp, p);
+	if (!p->path) {
+		struct tund_ice_server_config cfg;
+
+		tund_daemon_ice_config(d, &n->net, &cfg);
+		p->path = tund_path_new(d, p, &cfg,
+					memcmp(d->public_key, p->public_key, 32) > 0, path_send);
+		sodium_memzero(&cfg, sizeof(cfg));
+	}
+	tund_path_start(p->path); /* no-op on the controlled side */
+}
+
+static struct tund_peer *admit(struct tund_netrt *n, const struct tund_signal *m)
+{
+	struct tund_daemon *d = n->d;
+	struct tund_peer *p = tund_peer_new();
+	char *err = NULL;
+
+	memcpy(p->public_key, m->sender, 32);
+	p->network = g_strdup(n->net.name);
+	p->state = n->net.admission == TUND_ADMISSION_APPROVE ? TUND_PEER_PENDING : TUND_PEER_MEMBER;
+	if (!tund_peer_list_upsert(&d->peers, p, &err)) {
+		log_error("network %s: cannot add member: %s", n->net.name, err);
+		g_free(err);
+		tund_peer_free(p);
+		return NULL;
+	}
+	char key[TUND_KEY_B64_LEN + 1];
+	tund_key_encode(key, p->public_key);
+	log_info("network %s: member %s (%s) %s", n->net.name, key, m->name,
+		 p->state == TUND_PEER_PENDING ? "is waiting for approval" : "admitted");
+	tund_daemon_save_peers(d);
+	tund_netrt_member_changed(n, p);
+	return p;
+}
+
+static bool check_replay(struct tund_netrt *n, const struct tund_signal *m, bool retained)
+{
+	GBytes *key = g_bytes_new(m->sender, 32);
+	struct tund_signal_replay *r = g_hash_table_lookup(n->replay, key);
+	enum tund_signal_replay_verdict v;
+
+	if (!r) {
+		r = g_new0(struct tund_signal_replay, 1);
+		tund_signal_replay_init(r);
+		g_hash_table_insert(n->replay, g_bytes_ref(key), r);
+	}
+	g_bytes_unref(key);
+	/* A retained announce is old by design: only duplicates are refused. */
+	v = tund_signal_replay_check(r, m->time_ms, m->nonce, retained ? m->time_ms : now_ms());
+	if (v == TUND_SIGNAL_REPLAY_STALE)
+		n->drops[TUND_SIG_DROP_STALE]++;
+	else if (v == TUND_SIGNAL_REPLAY_REPLAY)
+		n->drops[TUND_SIG_DROP_REPLAYED]++;
+	return v == TUND_SIGNAL_REPLAY_OK;
+}
+
+void tund_netrt_receive(struct tund_netrt *n, const uint8_t *buf, size_t len, bool retained)
+{
+	struct tund_daemon *d = n->d;
+	struct tund_signal *m = g_new0(struct tund_signal, 1);
+	struct tund_peer *p;
+
+	n->received++;
+	switch (tund_signal_open(buf, len, n->net.key, d->private_key, d->public_key, m)) {
+	case TUND_SIGNAL_OK:
+		break;
+	case TUND_SIGNAL_OTHER_NETWORK:
+		n->drops[TUND_SIG_DROP_OTHER_NETWORK]++;
+		goto out;
+	case TUND_SIGNAL_NOT_FOR_ME:
+		n->drops[TUND_SIG_DROP_NOT_FOR_ME]++;
+		goto out;
+	case TUND_SIGNAL_FORGED:
+		n->drops[TUND_SIG_DROP_FORGED]++;
+		goto out;
+	default:
+		n->drops[TUND_SIG_DROP_MALFORMED]++;
+		goto out;
+	}
+	if (!memcmp(m->sender, d->public_key, 32))
+		goto out; /* our own announce, echoed by the broker */
+	if (!check_replay(n, m, retained && m->type == TUND_SIGNAL_ANNOUNCE))
+		goto out;
+	p = tund_peer_list_find_key(&d->peers, m->sender);
+	if (p && p->state == TUND_PEER_BLOCKED) {
+		n->drops[TUND_SIG_DROP_BLOCKED]++;
+		goto out;
+	}
+	if (m->type == TUND_SIGNAL_ANNOUNCE) {
+		if (!p)
+			p = admit(n, m);
+		else if (p->network && strcmp(p->network, n->net.name))
+			n->drops[TUND_SIG_DROP_UNKNOWN_SENDER]++; /* a member of another network */
+		else if (p->state == TUND_PEER_MEMBER && p->path && !retained &&
+			 tund_path_controlling(p->path) && !tund_path_kind(p->path)) {
+			tund_path_start(p->path); /* it (re)started: try now */
+		} else if (p->state == TUND_PEER_MEMBER) {
+			tund_netrt_member_changed(n, p);
+		}
+		goto out;
+	}
+	if (!p || !is_member_of(p, n) || p->state != TUND_PEER_MEMBER) {
+		n->drops[TUND_SIG_DROP_UNKNOWN_SENDER]++;
+		goto out;
+	}
+	if (!p->path)
+		tund_netrt_member_changed(n, p);
+	if (p->path)
+		tund_path_on_signal(p->path, m);
+out:
+	sodium_memzero(m, sizeof(*m));
+	g_free(m);
+}
+
+/* ---- broker ---- */
+
+static void on_connected(void *ctx)
+{
+	struct tund_netrt *n = ctx;
+
+	publish_announce(n);
+}
+
+static void on_disconnected(void *ctx, const char *why)
+{
+	struct tund_netrt *n = ctx;
+
+	log_warn("network %s: broker disconnected: %s", n->net.name, why);
+}
+
+static void on_message(void *ctx, const char *topic, const uint8_t *payload, size_t len,
+		       bool retained)
+{
+	struct tund_netrt *n = ctx;
+
+	(void)topic;
+	if (len == 0)
+		return; /* a cleared retained announce */
+	tund_netrt_receive(n, payload, len, retained);
+}
+
+static const struct tund_mqtt_callbacks mqtt_callbacks = {
+	.connected = on_connected,
+	.disconnected = on_disconnected,
+	.message = on_message,
+};
+
+struct tund_netrt *tund_netrt_start(struct tund_daemon *d, const struct tund_network *net)
+{
+	struct tund_netrt *n = g_new0(struct tund_netrt, 1);
+	char prefix[128], filter[160], client_id[40];
+	char *err = NULL;
+
+	n->d = d;
+	n->net = *net;
+	tund_network_id(net->key, n->netid);
+	n->replay = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
+					  (GDestroyNotify)g_bytes_unref, g_free);
+	tund_network_announce_topic(net, d->public_key, n->announce_topic,
+				    sizeof(n->announce_topic));
+	tund_network_inbox_topic(net, d->public_key, n->inbox_topic, sizeof(n->inbox_topic));
+	tund_netrt_assign(n);
+	for (guint i = 0; i < d->peers.items->len; i++) {
+		struct tund_peer *p = g_ptr_array_index(d->peers.items, i);
+
+		if (is_member_of(p, n) && p->state == TUND_PEER_MEMBER)
+			tund_netrt_member_changed(n, p);
+	}
+	if (!net->broker[0]) {
+		log_info("network %s: no broker; LAN beacons and manual signaling only",
+			 net->name);
+		return n;
+	}
+	/* Opaque, stable per node and network. */
+	snprintf(client_id, sizeof(client_id), "tund-%02x%02x%02x%02x%02x%02x%02x%02x",
+		 d->public_key[0], d->public_key[1], d->public_key[2], d->public_key[3],
+		 n->netid[0], n->netid[1], n->netid[2], n->netid[3]);
+	n->mqtt = tund_mqtt_new(net->broker, client_id, &mqtt_callbacks, n, &err);
+	if (!n->mqtt) {
+		log_error("network %s: broker %s: %s", net->name, net->broker, err);
+		g_free(err);
+		return n;
+	}
+	tund_network_topic_prefix(net, prefix, sizeof(prefix));
+	snprintf(filter, sizeof(filter), "%s/a/+", prefix);
+	tund_mqtt_subscribe(n->mqtt, filter);
+	tund_mqtt_subscribe(n->mqtt, n->inbox_topic);
+	return n;
+}
+
+void tund_netrt_stop(struct tund_netrt *n, bool leaving)
+{
+	if (!n)
+		return;
+	if (n->mqtt) {
+		if (leaving) /* an empty retained message removes our announce */
+			tund_mqtt_publish(n->mqtt, n->announce_topic, "", 0, true);
+		tund_mqtt_free(n->mqtt);
+	}
+	for (guint i = 0; i < n->d->peers.items->len; i++) {
+		struct tund_peer *p = g_ptr_array_index(n->d->peers.items, i);
+
+		if (is_member_of(p, n)) {
+			tund_path_free(p->path);
+			p->path = NULL;
+		}
+	}
+	g_hash_table_unref(n->replay);
+	sodium_memzero(&n->net, sizeof(n->net));
+	g_free(n);
+}
+
+JsonNode *tund_netrt_to_json(struct tund_netrt *n)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	char buf[TUND_CIDR_STRLEN], id[33];
+	unsigned members = 0, pending = 0;
+
+	for (guint i = 0; i < n->d->peers.items->len; i++) {
+		struct tund_peer *p = g_ptr_array_index(n->d->peers.items, i);
+
+		if (!is_member_of(p, n))
+			continue;
+		members += p->state == TUND_PEER_MEMBER;
+		pending += p->state == TUND_PEER_PENDING;
+	}
+	sodium_bin2hex(id, sizeof(id), n->netid, sizeof(n->netid));
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "name");
+	json_builder_add_string_value(b, n->net.name);
+	json_builder_set_member_name(b, "id");
+	json_builder_add_string_value(b, id);
+	json_builder_set_member_name(b, "prefix");
+	tund_cidr_format(&n->net.prefix4, buf, sizeof(buf));
+	json_builder_add_string_value(b, buf);
+	json_builder_set_member_name(b, "prefix6");
+	tund_cidr_format(&n->net.prefix6, buf, sizeof(buf));
+	json_builder_add_string_value(b, buf);
+	json_builder_set_member_name(b, "address");
+	if (n->has_addr) {
+		tund_cidr_format(&n->addr4, buf, sizeof(buf));
+		json_builder_add_string_value(b, buf);
+	} else {
+		json_builder_add_null_value(b);
+	}
+	json_builder_set_member_name(b, "address6");
+	if (n->has_addr) {
+		tund_cidr_format(&n->addr6, buf, sizeof(buf));
+		json_builder_add_string_value(b, buf);
+	} else {
+		json_builder_add_null_value(b);
+	}
+	json_builder_set_member_name(b, "broker");
+	if (n->net.broker[0])
+		json_builder_add_string_value(b, n->net.broker);
+	else
+		json_builder_add_null_value(b);
+	json_builder_set_member_name(b, "broker_connected");
+	if (n->mqtt) {
+		struct tund_mqtt_stats st;
+
+		tund_mqtt_get_stats(n->mqtt, &st);
+		json_builder_add_boolean_value(b, st.connected);
+	} else {
+		json_builder_add_null_value(b);
+	}
+	json_builder_set_member_name(b, "admission");
+	json_builder_add_string_value(b, n->net.admission == TUND_ADMISSION_APPROVE ? "approve" :
+										       "open");
+	json_builder_set_member_name(b, "members");
+	json_builder_add_int_value(b, members);
+	json_builder_set_member_name(b, "pending");
+	json_builder_add_int_value(b, pending);
+	json_builder_set_member_name(b, "signaling");
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "sent");
+	json_builder_add_int_value(b, (gint64)n->sent);
+	json_builder_set_member_name(b, "sent_bytes");
+	json_builder_add_int_value(b, (gint64)n->sent_bytes);
+	json_builder_set_member_name(b, "received");
+	json_builder_add_int_value(b, (gint64)n->received);
+	json_builder_set_member_name(b, "dropped");
+	json_builder_begin_object(b);
+	for (int i = 0; i < TUND_SIG_DROP_COUNT; i++) {
+		json_builder_set_member_name(b, drop_names[i]);
+		json_builder_add_int_value(b, (gint64)n->drops[i]);
+	}
+	json_builder_end_object(b);
+	json_builder_end_object(b);
+	json_builder_end_object(b);
+	return json_builder_get_root(b);
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/* A joined network at run time: its broker connection, the sealed signaling
+ * it carries, its members and their addresses. */
+#ifndef TUND_NETRT_H
+#define TUND_NETRT_H
+
+#include <json-glib/json-glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "overlay/network.h"
+#include "overlay/signal.h"
+
+struct tund_daemon;
+struct tund_peer;
+struct tund_netrt;
+
+enum tund_sig_drop {
+	TUND_SIG_DROP_MALFORMED,
+	TUND_SIG_DROP_OTHER_NETWORK,
+	TUND_SIG_DROP_NOT_FOR_ME,
+	TUND_SIG_DROP_FORGED,
+	TUND_SIG_DROP_STALE,
+	TUND_SIG_DROP_REPLAYED,
+	TUND_SIG_DROP_UNKNOWN_SENDER,
+	TUND_SIG_DROP_BLOCKED,
+	TUND_SIG_DROP_COUNT
+};
+
+struct tund_netrt *tund_netrt_start(struct tund_daemon *d, const struct tund_network *net);
+/* Leaves: clears our retained announce, disconnects. Members stay in the
+ * peer list until the caller removes them. */
+void tund_netrt_stop(struct tund_netrt *n, bool leaving);
+const struct tund_network *tund_netrt_network(struct tund_netrt *n);
+/* A member was approved, blocked, unblocked or added: (re)apply it. */
+void tund_netrt_member_changed(struct tund_netrt *n, struct tund_peer *p);
+/* Recomputes every member's overlay address (and ours). */
+void tund_netrt_assign(struct tund_netrt *n);
+/* Summary for `tundctl networks`. */
+JsonNode *tund_netrt_to_json(struct tund_netrt *n);
+/* Seals and publishes a signaling message to a member's inbox. */
+void tund_netrt_send(struct tund_netrt *n, struct tund_peer *p, struct tund_signal *m);
+/* Handles a sealed message (from the broker, or a manual blob when
+ * manual_client is not 0). */
+void tund_netrt_receive(struct tund_netrt *n, const uint8_t *buf, size_t len, bool retained);
+
+#endif
