@@ -333,7 +333,7 @@ lab_heal_srv() {
 # lab_up TOPOLOGY: builds the lab, starts the services, exports the LAB_*
 # variables. Needs t_init first. One lab per shell at a time (lab_down ends it).
 lab_up() {
-	local topo=${1:-} m1 m2 m3 h
+	local topo=${1:-} m1=cone m2=cone m3=cone h
 	[ -n "$T_DIR" ] || fail "natlab: call t_init before lab_up"
 	[[ " $LAB_TOPOLOGIES " == *" $topo "* ]] ||
 		fail "natlab: unknown topology '$topo' ($LAB_TOPOLOGIES)"

@@ -10,7 +10,7 @@
 
   natlab_udp.py punch [--port LPORT] [--timeout S] PEER_IP:PEER_PORT
       Sends a datagram to the peer every 0.1 s from LPORT. Exits 0 once a
-      datagram from the peer arrived (after 0.5 s more of sending, so the peer
+      datagram from the peer arrived (after 0.3 s more of sending, so the peer
       hears us too), 1 on timeout. Run it on both sides at once to punch.
 """
 import argparse
@@ -124,7 +124,7 @@ def cmd_punch(a):
     next_send = 0.0
     while True:
         now = time.monotonic()
-        if heard is not None and now >= heard + 0.5:
+        if heard is not None and now >= heard + 0.3:
             print("heard %s:%d" % peer, flush=True)
             return 0
         if now >= deadline:
