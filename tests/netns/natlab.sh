@@ -89,6 +89,12 @@ lab_wan() {
 	printf '%s\n' "${_lab_wan[$r]}"
 }
 
+# lab_nat ROUTER: the NAT mode of r1/r2/r3 (cone symmetric blocked blocked-tcp).
+lab_nat() {
+	[ -n "${LAB_MODE[$1]:-}" ] || { echo "natlab: no router '$1'" >&2; return 1; }
+	printf '%s\n' "${LAB_MODE[$1]}"
+}
+
 # lab_stun HOST [--tcp] [--port P] [--timeout S] SRV:PORT...: the mappings srv
 # sees (one "SRV:PORT IP:PORT" line per server; "timeout" and status 1 if not).
 lab_stun() { local h=$1; shift; lab_exec "$h" python3 "$LAB_HELPER" stun "$@"; }
@@ -424,6 +430,6 @@ lab_down() {
 	done
 	T_NS=("${keep[@]}")
 	LAB_NSMAP=() LAB_ADDR=() LAB_GW=() LAB_MODE=()
-	LAB_PREFIX= LAB_TOPO=
+	LAB_PREFIX='' LAB_TOPO=''
 	return 0
 }

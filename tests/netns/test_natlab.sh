@@ -6,6 +6,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/natlab.sh"
 t_init natlab
+# shellcheck disable=SC2034 # read by natlab.sh: namespaces tt-nlst-<pid>-<random>-<host>
 LAB_TAG=nlst
 SVC_PIDS=()
 
@@ -162,6 +163,7 @@ lab_down
 # ---- mixed: per-side behaviour -----------------------------------------------
 lab_up mixed
 services_tracked
+[ "$(lab_nat r1)/$(lab_nat r2)" = cone/symmetric ] || fail "mixed: routers are $(lab_nat r1)/$(lab_nat r2)"
 mapping a=same b=different
 lab_down
 
