@@ -1,0 +1,435 @@
+# shellcheck shell=bash
+# NAT lab for integration tests: clients behind NAT routers, a fake internet,
+# and a server running mosquitto (MQTT) and coturn (STUN/TURN).
+# Source after lib.sh, call t_init, then lab_up TOPOLOGY (in the test's own
+# shell, not in $(...): the cleanup lists must live in that shell).
+#
+# Topologies (LAB_CLIENTS=3 adds client c behind a third router r3):
+#   lan          a, b, c = 10.1.0.10-12 on r1's LAN bridge; r1 NATs (cone)
+#   cone         a behind r1, b behind r2: masquerade (port preserving,
+#                endpoint-independent mapping, address+port dependent filter)
+#   symmetric    both routers masquerade random,fully-random (new port per
+#                destination)
+#   mixed        r1 cone, r2 symmetric
+#   blocked      cone, but routers drop forwarded UDP not addressed to srv
+#   blocked-tcp  cone, but routers drop all forwarded UDP (TCP only)
+# r3 is cone in cone/symmetric/mixed, and follows the topology in blocked and
+# blocked-tcp (LAB_R3_MODE overrides: cone|symmetric|blocked|blocked-tcp).
+#
+# Addresses (exist only inside the lab namespaces):
+#   internet: bridge br0 in namespace "inet", core router 198.51.100.1 and
+#             203.0.113.1; srv 198.51.100.10 (+ .11, the RFC 5780 alternate)
+#   r1 WAN 203.0.113.11 LAN 10.1.0.1/24, a 10.1.0.10
+#   r2 WAN 203.0.113.22 LAN 10.2.0.1/24, b 10.2.0.10
+#   r3 WAN 203.0.113.33 LAN 10.3.0.1/24, c 10.3.0.10
+# srv: mosquitto on 198.51.100.10:1883 (anonymous), coturn on both srv
+# addresses, 3478 (+3479 alternate) UDP and TCP, user tund/tundpass, realm
+# tund.lab, relay ports 49152-65535; logs $T_DIR/mosquitto.log, coturn.log.
+#
+# Namespaces are tt-<LAB_TAG>-<pid>-<random>-<host> and are registered in
+# T_NS; services are tracked with t_track. lab_up chains lab_down into the
+# EXIT trap, so processes still running inside the lab namespaces (started
+# by the test) are killed by pid before the namespaces go.
+
+LAB_HELPER=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/natlab_udp.py
+LAB_TOPOLOGIES="lan cone symmetric mixed blocked blocked-tcp"
+declare -gA LAB_NSMAP=()	# host -> namespace
+declare -gA LAB_ADDR=()		# host -> LAN address (clients), WAN (routers)
+declare -gA LAB_GW=()		# client -> its router
+declare -gA LAB_MODE=()		# router -> NAT mode
+LAB_PREFIX=
+LAB_TOPO=
+LAB_MQTT_PID=
+LAB_TURN_PID=
+
+_lab_inet1=198.51.100.1
+_lab_inet2=203.0.113.1
+declare -gA _lab_wan=([r1]=203.0.113.11 [r2]=203.0.113.22 [r3]=203.0.113.33)
+declare -gA _lab_lan=([r1]=10.1.0 [r2]=10.2.0 [r3]=10.3.0)
+
+# ---- small helpers ----------------------------------------------------------
+
+# lab_ns HOST: prints the namespace of HOST (a b c r1 r2 r3 srv inet).
+lab_ns() {
+	[ -n "${LAB_NSMAP[$1]:-}" ] || { echo "natlab: no host '$1' in this lab" >&2; return 1; }
+	printf '%s\n' "${LAB_NSMAP[$1]}"
+}
+
+# lab_exec HOST CMD...: runs CMD inside HOST. In the background use lab_bg:
+# "lab_exec ... &" gives $! of a bash subshell, not of CMD.
+lab_exec() {
+	local ns
+	ns=$(lab_ns "$1") || return 1
+	shift
+	ip netns exec "$ns" "$@"
+}
+
+# lab_bg HOST LOG CMD...: starts CMD in HOST in the background, output to LOG,
+# tracked for cleanup; its pid in LAB_PID.
+lab_bg() {
+	local ns log=$2
+	ns=$(lab_ns "$1") || return 1
+	shift 2
+	ip netns exec "$ns" "$@" >>"$log" 2>&1 </dev/null &
+	LAB_PID=$!
+	t_track "$LAB_PID"
+}
+
+# lab_addr HOST: a client's LAN address, a router's WAN address, srv's address.
+lab_addr() {
+	[ -n "${LAB_ADDR[$1]:-}" ] || { echo "natlab: no address for '$1'" >&2; return 1; }
+	printf '%s\n' "${LAB_ADDR[$1]}"
+}
+
+# lab_wan HOST: the public (WAN) address a client is seen from (its router's).
+lab_wan() {
+	local r=${LAB_GW[$1]:-$1}
+	[ -n "${_lab_wan[$r]:-}" ] && [ -n "${LAB_NSMAP[$r]:-}" ] ||
+		{ echo "natlab: no WAN address for '$1'" >&2; return 1; }
+	printf '%s\n' "${_lab_wan[$r]}"
+}
+
+# lab_nat ROUTER: the NAT mode of r1/r2/r3 (cone symmetric blocked blocked-tcp).
+lab_nat() {
+	[ -n "${LAB_MODE[$1]:-}" ] || { echo "natlab: no router '$1'" >&2; return 1; }
+	printf '%s\n' "${LAB_MODE[$1]}"
+}
+
+# lab_stun HOST [--tcp] [--port P] [--timeout S] SRV:PORT...: the mappings srv
+# sees (one "SRV:PORT IP:PORT" line per server; "timeout" and status 1 if not).
+lab_stun() { local h=$1; shift; lab_exec "$h" python3 "$LAB_HELPER" stun "$@"; }
+
+# lab_punch HOST [--port P] [--timeout S] PEER:PORT: UDP hole punch (run it on
+# both sides at once); status 0 once the peer was heard.
+lab_punch() { local h=$1; shift; lab_exec "$h" python3 "$LAB_HELPER" punch "$@"; }
+
+_lab_mkns() {	# _lab_mkns HOST
+	local ns="$LAB_PREFIX-$1"
+	ip netns add "$ns" || fail "natlab: cannot create namespace $ns"
+	T_NS+=("$ns")
+	LAB_NSMAP[$1]=$ns
+	ip -n "$ns" link set lo up
+	# Per-namespace sysctls only; the root namespace is never touched.
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+		net.ipv6.conf.default.disable_ipv6=1 \
+		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
+		net.ipv4.conf.all.accept_redirects=0 net.ipv4.conf.default.accept_redirects=0 \
+		>/dev/null || fail "natlab: sysctl in $ns"
+}
+
+_lab_bridge() {	# _lab_bridge HOST BRIDGE
+	local ns=${LAB_NSMAP[$1]}
+	ip -n "$ns" link add "$2" type bridge stp_state 0 forward_delay 0 mcast_snooping 0 ||
+		fail "natlab: bridge $2 in $1"
+	ip -n "$ns" link set "$2" up
+	# br_netfilter (if loaded on the machine) would send bridged frames through
+	# this namespace's nft forward chain; the knobs are per namespace.
+	if ip netns exec "$ns" test -e /proc/sys/net/bridge/bridge-nf-call-iptables; then
+		ip netns exec "$ns" sysctl -qw net.bridge.bridge-nf-call-iptables=0 \
+			net.bridge.bridge-nf-call-ip6tables=0 \
+			net.bridge.bridge-nf-call-arptables=0 >/dev/null
+	fi
+}
+
+_lab_plug() {	# _lab_plug HOST IFNAME SWITCHHOST BRIDGE PORT: veth into a bridge
+	local ns=${LAB_NSMAP[$1]} sw=${LAB_NSMAP[$3]}
+	# Created inside the namespaces: nothing appears in the root namespace.
+	ip -n "$ns" link add "$2" type veth peer name "$5" netns "$sw" ||
+		fail "natlab: veth $1/$2 - $3/$5"
+	ip -n "$sw" link set "$5" master "$4" up
+	ip -n "$ns" link set "$2" up
+}
+
+_lab_router() {	# _lab_router r1|r2|r3 MODE
+	local r=$1 mode=$2 ns flags="" extra=""
+	_lab_mkns "$r"
+	ns=${LAB_NSMAP[$r]}
+	_lab_plug "$r" wan inet br0 "p-$r"
+	ip -n "$ns" addr add "${_lab_wan[$r]}/24" dev wan
+	ip -n "$ns" route add default via "$_lab_inet2"
+	_lab_bridge "$r" lan
+	ip -n "$ns" addr add "${_lab_lan[$r]}.1/24" dev lan
+	ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1 >/dev/null
+	LAB_ADDR[$r]=${_lab_wan[$r]}
+	LAB_MODE[$r]=$mode
+	case $mode in
+	cone) ;;
+	symmetric) flags="random,fully-random" ;;
+	blocked) extra="meta l4proto udp ip daddr != { $LAB_SRV, $LAB_SRV2 } drop" ;;
+	blocked-tcp) extra="meta l4proto udp drop" ;;
+	*) fail "natlab: unknown router mode '$mode'" ;;
+	esac
+	ip netns exec "$ns" nft -f - <<EOF || fail "natlab: nft rules on $r"
+table ip tt_nat {
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "wan" masquerade $flags
+	}
+}
+table inet tt_fw {
+	chain forward {
+		type filter hook forward priority filter; policy drop;
+		ct state established,related accept
+		iifname "lan" oifname "lan" accept
+		${extra:+iifname "lan" oifname "wan" $extra}
+		iifname "lan" oifname "wan" accept
+	}
+	chain input {
+		type filter hook input priority filter; policy accept;
+		iifname "wan" ct state != { established, related } drop
+	}
+}
+EOF
+}
+
+_lab_client() {	# _lab_client HOST ROUTER OCTET
+	local h=$1 r=$2 ns
+	_lab_mkns "$h"
+	ns=${LAB_NSMAP[$h]}
+	_lab_plug "$h" eth0 "$r" lan "p-$h"
+	ip -n "$ns" addr add "${_lab_lan[$r]}.$3/24" brd + dev eth0
+	ip -n "$ns" route add default via "${_lab_lan[$r]}.1"
+	LAB_ADDR[$h]=${_lab_lan[$r]}.$3
+	LAB_GW[$h]=$r
+}
+
+_lab_listening() {	# _lab_listening tcp|udp IP PORT: srv has a socket there
+	local f=-ltnH
+	[ "$1" = udp ] && f=-lunH
+	lab_exec srv ss $f "src $2 and sport = :$3" | grep -q .
+}
+
+# ---- services ---------------------------------------------------------------
+
+# lab_broker_start: starts mosquitto on srv (LAB_MQTT_PID), waits for 1883.
+lab_broker_start() {
+	[ -n "$LAB_MQTT_PID" ] && pid_running "$LAB_MQTT_PID" && return 0
+	cat >"$T_DIR/mosquitto.conf" <<EOF
+# mosquitto 2.x: without a listener line it binds loopback only, and denies
+# anonymous clients by default.
+listener 1883 $LAB_SRV
+allow_anonymous true
+persistence false
+log_dest stderr
+log_type all
+connection_messages true
+log_timestamp true
+EOF
+	# mosquitto drops root for user "mosquitto", which cannot write into
+	# $T_DIR: it logs to stderr, which the shell (root) opens.
+	lab_bg srv "$T_DIR/mosquitto.log" mosquitto -c "$T_DIR/mosquitto.conf"
+	LAB_MQTT_PID=$LAB_PID
+	wait_until 10 _lab_listening tcp "$LAB_SRV" 1883 ||
+		fail "natlab: mosquitto did not listen on $LAB_SRV:1883"
+}
+
+# lab_broker_stop: stops mosquitto only (by pid); MQTT connects are refused.
+lab_broker_stop() {
+	[ -n "$LAB_MQTT_PID" ] || return 0
+	stop_pid "$LAB_MQTT_PID" 10 >/dev/null 2>&1
+	pid_running "$LAB_MQTT_PID" && fail "natlab: mosquitto $LAB_MQTT_PID did not stop"
+	LAB_MQTT_PID=
+}
+
+# lab_turn_start: starts coturn on srv (LAB_TURN_PID), waits for its sockets.
+lab_turn_start() {
+	[ -n "$LAB_TURN_PID" ] && pid_running "$LAB_TURN_PID" && return 0
+	# -n: no config file. Two listening IPs and an alternate port enable
+	# RFC 5780 behaviour discovery (OTHER-ADDRESS, CHANGE-REQUEST).
+	lab_bg srv "$T_DIR/coturn.log" turnserver -n \
+		--listening-ip="$LAB_SRV" --listening-ip="$LAB_SRV2" --relay-ip="$LAB_SRV" \
+		--listening-port=3478 --alt-listening-port=3479 \
+		--min-port=49152 --max-port=65535 \
+		--realm=tund.lab --lt-cred-mech --user=tund:tundpass --fingerprint \
+		--no-tls --no-dtls --no-cli --no-multicast-peers \
+		--userdb="$T_DIR/turndb" --pidfile="$T_DIR/coturn.pid" \
+		--log-file=stdout --simple-log
+	LAB_TURN_PID=$LAB_PID
+	local ip
+	for ip in "$LAB_SRV" "$LAB_SRV2"; do
+		wait_until 10 _lab_listening udp "$ip" 3478 &&
+			wait_until 5 _lab_listening tcp "$ip" 3478 &&
+			wait_until 5 _lab_listening udp "$ip" 3479 ||
+			fail "natlab: coturn did not listen on $ip:3478/3479"
+	done
+}
+
+lab_turn_stop() {
+	[ -n "$LAB_TURN_PID" ] || return 0
+	stop_pid "$LAB_TURN_PID" 10 >/dev/null 2>&1
+	pid_running "$LAB_TURN_PID" && fail "natlab: turnserver $LAB_TURN_PID did not stop"
+	LAB_TURN_PID=
+}
+
+# lab_services_up: mosquitto and coturn on srv (lab_up calls it unless
+# LAB_NO_SERVICES=1).
+lab_services_up() {
+	lab_broker_start
+	lab_turn_start
+}
+
+# ---- faults -----------------------------------------------------------------
+
+_lab_client_wans() {	# WAN addresses of all routers in this lab
+	local r out=""
+	for r in r1 r2 r3; do
+		[ -n "${LAB_NSMAP[$r]:-}" ] && out="$out${out:+, }${_lab_wan[$r]}"
+	done
+	printf '%s' "$out"
+}
+
+# lab_block_direct: drops UDP between the client sides (the routers' WAN
+# addresses; in "lan", between LAN hosts, broadcasts included) on the bridge
+# that joins them, including flows that already exist. srv stays reachable.
+# Nothing is dropped on a router, so no conntrack state is created or kept
+# that could outlive lab_unblock_direct.
+lab_block_direct() {
+	if [ "$LAB_TOPO" = lan ]; then
+		lab_exec r1 nft -f - <<EOF || fail "natlab: block_direct"
+table bridge tt_block {
+	chain forward {
+		type filter hook forward priority -200; policy accept;
+		meta protocol ip ip saddr 10.1.0.0/24 ip daddr { 10.1.0.2-10.1.0.254, 10.1.0.255, 255.255.255.255 } meta l4proto udp drop
+	}
+}
+EOF
+	else
+		local w
+		w=$(_lab_client_wans)
+		lab_exec inet nft -f - <<EOF || fail "natlab: block_direct"
+table bridge tt_block {
+	chain forward {
+		type filter hook forward priority -200; policy accept;
+		meta protocol ip ip saddr { $w } ip daddr { $w } meta l4proto udp drop
+	}
+}
+EOF
+	fi
+}
+
+# lab_unblock_direct: undoes lab_block_direct; new and old flows pass at once.
+lab_unblock_direct() {
+	local h=inet
+	[ "$LAB_TOPO" = lan ] && h=r1
+	lab_exec "$h" nft delete table bridge tt_block 2>/dev/null
+	return 0
+}
+
+# lab_cut_srv: srv silently disappears (everything to and from both srv
+# addresses dropped in the internet core); lab_heal_srv undoes it.
+lab_cut_srv() {
+	lab_exec inet nft -f - <<EOF || fail "natlab: cut_srv"
+table inet tt_cut {
+	chain forward {
+		type filter hook forward priority -300; policy accept;
+		ip saddr { $LAB_SRV, $LAB_SRV2 } drop
+		ip daddr { $LAB_SRV, $LAB_SRV2 } drop
+	}
+}
+EOF
+}
+
+lab_heal_srv() {
+	lab_exec inet nft delete table inet tt_cut 2>/dev/null
+	return 0
+}
+
+# ---- up / down --------------------------------------------------------------
+
+# lab_up TOPOLOGY: builds the lab, starts the services, exports the LAB_*
+# variables. Needs t_init first. One lab per shell at a time (lab_down ends it).
+lab_up() {
+	local topo=${1:-} m1=cone m2=cone m3=cone h
+	[ -n "$T_DIR" ] || fail "natlab: call t_init before lab_up"
+	[[ " $LAB_TOPOLOGIES " == *" $topo "* ]] ||
+		fail "natlab: unknown topology '$topo' ($LAB_TOPOLOGIES)"
+	[ -z "$LAB_PREFIX" ] || fail "natlab: a lab is already up ($LAB_TOPO); lab_down first"
+	LAB_PREFIX=$(printf 'tt-%s-%d-%04x' "${LAB_TAG:-lab}" $$ $((RANDOM)))
+	LAB_TOPO=$topo
+	LAB_NSMAP=() LAB_ADDR=() LAB_GW=() LAB_MODE=()
+	trap 'lab_down; t_cleanup' EXIT
+
+	export LAB_SRV=198.51.100.10 LAB_SRV2=198.51.100.11
+	export LAB_MQTT_URL=mqtt://$LAB_SRV:1883
+	export LAB_STUN=$LAB_SRV:3478
+	export LAB_STUN2=$LAB_SRV2:3479
+	export LAB_TURN_UDP="turn://tund:tundpass@$LAB_SRV:3478?transport=udp"
+	export LAB_TURN_TCP="turn://tund:tundpass@$LAB_SRV:3478?transport=tcp"
+	export LAB_TURN_USER=tund LAB_TURN_PASS=tundpass LAB_TURN_REALM=tund.lab
+
+	# The internet: one bridge, the core router routes between its two nets.
+	_lab_mkns inet
+	_lab_bridge inet br0
+	ip -n "${LAB_NSMAP[inet]}" addr add "$_lab_inet1/24" dev br0
+	ip -n "${LAB_NSMAP[inet]}" addr add "$_lab_inet2/24" dev br0
+	ip netns exec "${LAB_NSMAP[inet]}" sysctl -qw net.ipv4.ip_forward=1 \
+		net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.br0.send_redirects=0 >/dev/null
+
+	_lab_mkns srv
+	_lab_plug srv eth0 inet br0 p-srv
+	ip -n "${LAB_NSMAP[srv]}" addr add "$LAB_SRV/24" dev eth0
+	ip -n "${LAB_NSMAP[srv]}" addr add "$LAB_SRV2/24" dev eth0
+	ip -n "${LAB_NSMAP[srv]}" route add default via "$_lab_inet1"
+	LAB_ADDR[srv]=$LAB_SRV
+
+	case $topo in
+	lan) m1=cone ;;
+	mixed) m1=cone m2=symmetric m3=cone ;;
+	symmetric) m1=symmetric m2=symmetric m3=cone ;;
+	cone) m1=cone m2=cone m3=cone ;;
+	*) m1=$topo m2=$topo m3=$topo ;;
+	esac
+	m3=${LAB_R3_MODE:-$m3}
+	_lab_router r1 "$m1"
+	if [ "$topo" = lan ]; then
+		_lab_client a r1 10
+		_lab_client b r1 11
+		_lab_client c r1 12
+	else
+		_lab_router r2 "$m2"
+		_lab_client a r1 10
+		_lab_client b r2 10
+		if [ "${LAB_CLIENTS:-2}" = 3 ]; then
+			_lab_router r3 "$m3"
+			_lab_client c r3 10
+		fi
+	fi
+	[ "${LAB_NO_SERVICES:-0}" = 1 ] || lab_services_up
+	for h in a b c; do
+		[ -n "${LAB_NSMAP[$h]:-}" ] || continue
+		wait_until 5 lab_exec "$h" ping -c1 -W1 "$LAB_SRV" ||
+			fail "natlab: $h cannot reach srv after lab_up $topo"
+	done
+	t_log "lab $topo up ($LAB_PREFIX-*)"
+}
+
+# lab_down: stops the services and every process still running in the lab
+# namespaces (by pid), deletes the namespaces. Safe to call twice.
+lab_down() {
+	[ -n "$LAB_PREFIX" ] || return 0
+	local h ns pid pids=() keep=() n
+	lab_broker_stop
+	lab_turn_stop
+	for h in "${!LAB_NSMAP[@]}"; do
+		for pid in $(ip netns pids "${LAB_NSMAP[$h]}" 2>/dev/null); do
+			pids+=("$pid")
+		done
+	done
+	for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+	for pid in "${pids[@]}"; do
+		for _ in $(seq 1 30); do pid_running "$pid" || break; sleep 0.1; done
+		kill -KILL "$pid" 2>/dev/null
+		t_untrack "$pid"
+	done
+	for h in "${!LAB_NSMAP[@]}"; do
+		ns=${LAB_NSMAP[$h]}
+		ip netns del "$ns" 2>/dev/null
+	done
+	for n in "${T_NS[@]}"; do
+		[[ $n == "$LAB_PREFIX"-* ]] || keep+=("$n")
+	done
+	T_NS=("${keep[@]}")
+	LAB_NSMAP=() LAB_ADDR=() LAB_GW=() LAB_MODE=()
+	LAB_PREFIX='' LAB_TOPO=''
+	return 0
+}
