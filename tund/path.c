@@ -297,7 +297,7 @@ static struct session *session_new(struct tund_path *path, uint32_t id)
 	s->path = path;
 	s->id = id;
 	s->local = g_ptr_array_new_with_free_func(g_free);
-	s->ice = tund_ice_new(NULL, path->controlling, &path->cfg, &callbacks, s, &err);
+	s->ice = tund_ice_new(g_main_context_default(), path->controlling, &path->cfg, &callbacks, s, &err);
 	if (!s->ice) {
 		snprintf(path->last_error, sizeof(path->last_error), "cannot start ICE: %s",
 			 err ? err : "unknown error");
