@@ -30,7 +30,7 @@ LIB_SRC := $(wildcard overlay/*.c) $(wildcard netlink/*.c) \
 	$(filter-out tund/main.c,$(wildcard tund/*.c))
 CTL_SRC := $(wildcard ctl/*.c)
 # tundctl's parts without main(): also linked into the unit tests.
-CTL_LIB_SRC := ctl/format.c ctl/args.c ctl/client.c
+CTL_LIB_SRC := ctl/format.c ctl/args.c ctl/client.c ctl/ice.c
 UNIT_SRC := $(wildcard tests/unit/*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
