@@ -43,7 +43,7 @@ int ping_main(int argc, char **argv, const char *sock)
 	int c, ret;
 
 	optind = 0;
-	while ((c = ctl_getopt(argc, argv, "ping", opts)) != -1) {
+	while ((c = ctl_getopt_short(argc, argv, "ping", ":hc:", opts)) != -1) {
 		switch (c) {
 		case 'h':
 			fputs(usage, stdout);

@@ -34,6 +34,9 @@ int ctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * follow operands). Returns the option, -1 at the end, or '?' after printing
  * one line about an unknown option or a missing value. */
 int ctl_getopt(int argc, char **argv, const char *cmd, const struct option *longopts);
+/* The same with short options besides -h (shortopts starts with ':'). */
+int ctl_getopt_short(int argc, char **argv, const char *cmd, const char *shortopts,
+		     const struct option *longopts);
 /* Sends request (consumed) and on success stores the result node; on failure
  * prints the one-line error and returns CTL_EXIT_FAIL. */
 int ctl_call(const char *sock, JsonObject *request, JsonNode **result);

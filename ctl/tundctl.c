@@ -83,11 +83,17 @@ int ctl_usage_error(const char *fmt, ...)
 
 int ctl_getopt(int argc, char **argv, const char *cmd, const struct option *longopts)
 {
+	return ctl_getopt_short(argc, argv, cmd, ":h", longopts);
+}
+
+int ctl_getopt_short(int argc, char **argv, const char *cmd, const char *shortopts,
+		     const struct option *longopts)
+{
 	const char *arg;
 	int c, n;
 
 	opterr = 0;
-	c = getopt_long(argc, argv, ":h", longopts, NULL);
+	c = getopt_long(argc, argv, shortopts, longopts, NULL);
 	if (c != '?' && c != ':')
 		return c;
 	arg = argv[optind - 1];
