@@ -72,6 +72,10 @@ $(B)/unit-tests: $(UNIT_SRC:%.c=$(B)/san/%.o) $(SAN_OBJ) $(CTL_LIB_SRC:%.c=$(B)/
 $(B)/nl_probe: tests/netns/nl_probe.c $(B)/libtund.a
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(PKG_LIBS)
 
+# Helper for tests/netns/test_netcheck.sh: runs tund/netcheck.c once.
+$(B)/netcheck_probe: tests/netns/netcheck_probe.c $(B)/libtund.a
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(PKG_LIBS)
+
 unit: $(B)/unit-tests
 	$(B)/unit-tests
 
@@ -99,7 +103,7 @@ deps:
 	packaging/install-deps.sh
 
 check: deps
-	$(MAKE) all unit-build fuzz $(B)/nl_probe
+	$(MAKE) all unit-build fuzz $(B)/nl_probe $(B)/netcheck_probe
 	tests/check.sh
 
 unit-build: $(B)/unit-tests
