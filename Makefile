@@ -70,11 +70,13 @@ $(B)/unit-tests: $(UNIT_SRC:%.c=$(B)/san/%.o) $(SAN_OBJ) $(CTL_LIB_SRC:%.c=$(B)/
 
 # Helper for tests/netns/test_netlink.sh: drives netlink/ against a real kernel.
 $(B)/nl_probe: tests/netns/nl_probe.c $(B)/libtund.a
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(PKG_LIBS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
 
 # Helper for tests/netns/test_netcheck.sh: runs tund/netcheck.c once.
+# -MMD writes build/netcheck_probe.d, whose headers become prerequisites on
+# the next run: link only the .c and the library.
 $(B)/netcheck_probe: tests/netns/netcheck_probe.c $(B)/libtund.a
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(PKG_LIBS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
 
 unit: $(B)/unit-tests
 	$(B)/unit-tests

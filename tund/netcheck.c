@@ -556,8 +556,8 @@ static void on_resolved(GObject *src, GAsyncResult *res, gpointer data)
 	GError *err = NULL;
 	GList *addrs = g_resolver_lookup_by_name_finish(G_RESOLVER(src), res, &err);
 
+	/* nc->resolving still holds nc through whatever finishes below. */
 	p->resolving = false;
-	nc->resolving--;
 	if (p->finished) {
 		/* Timed out meanwhile. */
 	} else if (!addrs) {
@@ -581,6 +581,7 @@ static void on_resolved(GObject *src, GAsyncResult *res, gpointer data)
 		g_resolver_free_addresses(addrs);
 	if (err)
 		g_error_free(err);
+	nc->resolving--;
 	netcheck_maybe_free(nc);
 }
 
