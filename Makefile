@@ -30,7 +30,7 @@ LIB_SRC := $(wildcard overlay/*.c) $(wildcard netlink/*.c) \
 	$(filter-out tund/main.c,$(wildcard tund/*.c))
 CTL_SRC := $(wildcard ctl/*.c)
 # tundctl's parts without main(): also linked into the unit tests.
-CTL_LIB_SRC := ctl/format.c ctl/args.c ctl/client.c
+CTL_LIB_SRC := ctl/format.c ctl/args.c ctl/client.c ctl/ice.c
 UNIT_SRC := $(wildcard tests/unit/*.c)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
@@ -70,7 +70,13 @@ $(B)/unit-tests: $(UNIT_SRC:%.c=$(B)/san/%.o) $(SAN_OBJ) $(CTL_LIB_SRC:%.c=$(B)/
 
 # Helper for tests/netns/test_netlink.sh: drives netlink/ against a real kernel.
 $(B)/nl_probe: tests/netns/nl_probe.c $(B)/libtund.a
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(PKG_LIBS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
+
+# Helper for tests/netns/test_netcheck.sh: runs tund/netcheck.c once.
+# -MMD writes build/netcheck_probe.d, whose headers become prerequisites on
+# the next run: link only the .c and the library.
+$(B)/netcheck_probe: tests/netns/netcheck_probe.c $(B)/libtund.a
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
 
 # Helper for tests/netns/test_mqtt.sh: a GLib main loop around tund/mqtt.
 # (-MMD lists headers as prerequisites too: link only the .c and the .a.)
@@ -110,8 +116,11 @@ fuzz-run: fuzz
 deps:
 	packaging/install-deps.sh
 
+# Helper programs the namespace tests run.
+TEST_PROBES := $(B)/nl_probe $(B)/mqtt_probe $(B)/netcheck_probe
+
 check: deps
-	$(MAKE) all unit-build fuzz $(B)/nl_probe $(B)/mqtt_probe
+	$(MAKE) all unit-build fuzz $(TEST_PROBES)
 	tests/check.sh
 
 unit-build: $(B)/unit-tests

@@ -171,6 +171,51 @@ bool tund_args_check_name(const char *name, char *why, size_t why_len)
 	return true;
 }
 
+bool tund_args_check_network(const char *name, char *why, size_t why_len)
+{
+	size_t len = name ? strlen(name) : 0;
+
+	if (len == 0) {
+		snprintf(why, why_len, "empty network name");
+		return false;
+	}
+	if (len > 63) {
+		snprintf(why, why_len, "network name longer than 63 characters");
+		return false;
+	}
+	if (!isalnum((unsigned char)name[0])) {
+		snprintf(why, why_len, "network name '%s' must start with a letter or digit",
+			 name);
+		return false;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (!isalnum(c) && c != '.' && c != '_' && c != '-') {
+			snprintf(why, why_len, "network name '%s': only letters, digits, '.', "
+				 "'_' and '-' allowed", name);
+			return false;
+		}
+	}
+	return true;
+}
+
+bool tund_args_parse_uint(const char *text, unsigned min, unsigned max, unsigned *out)
+{
+	unsigned long v = 0;
+	size_t n = 0;
+
+	for (; text && text[n]; n++) {
+		if (text[n] < '0' || text[n] > '9' || n >= 9)
+			return false;
+		v = v * 10 + (unsigned long)(text[n] - '0');
+	}
+	if (n == 0 || v < min || v > max)
+		return false;
+	*out = (unsigned)v;
+	return true;
+}
+
 bool tund_args_normalise_key(char out[TUND_KEY_B64_LEN + 1], const char *text)
 {
 	uint8_t key[TUND_KEY_LEN];

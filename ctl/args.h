@@ -22,6 +22,11 @@ bool tund_args_parse_cidrs(GPtrArray *out, const char *list, char **bad);
 /* A peer name: non-empty valid UTF-8 without control characters, and not
  * something that would be read as a public key by `peer remove`. */
 bool tund_args_check_name(const char *name, char *why, size_t why_len);
+/* A network name: 1-63 characters of letters, digits, '.', '_' and '-',
+ * starting with a letter or digit. */
+bool tund_args_check_network(const char *name, char *why, size_t why_len);
+/* A positive decimal integer in [min, max] without sign or spaces. */
+bool tund_args_parse_uint(const char *text, unsigned min, unsigned max, unsigned *out);
 /* Canonical text of a public key given in any form tund_key_decode accepts
  * (e.g. with a trailing newline); false if it is not a key. */
 bool tund_args_normalise_key(char out[TUND_KEY_B64_LEN + 1], const char *text);

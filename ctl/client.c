@@ -107,6 +107,12 @@ static int read_line(int fd, int64_t deadline, GString *line)
 
 int tund_client_call(const char *path, JsonObject *request, JsonNode **result, char **error)
 {
+	return tund_client_call_timeout(path, request, result, error, TUND_CLIENT_TIMEOUT_MS);
+}
+
+int tund_client_call_timeout(const char *path, JsonObject *request, JsonNode **result,
+			     char **error, int timeout_ms)
+{
 	JsonGenerator *gen = json_generator_new();
 	JsonNode *root = NULL;
 	GString *line = g_string_new(NULL);
@@ -136,10 +142,10 @@ int tund_client_call(const char *path, JsonObject *request, JsonNode **result, c
 		goto out;
 	}
 
-	ret = read_line(fd, now_ms() + TUND_CLIENT_TIMEOUT_MS, line);
+	ret = read_line(fd, now_ms() + timeout_ms, line);
 	if (ret == -ETIMEDOUT)
 		*error = g_strdup_printf("no reply from tund at %s within %d s", path,
-					 TUND_CLIENT_TIMEOUT_MS / 1000);
+					 timeout_ms / 1000);
 	else if (ret == -EMSGSIZE)
 		*error = g_strdup_printf("reply from tund exceeds %u bytes", TUND_CLIENT_MAX_REPLY);
 	else if (ret == -ECONNRESET)

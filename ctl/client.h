@@ -19,6 +19,10 @@
  * PATH: ..."), -ETIMEDOUT, -EMSGSIZE, -EPROTO for a malformed reply and
  * -EREMOTEIO when tund answered ok:false (the message is its error text). */
 int tund_client_call(const char *path, JsonObject *request, JsonNode **result, char **error);
+/* The same with a reply deadline of timeout_ms instead of the default, for
+ * requests the daemon needs long to answer (ping, netcheck). */
+int tund_client_call_timeout(const char *path, JsonObject *request, JsonNode **result,
+			     char **error, int timeout_ms);
 /* Parses one reply line (without or with its '\n'). true for ok:true with
  * *result set (an empty object if the reply had none); false with *error set
  * for ok:false or anything malformed, *remote telling the two apart. */

@@ -19,7 +19,11 @@ static const char peers_usage[] =
 	"Usage: tundctl peers [--json]\n"
 	"\n"
 	"Lists the peers tund knows: name, public key, endpoint, allowed IPs, current\n"
-	"path, time since the latest handshake, and bytes received and sent.\n"
+	"path, time since the latest handshake, and bytes received and sent. Peers of\n"
+	"networks add NETWORK, STATE (static, pending, member, blocked) and RTT\n"
+	"columns, the candidate pair after the path (\"relay (srflx→relay)\") and\n"
+	"their last error on an indented line; local and remote addresses are in\n"
+	"--json only.\n"
 	"\n"
 	"  --json   print the daemon's peer array as JSON instead of a table\n"
 	"  --help   show this help\n";
@@ -28,8 +32,61 @@ static const char peer_usage[] =
 	"Usage: tundctl peer add KEY [--name NAME] [--endpoint HOST:PORT]\n"
 	"                            [--allowed-ips CIDR[,CIDR...]] [--psk-file FILE]\n"
 	"       tundctl peer remove KEY|NAME\n"
+	"       tundctl peer approve|block|unblock KEY|NAME\n"
+	"       tundctl peer offer KEY|NAME [--network NAME]\n"
+	"       tundctl peer answer BLOB|-\n"
+	"       tundctl peer accept BLOB|-\n"
 	"\n"
-	"Adds or removes a static peer. See 'tundctl peer add --help'.\n";
+	"Adds or removes a static peer, admits a pending network member, blocks or\n"
+	"unblocks a peer, or connects to one by copying signaling blobs by hand.\n"
+	"See 'tundctl peer SUBCOMMAND --help'.\n";
+
+static const char approve_usage[] =
+	"Usage: tundctl peer approve KEY|NAME\n"
+	"\n"
+	"Admits a member waiting to join a network with admission 'approve'.\n"
+	"\n"
+	"  --help   show this help\n";
+
+static const char block_usage[] =
+	"Usage: tundctl peer block KEY|NAME\n"
+	"\n"
+	"Blocks a peer: tund drops its packets and refuses its handshakes.\n"
+	"\n"
+	"  --help   show this help\n";
+
+static const char unblock_usage[] =
+	"Usage: tundctl peer unblock KEY|NAME\n"
+	"\n"
+	"Lifts a block set with 'tundctl peer block'.\n"
+	"\n"
+	"  --help   show this help\n";
+
+static const char offer_usage[] =
+	"Usage: tundctl peer offer KEY|NAME [--network NAME]\n"
+	"\n"
+	"Manual signaling, without a broker: prints an offer blob (tund-sig1:...,\n"
+	"the last line) to pass to 'tundctl peer answer' on the peer's node.\n"
+	"\n"
+	"  --network NAME   the network the peer belongs to\n"
+	"  --help           show this help\n";
+
+static const char answer_usage[] =
+	"Usage: tundctl peer answer BLOB\n"
+	"\n"
+	"Manual signaling: answers an offer blob from 'tundctl peer offer' and prints\n"
+	"the reply blob (the last line) to pass to 'tundctl peer accept' on the\n"
+	"offering node. BLOB '-' reads it from standard input.\n"
+	"\n"
+	"  --help   show this help\n";
+
+static const char accept_usage[] =
+	"Usage: tundctl peer accept BLOB\n"
+	"\n"
+	"Manual signaling: completes an offer with the reply blob from 'tundctl peer\n"
+	"answer' and prints the peer it connected to. BLOB '-' reads standard input.\n"
+	"\n"
+	"  --help   show this help\n";
 
 static const char add_usage[] =
 	"Usage: tundctl peer add KEY [OPTIONS]\n"
@@ -105,14 +162,44 @@ static char *join_drops(JsonObject *p)
 	return g_string_free(s, FALSE);
 }
 
-static void add_peer_row(struct tund_table *t, JsonObject *p, int64_t now)
+static bool get_double(JsonObject *o, const char *name, double *out)
+{
+	JsonNode *n = o ? json_object_get_member(o, name) : NULL;
+
+	if (!n || !JSON_NODE_HOLDS_VALUE(n))
+		return false;
+	switch (json_node_get_value_type(n)) {
+	case G_TYPE_INT64:
+		*out = (double)json_node_get_int(n);
+		return true;
+	case G_TYPE_DOUBLE:
+		*out = json_node_get_double(n);
+		return *out >= 0 && *out < 1e9;
+	default:
+		return false;
+	}
+}
+
+/* Columns that only show up when some peer has the field (a node without
+ * networks keeps the old table). */
+struct peer_cols {
+	bool network, state, rtt;
+};
+
+static void add_peer_row(struct tund_table *t, const struct peer_cols *cols, JsonObject *p,
+			 int64_t now)
 {
 	const char *key = tund_client_get_string(p, "public_key");
-	char shortkey[64], age[64], rx[32], tx[32];
+	const char *path = tund_client_get_string(p, "path");
+	const char *cands = tund_client_get_string(p, "candidates");
+	char shortkey[64], age[64], rx[32], tx[32], rtt[32];
 	char *ips = join_strings(p, "allowed_ips");
 	char *drops = join_drops(p);
+	char *pathcell = NULL;
 	int64_t v;
-	const char *cells[9];
+	double d;
+	const char *cells[12];
+	size_t n = 0;
 
 	if (key)
 		tund_format_key_short(shortkey, sizeof(shortkey), key);
@@ -129,17 +216,40 @@ static void add_peer_row(struct tund_table *t, JsonObject *p, int64_t now)
 		tund_format_bytes(tx, sizeof(tx), (uint64_t)v);
 	else
 		snprintf(tx, sizeof(tx), "-");
+	if (get_double(p, "rtt_ms", &d))
+		snprintf(rtt, sizeof(rtt), "%.2f ms", d);
+	else
+		snprintf(rtt, sizeof(rtt), "-");
+	if (path && cands && *cands)
+		pathcell = g_strdup_printf("%s (%s)", path, cands);
 
-	cells[0] = tund_client_get_string(p, "name");
-	cells[1] = key ? shortkey : NULL;
-	cells[2] = tund_client_get_string(p, "endpoint");
-	cells[3] = ips;
-	cells[4] = tund_client_get_string(p, "path");
-	cells[5] = age;
-	cells[6] = rx;
-	cells[7] = tx;
-	cells[8] = drops;
+	cells[n++] = tund_client_get_string(p, "name");
+	cells[n++] = key ? shortkey : NULL;
+	if (cols->network)
+		cells[n++] = tund_client_get_string(p, "network");
+	if (cols->state)
+		cells[n++] = tund_client_get_string(p, "state");
+	cells[n++] = tund_client_get_string(p, "endpoint");
+	cells[n++] = ips;
+	cells[n++] = pathcell ? pathcell : path;
+	if (cols->rtt)
+		cells[n++] = rtt;
+	cells[n++] = age;
+	cells[n++] = rx;
+	cells[n++] = tx;
+	cells[n++] = drops;
 	tund_table_add(t, cells);
+	{
+		const char *e = tund_client_get_string(p, "last_error");
+
+		if (e && *e) {
+			char *note = g_strdup_printf("last error: %s", e);
+
+			tund_table_note(t, note);
+			g_free(note);
+		}
+	}
+	g_free(pathcell);
 	g_free(ips);
 	g_free(drops);
 }
@@ -151,15 +261,14 @@ int peers_main(int argc, char **argv, const char *sock)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const char *const headers[] = {
-		"NAME", "PUBLIC KEY", "ENDPOINT", "ALLOWED IPS", "PATH", "HANDSHAKE", "RX", "TX",
-		"DROPPED",
-	};
+	const char *headers[12];
+	struct peer_cols cols = { 0 };
 	JsonNode *result = NULL, *peers;
 	struct tund_table *t;
 	JsonObject *req;
 	JsonArray *a;
 	bool json = false;
+	size_t nh = 0;
 	int c, ret;
 
 	optind = 0;
@@ -199,13 +308,40 @@ int peers_main(int argc, char **argv, const char *sock)
 		puts("no peers");
 		goto out;
 	}
-	t = tund_table_new(G_N_ELEMENTS(headers), headers);
+	for (guint i = 0; i < json_array_get_length(a); i++) {
+		JsonNode *n = json_array_get_element(a, i);
+		JsonObject *p;
+		double d;
+
+		if (!JSON_NODE_HOLDS_OBJECT(n))
+			continue;
+		p = json_node_get_object(n);
+		cols.network |= tund_client_get_string(p, "network") != NULL;
+		cols.state |= tund_client_get_string(p, "state") != NULL;
+		cols.rtt |= get_double(p, "rtt_ms", &d);
+	}
+	headers[nh++] = "NAME";
+	headers[nh++] = "PUBLIC KEY";
+	if (cols.network)
+		headers[nh++] = "NETWORK";
+	if (cols.state)
+		headers[nh++] = "STATE";
+	headers[nh++] = "ENDPOINT";
+	headers[nh++] = "ALLOWED IPS";
+	headers[nh++] = "PATH";
+	if (cols.rtt)
+		headers[nh++] = "RTT";
+	headers[nh++] = "HANDSHAKE";
+	headers[nh++] = "RX";
+	headers[nh++] = "TX";
+	headers[nh++] = "DROPPED";
+	t = tund_table_new(nh, headers);
 	for (guint i = 0; i < json_array_get_length(a); i++) {
 		JsonNode *n = json_array_get_element(a, i);
 
 		/* Skip what this version cannot read rather than fail the list. */
 		if (JSON_NODE_HOLDS_OBJECT(n))
-			add_peer_row(t, json_node_get_object(n), (int64_t)time(NULL));
+			add_peer_row(t, &cols, json_node_get_object(n), (int64_t)time(NULL));
 	}
 	tund_table_print(t, stdout);
 	tund_table_free(t);
@@ -424,10 +560,212 @@ static int peer_remove(int argc, char **argv, const char *sock)
 	return CTL_EXIT_OK;
 }
 
+/* A KEY or NAME operand: the canonical key, or the name as given. */
+static int peer_target(const char *arg, const char *what, char key[TUND_KEY_B64_LEN + 1],
+		       const char **target)
+{
+	char why[160];
+
+	if (tund_args_normalise_key(key, arg)) {
+		*target = key;
+		return CTL_EXIT_OK;
+	}
+	if (!tund_args_check_name(arg, why, sizeof(why)))
+		return ctl_usage_error("%s: %s", what, why);
+	*target = arg;
+	return CTL_EXIT_OK;
+}
+
+/* "name (key)", "key" or fallback, from a PEER object or a bare string. */
+static char *peer_label(JsonNode *result, const char *fallback)
+{
+	JsonNode *n = JSON_NODE_HOLDS_OBJECT(result)
+			      ? json_object_get_member(json_node_get_object(result), "peer")
+			      : NULL;
+	const char *k = NULL, *name = NULL;
+	char *label, *clean;
+
+	if (n && JSON_NODE_HOLDS_OBJECT(n)) {
+		k = tund_client_get_string(json_node_get_object(n), "public_key");
+		name = tund_client_get_string(json_node_get_object(n), "name");
+	} else if (n && JSON_NODE_HOLDS_VALUE(n) &&
+		   json_node_get_value_type(n) == G_TYPE_STRING) {
+		k = json_node_get_string(n);
+	}
+	if (name && k)
+		label = g_strdup_printf("%s (%s)", name, k);
+	else
+		label = g_strdup(k ? k : name ? name : fallback);
+	clean = tund_format_sanitize(label);
+	g_free(label);
+	return clean;
+}
+
+static const struct peer_action {
+	const char *sub, *cmd, *done, *usage;
+} peer_actions[] = {
+	{ "approve", "peer.approve", "approved", approve_usage },
+	{ "block", "peer.block", "blocked", block_usage },
+	{ "unblock", "peer.unblock", "unblocked", unblock_usage },
+};
+
+static int peer_action(int argc, char **argv, const char *sock, const struct peer_action *act)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char key[TUND_KEY_B64_LEN + 1], what[32];
+	JsonNode *result = NULL;
+	const char *target = NULL;
+	JsonObject *req;
+	char *label;
+	int c, ret;
+
+	snprintf(what, sizeof(what), "peer %s", act->sub);
+	optind = 0;
+	while ((c = ctl_getopt(argc, argv, what, opts)) != -1) {
+		if (c != 'h')
+			return CTL_EXIT_USAGE;
+		fputs(act->usage, stdout);
+		return CTL_EXIT_OK;
+	}
+	if (optind >= argc)
+		return ctl_usage_error("%s: missing KEY or NAME", what);
+	if (optind + 1 < argc)
+		return ctl_usage_error("%s: unexpected argument '%s'", what, argv[optind + 1]);
+	ret = peer_target(argv[optind], what, key, &target);
+	if (ret)
+		return ret;
+	req = json_object_new();
+	json_object_set_string_member(req, "cmd", act->cmd);
+	json_object_set_string_member(req, "peer", target);
+	ret = ctl_call(sock, req, &result);
+	if (ret)
+		return ret;
+	label = peer_label(result, target);
+	printf("%s peer %s\n", act->done, label);
+	g_free(label);
+	json_node_unref(result);
+	return CTL_EXIT_OK;
+}
+
+/* Prints the result's "blob" as the last line. */
+static int print_blob(JsonNode *result)
+{
+	const char *blob = JSON_NODE_HOLDS_OBJECT(result)
+				   ? tund_client_get_string(json_node_get_object(result), "blob")
+				   : NULL;
+	char *clean;
+
+	if (!blob || !*blob)
+		return ctl_fail("malformed reply from tund: no \"blob\"");
+	clean = tund_format_sanitize(blob);
+	printf("%s\n", clean);
+	g_free(clean);
+	return CTL_EXIT_OK;
+}
+
+static int peer_offer(int argc, char **argv, const char *sock)
+{
+	static const struct option opts[] = {
+		{ "network", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char key[TUND_KEY_B64_LEN + 1], why[160];
+	const char *network = NULL, *target = NULL;
+	JsonNode *result = NULL;
+	JsonObject *req;
+	int c, ret;
+
+	optind = 0;
+	while ((c = ctl_getopt(argc, argv, "peer offer", opts)) != -1) {
+		switch (c) {
+		case 'h':
+			fputs(offer_usage, stdout);
+			return CTL_EXIT_OK;
+		case 'n':
+			if (!tund_args_check_network(optarg, why, sizeof(why)))
+				return ctl_usage_error("peer offer: %s", why);
+			network = optarg;
+			break;
+		default:
+			return CTL_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc)
+		return ctl_usage_error("peer offer: missing KEY (see 'tundctl peer offer --help')");
+	if (optind + 1 < argc)
+		return ctl_usage_error("peer offer: unexpected argument '%s'", argv[optind + 1]);
+	ret = peer_target(argv[optind], "peer offer", key, &target);
+	if (ret)
+		return ret;
+	req = json_object_new();
+	json_object_set_string_member(req, "cmd", "peer.offer");
+	json_object_set_string_member(req, "peer", target);
+	if (network)
+		json_object_set_string_member(req, "network", network);
+	ret = ctl_call(sock, req, &result);
+	if (ret)
+		return ret;
+	puts("offer (give it to 'tundctl peer answer' on the peer's node):");
+	ret = print_blob(result);
+	json_node_unref(result);
+	return ret;
+}
+
+/* answer and accept: one BLOB (or "-"), request {"cmd", "blob"}. */
+static int peer_blob_cmd(int argc, char **argv, const char *sock, bool answer)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *what = answer ? "peer answer" : "peer accept";
+	JsonNode *result = NULL;
+	JsonObject *req;
+	char *blob = NULL, *label;
+	int c, ret;
+
+	optind = 0;
+	while ((c = ctl_getopt(argc, argv, what, opts)) != -1) {
+		if (c != 'h')
+			return CTL_EXIT_USAGE;
+		fputs(answer ? answer_usage : accept_usage, stdout);
+		return CTL_EXIT_OK;
+	}
+	if (optind >= argc)
+		return ctl_usage_error("%s: missing BLOB (or '-' for stdin)", what);
+	if (optind + 1 < argc)
+		return ctl_usage_error("%s: unexpected argument '%s'", what, argv[optind + 1]);
+	ret = ctl_read_token(argv[optind], what, "tund-sig1:", "a signaling blob", &blob);
+	if (ret)
+		return ret;
+	req = json_object_new();
+	json_object_set_string_member(req, "cmd", answer ? "peer.answer" : "peer.accept");
+	json_object_set_string_member(req, "blob", blob);
+	g_free(blob);
+	ret = ctl_call(sock, req, &result);
+	if (ret)
+		return ret;
+	if (answer) {
+		puts("reply (give it to 'tundctl peer accept' on the offering node):");
+		ret = print_blob(result);
+	} else {
+		label = peer_label(result, "(unnamed)");
+		printf("connected to peer %s\n", label);
+		g_free(label);
+	}
+	json_node_unref(result);
+	return ret;
+}
+
 int peer_main(int argc, char **argv, const char *sock)
 {
 	if (argc < 2)
-		return ctl_usage_error("peer: missing subcommand: add or remove "
+		return ctl_usage_error("peer: missing subcommand: add, remove, approve, block, "
+				       "unblock, offer, answer or accept "
 				       "(see 'tundctl peer --help')");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
@@ -438,6 +776,15 @@ int peer_main(int argc, char **argv, const char *sock)
 		return peer_add(argc - 1, argv + 1, sock);
 	if (strcmp(argv[1], "remove") == 0)
 		return peer_remove(argc - 1, argv + 1, sock);
+	for (size_t i = 0; i < G_N_ELEMENTS(peer_actions); i++)
+		if (strcmp(argv[1], peer_actions[i].sub) == 0)
+			return peer_action(argc - 1, argv + 1, sock, &peer_actions[i]);
+	if (strcmp(argv[1], "offer") == 0)
+		return peer_offer(argc - 1, argv + 1, sock);
+	if (strcmp(argv[1], "answer") == 0)
+		return peer_blob_cmd(argc - 1, argv + 1, sock, true);
+	if (strcmp(argv[1], "accept") == 0)
+		return peer_blob_cmd(argc - 1, argv + 1, sock, false);
 	return ctl_usage_error("peer: unknown subcommand '%s' (see 'tundctl peer --help')",
 			       argv[1]);
 }

@@ -21,6 +21,11 @@ int peers_main(int argc, char **argv, const char *sock);
 int peer_main(int argc, char **argv, const char *sock);
 int genkey_main(int argc, char **argv, const char *sock);
 int pubkey_main(int argc, char **argv, const char *sock);
+int network_main(int argc, char **argv, const char *sock);
+int networks_main(int argc, char **argv, const char *sock);
+int join_main(int argc, char **argv, const char *sock);
+int ping_main(int argc, char **argv, const char *sock);
+int netcheck_main(int argc, char **argv, const char *sock);
 
 /* "tundctl: MSG\n" on stderr; returns CTL_EXIT_FAIL or CTL_EXIT_USAGE. */
 int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -29,9 +34,22 @@ int ctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * follow operands). Returns the option, -1 at the end, or '?' after printing
  * one line about an unknown option or a missing value. */
 int ctl_getopt(int argc, char **argv, const char *cmd, const struct option *longopts);
+/* The same with short options besides -h (shortopts starts with ':'). */
+int ctl_getopt_short(int argc, char **argv, const char *cmd, const char *shortopts,
+		     const struct option *longopts);
 /* Sends request (consumed) and on success stores the result node; on failure
  * prints the one-line error and returns CTL_EXIT_FAIL. */
 int ctl_call(const char *sock, JsonObject *request, JsonNode **result);
+/* The same with a longer reply deadline (ping, netcheck). */
+int ctl_call_timeout(const char *sock, JsonObject *request, JsonNode **result, int timeout_ms);
+/* arg, or with arg "-" one line of stdin, trimmed, into *out (g_free). It
+ * must start with prefix (e.g. "tund1:") and hold no spaces or control
+ * characters; else one line naming `what` and noun, CTL_EXIT_USAGE (or
+ * CTL_EXIT_FAIL when stdin cannot be read). */
+int ctl_read_token(const char *arg, const char *what, const char *prefix, const char *noun,
+		   char **out);
+/* "network NAME" and indented prefix, address, broker, members, admission. */
+void ctl_print_network(JsonObject *net);
 /* Writes node as indented JSON and a newline to stdout. */
 void ctl_print_json(JsonNode *node);
 

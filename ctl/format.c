@@ -99,7 +99,8 @@ char *tund_format_sanitize(const char *text)
 
 struct tund_table {
 	size_t ncols;
-	GPtrArray *rows; /* of char *[ncols], header first */
+	GPtrArray *rows;  /* of char *[ncols], header first */
+	GPtrArray *notes; /* parallel to rows: char * or NULL */
 };
 
 static void free_row(gpointer row)
@@ -113,6 +114,7 @@ struct tund_table *tund_table_new(size_t ncols, const char *const *headers)
 
 	t->ncols = ncols;
 	t->rows = g_ptr_array_new_with_free_func(free_row);
+	t->notes = g_ptr_array_new_with_free_func(g_free);
 	tund_table_add(t, headers);
 	return t;
 }
@@ -124,6 +126,17 @@ void tund_table_add(struct tund_table *t, const char *const *cells)
 	for (size_t i = 0; i < t->ncols; i++)
 		row[i] = tund_format_sanitize(cells[i] ? cells[i] : "-");
 	g_ptr_array_add(t->rows, row);
+	g_ptr_array_add(t->notes, NULL);
+}
+
+void tund_table_note(struct tund_table *t, const char *text)
+{
+	guint last = t->notes->len - 1;
+
+	if (!text || last == 0)
+		return;
+	g_free(g_ptr_array_index(t->notes, last));
+	g_ptr_array_index(t->notes, last) = tund_format_sanitize(text);
 }
 
 void tund_table_print(const struct tund_table *t, FILE *out)
@@ -152,6 +165,8 @@ void tund_table_print(const struct tund_table *t, FILE *out)
 				fputc(' ', out);
 		}
 		fputc('\n', out);
+		if (g_ptr_array_index(t->notes, r))
+			fprintf(out, "    %s\n", (char *)g_ptr_array_index(t->notes, r));
 	}
 	g_free(width);
 }
@@ -161,5 +176,6 @@ void tund_table_free(struct tund_table *t)
 	if (!t)
 		return;
 	g_ptr_array_free(t->rows, TRUE);
+	g_ptr_array_free(t->notes, TRUE);
 	g_free(t);
 }

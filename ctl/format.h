@@ -27,6 +27,9 @@ char *tund_format_sanitize(const char *text);
 struct tund_table;
 struct tund_table *tund_table_new(size_t ncols, const char *const *headers);
 void tund_table_add(struct tund_table *t, const char *const *cells);
+/* An extra line under the row added last, indented and outside the columns
+ * (e.g. a peer's last error); a second call replaces it. */
+void tund_table_note(struct tund_table *t, const char *text);
 void tund_table_print(const struct tund_table *t, FILE *out);
 void tund_table_free(struct tund_table *t);
 

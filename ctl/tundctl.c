@@ -16,8 +16,10 @@ static const struct command {
 	const char *name;
 	int (*fn)(int argc, char **argv, const char *sock);
 } commands[] = {
-	{ "status", status_main }, { "peers", peers_main },   { "peer", peer_main },
-	{ "genkey", genkey_main }, { "pubkey", pubkey_main }, { "help", help_main },
+	{ "status", status_main },     { "peers", peers_main },   { "peer", peer_main },
+	{ "network", network_main },   { "networks", networks_main },
+	{ "join", join_main },         { "ping", ping_main },     { "netcheck", netcheck_main },
+	{ "genkey", genkey_main },     { "pubkey", pubkey_main }, { "help", help_main },
 };
 
 static const char usage[] =
@@ -31,6 +33,18 @@ static const char usage[] =
 	"  peers [--json]           list peers with endpoint, path, handshake, traffic\n"
 	"  peer add KEY [OPTIONS]   add a static peer (see 'tundctl peer add --help')\n"
 	"  peer remove KEY|NAME     remove a peer\n"
+	"  peer approve|block|unblock KEY|NAME\n"
+	"                           admit a pending member, block or unblock a peer\n"
+	"  peer offer KEY           manual signaling: print an offer blob for KEY\n"
+	"  peer answer BLOB         answer an offer blob, print the reply blob\n"
+	"  peer accept BLOB         complete with the reply blob\n"
+	"  network create NAME      create a network, print an invite\n"
+	"  network leave NAME       leave a network\n"
+	"  network invite NAME      print a new invite for a network\n"
+	"  networks [--json]        list networks, their broker and members\n"
+	"  join INVITE              join a network from an invite\n"
+	"  ping PEER [-c COUNT]     ping a peer through the tunnel\n"
+	"  netcheck [--json]        NAT type, broker, STUN and TURN reachability\n"
 	"  genkey                   print a new private key (offline, like 'wg genkey')\n"
 	"  pubkey                   print the public key of the private key on stdin\n"
 	"  help [COMMAND]           show this help, or a command's\n"
@@ -69,11 +83,17 @@ int ctl_usage_error(const char *fmt, ...)
 
 int ctl_getopt(int argc, char **argv, const char *cmd, const struct option *longopts)
 {
+	return ctl_getopt_short(argc, argv, cmd, ":h", longopts);
+}
+
+int ctl_getopt_short(int argc, char **argv, const char *cmd, const char *shortopts,
+		     const struct option *longopts)
+{
 	const char *arg;
 	int c, n;
 
 	opterr = 0;
-	c = getopt_long(argc, argv, ":h", longopts, NULL);
+	c = getopt_long(argc, argv, shortopts, longopts, NULL);
 	if (c != '?' && c != ':')
 		return c;
 	arg = argv[optind - 1];
@@ -93,8 +113,13 @@ int ctl_getopt(int argc, char **argv, const char *cmd, const struct option *long
 
 int ctl_call(const char *sock, JsonObject *request, JsonNode **result)
 {
+	return ctl_call_timeout(sock, request, result, TUND_CLIENT_TIMEOUT_MS);
+}
+
+int ctl_call_timeout(const char *sock, JsonObject *request, JsonNode **result, int timeout_ms)
+{
 	char *error = NULL;
-	int ret = tund_client_call(sock, request, result, &error);
+	int ret = tund_client_call_timeout(sock, request, result, &error, timeout_ms);
 
 	json_object_unref(request);
 	if (ret) {
@@ -117,6 +142,52 @@ void ctl_print_json(JsonNode *node)
 	puts(text);
 	g_free(text);
 	g_object_unref(gen);
+}
+
+int ctl_read_token(const char *arg, const char *what, const char *prefix, const char *noun,
+		   char **out)
+{
+	char *text;
+
+	*out = NULL;
+	if (strcmp(arg, "-") == 0) {
+		GString *line = g_string_new(NULL);
+		int ch;
+
+		while ((ch = getchar()) != EOF && ch != '\n') {
+			if (line->len >= 64 * 1024) {
+				g_string_free(line, TRUE);
+				return ctl_usage_error("%s: line on stdin longer than 64 KiB", what);
+			}
+			g_string_append_c(line, (char)ch);
+		}
+		if (ferror(stdin)) {
+			g_string_free(line, TRUE);
+			return ctl_fail("%s: reading stdin: %s", what, strerror(errno));
+		}
+		text = g_strstrip(g_string_free(line, FALSE));
+		if (!*text) {
+			g_free(text);
+			return ctl_usage_error("%s: no %s on stdin", what, noun);
+		}
+	} else {
+		text = g_strstrip(g_strdup(arg));
+	}
+	for (const char *p = text; *p; p++) {
+		if ((unsigned char)*p <= ' ' || *p == 0x7f) {
+			g_free(text);
+			return ctl_usage_error("%s: %s holds a space or control character", what,
+					       noun);
+		}
+	}
+	if (!g_str_has_prefix(text, prefix) || !text[strlen(prefix)]) {
+		int ret = ctl_usage_error("%s: not %s (it starts with '%s')", what, noun, prefix);
+
+		g_free(text);
+		return ret;
+	}
+	*out = text;
+	return CTL_EXIT_OK;
 }
 
 static const struct command *find_command(const char *name)

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: MIT
+/* tundctl netcheck: what the network between this node and its servers lets
+ * through, as found by tund (tund/netcheck.c). */
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl/client.h"
+#include "ctl/ctl.h"
+#include "ctl/format.h"
+
+/* The daemon's steps run in parallel with 3 s timeouts; leave ample room. */
+#define NETCHECK_TIMEOUT_MS 30000
+
+static const char usage[] =
+	"Usage: tundctl netcheck [--json]\n"
+	"\n"
+	"Has tund probe the network (takes up to about 10 s): the NAT's mapping\n"
+	"behaviour and public address from STUN, whether the MQTT broker, the STUN\n"
+	"server and each TURN server answer.\n"
+	"\n"
+	"  --json   print the daemon's result object as JSON\n"
+	"  --help   show this help\n";
+
+static JsonObject *object_member(JsonObject *o, const char *name)
+{
+	JsonNode *n = o ? json_object_get_member(o, name) : NULL;
+
+	return n && JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+}
+
+static void print_clean(const char *fmt_label, const char *value)
+{
+	char *clean = tund_format_sanitize(value ? value : "-");
+
+	printf("%s%s\n", fmt_label, clean);
+	g_free(clean);
+}
+
+/* "  LABEL URL: reachable" or "unreachable (ERROR)" or "not configured". */
+static void reach_line(const char *label, JsonObject *o, const char *name_field)
+{
+	const char *what = tund_client_get_string(o, name_field);
+	const char *error = tund_client_get_string(o, "error");
+	JsonNode *r = o ? json_object_get_member(o, "reachable") : NULL;
+	char *cwhat = tund_format_sanitize(what ? what : "-");
+	char *cerr = tund_format_sanitize(error ? error : "");
+
+	if (!o || !what)
+		printf("%s: not configured\n", label);
+	else if (!r || !JSON_NODE_HOLDS_VALUE(r) ||
+		 json_node_get_value_type(r) != G_TYPE_BOOLEAN)
+		printf("%s %s: -\n", label, cwhat);
+	else if (json_node_get_boolean(r))
+		printf("%s %s: reachable\n", label, cwhat);
+	else if (*cerr)
+		printf("%s %s: unreachable (%s)\n", label, cwhat, cerr);
+	else
+		printf("%s %s: unreachable\n", label, cwhat);
+	g_free(cwhat);
+	g_free(cerr);
+}
+
+static void print_netcheck(JsonObject *o)
+{
+	JsonObject *nat = object_member(o, "nat");
+	JsonNode *pub = nat ? json_object_get_member(nat, "public") : NULL;
+	JsonNode *turn = json_object_get_member(o, "turn");
+	GString *list = g_string_new(NULL);
+
+	print_clean("NAT mapping:   ", tund_client_get_string(nat, "mapping"));
+	print_clean("NAT filtering: ", tund_client_get_string(nat, "filtering"));
+	if (pub && JSON_NODE_HOLDS_ARRAY(pub)) {
+		JsonArray *a = json_node_get_array(pub);
+
+		for (guint i = 0; i < json_array_get_length(a); i++) {
+			JsonNode *n = json_array_get_element(a, i);
+
+			if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING)
+				continue;
+			g_string_append_printf(list, "%s%s", list->len ? ", " : "",
+					       json_node_get_string(n));
+		}
+	}
+	print_clean("public address: ", list->len ? list->str : NULL);
+	g_string_free(list, TRUE);
+	reach_line("broker", object_member(o, "broker"), "url");
+	reach_line("STUN", object_member(o, "stun"), "server");
+	if (turn && JSON_NODE_HOLDS_ARRAY(turn) && json_array_get_length(json_node_get_array(turn))) {
+		JsonArray *a = json_node_get_array(turn);
+
+		for (guint i = 0; i < json_array_get_length(a); i++) {
+			JsonNode *n = json_array_get_element(a, i);
+
+			if (JSON_NODE_HOLDS_OBJECT(n))
+				reach_line("TURN", json_node_get_object(n), "url");
+		}
+	} else {
+		puts("TURN: not configured");
+	}
+}
+
+int netcheck_main(int argc, char **argv, const char *sock)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	JsonNode *result = NULL;
+	JsonObject *req;
+	bool json = false;
+	int c, ret;
+
+	optind = 0;
+	while ((c = ctl_getopt(argc, argv, "netcheck", opts)) != -1) {
+		switch (c) {
+		case 'h':
+			fputs(usage, stdout);
+			return CTL_EXIT_OK;
+		case 'j':
+			json = true;
+			break;
+		default:
+			return CTL_EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return ctl_usage_error("netcheck: unexpected argument '%s'", argv[optind]);
+	req = json_object_new();
+	json_object_set_string_member(req, "cmd", "netcheck");
+	ret = ctl_call_timeout(sock, req, &result, NETCHECK_TIMEOUT_MS);
+	if (ret)
+		return ret;
+	if (!JSON_NODE_HOLDS_OBJECT(result))
+		ret = ctl_fail("malformed reply from tund: result is not an object");
+	else if (json)
+		ctl_print_json(result);
+	else
+		print_netcheck(json_node_get_object(result));
+	json_node_unref(result);
+	return ret;
+}
