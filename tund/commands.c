@@ -249,6 +249,7 @@ static const struct {
 	{ "network.invite", tund_cmd_network_invite },
 	{ "networks", tund_cmd_networks },
 	{ "ping", tund_cmd_ping },
+	{ "netcheck", tund_cmd_netcheck },
 };
 
 char *tund_commands_handle(void *daemon, uint64_t client, const char *line, size_t len)
