@@ -9,6 +9,7 @@ t_init natrelay
 . "$(dirname "$0")/lib_tund.sh"
 
 run_case() { # TOPOLOGY TRANSPORT
+	rm -rf "$T_DIR/a" "$T_DIR/b" # fresh nodes per case
 	lab_up "$1"
 	local turn=$LAB_TURN_UDP
 	[ "$2" = tcp ] && turn=$LAB_TURN_TCP
