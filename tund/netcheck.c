@@ -57,7 +57,7 @@ struct netcheck {
 	size_t n_turn;
 	unsigned pending;   /* probes not finished */
 	unsigned resolving; /* lookups still out: they hold the struct */
-	bool reported;
+	bool reported, freeing;
 };
 
 static void probe_finish(struct probe *p, bool reachable, const char *error);
@@ -203,16 +203,26 @@ static void probe_free(struct probe *p)
 	g_free(p->error);
 }
 
-static void netcheck_maybe_free(struct netcheck *nc)
+static gboolean netcheck_free(gpointer data)
 {
-	if (nc->pending || nc->resolving)
-		return;
+	struct netcheck *nc = data;
+
 	probe_free(&nc->stun);
 	probe_free(&nc->broker);
 	for (size_t i = 0; i < nc->n_turn; i++)
 		probe_free(&nc->turn[i]);
 	g_free(nc->turn);
 	g_free(nc);
+	return G_SOURCE_REMOVE;
+}
+
+/* Frees from the loop, never under a caller that may still look at a probe. */
+static void netcheck_maybe_free(struct netcheck *nc)
+{
+	if (nc->pending || nc->resolving || nc->freeing)
+		return;
+	nc->freeing = true;
+	g_idle_add(netcheck_free, nc);
 }
 
 /* ---- probes ---- */
