@@ -1,16 +1,17 @@
 # shellcheck shell=bash
 # tund nodes on NAT-lab hosts. Source after lib.sh and natlab.sh.
 
-# tund_node HOST [EXTRA-CONFIG-LINES]: starts tund on a lab host; its
-# control socket and state live in $T_DIR/HOST.
+# tund_node HOST [INTERFACE-LINES] [MORE-SECTIONS]: starts tund on a lab
+# host; its control socket and state live in $T_DIR/HOST.
 tund_node() {
-	local h=$1 extra=${2:-}
+	local h=$1 iface=${2:-} extra=${3:-}
 	mkdir -p "$T_DIR/$h"
 	cat >"$T_DIR/$h.conf" <<CFG
 [interface]
 name = tt0
 mtu = 1380
 listen_port = 51820
+$iface
 [paths]
 state_dir = $T_DIR/$h/state
 control_socket = $T_DIR/$h/tund.sock

@@ -8,11 +8,9 @@ t_init natmanual
 . "$(dirname "$0")/lib_tund.sh"
 lab_up cone
 lab_broker_stop
-tund_node a "address = 10.99.0.1/24
-[ice]
+tund_node a "address = 10.99.0.1/24" "[ice]
 turn = $LAB_TURN_UDP"
-tund_node b "address = 10.99.0.2/24
-[ice]
+tund_node b "address = 10.99.0.2/24" "[ice]
 turn = $LAB_TURN_UDP"
 KA=$(pubkey a) KB=$(pubkey b)
 ctl a peer add "$KB" --name b --allowed-ips 10.99.0.2/32 >/dev/null || fail "peer add on a"
