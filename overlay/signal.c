@@ -125,8 +125,8 @@ static bool candidate_ok(const char *s, size_t len)
 
 static bool needs_creds(uint8_t type)
 {
-	return type == TUND_SIGNAL_OFFER || type == TUND_SIGNAL_ANSWER ||
-	       type == TUND_SIGNAL_RESTART;
+	/* A restart asks the controlling side for a new offer: no credentials. */
+	return type == TUND_SIGNAL_OFFER || type == TUND_SIGNAL_ANSWER;
 }
 
 /* Rules shared by seal (on the struct) and open (on the decoded struct). */

@@ -41,7 +41,7 @@ enum tund_signal_type {
 	TUND_SIGNAL_OFFER = 2,
 	TUND_SIGNAL_ANSWER = 3,
 	TUND_SIGNAL_CANDIDATE = 4,
-	TUND_SIGNAL_RESTART = 5,
+	TUND_SIGNAL_RESTART = 5, /* "please offer a new session": no credentials */
 	TUND_SIGNAL_BYE = 6,
 };
 

@@ -209,7 +209,7 @@ static JsonNode *add_network(struct tund_daemon *d, struct tund_network *net, bo
 		*err = g_strdup_printf("already a member of a network called \"%s\"", net->name);
 		return NULL;
 	}
-	n = tund_netrt_start(d, net);
+	n = tund_netrt_start(d, net, !with_invite);
 	g_ptr_array_add(d->networks, n);
 	ret = tund_daemon_save_networks(d);
 	if (ret) {
@@ -424,7 +424,7 @@ static JsonNode *set_state(struct tund_daemon *d, JsonObject *req, char **err,
 	}
 	struct tund_netrt *n = tund_daemon_network(d, p->network);
 	if (n) {
-		tund_netrt_member_changed(n, p);
+		tund_netrt_member_connect(n, p);
 	} else if (d->dp) {
 		if (to == TUND_PEER_BLOCKED) {
 			tund_path_free(p->path);

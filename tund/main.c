@@ -236,7 +236,7 @@ int main(int argc, char **argv)
 	for (guint i = 0; d.pending_networks && i < d.pending_networks->len; i++) {
 		struct tund_network *net = g_ptr_array_index(d.pending_networks, i);
 
-		g_ptr_array_add(d.networks, tund_netrt_start(&d, net));
+		g_ptr_array_add(d.networks, tund_netrt_start(&d, net, false));
 		sodium_memzero(net, sizeof(*net));
 	}
 	g_clear_pointer(&d.pending_networks, g_ptr_array_unref);

@@ -29,7 +29,13 @@ struct tund_netrt {
 	bool has_addr;
 	struct tund_cidr addr4, addr6;
 	char announce_topic[160], inbox_topic[160];
+	/* Until this timer fires after our first broker connection, announces
+	 * come from members who were there before we joined. */
+	bool joining;
+	guint joining_timer;
 };
+
+enum { JOINING_WINDOW_S = 15 };
 
 static uint64_t now_ms(void)
 {
@@ -210,6 +216,18 @@ void tund_netrt_member_changed(struct tund_netrt *n, struct tund_peer *p)
 	tund_path_start(p->path); /* no-op on the controlled side */
 }
 
+void tund_netrt_member_connect(struct tund_netrt *n, struct tund_peer *p)
+{
+	tund_netrt_member_changed(n, p);
+	if (p->state != TUND_PEER_MEMBER || !p->path || tund_path_controlling(p->path) ||
+	    tund_path_kind(p->path))
+		return;
+	/* We cannot offer: ask the controlling side for a fresh session (it
+	 * may have offered while we had not admitted it yet). */
+	struct tund_signal m = { .type = TUND_SIGNAL_RESTART };
+	tund_netrt_send(n, p, &m);
+}
+
 static struct tund_peer *admit(struct tund_netrt *n, const struct tund_signal *m)
 {
 	struct tund_daemon *d = n->d;
@@ -218,7 +236,8 @@ static struct tund_peer *admit(struct tund_netrt *n, const struct tund_signal *m
 
 	memcpy(p->public_key, m->sender, 32);
 	p->network = g_strdup(n->net.name);
-	p->state = n->net.admission == TUND_ADMISSION_APPROVE ? TUND_PEER_PENDING : TUND_PEER_MEMBER;
+	p->state = n->net.admission == TUND_ADMISSION_APPROVE && !n->joining ? TUND_PEER_PENDING :
+									       TUND_PEER_MEMBER;
 	if (!tund_peer_list_upsert(&d->peers, p, &err)) {
 		log_error("network %s: cannot add member: %s", n->net.name, err);
 		g_free(err);
@@ -230,7 +249,7 @@ static struct tund_peer *admit(struct tund_netrt *n, const struct tund_signal *m
 	log_info("network %s: member %s (%s) %s", n->net.name, key, m->name,
 		 p->state == TUND_PEER_PENDING ? "is waiting for approval" : "admitted");
 	tund_daemon_save_peers(d);
-	tund_netrt_member_changed(n, p);
+	tund_netrt_member_connect(n, p);
 	return p;
 }
 
@@ -292,12 +311,10 @@ void tund_netrt_receive(struct tund_netrt *n, const uint8_t *buf, size_t len, bo
 			p = admit(n, m);
 		else if (p->network && strcmp(p->network, n->net.name))
 			n->drops[TUND_SIG_DROP_UNKNOWN_SENDER]++; /* a member of another network */
-		else if (p->state == TUND_PEER_MEMBER && p->path && !retained &&
-			 tund_path_controlling(p->path) && !tund_path_kind(p->path)) {
-			tund_path_start(p->path); /* it (re)started: try now */
-		} else if (p->state == TUND_PEER_MEMBER) {
+		else if (p->state == TUND_PEER_MEMBER && !retained)
+			tund_netrt_member_connect(n, p); /* it (re)started: try now */
+		else if (p->state == TUND_PEER_MEMBER)
 			tund_netrt_member_changed(n, p);
-		}
 		goto out;
 	}
 	if (!p || !is_member_of(p, n) || p->state != TUND_PEER_MEMBER) {
@@ -315,11 +332,22 @@ out:
 
 /* ---- broker ---- */
 
+static gboolean joining_over(gpointer data)
+{
+	struct tund_netrt *n = data;
+
+	n->joining = false;
+	n->joining_timer = 0;
+	return G_SOURCE_REMOVE;
+}
+
 static void on_connected(void *ctx)
 {
 	struct tund_netrt *n = ctx;
 
 	publish_announce(n);
+	if (n->joining && !n->joining_timer)
+		n->joining_timer = g_timeout_add_seconds(JOINING_WINDOW_S, joining_over, n);
 }
 
 static void on_disconnected(void *ctx, const char *why)
@@ -346,7 +374,8 @@ static const struct tund_mqtt_callbacks mqtt_callbacks = {
 	.message = on_message,
 };
 
-struct tund_netrt *tund_netrt_start(struct tund_daemon *d, const struct tund_network *net)
+struct tund_netrt *tund_netrt_start(struct tund_daemon *d, const struct tund_network *net,
+				    bool joining)
 {
 	struct tund_netrt *n = g_new0(struct tund_netrt, 1);
 	char prefix[128], filter[160], client_id[40];
@@ -354,6 +383,7 @@ struct tund_netrt *tund_netrt_start(struct tund_daemon *d, const struct tund_net
 
 	n->d = d;
 	n->net = *net;
+	n->joining = joining;
 	tund_network_id(net->key, n->netid);
 	n->replay = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
 					  (GDestroyNotify)g_bytes_unref, g_free);
@@ -393,6 +423,8 @@ void tund_netrt_stop(struct tund_netrt *n, bool leaving)
 {
 	if (!n)
 		return;
+	if (n->joining_timer)
+		g_source_remove(n->joining_timer);
 	if (n->mqtt) {
 		if (leaving) /* an empty retained message removes our announce */
 			tund_mqtt_publish(n->mqtt, n->announce_topic, "", 0, true);

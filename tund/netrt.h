@@ -27,13 +27,19 @@ enum tund_sig_drop {
 	TUND_SIG_DROP_COUNT
 };
 
-struct tund_netrt *tund_netrt_start(struct tund_daemon *d, const struct tund_network *net);
+/* joining: we just joined with an invite, so the members announced now were
+ * there before us and are admitted even under `approve` admission. */
+struct tund_netrt *tund_netrt_start(struct tund_daemon *d, const struct tund_network *net,
+				    bool joining);
 /* Leaves: clears our retained announce, disconnects. Members stay in the
  * peer list until the caller removes them. */
 void tund_netrt_stop(struct tund_netrt *n, bool leaving);
 const struct tund_network *tund_netrt_network(struct tund_netrt *n);
 /* A member was approved, blocked, unblocked or added: (re)apply it. */
 void tund_netrt_member_changed(struct tund_netrt *n, struct tund_peer *p);
+/* The same, and when we are the controlled side without a path, asks the
+ * peer for a new ICE session. */
+void tund_netrt_member_connect(struct tund_netrt *n, struct tund_peer *p);
 /* Recomputes every member's overlay address (and ours). */
 void tund_netrt_assign(struct tund_netrt *n);
 /* Summary for `tundctl networks`. */

@@ -38,8 +38,11 @@ for h in a b c; do
 done
 t_log "full mesh of three"
 
-# Approval: a creates a second network that needs approval.
+# Approval: a and b leave, a creates a network that needs approval. (A key
+# is a member of one network at a time on a node.)
 ctl b network leave friends >/dev/null || fail "b: leave"
+ctl a network leave friends >/dev/null || fail "a: leave"
+[ "$(ctl a peers --json | jq length)" = 0 ] || fail "a kept members of a network it left"
 invite2=$(ctl a network create club --prefix 10.88.0.0/16 --broker "$LAB_MQTT_URL" \
 	--turn "$LAB_TURN_UDP" --admission approve | tail -n 1)
 ctl b join "$invite2" >/dev/null || fail "b: join club"
@@ -51,6 +54,6 @@ sleep_check=0
 for _ in $(seq 1 5); do pings b "$Aclub" && sleep_check=1; sleep 1; done
 [ $sleep_check = 0 ] || fail "a pending member reached a"
 ctl a peer approve "$KB" >/dev/null || fail "approve failed"
-wait_until 45 pings b "$Aclub" || fail "b cannot reach a after approval"
+wait_until 45 pings b "$Aclub" || { ctl a peers --json | jq -c ".[] | {allowed_ips,latest_handshake,rx_bytes,tx_bytes,drops,endpoint}"; ctl b peers --json | jq -c ".[] | {allowed_ips,latest_handshake,rx_bytes,tx_bytes,drops}"; ctl b networks --json | jq -c ".[] | {name,address}"; ctl a networks --json | jq -c ".[] | {name,address}"; lab_exec b ip -4 addr; lab_exec b ip route; fail "b cannot reach a after approval"; }
 t_log "pending until approved"
 echo "PASS nat_broker"
