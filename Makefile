@@ -72,6 +72,11 @@ $(B)/unit-tests: $(UNIT_SRC:%.c=$(B)/san/%.o) $(SAN_OBJ) $(CTL_LIB_SRC:%.c=$(B)/
 $(B)/nl_probe: tests/netns/nl_probe.c $(B)/libtund.a
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(PKG_LIBS)
 
+# Helper for tests/netns/test_ice_relay.sh: one ICE session over files.
+# (-MMD lists the glib headers as prerequisites: link only .c and .a.)
+$(B)/ice_probe: tests/netns/ice_probe.c $(B)/libtund.a
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
+
 unit: $(B)/unit-tests
 	$(B)/unit-tests
 
@@ -99,7 +104,7 @@ deps:
 	packaging/install-deps.sh
 
 check: deps
-	$(MAKE) all unit-build fuzz $(B)/nl_probe
+	$(MAKE) all unit-build fuzz $(B)/nl_probe $(B)/ice_probe
 	tests/check.sh
 
 unit-build: $(B)/unit-tests
