@@ -77,7 +77,7 @@ wait_until 10 turn_up || fail "coturn did not start"
 
 # run_case NAME TRANSPORT TURN-ARG...: both probes, then checks.
 run_case() {
-	local name=$1 want=$2 pa pb la lb
+	local name=$1 want=$2 pa pb la lb ra rb t
 	shift 2
 	local turn=()
 	for t in "$@"; do turn+=(--turn "$t"); done

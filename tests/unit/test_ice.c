@@ -445,3 +445,31 @@ out:
 	drain_closes(ctx);
 	g_main_context_unref(ctx);
 }
+
+/* The host candidate's port comes from the configured range. */
+UNIT_TEST(ice_port_range)
+{
+	GMainContext *ctx = g_main_context_new();
+	struct tund_ice_server_config cfg;
+	struct side a = { .name = "a" };
+	char *err = NULL, *line;
+	unsigned port = 0;
+
+	loopback_cfg(&cfg);
+	cfg.port_min = 47310;
+	cfg.port_max = 47319;
+	g_queue_init(&a.to_peer);
+	a.ice = tund_ice_new(ctx, true, &cfg, &callbacks, &a, &err);
+	CHECK(a.ice && !err);
+	if (!a.ice)
+		goto out;
+	CHECK(tund_ice_gather(a.ice) == 0);
+	CHECK(tund_ice_state(a.ice) == TUND_ICE_GATHERING);
+	line = g_queue_peek_head(&a.to_peer);
+	CHECK(line && sscanf(line, "a=candidate:%*s %*u %*s %*u 127.0.0.1 %u typ host", &port) == 1);
+	CHECK(port >= 47310 && port <= 47319);
+out:
+	side_clear(&a);
+	drain_closes(ctx);
+	g_main_context_unref(ctx);
+}
