@@ -83,6 +83,11 @@ $(B)/netcheck_probe: tests/netns/netcheck_probe.c $(B)/libtund.a
 $(B)/mqtt_probe: tests/netns/mqtt_probe.c $(B)/libtund.a
 	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
 
+# Helper for tests/netns/test_ice_relay.sh: one ICE session over files.
+# (-MMD lists the glib headers as prerequisites: link only .c and .a.)
+$(B)/ice_probe: tests/netns/ice_probe.c $(B)/libtund.a
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
+
 unit: $(B)/unit-tests
 	$(B)/unit-tests
 
@@ -117,7 +122,7 @@ deps:
 	packaging/install-deps.sh
 
 # Helper programs the namespace tests run.
-TEST_PROBES := $(B)/nl_probe $(B)/mqtt_probe $(B)/netcheck_probe
+TEST_PROBES := $(B)/nl_probe $(B)/mqtt_probe $(B)/netcheck_probe $(B)/ice_probe
 
 check: deps
 	$(MAKE) all unit-build fuzz $(TEST_PROBES)

@@ -42,6 +42,8 @@
 #define COMPONENT 1
 #define MAX_LOCAL_ADDRS 16
 #define DEFAULT_PORT 3478
+/* IFF_LOWER_UP (carrier) is in <linux/if.h>, which clashes with <net/if.h>. */
+#define TUND_IFF_LOWER_UP 0x10000
 
 struct tund_ice {
 	GMainContext *ctx;
@@ -160,8 +162,11 @@ static int add_local_addresses(struct tund_ice *ice, const struct tund_ice_serve
 	for (ifa = ifa_list; ifa && n < MAX_LOCAL_ADDRS; ifa = ifa->ifa_next) {
 		char text[INET6_ADDRSTRLEN];
 
+		/* Carrier, not operstate: RUNNING lags LOWER_UP by the kernel's
+		 * linkwatch delay (up to a second after the link comes up). */
 		if (!ifa->ifa_addr || !(ifa->ifa_flags & IFF_UP) ||
-		    !(ifa->ifa_flags & IFF_RUNNING) || (ifa->ifa_flags & IFF_LOOPBACK))
+		    !(ifa->ifa_flags & (IFF_RUNNING | TUND_IFF_LOWER_UP)) ||
+		    (ifa->ifa_flags & IFF_LOOPBACK))
 			continue;
 		if (cfg->exclude_ifname[0] &&
 		    strncmp(ifa->ifa_name, cfg->exclude_ifname, sizeof(cfg->exclude_ifname)) == 0)

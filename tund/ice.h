@@ -80,7 +80,10 @@ struct tund_ice_callbacks {
 	void (*local_candidate)(void *ctx, const char *line);
 	/* All local candidates were announced: send end-of-candidates. */
 	void (*gathering_done)(void *ctx);
-	/* reason: NULL, or a short text for FAILED (and for restarts). */
+	/* reason: NULL, or a short text: FAILED has "no candidate pair answered"
+	 * (never connected this session), "consent lost" (was connected: no
+	 * answers for 10 s, or the TURN-TCP connection died) or "gathering
+	 * failed ..."; CONNECTING/GATHERING after tund_ice_restart has "restart". */
 	void (*state_changed)(void *ctx, enum tund_ice_state st, const char *reason);
 	/* Every (re)selection; with aggressive nomination it may change again. */
 	void (*pair_selected)(void *ctx, const struct tund_ice_pair *pair);
@@ -92,9 +95,12 @@ struct tund_ice;
 
 const char *tund_ice_state_name(enum tund_ice_state st);
 
-/* Creates the agent (controlling role fixed for its lifetime). Callbacks may
- * be NULL. On failure returns NULL and, if err is not NULL, a g_malloc'd
- * message in *err (g_free it). */
+/* Creates the agent (controlling role fixed for its lifetime) and adds the
+ * local addresses: every up interface with carrier except loopback and
+ * cfg->exclude_ifname, IPv4 and IPv6, no link-local. Callbacks may be NULL.
+ * On failure (bad config, bad TURN entry, no usable local address: libnice
+ * would otherwise gather on every interface, tund's TUN included) returns NULL
+ * and, if err is not NULL, a g_malloc'd message in *err (g_free it). */
 struct tund_ice *tund_ice_new(GMainContext *ctx, bool controlling,
 			      const struct tund_ice_server_config *cfg,
 			      const struct tund_ice_callbacks *cb, void *cb_ctx,
@@ -103,8 +109,8 @@ struct tund_ice *tund_ice_new(GMainContext *ctx, bool controlling,
  * restart). */
 void tund_ice_local_credentials(struct tund_ice *ice, char ufrag[257], char pwd[257]);
 /* Starts gathering; host candidates are reported before it returns, the rest
- * (srflx, relay) later. 0, -EALREADY, -ENETUNREACH (no usable local address:
- * libnice would otherwise gather on every interface) or -EIO. */
+ * (srflx, relay) later. 0, -EALREADY or -EIO (then FAILED, e.g. no free port
+ * in the configured range). */
 int tund_ice_gather(struct tund_ice *ice);
 /* 0 or -EINVAL (ufrag 4-256 and pwd 22-256 ice-chars). */
 int tund_ice_set_remote_credentials(struct tund_ice *ice, const char *ufrag,
@@ -113,11 +119,14 @@ int tund_ice_set_remote_credentials(struct tund_ice *ice, const char *ufrag,
  * "a=" prefix): component 1, UDP, a unicast address, a port, at most 25 per
  * session. 0, -EINVAL (malformed or unsupported), -ENOSPC (too many). */
 int tund_ice_add_remote_candidate(struct tund_ice *ice, const char *line);
-/* The peer sent end-of-candidates: only now can the session go FAILED. */
+/* The peer sent end-of-candidates: only now can the session go FAILED ("no
+ * candidate pair answered", ~7 s after the last check started with libnice's
+ * default retransmissions). Until then a silent peer keeps it CONNECTING:
+ * the caller's own timer decides when to give up or restart. */
 void tund_ice_remote_gathering_done(struct tund_ice *ice);
 /* Sends one datagram on the selected pair. Thread-safe. Returns 0, -EAGAIN
  * (no pair selected yet, or the socket is full: drop), -EACCES (consent lost:
- * restart), -EINVAL or -EIO. */
+ * restart), -EMSGSIZE (0 or > 65535 bytes) or -EIO. */
 int tund_ice_send(struct tund_ice *ice, const uint8_t *buf, size_t len);
 /* ICE restart: new local credentials, remote credentials and candidates
  * forgotten, new checks. The caller sends tund_ice_local_credentials to the

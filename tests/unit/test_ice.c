@@ -143,6 +143,12 @@ static bool b_received(struct side *a, struct side *b)
 	return b->n_recv >= want_b;
 }
 
+static bool a_failed(struct side *a, struct side *b)
+{
+	(void)b;
+	return a->state == TUND_ICE_FAILED;
+}
+
 static void drain_closes(GMainContext *ctx)
 {
 	gint64 end = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
@@ -374,6 +380,96 @@ UNIT_TEST(ice_bad_config)
 	CHECK(ice != NULL || err != NULL);
 	g_free(err);
 	tund_ice_free(ice);
+	drain_closes(ctx);
+	g_main_context_unref(ctx);
+}
+
+/* The peer vanishes after connecting: consent freshness (RFC 7675, 10 s in
+ * libnice) turns that into FAILED "consent lost", and sends are refused. */
+UNIT_TEST(ice_consent_lost)
+{
+	GMainContext *ctx = g_main_context_new();
+	struct side a = { .name = "a" }, b = { .name = "b" };
+	gint64 t0;
+	int ret;
+
+	start_pair(ctx, &a, &b);
+	if (!a.ice || !b.ice)
+		goto out;
+	exchange_credentials(&a, &b);
+	exchange_credentials(&b, &a);
+	CHECK(tund_ice_gather(a.ice) == 0);
+	CHECK(tund_ice_gather(b.ice) == 0);
+	CHECK(run_until(ctx, &a, &b, both_connected, 10));
+	side_clear(&b);
+	t0 = g_get_monotonic_time();
+	CHECK(run_until(ctx, &a, &b, a_failed, 20));
+	fprintf(stderr, "  ice: peer gone, FAILED after %.1f s (%s)\n",
+		(double)(g_get_monotonic_time() - t0) / 1e6, a.reason);
+	CHECK(strcmp(a.reason, "consent lost") == 0);
+	ret = tund_ice_send(a.ice, (const uint8_t *)"x", 1);
+	fprintf(stderr, "  ice: send after consent lost: %d\n", ret);
+	CHECK(ret == -EACCES);
+out:
+	side_clear(&a);
+	side_clear(&b);
+	drain_closes(ctx);
+	g_main_context_unref(ctx);
+}
+
+/* Nobody answers at the only remote candidate: after the peer's
+ * end-of-candidates the session fails with a reason. */
+UNIT_TEST(ice_no_pair_answers)
+{
+	GMainContext *ctx = g_main_context_new();
+	struct side a = { .name = "a" }, b = { .name = "b" };
+	gint64 t0 = g_get_monotonic_time();
+
+	start_pair(ctx, &a, &b);
+	if (!a.ice)
+		goto out;
+	side_clear(&b);
+	CHECK(tund_ice_gather(a.ice) == 0);
+	CHECK(tund_ice_set_remote_credentials(a.ice, "abcd", "0123456789012345678901") == 0);
+	CHECK(tund_ice_add_remote_candidate(
+		      a.ice, "a=candidate:1 1 UDP 2015364095 127.0.0.1 9 typ host") == 0);
+	tund_ice_remote_gathering_done(a.ice);
+	CHECK(run_until(ctx, &a, &b, a_failed, 20));
+	fprintf(stderr, "  ice: no answer, FAILED after %.1f s (%s)\n",
+		(double)(g_get_monotonic_time() - t0) / 1e6, a.reason);
+	CHECK(strcmp(a.reason, "no candidate pair answered") == 0);
+	CHECK(tund_ice_send(a.ice, (const uint8_t *)"x", 1) == -EAGAIN);
+out:
+	side_clear(&a);
+	side_clear(&b);
+	drain_closes(ctx);
+	g_main_context_unref(ctx);
+}
+
+/* The host candidate's port comes from the configured range. */
+UNIT_TEST(ice_port_range)
+{
+	GMainContext *ctx = g_main_context_new();
+	struct tund_ice_server_config cfg;
+	struct side a = { .name = "a" };
+	char *err = NULL, *line;
+	unsigned port = 0;
+
+	loopback_cfg(&cfg);
+	cfg.port_min = 47310;
+	cfg.port_max = 47319;
+	g_queue_init(&a.to_peer);
+	a.ice = tund_ice_new(ctx, true, &cfg, &callbacks, &a, &err);
+	CHECK(a.ice && !err);
+	if (!a.ice)
+		goto out;
+	CHECK(tund_ice_gather(a.ice) == 0);
+	CHECK(tund_ice_state(a.ice) == TUND_ICE_GATHERING);
+	line = g_queue_peek_head(&a.to_peer);
+	CHECK(line && sscanf(line, "a=candidate:%*s %*u %*s %*u 127.0.0.1 %u typ host", &port) == 1);
+	CHECK(port >= 47310 && port <= 47319);
+out:
+	side_clear(&a);
 	drain_closes(ctx);
 	g_main_context_unref(ctx);
 }
