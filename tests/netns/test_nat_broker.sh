@@ -49,7 +49,8 @@ ctl b join "$invite2" >/dev/null || fail "b: join club"
 KB=$(pubkey b)
 wait_until 30 sh -c "[ \"\$($TUNDCTL --socket $T_DIR/a/tund.sock peers --json | jq -r --arg k $KB '.[] | select(.public_key == \$k) | .state')\" = pending ]" ||
 	fail "b is not pending on a"
-Aclub=$(overlay_addr a 1)
+Aclub=$(overlay_addr a)
+[ -n "$Aclub" ] || fail "a has no address in club"
 sleep_check=0
 for _ in $(seq 1 5); do pings b "$Aclub" && sleep_check=1; sleep 1; done
 [ $sleep_check = 0 ] || fail "a pending member reached a"
