@@ -1,37 +1,44 @@
 #!/usr/bin/env bash
-# make demo: two machines (network namespaces joined by a cable), one tund
-# each. They exchange public keys, become peers and ping each other over the
-# encrypted overlay. Everything is removed at the end, also on Ctrl-C.
+# make demo: three friends behind home routers (network namespaces with NAT),
+# a broker (mosquitto) and a STUN/TURN server (coturn) on the "internet".
+# Friend a creates a network, b and c join with the invite, and they ping
+# each other over the encrypted overlay: a and b directly through their cone
+# NATs, c (behind a symmetric NAT) through the TURN relay. Everything is
+# removed at the end, also on Ctrl-C.
 set -u
 . "$(dirname "$0")/netns/lib.sh"
-t_init demo
-. "$(dirname "$0")/netns/lib_pair.sh"
 [ "$(id -u)" = 0 ] || { echo "make demo needs root (network namespaces)" >&2; exit 1; }
+t_init demo
+. "$(dirname "$0")/netns/natlab.sh"
+. "$(dirname "$0")/netns/lib_tund.sh"
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-show() { printf '$ %s\n' "$*" | sed 's/^\$ ctl_\(.\)/[\1]$ tundctl/'; "$@"; }
+show() { printf '[%s]$ tundctl %s\n' "$1" "${*:2}"; ctl "$@"; }
 
-say "Two machines, a (192.0.2.1) and b (192.0.2.2), each starting tund"
-pair_ns
-node_conf a 1
-node_conf b 2
-start_a
-start_b
-show ctl_a status
-show ctl_b status
+say "The internet: a broker and a STUN/TURN server; friends a and b behind cone NATs, c behind a symmetric NAT"
+LAB_CLIENTS=3 LAB_R3_MODE=symmetric lab_up cone
+for h in a b c; do tund_node "$h"; done
 
-say "They add each other as peers (public key, endpoint, overlay address)"
-PUB_A=$(ctl_a status --json | jq -r .public_key)
-PUB_B=$(ctl_b status --json | jq -r .public_key)
-show ctl_a peer add "$PUB_B" --name b --endpoint 192.0.2.2:51820 --allowed-ips 10.77.0.2/32,fd77::2/128
-show ctl_b peer add "$PUB_A" --name a --endpoint 192.0.2.1:51820 --allowed-ips 10.77.0.1/32,fd77::1/128
+say "a creates a network; the invite is the last line"
+show a network create friends --broker "$LAB_MQTT_URL" --turn "$LAB_TURN_UDP" | tee "$T_DIR/create.out"
+invite=$(tail -n 1 "$T_DIR/create.out")
 
-say "a pings b through the tunnel (WireGuard protocol, IPv4 and IPv6)"
-wait_until 20 ip netns exec "$NS_A" ping -c 1 -W 1 10.77.0.2 || fail "no answer through the tunnel"
-show ip netns exec "$NS_A" ping -c 3 -i 0.3 10.77.0.2
-show ip netns exec "$NS_A" ping -c 2 -i 0.3 fd77::2
+say "b and c join with the invite"
+show b join "$invite"
+show c join "$invite"
+A=$(overlay_addr a) B=$(overlay_addr b) C=$(overlay_addr c)
 
-say "What a sees of its peer"
-show ctl_a peers
+say "They find each other through the broker and open ICE paths"
+wait_until 60 pings a "$B" || fail "a cannot reach b"
+wait_until 60 pings a "$C" || fail "a cannot reach c"
+wait_until 60 pings b "$C" || fail "b cannot reach c"
+show a peers
+show c peers
 
-say "Done; removing the namespaces"
+say "a pings b ($B) and c ($C) through the tunnel"
+show a ping "$(pubkey b)" -c 3
+show a ping "$(pubkey c)" -c 3
+printf '[a]$ ping %s\n' "$C"
+lab_exec a ping -c 3 -i 0.3 "$C"
+
+say "Done; tearing the lab down"
