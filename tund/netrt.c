@@ -346,6 +346,18 @@ static void on_connected(void *ctx)
 	struct tund_netrt *n = ctx;
 
 	publish_announce(n);
+	/* Messages sent while the broker was away are lost: renegotiate every
+	 * member that has no working path. */
+	for (guint i = 0; i < n->d->peers.items->len; i++) {
+		struct tund_peer *p = g_ptr_array_index(n->d->peers.items, i);
+
+		if (!is_member_of(p, n) || p->state != TUND_PEER_MEMBER)
+			continue;
+		if (p->path && tund_path_controlling(p->path))
+			tund_path_kick(p->path);
+		else
+			tund_netrt_member_connect(n, p);
+	}
 	if (n->joining && !n->joining_timer)
 		n->joining_timer = g_timeout_add_seconds(JOINING_WINDOW_S, joining_over, n);
 }

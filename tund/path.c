@@ -14,6 +14,9 @@ enum {
 	RETRY_MAX_S = 30,
 	UPGRADE_MIN_S = 5,  /* while relayed: look for a direct pair */
 	UPGRADE_MAX_S = 40,
+	/* Signaling is best effort: a session not connected by then is
+	 * given up and, by the controlling side, tried again. */
+	CONNECT_TIMEOUT_S = 20,
 	MAX_CANDIDATES = 16,
 };
 
@@ -26,6 +29,7 @@ struct session {
 	bool has_pair;
 	struct tund_ice_pair pair;
 	GPtrArray *local; /* candidate lines, for manual blobs */
+	guint connect_timer;
 };
 
 struct tund_path {
@@ -56,6 +60,8 @@ static void session_destroy(struct session *s)
 {
 	struct tund_daemon *d = s->path->d;
 
+	if (s->connect_timer)
+		g_source_remove(s->connect_timer);
 	if (d->dp && s->path_id)
 		tund_dataplane_path_unregister(d->dp, s->path_id);
 	if (s->ice)
@@ -245,6 +251,10 @@ static void on_state(void *ctx, enum tund_ice_state st, const char *reason)
 		return;
 	if (st == TUND_ICE_CONNECTED) {
 		s->connected = true;
+		if (s->connect_timer) {
+			g_source_remove(s->connect_timer);
+			s->connect_timer = 0;
+		}
 		path->retry_s = 0;
 		path->last_error[0] = '\0';
 		return;
@@ -289,6 +299,26 @@ static const struct tund_ice_callbacks callbacks = {
 
 /* ---- sessions ---- */
 
+static gboolean connect_timeout(gpointer data)
+{
+	struct session *s = data;
+	struct tund_path *path = s->path;
+
+	s->connect_timer = 0;
+	if (!session_alive(path, s) || s->connected)
+		return G_SOURCE_REMOVE;
+	snprintf(path->last_error, sizeof(path->last_error),
+		 "no ICE connection within %d s (peer offline or signaling lost)",
+		 CONNECT_TIMEOUT_S);
+	log_warn("peer %s: %s", peer_label(path->peer), path->last_error);
+	bool was_active = s == path->active;
+	session_drop(path, s, false);
+	if (path->controlling && was_active)
+		schedule(path, &path->retry_timer, &path->retry_s, RETRY_MIN_S, RETRY_MAX_S,
+			 retry_fire);
+	return G_SOURCE_REMOVE;
+}
+
 static struct session *session_new(struct tund_path *path, uint32_t id)
 {
 	struct session *s = g_new0(struct session, 1);
@@ -309,6 +339,8 @@ static struct session *session_new(struct tund_path *path, uint32_t id)
 	}
 	if (path->d->dp)
 		s->path_id = tund_dataplane_path_register(path->d->dp, s->ice);
+	if (!path->manual_done)
+		s->connect_timer = g_timeout_add_seconds(CONNECT_TIMEOUT_S, connect_timeout, s);
 	return s;
 }
 
@@ -461,6 +493,19 @@ void tund_path_free(struct tund_path *path)
 		session_destroy(path->probe);
 	sodium_memzero(&path->cfg, sizeof(path->cfg)); /* TURN passwords */
 	g_free(path);
+}
+
+void tund_path_kick(struct tund_path *path)
+{
+	if (!path->controlling || (path->active && path->active->connected))
+		return;
+	/* A half-made session may have lost its messages: start afresh. */
+	session_drop(path, path->active, false);
+	if (path->retry_timer) {
+		g_source_remove(path->retry_timer);
+		path->retry_timer = 0;
+	}
+	tund_path_start(path);
 }
 
 bool tund_path_controlling(struct tund_path *path)

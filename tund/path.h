@@ -30,6 +30,9 @@ void tund_path_free(struct tund_path *path);
 bool tund_path_controlling(struct tund_path *path);
 /* Controlling side: opens a session now unless one is up or being made. */
 void tund_path_start(struct tund_path *path);
+/* Controlling side: the signaling channel is (back) up, so a session that
+ * is not connected starts afresh now. */
+void tund_path_kick(struct tund_path *path);
 /* Handles OFFER, ANSWER, CANDIDATE, RESTART and BYE for this peer. */
 void tund_path_on_signal(struct tund_path *path, const struct tund_signal *m);
 /* Manual signaling: the next OFFER (controlling) or ANSWER (controlled) is
