@@ -316,8 +316,10 @@ void tund_wg_peer_connect(struct tund_wg *wg, struct tund_wg_peer *peer,
 			  const struct tund_wg_clock *now)
 {
 	pthread_mutex_lock(&wg->lock);
+	/* A new path: an initiation sent over the old one may be lost, so do
+	 * not wait out the retry timer. */
 	if (!peer->current)
-		tund_timers_on_handshake_wanted(&peer->timers, tund_wg_ms(now));
+		tund_wg_send_initiation(wg, peer, now);
 	else
 		tund_wg_send_keepalive(wg, peer, now); /* the peer roams to the new path */
 	tund_wg_run_timers(wg, peer, now);

@@ -76,6 +76,8 @@ void tund_wg_run_timers(struct tund_wg *wg, struct tund_wg_peer *p,
 			const struct tund_wg_clock *now);
 void tund_wg_flush_staged(struct tund_wg *wg, struct tund_wg_peer *p,
 			  const struct tund_wg_clock *now);
+void tund_wg_send_initiation(struct tund_wg *wg, struct tund_wg_peer *p,
+			     const struct tund_wg_clock *now);
 void tund_wg_send_keepalive(struct tund_wg *wg, struct tund_wg_peer *p,
 			    const struct tund_wg_clock *now);
 void tund_wg_count_drop(struct tund_wg *wg, struct tund_wg_peer *p, enum tund_wg_drop d);

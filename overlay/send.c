@@ -15,8 +15,8 @@ void tund_wg_count_drop(struct tund_wg *wg, struct tund_wg_peer *p, enum tund_wg
 		p->drops[d]++;
 }
 
-static void send_initiation(struct tund_wg *wg, struct tund_wg_peer *p,
-			    const struct tund_wg_clock *now)
+void tund_wg_send_initiation(struct tund_wg *wg, struct tund_wg_peer *p,
+			     const struct tund_wg_clock *now)
 {
 	struct tund_message_handshake_initiation msg;
 	uint32_t index;
@@ -135,7 +135,7 @@ void tund_wg_run_timers(struct tund_wg *wg, struct tund_wg_peer *p,
 	if (actions & TUND_TIMER_GIVE_UP)
 		tund_wg_staged_clear(wg, p, true);
 	if (actions & TUND_TIMER_SEND_INITIATION)
-		send_initiation(wg, p, now);
+		tund_wg_send_initiation(wg, p, now);
 	if (actions & TUND_TIMER_SEND_KEEPALIVE)
 		tund_wg_send_keepalive(wg, p, now);
 }
