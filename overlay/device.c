@@ -343,6 +343,7 @@ void tund_wg_peer_get_stats(struct tund_wg *wg, struct tund_wg_peer *peer,
 	out->rx_bytes = peer->rx_bytes;
 	out->tx_bytes = peer->tx_bytes;
 	out->latest_handshake = peer->latest_handshake;
+	out->rtt_ns = peer->rtt_ns;
 	memcpy(out->drops, peer->drops, sizeof(out->drops));
 	out->endpoint = peer->endpoint;
 	out->has_session = peer->current != NULL;

@@ -75,6 +75,7 @@ typedef void (*tund_wg_send_fn)(void *ctx, const struct tund_wg_endpoint *dst,
 struct tund_wg_peer_stats {
 	uint64_t rx_bytes, tx_bytes;
 	int64_t latest_handshake; /* unix seconds, 0: never */
+	uint64_t rtt_ns;          /* of the latest handshake, 0: unknown */
 	uint64_t drops[TUND_WG_DROP_COUNT];
 	struct tund_wg_endpoint endpoint;
 	bool has_session;

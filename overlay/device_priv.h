@@ -34,6 +34,9 @@ struct tund_wg_peer {
 	unsigned staged_head, staged_count;
 	uint64_t rx_bytes, tx_bytes;
 	int64_t latest_handshake;
+	/* Round trip of the latest handshake: initiation -> response, or
+	 * response -> first packet under the new keypair. */
+	uint64_t hs_sent_ns, rtt_ns;
 	uint64_t drops[TUND_WG_DROP_COUNT];
 };
 

@@ -104,6 +104,7 @@ static enum tund_wg_result on_initiation(struct tund_wg *wg, uint8_t *buf, size_
 		return TUND_WG_DROP;
 	}
 	p->next = kp;
+	p->hs_sent_ns = now->mono_ns;
 	wg->send(wg->send_ctx, &p->endpoint, (const uint8_t *)&resp, sizeof(resp));
 	tund_timers_on_session_derived(&p->timers, tund_wg_ms(now), false);
 	tund_timers_on_any_authenticated_packet_sent(&p->timers, tund_wg_ms(now));
@@ -148,6 +149,8 @@ static enum tund_wg_result on_response(struct tund_wg *wg, uint8_t *buf, size_t 
 		return TUND_WG_DROP;
 	p->hs_index_live = false; /* the keypair owns the index now */
 	install_initiator_keypair(wg, p, kp);
+	if (p->hs_sent_ns)
+		p->rtt_ns = now->mono_ns - p->hs_sent_ns;
 	p->endpoint = *src;
 	p->latest_handshake = now->wall.tv_sec;
 	authenticated_receive(p, now);
@@ -251,6 +254,8 @@ static enum tund_wg_result on_data(struct tund_wg *wg, uint8_t *buf, size_t len,
 		p->current = p->next;
 		p->next = NULL;
 		p->latest_handshake = now->wall.tv_sec;
+		if (p->hs_sent_ns)
+			p->rtt_ns = now->mono_ns - p->hs_sent_ns;
 		tund_timers_on_handshake_complete(&p->timers, tund_wg_ms(now));
 		tund_wg_flush_staged(wg, p, now);
 	}

@@ -32,6 +32,7 @@ void tund_wg_send_initiation(struct tund_wg *wg, struct tund_wg_peer *p,
 		return;
 	}
 	p->hs_index_live = true;
+	p->hs_sent_ns = now->mono_ns;
 	tund_cookie_add_macs(&p->cookie, (uint8_t *)&msg, sizeof(msg), now->mono_ns);
 	wg->send(wg->send_ctx, &p->endpoint, (const uint8_t *)&msg, sizeof(msg));
 	tund_timers_on_any_authenticated_packet_sent(&p->timers, tund_wg_ms(now));

@@ -94,6 +94,8 @@ static JsonNode *peer_json(struct tund_daemon *d, struct tund_peer *p)
 		json_object_set_string_member(o, "path", "direct");
 	if (st.latest_handshake)
 		json_object_set_int_member(o, "latest_handshake", st.latest_handshake);
+	if (st.rtt_ns)
+		json_object_set_double_member(o, "rtt_ms", (double)st.rtt_ns / 1e6);
 	json_object_set_int_member(o, "rx_bytes", (gint64)st.rx_bytes);
 	json_object_set_int_member(o, "tx_bytes", (gint64)st.tx_bytes);
 	drops = json_object_new();

@@ -23,6 +23,23 @@ path_is b "$KA" direct || fail "path on b is $(peer_field b "$KA" path), want di
 t_log "path $(peer_field a "$KB" candidates) $(peer_field a "$KB" local_addr) -> $(peer_field a "$KB" remote_addr)"
 out=$(ctl a ping "$KB" -c 2) || fail "tundctl ping failed: $out"
 grep -q direct <<<"$out" || fail "tundctl ping does not show the path: $out"
+rtt=$(peer_field a "$KB" rtt_ms)
+[ -n "$rtt" ] || fail "peers shows no RTT"
 transfer a b "$B" 20
-t_log "20 MB intact over the direct path"
+t_log "20 MB intact over the direct path (handshake RTT $rtt ms)"
+
+# netcheck from behind the cone NAT.
+nc=$(ctl a netcheck --json) || fail "netcheck failed"
+jq -e '.nat.mapping == "endpoint-independent" and .broker.reachable == true and
+	(.turn | length) == 1 and .turn[0].reachable == true' <<<"$nc" >/dev/null ||
+	fail "netcheck: $nc"
+t_log "netcheck: $(jq -c '{mapping: .nat.mapping, public: .nat.public}' <<<"$nc")"
+
+# Blocking shuts b out; unblocking lets it back in.
+ctl a peer block "$KB" >/dev/null || fail "block failed"
+[ "$(peer_field a "$KB" state)" = blocked ] || fail "b is not shown as blocked"
+! pings a "$B" || fail "a still reaches b after blocking it"
+ctl a peer unblock "$KB" >/dev/null || fail "unblock failed"
+wait_until 45 pings a "$B" || fail "no traffic after unblocking"
+t_log "block and unblock"
 echo "PASS nat_cone"
