@@ -45,7 +45,7 @@ static void beacon_mac(uint8_t mac[16], const uint8_t *msg, const uint8_t netkey
 	sodium_memzero(key, sizeof(key));
 }
 
-size_t tund_beacon_encode(const struct tund_beacon *b, const uint8_t netkey[32], uint8_t *out,
+size_t tund_beacon_encode(const struct tund_beacon_msg *b, const uint8_t netkey[32], uint8_t *out,
 			  size_t cap)
 {
 	if (cap < TUND_BEACON_LEN || b->listen_port == 0)
@@ -63,7 +63,7 @@ size_t tund_beacon_encode(const struct tund_beacon *b, const uint8_t netkey[32],
 }
 
 enum tund_beacon_verdict tund_beacon_decode(const uint8_t *in, size_t len, const uint8_t netkey[32],
-					    struct tund_beacon *out)
+					    struct tund_beacon_msg *out)
 {
 	uint8_t id[TUND_NET_ID_LEN], mac[16];
 	enum tund_beacon_verdict v;
@@ -110,7 +110,7 @@ void tund_beacon_replay_init(struct tund_beacon_replay *r)
 }
 
 enum tund_beacon_replay_verdict tund_beacon_replay_check(struct tund_beacon_replay *r,
-							 const struct tund_beacon *b,
+							 const struct tund_beacon_msg *b,
 							 uint64_t now_ms)
 {
 	uint64_t nonce = load_be64(b->nonce);

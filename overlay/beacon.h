@@ -48,7 +48,8 @@ enum {
 #define TUND_BEACON_GROUP4 "239.255.77.77"
 #define TUND_BEACON_GROUP6 "ff02::7475:6e64"
 
-struct tund_beacon {
+/* A decoded beacon (the name tund_beacon is tund/beacon.c's handle). */
+struct tund_beacon_msg {
 	uint8_t netid[16];   /* filled by decode; encode derives it from the key */
 	uint8_t pubkey[32];  /* sender's static public key */
 	uint16_t listen_port;
@@ -65,12 +66,12 @@ enum tund_beacon_verdict {
 
 /* Writes the beacon; returns TUND_BEACON_LEN, or 0 if cap is too small or the
  * listen port is 0. */
-size_t tund_beacon_encode(const struct tund_beacon *b, const uint8_t netkey[32], uint8_t *out,
+size_t tund_beacon_encode(const struct tund_beacon_msg *b, const uint8_t netkey[32], uint8_t *out,
 			  size_t cap);
 /* Checks a datagram; out is written only on TUND_BEACON_OK. The caller then
  * checks freshness and replay with tund_beacon_replay_check. */
 enum tund_beacon_verdict tund_beacon_decode(const uint8_t *in, size_t len, const uint8_t netkey[32],
-					    struct tund_beacon *out);
+					    struct tund_beacon_msg *out);
 const char *tund_beacon_verdict_str(enum tund_beacon_verdict v);
 
 /* Per-sender replay state, fixed size; all-zero (or _init) means fresh. Like
@@ -93,7 +94,7 @@ enum tund_beacon_replay_verdict {
 void tund_beacon_replay_init(struct tund_beacon_replay *r);
 /* Call only for beacons that decode accepted; records them on OK. */
 enum tund_beacon_replay_verdict tund_beacon_replay_check(struct tund_beacon_replay *r,
-							 const struct tund_beacon *b,
+							 const struct tund_beacon_msg *b,
 							 uint64_t now_ms);
 
 /* Token bucket: rate tokens per second, at most burst; a token is one

@@ -18,7 +18,7 @@ static const uint8_t netkey[32] = {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct tund_beacon b, again;
+	struct tund_beacon_msg b, again;
 	struct tund_beacon_replay r;
 	struct tund_ratelimit rl;
 	uint8_t buf[TUND_BEACON_LEN];

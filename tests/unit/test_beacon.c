@@ -10,7 +10,7 @@
 
 #define NOW 1700000000000ULL
 
-static void sample(struct tund_beacon *b, uint32_t seed)
+static void sample(struct tund_beacon_msg *b, uint32_t seed)
 {
 	memset(b, 0, sizeof(*b));
 	tu_fill(b->pubkey, 32, seed);
@@ -22,7 +22,7 @@ static void sample(struct tund_beacon *b, uint32_t seed)
 UNIT_TEST(beacon_round_trip)
 {
 	uint8_t key[32], buf[TUND_BEACON_LEN + 10], id[16];
-	struct tund_beacon b, out;
+	struct tund_beacon_msg b, out;
 
 	tu_fill(key, 32, 1);
 	sample(&b, 2);
@@ -46,7 +46,7 @@ UNIT_TEST(beacon_mac_layout)
 {
 	/* The MAC is BLAKE2s-128 under kdf1(K, "tund beacon v1\0") over bytes 0..68. */
 	uint8_t key[32], buf[TUND_BEACON_LEN], mk[32], mac[16];
-	struct tund_beacon b;
+	struct tund_beacon_msg b;
 
 	tu_fill(key, 32, 9);
 	sample(&b, 10);
@@ -60,7 +60,7 @@ UNIT_TEST(beacon_mac_layout)
 UNIT_TEST(beacon_other_network)
 {
 	uint8_t k1[32], k2[32], buf[TUND_BEACON_LEN];
-	struct tund_beacon b, out;
+	struct tund_beacon_msg b, out;
 
 	tu_fill(k1, 32, 3);
 	tu_fill(k2, 32, 4);
@@ -72,7 +72,7 @@ UNIT_TEST(beacon_other_network)
 UNIT_TEST(beacon_forged)
 {
 	uint8_t k1[32], k2[32], buf[TUND_BEACON_LEN], id[16];
-	struct tund_beacon b, out;
+	struct tund_beacon_msg b, out;
 
 	tu_fill(k1, 32, 3);
 	tu_fill(k2, 32, 4);
@@ -95,7 +95,7 @@ UNIT_TEST(beacon_forged)
 UNIT_TEST(beacon_truncated_oversized_malformed)
 {
 	uint8_t key[32], buf[TUND_BEACON_LEN + 1];
-	struct tund_beacon b, out;
+	struct tund_beacon_msg b, out;
 
 	tu_fill(key, 32, 6);
 	sample(&b, 7);
@@ -117,7 +117,7 @@ UNIT_TEST(beacon_truncated_oversized_malformed)
 UNIT_TEST(beacon_replayed)
 {
 	struct tund_beacon_replay r;
-	struct tund_beacon b;
+	struct tund_beacon_msg b;
 
 	tund_beacon_replay_init(&r);
 	sample(&b, 8);
@@ -125,7 +125,7 @@ UNIT_TEST(beacon_replayed)
 	CHECK(tund_beacon_replay_check(&r, &b, NOW + 10) == TUND_BEACON_REPLAY_REPLAY);
 	/* Many more beacons: the first one is forgotten but still refused. */
 	for (uint32_t i = 0; i < 3 * TUND_BEACON_REPLAY_SLOTS; i++) {
-		struct tund_beacon c;
+		struct tund_beacon_msg c;
 
 		sample(&c, 100 + i);
 		c.time_ms = NOW + 1 + i;
@@ -141,7 +141,7 @@ UNIT_TEST(beacon_replayed)
 UNIT_TEST(beacon_stale)
 {
 	struct tund_beacon_replay r;
-	struct tund_beacon b;
+	struct tund_beacon_msg b;
 
 	tund_beacon_replay_init(&r);
 	sample(&b, 11);
