@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: MIT
+/* LAN beacon codec, replay guard and token bucket (see overlay/beacon.h). */
+#include "overlay/beacon.h"
+
+#include <sodium.h>
+#include <string.h>
+
+#include "overlay/blake2s.h"
+#include "overlay/network.h"
+
+static const char label[] = "tund beacon v1"; /* hashed with its NUL */
+
+static void store_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void store_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+static uint16_t load_be16(const uint8_t *p)
+{
+	return (uint16_t)((unsigned)p[0] << 8 | p[1]);
+}
+
+static uint64_t load_be64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static void beacon_mac(uint8_t mac[16], const uint8_t *msg, const uint8_t netkey[32])
+{
+	uint8_t key[32];
+
+	tund_blake2s_kdf1(key, netkey, (const uint8_t *)label, sizeof(label));
+	tund_blake2s(mac, 16, msg, TUND_BEACON_MAC_OFFSET, key, sizeof(key));
+	sodium_memzero(key, sizeof(key));
+}
+
+size_t tund_beacon_encode(const struct tund_beacon_msg *b, const uint8_t netkey[32], uint8_t *out,
+			  size_t cap)
+{
+	if (cap < TUND_BEACON_LEN || b->listen_port == 0)
+		return 0;
+	out[0] = 'T';
+	out[1] = 'B';
+	out[2] = TUND_BEACON_VERSION;
+	tund_network_id(netkey, out + 3);
+	memcpy(out + TUND_BEACON_PUBKEY_OFFSET, b->pubkey, 32);
+	store_be16(out + 51, b->listen_port);
+	store_be64(out + 53, b->time_ms);
+	memcpy(out + 61, b->nonce, TUND_BEACON_NONCE_LEN);
+	beacon_mac(out + TUND_BEACON_MAC_OFFSET, out, netkey);
+	return TUND_BEACON_LEN;
+}
+
+enum tund_beacon_verdict tund_beacon_decode(const uint8_t *in, size_t len, const uint8_t netkey[32],
+					    struct tund_beacon_msg *out)
+{
+	uint8_t id[TUND_NET_ID_LEN], mac[16];
+	enum tund_beacon_verdict v;
+
+	if (len != TUND_BEACON_LEN || in[0] != 'T' || in[1] != 'B' ||
+	    in[2] != TUND_BEACON_VERSION || load_be16(in + 51) == 0)
+		return TUND_BEACON_MALFORMED;
+	tund_network_id(netkey, id);
+	/* The tag is public; a plain compare is fine, but keep it uniform. */
+	if (sodium_memcmp(id, in + 3, sizeof(id)) != 0)
+		return TUND_BEACON_OTHER_NETWORK;
+	beacon_mac(mac, in, netkey);
+	v = sodium_memcmp(mac, in + TUND_BEACON_MAC_OFFSET, sizeof(mac)) == 0 ? TUND_BEACON_OK
+									       : TUND_BEACON_FORGED;
+	sodium_memzero(mac, sizeof(mac));
+	if (v != TUND_BEACON_OK)
+		return v;
+	memcpy(out->netid, id, sizeof(id));
+	memcpy(out->pubkey, in + TUND_BEACON_PUBKEY_OFFSET, 32);
+	out->listen_port = load_be16(in + 51);
+	out->time_ms = load_be64(in + 53);
+	memcpy(out->nonce, in + 61, TUND_BEACON_NONCE_LEN);
+	return TUND_BEACON_OK;
+}
+
+const char *tund_beacon_verdict_str(enum tund_beacon_verdict v)
+{
+	switch (v) {
+	case TUND_BEACON_OK:
+		return "ok";
+	case TUND_BEACON_MALFORMED:
+		return "malformed";
+	case TUND_BEACON_OTHER_NETWORK:
+		return "other network";
+	case TUND_BEACON_FORGED:
+		return "forged";
+	}
+	return "?";
+}
+
+void tund_beacon_replay_init(struct tund_beacon_replay *r)
+{
+	memset(r, 0, sizeof(*r));
+}
+
+enum tund_beacon_replay_verdict tund_beacon_replay_check(struct tund_beacon_replay *r,
+							 const struct tund_beacon_msg *b,
+							 uint64_t now_ms)
+{
+	uint64_t nonce = load_be64(b->nonce);
+	uint64_t skew = b->time_ms > now_ms ? b->time_ms - now_ms : now_ms - b->time_ms;
+	unsigned n = r->count < TUND_BEACON_REPLAY_SLOTS ? r->count : TUND_BEACON_REPLAY_SLOTS;
+	unsigned slot = r->next % TUND_BEACON_REPLAY_SLOTS;
+
+	if (skew > TUND_BEACON_MAX_SKEW_MS)
+		return TUND_BEACON_REPLAY_STALE;
+	if (r->count >= TUND_BEACON_REPLAY_SLOTS && b->time_ms <= r->floor_ms)
+		return TUND_BEACON_REPLAY_REPLAY;
+	for (unsigned i = 0; i < n; i++)
+		if (r->nonce[i] == nonce)
+			return TUND_BEACON_REPLAY_REPLAY;
+	if (n == TUND_BEACON_REPLAY_SLOTS && r->time[slot] > r->floor_ms)
+		r->floor_ms = r->time[slot];
+	r->time[slot] = b->time_ms;
+	r->nonce[slot] = nonce;
+	r->next = (slot + 1) % TUND_BEACON_REPLAY_SLOTS;
+	if (r->count < TUND_BEACON_REPLAY_SLOTS)
+		r->count++;
+	return TUND_BEACON_REPLAY_OK;
+}
+
+void tund_ratelimit_init(struct tund_ratelimit *rl, uint32_t rate, uint32_t burst,
+			 uint64_t now_ms)
+{
+	rl->rate = rate;
+	rl->burst = burst;
+	rl->milli = (uint64_t)burst * 1000;
+	rl->last_ms = now_ms;
+}
+
+bool tund_ratelimit_allow(struct tund_ratelimit *rl, uint64_t now_ms)
+{
+	uint64_t cap = (uint64_t)rl->burst * 1000;
+
+	if (now_ms > rl->last_ms) {
+		uint64_t elapsed = now_ms - rl->last_ms;
+
+		/* Cap elapsed first so the product cannot overflow. */
+		if (elapsed > 3600000)
+			elapsed = 3600000;
+		rl->milli += elapsed * rl->rate;
+		if (rl->milli > cap)
+			rl->milli = cap;
+		rl->last_ms = now_ms;
+	}
+	if (rl->milli < 1000)
+		return false;
+	rl->milli -= 1000;
+	return true;
+}

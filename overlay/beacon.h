@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/* LAN beacons (DESIGN "Protocol decisions" 4): a node announces its static
+ * public key and listen port to its link so members of the same network find
+ * each other with no broker, STUN or internet. Pure: libc, libsodium and
+ * overlay/blake2s only; no I/O, no clock (callers pass now).
+ *
+ * Wire format (TUND_BEACON_LEN = 85 bytes, integers big-endian):
+ *   0  magic   "TB" (2)
+ *   2  version 1 (1)
+ *   3  network tag (16) = tund_network_id(K)
+ *  19  sender static public key (32)
+ *  51  listen port (2), never 0
+ *  53  unix time in ms (8)
+ *  61  random nonce (8), fresh for every datagram
+ *  69  MAC (16) = BLAKE2s-128 keyed with kdf1(K, "tund beacon v1\0") over
+ *                 bytes 0..68
+ * A datagram of any other length is malformed (no extensions in version 1).
+ * The tag is public (it is the network id), so a receiver can tell "another
+ * network" apart from "forged" without trying keys; only key holders can
+ * produce a MAC. Beacons are not encrypted: anyone on the link sees that a
+ * key is in some network, which the listen port reveals anyway.
+ *
+ * Transport (tund/beacon.c): UDP port 51821, IPv4 multicast 239.255.77.77
+ * (TTL 1) and limited broadcast 255.255.255.255 per interface, IPv6 link-local
+ * multicast ff02::7475:6e64 ("tund"), on every up, non-loopback, non-tund
+ * interface. */
+#ifndef TUND_OVERLAY_BEACON_H
+#define TUND_OVERLAY_BEACON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+	TUND_BEACON_VERSION = 1,
+	TUND_BEACON_LEN = 85,
+	TUND_BEACON_MAC_OFFSET = 69,
+	TUND_BEACON_PUBKEY_OFFSET = 19,
+	TUND_BEACON_NONCE_LEN = 8,
+	TUND_BEACON_PORT = 51821,
+	/* Beacons further than this from now are stale. */
+	TUND_BEACON_MAX_SKEW_MS = 60000,
+	/* Per-sender nonces remembered; a sender sends about 3 datagrams per
+	 * interface every 5 s, so this covers more than the skew window. */
+	TUND_BEACON_REPLAY_SLOTS = 32,
+};
+
+#define TUND_BEACON_GROUP4 "239.255.77.77"
+#define TUND_BEACON_GROUP6 "ff02::7475:6e64"
+
+/* A decoded beacon (the name tund_beacon is tund/beacon.c's handle). */
+struct tund_beacon_msg {
+	uint8_t netid[16];   /* filled by decode; encode derives it from the key */
+	uint8_t pubkey[32];  /* sender's static public key */
+	uint16_t listen_port;
+	uint64_t time_ms;    /* unix ms, set by the caller */
+	uint8_t nonce[TUND_BEACON_NONCE_LEN]; /* set by the caller (random) */
+};
+
+enum tund_beacon_verdict {
+	TUND_BEACON_OK,
+	TUND_BEACON_MALFORMED,     /* wrong length, magic, version or port 0 */
+	TUND_BEACON_OTHER_NETWORK, /* network tag is not ours */
+	TUND_BEACON_FORGED,        /* MAC does not verify */
+};
+
+/* Writes the beacon; returns TUND_BEACON_LEN, or 0 if cap is too small or the
+ * listen port is 0. */
+size_t tund_beacon_encode(const struct tund_beacon_msg *b, const uint8_t netkey[32], uint8_t *out,
+			  size_t cap);
+/* Checks a datagram; out is written only on TUND_BEACON_OK. The caller then
+ * checks freshness and replay with tund_beacon_replay_check. */
+enum tund_beacon_verdict tund_beacon_decode(const uint8_t *in, size_t len, const uint8_t netkey[32],
+					    struct tund_beacon_msg *out);
+const char *tund_beacon_verdict_str(enum tund_beacon_verdict v);
+
+/* Per-sender replay state, fixed size; all-zero (or _init) means fresh. Like
+ * tund_signal_replay: the last TUND_BEACON_REPLAY_SLOTS nonces, and once older
+ * ones are forgotten, the newest time among them as a floor that later beacons
+ * must beat, so a beacon is never accepted twice. */
+struct tund_beacon_replay {
+	uint64_t floor_ms;
+	uint64_t time[TUND_BEACON_REPLAY_SLOTS];
+	uint64_t nonce[TUND_BEACON_REPLAY_SLOTS];
+	unsigned next, count;
+};
+
+enum tund_beacon_replay_verdict {
+	TUND_BEACON_REPLAY_OK,
+	TUND_BEACON_REPLAY_STALE,  /* |now - time| > TUND_BEACON_MAX_SKEW_MS */
+	TUND_BEACON_REPLAY_REPLAY, /* seen before */
+};
+
+void tund_beacon_replay_init(struct tund_beacon_replay *r);
+/* Call only for beacons that decode accepted; records them on OK. */
+enum tund_beacon_replay_verdict tund_beacon_replay_check(struct tund_beacon_replay *r,
+							 const struct tund_beacon_msg *b,
+							 uint64_t now_ms);
+
+/* Token bucket: rate tokens per second, at most burst; a token is one
+ * datagram. Integer arithmetic in thousandths of a token; a clock going
+ * backwards adds nothing. */
+struct tund_ratelimit {
+	uint64_t milli;   /* tokens * 1000 */
+	uint64_t last_ms;
+	uint32_t rate;    /* tokens per second */
+	uint32_t burst;   /* bucket size in tokens */
+};
+
+/* Starts full. */
+void tund_ratelimit_init(struct tund_ratelimit *rl, uint32_t rate, uint32_t burst,
+			 uint64_t now_ms);
+/* Takes one token if there is one. */
+bool tund_ratelimit_allow(struct tund_ratelimit *rl, uint64_t now_ms);
+
+#endif

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/* LAN beacons on the GLib main loop (no threads): sends a beacon (overlay/
+ * beacon.h) at start, every 5 s +-20 %, and soon after an interface comes up
+ * or gets an address (rtnetlink, at most once a second), on every up,
+ * non-loopback interface but exclude_ifname:
+ *   IPv4 to 239.255.77.77:51821 (IP_MULTICAST_IF, TTL 1) and to
+ *   255.255.255.255:51821 from a socket bound to the device (works with no
+ *   route at all), IPv6 to [ff02::7475:6e64]:51821 (IPV6_MULTICAST_IF).
+ * Every datagram carries a fresh nonce, so a receiver accepts each copy.
+ * Receives on port 51821 (groups joined on every interface, again on link
+ * changes); drops our own beacons silently, then rate limits (per source
+ * address and overall, before any crypto), decodes, checks staleness and
+ * replay per sender, and calls cb for each accepted beacon with the source
+ * IP and the beacon's listen port. */
+#ifndef TUND_BEACON_H
+#define TUND_BEACON_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct tund_beacon_stats {
+	uint64_t sent, received, accepted, dropped_other_network, dropped_forged, dropped_stale,
+		dropped_replay, dropped_malformed, dropped_ratelimited;
+};
+
+typedef void (*tund_beacon_peer_fn)(void *ctx, const uint8_t pubkey[32], const struct sockaddr *src,
+				    socklen_t srclen, uint16_t listen_port);
+
+struct tund_beacon;
+
+/* Opens the sockets on the thread-default main context and sends the first
+ * beacon. NULL with *err (g_free it) on failure. exclude_ifname may be NULL. */
+struct tund_beacon *tund_beacon_start(const uint8_t netkey[32], const uint8_t my_pub[32],
+				      uint16_t my_listen_port, const char *exclude_ifname,
+				      tund_beacon_peer_fn cb, void *ctx, char **err);
+void tund_beacon_get_stats(struct tund_beacon *b, struct tund_beacon_stats *out);
+/* Closes everything and wipes the key; b may be NULL. */
+void tund_beacon_stop(struct tund_beacon *b);
+
+#endif
