@@ -90,7 +90,9 @@ static JsonNode *peer_json(struct tund_daemon *d, struct tund_peer *p)
 	}
 	if (p->path)
 		tund_path_describe(p->path, o);
-	else if (st.has_session)
+	if (tund_peer_on_lan(p) && st.has_session)
+		json_object_set_string_member(o, "path", "lan");
+	else if (!p->path && st.has_session)
 		json_object_set_string_member(o, "path", "direct");
 	if (st.latest_handshake)
 		json_object_set_int_member(o, "latest_handshake", st.latest_handshake);

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -395,4 +396,49 @@ void tund_dataplane_peer_endpoint(struct tund_dataplane *dp, struct tund_peer *p
 	struct tund_endpoint ep = { .len = st.endpoint.addr_len };
 	memcpy(&ep.sa, st.endpoint.addr, st.endpoint.addr_len);
 	tund_endpoint_format(&ep, buf, len);
+}
+
+bool tund_dataplane_peer_use_lan(struct tund_dataplane *dp, struct tund_peer *p,
+				 const struct sockaddr *addr, socklen_t len, uint16_t port)
+{
+	struct tund_endpoint ep = { 0 };
+	struct tund_wg_endpoint wep;
+	struct tund_wg_peer_stats st;
+	struct tund_wg_clock now;
+	int family = AF_INET6;
+	struct sockaddr_storage self;
+	socklen_t self_len = sizeof(self);
+
+	if (!p->wg_peer || len > sizeof(ep.in6))
+		return false;
+	if (getsockname(dp->udp_fd, (struct sockaddr *)&self, &self_len) == 0)
+		family = self.ss_family;
+	if (addr->sa_family == AF_INET && family == AF_INET6) {
+		/* Dual-stack socket: IPv4 as a mapped address. */
+		const struct sockaddr_in *a = (const struct sockaddr_in *)addr;
+
+		ep.in6.sin6_family = AF_INET6;
+		ep.in6.sin6_addr.s6_addr[10] = 0xff;
+		ep.in6.sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&ep.in6.sin6_addr.s6_addr[12], &a->sin_addr, 4);
+		ep.len = sizeof(ep.in6);
+	} else if (addr->sa_family == family) {
+		memcpy(&ep.sa, addr, len);
+		ep.len = len;
+	} else {
+		return false;
+	}
+	if (ep.sa.sa_family == AF_INET6)
+		ep.in6.sin6_port = htons(port);
+	else
+		ep.in4.sin_port = htons(port);
+	to_wg_endpoint(&ep, &wep);
+	tund_wg_peer_get_stats(dp->wg, p->wg_peer, &st);
+	if (st.endpoint.addr_len == wep.addr_len &&
+	    !memcmp(st.endpoint.addr, wep.addr, wep.addr_len))
+		return false;
+	tund_wg_peer_set_endpoint(dp->wg, p->wg_peer, &wep);
+	tund_dataplane_now(&now);
+	tund_wg_peer_connect(dp->wg, p->wg_peer, &now);
+	return true;
 }

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "overlay/device.h"
 
@@ -37,6 +38,10 @@ uint32_t tund_dataplane_path_register(struct tund_dataplane *dp, struct tund_ice
 void tund_dataplane_path_unregister(struct tund_dataplane *dp, uint32_t id);
 /* Makes the path the peer's endpoint and starts a handshake over it. */
 void tund_dataplane_peer_use_path(struct tund_dataplane *dp, struct tund_peer *p, uint32_t id);
+/* A LAN beacon showed the peer at addr (its listen port given): send to it
+ * there directly over the UDP socket. Returns true if the endpoint changed. */
+bool tund_dataplane_peer_use_lan(struct tund_dataplane *dp, struct tund_peer *p,
+				 const struct sockaddr *addr, socklen_t len, uint16_t port);
 /* A datagram that arrived on a path (main thread): decrypt, write to TUN. */
 void tund_dataplane_path_receive(struct tund_dataplane *dp, uint32_t id, uint8_t *buf,
 				 size_t len);

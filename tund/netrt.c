@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "netlink/addr.h"
+#include "tund/beacon.h"
 #include "tund/daemon.h"
 #include "tund/dataplane.h"
 #include "tund/log.h"
@@ -23,6 +24,7 @@ struct tund_netrt {
 	struct tund_network net;
 	uint8_t netid[16];
 	struct tund_mqtt *mqtt;
+	struct tund_beacon *beacon;
 	GHashTable *replay; /* GBytes(pubkey) -> struct tund_signal_replay */
 	uint64_t drops[TUND_SIG_DROP_COUNT];
 	uint64_t sent, sent_bytes, received;
@@ -205,7 +207,9 @@ void tund_netrt_member_changed(struct tund_netrt *n, struct tund_peer *p)
 	p->has_psk = true;
 	if (d->dp && !p->wg_peer)
 		tund_dataplane_peer_apply(d->dp, p);
-	if (!p->path) {
+	/* ICE needs signaling: with no broker, peers meet by LAN beacon or by
+	 * manual blobs (which make their own path). */
+	if (!p->path && n->mqtt) {
 		struct tund_ice_server_config cfg;
 
 		tund_daemon_ice_config(d, &n->net, &cfg);
@@ -213,7 +217,8 @@ void tund_netrt_member_changed(struct tund_netrt *n, struct tund_peer *p)
 					memcmp(d->public_key, p->public_key, 32) > 0, path_send);
 		sodium_memzero(&cfg, sizeof(cfg));
 	}
-	tund_path_start(p->path); /* no-op on the controlled side */
+	if (p->path)
+		tund_path_start(p->path); /* no-op on the controlled side */
 }
 
 void tund_netrt_member_connect(struct tund_netrt *n, struct tund_peer *p)
@@ -226,6 +231,37 @@ void tund_netrt_member_connect(struct tund_netrt *n, struct tund_peer *p)
 	 * may have offered while we had not admitted it yet). */
 	struct tund_signal m = { .type = TUND_SIGNAL_RESTART };
 	tund_netrt_send(n, p, &m);
+}
+
+static struct tund_peer *admit(struct tund_netrt *n, const struct tund_signal *m);
+
+/* A member (or newcomer) announced itself on our LAN. */
+static void on_beacon(void *ctx, const uint8_t pubkey[32], const struct sockaddr *src,
+		      socklen_t srclen, uint16_t listen_port)
+{
+	struct tund_netrt *n = ctx;
+	struct tund_daemon *d = n->d;
+	struct tund_peer *p = tund_peer_list_find_key(&d->peers, pubkey);
+
+	if (!p) {
+		struct tund_signal m = { .type = TUND_SIGNAL_ANNOUNCE };
+
+		memcpy(m.sender, pubkey, 32);
+		g_strlcpy(m.name, "lan", sizeof(m.name));
+		p = admit(n, &m);
+	}
+	if (!p || !is_member_of(p, n) || p->state != TUND_PEER_MEMBER || !d->dp)
+		return;
+	if (!p->wg_peer)
+		tund_netrt_member_changed(n, p);
+	p->lan_seen_us = g_get_monotonic_time();
+	if (tund_dataplane_peer_use_lan(d->dp, p, src, srclen, listen_port)) {
+		char key[TUND_KEY_B64_LEN + 1];
+
+		tund_key_encode(key, p->public_key);
+		log_info("network %s: %s is on the LAN; using the direct LAN path", n->net.name,
+			 key);
+	}
 }
 
 static struct tund_peer *admit(struct tund_netrt *n, const struct tund_signal *m)
@@ -409,6 +445,13 @@ struct tund_netrt *tund_netrt_start(struct tund_daemon *d, const struct tund_net
 		if (is_member_of(p, n) && p->state == TUND_PEER_MEMBER)
 			tund_netrt_member_changed(n, p);
 	}
+	n->beacon = tund_beacon_start(net->key, d->public_key, d->listen_port, d->ifname, on_beacon,
+				      n, &err);
+	if (!n->beacon) {
+		log_warn("network %s: no LAN beacons: %s", net->name, err);
+		g_free(err);
+		err = NULL;
+	}
 	if (!net->broker[0]) {
 		log_info("network %s: no broker; LAN beacons and manual signaling only",
 			 net->name);
@@ -437,6 +480,7 @@ void tund_netrt_stop(struct tund_netrt *n, bool leaving)
 		return;
 	if (n->joining_timer)
 		g_source_remove(n->joining_timer);
+	tund_beacon_stop(n->beacon);
 	if (n->mqtt) {
 		if (leaving) /* an empty retained message removes our announce */
 			tund_mqtt_publish(n->mqtt, n->announce_topic, "", 0, true);
@@ -516,6 +560,33 @@ JsonNode *tund_netrt_to_json(struct tund_netrt *n)
 	json_builder_add_int_value(b, members);
 	json_builder_set_member_name(b, "pending");
 	json_builder_add_int_value(b, pending);
+	if (n->beacon) {
+		struct tund_beacon_stats bs;
+
+		tund_beacon_get_stats(n->beacon, &bs);
+		json_builder_set_member_name(b, "beacons");
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "sent");
+		json_builder_add_int_value(b, (gint64)bs.sent);
+		json_builder_set_member_name(b, "accepted");
+		json_builder_add_int_value(b, (gint64)bs.accepted);
+		json_builder_set_member_name(b, "dropped");
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "other_network");
+		json_builder_add_int_value(b, (gint64)bs.dropped_other_network);
+		json_builder_set_member_name(b, "forged");
+		json_builder_add_int_value(b, (gint64)bs.dropped_forged);
+		json_builder_set_member_name(b, "stale");
+		json_builder_add_int_value(b, (gint64)bs.dropped_stale);
+		json_builder_set_member_name(b, "replayed");
+		json_builder_add_int_value(b, (gint64)bs.dropped_replay);
+		json_builder_set_member_name(b, "malformed");
+		json_builder_add_int_value(b, (gint64)bs.dropped_malformed);
+		json_builder_set_member_name(b, "rate_limited");
+		json_builder_add_int_value(b, (gint64)bs.dropped_ratelimited);
+		json_builder_end_object(b);
+		json_builder_end_object(b);
+	}
 	json_builder_set_member_name(b, "signaling");
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "sent");

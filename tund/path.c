@@ -201,6 +201,8 @@ static void on_gathering_done(void *ctx)
 
 static void use_session(struct tund_path *path, struct session *s)
 {
+	if (tund_peer_on_lan(path->peer))
+		return; /* the LAN path wins while beacons keep coming */
 	if (path->d->dp)
 		tund_dataplane_peer_use_path(path->d->dp, path->peer, s->path_id);
 }

@@ -32,6 +32,12 @@ static bool state_from_name(const char *n, enum tund_peer_state *out)
 	return false;
 }
 
+bool tund_peer_on_lan(const struct tund_peer *p)
+{
+	return p->lan_seen_us &&
+	       g_get_monotonic_time() - p->lan_seen_us < TUND_LAN_FRESH_S * G_USEC_PER_SEC;
+}
+
 struct tund_peer *tund_peer_new(void)
 {
 	struct tund_peer *p = g_new0(struct tund_peer, 1);

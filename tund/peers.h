@@ -42,11 +42,18 @@ struct tund_peer {
 	struct tund_wg_peer *wg_peer;
 	/* The ICE session to it, NULL when there is none (tund/path.c). */
 	struct tund_path *path;
+	/* Monotonic time of its latest LAN beacon: while recent, the LAN path
+	 * wins over ICE. */
+	gint64 lan_seen_us;
 
 	/* Observed, not persisted. */
 	uint64_t rx_bytes, tx_bytes;
 	int64_t latest_handshake; /* unix seconds, 0 = never */
 };
+
+/* Seconds a LAN beacon keeps the LAN path preferred. */
+#define TUND_LAN_FRESH_S 15
+bool tund_peer_on_lan(const struct tund_peer *p);
 
 struct tund_peer *tund_peer_new(void);
 void tund_peer_free(struct tund_peer *p);

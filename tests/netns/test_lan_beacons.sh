@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# No broker, no STUN, no route to anywhere: three members on one LAN find
+# each other by LAN beacon and ping over the overlay; the path shows as lan.
+# Beacons of another network change nothing.
+set -u
+. "$(dirname "$0")/lib.sh"
+t_init lanbeacons
+. "$(dirname "$0")/natlab.sh"
+. "$(dirname "$0")/lib_tund.sh"
+LAB_NO_SERVICES=1 lab_up lan
+for h in a b c; do
+	lab_exec "$h" ip route del default 2>/dev/null # nothing beyond the LAN
+	tund_node "$h"
+done
+invite=$(ctl a network create home | tail -n 1)
+[[ $invite == tund1:* ]] || fail "no invite"
+ctl b join "$invite" >/dev/null || fail "b: join"
+ctl c join "$invite" >/dev/null || fail "c: join"
+A=$(overlay_addr a) B=$(overlay_addr b) C=$(overlay_addr c)
+start=$SECONDS
+for pair in "a $B" "a $C" "b $A" "b $C" "c $A" "c $B"; do
+	set -- $pair
+	wait_until 30 pings "$1" "$2" || fail "$1 cannot ping $2 over the LAN"
+done
+t_log "full mesh over LAN beacons in $((SECONDS - start)) s"
+for h in a b c; do
+	n=$(ctl $h peers --json | jq '[.[] | select(.path == "lan")] | length')
+	[ "$n" = 2 ] || fail "$h shows $n lan paths, want 2: $(ctl $h peers --json | jq -c '[.[] | .path]')"
+done
+# A stranger with another network on the same LAN is counted, never added.
+
+other=$(ctl c network create other --prefix 10.55.0.0/16 | tail -n 1)
+drop_other() { [ "$(ctl a networks --json | jq '.[0].beacons.dropped.other_network')" -gt 0 ]; }
+wait_until 20 drop_other || fail "a did not count c's other-network beacons"
+[ "$(ctl a peers --json | jq length)" = 2 ] || fail "a's peer list changed"
+t_log "a: beacons $(ctl a networks --json | jq -c '.[0].beacons')"
+echo "PASS lan_beacons"
