@@ -12,7 +12,7 @@ CC ?= gcc
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 15
 
-PKGS := glib-2.0 gio-2.0 json-glib-1.0 libsodium libmnl nice libmosquitto
+PKGS := glib-2.0 gio-2.0 json-glib-1.0 libsodium libmnl nice libmosquitto libnftables
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lpthread
 
