@@ -88,6 +88,11 @@ $(B)/mqtt_probe: tests/netns/mqtt_probe.c $(B)/libtund.a
 $(B)/ice_probe: tests/netns/ice_probe.c $(B)/libtund.a
 	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
 
+# Helper for tests/netns/test_bcast_rules.sh: a TUN with the broadcast rules.
+# (-MMD lists headers as prerequisites too: link only the .c and the .a.)
+$(B)/bcast_probe: tests/netns/bcast_probe.c $(B)/libtund.a
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
+
 unit: $(B)/unit-tests
 	$(B)/unit-tests
 
@@ -122,7 +127,8 @@ deps:
 	packaging/install-deps.sh
 
 # Helper programs the namespace tests run.
-TEST_PROBES := $(B)/nl_probe $(B)/mqtt_probe $(B)/netcheck_probe $(B)/ice_probe
+TEST_PROBES := $(B)/nl_probe $(B)/mqtt_probe $(B)/netcheck_probe $(B)/ice_probe \
+	$(B)/bcast_probe
 
 check: deps
 	$(MAKE) all unit-build fuzz $(TEST_PROBES)
