@@ -64,6 +64,12 @@ int tund_route_encode(void *buf, size_t len, uint16_t type, int ifindex,
 	return encode(buf, len, type, ifindex, dst, RTN_UNICAST, 0);
 }
 
+int tund_route_encode_mcast6(void *buf, size_t len, uint16_t type, int ifindex,
+			     const struct tund_cidr *dst, uint32_t metric)
+{
+	return encode(buf, len, type, ifindex, dst, RTN_MULTICAST, metric);
+}
+
 static int route_change(uint16_t type, int ifindex, const struct tund_cidr *dst,
 			uint8_t rtype, uint32_t metric)
 {

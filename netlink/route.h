@@ -30,5 +30,8 @@ int tund_route_del_mcast6(int ifindex, const struct tund_cidr *dst,
  * nlmsghdr); exposed for the unit tests. Returns 0, -EINVAL or -ENOSPC. */
 int tund_route_encode(void *buf, size_t len, uint16_t type, int ifindex,
 		      const struct tund_cidr *dst);
+/* The same for tund_route_{add,del}_mcast6 (-EINVAL for IPv4). */
+int tund_route_encode_mcast6(void *buf, size_t len, uint16_t type, int ifindex,
+			     const struct tund_cidr *dst, uint32_t metric);
 
 #endif

@@ -276,6 +276,33 @@ UNIT_TEST(netlink_route_encode_ipv6_and_default)
 	CHECK(tund_route_encode(buf, 16, RTM_NEWROUTE, 1, &c) == -ENOSPC);
 }
 
+UNIT_TEST(netlink_route_encode_mcast6)
+{
+	_Alignas(struct nlmsghdr) char buf[TUND_NL_REQSIZE];
+	const struct nlmsghdr *nlh = (void *)buf;
+	struct tund_cidr c = cidr("ff00::/8");
+	const struct rtmsg *rtm;
+	struct attrs a = { 0 };
+
+	CHECK(tund_route_encode_mcast6(buf, sizeof(buf), RTM_NEWROUTE, 3, &c,
+				       128) == 0);
+	rtm = mnl_nlmsg_get_payload(nlh);
+	CHECK(rtm->rtm_family == AF_INET6);
+	CHECK(rtm->rtm_dst_len == 8);
+	CHECK(rtm->rtm_table == RT_TABLE_LOCAL);
+	CHECK(rtm->rtm_type == RTN_MULTICAST);
+	CHECK(rtm->rtm_protocol == RTPROT_STATIC);
+	CHECK(mnl_attr_parse(nlh, sizeof(*rtm), collect, &a) == MNL_CB_OK);
+	CHECK(attr_is(a.tb[RTA_DST], c.addr, 16));
+	CHECK(a.tb[RTA_OIF] && mnl_attr_get_u32(a.tb[RTA_OIF]) == 3);
+	CHECK(a.tb[RTA_TABLE] &&
+	      mnl_attr_get_u32(a.tb[RTA_TABLE]) == RT_TABLE_LOCAL);
+	CHECK(a.tb[RTA_PRIORITY] && mnl_attr_get_u32(a.tb[RTA_PRIORITY]) == 128);
+	c = cidr("224.0.0.0/4");
+	CHECK(tund_route_encode_mcast6(buf, sizeof(buf), RTM_NEWROUTE, 3, &c,
+				       128) == -EINVAL);
+}
+
 UNIT_TEST(netlink_tun_open_rejects_before_kernel)
 {
 	char out[IFNAMSIZ];
