@@ -15,6 +15,12 @@ struct tund_cidr;
 int tund_route_add(int ifindex, const struct tund_cidr *dst);
 int tund_route_del(int ifindex, const struct tund_cidr *dst);
 
+/* The same as tund_route_add/del in routing table `table` (1..2^32-1). */
+int tund_route_add_table(int ifindex, const struct tund_cidr *dst,
+			 uint32_t table);
+int tund_route_del_table(int ifindex, const struct tund_cidr *dst,
+			 uint32_t table);
+
 /* Adds or removes an IPv6 "multicast" route to dst out of ifindex in the
  * LOCAL table with the given metric (proto static). That table already holds
  * a kernel "multicast ff00::/8" route at metric 256 per IPv6 interface and is

@@ -11,6 +11,7 @@
 
 #include "netlink/link.h"
 #include "netlink/route.h"
+#include "netlink/rule.h"
 #include "overlay/cidr.h"
 
 #define TABLE_PREFIX "tund_"
@@ -23,6 +24,12 @@ static const struct tund_cidr mcast4 = {
 static const struct tund_cidr mcast6 = {
 	.family = AF_INET6, .addr = { 0xff }, .prefix = 8,
 };
+static const struct tund_cidr lbcast = {
+	.family = AF_INET, .addr = { 255, 255, 255, 255 }, .prefix = 32,
+};
+/* After "lookup main" (32766): consulted only when main has no route to
+ * 255.255.255.255, i.e. no default route. */
+#define LBCAST_RULE_PRIO 32767
 
 /* The name goes into an nftables script: only characters that can neither
  * quote nor start a new statement. */
@@ -57,6 +64,15 @@ bool tund_bcast_rules_table(const char *ifname, char *buf, size_t len)
 }
 
 /* *err = "what: strerror(e)" (NULL when out of memory). */
+uint32_t tund_bcast_rules_rt_table(const char *ifname)
+{
+	uint32_t h = 2166136261u; /* FNV-1a, folded to 16 bits */
+
+	for (; ifname && *ifname; ifname++)
+		h = (h ^ (uint8_t)*ifname) * 16777619u;
+	return 0x74750000u | ((h >> 16 ^ h) & 0xffff);
+}
+
 static void set_err(char **err, const char *what, int e)
 {
 	char *msg = NULL;
@@ -128,6 +144,7 @@ static int route_add(int ifindex, const struct tund_cidr *dst,
 int tund_bcast_rules_install(const char *ifname, char **err)
 {
 	char table[sizeof(TABLE_PREFIX) + IFNAMSIZ], *script = NULL;
+	uint32_t rt_table;
 	int ifindex, ret;
 
 	if (err)
@@ -147,6 +164,19 @@ int tund_bcast_rules_install(const char *ifname, char **err)
 	ret = route_add(ifindex, &mcast6, "route ff00::/8", err);
 	if (ret < 0)
 		goto out;
+	/* No default route: limited broadcasts go to the TUN instead of
+	 * failing with ENETUNREACH (doc/broadcast.md). */
+	rt_table = tund_bcast_rules_rt_table(ifname);
+	ret = tund_route_add_table(ifindex, &lbcast, rt_table);
+	if (ret < 0 && ret != -EEXIST) {
+		set_err(err, "route 255.255.255.255/32", -ret);
+		goto out;
+	}
+	ret = tund_rule_add(&lbcast, rt_table, LBCAST_RULE_PRIO);
+	if (ret < 0 && ret != -EEXIST) {
+		set_err(err, "rule to 255.255.255.255", -ret);
+		goto out;
+	}
 	if (asprintf(&script, nft_install_fmt, table, ifname) < 0) {
 		script = NULL;
 		ret = -ENOMEM;
@@ -172,9 +202,14 @@ void tund_bcast_rules_remove(const char *ifname)
 		(void)nft_run(script, NULL);
 		free(script);
 	}
-	/* Routes die with the device; when it is still there, take ours. */
+	/* The rule outlives the device; routes die with it, so when it is
+	 * still there, take ours. */
+	(void)tund_rule_del(&lbcast, tund_bcast_rules_rt_table(ifname),
+			    LBCAST_RULE_PRIO);
 	ifindex = tund_link_index(ifname);
 	if (ifindex > 0) {
+		(void)tund_route_del_table(ifindex, &lbcast,
+					   tund_bcast_rules_rt_table(ifname));
 		(void)tund_route_del(ifindex, &mcast4);
 		(void)tund_route_del_mcast6(ifindex, &mcast6, MCAST6_METRIC);
 	}

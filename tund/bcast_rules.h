@@ -11,6 +11,12 @@
  *           dup to 255.255.255.255 device "IFNAME"
  *     The copy keeps the LAN source address; the data plane rewrites it with
  *     tund_bcast_rewrite_source before sending it to peers.
+ *   - for hosts without a default route, where sending to 255.255.255.255
+ *     fails with ENETUNREACH before netfilter sees it: a route
+ *     "255.255.255.255/32 dev IFNAME" in a table of its own
+ *     (tund_bcast_rules_rt_table) and the rule "to 255.255.255.255 lookup
+ *     THAT pref 32767", after main, so it applies only when main has no
+ *     route (then limited broadcasts go to the overlay only).
  * Broadcasts to the overlay subnet's own broadcast address need nothing: the
  * address's prefix route already points at the TUN. */
 #ifndef TUND_TUND_BCAST_RULES_H
@@ -18,6 +24,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Installs the routes and the table for the existing, up TUN ifname (letters,
  * digits, '-', '_', '.'). Idempotent: existing routes are kept, and a table
@@ -27,8 +34,13 @@
  * left installed on failure. */
 int tund_bcast_rules_install(const char *ifname, char **err);
 
-/* Deletes the table and, when the device still exists, the two routes.
- * Absent pieces are fine; other tables and routes are never touched. */
+/* The routing table holding the fallback limited-broadcast route for
+ * ifname: 0x7475xxxx, the low half a hash of the name. */
+uint32_t tund_bcast_rules_rt_table(const char *ifname);
+
+/* Deletes the nftables table, the rule and, when the device still exists,
+ * the three routes. Absent pieces are fine; other tables, rules and routes
+ * are never touched. */
 void tund_bcast_rules_remove(const char *ifname);
 
 /* The nftables table name for ifname ("tund_" + ifname), for tests and

@@ -106,7 +106,8 @@ static int do_run(const char *name, const char *addr)
 		}
 		free(err);
 	}
-	printf("ready ifindex=%d name=%s\n", ifindex, ifname);
+	printf("ready ifindex=%d name=%s rt_table=%u\n", ifindex, ifname,
+	       tund_bcast_rules_rt_table(ifname));
 
 	pfd[0] = (struct pollfd){ .fd = fd, .events = POLLIN };
 	pfd[1] = (struct pollfd){ .fd = STDIN_FILENO, .events = POLLIN };

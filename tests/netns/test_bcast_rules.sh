@@ -66,7 +66,13 @@ ip -n "$NS" route show table main 224.0.0.0/4 | grep -q 'dev tt0' ||
 ip -n "$NS" -6 route show table local | grep -q '^multicast ff00::/8 dev tt0 proto static metric 128' ||
 	fail "no metric-128 multicast ff00::/8 route on tt0 in the local table"
 in_ns ip -6 route get ff05::c | grep -q 'dev tt0' || fail "ff05::c is not routed to tt0"
-t_log "table, dup rule and routes installed (leftover replaced, install twice ok)"
+RT=$(sed -n 's/^ready .*rt_table=\([0-9]*\).*/\1/p' "$T_DIR/probe.log")
+[ -n "$RT" ] || fail "no rt_table in the ready line"
+ip -n "$NS" rule show | grep -q "^32767:.*to 255.255.255.255 lookup $RT" ||
+	fail "no rule to 255.255.255.255 lookup $RT after main"
+ip -n "$NS" route show table "$RT" | grep -q '^broadcast 255.255.255.255 dev tt0\|^255.255.255.255 dev tt0' ||
+	fail "no 255.255.255.255 route in table $RT"
+t_log "table, dup rule, routes and fallback rule installed (leftover replaced, install twice ok)"
 
 # 1. Limited broadcast: a copy on the TUN with the LAN source, which the
 # rewrite turns into the overlay address; the original still on the LAN.
@@ -100,6 +106,9 @@ out=$(in_ns "$PROBE" remove tt0) || fail "remove failed: $out"
 table_present && fail "table still there after remove"
 in_ns nft list tables | grep -q someone_else || fail "remove touched another table"
 ip -n "$NS" route show table all | grep -q '^224\.0\.0\.0/4' && fail "224.0.0.0/4 route left"
+ip -n "$NS" route show table all | grep -q "table $RT" && fail "fallback route left"
+ip -n "$NS" rule show | grep -q "lookup $RT" && fail "fallback rule left"
+ip -n "$NS" rule show | grep -q 'lookup main' || fail "remove touched the main rule"
 ip -n "$NS" -6 route show table local | grep -q 'ff00::/8 dev tt0 proto static' && fail "ff00::/8 route left"
 ip -n "$NS" -6 route show table local | grep -q 'ff00::/8 dev tt0 proto kernel' ||
 	fail "remove took the kernel's own ff00::/8 route"
@@ -132,17 +141,33 @@ table_present && fail "table left after SIGTERM"
 ip -n "$NS" route show table all | grep -q 'tt0' && fail "IPv4 routes left on tt0"
 ip -n "$NS" -6 route show table all | grep -q 'tt0' && fail "IPv6 routes left on tt0"
 ip -n "$NS" route show table all | grep -q '^224\.0\.0\.0/4' && fail "224.0.0.0/4 route left"
-t_log "after exit: no table, no route"
+ip -n "$NS" rule show | grep -q "lookup $RT" && fail "fallback rule left after exit"
+t_log "after exit: no table, no route, no rule"
 
-# 8. What tund cannot fix: with no default route, the kernel refuses a send to
-# 255.255.255.255 from an unbound socket (ENETUNREACH) before netfilter sees it;
-# binding to the LAN interface works (doc/broadcast.md).
+# 8. No default route: without tund, an unbound send to 255.255.255.255 fails
+# with ENETUNREACH before netfilter sees it; with the fallback rule it goes to
+# the TUN (overlay only, with the overlay source). A socket bound to the LAN
+# still broadcasts on the LAN and gets the dup copy (doc/broadcast.md).
 ip -n "$NS" route del default
 send 255.255.255.255 27015 no-default broadcast &&
-	fail "send to 255.255.255.255 without a default route unexpectedly worked"
+	fail "send to 255.255.255.255 without a default route (and no tund) unexpectedly worked"
 grep -q 'Network is unreachable' "$T_DIR/send.log" || fail "expected ENETUNREACH"
+mkfifo "$T_DIR/in3"
+ip netns exec "$NS" "$PROBE" run tt0 10.77.0.1/16 <"$T_DIR/in3" >"$T_DIR/probe.log" 2>&1 &
+PROBE_PID=$!
+t_track "$PROBE_PID"
+exec 5>"$T_DIR/in3"
+wait_until 10 probe_has '^ready' || fail "third probe not ready"
+send 255.255.255.255 27015 fallback broadcast || fail "send with the fallback rule failed"
+wait_until 5 probe_has 'dst=255\.255\.255\.255 src=10\.77\.0\.1 proto=17 sport=[0-9]+ dport=27015' ||
+	fail "limited broadcast without a default route did not reach the TUN"
 send 255.255.255.255 27015 bound-bcast broadcast,so-bindtodevice=veth-bc ||
 	fail "bound send failed"
 wait_until 5 lan_has bound-bcast || fail "bound broadcast did not reach the LAN"
-t_log "no default route: unbound send gets ENETUNREACH, bound send works"
+wait_until 5 probe_has 'dst=255\.255\.255\.255 src=10\.1\.0\.10 proto=17' ||
+	fail "bound broadcast was not copied to the TUN"
+lan_has fallback && fail "fallback broadcast went to the LAN too (unexpected)"
+exec 5>&-
+wait_until 10 probe_has '^done' || fail "third probe did not finish"
+t_log "no default route: unbound send reaches the TUN via the fallback rule; bound send reaches LAN + TUN"
 exit 0
