@@ -4,9 +4,11 @@
  *     creates TUN NAME with ADDR4/N, sets it up, installs the broadcast rules
  *     (twice: the second must succeed too), prints "ready", then prints one
  *     line per packet read from the TUN:
- *       pkt dst=D src=S proto=P [sport=X dport=Y] fanout=0|1 rewritten=S'
+ *       pkt dst=D src=S proto=P [sport=X dport=Y] csum=C fanout=0|1
+ *           rewritten=S' csum=C'
  *     (rewritten: the source after tund_bcast_rewrite_source, "-" when it
- *     refused). A line or EOF on stdin, or SIGTERM, removes the rules and
+ *     refused; C, C': IPv4 and UDP checksums recomputed from scratch before
+ *     and after the rewrite: ok, bad, or none for a UDP checksum of 0). A line or EOF on stdin, or SIGTERM, removes the rules and
  *     exits 0 after "done".
  *   bcast_probe remove NAME
  *     calls tund_bcast_rules_remove(NAME) and prints "removed".
@@ -43,6 +45,40 @@ static void check(int ret, const char *what)
 	exit(1);
 }
 
+static uint32_t sum16(uint32_t sum, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i + 1 < n; i += 2)
+		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (n & 1)
+		sum += (uint32_t)p[n - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum;
+}
+
+/* Checks an IPv4/UDP packet's checksums from scratch: "ok", "bad", or
+ * "none" when the UDP checksum is 0. */
+static const char *verify(const uint8_t *pkt, size_t n)
+{
+	size_t ihl = (size_t)(pkt[0] & 15) * 4;
+	size_t tot = (size_t)(pkt[2] << 8 | pkt[3]);
+	uint8_t ph[12];
+
+	if (tot > n || sum16(0, pkt, ihl) != 0xffff)
+		return "bad";
+	if (pkt[9] != 17 || tot < ihl + 8)
+		return "ok";
+	if (!(pkt[ihl + 6] | pkt[ihl + 7]))
+		return "none";
+	memcpy(ph, pkt + 12, 8);
+	ph[8] = 0;
+	ph[9] = 17;
+	ph[10] = (uint8_t)((tot - ihl) >> 8);
+	ph[11] = (uint8_t)(tot - ihl);
+	return sum16(sum16(0, ph, 12), pkt + ihl, tot - ihl) == 0xffff ?
+	       "ok" : "bad";
+}
+
 static void print_pkt(uint8_t *pkt, size_t n, const struct tund_cidr *o4)
 {
 	char dst[INET6_ADDRSTRLEN], src[INET6_ADDRSTRLEN], re[INET_ADDRSTRLEN];
@@ -67,11 +103,12 @@ static void print_pkt(uint8_t *pkt, size_t n, const struct tund_cidr *o4)
 	if (pkt[9] == 17 && n >= ihl + 8)
 		printf(" sport=%u dport=%u", pkt[ihl] << 8 | pkt[ihl + 1],
 		       pkt[ihl + 2] << 8 | pkt[ihl + 3]);
+	printf(" csum=%s", verify(pkt, n));
 	if (tund_bcast_rewrite_source(pkt, n, o4->addr))
 		inet_ntop(AF_INET, pkt + 12, re, sizeof(re));
 	else
 		strcpy(re, "-");
-	printf(" fanout=%d rewritten=%s\n", fan, re);
+	printf(" fanout=%d rewritten=%s csum=%s\n", fan, re, verify(pkt, n));
 }
 
 static int do_run(const char *name, const char *addr)

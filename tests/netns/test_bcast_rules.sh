@@ -77,18 +77,19 @@ t_log "table, dup rule, routes and fallback rule installed (leftover replaced, i
 # 1. Limited broadcast: a copy on the TUN with the LAN source, which the
 # rewrite turns into the overlay address; the original still on the LAN.
 send 255.255.255.255 27015 game-bcast broadcast || fail "send to 255.255.255.255 failed"
-wait_until 5 probe_has 'dst=255\.255\.255\.255 src=10\.1\.0\.10 proto=17 sport=[0-9]+ dport=27015 fanout=1 rewritten=10\.77\.0\.1$' ||
+# csum: both checksums recomputed from scratch, before and after the rewrite.
+wait_until 5 probe_has 'dst=255\.255\.255\.255 src=10\.1\.0\.10 proto=17 sport=[0-9]+ dport=27015 csum=ok fanout=1 rewritten=10\.77\.0\.1 csum=ok$' ||
 	fail "limited broadcast did not reach the TUN"
 wait_until 5 lan_has game-bcast || fail "limited broadcast no longer reaches the LAN"
 t_log "255.255.255.255: copy on tt0 (src 10.1.0.10 -> 10.77.0.1) and original on the LAN"
 
 # 2. The overlay subnet's broadcast address: routed to the TUN as it is.
 send 10.77.255.255 27015 overlay-bcast broadcast || fail "send to 10.77.255.255 failed"
-wait_until 5 probe_has 'dst=10\.77\.255\.255 src=10\.77\.0\.1 proto=17 sport=[0-9]+ dport=27015 fanout=1' ||
+wait_until 5 probe_has 'dst=10\.77\.255\.255 src=10\.77\.0\.1 proto=17 sport=[0-9]+ dport=27015 csum=ok fanout=1' ||
 	fail "overlay broadcast did not reach the TUN"
 # 3. IPv4 multicast (SSDP), no IP_MULTICAST_IF: the 224.0.0.0/4 route.
 send 239.255.255.250 1900 ssdp || fail "send to 239.255.255.250 failed"
-wait_until 5 probe_has 'dst=239\.255\.255\.250 src=10\.77\.0\.1 proto=17 sport=[0-9]+ dport=1900 fanout=1' ||
+wait_until 5 probe_has 'dst=239\.255\.255\.250 src=10\.77\.0\.1 proto=17 sport=[0-9]+ dport=1900 csum=ok fanout=1' ||
 	fail "IPv4 multicast did not reach the TUN"
 # 4. IPv6 multicast to a non-link-local group: the ff00::/8 route.
 echo v6 | in_ns socat - 'UDP6-DATAGRAM:[ff05::c]:1900' 2>>"$T_DIR/send.log" ||
