@@ -12,7 +12,7 @@ CC ?= gcc
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 15
 
-PKGS := glib-2.0 gio-2.0 json-glib-1.0 libsodium libmnl nice libmosquitto
+PKGS := glib-2.0 gio-2.0 json-glib-1.0 libsodium libmnl nice libmosquitto libnftables
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lpthread
 
@@ -93,6 +93,10 @@ $(B)/ice_probe: tests/netns/ice_probe.c $(B)/libtund.a
 $(B)/beacon_probe: tests/netns/beacon_probe.c $(B)/libtund.a
 	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
 
+# Helper for tests/netns/test_bcast_rules.sh: a TUN with the broadcast rules.
+$(B)/bcast_probe: tests/netns/bcast_probe.c $(B)/libtund.a
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
+
 unit: $(B)/unit-tests
 	$(B)/unit-tests
 
@@ -128,7 +132,7 @@ deps:
 
 # Helper programs the namespace tests run.
 TEST_PROBES := $(B)/nl_probe $(B)/mqtt_probe $(B)/netcheck_probe $(B)/ice_probe \
-	$(B)/beacon_probe
+	$(B)/beacon_probe $(B)/bcast_probe
 
 check: deps
 	$(MAKE) all unit-build fuzz $(TEST_PROBES)

@@ -9,8 +9,11 @@
 #include "netlink/nl.h"
 #include "overlay/cidr.h"
 
-int tund_route_encode(void *buf, size_t len, uint16_t type, int ifindex,
-		      const struct tund_cidr *dst)
+/* The common encoder: rtype RTN_UNICAST with scope link, or RTN_MULTICAST
+ * (IPv6 only); metric 0 = the kernel's default. */
+static int encode(void *buf, size_t len, uint16_t type, int ifindex,
+		  const struct tund_cidr *dst, uint8_t rtype, uint32_t metric,
+		  uint32_t table)
 {
 	struct tund_cidr net;
 	struct nlmsghdr *nlh;
@@ -22,6 +25,8 @@ int tund_route_encode(void *buf, size_t len, uint16_t type, int ifindex,
 		return -EINVAL;
 	alen = dst->family == AF_INET ? 4 : dst->family == AF_INET6 ? 16 : 0;
 	if (!alen || dst->prefix > alen * 8)
+		return -EINVAL;
+	if ((rtype == RTN_MULTICAST && dst->family != AF_INET6) || !table)
 		return -EINVAL;
 	if (len < mnl_nlmsg_size(sizeof(*rtm)))
 		return -ENOSPC;
@@ -37,26 +42,44 @@ int tund_route_encode(void *buf, size_t len, uint16_t type, int ifindex,
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
 	rtm->rtm_family = (uint8_t)net.family;
 	rtm->rtm_dst_len = net.prefix;
-	rtm->rtm_table = RT_TABLE_MAIN;
+	/* Tables above 255 travel in RTA_TABLE only. */
+	rtm->rtm_table = table < 256 ? (uint8_t)table : RT_TABLE_COMPAT;
 	rtm->rtm_protocol = RTPROT_STATIC;
-	rtm->rtm_scope = RT_SCOPE_LINK;
-	rtm->rtm_type = RTN_UNICAST;
+	rtm->rtm_scope = rtype == RTN_UNICAST ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
+	rtm->rtm_type = rtype;
 
 	if (net.prefix &&
 	    !mnl_attr_put_check(nlh, len, RTA_DST, alen, net.addr))
 		return -ENOSPC;
 	if (!mnl_attr_put_u32_check(nlh, len, RTA_OIF, (uint32_t)ifindex) ||
-	    !mnl_attr_put_u32_check(nlh, len, RTA_TABLE, RT_TABLE_MAIN))
+	    !mnl_attr_put_u32_check(nlh, len, RTA_TABLE, table))
+		return -ENOSPC;
+	if (metric && !mnl_attr_put_u32_check(nlh, len, RTA_PRIORITY, metric))
 		return -ENOSPC;
 	return 0;
 }
 
-static int route_change(uint16_t type, int ifindex, const struct tund_cidr *dst)
+int tund_route_encode(void *buf, size_t len, uint16_t type, int ifindex,
+		      const struct tund_cidr *dst)
+{
+	return encode(buf, len, type, ifindex, dst, RTN_UNICAST, 0,
+		      RT_TABLE_MAIN);
+}
+
+int tund_route_encode_mcast6(void *buf, size_t len, uint16_t type, int ifindex,
+			     const struct tund_cidr *dst, uint32_t metric)
+{
+	return encode(buf, len, type, ifindex, dst, RTN_MULTICAST, metric,
+		      RT_TABLE_LOCAL);
+}
+
+static int route_change(uint16_t type, int ifindex, const struct tund_cidr *dst,
+			uint8_t rtype, uint32_t metric, uint32_t table)
 {
 	_Alignas(struct nlmsghdr) char buf[TUND_NL_REQSIZE];
 	int ret;
 
-	ret = tund_route_encode(buf, sizeof(buf), type, ifindex, dst);
+	ret = encode(buf, sizeof(buf), type, ifindex, dst, rtype, metric, table);
 	if (ret < 0)
 		return ret;
 	return tund_nl_talk((struct nlmsghdr *)buf, NULL, NULL);
@@ -64,10 +87,38 @@ static int route_change(uint16_t type, int ifindex, const struct tund_cidr *dst)
 
 int tund_route_add(int ifindex, const struct tund_cidr *dst)
 {
-	return route_change(RTM_NEWROUTE, ifindex, dst);
+	return route_change(RTM_NEWROUTE, ifindex, dst, RTN_UNICAST, 0,
+			    RT_TABLE_MAIN);
 }
 
 int tund_route_del(int ifindex, const struct tund_cidr *dst)
 {
-	return route_change(RTM_DELROUTE, ifindex, dst);
+	return route_change(RTM_DELROUTE, ifindex, dst, RTN_UNICAST, 0,
+			    RT_TABLE_MAIN);
+}
+
+int tund_route_add_mcast6(int ifindex, const struct tund_cidr *dst,
+			  uint32_t metric)
+{
+	return route_change(RTM_NEWROUTE, ifindex, dst, RTN_MULTICAST, metric,
+			    RT_TABLE_LOCAL);
+}
+
+int tund_route_del_mcast6(int ifindex, const struct tund_cidr *dst,
+			  uint32_t metric)
+{
+	return route_change(RTM_DELROUTE, ifindex, dst, RTN_MULTICAST, metric,
+			    RT_TABLE_LOCAL);
+}
+
+int tund_route_add_table(int ifindex, const struct tund_cidr *dst,
+			 uint32_t table)
+{
+	return route_change(RTM_NEWROUTE, ifindex, dst, RTN_UNICAST, 0, table);
+}
+
+int tund_route_del_table(int ifindex, const struct tund_cidr *dst,
+			 uint32_t table)
+{
+	return route_change(RTM_DELROUTE, ifindex, dst, RTN_UNICAST, 0, table);
 }

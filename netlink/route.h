@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* On-link routes through our interface, in the main table. */
+/* On-link routes through our interface, in the main table (and IPv6
+ * multicast routes in the local table). */
 #ifndef TUND_NETLINK_ROUTE_H
 #define TUND_NETLINK_ROUTE_H
 
@@ -14,9 +15,29 @@ struct tund_cidr;
 int tund_route_add(int ifindex, const struct tund_cidr *dst);
 int tund_route_del(int ifindex, const struct tund_cidr *dst);
 
+/* The same as tund_route_add/del in routing table `table` (1..2^32-1). */
+int tund_route_add_table(int ifindex, const struct tund_cidr *dst,
+			 uint32_t table);
+int tund_route_del_table(int ifindex, const struct tund_cidr *dst,
+			 uint32_t table);
+
+/* Adds or removes an IPv6 "multicast" route to dst out of ifindex in the
+ * LOCAL table with the given metric (proto static). That table already holds
+ * a kernel "multicast ff00::/8" route at metric 256 per IPv6 interface and is
+ * looked up before main, so only a route here with a lower metric steers
+ * unbound IPv6 multicast senders to ifindex. Same return values as above;
+ * del matches on the metric, so the kernel's own route stays. */
+int tund_route_add_mcast6(int ifindex, const struct tund_cidr *dst,
+			  uint32_t metric);
+int tund_route_del_mcast6(int ifindex, const struct tund_cidr *dst,
+			  uint32_t metric);
+
 /* Builds an RTM_NEWROUTE or RTM_DELROUTE request into buf (aligned for struct
  * nlmsghdr); exposed for the unit tests. Returns 0, -EINVAL or -ENOSPC. */
 int tund_route_encode(void *buf, size_t len, uint16_t type, int ifindex,
 		      const struct tund_cidr *dst);
+/* The same for tund_route_{add,del}_mcast6 (-EINVAL for IPv4). */
+int tund_route_encode_mcast6(void *buf, size_t len, uint16_t type, int ifindex,
+			     const struct tund_cidr *dst, uint32_t metric);
 
 #endif

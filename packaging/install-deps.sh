@@ -4,7 +4,7 @@
 set -eu
 
 BUILD="gcc make pkg-config libnice-dev libglib2.0-dev libjson-glib-dev libsodium-dev
-libmnl-dev libmosquitto-dev"
+libmnl-dev libmosquitto-dev libnftables-dev"
 TEST="clang iproute2 nftables jq socat iputils-ping iperf3 procps coreutils
 wireguard-go wireguard-tools mosquitto mosquitto-clients coturn tcpdump python3"
 

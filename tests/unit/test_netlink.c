@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_addr.h>
+#include <linux/fib_rules.h>
 #include <linux/if_tun.h>
 #include <linux/rtnetlink.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "netlink/addr.h"
 #include "netlink/nl.h"
 #include "netlink/route.h"
+#include "netlink/rule.h"
 #include "netlink/tun.h"
 #include "overlay/cidr.h"
 #include "tests/unit/unit.h"
@@ -274,6 +276,62 @@ UNIT_TEST(netlink_route_encode_ipv6_and_default)
 	c = cidr("10.0.0.0/8");
 	CHECK(tund_route_encode(buf, sizeof(buf), RTM_NEWROUTE, -1, &c) == -EINVAL);
 	CHECK(tund_route_encode(buf, 16, RTM_NEWROUTE, 1, &c) == -ENOSPC);
+}
+
+UNIT_TEST(netlink_route_encode_mcast6)
+{
+	_Alignas(struct nlmsghdr) char buf[TUND_NL_REQSIZE];
+	const struct nlmsghdr *nlh = (void *)buf;
+	struct tund_cidr c = cidr("ff00::/8");
+	const struct rtmsg *rtm;
+	struct attrs a = { 0 };
+
+	CHECK(tund_route_encode_mcast6(buf, sizeof(buf), RTM_NEWROUTE, 3, &c,
+				       128) == 0);
+	rtm = mnl_nlmsg_get_payload(nlh);
+	CHECK(rtm->rtm_family == AF_INET6);
+	CHECK(rtm->rtm_dst_len == 8);
+	CHECK(rtm->rtm_table == RT_TABLE_LOCAL);
+	CHECK(rtm->rtm_type == RTN_MULTICAST);
+	CHECK(rtm->rtm_protocol == RTPROT_STATIC);
+	CHECK(mnl_attr_parse(nlh, sizeof(*rtm), collect, &a) == MNL_CB_OK);
+	CHECK(attr_is(a.tb[RTA_DST], c.addr, 16));
+	CHECK(a.tb[RTA_OIF] && mnl_attr_get_u32(a.tb[RTA_OIF]) == 3);
+	CHECK(a.tb[RTA_TABLE] &&
+	      mnl_attr_get_u32(a.tb[RTA_TABLE]) == RT_TABLE_LOCAL);
+	CHECK(a.tb[RTA_PRIORITY] && mnl_attr_get_u32(a.tb[RTA_PRIORITY]) == 128);
+	c = cidr("224.0.0.0/4");
+	CHECK(tund_route_encode_mcast6(buf, sizeof(buf), RTM_NEWROUTE, 3, &c,
+				       128) == -EINVAL);
+}
+
+UNIT_TEST(netlink_rule_encode)
+{
+	_Alignas(struct nlmsghdr) char buf[TUND_NL_REQSIZE];
+	const struct nlmsghdr *nlh = (void *)buf;
+	struct tund_cidr c = cidr("255.255.255.255/32");
+	const struct fib_rule_hdr *frh;
+	struct attrs a = { 0 };
+
+	CHECK(tund_rule_encode(buf, sizeof(buf), RTM_NEWRULE, &c, 0x74751234,
+			       32767) == 0);
+	CHECK(nlh->nlmsg_type == RTM_NEWRULE);
+	CHECK(nlh->nlmsg_flags & NLM_F_EXCL);
+	frh = mnl_nlmsg_get_payload(nlh);
+	CHECK(frh->family == AF_INET);
+	CHECK(frh->dst_len == 32);
+	CHECK(frh->table == RT_TABLE_UNSPEC);
+	CHECK(frh->action == FR_ACT_TO_TBL);
+	CHECK(mnl_attr_parse(nlh, sizeof(*frh), collect, &a) == MNL_CB_OK);
+	CHECK(attr_is(a.tb[FRA_DST], c.addr, 4));
+	CHECK(a.tb[FRA_TABLE] && mnl_attr_get_u32(a.tb[FRA_TABLE]) == 0x74751234);
+	CHECK(a.tb[FRA_PRIORITY] && mnl_attr_get_u32(a.tb[FRA_PRIORITY]) == 32767);
+
+	CHECK(tund_rule_encode(buf, sizeof(buf), RTM_DELRULE, &c, 0, 1) == -EINVAL);
+	CHECK(tund_rule_encode(buf, sizeof(buf), RTM_NEWROUTE, &c, 5, 1) == -EINVAL);
+	CHECK(tund_rule_encode(buf, 16, RTM_NEWRULE, &c, 5, 1) == -ENOSPC);
+	c.prefix = 33;
+	CHECK(tund_rule_encode(buf, sizeof(buf), RTM_NEWRULE, &c, 5, 1) == -EINVAL);
 }
 
 UNIT_TEST(netlink_tun_open_rejects_before_kernel)
