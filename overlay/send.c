@@ -209,3 +209,29 @@ uint64_t tund_wg_tick(struct tund_wg *wg, const struct tund_wg_clock *now)
 	pthread_mutex_unlock(&wg->lock);
 	return next;
 }
+
+unsigned tund_wg_broadcast(struct tund_wg *wg, const uint8_t *pkt, size_t len,
+			   const struct tund_wg_clock *now)
+{
+	size_t cap = len + TUND_WG_HEADROOM + TUND_WG_TAILROOM, out_len;
+	uint8_t *buf;
+	unsigned sent = 0;
+
+	if (len > 65535 || !(buf = malloc(cap)))
+		return 0;
+	pthread_mutex_lock(&wg->lock);
+	for (size_t i = 0; i < wg->n_peers; i++) {
+		struct tund_wg_peer *p = wg->peers[i];
+
+		if (!p->current || !p->endpoint.addr_len)
+			continue; /* only connected peers: a broadcast never starts a handshake */
+		memcpy(buf + TUND_WG_HEADROOM, pkt, len);
+		if (!seal(wg, p, buf, cap, len, now, &out_len))
+			continue;
+		wg->send(wg->send_ctx, &p->endpoint, buf, out_len);
+		sent++;
+	}
+	pthread_mutex_unlock(&wg->lock);
+	free(buf);
+	return sent;
+}

@@ -162,12 +162,28 @@ static bool apply_ice_turn(struct tund_config *cfg, const char *v, const char **
 	return true;
 }
 
+static bool apply_broadcast(struct tund_config *cfg, const char *v, const char **problem)
+{
+	if (!g_ascii_strcasecmp(v, "on") || !g_ascii_strcasecmp(v, "yes") ||
+	    !g_ascii_strcasecmp(v, "true")) {
+		cfg->broadcast = true;
+	} else if (!g_ascii_strcasecmp(v, "off") || !g_ascii_strcasecmp(v, "no") ||
+		   !g_ascii_strcasecmp(v, "false")) {
+		cfg->broadcast = false;
+	} else {
+		*problem = "expected on or off";
+		return false;
+	}
+	return true;
+}
+
 static const struct key_spec keys[] = {
 	{ "interface", "name", apply_name },
 	{ "interface", "address", apply_address },
 	{ "interface", "address6", apply_address6 },
 	{ "interface", "mtu", apply_mtu },
 	{ "interface", "listen_port", apply_listen_port },
+	{ "interface", "broadcast", apply_broadcast },
 	{ "paths", "state_dir", apply_state_dir },
 	{ "paths", "control_socket", apply_control_socket },
 	{ "ice", "port_range", apply_port_range },
@@ -181,6 +197,7 @@ void tund_config_init(struct tund_config *cfg)
 	g_strlcpy(cfg->ifname, "tund0", sizeof(cfg->ifname));
 	cfg->mtu = 1420;
 	cfg->listen_port = 51820;
+	cfg->broadcast = true;
 	cfg->state_dir = g_strdup(TUND_DEFAULT_STATE_DIR);
 	cfg->control_socket = g_strdup(TUND_DEFAULT_SOCKET);
 }

@@ -20,6 +20,7 @@ struct tund_config {
 	struct tund_cidr addr4, addr6;
 	unsigned mtu;
 	uint16_t listen_port; /* 0: pick a free port */
+	bool broadcast;       /* LAN games: fan broadcasts/multicasts out to peers */
 	char *state_dir;
 	char *control_socket;
 	/* [ice]: host candidate ports (0 = any) and, for peers outside any

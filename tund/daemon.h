@@ -29,6 +29,7 @@ struct tund_daemon {
 	struct tund_control *control;
 	struct tund_dataplane *dp;
 	uint16_t listen_port; /* as bound */
+	bool bcast_rules;     /* installed, to remove at exit */
 	GMainLoop *loop;
 	GPtrArray *networks; /* struct tund_netrt *, owned */
 	GPtrArray *pending_networks; /* loaded, started once the data plane runs */

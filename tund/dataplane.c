@@ -16,6 +16,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "overlay/bcast.h"
+#include "overlay/beacon.h"
 #include "tund/ice.h"
 #include "tund/log.h"
 #include "tund/peers.h"
@@ -35,7 +37,15 @@ struct tund_dataplane {
 	pthread_rwlock_t paths_lock;
 	GHashTable *paths; /* uint32 id -> struct tund_ice * */
 	uint32_t next_path_id;
+	/* Broadcast fan-out; touched by the TUN thread, set by the main one. */
+	pthread_mutex_t bcast_lock;
+	bool bcast_on;
+	struct tund_cidr overlay4;
+	struct tund_ratelimit bcast_rate;
+	uint64_t bcast_sent, bcast_dropped;
 };
+
+enum { BCAST_RATE = 200, BCAST_BURST = 400 }; /* packets/s: stops broadcast storms */
 
 struct path_endpoint {
 	uint16_t family; /* TUND_AF_PATH */
@@ -107,6 +117,64 @@ static bool wait_readable(struct tund_dataplane *dp, int fd, int timeout_ms)
 	return !(p[1].revents & POLLIN) && !atomic_load(&dp->stopping);
 }
 
+/* True when pkt was a broadcast or multicast (sent to every peer, or dropped
+ * by the rate bound). */
+static bool fan_out(struct tund_dataplane *dp, uint8_t *pkt, size_t len,
+		    const struct tund_wg_clock *now)
+{
+	struct tund_cidr overlay;
+	bool on, allowed;
+
+	pthread_mutex_lock(&dp->bcast_lock);
+	on = dp->bcast_on;
+	overlay = dp->overlay4;
+	pthread_mutex_unlock(&dp->bcast_lock);
+	if (!on || !tund_bcast_is_fanout(pkt, len, overlay.family ? &overlay : NULL))
+		return false;
+	pthread_mutex_lock(&dp->bcast_lock);
+	allowed = tund_ratelimit_allow(&dp->bcast_rate, now->mono_ns / 1000000);
+	if (allowed)
+		dp->bcast_sent++;
+	else
+		dp->bcast_dropped++;
+	pthread_mutex_unlock(&dp->bcast_lock);
+	if (!allowed)
+		return true;
+	/* A copy of a LAN broadcast carries the LAN source: replies must come
+	 * back through the tunnel, so it leaves with our overlay address. */
+	if (overlay.family == AF_INET && len >= 20 && pkt[0] >> 4 == 4 &&
+	    !tund_cidr_contains(&overlay, pkt + 12))
+		tund_bcast_rewrite_source(pkt, len, overlay.addr);
+	tund_wg_broadcast(dp->wg, pkt, len, now);
+	return true;
+}
+
+void tund_dataplane_set_broadcast(struct tund_dataplane *dp, bool on,
+				  const struct tund_cidr *overlay4)
+{
+	struct tund_wg_clock now;
+
+	tund_dataplane_now(&now);
+	pthread_mutex_lock(&dp->bcast_lock);
+	if (on && !dp->bcast_on)
+		tund_ratelimit_init(&dp->bcast_rate, BCAST_RATE, BCAST_BURST, now.mono_ns / 1000000);
+	dp->bcast_on = on;
+	if (overlay4)
+		dp->overlay4 = *overlay4;
+	pthread_mutex_unlock(&dp->bcast_lock);
+}
+
+uint64_t tund_dataplane_broadcasts(struct tund_dataplane *dp, uint64_t *dropped)
+{
+	uint64_t sent;
+
+	pthread_mutex_lock(&dp->bcast_lock);
+	sent = dp->bcast_sent;
+	*dropped = dp->bcast_dropped;
+	pthread_mutex_unlock(&dp->bcast_lock);
+	return sent;
+}
+
 static void *tun_loop(void *arg)
 {
 	struct tund_dataplane *dp = arg;
@@ -129,6 +197,8 @@ static void *tun_loop(void *arg)
 			continue;
 		}
 		tund_dataplane_now(&now);
+		if (fan_out(dp, buf + TUND_WG_HEADROOM, (size_t)n, &now))
+			continue;
 		if (tund_wg_encrypt(dp->wg, buf, cap, (size_t)n, &now, &out_len, &dst) ==
 		    TUND_WG_SEND)
 			send_datagram(dp, &dst, buf, out_len);
@@ -202,6 +272,7 @@ int tund_dataplane_start(int tun_fd, uint16_t listen_port, unsigned mtu,
 	dp->mtu = mtu;
 	dp->stop_fd = -1;
 	pthread_rwlock_init(&dp->paths_lock, NULL);
+	pthread_mutex_init(&dp->bcast_lock, NULL);
 	dp->paths = g_hash_table_new(NULL, NULL);
 	dp->next_path_id = 1;
 	dp->udp_fd = tund_udp_open(listen_port, &dp->port);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "overlay/cidr.h"
 #include "overlay/device.h"
 
 struct tund_dataplane;
@@ -49,6 +50,14 @@ void tund_dataplane_path_receive(struct tund_dataplane *dp, uint32_t id, uint8_t
  * tells whether it is an ICE path. */
 void tund_dataplane_peer_endpoint(struct tund_dataplane *dp, struct tund_peer *p, char *buf,
 				  size_t len, bool *is_path);
+
+/* LAN games: broadcasts and multicasts read from TUN go to every connected
+ * peer, at most rate packets per second, with an IPv4 source outside the
+ * overlay rewritten to our overlay address (overlay4: address and prefix).
+ * Off until called; overlay4 may change at run time. */
+void tund_dataplane_set_broadcast(struct tund_dataplane *dp, bool on,
+				  const struct tund_cidr *overlay4);
+uint64_t tund_dataplane_broadcasts(struct tund_dataplane *dp, uint64_t *dropped);
 
 /* Current time for the device. */
 void tund_dataplane_now(struct tund_wg_clock *now);

@@ -14,6 +14,7 @@
 #include "netlink/addr.h"
 #include "netlink/link.h"
 #include "netlink/tun.h"
+#include "tund/bcast_rules.h"
 #include "tund/control.h"
 #include "overlay/network.h"
 #include "tund/dataplane.h"
@@ -233,6 +234,17 @@ int main(int argc, char **argv)
 				  g_strerror(-ret));
 	}
 	log_info("listening on UDP port %u", d.listen_port);
+	if (d.cfg.broadcast) {
+		char *berr = NULL;
+
+		ret = tund_bcast_rules_install(d.ifname, &berr);
+		if (ret)
+			log_error("broadcast for LAN games is off: %s", berr ? berr : g_strerror(-ret));
+		else
+			d.bcast_rules = true;
+		free(berr);
+		tund_dataplane_set_broadcast(d.dp, true, d.cfg.has_addr4 ? &d.cfg.addr4 : NULL);
+	}
 	for (guint i = 0; d.pending_networks && i < d.pending_networks->len; i++) {
 		struct tund_network *net = g_ptr_array_index(d.pending_networks, i);
 
@@ -257,6 +269,8 @@ out:
 		p->path = NULL;
 	}
 	tund_dataplane_stop(d.dp);
+	if (d.bcast_rules)
+		tund_bcast_rules_remove(d.ifname);
 	bring_down_interface(&d);
 	tund_control_close(d.control);
 	if (d.loop)
