@@ -4,7 +4,8 @@
 # Friend a creates a network, b and c join with the invite, and they ping
 # each other over the encrypted overlay: a and b directly through their cone
 # NATs, c (behind a symmetric NAT) through the TURN relay. Everything is
-# removed at the end, also on Ctrl-C.
+# removed at the end, also on Ctrl-C. Finally a game server on c is found by a
+# with a UDP broadcast, as legacy LAN games do.
 set -u
 . "$(dirname "$0")/netns/lib.sh"
 [ "$(id -u)" = 0 ] || { echo "make demo needs root (network namespaces)" >&2; exit 1; }
@@ -40,5 +41,11 @@ show a ping "$(pubkey b)" -c 3
 show a ping "$(pubkey c)" -c 3
 printf '[a]$ ping %s\n' "$C"
 lab_exec a ping -c 3 -i 0.3 "$C"
+
+say "A LAN game: c runs a server on UDP 27015; a finds it by broadcast to 255.255.255.255"
+lab_bg c "$T_DIR/game.log" python3 "$TOP/tests/netns/game.py" server 27015
+wait_until 10 grep -q ready "$T_DIR/game.log" || fail "game server did not start"
+printf '[a]$ game query 255.255.255.255:27015\n'
+lab_exec a python3 "$TOP/tests/netns/game.py" query 255.255.255.255 27015
 
 say "Done; tearing the lab down"

@@ -161,7 +161,16 @@ int tund_bcast_rules_install(const char *ifname, char **err)
 	ret = route_add(ifindex, &mcast4, "route 224.0.0.0/4", err);
 	if (ret < 0)
 		goto out;
+	/* With IPv6 disabled on the host there is no IPv6 multicast to carry:
+	 * IPv4 broadcast and multicast still work. */
 	ret = route_add(ifindex, &mcast6, "route ff00::/8", err);
+	if (ret == -EACCES || ret == -EAFNOSUPPORT) {
+		if (err) {
+			free(*err);
+			*err = NULL;
+		}
+		ret = 0;
+	}
 	if (ret < 0)
 		goto out;
 	/* No default route: limited broadcasts go to the TUN instead of

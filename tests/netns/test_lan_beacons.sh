@@ -27,6 +27,19 @@ for h in a b c; do
 	n=$(ctl $h peers --json | jq '[.[] | select(.path == "lan")] | length')
 	[ "$n" = 2 ] || fail "$h shows $n lan paths, want 2: $(ctl $h peers --json | jq -c '[.[] | .path]')"
 done
+# A game on c is found from a by broadcast, to 255.255.255.255 and to the
+# overlay's broadcast address, over the LAN with no route to anywhere.
+GAME="python3 $TOP/tests/netns/game.py"
+lab_bg c "$T_DIR/game-c.log" $GAME server 27015
+wait_until 10 grep -q ready "$T_DIR/game-c.log" || fail "game server did not start"
+BCAST=$(python3 -c "import ipaddress,sys; print(ipaddress.ip_network(sys.argv[1], strict=False).broadcast_address)" \
+	"$(ctl a networks --json | jq -r '.[0].address')")
+for dst in 255.255.255.255 "$BCAST"; do
+	got=$(lab_exec a $GAME query "$dst" 27015)
+	grep -qx "reply $C" <<<"$got" || fail "no reply from c ($C) to a query to $dst: $got"
+done
+t_log "game on c found by broadcast from a"
+
 # A stranger with another network on the same LAN is counted, never added.
 
 other=$(ctl c network create other --prefix 10.55.0.0/16 | tail -n 1)

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# LAN games over tund: three friends behind cone NATs. A game server on c
+# answers a query sent by a to 255.255.255.255 and to the overlay broadcast
+# address; an SSDP-like responder on b answers a query to 239.255.255.250;
+# each broadcast reaches b exactly once (no duplicates, no loops).
+set -u
+. "$(dirname "$0")/lib.sh"
+t_init langames
+. "$(dirname "$0")/natlab.sh"
+. "$(dirname "$0")/lib_tund.sh"
+GAME="python3 $TOP/tests/netns/game.py"
+LAB_CLIENTS=3 lab_up cone
+for h in a b c; do tund_node "$h"; done
+invite=$(ctl a network create friends --broker "$LAB_MQTT_URL" --turn "$LAB_TURN_UDP" | tail -n 1)
+ctl b join "$invite" >/dev/null || fail "b: join"
+ctl c join "$invite" >/dev/null || fail "c: join"
+A=$(overlay_addr a) B=$(overlay_addr b) C=$(overlay_addr c)
+for pair in "a $B" "a $C" "b $C"; do
+	set -- $pair
+	wait_until 60 pings "$1" "$2" || fail "$1 cannot ping $2"
+done
+BCAST=$(python3 -c "import ipaddress,sys; print(ipaddress.ip_network(sys.argv[1], strict=False).broadcast_address)" \
+	"$(ctl a networks --json | jq -r '.[0].address')")
+
+lab_bg c "$T_DIR/game-c.log" $GAME server 27015
+lab_bg b "$T_DIR/ssdp-b.log" $GAME server 1900 239.255.255.250 "$B"
+wait_until 10 grep -q ready "$T_DIR/game-c.log" || fail "game server did not start"
+wait_until 10 grep -q ready "$T_DIR/ssdp-b.log" || fail "ssdp responder did not start"
+lab_bg b "$T_DIR/b-tt0.log" tcpdump -l -n -i tt0 "udp dst port 27015"
+wait_until 10 test -s "$T_DIR/b-tt0.log" || true
+
+got=$(lab_exec a $GAME query 255.255.255.255 27015)
+grep -qx "reply $C" <<<"$got" || fail "no reply from c ($C) to a 255.255.255.255 query: $got"
+got=$(lab_exec a $GAME query "$BCAST" 27015)
+grep -qx "reply $C" <<<"$got" || fail "no reply from c to a $BCAST query: $got"
+got=$(lab_exec a $GAME query 239.255.255.250 1900)
+grep -qx "reply $B" <<<"$got" || fail "no reply from b to an SSDP-style multicast query: $got"
+t_log "game discovery: c answered both broadcasts, b answered the multicast"
+
+# Exactly once: b saw one copy of each of a's two broadcasts on its TUN.
+wait_until 5 sh -c "[ \$(grep -c 'IP $A\\.' '$T_DIR/b-tt0.log') -ge 2 ]" || true
+n=$(grep -c "IP $A\." "$T_DIR/b-tt0.log")
+[ "$n" = 2 ] || fail "b received $n copies of a's 2 broadcasts: $(cat "$T_DIR/b-tt0.log")"
+# The source of the 255.255.255.255 copy was rewritten to a's overlay address.
+grep -q "query $A" "$T_DIR/game-c.log" || fail "c saw the query from $(grep query "$T_DIR/game-c.log"), not $A"
+t_log "each broadcast reached b exactly once, from $A"
+echo "PASS lan_games"
