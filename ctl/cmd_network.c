@@ -36,6 +36,7 @@ static const char create_usage[] =
 	"  --ice-servers FILE            read STUN and TURN servers from a WebRTC\n"
 	"                                iceServers JSON array\n"
 	"  --admission open|approve      whether new members need 'tundctl peer approve'\n"
+	"  --no-broadcast                do not carry LAN-game broadcasts between members\n"
 	"  --help                        show this help\n";
 
 static const char leave_usage[] =
@@ -192,12 +193,14 @@ static int network_create(int argc, char **argv, const char *sock)
 		{ "turn", required_argument, NULL, 't' },
 		{ "ice-servers", required_argument, NULL, 'i' },
 		{ "admission", required_argument, NULL, 'a' },
+		{ "no-broadcast", no_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	GPtrArray *stun = g_ptr_array_new_with_free_func(g_free);
 	GPtrArray *turn = g_ptr_array_new_with_free_func(g_free);
 	const char *broker = NULL, *admission = NULL, *ice = NULL;
+	bool no_broadcast = false;
 	char prefix[TUND_CIDR_STRLEN] = "", why[256];
 	JsonNode *result = NULL;
 	JsonObject *req, *net;
@@ -252,6 +255,9 @@ static int network_create(int argc, char **argv, const char *sock)
 			}
 			admission = optarg;
 			break;
+		case 'B':
+			no_broadcast = true;
+			break;
 		default:
 			goto out;
 		}
@@ -286,6 +292,8 @@ static int network_create(int argc, char **argv, const char *sock)
 	add_strings(req, "turn", turn);
 	if (admission)
 		json_object_set_string_member(req, "admission", admission);
+	if (no_broadcast)
+		json_object_set_boolean_member(req, "broadcast", FALSE);
 	ret = ctl_call(sock, req, &result);
 	if (ret)
 		goto out;

@@ -116,9 +116,11 @@ void tund_wg_get_drops(struct tund_wg *wg, uint64_t out[TUND_WG_DROP_COUNT]);
 enum tund_wg_result tund_wg_encrypt(struct tund_wg *wg, uint8_t *buf, size_t cap, size_t len,
 				    const struct tund_wg_clock *now, size_t *out_len,
 				    struct tund_wg_endpoint *dst);
+/* Whether the peer gets copies of broadcasts (default: yes). */
+void tund_wg_peer_set_broadcast(struct tund_wg *wg, struct tund_wg_peer *peer, bool on);
 /* Sends a copy of a broadcast or multicast packet (len bytes at pkt) to
- * every peer with a session, through the send callback. Returns how many
- * copies went out. */
+ * every peer with a session that takes broadcasts, through the send
+ * callback. Returns how many copies went out. */
 unsigned tund_wg_broadcast(struct tund_wg *wg, const uint8_t *pkt, size_t len,
 			   const struct tund_wg_clock *now);
 /* A datagram from src, decrypted in place. */

@@ -37,6 +37,7 @@ struct tund_wg_peer {
 	/* Round trip of the latest handshake: initiation -> response, or
 	 * response -> first packet under the new keypair. */
 	uint64_t hs_sent_ns, rtt_ns;
+	bool no_broadcast;
 	uint64_t drops[TUND_WG_DROP_COUNT];
 };
 

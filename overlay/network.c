@@ -23,6 +23,7 @@ enum {
 	TAG_STUN = 5,
 	TAG_TURN = 6,
 	TAG_ADMISSION = 7,
+	TAG_NO_BROADCAST = 8, /* present (empty): LAN-game broadcast is off */
 	TURN_FLAG_TCP = 1,
 	/* Binary invite at its largest is about 3 KB. */
 	INVITE_BIN_MAX = 3072,
@@ -616,6 +617,8 @@ size_t tund_invite_encode(const struct tund_network *net, char *out, size_t cap)
 		uint8_t adm = (uint8_t)net->admission;
 		put_field(&w, TAG_ADMISSION, &adm, 1);
 	}
+	if (net->no_broadcast)
+		put_field(&w, TAG_NO_BROADCAST, "", 0);
 	if (w.ok) {
 		uint8_t check[INVITE_CHECK_LEN];
 		tund_blake2s(check, sizeof(check), bin, w.len, NULL, 0);
@@ -804,6 +807,13 @@ static bool decode_fields(const uint8_t *p, size_t len, struct tund_network *n, 
 			}
 			n->admission = (enum tund_admission)v[0];
 			have_adm = true;
+			break;
+		case TAG_NO_BROADCAST:
+			if (flen != 0) {
+				SET_WHY("invite: bad broadcast flag");
+				return false;
+			}
+			n->no_broadcast = true;
 			break;
 		default:
 			break; /* a newer field: skip */

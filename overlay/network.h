@@ -99,6 +99,7 @@ struct tund_network {
 	struct tund_turn_server turn[TUND_NET_MAX_TURN];
 	unsigned n_turn;
 	enum tund_admission admission;
+	bool no_broadcast; /* members do not fan LAN-game broadcasts out to each other */
 };
 
 /* Errors are reported as a static string in *why (why may be NULL). */

@@ -223,7 +223,7 @@ unsigned tund_wg_broadcast(struct tund_wg *wg, const uint8_t *pkt, size_t len,
 	for (size_t i = 0; i < wg->n_peers; i++) {
 		struct tund_wg_peer *p = wg->peers[i];
 
-		if (!p->current || !p->endpoint.addr_len)
+		if (!p->current || !p->endpoint.addr_len || p->no_broadcast)
 			continue; /* only connected peers: a broadcast never starts a handshake */
 		memcpy(buf + TUND_WG_HEADROOM, pkt, len);
 		if (!seal(wg, p, buf, cap, len, now, &out_len))

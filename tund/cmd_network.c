@@ -296,6 +296,9 @@ JsonNode *tund_cmd_network_create(struct tund_daemon *d, JsonObject *req, char *
 		}
 		net.n_turn++;
 	}
+	if (json_object_has_member(req, "broadcast") &&
+	    !json_object_get_boolean_member_with_default(req, "broadcast", TRUE))
+		net.no_broadcast = true;
 	if ((v = tund_req_string(req, "admission"))) {
 		if (!strcmp(v, "open")) {
 			net.admission = TUND_ADMISSION_OPEN;

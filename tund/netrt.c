@@ -211,6 +211,9 @@ void tund_netrt_member_changed(struct tund_netrt *n, struct tund_peer *p)
 	p->has_psk = true;
 	if (d->dp && !p->wg_peer)
 		tund_dataplane_peer_apply(d->dp, p);
+	if (d->dp && p->wg_peer)
+		tund_wg_peer_set_broadcast(tund_dataplane_wg(d->dp), p->wg_peer,
+					   !n->net.no_broadcast);
 	/* ICE needs signaling: with no broker, peers meet by LAN beacon or by
 	 * manual blobs (which make their own path). */
 	if (!p->path && n->mqtt) {
@@ -560,6 +563,8 @@ JsonNode *tund_netrt_to_json(struct tund_netrt *n)
 	json_builder_set_member_name(b, "admission");
 	json_builder_add_string_value(b, n->net.admission == TUND_ADMISSION_APPROVE ? "approve" :
 										       "open");
+	json_builder_set_member_name(b, "broadcast");
+	json_builder_add_boolean_value(b, !n->net.no_broadcast);
 	json_builder_set_member_name(b, "members");
 	json_builder_add_int_value(b, members);
 	json_builder_set_member_name(b, "pending");

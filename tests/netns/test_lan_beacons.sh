@@ -47,4 +47,15 @@ drop_other() { [ "$(ctl a networks --json | jq '.[0].beacons.dropped.other_netwo
 wait_until 20 drop_other || fail "a did not count c's other-network beacons"
 [ "$(ctl a peers --json | jq length)" = 2 ] || fail "a's peer list changed"
 t_log "a: beacons $(ctl a networks --json | jq -c '.[0].beacons')"
+# Broadcast off for a network: unicast works, the game is not found.
+ctl c network leave other >/dev/null || fail "c: leave other"
+for h in a b c; do ctl $h network leave home >/dev/null || fail "$h: leave home"; done
+quiet=$(ctl a network create quiet --prefix 10.44.0.0/16 --no-broadcast | tail -n 1)
+ctl c join "$quiet" >/dev/null || fail "c: join quiet"
+Cq=$(overlay_addr c)
+wait_until 30 pings a "$Cq" || fail "a cannot ping c in the quiet network"
+[ "$(ctl a networks --json | jq '.[0].broadcast')" = false ] || fail "networks does not show broadcast off"
+got=$(lab_exec a $GAME query 255.255.255.255 27015 2)
+[ -z "$got" ] || fail "a broadcast crossed a --no-broadcast network: $got"
+t_log "--no-broadcast: unicast works, broadcasts stay home"
 echo "PASS lan_beacons"

@@ -35,7 +35,8 @@ static bool net_equal(const struct tund_network *a, const struct tund_network *b
 	if (strcmp(a->name, b->name) || memcmp(a->key, b->key, 32) ||
 	    memcmp(&a->prefix4, &b->prefix4, sizeof(a->prefix4)) ||
 	    memcmp(&a->prefix6, &b->prefix6, sizeof(a->prefix6)) || strcmp(a->broker, b->broker) ||
-	    a->n_stun != b->n_stun || a->n_turn != b->n_turn || a->admission != b->admission)
+	    a->n_stun != b->n_stun || a->n_turn != b->n_turn || a->admission != b->admission ||
+	    a->no_broadcast != b->no_broadcast)
 		return false;
 	for (unsigned i = 0; i < a->n_stun; i++)
 		if (strcmp(a->stun[i].host, b->stun[i].host) || a->stun[i].port != b->stun[i].port)
@@ -100,6 +101,12 @@ UNIT_TEST(network_invite_roundtrip)
 	CHECK(tund_invite_decode(text, &b, &why));
 	CHECK(net_equal(&a, &b));
 	CHECK(!strcmp(b.turn[0].pass, "p@ss:w0rd") && b.turn[1].tcp && !b.turn[0].tcp);
+	CHECK(!b.no_broadcast);
+	a.no_broadcast = true;
+	CHECK(tund_invite_encode(&a, text, sizeof(text)) > 0);
+	CHECK(tund_invite_decode(text, &b, &why) && b.no_broadcast);
+	a.no_broadcast = false;
+	CHECK(tund_invite_encode(&a, text, sizeof(text)) == len);
 
 	/* Whitespace around is fine. */
 	{
