@@ -44,4 +44,20 @@ n=$(grep -c "IP $A\." "$T_DIR/b-tt0.log")
 # The source of the 255.255.255.255 copy was rewritten to a's overlay address.
 grep -q "query $A" "$T_DIR/game-c.log" || fail "c saw the query from $(grep query "$T_DIR/game-c.log"), not $A"
 t_log "each broadcast reached b exactly once, from $A"
+# A broadcast storm is cut to the rate bound (burst 400, then 200/s).
+lab_bg b "$T_DIR/storm.log" tcpdump -l -n -i tt0 "udp dst port 27016"
+wait_until 10 test -s "$T_DIR/storm.log" || true
+start=$(date +%s%N)
+lab_exec a python3 -c 'import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+for i in range(3000):
+    s.sendto(b"storm", ("255.255.255.255", 27016))'
+secs=$(( ($(date +%s%N) - start) / 1000000000 + 1 ))
+sleep_until_quiet() { local n1 n2; n1=$(grep -c "IP $A\." "$T_DIR/storm.log"); sleep 1; n2=$(grep -c "IP $A\." "$T_DIR/storm.log"); [ "$n1" = "$n2" ]; }
+wait_until 20 sleep_until_quiet || true
+n=$(grep -c "IP $A\." "$T_DIR/storm.log")
+limit=$((400 + 200 * (secs + 2)))
+[ "$n" -ge 100 ] && [ "$n" -le "$limit" ] || fail "storm: b got $n of 3000 broadcasts sent in ${secs} s (want 100..$limit)"
+t_log "storm: 3000 broadcasts sent in <= ${secs} s, b got $n"
 echo "PASS lan_games"
