@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # make demo: three friends behind home routers (network namespaces with NAT),
 # a broker (mosquitto) and a STUN/TURN server (coturn) on the "internet".
-# Friend a creates a network, b and c join with the invite, and they ping
+# Friend a creates a network, b, c and d join with the invite, and they ping
 # each other over the encrypted overlay: a and b directly through their cone
-# NATs, c (behind a symmetric NAT) through the TURN relay. Everything is
+# NATs, c (behind a symmetric NAT) through the TURN relay, a and d (on one
+# LAN) over the LAN, found by LAN beacon. Everything is
 # removed at the end, also on Ctrl-C. Finally a game server on c is found by a
 # with a UDP broadcast, as legacy LAN games do.
 set -u
@@ -16,23 +17,25 @@ t_init demo
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() { printf '[%s]$ tundctl %s\n' "$1" "${*:2}"; ctl "$@"; }
 
-say "The internet: a broker and a STUN/TURN server; friends a and b behind cone NATs, c behind a symmetric NAT"
-LAB_CLIENTS=3 LAB_R3_MODE=symmetric lab_up cone
-for h in a b c; do tund_node "$h"; done
+say "The internet: a broker and a STUN/TURN server; friends a and b behind cone NATs, c behind a symmetric NAT, d on a's LAN"
+LAB_CLIENTS=3 LAB_R3_MODE=symmetric LAB_LAN_PEER=1 lab_up cone
+for h in a b c d; do tund_node "$h"; done
 
 say "a creates a network; the invite is the last line"
 show a network create friends --broker "$LAB_MQTT_URL" --turn "$LAB_TURN_UDP" | tee "$T_DIR/create.out"
 invite=$(tail -n 1 "$T_DIR/create.out")
 
-say "b and c join with the invite"
+say "b, c and d join with the invite"
 show b join "$invite"
 show c join "$invite"
-A=$(overlay_addr a) B=$(overlay_addr b) C=$(overlay_addr c)
+show d join "$invite"
+A=$(overlay_addr a) B=$(overlay_addr b) C=$(overlay_addr c) D=$(overlay_addr d)
 
 say "They find each other through the broker and open ICE paths"
 wait_until 60 pings a "$B" || fail "a cannot reach b"
 wait_until 60 pings a "$C" || fail "a cannot reach c"
 wait_until 60 pings b "$C" || fail "b cannot reach c"
+wait_until 60 pings a "$D" || fail "a cannot reach d"
 show a peers
 show c peers
 

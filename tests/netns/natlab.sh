@@ -4,7 +4,8 @@
 # Source after lib.sh, call t_init, then lab_up TOPOLOGY (in the test's own
 # shell, not in $(...): the cleanup lists must live in that shell).
 #
-# Topologies (LAB_CLIENTS=3 adds client c behind a third router r3):
+# Topologies (LAB_CLIENTS=3 adds client c behind a third router r3;
+# LAB_LAN_PEER=1 adds client d on a's LAN behind r1):
 #   lan          a, b, c = 10.1.0.10-12 on r1's LAN bridge; r1 NATs (cone)
 #   cone         a behind r1, b behind r2: masquerade (port preserving,
 #                endpoint-independent mapping, address+port dependent filter)
@@ -393,9 +394,11 @@ lab_up() {
 			_lab_router r3 "$m3"
 			_lab_client c r3 10
 		fi
+		# LAB_LAN_PEER=1: d shares a's LAN behind r1 (10.1.0.11).
+		[ "${LAB_LAN_PEER:-0}" = 1 ] && _lab_client d r1 11
 	fi
 	[ "${LAB_NO_SERVICES:-0}" = 1 ] || lab_services_up
-	for h in a b c; do
+	for h in a b c d; do
 		[ -n "${LAB_NSMAP[$h]:-}" ] || continue
 		wait_until 5 lab_exec "$h" ping -c1 -W1 "$LAB_SRV" ||
 			fail "natlab: $h cannot reach srv after lab_up $topo"
