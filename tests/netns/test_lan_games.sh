@@ -2,23 +2,31 @@
 # LAN games over tund: three friends behind cone NATs. A game server on c
 # answers a query sent by a to 255.255.255.255 and to the overlay broadcast
 # address; an SSDP-like responder on b answers a query to 239.255.255.250;
-# each broadcast reaches b exactly once (no duplicates, no loops).
+# each broadcast reaches b exactly once (no duplicates, no loops); a storm is
+# cut to the rate bound; d, on a's LAN, is reached over the LAN path.
 set -u
 . "$(dirname "$0")/lib.sh"
 t_init langames
 . "$(dirname "$0")/natlab.sh"
 . "$(dirname "$0")/lib_tund.sh"
 GAME="python3 $TOP/tests/netns/game.py"
-LAB_CLIENTS=3 lab_up cone
-for h in a b c; do tund_node "$h"; done
+LAB_CLIENTS=3 LAB_LAN_PEER=1 lab_up cone
+for h in a b c d; do tund_node "$h"; done
 invite=$(ctl a network create friends --broker "$LAB_MQTT_URL" --turn "$LAB_TURN_UDP" | tail -n 1)
 ctl b join "$invite" >/dev/null || fail "b: join"
 ctl c join "$invite" >/dev/null || fail "c: join"
+ctl d join "$invite" >/dev/null || fail "d: join"
 A=$(overlay_addr a) B=$(overlay_addr b) C=$(overlay_addr c)
 for pair in "a $B" "a $C" "b $C"; do
 	set -- $pair
 	wait_until 60 pings "$1" "$2" || fail "$1 cannot ping $2"
 done
+# d shares a's LAN: found by beacon, the LAN path wins over ICE.
+D=$(overlay_addr d) KD=$(pubkey d)
+wait_until 60 pings a "$D" || fail "a cannot ping d"
+wait_until 20 path_is a "$KD" lan || fail "a's path to d is $(peer_field a "$KD" path), want lan"
+[ "$(peer_field a "$KD" endpoint)" = "$(lab_addr d):51820" ] || fail "a sends to d at $(peer_field a "$KD" endpoint)"
+t_log "a reaches d on the LAN ($(peer_field a "$KD" endpoint))"
 BCAST=$(python3 -c "import ipaddress,sys; print(ipaddress.ip_network(sys.argv[1], strict=False).broadcast_address)" \
 	"$(ctl a networks --json | jq -r '.[0].address')")
 
