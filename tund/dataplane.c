@@ -424,9 +424,17 @@ void tund_dataplane_peer_use_path(struct tund_dataplane *dp, struct tund_peer *p
 	struct tund_wg_endpoint ep;
 	struct tund_wg_clock now;
 
+	struct tund_wg_peer_stats st;
+
 	if (!p->wg_peer)
 		return;
 	path_endpoint(id, &ep);
+	/* libnice may select a pair more than once: only a new path needs a
+	 * new handshake or keepalive. */
+	tund_wg_peer_get_stats(dp->wg, p->wg_peer, &st);
+	if (st.endpoint.addr_len == ep.addr_len && !memcmp(st.endpoint.addr, ep.addr, ep.addr_len) &&
+	    st.has_session)
+		return;
 	tund_wg_peer_set_endpoint(dp->wg, p->wg_peer, &ep);
 	tund_dataplane_now(&now);
 	tund_wg_peer_connect(dp->wg, p->wg_peer, &now);
