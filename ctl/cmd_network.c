@@ -385,54 +385,17 @@ int network_main(int argc, char **argv, const char *sock)
 
 int networks_main(int argc, char **argv, const char *sock)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	static const char *const headers[] = {
 		"NAME", "PREFIX", "ADDRESS", "BROKER", "MEMBERS", "PENDING", "ADMISSION",
 	};
-	JsonNode *result = NULL, *nets;
+	JsonNode *result = NULL;
 	struct tund_table *t;
-	JsonObject *req;
 	JsonArray *a;
-	bool json = false;
-	int c, ret;
+	int ret;
 
-	optind = 0;
-	while ((c = ctl_getopt(argc, argv, "networks", opts)) != -1) {
-		switch (c) {
-		case 'h':
-			fputs(networks_usage, stdout);
-			return CTL_EXIT_OK;
-		case 'j':
-			json = true;
-			break;
-		default:
-			return CTL_EXIT_USAGE;
-		}
-	}
-	if (optind < argc)
-		return ctl_usage_error("networks: unexpected argument '%s'", argv[optind]);
-
-	req = json_object_new();
-	json_object_set_string_member(req, "cmd", "networks");
-	ret = ctl_call(sock, req, &result);
-	if (ret)
-		return ret;
-	nets = JSON_NODE_HOLDS_OBJECT(result)
-		       ? json_object_get_member(json_node_get_object(result), "networks")
-		       : NULL;
-	if (!nets || !JSON_NODE_HOLDS_ARRAY(nets)) {
-		ret = ctl_fail("malformed reply from tund: no \"networks\" array");
+	ret = ctl_list(argc, argv, sock, "networks", networks_usage, &result, &a);
+	if (ret || !a)
 		goto out;
-	}
-	if (json) {
-		ctl_print_json(nets);
-		goto out;
-	}
-	a = json_node_get_array(nets);
 	if (!json_array_get_length(a)) {
 		puts("no networks");
 		goto out;
@@ -465,7 +428,8 @@ int networks_main(int argc, char **argv, const char *sock)
 	tund_table_print(t, stdout);
 	tund_table_free(t);
 out:
-	json_node_unref(result);
+	if (result)
+		json_node_unref(result);
 	return ret;
 }
 

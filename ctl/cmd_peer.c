@@ -256,54 +256,17 @@ static void add_peer_row(struct tund_table *t, const struct peer_cols *cols, Jso
 
 int peers_main(int argc, char **argv, const char *sock)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *headers[12];
 	struct peer_cols cols = { 0 };
-	JsonNode *result = NULL, *peers;
+	JsonNode *result = NULL;
 	struct tund_table *t;
-	JsonObject *req;
 	JsonArray *a;
-	bool json = false;
 	size_t nh = 0;
-	int c, ret;
+	int ret;
 
-	optind = 0;
-	while ((c = ctl_getopt(argc, argv, "peers", opts)) != -1) {
-		switch (c) {
-		case 'h':
-			fputs(peers_usage, stdout);
-			return CTL_EXIT_OK;
-		case 'j':
-			json = true;
-			break;
-		default:
-			return CTL_EXIT_USAGE;
-		}
-	}
-	if (optind < argc)
-		return ctl_usage_error("peers: unexpected argument '%s'", argv[optind]);
-
-	req = json_object_new();
-	json_object_set_string_member(req, "cmd", "peers");
-	ret = ctl_call(sock, req, &result);
-	if (ret)
-		return ret;
-	peers = JSON_NODE_HOLDS_OBJECT(result)
-			? json_object_get_member(json_node_get_object(result), "peers")
-			: NULL;
-	if (!peers || !JSON_NODE_HOLDS_ARRAY(peers)) {
-		ret = ctl_fail("malformed reply from tund: no \"peers\" array");
+	ret = ctl_list(argc, argv, sock, "peers", peers_usage, &result, &a);
+	if (ret || !a)
 		goto out;
-	}
-	if (json) {
-		ctl_print_json(peers);
-		goto out;
-	}
-	a = json_node_get_array(peers);
 	if (!json_array_get_length(a)) {
 		puts("no peers");
 		goto out;
@@ -346,7 +309,8 @@ int peers_main(int argc, char **argv, const char *sock)
 	tund_table_print(t, stdout);
 	tund_table_free(t);
 out:
-	json_node_unref(result);
+	if (result)
+		json_node_unref(result);
 	return ret;
 }
 

@@ -52,5 +52,12 @@ int ctl_read_token(const char *arg, const char *what, const char *prefix, const 
 void ctl_print_network(JsonObject *net);
 /* Writes node as indented JSON and a newline to stdout. */
 void ctl_print_json(JsonNode *node);
+/* The front half of a list command (`peers`, `networks`): --json/--help,
+ * the request, and the reply's array member `cmd`. Returns CTL_EXIT_OK with
+ * *array set when the caller should print a table; CTL_EXIT_OK with *array
+ * NULL when --help or --json already printed everything; else an exit
+ * status. *result (json_node_unref it, may be NULL) owns the array. */
+int ctl_list(int argc, char **argv, const char *sock, const char *cmd, const char *help,
+	     JsonNode **result, JsonArray **array);
 
 #endif

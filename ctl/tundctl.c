@@ -264,3 +264,51 @@ int main(int argc, char **argv)
 		return ctl_fail("writing to stdout: %s", strerror(errno));
 	return ret;
 }
+
+int ctl_list(int argc, char **argv, const char *sock, const char *cmd, const char *help,
+	     JsonNode **result, JsonArray **array)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	JsonObject *req;
+	JsonNode *list;
+	bool json = false;
+	int c, ret;
+
+	*result = NULL;
+	*array = NULL;
+	optind = 0;
+	while ((c = ctl_getopt(argc, argv, cmd, opts)) != -1) {
+		switch (c) {
+		case 'h':
+			fputs(help, stdout);
+			return CTL_EXIT_OK;
+		case 'j':
+			json = true;
+			break;
+		default:
+			return CTL_EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return ctl_usage_error("%s: unexpected argument '%s'", cmd, argv[optind]);
+
+	req = json_object_new();
+	json_object_set_string_member(req, "cmd", cmd);
+	ret = ctl_call(sock, req, result);
+	if (ret)
+		return ret;
+	list = JSON_NODE_HOLDS_OBJECT(*result) ?
+		       json_object_get_member(json_node_get_object(*result), cmd) :
+		       NULL;
+	if (!list || !JSON_NODE_HOLDS_ARRAY(list))
+		return ctl_fail("malformed reply from tund: no \"%s\" array", cmd);
+	if (json)
+		ctl_print_json(list);
+	else
+		*array = json_node_get_array(list);
+	return CTL_EXIT_OK;
+}
