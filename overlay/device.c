@@ -304,6 +304,13 @@ int tund_wg_peer_allow(struct tund_wg *wg, struct tund_wg_peer *peer, const stru
 	return ret;
 }
 
+void tund_wg_peer_pin_endpoint(struct tund_wg *wg, struct tund_wg_peer *peer, uint64_t until_ns)
+{
+	pthread_mutex_lock(&wg->lock);
+	peer->pinned_until_ns = until_ns;
+	pthread_mutex_unlock(&wg->lock);
+}
+
 void tund_wg_peer_set_broadcast(struct tund_wg *wg, struct tund_wg_peer *peer, bool on)
 {
 	pthread_mutex_lock(&wg->lock);

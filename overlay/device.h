@@ -116,6 +116,10 @@ void tund_wg_get_drops(struct tund_wg *wg, uint64_t out[TUND_WG_DROP_COUNT]);
 enum tund_wg_result tund_wg_encrypt(struct tund_wg *wg, uint8_t *buf, size_t cap, size_t len,
 				    const struct tund_wg_clock *now, size_t *out_len,
 				    struct tund_wg_endpoint *dst);
+/* Keeps the peer's endpoint fixed until `until_ns` (monotonic): packets
+ * arriving from elsewhere are accepted but do not move it (roaming). Used
+ * for a LAN path, which wins over ICE while LAN beacons keep coming. */
+void tund_wg_peer_pin_endpoint(struct tund_wg *wg, struct tund_wg_peer *peer, uint64_t until_ns);
 /* Whether the peer gets copies of broadcasts (default: yes). */
 void tund_wg_peer_set_broadcast(struct tund_wg *wg, struct tund_wg_peer *peer, bool on);
 /* Sends a copy of a broadcast or multicast packet (len bytes at pkt) to

@@ -38,6 +38,7 @@ struct tund_wg_peer {
 	 * response -> first packet under the new keypair. */
 	uint64_t hs_sent_ns, rtt_ns;
 	bool no_broadcast;
+	uint64_t pinned_until_ns; /* no roaming before this */
 	uint64_t drops[TUND_WG_DROP_COUNT];
 };
 

@@ -512,12 +512,15 @@ bool tund_dataplane_peer_use_lan(struct tund_dataplane *dp, struct tund_peer *p,
 	else
 		ep.in4.sin_port = htons(port);
 	to_wg_endpoint(&ep, &wep);
+	tund_dataplane_now(&now);
+	/* The LAN path holds while beacons keep coming. */
+	tund_wg_peer_pin_endpoint(dp->wg, p->wg_peer,
+				  now.mono_ns + (uint64_t)TUND_LAN_FRESH_S * 1000000000ull);
 	tund_wg_peer_get_stats(dp->wg, p->wg_peer, &st);
 	if (st.endpoint.addr_len == wep.addr_len &&
 	    !memcmp(st.endpoint.addr, wep.addr, wep.addr_len))
 		return false;
 	tund_wg_peer_set_endpoint(dp->wg, p->wg_peer, &wep);
-	tund_dataplane_now(&now);
 	tund_wg_peer_connect(dp->wg, p->wg_peer, &now);
 	return true;
 }
