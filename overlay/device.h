@@ -124,9 +124,10 @@ void tund_wg_peer_pin_endpoint(struct tund_wg *wg, struct tund_wg_peer *peer, ui
 void tund_wg_peer_set_broadcast(struct tund_wg *wg, struct tund_wg_peer *peer, bool on);
 /* Sends a copy of a broadcast or multicast packet (len bytes at pkt) to
  * every peer with a session that takes broadcasts, through the send
- * callback. Returns how many copies went out. */
-unsigned tund_wg_broadcast(struct tund_wg *wg, const uint8_t *pkt, size_t len,
-			   const struct tund_wg_clock *now);
+ * callback, sealing each copy in scratch (cap bytes, caller-owned, at least
+ * len + HEADROOM + TAILROOM). Returns how many copies went out. */
+unsigned tund_wg_broadcast(struct tund_wg *wg, const uint8_t *pkt, size_t len, uint8_t *scratch,
+			   size_t cap, const struct tund_wg_clock *now);
 /* A datagram from src, decrypted in place. */
 enum tund_wg_result tund_wg_receive(struct tund_wg *wg, uint8_t *buf, size_t len,
 				    const struct tund_wg_endpoint *src,

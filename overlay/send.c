@@ -210,14 +210,13 @@ uint64_t tund_wg_tick(struct tund_wg *wg, const struct tund_wg_clock *now)
 	return next;
 }
 
-unsigned tund_wg_broadcast(struct tund_wg *wg, const uint8_t *pkt, size_t len,
-			   const struct tund_wg_clock *now)
+unsigned tund_wg_broadcast(struct tund_wg *wg, const uint8_t *pkt, size_t len, uint8_t *scratch,
+			   size_t cap, const struct tund_wg_clock *now)
 {
-	size_t cap = len + TUND_WG_HEADROOM + TUND_WG_TAILROOM, out_len;
-	uint8_t *buf;
+	size_t out_len;
 	unsigned sent = 0;
 
-	if (len > 65535 || !(buf = malloc(cap)))
+	if (len + TUND_WG_HEADROOM + TUND_WG_TAILROOM > cap)
 		return 0;
 	pthread_mutex_lock(&wg->lock);
 	for (size_t i = 0; i < wg->n_peers; i++) {
@@ -225,13 +224,12 @@ unsigned tund_wg_broadcast(struct tund_wg *wg, const uint8_t *pkt, size_t len,
 
 		if (!p->current || !p->endpoint.addr_len || p->no_broadcast)
 			continue; /* only connected peers: a broadcast never starts a handshake */
-		memcpy(buf + TUND_WG_HEADROOM, pkt, len);
-		if (!seal(wg, p, buf, cap, len, now, &out_len))
+		memcpy(scratch + TUND_WG_HEADROOM, pkt, len);
+		if (!seal(wg, p, scratch, cap, len, now, &out_len))
 			continue;
-		wg->send(wg->send_ctx, &p->endpoint, buf, out_len);
+		wg->send(wg->send_ctx, &p->endpoint, scratch, out_len);
 		sent++;
 	}
 	pthread_mutex_unlock(&wg->lock);
-	free(buf);
 	return sent;
 }

@@ -38,9 +38,11 @@ struct tund_dataplane {
 	GHashTable *paths; /* uint32 id -> struct tund_ice * */
 	uint32_t next_path_id;
 	/* Broadcast fan-out; touched by the TUN thread, set by the main one. */
-	pthread_mutex_t bcast_lock;
-	bool bcast_on;
-	struct tund_cidr overlay4;
+	pthread_mutex_t bcast_lock; /* the rate bound and counters */
+	/* Read for every TUN packet, so without a lock: 0 = off, else
+	 * 1 << 40 | IPv4 address << 8 | prefix length. */
+	_Atomic uint64_t bcast_overlay;
+	uint8_t *bcast_buf; /* the TUN thread's scratch for sealing copies */
 	struct tund_ratelimit bcast_rate;
 	uint64_t bcast_sent, bcast_dropped;
 };
@@ -122,14 +124,20 @@ static bool wait_readable(struct tund_dataplane *dp, int fd, int timeout_ms)
 static bool fan_out(struct tund_dataplane *dp, uint8_t *pkt, size_t len,
 		    const struct tund_wg_clock *now)
 {
-	struct tund_cidr overlay;
-	bool on, allowed;
+	uint64_t packed = atomic_load_explicit(&dp->bcast_overlay, memory_order_relaxed);
+	struct tund_cidr overlay = { 0 };
+	bool allowed;
 
-	pthread_mutex_lock(&dp->bcast_lock);
-	on = dp->bcast_on;
-	overlay = dp->overlay4;
-	pthread_mutex_unlock(&dp->bcast_lock);
-	if (!on || !tund_bcast_is_fanout(pkt, len, overlay.family ? &overlay : NULL))
+	if (!packed)
+		return false;
+	if (packed & 0xffffffffffull) {
+		uint32_t a = (uint32_t)(packed >> 8);
+
+		overlay.family = AF_INET;
+		overlay.prefix = (uint8_t)packed;
+		memcpy(overlay.addr, &a, 4);
+	}
+	if (!tund_bcast_is_fanout(pkt, len, overlay.family ? &overlay : NULL))
 		return false;
 	pthread_mutex_lock(&dp->bcast_lock);
 	allowed = tund_ratelimit_allow(&dp->bcast_rate, now->mono_ns / 1000000);
@@ -145,7 +153,8 @@ static bool fan_out(struct tund_dataplane *dp, uint8_t *pkt, size_t len,
 	if (overlay.family == AF_INET && len >= 20 && pkt[0] >> 4 == 4 &&
 	    !tund_cidr_contains(&overlay, pkt + 12))
 		tund_bcast_rewrite_source(pkt, len, overlay.addr);
-	tund_wg_broadcast(dp->wg, pkt, len, now);
+	tund_wg_broadcast(dp->wg, pkt, len, dp->bcast_buf,
+			  PACKET_MAX + TUND_WG_HEADROOM + TUND_WG_TAILROOM, now);
 	return true;
 }
 
@@ -154,13 +163,20 @@ void tund_dataplane_set_broadcast(struct tund_dataplane *dp, bool on,
 {
 	struct tund_wg_clock now;
 
+	uint64_t packed = 0;
+	uint32_t a;
+
 	tund_dataplane_now(&now);
 	pthread_mutex_lock(&dp->bcast_lock);
-	if (on && !dp->bcast_on)
+	if (on && !atomic_load(&dp->bcast_overlay))
 		tund_ratelimit_init(&dp->bcast_rate, BCAST_RATE, BCAST_BURST, now.mono_ns / 1000000);
-	dp->bcast_on = on;
-	if (overlay4)
-		dp->overlay4 = *overlay4;
+	if (overlay4 && overlay4->family == AF_INET) {
+		memcpy(&a, overlay4->addr, 4);
+		packed = (uint64_t)a << 8 | overlay4->prefix;
+	} else if (!overlay4) {
+		packed = atomic_load(&dp->bcast_overlay) & 0xffffffffffull;
+	}
+	atomic_store(&dp->bcast_overlay, on ? 1ull << 40 | packed : 0);
 	pthread_mutex_unlock(&dp->bcast_lock);
 }
 
@@ -273,11 +289,18 @@ int tund_dataplane_start(int tun_fd, uint16_t listen_port, unsigned mtu,
 	dp->stop_fd = -1;
 	pthread_rwlock_init(&dp->paths_lock, NULL);
 	pthread_mutex_init(&dp->bcast_lock, NULL);
+	dp->bcast_buf = malloc(PACKET_MAX + TUND_WG_HEADROOM + TUND_WG_TAILROOM);
+	if (!dp->bcast_buf) {
+		free(dp);
+		return -ENOMEM;
+	}
 	dp->paths = g_hash_table_new(NULL, NULL);
 	dp->next_path_id = 1;
 	dp->udp_fd = tund_udp_open(listen_port, &dp->port);
 	if (dp->udp_fd < 0) {
 		ret = dp->udp_fd;
+		g_hash_table_unref(dp->paths);
+		free(dp->bcast_buf);
 		free(dp);
 		return ret;
 	}
@@ -308,6 +331,7 @@ int tund_dataplane_start(int tun_fd, uint16_t listen_port, unsigned mtu,
 	*out = dp;
 	return 0;
 fail:
+	free(dp->bcast_buf);
 	g_hash_table_unref(dp->paths);
 	tund_wg_free(dp->wg);
 	if (dp->stop_fd >= 0)
@@ -330,6 +354,7 @@ void tund_dataplane_stop(struct tund_dataplane *dp)
 	}
 	tund_wg_free(dp->wg);
 	g_hash_table_unref(dp->paths);
+	free(dp->bcast_buf);
 	close(dp->stop_fd);
 	close(dp->udp_fd);
 	free(dp);
