@@ -47,7 +47,7 @@ invite2=$(ctl a network create club --prefix 10.88.0.0/16 --broker "$LAB_MQTT_UR
 	--turn "$LAB_TURN_UDP" --admission approve | tail -n 1)
 ctl b join "$invite2" >/dev/null || fail "b: join club"
 KB=$(pubkey b)
-wait_until 30 sh -c "[ \"\$($TUNDCTL --socket $T_DIR/a/tund.sock peers --json | jq -r --arg k $KB '.[] | select(.public_key == \$k) | .state')\" = pending ]" ||
+wait_until 60 sh -c "[ \"\$($TUNDCTL --socket $T_DIR/a/tund.sock peers --json | jq -r --arg k $KB '.[] | select(.public_key == \$k) | .state')\" = pending ]" ||
 	fail "b is not pending on a"
 Aclub=$(overlay_addr a)
 [ -n "$Aclub" ] || fail "a has no address in club"
