@@ -23,12 +23,16 @@
 #include "tund/log.h"
 #include "tund/netrt.h"
 #include "tund/path.h"
+#include "tund/privdrop.h"
 #include "tund/statefile.h"
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: tund [--config FILE] [--verbose]\n"
+	fprintf(f, "Usage: tund [--config FILE] [--user USER] [--verbose]\n"
 		   "  --config FILE   INI configuration (default " TUND_DEFAULT_CONFIG ")\n"
+		   "  --user USER     started as root, run as USER with only CAP_NET_ADMIN once\n"
+		   "                  the interface is up (overrides [daemon] user; root: stay\n"
+		   "                  root; default: " TUND_DEFAULT_USER " if that user exists)\n"
 		   "  --verbose       log debug events too\n"
 		   "Runs in the foreground; stop with SIGTERM or SIGINT.\n");
 }
@@ -151,24 +155,65 @@ static void bring_down_interface(struct tund_daemon *d)
 	log_info("interface %s removed", d->ifname);
 }
 
+/* Before the data plane's threads start: capabilities are per thread, and
+ * the threads made later inherit the reduced set. */
+static bool drop_privileges(struct tund_daemon *d, struct tund_privdrop *pd,
+			    bool socket_dir_created)
+{
+	const char *what = NULL;
+	char *err = NULL;
+	int ret;
+
+	if (!pd->drop) {
+		if (geteuid() == 0)
+			log_info("running as root ([daemon] user is root, or no \"%s\" user)",
+				 TUND_DEFAULT_USER);
+		return true;
+	}
+	ret = tund_privdrop_hand_over(pd, d->cfg.state_dir, d->cfg.control_socket,
+				      socket_dir_created, &what);
+	if (ret) {
+		log_error("cannot hand %s to user %s: %s", what, pd->user, g_strerror(-ret));
+		return false;
+	}
+	ret = tund_privdrop_apply(pd, &err);
+	if (ret) {
+		log_error("cannot drop privileges to user %s: %s", pd->user, err);
+		g_free(err);
+		return false;
+	}
+	log_info("running as user %s (uid %u, gid %u) with only CAP_NET_ADMIN%s", pd->user,
+		 (unsigned)pd->uid, (unsigned)pd->gid,
+		 pd->keep_bind ? " and CAP_NET_BIND_SERVICE (a port below 1024)" : "");
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "user", required_argument, NULL, 'u' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct tund_daemon d = { .tun_fd = -1 };
+	struct tund_privdrop pd = { 0 };
+	g_autofree char *user = NULL, *socket_dir = NULL;
+	bool socket_dir_created;
 	char *err = NULL;
 	int opt, ret, status = 1;
 
 	d.config_path = g_strdup(TUND_DEFAULT_CONFIG);
-	while ((opt = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:u:vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			g_free(d.config_path);
 			d.config_path = g_strdup(optarg);
+			break;
+		case 'u':
+			g_free(user);
+			user = g_strdup(optarg);
 			break;
 		case 'v':
 			tund_log_set_level(TUND_LOG_DEBUG);
@@ -203,9 +248,18 @@ int main(int argc, char **argv)
 			  d.cfg.ifname);
 		goto out;
 	}
+	if (!tund_privdrop_plan(user ? user : d.cfg.user, &pd, &err)) {
+		log_error("%s%s", user ? "--user: " : "", err);
+		g_free(err);
+		goto out;
+	}
+	pd.keep_bind = (d.cfg.listen_port > 0 && d.cfg.listen_port < 1024) ||
+		       (d.cfg.ice_port_min > 0 && d.cfg.ice_port_min < 1024);
 	if (!load_state(&d) || !tund_daemon_load_networks(&d))
 		goto out;
 
+	socket_dir = g_path_get_dirname(d.cfg.control_socket);
+	socket_dir_created = !g_file_test(socket_dir, G_FILE_TEST_EXISTS);
 	ret = tund_control_open(d.cfg.control_socket, tund_commands_handle, &d, &d.control);
 	if (ret) {
 		log_error("%s: [paths] control_socket: cannot listen on %s: %s", d.config_path,
@@ -214,6 +268,8 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (!bring_up_interface(&d))
+		goto out;
+	if (!drop_privileges(&d, &pd, socket_dir_created))
 		goto out;
 
 	ret = tund_dataplane_start(d.tun_fd, d.cfg.listen_port, d.cfg.mtu, d.private_key, &d.dp);
@@ -283,5 +339,6 @@ out:
 		g_ptr_array_unref(d.pending_networks);
 	g_free(d.config_path);
 	tund_config_free(&d.cfg);
+	tund_privdrop_clear(&pd);
 	return status;
 }
