@@ -254,6 +254,7 @@ static const struct {
 	{ "networks", tund_cmd_networks },
 	{ "ping", tund_cmd_ping },
 	{ "netcheck", tund_cmd_netcheck },
+	{ "reload", tund_cmd_reload },
 };
 
 char *tund_commands_handle(void *daemon, uint64_t client, const char *line, size_t len)

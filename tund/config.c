@@ -359,12 +359,14 @@ static bool group_known(const char *group)
 }
 
 /* GKeyFile does not say where things are: find the line of [group] key (key
- * NULL: the group header) for the message, 0 if not found. */
+ * NULL: the group header) for the message, 0 if not found. A key given twice
+ * takes its last value, so the last one is named. */
 static unsigned line_of(const char *data, size_t len, const char *group, const char *key)
 {
 	g_autofree char *text = g_strndup(data, len);
 	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
 	bool in_group = false;
+	unsigned found = 0;
 
 	for (unsigned i = 0; lines[i]; i++) {
 		char *l = g_strstrip(lines[i]);
@@ -385,9 +387,9 @@ static unsigned line_of(const char *data, size_t len, const char *group, const c
 		while (*rest == ' ' || *rest == '\t')
 			rest++;
 		if (*rest == '=')
-			return i + 1;
+			found = i + 1;
 	}
-	return 0;
+	return found;
 }
 
 /* The first line GKeyFile would refuse: not blank, a comment, a group or a

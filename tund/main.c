@@ -34,7 +34,8 @@ static void usage(FILE *f)
 		   "                  the interface is up (overrides [daemon] user; root: stay\n"
 		   "                  root; default: " TUND_DEFAULT_USER " if that user exists)\n"
 		   "  --verbose       log debug events too\n"
-		   "Runs in the foreground; stop with SIGTERM or SIGINT.\n");
+		   "Runs in the foreground; stop with SIGTERM or SIGINT; SIGHUP reloads the\n"
+		   "STUN/TURN and broker settings (like 'tundctl reload').\n");
 }
 
 static gboolean on_quit_signal(gpointer data)
@@ -43,6 +44,20 @@ static gboolean on_quit_signal(gpointer data)
 
 	log_info("signal received, shutting down");
 	g_main_loop_quit(d->loop);
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_reload_signal(gpointer data)
+{
+	struct tund_daemon *d = data;
+	char *err = NULL;
+	JsonNode *reply;
+
+	log_info("SIGHUP: reloading %s", d->config_path);
+	reply = tund_daemon_reload(d, &err); /* logs what it did or why not */
+	if (reply)
+		json_node_unref(reply);
+	g_free(err);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -313,6 +328,7 @@ int main(int argc, char **argv)
 	d.started_us = g_get_monotonic_time();
 	g_unix_signal_add(SIGTERM, on_quit_signal, &d);
 	g_unix_signal_add(SIGINT, on_quit_signal, &d);
+	g_unix_signal_add(SIGHUP, on_reload_signal, &d);
 	log_info("control socket %s ready", d.cfg.control_socket);
 	g_main_loop_run(d.loop);
 	status = 0;

@@ -497,6 +497,12 @@ void tund_path_free(struct tund_path *path)
 	g_free(path);
 }
 
+void tund_path_set_servers(struct tund_path *path, const struct tund_ice_server_config *cfg)
+{
+	sodium_memzero(&path->cfg, sizeof(path->cfg));
+	path->cfg = *cfg;
+}
+
 void tund_path_kick(struct tund_path *path)
 {
 	if (!path->controlling || (path->active && path->active->connected))

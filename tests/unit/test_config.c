@@ -185,3 +185,10 @@ UNIT_TEST(config_network_servers)
 	g_free(err);
 	tund_config_free(&cfg);
 }
+
+UNIT_TEST(config_error_names_the_value_in_force)
+{
+	/* GKeyFile merges a repeated section and keeps a key's last value. */
+	expect_error("[interface]\nmtu = 1300\n[paths]\n[interface]\nmtu = 12\n",
+		     "test.conf:5: [interface] mtu");
+}
