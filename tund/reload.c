@@ -3,9 +3,11 @@
  * broker settings take effect at once without touching working paths; the
  * settings bound at start (interface, ports, paths, user) are reported as
  * needing a restart and keep their running values. */
+#include <errno.h>
 #include <glib.h>
 #include <sodium.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tund/commands.h"
 #include "tund/daemon.h"
@@ -74,6 +76,13 @@ JsonNode *tund_daemon_reload(struct tund_daemon *d, char **err)
 
 	tund_config_init(cfg);
 	if (!tund_config_load(cfg, d->config_path, err)) {
+		if (geteuid() != 0 && access(d->config_path, R_OK) != 0 && errno == EACCES) {
+			char *hint = g_strdup_printf("%s (tund runs as uid %u: make the file "
+						     "readable by it or its group)",
+						     *err, (unsigned)geteuid());
+			g_free(*err);
+			*err = hint;
+		}
 		log_error("reload refused, the running config stays: %s", *err);
 		tund_config_free(cfg);
 		g_free(cfg);

@@ -126,6 +126,15 @@ st=$(stat -c '%a %U' "$T_DIR/a/state" "$T_DIR/a/state/peers.json" "$T_DIR/a/stat
 [ "$st" = "600 $U 700 $U " ] || fail "state files: $st"
 t_log "peers.json has the static peer and b; state dir 700, files 600, owned by $U"
 
+# Reload as the user: it reads the config (0644 here) and applies a new broker.
+printf '[network friends]\nbroker = %s\n' "$LAB_MQTT_URL" >>"$T_DIR/a.conf"
+ctl a reload >/dev/null || fail "reload after the drop failed"
+chmod 600 "$T_DIR/a.conf"
+out=$(ctl a reload 2>&1) && fail "reload of an unreadable config succeeded"
+grep -q "readable by it or its group" <<<"$out" || fail "unreadable config: $out"
+chmod 644 "$T_DIR/a.conf"
+t_log "reload as $U works; an unreadable config: $out"
+
 # SIGTERM: the unprivileged process removes its interface, table and socket.
 tund_stop a
 lab_exec a ip link show tt0 >/dev/null 2>&1 && fail "tt0 still exists on a after SIGTERM"
