@@ -200,6 +200,16 @@ static bool drop_privileges(struct tund_daemon *d, struct tund_privdrop *pd,
 	log_info("running as user %s (uid %u, gid %u) with only CAP_NET_ADMIN%s", pd->user,
 		 (unsigned)pd->uid, (unsigned)pd->gid,
 		 pd->keep_bind ? " and CAP_NET_BIND_SERVICE (a port below 1024)" : "");
+	/* Owning state_dir is not enough if a parent cannot be searched. */
+	if (access(d->cfg.state_dir, R_OK | W_OK | X_OK) != 0) {
+		log_error("%s: [paths] state_dir: user %s cannot use %s: %s", d->config_path,
+			  pd->user, d->cfg.state_dir, g_strerror(errno));
+		return false;
+	}
+	g_autofree char *sdir = g_path_get_dirname(d->cfg.control_socket);
+	if (access(sdir, W_OK | X_OK) != 0)
+		log_warn("user %s cannot write to %s: the control socket stays there after exit "
+			 "(the next start replaces it)", pd->user, sdir);
 	return true;
 }
 
