@@ -626,6 +626,29 @@ JsonNode *tund_netrt_to_json(struct tund_netrt *n)
 		json_builder_add_string_value(b, n->eff.broker);
 	else
 		json_builder_add_null_value(b);
+	/* The servers in use (after the config's [network NAME] section); TURN
+	 * passwords are not shown. */
+	json_builder_set_member_name(b, "stun");
+	json_builder_begin_array(b);
+	for (unsigned i = 0; i < n->eff.n_stun; i++) {
+		char text[300];
+
+		if (tund_format_stun(&n->eff.stun[i], text, sizeof(text)))
+			json_builder_add_string_value(b, text);
+	}
+	json_builder_end_array(b);
+	json_builder_set_member_name(b, "turn");
+	json_builder_begin_array(b);
+	for (unsigned i = 0; i < n->eff.n_turn; i++) {
+		const struct tund_turn_server *t = &n->eff.turn[i];
+		bool v6 = strchr(t->host, ':') != NULL;
+		g_autofree char *text = g_strdup_printf(
+			"turn://%s%s%s%s%s:%u?transport=%s", t->user, t->user[0] ? ":***@" : "",
+			v6 ? "[" : "", t->host, v6 ? "]" : "", t->port, t->tcp ? "tcp" : "udp");
+
+		json_builder_add_string_value(b, text);
+	}
+	json_builder_end_array(b);
 	json_builder_set_member_name(b, "broker_connected");
 	if (n->mqtt) {
 		struct tund_mqtt_stats st;

@@ -6,7 +6,8 @@
 # loss window and the selected pair does not change; `tundctl networks` and
 # netcheck show the new servers; settings that need a restart are reported.
 # Then broker 1 stops and a newcomer c, invited after the reload, finds a and
-# b through broker 2. A config that no longer parses is refused with its
+# b through broker 2; with direct UDP cut, a and b reconnect through the new
+# TURN. A config that no longer parses is refused with its
 # file:line, tundctl exits 1, and tund keeps running with the config it had.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -88,9 +89,12 @@ path_is a "$KB" direct || fail "path is $(peer_field a "$KB" path) after the rel
 for h in a b; do
 	wait_until 30 eval "[ \"\$(ctl $h networks --json | jq -r '.[0].broker_connected')\" = true ]" ||
 		fail "$h is not connected to broker 2"
-	[ "$(ctl "$h" networks --json | jq -r '.[0].broker')" = "$BROKER2" ] ||
-		fail "$h: networks shows broker $(ctl "$h" networks --json | jq -r '.[0].broker')"
+	net=$(ctl "$h" networks --json | jq -c '.[0]')
+	jq -e --arg b "$BROKER2" --arg s "$LAB_STUN2" --arg t "turn://tund:***@$LAB_SRV2:3478?transport=tcp" \
+		'.broker == $b and .stun == [$s] and .turn == [$t]' <<<"$net" >/dev/null ||
+		fail "$h: networks after the reload: $net"
 done
+t_log "networks on a and b: $(jq -c '{broker, stun, turn}' <<<"$net")"
 ctl a networks | grep -q "$BROKER2" || fail "tundctl networks does not show broker 2"
 nc=$(ctl a netcheck --json) || fail "netcheck failed"
 jq -e --arg b "$LAB_SRV:1884" --arg t "$LAB_SRV2" \
@@ -114,6 +118,15 @@ wait_until 60 pings c "$A" || fail "c cannot reach a through broker 2 within 60 
 wait_until 60 pings c "$B" || fail "c cannot reach b through broker 2 within 60 s"
 grep -q "connected to $LAB_SRV:1884" "$T_DIR/tund-c.log" || fail "c did not use broker 2"
 t_log "newcomer c ($C) reached a and b with broker 1 stopped"
+
+# New sessions use the new TURN server: with direct UDP between the NATs cut,
+# a-b must come back as a relay over TCP, which only the reloaded TURN offers
+# (the invite's TURN was UDP).
+lab_block_direct
+wait_until 120 eval "[ \"\$(peer_field a $KB relay_transport)\" = tcp ] && pings a $B" ||
+	fail "a-b did not come back over the new TURN-TCP relay (path $(peer_field a "$KB" path) $(peer_field a "$KB" relay_transport))"
+t_log "direct cut: a-b back through the new TURN ($(peer_field a "$KB" candidates) over $(peer_field a "$KB" relay_transport))"
+lab_unblock_direct
 
 # A broken config is refused; the running one stays.
 echo "this is not a key" >>"$T_DIR/a.conf"
