@@ -103,6 +103,14 @@ t_log "ping through the $(peer_field a "$KB" path) path ($(peer_field a "$KB" ca
 transfer a b "$B" 10
 t_log "10 MB TCP intact"
 
+# LAN beacons (multicast and broadcast sockets bound to each interface) go out.
+for h in a b; do
+	wait_until 30 eval "[ \"\$(ctl $h networks --json | jq -r '.[0].beacons.sent // 0')\" -gt 0 ]" ||
+		fail "$h sends no LAN beacons after the drop"
+	grep -q "no LAN beacons\|beacon.*: .*denied" "$T_DIR/tund-$h.log" && fail "$h: beacon trouble"
+done
+t_log "LAN beacons sent: a $(ctl a networks --json | jq '.[0].beacons.sent'), b $(ctl b networks --json | jq '.[0].beacons.sent')"
+
 # Broadcast rules and routes were installed by the unprivileged process.
 for h in a b; do
 	lab_exec "$h" nft list table ip tund_tt0 | grep -q 'dup to 255.255.255.255' ||
