@@ -48,6 +48,7 @@ jq -e '(.applied | length) == 0 and (.needs_restart | length) == 0' <<<"$out" >/
 	fail "unchanged config: $out"
 
 # The new servers, and one start-only setting that must be reported.
+printf '[ice]\nstun = %s\n' "$LAB_STUN" >>"$T_DIR/a.conf" # peers outside networks
 for h in a b; do
 	sed -i 's/^mtu = 1380$/mtu = 1300/' "$T_DIR/$h.conf"
 	cat >>"$T_DIR/$h.conf" <<EOF2
@@ -68,6 +69,7 @@ kill -HUP "$PID_b"
 t_log "reload on a: $(tr '\n' ' ' <<<"$out")"
 grep -q "broker $LAB_MQTT_URL -> $BROKER2" <<<"$out" || fail "reload does not report the broker"
 grep -q "STUN/TURN servers (1 STUN, 1 TURN)" <<<"$out" || fail "reload does not report STUN/TURN"
+grep -q '\[ice\] stun/turn' <<<"$out" || fail "reload does not report [ice] stun"
 grep -A3 "needs a restart" <<<"$out" | grep -q '\[interface\] mtu' ||
 	fail "reload does not say that mtu needs a restart"
 wait_until 10 grep -q 'reload: applied .*broker' "$T_DIR/tund-b.log" || fail "SIGHUP did not reload b"
