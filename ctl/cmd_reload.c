@@ -14,7 +14,7 @@ static const char usage[] =
 	"turn) at once: new ICE sessions use the new servers, a changed broker is\n"
 	"reconnected and announced to; paths that work keep working. Settings used\n"
 	"only at start (interface, addresses, MTU, listen_port, paths, port_range,\n"
-	"user) are listed as needing a restart and keep their running values.\n"
+	"fast_path, user) are listed as needing a restart and keep their running values.\n"
 	"A config that does not parse is refused with its file:line problem (exit\n"
 	"status 1) and the running config stays in force.\n"
 	"\n"

@@ -163,19 +163,29 @@ static bool apply_ice_turn(struct tund_config *cfg, const char *v, const char **
 	return true;
 }
 
-static bool apply_broadcast(struct tund_config *cfg, const char *v, const char **problem)
+static bool parse_switch(const char *v, bool *out, const char **problem)
 {
 	if (!g_ascii_strcasecmp(v, "on") || !g_ascii_strcasecmp(v, "yes") ||
 	    !g_ascii_strcasecmp(v, "true")) {
-		cfg->broadcast = true;
+		*out = true;
 	} else if (!g_ascii_strcasecmp(v, "off") || !g_ascii_strcasecmp(v, "no") ||
 		   !g_ascii_strcasecmp(v, "false")) {
-		cfg->broadcast = false;
+		*out = false;
 	} else {
 		*problem = "expected on or off";
 		return false;
 	}
 	return true;
+}
+
+static bool apply_broadcast(struct tund_config *cfg, const char *v, const char **problem)
+{
+	return parse_switch(v, &cfg->broadcast, problem);
+}
+
+static bool apply_ice_fast_path(struct tund_config *cfg, const char *v, const char **problem)
+{
+	return parse_switch(v, &cfg->ice_fast_path, problem);
 }
 
 static bool apply_user(struct tund_config *cfg, const char *v, const char **problem)
@@ -203,6 +213,7 @@ static const struct key_spec keys[] = {
 	{ "ice", "port_range", apply_port_range },
 	{ "ice", "stun", apply_ice_stun },
 	{ "ice", "turn", apply_ice_turn },
+	{ "ice", "fast_path", apply_ice_fast_path },
 	{ "daemon", "user", apply_user },
 };
 
@@ -310,6 +321,7 @@ void tund_config_init(struct tund_config *cfg)
 	cfg->mtu = 1420;
 	cfg->listen_port = 51820;
 	cfg->broadcast = true;
+	cfg->ice_fast_path = true;
 	cfg->state_dir = g_strdup(TUND_DEFAULT_STATE_DIR);
 	cfg->control_socket = g_strdup(TUND_DEFAULT_SOCKET);
 }

@@ -43,6 +43,8 @@ struct tund_config {
 	uint16_t ice_port_min, ice_port_max;
 	char *ice_stun; /* "HOST:PORT" or NULL */
 	char *ice_turn; /* "turn://USER:PASS@HOST:PORT?transport=udp|tcp" or NULL */
+	/* Direct ICE pairs carry data on a socket of tund's own (fastpath.h). */
+	bool ice_fast_path;
 	/* [daemon] user: who tund runs as after start-up when started as root.
 	 * NULL (unset): TUND_DEFAULT_USER if that user exists, else root;
 	 * "" or "root": stay root. */

@@ -304,6 +304,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	d.listen_port = tund_dataplane_port(d.dp);
+	if (d.cfg.ice_fast_path && (ret = tund_dataplane_enable_fast_paths(d.dp)))
+		log_warn("%s: [ice] fast_path: off, direct paths stay on libnice: %s",
+			 d.config_path, g_strerror(-ret));
 	for (guint i = 0; i < d.peers.items->len; i++) {
 		struct tund_peer *p = g_ptr_array_index(d.peers.items, i);
 

@@ -101,7 +101,10 @@ wait_until 45 pings a "$B" || fail "a cannot ping b ($B) within 45 s"
 pings b "$A" || fail "b cannot ping a"
 t_log "ping through the $(peer_field a "$KB" path) path ($(peer_field a "$KB" candidates))"
 transfer a b "$B" 10
-t_log "10 MB TCP intact"
+fp=$(ctl b status --json | jq -c .fast_paths)
+jq -e '.enabled == false or (.paths >= 1 and .received > 0)' <<<"$fp" >/dev/null ||
+	fail "b: the ICE fast path does not carry the direct path after the drop: $fp"
+t_log "10 MB TCP intact; b's fast path: $fp"
 
 # LAN beacons (multicast and broadcast sockets bound to each interface) go out.
 for h in a b; do
