@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* TUN offloads with arbitrary virtio headers and packets. Input:
  *   [0]      mode bits: 1 fix IP lengths and checksums before splitting,
- *            2 fix the coalesce chunks too, 4 reverse pairs of segments
+ *            2 fix the coalesce chunks too, 4 reverse pairs of segments,
+ *            8 give each chunk the headers of the one before, seq following
  *   [1..11)  struct virtio_net_hdr
  *   [11]     max_segs (mod 65)    [12..14) seg_cap (mod len + 64, plus 1)
  *   [14..)   the packet read from TUN
@@ -228,6 +229,26 @@ static size_t coalesce_check(struct tund_offload_pkt *pkts, size_t n, uint8_t *s
 	return r.stream_len;
 }
 
+/* Makes q the next TCP segment after p in p's flow (same headers, the
+ * sequence number following p's payload), keeping q's own length. */
+static void follow(const struct tund_offload_pkt *p, struct tund_offload_pkt *q)
+{
+	uint8_t proto;
+	size_t hl = ip_hl(p->data, p->len, &proto), thl;
+	uint32_t seq;
+
+	if (!hl || proto != 6 || p->len < hl + 20)
+		return;
+	thl = (size_t)(p->data[hl + 12] >> 4) * 4;
+	if (thl < 20 || hl + thl > p->len || hl + thl > q->len)
+		return;
+	memcpy(q->data, p->data, hl + thl);
+	seq = (uint32_t)rd16(p->data + hl + 4) << 16 | rd16(p->data + hl + 6);
+	seq += (uint32_t)(p->len - hl - thl);
+	wr16(q->data + hl + 4, seq >> 16);
+	wr16(q->data + hl + 6, seq);
+}
+
 static bool untouched(const uint8_t *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -354,6 +375,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (l > len - off)
 				l = len - off;
 			copy_pkt(&pkts[n], pkt + off, l);
+			if ((mode & 8) && n > 0)
+				follow(&pkts[n - 1], &pkts[n]);
 			if (mode & 2)
 				fix_up(pkts[n].data, l, false);
 			n++;
