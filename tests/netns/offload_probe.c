@@ -6,6 +6,9 @@
  *       segments of each window coalesced into GSO writes
  *   offload_probe down TUN SRC DST PORT FILE   receives from DST:PORT into
  *       FILE, every read split, every segment's checksums verified
+ *   offload_probe uso  TUN SRC DST PORT FILE   sends FILE from a local UDP
+ *       socket with UDP_SEGMENT to SRC:PORT (behind the TUN), reads the USO
+ *       super packets and splits them; the datagrams must be FILE again
  * It prints "ready" once the TUN exists and waits for a line on stdin (the
  * test adds addresses meanwhile); at the end one line of counters. */
 #include <arpa/inet.h>
@@ -19,12 +22,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include "overlay/offload.h"
 
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
 #ifndef TUN_F_USO4
 #define TUN_F_USO4 0x20
 #define TUN_F_USO6 0x40
@@ -336,6 +344,67 @@ static int download(FILE *out)
 	return 0;
 }
 
+/* USO: the kernel hands the TUN one UDP_L4 super packet per send; split
+ * gives back datagrams of gso_size, which must hold FILE in order. */
+static int uso(const uint8_t *data, size_t size)
+{
+	static uint8_t segbuf[64][2048];
+	uint8_t *segs[64];
+	size_t seg_len[64], got = 0, reads = 0, datagrams = 0, off = 0;
+	int s = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0), gso = 1201;
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(dport) };
+	struct sockaddr_in a4 = { .sin_family = AF_INET, .sin_port = htons(dport) };
+
+	memcpy(&a6.sin6_addr, src, 16);
+	memcpy(&a4.sin_addr, src, 4);
+	if (s < 0 || setsockopt(s, IPPROTO_UDP, UDP_SEGMENT, &gso, sizeof(gso)) < 0)
+		die("no UDP_SEGMENT");
+	for (int i = 0; i < 64; i++)
+		segs[i] = segbuf[i];
+	while (off < size) {
+		size_t n = size - off < 40 * (size_t)gso ? size - off : 40 * (size_t)gso;
+
+		if (sendto(s, data + off, n, 0, v6 ? (void *)&a6 : (void *)&a4,
+			   v6 ? sizeof(a6) : sizeof(a4)) != (ssize_t)n)
+			die("UDP_SEGMENT send failed");
+		off += n;
+		for (size_t have = 0; have < n;) {
+			struct pollfd p = { .fd = tun, .events = POLLIN };
+			struct virtio_net_hdr h;
+			ssize_t r;
+			int k;
+
+			if (poll(&p, 1, 10000) != 1)
+				die("no USO packet came out of the TUN");
+			r = read(tun, rbuf, sizeof(rbuf));
+			if (r < (ssize_t)(VH + 48) || (rbuf[VH] >> 4 == 6) != v6 ||
+			    (v6 ? rbuf[VH + 6] : rbuf[VH + 9]) != 17)
+				continue;
+			memcpy(&h, rbuf, VH);
+			k = tund_offload_split(&h, rbuf + VH, (size_t)r - VH, segs, sizeof(segbuf[0]), 64,
+					       seg_len);
+			if (k < 0)
+				die("split refused a USO packet from the kernel");
+			reads += h.gso_type == VIRTIO_NET_HDR_GSO_UDP_L4;
+			for (int i = 0; i < k; i++) {
+				size_t l4 = iphl_of(segs[i]), len = seg_len[i] - l4 - 8;
+
+				if (!packet_ok(segs[i], seg_len[i]))
+					die("a split datagram has a bad checksum");
+				if ((size_t)(segs[i][l4 + 4] << 8 | segs[i][l4 + 5]) != seg_len[i] - l4)
+					die("a split datagram has a wrong UDP length");
+				if (got + len > size || memcmp(segs[i] + l4 + 8, data + got, len))
+					die("a split datagram holds the wrong bytes");
+				got += len;
+				have += len;
+				datagrams++;
+			}
+		}
+	}
+	printf("uso: %zu bytes, %zu uso reads, %zu datagrams\n", got, reads, datagrams);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct ifreq ifr;
@@ -343,8 +412,8 @@ int main(int argc, char **argv)
 	char line[16];
 	FILE *f;
 
-	if (argc != 7 || (strcmp(argv[1], "up") && strcmp(argv[1], "down")))
-		die("usage: offload_probe up|down TUN SRC DST PORT FILE");
+	if (argc != 7 || (strcmp(argv[1], "up") && strcmp(argv[1], "down") && strcmp(argv[1], "uso")))
+		die("usage: offload_probe up|down|uso TUN SRC DST PORT FILE");
 	v6 = strchr(argv[3], ':') != NULL;
 	if (inet_pton(v6 ? AF_INET6 : AF_INET, argv[3], src) != 1 ||
 	    inet_pton(v6 ? AF_INET6 : AF_INET, argv[4], dst) != 1)
@@ -365,8 +434,7 @@ int main(int argc, char **argv)
 	if (!fgets(line, sizeof(line), stdin))
 		die("no go from the test");
 
-	handshake();
-	if (!strcmp(argv[1], "up")) {
+	if (strcmp(argv[1], "down")) {
 		static uint8_t data[4 << 20];
 		size_t size;
 
@@ -375,8 +443,12 @@ int main(int argc, char **argv)
 			die("cannot open the input file");
 		size = fread(data, 1, sizeof(data), f);
 		fclose(f);
+		if (!strcmp(argv[1], "uso"))
+			return uso(data, size);
+		handshake();
 		return upload(data, size);
 	}
+	handshake();
 	f = fopen(argv[6], "wb");
 	if (!f)
 		die("cannot create the output file");

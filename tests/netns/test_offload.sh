@@ -11,6 +11,8 @@
 # - down: the same file from a socat in tt-offa itself (so its TCP sends TSO
 #   super packets into the TUN): every read split, every segment's checksums
 #   verified by the probe, the file intact, GSO reads seen.
+# - uso: the file sent from a UDP socket in tt-offa with UDP_SEGMENT comes
+#   out of the TUN as USO super packets that split into the file again.
 set -u
 . "$(dirname "$0")/lib.sh"
 t_init offload
@@ -106,5 +108,11 @@ for fam in 4 6; do
 	gso=$(sed -n 's/^down: .* \([0-9]*\) gso reads.*/\1/p' "$T_DIR/probe.log")
 	[ -n "$gso" ] && [ "$gso" -gt 0 ] || fail "IPv$fam down: no TSO super packet was read"
 	t_log "IPv$fam down: 1000000 bytes intact, $gso TSO reads split"
+
+	# uso: UDP GSO from A's own socket, split by the probe.
+	ON_TUN_UP='' run_probe uso "$peer" "$tun_ip" 7777 "$T_DIR/in.bin" "$tun_addr"
+	uso=$(sed -n 's/^uso: 1000000 bytes, \([0-9]*\) uso reads.*/\1/p' "$T_DIR/probe.log")
+	[ -n "$uso" ] && [ "$uso" -gt 0 ] || fail "IPv$fam uso: no USO super packet was read"
+	t_log "IPv$fam uso: 1000000 bytes intact from $uso USO reads"
 done
 echo "ok offload"
