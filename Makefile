@@ -97,6 +97,10 @@ $(B)/beacon_probe: tests/netns/beacon_probe.c $(B)/libtund.a
 $(B)/bcast_probe: tests/netns/bcast_probe.c $(B)/libtund.a
 	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
 
+# Helper for tests/netns/test_offload.sh: overlay/offload.c against the kernel.
+$(B)/offload_probe: tests/netns/offload_probe.c $(B)/libtund.a
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
+
 unit: $(B)/unit-tests
 	$(B)/unit-tests
 
@@ -132,7 +136,7 @@ deps:
 
 # Helper programs the namespace tests run.
 TEST_PROBES := $(B)/nl_probe $(B)/mqtt_probe $(B)/netcheck_probe $(B)/ice_probe \
-	$(B)/beacon_probe $(B)/bcast_probe
+	$(B)/beacon_probe $(B)/bcast_probe $(B)/offload_probe
 
 check: deps
 	$(MAKE) all unit-build fuzz $(TEST_PROBES)
