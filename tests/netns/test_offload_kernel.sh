@@ -15,7 +15,7 @@
 #   out of the TUN as USO super packets that split into the file again.
 set -u
 . "$(dirname "$0")/lib.sh"
-t_init offload
+t_init offloadk
 
 PROBE=${PROBE:-$TOP/build/offload_probe}
 [ "$(id -u)" = 0 ] || fail "needs root"
