@@ -152,6 +152,10 @@ install: all
 	install -m 0755 $(B)/tund $(DESTDIR)$(SBINDIR)/tund
 	install -m 0755 $(B)/tundctl $(DESTDIR)$(BINDIR)/tundctl
 
+# Debian package build/tund_VERSION_ARCH.deb (packaging/deb/build.sh).
+deb: all
+	packaging/deb/build.sh $(B)
+
 bench: deps all
 	tests/bench/bench.sh
 
@@ -161,6 +165,7 @@ demo: deps all
 clean:
 	rm -rf $(B)
 
-.PHONY: bench all unit unit-build fuzz fuzz-run fuzz-seeds deps check integration install demo clean
+.PHONY: deb bench all unit unit-build fuzz fuzz-run fuzz-seeds deps check integration install demo clean
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+# build/pkg holds the package test's Debian tree, whose *.d are not ours.
+-include $(shell find $(B) -path $(B)/pkg -prune -o -name '*.d' -type f -print 2>/dev/null)
