@@ -10,6 +10,9 @@ pkg=packaging
 arch=$(dpkg --print-architecture)
 # 0~gitDATE.HASH sorts before any 0.x release; 0~dev outside a git checkout.
 version=$(git log -1 --format='0~git%cd.%h' --date=format:%Y%m%d 2>/dev/null || echo 0~dev)
+# The project has no mailing address yet: set DEB_MAINTAINER="NAME <MAIL>"
+# for a package others install.
+maintainer=${DEB_MAINTAINER:-tund developers <tund@invalid>}
 work=$out/deb
 stage=$work/root
 rm -rf "$work"
@@ -31,6 +34,15 @@ for page in doc/man/tund.8 doc/man/tundctl.8 doc/man/tund.conf.5; do
 	chmod 0644 "$dir/$(basename "$page").gz"
 done
 
+# A native package's changelog: one entry for the commit it was built from.
+{
+	printf 'tund (%s) unstable; urgency=medium\n\n' "$version"
+	printf '  * Built from %s.\n\n' "$(git log -1 --format='commit %h' 2>/dev/null || echo 'a source tree')"
+	printf ' -- %s  %s\n' "$maintainer" \
+		"$(git log -1 --format=%cD 2>/dev/null || date -R)"
+} | gzip -9n >"$stage/usr/share/doc/tund/changelog.gz"
+chmod 0644 "$stage/usr/share/doc/tund/changelog.gz"
+
 # dpkg-shlibdeps wants a debian/control naming the package.
 mkdir -p "$work/src/debian"
 printf 'Source: tund\n\nPackage: tund\nArchitecture: any\n' >"$work/src/debian/control"
@@ -39,8 +51,12 @@ depends="${shlibs#shlibs:Depends=}, adduser"
 size=$(du -sk --exclude=DEBIAN "$stage" | cut -f1)
 
 sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@SIZE@/$size/" \
-	-e "s/@DEPENDS@/$depends/" $pkg/deb/control.in >"$stage/DEBIAN/control"
+	-e "s/@DEPENDS@/$depends/" -e "s|@MAINTAINER@|$maintainer|" \
+	$pkg/deb/control.in >"$stage/DEBIAN/control"
+# Checksums of the files dpkg does not track as conffiles (dpkg --verify).
+(cd "$stage" && find usr lib -type f -print0 | sort -z | xargs -0 md5sum) >"$stage/DEBIAN/md5sums"
 install -m 0644 $pkg/deb/conffiles "$stage/DEBIAN/conffiles"
+chmod 0644 "$stage/DEBIAN/md5sums"
 install -m 0755 $pkg/deb/postinst $pkg/deb/prerm $pkg/deb/postrm "$stage/DEBIAN/"
 
 deb=$out/tund_${version}_${arch}.deb
