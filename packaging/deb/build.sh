@@ -47,7 +47,7 @@ chmod 0644 "$stage/usr/share/doc/tund/changelog.gz"
 mkdir -p "$work/src/debian"
 printf 'Source: tund\n\nPackage: tund\nArchitecture: any\n' >"$work/src/debian/control"
 shlibs=$(cd "$work/src" && dpkg-shlibdeps -O -e../root/usr/sbin/tund -e../root/usr/bin/tundctl)
-depends="${shlibs#shlibs:Depends=}, adduser"
+depends="${shlibs#shlibs:Depends=}, adduser, procps"
 size=$(du -sk --exclude=DEBIAN "$stage" | cut -f1)
 
 sed -e "s/@VERSION@/$version/" -e "s/@ARCH@/$arch/" -e "s/@SIZE@/$size/" \

@@ -5,8 +5,9 @@
 # network) in which `apt-get install ./tund_*.deb` creates the user and
 # group tund, `systemctl enable --now tund` starts the sandboxed unit,
 # `tundctl status` answers a member of group tund and refuses anyone else,
-# the daemon holds only CAP_NET_ADMIN and CAP_NET_RAW, Restart=on-failure
-# brings it back after SIGKILL, and purge removes it.
+# the daemon holds only CAP_NET_ADMIN and CAP_NET_RAW, systemctl reload
+# re-reads the config, Restart=on-failure brings it back after SIGKILL, and
+# purge removes it.
 #
 # The container's tree is made once with mmdebstrap (from the Debian
 # mirror, TUND_DEBIAN_MIRROR) and kept in build/pkg/bookworm; each run boots
@@ -199,6 +200,15 @@ ct tundctl peer add "$key" --name nobody --allowed-ips 10.99.0.2/32 >/dev/null |
 ct tundctl ping nobody -c 1 >"$T_DIR/ping.txt" 2>&1
 grep -q '1 sent, 0 received' "$T_DIR/ping.txt" || fail "ping did not send: $(cat "$T_DIR/ping.txt")"
 status_ok || fail "tund stopped answering after ping: $(cat "$T_DIR/status.txt")"
+
+# systemctl reload: SIGHUP re-reads the config (readable by group tund)
+# in the same process.
+ct systemctl reload tund || fail "systemctl reload tund failed"
+reloaded() { ct journalctl -u tund --no-pager | grep -q 'reload: '; }
+wait_until 30 reloaded || fail "no reload line in the journal after systemctl reload"
+ct journalctl -u tund --no-pager | grep -q 'reload: no STUN/TURN or broker setting changed' ||
+	fail "reload did not report an unchanged config: $(ct journalctl -u tund --no-pager | grep reload)"
+status_ok || fail "tund does not answer after reload"
 
 # Nothing above may have crashed it.
 ct journalctl -u tund --no-pager >"$T_DIR/journal.log" 2>&1
