@@ -30,7 +30,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage: tund [--config FILE] [--user USER] [--verbose]\n"
 		   "  --config FILE   INI configuration (default " TUND_DEFAULT_CONFIG ")\n"
-		   "  --user USER     started as root, run as USER with only CAP_NET_ADMIN once\n"
+		   "  --user USER     started as root, run as USER with only CAP_NET_ADMIN (and\n"
+		   "                  CAP_NET_RAW for tundctl ping) once\n"
 		   "                  the interface is up (overrides [daemon] user; root: stay\n"
 		   "                  root; default: " TUND_DEFAULT_USER " if that user exists)\n"
 		   "  --verbose       log debug events too\n"
@@ -197,7 +198,7 @@ static bool drop_privileges(struct tund_daemon *d, struct tund_privdrop *pd,
 		g_free(err);
 		return false;
 	}
-	log_info("running as user %s (uid %u, gid %u) with only CAP_NET_ADMIN%s", pd->user,
+	log_info("running as user %s (uid %u, gid %u) with only CAP_NET_ADMIN and CAP_NET_RAW%s", pd->user,
 		 (unsigned)pd->uid, (unsigned)pd->gid,
 		 pd->keep_bind ? " and CAP_NET_BIND_SERVICE (a port below 1024)" : "");
 	/* Owning state_dir is not enough if a parent cannot be searched. */
