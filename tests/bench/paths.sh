@@ -122,6 +122,6 @@ for p in static direct relay; do
 	m=$(tr ' ' '\n' <<<"${MBIT[$p]}" | median)
 	printf '| %s | %s | %s | %s |\n' "$p" "$m" \
 		"$(awk -v a="$m" -v b="$st" 'BEGIN { if (a == "NA" || b == "NA" || b == 0) print "–"; else printf "%.2f×", a / b }')" \
-		"$(tr ' ' '\n' <<<"${RTT[$p]}" | median)"
+		"$(tr ' ' '\n' <<<"${RTT[$p]}" | median | awk '$1 == "NA" { print; next } { printf "%.3f\n", $1 }')"
 done
 echo "Medians of $REPS repetitions (static and direct interleaved), iperf3 -t $SECS; static = two daemons peered by public address:port through the same cone NATs."
