@@ -91,7 +91,19 @@ machine_header >"$RESULTS.head"
 pair_ns
 ip -n "$NS_A" link set eth0 mtu 1500
 ip -n "$NS_B" link set eth0 mtu 1500
-for p in $PATHS; do vpn_up "$p"; done
+up=""
+for p in $PATHS; do
+	if vpn_up "$p"; then
+		up="$up $p"
+	elif [ "$p" = tund ] || [ "$p" = veth ]; then
+		fail "$p: ${TARGET[$p]} does not answer"
+	else
+		# A competitor that does not come up here is left out, loudly.
+		t_log "WARNING: $p did not come up (${TARGET[$p]} does not answer); left out"
+		for f in "$T_DIR/$p"-*.log; do [ -f "$f" ] && tail -n 5 "$f" >&2; done
+	fi
+done
+PATHS=${up# }
 ip netns exec "$NS_B" iperf3 -s >"$T_DIR/iperf3.log" 2>&1 &
 t_track $!
 wait_until 10 ip netns exec "$NS_B" sh -c "ss -ltn | grep -q ':5201 '" || fail "iperf3 server"

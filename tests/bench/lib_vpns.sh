@@ -159,11 +159,11 @@ vpn_up_openvpn() {
 	DAEMONS[openvpn]=${pids# }
 }
 
-# vpn_up NAME: brings it up and waits until b answers through it.
+# vpn_up NAME: brings it up and waits until b answers through it; status 1
+# (logs kept) if it does not.
 vpn_up() {
 	"vpn_up_$1"
-	wait_until 60 ip netns exec "$NS_A" ping -c 1 -W 1 "${TARGET[$1]}" ||
-		fail "$1: ${TARGET[$1]} does not answer through the tunnel"
+	wait_until 60 ip netns exec "$NS_A" ping -c 1 -W 1 "${TARGET[$1]}"
 }
 
 # vpn_alive NAME: every daemon of NAME still runs.
