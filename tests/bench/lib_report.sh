@@ -59,6 +59,7 @@ report_table() {
 		}
 		printf "\nMedians of %d interleaved repetitions; iperf3 -t %d (UDP: -u -l 64 -b 0 -t %d), 200 idle pings 10 ms apart,\n", reps, secs, int((secs + 1) / 2)
 		printf "pings 50 ms apart during the 1-stream test; CPU = utime+stime of both daemons during that test.\n"
+		printf "Ratio rows: the median of tund divided by the other median; above 1 is better for Mbit/s and pps, below 1 for ms and CPU.\n"
 		if (cnt["tund" SUBSEP "rss_peers_kib"])
 			printf "tund RSS: %.1f MiB with 1 peer after the tests, %.1f MiB with %s more static peers added.\n", \
 				val["tund" SUBSEP "rss_before_kib", 1] / 1024, val["tund" SUBSEP "rss_peers_kib", 1] / 1024, peers

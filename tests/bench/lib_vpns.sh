@@ -115,7 +115,8 @@ vpn_up_tinc() {
 	local n d w=$T_DIR/tinc pids=""
 	for n in a b; do
 		d=$w/$n
-		mkdir -p -m 700 "$d/hosts"
+		mkdir -p "$d/hosts"
+		chmod 700 "$d"
 		printf 'Name = %s\nMode = router\nAddressFamily = ipv4\nInterface = ttbt%s%s\nConnectTo = %s\n' \
 			"$n" $$ "$n" "$(peer_of $n)" >"$d/tinc.conf"
 		printf 'Address = %s\nSubnet = 10.90.0.%s/32\nCipher = aes-256-cbc\nDigest = sha256\n' \
