@@ -103,6 +103,9 @@ for rep in $(seq 1 "$REPS"); do
 	measure direct "$ICE_B"
 done
 path_is a "$KB" direct || fail "the ICE path moved to $(peer_field a "$KB" path) during the test"
+# Builds with a fast path for direct pairs say whether it carried the data.
+FAST=$(ctl b status --json | jq -c '.fast_paths // empty')
+if [ -n "$FAST" ]; then t_log "b's fast path after the direct tests: $FAST"; fi
 lab_down
 rm -rf "$T_DIR/a" "$T_DIR/b"
 
@@ -125,3 +128,4 @@ for p in static direct relay; do
 		"$(tr ' ' '\n' <<<"${RTT[$p]}" | median | awk '$1 == "NA" { print; next } { printf "%.3f\n", $1 }')"
 done
 echo "Medians of $REPS repetitions (static and direct interleaved), iperf3 -t $SECS; static = two daemons peered by public address:port through the same cone NATs."
+if [ -n "$FAST" ]; then echo "ICE fast path on the receiving side after the direct runs: $FAST"; fi
