@@ -36,8 +36,9 @@ RESULTS=$OUT/bench-$(date -u +%Y%m%dT%H%M%SZ).tsv
 
 [ "$(id -u)" = 0 ] || fail "needs root (namespaces, TUN devices)"
 "$HERE/deps.sh" || fail "cannot install the tools to compare with"
-# An optimised tund of its own, whatever `make` was last run with.
-make -s -C "$TOP" B=build/bench-opt CFLAGS="-O2 -g" build/bench-opt/tund build/bench-opt/tundctl ||
+# A tund of its own with the Makefile's default (optimised) flags, whatever
+# `make` was last run with in build/.
+env -u CFLAGS make -s -C "$TOP" B=build/bench-opt build/bench-opt/tund build/bench-opt/tundctl ||
 	fail "build failed"
 TUND=$TOP/build/bench-opt/tund TUNDCTL=$TOP/build/bench-opt/tundctl
 

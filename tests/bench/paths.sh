@@ -22,7 +22,7 @@ SECS=${BENCH_SECS:-10}
 STATIC_PORT=51830
 
 [ "$(id -u)" = 0 ] || fail "needs root (namespaces, TUN devices)"
-make -s -C "$TOP" B=build/bench-opt CFLAGS="-O2 -g" build/bench-opt/tund build/bench-opt/tundctl ||
+env -u CFLAGS make -s -C "$TOP" B=build/bench-opt build/bench-opt/tund build/bench-opt/tundctl ||
 	fail "build failed"
 TUND=$TOP/build/bench-opt/tund TUNDCTL=$TOP/build/bench-opt/tundctl
 declare -A MBIT=() RTT=()
