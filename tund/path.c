@@ -518,6 +518,41 @@ void tund_path_kick(struct tund_path *path)
 	tund_path_start(path);
 }
 
+void tund_path_underlay_changed(struct tund_path *path, bool removed)
+{
+	struct tund_signal restart = { .type = TUND_SIGNAL_RESTART };
+
+	if (path->manual_done)
+		return; /* waiting for a blob: nothing to renegotiate with */
+	if (!removed) {
+		/* A new address cannot hurt a working path, but may give a dead
+		 * one its first chance. */
+		if (tund_path_kind(path))
+			return;
+		if (path->controlling)
+			tund_path_kick(path);
+		else
+			path->send(path->d, path->peer, &restart);
+		return;
+	}
+	/* An address went away. libnice keeps sending from its old sockets
+	 * and would only give up when consent is lost (10 s): start afresh
+	 * with the addresses we have now. The peer drops its side (BYE). */
+	snprintf(path->last_error, sizeof(path->last_error), "underlay address changed");
+	log_info("peer %s: our addresses changed; negotiating a new path", peer_label(path->peer));
+	session_drop(path, path->probe, true);
+	session_drop(path, path->active, true);
+	if (path->retry_timer) {
+		g_source_remove(path->retry_timer);
+		path->retry_timer = 0;
+	}
+	path->retry_s = 0;
+	if (path->controlling)
+		tund_path_start(path);
+	else
+		path->send(path->d, path->peer, &restart);
+}
+
 bool tund_path_controlling(struct tund_path *path)
 {
 	return path->controlling;
