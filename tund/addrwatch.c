@@ -60,6 +60,11 @@ static int on_msg(const struct nlmsghdr *nlh, void *data)
 	/* Loopback is host scope, IPv6 link-local is link scope: ICE uses neither. */
 	if ((int)ifa->ifa_index == w->exclude || ifa->ifa_scope >= RT_SCOPE_LINK)
 		return MNL_CB_OK;
+	/* IPv6 privacy addresses come and go every few hours; renewing every
+	 * path each time would cost more than the rare path that used one
+	 * (consent loss catches that within about 10 s). */
+	if (ifa->ifa_family == AF_INET6 && (ifa->ifa_flags & IFA_F_TEMPORARY))
+		return MNL_CB_OK;
 	changed(w, nlh->nlmsg_type == RTM_DELADDR);
 	return MNL_CB_OK;
 }

@@ -2,9 +2,10 @@
 /* Notices when the machine's underlay addresses change (rtnetlink address
  * events), so that sockets bound to an address that went away are replaced:
  * libnice and an established TCP connection do not notice by themselves
- * until their own timeouts (10-30 s). Our TUN, loopback and link-local
- * addresses are ignored. Events are collected for a short while and reported
- * once. Runs on the thread that iterates the default GMainContext. */
+ * until their own timeouts (10-30 s). Our TUN, loopback, link-local and
+ * IPv6 temporary (privacy) addresses are ignored. Events are collected for
+ * a short while and reported once. Runs on the thread that iterates the
+ * default GMainContext. */
 #ifndef TUND_ADDRWATCH_H
 #define TUND_ADDRWATCH_H
 
