@@ -48,5 +48,5 @@ t_log "datagrams: $sent sent in $secs s, $delivered reached the socket ($overflo
 growth=$((rss2 - rss0))
 [ "$growth" -lt $((8 * 1024)) ] || fail "RSS grew by $growth KiB (${rss0} -> ${rss2} KiB)"
 printf 'survived: 10000 malformed control requests refused, %s random datagrams (%s reached b, all dropped and counted); b still answers and pings; RSS %.1f MiB before, %.1f MiB after\n' \
-	"$sent" "$delivered" "$(echo "$rss0 / 1024" | bc -l)" "$(echo "$rss2 / 1024" | bc -l)"
+	"$sent" "$delivered" "$(awk -v k="$rss0" 'BEGIN { print k / 1024 }')" "$(awk -v k="$rss2" 'BEGIN { print k / 1024 }')"
 echo "PASS fault_garbage"

@@ -39,7 +39,7 @@ restarted=$(date +%s.%N)
 at_restart=$(stat -c %s "$T_DIR/received")
 pid_running "$tx" || fail "the stream ended before the TURN restart: the test proves nothing"
 wait_until 90 pings a "$B" || fail "no path 90 s after the TURN restart (a: $(peer_field a "$KB" path), error $(peer_field a "$KB" last_error))"
-back=$(echo "$(date +%s.%N) - $restarted" | bc -l)
+back=$(awk -v a="$restarted" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 path_is a "$KB" relay || fail "path is $(peer_field a "$KB" path) after the restart, want relay"
 relay1=$(peer_field a "$KB" local_addr)/$(peer_field a "$KB" remote_addr)
 
