@@ -36,7 +36,7 @@ counted() { [ $(($(drops_total) - drops0)) -ge "$delivered" ]; }
 wait_until 30 counted || fail "$delivered datagrams reached b, $(($(drops_total) - drops0)) counted as dropped"
 malformed=$(($(ctl_b status --json | jq .drops.malformed) - malformed0))
 total=$(($(drops_total) - drops0))
-[ "$delivered" -ge 100000 ] || fail "only $delivered of $sent datagrams reached b: the test did not stress it"
+[ "$delivered" -ge 50000 ] || fail "only $delivered of $sent datagrams reached b: the test did not stress it"
 [ $((malformed * 100)) -ge $((delivered * 95)) ] ||
 	fail "of $delivered random datagrams only $malformed counted as malformed: $(ctl_b status --json | jq -c .drops)"
 pid_running "$PID_B" || fail "b died from random datagrams"
