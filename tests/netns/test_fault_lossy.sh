@@ -55,6 +55,7 @@ held=$(sed -n 's/^held //p' "$T_DIR/delayline.log")
 counters=$(lab_exec r1 nft -j list table netdev tt_impair |
 	jq '[.nftables[] | select(.rule) | .rule.expr[] | select(.counter) | .counter.packets]')
 dropped=$(jq '.[0] + .[2]' <<<"$counters") delayed=$(jq '.[1] + .[3]' <<<"$counters")
+[ $((${held:-0} * 10)) -ge $((delayed * 9)) ] || fail "$delayed packets diverted, only ${held:-0} reached the delay line"
 [ "${held:-0}" -ge 50 ] || fail "only ${held:-0} packets went through the delay line: no real reordering"
 late=$(lab_exec r1 nft -j list chain inet tt_fw forward |
 	jq '[.nftables[] | select(.rule) | .rule.expr[] | select(.counter) | .counter.packets] | .[0]')

@@ -17,6 +17,7 @@ A=$(overlay_addr a) B=$(overlay_addr b) KB=$(pubkey b)
 wait_until 45 pings a "$B" || fail "a cannot ping b"
 path0=$(peer_field a "$KB" path)
 
+# shellcheck disable=SC2154 # PID_b is set by tund_node
 kill -KILL "$PID_b"
 wait "$PID_b" 2>/dev/null
 t_untrack "$PID_b"
