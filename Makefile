@@ -134,9 +134,14 @@ fuzz-run: fuzz
 deps:
 	packaging/install-deps.sh
 
+# Helper for tests/netns/test_fault_*.sh: random datagrams, spoofed handshakes.
+$(B)/flood_probe: tests/netns/flood_probe.c $(B)/libtund.a
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
+
 # Helper programs the namespace tests run.
 TEST_PROBES := $(B)/nl_probe $(B)/mqtt_probe $(B)/netcheck_probe $(B)/ice_probe \
 	$(B)/beacon_probe $(B)/bcast_probe $(B)/offload_probe
+TEST_PROBES += $(B)/flood_probe
 
 check: deps
 	$(MAKE) all unit-build fuzz $(TEST_PROBES)

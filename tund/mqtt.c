@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "tund/addrwatch.h"
 #include "tund/log.h"
 
 enum {
@@ -593,6 +594,23 @@ int tund_mqtt_set_will(struct tund_mqtt *m, const char *topic, const void *paylo
 void tund_mqtt_get_stats(struct tund_mqtt *m, struct tund_mqtt_stats *out)
 {
 	*out = m->stats;
+}
+
+void tund_mqtt_underlay_changed(struct tund_mqtt *m)
+{
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+	int fd;
+
+	if (m->state != ST_CONNECTING && m->state != ST_CONNECTED)
+		return;
+	fd = mosquitto_socket(m->mosq);
+	if (fd < 0 || getsockname(fd, (struct sockaddr *)&local, &len) < 0 ||
+	    tund_addrwatch_is_local(&local, len))
+		return;
+	/* The next attempt comes after the shortest backoff (about 1 s). */
+	m->failures = 0;
+	go_down(m, "our local address went away");
 }
 
 void tund_mqtt_free(struct tund_mqtt *m)

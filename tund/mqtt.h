@@ -51,6 +51,10 @@ int tund_mqtt_publish(struct tund_mqtt *m, const char *topic, const void *payloa
 /* Last will, QoS 1; applies from the next connect. topic NULL clears it. */
 int tund_mqtt_set_will(struct tund_mqtt *m, const char *topic, const void *payload, size_t len,
 		       bool retain);
+/* The machine's addresses changed: a connection from an address that is gone
+ * is dead although TCP does not know it yet; it is dropped and made again
+ * now instead of after the keepalive (up to 30 s). */
+void tund_mqtt_underlay_changed(struct tund_mqtt *m);
 void tund_mqtt_get_stats(struct tund_mqtt *m, struct tund_mqtt_stats *out);
 /* Sends a clean DISCONNECT if connected (so no will), then frees. NULL ok. */
 void tund_mqtt_free(struct tund_mqtt *m);

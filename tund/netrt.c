@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "netlink/addr.h"
+#include "tund/addrwatch.h"
 #include "tund/beacon.h"
 #include "tund/daemon.h"
 #include "tund/dataplane.h"
@@ -26,6 +27,7 @@ struct tund_netrt {
 	uint8_t netid[16];
 	struct tund_mqtt *mqtt;
 	struct tund_beacon *beacon;
+	struct tund_addrwatch *addrwatch; /* renews paths and broker link */
 	GHashTable *replay; /* GBytes(pubkey) -> struct tund_signal_replay */
 	uint64_t drops[TUND_SIG_DROP_COUNT];
 	uint64_t sent, sent_bytes, received;
@@ -429,6 +431,22 @@ static void on_message(void *ctx, const char *topic, const uint8_t *payload, siz
 	tund_netrt_receive(n, payload, len, retained);
 }
 
+/* Our underlay addresses changed: the broker connection and the ICE paths may
+ * sit on an address that is gone. */
+static void on_underlay_changed(void *ctx, bool removed)
+{
+	struct tund_netrt *n = ctx;
+
+	if (n->mqtt)
+		tund_mqtt_underlay_changed(n->mqtt);
+	for (guint i = 0; i < n->d->peers.items->len; i++) {
+		struct tund_peer *p = g_ptr_array_index(n->d->peers.items, i);
+
+		if (is_member_of(p, n) && p->state == TUND_PEER_MEMBER && p->path)
+			tund_path_underlay_changed(p->path, removed);
+	}
+}
+
 static const struct tund_mqtt_callbacks mqtt_callbacks = {
 	.connected = on_connected,
 	.disconnected = on_disconnected,
@@ -495,6 +513,13 @@ struct tund_netrt *tund_netrt_start(struct tund_daemon *d, const struct tund_net
 		err = NULL;
 	}
 	connect_broker(n);
+	/* ICE paths and the broker connection need renewing when an address
+	 * goes away (also after a reload adds a broker). */
+	n->addrwatch = tund_addrwatch_new(d->ifindex, on_underlay_changed, n, &err);
+	if (!n->addrwatch) {
+		log_warn("network %s: address changes go unnoticed: %s", net->name, err);
+		g_free(err);
+	}
 	return n;
 }
 
@@ -562,6 +587,7 @@ void tund_netrt_stop(struct tund_netrt *n, bool leaving)
 	if (n->joining_timer)
 		g_source_remove(n->joining_timer);
 	tund_beacon_stop(n->beacon);
+	tund_addrwatch_free(n->addrwatch);
 	if (n->mqtt) {
 		if (leaving) /* an empty retained message removes our announce */
 			tund_mqtt_publish(n->mqtt, n->announce_topic, "", 0, true);

@@ -18,6 +18,11 @@ enum {
 	 * given up and, by the controlling side, tried again. */
 	CONNECT_TIMEOUT_S = 20,
 	MAX_CANDIDATES = 16,
+	/* After a new path is used, the handshake is sent once more if no
+	 * session came of the first: the peer may not have been able to send
+	 * its answer yet (its side of the pair not selected), and WireGuard
+	 * itself would only retry after 5 s. */
+	HANDSHAKE_NUDGE_MS = 1000,
 };
 
 struct session {
@@ -30,6 +35,7 @@ struct session {
 	struct tund_ice_pair pair;
 	GPtrArray *local; /* candidate lines, for manual blobs */
 	guint connect_timer;
+	guint nudge_timer;
 };
 
 struct tund_path {
@@ -62,6 +68,8 @@ static void session_destroy(struct session *s)
 
 	if (s->connect_timer)
 		g_source_remove(s->connect_timer);
+	if (s->nudge_timer)
+		g_source_remove(s->nudge_timer);
 	if (d->dp && s->path_id)
 		tund_dataplane_path_unregister(d->dp, s->path_id);
 	if (s->ice)
@@ -199,12 +207,29 @@ static void on_gathering_done(void *ctx)
 	path->send(path->d, path->peer, &m);
 }
 
+static gboolean nudge_fire(gpointer data);
+
 static void use_session(struct tund_path *path, struct session *s)
 {
 	if (tund_peer_on_lan(path->peer))
 		return; /* the LAN path wins while beacons keep coming */
-	if (path->d->dp)
+	if (!path->d->dp)
+		return;
+	tund_dataplane_peer_use_path(path->d->dp, path->peer, s->path_id);
+	if (!s->nudge_timer)
+		s->nudge_timer = g_timeout_add(HANDSHAKE_NUDGE_MS, nudge_fire, s);
+}
+
+static gboolean nudge_fire(gpointer data)
+{
+	struct session *s = data;
+	struct tund_path *path = s->path;
+
+	s->nudge_timer = 0;
+	/* A no-op once a session exists on this path. */
+	if (s == path->active && path->d->dp && !tund_peer_on_lan(path->peer))
 		tund_dataplane_peer_use_path(path->d->dp, path->peer, s->path_id);
+	return G_SOURCE_REMOVE;
 }
 
 static void on_pair_selected(void *ctx, const struct tund_ice_pair *pair)
@@ -516,6 +541,41 @@ void tund_path_kick(struct tund_path *path)
 		path->retry_timer = 0;
 	}
 	tund_path_start(path);
+}
+
+void tund_path_underlay_changed(struct tund_path *path, bool removed)
+{
+	struct tund_signal restart = { .type = TUND_SIGNAL_RESTART };
+
+	if (path->manual_done)
+		return; /* waiting for a blob: nothing to renegotiate with */
+	if (!removed) {
+		/* A new address cannot hurt a working path, but may give a dead
+		 * one its first chance. */
+		if (tund_path_kind(path))
+			return;
+		if (path->controlling)
+			tund_path_kick(path);
+		else
+			path->send(path->d, path->peer, &restart);
+		return;
+	}
+	/* An address went away. libnice keeps sending from its old sockets
+	 * and would only give up when consent is lost (10 s): start afresh
+	 * with the addresses we have now. The peer drops its side (BYE). */
+	snprintf(path->last_error, sizeof(path->last_error), "underlay address changed");
+	log_info("peer %s: our addresses changed; negotiating a new path", peer_label(path->peer));
+	session_drop(path, path->probe, true);
+	session_drop(path, path->active, true);
+	if (path->retry_timer) {
+		g_source_remove(path->retry_timer);
+		path->retry_timer = 0;
+	}
+	path->retry_s = 0;
+	if (path->controlling)
+		tund_path_start(path);
+	else
+		path->send(path->d, path->peer, &restart);
 }
 
 bool tund_path_controlling(struct tund_path *path)
