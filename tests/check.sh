@@ -25,13 +25,18 @@ echo "== unit tests (ASan + UBSan)"
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build/unit-tests | tee "$out"
 count "$out"
 
-echo "== fuzz targets (${FUZZ_SECONDS:-15} s each)"
+echo "== fuzz targets (${FUZZ_SECONDS:-15} s each, two at a time: one per core)"
+fuzz_pids=()
 for bin in build/fuzz/fuzz_*; do
-	if tests/fuzz/run.sh "${FUZZ_SECONDS:-15}" "$bin"; then
-		total_pass=$((total_pass + 1))
-	else
-		total_fail=$((total_fail + 1))
+	tests/fuzz/run.sh "${FUZZ_SECONDS:-15}" "$bin" &
+	fuzz_pids+=($!)
+	if [ ${#fuzz_pids[@]} -eq 2 ]; then
+		wait "${fuzz_pids[0]}" && total_pass=$((total_pass + 1)) || total_fail=$((total_fail + 1))
+		fuzz_pids=("${fuzz_pids[1]}")
 	fi
+done
+for pid in "${fuzz_pids[@]}"; do
+	wait "$pid" && total_pass=$((total_pass + 1)) || total_fail=$((total_fail + 1))
 done
 
 echo "== integration tests (network namespaces)"

@@ -10,13 +10,16 @@
 # purge removes it.
 #
 # The container's tree is made once with mmdebstrap (from the Debian
-# mirror, TUND_DEBIAN_MIRROR) and kept in build/pkg/bookworm; each run boots
-# it with a throw-away overlay (--volatile=overlay), so the tree stays clean.
+# mirror, TUND_DEBIAN_MIRROR) and kept in /var/cache/tund-tests/bookworm
+# (TUND_PKG_TREE), outside the clone like apt's own cache, so that a fresh
+# clone on the same machine does not pay the few minutes again; each run
+# boots it with a throw-away overlay (--volatile=overlay), so the tree stays
+# clean.
 set -u
 . "$(dirname "$0")/../netns/lib.sh"
 t_init deb
 
-ROOTFS=$TOP/build/pkg/bookworm
+ROOTFS=${TUND_PKG_TREE:-/var/cache/tund-tests/bookworm}
 MIRROR=${TUND_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 # Tools the tree needs besides the package's own dependencies: systemd as
 # PID 1, man-db so that systemd-analyze verify checks Documentation=.
