@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 /* Three threads: TUN -> encrypt -> UDP, UDP -> decrypt -> TUN, and timers.
  * Descriptors are non-blocking; a thread polls only when its descriptor is
- * empty, so a busy path costs one syscall per packet each way. */
+ * empty. Packets move in batches: what TUN has queued is read, encrypted
+ * with one device lock and sent with one sendmmsg (segmented by the kernel
+ * where it can); the UDP side receives with recvmmsg (coalesced by GRO
+ * where it can) and decrypts the batch likewise. */
 #include "tund/dataplane.h"
 
 #include <errno.h>
@@ -22,11 +25,13 @@
 #include "tund/log.h"
 #include "tund/peers.h"
 #include "tund/udp.h"
+#include "tund/udp_io.h"
 
 enum { PACKET_MAX = 65536, TIMER_MAX_SLEEP_MS = 500 };
 
 struct tund_dataplane {
 	int tun_fd, udp_fd, stop_fd;
+	struct tund_udp_tx udp_tx;
 	uint16_t port;
 	unsigned mtu;
 	struct tund_wg *wg;
@@ -191,66 +196,137 @@ uint64_t tund_dataplane_broadcasts(struct tund_dataplane *dp, uint64_t *dropped)
 	return sent;
 }
 
+/* Sends the datagrams of a batch: runs to UDP endpoints go out together
+ * (segmented where the kernel can), ICE paths one by one. */
+static void send_batch(struct tund_dataplane *dp, struct tund_wg_packet *pkts, size_t n)
+{
+	struct tund_udp_datagram d[TUND_UDP_SEND_MAX];
+	size_t nd = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct tund_wg_endpoint *dst = &pkts[i].dst;
+		uint16_t family;
+
+		if (pkts[i].res != TUND_WG_SEND)
+			continue;
+		memcpy(&family, dst->addr, sizeof(family));
+		if (family == TUND_AF_PATH) {
+			send_datagram(dp, dst, pkts[i].buf, pkts[i].out_len);
+			continue;
+		}
+		if (nd == TUND_UDP_SEND_MAX) {
+			tund_udp_send_batch(&dp->udp_tx, d, nd);
+			nd = 0;
+		}
+		d[nd++] = (struct tund_udp_datagram){ (const struct sockaddr *)dst->addr,
+						      dst->addr_len, pkts[i].buf, pkts[i].out_len };
+	}
+	if (nd)
+		tund_udp_send_batch(&dp->udp_tx, d, nd);
+}
+
+/* Packets read from TUN, each in its own slot with room for the transport
+ * header in front and the tag behind. */
+enum { TUN_SLOTS = TUND_WG_BATCH_MAX, SLOT_SIZE = TUND_WG_HEADROOM + PACKET_MAX + TUND_WG_TAILROOM };
+
 static void *tun_loop(void *arg)
 {
 	struct tund_dataplane *dp = arg;
-	size_t cap = PACKET_MAX + TUND_WG_HEADROOM + TUND_WG_TAILROOM;
-	uint8_t *buf = malloc(cap);
+	uint8_t *slots = malloc((size_t)TUN_SLOTS * SLOT_SIZE);
+	struct tund_wg_packet *pkts = calloc(TUN_SLOTS, sizeof(*pkts));
 
-	while (buf && !atomic_load(&dp->stopping)) {
-		struct tund_wg_endpoint dst;
+	while (slots && pkts && !atomic_load(&dp->stopping)) {
 		struct tund_wg_clock now;
-		size_t out_len;
-		ssize_t n = read(dp->tun_fd, buf + TUND_WG_HEADROOM, PACKET_MAX);
+		size_t n = 0, kept = 0;
+		bool fatal = false;
 
-		if (n < 0) {
-			if (errno == EAGAIN && !wait_readable(dp, dp->tun_fd, -1))
-				break;
-			if (errno != EAGAIN && errno != EINTR) {
-				log_error("tun read: %s", strerror(errno));
+		/* Read what is queued, up to a batch. */
+		while (n < TUN_SLOTS) {
+			uint8_t *slot = slots + n * SLOT_SIZE;
+			ssize_t r = read(dp->tun_fd, slot + TUND_WG_HEADROOM, PACKET_MAX);
+
+			if (r < 0) {
+				if (errno != EAGAIN && errno != EINTR) {
+					log_error("tun read: %s", strerror(errno));
+					fatal = true;
+				}
 				break;
 			}
+			pkts[n++] = (struct tund_wg_packet){ .buf = slot, .cap = SLOT_SIZE,
+							     .len = (size_t)r };
+		}
+		if (fatal)
+			break;
+		if (!n) {
+			if (!wait_readable(dp, dp->tun_fd, -1))
+				break;
 			continue;
 		}
 		tund_dataplane_now(&now);
-		if (fan_out(dp, buf + TUND_WG_HEADROOM, (size_t)n, &now))
-			continue;
-		if (tund_wg_encrypt(dp->wg, buf, cap, (size_t)n, &now, &out_len, &dst) ==
-		    TUND_WG_SEND)
-			send_datagram(dp, &dst, buf, out_len);
+		for (size_t i = 0; i < n; i++)
+			if (!fan_out(dp, pkts[i].buf + TUND_WG_HEADROOM, pkts[i].len, &now))
+				pkts[kept++] = pkts[i];
+		tund_wg_encrypt_batch(dp->wg, pkts, kept, &now);
+		send_batch(dp, pkts, kept);
 	}
-	free(buf);
+	free(pkts);
+	free(slots);
 	return NULL;
+}
+
+static void write_tun(struct tund_dataplane *dp, const uint8_t *buf, size_t len)
+{
+	if (write(dp->tun_fd, buf, len) < 0 && errno != EAGAIN)
+		log_debug("tun write: %s", strerror(errno));
 }
 
 static void *udp_loop(void *arg)
 {
 	struct tund_dataplane *dp = arg;
-	uint8_t *buf = malloc(PACKET_MAX);
+	struct tund_udp_rx rx;
+	struct tund_udp_received *got = NULL;
+	struct tund_wg_packet *pkts = NULL;
+	struct tund_wg_endpoint *src = NULL;
 
-	while (buf && !atomic_load(&dp->stopping)) {
-		struct tund_endpoint from = { .len = sizeof(from.in6) };
-		struct tund_wg_endpoint src;
+	if (tund_udp_rx_init(&rx, dp->udp_fd, true) != 0)
+		return NULL;
+	got = calloc(tund_udp_rx_max(&rx), sizeof(*got));
+	pkts = calloc(tund_udp_rx_max(&rx), sizeof(*pkts));
+	src = calloc(rx.n_msgs, sizeof(*src));
+	while (got && pkts && src && !atomic_load(&dp->stopping)) {
 		struct tund_wg_clock now;
-		size_t off, len;
-		ssize_t n = recvfrom(dp->udp_fd, buf, PACKET_MAX, 0, &from.sa, &from.len);
+		const struct tund_endpoint *last = NULL;
+		size_t n_src = 0;
+		int n = tund_udp_receive(&rx, got);
 
 		if (n < 0) {
-			if (errno == EAGAIN && !wait_readable(dp, dp->udp_fd, -1))
-				break;
-			if (errno != EAGAIN && errno != EINTR)
-				log_warn("udp receive: %s", strerror(errno));
+			log_warn("udp receive: %s", strerror(-n));
 			continue;
 		}
-		to_wg_endpoint(&from, &src);
-		tund_dataplane_now(&now);
-		if (tund_wg_receive(dp->wg, buf, (size_t)n, &src, &now, &off, &len) ==
-		    TUND_WG_TO_TUN) {
-			if (write(dp->tun_fd, buf + off, len) < 0 && errno != EAGAIN)
-				log_debug("tun write: %s", strerror(errno));
+		if (n == 0) {
+			if (!wait_readable(dp, dp->udp_fd, -1))
+				break;
+			continue;
 		}
+		for (int i = 0; i < n; i++) {
+			/* Segments of one coalesced buffer share their sender. */
+			if (got[i].from != last) {
+				to_wg_endpoint(got[i].from, &src[n_src++]);
+				last = got[i].from;
+			}
+			pkts[i] = (struct tund_wg_packet){ .buf = got[i].buf, .len = got[i].len,
+							   .src = &src[n_src - 1] };
+		}
+		tund_dataplane_now(&now);
+		tund_wg_receive_batch(dp->wg, pkts, (size_t)n, &now);
+		for (int i = 0; i < n; i++)
+			if (pkts[i].res == TUND_WG_TO_TUN)
+				write_tun(dp, pkts[i].buf + pkts[i].inner_off, pkts[i].inner_len);
 	}
-	free(buf);
+	free(src);
+	free(pkts);
+	free(got);
+	tund_udp_rx_free(&rx);
 	return NULL;
 }
 
@@ -304,6 +380,7 @@ int tund_dataplane_start(int tun_fd, uint16_t listen_port, unsigned mtu,
 		free(dp);
 		return ret;
 	}
+	tund_udp_tx_init(&dp->udp_tx, dp->udp_fd, true);
 	dp->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	dp->wg = tund_wg_new(private_key, mtu, wg_send, dp);
 	if (dp->stop_fd < 0 || !dp->wg ||
