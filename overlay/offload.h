@@ -12,6 +12,11 @@
 #include <stdint.h>
 #include <linux/virtio_net.h>
 
+/* USO (Linux 6.2) is missing from older uapi headers. */
+#ifndef VIRTIO_NET_HDR_GSO_UDP_L4
+#define VIRTIO_NET_HDR_GSO_UDP_L4 5
+#endif
+
 /* Bytes of struct virtio_net_hdr in front of every TUN read and write. */
 #define TUND_VNET_HDR_LEN ((size_t)sizeof(struct virtio_net_hdr))
 /* Largest IP packet the kernel hands us or accepts in one go. */
