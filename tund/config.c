@@ -162,19 +162,30 @@ static bool apply_ice_turn(struct tund_config *cfg, const char *v, const char **
 	return true;
 }
 
-static bool apply_broadcast(struct tund_config *cfg, const char *v, const char **problem)
+/* on/yes/true or off/no/false. */
+static bool parse_switch(const char *v, bool *out, const char **problem)
 {
 	if (!g_ascii_strcasecmp(v, "on") || !g_ascii_strcasecmp(v, "yes") ||
 	    !g_ascii_strcasecmp(v, "true")) {
-		cfg->broadcast = true;
+		*out = true;
 	} else if (!g_ascii_strcasecmp(v, "off") || !g_ascii_strcasecmp(v, "no") ||
 		   !g_ascii_strcasecmp(v, "false")) {
-		cfg->broadcast = false;
+		*out = false;
 	} else {
 		*problem = "expected on or off";
 		return false;
 	}
 	return true;
+}
+
+static bool apply_broadcast(struct tund_config *cfg, const char *v, const char **problem)
+{
+	return parse_switch(v, &cfg->broadcast, problem);
+}
+
+static bool apply_offload(struct tund_config *cfg, const char *v, const char **problem)
+{
+	return parse_switch(v, &cfg->offload, problem);
 }
 
 static const struct key_spec keys[] = {
@@ -184,6 +195,7 @@ static const struct key_spec keys[] = {
 	{ "interface", "mtu", apply_mtu },
 	{ "interface", "listen_port", apply_listen_port },
 	{ "interface", "broadcast", apply_broadcast },
+	{ "interface", "offload", apply_offload },
 	{ "paths", "state_dir", apply_state_dir },
 	{ "paths", "control_socket", apply_control_socket },
 	{ "ice", "port_range", apply_port_range },
@@ -198,6 +210,7 @@ void tund_config_init(struct tund_config *cfg)
 	cfg->mtu = 1420;
 	cfg->listen_port = 51820;
 	cfg->broadcast = true;
+	cfg->offload = true;
 	cfg->state_dir = g_strdup(TUND_DEFAULT_STATE_DIR);
 	cfg->control_socket = g_strdup(TUND_DEFAULT_SOCKET);
 }

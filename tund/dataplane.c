@@ -24,6 +24,7 @@
 #include "tund/ice.h"
 #include "tund/log.h"
 #include "tund/peers.h"
+#include "tund/tun_io.h"
 #include "tund/udp.h"
 #include "tund/udp_io.h"
 
@@ -31,6 +32,7 @@ enum { PACKET_MAX = 65536, TIMER_MAX_SLEEP_MS = 500 };
 
 struct tund_dataplane {
 	int tun_fd, udp_fd, stop_fd;
+	bool vnet; /* TUN reads and writes carry a virtio_net_hdr */
 	struct tund_udp_tx udp_tx;
 	uint16_t port;
 	unsigned mtu;
@@ -225,71 +227,59 @@ static void send_batch(struct tund_dataplane *dp, struct tund_wg_packet *pkts, s
 		tund_udp_send_batch(&dp->udp_tx, d, nd);
 }
 
-/* Packets read from TUN, each in its own slot with room for the transport
- * header in front and the tag behind. */
-enum { TUN_SLOTS = TUND_WG_BATCH_MAX, SLOT_SIZE = TUND_WG_HEADROOM + PACKET_MAX + TUND_WG_TAILROOM };
+/* A batch read from TUN: broadcasts fan out, the rest is encrypted and sent. */
+static void tun_batch(void *ctx, struct tund_wg_packet *pkts, size_t n)
+{
+	struct tund_dataplane *dp = ctx;
+	struct tund_wg_clock now;
+	size_t kept = 0;
+
+	tund_dataplane_now(&now);
+	for (size_t i = 0; i < n; i++)
+		if (!fan_out(dp, pkts[i].buf + TUND_WG_HEADROOM, pkts[i].len, &now))
+			pkts[kept++] = pkts[i];
+	tund_wg_encrypt_batch(dp->wg, pkts, kept, &now);
+	send_batch(dp, pkts, kept);
+}
 
 static void *tun_loop(void *arg)
 {
 	struct tund_dataplane *dp = arg;
-	uint8_t *slots = malloc((size_t)TUN_SLOTS * SLOT_SIZE);
-	struct tund_wg_packet *pkts = calloc(TUN_SLOTS, sizeof(*pkts));
+	struct tund_tun_rx rx;
 
-	while (slots && pkts && !atomic_load(&dp->stopping)) {
-		struct tund_wg_clock now;
-		size_t n = 0, kept = 0;
-		bool fatal = false;
-
-		/* Read what is queued, up to a batch. */
-		while (n < TUN_SLOTS) {
-			uint8_t *slot = slots + n * SLOT_SIZE;
-			ssize_t r = read(dp->tun_fd, slot + TUND_WG_HEADROOM, PACKET_MAX);
-
-			if (r < 0) {
-				if (errno != EAGAIN && errno != EINTR) {
-					log_error("tun read: %s", strerror(errno));
-					fatal = true;
-				}
-				break;
-			}
-			pkts[n++] = (struct tund_wg_packet){ .buf = slot, .cap = SLOT_SIZE,
-							     .len = (size_t)r };
-		}
-		if (fatal)
-			break;
-		if (!n) {
-			if (!wait_readable(dp, dp->tun_fd, -1))
-				break;
-			continue;
-		}
-		tund_dataplane_now(&now);
-		for (size_t i = 0; i < n; i++)
-			if (!fan_out(dp, pkts[i].buf + TUND_WG_HEADROOM, pkts[i].len, &now))
-				pkts[kept++] = pkts[i];
-		tund_wg_encrypt_batch(dp->wg, pkts, kept, &now);
-		send_batch(dp, pkts, kept);
+	if (tund_tun_rx_init(&rx, dp->tun_fd, dp->vnet, dp->mtu) != 0) {
+		log_error("tun: out of memory for the packet buffers");
+		return NULL;
 	}
-	free(pkts);
-	free(slots);
-	return NULL;
-}
+	while (!atomic_load(&dp->stopping)) {
+		int n = tund_tun_read_batch(&rx, tun_batch, dp);
 
-static void write_tun(struct tund_dataplane *dp, const uint8_t *buf, size_t len)
-{
-	if (write(dp->tun_fd, buf, len) < 0 && errno != EAGAIN)
-		log_debug("tun write: %s", strerror(errno));
+		if (n < 0) {
+			log_error("tun read: %s", strerror(-n));
+			break;
+		}
+		if (n == 0 && !wait_readable(dp, dp->tun_fd, -1))
+			break;
+	}
+	tund_tun_rx_free(&rx);
+	return NULL;
 }
 
 static void *udp_loop(void *arg)
 {
 	struct tund_dataplane *dp = arg;
 	struct tund_udp_rx rx;
+	struct tund_tun_tx tx;
 	struct tund_udp_received *got = NULL;
 	struct tund_wg_packet *pkts = NULL;
 	struct tund_wg_endpoint *src = NULL;
 
 	if (tund_udp_rx_init(&rx, dp->udp_fd, true) != 0)
 		return NULL;
+	if (tund_tun_tx_init(&tx, dp->tun_fd, dp->vnet, tund_udp_rx_max(&rx)) != 0) {
+		tund_udp_rx_free(&rx);
+		return NULL;
+	}
 	got = calloc(tund_udp_rx_max(&rx), sizeof(*got));
 	pkts = calloc(tund_udp_rx_max(&rx), sizeof(*pkts));
 	src = calloc(rx.n_msgs, sizeof(*src));
@@ -319,13 +309,12 @@ static void *udp_loop(void *arg)
 		}
 		tund_dataplane_now(&now);
 		tund_wg_receive_batch(dp->wg, pkts, (size_t)n, &now);
-		for (int i = 0; i < n; i++)
-			if (pkts[i].res == TUND_WG_TO_TUN)
-				write_tun(dp, pkts[i].buf + pkts[i].inner_off, pkts[i].inner_len);
+		tund_tun_write_batch(&tx, pkts, (size_t)n);
 	}
 	free(src);
 	free(pkts);
 	free(got);
+	tund_tun_tx_free(&tx);
 	tund_udp_rx_free(&rx);
 	return NULL;
 }
@@ -352,7 +341,7 @@ static void *timer_loop(void *arg)
 	return NULL;
 }
 
-int tund_dataplane_start(int tun_fd, uint16_t listen_port, unsigned mtu,
+int tund_dataplane_start(int tun_fd, bool vnet, uint16_t listen_port, unsigned mtu,
 			 const uint8_t private_key[32], struct tund_dataplane **out)
 {
 	struct tund_dataplane *dp = calloc(1, sizeof(*dp));
@@ -361,6 +350,7 @@ int tund_dataplane_start(int tun_fd, uint16_t listen_port, unsigned mtu,
 	if (!dp)
 		return -ENOMEM;
 	dp->tun_fd = tun_fd;
+	dp->vnet = vnet;
 	dp->mtu = mtu;
 	dp->stop_fd = -1;
 	pthread_rwlock_init(&dp->paths_lock, NULL);
@@ -551,9 +541,8 @@ void tund_dataplane_path_receive(struct tund_dataplane *dp, uint32_t id, uint8_t
 
 	path_endpoint(id, &src);
 	tund_dataplane_now(&now);
-	if (tund_wg_receive(dp->wg, buf, len, &src, &now, &off, &inner) == TUND_WG_TO_TUN &&
-	    write(dp->tun_fd, buf + off, inner) < 0 && errno != EAGAIN)
-		log_debug("tun write: %s", strerror(errno));
+	if (tund_wg_receive(dp->wg, buf, len, &src, &now, &off, &inner) == TUND_WG_TO_TUN)
+		tund_tun_write_one(dp->tun_fd, dp->vnet, buf, off, inner);
 }
 
 void tund_dataplane_peer_endpoint(struct tund_dataplane *dp, struct tund_peer *p, char *buf,

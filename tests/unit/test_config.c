@@ -51,6 +51,7 @@ UNIT_TEST(config_defaults)
 	CHECK(cfg.mtu == 1420 && cfg.listen_port == 51820);
 	CHECK(!cfg.has_addr4 && !cfg.has_addr6);
 	CHECK(!strcmp(cfg.state_dir, TUND_DEFAULT_STATE_DIR));
+	CHECK(cfg.offload && cfg.broadcast);
 	tund_config_free(&cfg);
 }
 
@@ -115,4 +116,18 @@ UNIT_TEST(config_load_missing_file)
 	CHECK(err && strstr(err, "/nonexistent/tund.conf") && strstr(err, "cannot read"));
 	g_free(err);
 	tund_config_free(&cfg);
+}
+
+UNIT_TEST(config_offload_switch)
+{
+	struct tund_config cfg;
+	char *err;
+
+	CHECK(parse(&cfg, "[interface]\noffload = off\n", &err));
+	CHECK(!cfg.offload && cfg.broadcast);
+	tund_config_free(&cfg);
+	CHECK(parse(&cfg, "[interface]\noffload = yes\n", &err));
+	CHECK(cfg.offload);
+	tund_config_free(&cfg);
+	expect_error("[interface]\noffload = maybe\n", "[interface] offload: expected on or off");
 }
