@@ -15,6 +15,9 @@ enum {
 	 * still fits, so no MSS a peer advertises can stall a flow. */
 	VNET_SLOTS = 1400,
 	READS_MAX = 64, /* reads per batch: bounds the latency of the first */
+	/* Packets per batch before it goes out: a ping queued behind a bulk
+	 * flow waits for at most this much encryption (~0.2 ms). */
+	BATCH_TARGET = 2 * TUND_WG_BATCH_MAX,
 };
 
 int tund_tun_rx_init(struct tund_tun_rx *rx, int fd, bool vnet, unsigned mtu)
@@ -97,8 +100,9 @@ int tund_tun_read_batch(struct tund_tun_rx *rx, tund_tun_batch_fn fn, void *ctx)
 {
 	size_t n = 0, total = 0;
 	int ret = 0;
+	size_t target = rx->n_slots < BATCH_TARGET ? rx->n_slots : BATCH_TARGET;
 
-	for (size_t reads = 0; reads < rx->reads_max && n < rx->n_slots; reads++) {
+	for (size_t reads = 0; reads < rx->reads_max && n < target; reads++) {
 		ssize_t r;
 
 		if (rx->vnet) {
