@@ -274,15 +274,20 @@ static void *udp_loop(void *arg)
 	struct tund_wg_packet *pkts = NULL;
 	struct tund_wg_endpoint *src = NULL;
 
-	if (tund_udp_rx_init(&rx, dp->udp_fd, true) != 0)
+	if (tund_udp_rx_init(&rx, dp->udp_fd, true) != 0) {
+		log_error("udp: out of memory for the packet buffers");
 		return NULL;
+	}
 	if (tund_tun_tx_init(&tx, dp->tun_fd, dp->vnet, tund_udp_rx_max(&rx)) != 0) {
+		log_error("tun: out of memory for the packet buffers");
 		tund_udp_rx_free(&rx);
 		return NULL;
 	}
 	got = calloc(tund_udp_rx_max(&rx), sizeof(*got));
 	pkts = calloc(tund_udp_rx_max(&rx), sizeof(*pkts));
 	src = calloc(rx.n_msgs, sizeof(*src));
+	if (!got || !pkts || !src)
+		log_error("udp: out of memory for the packet buffers");
 	while (got && pkts && src && !atomic_load(&dp->stopping)) {
 		struct tund_wg_clock now;
 		const struct tund_endpoint *last = NULL;

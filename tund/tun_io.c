@@ -43,6 +43,9 @@ int tund_tun_rx_init(struct tund_tun_rx *rx, int fd, bool vnet, unsigned mtu)
 		tund_tun_rx_free(rx);
 		return -ENOMEM;
 	}
+	/* Where split segments go: the payload area of each slot. */
+	for (size_t i = 0; i < rx->n_slots; i++)
+		rx->segs[i] = rx->slots + i * rx->stride + TUND_WG_HEADROOM;
 	return 0;
 }
 
@@ -71,11 +74,9 @@ static void split(struct tund_tun_rx *rx, size_t len, size_t *n, tund_tun_batch_
 	}
 	memcpy(&hdr, rx->super, sizeof(hdr));
 	for (int attempt = 0; attempt < 2; attempt++) {
-		for (size_t i = *n; i < rx->n_slots; i++)
-			rx->segs[i - *n] = rx->slots + i * rx->stride + TUND_WG_HEADROOM;
 		segs = tund_offload_split(&hdr, rx->super + TUND_VNET_HDR_LEN,
-					  len - TUND_VNET_HDR_LEN, rx->segs, cap, rx->n_slots - *n,
-					  rx->seg_len);
+					  len - TUND_VNET_HDR_LEN, rx->segs + *n, cap,
+					  rx->n_slots - *n, rx->seg_len);
 		if (segs != -ENOSPC || !*n)
 			break;
 		fn(ctx, rx->pkts, *n); /* make room, then try with every slot */
@@ -169,6 +170,8 @@ void tund_tun_write_one(int fd, bool vnet, uint8_t *buf, size_t off, size_t len)
 {
 	struct tund_tun_tx tx = { .fd = fd };
 
+	if (vnet && off < TUND_VNET_HDR_LEN)
+		return; /* no room for the header: never so for a transport message */
 	if (vnet) {
 		/* A zero header: an ordinary packet, checksums already complete. */
 		memset(buf + off - TUND_VNET_HDR_LEN, 0, TUND_VNET_HDR_LEN);

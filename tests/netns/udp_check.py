@@ -40,7 +40,7 @@ def send(addr, port, size, count, gso):
         else:
             s.sendto(data, (addr, port))
         seq += n
-        time.sleep(0.002)  # paced: this checks integrity, not capacity
+        time.sleep(0.004)  # paced: this checks integrity, not capacity
 
 
 def recv(addr, port, size, seconds):
