@@ -97,6 +97,10 @@ $(B)/beacon_probe: tests/netns/beacon_probe.c $(B)/libtund.a
 $(B)/bcast_probe: tests/netns/bcast_probe.c $(B)/libtund.a
 	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
 
+# Helper for tests/netns/test_offload.sh: overlay/offload.c against the kernel.
+$(B)/offload_probe: tests/netns/offload_probe.c $(B)/libtund.a
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
+
 unit: $(B)/unit-tests
 	$(B)/unit-tests
 
@@ -132,7 +136,7 @@ deps:
 
 # Helper programs the namespace tests run.
 TEST_PROBES := $(B)/nl_probe $(B)/mqtt_probe $(B)/netcheck_probe $(B)/ice_probe \
-	$(B)/beacon_probe $(B)/bcast_probe
+	$(B)/beacon_probe $(B)/bcast_probe $(B)/offload_probe
 
 check: deps
 	$(MAKE) all unit-build fuzz $(TEST_PROBES)
@@ -148,6 +152,10 @@ install: all
 	install -m 0755 $(B)/tund $(DESTDIR)$(SBINDIR)/tund
 	install -m 0755 $(B)/tundctl $(DESTDIR)$(BINDIR)/tundctl
 
+# Debian package build/tund_VERSION_ARCH.deb (packaging/deb/build.sh).
+deb: all
+	packaging/deb/build.sh $(B)
+
 bench: deps all
 	tests/bench/bench.sh
 
@@ -157,6 +165,7 @@ demo: deps all
 clean:
 	rm -rf $(B)
 
-.PHONY: bench all unit unit-build fuzz fuzz-run fuzz-seeds deps check integration install demo clean
+.PHONY: deb bench all unit unit-build fuzz fuzz-run fuzz-seeds deps check integration install demo clean
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+# build/pkg holds the package test's Debian tree, whose *.d are not ours.
+-include $(shell find $(B) -path $(B)/pkg -prune -o -name '*.d' -type f -print 2>/dev/null)

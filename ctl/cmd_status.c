@@ -75,6 +75,19 @@ static void print_status(JsonObject *o)
 		field("uptime", NULL);
 	}
 	int_field("peers", o, "peers");
+
+	JsonNode *fast = json_object_get_member(o, "fast_paths");
+
+	if (fast && JSON_NODE_HOLDS_OBJECT(fast)) {
+		JsonObject *f = json_node_get_object(fast);
+		int64_t paths = 0, received = 0;
+
+		tund_client_get_int(f, "paths", &paths);
+		tund_client_get_int(f, "received", &received);
+		snprintf(buf, sizeof(buf), "%" PRId64 " direct paths, %" PRId64 " datagrams",
+			 paths, received);
+		field("fast path", buf);
+	}
 }
 
 int status_main(int argc, char **argv, const char *sock)

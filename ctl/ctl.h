@@ -26,6 +26,7 @@ int networks_main(int argc, char **argv, const char *sock);
 int join_main(int argc, char **argv, const char *sock);
 int ping_main(int argc, char **argv, const char *sock);
 int netcheck_main(int argc, char **argv, const char *sock);
+int reload_main(int argc, char **argv, const char *sock);
 
 /* "tundctl: MSG\n" on stderr; returns CTL_EXIT_FAIL or CTL_EXIT_USAGE. */
 int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

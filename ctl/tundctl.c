@@ -20,6 +20,7 @@ static const struct command {
 	{ "network", network_main },   { "networks", networks_main },
 	{ "join", join_main },         { "ping", ping_main },     { "netcheck", netcheck_main },
 	{ "genkey", genkey_main },     { "pubkey", pubkey_main }, { "help", help_main },
+	{ "reload", reload_main },
 };
 
 static const char usage[] =
@@ -45,6 +46,7 @@ static const char usage[] =
 	"  join INVITE              join a network from an invite\n"
 	"  ping PEER [-c COUNT]     ping a peer through the tunnel\n"
 	"  netcheck [--json]        NAT type, broker, STUN and TURN reachability\n"
+	"  reload [--json]          re-read the config: apply STUN/TURN/broker changes\n"
 	"  genkey                   print a new private key (offline, like 'wg genkey')\n"
 	"  pubkey                   print the public key of the private key on stdin\n"
 	"  help [COMMAND]           show this help, or a command's\n"

@@ -56,8 +56,9 @@ static inline void put32(uint8_t *p, uint32_t v)
 /* --- Internet checksum (RFC 1071) ------------------------------------------
  * Sums are kept in host order of 16-bit words as they lie in memory: the
  * folded result stored back with memcpy is then in network order on either
- * endianness. 32-bit halves of 64-bit loads go into two accumulators, so no
- * carry has to be propagated inside the loop (fine for any len < 2^32). */
+ * endianness. 64-bit words are added with end-around carry (one's complement
+ * sums are congruent modulo 2^64 - 1 as well as 2^16 - 1), in four
+ * independent chains so the additions overlap. */
 
 static inline uint64_t load64(const uint8_t *p)
 {
@@ -67,25 +68,29 @@ static inline uint64_t load64(const uint8_t *p)
 	return v;
 }
 
+static inline uint64_t add_carry(uint64_t a, uint64_t b)
+{
+	a += b;
+	return a + (a < b);
+}
+
+/* Adds len bytes at p to sum; the result is below 2^33, so callers may add
+ * a few 16-bit words to it before folding. */
 static uint64_t csum_add(uint64_t sum, const uint8_t *p, size_t len)
 {
-	uint64_t s0 = sum, s1 = 0;
+	uint64_t s0 = sum, s1 = 0, s2 = 0, s3 = 0;
 
 	while (len >= 32) {
-		uint64_t a = load64(p), b = load64(p + 8), c = load64(p + 16), d = load64(p + 24);
-
-		s0 += (uint32_t)a + (uint64_t)(uint32_t)b;
-		s1 += (a >> 32) + (b >> 32);
-		s0 += (uint32_t)c + (uint64_t)(uint32_t)d;
-		s1 += (c >> 32) + (d >> 32);
+		s0 = add_carry(s0, load64(p));
+		s1 = add_carry(s1, load64(p + 8));
+		s2 = add_carry(s2, load64(p + 16));
+		s3 = add_carry(s3, load64(p + 24));
 		p += 32;
 		len -= 32;
 	}
+	s0 = add_carry(add_carry(s0, s1), add_carry(s2, s3));
 	while (len >= 8) {
-		uint64_t a = load64(p);
-
-		s0 += (uint32_t)a;
-		s1 += a >> 32;
+		s0 = add_carry(s0, load64(p));
 		p += 8;
 		len -= 8;
 	}
@@ -93,7 +98,7 @@ static uint64_t csum_add(uint64_t sum, const uint8_t *p, size_t len)
 		uint32_t v;
 
 		memcpy(&v, p, 4);
-		s0 += v;
+		s0 = add_carry(s0, v);
 		p += 4;
 		len -= 4;
 	}
@@ -101,22 +106,19 @@ static uint64_t csum_add(uint64_t sum, const uint8_t *p, size_t len)
 		uint16_t v;
 
 		memcpy(&v, p, 2);
-		s1 += v;
+		s0 = add_carry(s0, v);
 		p += 2;
 		len -= 2;
 	}
 	if (len) {
 		/* The odd byte is the high half of a network-order word. */
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-		s1 += p[0];
+		s0 = add_carry(s0, p[0]);
 #else
-		s1 += (uint64_t)p[0] << 8;
+		s0 = add_carry(s0, (uint64_t)p[0] << 8);
 #endif
 	}
-	/* Both sums stay far below 2^63 for the lengths used here. */
-	s0 = (s0 & 0xffffffffu) + (s0 >> 32);
-	s1 = (s1 & 0xffffffffu) + (s1 >> 32);
-	return s0 + s1;
+	return (s0 & 0xffffffffu) + (s0 >> 32);
 }
 
 static uint16_t csum_fold(uint64_t sum)

@@ -56,6 +56,8 @@ typedef void (*tund_offload_write_fn)(void *ctx, const uint8_t *buf, size_t len)
  * TUND_OFFLOAD_MAX bytes together, become one GSO packet (NEEDS_CSUM, the
  * kernel re-segments or delivers it). Everything else is written alone with
  * a zero header, so the receiving kernel checks its checksums as usual.
+ * At most 8 flows are held at once and 64 segments merged into one write
+ * (bounded work, no allocation); past that a run is written out early.
  * scratch holds TUND_VNET_HDR_LEN + TUND_OFFLOAD_MAX bytes. Packets' data
  * may be modified. Returns the number of writes. */
 size_t tund_offload_coalesce(struct tund_offload_pkt *pkts, size_t n, uint8_t *scratch,

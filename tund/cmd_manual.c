@@ -114,7 +114,7 @@ JsonNode *tund_cmd_peer_offer(struct tund_daemon *d, JsonObject *req, char **err
 			return NULL;
 		}
 	}
-	tund_path_start(manual_path(d, p, true, n ? tund_netrt_network(n) : NULL, d->current_client));
+	tund_path_start(manual_path(d, p, true, n ? tund_netrt_effective(n) : NULL, d->current_client));
 	return NULL; /* the blob comes when gathering is done */
 }
 
@@ -175,7 +175,7 @@ JsonNode *tund_cmd_peer_answer(struct tund_daemon *d, JsonObject *req, char **er
 				       key, p ? tund_peer_state_name(p->state) : "not a peer");
 		goto out;
 	}
-	tund_path_on_signal(manual_path(d, p, false, n ? tund_netrt_network(n) : NULL,
+	tund_path_on_signal(manual_path(d, p, false, n ? tund_netrt_effective(n) : NULL,
 					d->current_client),
 			    m);
 out:

@@ -45,7 +45,7 @@ JsonNode *tund_cmd_netcheck(struct tund_daemon *d, JsonObject *req, char **err)
 	}
 	memset(&from_config, 0, sizeof(from_config));
 	if (n) {
-		net = tund_netrt_network(n);
+		net = tund_netrt_effective(n);
 	} else {
 		if (d->cfg.ice_stun && tund_parse_stun(d->cfg.ice_stun, &from_config.stun[0], &why))
 			from_config.n_stun = 1;

@@ -190,7 +190,7 @@ static JsonNode *network_result(struct tund_netrt *n, bool with_invite)
 	if (with_invite) {
 		char invite[TUND_INVITE_MAX_TEXT];
 
-		tund_invite_encode(tund_netrt_network(n), invite, sizeof(invite));
+		tund_invite_encode(tund_netrt_effective(n), invite, sizeof(invite));
 		json_builder_set_member_name(b, "invite");
 		json_builder_add_string_value(b, invite);
 		sodium_memzero(invite, sizeof(invite));

@@ -195,10 +195,9 @@ JsonNode *tund_cmd_ping(struct tund_daemon *d, JsonObject *req, char **err)
 	for (unsigned i = 0; i < PING_MAX; i++)
 		pg->rtt_ms[i] = -1;
 	pg->io = g_unix_fd_add(pg->fd, G_IO_IN, on_reply, pg);
+	/* With one request, send_one arms the done timer itself. */
 	send_one(pg);
 	if (pg->count > 1)
 		pg->send_timer = g_timeout_add(PING_INTERVAL_MS, send_one, pg);
-	else
-		pg->done_timer = g_timeout_add(PING_WAIT_MS, done_fire, pg);
 	return NULL; /* answered by finish() */
 }

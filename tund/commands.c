@@ -8,6 +8,7 @@
 #include "tund/control_codec.h"
 #include "tund/path.h"
 #include "tund/dataplane.h"
+#include "tund/fastpath.h"
 #include "tund/udp.h"
 #include "tund/daemon.h"
 #include "tund/log.h"
@@ -57,6 +58,21 @@ static JsonNode *cmd_status(struct tund_daemon *d, JsonObject *req, char **err)
 			json_builder_set_member_name(b, tund_wg_drop_name(i));
 			json_builder_add_int_value(b, (gint64)drops[i]);
 		}
+		json_builder_end_object(b);
+
+		struct tund_fastpath_stats fs;
+
+		tund_dataplane_fast_stats(d->dp, &fs);
+		json_builder_set_member_name(b, "fast_paths");
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "enabled");
+		json_builder_add_boolean_value(b, d->cfg.ice_fast_path);
+		json_builder_set_member_name(b, "paths");
+		json_builder_add_int_value(b, (gint64)fs.paths);
+		json_builder_set_member_name(b, "received");
+		json_builder_add_int_value(b, (gint64)fs.received);
+		json_builder_set_member_name(b, "foreign");
+		json_builder_add_int_value(b, (gint64)fs.foreign);
 		json_builder_end_object(b);
 	}
 	json_builder_end_object(b);
@@ -254,6 +270,7 @@ static const struct {
 	{ "networks", tund_cmd_networks },
 	{ "ping", tund_cmd_ping },
 	{ "netcheck", tund_cmd_netcheck },
+	{ "reload", tund_cmd_reload },
 };
 
 char *tund_commands_handle(void *daemon, uint64_t client, const char *line, size_t len)

@@ -28,6 +28,9 @@ JsonNode *tund_cmd_peer_accept(struct tund_daemon *d, JsonObject *req, char **er
 JsonNode *tund_cmd_ping(struct tund_daemon *d, JsonObject *req, char **err);
 JsonNode *tund_cmd_netcheck(struct tund_daemon *d, JsonObject *req, char **err);
 
+/* tund/reload.c */
+JsonNode *tund_cmd_reload(struct tund_daemon *d, JsonObject *req, char **err);
+
 /* A string member, or NULL when absent or not a string. */
 const char *tund_req_string(JsonObject *req, const char *name);
 

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <glib.h>
+#include <sodium.h>
 #include <string.h>
 
 struct key_spec {
@@ -162,7 +163,6 @@ static bool apply_ice_turn(struct tund_config *cfg, const char *v, const char **
 	return true;
 }
 
-/* on/yes/true or off/no/false. */
 static bool parse_switch(const char *v, bool *out, const char **problem)
 {
 	if (!g_ascii_strcasecmp(v, "on") || !g_ascii_strcasecmp(v, "yes") ||
@@ -183,6 +183,24 @@ static bool apply_broadcast(struct tund_config *cfg, const char *v, const char *
 	return parse_switch(v, &cfg->broadcast, problem);
 }
 
+static bool apply_ice_fast_path(struct tund_config *cfg, const char *v, const char **problem)
+{
+	return parse_switch(v, &cfg->ice_fast_path, problem);
+}
+
+static bool apply_user(struct tund_config *cfg, const char *v, const char **problem)
+{
+	for (const char *p = v; *p; p++) {
+		if (!g_ascii_isalnum(*p) && *p != '_' && *p != '-' && *p != '.') {
+			*problem = "expected a user name (or root to stay root)";
+			return false;
+		}
+	}
+	g_free(cfg->user);
+	cfg->user = g_strdup(v);
+	return true;
+}
+
 static bool apply_offload(struct tund_config *cfg, const char *v, const char **problem)
 {
 	return parse_switch(v, &cfg->offload, problem);
@@ -201,7 +219,106 @@ static const struct key_spec keys[] = {
 	{ "ice", "port_range", apply_port_range },
 	{ "ice", "stun", apply_ice_stun },
 	{ "ice", "turn", apply_ice_turn },
+	{ "ice", "fast_path", apply_ice_fast_path },
+	{ "daemon", "user", apply_user },
 };
+
+#define NETWORK_GROUP "network "
+
+/* [network NAME] keys: broker, stun (comma-separated), turn (comma-separated). */
+static bool apply_network_key(struct tund_config_network *n, const char *key, const char *v,
+			      const char **problem)
+{
+	if (!strcmp(key, "broker")) {
+		if (*v && !tund_parse_broker_url(v, NULL, problem))
+			return false;
+		if (strlen(v) >= sizeof(n->broker)) {
+			*problem = "broker URL too long";
+			return false;
+		}
+		g_strlcpy(n->broker, v, sizeof(n->broker));
+		n->has_broker = true;
+		return true;
+	}
+	bool stun = !strcmp(key, "stun");
+	if (!stun && strcmp(key, "turn")) {
+		*problem = "unknown key (expected broker, stun or turn)";
+		return false;
+	}
+	g_auto(GStrv) items = g_strsplit(v, ",", -1);
+	unsigned count = 0;
+
+	for (char **it = items; *it; it++) {
+		g_strstrip(*it);
+		if (!**it)
+			continue;
+		if (count == (stun ? TUND_NET_MAX_STUN : TUND_NET_MAX_TURN)) {
+			*problem = stun ? "at most 2 STUN servers" : "at most 4 TURN servers";
+			return false;
+		}
+		if (stun ? !tund_parse_stun(*it, &n->stun[count], problem) :
+			   !tund_parse_turn_url(*it, &n->turn[count], problem))
+			return false;
+		count++;
+	}
+	if (stun) {
+		n->n_stun = count;
+		n->has_stun = true;
+	} else {
+		n->n_turn = count;
+		n->has_turn = true;
+	}
+	return true;
+}
+
+static struct tund_config_network *network_section(struct tund_config *cfg, const char *name,
+						   const char **problem)
+{
+	struct tund_config_network *n;
+
+	if (!tund_network_name_valid(name)) {
+		*problem = "expected [network NAME] with NAME of 1-64 letters, digits, . _ -";
+		return NULL;
+	}
+	for (unsigned i = 0; i < cfg->n_networks; i++)
+		if (!strcmp(cfg->networks[i].name, name))
+			return &cfg->networks[i];
+	if (cfg->n_networks == TUND_CONFIG_MAX_NETWORKS) {
+		*problem = "too many [network NAME] sections (at most 16)";
+		return NULL;
+	}
+	n = &cfg->networks[cfg->n_networks++];
+	memset(n, 0, sizeof(*n));
+	g_strlcpy(n->name, name, sizeof(n->name));
+	return n;
+}
+
+const struct tund_config_network *tund_config_network(const struct tund_config *cfg,
+						      const char *name)
+{
+	for (unsigned i = 0; i < cfg->n_networks; i++)
+		if (!strcmp(cfg->networks[i].name, name))
+			return &cfg->networks[i];
+	return NULL;
+}
+
+void tund_config_apply_network(const struct tund_config *cfg, struct tund_network *net)
+{
+	const struct tund_config_network *o = tund_config_network(cfg, net->name);
+
+	if (!o)
+		return;
+	if (o->has_broker)
+		g_strlcpy(net->broker, o->broker, sizeof(net->broker));
+	if (o->has_stun) {
+		memcpy(net->stun, o->stun, sizeof(net->stun));
+		net->n_stun = o->n_stun;
+	}
+	if (o->has_turn) {
+		memcpy(net->turn, o->turn, sizeof(net->turn));
+		net->n_turn = o->n_turn;
+	}
+}
 
 void tund_config_init(struct tund_config *cfg)
 {
@@ -211,6 +328,7 @@ void tund_config_init(struct tund_config *cfg)
 	cfg->listen_port = 51820;
 	cfg->broadcast = true;
 	cfg->offload = true;
+	cfg->ice_fast_path = true;
 	cfg->state_dir = g_strdup(TUND_DEFAULT_STATE_DIR);
 	cfg->control_socket = g_strdup(TUND_DEFAULT_SOCKET);
 }
@@ -221,7 +339,11 @@ void tund_config_free(struct tund_config *cfg)
 	g_free(cfg->control_socket);
 	g_free(cfg->ice_stun);
 	g_free(cfg->ice_turn);
-	cfg->state_dir = cfg->control_socket = cfg->ice_stun = cfg->ice_turn = NULL;
+	g_free(cfg->user);
+	cfg->state_dir = cfg->control_socket = cfg->ice_stun = cfg->ice_turn = cfg->user = NULL;
+	/* TURN passwords */
+	sodium_memzero(cfg->networks, sizeof(cfg->networks));
+	cfg->n_networks = 0;
 }
 
 /* GKeyFile has no inline comments; people write "key = value ; note" anyway,
@@ -255,51 +377,136 @@ static bool group_known(const char *group)
 	return false;
 }
 
+/* GKeyFile does not say where things are: find the line of [group] key (key
+ * NULL: the group header) for the message, 0 if not found. A key given twice
+ * takes its last value, so the last one is named. */
+static unsigned line_of(const char *data, size_t len, const char *group, const char *key)
+{
+	g_autofree char *text = g_strndup(data, len);
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+	bool in_group = false;
+	unsigned found = 0;
+
+	for (unsigned i = 0; lines[i]; i++) {
+		char *l = g_strstrip(lines[i]);
+
+		if (l[0] == '[') {
+			char *end = strrchr(l, ']');
+
+			in_group = end && (size_t)(end - l - 1) == strlen(group) &&
+				   !strncmp(l + 1, group, strlen(group));
+			if (in_group && !key)
+				return i + 1;
+			continue;
+		}
+		if (!in_group || !key || strncmp(l, key, strlen(key)))
+			continue;
+		const char *rest = l + strlen(key);
+
+		while (*rest == ' ' || *rest == '\t')
+			rest++;
+		if (*rest == '=')
+			found = i + 1;
+	}
+	return found;
+}
+
+/* The first line GKeyFile would refuse: not blank, a comment, a group or a
+ * key=value. */
+static unsigned first_bad_line(const char *data, size_t len)
+{
+	g_autofree char *text = g_strndup(data, len);
+	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+
+	for (unsigned i = 0; lines[i]; i++) {
+		char *l = g_strstrip(lines[i]);
+
+		if (!*l || *l == '#' || *l == ';')
+			continue;
+		if (*l == '[' ? !strchr(l, ']') : !strchr(l, '='))
+			return i + 1;
+	}
+	return 0;
+}
+
+static char *where(const char *label, unsigned line)
+{
+	return line ? g_strdup_printf("%s:%u", label, line) : g_strdup(label);
+}
+
 bool tund_config_parse(struct tund_config *cfg, const char *data, size_t len,
 		       const char *label, char **err)
 {
 	g_autoptr(GKeyFile) kf = g_key_file_new();
 	g_autoptr(GError) gerr = NULL;
 	g_auto(GStrv) groups = NULL;
-	bool ok = false;
 
 	if (memchr(data, '\0', len)) {
 		*err = g_strdup_printf("%s: not a text file (NUL byte)", label);
 		return false;
 	}
 	if (!g_key_file_load_from_data(kf, data, len, G_KEY_FILE_NONE, &gerr)) {
-		*err = g_strdup_printf("%s: %s", label, gerr->message);
+		g_autofree char *at = where(label, first_bad_line(data, len));
+
+		*err = g_strdup_printf("%s: %s", at, gerr->message);
 		return false;
 	}
 	groups = g_key_file_get_groups(kf, NULL);
 	for (char **g = groups; *g; g++) {
 		g_auto(GStrv) names = NULL;
+		struct tund_config_network *net = NULL;
+		bool is_net = g_str_has_prefix(*g, NETWORK_GROUP);
 
-		if (!group_known(*g)) {
-			*err = g_strdup_printf("%s: [%s]: unknown section", label, *g);
+		if (is_net) {
+			const char *problem = NULL;
+
+			net = network_section(cfg, *g + strlen(NETWORK_GROUP), &problem);
+			if (!net) {
+				g_autofree char *at = where(label, line_of(data, len, *g, NULL));
+
+				*err = g_strdup_printf("%s: [%s]: %s", at, *g, problem);
+				return false;
+			}
+		} else if (!group_known(*g)) {
+			g_autofree char *at = where(label, line_of(data, len, *g, NULL));
+
+			*err = g_strdup_printf("%s: [%s]: unknown section", at, *g);
 			return false;
 		}
 		names = g_key_file_get_keys(kf, *g, NULL, NULL);
 		for (char **k = names; k && *k; k++) {
-			const struct key_spec *spec = find_key(*g, *k);
+			const struct key_spec *spec = is_net ? NULL : find_key(*g, *k);
 			const char *problem = "invalid value";
 			g_autofree char *raw = NULL, *value = NULL;
+			g_autofree char *at = where(label, line_of(data, len, *g, *k));
 
-			if (!spec) {
-				*err = g_strdup_printf("%s: [%s] %s: unknown key", label, *g, *k);
+			if (!is_net && !spec) {
+				*err = g_strdup_printf("%s: [%s] %s: unknown key", at, *g, *k);
 				return false;
 			}
 			raw = g_key_file_get_value(kf, *g, *k, NULL);
 			value = strip_inline_comment(raw ? raw : "");
-			if (!spec->apply(cfg, value, &problem)) {
-				*err = g_strdup_printf("%s: [%s] %s: %s (got \"%s\")", label, *g,
-						       *k, problem, value);
+			if (is_net) {
+				/* The value may hold a TURN password: not repeated. */
+				bool ok = apply_network_key(net, *k, value, &problem);
+
+				sodium_memzero(value, strlen(value));
+				sodium_memzero(raw, raw ? strlen(raw) : 0);
+				if (!ok) {
+					*err = g_strdup_printf("%s: [%s] %s: %s", at, *g, *k,
+							       problem);
+					return false;
+				}
+			} else if (!spec->apply(cfg, value, &problem)) {
+				bool secret = spec->apply == apply_ice_turn;
+
+				*err = g_strdup_printf("%s: [%s] %s: %s (got \"%s\")", at, *g,
+						       *k, problem, secret ? "(not shown)" : value);
 				return false;
 			}
 		}
 	}
-	ok = true;
-	return ok;
+	return true;
 }
 
 bool tund_config_load(struct tund_config *cfg, const char *path, char **err)

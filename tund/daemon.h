@@ -5,6 +5,7 @@
 #define TUND_DAEMON_H
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 #include <net/if.h>
 #include <stdint.h>
 
@@ -52,6 +53,11 @@ void tund_daemon_ice_config(struct tund_daemon *d, const struct tund_network *ne
 bool tund_daemon_load_networks(struct tund_daemon *d);
 int tund_daemon_save_networks(struct tund_daemon *d);
 void tund_daemon_stop_networks(struct tund_daemon *d);
+
+/* Re-reads config_path and applies what can change at run time (see
+ * tund/reload.c). The reply object ({config, applied, needs_restart}), or
+ * NULL with *err (the file:line problem; nothing changed). */
+JsonNode *tund_daemon_reload(struct tund_daemon *d, char **err);
 
 /* Writes the peer list to state_dir atomically. 0 or -errno. */
 int tund_daemon_save_peers(struct tund_daemon *d);

@@ -21,6 +21,7 @@
 
 #include "overlay/bcast.h"
 #include "overlay/beacon.h"
+#include "tund/fastpath.h"
 #include "tund/ice.h"
 #include "tund/log.h"
 #include "tund/peers.h"
@@ -44,6 +45,7 @@ struct tund_dataplane {
 	pthread_rwlock_t paths_lock;
 	GHashTable *paths; /* uint32 id -> struct tund_ice * */
 	uint32_t next_path_id;
+	struct tund_fastpath *fast; /* direct pairs off libnice; NULL: off */
 	/* Broadcast fan-out; touched by the TUN thread, set by the main one. */
 	pthread_mutex_t bcast_lock; /* the rate bound and counters */
 	/* Read for every TUN packet, so without a lock: 0 = off, else
@@ -83,6 +85,8 @@ static void send_on_path(struct tund_dataplane *dp, uint32_t id, const uint8_t *
 {
 	struct tund_ice *ice;
 
+	if (dp->fast && tund_fastpath_send(dp->fast, id, buf, len))
+		return;
 	pthread_rwlock_rdlock(&dp->paths_lock);
 	ice = g_hash_table_lookup(dp->paths, GUINT_TO_POINTER(id));
 	if (ice)
@@ -424,6 +428,7 @@ void tund_dataplane_stop(struct tund_dataplane *dp)
 		pthread_join(dp->udp_thread, NULL);
 		pthread_join(dp->timer_thread, NULL);
 	}
+	tund_fastpath_free(dp->fast);
 	tund_wg_free(dp->wg);
 	g_hash_table_unref(dp->paths);
 	free(dp->bcast_buf);
@@ -511,6 +516,8 @@ uint32_t tund_dataplane_path_register(struct tund_dataplane *dp, struct tund_ice
 
 void tund_dataplane_path_unregister(struct tund_dataplane *dp, uint32_t id)
 {
+	if (dp->fast)
+		tund_fastpath_remove(dp->fast, id);
 	pthread_rwlock_wrlock(&dp->paths_lock);
 	g_hash_table_remove(dp->paths, GUINT_TO_POINTER(id));
 	pthread_rwlock_unlock(&dp->paths_lock);
@@ -619,4 +626,43 @@ bool tund_dataplane_peer_use_lan(struct tund_dataplane *dp, struct tund_peer *p,
 	tund_wg_peer_set_endpoint(dp->wg, p->wg_peer, &wep);
 	tund_wg_peer_connect(dp->wg, p->wg_peer, &now);
 	return true;
+}
+
+/* Fast-path thread: the same as a datagram that libnice delivered. */
+static void fast_deliver(void *ctx, uint32_t id, uint8_t *buf, size_t len)
+{
+	tund_dataplane_path_receive(ctx, id, buf, len);
+}
+
+int tund_dataplane_enable_fast_paths(struct tund_dataplane *dp)
+{
+	if (dp->fast)
+		return 0;
+	dp->fast = tund_fastpath_new(fast_deliver, dp);
+	return dp->fast ? 0 : -errno;
+}
+
+void tund_dataplane_path_update(struct tund_dataplane *dp, uint32_t id, struct tund_ice *ice)
+{
+	struct sockaddr_storage remote;
+	socklen_t remote_len;
+	int fd, ret;
+
+	if (!dp->fast)
+		return;
+	fd = tund_ice_direct_socket(ice, &remote, &remote_len);
+	if (fd < 0) {
+		tund_fastpath_remove(dp->fast, id);
+		return;
+	}
+	ret = tund_fastpath_add(dp->fast, id, fd, (struct sockaddr *)&remote, remote_len);
+	if (ret)
+		log_warn("path %u: no fast path, data stays on libnice: %s", id, strerror(-ret));
+}
+
+void tund_dataplane_fast_stats(struct tund_dataplane *dp, struct tund_fastpath_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (dp->fast)
+		tund_fastpath_get_stats(dp->fast, out);
 }

@@ -38,6 +38,12 @@ void tund_dataplane_peer_forget(struct tund_dataplane *dp, struct tund_peer *p);
 struct tund_ice;
 uint32_t tund_dataplane_path_register(struct tund_dataplane *dp, struct tund_ice *ice);
 void tund_dataplane_path_unregister(struct tund_dataplane *dp, uint32_t id);
+/* Direct pairs carry data on sockets of tund's own (tund/fastpath.h) once
+ * enabled; path_update re-checks a path after libnice selected a pair. */
+int tund_dataplane_enable_fast_paths(struct tund_dataplane *dp);
+void tund_dataplane_path_update(struct tund_dataplane *dp, uint32_t id, struct tund_ice *ice);
+struct tund_fastpath_stats;
+void tund_dataplane_fast_stats(struct tund_dataplane *dp, struct tund_fastpath_stats *out);
 /* Makes the path the peer's endpoint and starts a handshake over it. */
 void tund_dataplane_peer_use_path(struct tund_dataplane *dp, struct tund_peer *p, uint32_t id);
 /* A LAN beacon showed the peer at addr (its listen port given): send to it

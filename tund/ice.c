@@ -675,6 +675,32 @@ bool tund_ice_get_pair(struct tund_ice *ice, struct tund_ice_pair *out)
 	return true;
 }
 
+int tund_ice_direct_socket(struct tund_ice *ice, struct sockaddr_storage *remote,
+			   socklen_t *remote_len)
+{
+	NiceCandidate *l, *r;
+	GSocket *sock;
+	int fd;
+
+	if (ice->dead ||
+	    !nice_agent_get_selected_pair(ice->agent, ice->stream, COMPONENT, &l, &r))
+		return -ENOENT;
+	/* A local relay wraps every datagram for the TURN server; a remote
+	 * relay is just an address to send plain UDP to. */
+	if (l->type == NICE_CANDIDATE_TYPE_RELAYED || l->transport != NICE_CANDIDATE_TRANSPORT_UDP)
+		return -ENOENT;
+	sock = nice_agent_get_selected_socket(ice->agent, ice->stream, COMPONENT);
+	if (!sock)
+		return -ENOENT;
+	fd = g_socket_get_fd(sock);
+	g_object_unref(sock); /* the agent keeps its own reference */
+	memset(remote, 0, sizeof(*remote));
+	nice_address_copy_to_sockaddr(&r->addr, (struct sockaddr *)remote);
+	*remote_len = remote->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+						      sizeof(struct sockaddr_in);
+	return fd;
+}
+
 enum tund_ice_state tund_ice_state(struct tund_ice *ice)
 {
 	return ice->state;

@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #define TUND_ICE_MAX_TURN 4
 /* libnice's own cap per component (NICE_AGENT_MAX_REMOTE_CANDIDATES). */
@@ -139,6 +140,11 @@ int tund_ice_send(struct tund_ice *ice, const uint8_t *buf, size_t len);
 int tund_ice_restart(struct tund_ice *ice);
 /* The selected pair, if any (copied; safe to keep). */
 bool tund_ice_get_pair(struct tund_ice *ice, struct tund_ice_pair *out);
+/* For a selected pair whose local side is not a relay: libnice's socket
+ * (borrowed: valid while the session lives) and the pair's remote address.
+ * -ENOENT when there is no such pair. */
+int tund_ice_direct_socket(struct tund_ice *ice, struct sockaddr_storage *remote,
+			   socklen_t *remote_len);
 enum tund_ice_state tund_ice_state(struct tund_ice *ice);
 /* Stops everything and releases TURN allocations (nice_agent_close_async);
  * no callback runs after it returns. Safe to call from inside any of this

@@ -24,14 +24,20 @@
 #include "tund/log.h"
 #include "tund/netrt.h"
 #include "tund/path.h"
+#include "tund/privdrop.h"
 #include "tund/statefile.h"
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: tund [--config FILE] [--verbose]\n"
+	fprintf(f, "Usage: tund [--config FILE] [--user USER] [--verbose]\n"
 		   "  --config FILE   INI configuration (default " TUND_DEFAULT_CONFIG ")\n"
+		   "  --user USER     started as root, run as USER with only CAP_NET_ADMIN (and\n"
+		   "                  CAP_NET_RAW for tundctl ping) once\n"
+		   "                  the interface is up (overrides [daemon] user; root: stay\n"
+		   "                  root; default: " TUND_DEFAULT_USER " if that user exists)\n"
 		   "  --verbose       log debug events too\n"
-		   "Runs in the foreground; stop with SIGTERM or SIGINT.\n");
+		   "Runs in the foreground; stop with SIGTERM or SIGINT; SIGHUP reloads the\n"
+		   "STUN/TURN and broker settings (like 'tundctl reload').\n");
 }
 
 static gboolean on_quit_signal(gpointer data)
@@ -40,6 +46,20 @@ static gboolean on_quit_signal(gpointer data)
 
 	log_info("signal received, shutting down");
 	g_main_loop_quit(d->loop);
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean on_reload_signal(gpointer data)
+{
+	struct tund_daemon *d = data;
+	char *err = NULL;
+	JsonNode *reply;
+
+	log_info("SIGHUP: reloading %s", d->config_path);
+	reply = tund_daemon_reload(d, &err); /* logs what it did or why not */
+	if (reply)
+		json_node_unref(reply);
+	g_free(err);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -163,24 +183,75 @@ static void bring_down_interface(struct tund_daemon *d)
 	log_info("interface %s removed", d->ifname);
 }
 
+/* Before the data plane's threads start: capabilities are per thread, and
+ * the threads made later inherit the reduced set. */
+static bool drop_privileges(struct tund_daemon *d, struct tund_privdrop *pd,
+			    bool socket_dir_created)
+{
+	const char *what = NULL;
+	char *err = NULL;
+	int ret;
+
+	if (!pd->drop) {
+		if (geteuid() == 0)
+			log_info("running as root ([daemon] user is root, or no \"%s\" user)",
+				 TUND_DEFAULT_USER);
+		return true;
+	}
+	ret = tund_privdrop_hand_over(pd, d->cfg.state_dir, d->cfg.control_socket,
+				      socket_dir_created, &what);
+	if (ret) {
+		log_error("cannot hand %s to user %s: %s", what, pd->user, g_strerror(-ret));
+		return false;
+	}
+	ret = tund_privdrop_apply(pd, &err);
+	if (ret) {
+		log_error("cannot drop privileges to user %s: %s", pd->user, err);
+		g_free(err);
+		return false;
+	}
+	log_info("running as user %s (uid %u, gid %u) with only CAP_NET_ADMIN and CAP_NET_RAW%s", pd->user,
+		 (unsigned)pd->uid, (unsigned)pd->gid,
+		 pd->keep_bind ? " and CAP_NET_BIND_SERVICE (a port below 1024)" : "");
+	/* Owning state_dir is not enough if a parent cannot be searched. */
+	if (access(d->cfg.state_dir, R_OK | W_OK | X_OK) != 0) {
+		log_error("%s: [paths] state_dir: user %s cannot use %s: %s", d->config_path,
+			  pd->user, d->cfg.state_dir, g_strerror(errno));
+		return false;
+	}
+	g_autofree char *sdir = g_path_get_dirname(d->cfg.control_socket);
+	if (access(sdir, W_OK | X_OK) != 0)
+		log_warn("user %s cannot write to %s: the control socket stays there after exit "
+			 "(the next start replaces it)", pd->user, sdir);
+	return true;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "user", required_argument, NULL, 'u' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct tund_daemon d = { .tun_fd = -1 };
+	struct tund_privdrop pd = { 0 };
+	g_autofree char *user = NULL, *socket_dir = NULL;
+	bool socket_dir_created;
 	char *err = NULL;
 	int opt, ret, status = 1;
 
 	d.config_path = g_strdup(TUND_DEFAULT_CONFIG);
-	while ((opt = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:u:vh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			g_free(d.config_path);
 			d.config_path = g_strdup(optarg);
+			break;
+		case 'u':
+			g_free(user);
+			user = g_strdup(optarg);
 			break;
 		case 'v':
 			tund_log_set_level(TUND_LOG_DEBUG);
@@ -215,9 +286,18 @@ int main(int argc, char **argv)
 			  d.cfg.ifname);
 		goto out;
 	}
+	if (!tund_privdrop_plan(user ? user : d.cfg.user, &pd, &err)) {
+		log_error("%s%s", user ? "--user: " : "", err);
+		g_free(err);
+		goto out;
+	}
+	pd.keep_bind = (d.cfg.listen_port > 0 && d.cfg.listen_port < 1024) ||
+		       (d.cfg.ice_port_min > 0 && d.cfg.ice_port_min < 1024);
 	if (!load_state(&d) || !tund_daemon_load_networks(&d))
 		goto out;
 
+	socket_dir = g_path_get_dirname(d.cfg.control_socket);
+	socket_dir_created = !g_file_test(socket_dir, G_FILE_TEST_EXISTS);
 	ret = tund_control_open(d.cfg.control_socket, tund_commands_handle, &d, &d.control);
 	if (ret) {
 		log_error("%s: [paths] control_socket: cannot listen on %s: %s", d.config_path,
@@ -227,14 +307,20 @@ int main(int argc, char **argv)
 	}
 	if (!bring_up_interface(&d))
 		goto out;
+	if (!drop_privileges(&d, &pd, socket_dir_created))
+		goto out;
 
-	ret = tund_dataplane_start(d.tun_fd, d.cfg.offload, d.cfg.listen_port, d.cfg.mtu, d.private_key, &d.dp);
+	ret = tund_dataplane_start(d.tun_fd, d.cfg.offload, d.cfg.listen_port, d.cfg.mtu,
+				   d.private_key, &d.dp);
 	if (ret) {
 		log_error("%s: [interface] listen_port: cannot use UDP port %u: %s", d.config_path,
 			  d.cfg.listen_port, g_strerror(-ret));
 		goto out;
 	}
 	d.listen_port = tund_dataplane_port(d.dp);
+	if (d.cfg.ice_fast_path && (ret = tund_dataplane_enable_fast_paths(d.dp)))
+		log_warn("%s: [ice] fast_path: off, direct paths stay on libnice: %s",
+			 d.config_path, g_strerror(-ret));
 	for (guint i = 0; i < d.peers.items->len; i++) {
 		struct tund_peer *p = g_ptr_array_index(d.peers.items, i);
 
@@ -269,6 +355,7 @@ int main(int argc, char **argv)
 	d.started_us = g_get_monotonic_time();
 	g_unix_signal_add(SIGTERM, on_quit_signal, &d);
 	g_unix_signal_add(SIGINT, on_quit_signal, &d);
+	g_unix_signal_add(SIGHUP, on_reload_signal, &d);
 	log_info("control socket %s ready", d.cfg.control_socket);
 	g_main_loop_run(d.loop);
 	status = 0;
@@ -295,5 +382,6 @@ out:
 		g_ptr_array_unref(d.pending_networks);
 	g_free(d.config_path);
 	tund_config_free(&d.cfg);
+	tund_privdrop_clear(&pd);
 	return status;
 }

@@ -21,7 +21,8 @@ static const char *const drop_names[TUND_SIG_DROP_COUNT] = {
 
 struct tund_netrt {
 	struct tund_daemon *d;
-	struct tund_network net;
+	struct tund_network net; /* as joined (saved to networks.json) */
+	struct tund_network eff; /* with the config's [network NAME] servers */
 	uint8_t netid[16];
 	struct tund_mqtt *mqtt;
 	struct tund_beacon *beacon;
@@ -47,6 +48,11 @@ static uint64_t now_ms(void)
 const struct tund_network *tund_netrt_network(struct tund_netrt *n)
 {
 	return &n->net;
+}
+
+const struct tund_network *tund_netrt_effective(struct tund_netrt *n)
+{
+	return &n->eff;
 }
 
 static bool is_member_of(struct tund_peer *p, struct tund_netrt *n)
@@ -219,7 +225,7 @@ void tund_netrt_member_changed(struct tund_netrt *n, struct tund_peer *p)
 	if (!p->path && n->mqtt) {
 		struct tund_ice_server_config cfg;
 
-		tund_daemon_ice_config(d, &n->net, &cfg);
+		tund_daemon_ice_config(d, &n->eff, &cfg);
 		p->path = tund_path_new(d, p, &cfg,
 					memcmp(d->public_key, p->public_key, 32) > 0, path_send);
 		sodium_memzero(&cfg, sizeof(cfg));
@@ -429,15 +435,44 @@ static const struct tund_mqtt_callbacks mqtt_callbacks = {
 	.message = on_message,
 };
 
+/* Starts the MQTT client for n->eff.broker (none: LAN and manual only). */
+static void connect_broker(struct tund_netrt *n)
+{
+	struct tund_daemon *d = n->d;
+	char prefix[128], filter[160], client_id[40];
+	char *err = NULL;
+
+	if (!n->eff.broker[0]) {
+		log_info("network %s: no broker; LAN beacons and manual signaling only",
+			 n->net.name);
+		return;
+	}
+	/* Opaque, stable per node and network. */
+	snprintf(client_id, sizeof(client_id), "tund-%02x%02x%02x%02x%02x%02x%02x%02x",
+		 d->public_key[0], d->public_key[1], d->public_key[2], d->public_key[3],
+		 n->netid[0], n->netid[1], n->netid[2], n->netid[3]);
+	n->mqtt = tund_mqtt_new(n->eff.broker, client_id, &mqtt_callbacks, n, &err);
+	if (!n->mqtt) {
+		log_error("network %s: broker %s: %s", n->net.name, n->eff.broker, err);
+		g_free(err);
+		return;
+	}
+	tund_network_topic_prefix(&n->net, prefix, sizeof(prefix));
+	snprintf(filter, sizeof(filter), "%s/a/+", prefix);
+	tund_mqtt_subscribe(n->mqtt, filter);
+	tund_mqtt_subscribe(n->mqtt, n->inbox_topic);
+}
+
 struct tund_netrt *tund_netrt_start(struct tund_daemon *d, const struct tund_network *net,
 				    bool joining)
 {
 	struct tund_netrt *n = g_new0(struct tund_netrt, 1);
-	char prefix[128], filter[160], client_id[40];
 	char *err = NULL;
 
 	n->d = d;
 	n->net = *net;
+	n->eff = *net;
+	tund_config_apply_network(&d->cfg, &n->eff);
 	n->joining = joining;
 	tund_network_id(net->key, n->netid);
 	n->replay = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
@@ -459,26 +494,65 @@ struct tund_netrt *tund_netrt_start(struct tund_daemon *d, const struct tund_net
 		g_free(err);
 		err = NULL;
 	}
-	if (!net->broker[0]) {
-		log_info("network %s: no broker; LAN beacons and manual signaling only",
-			 net->name);
-		return n;
-	}
-	/* Opaque, stable per node and network. */
-	snprintf(client_id, sizeof(client_id), "tund-%02x%02x%02x%02x%02x%02x%02x%02x",
-		 d->public_key[0], d->public_key[1], d->public_key[2], d->public_key[3],
-		 n->netid[0], n->netid[1], n->netid[2], n->netid[3]);
-	n->mqtt = tund_mqtt_new(net->broker, client_id, &mqtt_callbacks, n, &err);
-	if (!n->mqtt) {
-		log_error("network %s: broker %s: %s", net->name, net->broker, err);
-		g_free(err);
-		return n;
-	}
-	tund_network_topic_prefix(net, prefix, sizeof(prefix));
-	snprintf(filter, sizeof(filter), "%s/a/+", prefix);
-	tund_mqtt_subscribe(n->mqtt, filter);
-	tund_mqtt_subscribe(n->mqtt, n->inbox_topic);
+	connect_broker(n);
 	return n;
+}
+
+static bool same_servers(const struct tund_network *a, const struct tund_network *b)
+{
+	return a->n_stun == b->n_stun && a->n_turn == b->n_turn &&
+	       !memcmp(a->stun, b->stun, a->n_stun * sizeof(a->stun[0])) &&
+	       !memcmp(a->turn, b->turn, a->n_turn * sizeof(a->turn[0]));
+}
+
+unsigned tund_netrt_reconfigure(struct tund_netrt *n, GPtrArray *applied)
+{
+	struct tund_daemon *d = n->d;
+	struct tund_network eff = n->net;
+	unsigned changes = 0;
+
+	tund_config_apply_network(&d->cfg, &eff);
+	if (!same_servers(&eff, &n->eff)) {
+		memcpy(n->eff.stun, eff.stun, sizeof(eff.stun));
+		n->eff.n_stun = eff.n_stun;
+		memcpy(n->eff.turn, eff.turn, sizeof(eff.turn));
+		n->eff.n_turn = eff.n_turn;
+		/* Working sessions stay as they are; the next session a path
+		 * opens (retry, restart, relay-to-direct probe) uses these. */
+		for (guint i = 0; i < d->peers.items->len; i++) {
+			struct tund_peer *p = g_ptr_array_index(d->peers.items, i);
+			struct tund_ice_server_config cfg;
+
+			if (!is_member_of(p, n) || !p->path)
+				continue;
+			tund_daemon_ice_config(d, &n->eff, &cfg);
+			tund_path_set_servers(p->path, &cfg);
+			sodium_memzero(&cfg, sizeof(cfg));
+		}
+		g_ptr_array_add(applied, g_strdup_printf("network %s: STUN/TURN servers (%u STUN, "
+							 "%u TURN)", n->net.name, eff.n_stun,
+							 eff.n_turn));
+		changes++;
+	}
+	if (strcmp(eff.broker, n->eff.broker)) {
+		g_ptr_array_add(applied, g_strdup_printf("network %s: broker %s -> %s", n->net.name,
+							 n->eff.broker[0] ? n->eff.broker : "none",
+							 eff.broker[0] ? eff.broker : "none"));
+		if (n->mqtt) {
+			/* Our retained announce would point newcomers at a broker we
+			 * no longer read. */
+			tund_mqtt_publish(n->mqtt, n->announce_topic, "", 0, true);
+			tund_mqtt_free(n->mqtt);
+			n->mqtt = NULL;
+		}
+		g_strlcpy(n->eff.broker, eff.broker, sizeof(n->eff.broker));
+		/* on_connected re-announces and renegotiates members without a
+		 * working path; the paths that work are left alone. */
+		connect_broker(n);
+		changes++;
+	}
+	sodium_memzero(&eff, sizeof(eff));
+	return changes;
 }
 
 void tund_netrt_stop(struct tund_netrt *n, bool leaving)
@@ -503,6 +577,7 @@ void tund_netrt_stop(struct tund_netrt *n, bool leaving)
 	}
 	g_hash_table_unref(n->replay);
 	sodium_memzero(&n->net, sizeof(n->net));
+	sodium_memzero(&n->eff, sizeof(n->eff));
 	g_free(n);
 }
 
@@ -547,10 +622,33 @@ JsonNode *tund_netrt_to_json(struct tund_netrt *n)
 		json_builder_add_null_value(b);
 	}
 	json_builder_set_member_name(b, "broker");
-	if (n->net.broker[0])
-		json_builder_add_string_value(b, n->net.broker);
+	if (n->eff.broker[0])
+		json_builder_add_string_value(b, n->eff.broker);
 	else
 		json_builder_add_null_value(b);
+	/* The servers in use (after the config's [network NAME] section); TURN
+	 * passwords are not shown. */
+	json_builder_set_member_name(b, "stun");
+	json_builder_begin_array(b);
+	for (unsigned i = 0; i < n->eff.n_stun; i++) {
+		char text[300];
+
+		if (tund_format_stun(&n->eff.stun[i], text, sizeof(text)))
+			json_builder_add_string_value(b, text);
+	}
+	json_builder_end_array(b);
+	json_builder_set_member_name(b, "turn");
+	json_builder_begin_array(b);
+	for (unsigned i = 0; i < n->eff.n_turn; i++) {
+		const struct tund_turn_server *t = &n->eff.turn[i];
+		bool v6 = strchr(t->host, ':') != NULL;
+		g_autofree char *text = g_strdup_printf(
+			"turn://%s%s%s%s%s:%u?transport=%s", t->user, t->user[0] ? ":***@" : "",
+			v6 ? "[" : "", t->host, v6 ? "]" : "", t->port, t->tcp ? "tcp" : "udp");
+
+		json_builder_add_string_value(b, text);
+	}
+	json_builder_end_array(b);
 	json_builder_set_member_name(b, "broker_connected");
 	if (n->mqtt) {
 		struct tund_mqtt_stats st;

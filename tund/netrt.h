@@ -34,7 +34,17 @@ struct tund_netrt *tund_netrt_start(struct tund_daemon *d, const struct tund_net
 /* Leaves: clears our retained announce, disconnects. Members stay in the
  * peer list until the caller removes them. */
 void tund_netrt_stop(struct tund_netrt *n, bool leaving);
+/* The network as joined (what networks.json keeps). */
 const struct tund_network *tund_netrt_network(struct tund_netrt *n);
+/* The same with the servers of the config's [network NAME] section: what
+ * the node actually uses and what its invites hand out. */
+const struct tund_network *tund_netrt_effective(struct tund_netrt *n);
+/* After a config reload: applies changed [network NAME] servers. New STUN/TURN
+ * servers go to every member's path for its next session (working sessions
+ * are untouched); a new broker replaces the MQTT client (our retained
+ * announce is cleared on the old one, we announce on the new one). Adds one
+ * line per change to applied (g_free'd strings); returns how many. */
+unsigned tund_netrt_reconfigure(struct tund_netrt *n, GPtrArray *applied);
 /* A member was approved, blocked, unblocked or added: (re)apply it. */
 void tund_netrt_member_changed(struct tund_netrt *n, struct tund_peer *p);
 /* The same, and when we are the controlled side without a path, asks the

@@ -216,6 +216,8 @@ static void on_pair_selected(void *ctx, const struct tund_ice_pair *pair)
 		return;
 	s->pair = *pair;
 	s->has_pair = true;
+	if (path->d->dp)
+		tund_dataplane_path_update(path->d->dp, s->path_id, s->ice);
 	log_info("peer %s: path %s (%s -> %s, %s -> %s)", peer_label(path->peer),
 		 pair->relayed ? "relay" : "direct", pair->local_type, pair->remote_type,
 		 pair->local_addr, pair->remote_addr);
@@ -495,6 +497,12 @@ void tund_path_free(struct tund_path *path)
 		session_destroy(path->probe);
 	sodium_memzero(&path->cfg, sizeof(path->cfg)); /* TURN passwords */
 	g_free(path);
+}
+
+void tund_path_set_servers(struct tund_path *path, const struct tund_ice_server_config *cfg)
+{
+	sodium_memzero(&path->cfg, sizeof(path->cfg));
+	path->cfg = *cfg;
 }
 
 void tund_path_kick(struct tund_path *path)

@@ -27,6 +27,9 @@ struct tund_path *tund_path_new(struct tund_daemon *d, struct tund_peer *p,
 				const struct tund_ice_server_config *cfg, bool controlling,
 				tund_path_send_fn send);
 void tund_path_free(struct tund_path *path);
+/* New STUN/TURN servers: used by the sessions opened from now on; the
+ * current ones (and the traffic they carry) are left alone. */
+void tund_path_set_servers(struct tund_path *path, const struct tund_ice_server_config *cfg);
 bool tund_path_controlling(struct tund_path *path);
 /* Controlling side: opens a session now unless one is up or being made. */
 void tund_path_start(struct tund_path *path);

@@ -32,6 +32,8 @@ listen_port = 51820
 [paths]
 state_dir = $T_DIR/$1/state
 control_socket = $T_DIR/$1/tund.sock
+[daemon]
+user = root
 CFG
 }
 

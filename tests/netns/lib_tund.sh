@@ -3,6 +3,8 @@
 
 # tund_node HOST [INTERFACE-LINES] [MORE-SECTIONS]: starts tund on a lab
 # host; its control socket and state live in $T_DIR/HOST.
+# [daemon] user = root: $T_DIR is root's 0700, so tund must not drop to a
+# "tund" user that may exist on the machine (test_privdrop covers dropping).
 tund_node() {
 	local h=$1 iface=${2:-} extra=${3:-}
 	mkdir -p "$T_DIR/$h"
@@ -16,6 +18,8 @@ $iface
 state_dir = $T_DIR/$h/state
 control_socket = $T_DIR/$h/tund.sock
 $extra
+[daemon]
+user = root
 CFG
 	ip netns exec "$(lab_ns "$h")" "$TUND" --config "$T_DIR/$h.conf" >>"$T_DIR/tund-$h.log" 2>&1 &
 	t_track $!

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every integration test (tests/netns/test_*.sh, tests/ctl/test_*.sh) as
+# Runs every integration test (tests/{ctl,netns,pkg}/test_*.sh) as
 # root, each with a time limit, and ends with "N passed, N failed".
 # Usage: run.sh [PATTERN]  -- only tests whose name contains PATTERN.
 set -u
@@ -13,7 +13,7 @@ if [ "$(id -u)" != 0 ]; then
 	echo "0 passed, 1 failed"
 	exit 1
 fi
-for t in "$top"/tests/ctl/test_*.sh "$top"/tests/netns/test_*.sh; do
+for t in "$top"/tests/ctl/test_*.sh "$top"/tests/netns/test_*.sh "$top"/tests/pkg/test_*.sh; do
 	[ -f "$t" ] || continue
 	name=$(basename "$t" .sh)
 	case $name in *"$pattern"*) ;; *) continue ;; esac

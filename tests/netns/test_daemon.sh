@@ -21,6 +21,8 @@ listen_port = 51820
 [paths]
 state_dir = $STATE
 control_socket = $SOCK
+[daemon]
+user = root
 CFG
 ctl() { "$TUNDCTL" --socket "$SOCK" "$@"; }
 

@@ -27,6 +27,14 @@ rtt=$(peer_field a "$KB" rtt_ms)
 [ -n "$rtt" ] || fail "peers shows no RTT"
 transfer a b "$B" 20
 t_log "20 MB intact over the direct path (handshake RTT $rtt ms)"
+# The direct pair's data (b: 20 MB, a: the ACKs) went through tund's own
+# sockets, not libnice.
+for h in a b; do
+	fp=$(ctl $h status --json | jq -c .fast_paths)
+	jq -e '.paths >= 1 and .received > 1000 and .foreign == 0' <<<"$fp" >/dev/null ||
+		fail "$h: the transfer did not use the fast path: $fp"
+done
+t_log "fast path on both sides: $(ctl b status --json | jq -c .fast_paths)"
 
 # netcheck from behind the cone NAT.
 nc=$(ctl a netcheck --json) || fail "netcheck failed"

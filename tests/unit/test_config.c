@@ -51,7 +51,6 @@ UNIT_TEST(config_defaults)
 	CHECK(cfg.mtu == 1420 && cfg.listen_port == 51820);
 	CHECK(!cfg.has_addr4 && !cfg.has_addr6);
 	CHECK(!strcmp(cfg.state_dir, TUND_DEFAULT_STATE_DIR));
-	CHECK(cfg.offload && cfg.broadcast);
 	tund_config_free(&cfg);
 }
 
@@ -118,11 +117,90 @@ UNIT_TEST(config_load_missing_file)
 	tund_config_free(&cfg);
 }
 
+UNIT_TEST(config_errors_name_the_line)
+{
+	expect_error("[interface]\nname = tund0\n\nmtu = 12\n", "test.conf:4: [interface] mtu");
+	expect_error("# c\n[interface]\nname = x\nnot a key\n", "test.conf:4:");
+	expect_error("\n[bogus]\n", "test.conf:2: [bogus]: unknown section");
+	/* A TURN URL that does not parse is refused without repeating it. */
+	struct tund_config cfg;
+	char *err = NULL;
+
+	CHECK(!parse(&cfg, "[ice]\nturn = stun://u:secretpw@h\n", &err));
+	CHECK(err && !strstr(err, "secretpw"));
+	g_free(err);
+	tund_config_free(&cfg);
+}
+
+UNIT_TEST(config_daemon_user)
+{
+	struct tund_config cfg;
+	char *err;
+
+	CHECK(parse(&cfg, "", &err));
+	CHECK(cfg.user == NULL); /* the default user if it exists */
+	tund_config_free(&cfg);
+	CHECK(parse(&cfg, "[daemon]\nuser = tund-x_1\n", &err));
+	CHECK(cfg.user && !strcmp(cfg.user, "tund-x_1"));
+	tund_config_free(&cfg);
+	CHECK(parse(&cfg, "[daemon]\nuser =\n", &err));
+	CHECK(cfg.user && !strcmp(cfg.user, "")); /* stay root */
+	tund_config_free(&cfg);
+	expect_error("[daemon]\nuser = a b\n", "test.conf:2: [daemon] user");
+	expect_error("[daemon]\nuser = ../x\n", "[daemon] user");
+	expect_error("[daemon]\ngroup = x\n", "[daemon] group: unknown key");
+}
+
+UNIT_TEST(config_network_servers)
+{
+	struct tund_config cfg;
+	struct tund_network net = { .name = "friends", .broker = "mqtt://old:1883", .n_stun = 1 };
+	char *err;
+
+	CHECK(parse(&cfg,
+		    "[network friends]\n"
+		    "broker = mqtt://10.0.0.2:1884\n"
+		    "turn = turn://u:p@10.0.0.3:3478?transport=udp, turn://u:p@10.0.0.3?transport=tcp\n"
+		    "[network other]\nbroker =\n",
+		    &err));
+	CHECK(cfg.n_networks == 2);
+	CHECK(tund_config_network(&cfg, "nope") == NULL);
+	tund_config_apply_network(&cfg, &net);
+	CHECK(!strcmp(net.broker, "mqtt://10.0.0.2:1884"));
+	CHECK(net.n_stun == 1); /* not set in the section: the invite's stays */
+	CHECK(net.n_turn == 2 && !net.turn[0].tcp && net.turn[1].tcp);
+	CHECK(!strcmp(net.turn[1].host, "10.0.0.3") && net.turn[1].port == 3478);
+	CHECK(!strcmp(net.turn[0].pass, "p"));
+	g_strlcpy(net.name, "other", sizeof(net.name));
+	tund_config_apply_network(&cfg, &net);
+	CHECK(net.broker[0] == '\0'); /* empty: no broker */
+	tund_config_free(&cfg);
+
+	expect_error("[network friends]\nbroker = http://x\n", "test.conf:2: [network friends] broker");
+	expect_error("[network friends]\nstun = a:1,b:2,c:3\n", "at most 2 STUN");
+	expect_error("[network friends]\nrelay = x\n", "[network friends] relay");
+	expect_error("[network bad name]\nbroker =\n", "[network bad name]");
+	CHECK(!parse(&cfg, "[network n]\nturn = turn://u:hunter2@\n", &err));
+	CHECK(err && !strstr(err, "hunter2"));
+	g_free(err);
+	tund_config_free(&cfg);
+}
+
+UNIT_TEST(config_error_names_the_value_in_force)
+{
+	/* GKeyFile merges a repeated section and keeps a key's last value. */
+	expect_error("[interface]\nmtu = 1300\n[paths]\n[interface]\nmtu = 12\n",
+		     "test.conf:5: [interface] mtu");
+}
+
 UNIT_TEST(config_offload_switch)
 {
 	struct tund_config cfg;
 	char *err;
 
+	CHECK(parse(&cfg, "", &err));
+	CHECK(cfg.offload); /* on by default */
+	tund_config_free(&cfg);
 	CHECK(parse(&cfg, "[interface]\noffload = off\n", &err));
 	CHECK(!cfg.offload && cfg.broadcast);
 	tund_config_free(&cfg);

@@ -139,7 +139,7 @@ struct spec {
 	uint32_t seq;
 	uint16_t id;
 	uint16_t sport;
-	uint32_t seed;     /* payload bytes */
+	uint32_t seed;     /* payload bytes; UINT32_MAX: all 0xff */
 };
 
 static size_t spec_iphl(const struct spec *s)
@@ -202,7 +202,10 @@ static size_t build(uint8_t *b, const struct spec *s, bool partial)
 	} else {
 		wr16(l4 + 4, (uint32_t)(len - iphl));
 	}
-	tu_fill(b + hl, s->payload, s->seed);
+	if (s->seed == UINT32_MAX)
+		memset(b + hl, 0xff, s->payload);
+	else
+		tu_fill(b + hl, s->payload, s->seed);
 	if (!s->v6)
 		ref_set_ip4_csum(b);
 	if (partial)
@@ -363,6 +366,22 @@ UNIT_TEST(offload_split_udp_sizes)
 		}
 		s.payload = 65535 - 40 - 8;
 		check_split(&s, 1472, 0);
+	}
+}
+
+/* All-ones payloads: the most carries for the checksum's wide additions. */
+UNIT_TEST(offload_split_all_ones)
+{
+	for (int k = 0; k < 4; k++) {
+		struct spec s = { .v6 = k & 1, .proto = k & 2 ? 17 : 6, .flags = ACK, .seq = 1,
+				  .id = 0xffff, .sport = 0xffff, .seed = UINT32_MAX };
+
+		for (size_t p = 0; p < sizeof(odd_payloads) / sizeof(odd_payloads[0]); p++) {
+			s.payload = odd_payloads[p];
+			check_split(&s, 1357, 0);
+			if (s.payload < 7 * MAXSEG)
+				check_split(&s, 7, 0);
+		}
 	}
 }
 

@@ -1,0 +1,175 @@
+#!/usr/bin/env bash
+# Least privilege. Started as root, tund runs as an unprivileged user with
+# only CAP_NET_ADMIN and CAP_NET_RAW (tundctl ping) once its interface is up (bounding set reduced,
+# no_new_privs), and everything still works: ICE and the broker between two
+# friends behind cone NATs, ping and a TCP transfer, broadcast rules in
+# nftables, state files written, the control socket usable by the user's
+# group and nobody else, and on SIGTERM the interface, the nft table and the
+# socket go. Then the same user started directly with an ambient
+# CAP_NET_ADMIN (as systemd's User= + AmbientCapabilities= do): tund does not
+# try to drop, and works.
+set -u
+. "$(dirname "$0")/lib.sh"
+t_init privdrop
+. "$(dirname "$0")/natlab.sh"
+. "$(dirname "$0")/lib_tund.sh"
+
+# A throwaway system user (and its group), removed after everything it ran.
+U=ttpd$$
+useradd --system --user-group --no-create-home --home-dir /nonexistent \
+	--shell /usr/sbin/nologin "$U" || fail "cannot create user $U"
+UID_U=$(id -u "$U") GID_U=$(id -g "$U")
+remove_user() { userdel "$U" 2>/dev/null || userdel -f "$U" 2>/dev/null; }
+lab_up cone
+trap 'lab_down; t_cleanup; remove_user' EXIT
+# The scratch directory is root's 0700: the user must be able to pass through.
+chmod 711 "$T_DIR"
+
+# The control socket lives in a directory tund creates (so it can remove the
+# socket at exit after dropping root).
+ctl() { local h=$1; shift; "$TUNDCTL" --socket "$T_DIR/$h/run/tund.sock" "$@"; }
+# pd_node HOST [PREFIX-CMD...]: tund on HOST, as root or through PREFIX-CMD.
+pd_node() {
+	local h=$1; shift
+	mkdir -p "$T_DIR/$h"
+	cat >"$T_DIR/$h.conf" <<CFG
+[interface]
+name = tt0
+mtu = 1380
+listen_port = 51820
+[paths]
+state_dir = $T_DIR/$h/state
+control_socket = $T_DIR/$h/run/tund.sock
+[daemon]
+user = $U
+CFG
+	ip netns exec "$(lab_ns "$h")" "$@" "$TUND" --config "$T_DIR/$h.conf" \
+		>>"$T_DIR/tund-$h.log" 2>&1 &
+	t_track $!
+	printf -v "PID_$h" '%s' $!
+	wait_until 20 ctl "$h" status || fail "tund on $h did not start"
+}
+field() { awk -v k="$2:" '$1 == k { $1 = ""; sub(/^ /, ""); print }' "/proc/$1/status"; }
+NET_ADMIN=0000000000001000 # bit 12
+ADMIN_RAW=0000000000003000 # bits 12 and 13 (tundctl ping)
+
+pd_node a
+pd_node b
+for h in a b; do
+	var=PID_$h pid=${!var}
+	[ "$(field "$pid" Uid)" = "$UID_U $UID_U $UID_U $UID_U" ] || fail "$h: Uid $(field "$pid" Uid)"
+	[ "$(field "$pid" Gid)" = "$GID_U $GID_U $GID_U $GID_U" ] || fail "$h: Gid $(field "$pid" Gid)"
+	[ "$(field "$pid" Groups)" = "$GID_U" ] || fail "$h: Groups $(field "$pid" Groups)"
+	for c in CapEff CapPrm CapBnd; do
+		[ "$(field "$pid" $c)" = $ADMIN_RAW ] || fail "$h: $c $(field "$pid" $c)"
+	done
+	for c in CapInh CapAmb; do
+		[ "$(field "$pid" $c)" = 0000000000000000 ] || fail "$h: $c $(field "$pid" $c)"
+	done
+	[ "$(field "$pid" NoNewPrivs)" = 1 ] || fail "$h: NoNewPrivs $(field "$pid" NoNewPrivs)"
+	# Every thread (the data plane's too) runs with the reduced set.
+	for task in /proc/"$pid"/task/*; do
+		t=${task##*/}
+		[ "$(awk '$1 == "CapEff:" { print $2 }' "$task/status")" = $ADMIN_RAW ] &&
+			[ "$(awk '$1 == "Uid:" { print $2 }' "$task/status")" = "$UID_U" ] ||
+			fail "$h: thread $t runs with other credentials"
+	done
+	grep -q "running as user $U (uid $UID_U, gid $GID_U) with only CAP_NET_ADMIN and CAP_NET_RAW" \
+		"$T_DIR/tund-$h.log" || fail "$h: no log line about the drop"
+done
+t_log "a and b run as $U ($UID_U:$GID_U), CapEff=CapPrm=CapBnd=$ADMIN_RAW, NoNewPrivs 1, $(ls /proc/"$PID_a"/task | wc -l) threads each"
+
+# The socket: owned by the user and its group, 0660; the group may use it,
+# others may not.
+st=$(stat -c '%a %U %G' "$T_DIR/a/run/tund.sock")
+[ "$st" = "660 $U $U" ] || fail "control socket is '$st', want '660 $U $U'"
+setpriv --reuid=nobody --regid="$GID_U" --clear-groups "$TUNDCTL" \
+	--socket "$T_DIR/a/run/tund.sock" status >/dev/null ||
+	fail "a member of group $U cannot use the control socket"
+out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$TUNDCTL" \
+	--socket "$T_DIR/a/run/tund.sock" status 2>&1) &&
+	fail "user nobody (not in group $U) could use the control socket"
+t_log "control socket 660 $U:$U; group member answered, others refused: $out"
+
+# A network (MQTT, ICE, addresses and routes) after the drop.
+invite=$(ctl a network create friends --broker "$LAB_MQTT_URL" --turn "$LAB_TURN_UDP" | tail -n 1)
+[[ $invite == tund1:* ]] || fail "no invite: $invite"
+ctl b join "$invite" >/dev/null || fail "join failed"
+A=$(overlay_addr a) B=$(overlay_addr b)
+[ -n "$A" ] && [ -n "$B" ] || fail "addresses: a=$A b=$B"
+KA=$(pubkey a) KB=$(pubkey b)
+wait_until 45 pings a "$B" || fail "a cannot ping b ($B) within 45 s"
+pings b "$A" || fail "b cannot ping a"
+t_log "ping through the $(peer_field a "$KB" path) path ($(peer_field a "$KB" candidates))"
+# tundctl ping opens a raw ICMP socket in the daemon: what CAP_NET_RAW is kept for.
+out=$(ctl a ping "$KB" -c 2) || fail "tundctl ping after the drop: $out"
+grep -q '2 received' <<<"$out" || fail "tundctl ping after the drop: $out"
+transfer a b "$B" 10
+fp=$(ctl b status --json | jq -c .fast_paths)
+jq -e '.enabled == false or (.paths >= 1 and .received > 0)' <<<"$fp" >/dev/null ||
+	fail "b: the ICE fast path does not carry the direct path after the drop: $fp"
+t_log "10 MB TCP intact; b's fast path: $fp"
+
+# LAN beacons (multicast and broadcast sockets bound to each interface) go out.
+for h in a b; do
+	wait_until 30 eval "[ \"\$(ctl $h networks --json | jq -r '.[0].beacons.sent // 0')\" -gt 0 ]" ||
+		fail "$h sends no LAN beacons after the drop"
+	grep -q "no LAN beacons\|beacon.*: .*denied" "$T_DIR/tund-$h.log" && fail "$h: beacon trouble"
+done
+t_log "LAN beacons sent: a $(ctl a networks --json | jq '.[0].beacons.sent'), b $(ctl b networks --json | jq '.[0].beacons.sent')"
+
+# Broadcast rules and routes were installed by the unprivileged process.
+for h in a b; do
+	lab_exec "$h" nft list table ip tund_tt0 | grep -q 'dup to 255.255.255.255' ||
+		fail "$h: no broadcast rule in nft table ip tund_tt0"
+	lab_exec "$h" ip route show dev tt0 | grep -q '^224.0.0.0/4' ||
+		fail "$h: no multicast route on tt0"
+done
+
+# State written by the user: a static peer added now is in peers.json.
+SK=$("$TUNDCTL" genkey | "$TUNDCTL" pubkey)
+ctl a peer add "$SK" --name static1 --endpoint 192.0.2.7:51820 --allowed-ips 10.250.0.7/32 \
+	>/dev/null || fail "peer add failed"
+jq -e --arg k "$SK" 'tostring | contains($k)' "$T_DIR/a/state/peers.json" >/dev/null ||
+	fail "the added peer is not in peers.json"
+jq -e --arg k "$KB" 'tostring | contains($k)' "$T_DIR/a/state/peers.json" >/dev/null ||
+	fail "member b is not in peers.json"
+[ "$(ctl a peers --json | jq -r --arg k "$SK" '.[] | select(.public_key == $k) | .name')" = static1 ] ||
+	fail "peers does not list static1"
+st=$(stat -c '%a %U' "$T_DIR/a/state" "$T_DIR/a/state/peers.json" "$T_DIR/a/state/private.key" |
+	sort -u | tr '\n' ' ')
+[ "$st" = "600 $U 700 $U " ] || fail "state files: $st"
+t_log "peers.json has the static peer and b; state dir 700, files 600, owned by $U"
+
+# Reload as the user: it reads the config (0644 here) and applies a new broker.
+printf '[network friends]\nbroker = %s\n' "$LAB_MQTT_URL" >>"$T_DIR/a.conf"
+ctl a reload >/dev/null || fail "reload after the drop failed"
+chmod 600 "$T_DIR/a.conf"
+out=$(ctl a reload 2>&1) && fail "reload of an unreadable config succeeded"
+grep -q "readable by it or its group" <<<"$out" || fail "unreadable config: $out"
+chmod 644 "$T_DIR/a.conf"
+t_log "reload as $U works; an unreadable config: $out"
+
+# SIGTERM: the unprivileged process removes its interface, table and socket.
+tund_stop a
+lab_exec a ip link show tt0 >/dev/null 2>&1 && fail "tt0 still exists on a after SIGTERM"
+lab_exec a nft list table ip tund_tt0 >/dev/null 2>&1 && fail "nft table left on a"
+[ -e "$T_DIR/a/run/tund.sock" ] && fail "control socket left on a"
+grep -q "interface tt0 removed" "$T_DIR/tund-a.log" || fail "no removal logged"
+t_log "SIGTERM: exit 0, tt0, table ip tund_tt0 and the socket are gone"
+
+# Started as the user with an ambient CAP_NET_ADMIN: no drop attempted.
+: >"$T_DIR/tund-a.log"
+pd_node a setpriv --reuid="$U" --regid="$U" --init-groups --inh-caps=+net_admin \
+	--ambient-caps=+net_admin
+[ "$(field "$PID_a" Uid)" = "$UID_U $UID_U $UID_U $UID_U" ] || fail "ambient: Uid $(field "$PID_a" Uid)"
+[ "$(field "$PID_a" CapEff)" = $NET_ADMIN ] || fail "ambient: CapEff $(field "$PID_a" CapEff)"
+grep -q "running as" "$T_DIR/tund-a.log" && fail "ambient: tund tried to change user: $(cat "$T_DIR/tund-a.log")"
+[ "$(ctl a status --json | jq -r .public_key)" = "$KA" ] || fail "ambient: a lost its key"
+wait_until 60 pings a "$B" || fail "ambient: a cannot ping b within 60 s"
+lab_exec a nft list table ip tund_tt0 | grep -q 'dup to' || fail "ambient: no broadcast rule"
+tund_stop a
+lab_exec a ip link show tt0 >/dev/null 2>&1 && fail "ambient: tt0 left after SIGTERM"
+lab_exec a nft list table ip tund_tt0 >/dev/null 2>&1 && fail "ambient: nft table left"
+t_log "started as $U with ambient CAP_NET_ADMIN: no drop, state reused, ping to b, clean exit"
+echo "PASS privdrop"

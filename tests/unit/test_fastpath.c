@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: MIT
+/* tund/fastpath: a bound UDP socket stands in for libnice's, a third socket
+ * for the peer, all on 127.0.0.1. WireGuard-shaped datagrams must reach the
+ * fast path, STUN-shaped ones the original socket. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tests/unit/unit.h"
+#include "tund/fastpath.h"
+
+struct seen {
+	pthread_mutex_t lock;
+	unsigned n;
+	uint32_t id;
+	uint8_t first[4];
+};
+
+static void deliver(void *ctx, uint32_t id, uint8_t *buf, size_t len)
+{
+	struct seen *s = ctx;
+
+	pthread_mutex_lock(&s->lock);
+	s->n++;
+	s->id = id;
+	if (len >= 4)
+		memcpy(s->first, buf, 4);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static unsigned seen_count(struct seen *s)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&s->lock);
+	n = s->n;
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
+static int bound_socket(struct sockaddr_in *addr)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	socklen_t len = sizeof(*addr);
+
+	memset(addr, 0, sizeof(*addr));
+	addr->sin_family = AF_INET;
+	addr->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)addr, sizeof(*addr)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)addr, &len) < 0)
+		return -1;
+	return fd;
+}
+
+/* Waits up to 5 s for a datagram on fd; its length or -1. */
+static ssize_t receive_within(int fd, uint8_t *buf, size_t cap)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	if (poll(&p, 1, 5000) != 1)
+		return -1;
+	return recv(fd, buf, cap, MSG_DONTWAIT);
+}
+
+static bool wait_count(struct seen *s, unsigned want)
+{
+	for (int i = 0; i < 500; i++) {
+		if (seen_count(s) >= want)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+UNIT_TEST(fastpath_steers_wireguard_to_own_socket_and_stun_to_libnice)
+{
+	struct seen seen = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct sockaddr_in nice_addr, peer_addr, other_addr;
+	int nice_fd = bound_socket(&nice_addr);
+	int peer_fd = bound_socket(&peer_addr);
+	int other_fd = bound_socket(&other_addr);
+	struct tund_fastpath *fp = tund_fastpath_new(deliver, &seen);
+	struct tund_fastpath_stats st;
+	uint8_t wg[32] = { 4, 0, 0, 0 }, init[148] = { 1, 0, 0, 0 };
+	uint8_t stun_req[20] = { 0x00, 0x01, 0, 0, 0x21, 0x12, 0xa4, 0x42 };
+	uint8_t stun_resp[20] = { 0x01, 0x01, 0, 0, 0x21, 0x12, 0xa4, 0x42 };
+	uint8_t buf[256];
+
+	CHECK(nice_fd >= 0 && peer_fd >= 0 && other_fd >= 0 && fp);
+	if (!fp)
+		return;
+	CHECK(tund_fastpath_add(fp, 7, nice_fd, (struct sockaddr *)&peer_addr,
+				sizeof(peer_addr)) == 0);
+
+	/* Data and handshakes from the peer reach the fast path... */
+	CHECK(sendto(peer_fd, wg, sizeof(wg), 0, (struct sockaddr *)&nice_addr,
+		     sizeof(nice_addr)) == sizeof(wg));
+	CHECK(sendto(peer_fd, init, sizeof(init), 0, (struct sockaddr *)&nice_addr,
+		     sizeof(nice_addr)) == sizeof(init));
+	CHECK(wait_count(&seen, 2));
+	CHECK(seen.id == 7);
+	/* ...STUN requests and responses stay with libnice. */
+	CHECK(sendto(peer_fd, stun_req, sizeof(stun_req), 0, (struct sockaddr *)&nice_addr,
+		     sizeof(nice_addr)) == sizeof(stun_req));
+	CHECK(receive_within(nice_fd, buf, sizeof(buf)) == sizeof(stun_req) && buf[1] == 0x01);
+	CHECK(sendto(peer_fd, stun_resp, sizeof(stun_resp), 0, (struct sockaddr *)&nice_addr,
+		     sizeof(nice_addr)) == sizeof(stun_resp));
+	CHECK(receive_within(nice_fd, buf, sizeof(buf)) == sizeof(stun_resp) && buf[0] == 0x01);
+	/* A 3-byte datagram cannot be WireGuard: libnice's. */
+	CHECK(sendto(peer_fd, wg, 3, 0, (struct sockaddr *)&nice_addr, sizeof(nice_addr)) == 3);
+	CHECK(receive_within(nice_fd, buf, sizeof(buf)) == 3);
+
+	/* WireGuard from anyone but the pair's remote is dropped and counted. */
+	CHECK(sendto(other_fd, wg, sizeof(wg), 0, (struct sockaddr *)&nice_addr,
+		     sizeof(nice_addr)) == sizeof(wg));
+	for (int i = 0; i < 500; i++) {
+		tund_fastpath_get_stats(fp, &st);
+		if (st.foreign)
+			break;
+		usleep(10000);
+	}
+	CHECK(st.foreign == 1 && st.received == 2 && st.paths == 1);
+
+	/* Sending leaves from libnice's address and port (what the NAT maps). */
+	CHECK(tund_fastpath_send(fp, 7, wg, sizeof(wg)));
+	struct sockaddr_in from;
+	socklen_t from_len = sizeof(from);
+	struct pollfd p = { .fd = peer_fd, .events = POLLIN };
+	CHECK(poll(&p, 1, 5000) == 1);
+	CHECK(recvfrom(peer_fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from,
+		       &from_len) == sizeof(wg));
+	CHECK(from.sin_port == nice_addr.sin_port);
+	CHECK(!tund_fastpath_send(fp, 8, wg, sizeof(wg)));
+
+	/* Removed: everything goes back to libnice's socket. */
+	tund_fastpath_remove(fp, 7);
+	CHECK(!tund_fastpath_send(fp, 7, wg, sizeof(wg)));
+	CHECK(sendto(peer_fd, wg, sizeof(wg), 0, (struct sockaddr *)&nice_addr,
+		     sizeof(nice_addr)) == sizeof(wg));
+	CHECK(receive_within(nice_fd, buf, sizeof(buf)) == sizeof(wg));
+
+	/* Added again (a new selected pair): steering works again. */
+	CHECK(tund_fastpath_add(fp, 9, nice_fd, (struct sockaddr *)&peer_addr,
+				sizeof(peer_addr)) == 0);
+	CHECK(sendto(peer_fd, wg, sizeof(wg), 0, (struct sockaddr *)&nice_addr,
+		     sizeof(nice_addr)) == sizeof(wg));
+	CHECK(wait_count(&seen, 3));
+	CHECK(seen.id == 9);
+
+	tund_fastpath_free(fp);
+	close(nice_fd);
+	close(peer_fd);
+	close(other_fd);
+}
+
+UNIT_TEST(fastpath_rejects_bad_arguments)
+{
+	struct seen seen = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct tund_fastpath *fp = tund_fastpath_new(deliver, &seen);
+	struct sockaddr_in peer = { .sin_family = AF_INET };
+	struct sockaddr_un_like {
+		sa_family_t family;
+		char path[20];
+	} unix_addr = { .family = AF_UNIX };
+	int unbound = socket(AF_UNIX, SOCK_DGRAM, 0);
+
+	CHECK(fp);
+	if (!fp)
+		return;
+	CHECK(tund_fastpath_add(fp, 0, -1, (struct sockaddr *)&peer, sizeof(peer)) == -EINVAL);
+	CHECK(tund_fastpath_add(fp, 1, -1, (struct sockaddr *)&unix_addr, sizeof(unix_addr)) ==
+	      -EINVAL);
+	CHECK(tund_fastpath_add(fp, 1, -1, (struct sockaddr *)&peer, sizeof(peer)) == -EBADF);
+	CHECK(tund_fastpath_add(fp, 1, unbound, (struct sockaddr *)&peer, sizeof(peer)) ==
+	      -EAFNOSUPPORT);
+	tund_fastpath_free(fp);
+	close(unbound);
+}

@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: MIT
+#include "tund/fastpath.h"
+
+#include <errno.h>
+#include <glib.h>
+#include <linux/filter.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "tund/log.h"
+
+enum { BATCH = 32, DATAGRAM_MAX = 65536, BATCHES_PER_WAKE = 8 };
+
+struct fast_socket {
+	int fd;
+	struct sockaddr_storage remote;
+	socklen_t remote_len;
+};
+
+struct tund_fastpath {
+	tund_fastpath_deliver_fn deliver;
+	void *ctx;
+	int epoll_fd, stop_fd;
+	pthread_t thread;
+	pthread_rwlock_t lock; /* the table; the receive thread reads under it */
+	GHashTable *paths;     /* uint32 id -> struct fast_socket * */
+	atomic_uint_fast64_t received, foreign;
+	/* The receive thread's buffers. */
+	uint8_t *bufs;
+	struct mmsghdr msgs[BATCH];
+	struct iovec iov[BATCH];
+	struct sockaddr_storage from[BATCH];
+};
+
+/* Reuseport group index 0 is libnice's socket (it founded the group when ours
+ * joined), 1 is ours. A WireGuard message starts with a type of 1-4 and three
+ * zero bytes; STUN starts with 0b00 and a message type whose second byte is
+ * never zero for the messages ICE sends. A datagram shorter than 4 bytes
+ * fails the load and goes to index 0. */
+static struct sock_filter steer_code[] = {
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x04000000, 4, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x01000000, 3, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x02000000, 2, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x03000000, 1, 0),
+	BPF_STMT(BPF_RET | BPF_K, 0),
+	BPF_STMT(BPF_RET | BPF_K, 1),
+};
+
+static int open_beside(int nice_fd)
+{
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+	struct sock_fprog prog = { .len = G_N_ELEMENTS(steer_code), .filter = steer_code };
+	int one = 1, fd, ret;
+
+	if (getsockname(nice_fd, (struct sockaddr *)&local, &len) < 0)
+		return -errno;
+	if (local.ss_family != AF_INET && local.ss_family != AF_INET6)
+		return -EAFNOSUPPORT;
+	/* Only the socket joining is checked at bind time, but both must
+	 * carry the flag. */
+	if (setsockopt(nice_fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+		return -errno;
+	fd = socket(local.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (local.ss_family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+		goto fail;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+	    bind(fd, (struct sockaddr *)&local, len) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) < 0)
+		goto fail;
+	return fd;
+fail:
+	ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static void close_socket(struct tund_fastpath *fp, struct fast_socket *s)
+{
+	epoll_ctl(fp->epoll_fd, EPOLL_CTL_DEL, s->fd, NULL);
+	close(s->fd);
+	g_free(s);
+}
+
+static bool same_address(const struct sockaddr_storage *a, socklen_t alen,
+			 const struct sockaddr_storage *b, socklen_t blen)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+
+		return alen >= sizeof(*x) && blen >= sizeof(*y) && x->sin_port == y->sin_port &&
+		       x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+
+	return alen >= sizeof(*x) && blen >= sizeof(*y) && x->sin6_port == y->sin6_port &&
+	       !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr));
+}
+
+/* One batch from path id's socket; false when it is empty or gone. */
+static bool receive_batch(struct tund_fastpath *fp, uint32_t id)
+{
+	struct fast_socket *s;
+	struct sockaddr_storage remote;
+	socklen_t remote_len = 0;
+	int n = -1;
+
+	for (unsigned i = 0; i < BATCH; i++) {
+		fp->iov[i].iov_base = fp->bufs + (size_t)i * DATAGRAM_MAX;
+		fp->iov[i].iov_len = DATAGRAM_MAX;
+		fp->msgs[i].msg_hdr = (struct msghdr){ .msg_name = &fp->from[i],
+						       .msg_namelen = sizeof(fp->from[i]),
+						       .msg_iov = &fp->iov[i],
+						       .msg_iovlen = 1 };
+	}
+	/* Under the read lock, so that remove() cannot close the descriptor
+	 * in between; the datagrams are handled after it is dropped. */
+	pthread_rwlock_rdlock(&fp->lock);
+	s = g_hash_table_lookup(fp->paths, GUINT_TO_POINTER(id));
+	if (s) {
+		remote = s->remote;
+		remote_len = s->remote_len;
+		n = recvmmsg(s->fd, fp->msgs, BATCH, MSG_DONTWAIT, NULL);
+	}
+	pthread_rwlock_unlock(&fp->lock);
+	if (n <= 0)
+		return false;
+	for (int i = 0; i < n; i++) {
+		if (!same_address(&fp->from[i], fp->msgs[i].msg_hdr.msg_namelen, &remote,
+				  remote_len)) {
+			atomic_fetch_add(&fp->foreign, 1);
+			continue;
+		}
+		atomic_fetch_add(&fp->received, 1);
+		fp->deliver(fp->ctx, id, fp->iov[i].iov_base, fp->msgs[i].msg_len);
+	}
+	return n == BATCH;
+}
+
+static void *receive_loop(void *arg)
+{
+	struct tund_fastpath *fp = arg;
+	struct epoll_event ev[16];
+
+	for (;;) {
+		int n = epoll_wait(fp->epoll_fd, ev, G_N_ELEMENTS(ev), -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("fast path: epoll_wait: %s", g_strerror(errno));
+			return NULL;
+		}
+		for (int i = 0; i < n; i++) {
+			if (ev[i].data.u32 == 0)
+				return NULL; /* the stop eventfd */
+			/* Level-triggered: a socket left non-empty wakes us again,
+			 * so one path cannot starve the others. */
+			for (unsigned b = 0; b < BATCHES_PER_WAKE; b++)
+				if (!receive_batch(fp, ev[i].data.u32))
+					break;
+		}
+	}
+}
+
+struct tund_fastpath *tund_fastpath_new(tund_fastpath_deliver_fn deliver, void *ctx)
+{
+	struct tund_fastpath *fp = calloc(1, sizeof(*fp));
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = 0 };
+	int err;
+
+	if (!fp)
+		return NULL;
+	fp->deliver = deliver;
+	fp->ctx = ctx;
+	fp->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	fp->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	fp->bufs = malloc((size_t)BATCH * DATAGRAM_MAX);
+	pthread_rwlock_init(&fp->lock, NULL);
+	fp->paths = g_hash_table_new(NULL, NULL);
+	if (fp->epoll_fd < 0 || fp->stop_fd < 0 || !fp->bufs ||
+	    epoll_ctl(fp->epoll_fd, EPOLL_CTL_ADD, fp->stop_fd, &ev) < 0)
+		goto fail;
+	if ((err = pthread_create(&fp->thread, NULL, receive_loop, fp))) {
+		errno = err;
+		goto fail;
+	}
+	return fp;
+fail:
+	err = errno;
+	if (fp->epoll_fd >= 0)
+		close(fp->epoll_fd);
+	if (fp->stop_fd >= 0)
+		close(fp->stop_fd);
+	g_hash_table_unref(fp->paths);
+	free(fp->bufs);
+	free(fp);
+	errno = err;
+	return NULL;
+}
+
+void tund_fastpath_free(struct tund_fastpath *fp)
+{
+	GHashTableIter it;
+	gpointer value;
+
+	if (!fp)
+		return;
+	eventfd_write(fp->stop_fd, 1);
+	pthread_join(fp->thread, NULL);
+	g_hash_table_iter_init(&it, fp->paths);
+	while (g_hash_table_iter_next(&it, NULL, &value))
+		close_socket(fp, value);
+	g_hash_table_unref(fp->paths);
+	pthread_rwlock_destroy(&fp->lock);
+	close(fp->epoll_fd);
+	close(fp->stop_fd);
+	free(fp->bufs);
+	free(fp);
+}
+
+int tund_fastpath_add(struct tund_fastpath *fp, uint32_t id, int nice_fd,
+		      const struct sockaddr *remote, socklen_t remote_len)
+{
+	struct fast_socket *s;
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = id };
+	int fd, ret;
+
+	if (id == 0 || remote_len > sizeof(s->remote) ||
+	    (remote->sa_family != AF_INET && remote->sa_family != AF_INET6))
+		return -EINVAL;
+	/* The old socket leaves the group first, so ours becomes index 1. */
+	tund_fastpath_remove(fp, id);
+	fd = open_beside(nice_fd);
+	if (fd < 0)
+		return fd;
+	s = g_new0(struct fast_socket, 1);
+	s->fd = fd;
+	memcpy(&s->remote, remote, remote_len);
+	s->remote_len = remote_len;
+	if (epoll_ctl(fp->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		ret = -errno;
+		close(fd);
+		g_free(s);
+		return ret;
+	}
+	pthread_rwlock_wrlock(&fp->lock);
+	g_hash_table_insert(fp->paths, GUINT_TO_POINTER(id), s);
+	pthread_rwlock_unlock(&fp->lock);
+	return 0;
+}
+
+void tund_fastpath_remove(struct tund_fastpath *fp, uint32_t id)
+{
+	struct fast_socket *s;
+
+	pthread_rwlock_wrlock(&fp->lock);
+	s = g_hash_table_lookup(fp->paths, GUINT_TO_POINTER(id));
+	if (s) {
+		g_hash_table_remove(fp->paths, GUINT_TO_POINTER(id));
+		close_socket(fp, s);
+	}
+	pthread_rwlock_unlock(&fp->lock);
+}
+
+bool tund_fastpath_send(struct tund_fastpath *fp, uint32_t id, const uint8_t *buf, size_t len)
+{
+	struct fast_socket *s;
+
+	pthread_rwlock_rdlock(&fp->lock);
+	s = g_hash_table_lookup(fp->paths, GUINT_TO_POINTER(id));
+	if (s && sendto(s->fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)&s->remote,
+			s->remote_len) < 0 &&
+	    errno != EAGAIN && errno != ENOBUFS)
+		log_debug("fast path %u: send: %s", id, g_strerror(errno));
+	pthread_rwlock_unlock(&fp->lock);
+	return s != NULL;
+}
+
+void tund_fastpath_get_stats(struct tund_fastpath *fp, struct tund_fastpath_stats *out)
+{
+	pthread_rwlock_rdlock(&fp->lock);
+	out->paths = g_hash_table_size(fp->paths);
+	pthread_rwlock_unlock(&fp->lock);
+	out->received = atomic_load(&fp->received);
+	out->foreign = atomic_load(&fp->foreign);
+}

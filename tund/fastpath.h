@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/* Direct ICE pairs without libnice on the data path. libnice reads one
+ * datagram per recvmsg on the GLib loop; for a pair that is not relayed the
+ * WireGuard datagrams can instead go through a socket of our own bound to the
+ * same local address and port as libnice's (SO_REUSEPORT set on both), with a
+ * classic BPF program on the port's reuseport group that hands WireGuard-shaped
+ * datagrams (type 1-4, three zero bytes) to our socket and everything else
+ * (STUN: consent checks, ICE restarts) to libnice's. The NAT sees one socket;
+ * libnice keeps doing ICE; a thread of ours receives in batches.
+ *
+ * Threads: add/remove/free on the main thread; send from any thread; deliver
+ * is called on the fast path's own receive thread. */
+#ifndef TUND_FASTPATH_H
+#define TUND_FASTPATH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+struct tund_fastpath;
+
+/* A datagram that arrived on path id's socket from its remote address. buf
+ * is the receive thread's and may be modified; valid during the call. */
+typedef void (*tund_fastpath_deliver_fn)(void *ctx, uint32_t id, uint8_t *buf, size_t len);
+
+/* Starts the receive thread. NULL on failure (errno set). */
+struct tund_fastpath *tund_fastpath_new(tund_fastpath_deliver_fn deliver, void *ctx);
+/* Stops the thread and closes every socket. */
+void tund_fastpath_free(struct tund_fastpath *fp);
+
+/* Takes over path id's data: nice_fd is libnice's socket of the selected
+ * pair (borrowed, not closed), remote the pair's remote address. Replaces
+ * an earlier one for id. 0 or -errno (the path then stays on libnice). */
+int tund_fastpath_add(struct tund_fastpath *fp, uint32_t id, int nice_fd,
+		      const struct sockaddr *remote, socklen_t remote_len);
+/* Gives path id back to libnice (no-op if it has no fast path). */
+void tund_fastpath_remove(struct tund_fastpath *fp, uint32_t id);
+/* Sends on path id's own socket: true if the path has one (the datagram was
+ * sent, or dropped as a full link would drop it); false: use libnice. */
+bool tund_fastpath_send(struct tund_fastpath *fp, uint32_t id, const uint8_t *buf, size_t len);
+
+struct tund_fastpath_stats {
+	uint64_t paths;     /* paths on their own socket now */
+	uint64_t received;  /* datagrams delivered */
+	uint64_t foreign;   /* dropped: not from the pair's remote address */
+};
+void tund_fastpath_get_stats(struct tund_fastpath *fp, struct tund_fastpath_stats *out);
+
+#endif
