@@ -156,7 +156,7 @@ install: all
 deb: all
 	packaging/deb/build.sh $(B)
 
-bench: deps all
+bench: deps
 	tests/bench/bench.sh
 
 demo: deps all

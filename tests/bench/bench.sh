@@ -1,84 +1,126 @@
 #!/usr/bin/env bash
-# make bench: TCP throughput (iperf3, 1 stream) and idle ping RTT through the
-# plain veth, tund and wireguard-go, measured in one run on this machine, with
-# ratios. Namespaces tt-bench-*; everything is removed on exit.
-# Usage: bench.sh [SECONDS] [REPS]
+# make bench: tund next to the plain veth and the packaged userspace VPNs
+# (wireguard-go, nebula, tinc, openvpn), all in one run on this machine.
+# Two namespaces over a veth (MTU 1500), overlay MTU 1420, every VPN up at
+# once; repetitions are interleaved (rep 1 of every path, then rep 2, ...) so
+# that drift on a shared machine hits every row alike. Prints medians and
+# ratios against wireguard-go and nebula, then tund's RSS with 250 peers.
+#
+# Environment:
+#   BENCH_REPS=3        repetitions
+#   BENCH_SECS=10       seconds per TCP test (UDP tests take half)
+#   BENCH_ALL=1         include tinc and openvpn (0: veth tund wireguard-go nebula)
+#   BENCH_PATHS=1       also run paths.sh (ICE direct and TURN relay)
+#   BENCH_PEERS=250     static peers for the memory figure
+#   BENCH_OUT=build/bench  where the raw results (TSV) are kept
+# Namespaces are tt-bench-*; everything is removed on exit.
 set -u
-. "$(dirname "$0")/../netns/lib.sh"
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../netns/lib.sh"
 t_init bench
-. "$(dirname "$0")/../netns/lib_pair.sh"
-SECS=${1:-10}
-REPS=${2:-3}
-for tool in iperf3 wireguard-go wg jq; do
-	command -v $tool >/dev/null || fail "$tool missing (make deps)"
-done
+. "$HERE/../netns/lib_pair.sh"
+. "$HERE/lib_measure.sh"
+. "$HERE/lib_vpns.sh"
+. "$HERE/lib_report.sh"
+trap 'vpn_cleanup; t_cleanup' EXIT
+
+REPS=${BENCH_REPS:-3}
+SECS=${BENCH_SECS:-10}
+UDP_SECS=$(((SECS + 1) / 2))
+PEERS=${BENCH_PEERS:-250}
+PATHS="veth tund wireguard-go nebula"
+[ "${BENCH_ALL:-1}" = 1 ] && PATHS="$PATHS tinc openvpn"
+OUT=${BENCH_OUT:-$TOP/build/bench}
+mkdir -p "$OUT"
+RESULTS=$OUT/bench-$(date -u +%Y%m%dT%H%M%SZ).tsv
+
+[ "$(id -u)" = 0 ] || fail "needs root (namespaces, TUN devices)"
+"$HERE/deps.sh" || fail "cannot install the tools to compare with"
+# A tund of its own with the Makefile's default (optimised) flags, whatever
+# `make` was last run with in build/.
+env -u CFLAGS make -s -C "$TOP" B=build/bench-opt build/bench-opt/tund build/bench-opt/tundctl ||
+	fail "build failed"
+TUND=$TOP/build/bench-opt/tund TUNDCTL=$TOP/build/bench-opt/tundctl
+
+emit() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$RESULTS"; }
+
+# measure PATH REP: every figure for one path, appended to $RESULTS.
+measure() {
+	local p=$1 rep=$2 addr=${TARGET[$1]} t0 t1 lping n
+	if ! vpn_alive "$p"; then
+		t_log "$p: a daemon has exited; no figures for rep $rep"
+		return
+	fi
+	emit "$p" ping_idle "$(ping_idle "$NS_A" "$addr" 200)" "$rep"
+
+	# One TCP stream, with the daemons' CPU time and pings alongside.
+	n=$(((SECS - 2) * 20)); [ "$n" -ge 10 ] || n=10
+	(sleep 1; ip netns exec "$NS_A" ping -n -c "$n" -i 0.05 -W 1 "$addr" >"$T_DIR/lping.out" 2>&1) &
+	lping=$!
+	t0=$(cpu_ticks ${DAEMONS[$p]})
+	tcp_run "$NS_A" "$addr" 1 "$SECS" "$T_DIR/tcp1.json"
+	t1=$(cpu_ticks ${DAEMONS[$p]})
+	wait "$lping"
+	emit "$p" tcp1 "$(tcp_mbit "$T_DIR/tcp1.json")" "$rep"
+	emit "$p" ping_load "$(rtt_median "$T_DIR/lping.out")" "$rep"
+	[ -n "${DAEMONS[$p]}" ] &&
+		emit "$p" cpu_per_gb "$(per_gb $((t1 - t0)) "$(tcp_bytes "$T_DIR/tcp1.json")")" "$rep"
+
+	tcp_run "$NS_A" "$addr" 4 "$SECS" "$T_DIR/tcp4.json"
+	emit "$p" tcp4 "$(tcp_mbit "$T_DIR/tcp4.json")" "$rep"
+	emit "$p" udp64_pps "$(udp64_pps "$NS_A" "$addr" "$UDP_SECS")" "$rep"
+}
+
+# tund_rss_with_peers N: VmRSS (KiB) of tund a after adding N static peers
+# with fresh keys (no endpoints: configured, not yet contacted).
+tund_rss_with_peers() {
+	local i key before
+	before=$(awk '/^VmRSS/ {print $2}' "/proc/$PID_A/status")
+	for i in $(seq 1 "$1"); do
+		key=$("$TUNDCTL" genkey | "$TUNDCTL" pubkey) || fail "tundctl genkey"
+		ctl_a peer add "$key" --name "p$i" \
+			--allowed-ips "10.77.$((100 + i / 200)).$((i % 200 + 1))/32" >/dev/null ||
+			fail "peer add $i"
+	done
+	[ "$(ctl_a peers --json | jq length)" -eq $(($1 + 1)) ] || fail "tund a does not list $1 peers"
+	emit tund rss_before_kib "$before" 0
+	emit tund rss_peers_kib "$(awk '/^VmRSS/ {print $2}' "/proc/$PID_A/status")" 0
+}
+
+t_log "results: $RESULTS; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+machine_header >"$RESULTS.head"
 pair_ns
-
-iperf_mbit() { # NS_CLIENT SERVER_ADDR
-	ip netns exec "$1" iperf3 -c "$2" -t "$SECS" -J 2>/dev/null |
-		jq '.end.sum_received.bits_per_second / 1e6 | floor'
-}
-ping_median() { # NS ADDR
-	ip netns exec "$1" ping -c 100 -i 0.01 -q "$2" 2>/dev/null >/dev/null
-	ip netns exec "$1" ping -c 200 -i 0.01 "$2" 2>/dev/null |
-		sed -n 's/.*time=\([0-9.]*\).*/\1/p' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
-}
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-
+ip -n "$NS_A" link set eth0 mtu 1500
+ip -n "$NS_B" link set eth0 mtu 1500
+up=""
+for p in $PATHS; do
+	if vpn_up "$p"; then
+		up="$up $p"
+	elif [ "$p" = tund ] || [ "$p" = veth ]; then
+		fail "$p: ${TARGET[$p]} does not answer"
+	else
+		# A competitor that does not come up here is left out, loudly.
+		t_log "WARNING: $p did not come up (${TARGET[$p]} does not answer); left out"
+		for f in "$T_DIR/$p"-*.log; do [ -f "$f" ] && tail -n 5 "$f" >&2; done
+	fi
+done
+PATHS=${up# }
 ip netns exec "$NS_B" iperf3 -s >"$T_DIR/iperf3.log" 2>&1 &
 t_track $!
 wait_until 10 ip netns exec "$NS_B" sh -c "ss -ltn | grep -q ':5201 '" || fail "iperf3 server"
 
-# tund between a and b
-pair_up_nodes() {
-	node_conf a 1; node_conf b 2
-	start_a; start_b
-	PUB_A=$(ctl_a status --json | jq -r .public_key)
-	PUB_B=$(ctl_b status --json | jq -r .public_key)
-	ctl_a peer add "$PUB_B" --endpoint 192.0.2.2:51820 --allowed-ips 10.77.0.2/32 >/dev/null
-	ctl_b peer add "$PUB_A" --endpoint 192.0.2.1:51820 --allowed-ips 10.77.0.1/32 >/dev/null
-	wait_until 20 ip netns exec "$NS_A" ping -c1 -W1 10.77.0.2 || fail "tund tunnel"
-}
-pair_up_nodes
-
-# wireguard-go between a and b on port 51830, overlay 10.88.0.0/16
-WGA=ttbwa$$ WGB=ttbwb$$
-umask 077
-for n in a b; do wg genkey >"$T_DIR/wg$n.key"; done
-for n in a b; do
-	ns=$NS_A; dev=$WGA; [ $n = b ] && ns=$NS_B && dev=$WGB
-	ip netns exec "$ns" env WG_PROCESS_FOREGROUND=1 LOG_LEVEL=error wireguard-go -f "$dev" \
-		>"$T_DIR/wg$n.log" 2>&1 &
-	t_track $!
-	wait_until 20 test -S "/var/run/wireguard/$dev.sock" || fail "wireguard-go $n"
-done
-trap 'rm -f /var/run/wireguard/$WGA.sock /var/run/wireguard/$WGB.sock; t_cleanup' EXIT
-ip netns exec "$NS_A" wg set "$WGA" private-key "$T_DIR/wga.key" listen-port 51830 peer \
-	"$(wg pubkey <"$T_DIR/wgb.key")" endpoint 192.0.2.2:51830 allowed-ips 10.88.0.2/32
-ip netns exec "$NS_B" wg set "$WGB" private-key "$T_DIR/wgb.key" listen-port 51830 peer \
-	"$(wg pubkey <"$T_DIR/wga.key")" endpoint 192.0.2.1:51830 allowed-ips 10.88.0.1/32
-ip -n "$NS_A" addr add 10.88.0.1/16 dev "$WGA"; ip -n "$NS_A" link set "$WGA" mtu 1420 up
-ip -n "$NS_B" addr add 10.88.0.2/16 dev "$WGB"; ip -n "$NS_B" link set "$WGB" mtu 1420 up
-wait_until 20 ip netns exec "$NS_A" ping -c1 -W1 10.88.0.2 || fail "wireguard-go tunnel"
-
-declare -A tcp rtt
-for target in veth:192.0.2.2 tund:10.77.0.2 wireguard-go:10.88.0.2; do
-	tcp[${target%%:*}]=""; rtt[${target%%:*}]=""
-done
-# Interleaved repetitions, so drift on a shared machine hits every row alike.
 for rep in $(seq 1 "$REPS"); do
-	for target in veth:192.0.2.2 tund:10.77.0.2 wireguard-go:10.88.0.2; do
-		name=${target%%:*} addr=${target#*:}
-		tcp[$name]+="$(iperf_mbit "$NS_A" "$addr") "
-		rtt[$name]+="$(ping_median "$NS_A" "$addr") "
-		echo "rep $rep $name done" >&2
+	for p in $PATHS; do
+		t_log "rep $rep/$REPS: $p"
+		measure "$p" "$rep"
 	done
 done
-printf '\n%-14s %14s %12s %16s\n' "path" "TCP Mbit/s" "vs wg-go" "ping median ms"
-wgt=$(tr ' ' '\n' <<<"${tcp[wireguard-go]}" | grep . | median)
-for name in veth tund wireguard-go; do
-	t=$(tr ' ' '\n' <<<"${tcp[$name]}" | grep . | median)
-	r=$(tr ' ' '\n' <<<"${rtt[$name]}" | grep . | median)
-	printf '%-14s %14s %11sx %16s\n' "$name" "$t" "$(awk -v a="$t" -v b="$wgt" 'BEGIN{printf "%.2f", a/b}')" "$r"
-done
-echo "(medians of $REPS interleaved runs; iperf3 -t $SECS, 1 stream, MTU 1420; $(nproc) CPUs)"
+tund_rss_with_peers "$PEERS"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RESULTS.head"
+
+cat "$RESULTS.head"
+report_table "$RESULTS" "$PATHS" "$REPS" "$SECS" "$PEERS"
+if [ "${BENCH_PATHS:-0}" = 1 ]; then
+	vpn_cleanup; t_cleanup; trap - EXIT
+	BENCH_SECS=$SECS "$HERE/paths.sh" || fail "paths.sh failed"
+fi

@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# tund's TCP throughput over the paths ICE finds, next to a static-endpoint
+# path through the same NAT lab (tests/netns/natlab.sh):
+#   static  two extra daemons on a and b, peered by their routers' public
+#           addresses (cone NATs preserve ports; both sides send first)
+#   direct  a network made by invite, ICE finds a direct path (cone NATs)
+#   relay   the same, behind symmetric NATs: ICE settles on the TURN relay
+# static and direct share one lab and are interleaved; relay has its own.
+# Every daemon uses overlay MTU 1380 (the NAT-lab tests' value, which leaves
+# room for TURN's framing), so the rows compare like with like.
+# Environment: BENCH_REPS (3), BENCH_SECS (10). Namespaces tt-paths-*.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../netns/lib.sh"
+t_init paths
+. "$HERE/../netns/natlab.sh"
+. "$HERE/../netns/lib_tund.sh"
+. "$HERE/lib_measure.sh"
+LAB_TAG=paths
+REPS=${BENCH_REPS:-3}
+SECS=${BENCH_SECS:-10}
+STATIC_PORT=51830
+
+[ "$(id -u)" = 0 ] || fail "needs root (namespaces, TUN devices)"
+env -u CFLAGS make -s -C "$TOP" B=build/bench-opt build/bench-opt/tund build/bench-opt/tundctl ||
+	fail "build failed"
+TUND=$TOP/build/bench-opt/tund TUNDCTL=$TOP/build/bench-opt/tundctl
+declare -A MBIT=() RTT=()
+
+# static_node HOST INDEX: a second daemon on HOST (device tts, 10.66.0.INDEX/24,
+# UDP $STATIC_PORT); its peer is added by static_peer. It forwards no
+# broadcasts: the network daemons' LAN beacons would cross it and make them
+# take this tunnel as their LAN path.
+static_node() {
+	local h=$1 n=s$1
+	mkdir -p "$T_DIR/$n"
+	cat >"$T_DIR/$n.conf" <<CFG
+[interface]
+name = tts
+address = 10.66.0.$2/24
+mtu = 1380
+listen_port = $STATIC_PORT
+broadcast = off
+[paths]
+state_dir = $T_DIR/$n/state
+control_socket = $T_DIR/$n/tund.sock
+CFG
+	lab_bg "$h" "$T_DIR/tund-$n.log" "$TUND" --config "$T_DIR/$n.conf"
+	wait_until 20 ctl "$n" status || fail "static tund on $h did not start"
+}
+
+# static_peer HOST PEER-HOST PEER-INDEX: HOST's static daemon knows the peer
+# at the peer's router's public address.
+static_peer() {
+	ctl "s$1" peer add "$(pubkey "s$2")" --endpoint "$(lab_wan "$2"):$STATIC_PORT" \
+		--allowed-ips "10.66.0.$3/32" >/dev/null || fail "static peer add on $1"
+}
+
+# network_pair: a creates a network with the lab's broker and TURN, b joins.
+network_pair() {
+	local invite
+	tund_node a
+	tund_node b
+	invite=$(ctl a network create bench --broker "$LAB_MQTT_URL" --turn "$LAB_TURN_UDP" | tail -n 1)
+	[[ $invite == tund1:* ]] || fail "no invite: $invite"
+	ctl b join "$invite" >/dev/null || fail "join failed"
+	ICE_B=$(overlay_addr b)
+	KB=$(pubkey b)
+}
+
+# measure NAME ADDR: one TCP stream a -> b and the idle RTT, for NAME.
+measure() {
+	local json=$T_DIR/tcp.json mbit
+	RTT[$1]+="$(ping_idle "$(lab_ns a)" "$2" 100) "
+	tcp_run "$(lab_ns a)" "$2" 1 "$SECS" "$json"
+	mbit=$(tcp_mbit "$json")
+	MBIT[$1]+="$mbit "
+	t_log "$1: $mbit Mbit/s"
+}
+
+iperf_server() {
+	lab_bg b "$T_DIR/iperf3.log" iperf3 -s
+	wait_until 10 lab_exec b sh -c "ss -ltn | grep -q ':5201 '" || fail "iperf3 server"
+}
+
+# --- cone NATs: static endpoints and the ICE direct path --------------------
+lab_up cone
+network_pair
+static_node a 1
+static_node b 2
+static_peer a b 2
+static_peer b a 1
+# Neither router lets the first packet in: both sides send until one
+# handshake crosses the holes the other side's packets opened.
+lab_bg b "$T_DIR/ping-b.log" ping -c 60 -i 0.5 10.66.0.1
+wait_until 60 pings a 10.66.0.2 || fail "static path through the cone NATs did not come up"
+wait_until 60 pings a "$ICE_B" || fail "ICE path did not come up"
+wait_until 30 path_is a "$KB" direct || fail "ICE path is $(peer_field a "$KB" path), want direct"
+t_log "ICE: $(peer_field a "$KB" candidates) $(peer_field a "$KB" local_addr) -> $(peer_field a "$KB" remote_addr)"
+iperf_server
+for rep in $(seq 1 "$REPS"); do
+	measure static 10.66.0.2
+	measure direct "$ICE_B"
+done
+path_is a "$KB" direct || fail "the ICE path moved to $(peer_field a "$KB" path) during the test"
+# Builds with a fast path for direct pairs say whether it carried the data.
+FAST=$(ctl b status --json | jq -c '.fast_paths // empty')
+if [ -n "$FAST" ]; then t_log "b's fast path after the direct tests: $FAST"; fi
+lab_down
+rm -rf "$T_DIR/a" "$T_DIR/b"
+
+# --- symmetric NATs: the TURN relay -------------------------------------------
+lab_up symmetric
+network_pair
+wait_until 60 pings a "$ICE_B" || fail "relayed path did not come up"
+wait_until 30 path_is a "$KB" relay || fail "path is $(peer_field a "$KB" path), want relay"
+t_log "relay: $(peer_field a "$KB" candidates), TURN over $(peer_field a "$KB" relay_transport)"
+iperf_server
+for rep in $(seq 1 "$REPS"); do measure relay "$ICE_B"; done
+lab_down
+
+printf '\n| tund path (NAT lab, overlay MTU 1380) | TCP 1 stream Mbit/s | vs static | idle ping ms |\n|---|---:|---:|---:|\n'
+st=$(tr ' ' '\n' <<<"${MBIT[static]}" | median)
+for p in static direct relay; do
+	m=$(tr ' ' '\n' <<<"${MBIT[$p]}" | median)
+	printf '| %s | %s | %s | %s |\n' "$p" "$m" \
+		"$(awk -v a="$m" -v b="$st" 'BEGIN { if (a == "NA" || b == "NA" || b == 0) print "–"; else printf "%.2f×", a / b }')" \
+		"$(tr ' ' '\n' <<<"${RTT[$p]}" | median | awk '$1 == "NA" { print; next } { printf "%.3f\n", $1 }')"
+done
+echo "Medians of $REPS repetitions (static and direct interleaved), iperf3 -t $SECS; static = two daemons peered by public address:port through the same cone NATs."
+if [ -n "$FAST" ]; then echo "ICE fast path on the receiving side after the direct runs: $FAST"; fi
