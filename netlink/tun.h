@@ -16,4 +16,11 @@
  * invalid one with -EINVAL. The device goes away when the fd is closed. */
 int tund_tun_open(const char *name, char out_name[IFNAMSIZ], unsigned flags);
 
+/* For a TUN opened with IFF_VNET_HDR: sets the header to a struct
+ * virtio_net_hdr and offers the kernel checksum, TCP (and where it has it,
+ * UDP) segmentation offload, so that reads may be 64 KiB super packets and
+ * writes may be coalesced. *features gets the TUN_F_* bits in force.
+ * 0 or -errno (then reads and writes still carry the header, unused). */
+int tund_tun_enable_offload(int fd, unsigned *features);
+
 #endif

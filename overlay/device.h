@@ -133,6 +133,38 @@ enum tund_wg_result tund_wg_receive(struct tund_wg *wg, uint8_t *buf, size_t len
 				    const struct tund_wg_endpoint *src,
 				    const struct tund_wg_clock *now, size_t *inner_off,
 				    size_t *inner_len);
+/* Batches: one packet of a batch and its result. The device takes its lock
+ * once per batch (twice on receive) rather than once per packet, looks the
+ * peer up once per run of packets to one destination, and runs the AEAD
+ * outside the lock on a copy of the key. Results and side effects (timers,
+ * handshakes, staging, roaming, counters) are those of calling
+ * tund_wg_encrypt / tund_wg_receive on each packet in order. */
+enum { TUND_WG_BATCH_MAX = 64 };
+
+struct tund_wg_packet {
+	uint8_t *buf;
+	size_t cap; /* encrypt: buffer size (len + HEADROOM + TAILROOM suffices) */
+	size_t len; /* encrypt: TUN packet at buf + HEADROOM; receive: datagram */
+	const struct tund_wg_endpoint *src; /* receive: where it came from */
+	/* Results. */
+	enum tund_wg_result res;
+	size_t out_len;		     /* SEND: datagram is buf[0 .. out_len] */
+	struct tund_wg_endpoint dst; /* SEND */
+	size_t inner_off, inner_len; /* TO_TUN */
+	/* The device's scratch between its phases. */
+	uint64_t counter;
+	uint32_t index;
+	uint16_t key;
+	bool sealed;
+};
+
+/* Encrypts n packets read from TUN (each as for tund_wg_encrypt). */
+void tund_wg_encrypt_batch(struct tund_wg *wg, struct tund_wg_packet *pkts, size_t n,
+			   const struct tund_wg_clock *now);
+/* Handles n datagrams (each as for tund_wg_receive), decrypting in place. */
+void tund_wg_receive_batch(struct tund_wg *wg, struct tund_wg_packet *pkts, size_t n,
+			   const struct tund_wg_clock *now);
+
 /* Runs due timers for every peer; returns the next deadline (mono ns). */
 uint64_t tund_wg_tick(struct tund_wg *wg, const struct tund_wg_clock *now);
 

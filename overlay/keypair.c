@@ -68,11 +68,11 @@ static void make_nonce(uint8_t nonce[12], uint64_t counter)
 	tund_le64_put(nonce + 4, counter);
 }
 
-bool tund_keypair_encrypt(struct tund_keypair *kp, uint8_t *buf, size_t buf_size,
-			  size_t plain_len, size_t mtu, uint64_t now_ns, size_t *msg_len)
+bool tund_keypair_reserve(struct tund_keypair *kp, uint8_t *buf, size_t buf_size,
+			  size_t plain_len, size_t mtu, uint64_t now_ns, size_t *msg_len,
+			  uint64_t *counter_out)
 {
 	struct tund_message_data *hdr = (struct tund_message_data *)buf;
-	uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
 	size_t padded, total;
 	uint64_t counter;
 
@@ -93,24 +93,41 @@ bool tund_keypair_encrypt(struct tund_keypair *kp, uint8_t *buf, size_t buf_size
 	tund_message_type_put(hdr->type, TUND_MESSAGE_DATA);
 	tund_le32_put(hdr->receiver_index, kp->remote_index);
 	tund_le64_put(hdr->counter, counter);
-	make_nonce(nonce, counter);
-	crypto_aead_chacha20poly1305_ietf_encrypt_detached(
-		buf + TUND_MESSAGE_DATA_HEADER_LEN, buf + TUND_MESSAGE_DATA_HEADER_LEN + padded,
-		NULL, buf + TUND_MESSAGE_DATA_HEADER_LEN, padded, NULL, 0, NULL, nonce,
-		kp->send_key);
 	*msg_len = total;
+	*counter_out = counter;
 	return true;
 }
 
-enum tund_keypair_verdict tund_keypair_decrypt(struct tund_keypair *kp, uint8_t *buf,
-					       size_t len, uint64_t now_ns, size_t *plain_len,
-					       uint64_t *counter)
+void tund_keypair_seal(const uint8_t key[TUND_NOISE_SYMMETRIC_KEY_LEN], uint8_t *buf,
+		       size_t msg_len, uint64_t counter)
+{
+	uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
+	size_t padded = msg_len - TUND_MESSAGE_DATA_HEADER_LEN - TUND_NOISE_AUTHTAG_LEN;
+
+	make_nonce(nonce, counter);
+	crypto_aead_chacha20poly1305_ietf_encrypt_detached(
+		buf + TUND_MESSAGE_DATA_HEADER_LEN, buf + TUND_MESSAGE_DATA_HEADER_LEN + padded,
+		NULL, buf + TUND_MESSAGE_DATA_HEADER_LEN, padded, NULL, 0, NULL, nonce, key);
+}
+
+bool tund_keypair_encrypt(struct tund_keypair *kp, uint8_t *buf, size_t buf_size,
+			  size_t plain_len, size_t mtu, uint64_t now_ns, size_t *msg_len)
+{
+	uint64_t counter;
+
+	if (!tund_keypair_reserve(kp, buf, buf_size, plain_len, mtu, now_ns, msg_len, &counter))
+		return false;
+	tund_keypair_seal(kp->send_key, buf, *msg_len, counter);
+	return true;
+}
+
+enum tund_keypair_verdict tund_keypair_open_check(const struct tund_keypair *kp,
+						  const uint8_t *buf, size_t len, uint64_t now_ns,
+						  uint64_t *counter)
 {
 	const struct tund_message_data *hdr;
-	uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
 	uint32_t receiver;
 	uint64_t ctr;
-	size_t clen;
 
 	if (!tund_message_data_decode(buf, len, &hdr, &receiver, &ctr))
 		return TUND_KEYPAIR_INVALID;
@@ -119,16 +136,37 @@ enum tund_keypair_verdict tund_keypair_decrypt(struct tund_keypair *kp, uint8_t 
 	/* Cheap pre-check; the window is only updated after authentication. */
 	if (ctr >= TUND_REJECT_AFTER_MESSAGES)
 		return TUND_KEYPAIR_INVALID;
-	clen = len - TUND_MESSAGE_DATA_HEADER_LEN - TUND_NOISE_AUTHTAG_LEN;
-	make_nonce(nonce, ctr);
-	if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(
-		    buf + TUND_MESSAGE_DATA_HEADER_LEN, NULL, buf + TUND_MESSAGE_DATA_HEADER_LEN,
-		    clen, buf + TUND_MESSAGE_DATA_HEADER_LEN + clen, NULL, 0, nonce,
-		    kp->recv_key) != 0)
+	*counter = ctr;
+	return TUND_KEYPAIR_OK;
+}
+
+bool tund_keypair_open(const uint8_t key[TUND_NOISE_SYMMETRIC_KEY_LEN], uint8_t *buf, size_t len,
+		       uint64_t counter)
+{
+	uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
+	size_t clen = len - TUND_MESSAGE_DATA_HEADER_LEN - TUND_NOISE_AUTHTAG_LEN;
+
+	make_nonce(nonce, counter);
+	return crypto_aead_chacha20poly1305_ietf_decrypt_detached(
+		       buf + TUND_MESSAGE_DATA_HEADER_LEN, NULL, buf + TUND_MESSAGE_DATA_HEADER_LEN,
+		       clen, buf + TUND_MESSAGE_DATA_HEADER_LEN + clen, NULL, 0, nonce, key) == 0;
+}
+
+enum tund_keypair_verdict tund_keypair_decrypt(struct tund_keypair *kp, uint8_t *buf,
+					       size_t len, uint64_t now_ns, size_t *plain_len,
+					       uint64_t *counter)
+{
+	enum tund_keypair_verdict v;
+	uint64_t ctr;
+
+	v = tund_keypair_open_check(kp, buf, len, now_ns, &ctr);
+	if (v != TUND_KEYPAIR_OK)
+		return v;
+	if (!tund_keypair_open(kp->recv_key, buf, len, ctr))
 		return TUND_KEYPAIR_AUTH;
 	if (!tund_replay_check(&kp->replay, ctr, TUND_REJECT_AFTER_MESSAGES))
 		return TUND_KEYPAIR_REPLAY;
-	*plain_len = clen;
+	*plain_len = len - TUND_MESSAGE_DATA_HEADER_LEN - TUND_NOISE_AUTHTAG_LEN;
 	*counter = ctr;
 	return TUND_KEYPAIR_OK;
 }

@@ -2,6 +2,7 @@
 /* Incoming datagrams: handshake messages, cookie replies and transport data.
  * Anything malformed or unauthenticated is dropped and counted. */
 #include <arpa/inet.h>
+#include <sodium.h>
 #include <string.h>
 
 #include "overlay/device_priv.h"
@@ -222,31 +223,61 @@ static struct tund_keypair **keypair_for(struct tund_wg_peer *p, uint32_t index)
 	return NULL;
 }
 
-static enum tund_wg_result on_data(struct tund_wg *wg, uint8_t *buf, size_t len,
-				   const struct tund_wg_endpoint *src,
-				   const struct tund_wg_clock *now, size_t *inner_off,
-				   size_t *inner_len)
+/* Phase one of a data message, locked: the keypair, the cheap checks, and a
+ * copy of its receive key (once per run of one keypair). */
+static void data_check(struct tund_wg *wg, struct tund_wg_packet *k,
+		       const struct tund_wg_clock *now,
+		       uint8_t keys[][TUND_NOISE_SYMMETRIC_KEY_LEN], uint16_t *n_keys,
+		       const struct tund_keypair **last_kp)
 {
-	uint32_t index = tund_le32_get(buf + 4);
+	uint32_t index = tund_le32_get(k->buf + 4);
 	struct tund_wg_peer *p = tund_wg_index_find(wg, index);
 	struct tund_keypair **slot = p ? keypair_for(p, index) : NULL;
+
+	if (!slot) {
+		tund_wg_count_drop(wg, NULL, TUND_WG_DROP_UNKNOWN_INDEX);
+		k->res = TUND_WG_DROP;
+		return;
+	}
+	if (tund_keypair_open_check(*slot, k->buf, k->len, now->mono_ns, &k->counter) !=
+	    TUND_KEYPAIR_OK) {
+		tund_wg_count_drop(wg, p, TUND_WG_DROP_AUTH);
+		k->res = TUND_WG_DROP;
+		return;
+	}
+	if (*slot != *last_kp) {
+		memcpy(keys[*n_keys], (*slot)->recv_key, TUND_NOISE_SYMMETRIC_KEY_LEN);
+		(*n_keys)++;
+		*last_kp = *slot;
+	}
+	k->key = (uint16_t)(*n_keys - 1);
+	k->index = index;
+	k->sealed = true; /* to be opened */
+	k->res = TUND_WG_DONE;
+}
+
+/* Phase three, locked again: the replay window (only now that the packet
+ * is authentic), keypair confirmation, roaming, timers, inner checks. */
+static enum tund_wg_result data_finish(struct tund_wg *wg, struct tund_wg_packet *k,
+				       bool authentic, const struct tund_wg_clock *now)
+{
+	struct tund_wg_peer *p = tund_wg_index_find(wg, k->index);
+	/* The keypair may have gone while the lock was free. */
+	struct tund_keypair **slot = p ? keypair_for(p, k->index) : NULL;
+	size_t plain_len = k->len - TUND_MESSAGE_DATA_HEADER_LEN - TUND_NOISE_AUTHTAG_LEN;
 	const uint8_t *saddr;
-	size_t plain_len;
-	uint64_t counter;
 	int family;
 
+	if (!authentic) {
+		tund_wg_count_drop(wg, p, TUND_WG_DROP_AUTH);
+		return TUND_WG_DROP;
+	}
 	if (!slot) {
 		tund_wg_count_drop(wg, NULL, TUND_WG_DROP_UNKNOWN_INDEX);
 		return TUND_WG_DROP;
 	}
-	switch (tund_keypair_decrypt(*slot, buf, len, now->mono_ns, &plain_len, &counter)) {
-	case TUND_KEYPAIR_OK:
-		break;
-	case TUND_KEYPAIR_REPLAY:
+	if (!tund_replay_check(&(*slot)->replay, k->counter, TUND_REJECT_AFTER_MESSAGES)) {
 		tund_wg_count_drop(wg, p, TUND_WG_DROP_REPLAY);
-		return TUND_WG_DROP;
-	default:
-		tund_wg_count_drop(wg, p, TUND_WG_DROP_AUTH);
 		return TUND_WG_DROP;
 	}
 	if (*slot == p->next) {
@@ -262,8 +293,8 @@ static enum tund_wg_result on_data(struct tund_wg *wg, uint8_t *buf, size_t len,
 		tund_wg_flush_staged(wg, p, now);
 	}
 	if (now->mono_ns >= p->pinned_until_ns)
-		p->endpoint = *src; /* roaming: reply where the peer is now */
-	p->rx_bytes += len;
+		p->endpoint = *k->src; /* roaming: reply where the peer is now */
+	p->rx_bytes += k->len;
 	authenticated_receive(p, now);
 	if (plain_len == 0) { /* keepalive */
 		tund_wg_run_timers(wg, p, now);
@@ -271,8 +302,8 @@ static enum tund_wg_result on_data(struct tund_wg *wg, uint8_t *buf, size_t len,
 	}
 	tund_timers_on_data_received(&p->timers, tund_wg_ms(now));
 	tund_wg_run_timers(wg, p, now);
-	*inner_off = TUND_MESSAGE_DATA_HEADER_LEN;
-	if (!inner_packet(buf + *inner_off, &plain_len, &family, &saddr)) {
+	k->inner_off = TUND_MESSAGE_DATA_HEADER_LEN;
+	if (!inner_packet(k->buf + k->inner_off, &plain_len, &family, &saddr)) {
 		tund_wg_count_drop(wg, p, TUND_WG_DROP_BAD_INNER);
 		return TUND_WG_DROP;
 	}
@@ -280,8 +311,77 @@ static enum tund_wg_result on_data(struct tund_wg *wg, uint8_t *buf, size_t len,
 		tund_wg_count_drop(wg, p, TUND_WG_DROP_SOURCE);
 		return TUND_WG_DROP;
 	}
-	*inner_len = plain_len;
+	k->inner_len = plain_len;
 	return TUND_WG_TO_TUN;
+}
+
+/* Phase one for every message: handshakes and cookies are handled here, in
+ * order, so that a response installs its keypair before the data after it
+ * in the same batch is looked up. */
+static void receive_check(struct tund_wg *wg, struct tund_wg_packet *pkts, size_t n,
+			  const struct tund_wg_clock *now,
+			  uint8_t keys[][TUND_NOISE_SYMMETRIC_KEY_LEN], uint16_t *n_keys)
+{
+	const struct tund_keypair *last_kp = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		struct tund_wg_packet *k = &pkts[i];
+
+		k->sealed = false;
+		switch (tund_message_classify(k->buf, k->len)) {
+		case TUND_MESSAGE_HANDSHAKE_INITIATION:
+			k->res = on_initiation(wg, k->buf, k->len, k->src, now);
+			last_kp = NULL;
+			break;
+		case TUND_MESSAGE_HANDSHAKE_RESPONSE:
+			k->res = on_response(wg, k->buf, k->len, k->src, now);
+			last_kp = NULL;
+			break;
+		case TUND_MESSAGE_HANDSHAKE_COOKIE:
+			k->res = on_cookie(wg, k->buf, k->len, now);
+			break;
+		case TUND_MESSAGE_DATA:
+			data_check(wg, k, now, keys, n_keys, &last_kp);
+			break;
+		default:
+			tund_wg_count_drop(wg, NULL, TUND_WG_DROP_MALFORMED);
+			k->res = TUND_WG_DROP;
+			break;
+		}
+	}
+}
+
+void tund_wg_receive_batch(struct tund_wg *wg, struct tund_wg_packet *pkts, size_t n,
+			   const struct tund_wg_clock *now)
+{
+	uint8_t keys[TUND_WG_BATCH_MAX][TUND_NOISE_SYMMETRIC_KEY_LEN];
+	bool authentic[TUND_WG_BATCH_MAX];
+
+	while (n) {
+		size_t chunk = n < TUND_WG_BATCH_MAX ? n : TUND_WG_BATCH_MAX, opened = 0;
+		uint16_t n_keys = 0;
+
+		pthread_mutex_lock(&wg->lock);
+		receive_check(wg, pkts, chunk, now, keys, &n_keys);
+		pthread_mutex_unlock(&wg->lock);
+		for (size_t i = 0; i < chunk; i++) {
+			if (!pkts[i].sealed)
+				continue;
+			authentic[i] = tund_keypair_open(keys[pkts[i].key], pkts[i].buf,
+							 pkts[i].len, pkts[i].counter);
+			opened++;
+		}
+		sodium_memzero(keys, (size_t)n_keys * TUND_NOISE_SYMMETRIC_KEY_LEN);
+		if (opened) {
+			pthread_mutex_lock(&wg->lock);
+			for (size_t i = 0; i < chunk; i++)
+				if (pkts[i].sealed)
+					pkts[i].res = data_finish(wg, &pkts[i], authentic[i], now);
+			pthread_mutex_unlock(&wg->lock);
+		}
+		pkts += chunk;
+		n -= chunk;
+	}
 }
 
 enum tund_wg_result tund_wg_receive(struct tund_wg *wg, uint8_t *buf, size_t len,
@@ -289,27 +389,12 @@ enum tund_wg_result tund_wg_receive(struct tund_wg *wg, uint8_t *buf, size_t len
 				    const struct tund_wg_clock *now, size_t *inner_off,
 				    size_t *inner_len)
 {
-	enum tund_wg_result res;
+	struct tund_wg_packet k = { .buf = buf, .len = len, .src = src };
 
-	pthread_mutex_lock(&wg->lock);
-	switch (tund_message_classify(buf, len)) {
-	case TUND_MESSAGE_HANDSHAKE_INITIATION:
-		res = on_initiation(wg, buf, len, src, now);
-		break;
-	case TUND_MESSAGE_HANDSHAKE_RESPONSE:
-		res = on_response(wg, buf, len, src, now);
-		break;
-	case TUND_MESSAGE_HANDSHAKE_COOKIE:
-		res = on_cookie(wg, buf, len, now);
-		break;
-	case TUND_MESSAGE_DATA:
-		res = on_data(wg, buf, len, src, now, inner_off, inner_len);
-		break;
-	default:
-		tund_wg_count_drop(wg, NULL, TUND_WG_DROP_MALFORMED);
-		res = TUND_WG_DROP;
-		break;
+	tund_wg_receive_batch(wg, &k, 1, now);
+	if (k.res == TUND_WG_TO_TUN) {
+		*inner_off = k.inner_off;
+		*inner_len = k.inner_len;
 	}
-	pthread_mutex_unlock(&wg->lock);
-	return res;
+	return k.res;
 }

@@ -39,27 +39,41 @@ void tund_wg_send_initiation(struct tund_wg *wg, struct tund_wg_peer *p,
 	tund_timers_on_any_authenticated_packet_traversal(&p->timers, tund_wg_ms(now));
 }
 
-/* Seals buf (plaintext at HEADROOM, len bytes) with the current keypair.
- * False when there is no usable keypair. */
-static bool seal(struct tund_wg *wg, struct tund_wg_peer *p, uint8_t *buf, size_t cap,
-		 size_t len, const struct tund_wg_clock *now, size_t *out_len)
+/* Everything of sealing buf (plaintext at HEADROOM, len bytes) with the
+ * current keypair but the AEAD itself: counter, header, padding, stats and
+ * timers. Returns the keypair whose send key seals it, NULL when there is
+ * no usable keypair. */
+static struct tund_keypair *reserve(struct tund_wg *wg, struct tund_wg_peer *p, uint8_t *buf,
+				    size_t cap, size_t len, const struct tund_wg_clock *now,
+				    size_t *out_len, uint64_t *counter)
 {
 	struct tund_keypair *kp = p->current;
-	uint64_t counter;
 
 	if (!kp || !kp->valid || tund_keypair_expired(kp, now->mono_ns))
-		return false;
-	counter = kp->send_counter;
-	if (!tund_keypair_encrypt(kp, buf, cap, len, wg->mtu, now->mono_ns, out_len))
-		return false;
+		return NULL;
+	if (!tund_keypair_reserve(kp, buf, cap, len, wg->mtu, now->mono_ns, out_len, counter))
+		return NULL;
 	p->tx_bytes += *out_len;
-	tund_timers_on_send_counter(&p->timers, tund_wg_ms(now), counter);
+	tund_timers_on_send_counter(&p->timers, tund_wg_ms(now), *counter);
 	if (len)
 		tund_timers_on_data_sent(&p->timers, tund_wg_ms(now));
 	tund_timers_on_any_authenticated_packet_sent(&p->timers, tund_wg_ms(now));
 	tund_timers_on_any_authenticated_packet_traversal(&p->timers, tund_wg_ms(now));
 	if (tund_keypair_should_rekey(kp, now->mono_ns))
 		tund_timers_on_handshake_wanted(&p->timers, tund_wg_ms(now));
+	return kp;
+}
+
+/* Seals at once (under the lock): for the rare control-path packets. */
+static bool seal(struct tund_wg *wg, struct tund_wg_peer *p, uint8_t *buf, size_t cap,
+		 size_t len, const struct tund_wg_clock *now, size_t *out_len)
+{
+	uint64_t counter;
+	struct tund_keypair *kp = reserve(wg, p, buf, cap, len, now, out_len, &counter);
+
+	if (!kp)
+		return false;
+	tund_keypair_seal(kp->send_key, buf, *out_len, counter);
 	return true;
 }
 
@@ -157,39 +171,113 @@ static bool packet_dst(const uint8_t *pkt, size_t len, int *family, const uint8_
 	return false;
 }
 
+/* The peer for a destination, remembering the last one: a batch is mostly
+ * runs of packets to one address. */
+struct route_cache {
+	int family;
+	uint8_t addr[16];
+	struct tund_wg_peer *peer;
+};
+
+static struct tund_wg_peer *route(struct tund_wg *wg, struct route_cache *c, int family,
+				  const uint8_t *daddr)
+{
+	size_t alen = family == AF_INET ? 4 : 16;
+
+	if (c->family == family && !memcmp(c->addr, daddr, alen))
+		return c->peer;
+	c->peer = tund_allowedips_lookup(&wg->allowed, family, daddr);
+	c->family = family;
+	memcpy(c->addr, daddr, alen);
+	return c->peer;
+}
+
+/* Phase one, locked: route, reserve counters, stage what cannot go yet.
+ * Each distinct keypair's send key is copied once into keys. */
+static void encrypt_reserve(struct tund_wg *wg, struct tund_wg_packet *pkts, size_t n,
+			    const struct tund_wg_clock *now,
+			    uint8_t keys[][TUND_NOISE_SYMMETRIC_KEY_LEN], uint16_t *n_keys)
+{
+	struct route_cache cache = { .family = 0 };
+	struct tund_keypair *last_kp = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		struct tund_wg_packet *k = &pkts[i];
+		const uint8_t *pkt = k->buf + TUND_WG_HEADROOM, *daddr;
+		struct tund_keypair *kp = NULL;
+		struct tund_wg_peer *p;
+		int family;
+
+		k->sealed = false;
+		if (!packet_dst(pkt, k->len, &family, &daddr)) {
+			tund_wg_count_drop(wg, NULL, TUND_WG_DROP_BAD_INNER);
+			k->res = TUND_WG_DROP;
+			continue;
+		}
+		p = route(wg, &cache, family, daddr);
+		if (!p) {
+			tund_wg_count_drop(wg, NULL, TUND_WG_DROP_NO_ROUTE);
+			k->res = TUND_WG_DROP;
+			continue;
+		}
+		if (p->endpoint.addr_len)
+			kp = reserve(wg, p, k->buf, k->cap, k->len, now, &k->out_len, &k->counter);
+		if (kp) {
+			if (kp != last_kp) {
+				memcpy(keys[*n_keys], kp->send_key, TUND_NOISE_SYMMETRIC_KEY_LEN);
+				(*n_keys)++;
+				last_kp = kp;
+			}
+			k->key = (uint16_t)(*n_keys - 1);
+			k->dst = p->endpoint;
+			k->sealed = true;
+			k->res = TUND_WG_SEND;
+		} else {
+			stage(wg, p, pkt, k->len);
+			tund_timers_on_handshake_wanted(&p->timers, tund_wg_ms(now));
+			k->res = TUND_WG_DONE;
+		}
+		tund_wg_run_timers(wg, p, now);
+		/* Timers may have dropped keypairs: copy the next key afresh. */
+		last_kp = kp && p->current == kp ? kp : NULL;
+	}
+}
+
+void tund_wg_encrypt_batch(struct tund_wg *wg, struct tund_wg_packet *pkts, size_t n,
+			   const struct tund_wg_clock *now)
+{
+	uint8_t keys[TUND_WG_BATCH_MAX][TUND_NOISE_SYMMETRIC_KEY_LEN];
+
+	while (n) {
+		size_t chunk = n < TUND_WG_BATCH_MAX ? n : TUND_WG_BATCH_MAX;
+		uint16_t n_keys = 0;
+
+		pthread_mutex_lock(&wg->lock);
+		encrypt_reserve(wg, pkts, chunk, now, keys, &n_keys);
+		pthread_mutex_unlock(&wg->lock);
+		/* The counters are ours now: the AEAD needs no lock. */
+		for (size_t i = 0; i < chunk; i++)
+			if (pkts[i].sealed)
+				tund_keypair_seal(keys[pkts[i].key], pkts[i].buf, pkts[i].out_len,
+						  pkts[i].counter);
+		sodium_memzero(keys, (size_t)n_keys * TUND_NOISE_SYMMETRIC_KEY_LEN);
+		pkts += chunk;
+		n -= chunk;
+	}
+}
+
 enum tund_wg_result tund_wg_encrypt(struct tund_wg *wg, uint8_t *buf, size_t cap, size_t len,
 				    const struct tund_wg_clock *now, size_t *out_len,
 				    struct tund_wg_endpoint *dst)
 {
-	const uint8_t *pkt = buf + TUND_WG_HEADROOM, *daddr;
-	enum tund_wg_result res = TUND_WG_DONE;
-	struct tund_wg_peer *p;
-	int family;
+	struct tund_wg_packet k = { .buf = buf, .cap = cap, .len = len };
 
-	if (!packet_dst(pkt, len, &family, &daddr)) {
-		pthread_mutex_lock(&wg->lock);
-		tund_wg_count_drop(wg, NULL, TUND_WG_DROP_BAD_INNER);
-		pthread_mutex_unlock(&wg->lock);
-		return TUND_WG_DROP;
+	tund_wg_encrypt_batch(wg, &k, 1, now);
+	if (k.res == TUND_WG_SEND) {
+		*out_len = k.out_len;
+		*dst = k.dst;
 	}
-	pthread_mutex_lock(&wg->lock);
-	p = tund_allowedips_lookup(&wg->allowed, family, daddr);
-	if (!p) {
-		tund_wg_count_drop(wg, NULL, TUND_WG_DROP_NO_ROUTE);
-		res = TUND_WG_DROP;
-		goto out;
-	}
-	if (p->endpoint.addr_len && seal(wg, p, buf, cap, len, now, out_len)) {
-		*dst = p->endpoint;
-		res = TUND_WG_SEND;
-	} else {
-		stage(wg, p, pkt, len);
-		tund_timers_on_handshake_wanted(&p->timers, tund_wg_ms(now));
-	}
-	tund_wg_run_timers(wg, p, now);
-out:
-	pthread_mutex_unlock(&wg->lock);
-	return res;
+	return k.res;
 }
 
 uint64_t tund_wg_tick(struct tund_wg *wg, const struct tund_wg_clock *now)

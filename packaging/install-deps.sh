@@ -7,7 +7,7 @@ BUILD="gcc make pkg-config libnice-dev libglib2.0-dev libjson-glib-dev libsodium
 libmnl-dev libmosquitto-dev libnftables-dev"
 TEST="clang iproute2 nftables jq socat iputils-ping iperf3 procps coreutils
 wireguard-go wireguard-tools mosquitto mosquitto-clients coturn tcpdump python3
-dpkg-dev groff-base mmdebstrap systemd-container"
+dpkg-dev groff-base mmdebstrap systemd-container ethtool"
 
 missing=
 for p in $BUILD $TEST; do

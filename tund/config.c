@@ -201,6 +201,11 @@ static bool apply_user(struct tund_config *cfg, const char *v, const char **prob
 	return true;
 }
 
+static bool apply_offload(struct tund_config *cfg, const char *v, const char **problem)
+{
+	return parse_switch(v, &cfg->offload, problem);
+}
+
 static const struct key_spec keys[] = {
 	{ "interface", "name", apply_name },
 	{ "interface", "address", apply_address },
@@ -208,6 +213,7 @@ static const struct key_spec keys[] = {
 	{ "interface", "mtu", apply_mtu },
 	{ "interface", "listen_port", apply_listen_port },
 	{ "interface", "broadcast", apply_broadcast },
+	{ "interface", "offload", apply_offload },
 	{ "paths", "state_dir", apply_state_dir },
 	{ "paths", "control_socket", apply_control_socket },
 	{ "ice", "port_range", apply_port_range },
@@ -321,6 +327,7 @@ void tund_config_init(struct tund_config *cfg)
 	cfg->mtu = 1420;
 	cfg->listen_port = 51820;
 	cfg->broadcast = true;
+	cfg->offload = true;
 	cfg->ice_fast_path = true;
 	cfg->state_dir = g_strdup(TUND_DEFAULT_STATE_DIR);
 	cfg->control_socket = g_strdup(TUND_DEFAULT_SOCKET);

@@ -36,6 +36,7 @@ struct tund_config {
 	unsigned mtu;
 	uint16_t listen_port; /* 0: pick a free port */
 	bool broadcast;       /* LAN games: fan broadcasts/multicasts out to peers */
+	bool offload;         /* TUN segmentation/checksum offload (IFF_VNET_HDR) */
 	char *state_dir;
 	char *control_socket;
 	/* [ice]: host candidate ports (0 = any) and, for peers outside any

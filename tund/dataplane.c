@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 /* Three threads: TUN -> encrypt -> UDP, UDP -> decrypt -> TUN, and timers.
  * Descriptors are non-blocking; a thread polls only when its descriptor is
- * empty, so a busy path costs one syscall per packet each way. */
+ * empty. Packets move in batches: what TUN has queued is read, encrypted
+ * with one device lock and sent with one sendmmsg (segmented by the kernel
+ * where it can); the UDP side receives with recvmmsg (coalesced by GRO
+ * where it can) and decrypts the batch likewise. */
 #include "tund/dataplane.h"
 
 #include <errno.h>
@@ -22,12 +25,16 @@
 #include "tund/ice.h"
 #include "tund/log.h"
 #include "tund/peers.h"
+#include "tund/tun_io.h"
 #include "tund/udp.h"
+#include "tund/udp_io.h"
 
 enum { PACKET_MAX = 65536, TIMER_MAX_SLEEP_MS = 500 };
 
 struct tund_dataplane {
 	int tun_fd, udp_fd, stop_fd;
+	bool vnet; /* TUN reads and writes carry a virtio_net_hdr */
+	struct tund_udp_tx udp_tx;
 	uint16_t port;
 	unsigned mtu;
 	struct tund_wg *wg;
@@ -195,66 +202,129 @@ uint64_t tund_dataplane_broadcasts(struct tund_dataplane *dp, uint64_t *dropped)
 	return sent;
 }
 
+/* Sends the datagrams of a batch: runs to UDP endpoints go out together
+ * (segmented where the kernel can), ICE paths one by one. */
+static void send_batch(struct tund_dataplane *dp, struct tund_wg_packet *pkts, size_t n)
+{
+	struct tund_udp_datagram d[TUND_UDP_SEND_MAX];
+	size_t nd = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct tund_wg_endpoint *dst = &pkts[i].dst;
+		uint16_t family;
+
+		if (pkts[i].res != TUND_WG_SEND)
+			continue;
+		memcpy(&family, dst->addr, sizeof(family));
+		if (family == TUND_AF_PATH) {
+			send_datagram(dp, dst, pkts[i].buf, pkts[i].out_len);
+			continue;
+		}
+		if (nd == TUND_UDP_SEND_MAX) {
+			tund_udp_send_batch(&dp->udp_tx, d, nd);
+			nd = 0;
+		}
+		d[nd++] = (struct tund_udp_datagram){ (const struct sockaddr *)dst->addr,
+						      dst->addr_len, pkts[i].buf, pkts[i].out_len };
+	}
+	if (nd)
+		tund_udp_send_batch(&dp->udp_tx, d, nd);
+}
+
+/* A batch read from TUN: broadcasts fan out, the rest is encrypted and sent. */
+static void tun_batch(void *ctx, struct tund_wg_packet *pkts, size_t n)
+{
+	struct tund_dataplane *dp = ctx;
+	struct tund_wg_clock now;
+	size_t kept = 0;
+
+	tund_dataplane_now(&now);
+	for (size_t i = 0; i < n; i++)
+		if (!fan_out(dp, pkts[i].buf + TUND_WG_HEADROOM, pkts[i].len, &now))
+			pkts[kept++] = pkts[i];
+	tund_wg_encrypt_batch(dp->wg, pkts, kept, &now);
+	send_batch(dp, pkts, kept);
+}
+
 static void *tun_loop(void *arg)
 {
 	struct tund_dataplane *dp = arg;
-	size_t cap = PACKET_MAX + TUND_WG_HEADROOM + TUND_WG_TAILROOM;
-	uint8_t *buf = malloc(cap);
+	struct tund_tun_rx rx;
 
-	while (buf && !atomic_load(&dp->stopping)) {
-		struct tund_wg_endpoint dst;
-		struct tund_wg_clock now;
-		size_t out_len;
-		ssize_t n = read(dp->tun_fd, buf + TUND_WG_HEADROOM, PACKET_MAX);
+	if (tund_tun_rx_init(&rx, dp->tun_fd, dp->vnet, dp->mtu) != 0) {
+		log_error("tun: out of memory for the packet buffers");
+		return NULL;
+	}
+	while (!atomic_load(&dp->stopping)) {
+		int n = tund_tun_read_batch(&rx, tun_batch, dp);
 
 		if (n < 0) {
-			if (errno == EAGAIN && !wait_readable(dp, dp->tun_fd, -1))
-				break;
-			if (errno != EAGAIN && errno != EINTR) {
-				log_error("tun read: %s", strerror(errno));
-				break;
-			}
-			continue;
+			log_error("tun read: %s", strerror(-n));
+			break;
 		}
-		tund_dataplane_now(&now);
-		if (fan_out(dp, buf + TUND_WG_HEADROOM, (size_t)n, &now))
-			continue;
-		if (tund_wg_encrypt(dp->wg, buf, cap, (size_t)n, &now, &out_len, &dst) ==
-		    TUND_WG_SEND)
-			send_datagram(dp, &dst, buf, out_len);
+		if (n == 0 && !wait_readable(dp, dp->tun_fd, -1))
+			break;
 	}
-	free(buf);
+	tund_tun_rx_free(&rx);
 	return NULL;
 }
 
 static void *udp_loop(void *arg)
 {
 	struct tund_dataplane *dp = arg;
-	uint8_t *buf = malloc(PACKET_MAX);
+	struct tund_udp_rx rx;
+	struct tund_tun_tx tx;
+	struct tund_udp_received *got = NULL;
+	struct tund_wg_packet *pkts = NULL;
+	struct tund_wg_endpoint *src = NULL;
 
-	while (buf && !atomic_load(&dp->stopping)) {
-		struct tund_endpoint from = { .len = sizeof(from.in6) };
-		struct tund_wg_endpoint src;
+	if (tund_udp_rx_init(&rx, dp->udp_fd, true) != 0) {
+		log_error("udp: out of memory for the packet buffers");
+		return NULL;
+	}
+	if (tund_tun_tx_init(&tx, dp->tun_fd, dp->vnet, tund_udp_rx_max(&rx)) != 0) {
+		log_error("tun: out of memory for the packet buffers");
+		tund_udp_rx_free(&rx);
+		return NULL;
+	}
+	got = calloc(tund_udp_rx_max(&rx), sizeof(*got));
+	pkts = calloc(tund_udp_rx_max(&rx), sizeof(*pkts));
+	src = calloc(rx.n_msgs, sizeof(*src));
+	if (!got || !pkts || !src)
+		log_error("udp: out of memory for the packet buffers");
+	while (got && pkts && src && !atomic_load(&dp->stopping)) {
 		struct tund_wg_clock now;
-		size_t off, len;
-		ssize_t n = recvfrom(dp->udp_fd, buf, PACKET_MAX, 0, &from.sa, &from.len);
+		const struct tund_endpoint *last = NULL;
+		size_t n_src = 0;
+		int n = tund_udp_receive(&rx, got);
 
 		if (n < 0) {
-			if (errno == EAGAIN && !wait_readable(dp, dp->udp_fd, -1))
-				break;
-			if (errno != EAGAIN && errno != EINTR)
-				log_warn("udp receive: %s", strerror(errno));
+			log_warn("udp receive: %s", strerror(-n));
 			continue;
 		}
-		to_wg_endpoint(&from, &src);
-		tund_dataplane_now(&now);
-		if (tund_wg_receive(dp->wg, buf, (size_t)n, &src, &now, &off, &len) ==
-		    TUND_WG_TO_TUN) {
-			if (write(dp->tun_fd, buf + off, len) < 0 && errno != EAGAIN)
-				log_debug("tun write: %s", strerror(errno));
+		if (n == 0) {
+			if (!wait_readable(dp, dp->udp_fd, -1))
+				break;
+			continue;
 		}
+		for (int i = 0; i < n; i++) {
+			/* Segments of one coalesced buffer share their sender. */
+			if (got[i].from != last) {
+				to_wg_endpoint(got[i].from, &src[n_src++]);
+				last = got[i].from;
+			}
+			pkts[i] = (struct tund_wg_packet){ .buf = got[i].buf, .len = got[i].len,
+							   .src = &src[n_src - 1] };
+		}
+		tund_dataplane_now(&now);
+		tund_wg_receive_batch(dp->wg, pkts, (size_t)n, &now);
+		tund_tun_write_batch(&tx, pkts, (size_t)n);
 	}
-	free(buf);
+	free(src);
+	free(pkts);
+	free(got);
+	tund_tun_tx_free(&tx);
+	tund_udp_rx_free(&rx);
 	return NULL;
 }
 
@@ -280,7 +350,7 @@ static void *timer_loop(void *arg)
 	return NULL;
 }
 
-int tund_dataplane_start(int tun_fd, uint16_t listen_port, unsigned mtu,
+int tund_dataplane_start(int tun_fd, bool vnet, uint16_t listen_port, unsigned mtu,
 			 const uint8_t private_key[32], struct tund_dataplane **out)
 {
 	struct tund_dataplane *dp = calloc(1, sizeof(*dp));
@@ -289,6 +359,7 @@ int tund_dataplane_start(int tun_fd, uint16_t listen_port, unsigned mtu,
 	if (!dp)
 		return -ENOMEM;
 	dp->tun_fd = tun_fd;
+	dp->vnet = vnet;
 	dp->mtu = mtu;
 	dp->stop_fd = -1;
 	pthread_rwlock_init(&dp->paths_lock, NULL);
@@ -308,6 +379,7 @@ int tund_dataplane_start(int tun_fd, uint16_t listen_port, unsigned mtu,
 		free(dp);
 		return ret;
 	}
+	tund_udp_tx_init(&dp->udp_tx, dp->udp_fd, true);
 	dp->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	dp->wg = tund_wg_new(private_key, mtu, wg_send, dp);
 	if (dp->stop_fd < 0 || !dp->wg ||
@@ -481,9 +553,8 @@ void tund_dataplane_path_receive(struct tund_dataplane *dp, uint32_t id, uint8_t
 
 	path_endpoint(id, &src);
 	tund_dataplane_now(&now);
-	if (tund_wg_receive(dp->wg, buf, len, &src, &now, &off, &inner) == TUND_WG_TO_TUN &&
-	    write(dp->tun_fd, buf + off, inner) < 0 && errno != EAGAIN)
-		log_debug("tun write: %s", strerror(errno));
+	if (tund_wg_receive(dp->wg, buf, len, &src, &now, &off, &inner) == TUND_WG_TO_TUN)
+		tund_tun_write_one(dp->tun_fd, dp->vnet, buf, off, inner);
 }
 
 void tund_dataplane_peer_endpoint(struct tund_dataplane *dp, struct tund_peer *p, char *buf,

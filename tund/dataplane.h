@@ -15,8 +15,9 @@
 struct tund_dataplane;
 struct tund_peer;
 
-/* Opens the UDP socket and starts the threads. 0 or -errno. */
-int tund_dataplane_start(int tun_fd, uint16_t listen_port, unsigned mtu,
+/* Opens the UDP socket and starts the threads. vnet: the TUN was opened
+ * with IFF_VNET_HDR (offloads). 0 or -errno. */
+int tund_dataplane_start(int tun_fd, bool vnet, uint16_t listen_port, unsigned mtu,
 			 const uint8_t private_key[32], struct tund_dataplane **out);
 /* Stops the threads and closes the socket (not the TUN fd). */
 void tund_dataplane_stop(struct tund_dataplane *dp);

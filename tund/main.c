@@ -3,6 +3,7 @@
  * SIGTERM/SIGINT with its interface and socket gone. */
 #include <errno.h>
 #include <getopt.h>
+#include <linux/if_tun.h>
 #include <glib-unix.h>
 #include <glib.h>
 #include <sodium.h>
@@ -113,7 +114,7 @@ static bool bring_up_interface(struct tund_daemon *d)
 {
 	int ret;
 
-	d->tun_fd = tund_tun_open(d->cfg.ifname, d->ifname, 0);
+	d->tun_fd = tund_tun_open(d->cfg.ifname, d->ifname, d->cfg.offload ? IFF_VNET_HDR : 0);
 	if (d->tun_fd < 0) {
 		if (d->tun_fd == -EBUSY || d->tun_fd == -EEXIST)
 			log_error("%s: [interface] name: interface \"%s\" already exists",
@@ -127,6 +128,17 @@ static bool bring_up_interface(struct tund_daemon *d)
 	if (d->ifindex <= 0) {
 		log_error("interface %s vanished right after creation", d->ifname);
 		goto fail;
+	}
+	if (d->cfg.offload) {
+		unsigned features;
+
+		ret = tund_tun_enable_offload(d->tun_fd, &features);
+		if (ret)
+			log_warn("%s: no TUN offloads (%s); packets go one by one "
+				 "([interface] offload = off silences this)", d->ifname,
+				 g_strerror(-ret));
+		else
+			log_info("%s: TUN offloads on (features 0x%x)", d->ifname, features);
 	}
 	ret = tund_link_set_mtu(d->ifindex, d->cfg.mtu);
 	if (ret) {
@@ -298,7 +310,8 @@ int main(int argc, char **argv)
 	if (!drop_privileges(&d, &pd, socket_dir_created))
 		goto out;
 
-	ret = tund_dataplane_start(d.tun_fd, d.cfg.listen_port, d.cfg.mtu, d.private_key, &d.dp);
+	ret = tund_dataplane_start(d.tun_fd, d.cfg.offload, d.cfg.listen_port, d.cfg.mtu,
+				   d.private_key, &d.dp);
 	if (ret) {
 		log_error("%s: [interface] listen_port: cannot use UDP port %u: %s", d.config_path,
 			  d.cfg.listen_port, g_strerror(-ret));

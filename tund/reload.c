@@ -42,6 +42,8 @@ static void needs_restart(const struct tund_config *old, const struct tund_confi
 		g_ptr_array_add(out, g_strdup("[paths] control_socket"));
 	if (old->ice_port_min != cfg->ice_port_min || old->ice_port_max != cfg->ice_port_max)
 		g_ptr_array_add(out, g_strdup("[ice] port_range"));
+	if (old->offload != cfg->offload)
+		g_ptr_array_add(out, g_strdup("[interface] offload"));
 	if (old->ice_fast_path != cfg->ice_fast_path)
 		g_ptr_array_add(out, g_strdup("[ice] fast_path"));
 	if (!same_str(old->user, cfg->user))

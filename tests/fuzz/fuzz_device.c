@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* The whole receive path of the WireGuard device: any datagram from the
- * network, with one configured peer, must be dropped or handled cleanly. */
+ * network, alone or in a batch, with one configured peer, must be dropped or
+ * handled cleanly. */
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf = malloc(size ? size : 1);
 	memcpy(buf, data, size);
 	tund_wg_receive(wg, buf, size, &src, &now, &off, &len);
+	/* The same bytes as a batch: a first byte n cuts the rest into up to
+	 * 4 datagrams of (n >> 2 & 63) * 8 bytes (the last takes what is left). */
+	if (size > 1) {
+		struct tund_wg_packet pkts[4];
+		size_t count = ((size_t)data[0] & 3) + 1, chunk = ((size_t)data[0] >> 2) * 8, at = 1;
+		size_t n = 0;
+
+		memcpy(buf, data, size);
+		for (size_t i = 0; i < count && at < size; i++, n++) {
+			size_t l = i + 1 == count || at + chunk > size ? size - at : chunk;
+
+			pkts[n] = (struct tund_wg_packet){ .buf = buf + at, .len = l, .src = &src };
+			at += l;
+		}
+		tund_wg_receive_batch(wg, pkts, n, &now);
+	}
 	free(buf);
 	return 0;
 }

@@ -192,3 +192,20 @@ UNIT_TEST(config_error_names_the_value_in_force)
 	expect_error("[interface]\nmtu = 1300\n[paths]\n[interface]\nmtu = 12\n",
 		     "test.conf:5: [interface] mtu");
 }
+
+UNIT_TEST(config_offload_switch)
+{
+	struct tund_config cfg;
+	char *err;
+
+	CHECK(parse(&cfg, "", &err));
+	CHECK(cfg.offload); /* on by default */
+	tund_config_free(&cfg);
+	CHECK(parse(&cfg, "[interface]\noffload = off\n", &err));
+	CHECK(!cfg.offload && cfg.broadcast);
+	tund_config_free(&cfg);
+	CHECK(parse(&cfg, "[interface]\noffload = yes\n", &err));
+	CHECK(cfg.offload);
+	tund_config_free(&cfg);
+	expect_error("[interface]\noffload = maybe\n", "[interface] offload: expected on or off");
+}
