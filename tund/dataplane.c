@@ -46,6 +46,7 @@ struct tund_dataplane {
 	GHashTable *paths; /* uint32 id -> struct tund_ice * */
 	uint32_t next_path_id;
 	struct tund_fastpath *fast; /* direct pairs off libnice; NULL: off */
+	struct tund_tun_tx fast_tx; /* the fast path thread's TUN writer */
 	/* Broadcast fan-out; touched by the TUN thread, set by the main one. */
 	pthread_mutex_t bcast_lock; /* the rate bound and counters */
 	/* Read for every TUN packet, so without a lock: 0 = off, else
@@ -204,10 +205,22 @@ uint64_t tund_dataplane_broadcasts(struct tund_dataplane *dp, uint64_t *dropped)
 
 /* Sends the datagrams of a batch: runs to UDP endpoints go out together
  * (segmented where the kernel can), ICE paths one by one. */
+/* A run of datagrams for ICE path id: in one go on a direct pair's own
+ * socket, else one by one through libnice. */
+static void send_path_run(struct tund_dataplane *dp, uint32_t id, struct tund_udp_datagram *d,
+			  size_t n)
+{
+	if (dp->fast && tund_fastpath_send_batch(dp->fast, id, d, n))
+		return;
+	for (size_t i = 0; i < n; i++)
+		send_on_path(dp, id, d[i].buf, d[i].len);
+}
+
 static void send_batch(struct tund_dataplane *dp, struct tund_wg_packet *pkts, size_t n)
 {
-	struct tund_udp_datagram d[TUND_UDP_SEND_MAX];
-	size_t nd = 0;
+	struct tund_udp_datagram d[TUND_UDP_SEND_MAX], pd[TUND_UDP_SEND_MAX];
+	size_t nd = 0, npd = 0;
+	uint32_t path = 0;
 
 	for (size_t i = 0; i < n; i++) {
 		const struct tund_wg_endpoint *dst = &pkts[i].dst;
@@ -217,7 +230,16 @@ static void send_batch(struct tund_dataplane *dp, struct tund_wg_packet *pkts, s
 			continue;
 		memcpy(&family, dst->addr, sizeof(family));
 		if (family == TUND_AF_PATH) {
-			send_datagram(dp, dst, pkts[i].buf, pkts[i].out_len);
+			struct path_endpoint pe;
+
+			memcpy(&pe, dst->addr, sizeof(pe));
+			if (npd && (pe.id != path || npd == TUND_UDP_SEND_MAX)) {
+				send_path_run(dp, path, pd, npd);
+				npd = 0;
+			}
+			path = pe.id;
+			pd[npd++] = (struct tund_udp_datagram){ NULL, 0, pkts[i].buf,
+								pkts[i].out_len };
 			continue;
 		}
 		if (nd == TUND_UDP_SEND_MAX) {
@@ -229,6 +251,8 @@ static void send_batch(struct tund_dataplane *dp, struct tund_wg_packet *pkts, s
 	}
 	if (nd)
 		tund_udp_send_batch(&dp->udp_tx, d, nd);
+	if (npd)
+		send_path_run(dp, path, pd, npd);
 }
 
 /* A batch read from TUN: broadcasts fan out, the rest is encrypted and sent. */
@@ -428,7 +452,10 @@ void tund_dataplane_stop(struct tund_dataplane *dp)
 		pthread_join(dp->udp_thread, NULL);
 		pthread_join(dp->timer_thread, NULL);
 	}
-	tund_fastpath_free(dp->fast);
+	if (dp->fast) {
+		tund_fastpath_free(dp->fast);
+		tund_tun_tx_free(&dp->fast_tx);
+	}
 	tund_wg_free(dp->wg);
 	g_hash_table_unref(dp->paths);
 	free(dp->bcast_buf);
@@ -628,18 +655,41 @@ bool tund_dataplane_peer_use_lan(struct tund_dataplane *dp, struct tund_peer *p,
 	return true;
 }
 
-/* Fast-path thread: the same as a datagram that libnice delivered. */
-static void fast_deliver(void *ctx, uint32_t id, uint8_t *buf, size_t len)
+/* Fast-path thread: what libnice would have delivered, a batch at a time,
+ * written to the TUN coalesced. */
+static void fast_deliver(void *ctx, uint32_t id, struct tund_fastpath_datagram *d, size_t n)
 {
-	tund_dataplane_path_receive(ctx, id, buf, len);
+	struct tund_dataplane *dp = ctx;
+	struct tund_wg_packet pkts[TUND_FASTPATH_BATCH];
+	struct tund_wg_endpoint src;
+	struct tund_wg_clock now;
+
+	if (n > TUND_FASTPATH_BATCH)
+		n = TUND_FASTPATH_BATCH;
+	path_endpoint(id, &src);
+	for (size_t i = 0; i < n; i++)
+		pkts[i] = (struct tund_wg_packet){ .buf = d[i].buf, .len = d[i].len, .src = &src };
+	tund_dataplane_now(&now);
+	tund_wg_receive_batch(dp->wg, pkts, n, &now);
+	tund_tun_write_batch(&dp->fast_tx, pkts, n);
 }
 
 int tund_dataplane_enable_fast_paths(struct tund_dataplane *dp)
 {
+	int ret;
+
 	if (dp->fast)
 		return 0;
+	ret = tund_tun_tx_init(&dp->fast_tx, dp->tun_fd, dp->vnet, TUND_FASTPATH_BATCH);
+	if (ret)
+		return ret;
 	dp->fast = tund_fastpath_new(fast_deliver, dp);
-	return dp->fast ? 0 : -errno;
+	if (!dp->fast) {
+		ret = -errno;
+		tund_tun_tx_free(&dp->fast_tx);
+		return ret;
+	}
+	return 0;
 }
 
 void tund_dataplane_path_update(struct tund_dataplane *dp, uint32_t id, struct tund_ice *ice)

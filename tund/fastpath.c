@@ -14,11 +14,13 @@
 #include <unistd.h>
 
 #include "tund/log.h"
+#include "tund/udp_io.h"
 
-enum { BATCH = 32, DATAGRAM_MAX = 65536, BATCHES_PER_WAKE = 8 };
+enum { BATCH = TUND_FASTPATH_BATCH, DATAGRAM_MAX = 65536, BATCHES_PER_WAKE = 8 };
 
 struct fast_socket {
 	int fd;
+	struct tund_udp_tx tx;
 	struct sockaddr_storage remote;
 	socklen_t remote_len;
 };
@@ -33,6 +35,7 @@ struct tund_fastpath {
 	atomic_uint_fast64_t received, foreign;
 	/* The receive thread's buffers. */
 	uint8_t *bufs;
+	struct tund_fastpath_datagram got[BATCH];
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov[BATCH];
 	struct sockaddr_storage from[BATCH];
@@ -137,15 +140,20 @@ static bool receive_batch(struct tund_fastpath *fp, uint32_t id)
 	pthread_rwlock_unlock(&fp->lock);
 	if (n <= 0)
 		return false;
+	size_t kept = 0;
+
 	for (int i = 0; i < n; i++) {
 		if (!same_address(&fp->from[i], fp->msgs[i].msg_hdr.msg_namelen, &remote,
 				  remote_len)) {
 			atomic_fetch_add(&fp->foreign, 1);
 			continue;
 		}
-		atomic_fetch_add(&fp->received, 1);
-		fp->deliver(fp->ctx, id, fp->iov[i].iov_base, fp->msgs[i].msg_len);
+		fp->got[kept++] = (struct tund_fastpath_datagram){ fp->iov[i].iov_base,
+								   fp->msgs[i].msg_len };
 	}
+	atomic_fetch_add(&fp->received, kept);
+	if (kept)
+		fp->deliver(fp->ctx, id, fp->got, kept);
 	return n == BATCH;
 }
 
@@ -248,6 +256,7 @@ int tund_fastpath_add(struct tund_fastpath *fp, uint32_t id, int nice_fd,
 		return fd;
 	s = g_new0(struct fast_socket, 1);
 	s->fd = fd;
+	tund_udp_tx_init(&s->tx, fd, true);
 	memcpy(&s->remote, remote, remote_len);
 	s->remote_len = remote_len;
 	if (epoll_ctl(fp->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
@@ -285,6 +294,24 @@ bool tund_fastpath_send(struct tund_fastpath *fp, uint32_t id, const uint8_t *bu
 			s->remote_len) < 0 &&
 	    errno != EAGAIN && errno != ENOBUFS)
 		log_debug("fast path %u: send: %s", id, g_strerror(errno));
+	pthread_rwlock_unlock(&fp->lock);
+	return s != NULL;
+}
+
+bool tund_fastpath_send_batch(struct tund_fastpath *fp, uint32_t id, struct tund_udp_datagram *d,
+			      size_t n)
+{
+	struct fast_socket *s;
+
+	pthread_rwlock_rdlock(&fp->lock);
+	s = g_hash_table_lookup(fp->paths, GUINT_TO_POINTER(id));
+	if (s) {
+		for (size_t i = 0; i < n; i++) {
+			d[i].addr = (const struct sockaddr *)&s->remote;
+			d[i].addr_len = s->remote_len;
+		}
+		tund_udp_send_batch(&s->tx, d, n);
+	}
 	pthread_rwlock_unlock(&fp->lock);
 	return s != NULL;
 }

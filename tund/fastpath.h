@@ -20,9 +20,18 @@
 
 struct tund_fastpath;
 
-/* A datagram that arrived on path id's socket from its remote address. buf
- * is the receive thread's and may be modified; valid during the call. */
-typedef void (*tund_fastpath_deliver_fn)(void *ctx, uint32_t id, uint8_t *buf, size_t len);
+/* Most datagrams handed to deliver at once. */
+#define TUND_FASTPATH_BATCH 32
+
+struct tund_udp_datagram;
+
+/* Datagrams that arrived on path id's socket from its remote address. */
+struct tund_fastpath_datagram {
+	uint8_t *buf; /* the receive thread's: may be modified, valid during the call */
+	size_t len;
+};
+typedef void (*tund_fastpath_deliver_fn)(void *ctx, uint32_t id, struct tund_fastpath_datagram *d,
+					 size_t n);
 
 /* Starts the receive thread. NULL on failure (errno set). */
 struct tund_fastpath *tund_fastpath_new(tund_fastpath_deliver_fn deliver, void *ctx);
@@ -39,6 +48,10 @@ void tund_fastpath_remove(struct tund_fastpath *fp, uint32_t id);
 /* Sends on path id's own socket: true if the path has one (the datagram was
  * sent, or dropped as a full link would drop it); false: use libnice. */
 bool tund_fastpath_send(struct tund_fastpath *fp, uint32_t id, const uint8_t *buf, size_t len);
+/* The same for d[0..n) (n <= TUND_UDP_SEND_MAX; their addresses are filled
+ * in here), with sendmmsg and UDP GSO where the kernel has it. */
+bool tund_fastpath_send_batch(struct tund_fastpath *fp, uint32_t id, struct tund_udp_datagram *d,
+			      size_t n);
 
 struct tund_fastpath_stats {
 	uint64_t paths;     /* paths on their own socket now */

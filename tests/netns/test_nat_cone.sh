@@ -27,13 +27,17 @@ rtt=$(peer_field a "$KB" rtt_ms)
 [ -n "$rtt" ] || fail "peers shows no RTT"
 transfer a b "$B" 20
 t_log "20 MB intact over the direct path (handshake RTT $rtt ms)"
-# The direct pair's data (b: 20 MB, a: the ACKs) went through tund's own
-# sockets, not libnice.
-for h in a b; do
-	fp=$(ctl $h status --json | jq -c .fast_paths)
-	jq -e '.paths >= 1 and .received > 1000 and .foreign == 0' <<<"$fp" >/dev/null ||
-		fail "$h: the transfer did not use the fast path: $fp"
-done
+# The direct pair's data went through tund's own sockets, not libnice: b
+# received the 20 MB (over 14,000 datagrams at MTU 1380), a the ACKs (few:
+# the receiver coalesces segments, so it acknowledges large ones).
+fast_ok() { # HOST MIN-DATAGRAMS
+	local fp
+	fp=$(ctl "$1" status --json | jq -c .fast_paths)
+	jq -e --argjson min "$2" '.paths >= 1 and .received >= $min and .foreign == 0' \
+		<<<"$fp" >/dev/null || fail "$1: the transfer did not use the fast path: $fp"
+}
+fast_ok b 14000
+fast_ok a 50
 t_log "fast path on both sides: $(ctl b status --json | jq -c .fast_paths)"
 
 # netcheck from behind the cone NAT.

@@ -11,6 +11,7 @@
 
 #include "tests/unit/unit.h"
 #include "tund/fastpath.h"
+#include "tund/udp_io.h"
 
 struct seen {
 	pthread_mutex_t lock;
@@ -19,15 +20,15 @@ struct seen {
 	uint8_t first[4];
 };
 
-static void deliver(void *ctx, uint32_t id, uint8_t *buf, size_t len)
+static void deliver(void *ctx, uint32_t id, struct tund_fastpath_datagram *d, size_t n)
 {
 	struct seen *s = ctx;
 
 	pthread_mutex_lock(&s->lock);
-	s->n++;
+	s->n += (unsigned)n;
 	s->id = id;
-	if (len >= 4)
-		memcpy(s->first, buf, 4);
+	if (n && d[n - 1].len >= 4)
+		memcpy(s->first, d[n - 1].buf, 4);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -134,6 +135,19 @@ UNIT_TEST(fastpath_steers_wireguard_to_own_socket_and_stun_to_libnice)
 		       &from_len) == sizeof(wg));
 	CHECK(from.sin_port == nice_addr.sin_port);
 	CHECK(!tund_fastpath_send(fp, 8, wg, sizeof(wg)));
+	/* A batch (sendmmsg, GSO where the kernel has it) arrives whole. */
+	struct tund_udp_datagram batch[3] = { { .buf = wg, .len = sizeof(wg) },
+					      { .buf = wg, .len = sizeof(wg) },
+					      { .buf = wg, .len = 7 } };
+	CHECK(tund_fastpath_send_batch(fp, 7, batch, 3));
+	for (int i = 0; i < 3; i++) {
+		from_len = sizeof(from);
+		CHECK(poll(&p, 1, 5000) == 1);
+		CHECK(recvfrom(peer_fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from,
+			       &from_len) == (i < 2 ? (ssize_t)sizeof(wg) : 7));
+		CHECK(from.sin_port == nice_addr.sin_port);
+	}
+	CHECK(!tund_fastpath_send_batch(fp, 8, batch, 3));
 
 	/* Removed: everything goes back to libnice's socket. */
 	tund_fastpath_remove(fp, 7);
