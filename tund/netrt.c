@@ -20,6 +20,12 @@ static const char *const drop_names[TUND_SIG_DROP_COUNT] = {
 	"stale",     "replayed",      "unknown_sender", "blocked",
 };
 
+/* Indexed by enum tund_signal_type (0 unused). */
+static const char *const type_names[] = {
+	NULL, "announce", "offer", "answer", "candidate", "restart", "bye",
+};
+enum { TYPE_COUNT = sizeof(type_names) / sizeof(type_names[0]) };
+
 struct tund_netrt {
 	struct tund_daemon *d;
 	struct tund_network net; /* as joined (saved to networks.json) */
@@ -31,6 +37,7 @@ struct tund_netrt {
 	GHashTable *replay; /* GBytes(pubkey) -> struct tund_signal_replay */
 	uint64_t drops[TUND_SIG_DROP_COUNT];
 	uint64_t sent, sent_bytes, received;
+	uint64_t sent_type[TYPE_COUNT]; /* what the broker is asked to carry, by kind */
 	bool has_addr;
 	struct tund_cidr addr4, addr6;
 	char announce_topic[160], inbox_topic[160];
@@ -170,6 +177,8 @@ void tund_netrt_send(struct tund_netrt *n, struct tund_peer *p, struct tund_sign
 	if (tund_mqtt_publish(n->mqtt, topic, buf, len, false) == 0) {
 		n->sent++;
 		n->sent_bytes += len;
+		if (m->type < TYPE_COUNT)
+			n->sent_type[m->type]++;
 	}
 }
 
@@ -196,6 +205,7 @@ static void publish_announce(struct tund_netrt *n)
 	if (len && n->mqtt && tund_mqtt_publish(n->mqtt, n->announce_topic, buf, len, true) == 0) {
 		n->sent++;
 		n->sent_bytes += len;
+		n->sent_type[TUND_SIGNAL_ANNOUNCE]++;
 	}
 }
 
@@ -726,6 +736,13 @@ JsonNode *tund_netrt_to_json(struct tund_netrt *n)
 	json_builder_add_int_value(b, (gint64)n->sent);
 	json_builder_set_member_name(b, "sent_bytes");
 	json_builder_add_int_value(b, (gint64)n->sent_bytes);
+	json_builder_set_member_name(b, "sent_by_type");
+	json_builder_begin_object(b);
+	for (size_t i = 1; i < TYPE_COUNT; i++) {
+		json_builder_set_member_name(b, type_names[i]);
+		json_builder_add_int_value(b, (gint64)n->sent_type[i]);
+	}
+	json_builder_end_object(b);
 	json_builder_set_member_name(b, "received");
 	json_builder_add_int_value(b, (gint64)n->received);
 	json_builder_set_member_name(b, "dropped");
