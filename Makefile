@@ -164,6 +164,11 @@ deb: all
 bench: deps
 	tests/bench/bench.sh
 
+# N members of one network on one machine (SCALE_N=50, see the script's header).
+scale: all
+	tests/bench/scale.sh
+.PHONY: scale
+
 demo: deps all
 	tests/demo.sh
 

@@ -26,6 +26,7 @@
 # srv: mosquitto on 198.51.100.10:1883 (anonymous), coturn on both srv
 # addresses, 3478 (+3479 alternate) UDP and TCP, user tund/tundpass, realm
 # tund.lab, relay ports 49152-65535; logs $T_DIR/mosquitto.log, coturn.log.
+# LAB_MQTT_CONF_EXTRA: more lines for mosquitto.conf (e.g. "sys_interval 1").
 #
 # Namespaces are tt-<LAB_TAG>-<pid>-<random>-<host> and are registered in
 # T_NS; services are tracked with t_track. lab_up chains lab_down into the
@@ -215,6 +216,7 @@ log_dest stderr
 log_type all
 connection_messages true
 log_timestamp true
+${LAB_MQTT_CONF_EXTRA:-}
 EOF
 	# mosquitto drops root for user "mosquitto", which cannot write into
 	# $T_DIR: it logs to stderr, which the shell (root) opens.
