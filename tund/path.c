@@ -137,6 +137,22 @@ static void send_credentials(struct session *s, uint8_t type)
 	path->send(path->d, path->peer, &m);
 }
 
+/* Sends the offer of a session again, with the candidates gathered so far:
+ * the controlled side may have missed it, and this costs one message where a
+ * new session costs an ICE agent, a TURN allocation and a dozen messages. */
+static void resend_offer(struct session *s)
+{
+	struct tund_path *path = s->path;
+	struct tund_signal m = { .type = TUND_SIGNAL_OFFER, .session = s->id };
+
+	tund_ice_local_credentials(s->ice, m.ufrag, m.pwd);
+	for (guint i = 0; i < s->local->len && i < MAX_CANDIDATES; i++)
+		g_strlcpy(m.candidates[m.n_candidates++], g_ptr_array_index(s->local, i),
+			  sizeof(m.candidates[0]));
+	m.end_of_candidates = s->gathered;
+	path->send(path->d, path->peer, &m);
+}
+
 static void schedule(struct tund_path *path, guint *timer, unsigned *backoff, unsigned min,
 		     unsigned max, GSourceFunc fn)
 {
@@ -472,10 +488,17 @@ void tund_path_on_signal(struct tund_path *path, const struct tund_signal *m)
 		break;
 	case TUND_SIGNAL_RESTART:
 		/* The controlled side asks for a new session. */
-		if (path->controlling && !path->probe) {
-			session_drop(path, path->active, false);
-			tund_path_start(path);
+		if (!path->controlling || path->probe)
+			break;
+		/* A session it has not answered yet is still good: when members
+		 * meet, its request and our offer cross in the broker. */
+		s = path->active;
+		if (s && !s->connected && !s->remote_set && !path->manual_done) {
+			resend_offer(s);
+			break;
 		}
+		session_drop(path, path->active, false);
+		tund_path_start(path);
 		break;
 	case TUND_SIGNAL_BYE:
 		s = find_session(path, m->session);
