@@ -45,15 +45,32 @@ connected() {
 		jq '[.[] | select(.state == "member" and .path != null)] | length' 2>/dev/null || echo 0
 }
 sig() { ctl "$1" networks --json | jq -r ".[0].signaling.$2"; }
-# broker: mosquitto's $SYS counters as "name value" lines.
-broker() {
-	lab_exec srv timeout 5 mosquitto_sub -h "$LAB_SRV" -v -W 3 \
-		-t '$SYS/broker/messages/#' -t '$SYS/broker/publish/messages/#' \
-		-t '$SYS/broker/bytes/#' -t '$SYS/broker/retained messages/count' \
-		-t '$SYS/broker/clients/connected' 2>/dev/null |
-		sed 's|^\$SYS/broker/||; s/ \([0-9.]*\)$/\t\1/'
+# mosquitto publishes a $SYS counter only when it changes: one subscriber
+# listens throughout, and a snapshot is the newest value of each.
+sys_listen() {
+	lab_bg srv "$T_DIR/sys.txt" stdbuf -oL mosquitto_sub -h "$LAB_SRV" -v -t '$SYS/broker/#'
+	wait_until 10 grep -q '^\$SYS/broker/publish/messages/received ' "$T_DIR/sys.txt" ||
+		fail "no \$SYS counters from mosquitto"
 }
-# bget SNAPSHOT NAME: the newest value (the broker republishes every second).
+# broker: "name<TAB>value" lines, the newest value of each counter.
+broker() {
+	sleep 1.5 # the broker publishes them every second (sys_interval 1)
+	sed -n 's|^\$SYS/broker/\(.*\) \([0-9.]*\)$|\1\t\2|p' "$T_DIR/sys.txt"
+	printf 'listener\t%s\n' "$(wc -l <"$T_DIR/sys.txt")"
+}
+# bdelta FROM TO: what the broker carried for the members in between (the
+# $SYS messages to our listener taken out).
+bdelta() {
+	local d=$(($(bget "$2" listener) - $(bget "$1" listener)))
+	printf 'PUBLISH received %s, PUBLISH sent %s, all MQTT packets received %s sent %s, bytes received %s sent %s' \
+		$(($(bget "$2" publish/messages/received) - $(bget "$1" publish/messages/received))) \
+		$(($(bget "$2" publish/messages/sent) - $(bget "$1" publish/messages/sent) - d)) \
+		$(($(bget "$2" messages/received) - $(bget "$1" messages/received))) \
+		$(($(bget "$2" messages/sent) - $(bget "$1" messages/sent) - d)) \
+		$(($(bget "$2" bytes/received) - $(bget "$1" bytes/received))) \
+		$(($(bget "$2" bytes/sent) - $(bget "$1" bytes/sent)))
+}
+# bget SNAPSHOT NAME
 bget() { awk -F'\t' -v k="$2" '$1 == k {v = $2} END {print v + 0}' <<<"$1"; }
 save_logs() {
 	[ -n "$OUT" ] || return 0
@@ -63,6 +80,7 @@ save_logs() {
 
 LAB_MQTT_CONF_EXTRA="sys_interval 1" scale_up "$N" "$TOPO"
 trap 'save_logs; lab_down; t_cleanup' EXIT
+sys_listen
 echo "machine: $(nproc) cpu, $(awk '/MemTotal/ {print int($2/1024)" MB"}' /proc/meminfo)," \
 	"load $(cut -d' ' -f1-3 /proc/loadavg); N=$N topology=$TOPO turn=$TURN" >&2
 
@@ -130,10 +148,8 @@ echo "   signaling sent per member (min/median/max): $(for h in $(all_hosts); do
 echo "   signaling received per member: $(for h in $(all_hosts); do echo "${recv1[$h]}"; done | stats); total sent by all $(for h in $(all_hosts); do echo "${sent1[$h]}"; done | sum)"
 echo "   sent by kind, all members together: $(cat "$T_DIR"/networks-n*.txt | jq -s -r '[.[][0].signaling.sent_by_type // {} | to_entries[]] | group_by(.key) | map("\(.[0].key) \(map(.value) | add)") | join(", ")')"
 echo "   ICE sessions selected per member (log 'path' lines): $(for h in $(all_hosts); do grep -c ': path ' "$T_DIR/tund-$h.log"; done | stats); ICE failures/timeouts in all logs: $(cat "$T_DIR"/tund-n*.log | grep -c 'ICE failed\|no ICE connection')"
-for k in 'publish/messages/received' 'publish/messages/sent' 'messages/received' 'messages/sent' 'bytes/received' 'bytes/sent'; do
-	printf '%s=%s ' "$k" $(($(bget "$b1" "$k") - $(bget "$b0" "$k")))
-done | sed 's/^/   broker during join: /'; echo
-echo "   broker retained messages $(bget "$b1" 'retained messages/count'), clients $(bget "$b1" 'clients/connected')"
+echo "   broker during join: $(bdelta "$b0" "$b1")"
+echo "   broker retained messages $(bget "$b1" 'retained messages/count'), clients $(($(bget "$b1" 'clients/connected') - 1)) (and our \$SYS listener)"
 echo "   CPU seconds per daemon during join (min/median/max): $(for h in $(all_hosts); do echo "scale=2; (${cpu1[$h]} - ${cpu0[$h]}) / $HZ" | bc; done | stats); mosquitto $(echo "scale=2; ($mq1 - $mq0) / $HZ" | bc) s, coturn $(echo "scale=2; ($turn1 - $turn0) / $HZ" | bc) s"
 echo "   RSS per daemon KB (min/median/max): before join $rss0, at mesh $(for h in $(all_hosts); do rss_kb "$(pid_of "$h")"; done | stats); mosquitto $(rss_kb "$LAB_MQTT_PID") KB, coturn $(rss_kb "$LAB_TURN_PID") KB"
 
@@ -144,9 +160,7 @@ mq2=$(cpu_ticks "$LAB_MQTT_PID") turn2=$(cpu_ticks "$LAB_TURN_PID")
 links2=$(for h in $(all_hosts); do connected "$h"; done | sum)
 echo "== rest ($REST s after the mesh): $links2 of $((N * (N - 1))) directed links up"
 echo "   signaling sent per member in the window (min/median/max): $(for h in $(all_hosts); do echo $(($(sig "$h" sent) - ${sent1[$h]})); done | stats); received $(for h in $(all_hosts); do echo $(($(sig "$h" received) - ${recv1[$h]})); done | stats)"
-for k in 'publish/messages/received' 'publish/messages/sent' 'messages/received' 'messages/sent' 'bytes/received' 'bytes/sent'; do
-	printf '%s=%s ' "$k" $(($(bget "$b2" "$k") - $(bget "$b1" "$k")))
-done | sed 's/^/   broker at rest: /'; echo
+echo "   broker at rest: $(bdelta "$b1" "$b2") (bytes include the \$SYS listener)"
 echo "   CPU seconds per daemon at rest (min/median/max): $(for h in $(all_hosts); do echo "scale=2; ($(cpu_ticks "$(pid_of "$h")") - ${cpu1[$h]}) / $HZ" | bc; done | stats); mosquitto $(echo "scale=2; ($mq2 - $mq1) / $HZ" | bc) s, coturn $(echo "scale=2; ($turn2 - $turn1) / $HZ" | bc) s"
 echo "   RSS per daemon KB (min/median/max): $(for h in $(all_hosts); do rss_kb "$(pid_of "$h")"; done | stats)"
 
