@@ -242,7 +242,9 @@ void tund_netrt_member_changed(struct tund_netrt *n, struct tund_peer *p)
 					memcmp(d->public_key, p->public_key, 32) > 0, path_send);
 		sodium_memzero(&cfg, sizeof(cfg));
 	}
-	if (p->path)
+	/* Not over a working path: a retained announce seen again after a
+	 * broker reconnect would otherwise renegotiate every pair at once. */
+	if (p->path && !tund_path_kind(p->path))
 		tund_path_start(p->path); /* no-op on the controlled side */
 }
 
