@@ -23,6 +23,10 @@ enum {
 	 * its answer yet (its side of the pair not selected), and WireGuard
 	 * itself would only retry after 5 s. */
 	HANDSHAKE_NUDGE_MS = 1000,
+	/* Sessions we offered that have not connected yet. Starting all of a
+	 * big network's at once starves every one of them (checks time out,
+	 * are retried, and the retries starve the next ones); the rest wait. */
+	MAX_STARTING = 8,
 };
 
 struct session {
@@ -32,6 +36,7 @@ struct session {
 	uint32_t path_id; /* data-plane path id */
 	bool connected, gathered, remote_set;
 	bool has_pair;
+	bool starting; /* counted in n_starting */
 	struct tund_ice_pair pair;
 	GPtrArray *local; /* candidate lines, for manual blobs */
 	guint connect_timer;
@@ -52,6 +57,32 @@ struct tund_path {
 	void *manual_ctx;
 };
 
+/* One daemon, one thread: the limit is per process. */
+static unsigned n_starting;
+static GQueue waiting = G_QUEUE_INIT; /* paths to start when a slot frees */
+static guint wake_source;
+
+static gboolean start_waiting(gpointer unused)
+{
+	struct tund_path *path;
+
+	(void)unused;
+	wake_source = 0;
+	while (n_starting < MAX_STARTING && (path = g_queue_pop_head(&waiting)))
+		tund_path_start(path);
+	return G_SOURCE_REMOVE;
+}
+
+static void starting_done(struct session *s)
+{
+	if (!s->starting)
+		return;
+	s->starting = false;
+	n_starting--;
+	if (!g_queue_is_empty(&waiting) && !wake_source)
+		wake_source = g_idle_add(start_waiting, NULL);
+}
+
 static const char *peer_label(struct tund_peer *p)
 {
 	static char buf[TUND_KEY_B64_LEN + 1];
@@ -66,6 +97,7 @@ static void session_destroy(struct session *s)
 {
 	struct tund_daemon *d = s->path->d;
 
+	starting_done(s);
 	if (s->connect_timer)
 		g_source_remove(s->connect_timer);
 	if (s->nudge_timer)
@@ -89,6 +121,7 @@ static void session_drop(struct tund_path *path, struct session *s, bool tell_pe
 {
 	if (!s)
 		return;
+	starting_done(s);
 	if (path->active == s)
 		path->active = NULL;
 	if (path->probe == s)
@@ -296,6 +329,7 @@ static void on_state(void *ctx, enum tund_ice_state st, const char *reason)
 		return;
 	if (st == TUND_ICE_CONNECTED) {
 		s->connected = true;
+		starting_done(s);
 		if (s->connect_timer) {
 			g_source_remove(s->connect_timer);
 			s->connect_timer = 0;
@@ -409,6 +443,11 @@ void tund_path_start(struct tund_path *path)
 		return;
 	if (path->active && !path->active->connected && !path->manual_done)
 		return; /* one attempt at a time */
+	if (n_starting >= MAX_STARTING && !path->manual_done) {
+		if (!g_queue_find(&waiting, path))
+			g_queue_push_tail(&waiting, path);
+		return;
+	}
 	s = session_new(path, randombytes_random());
 	if (!s) {
 		schedule(path, &path->retry_timer, &path->retry_s, RETRY_MIN_S, RETRY_MAX_S,
@@ -416,6 +455,10 @@ void tund_path_start(struct tund_path *path)
 		return;
 	}
 	place(path, s);
+	if (!path->manual_done) {
+		s->starting = true;
+		n_starting++;
+	}
 	send_credentials(s, TUND_SIGNAL_OFFER);
 	if (tund_ice_gather(s->ice) != 0) {
 		snprintf(path->last_error, sizeof(path->last_error), "gathering failed");
@@ -534,6 +577,7 @@ void tund_path_free(struct tund_path *path)
 {
 	if (!path)
 		return;
+	g_queue_remove(&waiting, path);
 	if (path->retry_timer)
 		g_source_remove(path->retry_timer);
 	if (path->upgrade_timer)
