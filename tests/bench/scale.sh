@@ -15,6 +15,8 @@
 #   SCALE_TURN=1        put a TURN server in the invite (as a user would)
 #   SCALE_DEADLINE=900  seconds to wait for the full mesh
 #   SCALE_REST=60       seconds of quiet measured after the mesh
+#   SCALE_BROKER_RESTART=1  then restart the broker and count what the
+#                       members' reconnection costs (over SCALE_REST seconds)
 #   SCALE_OUT=DIR       keep the logs and raw numbers there
 set -u
 . "$(dirname "$0")/../netns/lib.sh"
@@ -170,6 +172,31 @@ echo "   broker at rest: $(bdelta "$b1" "$b2") (bytes include the \$SYS listener
 echo "   CPU seconds per daemon at rest (min/median/max): $(for h in $(all_hosts); do echo "scale=2; ($(cpu_ticks "$(pid_of "$h")") - ${cpu1[$h]}) / $HZ" | bc; done | stats); mosquitto $(echo "scale=2; ($mq2 - $mq1) / $HZ" | bc) s, coturn $(echo "scale=2; ($turn2 - $turn1) / $HZ" | bc) s"
 echo "   TURN allocations held by coturn: $(relays)"
 echo "   RSS per daemon KB (min/median/max): $(for h in $(all_hosts); do rss_kb "$(pid_of "$h")"; done | stats)"
+
+# by_kind FILE-PREFIX: signaling sent by kind, all members together.
+by_kind() {
+	cat "$T_DIR/$1"-n*.txt | jq -s -r '[.[][0].signaling.sent_by_type // {} | to_entries[]] |
+		group_by(.key) | map({key: .[0].key, value: (map(.value) | add)}) | from_entries'
+}
+broker_up_everywhere() {
+	local h
+	for h in $(all_hosts); do
+		[ "$(ctl "$h" networks --json | jq .[0].broker_connected)" = true ] || return 1
+	done
+}
+if [ "${SCALE_BROKER_RESTART:-0}" = 1 ]; then
+	for h in $(all_hosts); do ctl "$h" networks --json >"$T_DIR/before-$h.txt"; done
+	paths0=$(cat "$T_DIR"/tund-n*.log | grep -c ': path ')
+	lab_broker_stop
+	lab_broker_start
+	wait_until 120 broker_up_everywhere || fail "members did not all reconnect to the broker"
+	t_log "broker restarted, all members reconnected; counting for $REST s"
+	sleep "$REST" # a count over a fixed window, not a wait for a condition
+	for h in $(all_hosts); do ctl "$h" networks --json >"$T_DIR/after-$h.txt"; done
+	echo "== broker restart: $(for h in $(all_hosts); do connected "$h"; done | sum) of $((N * (N - 1))) directed links up $REST s after all reconnected"
+	echo "   sent by kind, all members, restart to end of window: $(jq -n -r --argjson a "$(by_kind after)" --argjson b "$(by_kind before)" '$a | to_entries | map("\(.key) \(.value - ($b[.key] // 0))") | join(", ")')"
+	echo "   new ICE pairs selected (log 'path' lines): $(($(cat "$T_DIR"/tund-n*.log | grep -c ': path ') - paths0))"
+fi
 
 # The data path: n1 pings every other member through the tunnel.
 ok=0
