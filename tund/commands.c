@@ -211,9 +211,7 @@ static JsonNode *cmd_peer_add(struct tund_daemon *d, JsonObject *req, char **err
 
 static JsonNode *cmd_peer_remove(struct tund_daemon *d, JsonObject *req, char **err)
 {
-	const char *which = json_object_has_member(req, "peer") ?
-				    json_object_get_string_member_with_default(req, "peer", NULL) :
-				    NULL;
+	const char *which = tund_req_string(req, "peer"); /* NULL unless a string */
 	struct tund_peer *p;
 	char key[TUND_KEY_B64_LEN + 1];
 
