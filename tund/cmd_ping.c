@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* tundctl ping: ICMP echo to a peer's overlay address, through the tunnel,
- * answered when the last reply or the timeout arrives. */
+ * answered when the last reply or the timeout arrives. One raw ICMP socket,
+ * opened at start (before tund gives up root, so CAP_NET_RAW need not be
+ * kept), serves every ping; replies go to the ping whose ident they carry. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <glib-unix.h>
@@ -25,12 +27,28 @@ struct ping {
 	uint8_t peer_key[32];
 	struct in_addr dst;
 	int fd;
+	bool shared; /* fd is the shared socket */
 	uint16_t ident;
 	unsigned count, sent, received;
 	gint64 sent_at[PING_MAX];
 	double rtt_ms[PING_MAX];
 	guint io, send_timer, done_timer;
 };
+
+static int shared_fd = -1;
+static guint shared_io;
+static GHashTable *by_ident; /* ident -> struct ping *, pings on shared_fd */
+
+int tund_ping_open_socket(void)
+{
+	if (shared_fd >= 0)
+		return 0;
+	shared_fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_ICMP);
+	if (shared_fd < 0)
+		return -errno;
+	by_ident = g_hash_table_new(NULL, NULL);
+	return 0;
+}
 
 static uint16_t checksum(const void *data, size_t len)
 {
@@ -60,7 +78,10 @@ static void finish(struct ping *pg)
 		g_source_remove(pg->send_timer);
 	if (pg->done_timer)
 		g_source_remove(pg->done_timer);
-	close(pg->fd);
+	if (pg->shared)
+		g_hash_table_remove(by_ident, GUINT_TO_POINTER(pg->ident));
+	else
+		close(pg->fd);
 	inet_ntop(AF_INET, &pg->dst, addr, sizeof(addr));
 	tund_key_encode(key, pg->peer_key);
 	json_builder_begin_object(b);
@@ -117,6 +138,66 @@ static gboolean send_one(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+/* One ICMP datagram from a raw socket: true if it answered pg. */
+static bool take_reply(struct ping *pg, const uint8_t *buf, size_t n,
+		       const struct sockaddr_in *from)
+{
+	const struct iphdr *ip = (const struct iphdr *)buf;
+	size_t hl;
+	const struct icmphdr *h;
+	unsigned seq;
+
+	if (n < sizeof(*ip))
+		return false;
+	hl = (size_t)ip->ihl * 4;
+	if (n < hl + sizeof(*h) || from->sin_addr.s_addr != pg->dst.s_addr)
+		return false;
+	h = (const struct icmphdr *)(buf + hl);
+	seq = ntohs(h->un.echo.sequence);
+	if (h->type != ICMP_ECHOREPLY || ntohs(h->un.echo.id) != pg->ident || seq >= pg->sent ||
+	    !pg->sent_at[seq] || pg->rtt_ms[seq] >= 0)
+		return false;
+	pg->rtt_ms[seq] = (double)(g_get_monotonic_time() - pg->sent_at[seq]) / 1000.0;
+	pg->received++;
+	return true;
+}
+
+/* The ident an ICMP datagram carries, or -1. */
+static int reply_ident(const uint8_t *buf, size_t n)
+{
+	const struct iphdr *ip = (const struct iphdr *)buf;
+	size_t hl;
+
+	if (n < sizeof(*ip))
+		return -1;
+	hl = (size_t)ip->ihl * 4;
+	if (n < hl + sizeof(struct icmphdr))
+		return -1;
+	return ntohs(((const struct icmphdr *)(buf + hl))->un.echo.id);
+}
+
+static gboolean on_shared(gint fd, GIOCondition cond, gpointer data)
+{
+	uint8_t buf[1500];
+	struct sockaddr_in from;
+	socklen_t flen = sizeof(from);
+	ssize_t n;
+
+	(void)cond;
+	(void)data;
+	while ((n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &flen)) >
+	       0) {
+		int ident = reply_ident(buf, (size_t)n);
+		struct ping *pg = ident < 0 ? NULL :
+				  g_hash_table_lookup(by_ident, GUINT_TO_POINTER(ident));
+
+		flen = sizeof(from);
+		if (pg && take_reply(pg, buf, (size_t)n, &from) && pg->received == pg->count)
+			finish(pg);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
 static gboolean on_reply(gint fd, GIOCondition cond, gpointer data)
 {
 	struct ping *pg = data;
@@ -128,20 +209,8 @@ static gboolean on_reply(gint fd, GIOCondition cond, gpointer data)
 	(void)cond;
 	while ((n = recvfrom(fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &flen)) >
 	       0) {
-		struct iphdr *ip = (struct iphdr *)buf;
-		size_t hl = (size_t)ip->ihl * 4;
-		struct icmphdr *h;
-		unsigned seq;
-
-		if ((size_t)n < hl + sizeof(*h) || from.sin_addr.s_addr != pg->dst.s_addr)
-			continue;
-		h = (struct icmphdr *)(buf + hl);
-		seq = ntohs(h->un.echo.sequence);
-		if (h->type != ICMP_ECHOREPLY || ntohs(h->un.echo.id) != pg->ident ||
-		    seq >= pg->sent || !pg->sent_at[seq] || pg->rtt_ms[seq] >= 0)
-			continue;
-		pg->rtt_ms[seq] = (double)(g_get_monotonic_time() - pg->sent_at[seq]) / 1000.0;
-		pg->received++;
+		take_reply(pg, buf, (size_t)n, &from);
+		flen = sizeof(from);
 	}
 	if (pg->received == pg->count) {
 		pg->io = 0;
@@ -181,7 +250,9 @@ JsonNode *tund_cmd_ping(struct tund_daemon *d, JsonObject *req, char **err)
 		*err = g_strdup("the peer has no IPv4 overlay address (a /32 in its allowed IPs)");
 		return NULL;
 	}
-	pg->fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_ICMP);
+	pg->shared = shared_fd >= 0;
+	pg->fd = pg->shared ? shared_fd :
+			      socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_ICMP);
 	if (pg->fd < 0) {
 		*err = g_strdup_printf("cannot open an ICMP socket: %s", g_strerror(errno));
 		g_free(pg);
@@ -191,10 +262,18 @@ JsonNode *tund_cmd_ping(struct tund_daemon *d, JsonObject *req, char **err)
 	pg->client = d->current_client;
 	memcpy(pg->peer_key, p->public_key, 32);
 	pg->count = (unsigned)count;
-	pg->ident = (uint16_t)randombytes_uniform(65536);
+	do
+		pg->ident = (uint16_t)randombytes_uniform(65536);
+	while (pg->shared && g_hash_table_contains(by_ident, GUINT_TO_POINTER(pg->ident)));
 	for (unsigned i = 0; i < PING_MAX; i++)
 		pg->rtt_ms[i] = -1;
-	pg->io = g_unix_fd_add(pg->fd, G_IO_IN, on_reply, pg);
+	if (pg->shared) {
+		g_hash_table_insert(by_ident, GUINT_TO_POINTER(pg->ident), pg);
+		if (!shared_io)
+			shared_io = g_unix_fd_add(shared_fd, G_IO_IN, on_shared, NULL);
+	} else {
+		pg->io = g_unix_fd_add(pg->fd, G_IO_IN, on_reply, pg);
+	}
 	/* With one request, send_one arms the done timer itself. */
 	send_one(pg);
 	if (pg->count > 1)

@@ -25,6 +25,10 @@ JsonNode *tund_cmd_peer_offer(struct tund_daemon *d, JsonObject *req, char **err
 JsonNode *tund_cmd_peer_answer(struct tund_daemon *d, JsonObject *req, char **err);
 JsonNode *tund_cmd_peer_accept(struct tund_daemon *d, JsonObject *req, char **err);
 /* tund/cmd_ping.c */
+/* Opens the raw ICMP socket every tundctl ping shares (needs CAP_NET_RAW,
+ * so before privileges are dropped). 0 or -errno; without it each ping opens
+ * its own. */
+int tund_ping_open_socket(void);
 JsonNode *tund_cmd_ping(struct tund_daemon *d, JsonObject *req, char **err);
 JsonNode *tund_cmd_netcheck(struct tund_daemon *d, JsonObject *req, char **err);
 

@@ -16,6 +16,7 @@
 #include "netlink/link.h"
 #include "netlink/tun.h"
 #include "tund/bcast_rules.h"
+#include "tund/commands.h"
 #include "tund/control.h"
 #include "overlay/network.h"
 #include "tund/dataplane.h"
@@ -31,8 +32,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage: tund [--config FILE] [--user USER] [--verbose]\n"
 		   "  --config FILE   INI configuration (default " TUND_DEFAULT_CONFIG ")\n"
-		   "  --user USER     started as root, run as USER with only CAP_NET_ADMIN (and\n"
-		   "                  CAP_NET_RAW for tundctl ping) once\n"
+		   "  --user USER     started as root, run as USER with only CAP_NET_ADMIN once\n"
 		   "                  the interface is up (overrides [daemon] user; root: stay\n"
 		   "                  root; default: " TUND_DEFAULT_USER " if that user exists)\n"
 		   "  --verbose       log debug events too\n"
@@ -192,6 +192,11 @@ static bool drop_privileges(struct tund_daemon *d, struct tund_privdrop *pd,
 	char *err = NULL;
 	int ret;
 
+	/* tundctl ping's raw ICMP socket, while CAP_NET_RAW may still be ours. */
+	ret = tund_ping_open_socket();
+	if (ret)
+		log_warn("no ICMP socket for tundctl ping yet (each ping tries again): %s",
+			 g_strerror(-ret));
 	if (!pd->drop) {
 		if (geteuid() == 0)
 			log_info("running as root ([daemon] user is root, or no \"%s\" user)",
@@ -210,7 +215,7 @@ static bool drop_privileges(struct tund_daemon *d, struct tund_privdrop *pd,
 		g_free(err);
 		return false;
 	}
-	log_info("running as user %s (uid %u, gid %u) with only CAP_NET_ADMIN and CAP_NET_RAW%s", pd->user,
+	log_info("running as user %s (uid %u, gid %u) with only CAP_NET_ADMIN%s", pd->user,
 		 (unsigned)pd->uid, (unsigned)pd->gid,
 		 pd->keep_bind ? " and CAP_NET_BIND_SERVICE (a port below 1024)" : "");
 	/* Owning state_dir is not enough if a parent cannot be searched. */

@@ -125,8 +125,7 @@ int tund_privdrop_apply(const struct tund_privdrop *pd, char **err)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2];
-	/* NET_RAW: tundctl ping's ICMP socket, opened per request. */
-	uint64_t keep = 1ULL << CAP_NET_ADMIN | 1ULL << CAP_NET_RAW;
+	uint64_t keep = 1ULL << CAP_NET_ADMIN;
 	gid_t gid = pd->gid;
 	uid_t r, e, s;
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Least privilege when started as root: once the TUN device, the control
  * socket and the state files are set up, become an unprivileged user that
- * keeps only CAP_NET_ADMIN (addresses, routes, nftables, the TUN link) and
- * CAP_NET_RAW (the ICMP socket of tundctl ping). */
+ * keeps only CAP_NET_ADMIN (addresses, routes, nftables, the TUN link);
+ * tundctl ping's raw socket is opened before (tund_ping_open_socket). */
 #ifndef TUND_PRIVDROP_H
 #define TUND_PRIVDROP_H
 

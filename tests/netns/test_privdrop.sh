@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Least privilege. Started as root, tund runs as an unprivileged user with
-# only CAP_NET_ADMIN and CAP_NET_RAW (tundctl ping) once its interface is up (bounding set reduced,
+# only CAP_NET_ADMIN once its interface is up (bounding set reduced,
 # no_new_privs), and everything still works: ICE and the broker between two
 # friends behind cone NATs, ping and a TCP transfer, broadcast rules in
 # nftables, state files written, the control socket usable by the user's
@@ -51,7 +51,6 @@ CFG
 }
 field() { awk -v k="$2:" '$1 == k { $1 = ""; sub(/^ /, ""); print }' "/proc/$1/status"; }
 NET_ADMIN=0000000000001000 # bit 12
-ADMIN_RAW=0000000000003000 # bits 12 and 13 (tundctl ping)
 
 pd_node a
 pd_node b
@@ -61,7 +60,7 @@ for h in a b; do
 	[ "$(field "$pid" Gid)" = "$GID_U $GID_U $GID_U $GID_U" ] || fail "$h: Gid $(field "$pid" Gid)"
 	[ "$(field "$pid" Groups)" = "$GID_U" ] || fail "$h: Groups $(field "$pid" Groups)"
 	for c in CapEff CapPrm CapBnd; do
-		[ "$(field "$pid" $c)" = $ADMIN_RAW ] || fail "$h: $c $(field "$pid" $c)"
+		[ "$(field "$pid" $c)" = $NET_ADMIN ] || fail "$h: $c $(field "$pid" $c)"
 	done
 	for c in CapInh CapAmb; do
 		[ "$(field "$pid" $c)" = 0000000000000000 ] || fail "$h: $c $(field "$pid" $c)"
@@ -70,14 +69,14 @@ for h in a b; do
 	# Every thread (the data plane's too) runs with the reduced set.
 	for task in /proc/"$pid"/task/*; do
 		t=${task##*/}
-		[ "$(awk '$1 == "CapEff:" { print $2 }' "$task/status")" = $ADMIN_RAW ] &&
+		[ "$(awk '$1 == "CapEff:" { print $2 }' "$task/status")" = $NET_ADMIN ] &&
 			[ "$(awk '$1 == "Uid:" { print $2 }' "$task/status")" = "$UID_U" ] ||
 			fail "$h: thread $t runs with other credentials"
 	done
-	grep -q "running as user $U (uid $UID_U, gid $GID_U) with only CAP_NET_ADMIN and CAP_NET_RAW" \
+	grep -q "running as user $U (uid $UID_U, gid $GID_U) with only CAP_NET_ADMIN" \
 		"$T_DIR/tund-$h.log" || fail "$h: no log line about the drop"
 done
-t_log "a and b run as $U ($UID_U:$GID_U), CapEff=CapPrm=CapBnd=$ADMIN_RAW, NoNewPrivs 1, $(ls /proc/"$PID_a"/task | wc -l) threads each"
+t_log "a and b run as $U ($UID_U:$GID_U), CapEff=CapPrm=CapBnd=$NET_ADMIN, NoNewPrivs 1, $(ls /proc/"$PID_a"/task | wc -l) threads each"
 
 # The socket: owned by the user and its group, 0660; the group may use it,
 # others may not.
@@ -101,7 +100,7 @@ KA=$(pubkey a) KB=$(pubkey b)
 wait_until 45 pings a "$B" || fail "a cannot ping b ($B) within 45 s"
 pings b "$A" || fail "b cannot ping a"
 t_log "ping through the $(peer_field a "$KB" path) path ($(peer_field a "$KB" candidates))"
-# tundctl ping opens a raw ICMP socket in the daemon: what CAP_NET_RAW is kept for.
+# tundctl ping uses the raw ICMP socket opened before the drop (no CAP_NET_RAW now).
 out=$(ctl a ping "$KB" -c 2) || fail "tundctl ping after the drop: $out"
 grep -q '2 received' <<<"$out" || fail "tundctl ping after the drop: $out"
 transfer a b "$B" 10
