@@ -5,6 +5,7 @@
 #include <glib.h>
 #include <linux/filter.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -16,7 +17,7 @@
 #include "tund/log.h"
 #include "tund/udp_io.h"
 
-enum { BATCH = TUND_FASTPATH_BATCH, DATAGRAM_MAX = 65536, BATCHES_PER_WAKE = 8 };
+enum { BATCHES_PER_WAKE = 8 };
 
 struct fast_socket {
 	int fd;
@@ -33,12 +34,12 @@ struct tund_fastpath {
 	pthread_rwlock_t lock; /* the table; the receive thread reads under it */
 	GHashTable *paths;     /* uint32 id -> struct fast_socket * */
 	atomic_uint_fast64_t received, foreign;
-	/* The receive thread's buffers. */
-	uint8_t *bufs;
-	struct tund_fastpath_datagram got[BATCH];
-	struct mmsghdr msgs[BATCH];
-	struct iovec iov[BATCH];
-	struct sockaddr_storage from[BATCH];
+	/* The receive thread's: recvmmsg with UDP GRO, pointed at one socket
+	 * at a time. */
+	struct tund_udp_rx rx;
+	struct tund_udp_received *got;
+	struct tund_fastpath_datagram *dg;
+	size_t max;
 };
 
 /* Reuseport group index 0 is libnice's socket (it founded the group when ours
@@ -81,6 +82,9 @@ static int open_beside(int nice_fd)
 	    bind(fd, (struct sockaddr *)&local, len) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) < 0)
 		goto fail;
+	/* Receive coalescing: one buffer per run of the peer's datagrams.
+	 * Where the kernel lacks it, buffers hold one datagram each. */
+	(void)setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one));
 	return fd;
 fail:
 	ret = -errno;
@@ -95,21 +99,22 @@ static void close_socket(struct tund_fastpath *fp, struct fast_socket *s)
 	g_free(s);
 }
 
-static bool same_address(const struct sockaddr_storage *a, socklen_t alen,
-			 const struct sockaddr_storage *b, socklen_t blen)
+static bool same_address(const struct tund_endpoint *a, const struct sockaddr_storage *b,
+			 socklen_t blen)
 {
-	if (a->ss_family != b->ss_family)
+	if (a->sa.sa_family != b->ss_family)
 		return false;
-	if (a->ss_family == AF_INET) {
-		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+	if (b->ss_family == AF_INET) {
+		const struct sockaddr_in *y = (const void *)b;
 
-		return alen >= sizeof(*x) && blen >= sizeof(*y) && x->sin_port == y->sin_port &&
-		       x->sin_addr.s_addr == y->sin_addr.s_addr;
+		return a->len >= sizeof(a->in4) && blen >= sizeof(*y) &&
+		       a->in4.sin_port == y->sin_port &&
+		       a->in4.sin_addr.s_addr == y->sin_addr.s_addr;
 	}
-	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+	const struct sockaddr_in6 *y = (const void *)b;
 
-	return alen >= sizeof(*x) && blen >= sizeof(*y) && x->sin6_port == y->sin6_port &&
-	       !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr));
+	return a->len >= sizeof(a->in6) && blen >= sizeof(*y) && a->in6.sin6_port == y->sin6_port &&
+	       !memcmp(&a->in6.sin6_addr, &y->sin6_addr, sizeof(y->sin6_addr));
 }
 
 /* One batch from path id's socket; false when it is empty or gone. */
@@ -120,14 +125,6 @@ static bool receive_batch(struct tund_fastpath *fp, uint32_t id)
 	socklen_t remote_len = 0;
 	int n = -1;
 
-	for (unsigned i = 0; i < BATCH; i++) {
-		fp->iov[i].iov_base = fp->bufs + (size_t)i * DATAGRAM_MAX;
-		fp->iov[i].iov_len = DATAGRAM_MAX;
-		fp->msgs[i].msg_hdr = (struct msghdr){ .msg_name = &fp->from[i],
-						       .msg_namelen = sizeof(fp->from[i]),
-						       .msg_iov = &fp->iov[i],
-						       .msg_iovlen = 1 };
-	}
 	/* Under the read lock, so that remove() cannot close the descriptor
 	 * in between; the datagrams are handled after it is dropped. */
 	pthread_rwlock_rdlock(&fp->lock);
@@ -135,7 +132,8 @@ static bool receive_batch(struct tund_fastpath *fp, uint32_t id)
 	if (s) {
 		remote = s->remote;
 		remote_len = s->remote_len;
-		n = recvmmsg(s->fd, fp->msgs, BATCH, MSG_DONTWAIT, NULL);
+		fp->rx.fd = s->fd;
+		n = tund_udp_receive(&fp->rx, fp->got);
 	}
 	pthread_rwlock_unlock(&fp->lock);
 	if (n <= 0)
@@ -143,18 +141,17 @@ static bool receive_batch(struct tund_fastpath *fp, uint32_t id)
 	size_t kept = 0;
 
 	for (int i = 0; i < n; i++) {
-		if (!same_address(&fp->from[i], fp->msgs[i].msg_hdr.msg_namelen, &remote,
-				  remote_len)) {
+		if (!same_address(fp->got[i].from, &remote, remote_len)) {
 			atomic_fetch_add(&fp->foreign, 1);
 			continue;
 		}
-		fp->got[kept++] = (struct tund_fastpath_datagram){ fp->iov[i].iov_base,
-								   fp->msgs[i].msg_len };
+		fp->dg[kept++] = (struct tund_fastpath_datagram){ fp->got[i].buf, fp->got[i].len };
 	}
 	atomic_fetch_add(&fp->received, kept);
-	if (kept)
-		fp->deliver(fp->ctx, id, fp->got, kept);
-	return n == BATCH;
+	for (size_t o = 0; o < kept; o += TUND_FASTPATH_BATCH)
+		fp->deliver(fp->ctx, id, fp->dg + o,
+			    kept - o < TUND_FASTPATH_BATCH ? kept - o : TUND_FASTPATH_BATCH);
+	return true;
 }
 
 static void *receive_loop(void *arg)
@@ -195,10 +192,17 @@ struct tund_fastpath *tund_fastpath_new(tund_fastpath_deliver_fn deliver, void *
 	fp->ctx = ctx;
 	fp->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	fp->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	fp->bufs = malloc((size_t)BATCH * DATAGRAM_MAX);
 	pthread_rwlock_init(&fp->lock, NULL);
 	fp->paths = g_hash_table_new(NULL, NULL);
-	if (fp->epoll_fd < 0 || fp->stop_fd < 0 || !fp->bufs ||
+	/* GRO on: every socket of ours asks for it (open_beside), and a
+	 * buffer without the control message is one datagram anyway. */
+	if (tund_udp_rx_init(&fp->rx, -1, false) == 0) {
+		fp->rx.gro = true;
+		fp->max = fp->rx.n_msgs * TUND_UDP_GSO_MAX_SEGS;
+		fp->got = calloc(fp->max, sizeof(*fp->got));
+		fp->dg = calloc(fp->max, sizeof(*fp->dg));
+	}
+	if (fp->epoll_fd < 0 || fp->stop_fd < 0 || !fp->got || !fp->dg ||
 	    epoll_ctl(fp->epoll_fd, EPOLL_CTL_ADD, fp->stop_fd, &ev) < 0)
 		goto fail;
 	if ((err = pthread_create(&fp->thread, NULL, receive_loop, fp))) {
@@ -213,7 +217,9 @@ fail:
 	if (fp->stop_fd >= 0)
 		close(fp->stop_fd);
 	g_hash_table_unref(fp->paths);
-	free(fp->bufs);
+	free(fp->got);
+	free(fp->dg);
+	tund_udp_rx_free(&fp->rx);
 	free(fp);
 	errno = err;
 	return NULL;
@@ -235,7 +241,9 @@ void tund_fastpath_free(struct tund_fastpath *fp)
 	pthread_rwlock_destroy(&fp->lock);
 	close(fp->epoll_fd);
 	close(fp->stop_fd);
-	free(fp->bufs);
+	free(fp->got);
+	free(fp->dg);
+	tund_udp_rx_free(&fp->rx);
 	free(fp);
 }
 

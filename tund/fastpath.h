@@ -21,7 +21,7 @@
 struct tund_fastpath;
 
 /* Most datagrams handed to deliver at once. */
-#define TUND_FASTPATH_BATCH 32
+#define TUND_FASTPATH_BATCH 128
 
 struct tund_udp_datagram;
 
