@@ -80,7 +80,10 @@ def main():
                                       dst + src + with_checksum(frame)[12:]))
         now = time.monotonic()
         while held and held[0][0] <= now:
-            sock.send(heapq.heappop(held)[2])
+            try:
+                sock.send(heapq.heappop(held)[2])
+            except OSError as e:  # e.g. larger than the link: lost, as on a real one
+                print(f"send failed: {e}", flush=True)
 
 
 main()

@@ -19,9 +19,24 @@ ctl b join "$invite" >/dev/null || fail "join failed"
 B=$(overlay_addr b) KB=$(pubkey b)
 wait_until 45 pings a "$B" || fail "a cannot ping b"
 path0=$(peer_field a "$KB" path)
+# tund sends with UDP GSO; a real NIC puts single datagrams on the wire, so
+# a's and b's links segment here too: loss and delay then hit datagrams,
+# not 64 KiB bursts of them.
+for h in a b; do
+	for ifc in $(lab_exec $h ls /sys/class/net); do
+		case $ifc in lo | tt0) continue ;; esac
+		lab_exec $h ethtool -K "$ifc" tx-udp-segmentation off >/dev/null 2>&1 ||
+			fail "$h: cannot turn UDP segmentation offload off on $ifc"
+	done
+done
 
 # The delay line on r1: dly0 (router side) <-> dly1 (delay line side).
 lab_exec r1 ip link add dly0 type veth peer name dly1 || fail "veth for the delay line"
+# tund sends with UDP GSO: a diverted packet can be a 64 KiB super-packet.
+# Without segmentation offload on dly0 the kernel cuts it into datagrams
+# before the delay line sees it.
+lab_exec r1 ethtool -K dly0 tx-udp-segmentation off tso off >/dev/null 2>&1 ||
+	fail "cannot turn segmentation offload off on dly0"
 lab_exec r1 ip link set dly0 up
 lab_exec r1 ip link set dly1 up
 mac0=$(lab_exec r1 cat /sys/class/net/dly0/address)
