@@ -101,31 +101,13 @@ static void print_netcheck(JsonObject *o)
 
 int netcheck_main(int argc, char **argv, const char *sock)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	JsonNode *result = NULL;
 	JsonObject *req;
-	bool json = false;
-	int c, ret;
+	bool json;
+	int ret;
 
-	optind = 0;
-	while ((c = ctl_getopt(argc, argv, "netcheck", opts)) != -1) {
-		switch (c) {
-		case 'h':
-			fputs(usage, stdout);
-			return CTL_EXIT_OK;
-		case 'j':
-			json = true;
-			break;
-		default:
-			return CTL_EXIT_USAGE;
-		}
-	}
-	if (optind < argc)
-		return ctl_usage_error("netcheck: unexpected argument '%s'", argv[optind]);
+	if ((ret = ctl_parse_json_only(argc, argv, "netcheck", usage, &json)) >= 0)
+		return ret;
 	req = json_object_new();
 	json_object_set_string_member(req, "cmd", "netcheck");
 	ret = ctl_call_timeout(sock, req, &result, NETCHECK_TIMEOUT_MS);

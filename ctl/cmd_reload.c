@@ -43,32 +43,14 @@ static void print_list(const char *title, JsonObject *o, const char *member)
 
 int reload_main(int argc, char **argv, const char *sock)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	JsonNode *result = NULL;
 	JsonObject *req, *o;
-	bool json = false;
+	bool json;
 	char *path;
-	int c, ret;
+	int ret;
 
-	optind = 0;
-	while ((c = ctl_getopt(argc, argv, "reload", opts)) != -1) {
-		switch (c) {
-		case 'h':
-			fputs(usage, stdout);
-			return CTL_EXIT_OK;
-		case 'j':
-			json = true;
-			break;
-		default:
-			return CTL_EXIT_USAGE;
-		}
-	}
-	if (optind < argc)
-		return ctl_usage_error("reload: unexpected argument '%s'", argv[optind]);
+	if ((ret = ctl_parse_json_only(argc, argv, "reload", usage, &json)) >= 0)
+		return ret;
 	req = json_object_new();
 	json_object_set_string_member(req, "cmd", "reload");
 	ret = ctl_call(sock, req, &result);

@@ -35,6 +35,9 @@ int ctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * follow operands). Returns the option, -1 at the end, or '?' after printing
  * one line about an unknown option or a missing value. */
 int ctl_getopt(int argc, char **argv, const char *cmd, const struct option *longopts);
+/* For commands whose only options are --json and --help and that take no
+ * arguments: -1 to go on (*json set), else the exit code to return. */
+int ctl_parse_json_only(int argc, char **argv, const char *cmd, const char *help, bool *json);
 /* The same with short options besides -h (shortopts starts with ':'). */
 int ctl_getopt_short(int argc, char **argv, const char *cmd, const char *shortopts,
 		     const struct option *longopts);

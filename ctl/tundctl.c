@@ -83,6 +83,34 @@ int ctl_usage_error(const char *fmt, ...)
 	return ret;
 }
 
+int ctl_parse_json_only(int argc, char **argv, const char *cmd, const char *help, bool *json)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	*json = false;
+	optind = 0;
+	while ((c = ctl_getopt(argc, argv, cmd, opts)) != -1) {
+		switch (c) {
+		case 'h':
+			fputs(help, stdout);
+			return CTL_EXIT_OK;
+		case 'j':
+			*json = true;
+			break;
+		default:
+			return CTL_EXIT_USAGE;
+		}
+	}
+	if (optind < argc)
+		return ctl_usage_error("%s: unexpected argument '%s'", cmd, argv[optind]);
+	return -1;
+}
+
 int ctl_getopt(int argc, char **argv, const char *cmd, const struct option *longopts)
 {
 	return ctl_getopt_short(argc, argv, cmd, ":h", longopts);
