@@ -88,6 +88,24 @@ static void print_status(JsonObject *o)
 			 paths, received);
 		field("fast path", buf);
 	}
+
+	JsonNode *rt = json_object_get_member(o, "realtime");
+
+	if (rt && JSON_NODE_HOLDS_OBJECT(rt)) {
+		JsonObject *r = json_node_get_object(rt);
+		int64_t raised = 0;
+
+		tund_client_get_int(r, "raised", &raised);
+		if (!json_object_get_boolean_member_with_default(r, "enabled", FALSE))
+			snprintf(buf, sizeof(buf), "off");
+		else
+			snprintf(buf, sizeof(buf), "%s, raised %" PRId64 " times under bulk traffic",
+				 json_object_get_boolean_member_with_default(r, "active", FALSE) ?
+					 "real-time now" :
+					 "normal now",
+				 raised);
+		field("priority", buf);
+	}
 }
 
 int status_main(int argc, char **argv, const char *sock)

@@ -12,9 +12,32 @@
 #include "tund/udp.h"
 #include "tund/daemon.h"
 #include "tund/log.h"
+#include "tund/priority.h"
 #include "tund/statefile.h"
 
 typedef JsonNode *(*command_fn)(struct tund_daemon *d, JsonObject *req, char **err);
+
+/* "realtime": whether the packet threads may raise their priority under
+ * load, and how often they did and gave it back (tund/priority.h). */
+static void add_realtime(JsonBuilder *b, struct tund_dataplane *dp)
+{
+	struct tund_prio_group g;
+
+	tund_dataplane_prio(dp, &g);
+	json_builder_set_member_name(b, "realtime");
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "enabled");
+	json_builder_add_boolean_value(b, g.enabled && !g.refused);
+	json_builder_set_member_name(b, "active");
+	json_builder_add_boolean_value(b, g.rt);
+	json_builder_set_member_name(b, "raised");
+	json_builder_add_int_value(b, (gint64)g.raised);
+	json_builder_set_member_name(b, "lowered_idle");
+	json_builder_add_int_value(b, (gint64)g.lowered_idle);
+	json_builder_set_member_name(b, "lowered_backlog");
+	json_builder_add_int_value(b, (gint64)g.lowered_backlog);
+	json_builder_end_object(b);
+}
 
 static JsonNode *cmd_status(struct tund_daemon *d, JsonObject *req, char **err)
 {
@@ -74,6 +97,7 @@ static JsonNode *cmd_status(struct tund_daemon *d, JsonObject *req, char **err)
 		json_builder_set_member_name(b, "foreign");
 		json_builder_add_int_value(b, (gint64)fs.foreign);
 		json_builder_end_object(b);
+		add_realtime(b, d->dp);
 	}
 	json_builder_end_object(b);
 	return json_builder_get_root(b);

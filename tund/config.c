@@ -183,6 +183,11 @@ static bool apply_broadcast(struct tund_config *cfg, const char *v, const char *
 	return parse_switch(v, &cfg->broadcast, problem);
 }
 
+static bool apply_realtime(struct tund_config *cfg, const char *v, const char **problem)
+{
+	return parse_switch(v, &cfg->realtime, problem);
+}
+
 static bool apply_ice_fast_path(struct tund_config *cfg, const char *v, const char **problem)
 {
 	return parse_switch(v, &cfg->ice_fast_path, problem);
@@ -221,6 +226,7 @@ static const struct key_spec keys[] = {
 	{ "ice", "turn", apply_ice_turn },
 	{ "ice", "fast_path", apply_ice_fast_path },
 	{ "daemon", "user", apply_user },
+	{ "daemon", "realtime", apply_realtime },
 };
 
 #define NETWORK_GROUP "network "
@@ -329,6 +335,7 @@ void tund_config_init(struct tund_config *cfg)
 	cfg->broadcast = true;
 	cfg->offload = true;
 	cfg->ice_fast_path = true;
+	cfg->realtime = true;
 	cfg->state_dir = g_strdup(TUND_DEFAULT_STATE_DIR);
 	cfg->control_socket = g_strdup(TUND_DEFAULT_SOCKET);
 }

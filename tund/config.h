@@ -50,6 +50,8 @@ struct tund_config {
 	 * NULL (unset): TUND_DEFAULT_USER if that user exists, else root;
 	 * "" or "root": stay root. */
 	char *user;
+	/* [daemon] realtime: packet threads at real-time priority under load. */
+	bool realtime;
 	struct tund_config_network networks[TUND_CONFIG_MAX_NETWORKS];
 	unsigned n_networks;
 };

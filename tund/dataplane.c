@@ -24,6 +24,7 @@
 #include "tund/fastpath.h"
 #include "tund/ice.h"
 #include "tund/log.h"
+#include "tund/priority.h"
 #include "tund/peers.h"
 #include "tund/tun_io.h"
 #include "tund/udp.h"
@@ -34,6 +35,7 @@ enum { PACKET_MAX = 65536, TIMER_MAX_SLEEP_MS = 500 };
 struct tund_dataplane {
 	int tun_fd, udp_fd, stop_fd;
 	bool vnet; /* TUN reads and writes carry a virtio_net_hdr */
+	struct tund_prio_group prio; /* the packet threads' priority */
 	struct tund_udp_tx udp_tx;
 	uint16_t port;
 	unsigned mtu;
@@ -121,12 +123,19 @@ static void wg_send(void *ctx, const struct tund_wg_endpoint *dst, const uint8_t
 	send_datagram(ctx, dst, buf, len);
 }
 
-/* Waits until fd is readable; false when stopping. */
-static bool wait_readable(struct tund_dataplane *dp, int fd, int timeout_ms)
+/* Waits until fd is readable, with the timeout that prio asks for (and
+ * then tells it that the wait ended idle); false when stopping. */
+static bool wait_readable(struct tund_dataplane *dp, int fd, struct tund_prio *prio)
 {
 	struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = dp->stop_fd, .events = POLLIN } };
+	int timeout = tund_prio_empty(prio), r;
 
-	if (poll(p, 2, timeout_ms) < 0 && errno != EINTR)
+	r = poll(p, 2, timeout);
+	if (r == 0 && timeout >= 0) {
+		tund_prio_idle(prio);
+		return !atomic_load(&dp->stopping);
+	}
+	if (r < 0)
 		return !atomic_load(&dp->stopping);
 	return !(p[1].revents & POLLIN) && !atomic_load(&dp->stopping);
 }
@@ -274,11 +283,13 @@ static void *tun_loop(void *arg)
 {
 	struct tund_dataplane *dp = arg;
 	struct tund_tun_rx rx;
+	struct tund_prio prio;
 
 	if (tund_tun_rx_init(&rx, dp->tun_fd, dp->vnet, dp->mtu) != 0) {
 		log_error("tun: out of memory for the packet buffers");
 		return NULL;
 	}
+	tund_prio_join(&prio, &dp->prio);
 	while (!atomic_load(&dp->stopping)) {
 		int n = tund_tun_read_batch(&rx, tun_batch, dp);
 
@@ -286,9 +297,12 @@ static void *tun_loop(void *arg)
 			log_error("tun read: %s", strerror(-n));
 			break;
 		}
-		if (n == 0 && !wait_readable(dp, dp->tun_fd, -1))
+		if (n > 0)
+			tund_prio_batch(&prio, rx.read_bytes);
+		else if (!wait_readable(dp, dp->tun_fd, &prio))
 			break;
 	}
+	tund_prio_leave(&prio);
 	tund_tun_rx_free(&rx);
 	return NULL;
 }
@@ -301,6 +315,7 @@ static void *udp_loop(void *arg)
 	struct tund_udp_received *got = NULL;
 	struct tund_wg_packet *pkts = NULL;
 	struct tund_wg_endpoint *src = NULL;
+	struct tund_prio prio;
 
 	if (tund_udp_rx_init(&rx, dp->udp_fd, true) != 0) {
 		log_error("udp: out of memory for the packet buffers");
@@ -311,6 +326,7 @@ static void *udp_loop(void *arg)
 		tund_udp_rx_free(&rx);
 		return NULL;
 	}
+	tund_prio_join(&prio, &dp->prio);
 	got = calloc(tund_udp_rx_max(&rx), sizeof(*got));
 	pkts = calloc(tund_udp_rx_max(&rx), sizeof(*pkts));
 	src = calloc(rx.n_msgs, sizeof(*src));
@@ -327,10 +343,15 @@ static void *udp_loop(void *arg)
 			continue;
 		}
 		if (n == 0) {
-			if (!wait_readable(dp, dp->udp_fd, -1))
+			if (!wait_readable(dp, dp->udp_fd, &prio))
 				break;
 			continue;
 		}
+		size_t bytes = 0;
+
+		for (int i = 0; i < n; i++)
+			bytes += got[i].len;
+		tund_prio_batch(&prio, bytes);
 		for (int i = 0; i < n; i++) {
 			/* Segments of one coalesced buffer share their sender. */
 			if (got[i].from != last) {
@@ -344,6 +365,7 @@ static void *udp_loop(void *arg)
 		tund_wg_receive_batch(dp->wg, pkts, (size_t)n, &now);
 		tund_tun_write_batch(&tx, pkts, (size_t)n);
 	}
+	tund_prio_leave(&prio);
 	free(src);
 	free(pkts);
 	free(got);
@@ -374,8 +396,8 @@ static void *timer_loop(void *arg)
 	return NULL;
 }
 
-int tund_dataplane_start(int tun_fd, bool vnet, uint16_t listen_port, unsigned mtu,
-			 const uint8_t private_key[32], struct tund_dataplane **out)
+int tund_dataplane_start(int tun_fd, bool vnet, bool realtime, uint16_t listen_port,
+			 unsigned mtu, const uint8_t private_key[32], struct tund_dataplane **out)
 {
 	struct tund_dataplane *dp = calloc(1, sizeof(*dp));
 	int ret;
@@ -384,6 +406,7 @@ int tund_dataplane_start(int tun_fd, bool vnet, uint16_t listen_port, unsigned m
 		return -ENOMEM;
 	dp->tun_fd = tun_fd;
 	dp->vnet = vnet;
+	tund_prio_group_init(&dp->prio, realtime);
 	dp->mtu = mtu;
 	dp->stop_fd = -1;
 	pthread_rwlock_init(&dp->paths_lock, NULL);
@@ -427,6 +450,10 @@ int tund_dataplane_start(int tun_fd, bool vnet, uint16_t listen_port, unsigned m
 		pthread_join(dp->udp_thread, NULL);
 		goto fail;
 	}
+	/* Names that top -H and ps -L show. */
+	pthread_setname_np(dp->tun_thread, "tund-tun");
+	pthread_setname_np(dp->udp_thread, "tund-udp");
+	pthread_setname_np(dp->timer_thread, "tund-timer");
 	dp->threads_started = true;
 	*out = dp;
 	return 0;
@@ -437,6 +464,7 @@ fail:
 	if (dp->stop_fd >= 0)
 		close(dp->stop_fd);
 	close(dp->udp_fd);
+	tund_prio_group_destroy(&dp->prio);
 	free(dp);
 	return ret;
 }
@@ -461,6 +489,7 @@ void tund_dataplane_stop(struct tund_dataplane *dp)
 	free(dp->bcast_buf);
 	close(dp->stop_fd);
 	close(dp->udp_fd);
+	tund_prio_group_destroy(&dp->prio);
 	free(dp);
 }
 
@@ -683,7 +712,7 @@ int tund_dataplane_enable_fast_paths(struct tund_dataplane *dp)
 	ret = tund_tun_tx_init(&dp->fast_tx, dp->tun_fd, dp->vnet, TUND_FASTPATH_BATCH);
 	if (ret)
 		return ret;
-	dp->fast = tund_fastpath_new(fast_deliver, dp);
+	dp->fast = tund_fastpath_new(fast_deliver, dp, &dp->prio);
 	if (!dp->fast) {
 		ret = -errno;
 		tund_tun_tx_free(&dp->fast_tx);
@@ -708,6 +737,11 @@ void tund_dataplane_path_update(struct tund_dataplane *dp, uint32_t id, struct t
 	ret = tund_fastpath_add(dp->fast, id, fd, (struct sockaddr *)&remote, remote_len);
 	if (ret)
 		log_warn("path %u: no fast path, data stays on libnice: %s", id, strerror(-ret));
+}
+
+void tund_dataplane_prio(struct tund_dataplane *dp, struct tund_prio_group *out)
+{
+	tund_prio_group_read(&dp->prio, out);
 }
 
 void tund_dataplane_fast_stats(struct tund_dataplane *dp, struct tund_fastpath_stats *out)

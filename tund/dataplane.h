@@ -16,9 +16,10 @@ struct tund_dataplane;
 struct tund_peer;
 
 /* Opens the UDP socket and starts the threads. vnet: the TUN was opened
- * with IFF_VNET_HDR (offloads). 0 or -errno. */
-int tund_dataplane_start(int tun_fd, bool vnet, uint16_t listen_port, unsigned mtu,
-			 const uint8_t private_key[32], struct tund_dataplane **out);
+ * with IFF_VNET_HDR (offloads); realtime: the packet threads raise their
+ * priority under load (tund/priority.h). 0 or -errno. */
+int tund_dataplane_start(int tun_fd, bool vnet, bool realtime, uint16_t listen_port,
+			 unsigned mtu, const uint8_t private_key[32], struct tund_dataplane **out);
 /* Stops the threads and closes the socket (not the TUN fd). */
 void tund_dataplane_stop(struct tund_dataplane *dp);
 uint16_t tund_dataplane_port(struct tund_dataplane *dp);
@@ -44,6 +45,9 @@ int tund_dataplane_enable_fast_paths(struct tund_dataplane *dp);
 void tund_dataplane_path_update(struct tund_dataplane *dp, uint32_t id, struct tund_ice *ice);
 struct tund_fastpath_stats;
 void tund_dataplane_fast_stats(struct tund_dataplane *dp, struct tund_fastpath_stats *out);
+/* The packet threads' priority: enabled, now, and how often it changed. */
+struct tund_prio_group;
+void tund_dataplane_prio(struct tund_dataplane *dp, struct tund_prio_group *out);
 /* Makes the path the peer's endpoint and starts a handshake over it. */
 void tund_dataplane_peer_use_path(struct tund_dataplane *dp, struct tund_peer *p, uint32_t id);
 /* A LAN beacon showed the peer at addr (its listen port given): send to it

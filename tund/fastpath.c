@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "tund/log.h"
+#include "tund/priority.h"
 #include "tund/udp_io.h"
 
 enum { BATCHES_PER_WAKE = 8 };
@@ -40,6 +41,8 @@ struct tund_fastpath {
 	struct tund_udp_received *got;
 	struct tund_fastpath_datagram *dg;
 	size_t max;
+	struct tund_prio_group *prio_group; /* NULL: normal priority */
+	struct tund_prio prio;		    /* the receive thread's */
 };
 
 /* Reuseport group index 0 is libnice's socket (it founded the group when ours
@@ -117,8 +120,9 @@ static bool same_address(const struct tund_endpoint *a, const struct sockaddr_st
 	       !memcmp(&a->in6.sin6_addr, &y->sin6_addr, sizeof(y->sin6_addr));
 }
 
-/* One batch from path id's socket; false when it is empty or gone. */
-static bool receive_batch(struct tund_fastpath *fp, uint32_t id)
+/* One batch from path id's socket; 0 when it is empty or gone, else how
+ * many bytes it held. */
+static size_t receive_batch(struct tund_fastpath *fp, uint32_t id)
 {
 	struct fast_socket *s;
 	struct sockaddr_storage remote;
@@ -137,7 +141,7 @@ static bool receive_batch(struct tund_fastpath *fp, uint32_t id)
 	}
 	pthread_rwlock_unlock(&fp->lock);
 	if (n <= 0)
-		return false;
+		return 0;
 	size_t kept = 0;
 
 	for (int i = 0; i < n; i++) {
@@ -147,21 +151,34 @@ static bool receive_batch(struct tund_fastpath *fp, uint32_t id)
 		}
 		fp->dg[kept++] = (struct tund_fastpath_datagram){ fp->got[i].buf, fp->got[i].len };
 	}
+	size_t bytes = 0;
+
+	for (size_t i = 0; i < kept; i++)
+		bytes += fp->dg[i].len;
 	atomic_fetch_add(&fp->received, kept);
 	for (size_t o = 0; o < kept; o += TUND_FASTPATH_BATCH)
 		fp->deliver(fp->ctx, id, fp->dg + o,
 			    kept - o < TUND_FASTPATH_BATCH ? kept - o : TUND_FASTPATH_BATCH);
-	return true;
+	return bytes ? bytes : 1; /* all foreign: not empty either */
 }
 
 static void *receive_loop(void *arg)
 {
 	struct tund_fastpath *fp = arg;
 	struct epoll_event ev[16];
+	int timeout = -1;
 
+	tund_prio_join(&fp->prio, fp->prio_group);
 	for (;;) {
-		int n = epoll_wait(fp->epoll_fd, ev, G_N_ELEMENTS(ev), -1);
+		int n = epoll_wait(fp->epoll_fd, ev, G_N_ELEMENTS(ev), timeout);
+		size_t got = 0;
+		bool more = false; /* a socket may still hold datagrams */
 
+		if (n == 0) { /* idle for the priority's timeout */
+			tund_prio_idle(&fp->prio);
+			timeout = tund_prio_empty(&fp->prio);
+			continue;
+		}
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -169,18 +186,31 @@ static void *receive_loop(void *arg)
 			return NULL;
 		}
 		for (int i = 0; i < n; i++) {
-			if (ev[i].data.u32 == 0)
-				return NULL; /* the stop eventfd */
+			if (ev[i].data.u32 == 0) { /* the stop eventfd */
+				tund_prio_leave(&fp->prio);
+				return NULL;
+			}
 			/* Level-triggered: a socket left non-empty wakes us again,
 			 * so one path cannot starve the others. */
-			for (unsigned b = 0; b < BATCHES_PER_WAKE; b++)
-				if (!receive_batch(fp, ev[i].data.u32))
+			unsigned b;
+
+			for (b = 0; b < BATCHES_PER_WAKE; b++) {
+				size_t k = receive_batch(fp, ev[i].data.u32);
+
+				if (!k)
 					break;
+				got += k;
+			}
+			more |= b == BATCHES_PER_WAKE;
 		}
+		tund_prio_batch(&fp->prio, got);
+		if (!more)
+			timeout = tund_prio_empty(&fp->prio);
 	}
 }
 
-struct tund_fastpath *tund_fastpath_new(tund_fastpath_deliver_fn deliver, void *ctx)
+struct tund_fastpath *tund_fastpath_new(tund_fastpath_deliver_fn deliver, void *ctx,
+				       struct tund_prio_group *prio)
 {
 	struct tund_fastpath *fp = calloc(1, sizeof(*fp));
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = 0 };
@@ -188,6 +218,7 @@ struct tund_fastpath *tund_fastpath_new(tund_fastpath_deliver_fn deliver, void *
 
 	if (!fp)
 		return NULL;
+	fp->prio_group = prio;
 	fp->deliver = deliver;
 	fp->ctx = ctx;
 	fp->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
@@ -209,6 +240,7 @@ struct tund_fastpath *tund_fastpath_new(tund_fastpath_deliver_fn deliver, void *
 		errno = err;
 		goto fail;
 	}
+	pthread_setname_np(fp->thread, "tund-fastpath");
 	return fp;
 fail:
 	err = errno;

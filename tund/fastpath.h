@@ -33,8 +33,11 @@ struct tund_fastpath_datagram {
 typedef void (*tund_fastpath_deliver_fn)(void *ctx, uint32_t id, struct tund_fastpath_datagram *d,
 					 size_t n);
 
-/* Starts the receive thread. NULL on failure (errno set). */
-struct tund_fastpath *tund_fastpath_new(tund_fastpath_deliver_fn deliver, void *ctx);
+struct tund_prio_group;
+/* Starts the receive thread; prio: the group whose priority it shares
+ * (tund/priority.h), NULL: normal priority. NULL on failure (errno set). */
+struct tund_fastpath *tund_fastpath_new(tund_fastpath_deliver_fn deliver, void *ctx,
+				       struct tund_prio_group *prio);
 /* Stops the thread and closes every socket. */
 void tund_fastpath_free(struct tund_fastpath *fp);
 

@@ -25,6 +25,7 @@
 #include "tund/log.h"
 #include "tund/netrt.h"
 #include "tund/path.h"
+#include "tund/priority.h"
 #include "tund/privdrop.h"
 #include "tund/statefile.h"
 
@@ -312,11 +313,16 @@ int main(int argc, char **argv)
 	}
 	if (!bring_up_interface(&d))
 		goto out;
+	/* While root: an unprivileged daemon may then switch its packet
+	 * threads to real-time priority 1 and back (tund/priority.h). A
+	 * failure shows when a thread first asks. */
+	if (d.cfg.realtime)
+		(void)tund_prio_allow();
 	if (!drop_privileges(&d, &pd, socket_dir_created))
 		goto out;
 
-	ret = tund_dataplane_start(d.tun_fd, d.cfg.offload, d.cfg.listen_port, d.cfg.mtu,
-				   d.private_key, &d.dp);
+	ret = tund_dataplane_start(d.tun_fd, d.cfg.offload, d.cfg.realtime, d.cfg.listen_port,
+				   d.cfg.mtu, d.private_key, &d.dp);
 	if (ret) {
 		log_error("%s: [interface] listen_port: cannot use UDP port %u: %s", d.config_path,
 			  d.cfg.listen_port, g_strerror(-ret));

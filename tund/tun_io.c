@@ -103,12 +103,14 @@ int tund_tun_read_batch(struct tund_tun_rx *rx, tund_tun_batch_fn fn, void *ctx)
 	int ret = 0;
 	size_t target = rx->n_slots < BATCH_TARGET ? rx->n_slots : BATCH_TARGET;
 
+	rx->read_bytes = 0;
 	for (size_t reads = 0; reads < rx->reads_max && n < target; reads++) {
 		ssize_t r;
 
 		if (rx->vnet) {
 			r = read(rx->fd, rx->super, TUND_VNET_HDR_LEN + TUND_OFFLOAD_MAX);
 			if (r >= 0) {
+				rx->read_bytes += (size_t)r;
 				split(rx, (size_t)r, &n, fn, ctx, &total);
 				continue;
 			}
@@ -117,6 +119,7 @@ int tund_tun_read_batch(struct tund_tun_rx *rx, tund_tun_batch_fn fn, void *ctx)
 
 			r = read(rx->fd, slot + TUND_WG_HEADROOM, PACKET_MAX);
 			if (r >= 0) {
+				rx->read_bytes += (size_t)r;
 				rx->pkts[n++] = (struct tund_wg_packet){ .buf = slot,
 									 .cap = rx->stride,
 									 .len = (size_t)r };

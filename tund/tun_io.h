@@ -27,6 +27,7 @@ struct tund_tun_rx {
 	uint8_t **segs;
 	size_t *seg_len;
 	uint64_t dropped; /* malformed or unsplittable super packets */
+	size_t read_bytes; /* what the last tund_tun_read_batch read */
 };
 
 /* mtu: the interface's, bounds a split segment. 0 or -ENOMEM. */
