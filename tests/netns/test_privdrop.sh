@@ -49,6 +49,8 @@ CFG
 	printf -v "PID_$h" '%s' $!
 	wait_until 20 ctl "$h" status || fail "tund on $h did not start"
 }
+# can_raise_rtprio: this root may raise RLIMIT_RTPRIO (has CAP_SYS_RESOURCE).
+can_raise_rtprio() { prlimit --rtprio=1:1 true 2>/dev/null; }
 field() { awk -v k="$2:" '$1 == k { $1 = ""; sub(/^ /, ""); print }' "/proc/$1/status"; }
 NET_ADMIN=0000000000001000 # bit 12
 
@@ -108,6 +110,23 @@ fp=$(ctl b status --json | jq -c .fast_paths)
 jq -e '.enabled == false or (.paths >= 1 and .received > 0)' <<<"$fp" >/dev/null ||
 	fail "b: the ICE fast path does not carry the direct path after the drop: $fp"
 t_log "10 MB TCP intact; b's fast path: $fp"
+# Real-time priority for the packet threads after the drop: tund raised
+# RLIMIT_RTPRIO to 1 while root, which needs CAP_SYS_RESOURCE. Where root
+# has it (a normal machine), the transfer raised them; where it does not (a
+# container without it), tund says so in one line and carries on.
+rt=$(ctl a status --json | jq -c .realtime)
+if can_raise_rtprio; then
+	jq -e '.enabled and .raised >= 1' <<<"$rt" >/dev/null ||
+		fail "a: no real-time priority for the transfer after the drop: $rt"
+	grep -q "real-time priority.*refused" "$T_DIR"/tund-*.log &&
+		fail "real-time priority refused after the drop"
+else
+	jq -e '.enabled == false and .raised == 0' <<<"$rt" >/dev/null ||
+		fail "a: real-time priority without RLIMIT_RTPRIO: $rt"
+	[ "$(grep -c "real-time priority 1 refused" "$T_DIR/tund-a.log")" = 1 ] ||
+		fail "a: the refusal is not logged once: $(grep -c refused "$T_DIR/tund-a.log")"
+fi
+t_log "a's packet threads after the drop: $rt"
 
 # LAN beacons (multicast and broadcast sockets bound to each interface) go out.
 for h in a b; do
@@ -158,14 +177,26 @@ grep -q "interface tt0 removed" "$T_DIR/tund-a.log" || fail "no removal logged"
 t_log "SIGTERM: exit 0, tt0, table ip tund_tt0 and the socket are gone"
 
 # Started as the user with an ambient CAP_NET_ADMIN: no drop attempted.
+# RLIMIT_RTPRIO 1 as the packaged unit's LimitRTPRIO=1 gives it (where this
+# root may raise it).
 : >"$T_DIR/tund-a.log"
-pd_node a setpriv --reuid="$U" --regid="$U" --init-groups --inh-caps=+net_admin \
-	--ambient-caps=+net_admin
+limit=()
+can_raise_rtprio && limit=(prlimit --rtprio=1:1)
+pd_node a "${limit[@]}" setpriv --reuid="$U" --regid="$U" --init-groups \
+	--inh-caps=+net_admin --ambient-caps=+net_admin
 [ "$(field "$PID_a" Uid)" = "$UID_U $UID_U $UID_U $UID_U" ] || fail "ambient: Uid $(field "$PID_a" Uid)"
 [ "$(field "$PID_a" CapEff)" = $NET_ADMIN ] || fail "ambient: CapEff $(field "$PID_a" CapEff)"
 grep -q "running as" "$T_DIR/tund-a.log" && fail "ambient: tund tried to change user: $(cat "$T_DIR/tund-a.log")"
 [ "$(ctl a status --json | jq -r .public_key)" = "$KA" ] || fail "ambient: a lost its key"
 wait_until 60 pings a "$B" || fail "ambient: a cannot ping b within 60 s"
+transfer a b "$B" 5
+rt=$(ctl a status --json | jq -c .realtime)
+if can_raise_rtprio; then
+	jq -e '.enabled and .raised >= 1' <<<"$rt" >/dev/null ||
+		fail "ambient with LimitRTPRIO=1: no real-time priority for the transfer: $rt"
+else
+	jq -e '.enabled == false' <<<"$rt" >/dev/null || fail "ambient without RLIMIT_RTPRIO: $rt"
+fi
 lab_exec a nft list table ip tund_tt0 | grep -q 'dup to' || fail "ambient: no broadcast rule"
 tund_stop a
 lab_exec a ip link show tt0 >/dev/null 2>&1 && fail "ambient: tt0 left after SIGTERM"

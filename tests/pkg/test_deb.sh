@@ -189,6 +189,17 @@ for set in CapEff CapPrm CapBnd CapAmb; do
 		fail "$set is $(field $set), not CAP_NET_ADMIN+CAP_NET_RAW (0000000000003000)"
 done
 [ "$(field NoNewPrivs)" = 1 ] || fail "NoNewPrivs is not set"
+# LimitRTPRIO=1: the packet threads may go to real-time priority under bulk
+# traffic ([daemon] realtime), and no higher. systemd can apply it only
+# where it may raise the limit (CAP_SYS_RESOURCE, which this host's root may
+# lack); tund then stays at normal priority.
+[ "$(ct systemctl show -p LimitRTPRIO --value tund)" = 1 ] ||
+	fail "the unit's LimitRTPRIO is $(ct systemctl show -p LimitRTPRIO --value tund), not 1"
+rtprio=$(ct cat "/proc/$pid/limits" | awk '/^Max realtime priority/ {print $4, $5}')
+if prlimit --rtprio=1:1 true 2>/dev/null; then
+	[ "$rtprio" = "1 1" ] || fail "RLIMIT_RTPRIO of the service is '$rtprio', not '1 1'"
+fi
+t_log "LimitRTPRIO=1 in the unit; the daemon's RLIMIT_RTPRIO: $rtprio"
 [ "$(ct stat -c '%U %a' /var/lib/tund)" = "tund 700" ] || fail "state dir is $(ct stat -c '%U %a' /var/lib/tund)"
 [ "$(ct stat -c '%U %a' /var/lib/tund/private.key)" = "tund 600" ] || fail "private.key is not tund 600"
 ct journalctl -u tund --no-pager >"$T_DIR/journal.log" 2>&1

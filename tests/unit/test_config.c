@@ -209,3 +209,17 @@ UNIT_TEST(config_offload_switch)
 	tund_config_free(&cfg);
 	expect_error("[interface]\noffload = maybe\n", "[interface] offload: expected on or off");
 }
+
+UNIT_TEST(config_realtime_switch)
+{
+	struct tund_config cfg;
+	char *err;
+
+	CHECK(parse(&cfg, "", &err));
+	CHECK(cfg.realtime); /* on by default */
+	tund_config_free(&cfg);
+	CHECK(parse(&cfg, "[daemon]\nrealtime = off\n", &err));
+	CHECK(!cfg.realtime);
+	tund_config_free(&cfg);
+	expect_error("[daemon]\nrealtime = fast\n", "[daemon] realtime: expected on or off");
+}
