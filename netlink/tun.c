@@ -55,6 +55,11 @@ out:
 #define TUN_F_USO6 0x40
 #endif
 
+bool tund_tun_has_uso(unsigned features)
+{
+	return (features & (TUN_F_USO4 | TUN_F_USO6)) == (TUN_F_USO4 | TUN_F_USO6);
+}
+
 int tund_tun_enable_offload(int fd, unsigned *features)
 {
 	int hdr_len = (int)sizeof(struct virtio_net_hdr);

@@ -4,6 +4,7 @@
 #define TUND_NETLINK_TUN_H
 
 #include <net/if.h>
+#include <stdbool.h>
 
 /* Extra flags a caller may pass to tund_tun_open. */
 #define TUND_TUN_FLAGS_ALLOWED (IFF_VNET_HDR | IFF_MULTI_QUEUE)
@@ -22,5 +23,8 @@ int tund_tun_open(const char *name, char out_name[IFNAMSIZ], unsigned flags);
  * writes may be coalesced. *features gets the TUN_F_* bits in force.
  * 0 or -errno (then reads and writes still carry the header, unused). */
 int tund_tun_enable_offload(int fd, unsigned *features);
+/* Whether features include UDP segmentation offload (TUN_F_USO4/6, Linux
+ * 6.2): then the TUN also accepts UDP super packets written to it. */
+bool tund_tun_has_uso(unsigned features);
 
 #endif

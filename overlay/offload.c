@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* TUN offloads: splitting the GSO super packets read from TUN into ordinary
- * IP packets, and merging runs of received TCP segments into one GSO write.
+ * IP packets, and merging runs of received TCP segments or UDP datagrams
+ * into one GSO write.
  * Every input is untrusted: lengths come from the IP/TCP/UDP headers, never
  * from virtio_net_hdr.hdr_len, and anything inconsistent is refused. */
 #include <endian.h>
@@ -329,15 +330,16 @@ int tund_offload_split(const struct virtio_net_hdr *hdr, const uint8_t *pkt, siz
 #define CO_SEGS 64
 
 enum pkt_kind {
-	PKT_OTHER,     /* no TCP flow we could be holding: write at once */
+	PKT_OTHER,     /* no flow we could be holding: write at once */
 	PKT_UNKNOWN,   /* may belong to any held flow: flush all first */
-	PKT_TCP,       /* TCP with a flow key; maybe mergeable */
+	PKT_FLOW,      /* TCP or UDP with a flow key; maybe mergeable */
 };
 
 struct flow_key {
 	uint8_t addr[32];
 	uint8_t ports[4];
 	uint8_t v6;
+	uint8_t proto; /* PROTO_TCP or PROTO_UDP */
 };
 
 struct pkt_info {
@@ -358,6 +360,22 @@ struct flow {
 	uint32_t next_seq;
 };
 
+/* UDP: mergeable with an exact length, some payload and a checksum that
+ * verifies (a datagram sent without one, IPv4's zero, is written alone). */
+static void classify_udp(const uint8_t *d, size_t len, struct pkt_info *pi)
+{
+	const uint8_t *udp = d + pi->iphl;
+	size_t l4len = len - pi->iphl;
+
+	if (l4len <= UDP_LEN || get16(udp + 4) != l4len || get16(udp + UDP_CSUM_OFF) == 0)
+		return;
+	if (csum_fold(csum_add(pseudo_sum(d, pi->key.v6, PROTO_UDP, l4len), udp, l4len)) != 0xffff)
+		return;
+	pi->hl = pi->iphl + UDP_LEN;
+	pi->payload = len - pi->hl;
+	pi->mergeable = true;
+}
+
 static void classify(const uint8_t *d, size_t len, struct pkt_info *pi)
 {
 	const uint8_t *tcp;
@@ -369,8 +387,9 @@ static void classify(const uint8_t *d, size_t len, struct pkt_info *pi)
 	if (len < 1)
 		return;
 	if (d[0] >> 4 == 4) {
-		if (len < IP4_MIN || d[9] != PROTO_TCP)
+		if (len < IP4_MIN || (d[9] != PROTO_TCP && d[9] != PROTO_UDP))
 			return;
+		pi->key.proto = d[9];
 		pi->iphl = (size_t)(d[0] & 0x0f) * 4;
 		if (get16(d + 6) & 0x1fff) { /* a later fragment: no ports to tell the flow */
 			pi->kind = PKT_UNKNOWN;
@@ -382,12 +401,13 @@ static void classify(const uint8_t *d, size_t len, struct pkt_info *pi)
 	} else if (d[0] >> 4 == 6) {
 		if (len < IP6_LEN)
 			return;
-		if (d[6] != PROTO_TCP) {
-			/* Behind extension headers could be TCP of a held flow. */
-			if (d[6] != PROTO_UDP && d[6] != PROTO_ICMPV6 && d[6] != PROTO_NONE6)
+		if (d[6] != PROTO_TCP && d[6] != PROTO_UDP) {
+			/* Behind extension headers could be a held flow's. */
+			if (d[6] != PROTO_ICMPV6 && d[6] != PROTO_NONE6)
 				pi->kind = PKT_UNKNOWN;
 			return;
 		}
+		pi->key.proto = d[6];
 		pi->iphl = IP6_LEN;
 		if (pi->iphl + 4 > len)
 			return;
@@ -398,10 +418,11 @@ static void classify(const uint8_t *d, size_t len, struct pkt_info *pi)
 	}
 	tcp = d + pi->iphl;
 	memcpy(pi->key.ports, tcp, 4);
-	pi->kind = PKT_TCP;
+	pi->kind = PKT_FLOW;
 
-	/* Mergeable: exact lengths, no IP options or fragments, plain ACK data
-	 * (PSH allowed), a valid IPv4 header checksum and TCP checksum. */
+	/* Mergeable: exact lengths, no IP options or fragments, a valid IPv4
+	 * header checksum; TCP: plain ACK data (PSH allowed) and a TCP
+	 * checksum that verifies; UDP: see classify_udp. */
 	if (pi->key.v6) {
 		if (get16(d + 4) != len - IP6_LEN)
 			return;
@@ -410,6 +431,10 @@ static void classify(const uint8_t *d, size_t len, struct pkt_info *pi)
 			return;
 		if (csum_fold(csum_add(0, d, IP4_MIN)) != 0xffff)
 			return;
+	}
+	if (pi->key.proto == PROTO_UDP) {
+		classify_udp(d, len, pi);
+		return;
 	}
 	l4len = len - pi->iphl;
 	if (l4len < TCP_MIN)
@@ -434,12 +459,14 @@ static bool can_append(const struct flow *f, const struct tund_offload_pkt *pkts
 	const uint8_t *first = pkts[f->idx[0]].data;
 	const uint8_t *last = pkts[f->idx[f->count - 1]].data;
 	const uint8_t *t0 = first + f->iphl, *t = d + pi->iphl;
+	bool tcp = f->key.proto == PROTO_TCP;
 
-	if (f->count == CO_SEGS || pi->hl != f->hl || pi->seq != f->next_seq ||
+	if (f->count == CO_SEGS || pi->hl != f->hl || (tcp && pi->seq != f->next_seq) ||
 	    pi->payload > f->gso || f->total + pi->payload > TUND_OFFLOAD_MAX)
 		return false;
 	/* Only the last segment may be short or carry PSH. */
-	if (pkts[f->idx[f->count - 1]].len - f->hl != f->gso || (last[f->iphl + 13] & TCP_PSH))
+	if (pkts[f->idx[f->count - 1]].len - f->hl != f->gso ||
+	    (tcp && (last[f->iphl + 13] & TCP_PSH)))
 		return false;
 	if (f->key.v6) {
 		/* Version, traffic class, flow label; hop limit. */
@@ -450,6 +477,8 @@ static bool can_append(const struct flow *f, const struct tund_offload_pkt *pkts
 		if (first[1] != d[1] || first[6] != d[6] || first[8] != d[8])
 			return false;
 	}
+	if (!tcp)
+		return true;
 	/* ACK number, window, options. */
 	return memcmp(t0 + 8, t + 8, 4) == 0 && memcmp(t0 + 14, t + 14, 2) == 0 &&
 	       memcmp(t0 + TCP_MIN, t + TCP_MIN, f->hl - f->iphl - TCP_MIN) == 0;
@@ -468,8 +497,10 @@ static size_t flush(struct flow *f, struct tund_offload_pkt *pkts, uint8_t *scra
 		    tund_offload_write_fn write, void *ctx)
 {
 	struct virtio_net_hdr vh;
-	uint8_t *out = scratch + TUND_VNET_HDR_LEN, *tcp = out + f->iphl;
+	uint8_t *out = scratch + TUND_VNET_HDR_LEN, *l4 = out + f->iphl;
 	size_t o = f->hl;
+	bool tcp = f->key.proto == PROTO_TCP;
+	size_t csum_off = tcp ? TCP_CSUM_OFF : UDP_CSUM_OFF;
 	const uint8_t *last;
 
 	f->open = false;
@@ -485,7 +516,10 @@ static size_t flush(struct flow *f, struct tund_offload_pkt *pkts, uint8_t *scra
 		o += p->len - f->hl;
 	}
 	last = pkts[f->idx[f->count - 1]].data;
-	tcp[13] |= last[f->iphl + 13] & TCP_PSH;
+	if (tcp)
+		l4[13] |= last[f->iphl + 13] & TCP_PSH;
+	else
+		put16(l4 + 4, (uint16_t)(f->total - f->iphl));
 	if (f->key.v6) {
 		put16(out + 4, (uint16_t)(f->total - IP6_LEN));
 	} else {
@@ -493,16 +527,17 @@ static size_t flush(struct flow *f, struct tund_offload_pkt *pkts, uint8_t *scra
 		ip4_set_csum(out, f->iphl);
 	}
 	/* CHECKSUM_PARTIAL: the field holds the folded pseudo-header sum. */
-	put_csum(tcp + TCP_CSUM_OFF,
-		 csum_fold(pseudo_sum(out, f->key.v6, PROTO_TCP, f->total - f->iphl)));
+	put_csum(l4 + csum_off,
+		 csum_fold(pseudo_sum(out, f->key.v6, f->key.proto, f->total - f->iphl)));
 
 	memset(&vh, 0, sizeof(vh));
 	vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-	vh.gso_type = f->key.v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
+	vh.gso_type = !tcp ? VIRTIO_NET_HDR_GSO_UDP_L4 :
+		      f->key.v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
 	vh.hdr_len = htole16((uint16_t)f->hl);
 	vh.gso_size = htole16((uint16_t)f->gso);
 	vh.csum_start = htole16((uint16_t)f->iphl);
-	vh.csum_offset = htole16(TCP_CSUM_OFF);
+	vh.csum_offset = htole16((uint16_t)csum_off);
 	memcpy(scratch, &vh, TUND_VNET_HDR_LEN);
 	write(ctx, scratch, TUND_VNET_HDR_LEN + f->total);
 	return 1;
@@ -526,8 +561,8 @@ static size_t flush_all(struct flow *flows, struct tund_offload_pkt *pkts, uint8
 	}
 }
 
-size_t tund_offload_coalesce(struct tund_offload_pkt *pkts, size_t n, uint8_t *scratch,
-			     tund_offload_write_fn write, void *ctx)
+size_t tund_offload_coalesce(struct tund_offload_pkt *pkts, size_t n, unsigned flags,
+			     uint8_t *scratch, tund_offload_write_fn write, void *ctx)
 {
 	struct flow flows[CO_FLOWS];
 	size_t writes = 0;
@@ -541,6 +576,8 @@ size_t tund_offload_coalesce(struct tund_offload_pkt *pkts, size_t n, uint8_t *s
 		struct pkt_info pi;
 
 		classify(p->data, p->len, &pi);
+		if (pi.key.proto == PROTO_UDP && !(flags & TUND_OFFLOAD_COALESCE_UDP))
+			pi.mergeable = false;
 		if (pi.kind == PKT_OTHER) {
 			write_alone(p, write, ctx);
 			writes++;

@@ -47,6 +47,10 @@ struct tund_offload_pkt {
 /* Called once per TUN write: buf is a virtio_net_hdr then the packet. */
 typedef void (*tund_offload_write_fn)(void *ctx, const uint8_t *buf, size_t len);
 
+/* What tund_offload_coalesce may merge besides TCP: UDP datagrams, when the
+ * TUN accepts USO (TUN_F_USO4/6, Linux 6.2). */
+#define TUND_OFFLOAD_COALESCE_UDP 1u
+
 /* Writes pkts[0..n) in as few writes as it can, keeping their order within
  * each flow: consecutive (in the array, not necessarily adjacent) TCP
  * segments of one flow with contiguous sequence numbers, equal ACK, window,
@@ -54,13 +58,17 @@ typedef void (*tund_offload_write_fn)(void *ctx, const uint8_t *buf, size_t len)
  * options/extension headers or fragments, equal payload sizes except a
  * shorter last one, a TCP checksum that verifies, and at most
  * TUND_OFFLOAD_MAX bytes together, become one GSO packet (NEEDS_CSUM, the
- * kernel re-segments or delivers it). Everything else is written alone with
- * a zero header, so the receiving kernel checks its checksums as usual.
+ * kernel re-segments or delivers it). With TUND_OFFLOAD_COALESCE_UDP in
+ * flags, so do UDP datagrams of one flow with equal TTL/hop limit and TOS,
+ * equal payload sizes except a shorter last one and a checksum (not zero)
+ * that verifies (GSO_UDP_L4: each reaches its socket as the datagram it
+ * was). Everything else is written alone with a zero header, so the
+ * receiving kernel checks its checksums as usual.
  * At most 8 flows are held at once and 64 segments merged into one write
  * (bounded work, no allocation); past that a run is written out early.
  * scratch holds TUND_VNET_HDR_LEN + TUND_OFFLOAD_MAX bytes. Packets' data
  * may be modified. Returns the number of writes. */
-size_t tund_offload_coalesce(struct tund_offload_pkt *pkts, size_t n, uint8_t *scratch,
-			     tund_offload_write_fn write, void *ctx);
+size_t tund_offload_coalesce(struct tund_offload_pkt *pkts, size_t n, unsigned flags,
+			     uint8_t *scratch, tund_offload_write_fn write, void *ctx);
 
 #endif

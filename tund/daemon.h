@@ -24,6 +24,7 @@ struct tund_daemon {
 	char ifname[IFNAMSIZ];
 	int ifindex;
 	int tun_fd;
+	bool tun_uso; /* the TUN takes UDP super packets (tund_tun_has_uso) */
 	gint64 started_us; /* monotonic */
 	struct tund_peer_list peers;
 	char *peers_path;

@@ -35,6 +35,7 @@ enum { PACKET_MAX = 65536, TIMER_MAX_SLEEP_MS = 500 };
 struct tund_dataplane {
 	int tun_fd, udp_fd, stop_fd;
 	bool vnet; /* TUN reads and writes carry a virtio_net_hdr */
+	bool uso;  /* and UDP super packets may be written */
 	struct tund_prio_group prio; /* the packet threads' priority */
 	struct tund_udp_tx udp_tx;
 	uint16_t port;
@@ -326,6 +327,7 @@ static void *udp_loop(void *arg)
 		tund_udp_rx_free(&rx);
 		return NULL;
 	}
+	tx.uso = dp->uso;
 	tund_prio_join(&prio, &dp->prio);
 	got = calloc(tund_udp_rx_max(&rx), sizeof(*got));
 	pkts = calloc(tund_udp_rx_max(&rx), sizeof(*pkts));
@@ -396,7 +398,7 @@ static void *timer_loop(void *arg)
 	return NULL;
 }
 
-int tund_dataplane_start(int tun_fd, bool vnet, bool realtime, uint16_t listen_port,
+int tund_dataplane_start(int tun_fd, bool vnet, bool uso, bool realtime, uint16_t listen_port,
 			 unsigned mtu, const uint8_t private_key[32], struct tund_dataplane **out)
 {
 	struct tund_dataplane *dp = calloc(1, sizeof(*dp));
@@ -406,6 +408,7 @@ int tund_dataplane_start(int tun_fd, bool vnet, bool realtime, uint16_t listen_p
 		return -ENOMEM;
 	dp->tun_fd = tun_fd;
 	dp->vnet = vnet;
+	dp->uso = vnet && uso;
 	tund_prio_group_init(&dp->prio, realtime);
 	dp->mtu = mtu;
 	dp->stop_fd = -1;
@@ -712,6 +715,7 @@ int tund_dataplane_enable_fast_paths(struct tund_dataplane *dp)
 	ret = tund_tun_tx_init(&dp->fast_tx, dp->tun_fd, dp->vnet, TUND_FASTPATH_BATCH);
 	if (ret)
 		return ret;
+	dp->fast_tx.uso = dp->uso;
 	dp->fast = tund_fastpath_new(fast_deliver, dp, &dp->prio);
 	if (!dp->fast) {
 		ret = -errno;

@@ -16,9 +16,10 @@ struct tund_dataplane;
 struct tund_peer;
 
 /* Opens the UDP socket and starts the threads. vnet: the TUN was opened
- * with IFF_VNET_HDR (offloads); realtime: the packet threads raise their
- * priority under load (tund/priority.h). 0 or -errno. */
-int tund_dataplane_start(int tun_fd, bool vnet, bool realtime, uint16_t listen_port,
+ * with IFF_VNET_HDR (offloads); uso: it also takes UDP super packets, so
+ * received datagrams of a flow are written merged; realtime: the packet
+ * threads raise their priority under load (tund/priority.h). 0 or -errno. */
+int tund_dataplane_start(int tun_fd, bool vnet, bool uso, bool realtime, uint16_t listen_port,
 			 unsigned mtu, const uint8_t private_key[32], struct tund_dataplane **out);
 /* Stops the threads and closes the socket (not the TUN fd). */
 void tund_dataplane_stop(struct tund_dataplane *dp);

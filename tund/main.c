@@ -140,6 +140,7 @@ static bool bring_up_interface(struct tund_daemon *d)
 				 g_strerror(-ret));
 		else
 			log_info("%s: TUN offloads on (features 0x%x)", d->ifname, features);
+		d->tun_uso = !ret && tund_tun_has_uso(features);
 	}
 	ret = tund_link_set_mtu(d->ifindex, d->cfg.mtu);
 	if (ret) {
@@ -321,8 +322,8 @@ int main(int argc, char **argv)
 	if (!drop_privileges(&d, &pd, socket_dir_created))
 		goto out;
 
-	ret = tund_dataplane_start(d.tun_fd, d.cfg.offload, d.cfg.realtime, d.cfg.listen_port,
-				   d.cfg.mtu, d.private_key, &d.dp);
+	ret = tund_dataplane_start(d.tun_fd, d.cfg.offload, d.tun_uso, d.cfg.realtime,
+				   d.cfg.listen_port, d.cfg.mtu, d.private_key, &d.dp);
 	if (ret) {
 		log_error("%s: [interface] listen_port: cannot use UDP port %u: %s", d.config_path,
 			  d.cfg.listen_port, g_strerror(-ret));

@@ -199,5 +199,6 @@ void tund_tun_write_batch(struct tund_tun_tx *tx, struct tund_wg_packet *pkts, s
 			tx->pkts[m++] = (struct tund_offload_pkt){ pkts[i].buf + pkts[i].inner_off,
 								   pkts[i].inner_len };
 	if (m)
-		tund_offload_coalesce(tx->pkts, m, tx->scratch, write_tun, tx);
+		tund_offload_coalesce(tx->pkts, m, tx->uso ? TUND_OFFLOAD_COALESCE_UDP : 0,
+				      tx->scratch, write_tun, tx);
 }

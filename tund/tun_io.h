@@ -45,6 +45,7 @@ struct tund_tun_tx {
 	uint8_t *scratch; /* vnet: coalescing buffer */
 	struct tund_offload_pkt *pkts;
 	size_t cap;
+	bool uso; /* the TUN takes UDP super packets: merge datagrams too */
 };
 
 /* cap: most packets per tund_tun_write_batch call. 0 or -ENOMEM. */

@@ -185,14 +185,21 @@ static void on_write(void *ctx, const uint8_t *buf, size_t len)
 		uint8_t *segs[MAX_SEGS];
 		size_t seg_len[MAX_SEGS];
 
-		if (h.flags != VIRTIO_NET_HDR_F_NEEDS_CSUM || le16toh(h.csum_offset) != 16 ||
-		    (h.gso_type != VIRTIO_NET_HDR_GSO_TCPV4 && h.gso_type != VIRTIO_NET_HDR_GSO_TCPV6))
+		bool udp = h.gso_type == VIRTIO_NET_HDR_GSO_UDP_L4;
+		uint8_t want = udp ? 17 : 6;
+		size_t csum_off = udp ? 6 : 16;
+
+		if (h.flags != VIRTIO_NET_HDR_F_NEEDS_CSUM || le16toh(h.csum_offset) != csum_off ||
+		    (!udp && h.gso_type != VIRTIO_NET_HDR_GSO_TCPV4 &&
+		     h.gso_type != VIRTIO_NET_HDR_GSO_TCPV6))
 			abort();
-		if (ip_hl(ip, iplen, &proto) != iphl || proto != 6 || gso == 0 || hl >= iplen ||
+		if (ip_hl(ip, iplen, &proto) != iphl || proto != want || gso == 0 || hl >= iplen ||
 		    iplen - hl <= gso)
 			abort();
-		/* The TCP checksum field holds the pseudo-header sum. */
-		if (rd16(ip + iphl + 16) != ref_fold(ref_pseudo(ip, iplen - iphl, 6)))
+		if (udp && (hl != iphl + 8 || rd16(ip + iphl + 4) != iplen - iphl))
+			abort();
+		/* The L4 checksum field holds the pseudo-header sum. */
+		if (rd16(ip + iphl + csum_off) != ref_fold(ref_pseudo(ip, iplen - iphl, want)))
 			abort();
 		nseg = (iplen - hl + gso - 1) / gso;
 		if (nseg > MAX_SEGS || nseg * (hl + gso) > sizeof(resplit))
@@ -202,7 +209,7 @@ static void on_write(void *ctx, const uint8_t *buf, size_t len)
 		if (tund_offload_split(&h, ip, iplen, segs, hl + gso, MAX_SEGS, seg_len) != (int)nseg)
 			abort();
 		for (size_t i = 0; i < nseg; i++)
-			check_segment(segs[i], seg_len[i], 6);
+			check_segment(segs[i], seg_len[i], want);
 		r->pkts_seen += nseg;
 		r->bytes += iplen + (nseg - 1) * hl;
 		if (r->stream) {
@@ -223,7 +230,7 @@ static size_t coalesce_check(struct tund_offload_pkt *pkts, size_t n, uint8_t *s
 
 	for (size_t i = 0; i < n; i++)
 		in_bytes += pkts[i].len;
-	writes = tund_offload_coalesce(pkts, n, scratch, on_write, &r);
+	writes = tund_offload_coalesce(pkts, n, TUND_OFFLOAD_COALESCE_UDP, scratch, on_write, &r);
 	if (writes != r.writes || writes > n || r.pkts_seen != n || r.bytes != in_bytes)
 		abort();
 	return r.stream_len;

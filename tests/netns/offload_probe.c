@@ -269,7 +269,7 @@ static int upload(const uint8_t *data, size_t size)
 			snd_nxt += 1;
 			n = 1;
 		}
-		tund_offload_coalesce(pkts, n, scratch, tun_write, NULL);
+		tund_offload_coalesce(pkts, n, 0, scratch, tun_write, NULL);
 		segments += n;
 		for (;;) {
 			size_t r = read_peer(rbuf, sizeof(rbuf), 2000);

@@ -91,9 +91,22 @@ for mtu in 1420 1371; do
 done
 
 # UDP: segmentation-offloaded sends (one super packet of 20 datagrams where
-# the kernel offers USO to the TUN) and datagrams larger than the MTU.
+# the kernel offers USO to the TUN) and datagrams larger than the MTU. On
+# the receiving side tund writes the datagrams of a batch merged (USO), the
+# kernel hands each to the socket as it was sent: fewer TUN writes (the
+# interface's rx_packets) than datagrams, every one intact.
+tun_rx() { ip netns exec "$1" cat /sys/class/net/tt0/statistics/rx_packets; }
+rx0=$(tun_rx "$NS_B")
 udp_transfer "$NS_A" "$NS_B" 10.77.0.2 1200 4000 20
+writes_b=$(($(tun_rx "$NS_B") - rx0))
+rx0=$(tun_rx "$NS_A")
 udp_transfer "$NS_B" "$NS_A" fd77::1 1000 4000 20
+writes_a=$(($(tun_rx "$NS_A") - rx0))
+if grep -q "TUN offloads on (features 0x6" "$T_DIR/b.log"; then
+	[ "$writes_b" -lt 4000 ] && [ "$writes_a" -lt 4000 ] ||
+		fail "4000 UDP datagrams took $writes_b TUN writes on b, $writes_a on a: not merged"
+	t_log "UDP received merged: 4000 datagrams in $writes_b TUN writes on b (IPv4), $writes_a on a (IPv6)"
+fi
 udp_transfer "$NS_A" "$NS_B" 10.77.0.2 8000 1000
 
 # The escape hatch: offload = off gives a TUN without TSO that still works.

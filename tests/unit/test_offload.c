@@ -615,10 +615,15 @@ static void set_pkt(size_t i, const uint8_t *data, size_t len)
 	pkts[i].len = len;
 }
 
-static size_t coalesce(size_t n)
+static size_t coalesce_with(size_t n, unsigned flags)
 {
 	rec_reset();
-	return tund_offload_coalesce(pkts, n, scratch, rec_write, NULL);
+	return tund_offload_coalesce(pkts, n, flags, scratch, rec_write, NULL);
+}
+
+static size_t coalesce(size_t n)
+{
+	return coalesce_with(n, TUND_OFFLOAD_COALESCE_UDP);
 }
 
 /* The virtio header a merged packet must carry, spelled out byte by byte. */
@@ -628,13 +633,15 @@ static void want_vnet(uint8_t *out, const struct spec *s, size_t gso)
 
 	memset(out, 0, VH);
 	out[0] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-	out[1] = s->v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4;
+	out[1] = s->proto == 17 ? VIRTIO_NET_HDR_GSO_UDP_L4 :
+		 s->v6		? VIRTIO_NET_HDR_GSO_TCPV6 :
+				  VIRTIO_NET_HDR_GSO_TCPV4;
 	out[2] = (uint8_t)hl;
 	out[3] = (uint8_t)(hl >> 8);
 	out[4] = (uint8_t)gso;
 	out[5] = (uint8_t)(gso >> 8);
 	out[6] = (uint8_t)iphl;
-	out[8] = 16;
+	out[8] = s->proto == 17 ? 6 : 16;
 }
 
 static bool zero_vnet(const uint8_t *b)
@@ -970,15 +977,21 @@ UNIT_TEST(offload_coalesce_not_tcp)
 	uint8_t udp[200], ack[60];
 	size_t ulen = build(udp, &u, false), alen;
 
-	/* A UDP datagram in the middle does not break the TCP run. */
+	/* A UDP datagram in the middle does not break the TCP run: without
+	 * UDP merging it goes at once, with it its flow is held like TCP's
+	 * and written after the run that started first. */
 	load_order(&s, 1000, order, 3);
 	set_pkt(3, pkts[2].data, pkts[2].len);
 	set_pkt(2, pkts[1].data, pkts[1].len);
 	set_pkt(1, udp, ulen);
-	CHECK(coalesce(4) == 2);
+	CHECK(coalesce_with(4, 0) == 2);
 	CHECK(rec.n == 2 && rec.at[0] == pkts[1].data - VH && zero_vnet(rec.buf[0]) &&
 	      memcmp(rec.buf[0] + VH, udp, ulen) == 0);
 	CHECK(write_is_super(1, &s, 1000));
+	CHECK(coalesce(4) == 2);
+	CHECK(write_is_super(0, &s, 1000));
+	CHECK(rec.n == 2 && rec.at[1] == pkts[1].data - VH && zero_vnet(rec.buf[1]) &&
+	      memcmp(rec.buf[1] + VH, udp, ulen) == 0);
 	/* A pure ACK of the same flow: written alone, after the run before it. */
 	s.payload = 0;
 	s.seq = 3001;
@@ -1067,4 +1080,71 @@ UNIT_TEST(offload_coalesce_many_flows)
 	/* Flows 10 and 11 came in runs: one write each. */
 	CHECK(rec.n >= 2 && rec.len[rec.n - 1] == VH + 40 + SEGS * 700 &&
 	      rec.len[rec.n - 2] == VH + 40 + SEGS * 700);
+}
+
+/* UDP datagrams of one flow: merged into one USO write that splits back
+ * into exactly the datagrams, IPv4 and IPv6, odd sizes, a short last one. */
+UNIT_TEST(offload_coalesce_udp_round_trip)
+{
+	static const size_t sizes[][2] = { { 64, 64 * 5 }, { 64, 64 * 5 - 23 }, { 1372, 1372 * 3 },
+					   { 1, 40 }, { 999, 999 * 64 } };
+
+	for (int v6 = 0; v6 < 2; v6++) {
+		for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+			struct spec s = { .v6 = v6, .proto = 17, .id = 9, .sport = 4000,
+					  .payload = sizes[k][1], .seed = (uint32_t)(30 + k) };
+			size_t n = split_into_segs(&s, sizes[k][0]);
+
+			CHECK(n == (sizes[k][1] + sizes[k][0] - 1) / sizes[k][0]);
+			for (size_t i = 0; i < n; i++)
+				set_pkt(i, segp[i], seg_len[i]);
+			CHECK(coalesce(n) == 1);
+			CHECK(write_is_super(0, &s, sizes[k][0]));
+			/* Without the flag (a TUN without USO): one write each. */
+			CHECK(coalesce_with(n, 0) == n);
+			for (size_t i = 0; i < n; i++)
+				CHECK(zero_vnet(rec.buf[i]) && rec.len[i] == VH + seg_len[i] &&
+				      memcmp(rec.buf[i] + VH, segp[i], seg_len[i]) == 0);
+		}
+	}
+}
+
+/* What breaks a UDP run: a datagram whose checksum does not verify, one
+ * sent without a checksum (IPv4's zero), a longer one after a short one. */
+UNIT_TEST(offload_coalesce_udp_breaks)
+{
+	struct spec s = { .proto = 17, .id = 1, .sport = 4001, .payload = 6 * 100, .seed = 40 };
+	size_t n = split_into_segs(&s, 100), l4 = spec_iphl(&s);
+
+	CHECK(n == 6);
+	for (size_t i = 0; i < n; i++)
+		set_pkt(i, segp[i], seg_len[i]);
+	pkts[2].data[l4 + 8] ^= 0x01; /* payload changed, checksum not */
+	CHECK(coalesce(n) == 3);      /* [0,1] merged, [2] alone, [3..5] merged */
+	CHECK(rec.n == 3 && !zero_vnet(rec.buf[0]) && zero_vnet(rec.buf[1]) &&
+	      !zero_vnet(rec.buf[2]));
+	CHECK(rec.len[0] == VH + l4 + 8 + 200 && rec.len[2] == VH + l4 + 8 + 300);
+	CHECK(memcmp(rec.buf[1] + VH, pkts[2].data, pkts[2].len) == 0);
+
+	for (size_t i = 0; i < n; i++)
+		set_pkt(i, segp[i], seg_len[i]);
+	pkts[3].data[l4 + 6] = pkts[3].data[l4 + 7] = 0; /* no checksum */
+	CHECK(coalesce(n) == 3);
+	CHECK(zero_vnet(rec.buf[1]) && memcmp(rec.buf[1] + VH, pkts[3].data, pkts[3].len) == 0);
+
+	/* 100, 40, 100: the short one ends the run. */
+	struct spec a = s, b = s;
+	uint8_t d[3][200];
+	size_t len[3];
+
+	a.payload = 100;
+	b.payload = 40;
+	len[0] = build(d[0], &a, false);
+	len[1] = build(d[1], &b, false);
+	len[2] = build(d[2], &a, false);
+	for (size_t i = 0; i < 3; i++)
+		set_pkt(i, d[i], len[i]);
+	CHECK(coalesce(3) == 2);
+	CHECK(rec.len[0] == VH + l4 + 8 + 140 && !zero_vnet(rec.buf[0]));
+	CHECK(zero_vnet(rec.buf[1]) && memcmp(rec.buf[1] + VH, d[2], len[2]) == 0);
 }
