@@ -17,25 +17,32 @@
 
 typedef JsonNode *(*command_fn)(struct tund_daemon *d, JsonObject *req, char **err);
 
+static void member_int(JsonBuilder *b, const char *name, uint64_t v)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_int_value(b, (gint64)v);
+}
+
+static void member_bool(JsonBuilder *b, const char *name, bool v)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_boolean_value(b, v);
+}
+
 /* "realtime": whether the packet threads may raise their priority under
  * load, and how often they did and gave it back (tund/priority.h). */
 static void add_realtime(JsonBuilder *b, struct tund_dataplane *dp)
 {
-	struct tund_prio_group g;
+	struct tund_prio_status st;
 
-	tund_dataplane_prio(dp, &g);
+	tund_dataplane_prio(dp, &st);
 	json_builder_set_member_name(b, "realtime");
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "enabled");
-	json_builder_add_boolean_value(b, g.enabled && !g.refused);
-	json_builder_set_member_name(b, "active");
-	json_builder_add_boolean_value(b, g.rt);
-	json_builder_set_member_name(b, "raised");
-	json_builder_add_int_value(b, (gint64)g.raised);
-	json_builder_set_member_name(b, "lowered_idle");
-	json_builder_add_int_value(b, (gint64)g.lowered_idle);
-	json_builder_set_member_name(b, "lowered_backlog");
-	json_builder_add_int_value(b, (gint64)g.lowered_backlog);
+	member_bool(b, "enabled", st.enabled);
+	member_bool(b, "active", st.active);
+	member_int(b, "raised", st.raised);
+	member_int(b, "lowered_idle", st.lowered_idle);
+	member_int(b, "lowered_backlog", st.lowered_backlog);
 	json_builder_end_object(b);
 }
 
@@ -88,14 +95,10 @@ static JsonNode *cmd_status(struct tund_daemon *d, JsonObject *req, char **err)
 		tund_dataplane_fast_stats(d->dp, &fs);
 		json_builder_set_member_name(b, "fast_paths");
 		json_builder_begin_object(b);
-		json_builder_set_member_name(b, "enabled");
-		json_builder_add_boolean_value(b, d->cfg.ice_fast_path);
-		json_builder_set_member_name(b, "paths");
-		json_builder_add_int_value(b, (gint64)fs.paths);
-		json_builder_set_member_name(b, "received");
-		json_builder_add_int_value(b, (gint64)fs.received);
-		json_builder_set_member_name(b, "foreign");
-		json_builder_add_int_value(b, (gint64)fs.foreign);
+		member_bool(b, "enabled", d->cfg.ice_fast_path);
+		member_int(b, "paths", fs.paths);
+		member_int(b, "received", fs.received);
+		member_int(b, "foreign", fs.foreign);
 		json_builder_end_object(b);
 		add_realtime(b, d->dp);
 	}

@@ -743,9 +743,9 @@ void tund_dataplane_path_update(struct tund_dataplane *dp, uint32_t id, struct t
 		log_warn("path %u: no fast path, data stays on libnice: %s", id, strerror(-ret));
 }
 
-void tund_dataplane_prio(struct tund_dataplane *dp, struct tund_prio_group *out)
+void tund_dataplane_prio(struct tund_dataplane *dp, struct tund_prio_status *out)
 {
-	tund_prio_group_read(&dp->prio, out);
+	tund_prio_group_status(&dp->prio, out);
 }
 
 void tund_dataplane_fast_stats(struct tund_dataplane *dp, struct tund_fastpath_stats *out)

@@ -47,8 +47,8 @@ void tund_dataplane_path_update(struct tund_dataplane *dp, uint32_t id, struct t
 struct tund_fastpath_stats;
 void tund_dataplane_fast_stats(struct tund_dataplane *dp, struct tund_fastpath_stats *out);
 /* The packet threads' priority: enabled, now, and how often it changed. */
-struct tund_prio_group;
-void tund_dataplane_prio(struct tund_dataplane *dp, struct tund_prio_group *out);
+struct tund_prio_status;
+void tund_dataplane_prio(struct tund_dataplane *dp, struct tund_prio_status *out);
 /* Makes the path the peer's endpoint and starts a handshake over it. */
 void tund_dataplane_peer_use_path(struct tund_dataplane *dp, struct tund_peer *p, uint32_t id);
 /* A LAN beacon showed the peer at addr (its listen port given): send to it

@@ -32,12 +32,15 @@ void tund_prio_group_destroy(struct tund_prio_group *g)
 	pthread_mutex_destroy(&g->lock);
 }
 
-void tund_prio_group_read(struct tund_prio_group *g, struct tund_prio_group *out)
+void tund_prio_group_status(struct tund_prio_group *g, struct tund_prio_status *out)
 {
 	pthread_mutex_lock(&g->lock);
-	memcpy(out, g, sizeof(*out));
+	*out = (struct tund_prio_status){ .enabled = g->enabled && !g->refused,
+					  .active = g->rt,
+					  .raised = g->raised,
+					  .lowered_idle = g->lowered_idle,
+					  .lowered_backlog = g->lowered_backlog };
 	pthread_mutex_unlock(&g->lock);
-	memset(&out->lock, 0, sizeof(out->lock));
 }
 
 /* Sets every thread of g to policy; false when the kernel refused. */

@@ -61,8 +61,13 @@ struct tund_prio {
 
 void tund_prio_group_init(struct tund_prio_group *g, bool enabled);
 void tund_prio_group_destroy(struct tund_prio_group *g);
-/* Counters and state for status, under the lock. */
-void tund_prio_group_read(struct tund_prio_group *g, struct tund_prio_group *out);
+/* What status shows of a group. */
+struct tund_prio_status {
+	bool enabled; /* configured and not refused by the kernel */
+	bool active;  /* the threads run at SCHED_FIFO now */
+	uint64_t raised, lowered_idle, lowered_backlog;
+};
+void tund_prio_group_status(struct tund_prio_group *g, struct tund_prio_status *out);
 
 /* The calling thread joins g (NULL or disabled: p does nothing); leave
  * before it exits. */

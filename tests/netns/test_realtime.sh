@@ -53,8 +53,8 @@ bulk_start
 wait_until 60 fifo_now || fail "under a TCP stream the packet threads are a: $(packet_policies "$PID_A"), b: $(packet_policies "$PID_B") (want SCHED_FIFO)"
 [ "$(rt_field a active)" = true ] && [ "$(rt_field b active)" = true ] ||
 	fail "under a TCP stream status says a $(ctl_a status --json | jq -c .realtime), b $(ctl_b status --json | jq -c .realtime)"
-pgrep_prio=$(awk '{ sub(/.*\) /, ""); print $38 }' /proc/"$PID_A"/task/*/stat | sort -u | tr '\n' ' ')
-t_log "under the stream: a $(ctl_a status --json | jq -c .realtime); rt_priority of a's threads: $pgrep_prio"
+rt_prios=$(awk '{ sub(/.*\) /, ""); print $38 }' /proc/"$PID_A"/task/*/stat | sort -u | tr '\n' ' ')
+t_log "under the stream: a $(ctl_a status --json | jq -c .realtime); rt_priority of a's threads: $rt_prios"
 ctl_a status | grep -q "priority: *real-time now" || fail "tundctl status does not show the priority: $(ctl_a status)"
 bulk_stop
 
