@@ -2,6 +2,7 @@
 /* tundctl status: the daemon's view of its interface. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "ctl/client.h"
 #include "ctl/ctl.h"
@@ -87,6 +88,22 @@ static void print_status(JsonObject *o)
 		snprintf(buf, sizeof(buf), "%" PRId64 " direct paths, %" PRId64 " datagrams",
 			 paths, received);
 		field("fast path", buf);
+	}
+
+	JsonNode *io = json_object_get_member(o, "tun_io");
+
+	if (io && JSON_NODE_HOLDS_OBJECT(io)) {
+		JsonObject *t = json_node_get_object(io);
+		const char *reader = json_object_get_string_member_with_default(t, "reader", "read");
+
+		snprintf(buf, sizeof(buf), "%s, reads through %s",
+			 !json_object_get_boolean_member_with_default(t, "offload", FALSE) ?
+				 "no offloads" :
+			 json_object_get_boolean_member_with_default(t, "uso", FALSE) ?
+				 "offloads (TCP and UDP)" :
+				 "offloads (TCP)",
+			 strcmp(reader, "io_uring") == 0 ? "io_uring" : "read()");
+		field("tun I/O", buf);
 	}
 
 	JsonNode *rt = json_object_get_member(o, "realtime");

@@ -46,6 +46,18 @@ static void add_realtime(JsonBuilder *b, struct tund_dataplane *dp)
 	json_builder_end_object(b);
 }
 
+/* "tun_io": how packets move between the TUN device and the daemon. */
+static void add_tun_io(JsonBuilder *b, struct tund_daemon *d)
+{
+	json_builder_set_member_name(b, "tun_io");
+	json_builder_begin_object(b);
+	member_bool(b, "offload", d->cfg.offload);
+	member_bool(b, "uso", d->cfg.offload && d->tun_uso);
+	json_builder_set_member_name(b, "reader");
+	json_builder_add_string_value(b, tund_dataplane_tun_uring(d->dp) ? "io_uring" : "read");
+	json_builder_end_object(b);
+}
+
 static JsonNode *cmd_status(struct tund_daemon *d, JsonObject *req, char **err)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();
@@ -101,6 +113,7 @@ static JsonNode *cmd_status(struct tund_daemon *d, JsonObject *req, char **err)
 		member_int(b, "foreign", fs.foreign);
 		json_builder_end_object(b);
 		add_realtime(b, d->dp);
+		add_tun_io(b, d);
 	}
 	json_builder_end_object(b);
 	return json_builder_get_root(b);

@@ -211,6 +211,11 @@ static bool apply_offload(struct tund_config *cfg, const char *v, const char **p
 	return parse_switch(v, &cfg->offload, problem);
 }
 
+static bool apply_io_uring(struct tund_config *cfg, const char *v, const char **problem)
+{
+	return parse_switch(v, &cfg->io_uring, problem);
+}
+
 static const struct key_spec keys[] = {
 	{ "interface", "name", apply_name },
 	{ "interface", "address", apply_address },
@@ -219,6 +224,7 @@ static const struct key_spec keys[] = {
 	{ "interface", "listen_port", apply_listen_port },
 	{ "interface", "broadcast", apply_broadcast },
 	{ "interface", "offload", apply_offload },
+	{ "interface", "io_uring", apply_io_uring },
 	{ "paths", "state_dir", apply_state_dir },
 	{ "paths", "control_socket", apply_control_socket },
 	{ "ice", "port_range", apply_port_range },
@@ -336,6 +342,7 @@ void tund_config_init(struct tund_config *cfg)
 	cfg->offload = true;
 	cfg->ice_fast_path = true;
 	cfg->realtime = true;
+	cfg->io_uring = true;
 	cfg->state_dir = g_strdup(TUND_DEFAULT_STATE_DIR);
 	cfg->control_socket = g_strdup(TUND_DEFAULT_SOCKET);
 }

@@ -37,6 +37,7 @@ struct tund_config {
 	uint16_t listen_port; /* 0: pick a free port */
 	bool broadcast;       /* LAN games: fan broadcasts/multicasts out to peers */
 	bool offload;         /* TUN segmentation/checksum offload (IFF_VNET_HDR) */
+	bool io_uring;        /* read the TUN through io_uring where the kernel can */
 	char *state_dir;
 	char *control_socket;
 	/* [ice]: host candidate ports (0 = any) and, for peers outside any

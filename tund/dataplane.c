@@ -3,7 +3,8 @@
  * Descriptors are non-blocking; a thread polls only when its descriptor is
  * empty. Packets move in batches: what TUN has queued is read, encrypted
  * with one device lock and sent with one sendmmsg (segmented by the kernel
- * where it can); the UDP side receives with recvmmsg (coalesced by GRO
+ * where it can), the reads themselves done by the kernel through io_uring
+ * where it can (tund/tun_uring.h); the UDP side receives with recvmmsg (coalesced by GRO
  * where it can) and decrypts the batch likewise. */
 #include "tund/dataplane.h"
 
@@ -36,6 +37,8 @@ struct tund_dataplane {
 	int tun_fd, udp_fd, stop_fd;
 	bool vnet; /* TUN reads and writes carry a virtio_net_hdr */
 	bool uso;  /* and UDP super packets may be written */
+	bool uring; /* read TUN through io_uring where the kernel can */
+	atomic_bool tun_uring; /* and it does */
 	struct tund_prio_group prio; /* the packet threads' priority */
 	struct tund_udp_tx udp_tx;
 	uint16_t port;
@@ -280,29 +283,61 @@ static void tun_batch(void *ctx, struct tund_wg_packet *pkts, size_t n)
 	send_batch(dp, pkts, kept);
 }
 
+/* wait_readable for the TUN reader, which may be io_uring's. */
+static bool wait_tun(struct tund_dataplane *dp, struct tund_tun_rx *rx, struct tund_prio *prio)
+{
+	int timeout, r;
+
+	if (!rx->uring)
+		return wait_readable(dp, dp->tun_fd, prio);
+	timeout = tund_prio_empty(prio);
+	r = tund_tun_rx_wait(rx, timeout);
+	if (r == 0 && timeout >= 0)
+		tund_prio_idle(prio);
+	if (r == -ESHUTDOWN)
+		return false;
+	if (r < 0) {
+		log_error("tun: io_uring wait failed (%s); reading with read() from now on",
+			  strerror(-r));
+		tund_tun_rx_drop_uring(rx);
+	}
+	return !atomic_load(&dp->stopping);
+}
+
 static void *tun_loop(void *arg)
 {
 	struct tund_dataplane *dp = arg;
 	struct tund_tun_rx rx;
 	struct tund_prio prio;
+	int ret;
 
 	if (tund_tun_rx_init(&rx, dp->tun_fd, dp->vnet, dp->mtu) != 0) {
 		log_error("tun: out of memory for the packet buffers");
 		return NULL;
 	}
+	if (dp->uring && (ret = tund_tun_rx_use_uring(&rx, dp->stop_fd)))
+		log_info("tun: reading with read(), not io_uring: %s", strerror(-ret));
+	atomic_store(&dp->tun_uring, rx.uring != NULL);
 	tund_prio_join(&prio, &dp->prio);
 	while (!atomic_load(&dp->stopping)) {
 		int n = tund_tun_read_batch(&rx, tun_batch, dp);
 
+		if (n == -ESHUTDOWN)
+			break;
+		if (n < 0 && rx.uring) {
+			log_warn("tun read: %s", strerror(-n));
+			continue;
+		}
 		if (n < 0) {
 			log_error("tun read: %s", strerror(-n));
 			break;
 		}
 		if (n > 0)
 			tund_prio_batch(&prio, rx.read_bytes);
-		else if (!wait_readable(dp, dp->tun_fd, &prio))
+		else if (!wait_tun(dp, &rx, &prio))
 			break;
 	}
+	atomic_store(&dp->tun_uring, false);
 	tund_prio_leave(&prio);
 	tund_tun_rx_free(&rx);
 	return NULL;
@@ -398,19 +433,20 @@ static void *timer_loop(void *arg)
 	return NULL;
 }
 
-int tund_dataplane_start(int tun_fd, bool vnet, bool uso, bool realtime, uint16_t listen_port,
-			 unsigned mtu, const uint8_t private_key[32], struct tund_dataplane **out)
+int tund_dataplane_start(const struct tund_dataplane_opts *o, const uint8_t private_key[32],
+			 struct tund_dataplane **out)
 {
 	struct tund_dataplane *dp = calloc(1, sizeof(*dp));
 	int ret;
 
 	if (!dp)
 		return -ENOMEM;
-	dp->tun_fd = tun_fd;
-	dp->vnet = vnet;
-	dp->uso = vnet && uso;
-	tund_prio_group_init(&dp->prio, realtime);
-	dp->mtu = mtu;
+	dp->tun_fd = o->tun_fd;
+	dp->vnet = o->vnet;
+	dp->uso = o->vnet && o->uso;
+	dp->uring = o->io_uring;
+	tund_prio_group_init(&dp->prio, o->realtime);
+	dp->mtu = o->mtu;
 	dp->stop_fd = -1;
 	pthread_rwlock_init(&dp->paths_lock, NULL);
 	pthread_mutex_init(&dp->bcast_lock, NULL);
@@ -421,7 +457,7 @@ int tund_dataplane_start(int tun_fd, bool vnet, bool uso, bool realtime, uint16_
 	}
 	dp->paths = g_hash_table_new(NULL, NULL);
 	dp->next_path_id = 1;
-	dp->udp_fd = tund_udp_open(listen_port, &dp->port);
+	dp->udp_fd = tund_udp_open(o->listen_port, &dp->port);
 	if (dp->udp_fd < 0) {
 		ret = dp->udp_fd;
 		g_hash_table_unref(dp->paths);
@@ -431,10 +467,10 @@ int tund_dataplane_start(int tun_fd, bool vnet, bool uso, bool realtime, uint16_
 	}
 	tund_udp_tx_init(&dp->udp_tx, dp->udp_fd, true);
 	dp->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	dp->wg = tund_wg_new(private_key, mtu, wg_send, dp);
+	dp->wg = tund_wg_new(private_key, o->mtu, wg_send, dp);
 	if (dp->stop_fd < 0 || !dp->wg ||
 	    fcntl(dp->udp_fd, F_SETFL, fcntl(dp->udp_fd, F_GETFL) | O_NONBLOCK) != 0 ||
-	    fcntl(tun_fd, F_SETFL, fcntl(tun_fd, F_GETFL) | O_NONBLOCK) != 0) {
+	    fcntl(o->tun_fd, F_SETFL, fcntl(o->tun_fd, F_GETFL) | O_NONBLOCK) != 0) {
 		ret = dp->stop_fd < 0 ? -errno : -ENOMEM;
 		goto fail;
 	}
@@ -494,6 +530,11 @@ void tund_dataplane_stop(struct tund_dataplane *dp)
 	close(dp->udp_fd);
 	tund_prio_group_destroy(&dp->prio);
 	free(dp);
+}
+
+bool tund_dataplane_tun_uring(struct tund_dataplane *dp)
+{
+	return atomic_load(&dp->tun_uring);
 }
 
 uint16_t tund_dataplane_port(struct tund_dataplane *dp)

@@ -15,12 +15,21 @@
 struct tund_dataplane;
 struct tund_peer;
 
-/* Opens the UDP socket and starts the threads. vnet: the TUN was opened
- * with IFF_VNET_HDR (offloads); uso: it also takes UDP super packets, so
- * received datagrams of a flow are written merged; realtime: the packet
- * threads raise their priority under load (tund/priority.h). 0 or -errno. */
-int tund_dataplane_start(int tun_fd, bool vnet, bool uso, bool realtime, uint16_t listen_port,
-			 unsigned mtu, const uint8_t private_key[32], struct tund_dataplane **out);
+struct tund_dataplane_opts {
+	int tun_fd;
+	bool vnet;     /* the TUN was opened with IFF_VNET_HDR (offloads) */
+	bool uso;      /* it also takes UDP super packets: datagrams written merged */
+	bool realtime; /* packet threads raise their priority under load (tund/priority.h) */
+	bool io_uring; /* read the TUN through io_uring where the kernel can (tund/tun_uring.h) */
+	uint16_t listen_port;
+	unsigned mtu;
+};
+
+/* Opens the UDP socket and starts the threads. 0 or -errno. */
+int tund_dataplane_start(const struct tund_dataplane_opts *opts, const uint8_t private_key[32],
+			 struct tund_dataplane **out);
+/* Whether the TUN reader thread reads through io_uring now. */
+bool tund_dataplane_tun_uring(struct tund_dataplane *dp);
 /* Stops the threads and closes the socket (not the TUN fd). */
 void tund_dataplane_stop(struct tund_dataplane *dp);
 uint16_t tund_dataplane_port(struct tund_dataplane *dp);

@@ -322,8 +322,15 @@ int main(int argc, char **argv)
 	if (!drop_privileges(&d, &pd, socket_dir_created))
 		goto out;
 
-	ret = tund_dataplane_start(d.tun_fd, d.cfg.offload, d.tun_uso, d.cfg.realtime,
-				   d.cfg.listen_port, d.cfg.mtu, d.private_key, &d.dp);
+	struct tund_dataplane_opts dp_opts = { .tun_fd = d.tun_fd,
+					    .vnet = d.cfg.offload,
+					    .uso = d.tun_uso,
+					    .realtime = d.cfg.realtime,
+					    .io_uring = d.cfg.io_uring,
+					    .listen_port = d.cfg.listen_port,
+					    .mtu = d.cfg.mtu };
+
+	ret = tund_dataplane_start(&dp_opts, d.private_key, &d.dp);
 	if (ret) {
 		log_error("%s: [interface] listen_port: cannot use UDP port %u: %s", d.config_path,
 			  d.cfg.listen_port, g_strerror(-ret));

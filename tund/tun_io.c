@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "tund/log.h"
+#include "tund/tun_uring.h"
 
 enum {
 	PACKET_MAX = 65536,
@@ -56,13 +57,14 @@ void tund_tun_rx_free(struct tund_tun_rx *rx)
 	free(rx->segs);
 	free(rx->seg_len);
 	free(rx->super);
+	tund_tun_uring_close(rx->uring);
 	memset(rx, 0, sizeof(*rx));
 }
 
-/* Splits the super packet read into rx->super (len bytes with the header)
- * into slots from *n on; hands the batch over first when they run out. */
-static void split(struct tund_tun_rx *rx, size_t len, size_t *n, tund_tun_batch_fn fn, void *ctx,
-		  size_t *total)
+/* Splits the super packet read into src (len bytes with the header) into
+ * slots from *n on; hands the batch over first when they run out. */
+static void split(struct tund_tun_rx *rx, const uint8_t *src, size_t len, size_t *n,
+		  tund_tun_batch_fn fn, void *ctx, size_t *total)
 {
 	struct virtio_net_hdr hdr;
 	size_t cap = rx->stride - TUND_WG_HEADROOM - TUND_WG_TAILROOM;
@@ -72,9 +74,9 @@ static void split(struct tund_tun_rx *rx, size_t len, size_t *n, tund_tun_batch_
 		rx->dropped++;
 		return;
 	}
-	memcpy(&hdr, rx->super, sizeof(hdr));
+	memcpy(&hdr, src, sizeof(hdr));
 	for (int attempt = 0; attempt < 2; attempt++) {
-		segs = tund_offload_split(&hdr, rx->super + TUND_VNET_HDR_LEN,
+		segs = tund_offload_split(&hdr, src + TUND_VNET_HDR_LEN,
 					  len - TUND_VNET_HDR_LEN, rx->segs + *n, cap,
 					  rx->n_slots - *n, rx->seg_len);
 		if (segs != -ENOSPC || !*n)
@@ -97,6 +99,61 @@ static void split(struct tund_tun_rx *rx, size_t len, size_t *n, tund_tun_batch_
 	}
 }
 
+int tund_tun_rx_use_uring(struct tund_tun_rx *rx, int stop_fd)
+{
+	if (!rx->vnet)
+		return -EOPNOTSUPP; /* plain reads are for old kernels anyway */
+	return tund_tun_uring_open(&rx->uring, rx->fd, stop_fd,
+				   TUND_VNET_HDR_LEN + TUND_OFFLOAD_MAX);
+}
+
+void tund_tun_rx_drop_uring(struct tund_tun_rx *rx)
+{
+	tund_tun_uring_close(rx->uring);
+	rx->uring = NULL;
+}
+
+int tund_tun_rx_wait(struct tund_tun_rx *rx, int timeout_ms)
+{
+	return rx->uring ? tund_tun_uring_wait(rx->uring, timeout_ms) : -EOPNOTSUPP;
+}
+
+struct reap_state {
+	struct tund_tun_rx *rx;
+	size_t n, total;
+	tund_tun_batch_fn fn;
+	void *ctx;
+};
+
+static void split_completed(void *arg, const uint8_t *buf, size_t len)
+{
+	struct reap_state *st = arg;
+
+	st->rx->read_bytes += len;
+	split(st->rx, buf, len, &st->n, st->fn, st->ctx, &st->total);
+}
+
+/* tund_tun_read_batch through io_uring: the reads already done. */
+static int reap_batch(struct tund_tun_rx *rx, size_t target, tund_tun_batch_fn fn, void *ctx)
+{
+	struct reap_state st = { .rx = rx, .fn = fn, .ctx = ctx };
+	int ret = 0;
+
+	for (size_t reads = 0; reads < rx->reads_max && st.n < target;) {
+		int r = tund_tun_uring_reap(rx->uring, 1, split_completed, &st);
+
+		if (r <= 0) {
+			ret = r;
+			break;
+		}
+		reads += (size_t)r;
+	}
+	if (st.n)
+		fn(ctx, rx->pkts, st.n);
+	st.total += st.n;
+	return ret && !st.total ? ret : (int)st.total;
+}
+
 int tund_tun_read_batch(struct tund_tun_rx *rx, tund_tun_batch_fn fn, void *ctx)
 {
 	size_t n = 0, total = 0;
@@ -104,6 +161,8 @@ int tund_tun_read_batch(struct tund_tun_rx *rx, tund_tun_batch_fn fn, void *ctx)
 	size_t target = rx->n_slots < BATCH_TARGET ? rx->n_slots : BATCH_TARGET;
 
 	rx->read_bytes = 0;
+	if (rx->uring)
+		return reap_batch(rx, target, fn, ctx);
 	for (size_t reads = 0; reads < rx->reads_max && n < target; reads++) {
 		ssize_t r;
 
@@ -111,7 +170,7 @@ int tund_tun_read_batch(struct tund_tun_rx *rx, tund_tun_batch_fn fn, void *ctx)
 			r = read(rx->fd, rx->super, TUND_VNET_HDR_LEN + TUND_OFFLOAD_MAX);
 			if (r >= 0) {
 				rx->read_bytes += (size_t)r;
-				split(rx, (size_t)r, &n, fn, ctx, &total);
+				split(rx, rx->super, (size_t)r, &n, fn, ctx, &total);
 				continue;
 			}
 		} else {

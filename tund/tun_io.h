@@ -17,6 +17,8 @@
 
 typedef void (*tund_tun_batch_fn)(void *ctx, struct tund_wg_packet *pkts, size_t n);
 
+struct tund_tun_uring;
+
 struct tund_tun_rx {
 	int fd;
 	bool vnet;
@@ -28,6 +30,7 @@ struct tund_tun_rx {
 	size_t *seg_len;
 	uint64_t dropped; /* malformed or unsplittable super packets */
 	size_t read_bytes; /* what the last tund_tun_read_batch read */
+	struct tund_tun_uring *uring; /* NULL: read() */
 };
 
 /* mtu: the interface's, bounds a split segment. 0 or -ENOMEM. */
@@ -38,6 +41,15 @@ void tund_tun_rx_free(struct tund_tun_rx *rx);
  * packets were handed over (0: nothing queued) or -errno on a read error
  * other than EAGAIN/EINTR. */
 int tund_tun_read_batch(struct tund_tun_rx *rx, tund_tun_batch_fn fn, void *ctx);
+/* From now on the kernel reads ahead through io_uring (tund/tun_uring.h),
+ * offloads only; a wait then ends when stop_fd is readable. Call it from the
+ * reading thread. 0, or -errno and reads stay read() calls. */
+int tund_tun_rx_use_uring(struct tund_tun_rx *rx, int stop_fd);
+/* Back to read() calls. */
+void tund_tun_rx_drop_uring(struct tund_tun_rx *rx);
+/* io_uring only: waits up to timeout_ms (< 0: no bound) for a read. 1 one
+ * is ready, 0 timed out, -ESHUTDOWN stop_fd is readable, or -errno. */
+int tund_tun_rx_wait(struct tund_tun_rx *rx, int timeout_ms);
 
 struct tund_tun_tx {
 	int fd;

@@ -52,6 +52,8 @@ measure() {
 		return
 	fi
 	emit "$p" ping_idle "$(ping_idle "$NS_A" "$addr" 200)" "$rep"
+	# shellcheck disable=SC2086 # DAEMONS holds a list of pids
+	emit "$p" ping_1cpu "$(ping_one_cpu "$NS_A" "$addr" 200 ${DAEMONS[$p]})" "$rep"
 
 	# One TCP stream, with the daemons' CPU time and pings alongside.
 	n=$(((SECS - 2) * 20)); [ "$n" -ge 10 ] || n=10

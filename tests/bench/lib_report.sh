@@ -28,23 +28,25 @@ report_table() {
 	}
 	function fmt(m, v) {
 		if (v == "NA") return "–"
-		if (m ~ /^ping/ || m == "over") return sprintf("%.3f", v)
+		if (m ~ /^ping/ || m ~ /^over/) return sprintf("%.3f", v)
 		if (m == "cpu_per_gb") return sprintf("%.1f", v)
 		return sprintf("%.0f", v)
 	}
 	function ratio(a, b) { return (a == "NA" || b == "NA" || b == 0) ? "–" : sprintf("%.2f×", a / b) }
 	$3 != "NA" && $3 != "" { k = $1 SUBSEP $2; val[k, ++cnt[k]] = $3 }
 	END {
-		nm = split("tcp1 tcp4 udp64_pps ping_idle over ping_load cpu_per_gb", m, " ")
+		nm = split("tcp1 tcp4 udp64_pps ping_idle over ping_1cpu over1 ping_load cpu_per_gb", m, " ")
 		np = split(paths, p, " ")
 		for (i = 1; i <= np; i++) {
 			for (j = 1; j <= nm; j++) M[p[i], m[j]] = med(p[i] SUBSEP m[j])
 			M[p[i], "over"] = (M[p[i], "ping_idle"] == "NA" || M["veth", "ping_idle"] == "NA") ? "NA" : \
 				M[p[i], "ping_idle"] - M["veth", "ping_idle"]
+			M[p[i], "over1"] = (M[p[i], "ping_1cpu"] == "NA" || M["veth", "ping_1cpu"] == "NA") ? "NA" : \
+				M[p[i], "ping_1cpu"] - M["veth", "ping_1cpu"]
 		}
-		M["veth", "cpu_per_gb"] = M["veth", "over"] = "NA"
-		printf "\n| path | TCP 1 stream Mbit/s | TCP 4 streams Mbit/s | UDP 64 B delivered pps | idle ping ms | over veth ms | ping under TCP load ms | CPU-s per GB (both daemons) |\n"
-		printf "|---|---:|---:|---:|---:|---:|---:|---:|\n"
+		M["veth", "cpu_per_gb"] = M["veth", "over"] = M["veth", "over1"] = "NA"
+		printf "\n| path | TCP 1 stream Mbit/s | TCP 4 streams Mbit/s | UDP 64 B delivered pps | idle ping ms | over veth ms | idle ping, one CPU ms | over veth ms | ping under TCP load ms | CPU-s per GB (both daemons) |\n"
+		printf "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
 		for (i = 1; i <= np; i++) {
 			printf "| %s |", p[i]
 			for (j = 1; j <= nm; j++) printf " %s |", fmt(m[j], M[p[i], m[j]])
@@ -54,11 +56,12 @@ report_table() {
 			o = (r == 1) ? "wireguard-go" : "nebula"
 			if (!((o SUBSEP "tcp1") in M) || !(("tund" SUBSEP "tcp1") in M)) continue
 			printf "| tund / %s |", o
-			for (j = 1; j <= nm; j++) printf " %s |", (m[j] == "over" && M[o, "over"] <= 0) ? "–" : ratio(M["tund", m[j]], M[o, m[j]])
+			for (j = 1; j <= nm; j++) printf " %s |", (m[j] ~ /^over/ && M[o, m[j]] <= 0) ? "–" : ratio(M["tund", m[j]], M[o, m[j]])
 			printf "\n"
 		}
 		printf "\nMedians of %d interleaved repetitions; iperf3 -t %d (UDP: -u -l 64 -b 0 -t %d), 200 idle pings 10 ms apart,\n", reps, secs, int((secs + 1) / 2)
 		printf "pings 50 ms apart during the 1-stream test; CPU = utime+stime of both daemons during that test.\n"
+		printf "One CPU: the same idle pings with ping and every daemon thread on CPU 0 (no wake-ups across vCPUs).\n"
 		printf "Ratio rows: the median of tund divided by the other median; above 1 is better for Mbit/s and pps, below 1 for ms and CPU.\n"
 		if (cnt["tund" SUBSEP "rss_peers_kib"])
 			printf "tund RSS: %.1f MiB with 1 peer after the tests, %.1f MiB with %s more static peers added.\n", \

@@ -5,7 +5,9 @@
 # same sha256 (the receiving kernel verifies every checksum) at MTU 1420 and
 # at an odd MTU (1371); UDP sent with segmentation offload and UDP in large
 # (fragmented) datagrams arrive intact; with `offload = off` TSO is off and
-# the tunnel still works.
+# the tunnel still works. The TUN is read through io_uring where the kernel
+# allows it (Linux 6.7+), else with read(); with `io_uring = off` by read()
+# and the transfers are as intact.
 set -u
 . "$(dirname "$0")/lib.sh"
 t_init offload
@@ -52,15 +54,16 @@ udp_transfer() {
 	t_log "UDP to $addr: $intact of $count datagrams of $size bytes intact (gso $gso)"
 }
 
-# run_at MTU [OFFLOAD]: both nodes restarted with that MTU (they keep
-# their keys and peers in the state directory).
+# run_at MTU [OFFLOAD [IO_URING]]: both nodes restarted with that MTU (they
+# keep their keys and peers in the state directory).
 run_at() {
-	local mtu=$1 offload=${2:-on}
+	local mtu=$1 offload=${2:-on} uring=${3:-on}
 	stop_pid "$PID_A" || fail "tund a did not stop"
 	stop_pid "$PID_B" || fail "tund b did not stop"
 	for n in a b; do
-		sed -i "s/^mtu = .*/mtu = $mtu/; /^offload = /d" "$T_DIR/$n.conf"
-		sed -i "s/^\[interface\]$/[interface]\noffload = $offload/" "$T_DIR/$n.conf"
+		sed -i "s/^mtu = .*/mtu = $mtu/; /^offload = /d; /^io_uring = /d" "$T_DIR/$n.conf"
+		sed -i "s/^\[interface\]$/[interface]\noffload = $offload\nio_uring = $uring/" \
+			"$T_DIR/$n.conf"
 	done
 	start_a; start_b
 	wait_until 20 ping_ok "$NS_A" 10.77.0.2 || fail "no IPv4 ping at MTU $mtu"
@@ -79,11 +82,28 @@ ctl_b peer add "$PUB_A" --endpoint 192.0.2.1:51820 \
 	--allowed-ips 10.77.0.1/32,fd77::1/128 >/dev/null || fail "peer add on b"
 head -c 50000000 /dev/urandom >"$T_DIR/blob"
 
+# Which TUN reader this kernel should give: io_uring's multishot read is
+# Linux 6.7, and the sysctl may refuse io_uring to everyone.
+kernel_has_uring() {
+	local v major minor
+	v=$(uname -r); major=${v%%.*}; minor=${v#*.}; minor=${minor%%[!0-9]*}
+	[ "$major" -gt 6 ] || { [ "$major" -eq 6 ] && [ "$minor" -ge 7 ]; } || return 1
+	[ "$(cat /proc/sys/kernel/io_uring_disabled 2>/dev/null || echo 0)" = 0 ]
+}
+reader_of() { ctl_"$1" status --json | jq -r .tun_io.reader; }
+if kernel_has_uring; then WANT_READER=io_uring; else WANT_READER=read; fi
+
 for mtu in 1420 1371; do
 	run_at "$mtu"
 	for ns in "$NS_A" "$NS_B"; do
 		[ "$(tso_of "$ns")" = on ] || fail "TSO is not on for tt0 at MTU $mtu: $(tso_of "$ns")"
 	done
+	for n in a b; do
+		[ "$(reader_of $n)" = "$WANT_READER" ] ||
+			fail "$n reads its TUN with $(reader_of $n), expected $WANT_READER ($(uname -r))"
+	done
+	ctl_a status | grep -q "^ *tun I/O: .*reads through ${WANT_READER/read/read()}" ||
+		fail "tundctl status does not show the TUN reader: $(ctl_a status)"
 	tcp_transfer "$NS_A" "$NS_B" TCP:10.77.0.2:5001 TCP-LISTEN:5001,bind=10.77.0.2,reuseaddr
 	tcp_transfer "$NS_B" "$NS_A" "TCP6:[fd77::1]:5001" \
 		"TCP6-LISTEN:5001,bind=[fd77::1],reuseaddr"
@@ -108,6 +128,17 @@ if grep -q "TUN offloads on (features 0x6" "$T_DIR/b.log"; then
 	t_log "UDP received merged: 4000 datagrams in $writes_b TUN writes on b (IPv4), $writes_a on a (IPv6)"
 fi
 udp_transfer "$NS_A" "$NS_B" 10.77.0.2 8000 1000
+t_log "TUN read through $WANT_READER on both nodes"
+
+# io_uring = off: offloads stay, the reader is read(), transfers intact.
+run_at 1420 on off
+[ "$(reader_of a)" = read ] && [ "$(reader_of b)" = read ] ||
+	fail "io_uring = off, yet the readers are $(reader_of a) and $(reader_of b)"
+[ "$(tso_of "$NS_A")" = on ] || fail "io_uring = off turned TSO $(tso_of "$NS_A")"
+head -c 20000000 /dev/urandom >"$T_DIR/blob"
+tcp_transfer "$NS_A" "$NS_B" TCP:10.77.0.2:5001 TCP-LISTEN:5001,bind=10.77.0.2,reuseaddr
+udp_transfer "$NS_B" "$NS_A" 10.77.0.1 1200 2000 20
+t_log "io_uring = off: read(), 20 MB over TCP and 2000 UDP datagrams intact"
 
 # The escape hatch: offload = off gives a TUN without TSO that still works.
 run_at 1420 off

@@ -203,6 +203,10 @@ t_log "LimitRTPRIO=1 in the unit; the daemon's RLIMIT_RTPRIO: $rtprio"
 [ "$(ct stat -c '%U %a' /var/lib/tund)" = "tund 700" ] || fail "state dir is $(ct stat -c '%U %a' /var/lib/tund)"
 [ "$(ct stat -c '%U %a' /var/lib/tund/private.key)" = "tund 600" ] || fail "private.key is not tund 600"
 ct journalctl -u tund --no-pager >"$T_DIR/journal.log" 2>&1
+# The TUN reader: the unit allows io_uring's system calls, so where the
+# kernel has the multishot read (6.7) the service reads through it.
+reader=$(ct tundctl status | sed -n 's/^ *tun I\/O: .*reads through \(.*\)$/\1/p')
+t_log "the service reads its TUN through: ${reader:-?} ($(grep -o 'reading with read().*' "$T_DIR/journal.log" | head -1))"
 grep -q 'broadcast for LAN games is off' "$T_DIR/journal.log" &&
 	fail "the sandbox stops the broadcast rules: $(grep broadcast "$T_DIR/journal.log")"
 

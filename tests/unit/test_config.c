@@ -223,3 +223,17 @@ UNIT_TEST(config_realtime_switch)
 	tund_config_free(&cfg);
 	expect_error("[daemon]\nrealtime = fast\n", "[daemon] realtime: expected on or off");
 }
+
+UNIT_TEST(config_io_uring_switch)
+{
+	struct tund_config cfg;
+	char *err;
+
+	CHECK(parse(&cfg, "", &err));
+	CHECK(cfg.io_uring); /* on by default */
+	tund_config_free(&cfg);
+	CHECK(parse(&cfg, "[interface]\nio_uring = off\n", &err));
+	CHECK(!cfg.io_uring && cfg.offload);
+	tund_config_free(&cfg);
+	expect_error("[interface]\nio_uring = 2\n", "[interface] io_uring: expected on or off");
+}
