@@ -178,10 +178,17 @@ void tund_wg_staged_clear(struct tund_wg *wg, struct tund_wg_peer *p, bool count
 
 /* ---- device and peers ---- */
 
+/* Timer jitter needs spread, not secrecy: a per-peer splitmix64 seeded once
+ * from the system, instead of a getrandom() call each time sending data
+ * arms a timer (once per ping, once per batch of a TCP stream). */
 static uint32_t timers_rand(void *ctx, uint32_t bound)
 {
-	(void)ctx;
-	return randombytes_uniform(bound);
+	uint64_t *state = ctx, z = (*state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	z ^= z >> 31;
+	return (uint32_t)(((z >> 32) * bound) >> 32);
 }
 
 struct tund_wg *tund_wg_new(const uint8_t private_key[32], size_t mtu, tund_wg_send_fn send,
@@ -268,7 +275,8 @@ struct tund_wg_peer *tund_wg_peer_add(struct tund_wg *wg, const uint8_t public_k
 	memcpy(p->public_key, public_key, 32);
 	tund_noise_handshake_init(&p->hs, &wg->identity, public_key, psk);
 	tund_cookie_maker_init(&p->cookie, public_key);
-	tund_timers_init(&p->timers, timers_rand, NULL);
+	randombytes_buf(&p->jitter_state, sizeof(p->jitter_state));
+	tund_timers_init(&p->timers, timers_rand, &p->jitter_state);
 	p->user = user;
 	wg->peers[wg->n_peers++] = p;
 out:

@@ -29,6 +29,7 @@ struct tund_wg_peer {
 	 * responder's new keypair, promoted when the initiator first uses it). */
 	struct tund_keypair *current, *previous, *next;
 	struct tund_timers timers;
+	uint64_t jitter_state; /* timers' jitter: seeded once, see device.c */
 	struct tund_wg_endpoint endpoint;
 	struct staged_packet staged[TUND_WG_MAX_STAGED];
 	unsigned staged_head, staged_count;
