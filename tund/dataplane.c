@@ -401,6 +401,10 @@ static void *udp_loop(void *arg)
 		tund_dataplane_now(&now);
 		tund_wg_receive_batch(dp->wg, pkts, (size_t)n, &now);
 		tund_tun_write_batch(&tx, pkts, (size_t)n);
+		/* A short batch emptied the socket: poll, not another recvmmsg
+		 * that would only say so (a system call per ping saved). */
+		if (rx.drained && !wait_readable(dp, dp->udp_fd, &prio))
+			break;
 	}
 	tund_prio_leave(&prio);
 	free(src);

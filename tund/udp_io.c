@@ -200,6 +200,7 @@ int tund_udp_receive(struct tund_udp_rx *rx, struct tund_udp_received *out)
 		}
 	}
 	r = recvmmsg(rx->fd, rx->msgs, (unsigned)rx->n_msgs, MSG_DONTWAIT, NULL);
+	rx->drained = r < 0 || (size_t)r < rx->n_msgs;
 	if (r < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 	for (int i = 0; i < r; i++) {

@@ -57,6 +57,9 @@ struct tund_udp_rx {
 	struct iovec *iov;
 	struct tund_endpoint *from;
 	uint8_t *cmsg; /* n_msgs control buffers */
+	/* The last tund_udp_receive found the socket empty (it returned fewer
+	 * messages than it asked for): poll before asking again. */
+	bool drained;
 };
 
 /* Allocates the receive buffers and turns on UDP_GRO when asked and the

@@ -105,3 +105,30 @@ UNIT_TEST(udp_io_gso_sender_plain_receiver)
 {
 	run(true, false);
 }
+
+/* drained: set when a receive found the socket empty (fewer messages than
+ * it asked for), so the loop polls instead of asking again; clear after a
+ * full batch, since more may be queued. */
+UNIT_TEST(udp_io_drained_after_short_batch_only)
+{
+	struct sockaddr_in to, from;
+	int tx_fd = bound_socket(&from), rx_fd = bound_socket(&to);
+	struct tund_udp_rx rx;
+	static struct tund_udp_received got[2048];
+	uint8_t byte = 7;
+	size_t full;
+
+	CHECK(tx_fd >= 0 && rx_fd >= 0);
+	CHECK(tund_udp_rx_init(&rx, rx_fd, false) == 0);
+	full = rx.n_msgs;
+	CHECK(tund_udp_receive(&rx, got) == 0 && rx.drained);
+	for (size_t i = 0; i < full + 1; i++)
+		CHECK(sendto(tx_fd, &byte, 1, 0, (struct sockaddr *)&to, sizeof(to)) == 1);
+	CHECK(tund_udp_receive(&rx, got) == (int)full);
+	CHECK(!rx.drained);
+	CHECK(tund_udp_receive(&rx, got) == 1);
+	CHECK(rx.drained);
+	tund_udp_rx_free(&rx);
+	close(tx_fd);
+	close(rx_fd);
+}
