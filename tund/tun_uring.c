@@ -39,7 +39,7 @@ struct tund_tun_uring {
 	uint8_t *bufs;
 	size_t buf_size;
 	unsigned to_submit;
-	bool read_armed, stopped;
+	bool read_armed, stopped, bufs_registered;
 };
 
 static int uring_setup(unsigned entries, struct io_uring_params *p)
@@ -172,6 +172,7 @@ static int register_buffers(struct tund_tun_uring *u)
 	reg.bgid = BUF_GROUP;
 	if (uring_register(u->ring_fd, IORING_REGISTER_PBUF_RING, &reg, 1) < 0)
 		return -errno;
+	u->bufs_registered = true;
 	for (unsigned i = 0; i < N_BUFS; i++)
 		recycle(u, i);
 	return 0;
@@ -219,7 +220,14 @@ void tund_tun_uring_close(struct tund_tun_uring *u)
 {
 	if (!u)
 		return;
-	/* Closing the ring ends its requests before the buffers go. */
+	/* No buffers for the kernel from here on, so that a read the ring's
+	 * teardown might still run cannot write into freed memory; closing
+	 * the ring then cancels the read. */
+	if (u->bufs_registered) {
+		struct io_uring_buf_reg reg = { .bgid = BUF_GROUP };
+
+		(void)uring_register(u->ring_fd, IORING_UNREGISTER_PBUF_RING, &reg, 1);
+	}
 	close(u->ring_fd);
 	if (u->sqes != MAP_FAILED)
 		munmap(u->sqes, u->sqes_len);
