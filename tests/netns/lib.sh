@@ -97,3 +97,12 @@ stop_pid() {
 	t_untrack "$pid"
 	return $rc
 }
+
+# kernel_has_uring: whether this kernel gives tund its io_uring TUN reader
+# (the multishot read is Linux 6.7; the sysctl may refuse io_uring to all).
+kernel_has_uring() {
+	local v major minor
+	v=$(uname -r); major=${v%%.*}; minor=${v#*.}; minor=${minor%%[!0-9]*}
+	[ "$major" -gt 6 ] || { [ "$major" -eq 6 ] && [ "$minor" -ge 7 ]; } || return 1
+	[ "$(cat /proc/sys/kernel/io_uring_disabled 2>/dev/null || echo 0)" = 0 ]
+}

@@ -82,14 +82,6 @@ ctl_b peer add "$PUB_A" --endpoint 192.0.2.1:51820 \
 	--allowed-ips 10.77.0.1/32,fd77::1/128 >/dev/null || fail "peer add on b"
 head -c 50000000 /dev/urandom >"$T_DIR/blob"
 
-# Which TUN reader this kernel should give: io_uring's multishot read is
-# Linux 6.7, and the sysctl may refuse io_uring to everyone.
-kernel_has_uring() {
-	local v major minor
-	v=$(uname -r); major=${v%%.*}; minor=${v#*.}; minor=${minor%%[!0-9]*}
-	[ "$major" -gt 6 ] || { [ "$major" -eq 6 ] && [ "$minor" -ge 7 ]; } || return 1
-	[ "$(cat /proc/sys/kernel/io_uring_disabled 2>/dev/null || echo 0)" = 0 ]
-}
 reader_of() { ctl_"$1" status --json | jq -r .tun_io.reader; }
 if kernel_has_uring; then WANT_READER=io_uring; else WANT_READER=read; fi
 

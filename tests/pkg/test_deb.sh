@@ -206,7 +206,11 @@ ct journalctl -u tund --no-pager >"$T_DIR/journal.log" 2>&1
 # The TUN reader: the unit allows io_uring's system calls, so where the
 # kernel has the multishot read (6.7) the service reads through it.
 reader=$(ct tundctl status | sed -n 's/^ *tun I\/O: .*reads through \(.*\)$/\1/p')
-t_log "the service reads its TUN through: ${reader:-?} ($(grep -o 'reading with read().*' "$T_DIR/journal.log" | head -1))"
+if kernel_has_uring; then
+	[ "$reader" = io_uring ] ||
+		fail "the service reads its TUN with '${reader:-?}', not io_uring: $(grep -o 'reading with read().*' "$T_DIR/journal.log" | head -1)"
+fi
+t_log "the service reads its TUN through ${reader:-?} (kernel $(uname -r))"
 grep -q 'broadcast for LAN games is off' "$T_DIR/journal.log" &&
 	fail "the sandbox stops the broadcast rules: $(grep broadcast "$T_DIR/journal.log")"
 
