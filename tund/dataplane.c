@@ -4,8 +4,8 @@
  * empty. Packets move in batches: what TUN has queued is read, encrypted
  * with one device lock and sent with one sendmmsg (segmented by the kernel
  * where it can), the reads themselves done by the kernel through io_uring
- * where it can (tund/tun_uring.h); the UDP side receives with recvmmsg (coalesced by GRO
- * where it can) and decrypts the batch likewise. */
+ * where it can (tund/tun_uring.h); the UDP side receives with recvmmsg
+ * (coalesced by GRO where it can) and decrypts the batch likewise. */
 #include "tund/dataplane.h"
 
 #include <errno.h>
@@ -300,6 +300,7 @@ static bool wait_tun(struct tund_dataplane *dp, struct tund_tun_rx *rx, struct t
 		log_error("tun: io_uring wait failed (%s); reading with read() from now on",
 			  strerror(-r));
 		tund_tun_rx_drop_uring(rx);
+		atomic_store(&dp->tun_uring, false);
 	}
 	return !atomic_load(&dp->stopping);
 }
@@ -325,7 +326,11 @@ static void *tun_loop(void *arg)
 		if (n == -ESHUTDOWN)
 			break;
 		if (n < 0 && rx.uring) {
-			log_warn("tun read: %s", strerror(-n));
+			/* read() then meets the same error, or does better. */
+			log_warn("tun read through io_uring: %s; reading with read() from now on",
+				 strerror(-n));
+			tund_tun_rx_drop_uring(&rx);
+			atomic_store(&dp->tun_uring, false);
 			continue;
 		}
 		if (n < 0) {
