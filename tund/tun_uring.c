@@ -82,27 +82,26 @@ static void queue_sqe(struct tund_tun_uring *u, const struct io_uring_sqe *sqe)
 	u->to_submit++;
 }
 
+static struct io_uring_sqe sqe_of(uint8_t opcode, int fd, uint64_t tag)
+{
+	return (struct io_uring_sqe){ .opcode = opcode, .fd = fd, .user_data = tag };
+}
+
 static void arm_read(struct tund_tun_uring *u)
 {
-	struct io_uring_sqe sqe = { 0 };
+	struct io_uring_sqe sqe = sqe_of(IORING_OP_READ_MULTISHOT, u->tun_fd, TAG_READ);
 
-	sqe.opcode = IORING_OP_READ_MULTISHOT;
-	sqe.fd = u->tun_fd;
 	sqe.flags = IOSQE_BUFFER_SELECT;
 	sqe.buf_group = BUF_GROUP;
-	sqe.user_data = TAG_READ;
 	queue_sqe(u, &sqe);
 	u->read_armed = true;
 }
 
 static void arm_stop(struct tund_tun_uring *u)
 {
-	struct io_uring_sqe sqe = { 0 };
+	struct io_uring_sqe sqe = sqe_of(IORING_OP_POLL_ADD, u->stop_fd, TAG_STOP);
 
-	sqe.opcode = IORING_OP_POLL_ADD;
-	sqe.fd = u->stop_fd;
 	sqe.poll32_events = POLLIN;
-	sqe.user_data = TAG_STOP;
 	queue_sqe(u, &sqe);
 }
 
