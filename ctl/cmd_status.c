@@ -123,6 +123,16 @@ static void print_status(JsonObject *o)
 				 raised);
 		field("priority", buf);
 	}
+
+	JsonNode *pacing = json_object_get_member(o, "pacing");
+	int64_t pauses;
+
+	if (pacing && JSON_NODE_HOLDS_OBJECT(pacing) &&
+	    tund_client_get_int(json_node_get_object(pacing), "pauses", &pauses)) {
+		snprintf(buf, sizeof(buf), "paused %" PRId64 " times under small-packet floods",
+			 pauses);
+		field("pacing", buf);
+	}
 }
 
 int status_main(int argc, char **argv, const char *sock)

@@ -114,6 +114,11 @@ static JsonNode *cmd_status(struct tund_daemon *d, JsonObject *req, char **err)
 		json_builder_end_object(b);
 		add_realtime(b, d->dp);
 		add_tun_io(b, d);
+		/* tund/pace.h */
+		json_builder_set_member_name(b, "pacing");
+		json_builder_begin_object(b);
+		member_int(b, "pauses", tund_dataplane_pace_pauses(d->dp));
+		json_builder_end_object(b);
 	}
 	json_builder_end_object(b);
 	return json_builder_get_root(b);

@@ -5,7 +5,8 @@
  * with one device lock and sent with one sendmmsg (segmented by the kernel
  * where it can), the reads themselves done by the kernel through io_uring
  * where it can (tund/tun_uring.h); the UDP side receives with recvmmsg
- * (coalesced by GRO where it can) and decrypts the batch likewise. */
+ * (coalesced by GRO where it can) and decrypts the batch likewise. Under a
+ * flood of small packets both pace themselves (tund/pace.h). */
 #include "tund/dataplane.h"
 
 #include <errno.h>
@@ -25,6 +26,7 @@
 #include "tund/fastpath.h"
 #include "tund/ice.h"
 #include "tund/log.h"
+#include "tund/pace.h"
 #include "tund/priority.h"
 #include "tund/peers.h"
 #include "tund/tun_io.h"
@@ -40,6 +42,7 @@ struct tund_dataplane {
 	bool uring; /* read TUN through io_uring where the kernel can */
 	atomic_bool tun_uring; /* and it does */
 	struct tund_prio_group prio; /* the packet threads' priority */
+	struct tund_pace_group pace; /* and pacing */
 	struct tund_udp_tx udp_tx;
 	uint16_t port;
 	unsigned mtu;
@@ -310,6 +313,7 @@ static void *tun_loop(void *arg)
 	struct tund_dataplane *dp = arg;
 	struct tund_tun_rx rx;
 	struct tund_prio prio;
+	struct tund_pace pace;
 	int ret;
 
 	if (tund_tun_rx_init(&rx, dp->tun_fd, dp->vnet, dp->mtu) != 0) {
@@ -320,7 +324,9 @@ static void *tun_loop(void *arg)
 		log_info("tun: reading with read(), not io_uring: %s", strerror(-ret));
 	atomic_store(&dp->tun_uring, rx.uring != NULL);
 	tund_prio_join(&prio, &dp->prio);
+	tund_pace_init(&pace, &dp->pace);
 	while (!atomic_load(&dp->stopping)) {
+		uint64_t start = tund_pace_now();
 		int n = tund_tun_read_batch(&rx, tun_batch, dp);
 
 		if (n == -ESHUTDOWN)
@@ -337,10 +343,12 @@ static void *tun_loop(void *arg)
 			log_error("tun read: %s", strerror(-n));
 			break;
 		}
-		if (n > 0)
+		if (n > 0) {
 			tund_prio_batch(&prio, rx.read_bytes);
-		else if (!wait_tun(dp, &rx, &prio))
+			tund_pace_after(&pace, start, (size_t)n, rx.read_bytes);
+		} else if (!wait_tun(dp, &rx, &prio)) {
 			break;
+		}
 	}
 	atomic_store(&dp->tun_uring, false);
 	tund_prio_leave(&prio);
@@ -357,6 +365,7 @@ static void *udp_loop(void *arg)
 	struct tund_wg_packet *pkts = NULL;
 	struct tund_wg_endpoint *src = NULL;
 	struct tund_prio prio;
+	struct tund_pace pace;
 
 	if (tund_udp_rx_init(&rx, dp->udp_fd, true) != 0) {
 		log_error("udp: out of memory for the packet buffers");
@@ -369,6 +378,7 @@ static void *udp_loop(void *arg)
 	}
 	tx.uso = dp->uso;
 	tund_prio_join(&prio, &dp->prio);
+	tund_pace_init(&pace, &dp->pace);
 	got = calloc(tund_udp_rx_max(&rx), sizeof(*got));
 	pkts = calloc(tund_udp_rx_max(&rx), sizeof(*pkts));
 	src = calloc(rx.n_msgs, sizeof(*src));
@@ -378,6 +388,7 @@ static void *udp_loop(void *arg)
 		struct tund_wg_clock now;
 		const struct tund_endpoint *last = NULL;
 		size_t n_src = 0;
+		uint64_t start = tund_pace_now();
 		int n = tund_udp_receive(&rx, got);
 
 		if (n < 0) {
@@ -406,6 +417,7 @@ static void *udp_loop(void *arg)
 		tund_dataplane_now(&now);
 		tund_wg_receive_batch(dp->wg, pkts, (size_t)n, &now);
 		tund_tun_write_batch(&tx, pkts, (size_t)n);
+		tund_pace_after(&pace, start, (size_t)n, bytes);
 		/* A short batch emptied the socket: poll, not another recvmmsg
 		 * that would only say so (a system call per ping saved). */
 		if (rx.drained && !wait_readable(dp, dp->udp_fd, &prio))
@@ -766,7 +778,7 @@ int tund_dataplane_enable_fast_paths(struct tund_dataplane *dp)
 	if (ret)
 		return ret;
 	dp->fast_tx.uso = dp->uso;
-	dp->fast = tund_fastpath_new(fast_deliver, dp, &dp->prio);
+	dp->fast = tund_fastpath_new(fast_deliver, dp, &dp->prio, &dp->pace);
 	if (!dp->fast) {
 		ret = -errno;
 		tund_tun_tx_free(&dp->fast_tx);
@@ -796,6 +808,11 @@ void tund_dataplane_path_update(struct tund_dataplane *dp, uint32_t id, struct t
 void tund_dataplane_prio(struct tund_dataplane *dp, struct tund_prio_status *out)
 {
 	tund_prio_group_status(&dp->prio, out);
+}
+
+uint64_t tund_dataplane_pace_pauses(struct tund_dataplane *dp)
+{
+	return tund_pace_pauses(&dp->pace);
 }
 
 void tund_dataplane_fast_stats(struct tund_dataplane *dp, struct tund_fastpath_stats *out)

@@ -58,6 +58,9 @@ void tund_dataplane_fast_stats(struct tund_dataplane *dp, struct tund_fastpath_s
 /* The packet threads' priority: enabled, now, and how often it changed. */
 struct tund_prio_status;
 void tund_dataplane_prio(struct tund_dataplane *dp, struct tund_prio_status *out);
+/* How many pauses the packet threads took under small-packet floods
+ * (tund/pace.h). */
+uint64_t tund_dataplane_pace_pauses(struct tund_dataplane *dp);
 /* Makes the path the peer's endpoint and starts a handshake over it. */
 void tund_dataplane_peer_use_path(struct tund_dataplane *dp, struct tund_peer *p, uint32_t id);
 /* A LAN beacon showed the peer at addr (its listen port given): send to it

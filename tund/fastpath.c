@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "tund/log.h"
+#include "tund/pace.h"
 #include "tund/priority.h"
 #include "tund/udp_io.h"
 
@@ -43,6 +44,7 @@ struct tund_fastpath {
 	size_t max;
 	struct tund_prio_group *prio_group; /* NULL: normal priority */
 	struct tund_prio prio;		    /* the receive thread's */
+	struct tund_pace pace;		    /* its pacing (tund/pace.h) */
 };
 
 /* Reuseport group index 0 is libnice's socket (it founded the group when ours
@@ -121,8 +123,8 @@ static bool same_address(const struct tund_endpoint *a, const struct sockaddr_st
 }
 
 /* One batch from path id's socket; 0 when it is empty or gone, else how
- * many bytes it held. */
-static size_t receive_batch(struct tund_fastpath *fp, uint32_t id)
+ * many bytes it held (and *packets how many datagrams were handed on). */
+static size_t receive_batch(struct tund_fastpath *fp, uint32_t id, size_t *packets)
 {
 	struct fast_socket *s;
 	struct sockaddr_storage remote;
@@ -156,6 +158,7 @@ static size_t receive_batch(struct tund_fastpath *fp, uint32_t id)
 	for (size_t i = 0; i < kept; i++)
 		bytes += fp->dg[i].len;
 	atomic_fetch_add(&fp->received, kept);
+	*packets += kept;
 	for (size_t o = 0; o < kept; o += TUND_FASTPATH_BATCH)
 		fp->deliver(fp->ctx, id, fp->dg + o,
 			    kept - o < TUND_FASTPATH_BATCH ? kept - o : TUND_FASTPATH_BATCH);
@@ -171,7 +174,8 @@ static void *receive_loop(void *arg)
 	tund_prio_join(&fp->prio, fp->prio_group);
 	for (;;) {
 		int n = epoll_wait(fp->epoll_fd, ev, G_N_ELEMENTS(ev), timeout);
-		size_t got = 0;
+		uint64_t start = tund_pace_now();
+		size_t got = 0, packets = 0;
 		bool more = false; /* a socket may still hold datagrams */
 
 		if (n == 0) { /* idle for the priority's timeout */
@@ -195,7 +199,7 @@ static void *receive_loop(void *arg)
 			unsigned b;
 
 			for (b = 0; b < BATCHES_PER_WAKE; b++) {
-				size_t k = receive_batch(fp, ev[i].data.u32);
+				size_t k = receive_batch(fp, ev[i].data.u32, &packets);
 
 				if (!k)
 					break;
@@ -204,13 +208,14 @@ static void *receive_loop(void *arg)
 			more |= b == BATCHES_PER_WAKE;
 		}
 		tund_prio_batch(&fp->prio, got);
+		tund_pace_after(&fp->pace, start, packets, got);
 		if (!more)
 			timeout = tund_prio_empty(&fp->prio);
 	}
 }
 
 struct tund_fastpath *tund_fastpath_new(tund_fastpath_deliver_fn deliver, void *ctx,
-				       struct tund_prio_group *prio)
+				       struct tund_prio_group *prio, struct tund_pace_group *pace)
 {
 	struct tund_fastpath *fp = calloc(1, sizeof(*fp));
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = 0 };
@@ -219,6 +224,7 @@ struct tund_fastpath *tund_fastpath_new(tund_fastpath_deliver_fn deliver, void *
 	if (!fp)
 		return NULL;
 	fp->prio_group = prio;
+	tund_pace_init(&fp->pace, pace);
 	fp->deliver = deliver;
 	fp->ctx = ctx;
 	fp->epoll_fd = epoll_create1(EPOLL_CLOEXEC);

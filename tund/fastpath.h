@@ -34,10 +34,12 @@ typedef void (*tund_fastpath_deliver_fn)(void *ctx, uint32_t id, struct tund_fas
 					 size_t n);
 
 struct tund_prio_group;
+struct tund_pace_group;
 /* Starts the receive thread; prio: the group whose priority it shares
- * (tund/priority.h), NULL: normal priority. NULL on failure (errno set). */
+ * (tund/priority.h), NULL: normal priority; pace: whose pacing
+ * (tund/pace.h), NULL: none. NULL on failure (errno set). */
 struct tund_fastpath *tund_fastpath_new(tund_fastpath_deliver_fn deliver, void *ctx,
-				       struct tund_prio_group *prio);
+				       struct tund_prio_group *prio, struct tund_pace_group *pace);
 /* Stops the thread and closes every socket. */
 void tund_fastpath_free(struct tund_fastpath *fp);
 
