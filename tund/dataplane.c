@@ -291,7 +291,7 @@ static bool wait_tun(struct tund_dataplane *dp, struct tund_tun_rx *rx, struct t
 {
 	int timeout, r;
 
-	if (!rx->uring)
+	if (!tund_tun_rx_ring_waits(rx))
 		return wait_readable(dp, dp->tun_fd, prio);
 	timeout = tund_prio_empty(prio);
 	r = tund_tun_rx_wait(rx, timeout);

@@ -111,6 +111,12 @@ void tund_tun_rx_drop_uring(struct tund_tun_rx *rx)
 {
 	tund_tun_uring_close(rx->uring);
 	rx->uring = NULL;
+	rx->ring_on = false;
+}
+
+bool tund_tun_rx_ring_waits(const struct tund_tun_rx *rx)
+{
+	return rx->uring && rx->ring_on;
 }
 
 int tund_tun_rx_wait(struct tund_tun_rx *rx, int timeout_ms)
@@ -154,6 +160,21 @@ static int reap_batch(struct tund_tun_rx *rx, size_t target, tund_tun_batch_fn f
 	return ret && !st.total ? ret : (int)st.total;
 }
 
+/* Whether reads go through the ring: n packets were just read, 0 the input
+ * was found empty (tund_tun_rx_use_uring says why). */
+static void note_batch(struct tund_tun_rx *rx, size_t n)
+{
+	if (n) {
+		rx->since_dry += n;
+		if (rx->uring && rx->since_dry >= TUND_TUN_RING_AFTER)
+			rx->ring_on = true;
+		return;
+	}
+	if (rx->since_dry < TUND_TUN_RING_AFTER)
+		rx->ring_on = false;
+	rx->since_dry = 0;
+}
+
 int tund_tun_read_batch(struct tund_tun_rx *rx, tund_tun_batch_fn fn, void *ctx)
 {
 	size_t n = 0, total = 0;
@@ -161,8 +182,13 @@ int tund_tun_read_batch(struct tund_tun_rx *rx, tund_tun_batch_fn fn, void *ctx)
 	size_t target = rx->n_slots < BATCH_TARGET ? rx->n_slots : BATCH_TARGET;
 
 	rx->read_bytes = 0;
-	if (rx->uring)
-		return reap_batch(rx, target, fn, ctx);
+	if (rx->uring && rx->ring_on) {
+		int r = reap_batch(rx, target, fn, ctx);
+
+		if (r >= 0)
+			note_batch(rx, (size_t)r);
+		return r;
+	}
 	for (size_t reads = 0; reads < rx->reads_max && n < target; reads++) {
 		ssize_t r;
 
@@ -192,6 +218,8 @@ int tund_tun_read_batch(struct tund_tun_rx *rx, tund_tun_batch_fn fn, void *ctx)
 	if (n)
 		fn(ctx, rx->pkts, n);
 	total += n;
+	if (!ret || total)
+		note_batch(rx, total);
 	return ret && !total ? ret : (int)total;
 }
 

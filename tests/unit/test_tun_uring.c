@@ -5,12 +5,14 @@
  * buffers; a wait times out; the stop descriptor ends it. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "tests/unit/unit.h"
+#include "tund/tun_io.h"
 #include "tund/tun_uring.h"
 
 enum { BUF = 2048, MANY = 150 };
@@ -161,5 +163,90 @@ UNIT_TEST(tun_uring_wait_times_out_and_stops)
 	CHECK(tund_tun_uring_wait(u, 2000) == -ESHUTDOWN);
 	CHECK(s.n == 0);
 	tund_tun_uring_close(u);
+	close_pair(&p);
+}
+
+/* tund_tun_rx with the ring (tund/tun_io.h): read() after a quiet spell, the
+ * ring under load, read() again once the load is over, every packet once
+ * and in order across the switches. Each datagram is a virtio_net_hdr of
+ * zeros and a 2-byte sequence number, as the TUN would hand over. */
+static void send_vnet(int fd, int i)
+{
+	uint8_t buf[TUND_VNET_HDR_LEN + 2] = { 0 };
+
+	buf[TUND_VNET_HDR_LEN] = (uint8_t)(i >> 8);
+	buf[TUND_VNET_HDR_LEN + 1] = (uint8_t)i;
+	CHECK(send(fd, buf, sizeof(buf), 0) == (ssize_t)sizeof(buf));
+}
+
+static void on_batch(void *ctx, struct tund_wg_packet *pkts, size_t n)
+{
+	struct seen *s = ctx;
+
+	for (size_t k = 0; k < n; k++) {
+		const uint8_t *b = pkts[k].buf + TUND_WG_HEADROOM;
+		int i = s->n++;
+
+		if (pkts[k].len != 2 || b[0] != (uint8_t)(i >> 8) || b[1] != (uint8_t)i)
+			s->in_order = false;
+	}
+}
+
+/* Reads (waiting as the dataplane does) until s has want packets. */
+static void drain(struct tund_tun_rx *rx, struct seen *s, int want)
+{
+	for (int rounds = 0; s->n < want && rounds < 100; rounds++) {
+		if (tund_tun_read_batch(rx, on_batch, s) > 0)
+			continue;
+		if (tund_tun_rx_ring_waits(rx)) {
+			CHECK(tund_tun_rx_wait(rx, 2000) >= 0);
+		} else {
+			struct pollfd pf = { .fd = rx->fd, .events = POLLIN };
+
+			CHECK(poll(&pf, 1, 2000) == 1);
+		}
+	}
+	CHECK(s->n == want);
+}
+
+UNIT_TEST(tun_rx_ring_under_load_only)
+{
+	struct pair p;
+	struct tund_tun_rx rx;
+	struct seen s = { .in_order = true };
+	int next = 0;
+
+	CHECK(open_pair(&p) == 0);
+	CHECK(tund_tun_rx_init(&rx, p.rx, true, 1420) == 0);
+	if (tund_tun_rx_use_uring(&rx, p.stop) != 0) {
+		CHECK(!"no io_uring here");
+		tund_tun_rx_free(&rx);
+		close_pair(&p);
+		return;
+	}
+	/* A packet after a quiet spell: read(). */
+	send_vnet(p.tx, next++);
+	drain(&rx, &s, next);
+	CHECK(!rx.ring_on);
+	/* A batch of 20: the ring from now on. */
+	for (int i = 0; i < 20; i++)
+		send_vnet(p.tx, next++);
+	drain(&rx, &s, next);
+	CHECK(rx.ring_on && tund_tun_rx_ring_waits(&rx));
+	for (int i = 0; i < 30; i++)
+		send_vnet(p.tx, next++);
+	drain(&rx, &s, next);
+	CHECK(rx.ring_on);
+	/* Two packets, then nothing: the load is over, back to read(). */
+	send_vnet(p.tx, next++);
+	send_vnet(p.tx, next++);
+	drain(&rx, &s, next);
+	CHECK(tund_tun_read_batch(&rx, on_batch, &s) == 0);
+	CHECK(!rx.ring_on && !tund_tun_rx_ring_waits(&rx));
+	send_vnet(p.tx, next++);
+	drain(&rx, &s, next);
+	CHECK(!rx.ring_on);
+	CHECK(s.in_order && s.n == next);
+	tund_tun_rx_free(&rx);
 	close_pair(&p);
 }
