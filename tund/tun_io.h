@@ -52,12 +52,13 @@ int tund_tun_read_batch(struct tund_tun_rx *rx, tund_tun_batch_fn fn, void *ctx)
  * read() calls.
  * Under load means: TUND_TUN_RING_AFTER packets or more read without
  * finding the input empty move reads to the ring, and they stay there until
- * the input is found empty after fewer. The packets after a quiet spell are read with read(), into
- * one buffer that stays warm: through the ring, the first packet after a
- * quiet spell lands in the next of 64 buffers of 64 KiB, cold, and a ping
- * took longer (sender's TUN thread from wake-up to send: 90th percentile
- * 140 us against 55 us). One thread does both, so the order holds: the
- * ring reads only inside that thread's own waits on it. */
+ * the input is found empty after fewer. Packets after a quiet spell are
+ * read with read(), into one buffer that stays warm: through the ring a
+ * lone packet took longer (sender's TUN thread from wake-up to send, 90th
+ * percentile 189-243 us against 53-92 us), most likely because it lands in
+ * the next of 64 buffers of 64 KiB, cold after the quiet spell. One thread
+ * does both, so the order holds: the ring reads only inside that thread's
+ * own waits on it. */
 int tund_tun_rx_use_uring(struct tund_tun_rx *rx, int stop_fd);
 /* Back to read() calls. */
 void tund_tun_rx_drop_uring(struct tund_tun_rx *rx);
