@@ -143,8 +143,13 @@ TEST_PROBES := $(B)/nl_probe $(B)/mqtt_probe $(B)/netcheck_probe $(B)/ice_probe 
 	$(B)/beacon_probe $(B)/bcast_probe $(B)/offload_probe
 TEST_PROBES += $(B)/flood_probe
 
+# make bench's latency yardstick (tests/bench/floor_fwd.c); built by check too,
+# so that it keeps compiling.
+$(B)/floor_fwd: tests/bench/floor_fwd.c
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(PKG_LIBS)
+
 check: deps
-	$(MAKE) all unit-build fuzz $(TEST_PROBES)
+	$(MAKE) all unit-build fuzz $(TEST_PROBES) $(B)/floor_fwd
 	tests/check.sh
 
 unit-build: $(B)/unit-tests

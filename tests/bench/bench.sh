@@ -10,6 +10,7 @@
 #   BENCH_REPS=3        repetitions
 #   BENCH_SECS=10       seconds per TCP test (UDP tests take half)
 #   BENCH_ALL=1         include tinc and openvpn (0: veth tund wireguard-go nebula)
+#   BENCH_FLOOR=1       include the latency floor (floor_fwd.c: idle pings only)
 #   BENCH_PATHS=1       also run paths.sh (ICE direct and TURN relay)
 #   BENCH_PEERS=250     static peers for the memory figure
 #   BENCH_OUT=build/bench  where the raw results (TSV) are kept
@@ -30,6 +31,7 @@ UDP_SECS=$(((SECS + 1) / 2))
 PEERS=${BENCH_PEERS:-250}
 PATHS="veth tund wireguard-go nebula"
 [ "${BENCH_ALL:-1}" = 1 ] && PATHS="$PATHS tinc openvpn"
+[ "${BENCH_FLOOR:-1}" = 1 ] && PATHS="$PATHS floor floor-seal"
 OUT=${BENCH_OUT:-$TOP/build/bench}
 mkdir -p "$OUT"
 RESULTS=$OUT/bench-$(date -u +%Y%m%dT%H%M%SZ).tsv
@@ -38,9 +40,10 @@ RESULTS=$OUT/bench-$(date -u +%Y%m%dT%H%M%SZ).tsv
 "$HERE/deps.sh" || fail "cannot install the tools to compare with"
 # A tund of its own with the Makefile's default (optimised) flags, whatever
 # `make` was last run with in build/.
-env -u CFLAGS make -s -C "$TOP" B=build/bench-opt build/bench-opt/tund build/bench-opt/tundctl ||
-	fail "build failed"
+env -u CFLAGS make -s -C "$TOP" B=build/bench-opt build/bench-opt/tund build/bench-opt/tundctl \
+	build/bench-opt/floor_fwd || fail "build failed"
 TUND=$TOP/build/bench-opt/tund TUNDCTL=$TOP/build/bench-opt/tundctl
+FLOOR_FWD=$TOP/build/bench-opt/floor_fwd
 
 emit() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$RESULTS"; }
 
@@ -54,6 +57,7 @@ measure() {
 	emit "$p" ping_idle "$(ping_idle "$NS_A" "$addr" 200)" "$rep"
 	# shellcheck disable=SC2086 # DAEMONS holds a list of pids
 	emit "$p" ping_1cpu "$(ping_one_cpu "$NS_A" "$addr" 200 ${DAEMONS[$p]})" "$rep"
+	case $p in floor*) return ;; esac # a yardstick for latency, not a VPN
 
 	# One TCP stream, with the daemons' CPU time and pings alongside.
 	n=$(((SECS - 2) * 20)); [ "$n" -ge 10 ] || n=10
@@ -98,7 +102,7 @@ up=""
 for p in $PATHS; do
 	if vpn_up "$p"; then
 		up="$up $p"
-	elif [ "$p" = tund ] || [ "$p" = veth ]; then
+	elif [ "$p" = tund ] || [ "$p" = veth ] || [ "${p%-seal}" = floor ]; then
 		fail "$p: ${TARGET[$p]} does not answer"
 	else
 		# A competitor that does not come up here is left out, loudly.

@@ -62,6 +62,9 @@ report_table() {
 		printf "\nMedians of %d interleaved repetitions; iperf3 -t %d (UDP: -u -l 64 -b 0 -t %d), 200 idle pings 10 ms apart,\n", reps, secs, int((secs + 1) / 2)
 		printf "pings 50 ms apart during the 1-stream test; CPU = utime+stime of both daemons during that test.\n"
 		printf "One CPU: the same idle pings with ping and every daemon thread on CPU 0 (no wake-ups across vCPUs).\n"
+		if ((("floor-seal" SUBSEP "ping_idle") in M) && M["floor-seal", "ping_idle"] != "NA" && M["tund", "ping_idle"] != "NA")
+			printf "Floor: floor_fwd.c, one read and one send per packet in one thread at each end (floor-seal: with ChaCha20-Poly1305);\ntund adds %.3f ms to floor-seal idle (%.3f ms on one CPU).\n", \
+				M["tund", "ping_idle"] - M["floor-seal", "ping_idle"], M["tund", "ping_1cpu"] - M["floor-seal", "ping_1cpu"]
 		printf "Ratio rows: the median of tund divided by the other median; above 1 is better for Mbit/s and pps, below 1 for ms and CPU.\n"
 		if (cnt["tund" SUBSEP "rss_peers_kib"])
 			printf "tund RSS: %.1f MiB with 1 peer after the tests, %.1f MiB with %s more static peers added.\n", \

@@ -7,6 +7,9 @@
 #   nebula        10.89.0.0/24  UDP 4242   AES-256-GCM (its default), no lighthouse
 #   tinc          10.90.0.0/24  UDP 655    1.0 router mode, AES-256-CBC + SHA256
 #   openvpn       10.91.0.0/24  UDP 1194   p2p, TLS (pinned P-256 certs), AES-256-GCM, no DCO
+#   floor         10.92.0.0/24  UDP 5101   tests/bench/floor_fwd.c: one read and one send per
+#   floor-seal    10.93.0.0/24  UDP 5102   packet, no VPN logic (-seal: ChaCha20-Poly1305); a
+#                                          yardstick for idle latency only
 # vpn_up NAME sets TARGET[NAME] (the address b answers on, pinged and
 # iperf'd from a) and DAEMONS[NAME] (pids of the daemons at both ends).
 # Every daemon stays in the foreground so its pid is the one doing the work.
@@ -159,6 +162,26 @@ vpn_up_openvpn() {
 	TARGET[openvpn]=10.91.0.2
 	DAEMONS[openvpn]=${pids# }
 }
+
+# vpn_up_floor_with NAME IDX PORT [--seal]: floor_fwd at both ends.
+vpn_up_floor_with() {
+	local name=$1 idx=$2 net=10.$((91 + $2)).0 port=$3 n dev pids=""
+	shift 3
+	for n in a b; do
+		dev=ttbf$$$n$idx
+		bg "$(ns_of $n)" "$T_DIR/$name-$n.log" "$FLOOR_FWD" "$dev" "$port" \
+			"$(under_of "$(peer_of $n)")" "$port" "$@"
+		pids="$pids $BG_PID"
+		wait_until 10 ip -n "$(ns_of $n)" link show "$dev" >/dev/null 2>&1 ||
+			fail "$name: no $dev on $n"
+		ip -n "$(ns_of $n)" addr add "$net.$(idx_of $n)/24" dev "$dev"
+		ip -n "$(ns_of $n)" link set "$dev" mtu "$BENCH_MTU" up
+	done
+	TARGET[$name]=$net.2
+	DAEMONS[$name]=${pids# }
+}
+vpn_up_floor() { vpn_up_floor_with floor 1 5101; }
+vpn_up_floor-seal() { vpn_up_floor_with floor-seal 2 5102 --seal; }
 
 # vpn_up NAME: brings it up and waits until b answers through it; status 1
 # (logs kept) if it does not.
