@@ -57,6 +57,7 @@ measure() {
 	emit "$p" ping_idle "$(ping_idle "$NS_A" "$addr" 200)" "$rep"
 	# shellcheck disable=SC2086 # DAEMONS holds a list of pids
 	emit "$p" ping_1cpu "$(ping_one_cpu "$NS_A" "$addr" 200 ${DAEMONS[$p]})" "$rep"
+	emit "$p" ping_busy "$(ping_busy_cpus "$NS_A" "$addr" 200)" "$rep"
 	case $p in floor*) return ;; esac # a yardstick for latency, not a VPN
 
 	# One TCP stream, with the daemons' CPU time and pings alongside.

@@ -56,6 +56,25 @@ ping_one_cpu() {
 	rtt_median "$out"
 }
 
+# ping_busy_cpus NS ADDR COUNT: ping_idle while one busy loop per CPU runs at
+# nice 19, so that no CPU is idle. On a VM, waking a thread on an idle vCPU is
+# slow; this shows what a VPN adds when no wake-up has to start one.
+ping_busy_cpus() {
+	local i loops=() p rtt
+	for i in $(seq "$(nproc)"); do
+		nice -n 19 sh -c 'while :; do :; done' &
+		loops+=("$!")
+		t_track "$!"
+	done
+	rtt=$(ping_idle "$@")
+	for p in "${loops[@]}"; do
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+		t_untrack "$p"
+	done
+	echo "$rtt"
+}
+
 # tcp_run NS ADDR STREAMS SECS JSON: an iperf3 TCP test; JSON keeps the report.
 tcp_run() {
 	timeout $(($4 + 30)) ip netns exec "$1" iperf3 -c "$2" -P "$3" -t "$4" -J >"$5" 2>/dev/null

@@ -35,7 +35,7 @@ report_table() {
 	function ratio(a, b) { return (a == "NA" || b == "NA" || b == 0) ? "–" : sprintf("%.2f×", a / b) }
 	$3 != "NA" && $3 != "" { k = $1 SUBSEP $2; val[k, ++cnt[k]] = $3 }
 	END {
-		nm = split("tcp1 tcp4 udp64_pps ping_idle over ping_1cpu over1 ping_load cpu_per_gb", m, " ")
+		nm = split("tcp1 tcp4 udp64_pps ping_idle over ping_1cpu over1 ping_busy overb ping_load cpu_per_gb", m, " ")
 		np = split(paths, p, " ")
 		for (i = 1; i <= np; i++) {
 			for (j = 1; j <= nm; j++) M[p[i], m[j]] = med(p[i] SUBSEP m[j])
@@ -43,10 +43,12 @@ report_table() {
 				M[p[i], "ping_idle"] - M["veth", "ping_idle"]
 			M[p[i], "over1"] = (M[p[i], "ping_1cpu"] == "NA" || M["veth", "ping_1cpu"] == "NA") ? "NA" : \
 				M[p[i], "ping_1cpu"] - M["veth", "ping_1cpu"]
+			M[p[i], "overb"] = (M[p[i], "ping_busy"] == "NA" || M["veth", "ping_busy"] == "NA") ? "NA" : \
+				M[p[i], "ping_busy"] - M["veth", "ping_busy"]
 		}
-		M["veth", "cpu_per_gb"] = M["veth", "over"] = M["veth", "over1"] = "NA"
-		printf "\n| path | TCP 1 stream Mbit/s | TCP 4 streams Mbit/s | UDP 64 B delivered pps | idle ping ms | over veth ms | idle ping, one CPU ms | over veth ms | ping under TCP load ms | CPU-s per GB (both daemons) |\n"
-		printf "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+		M["veth", "cpu_per_gb"] = M["veth", "over"] = M["veth", "over1"] = M["veth", "overb"] = "NA"
+		printf "\n| path | TCP 1 stream Mbit/s | TCP 4 streams Mbit/s | UDP 64 B delivered pps | idle ping ms | over veth ms | idle ping, one CPU ms | over veth ms | idle ping, CPUs busy ms | over veth ms | ping under TCP load ms | CPU-s per GB (both daemons) |\n"
+		printf "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
 		for (i = 1; i <= np; i++) {
 			printf "| %s |", p[i]
 			for (j = 1; j <= nm; j++) printf " %s |", fmt(m[j], M[p[i], m[j]])
@@ -62,9 +64,11 @@ report_table() {
 		printf "\nMedians of %d interleaved repetitions; iperf3 -t %d (UDP: -u -l 64 -b 0 -t %d), 200 idle pings 10 ms apart,\n", reps, secs, int((secs + 1) / 2)
 		printf "pings 50 ms apart during the 1-stream test; CPU = utime+stime of both daemons during that test.\n"
 		printf "One CPU: the same idle pings with ping and every daemon thread on CPU 0 (no wake-ups across vCPUs).\n"
+		printf "CPUs busy: the same idle pings while one busy loop per CPU runs at nice 19 (no wake-up has to start an idle vCPU).\n"
 		if ((("floor-seal" SUBSEP "ping_idle") in M) && M["floor-seal", "ping_idle"] != "NA" && M["tund", "ping_idle"] != "NA")
-			printf "Floor: floor_fwd.c, one read and one send per packet in one thread at each end (floor-seal: with ChaCha20-Poly1305);\ntund adds %.3f ms to floor-seal idle (%.3f ms on one CPU).\n", \
-				M["tund", "ping_idle"] - M["floor-seal", "ping_idle"], M["tund", "ping_1cpu"] - M["floor-seal", "ping_1cpu"]
+			printf "Floor: floor_fwd.c, one read and one send per packet in one thread at each end (floor-seal: with ChaCha20-Poly1305);\ntund adds %.3f ms to floor-seal idle (%.3f ms on one CPU, %.3f ms with the CPUs busy).\n", \
+				M["tund", "ping_idle"] - M["floor-seal", "ping_idle"], M["tund", "ping_1cpu"] - M["floor-seal", "ping_1cpu"], \
+				M["tund", "ping_busy"] - M["floor-seal", "ping_busy"]
 		printf "Ratio rows: the median of tund divided by the other median; above 1 is better for Mbit/s and pps, below 1 for ms and CPU.\n"
 		if (cnt["tund" SUBSEP "rss_peers_kib"])
 			printf "tund RSS: %.1f MiB with 1 peer after the tests, %.1f MiB with %s more static peers added.\n", \
