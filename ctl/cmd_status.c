@@ -12,7 +12,9 @@ static const char usage[] =
 	"Usage: tundctl status [--json]\n"
 	"\n"
 	"Shows the interface, its addresses and MTU, the node's public key, the UDP\n"
-	"listen port, how long tund has been running and how many peers it knows.\n"
+	"listen port, how long tund has been running and how many peers it knows;\n"
+	"how packets move, and the LAN-game broadcasts fanned out and dropped by\n"
+	"the rate bound.\n"
 	"\n"
 	"  --json   print the daemon's result object as JSON instead of a summary\n"
 	"  --help   show this help\n";
@@ -44,7 +46,7 @@ static void print_status(JsonObject *o)
 	GString *list = g_string_new(NULL);
 	const char *name = tund_client_get_string(o, "interface");
 	char *iface = tund_format_sanitize(name ? name : "-");
-	char buf[64];
+	char buf[96];
 	int64_t v;
 
 	printf("interface: %s\n", iface);
@@ -132,6 +134,17 @@ static void print_status(JsonObject *o)
 		snprintf(buf, sizeof(buf), "paused %" PRId64 " times under small-packet floods",
 			 pauses);
 		field("pacing", buf);
+	}
+
+	JsonNode *bc = json_object_get_member(o, "broadcasts");
+	int64_t passed, dropped;
+
+	if (bc && JSON_NODE_HOLDS_OBJECT(bc) &&
+	    tund_client_get_int(json_node_get_object(bc), "passed", &passed) &&
+	    tund_client_get_int(json_node_get_object(bc), "dropped", &dropped)) {
+		snprintf(buf, sizeof(buf), "%" PRId64 " fanned out, %" PRId64 " over the rate bound",
+			 passed, dropped);
+		field("broadcasts", buf);
 	}
 }
 

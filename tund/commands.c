@@ -119,6 +119,14 @@ static JsonNode *cmd_status(struct tund_daemon *d, JsonObject *req, char **err)
 		json_builder_begin_object(b);
 		member_int(b, "pauses", tund_dataplane_pace_pauses(d->dp));
 		json_builder_end_object(b);
+		/* LAN-game fan-out and its rate bound (tund/dataplane.h) */
+		uint64_t bdropped, bpassed = tund_dataplane_broadcasts(d->dp, &bdropped);
+
+		json_builder_set_member_name(b, "broadcasts");
+		json_builder_begin_object(b);
+		member_int(b, "passed", bpassed);
+		member_int(b, "dropped", bdropped);
+		json_builder_end_object(b);
 	}
 	json_builder_end_object(b);
 	return json_builder_get_root(b);

@@ -81,6 +81,8 @@ void tund_dataplane_peer_endpoint(struct tund_dataplane *dp, struct tund_peer *p
  * Off until called; overlay4 may change at run time. */
 void tund_dataplane_set_broadcast(struct tund_dataplane *dp, bool on,
 				  const struct tund_cidr *overlay4);
+/* Fan-out packets that passed the rate bound (returned) and that it dropped
+ * (*dropped), since start. */
 uint64_t tund_dataplane_broadcasts(struct tund_dataplane *dp, uint64_t *dropped);
 
 /* Current time for the device. */
