@@ -57,13 +57,26 @@ ip netns exec "$NS_B" wg set "$WG" peer "$PUB_A" remove
 ctl_a peer remove wg >/dev/null
 round "$T_DIR/psk" "with psk"
 
-# A wrong psk must not work.
+# A wrong psk must not work: wireguard-go answers tund's initiation (the psk
+# is not in it), tund cannot open the response and counts it as rejected.
 wg genpsk >"$T_DIR/other.psk"
-ip netns exec "$NS_B" wg set "$WG" peer "$PUB_A" remove
-ctl_a peer remove wg >/dev/null
+ip netns exec "$NS_B" wg set "$WG" peer "$PUB_A" remove || fail "wg set: remove the psk peer"
+ctl_a peer remove wg >/dev/null || fail "peer remove wg"
 ip netns exec "$NS_B" wg set "$WG" peer "$PUB_A" endpoint 192.0.2.1:51820 \
-	allowed-ips 10.77.0.1/32 preshared-key "$T_DIR/other.psk"
-ctl_a peer add "$PUB_WG" --endpoint 192.0.2.2:51820 --allowed-ips 10.77.0.2/32 \
-	--psk-file "$T_DIR/psk" >/dev/null
-ip netns exec "$NS_A" ping -c 3 -W 1 10.77.0.2 >/dev/null 2>&1 && fail "mismatched psk passed traffic"
+	allowed-ips 10.77.0.1/32 preshared-key "$T_DIR/other.psk" || fail "wg set with the other psk"
+rejected0=$(ctl_a status --json | jq .drops.handshake_rejected)
+ctl_a peer add "$PUB_WG" --name wg --endpoint 192.0.2.2:51820 --allowed-ips 10.77.0.2/32 \
+	--psk-file "$T_DIR/psk" >/dev/null || fail "peer add with the psk"
+out=$(ip netns exec "$NS_A" ping -n -c 3 -W 1 10.77.0.2 2>&1)
+grep -q ' 0 received' <<<"$out" || fail "mismatched psk passed traffic: $(tail -n 2 <<<"$out")"
+peer_rejected() { ctl_a peers --json | jq '.[] | select(.name == "wg") | .drops.handshake_rejected'; }
+wait_until 20 eval '[ "$(peer_rejected)" -ge 1 ]' ||
+	fail "tund did not count a rejected handshake from wireguard-go: $(ctl_a peers --json | jq -c '.[] | select(.name == "wg")')"
+[ "$(ctl_a status --json | jq .drops.handshake_rejected)" -gt "$rejected0" ] ||
+	fail "status does not count the rejected handshake: $(ctl_a status --json | jq -c .drops)"
+[ "$(ctl_a peers --json | jq '.[] | select(.name == "wg") | .latest_handshake // 0')" = 0 ] ||
+	fail "tund shows a handshake with the wrong psk"
+ctl_a peers | grep -q "handshake_rejected $(peer_rejected)" ||
+	fail "tundctl peers does not show the rejected handshakes: $(ctl_a peers)"
+t_log "wrong psk: no ping, $(peer_rejected) responses rejected and counted"
 echo "PASS wireguard_go"
