@@ -55,7 +55,19 @@ ctl c join "$quiet" >/dev/null || fail "c: join quiet"
 Cq=$(overlay_addr c)
 wait_until 30 pings a "$Cq" || fail "a cannot ping c in the quiet network"
 [ "$(ctl a networks --json | jq '.[0].broadcast')" = false ] || fail "networks does not show broadcast off"
+# The positive control: the game server on c is alive and answers in the
+# quiet network, so an empty reply below means the broadcast never reached it.
+got=$(lab_exec a $GAME query "$Cq" 27015)
+grep -qx "reply $Cq" <<<"$got" || fail "the game on c does not answer a unicast query in the quiet network: $got"
+# The broadcast reaches a's tund (the node's broadcast rules stay: broadcast
+# is off for this network, not for the node), which keeps it home.
+nft_rules=$(lab_exec a nft list table ip tund_tt0 2>&1) ||
+	fail "a has no broadcast rules, so the test would not reach tund: $nft_rules"
+lab_bg a "$T_DIR/quiet-a.log" tcpdump -l -n -i tt0 "udp dst port 27015 and dst host 255.255.255.255"
+wait_until 10 test -s "$T_DIR/quiet-a.log" || fail "tcpdump on a's tt0 did not start"
 got=$(lab_exec a $GAME query 255.255.255.255 27015 2)
+wait_until 10 grep -q '255.255.255.255.27015' "$T_DIR/quiet-a.log" ||
+	fail "the broadcast query never reached a's TUN: $(cat "$T_DIR/quiet-a.log")"
 [ -z "$got" ] || fail "a broadcast crossed a --no-broadcast network: $got"
-t_log "--no-broadcast: unicast works, broadcasts stay home"
+t_log "--no-broadcast: unicast query answered, the broadcast reached a's tund and stayed home"
 echo "PASS lan_beacons"
