@@ -65,6 +65,19 @@ wait_until() {
 	done
 }
 
+# ping_all NS COUNT ADDR [PING-OPTION...]: COUNT echo requests from NS, every
+# one answered. ping itself exits 0 on a single reply, so "no loss" needs the
+# count; on loss this logs ping's summary and returns 1.
+ping_all() {
+	local ns=$1 count=$2 addr=$3 out got
+	shift 3
+	out=$(ip netns exec "$ns" ping -n -c "$count" "$@" "$addr" 2>&1)
+	got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' <<<"$out")
+	[ "${got:-0}" = "$count" ] && return 0
+	t_log "ping $addr from $ns: ${got:-0} of $count answered: $(tail -n 2 <<<"$out" | tr '\n' ' ')"
+	return 1
+}
+
 # t_track PID: kill it at cleanup.
 t_track() { T_PIDS+=("$1"); }
 

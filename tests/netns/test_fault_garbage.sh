@@ -42,7 +42,7 @@ total=$(($(drops_total) - drops0))
 pid_running "$PID_B" || fail "b died from random datagrams"
 ctl_b status >/dev/null || fail "b does not answer a valid request after the datagrams"
 wait_until 20 ping_ok || fail "tunnel broken after the datagrams"
-ip netns exec "$NS_A" ping -c 5 -i 0.2 -W 1 10.77.0.2 >/dev/null || fail "ping lost packets after the datagrams"
+ping_all "$NS_A" 5 10.77.0.2 -i 0.2 -W 1 || fail "ping lost packets after the datagrams"
 rss2=$(rss_kib)
 t_log "datagrams: $sent sent in $secs s, $delivered reached the socket ($overflow overflowed its buffer), $total dropped and counted ($malformed malformed)"
 growth=$((rss2 - rss0))

@@ -28,7 +28,9 @@ flood=$!; t_track "$flood"
 flooding() { [ "$(count_pcap 'dst net 198.18.0.0/15')" -ge 100 ]; }
 wait_until 20 flooding || fail "no cookie replies to the flood: $(ctl_b status --json | jq -c .drops)"
 
-# The existing session: 50 pings at 0.2 s while the flood goes on.
+# The existing session: 50 pings at 0.2 s while the flood goes on. Two may be
+# lost on purpose: the pings share b's socket with 2000 initiations a second,
+# whose buffer may overflow while b is descheduled on a loaded machine.
 ip netns exec "$NS_A" ping -c 50 -i 0.2 -W 1 10.77.0.2 >"$T_DIR/ping.out" 2>&1
 received=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$T_DIR/ping.out")
 [ "${received:-0}" -ge 48 ] || fail "existing session: ${received:-0} of 50 pings during the flood"

@@ -23,6 +23,7 @@ path_is b "$KA" direct || fail "path on b is $(peer_field b "$KA" path), want di
 t_log "path $(peer_field a "$KB" candidates) $(peer_field a "$KB" local_addr) -> $(peer_field a "$KB" remote_addr)"
 out=$(ctl a ping "$KB" -c 2) || fail "tundctl ping failed: $out"
 grep -q direct <<<"$out" || fail "tundctl ping does not show the path: $out"
+grep -q '^2 sent, 2 received' <<<"$out" || fail "tundctl ping lost packets on the direct path: $out"
 rtt=$(peer_field a "$KB" rtt_ms)
 [ -n "$rtt" ] || fail "peers shows no RTT"
 transfer a b "$B" 20

@@ -11,10 +11,10 @@ pair_up
 
 ping_ok() { ip netns exec "$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1; }
 wait_until 20 ping_ok "$NS_A" 10.77.0.2 || fail "no IPv4 ping a -> b"
-ip netns exec "$NS_A" ping -c 3 -i 0.2 -W 2 10.77.0.2 >/dev/null || fail "IPv4 ping lost packets"
-ip netns exec "$NS_B" ping -c 3 -i 0.2 -W 2 10.77.0.1 >/dev/null || fail "IPv4 ping b -> a"
+ping_all "$NS_A" 3 10.77.0.2 -i 0.2 -W 2 || fail "IPv4 ping a -> b lost packets"
+ping_all "$NS_B" 3 10.77.0.1 -i 0.2 -W 2 || fail "IPv4 ping b -> a lost packets"
 wait_until 20 ping_ok "$NS_A" fd77::2 || fail "no IPv6 ping a -> b"
-ip netns exec "$NS_B" ping -c 3 -i 0.2 -W 2 fd77::1 >/dev/null || fail "IPv6 ping b -> a"
+ping_all "$NS_B" 3 fd77::1 -i 0.2 -W 2 || fail "IPv6 ping b -> a lost packets"
 p=$(ctl_a peers --json | jq -c '.[0]')
 jq -e '.latest_handshake > 0 and .rx_bytes > 0 and .tx_bytes > 0 and .path == "direct"' \
 	<<<"$p" >/dev/null || fail "peers does not show the session: $p"
