@@ -5,8 +5,10 @@
   udp_check.py send ADDR PORT SIZE COUNT [GSO]   sends COUNT datagrams of SIZE bytes;
       with GSO, GSO datagrams at a time in one send (UDP_SEGMENT), so the
       kernel hands them to the TUN as one super packet where it can
-  udp_check.py recv ADDR PORT SIZE SECONDS     counts datagrams of SIZE bytes
-      whose contents match their sequence number; prints "intact N bad M"
+  udp_check.py recv ADDR PORT SIZE SECONDS [COUNT]   counts datagrams of SIZE
+      bytes whose contents match their sequence number until COUNT are in,
+      SECONDS are over, or nothing came for 5 s after the first; prints
+      "intact N bad M missing K" and, if any, the first missing numbers
 
 Each datagram is its 4-byte sequence number then bytes derived from it."""
 import hashlib
@@ -43,7 +45,7 @@ def send(addr, port, size, count, gso):
         time.sleep(0.004)  # paced: this checks integrity, not capacity
 
 
-def recv(addr, port, size, seconds):
+def recv(addr, port, size, seconds, count=0):
     s = socket.socket(family(addr), socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
     s.bind((addr, port))
@@ -51,21 +53,27 @@ def recv(addr, port, size, seconds):
     intact = bad = 0
     seen = set()
     end = time.monotonic() + seconds
-    s.settimeout(1)
-    while time.monotonic() < end:
+    last = None
+    s.settimeout(0.5)
+    while time.monotonic() < end and not (count and intact >= count):
         try:
             data = s.recv(65536)
         except socket.timeout:
-            if intact:
-                break  # the sender is done
+            # the sender is done (a loaded machine may pause it for a while)
+            if last is not None and time.monotonic() - last > 5:
+                break
             continue
+        last = time.monotonic()
         seq = int.from_bytes(data[:4], "big")
         if len(data) == size and data == payload(seq, size) and seq not in seen:
             seen.add(seq)
             intact += 1
         else:
             bad += 1
-    print(f"intact {intact} bad {bad}", flush=True)
+    missing = [i for i in range(count) if i not in seen]
+    print(f"intact {intact} bad {bad} missing {len(missing)}", flush=True)
+    if missing:
+        print("first missing:", " ".join(map(str, missing[:20])), flush=True)
 
 
 def main():
@@ -73,7 +81,7 @@ def main():
     if cmd == "send":
         send(addr, port, size, int(sys.argv[5]), int(sys.argv[6]) if len(sys.argv) > 6 else 0)
     else:
-        recv(addr, port, size, float(sys.argv[5]))
+        recv(addr, port, size, float(sys.argv[5]), int(sys.argv[6]) if len(sys.argv) > 6 else 0)
 
 
 main()
