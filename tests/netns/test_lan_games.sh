@@ -69,16 +69,15 @@ wait_until 20 sleep_until_quiet || true
 n=$(grep -c "IP $A\." "$T_DIR/storm.log")
 limit=$((400 + 200 * (secs + 2)))
 [ "$n" -ge 100 ] && [ "$n" -le "$limit" ] || fail "storm: b got $n of 3000 broadcasts sent in ${secs} s (want 100..$limit)"
-# The bound is tund's, not the kernel's: a read the storm off its TUN, let at
-# most the bound through and counted the rest as dropped; b got no more than
-# a let through (another fan-out packet, e.g. IPv6 multicast, may add a few).
+# The bound is tund's, not the kernel's: a read the storm off its TUN (more
+# than the bound allows: passed and dropped together), let at most the bound
+# through, so it counted at least 100 as dropped; b got no more than a let
+# through (another fan-out packet, e.g. IPv6 multicast, may add a few).
 passed=$(($(bc passed) - passed0)) dropped=$(($(bc dropped) - dropped0))
 seen=$((passed + dropped))
 [ "$seen" -gt $((limit + 100)) ] ||
-	fail "storm: a's fan-out saw only $seen of 3000 broadcasts, within the bound $limit: the test did not storm it"
+	fail "storm: a's fan-out counted $seen of 3000 broadcasts ($passed passed, $dropped dropped), not over the bound $limit"
 [ "$passed" -le "$limit" ] || fail "storm: a's rate bound let $passed of $seen through in ${secs} s (bound $limit)"
-[ "$dropped" -ge $((seen - limit)) ] ||
-	fail "storm: a counted $dropped broadcasts over the bound of $seen (passed $passed, bound $limit)"
 [ "$n" -le "$passed" ] || fail "storm: b got $n copies, a let only $passed through"
 ctl a status | grep -qE "^ *broadcasts: [0-9]+ fanned out, $((dropped0 + dropped)) over the rate bound" ||
 	fail "tundctl status does not show the broadcast counters: $(ctl a status)"
