@@ -85,6 +85,28 @@ ctl b networks --json | jq -e '.[0].broker_connected == true and .[0].signaling.
 readme_has '`tundctl network invite NAME` prints the invite'
 again=$(ctl a network invite friends | tail -n 1)
 [[ $again == tund1:* ]] || fail "network invite printed: $again"
+# "Servers moved? Edit the config and reload": README's [network friends]
+# section (its example servers replaced by the lab's second address, where
+# coturn answers too; the broker stays where it is: test_reload moves it) is
+# added to a's config; `tundctl reload` applies it and the path stays.
+readme_has '`tundctl reload` (or `kill -HUP`) applies'
+section=$(readme_block "Servers moved? Edit the config and reload")
+grep -q '^\[network friends\]' <<<"$section" || fail "README's section is not [network friends]: $section"
+new=${section//broker2.example.org:1883/$LAB_SRV:1883}
+new=${new//stun.example.org:3478/$LAB_SRV2:3478}
+new=${new//user:pass@turn2.example.org:3478/$LAB_TURN_USER:$LAB_TURN_PASS@$LAB_SRV2:3478}
+[ "$(grep -c "$LAB_SRV2" <<<"$new")" -ge 2 ] || fail "README's example servers changed: $section"
+printf '%s\n' "$new" >>"$T_DIR/a.conf"
+out=$(ctl a reload --json) || fail "reload of README's section refused: $out"
+jq -e '[.applied[] | select(test("network friends: STUN/TURN"))] | length == 1' <<<"$out" >/dev/null ||
+	fail "reload did not apply the STUN/TURN servers: $out"
+net=$(ctl a networks --json | jq -c '.[0] | {stun, turn}')
+jq -e --arg s "$LAB_SRV2" '(.stun | map(test($s)) | all) and (.stun | length == 1) and
+	(.turn | length == 2) and (.turn | map(test($s)) | all)' <<<"$net" >/dev/null ||
+	fail "networks does not show README's servers in use: $net"
+lab_exec a ping -c 5 -i 0.2 -W 2 "$B" | grep -q ' 5 received' || fail "pings lost after the reload"
+t_log "README's [network friends] applied by reload: $net"
+
 # `tundctl network leave NAME` leaves: b has no network, a's pings stop.
 readme_has '`tundctl network leave NAME` leaves'
 ctl b network leave friends >/dev/null || fail "network leave"
