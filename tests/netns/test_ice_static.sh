@@ -13,6 +13,9 @@ set -u
 t_init icestatic
 . "$(dirname "$0")/natlab.sh"
 . "$(dirname "$0")/lib_tund.sh"
+. "$(dirname "$0")/lib_readme.sh"
+readme_has '`[ice] port_range = 50000-50100` limits the local ports ICE uses'
+readme_has '`[ice] stun = HOST:PORT`'
 lab_up cone
 lab_broker_stop
 tund_node a "address = 10.77.0.1/16" "[ice]
