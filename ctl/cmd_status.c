@@ -87,8 +87,11 @@ static void print_status(JsonObject *o)
 
 		tund_client_get_int(f, "paths", &paths);
 		tund_client_get_int(f, "received", &received);
-		snprintf(buf, sizeof(buf), "%" PRId64 " direct paths, %" PRId64 " datagrams",
-			 paths, received);
+		if (!json_object_get_boolean_member_with_default(f, "enabled", TRUE))
+			snprintf(buf, sizeof(buf), "off ([ice] fast_path): data goes through libnice");
+		else
+			snprintf(buf, sizeof(buf), "%" PRId64 " direct paths, %" PRId64 " datagrams",
+				 paths, received);
 		field("fast path", buf);
 	}
 

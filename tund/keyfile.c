@@ -40,16 +40,15 @@ bool tund_keyfile_load_or_create(const char *path, uint8_t priv[TUND_KEY_LEN],
 	*created = false;
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd >= 0) {
-		if (fstat(fd, &st) == 0 && (st.st_mode & 077)) {
-			/* Tighten rather than refuse: the key is ours and only we read it. */
-			if (fchmod(fd, 0600) != 0) {
-				*err = g_strdup_printf("%s: readable by others and chmod failed: %s",
-						       path, g_strerror(errno));
-				close(fd);
-				return false;
-			}
-		}
 		ok = read_key(fd, path, priv, err);
+		/* A valid key readable by others is tightened rather than refused (it is
+		 * ours and only we read it); a file that is no key stays as it is. */
+		if (ok && fstat(fd, &st) == 0 && (st.st_mode & 077) && fchmod(fd, 0600) != 0) {
+			*err = g_strdup_printf("%s: readable by others and chmod failed: %s",
+					       path, g_strerror(errno));
+			sodium_memzero(priv, TUND_KEY_LEN);
+			ok = false;
+		}
 		close(fd);
 		return ok;
 	}

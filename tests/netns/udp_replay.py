@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Replays captured WireGuard transport datagrams.
 
-usage: udp_replay.py PCAP DST_IP DST_PORT
+usage: udp_replay.py [--tamper] PCAP DST_IP DST_PORT
 Reads a classic pcap (Ethernet, IPv4, UDP), takes every UDP payload that is a
 WireGuard transport message (type 4) and sends each one again to DST_IP:DST_PORT
 from an ephemeral port. Prints how many it sent.
+--tamper: moves each counter 2^20 ahead first, so the replay window lets the
+datagram through and its authentication (the counter is the nonce) fails.
 """
 import socket
 import struct
@@ -31,11 +33,18 @@ def payloads(path):
 
 
 def main():
-    path, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    args = sys.argv[1:]
+    tamper = args[:1] == ["--tamper"]
+    if tamper:
+        args = args[1:]
+    path, host, port = args[0], args[1], int(args[2])
     sent = 0
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     for p in payloads(path):
         if len(p) >= 32 and p[0] == 4 and p[1:4] == b"\0\0\0":
+            if tamper:
+                counter = struct.unpack("<Q", p[8:16])[0] + (1 << 20)
+                p = p[:8] + struct.pack("<Q", counter) + p[16:]
             s.sendto(p, (host, port))
             sent += 1
     print(sent)
