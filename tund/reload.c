@@ -44,10 +44,14 @@ static void needs_restart(const struct tund_config *old, const struct tund_confi
 		g_ptr_array_add(out, g_strdup("[ice] port_range"));
 	if (old->offload != cfg->offload)
 		g_ptr_array_add(out, g_strdup("[interface] offload"));
+	if (old->io_uring != cfg->io_uring)
+		g_ptr_array_add(out, g_strdup("[interface] io_uring"));
 	if (old->ice_fast_path != cfg->ice_fast_path)
 		g_ptr_array_add(out, g_strdup("[ice] fast_path"));
 	if (!same_str(old->user, cfg->user))
 		g_ptr_array_add(out, g_strdup("[daemon] user"));
+	if (old->realtime != cfg->realtime)
+		g_ptr_array_add(out, g_strdup("[daemon] realtime"));
 }
 
 static JsonNode *string_array(GPtrArray *items)
