@@ -347,3 +347,61 @@ UNIT_TEST(networks_file_corrupt_refused_untouched)
 	sodium_memzero(invite, sizeof(invite));
 	fx_free(&f);
 }
+
+/* ---- peers.json ---- */
+
+static bool load_peers(struct fx *f)
+{
+	g_clear_pointer(&f->d.peers_path, g_free);
+	return tund_daemon_load_peers(&f->d);
+}
+
+UNIT_TEST(peers_file_corrupt_refused_untouched)
+{
+	struct fx f;
+	fx_init(&f);
+	uint8_t k[TUND_KEY_LEN];
+	char key[TUND_KEY_B64_LEN + 1], psk[TUND_KEY_B64_LEN + 1];
+	size_t len = 0;
+
+	tund_key_generate(k);
+	tund_key_encode(key, k);
+	tund_key_generate(k);
+	tund_key_encode(psk, k);
+	g_autofree char *good = g_strdup_printf(
+		"{\"version\":1,\"peers\":[{\"public_key\":\"%s\",\"name\":\"alice\",\"psk\":\"%s\","
+		"\"allowed_ips\":[\"10.77.0.2/32\"]}]}", key, psk);
+	g_autofree char *truncated = g_strndup(good, strlen(good) - 10);
+	g_autofree char *bad_psk = g_strdup(good);
+	memcpy(strstr(bad_psk, psk), "!!", 2);
+	const char *const bad[] = {
+		"", "{", "null", "[]", "{\"version\":2,\"peers\":[]}", "{\"version\":1,\"peers\":5}",
+		"{\"version\":1,\"peers\":[{}]}", truncated, bad_psk,
+	};
+
+	/* Missing: a first start. */
+	CHECK(load_peers(&f) && f.d.peers.items->len == 0);
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		CHECK(fx_write(f.d.peers_path, bad[i], 0600));
+		fx_capture_begin();
+		CHECK(!load_peers(&f));
+		g_autofree char *log = fx_capture_end();
+		/* One line naming the file; no secret in it. */
+		CHECK(strstr(log, f.d.peers_path) && strstr(log, "leaving the file as it is"));
+		CHECK(!strstr(log, psk));
+		CHECK(f.d.peers.items->len == 0);
+		g_autofree char *after = fx_read(f.d.peers_path, &len);
+		CHECK(after && len == strlen(bad[i]) && !memcmp(after, bad[i], len));
+	}
+	CHECK(fx_write(f.d.peers_path, good, 0600));
+	CHECK(load_peers(&f) && f.d.peers.items->len == 1);
+	struct tund_peer *p = tund_peer_list_find(&f.d.peers, "alice");
+	CHECK(p && p->has_psk);
+	/* A directory in its place. */
+	CHECK(unlink(f.d.peers_path) == 0 && mkdir(f.d.peers_path, 0700) == 0);
+	tund_peer_list_clear(&f.d.peers);
+	tund_peer_list_init(&f.d.peers);
+	CHECK(!load_peers(&f));
+	sodium_memzero(psk, sizeof(psk));
+	fx_free(&f);
+}
