@@ -2,6 +2,9 @@
 #include "tests/unit/daemon_fixture.h"
 
 #include <errno.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <sodium.h>
@@ -215,4 +218,76 @@ char *fx_capture_end(void)
 	if (text)
 		fputs(text, stderr);
 	return text ? text : g_strdup("");
+}
+
+char *fx_socket_request(const char *path, const char *line, int seconds)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	g_autofree char *req = g_strconcat(line, "\n", NULL);
+	gint64 end = g_get_monotonic_time() + (gint64)seconds * G_USEC_PER_SEC;
+	GString *got = g_string_new(NULL);
+	size_t off = 0, len = strlen(req);
+	char *nl = NULL;
+
+	g_strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) != 0)
+		goto out;
+	while (!nl && g_get_monotonic_time() < end) {
+		char buf[4096];
+		ssize_t n;
+
+		if (off < len) {
+			n = send(fd, req + off, len - off, MSG_NOSIGNAL);
+			if (n > 0)
+				off += (size_t)n;
+			else if (errno != EAGAIN)
+				break;
+		}
+		g_main_context_iteration(NULL, FALSE);
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n == 0)
+			break;
+		if (n > 0) {
+			g_string_append_len(got, buf, n);
+			nl = strchr(got->str, '\n');
+		} else {
+			g_usleep(1000);
+		}
+	}
+out:
+	if (fd >= 0)
+		close(fd);
+	if (!nl) {
+		g_string_free(got, TRUE);
+		return NULL;
+	}
+	g_string_truncate(got, (gsize)(nl - got->str));
+	return g_string_free(got, FALSE);
+}
+
+int fx_netns_enter(void)
+{
+	int old = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+
+	if (old < 0)
+		return -1;
+	/* Per thread: the rest of the process (GLib's workers) stays put. */
+	if (unshare(CLONE_NEWNET) != 0) {
+		fprintf(stderr, "  this test needs a network namespace of its own "
+				"(root or CAP_SYS_ADMIN): %s\n", strerror(errno));
+		close(old);
+		return -1;
+	}
+	return old;
+}
+
+void fx_netns_leave(int old)
+{
+	if (old < 0)
+		return;
+	if (setns(old, CLONE_NEWNET) != 0)
+		fprintf(stderr, "  cannot go back to the original network namespace: %s\n",
+			strerror(errno));
+	close(old);
 }

@@ -43,6 +43,16 @@ char *fx_read(const char *path, size_t *len);
 int fx_mode(const char *path);
 bool fx_write(const char *path, const char *data, int mode);
 
+/* Over a control socket at path, as tundctl does: connects, sends line and
+ * a newline, runs the default main context until one reply line came (at
+ * most `seconds`); the reply without its newline, or NULL. */
+char *fx_socket_request(const char *path, const char *line, int seconds);
+
+/* Moves this thread into a new network namespace (root only); returns the
+ * old one's fd for fx_netns_leave, or -1 with the reason on stderr. */
+int fx_netns_enter(void);
+void fx_netns_leave(int old);
+
 /* Captures what the code under test writes to stderr (its log lines). */
 void fx_capture_begin(void);
 char *fx_capture_end(void);

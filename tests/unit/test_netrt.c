@@ -18,31 +18,17 @@
 #include "tests/unit/unit.h"
 #include "tund/netrt.h"
 
-/* Moves this thread into a new, empty network namespace; returns the old
- * one's fd for netns_leave, or -1 (with a CHECK failed) if it cannot. */
 static int netns_enter(void)
 {
-	int old = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+	int old = fx_netns_enter();
 
 	CHECK(old >= 0);
-	if (old < 0)
-		return -1;
-	if (unshare(CLONE_NEWNET) != 0) {
-		fprintf(stderr, "  netrt tests need a network namespace of their own "
-				"(root or CAP_SYS_ADMIN): %s\n", strerror(errno));
-		CHECK(!"unshare(CLONE_NEWNET)");
-		close(old);
-		return -1;
-	}
 	return old;
 }
 
 static void netns_leave(int old)
 {
-	if (old < 0)
-		return;
-	CHECK(setns(old, CLONE_NEWNET) == 0);
-	close(old);
+	fx_netns_leave(old);
 }
 
 struct node {
