@@ -232,3 +232,46 @@ UNIT_TEST(control_socket_deferred_reply)
 out:
 	fx_free(&f);
 }
+
+/* A handler whose deferred reply is ready before it returns (manual
+ * signaling gathers synchronously when there is no STUN/TURN server). */
+static struct tund_control *inline_server;
+
+static char *inline_handler(void *ctx, uint64_t client, const char *line, size_t len)
+{
+	(void)ctx;
+	(void)line;
+	(void)len;
+	tund_control_reply(inline_server, client, tund_control_encode_error("answered inline"));
+	return NULL;
+}
+
+UNIT_TEST(control_socket_reply_from_inside_the_handler)
+{
+	struct fx f;
+	fx_init(&f);
+	bool eof;
+
+	CHECK(tund_control_open(f.d.cfg.control_socket, inline_handler, NULL, &inline_server) == 0);
+	if (!inline_server)
+		goto out;
+	for (int round = 0; round < 3; round++) {
+		int fd = connect_to(f.d.cfg.control_socket);
+
+		CHECK(send_all(fd, "x\nx\n", 4));
+		GString *got = read_lines(fd, 2, &eof);
+		CHECK(!strcmp(got->str, "{\"ok\":false,\"error\":\"answered inline\"}\n"
+					"{\"ok\":false,\"error\":\"answered inline\"}\n"));
+		g_string_free(got, TRUE);
+		/* Hanging up must leave no watch behind on the freed client. */
+		close(fd);
+		for (int i = 0; i < 50; i++) {
+			g_main_context_iteration(NULL, FALSE);
+			g_usleep(1000);
+		}
+	}
+	tund_control_close(inline_server);
+	inline_server = NULL;
+out:
+	fx_free(&f);
+}
