@@ -9,6 +9,7 @@
 #include <json-glib/json-glib.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "tund/daemon.h"
 
@@ -52,6 +53,18 @@ char *fx_socket_request(const char *path, const char *line, int seconds);
  * old one's fd for fx_netns_leave, or -1 with the reason on stderr. */
 int fx_netns_enter(void);
 void fx_netns_leave(int old);
+
+/* A data plane for f whose "TUN" is a datagram socketpair: tun[0] is the
+ * data plane's, tun[1] the test's (the kernel side). fx_stop_dataplane
+ * stops it and closes both. */
+bool fx_start_dataplane(struct fx *f, int tun[2]);
+void fx_stop_dataplane(struct fx *f, int tun[2]);
+/* An IPv4 packet src -> dst (protocol 253) carrying payload; its length. */
+size_t fx_ipv4_packet(uint8_t *p, const char *src, const char *dst, const char *payload);
+/* Writes such a packet into from_tun until to_tun reads it back, at most
+ * `seconds` (the first one waits for a handshake). */
+bool fx_carried(int from_tun, int to_tun, const char *src, const char *dst, const char *payload,
+		int seconds);
 
 /* Captures what the code under test writes to stderr (its log lines). */
 void fx_capture_begin(void);

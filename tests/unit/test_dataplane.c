@@ -3,8 +3,6 @@
  * is a datagram socketpair, peered over 127.0.0.1. A packet written into
  * one comes out of the other; the peers and status commands show the
  * counters, including the drop reason for a spoofed inner source. */
-#include <arpa/inet.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -21,29 +19,14 @@ struct node {
 
 static bool node_start(struct node *n)
 {
-	struct tund_dataplane_opts o = { .mtu = 1420 };
-
 	fx_init(&n->f);
 	tund_key_encode(n->key, n->f.d.public_key);
-	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, n->tun) != 0)
-		return false;
-	o.tun_fd = n->tun[0];
-	n->f.d.tun_fd = n->tun[0];
-	if (tund_dataplane_start(&o, n->f.d.private_key, &n->f.d.dp) != 0)
-		return false;
-	n->f.d.listen_port = tund_dataplane_port(n->f.d.dp);
-	return true;
+	return fx_start_dataplane(&n->f, n->tun);
 }
 
 static void node_stop(struct node *n)
 {
-	tund_dataplane_stop(n->f.d.dp);
-	n->f.d.dp = NULL;
-	/* Peers hold data-plane handles no longer valid. */
-	for (guint i = 0; i < n->f.d.peers.items->len; i++)
-		((struct tund_peer *)g_ptr_array_index(n->f.d.peers.items, i))->wg_peer = NULL;
-	close(n->tun[0]);
-	close(n->tun[1]);
+	fx_stop_dataplane(&n->f, n->tun);
 	fx_free(&n->f);
 }
 
@@ -63,51 +46,10 @@ static bool add_peer(struct node *n, const struct node *other, const char *ip)
 	return ok;
 }
 
-static size_t ipv4_packet(uint8_t *p, const char *src, const char *dst, const char *payload)
-{
-	size_t plen = strlen(payload), len = 20 + plen;
-	uint32_t sum = 0;
-
-	memset(p, 0, 20);
-	p[0] = 0x45;
-	p[2] = (uint8_t)(len >> 8);
-	p[3] = (uint8_t)len;
-	p[8] = 64;
-	p[9] = 253; /* experimental protocol: nothing parses the payload */
-	inet_pton(AF_INET, src, p + 12);
-	inet_pton(AF_INET, dst, p + 16);
-	for (int i = 0; i < 20; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	p[10] = (uint8_t)(~sum >> 8);
-	p[11] = (uint8_t)~sum;
-	memcpy(p + 20, payload, plen);
-	return len;
-}
-
-/* Sends from `from`'s kernel side until `to`'s kernel side gets a packet
- * carrying payload, for up to `seconds` (the first needs a handshake). */
 static bool carried_within(struct node *from, struct node *to, const char *src, const char *dst,
 			   const char *payload, int seconds)
 {
-	uint8_t pkt[256], got[2048];
-	size_t len = ipv4_packet(pkt, src, dst, payload);
-	gint64 end = g_get_monotonic_time() + seconds * G_USEC_PER_SEC;
-
-	while (g_get_monotonic_time() < end) {
-		struct pollfd p = { .fd = to->tun[1], .events = POLLIN };
-
-		if (send(from->tun[1], pkt, len, 0) != (ssize_t)len)
-			return false;
-		while (poll(&p, 1, 200) > 0) {
-			ssize_t n = recv(to->tun[1], got, sizeof(got), 0);
-
-			if (n == (ssize_t)len && !memcmp(got, pkt, len))
-				return true;
-		}
-	}
-	return false;
+	return fx_carried(from->tun[1], to->tun[1], src, dst, payload, seconds);
 }
 
 static bool carried(struct node *from, struct node *to, const char *src, const char *dst,
