@@ -55,6 +55,7 @@ struct tund_path {
 	guint retry_timer, upgrade_timer;
 	unsigned retry_s, upgrade_s;
 	void (*manual_done)(void *ctx, const struct tund_signal *m);
+	void (*manual_gone)(void *ctx);
 	void *manual_ctx;
 	GList *dying; /* dropped sessions not destroyed yet (they point here) */
 };
@@ -602,6 +603,9 @@ void tund_path_free(struct tund_path *path)
 		g_source_remove(s->destroy_id);
 		session_destroy(s);
 	}
+	/* A blob still owed: its owner frees what it handed us. */
+	if (path->manual_done && path->manual_gone)
+		path->manual_gone(path->manual_ctx);
 	sodium_memzero(&path->cfg, sizeof(path->cfg)); /* TURN passwords */
 	g_free(path);
 }
@@ -666,9 +670,10 @@ bool tund_path_controlling(struct tund_path *path)
 }
 
 void tund_path_manual(struct tund_path *path, void (*done)(void *ctx, const struct tund_signal *m),
-		      void *ctx)
+		      void (*gone)(void *ctx), void *ctx)
 {
 	path->manual_done = done;
+	path->manual_gone = gone;
 	path->manual_ctx = ctx;
 }
 
