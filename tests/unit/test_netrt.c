@@ -422,3 +422,58 @@ UNIT_TEST(netrt_network_commands_good_path)
 	fx_free(&f);
 	netns_leave(ns);
 }
+
+UNIT_TEST(netrt_reload_applies_network_servers)
+{
+	int ns = netns_enter();
+	if (ns < 0)
+		return;
+	struct fx f;
+	fx_init(&f);
+	struct tund_network net;
+	char *err = NULL;
+
+	struct tund_netrt *n = start(&f, &net, "lan", TUND_ADMISSION_OPEN, false);
+	g_autofree char *base = g_strdup_printf("[paths]\nstate_dir = %s\ncontrol_socket = %s\n",
+						f.dir, f.d.cfg.control_socket);
+	g_autofree char *text = g_strdup_printf(
+		"%s[network lan]\nstun = 192.0.2.7:3478\nturn = turn://u:secret-pw@192.0.2.8:3478"
+		"?transport=udp\nbroker = mqtt://127.0.0.1:1\n", base);
+
+	CHECK(fx_write(f.d.config_path, text, 0600));
+	fx_capture_begin();
+	JsonNode *reply = tund_daemon_reload(&f.d, &err);
+	g_autofree char *log = fx_capture_end();
+	CHECK(reply != NULL);
+	if (reply) {
+		g_autofree char *json = json_to_string(reply, FALSE);
+
+		CHECK(strstr(json, "network lan: STUN/TURN servers (1 STUN, 1 TURN)"));
+		CHECK(strstr(json, "network lan: broker none -> mqtt://127.0.0.1:1"));
+		CHECK(strstr(json, "\"needs_restart\":[]"));
+		CHECK(!strstr(json, "secret-pw"));
+		json_node_unref(reply);
+	}
+	CHECK(!strstr(log, "secret-pw"));
+	/* In use now, and in the invites handed out from now on; the saved
+	 * network is the one joined. */
+	g_autofree char *broker = summary_string(n, "broker");
+	CHECK(!g_strcmp0(broker, "mqtt://127.0.0.1:1"));
+	CHECK(tund_netrt_effective(n)->n_stun == 1 && tund_netrt_effective(n)->n_turn == 1);
+	CHECK(tund_netrt_network(n)->n_stun == 0 && !tund_netrt_network(n)->broker[0]);
+	g_autoptr(JsonNode) j = tund_netrt_to_json(n);
+	g_autofree char *js = json_to_string(j, FALSE);
+	CHECK(strstr(js, "turn://u:***@192.0.2.8:3478") && !strstr(js, "secret-pw"));
+
+	/* The section removed: back to the invite's servers. */
+	CHECK(fx_write(f.d.config_path, base, 0600));
+	reply = tund_daemon_reload(&f.d, &err);
+	CHECK(reply != NULL);
+	if (reply)
+		json_node_unref(reply);
+	CHECK(tund_netrt_effective(n)->n_stun == 0 && !tund_netrt_effective(n)->broker[0]);
+	g_free(err);
+	sodium_memzero(&net, sizeof(net));
+	fx_free(&f);
+	netns_leave(ns);
+}
