@@ -50,16 +50,15 @@ bool tund_keyfile_load_or_create(const char *path, uint8_t priv[TUND_KEY_LEN],
 			close(fd);
 			return false;
 		}
-		if (st.st_mode & 077) {
-			/* Tighten rather than refuse: the key is ours and only we read it. */
-			if (fchmod(fd, 0600) != 0) {
-				*err = g_strdup_printf("%s: readable by others and chmod failed: %s",
-						       path, g_strerror(errno));
-				close(fd);
-				return false;
-			}
-		}
 		ok = read_key(fd, path, priv, err);
+		/* A key others can read: tighten rather than refuse, it is ours
+		 * and only we read it. A file refused is left exactly as it is. */
+		if (ok && (st.st_mode & 077) && fchmod(fd, 0600) != 0) {
+			*err = g_strdup_printf("%s: readable by others and chmod failed: %s", path,
+					       g_strerror(errno));
+			sodium_memzero(priv, TUND_KEY_LEN);
+			ok = false;
+		}
 		close(fd);
 		return ok;
 	}

@@ -203,8 +203,10 @@ UNIT_TEST(keyfile_corrupt_or_truncated_refused_untouched)
 	};
 
 	for (size_t i = 0; i < G_N_ELEMENTS(contents); i++) {
-		CHECK(fx_write(path, contents[i], 0600));
+		/* Loose modes too: a refused file keeps its mode as well. */
+		CHECK(fx_write(path, contents[i], i % 2 ? 0644 : 0600));
 		expect_refused(path, contents[i], "not a private key");
+		CHECK(fx_mode(path) == (i % 2 ? 0644 : 0600));
 	}
 	sodium_memzero(good, sizeof(good));
 	fx_free(&f);
