@@ -74,7 +74,7 @@ UNIT_TEST(commands_malformed_requests)
 	fx_free(&f);
 }
 
-UNIT_TEST(commands_deep_nesting_refused_without_crash)
+UNIT_TEST(commands_deep_nesting_answered_without_crash)
 {
 	struct fx f;
 	fx_init(&f);
@@ -91,8 +91,9 @@ UNIT_TEST(commands_deep_nesting_refused_without_crash)
 	CHECK(s->len <= TUND_CONTROL_MAX_REQUEST);
 	struct fx_reply r;
 	fx_call(&f, s->str, &r);
-	/* Either refused or answered; what matters is one well-formed reply. */
-	CHECK(r.parsed);
+	/* json-glib takes it (its recursion fits the main thread's stack):
+	 * status answers, the unknown member ignored. */
+	CHECK(r.parsed && r.ok);
 	fx_reply_clear(&r);
 
 	/* Unbalanced: a clean parse error. */
