@@ -68,6 +68,20 @@ static void blob_ready(void *ctx, const struct tund_signal *m_in)
 	g_free(text);
 }
 
+/* The path went before its blob was ready (a newer offer or answer for the
+ * same peer, the peer removed, shutdown): the client waiting is told. */
+static void blob_gone(void *ctx)
+{
+	struct pending_blob *pb = ctx;
+
+	if (pb->d->control)
+		tund_control_reply(pb->d->control, pb->client,
+				   tund_control_encode_error("cancelled: a newer offer or answer "
+							     "for this peer, or the peer is gone"));
+	sodium_memzero(pb, sizeof(*pb));
+	g_free(pb);
+}
+
 /* Replaces the peer's path with a manual one in the given role. */
 static struct tund_path *manual_path(struct tund_daemon *d, struct tund_peer *p, bool controlling,
 				     const struct tund_network *net, uint64_t client)
@@ -86,7 +100,7 @@ static struct tund_path *manual_path(struct tund_daemon *d, struct tund_peer *p,
 		memcpy(pb->netkey, net->key, 32);
 		tund_network_id(net->key, pb->netid);
 	}
-	tund_path_manual(p->path, blob_ready, pb);
+	tund_path_manual(p->path, blob_ready, blob_gone, pb);
 	if (d->dp && !p->wg_peer)
 		tund_dataplane_peer_apply(d->dp, p);
 	return p->path;

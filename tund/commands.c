@@ -362,3 +362,31 @@ int tund_daemon_save_peers(struct tund_daemon *d)
 	g_free(text);
 	return ret;
 }
+
+bool tund_daemon_load_peers(struct tund_daemon *d)
+{
+	g_autoptr(GError) gerr = NULL;
+	char *data = NULL, *err = NULL;
+	gsize len = 0;
+	bool ok;
+
+	d->peers_path = g_build_filename(d->cfg.state_dir, "peers.json", NULL);
+	if (!g_file_get_contents(d->peers_path, &data, &len, &gerr)) {
+		if (g_error_matches(gerr, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+			return true;
+		log_error("%s: %s", d->peers_path, gerr->message);
+		return false;
+	}
+	ok = tund_peer_list_parse(&d->peers, data, len, &err);
+	/* The text holds pre-shared keys, whether it parsed or not. */
+	sodium_memzero(data, len);
+	g_free(data);
+	if (!ok) {
+		log_error("%s: %s; refusing to start and leaving the file as it is",
+			  d->peers_path, err);
+		g_free(err);
+		return false;
+	}
+	log_info("loaded %u peers from %s", d->peers.items->len, d->peers_path);
+	return true;
+}

@@ -143,7 +143,11 @@ static bool apply_port_range(struct tund_config *cfg, const char *v, const char 
 
 static bool apply_ice_stun(struct tund_config *cfg, const char *v, const char **problem)
 {
-	if (!*v || strchr(v, ' ')) {
+	struct tund_stun_server s;
+
+	/* Checked as it will be used: a value the daemon cannot use is an
+	 * error here, not a server silently left out later. */
+	if (!*v || strchr(v, ' ') || !tund_parse_stun(v, &s, problem)) {
 		*problem = "expected HOST:PORT";
 		return false;
 	}
@@ -154,7 +158,11 @@ static bool apply_ice_stun(struct tund_config *cfg, const char *v, const char **
 
 static bool apply_ice_turn(struct tund_config *cfg, const char *v, const char **problem)
 {
-	if (!g_str_has_prefix(v, "turn://")) {
+	struct tund_turn_server t;
+	bool ok = g_str_has_prefix(v, "turn://") && tund_parse_turn_url(v, &t, problem);
+
+	sodium_memzero(&t, sizeof(t)); /* the password */
+	if (!ok) {
 		*problem = "expected turn://USER:PASS@HOST:PORT?transport=udp|tcp";
 		return false;
 	}

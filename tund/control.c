@@ -45,6 +45,11 @@ struct tund_control {
 	tund_control_handler handler;
 	void *ctx;
 	uint64_t next_client_id;
+	/* The client whose request the handler is running: a reply for it
+	 * from inside the handler is only queued (client_io flushes and
+	 * re-arms its watch after), and counts as the answer. */
+	struct client *busy;
+	bool busy_replied;
 };
 
 static void client_free(struct client *cl)
@@ -145,11 +150,16 @@ static void client_process(struct client *cl)
 		if (len && nl[-1] == '\r')
 			len--;
 		if (len) {
-			char *reply = cl->server->handler(cl->server->ctx, cl->id, cl->in->str, len);
+			struct tund_control *s = cl->server;
+			char *reply;
 
+			s->busy = cl;
+			s->busy_replied = false;
+			reply = s->handler(s->ctx, cl->id, cl->in->str, len);
+			s->busy = NULL;
 			if (reply)
 				client_queue(cl, reply);
-			else
+			else if (!s->busy_replied)
 				cl->deferred++;
 		}
 		g_string_erase(cl->in, 0, nl - cl->in->str + 1);
@@ -309,6 +319,11 @@ void tund_control_reply(struct tund_control *s, uint64_t client, char *reply)
 
 		if (cl->id != client)
 			continue;
+		if (cl == s->busy) {
+			s->busy_replied = true;
+			client_queue(cl, reply);
+			return;
+		}
 		if (cl->deferred)
 			cl->deferred--;
 		client_queue(cl, reply);

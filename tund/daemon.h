@@ -60,6 +60,9 @@ void tund_daemon_stop_networks(struct tund_daemon *d);
  * NULL with *err (the file:line problem; nothing changed). */
 JsonNode *tund_daemon_reload(struct tund_daemon *d, char **err);
 
+/* peers.json: load at start into the empty peer list (a corrupt file is
+ * refused whole and left as it is; a missing one is an empty list). */
+bool tund_daemon_load_peers(struct tund_daemon *d);
 /* Writes the peer list to state_dir atomically. 0 or -errno. */
 int tund_daemon_save_peers(struct tund_daemon *d);
 

@@ -21,11 +21,14 @@ static bool read_key(int fd, const char *path, uint8_t priv[TUND_KEY_LEN], char 
 		return false;
 	}
 	buf[n] = '\0';
-	ok = tund_key_decode(priv, buf);
+	/* A full buffer: more follows than a key file holds. */
+	ok = (size_t)n < sizeof(buf) - 1 && tund_key_decode(priv, buf);
 	sodium_memzero(buf, sizeof(buf));
-	if (!ok)
+	if (!ok) {
+		sodium_memzero(priv, TUND_KEY_LEN); /* what the decoder got through */
 		*err = g_strdup_printf("%s: not a private key (expected 44 base64 characters); "
 				       "refusing to start and leaving the file as it is", path);
+	}
 	return ok;
 }
 
@@ -38,14 +41,21 @@ bool tund_keyfile_load_or_create(const char *path, uint8_t priv[TUND_KEY_LEN],
 	bool ok = false;
 
 	*created = false;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: a FIFO in its place must not hang the start-up. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd >= 0) {
+		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+			*err = g_strdup_printf("%s: not a regular file; refusing to start and "
+					       "leaving it as it is", path);
+			close(fd);
+			return false;
+		}
 		ok = read_key(fd, path, priv, err);
-		/* A valid key readable by others is tightened rather than refused (it is
-		 * ours and only we read it); a file that is no key stays as it is. */
-		if (ok && fstat(fd, &st) == 0 && (st.st_mode & 077) && fchmod(fd, 0600) != 0) {
-			*err = g_strdup_printf("%s: readable by others and chmod failed: %s",
-					       path, g_strerror(errno));
+		/* A key others can read: tighten rather than refuse, it is ours
+		 * and only we read it. A file refused is left exactly as it is. */
+		if (ok && (st.st_mode & 077) && fchmod(fd, 0600) != 0) {
+			*err = g_strdup_printf("%s: readable by others and chmod failed: %s", path,
+					       g_strerror(errno));
 			sodium_memzero(priv, TUND_KEY_LEN);
 			ok = false;
 		}

@@ -67,11 +67,8 @@ static gboolean on_reload_signal(gpointer data)
 static bool load_state(struct tund_daemon *d)
 {
 	g_autofree char *key_path = g_build_filename(d->cfg.state_dir, "private.key", NULL);
-	g_autofree char *data = NULL;
-	g_autoptr(GError) gerr = NULL;
 	char *err = NULL;
 	char pub[TUND_KEY_B64_LEN + 1];
-	gsize len;
 	bool created;
 	int ret;
 
@@ -91,23 +88,7 @@ static bool load_state(struct tund_daemon *d)
 	log_info("%s private key %s; public key %s", created ? "created" : "loaded", key_path,
 		 pub);
 
-	d->peers_path = g_build_filename(d->cfg.state_dir, "peers.json", NULL);
-	if (!g_file_get_contents(d->peers_path, &data, &len, &gerr)) {
-		if (!g_error_matches(gerr, G_FILE_ERROR, G_FILE_ERROR_NOENT)) {
-			log_error("%s: %s", d->peers_path, gerr->message);
-			return false;
-		}
-		return true;
-	}
-	if (!tund_peer_list_parse(&d->peers, data, len, &err)) {
-		log_error("%s: %s; refusing to start and leaving the file as it is",
-			  d->peers_path, err);
-		g_free(err);
-		return false;
-	}
-	sodium_memzero(data, len);
-	log_info("loaded %u peers from %s", d->peers.items->len, d->peers_path);
-	return true;
+	return tund_daemon_load_peers(d);
 }
 
 /* Creates the TUN device and configures it; on failure nothing is left. */

@@ -41,6 +41,7 @@ struct session {
 	GPtrArray *local; /* candidate lines, for manual blobs */
 	guint connect_timer;
 	guint nudge_timer;
+	guint destroy_id; /* dropped: destroyed from this idle source */
 };
 
 struct tund_path {
@@ -54,7 +55,9 @@ struct tund_path {
 	guint retry_timer, upgrade_timer;
 	unsigned retry_s, upgrade_s;
 	void (*manual_done)(void *ctx, const struct tund_signal *m);
+	void (*manual_gone)(void *ctx);
 	void *manual_ctx;
+	GList *dying; /* dropped sessions not destroyed yet (they point here) */
 };
 
 /* One daemon, one thread: the limit is per process. */
@@ -112,7 +115,11 @@ static void session_destroy(struct session *s)
 
 static gboolean destroy_idle(gpointer data)
 {
-	session_destroy(data);
+	struct session *s = data;
+
+	s->destroy_id = 0;
+	s->path->dying = g_list_remove(s->path->dying, s);
+	session_destroy(s);
 	return G_SOURCE_REMOVE;
 }
 
@@ -133,7 +140,8 @@ static void session_drop(struct tund_path *path, struct session *s, bool tell_pe
 	}
 	/* No longer active or probe: its callbacks are ignored from now on. */
 	s->connected = false;
-	g_idle_add(destroy_idle, s);
+	s->destroy_id = g_idle_add(destroy_idle, s);
+	path->dying = g_list_prepend(path->dying, s);
 }
 
 static struct session *find_session(struct tund_path *path, uint32_t id)
@@ -587,6 +595,17 @@ void tund_path_free(struct tund_path *path)
 		session_destroy(path->active);
 	if (path->probe)
 		session_destroy(path->probe);
+	/* Dropped ones too: their idle destroy would read the freed path. */
+	while (path->dying) {
+		struct session *s = path->dying->data;
+
+		path->dying = g_list_delete_link(path->dying, path->dying);
+		g_source_remove(s->destroy_id);
+		session_destroy(s);
+	}
+	/* A blob still owed: its owner frees what it handed us. */
+	if (path->manual_done && path->manual_gone)
+		path->manual_gone(path->manual_ctx);
 	sodium_memzero(&path->cfg, sizeof(path->cfg)); /* TURN passwords */
 	g_free(path);
 }
@@ -651,9 +670,10 @@ bool tund_path_controlling(struct tund_path *path)
 }
 
 void tund_path_manual(struct tund_path *path, void (*done)(void *ctx, const struct tund_signal *m),
-		      void *ctx)
+		      void (*gone)(void *ctx), void *ctx)
 {
 	path->manual_done = done;
+	path->manual_gone = gone;
 	path->manual_ctx = ctx;
 }
 

@@ -1,0 +1,479 @@
+// SPDX-License-Identifier: MIT
+/* tund/netrt.c's decisions on sealed signaling: admission (open, approve,
+ * while joining), address assignment, blocking, and the drop reasons
+ * (replay, stale, forged, other network, not for us, unknown sender). The
+ * network has no broker, so nothing is published; each test runs in a
+ * network namespace of its own so the LAN beacons it opens reach nobody. */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sodium.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "overlay/keys.h"
+#include "overlay/network.h"
+#include "overlay/signal.h"
+#include "tests/unit/daemon_fixture.h"
+#include "tests/unit/unit.h"
+#include "tund/netrt.h"
+
+static int netns_enter(void)
+{
+	int old = fx_netns_enter();
+
+	CHECK(old >= 0);
+	return old;
+}
+
+static void netns_leave(int old)
+{
+	fx_netns_leave(old);
+}
+
+struct node {
+	uint8_t priv[32], pub[32];
+	char b64[TUND_KEY_B64_LEN + 1];
+};
+
+static void node_new(struct node *m)
+{
+	tund_key_generate(m->priv);
+	tund_key_public(m->pub, m->priv);
+	tund_key_encode(m->b64, m->pub);
+}
+
+static uint64_t now_ms(void)
+{
+	return (uint64_t)(g_get_real_time() / 1000);
+}
+
+/* A sealed message from `from`; recipient NULL for an announce. */
+static size_t seal(const struct node *from, const uint8_t netkey[32], uint8_t type,
+		   const uint8_t *recipient, uint64_t time_ms, uint8_t *out, size_t cap)
+{
+	struct tund_signal m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = type;
+	memcpy(m.sender, from->pub, 32);
+	if (recipient)
+		memcpy(m.recipient, recipient, 32);
+	m.time_ms = time_ms;
+	m.session = 1;
+	m.listen_port = 51820;
+	g_strlcpy(m.name, "member", sizeof(m.name));
+	return tund_signal_seal(&m, netkey, from->priv, out, cap);
+}
+
+static void announce(struct tund_netrt *n, const struct node *from, const uint8_t netkey[32])
+{
+	uint8_t buf[TUND_SIGNAL_MAX_LEN];
+	size_t len = seal(from, netkey, TUND_SIGNAL_ANNOUNCE, NULL, now_ms(), buf, sizeof(buf));
+
+	CHECK(len > 0);
+	tund_netrt_receive(n, buf, len, false);
+}
+
+/* signaling.dropped.NAME, or a member of the summary (-1 if absent). */
+static gint64 dropped(struct tund_netrt *n, const char *name)
+{
+	g_autoptr(JsonNode) j = tund_netrt_to_json(n);
+	JsonObject *sig = json_object_get_object_member(json_node_get_object(j), "signaling");
+	JsonObject *d = json_object_get_object_member(sig, "dropped");
+
+	return json_object_get_int_member_with_default(d, name, -1);
+}
+
+static gint64 summary_int(struct tund_netrt *n, const char *name)
+{
+	g_autoptr(JsonNode) j = tund_netrt_to_json(n);
+
+	return json_object_get_int_member_with_default(json_node_get_object(j), name, -1);
+}
+
+static char *summary_string(struct tund_netrt *n, const char *name)
+{
+	g_autoptr(JsonNode) j = tund_netrt_to_json(n);
+	JsonNode *m = json_object_get_member(json_node_get_object(j), name);
+
+	return m && JSON_NODE_HOLDS_VALUE(m) ? g_strdup(json_node_get_string(m)) : NULL;
+}
+
+static struct tund_netrt *start(struct fx *f, struct tund_network *net, const char *name,
+				enum tund_admission admission, bool joining)
+{
+	const char *why = NULL;
+	struct tund_netrt *n;
+
+	CHECK(tund_network_init_new(net, name, &why));
+	net->admission = admission;
+	n = tund_netrt_start(&f->d, net, joining);
+	g_ptr_array_add(f->d.networks, n); /* stopped by fx_free */
+	return n;
+}
+
+/* Each node's allowed IPs are what tund_network_assign gives for the whole
+ * member set, the same on every node; ours is the summary's "address". */
+static void check_addresses(struct fx *f, struct tund_netrt *n, const struct tund_network *net,
+			    const struct node *const *members, size_t count)
+{
+	uint8_t (*keys)[32] = g_malloc((count + 1) * 32);
+	uint8_t (*v4)[4] = g_malloc((count + 1) * 4);
+	uint8_t (*v6)[16] = g_malloc((count + 1) * 16);
+
+	memcpy(keys[0], f->d.public_key, 32);
+	for (size_t i = 0; i < count; i++)
+		memcpy(keys[i + 1], members[i]->pub, 32);
+	CHECK(tund_network_assign(net, (const uint8_t(*)[32])keys, count + 1, v4, v6));
+	g_autofree char *ours = summary_string(n, "address");
+	g_autofree char *want = g_strdup_printf("%u.%u.%u.%u/%u", v4[0][0], v4[0][1], v4[0][2],
+						 v4[0][3], net->prefix4.prefix);
+	CHECK(ours && !strcmp(ours, want));
+	for (size_t i = 0; i < count; i++) {
+		struct tund_peer *p = tund_peer_list_find(&f->d.peers, members[i]->b64);
+
+		CHECK(p && p->allowed_ips->len == 2);
+		if (!p || p->allowed_ips->len != 2)
+			continue;
+		struct tund_cidr *a4 = &g_array_index(p->allowed_ips, struct tund_cidr, 0);
+		struct tund_cidr *a6 = &g_array_index(p->allowed_ips, struct tund_cidr, 1);
+		CHECK(a4->family == AF_INET && a4->prefix == 32 && !memcmp(a4->addr, v4[i + 1], 4));
+		CHECK(a6->family == AF_INET6 && a6->prefix == 128 &&
+		      !memcmp(a6->addr, v6[i + 1], 16));
+	}
+	g_free(keys);
+	g_free(v4);
+	g_free(v6);
+}
+
+UNIT_TEST(netrt_open_admission_addresses_and_drops)
+{
+	int ns = netns_enter();
+	if (ns < 0)
+		return;
+	struct fx f;
+	fx_init(&f);
+	struct tund_network net, other;
+	struct node b, c, stranger;
+	uint8_t buf[TUND_SIGNAL_MAX_LEN], psk[32];
+	const char *why;
+	size_t len;
+
+	node_new(&b);
+	node_new(&c);
+	node_new(&stranger);
+	struct tund_netrt *n = start(&f, &net, "lan", TUND_ADMISSION_OPEN, false);
+	CHECK(tund_network_init_new(&other, "other", &why));
+
+	/* Alone: we have our address already. */
+	check_addresses(&f, n, &net, NULL, 0);
+
+	/* An announce admits a newcomer at once, with the network's psk. */
+	announce(n, &b, net.key);
+	struct tund_peer *pb = tund_peer_list_find(&f.d.peers, b.b64);
+	CHECK(pb && pb->state == TUND_PEER_MEMBER && !g_strcmp0(pb->network, "lan"));
+	tund_network_psk(net.key, psk);
+	CHECK(pb && pb->has_psk && !memcmp(pb->psk, psk, 32));
+	announce(n, &c, net.key);
+	const struct node *both[] = { &b, &c };
+	check_addresses(&f, n, &net, both, 2);
+	CHECK(summary_int(n, "members") == 2 && summary_int(n, "pending") == 0);
+	/* Kept across a restart. */
+	g_autofree char *saved = fx_read(f.d.peers_path, NULL);
+	CHECK(saved && strstr(saved, b.b64) && strstr(saved, c.b64));
+
+	/* The same bytes again: a replay, counted and ignored. */
+	len = seal(&b, net.key, TUND_SIGNAL_ANNOUNCE, NULL, now_ms(), buf, sizeof(buf));
+	tund_netrt_receive(n, buf, len, false);
+	CHECK(dropped(n, "replayed") == 0);
+	tund_netrt_receive(n, buf, len, false);
+	CHECK(dropped(n, "replayed") == 1);
+
+	/* Old, live: stale. Old, retained by the broker: what it is for. */
+	len = seal(&c, net.key, TUND_SIGNAL_ANNOUNCE, NULL, now_ms() - 3600 * 1000, buf,
+		   sizeof(buf));
+	tund_netrt_receive(n, buf, len, false);
+	CHECK(dropped(n, "stale") == 1);
+	tund_netrt_receive(n, buf, len, true);
+	CHECK(dropped(n, "stale") == 1 && dropped(n, "replayed") == 1);
+
+	/* Sealed for another network; damaged; not a message at all. */
+	len = seal(&stranger, other.key, TUND_SIGNAL_ANNOUNCE, NULL, now_ms(), buf, sizeof(buf));
+	tund_netrt_receive(n, buf, len, false);
+	CHECK(dropped(n, "other_network") == 1);
+	len = seal(&stranger, net.key, TUND_SIGNAL_ANNOUNCE, NULL, now_ms(), buf, sizeof(buf));
+	buf[len - 1] ^= 1;
+	tund_netrt_receive(n, buf, len, false);
+	CHECK(dropped(n, "forged") == 1);
+	tund_netrt_receive(n, (const uint8_t *)"hello", 5, false);
+	CHECK(dropped(n, "malformed") == 1);
+	CHECK(tund_peer_list_find(&f.d.peers, stranger.b64) == NULL);
+
+	/* Unicast to someone else, and to us from a non-member. */
+	len = seal(&b, net.key, TUND_SIGNAL_BYE, c.pub, now_ms(), buf, sizeof(buf));
+	CHECK(len > 0);
+	tund_netrt_receive(n, buf, len, false);
+	CHECK(dropped(n, "not_for_me") == 1);
+	len = seal(&stranger, net.key, TUND_SIGNAL_BYE, f.d.public_key, now_ms(), buf, sizeof(buf));
+	tund_netrt_receive(n, buf, len, false);
+	CHECK(dropped(n, "unknown_sender") == 1);
+
+	/* Our own announce echoed by the broker: no member for ourselves. */
+	struct node self;
+	memcpy(self.priv, f.d.private_key, 32);
+	memcpy(self.pub, f.d.public_key, 32);
+	announce(n, &self, net.key);
+	CHECK(f.d.peers.items->len == 2);
+	sodium_memzero(&self, sizeof(self));
+
+	g_autoptr(JsonNode) j = tund_netrt_to_json(n);
+	JsonObject *sig = json_object_get_object_member(json_node_get_object(j), "signaling");
+	CHECK(json_object_get_int_member(sig, "received") == 12);
+	CHECK(json_object_get_int_member(sig, "sent") == 0); /* no broker */
+	/* Beacons run, but this namespace has no interface to send them on. */
+	JsonObject *bea = json_object_get_object_member(json_node_get_object(j), "beacons");
+	CHECK(bea && json_object_get_int_member(bea, "sent") == 0);
+
+	sodium_memzero(&net, sizeof(net));
+	sodium_memzero(&other, sizeof(other));
+	fx_free(&f);
+	netns_leave(ns);
+}
+
+UNIT_TEST(netrt_block_and_unblock_member)
+{
+	int ns = netns_enter();
+	if (ns < 0)
+		return;
+	struct fx f;
+	fx_init(&f);
+	struct tund_network net;
+	struct node b, c;
+	struct fx_reply r;
+	uint8_t buf[TUND_SIGNAL_MAX_LEN];
+	size_t len;
+
+	node_new(&b);
+	node_new(&c);
+	struct tund_netrt *n = start(&f, &net, "lan", TUND_ADMISSION_OPEN, false);
+	announce(n, &b, net.key);
+	announce(n, &c, net.key);
+
+	g_autofree char *block = g_strdup_printf("{\"cmd\":\"peer.block\",\"peer\":\"%s\"}", b.b64);
+	fx_call(&f, block, &r);
+	CHECK(r.ok && !g_strcmp0(fx_result_string(&r, "state"), "blocked"));
+	fx_reply_clear(&r);
+	CHECK(summary_int(n, "members") == 1);
+	/* A blocked member holds no address: the others are assigned without it. */
+	const struct node *only_c[] = { &c };
+	check_addresses(&f, n, &net, only_c, 1);
+
+	/* Its announces and unicasts are refused as blocked; it stays blocked. */
+	announce(n, &b, net.key);
+	CHECK(dropped(n, "blocked") == 1);
+	len = seal(&b, net.key, TUND_SIGNAL_BYE, f.d.public_key, now_ms(), buf, sizeof(buf));
+	tund_netrt_receive(n, buf, len, false);
+	CHECK(dropped(n, "blocked") == 2);
+	struct tund_peer *pb = tund_peer_list_find(&f.d.peers, b.b64);
+	CHECK(pb && pb->state == TUND_PEER_BLOCKED);
+
+	/* A member key cannot be re-added by hand as a static peer. */
+	g_autofree char *add = g_strdup_printf("{\"cmd\":\"peer.add\",\"public_key\":\"%s\"}", b.b64);
+	fx_call(&f, add, &r);
+	CHECK(!r.ok && r.error && strstr(r.error, "member of network lan"));
+	fx_reply_clear(&r);
+
+	g_autofree char *unblock =
+		g_strdup_printf("{\"cmd\":\"peer.unblock\",\"peer\":\"%s\"}", b.b64);
+	fx_call(&f, unblock, &r);
+	CHECK(r.ok && !g_strcmp0(fx_result_string(&r, "state"), "member"));
+	fx_reply_clear(&r);
+	const struct node *both[] = { &b, &c };
+	check_addresses(&f, n, &net, both, 2);
+
+	sodium_memzero(&net, sizeof(net));
+	fx_free(&f);
+	netns_leave(ns);
+}
+
+UNIT_TEST(netrt_approve_admission)
+{
+	int ns = netns_enter();
+	if (ns < 0)
+		return;
+	struct fx f;
+	fx_init(&f);
+	struct tund_network net, joined;
+	struct node b, old;
+	struct fx_reply r;
+	uint8_t buf[TUND_SIGNAL_MAX_LEN];
+	size_t len;
+
+	node_new(&b);
+	node_new(&old);
+	struct tund_netrt *n = start(&f, &net, "club", TUND_ADMISSION_APPROVE, false);
+	announce(n, &b, net.key);
+	struct tund_peer *pb = tund_peer_list_find(&f.d.peers, b.b64);
+	CHECK(pb && pb->state == TUND_PEER_PENDING);
+	CHECK(summary_int(n, "pending") == 1 && summary_int(n, "members") == 0);
+	/* A pending member may not signal yet. */
+	len = seal(&b, net.key, TUND_SIGNAL_BYE, f.d.public_key, now_ms(), buf, sizeof(buf));
+	tund_netrt_receive(n, buf, len, false);
+	CHECK(dropped(n, "unknown_sender") == 1);
+	/* Announcing again does not admit it. */
+	announce(n, &b, net.key);
+	CHECK(pb && pb->state == TUND_PEER_PENDING);
+
+	g_autofree char *approve =
+		g_strdup_printf("{\"cmd\":\"peer.approve\",\"peer\":\"%s\"}", b.b64);
+	fx_call(&f, approve, &r);
+	CHECK(r.ok && !g_strcmp0(fx_result_string(&r, "state"), "member"));
+	fx_reply_clear(&r);
+	CHECK(pb && pb->state == TUND_PEER_MEMBER && pb->has_psk);
+	fx_call(&f, approve, &r);
+	CHECK(!r.ok && r.error && strstr(r.error, "member, not pending"));
+	fx_reply_clear(&r);
+	g_autofree char *saved = fx_read(f.d.peers_path, NULL);
+	CHECK(saved && strstr(saved, b.b64) && strstr(saved, "member"));
+
+	/* We just joined with an invite: who announces now was there first
+	 * and is admitted even under approve. */
+	const char *why = NULL;
+	CHECK(tund_network_init_new(&joined, "joined", &why));
+	joined.admission = TUND_ADMISSION_APPROVE;
+	struct tund_netrt *nj = tund_netrt_start(&f.d, &joined, true);
+	g_ptr_array_add(f.d.networks, nj);
+	announce(nj, &old, joined.key);
+	struct tund_peer *po = tund_peer_list_find(&f.d.peers, old.b64);
+	CHECK(po && po->state == TUND_PEER_MEMBER && !g_strcmp0(po->network, "joined"));
+	/* A member of one network announcing in another is not moved. */
+	announce(nj, &b, joined.key);
+	CHECK(dropped(nj, "unknown_sender") == 1);
+	CHECK(pb && !g_strcmp0(pb->network, "club"));
+
+	sodium_memzero(&net, sizeof(net));
+	sodium_memzero(&joined, sizeof(joined));
+	fx_free(&f);
+	netns_leave(ns);
+}
+
+UNIT_TEST(netrt_network_commands_good_path)
+{
+	int ns = netns_enter();
+	if (ns < 0)
+		return;
+	struct fx f;
+	fx_init(&f);
+	struct fx_reply r;
+	struct node b;
+	char invite[TUND_INVITE_MAX_TEXT] = "";
+
+	node_new(&b);
+	fx_call(&f, "{\"cmd\":\"network.create\",\"name\":\"home\",\"prefix\":\"10.99.0.0/24\","
+		    "\"admission\":\"approve\",\"stun\":\"192.0.2.7:3478\"}", &r);
+	CHECK(r.ok);
+	const char *inv = fx_result_string(&r, "invite");
+	CHECK(inv && g_str_has_prefix(inv, "tund1:"));
+	if (inv)
+		g_strlcpy(invite, inv, sizeof(invite));
+	CHECK(r.line && strstr(r.line, "\"prefix\":\"10.99.0.0/24\"") &&
+	      strstr(r.line, "\"admission\":\"approve\"") && strstr(r.line, "192.0.2.7:3478"));
+	fx_reply_clear(&r);
+	/* Saved 0600 as its invite. */
+	CHECK(fx_mode(f.d.networks_path) == 0600);
+	g_autofree char *saved = fx_read(f.d.networks_path, NULL);
+	CHECK(saved && invite[0] && strstr(saved, invite));
+
+	fx_call(&f, "{\"cmd\":\"networks\"}", &r);
+	CHECK(r.ok && r.line && strstr(r.line, "\"name\":\"home\"") &&
+	      strstr(r.line, "\"address\":\"10.99.0."));
+	fx_reply_clear(&r);
+	fx_call(&f, "{\"cmd\":\"network.invite\",\"name\":\"home\"}", &r);
+	CHECK(r.ok && !g_strcmp0(fx_result_string(&r, "invite"), invite));
+	fx_reply_clear(&r);
+	fx_call(&f, "{\"cmd\":\"network.create\",\"name\":\"home\"}", &r);
+	CHECK(!r.ok && r.error && strstr(r.error, "already a member of a network called \"home\""));
+	fx_reply_clear(&r);
+	g_autofree char *join = g_strdup_printf("{\"cmd\":\"network.join\",\"invite\":\"%s\"}",
+						invite);
+	fx_call(&f, join, &r);
+	CHECK(!r.ok && r.error && strstr(r.error, "already a member"));
+	fx_reply_clear(&r);
+
+	/* Leaving takes its members along, from memory and from peers.json. */
+	announce(tund_daemon_network(&f.d, "home"), &b,
+		 tund_netrt_network(tund_daemon_network(&f.d, "home"))->key);
+	CHECK(f.d.peers.items->len == 1);
+	fx_call(&f, "{\"cmd\":\"network.leave\",\"name\":\"home\"}", &r);
+	CHECK(r.ok && !g_strcmp0(fx_result_string(&r, "left"), "home"));
+	fx_reply_clear(&r);
+	CHECK(f.d.networks->len == 0 && f.d.peers.items->len == 0);
+	g_autofree char *peers = fx_read(f.d.peers_path, NULL);
+	CHECK(peers && !strstr(peers, b.b64));
+	g_autofree char *nets = fx_read(f.d.networks_path, NULL);
+	CHECK(nets && !strstr(nets, invite));
+
+	/* And back in with the invite. */
+	fx_call(&f, join, &r);
+	CHECK(r.ok && r.line && strstr(r.line, "\"name\":\"home\"") && !fx_result_string(&r, "invite"));
+	fx_reply_clear(&r);
+	sodium_memzero(invite, sizeof(invite));
+	fx_free(&f);
+	netns_leave(ns);
+}
+
+UNIT_TEST(netrt_reload_applies_network_servers)
+{
+	int ns = netns_enter();
+	if (ns < 0)
+		return;
+	struct fx f;
+	fx_init(&f);
+	struct tund_network net;
+	char *err = NULL;
+
+	struct tund_netrt *n = start(&f, &net, "lan", TUND_ADMISSION_OPEN, false);
+	g_autofree char *base = g_strdup_printf("[paths]\nstate_dir = %s\ncontrol_socket = %s\n",
+						f.dir, f.d.cfg.control_socket);
+	g_autofree char *text = g_strdup_printf(
+		"%s[network lan]\nstun = 192.0.2.7:3478\nturn = turn://u:secret-pw@192.0.2.8:3478"
+		"?transport=udp\nbroker = mqtt://127.0.0.1:1\n", base);
+
+	CHECK(fx_write(f.d.config_path, text, 0600));
+	fx_capture_begin();
+	JsonNode *reply = tund_daemon_reload(&f.d, &err);
+	g_autofree char *log = fx_capture_end();
+	CHECK(reply != NULL);
+	if (reply) {
+		g_autofree char *json = json_to_string(reply, FALSE);
+
+		CHECK(strstr(json, "network lan: STUN/TURN servers (1 STUN, 1 TURN)"));
+		CHECK(strstr(json, "network lan: broker none -> mqtt://127.0.0.1:1"));
+		CHECK(strstr(json, "\"needs_restart\":[]"));
+		CHECK(!strstr(json, "secret-pw"));
+		json_node_unref(reply);
+	}
+	CHECK(!strstr(log, "secret-pw"));
+	/* In use now, and in the invites handed out from now on; the saved
+	 * network is the one joined. */
+	g_autofree char *broker = summary_string(n, "broker");
+	CHECK(!g_strcmp0(broker, "mqtt://127.0.0.1:1"));
+	CHECK(tund_netrt_effective(n)->n_stun == 1 && tund_netrt_effective(n)->n_turn == 1);
+	CHECK(tund_netrt_network(n)->n_stun == 0 && !tund_netrt_network(n)->broker[0]);
+	g_autoptr(JsonNode) j = tund_netrt_to_json(n);
+	g_autofree char *js = json_to_string(j, FALSE);
+	CHECK(strstr(js, "turn://u:***@192.0.2.8:3478") && !strstr(js, "secret-pw"));
+
+	/* The section removed: back to the invite's servers. */
+	CHECK(fx_write(f.d.config_path, base, 0600));
+	reply = tund_daemon_reload(&f.d, &err);
+	CHECK(reply != NULL);
+	if (reply)
+		json_node_unref(reply);
+	CHECK(tund_netrt_effective(n)->n_stun == 0 && !tund_netrt_effective(n)->broker[0]);
+	g_free(err);
+	sodium_memzero(&net, sizeof(net));
+	fx_free(&f);
+	netns_leave(ns);
+}

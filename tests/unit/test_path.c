@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: MIT
+/* tund/path.c's decisions between two paths in one process over 127.0.0.1:
+ * offer and answer, duplicate delivery, restart requests, bye, bad
+ * credentials, the controlled side asking for a new session when its
+ * addresses go. Signaling is an in-memory queue per side; no data plane.
+ * path.c puts its ICE agents and timers on the default main context, which
+ * only these tests (and test_control_socket.c) iterate in this binary. */
+#include <string.h>
+
+#include "tests/unit/unit.h"
+#include "tund/daemon.h"
+#include "tund/ice.h"
+#include "tund/path.h"
+
+struct side {
+	struct tund_daemon d;
+	struct tund_peer *peer; /* the other side, as this side knows it */
+	struct tund_path *path;
+	GQueue outbox;          /* struct tund_signal * for the other side */
+	unsigned sent[7];       /* by type */
+	uint32_t last_offer_session;
+};
+
+static struct side *sides[2];
+
+static void queue_signal(struct tund_daemon *d, struct tund_peer *p, struct tund_signal *m)
+{
+	struct side *s = sides[0] && &sides[0]->d == d ? sides[0] : sides[1];
+
+	(void)p;
+	if (m->type < G_N_ELEMENTS(s->sent))
+		s->sent[m->type]++;
+	if (m->type == TUND_SIGNAL_OFFER)
+		s->last_offer_session = m->session;
+	g_queue_push_tail(&s->outbox, g_memdup2(m, sizeof(*m)));
+}
+
+static void deliver(struct side *from, struct side *to)
+{
+	struct tund_signal *m;
+
+	while ((m = g_queue_pop_head(&from->outbox))) {
+		if (to->path)
+			tund_path_on_signal(to->path, m);
+		g_free(m);
+	}
+}
+
+static bool run_until(struct side *a, struct side *b, bool (*done)(struct side *, struct side *),
+		      double seconds)
+{
+	gint64 end = g_get_monotonic_time() + (gint64)(seconds * G_USEC_PER_SEC);
+
+	while (!done(a, b)) {
+		if (g_get_monotonic_time() > end)
+			return false;
+		deliver(a, b);
+		deliver(b, a);
+		g_main_context_iteration(NULL, FALSE);
+		g_usleep(500);
+	}
+	return true;
+}
+
+static bool both_direct(struct side *a, struct side *b)
+{
+	return !g_strcmp0(tund_path_kind(a->path), "direct") &&
+	       !g_strcmp0(tund_path_kind(b->path), "direct");
+}
+
+static bool b_has_none(struct side *a, struct side *b)
+{
+	(void)a;
+	return tund_path_kind(b->path) == NULL;
+}
+
+static void side_init(struct side *s, struct side *other, bool controlling)
+{
+	struct tund_ice_server_config cfg;
+
+	memset(s, 0, sizeof(*s));
+	s->d.tun_fd = -1;
+	g_queue_init(&s->outbox);
+	s->peer = tund_peer_new();
+	s->peer->name = g_strdup(controlling ? "b" : "a");
+	(void)other;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.local_addrs[0] = "127.0.0.1";
+	s->path = tund_path_new(&s->d, s->peer, &cfg, controlling, queue_signal);
+}
+
+static void side_clear(struct side *s)
+{
+	tund_path_free(s->path);
+	s->path = NULL;
+	g_queue_clear_full(&s->outbox, g_free);
+	tund_peer_free(s->peer);
+}
+
+/* Freed sessions close their agents from idle callbacks. */
+static void drain(void)
+{
+	gint64 end = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+
+	do {
+		while (g_main_context_iteration(NULL, FALSE))
+			;
+		g_usleep(1000);
+	} while (tund_ice_pending_closes() > 0 && g_get_monotonic_time() < end);
+	CHECK(tund_ice_pending_closes() == 0);
+}
+
+static bool described(struct tund_path *path, const char *member, const char *want)
+{
+	JsonObject *o = json_object_new();
+	bool ok;
+
+	tund_path_describe(path, o);
+	ok = json_object_has_member(o, member) &&
+	     strstr(json_object_get_string_member(o, member), want) != NULL;
+	if (!ok)
+		fprintf(stderr, "  %s: %s\n", member,
+			json_object_has_member(o, member) ? json_object_get_string_member(o, member) :
+							    "(absent)");
+	json_object_unref(o);
+	return ok;
+}
+
+UNIT_TEST(path_offer_answer_restart_bye)
+{
+	struct side a, b;
+
+	side_init(&a, &b, true);
+	side_init(&b, &a, false);
+	sides[0] = &a;
+	sides[1] = &b;
+	CHECK(tund_path_controlling(a.path) && !tund_path_controlling(b.path));
+	CHECK(tund_path_kind(a.path) == NULL);
+
+	/* The controlled side never offers. */
+	tund_path_start(b.path);
+	CHECK(b.sent[TUND_SIGNAL_OFFER] == 0 && g_queue_is_empty(&b.outbox));
+
+	tund_path_start(a.path);
+	CHECK(a.sent[TUND_SIGNAL_OFFER] == 1);
+	/* One attempt at a time. */
+	tund_path_start(a.path);
+	CHECK(a.sent[TUND_SIGNAL_OFFER] == 1);
+	CHECK(run_until(&a, &b, both_direct, 15));
+	CHECK(b.sent[TUND_SIGNAL_ANSWER] == 1);
+	CHECK(described(a.path, "ice_state", "connected"));
+	CHECK(described(a.path, "path", "direct"));
+	CHECK(described(a.path, "local_addr", "127.0.0.1:"));
+	CHECK(described(b.path, "remote_addr", "127.0.0.1:"));
+
+	/* The offer delivered twice: answered once. */
+	struct tund_signal dup = { .type = TUND_SIGNAL_OFFER, .session = a.last_offer_session };
+	g_strlcpy(dup.ufrag, "abcd", sizeof(dup.ufrag));
+	g_strlcpy(dup.pwd, "0123456789012345678901", sizeof(dup.pwd));
+	tund_path_on_signal(b.path, &dup);
+	CHECK(b.sent[TUND_SIGNAL_ANSWER] == 1);
+	/* An offer to the controlling side is ignored. */
+	dup.session++;
+	tund_path_on_signal(a.path, &dup);
+	CHECK(!g_strcmp0(tund_path_kind(a.path), "direct"));
+	/* A restart request to the controlled side too. */
+	struct tund_signal restart = { .type = TUND_SIGNAL_RESTART };
+	tund_path_on_signal(b.path, &restart);
+	CHECK(!g_strcmp0(tund_path_kind(b.path), "direct") && b.sent[TUND_SIGNAL_ANSWER] == 1);
+
+	/* The controlled side's addresses went away: it drops its session
+	 * (bye) and asks for a new one (restart); the controlling side offers
+	 * a new session and both are connected again. */
+	uint32_t first = a.last_offer_session;
+	tund_path_underlay_changed(b.path, true);
+	CHECK(b.sent[TUND_SIGNAL_BYE] == 1 && b.sent[TUND_SIGNAL_RESTART] == 1);
+	CHECK(tund_path_kind(b.path) == NULL);
+	CHECK(described(b.path, "last_error", "underlay address changed"));
+	CHECK(run_until(&a, &b, both_direct, 15));
+	CHECK(a.sent[TUND_SIGNAL_OFFER] == 2 && a.last_offer_session != first);
+	CHECK(b.sent[TUND_SIGNAL_ANSWER] == 2);
+
+	/* A new address (none removed) leaves a working path alone. */
+	tund_path_underlay_changed(a.path, false);
+	tund_path_underlay_changed(b.path, false);
+	CHECK(a.sent[TUND_SIGNAL_OFFER] == 2 && b.sent[TUND_SIGNAL_RESTART] == 1);
+
+	/* Bye for the active session: it is gone on the other side. */
+	struct tund_signal bye = { .type = TUND_SIGNAL_BYE, .session = a.last_offer_session };
+	tund_path_on_signal(b.path, &bye);
+	CHECK(run_until(&a, &b, b_has_none, 5));
+	/* A bye for a session that does not exist changes nothing. */
+	bye.session ^= 1;
+	tund_path_on_signal(a.path, &bye);
+	CHECK(!g_strcmp0(tund_path_kind(a.path), "direct"));
+
+	side_clear(&a);
+	side_clear(&b);
+	sides[0] = sides[1] = NULL;
+	drain();
+}
+
+UNIT_TEST(path_unanswered_offer_resent_and_bad_answer)
+{
+	struct side a, b;
+
+	side_init(&a, &b, true);
+	side_init(&b, &a, false);
+	sides[0] = &a;
+	sides[1] = &b;
+	tund_path_start(a.path);
+	CHECK(a.sent[TUND_SIGNAL_OFFER] == 1);
+	uint32_t id = a.last_offer_session;
+	/* The restart request crossed our offer in the broker: the same
+	 * session is offered again, not a new one. */
+	struct tund_signal restart = { .type = TUND_SIGNAL_RESTART };
+	tund_path_on_signal(a.path, &restart);
+	CHECK(a.sent[TUND_SIGNAL_OFFER] == 2 && a.last_offer_session == id);
+
+	/* An answer with credentials ICE refuses: noted, not applied. */
+	struct tund_signal bad = { .type = TUND_SIGNAL_ANSWER, .session = id };
+	g_strlcpy(bad.ufrag, "a", sizeof(bad.ufrag));
+	g_strlcpy(bad.pwd, "b", sizeof(bad.pwd));
+	tund_path_on_signal(a.path, &bad);
+	CHECK(described(a.path, "last_error", "bad ICE credentials"));
+	/* An answer for another session is ignored; the real one still works. */
+	g_queue_clear_full(&b.outbox, g_free);
+	CHECK(run_until(&a, &b, both_direct, 15));
+
+	side_clear(&a);
+	side_clear(&b);
+	sides[0] = sides[1] = NULL;
+	drain();
+}
+
+UNIT_TEST(path_free_with_a_dropped_session_pending)
+{
+	struct side a, b;
+
+	side_init(&a, &b, true);
+	side_init(&b, &a, false);
+	sides[0] = &a;
+	sides[1] = &b;
+	tund_path_start(a.path);
+	/* The broker came back: the unconnected session is dropped (its
+	 * destruction deferred to an idle callback) and a new one offered. */
+	tund_path_kick(a.path);
+	CHECK(a.sent[TUND_SIGNAL_OFFER] == 2);
+	/* The peer is removed before the main loop runs again: the dropped
+	 * session must not be left pointing at the freed path. */
+	side_clear(&a);
+	side_clear(&b);
+	sides[0] = sides[1] = NULL;
+	drain();
+}
