@@ -34,6 +34,15 @@ static void no_send(struct tund_daemon *d, struct tund_peer *p, struct tund_sign
 	(void)m;
 }
 
+/* Every way a pending blob ends comes here: its copy of the key goes. */
+static void blob_free(void *ctx)
+{
+	struct pending_blob *pb = ctx;
+
+	sodium_memzero(pb, sizeof(*pb));
+	g_free(pb);
+}
+
 static void blob_ready(void *ctx, const struct tund_signal *m_in)
 {
 	struct pending_blob *pb = ctx;
@@ -62,8 +71,7 @@ static void blob_ready(void *ctx, const struct tund_signal *m_in)
 				   tund_control_encode_error("cannot seal the blob"));
 	}
 	sodium_memzero(&m, sizeof(m));
-	sodium_memzero(pb, sizeof(*pb));
-	g_free(pb);
+	blob_free(pb);
 	g_free(bin);
 	g_free(text);
 }
@@ -86,7 +94,8 @@ static struct tund_path *manual_path(struct tund_daemon *d, struct tund_peer *p,
 		memcpy(pb->netkey, net->key, 32);
 		tund_network_id(net->key, pb->netid);
 	}
-	tund_path_manual(p->path, blob_ready, pb);
+	/* blob_free runs if the path goes first (peer removed, another offer). */
+	tund_path_manual(p->path, blob_ready, blob_free, pb);
 	if (d->dp && !p->wg_peer)
 		tund_dataplane_peer_apply(d->dp, p);
 	return p->path;

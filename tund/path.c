@@ -54,6 +54,7 @@ struct tund_path {
 	guint retry_timer, upgrade_timer;
 	unsigned retry_s, upgrade_s;
 	void (*manual_done)(void *ctx, const struct tund_signal *m);
+	void (*manual_drop)(void *ctx); /* if the path goes before done() */
 	void *manual_ctx;
 };
 
@@ -163,8 +164,13 @@ static void send_credentials(struct session *s, uint8_t type)
 			g_strlcpy(m.candidates[m.n_candidates++], g_ptr_array_index(s->local, i),
 				  sizeof(m.candidates[0]));
 		m.end_of_candidates = true;
-		path->manual_done(path->manual_ctx, &m);
+		/* Cleared first: done() owns ctx now, so free must not drop it. */
+		void (*done)(void *, const struct tund_signal *) = path->manual_done;
+		void *ctx = path->manual_ctx;
+
 		path->manual_done = NULL;
+		path->manual_ctx = NULL;
+		done(ctx, &m);
 		return;
 	}
 	path->send(path->d, path->peer, &m);
@@ -588,6 +594,8 @@ void tund_path_free(struct tund_path *path)
 	if (path->probe)
 		session_destroy(path->probe);
 	sodium_memzero(&path->cfg, sizeof(path->cfg)); /* TURN passwords */
+	if (path->manual_done && path->manual_drop)
+		path->manual_drop(path->manual_ctx);
 	g_free(path);
 }
 
@@ -651,9 +659,12 @@ bool tund_path_controlling(struct tund_path *path)
 }
 
 void tund_path_manual(struct tund_path *path, void (*done)(void *ctx, const struct tund_signal *m),
-		      void *ctx)
+		      void (*drop)(void *ctx), void *ctx)
 {
+	if (path->manual_done && path->manual_drop)
+		path->manual_drop(path->manual_ctx);
 	path->manual_done = done;
+	path->manual_drop = drop;
 	path->manual_ctx = ctx;
 }
 

@@ -45,9 +45,10 @@ void tund_path_underlay_changed(struct tund_path *path, bool removed);
 void tund_path_on_signal(struct tund_path *path, const struct tund_signal *m);
 /* Manual signaling: the next OFFER (controlling) or ANSWER (controlled) is
  * not sent but handed to done() once gathering has finished, with every
- * candidate inside. */
+ * candidate inside. If the path is freed first, drop(ctx) is called instead
+ * (ctx may hold a key to wipe); exactly one of the two runs. */
 void tund_path_manual(struct tund_path *path, void (*done)(void *ctx, const struct tund_signal *m),
-		      void *ctx);
+		      void (*drop)(void *ctx), void *ctx);
 /* path, candidates, local_addr, remote_addr, ice_state, last_error. */
 void tund_path_describe(struct tund_path *path, JsonObject *o);
 /* "direct", "relay" or NULL. */
