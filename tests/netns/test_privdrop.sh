@@ -56,16 +56,18 @@ field() { awk -v k="$2:" '$1 == k { $1 = ""; sub(/^ /, ""); print }' "/proc/$1/s
 NET_ADMIN=0000000000001000 # bit 12
 # as_u CMD...: as the user with CAP_NET_ADMIN, as tund has it (reading another
 # process's /proc/PID/environ needs the same uid and no fewer capabilities).
-as_u() { setpriv --reuid="$U" --regid="$U" --init-groups --inh-caps=+net_admin \
-	--ambient-caps=+net_admin "$@"; }
+AS_U=(setpriv --reuid="$U" --regid="$U" --init-groups --inh-caps=+net_admin
+	--ambient-caps=+net_admin)
+as_u() { "${AS_U[@]}" "$@"; }
 # undumpable PID: such a process may not read PID's environment (no core
 # file, no ptrace, no /proc/PID/mem for a same-user process either).
-undumpable() { ! as_u cat "/proc/$1/environ" >/dev/null 2>&1; }
+readable() { as_u cat "/proc/$1/environ" >/dev/null 2>&1; }
+undumpable() { ! readable "$1"; }
 # The check can tell: a dumpable process of the user is readable by as_u.
-as_u sleep 60 &
+"${AS_U[@]}" sleep 60 & # not as_u: $! must be the process itself
 probe=$!
 t_track "$probe"
-wait_until 5 as_u cat "/proc/$probe/environ" ||
+wait_until 5 readable "$probe" ||
 	fail "as_u cannot read the environment of its own dumpable process: undumpable would prove nothing"
 kill "$probe"
 
