@@ -58,8 +58,8 @@ struct tund_wg {
 	struct index_entry *index;
 	uint32_t index_cap, index_used;
 	uint64_t drops[TUND_WG_DROP_COUNT];
-	/* Handshake messages seen in the current second: above a bound we
-	 * are "under load" and demand cookies. */
+	/* Handshake messages with a valid MAC1 seen in the current second:
+	 * above a bound we are "under load" and demand cookies. */
 	uint64_t load_window_ns;
 	unsigned load_count;
 	size_t mtu;

@@ -34,8 +34,17 @@ static bool check_macs(struct tund_wg *wg, const uint8_t *buf, size_t len,
 {
 	struct tund_message_handshake_cookie reply;
 
-	switch (tund_cookie_validate_packet(&wg->checker, buf, len, src->key, src->key_len,
-					    under_load(wg, now->mono_ns), now->mono_ns)) {
+	/* MAC1 first: only messages sent to our key count towards "under load",
+	 * so a flood of garbage cannot make real peers pay for cookies. */
+	if (tund_cookie_validate_packet(&wg->checker, buf, len, src->key, src->key_len, false,
+					now->mono_ns) != TUND_COOKIE_VALID_MAC1) {
+		tund_wg_count_drop(wg, NULL, TUND_WG_DROP_MAC);
+		return false;
+	}
+	if (!under_load(wg, now->mono_ns))
+		return true;
+	switch (tund_cookie_validate_packet(&wg->checker, buf, len, src->key, src->key_len, true,
+					    now->mono_ns)) {
 	case TUND_COOKIE_VALID_MAC1:
 	case TUND_COOKIE_VALID_MAC2:
 		return true;

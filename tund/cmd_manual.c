@@ -34,6 +34,15 @@ static void no_send(struct tund_daemon *d, struct tund_peer *p, struct tund_sign
 	(void)m;
 }
 
+/* Every way a pending blob ends comes here: its copy of the key goes. */
+static void blob_free(void *ctx)
+{
+	struct pending_blob *pb = ctx;
+
+	sodium_memzero(pb, sizeof(*pb));
+	g_free(pb);
+}
+
 static void blob_ready(void *ctx, const struct tund_signal *m_in)
 {
 	struct pending_blob *pb = ctx;
@@ -62,8 +71,7 @@ static void blob_ready(void *ctx, const struct tund_signal *m_in)
 				   tund_control_encode_error("cannot seal the blob"));
 	}
 	sodium_memzero(&m, sizeof(m));
-	sodium_memzero(pb, sizeof(*pb));
-	g_free(pb);
+	blob_free(pb);
 	g_free(bin);
 	g_free(text);
 }
@@ -78,8 +86,7 @@ static void blob_gone(void *ctx)
 		tund_control_reply(pb->d->control, pb->client,
 				   tund_control_encode_error("cancelled: a newer offer or answer "
 							     "for this peer, or the peer is gone"));
-	sodium_memzero(pb, sizeof(*pb));
-	g_free(pb);
+	blob_free(pb);
 }
 
 /* Replaces the peer's path with a manual one in the given role. */

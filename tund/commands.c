@@ -208,7 +208,7 @@ static bool save_or_undo(struct tund_daemon *d, char **err)
 
 static JsonNode *cmd_peer_add(struct tund_daemon *d, JsonObject *req, char **err)
 {
-	struct tund_peer *p = tund_peer_from_json(req, err);
+	struct tund_peer *p = tund_peer_from_request(req, err);
 	char key[TUND_KEY_B64_LEN + 1];
 
 	if (!p)

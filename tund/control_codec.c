@@ -3,6 +3,34 @@
 
 #include <string.h>
 
+/* Deepest nesting of objects and arrays in the text, counted in one pass
+ * without recursion; brackets inside strings do not count. Stops early
+ * once past TUND_CONTROL_MAX_DEPTH. */
+static unsigned nesting_depth(const char *s, size_t len)
+{
+	unsigned depth = 0, max = 0;
+	bool in_string = false;
+
+	for (size_t i = 0; i < len && max <= TUND_CONTROL_MAX_DEPTH; i++) {
+		char c = s[i];
+
+		if (in_string) {
+			if (c == '\\')
+				i++; /* the escaped character cannot end the string */
+			else if (c == '"')
+				in_string = false;
+		} else if (c == '"') {
+			in_string = true;
+		} else if (c == '{' || c == '[') {
+			if (++depth > max)
+				max = depth;
+		} else if ((c == '}' || c == ']') && depth > 0) {
+			depth--;
+		}
+	}
+	return max;
+}
+
 JsonObject *tund_control_decode_request(const char *line, size_t len, const char **cmd,
 					char **err)
 {
@@ -17,6 +45,11 @@ JsonObject *tund_control_decode_request(const char *line, size_t len, const char
 	}
 	if (memchr(line, '\0', len) || !g_utf8_validate(line, (gssize)len, NULL)) {
 		*err = g_strdup("request is not UTF-8 text");
+		return NULL;
+	}
+	if (nesting_depth(line, len) > TUND_CONTROL_MAX_DEPTH) {
+		*err = g_strdup_printf("request nested deeper than %d levels",
+				       TUND_CONTROL_MAX_DEPTH);
 		return NULL;
 	}
 	parser = json_parser_new_immutable();

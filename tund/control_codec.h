@@ -8,6 +8,9 @@
 #include <stddef.h>
 
 #define TUND_CONTROL_MAX_REQUEST (64 * 1024)
+/* Objects and arrays nested deeper than this are refused before parsing:
+ * no request needs more than 3, and the JSON parser recurses per level. */
+#define TUND_CONTROL_MAX_DEPTH 16
 
 /* Parses one request line (without the newline). Returns a new reference to
  * the request object and its command name, or NULL with a one-line *err. */

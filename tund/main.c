@@ -256,6 +256,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tund: unexpected argument \"%s\"\n", argv[optind]);
 		return 2;
 	}
+	ret = tund_privdrop_no_dumps();
+	if (ret) {
+		log_error("cannot make the process undumpable (a core file would hold keys): %s",
+			  g_strerror(-ret));
+		return 1;
+	}
 	if (sodium_init() < 0) {
 		log_error("libsodium failed to initialise");
 		return 1;

@@ -171,8 +171,13 @@ static void send_credentials(struct session *s, uint8_t type)
 			g_strlcpy(m.candidates[m.n_candidates++], g_ptr_array_index(s->local, i),
 				  sizeof(m.candidates[0]));
 		m.end_of_candidates = true;
-		path->manual_done(path->manual_ctx, &m);
+		/* Cleared first: done() owns ctx now, so free must not drop it. */
+		void (*done)(void *, const struct tund_signal *) = path->manual_done;
+		void *ctx = path->manual_ctx;
+
 		path->manual_done = NULL;
+		path->manual_ctx = NULL;
+		done(ctx, &m);
 		return;
 	}
 	path->send(path->d, path->peer, &m);
@@ -672,6 +677,8 @@ bool tund_path_controlling(struct tund_path *path)
 void tund_path_manual(struct tund_path *path, void (*done)(void *ctx, const struct tund_signal *m),
 		      void (*gone)(void *ctx), void *ctx)
 {
+	if (path->manual_done && path->manual_gone)
+		path->manual_gone(path->manual_ctx);
 	path->manual_done = done;
 	path->manual_gone = gone;
 	path->manual_ctx = ctx;

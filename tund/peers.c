@@ -168,6 +168,20 @@ fail:
 	return NULL;
 }
 
+struct tund_peer *tund_peer_from_request(JsonObject *obj, char **err)
+{
+	static const char *const daemon_only[] = { "state", "network" };
+
+	for (size_t i = 0; i < G_N_ELEMENTS(daemon_only); i++) {
+		if (json_object_has_member(obj, daemon_only[i])) {
+			*err = g_strdup_printf("%s: set by the daemon, not by peer.add (network "
+					       "members come from admission)", daemon_only[i]);
+			return NULL;
+		}
+	}
+	return tund_peer_from_json(obj, err);
+}
+
 JsonNode *tund_peer_to_json(const struct tund_peer *p, bool with_secrets)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();

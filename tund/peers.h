@@ -61,6 +61,10 @@ void tund_peer_free(struct tund_peer *p);
 /* Validates a JSON peer object (from a request or the state file) into a new
  * peer. Only public_key is required. NULL and a one-line *err on failure. */
 struct tund_peer *tund_peer_from_json(JsonObject *obj, char **err);
+/* As tund_peer_from_json for a peer.add request: "state" and "network" are
+ * refused, since only admission sets them (a request naming them would add
+ * a network member nobody admitted). */
+struct tund_peer *tund_peer_from_request(JsonObject *obj, char **err);
 /* Builds the JSON object; secrets (psk) only when with_secrets is true. */
 JsonNode *tund_peer_to_json(const struct tund_peer *p, bool with_secrets);
 

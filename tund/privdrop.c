@@ -101,6 +101,11 @@ int tund_privdrop_hand_over(const struct tund_privdrop *pd, const char *state_di
 	return 0;
 }
 
+int tund_privdrop_no_dumps(void)
+{
+	return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == 0 ? 0 : -errno;
+}
+
 static unsigned count_threads(void)
 {
 	g_autoptr(GDir) dir = g_dir_open("/proc/self/task", 0, NULL);
@@ -166,6 +171,9 @@ int tund_privdrop_apply(const struct tund_privdrop *pd, char **err)
 		return fail(err, "PR_CAP_AMBIENT_CLEAR_ALL");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		return fail(err, "PR_SET_NO_NEW_PRIVS");
+	/* The uid change reset "dumpable" to fs.suid_dumpable, which may be 1. */
+	if (tund_privdrop_no_dumps() != 0)
+		return fail(err, "PR_SET_DUMPABLE");
 	/* The way back must be closed. */
 	if (getresuid(&r, &e, &s) != 0 || r != pd->uid || e != pd->uid || s != pd->uid ||
 	    setuid(0) == 0) {

@@ -34,8 +34,14 @@ int tund_privdrop_hand_over(const struct tund_privdrop *pd, const char *state_di
  * CAP_NET_BIND_SERVICE if keep_bind), inheritable and ambient empty, the
  * bounding set reduced to the same, no_new_privs set. Must run before any
  * thread starts (capabilities are per thread; threads created later inherit
- * them). Refuses with -EBUSY if other threads exist. 0 or -errno with *err. */
+ * them), and not dumpable. Refuses with -EBUSY if other threads exist. 0 or
+ * -errno with *err. */
 int tund_privdrop_apply(const struct tund_privdrop *pd, char **err);
+/* Makes the process not dumpable: no core file (which would hold the keys),
+ * no ptrace or /proc/PID/mem, environ, fd by processes of the same user.
+ * main() calls it before any key is read, tund_privdrop_apply() again after
+ * the uid change (which resets it). 0 or -errno. */
+int tund_privdrop_no_dumps(void);
 void tund_privdrop_clear(struct tund_privdrop *pd);
 
 #endif

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* Control requests: the line decoder, then the peer argument validator that
- * peer.add runs on whatever object came in. */
+/* Control requests: the line decoder (with its nesting bound), then the peer
+ * argument validators on whatever object came in. */
 #include <stdint.h>
 
 #include "tund/control_codec.h"
@@ -18,7 +18,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		g_free(err);
 		return 0;
 	}
-	struct tund_peer *p = tund_peer_from_json(req, &err);
+	/* peer.add's validator, then the state file's (which takes state and
+	 * network too) on the same object. */
+	struct tund_peer *p = tund_peer_from_request(req, &err);
+	tund_peer_free(p);
+	g_free(err);
+	err = NULL;
+	p = tund_peer_from_json(req, &err);
 	if (p) {
 		JsonNode *n = tund_peer_to_json(p, false);
 		g_free(tund_control_encode_ok(n));

@@ -16,7 +16,7 @@ PER_CONN = 10  # requests pipelined on one connection
 
 def malformed(rng):
     """One request line (without the newline) that must be refused."""
-    kind = rng.randrange(16)
+    kind = rng.randrange(18)
     if kind == 0:
         return bytes(rng.randrange(1, 256) for _ in range(rng.randrange(1, 200))).replace(b"\n", b" ")
     if kind == 1:
@@ -47,6 +47,12 @@ def malformed(rng):
         return b'{"cmd": "\xff\xfe\xfd"}'  # not UTF-8
     if kind == 14:
         return b'{"cmd": "peer.block", "peer": "' + b"A" * 3000 + b'"}'
+    if kind == 16:  # a well-formed peer.add naming what only admission may set
+        return (b'{"cmd": "peer.add", "public_key": "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=", '
+                + rng.choice([b'"state": "member", "network": "friends"}', b'"network": "friends"}',
+                              b'"state": "static"}']))
+    if kind == 17:  # deep nesting of objects inside a valid command
+        return b'{"cmd": "status", "x": ' + b'{"a": ' * 3000 + b"1" + b"}" * 3000 + b"}"
     return b'{"cmd": "peer.offer", "peer": {"nested": {"x": 1}}}'
 
 

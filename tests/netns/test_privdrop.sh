@@ -7,7 +7,8 @@
 # group and nobody else, and on SIGTERM the interface, the nft table and the
 # socket go. Then the same user started directly with an ambient
 # CAP_NET_ADMIN (as systemd's User= + AmbientCapabilities= do): tund does not
-# try to drop, and works.
+# try to drop, and works. Both ways tund is not dumpable (no core file with
+# keys; the user's other processes cannot read its memory).
 set -u
 . "$(dirname "$0")/lib.sh"
 t_init privdrop
@@ -53,6 +54,22 @@ CFG
 can_raise_rtprio() { prlimit --rtprio=1:1 true 2>/dev/null; }
 field() { awk -v k="$2:" '$1 == k { $1 = ""; sub(/^ /, ""); print }' "/proc/$1/status"; }
 NET_ADMIN=0000000000001000 # bit 12
+# as_u CMD...: as the user with CAP_NET_ADMIN, as tund has it (reading another
+# process's /proc/PID/environ needs the same uid and no fewer capabilities).
+AS_U=(setpriv --reuid="$U" --regid="$U" --init-groups --inh-caps=+net_admin
+	--ambient-caps=+net_admin)
+as_u() { "${AS_U[@]}" "$@"; }
+# undumpable PID: such a process may not read PID's environment (no core
+# file, no ptrace, no /proc/PID/mem for a same-user process either).
+readable() { as_u cat "/proc/$1/environ" >/dev/null 2>&1; }
+undumpable() { ! readable "$1"; }
+# The check can tell: a dumpable process of the user is readable by as_u.
+"${AS_U[@]}" sleep 60 & # not as_u: $! must be the process itself
+probe=$!
+t_track "$probe"
+wait_until 5 readable "$probe" ||
+	fail "as_u cannot read the environment of its own dumpable process: undumpable would prove nothing"
+kill "$probe"
 
 pd_node a
 pd_node b
@@ -68,6 +85,7 @@ for h in a b; do
 		[ "$(field "$pid" $c)" = 0000000000000000 ] || fail "$h: $c $(field "$pid" $c)"
 	done
 	[ "$(field "$pid" NoNewPrivs)" = 1 ] || fail "$h: NoNewPrivs $(field "$pid" NoNewPrivs)"
+	undumpable "$pid" || fail "$h: tund is dumpable after the drop (user $U can read its /proc/PID/environ)"
 	# Every thread (the data plane's too) runs with the reduced set.
 	for task in /proc/"$pid"/task/*; do
 		t=${task##*/}
@@ -187,6 +205,9 @@ pd_node a "${limit[@]}" setpriv --reuid="$U" --regid="$U" --init-groups \
 [ "$(field "$PID_a" Uid)" = "$UID_U $UID_U $UID_U $UID_U" ] || fail "ambient: Uid $(field "$PID_a" Uid)"
 [ "$(field "$PID_a" CapEff)" = $NET_ADMIN ] || fail "ambient: CapEff $(field "$PID_a" CapEff)"
 grep -q "running as" "$T_DIR/tund-a.log" && fail "ambient: tund tried to change user: $(cat "$T_DIR/tund-a.log")"
+# No uid change here to clear "dumpable": tund clears it itself.
+undumpable "$PID_a" || fail "ambient: tund is dumpable (user $U can read its /proc/PID/environ)"
+t_log "not dumpable, dropped from root and started as $U: $U cannot read tund's /proc/PID/environ"
 [ "$(ctl a status --json | jq -r .public_key)" = "$KA" ] || fail "ambient: a lost its key"
 wait_until 60 pings a "$B" || fail "ambient: a cannot ping b within 60 s"
 transfer a b "$B" 5

@@ -161,3 +161,88 @@ UNIT_TEST(peer_list_roundtrip_and_names)
 	tund_peer_list_clear(&l);
 	tund_peer_list_clear(&back);
 }
+
+/* A status request whose "x" is a value nested `levels` deep in all. */
+static char *nested(int levels)
+{
+	GString *s = g_string_new("{\"cmd\":\"status\",\"x\":");
+
+	for (int i = 0; i < levels - 1; i++)
+		g_string_append(s, i % 2 ? "{\"a\":" : "[");
+	g_string_append(s, "1");
+	for (int i = levels - 2; i >= 0; i--)
+		g_string_append_c(s, i % 2 ? '}' : ']');
+	g_string_append_c(s, '}');
+	return g_string_free(s, FALSE);
+}
+
+UNIT_TEST(control_decode_bounds_nesting)
+{
+	char *err = NULL;
+	const char *cmd = NULL;
+	JsonObject *o;
+	g_autofree char *ok = nested(TUND_CONTROL_MAX_DEPTH);
+	g_autofree char *deep = nested(TUND_CONTROL_MAX_DEPTH + 1);
+	g_autofree char *in_str = NULL;
+	char *huge;
+
+	o = tund_control_decode_request(ok, strlen(ok), &cmd, &err);
+	CHECK(o != NULL && err == NULL);
+	if (o)
+		json_object_unref(o);
+	expect_bad(deep, strlen(deep), "nested deeper than 16 levels");
+
+	/* Brackets inside a string (escaped quote included) are not nesting. */
+	in_str = g_strdup_printf("{\"cmd\":\"status\",\"s\":\"\\\"%s\"}",
+				 "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[{{{{{{{{{{{{{{{{{{{{");
+	o = tund_control_decode_request(in_str, strlen(in_str), &cmd, &err);
+	CHECK(o != NULL && err == NULL);
+	if (o)
+		json_object_unref(o);
+
+	/* Nearly 64 KiB of brackets: refused by the scan, never parsed. */
+	huge = g_malloc(TUND_CONTROL_MAX_REQUEST);
+	memset(huge, '[', TUND_CONTROL_MAX_REQUEST);
+	expect_bad(huge, TUND_CONTROL_MAX_REQUEST, "nested deeper");
+	memset(huge, '{', TUND_CONTROL_MAX_REQUEST);
+	expect_bad(huge, TUND_CONTROL_MAX_REQUEST, "nested deeper");
+	g_free(huge);
+}
+
+UNIT_TEST(peer_add_refuses_daemon_fields)
+{
+	char *err = NULL;
+	struct tund_peer *p;
+	static const char *const forbidden[] = {
+		"{\"public_key\":\"KEY\",\"state\":\"member\",\"network\":\"friends\"}",
+		"{\"public_key\":\"KEY\",\"network\":\"friends\"}",
+		"{\"public_key\":\"KEY\",\"state\":\"static\"}",
+		"{\"public_key\":\"KEY\",\"state\":null}",
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(forbidden); i++) {
+		g_autofree char *j = replace_key(forbidden[i]);
+		g_autoptr(JsonParser) jp = json_parser_new();
+
+		CHECK(json_parser_load_from_data(jp, j, -1, NULL));
+		p = tund_peer_from_request(json_node_get_object(json_parser_get_root(jp)), &err);
+		CHECK(p == NULL);
+		CHECK(err && strstr(err, "set by the daemon, not by peer.add"));
+		g_free(err);
+		err = NULL;
+		tund_peer_free(p);
+	}
+
+	/* The state file still carries both (its loader is tund_peer_from_json),
+	 * and an ordinary peer.add still works. */
+	g_autofree char *state = replace_key(forbidden[0]);
+	p = peer_from(state, &err);
+	CHECK(p && p->network && !strcmp(p->network, "friends"));
+	tund_peer_free(p);
+	g_autofree char *plain = replace_key("{\"public_key\":\"KEY\",\"name\":\"bob\"}");
+	g_autoptr(JsonParser) jp = json_parser_new();
+	CHECK(json_parser_load_from_data(jp, plain, -1, NULL));
+	p = tund_peer_from_request(json_node_get_object(json_parser_get_root(jp)), &err);
+	CHECK(p && !p->network && err == NULL);
+	tund_peer_free(p);
+}

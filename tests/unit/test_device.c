@@ -225,3 +225,51 @@ UNIT_TEST(device_retries_handshake_on_timer)
 	CHECK(p.wa.n == 1 && p.wa.len[0] == 148);
 	pair_free(&p);
 }
+
+UNIT_TEST(device_load_counts_only_valid_mac1)
+{
+	struct pair p;
+	uint8_t buf[2048], init[148], bad[148];
+	size_t len, dg_len, off, ilen;
+	struct tund_wg_endpoint dst;
+	uint64_t drops[TUND_WG_DROP_COUNT];
+	int cookies = 0;
+
+	pair_init(&p);
+	len = ipv4_packet(buf + TUND_WG_HEADROOM, "10.0.0.1", "10.0.0.2");
+	tund_wg_encrypt(p.a, buf, sizeof(buf), len, &p.now, &dg_len, &dst);
+	CHECK(p.wa.n == 1 && p.wa.len[0] == sizeof(init));
+	memcpy(init, p.wa.buf[0], sizeof(init));
+	p.wa.n = 0;
+
+	/* A flood of initiations with a wrong MAC1 within one second: all
+	 * dropped, none answered, and none makes b "under load". */
+	for (int i = 0; i < 1000; i++) {
+		memcpy(bad, init, sizeof(bad));
+		bad[sizeof(bad) - 32] ^= (uint8_t)(1 + i % 255); /* inside MAC1 */
+		CHECK(tund_wg_receive(p.b, bad, sizeof(bad), &EP_A, &p.now, &off, &ilen) ==
+		      TUND_WG_DROP);
+	}
+	CHECK(p.wb.n == 0);
+	tund_wg_get_drops(p.b, drops);
+	CHECK(drops[TUND_WG_DROP_MAC] == 1000);
+
+	/* The real initiation in the same second is answered with a response
+	 * (92 bytes), not a cookie reply (64 bytes). */
+	CHECK(tund_wg_receive(p.b, init, sizeof(init), &EP_A, &p.now, &off, &ilen) == TUND_WG_DONE);
+	CHECK(p.wb.n == 1 && p.wb.len[0] == 92);
+	p.wb.n = 0;
+
+	/* Control: messages with a valid MAC1 do count; past the bound b asks
+	 * for cookies (these replays are dropped either way). */
+	for (int i = 0; i < 80; i++) {
+		memcpy(bad, init, sizeof(bad));
+		tund_wg_receive(p.b, bad, sizeof(bad), &EP_A, &p.now, &off, &ilen);
+		if (p.wb.n > 0) {
+			cookies += p.wb.len[0] == 64;
+			p.wb.n = 0;
+		}
+	}
+	CHECK(cookies > 0);
+	pair_free(&p);
+}

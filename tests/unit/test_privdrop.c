@@ -2,6 +2,8 @@
 #include <glib.h>
 #include <pwd.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tests/unit/unit.h"
@@ -30,4 +32,22 @@ UNIT_TEST(privdrop_plan)
 		CHECK(pd.user && !strcmp(pd.user, "nobody"));
 		tund_privdrop_clear(&pd);
 	}
+}
+
+UNIT_TEST(privdrop_no_dumps)
+{
+	int status = -1;
+	pid_t pid = fork();
+
+	/* In a child: the test runner itself stays as it was. */
+	if (pid == 0) {
+		if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0 || prctl(PR_GET_DUMPABLE) != 1)
+			_exit(10);
+		if (tund_privdrop_no_dumps() != 0)
+			_exit(11);
+		_exit(prctl(PR_GET_DUMPABLE) == 0 ? 0 : 12);
+	}
+	CHECK(pid > 0);
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
