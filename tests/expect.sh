@@ -1,0 +1,43 @@
+# shellcheck shell=bash
+# Sourced by tests/check.sh and tests/netns/run.sh: the expected list
+# (tests/list) and the skip policy.
+
+EXPECT_LIST=${EXPECT_LIST:-$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/list}
+
+# expect_listed TIER: the names tests/list gives the tier, one a line.
+expect_listed() { awk -v t="$1" '$1 == t { print $2 }' "$EXPECT_LIST"; }
+
+# expect_compare TIER FOUND RAN: FOUND holds the names of the tier's tests
+# that exist (source files, registered unit tests), RAN those that gave a
+# result. Prints one FAIL line per difference, saying what to change in
+# tests/list, and sets EXPECT_PROBLEMS to their number.
+expect_compare() {
+	local tier=$1 found=$2 ran=$3 listed n
+	listed=$(mktemp)
+	expect_listed "$tier" | LC_ALL=C sort -u >"$listed"
+	EXPECT_PROBLEMS=0
+	for n in $(LC_ALL=C sort -u "$found" | LC_ALL=C comm -23 - "$listed"); do
+		echo "FAIL $tier $n: exists but is not in tests/list; add the line '$tier $n' to tests/list"
+		EXPECT_PROBLEMS=$((EXPECT_PROBLEMS + 1))
+	done
+	for n in $(LC_ALL=C sort -u "$found" | LC_ALL=C comm -13 - "$listed"); do
+		echo "FAIL $tier $n: in tests/list but there is no such test (removed or renamed?); restore it, or delete the line '$tier $n' from tests/list"
+		EXPECT_PROBLEMS=$((EXPECT_PROBLEMS + 1))
+	done
+	for n in $(LC_ALL=C sort -u "$found" | LC_ALL=C comm -12 - "$listed" |
+		LC_ALL=C comm -23 - <(LC_ALL=C sort -u "$ran")); do
+		echo "FAIL $tier $n: in tests/list but did not run"
+		EXPECT_PROBLEMS=$((EXPECT_PROBLEMS + 1))
+	done
+	rm -f "$listed"
+}
+
+# skip_allowed TAG: whether TUND_ALLOW_SKIP accepts a skip with this tag. A
+# skip on this project's own kind of machine is a failure; on another kind,
+# TUND_ALLOW_SKIP=1 accepts every skip, TUND_ALLOW_SKIP=tag1,tag2 those tags.
+skip_allowed() {
+	case ",${TUND_ALLOW_SKIP:-}," in
+	,1, | *",$1,"*) return 0 ;;
+	esac
+	return 1
+}
