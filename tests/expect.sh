@@ -41,3 +41,17 @@ skip_allowed() {
 	esac
 	return 1
 }
+
+# skip_tags_add LIST TAG: LIST (comma-separated) with TAG, once.
+skip_tags_add() {
+	case ",$1," in *",$2,"*) echo "$1" ;; ,,) echo "$2" ;; *) echo "$1,$2" ;; esac
+}
+
+# skip_verdict WHO REFUSED: the line that says whether the skips fail the run.
+skip_verdict() {
+	if [ -n "$2" ]; then
+		echo "FAIL $1: skipped ($2): a skip on this project's own kind of machine is a failure; only on another kind of machine, TUND_ALLOW_SKIP=$2 accepts these"
+	else
+		echo "skips accepted by TUND_ALLOW_SKIP=${TUND_ALLOW_SKIP:-}"
+	fi
+}
