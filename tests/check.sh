@@ -14,7 +14,7 @@ cd "$top"
 tiers=",${CHECK_TIERS:-unit,fuzz,integration},"
 work=$(mktemp -d /tmp/tund-check.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-summary=() skip_lines=() refused=
+summary=() skip_lines=() fail_lines=() refused=
 total_pass=0 total_fail=0 total_skip=0
 
 # tally TIER LABEL RESULTS FOUND EXTRA: counts the tier from RESULTS ("ok|fail|
@@ -24,8 +24,10 @@ tally() {
 	local tier=$1 label=$2 res=$3 found=$4 extra=$5 p f s expected tag name reason
 	awk '$1 == "ok" || $1 == "fail" || $1 == "skip" { print $2 }' "$res" >"$work/ran"
 	expect_compare "$tier" "$found" "$work/ran"
+	while read -r _ name; do fail_lines+=("$tier $name"); done < <(grep '^fail ' "$res")
+	fail_lines+=("${EXPECT_LINES[@]}")
 	p=$(grep -c '^ok ' "$res"); f=$(grep -c '^fail ' "$res"); s=$(grep -c '^skip ' "$res")
-	f=$((f + extra + EXPECT_PROBLEMS))
+	f=$((f + extra + EXPECT_COUNT))
 	expected=$(expect_listed "$tier" | wc -l)
 	while read -r _ name tag reason; do
 		skip_lines+=("$tier $name [$tag]: $reason")
@@ -34,6 +36,9 @@ tally() {
 	summary+=("$(printf '%-13s %d passed, %d failed, %d skipped (%d expected)' "$label:" "$p" "$f" "$s" "$expected")")
 	total_pass=$((total_pass + p)); total_fail=$((total_fail + f)); total_skip=$((total_skip + s))
 }
+
+# say_fail LINE: a failure found here, named now and again in the summary.
+say_fail() { echo "FAIL $1"; fail_lines+=("$1"); }
 
 # sanitizer_report FILE: names the first sanitizer report in FILE, if any.
 sanitizer_report() {
@@ -55,7 +60,7 @@ if [[ $tiers == *,unit,* ]]; then
 	: >"$work/unit.res"
 	extra=0
 	if ! build/unit-tests --list >"$work/unit.found"; then
-		echo "FAIL unit tests: build/unit-tests --list failed (not built?)"
+		say_fail "unit tests: build/unit-tests --list failed (not built?)"
 		extra=$((extra + 1))
 	fi
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build/unit-tests 2>&1 |
@@ -66,14 +71,24 @@ if [[ $tiers == *,unit,* ]]; then
 		"$work/unit.out" | awk '!($1 != "why" && seen[$2]++)' >"$work/unit.res"
 	san=$(sanitizer_report "$work/unit.out")
 	if [ -n "$san" ]; then
-		echo "FAIL unit tests: $san"
+		say_fail "unit tests: $san"
 		extra=$((extra + 1))
 	fi
 	if ! grep -qE '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$work/unit.out"; then
-		echo "FAIL unit tests: build/unit-tests ended (status $rc) without its summary line"
+		# The runner names a test that timed out or met an ASan error;
+		# otherwise (UBSan) tests run in --list order: it died in the first
+		# with no result.
+		died=
+		grep -qE '^FAIL [^ ]+: (sanitizer report above|timed out)' "$work/unit.out" ||
+			died=$(awk '{ print $2 }' "$work/unit.res" | grep -vxF -f - "$work/unit.found" | head -n 1)
+		if [ -n "$died" ]; then
+			echo "FAIL $died: build/unit-tests died in it (status $rc; the report above)"
+			echo "fail $died" >>"$work/unit.res"
+		fi
+		say_fail "unit tests: build/unit-tests ended (status $rc) without its summary line"
 		extra=$((extra + 1))
 	elif [ "$rc" != 0 ] && [ -z "$san" ] && ! grep -q '^fail ' "$work/unit.res"; then
-		echo "FAIL unit tests: build/unit-tests exited with status $rc"
+		say_fail "unit tests: build/unit-tests exited with status $rc"
 		extra=$((extra + 1))
 	fi
 	tally unit "unit tests" "$work/unit.res" "$work/unit.found" "$extra"
@@ -109,13 +124,16 @@ if [[ $tiers == *,integration,* ]]; then
 	# run.sh fails on its own only for failed tests or refused skips,
 	# both counted below; anything else is a failure of its own.
 	if [ "$rc" != 0 ] && ! grep -q '^fail ' "$work/int.res" && ! grep -q '^skip ' "$work/int.res"; then
-		echo "FAIL integration: tests/netns/run.sh exited with status $rc"
+		say_fail "integration: tests/netns/run.sh exited with status $rc"
 		extra=1
 	fi
 	tally integration "integration" "$work/int.res" "$work/int.found" "$extra"
 fi
 
 echo "== summary"
+# At most 20 here; all of them were printed above.
+[ ${#fail_lines[@]} -eq 0 ] || printf 'FAIL %s\n' "${fail_lines[@]:0:20}"
+[ ${#fail_lines[@]} -le 20 ] || echo "FAIL ... and $((${#fail_lines[@]} - 20)) more (above)"
 if [ ${#skip_lines[@]} -gt 0 ]; then
 	echo "skipped:"
 	printf '  %s\n' "${skip_lines[@]}"

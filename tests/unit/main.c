@@ -11,6 +11,7 @@
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/common_interface_defs.h>
+#include <sanitizer/lsan_interface.h>
 #endif
 
 #include "tests/unit/unit.h"
@@ -93,6 +94,9 @@ static void on_sanitizer_death(void)
 int main(int argc, char **argv)
 {
 	int passed = 0, failed = 0, skipped = 0;
+#if defined(__SANITIZE_ADDRESS__)
+	bool leaked = false;
+#endif
 	const char *env = getenv("TUND_UNIT_TIMEOUT");
 
 	/* Line-buffered: result lines stay in order with stderr's reports. */
@@ -117,6 +121,17 @@ int main(int argc, char **argv)
 		alarm(timeout_s);
 		tests[i].fn();
 		alarm(0);
+#if defined(__SANITIZE_ADDRESS__)
+		/* Leaks are found after the test that made them: that test fails.
+		 * Only the first is named (a leak is reported again on every later
+		 * check); the report at exit still lists them all. */
+		if (!leaked && getenv("TUND_UNIT_NO_LEAK_CHECK") == NULL &&
+		    __lsan_do_recoverable_leak_check()) {
+			leaked = true;
+			current_failures++;
+			fprintf(stderr, "  LeakSanitizer: the test leaked (report above)\n");
+		}
+#endif
 		if (current_failures) {
 			failed++;
 			printf("FAIL %s\n", tests[i].name);
