@@ -6,7 +6,9 @@
 # failed, skipped, expected) and then "N passed, N failed, N skipped".
 # A skip fails the run unless TUND_ALLOW_SKIP accepts its tag (1 for all):
 # a skip on this project's own kind of machine is a failure.
-# CHECK_TIERS=unit,fuzz,integration (the default) picks tiers.
+# CHECK_TIERS=unit,fuzz,integration (the default) picks tiers;
+# CHECK_PATTERN=WORD runs only the integration tests named with WORD (the
+# others then fail as not run).
 set -u -o pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -118,7 +120,7 @@ if [[ $tiers == *,integration,* ]]; then
 	for s in tests/ctl/test_*.sh tests/netns/test_*.sh tests/pkg/test_*.sh; do
 		basename "$s" .sh
 	done >"$work/int.found"
-	TUND_RESULT_FILE=$work/int.res tests/netns/run.sh
+	TUND_RESULT_FILE=$work/int.res tests/netns/run.sh "${CHECK_PATTERN:-}"
 	rc=$?
 	extra=0
 	# run.sh fails on its own only for failed tests or refused skips,

@@ -40,7 +40,7 @@ marked_pids() {
 # it (it is the test's own: named after its PID, marked, or recorded).
 leftovers() {
 	local pid=$1 mark=$2 dirs=$3 ns p d deadline=$((SECONDS + 10))
-	for ns in $(ip netns list | awk '{print $1}' | grep -E -- "^tt-.*-$pid(-|\$)"); do
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E -- "^tt-.*-$pid(-|\$)"); do
 		echo "namespace $ns"
 		ip netns del "$ns" 2>/dev/null
 	done
