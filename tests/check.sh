@@ -8,15 +8,38 @@
 # a skip on this project's own kind of machine is a failure.
 # CHECK_TIERS=unit,fuzz,integration (the default) picks tiers;
 # CHECK_PATTERN=WORD runs only the integration tests named with WORD (the
-# others then fail as not run).
+# others then fail as not run). `check.sh --list` runs nothing: it only
+# compares the tests that exist with tests/list (make check-list).
 set -u -o pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-cd "$top"
+cd "$top" || exit 1
 . tests/expect.sh
 tiers=",${CHECK_TIERS:-unit,fuzz,integration},"
 work=$(mktemp -d /tmp/tund-check.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 summary=() skip_lines=() fail_lines=() refused=
+
+# The tests that exist, per tier, one name a line.
+found_unit() { build/unit-tests --list; }
+found_fuzz() { local s; for s in tests/fuzz/fuzz_*.c; do basename "$s" .c; done; }
+found_integration() {
+	local s
+	for s in tests/ctl/test_*.sh tests/netns/test_*.sh tests/pkg/test_*.sh; do
+		basename "$s" .sh
+	done
+}
+
+if [ "${1:-}" = --list ]; then
+	bad=0
+	for tier in unit fuzz integration; do
+		"found_$tier" >"$work/found" || { echo "FAIL $tier: cannot list its tests"; bad=1; }
+		# Every test that exists counts as run: only the list is compared.
+		expect_compare "$tier" "$work/found" "$work/found"
+		[ "$EXPECT_COUNT" -eq 0 ] || bad=1
+		echo "$tier: $(wc -l <"$work/found") tests, $(expect_listed "$tier" | wc -l) listed"
+	done
+	exit $bad
+fi
 total_pass=0 total_fail=0 total_skip=0
 
 # tally TIER LABEL RESULTS FOUND EXTRA: counts the tier from RESULTS ("ok|fail|
@@ -61,7 +84,7 @@ if [[ $tiers == *,unit,* ]]; then
 	echo "== unit tests (ASan + UBSan, ${TUND_UNIT_TIMEOUT:-60} s each)"
 	: >"$work/unit.res"
 	extra=0
-	if ! build/unit-tests --list >"$work/unit.found"; then
+	if ! found_unit >"$work/unit.found"; then
 		say_fail "unit tests: build/unit-tests --list failed (not built?)"
 		extra=$((extra + 1))
 	fi
@@ -100,7 +123,7 @@ if [[ $tiers == *,fuzz,* ]]; then
 	secs=${FUZZ_SECONDS:-15}
 	echo "== fuzz targets ($secs s each, two at a time: one per core; ${FUZZ_INPUT_TIMEOUT:-10} s per input)"
 	: >"$work/fuzz.res"
-	for s in tests/fuzz/fuzz_*.c; do basename "$s" .c; done >"$work/fuzz.found"
+	found_fuzz >"$work/fuzz.found"
 	fuzz_pids=()
 	for b in $(cat "$work/fuzz.found"); do
 		TUND_RESULT_FILE=$work/fuzz.res tests/fuzz/run.sh "$secs" "build/fuzz/$b" &
@@ -117,9 +140,7 @@ fi
 if [[ $tiers == *,integration,* ]]; then
 	echo "== integration tests (network namespaces)"
 	: >"$work/int.res"
-	for s in tests/ctl/test_*.sh tests/netns/test_*.sh tests/pkg/test_*.sh; do
-		basename "$s" .sh
-	done >"$work/int.found"
+	found_integration >"$work/int.found"
 	TUND_RESULT_FILE=$work/int.res tests/netns/run.sh "${CHECK_PATTERN:-}"
 	rc=$?
 	extra=0

@@ -13,6 +13,7 @@ expect_listed() { awk -v t="$1" '$1 == t { print $2 }' "$EXPECT_LIST"; }
 # tests/list, and keeps them in EXPECT_LINES (their number: EXPECT_COUNT).
 # Past ten tests that did not run (a runner that died), one line says how
 # many more.
+# shellcheck disable=SC2034  # EXPECT_COUNT is the caller's
 expect_compare() {
 	local tier=$1 found=$2 ran=$3 listed n notrun=0
 	listed=$(mktemp)

@@ -26,7 +26,11 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 work=$(mktemp -d /tmp/tund-run.XXXXXX)
+tpid=
 trap 'rm -rf "$work"' EXIT
+# The test runs in the background (see below): stopping run.sh stops it
+# (timeout passes the signal on to the test, whose trap cleans up).
+trap '[ -n "$tpid" ] && kill -TERM "$tpid" 2>/dev/null && wait "$tpid"; exit 130' INT TERM
 
 # marked_pids MARK: processes whose environment carries TUND_TEST_RUN=MARK.
 marked_pids() {
@@ -62,7 +66,7 @@ for t in "$top"/tests/ctl/test_*.sh "$top"/tests/netns/test_*.sh "$top"/tests/pk
 	name=$(basename "$t" .sh)
 	case $name in *"$pattern"*) ;; *) continue ;; esac
 	start=$SECONDS
-	: >"$work/skips"; : >"$work/dirs"; rm -f "$work/pid"
+	: >"$work/skips"; : >"$work/dirs"; : >"$work/log"; rm -f "$work/pid"
 	mark="$name-$$-$RANDOM"
 	# bash -c writes its PID and execs the test: the test's $$ is that PID.
 	# Output to a file, shown as it grows: a pipe would hang on a process the
