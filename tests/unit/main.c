@@ -3,7 +3,8 @@
  * given as argv[1]; `--list` prints the registered names (tests/check.sh
  * compares them with tests/list). A test passes when none of its CHECKs
  * failed; each has TUND_UNIT_TIMEOUT seconds (default 60) before the runner
- * stops with a line naming it. */
+ * stops with a line naming it. A leak check after each test fails the test
+ * that leaked (TUND_UNIT_NO_LEAK_CHECK=1 leaves it to the report at exit). */
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
