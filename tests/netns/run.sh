@@ -115,6 +115,10 @@ for t in "$top"/tests/ctl/test_*.sh "$top"/tests/netns/test_*.sh "$top"/tests/pk
 		result why "$name" "$tag" "$reason"
 	done <"$work/skips"
 done
+if [ $((passed + failed + skipped)) -eq 0 ]; then
+	echo "FAIL integration: no test matches '$pattern'"
+	failed=1
+fi
 [ ${#failures[@]} -gt 0 ] && echo "failed: ${failures[*]}"
 if [ ${#skip_lines[@]} -gt 0 ]; then
 	echo "skipped checks:"
