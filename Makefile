@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # tund build. `make` builds build/tund and build/tundctl; `make check` installs
 # dependencies, runs unit tests under ASan+UBSan, fuzzers briefly, then the
-# namespace integration tests.
+# namespace integration tests, each tier held to tests/list (tests/check.sh).
 
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -154,6 +154,10 @@ check: deps
 
 unit-build: $(B)/unit-tests
 
+# Compares the tests that exist with tests/list, running none of them.
+check-list: $(B)/unit-tests
+	tests/check.sh --list
+
 integration: all
 	tests/netns/run.sh
 
@@ -180,7 +184,7 @@ demo: deps all
 clean:
 	rm -rf $(B)
 
-.PHONY: deb bench all unit unit-build fuzz fuzz-run fuzz-seeds deps check integration install demo clean
+.PHONY: deb bench all unit unit-build check-list fuzz fuzz-run fuzz-seeds deps check integration install demo clean
 
 # build/pkg holds the package test's Debian tree, whose *.d are not ours.
 -include $(shell find $(B) -path $(B)/pkg -prune -o -name '*.d' -type f -print 2>/dev/null)

@@ -7,7 +7,7 @@
 # Needs root, wireguard-go, wg, libsodium. Exit 0 on pass, 77 to skip.
 set -u
 umask 077
-NS=tt-wgcore
+NS=tt-wgcore-$$
 IF=ttwgcore0
 here=$(cd "$(dirname "$0")/../.." && pwd)
 
