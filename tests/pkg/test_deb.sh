@@ -109,7 +109,7 @@ if ! tree_ok "$ROOTFS"; then
 	rm -rf "$ROOTFS" "$ROOTFS".new.* # a failed build's leftovers
 	new=$(mktemp -d "$ROOTFS.new.XXXXXX") || fail "cannot make a directory next to $ROOTFS"
 	chmod 0755 "$new" # the container's / (mktemp makes 0700)
-	t_log "mmdebstrap Debian 12 from $MIRROR into $ROOTFS (once; a few minutes)"
+	t_log "mmdebstrap Debian 12 from $MIRROR into $ROOTFS (once; about a minute on a good link)"
 	start=$SECONDS
 	# mmdebstrap: apt resolves the dependencies (debootstrap cannot pick
 	# among alternatives such as libnice10's dbus-session-bus | ...).
