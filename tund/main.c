@@ -151,7 +151,8 @@ static bool bring_up_interface(struct tund_daemon *d)
 		else if (!log_tun_shut_out(d))
 			log_error("%s: [interface] name: cannot create TUN device \"%s\": %s%s",
 				  d->config_path, d->cfg.ifname, g_strerror(-d->tun_fd),
-				  d->tun_fd == -EPERM ? " (it needs CAP_NET_ADMIN)" : "");
+				  d->tun_fd == -EPERM ? " (it needs CAP_NET_ADMIN and a device policy "
+							"that allows " TUND_TUN_DEVICE ")" : "");
 		return false;
 	}
 	d->ifindex = tund_link_index(d->ifname);
