@@ -122,6 +122,7 @@ for h in a b; do
 	var=PID_$h
 	t_log "$h sees /dev/net/tun $(tun_mode_of "${!var}")"
 done
+# shellcheck disable=SC2154 # PID_a, PID_b: set by pd_node (printf -v)
 [ "$(tun_mode_of "$PID_a")" = 600 ] && [ "$(tun_mode_of "$PID_b")" = 666 ] ||
 	fail "the nodes are not 600 and 666: a $(tun_mode_of "$PID_a"), b $(tun_mode_of "$PID_b")"
 for h in a b; do
