@@ -85,8 +85,11 @@ host_mirror() {
 MIRROR=${TUND_DEBIAN_MIRROR:-$(host_mirror)}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 aptopts=()
-eval "$(apt-config shell HTTP_PROXY_CFG Acquire::http::Proxy)"
-[ -n "${HTTP_PROXY_CFG:-}" ] && aptopts+=(--aptopt="Acquire::http::Proxy \"$HTTP_PROXY_CFG\";")
+for scheme in http https; do
+	proxy=
+	eval "$(apt-config shell proxy "Acquire::$scheme::Proxy")"
+	[ -n "$proxy" ] && aptopts+=(--aptopt="Acquire::$scheme::Proxy \"$proxy\";")
+done
 mkdir -p "$(dirname "$ROOTFS")" || fail "cannot create $(dirname "$ROOTFS")"
 # missing_pkgs: packages of the lists that the tree lacks (one added to the
 # lists since the tree was made).
