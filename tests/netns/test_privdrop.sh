@@ -114,6 +114,17 @@ for c in $unit_caps; do
 	t_log "without cap_$c: $(grep -m 1 '^error:' "$T_DIR/start-a.out")"
 done
 lab_exec a ip link show tt0 >/dev/null 2>&1 && fail "a failed start left tt0"
+# Without CAP_NET_RAW tund starts and works; only tundctl ping fails (README).
+user_dirs a
+pd_node a 0600 setpriv --bounding-set="$(bset net_raw)"
+grep -q 'no ICMP socket for tundctl ping yet' "$T_DIR/tund-a.log" || fail "without cap_net_raw: no warning about the ICMP socket"
+SK=$("$TUNDCTL" genkey | "$TUNDCTL" pubkey)
+ctl a peer add "$SK" --name norawpeer --allowed-ips 10.250.0.9/32 >/dev/null || fail "without cap_net_raw: peer add failed"
+out=$(ctl a ping norawpeer -c 1 2>&1) && fail "without cap_net_raw: tundctl ping worked: $out"
+grep -qi 'socket' <<<"$out" || fail "without cap_net_raw: tundctl ping fails for another reason: $out"
+tund_stop a
+t_log "without cap_net_raw: starts, serves, only tundctl ping fails: $out"
+: >"$T_DIR/tund-a.log"
 
 user_dirs a
 pd_node a 0600 setpriv --bounding-set="$(bset)"
