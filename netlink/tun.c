@@ -25,7 +25,7 @@ int tund_tun_open(const char *name, char out_name[IFNAMSIZ], unsigned flags)
 	if (*name && if_nametoindex(name) != 0)
 		return -EBUSY;
 
-	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	fd = open(TUND_TUN_DEVICE, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	memset(&ifr, 0, sizeof(ifr));

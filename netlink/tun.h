@@ -6,6 +6,9 @@
 #include <net/if.h>
 #include <stdbool.h>
 
+/* The clone device every TUN is created through. */
+#define TUND_TUN_DEVICE "/dev/net/tun"
+
 /* Extra flags a caller may pass to tund_tun_open. */
 #define TUND_TUN_FLAGS_ALLOWED (IFF_VNET_HDR | IFF_MULTI_QUEUE)
 
@@ -14,7 +17,8 @@
  * name is NULL or empty, and returns its fd (O_CLOEXEC) or -errno. The actual
  * name goes to out_name when it is not NULL. A name that any interface already
  * has, tun or not, ours or another process's, is refused with -EBUSY; an
- * invalid one with -EINVAL. The device goes away when the fd is closed. */
+ * invalid one with -EINVAL; -EACCES when TUND_TUN_DEVICE's mode shuts this
+ * process out. The device goes away when the fd is closed. */
 int tund_tun_open(const char *name, char out_name[IFNAMSIZ], unsigned flags);
 
 /* For a TUN opened with IFF_VNET_HDR: sets the header to a struct

@@ -2,14 +2,18 @@
 /* tund: the daemon. Runs in the foreground, logs to stderr, exits cleanly on
  * SIGTERM/SIGINT with its interface and socket gone. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <linux/if_tun.h>
 #include <glib-unix.h>
 #include <glib.h>
+#include <pwd.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "netlink/addr.h"
@@ -91,6 +95,30 @@ static bool load_state(struct tund_daemon *d)
 	return tund_daemon_load_peers(d);
 }
 
+/* After a failed TUN open: if the device node's mode shuts this process out
+ * (a capability does not override it), says so in one line with what to do
+ * and returns true. */
+static bool log_tun_shut_out(const struct tund_daemon *d)
+{
+	struct passwd *pw;
+	struct group *gr;
+	struct stat st;
+
+	if ((d->tun_fd != -EACCES && d->tun_fd != -EPERM) ||
+	    faccessat(AT_FDCWD, TUND_TUN_DEVICE, R_OK | W_OK, AT_EACCESS) == 0 ||
+	    stat(TUND_TUN_DEVICE, &st) != 0)
+		return false;
+	pw = getpwuid(st.st_uid);
+	gr = getgrgid(st.st_gid);
+	log_error("%s: [interface] name: cannot create TUN device \"%s\": %s is mode %04o "
+		  "(owner %s:%s) and tund runs as uid %u: start tund as root (it opens the device, "
+		  "then switches to [daemon] user) or make %s mode 0666",
+		  d->config_path, d->cfg.ifname, TUND_TUN_DEVICE, (unsigned)(st.st_mode & 07777),
+		  pw ? pw->pw_name : "?", gr ? gr->gr_name : "?", (unsigned)geteuid(),
+		  TUND_TUN_DEVICE);
+	return true;
+}
+
 /* Creates the TUN device and configures it; on failure nothing is left. */
 static bool bring_up_interface(struct tund_daemon *d)
 {
@@ -101,9 +129,11 @@ static bool bring_up_interface(struct tund_daemon *d)
 		if (d->tun_fd == -EBUSY || d->tun_fd == -EEXIST)
 			log_error("%s: [interface] name: interface \"%s\" already exists",
 				  d->config_path, d->cfg.ifname);
-		else
-			log_error("%s: [interface] name: cannot create TUN device \"%s\": %s",
-				  d->config_path, d->cfg.ifname, g_strerror(-d->tun_fd));
+		else if (!log_tun_shut_out(d))
+			log_error("%s: [interface] name: cannot create TUN device \"%s\": %s%s",
+				  d->config_path, d->cfg.ifname, g_strerror(-d->tun_fd),
+				  d->tun_fd == -EPERM ? " (it needs CAP_NET_ADMIN and a device policy "
+							"that allows " TUND_TUN_DEVICE ")" : "");
 		return false;
 	}
 	d->ifindex = tund_link_index(d->ifname);

@@ -5,7 +5,9 @@
 packets into), holds each for a random MIN_MS..MAX_MS and sends it back out
 of IFNAME addressed to DST_MAC (the near end, where the router takes it up
 again). Packets that were not diverted overtake the held ones. On SIGTERM it
-prints "held N". Needed because this kernel has no sch_netem.
+prints "held N dropped D": D frames the kernel could not queue to it (its
+receive buffer full: the machine too slow for it), which a test must not
+take for loss on the link. Needed where the kernel has no sch_netem.
 Usage: delayline.py IFNAME DST_MAC MIN_MS MAX_MS"""
 import heapq
 import random
@@ -18,6 +20,11 @@ import time
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
+SOL_PACKET = 263
+PACKET_STATISTICS = 6
+SO_RCVBUFFORCE = 33
+# Room for every frame a burst diverts while this process waits for a CPU.
+RCVBUF = 64 << 20
 
 
 def csum(data):
@@ -57,6 +64,8 @@ def main():
     ifname, dst = sys.argv[1], bytes.fromhex(sys.argv[2].replace(":", ""))
     lo, hi = float(sys.argv[3]) / 1000, float(sys.argv[4]) / 1000
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    # As root the buffer may exceed net.core.rmem_max.
+    sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF)
     sock.bind((ifname, 0))
     src = sock.getsockname()[4]
     held = []
@@ -64,7 +73,8 @@ def main():
     seq = 0
 
     def stop(*_):
-        print(f"held {count}", flush=True)
+        _, drops = struct.unpack("II", sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 8))
+        print(f"held {count} dropped {drops}", flush=True)
         sys.exit(0)
 
     signal.signal(signal.SIGTERM, stop)
@@ -72,12 +82,16 @@ def main():
     while True:
         timeout = max(0.0, held[0][0] - time.monotonic()) if held else None
         if select.select([sock], [], [], timeout)[0]:
-            frame, addr = sock.recvfrom(65535)
-            if addr[2] != PACKET_OUTGOING and len(frame) > 14:
-                seq += 1
-                count += 1
-                heapq.heappush(held, (time.monotonic() + random.uniform(lo, hi), seq,
-                                      dst + src + with_checksum(frame)[12:]))
+            while True:  # everything queued, before the next wait
+                try:
+                    frame, addr = sock.recvfrom(65535, socket.MSG_DONTWAIT)
+                except BlockingIOError:
+                    break
+                if addr[2] != PACKET_OUTGOING and len(frame) > 14:
+                    seq += 1
+                    count += 1
+                    heapq.heappush(held, (time.monotonic() + random.uniform(lo, hi), seq,
+                                          dst + src + with_checksum(frame)[12:]))
         now = time.monotonic()
         while held and held[0][0] <= now:
             try:

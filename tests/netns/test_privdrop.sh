@@ -5,15 +5,23 @@
 # friends behind cone NATs, ping and a TCP transfer, broadcast rules in
 # nftables, state files written, the control socket usable by the user's
 # group and nobody else, and on SIGTERM the interface, the nft table and the
-# socket go. Then the same user started directly with an ambient
-# CAP_NET_ADMIN (as systemd's User= + AmbientCapabilities= do): tund does not
-# try to drop, and works. Both ways tund is not dumpable (no core file with
-# keys; the user's other processes cannot read its memory).
+# socket go. a starts as the packaged unit starts it (the unit's bounding
+# set, directories already the user's) with /dev/net/tun at 0600, b as plain
+# root with the node at 0666; each capability of the unit's bounding set is
+# shown to be needed. Then the same user started directly with an ambient
+# CAP_NET_ADMIN (as systemd's User= + AmbientCapabilities= do): with the
+# node at 0600 tund says in one line why it cannot start and exits 1; at
+# 0666 it does not try to drop, and works. Each tund sees a /dev/net/tun of
+# its own (tests/netns/lib_dev.sh): the machine's node is never changed.
+# Every tund here is not dumpable (no core file with keys; the user's
+# other processes cannot read its memory).
 set -u
 . "$(dirname "$0")/lib.sh"
 t_init privdrop
 . "$(dirname "$0")/natlab.sh"
 . "$(dirname "$0")/lib_tund.sh"
+. "$(dirname "$0")/lib_dev.sh"
+need_tun
 
 # A throwaway system user (and its group), removed after everything it ran.
 U=ttpd$$
@@ -26,30 +34,62 @@ trap 'lab_down; t_cleanup; remove_user' EXIT
 # The scratch directory is root's 0700: the user must be able to pass through.
 chmod 711 "$T_DIR"
 
-# The control socket lives in a directory tund creates (so it can remove the
-# socket at exit after dropping root).
+# The control socket lives in its own directory: for b one tund creates (it
+# hands it to the user so it can remove the socket at exit), for a one that
+# is the user's already (as systemd's RuntimeDirectory= with User= makes).
 ctl() { local h=$1; shift; "$TUNDCTL" --socket "$T_DIR/$h/run/tund.sock" "$@"; }
-# pd_node HOST [PREFIX-CMD...]: tund on HOST, as root or through PREFIX-CMD.
-pd_node() {
-	local h=$1; shift
-	mkdir -p "$T_DIR/$h"
-	cat >"$T_DIR/$h.conf" <<CFG
+# pd_conf HOST: the config; the log starts empty.
+pd_conf() {
+	mkdir -p "$T_DIR/$1"
+	cat >"$T_DIR/$1.conf" <<CFG
 [interface]
 name = tt0
 mtu = 1380
 listen_port = 51820
 [paths]
-state_dir = $T_DIR/$h/state
-control_socket = $T_DIR/$h/run/tund.sock
+state_dir = $T_DIR/$1/state
+control_socket = $T_DIR/$1/run/tund.sock
 [daemon]
 user = $U
 CFG
-	ip netns exec "$(lab_ns "$h")" "$@" "$TUND" --config "$T_DIR/$h.conf" \
+}
+# pd_node HOST TUN-MODE [PREFIX-CMD...]: tund on HOST with /dev/net/tun at
+# TUN-MODE, as root or through PREFIX-CMD; waits until it answers.
+pd_node() {
+	local h=$1 tm; shift
+	tun_mode tm "$1"; shift
+	pd_conf "$h"
+	ip netns exec "$(lab_ns "$h")" "${tm[@]}" "$@" "$TUND" --config "$T_DIR/$h.conf" \
 		>>"$T_DIR/tund-$h.log" 2>&1 &
 	t_track $!
 	printf -v "PID_$h" '%s' $!
 	wait_until 20 ctl "$h" status || fail "tund on $h did not start"
 }
+# pd_fails HOST TUN-MODE [PREFIX-CMD...]: tund must exit at start; its exit
+# status goes to RC and its log to $T_DIR/start-HOST.out.
+pd_fails() {
+	local h=$1 tm; shift
+	tun_mode tm "$1"; shift
+	pd_conf "$h"
+	timeout 30 ip netns exec "$(lab_ns "$h")" "${tm[@]}" "$@" "$TUND" --config "$T_DIR/$h.conf" \
+		>"$T_DIR/start-$h.out" 2>&1
+	RC=$?
+	[ $RC = 124 ] && fail "tund on $h started where it must not: $(tail -n 3 "$T_DIR/start-$h.out")"
+	[ $RC = 125 ] && fail "cannot give tund on $h its own /dev/net/tun: $(cat "$T_DIR/start-$h.out")"
+	return 0
+}
+# user_dirs HOST: state and socket directories owned by the user, as
+# systemd's StateDirectory=/RuntimeDirectory= with User= make them.
+user_dirs() {
+	rm -rf "$T_DIR/$1/state" "$T_DIR/$1/run"
+	mkdir -p "$T_DIR/$1"
+	install -d -m 0700 -o "$U" -g "$U" "$T_DIR/$1/state"
+	install -d -m 0755 -o "$U" -g "$U" "$T_DIR/$1/run"
+}
+# The packaged unit's bounding set, in setpriv's words.
+unit_caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$TOP/packaging/tund.service" | tr 'A-Z' 'a-z' | sed 's/cap_//g')
+[ -n "$unit_caps" ] || fail "no CapabilityBoundingSet= in packaging/tund.service"
+bset() { local c out=-all; for c in $unit_caps; do [ "$c" = "${1:-}" ] || out="$out,+$c"; done; echo "$out"; }
 # can_raise_rtprio: this root may raise RLIMIT_RTPRIO (has CAP_SYS_RESOURCE).
 can_raise_rtprio() { prlimit --rtprio=1:1 true 2>/dev/null; }
 field() { awk -v k="$2:" '$1 == k { $1 = ""; sub(/^ /, ""); print }' "/proc/$1/status"; }
@@ -71,8 +111,49 @@ wait_until 5 readable "$probe" ||
 	fail "as_u cannot read the environment of its own dumpable process: undumpable would prove nothing"
 kill "$probe"
 
-pd_node a
-pd_node b
+# Each capability of the unit's set but CAP_NET_ADMIN (kept) and
+# CAP_NET_RAW (only tundctl ping's socket) is needed to start and switch:
+# without it, tund stops at start with a line saying what failed.
+for c in $unit_caps; do
+	case $c in net_admin | net_raw) continue ;; esac
+	user_dirs a
+	pd_fails a 0600 setpriv --bounding-set="$(bset "$c")"
+	[ $RC = 1 ] || fail "without cap_$c: exit $RC, not 1: $(tail -n 3 "$T_DIR/start-a.out")"
+	case $c in
+	dac_override) want="state/private.key: cannot open: Permission denied" ;;
+	chown) want="cannot hand $T_DIR/a/state to user $U: Operation not permitted" ;;
+	setuid) want="cannot drop privileges to user $U: setresuid: Operation not permitted" ;;
+	setgid) want="cannot drop privileges to user $U: setgroups: Operation not permitted" ;;
+	setpcap) want="cannot drop privileges to user $U: PR_CAPBSET_DROP: Operation not permitted" ;;
+	*) fail "the unit's bounding set has cap_$c, which this test does not know" ;;
+	esac
+	grep '^error:' "$T_DIR/start-a.out" | grep -qF "$want" ||
+		fail "without cap_$c: not '$want': $(grep '^error:' "$T_DIR/start-a.out")"
+	t_log "without cap_$c: $(grep -m 1 '^error:' "$T_DIR/start-a.out")"
+done
+lab_exec a ip link show tt0 >/dev/null 2>&1 && fail "a failed start left tt0"
+# Without CAP_NET_RAW tund starts and works; only tundctl ping fails (README).
+user_dirs a
+pd_node a 0600 setpriv --bounding-set="$(bset net_raw)"
+grep -q 'no ICMP socket for tundctl ping yet' "$T_DIR/tund-a.log" || fail "without cap_net_raw: no warning about the ICMP socket"
+SK=$("$TUNDCTL" genkey | "$TUNDCTL" pubkey)
+ctl a peer add "$SK" --name norawpeer --allowed-ips 10.250.0.9/32 >/dev/null || fail "without cap_net_raw: peer add failed"
+out=$(ctl a ping norawpeer -c 1 2>&1) && fail "without cap_net_raw: tundctl ping worked: $out"
+grep -qi 'socket' <<<"$out" || fail "without cap_net_raw: tundctl ping fails for another reason: $out"
+tund_stop a
+t_log "without cap_net_raw: starts, serves, only tundctl ping fails: $out"
+: >"$T_DIR/tund-a.log"
+
+user_dirs a
+pd_node a 0600 setpriv --bounding-set="$(bset)"
+pd_node b 0666
+for h in a b; do
+	var=PID_$h
+	t_log "$h sees /dev/net/tun $(tun_mode_of "${!var}")"
+done
+# shellcheck disable=SC2154 # PID_a, PID_b: set by pd_node (printf -v)
+[ "$(tun_mode_of "$PID_a")" = 600 ] && [ "$(tun_mode_of "$PID_b")" = 666 ] ||
+	fail "the nodes are not 600 and 666: a $(tun_mode_of "$PID_a"), b $(tun_mode_of "$PID_b")"
 for h in a b; do
 	var=PID_$h pid=${!var}
 	[ "$(field "$pid" Uid)" = "$UID_U $UID_U $UID_U $UID_U" ] || fail "$h: Uid $(field "$pid" Uid)"
@@ -106,8 +187,11 @@ setpriv --reuid=nobody --regid="$GID_U" --clear-groups "$TUNDCTL" \
 	--socket "$T_DIR/a/run/tund.sock" status >/dev/null ||
 	fail "a member of group $U cannot use the control socket"
 out=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$TUNDCTL" \
-	--socket "$T_DIR/a/run/tund.sock" status 2>&1) &&
-	fail "user nobody (not in group $U) could use the control socket"
+	--socket "$T_DIR/a/run/tund.sock" status 2>&1)
+rc=$?
+[ $rc = 1 ] || fail "user nobody (not in group $U): exit $rc, not 1: $out"
+grep -q "cannot reach tund at $T_DIR/a/run/tund.sock: Permission denied" <<<"$out" ||
+	fail "user nobody (not in group $U) is not refused with permission denied: $out"
 t_log "control socket 660 $U:$U; group member answered, others refused: $out"
 
 # A network (MQTT, ICE, addresses and routes) after the drop.
@@ -198,11 +282,23 @@ t_log "SIGTERM: exit 0, tt0, table ip tund_tt0 and the socket are gone"
 # Started as the user with an ambient CAP_NET_ADMIN: no drop attempted.
 # RLIMIT_RTPRIO 1 as the packaged unit's LimitRTPRIO=1 gives it (where this
 # root may raise it).
-: >"$T_DIR/tund-a.log"
 limit=()
 can_raise_rtprio && limit=(prlimit --rtprio=1:1)
-pd_node a "${limit[@]}" setpriv --reuid="$U" --regid="$U" --init-groups \
-	--inh-caps=+net_admin --ambient-caps=+net_admin
+as_user=(setpriv --reuid="$U" --regid="$U" --init-groups --inh-caps=+net_admin --ambient-caps=+net_admin)
+# With /dev/net/tun at 0600 the capability does not open it: one line that
+# names the device, its mode and what to do, and exit 1; nothing left.
+pd_fails a 0600 "${limit[@]}" "${as_user[@]}"
+why="cannot create TUN device \"tt0\": /dev/net/tun is mode 0600 (owner root:root) and tund runs as uid $UID_U: start tund as root (it opens the device, then switches to [daemon] user) or make /dev/net/tun mode 0666"
+[ $RC = 1 ] || fail "ambient at 0600: exit $RC, not 1: $(tail -n 3 "$T_DIR/start-a.out")"
+grep -qF "$why" "$T_DIR/start-a.out" || fail "ambient at 0600: not the line that says why: $(cat "$T_DIR/start-a.out")"
+[ "$(grep -c 'TUN device' "$T_DIR/start-a.out")" = 1 ] || fail "ambient at 0600: more than one line about it: $(cat "$T_DIR/start-a.out")"
+lab_exec a ip link show tt0 >/dev/null 2>&1 && fail "ambient at 0600: tt0 left behind"
+[ -e "$T_DIR/a/run/tund.sock" ] && fail "ambient at 0600: control socket left behind"
+t_log "ambient at 0600: exit 1, $(grep -o 'cannot create TUN device.*' "$T_DIR/start-a.out")"
+# At 0666 it works.
+: >"$T_DIR/tund-a.log"
+pd_node a 0666 "${limit[@]}" "${as_user[@]}"
+[ "$(tun_mode_of "$PID_a")" = 666 ] || fail "ambient: a sees /dev/net/tun $(tun_mode_of "$PID_a")"
 [ "$(field "$PID_a" Uid)" = "$UID_U $UID_U $UID_U $UID_U" ] || fail "ambient: Uid $(field "$PID_a" Uid)"
 [ "$(field "$PID_a" CapEff)" = $NET_ADMIN ] || fail "ambient: CapEff $(field "$PID_a" CapEff)"
 grep -q "running as" "$T_DIR/tund-a.log" && fail "ambient: tund tried to change user: $(cat "$T_DIR/tund-a.log")"
@@ -224,5 +320,5 @@ lab_exec a nft list table ip tund_tt0 | grep -q 'dup to' || fail "ambient: no br
 tund_stop a
 lab_exec a ip link show tt0 >/dev/null 2>&1 && fail "ambient: tt0 left after SIGTERM"
 lab_exec a nft list table ip tund_tt0 >/dev/null 2>&1 && fail "ambient: nft table left"
-t_log "started as $U with ambient CAP_NET_ADMIN: no drop, state reused, ping to b, clean exit"
+t_log "started as $U with ambient CAP_NET_ADMIN at 0666: no drop, state reused, ping to b, clean exit"
 echo "PASS privdrop"
