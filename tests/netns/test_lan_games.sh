@@ -69,14 +69,16 @@ wait_until 20 sleep_until_quiet || true
 n=$(grep -c "IP $A\." "$T_DIR/storm.log")
 limit=$((400 + 200 * (secs + 2)))
 [ "$n" -ge 100 ] && [ "$n" -le "$limit" ] || fail "storm: b got $n of 3000 broadcasts sent in ${secs} s (want 100..$limit)"
-# The bound is tund's, not the kernel's: a read the storm off its TUN (more
-# than the bound allows: passed and dropped together), let at most the bound
-# through, so it counted at least 100 as dropped; b got no more than a let
-# through (another fan-out packet, e.g. IPv6 multicast, may add a few).
+# The bound is tund's, not the kernel's: a read the storm off its TUN faster
+# than the bound allows, so its limiter counted drops (with no limiter it
+# counts none), and let at most the bound through; b got no more than a let
+# through. How much of the storm reaches a's TUN reader depends on the
+# machine's speed (the kernel's TUN queue drops the rest), so the drop count
+# is asserted, not the total read.
 passed=$(($(bc passed) - passed0)) dropped=$(($(bc dropped) - dropped0))
 seen=$((passed + dropped))
-[ "$seen" -gt $((limit + 100)) ] ||
-	fail "storm: a's fan-out counted $seen of 3000 broadcasts ($passed passed, $dropped dropped), not over the bound $limit"
+[ "$dropped" -ge 100 ] ||
+	fail "storm: a's rate bound dropped $dropped of the $seen broadcasts it read ($passed passed in ${secs} s, bound $limit)"
 [ "$passed" -le "$limit" ] || fail "storm: a's rate bound let $passed of $seen through in ${secs} s (bound $limit)"
 [ "$n" -le "$passed" ] || fail "storm: b got $n copies, a let only $passed through"
 ctl a status | grep -qE "^ *broadcasts: [0-9]+ fanned out, $((dropped0 + dropped)) over the rate bound" ||
