@@ -27,7 +27,7 @@ override LDFLAGS += -pie -Wl,-z,relro,-z,now
 # Everything but the two mains is library code shared by the daemon, the CLI,
 # the unit tests and the fuzz targets.
 LIB_SRC := $(wildcard overlay/*.c) $(wildcard netlink/*.c) \
-	$(filter-out tund/main.c,$(wildcard tund/*.c))
+	$(wildcard tund/*/*.c)
 CTL_SRC := $(wildcard ctl/*.c)
 # tundctl's parts without main(): also linked into the unit tests.
 CTL_LIB_SRC := ctl/format.c ctl/args.c ctl/client.c ctl/ice.c
@@ -72,13 +72,13 @@ $(B)/unit-tests: $(UNIT_SRC:%.c=$(B)/san/%.o) $(SAN_OBJ) $(CTL_LIB_SRC:%.c=$(B)/
 $(B)/nl_probe: tests/netns/nl_probe.c $(B)/libtund.a
 	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
 
-# Helper for tests/netns/test_netcheck.sh: runs tund/netcheck.c once.
+# Helper for tests/netns/test_netcheck.sh: runs tund/connect/netcheck.c once.
 # -MMD writes build/netcheck_probe.d, whose headers become prerequisites on
 # the next run: link only the .c and the library.
 $(B)/netcheck_probe: tests/netns/netcheck_probe.c $(B)/libtund.a
 	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
 
-# Helper for tests/netns/test_mqtt.sh: a GLib main loop around tund/mqtt.
+# Helper for tests/netns/test_mqtt.sh: a GLib main loop around tund/connect/mqtt.
 # (-MMD lists headers as prerequisites too: link only the .c and the .a.)
 $(B)/mqtt_probe: tests/netns/mqtt_probe.c $(B)/libtund.a
 	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
@@ -88,7 +88,7 @@ $(B)/mqtt_probe: tests/netns/mqtt_probe.c $(B)/libtund.a
 $(B)/ice_probe: tests/netns/ice_probe.c $(B)/libtund.a
 	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
 
-# Helper for tests/netns/test_beacon.sh: tund/beacon on a main loop.
+# Helper for tests/netns/test_beacon.sh: tund/connect/beacon on a main loop.
 # (-MMD lists headers as prerequisites too: link only the .c and the .a.)
 $(B)/beacon_probe: tests/netns/beacon_probe.c $(B)/libtund.a
 	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)

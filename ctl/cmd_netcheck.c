@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* tundctl netcheck: what the network between this node and its servers lets
- * through, as found by tund (tund/netcheck.c). */
+ * through, as found by tund (tund/connect/netcheck.c). */
 #include <stdio.h>
 #include <string.h>
 

@@ -27,7 +27,7 @@
 #include "netlink/tun.h"
 #include "overlay/bcast.h"
 #include "overlay/cidr.h"
-#include "tund/bcast_rules.h"
+#include "tund/host/bcast_rules.h"
 
 static volatile sig_atomic_t stop;
 

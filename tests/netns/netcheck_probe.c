@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tund/log.h"
-#include "tund/netcheck.h"
+#include "tund/daemon/log.h"
+#include "tund/connect/netcheck.h"
 
 static GMainLoop *loop;
 

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "tests/unit/unit.h"
-#include "tund/mqtt.h"
+#include "tund/connect/mqtt.h"
 
 static bool parse(const char *url, char **host, uint16_t *port)
 {

@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: MIT
+/* tundctl netcheck: how our NAT maps, and whether the broker, STUN and TURN
+ * servers of a network (default: the first) answer. */
+#include <sodium.h>
+#include <string.h>
+
+#include "overlay/network.h"
+#include "tund/control/commands.h"
+#include "tund/control/control.h"
+#include "tund/control/control_codec.h"
+#include "tund/daemon/daemon.h"
+#include "tund/connect/netcheck.h"
+#include "tund/connect/membership.h"
+
+struct pending {
+	struct tund_daemon *d;
+	uint64_t client;
+};
+
+static void done(void *ctx, JsonNode *result)
+{
+	struct pending *p = ctx;
+
+	tund_control_reply(p->d->control, p->client, tund_control_encode_ok(result));
+	g_free(p);
+}
+
+JsonNode *tund_cmd_netcheck(struct tund_daemon *d, JsonObject *req, char **err)
+{
+	const char *name = tund_req_string(req, "network");
+	struct tund_netrt *n = name ? tund_daemon_network(d, name) :
+			       d->networks && d->networks->len ? g_ptr_array_index(d->networks, 0) :
+								  NULL;
+	struct tund_netcheck_turn turn[TUND_NET_MAX_TURN];
+	struct tund_netcheck_config cfg = { 0 };
+	struct tund_network from_config;
+	const struct tund_network *net;
+	char stun[300];
+	struct pending *p;
+	const char *why;
+
+	if (name && !n) {
+		*err = g_strdup_printf("no network called \"%s\"", name);
+		return NULL;
+	}
+	memset(&from_config, 0, sizeof(from_config));
+	if (n) {
+		net = tund_netrt_effective(n);
+	} else {
+		if (d->cfg.ice_stun && tund_parse_stun(d->cfg.ice_stun, &from_config.stun[0], &why))
+			from_config.n_stun = 1;
+		if (d->cfg.ice_turn && tund_parse_turn_url(d->cfg.ice_turn, &from_config.turn[0], &why))
+			from_config.n_turn = 1;
+		net = &from_config;
+	}
+	if (!net->n_stun && !net->n_turn && !net->broker[0]) {
+		*err = g_strdup("nothing to check: join a network or set [ice] stun/turn in the config");
+		return NULL;
+	}
+	/* A TURN server answers STUN binding requests too. */
+	if (net->n_stun)
+		tund_format_stun(&net->stun[0], stun, sizeof(stun));
+	else if (net->n_turn)
+		g_snprintf(stun, sizeof(stun), strchr(net->turn[0].host, ':') ? "[%s]:%u" : "%s:%u",
+			   net->turn[0].host, net->turn[0].port);
+	cfg.stun = net->n_stun || net->n_turn ? stun : NULL;
+	for (unsigned i = 0; i < net->n_turn; i++) {
+		turn[i].host = net->turn[i].host;
+		turn[i].port = net->turn[i].port;
+		turn[i].tcp = net->turn[i].tcp;
+		turn[i].url = NULL;
+	}
+	cfg.turn = turn;
+	cfg.n_turn = net->n_turn;
+	cfg.broker = net->broker[0] ? net->broker : NULL;
+	p = g_new0(struct pending, 1);
+	p->d = d;
+	p->client = d->current_client;
+	tund_netcheck_run(&cfg, done, p); /* copies cfg */
+	sodium_memzero(&from_config, sizeof(from_config));
+	return NULL;
+}

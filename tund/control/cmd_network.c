@@ -1,0 +1,479 @@
+// SPDX-License-Identifier: MIT
+/* Networks: create, join, leave, invite, list; and member admission. */
+#include <sodium.h>
+#include <string.h>
+
+#include "overlay/network.h"
+#include "tund/control/commands.h"
+#include "tund/daemon/daemon.h"
+#include "tund/dataplane/dataplane.h"
+#include "tund/connect/ice.h"
+#include "tund/daemon/log.h"
+#include "tund/connect/membership.h"
+#include "tund/connect/path.h"
+#include "tund/daemon/statefile.h"
+
+const char *tund_req_string(JsonObject *req, const char *name)
+{
+	JsonNode *n = json_object_get_member(req, name);
+
+	if (!n || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING)
+		return NULL;
+	return json_node_get_string(n);
+}
+
+struct tund_netrt *tund_daemon_network(struct tund_daemon *d, const char *name)
+{
+	if (!name || !d->networks)
+		return NULL;
+	for (guint i = 0; i < d->networks->len; i++) {
+		struct tund_netrt *n = g_ptr_array_index(d->networks, i);
+
+		if (!strcmp(tund_netrt_network(n)->name, name))
+			return n;
+	}
+	return NULL;
+}
+
+void tund_daemon_ice_config(struct tund_daemon *d, const struct tund_network *net,
+			    struct tund_ice_server_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->port_min = d->cfg.ice_port_min;
+	cfg->port_max = d->cfg.ice_port_max;
+	g_strlcpy(cfg->exclude_ifname, d->ifname, sizeof(cfg->exclude_ifname));
+	struct tund_network from_config;
+	if (!net) {
+		/* Peers outside networks use [ice] from the config. */
+		const char *why = NULL;
+
+		memset(&from_config, 0, sizeof(from_config));
+		if (d->cfg.ice_stun && tund_parse_stun(d->cfg.ice_stun, &from_config.stun[0], &why))
+			from_config.n_stun = 1;
+		if (d->cfg.ice_turn &&
+		    tund_parse_turn_url(d->cfg.ice_turn, &from_config.turn[0], &why))
+			from_config.n_turn = 1;
+		net = &from_config;
+	}
+	for (unsigned i = 0; i < net->n_turn && i < G_N_ELEMENTS(cfg->turn); i++) {
+		g_strlcpy(cfg->turn[i].host, net->turn[i].host, sizeof(cfg->turn[i].host));
+		cfg->turn[i].port = net->turn[i].port;
+		g_strlcpy(cfg->turn[i].user, net->turn[i].user, sizeof(cfg->turn[i].user));
+		g_strlcpy(cfg->turn[i].pass, net->turn[i].pass, sizeof(cfg->turn[i].pass));
+		cfg->turn[i].tcp = net->turn[i].tcp;
+		cfg->n_turn++;
+	}
+	/* TURN's allocation already yields the server-reflexive candidate;
+	 * a STUN server next to it costs libnice about 2 s. */
+	if (!cfg->n_turn && net->n_stun) {
+		g_strlcpy(cfg->stun_host, net->stun[0].host, sizeof(cfg->stun_host));
+		cfg->stun_port = net->stun[0].port;
+	}
+	if (net == &from_config)
+		sodium_memzero(&from_config, sizeof(from_config));
+}
+
+/* ---- persistence: each network is stored as its invite ---- */
+
+int tund_daemon_save_networks(struct tund_daemon *d)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	g_autoptr(JsonGenerator) gen = json_generator_new();
+	g_autoptr(JsonNode) root = NULL;
+	char *text;
+	gsize len;
+	int ret;
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "version");
+	json_builder_add_int_value(b, 1);
+	json_builder_set_member_name(b, "networks");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < d->networks->len; i++) {
+		char invite[TUND_INVITE_MAX_TEXT];
+
+		if (!tund_invite_encode(tund_netrt_network(g_ptr_array_index(d->networks, i)),
+					invite, sizeof(invite)))
+			continue;
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, "invite");
+		json_builder_add_string_value(b, invite);
+		json_builder_end_object(b);
+		sodium_memzero(invite, sizeof(invite));
+	}
+	json_builder_end_array(b);
+	json_builder_end_object(b);
+	root = json_builder_get_root(b);
+	json_generator_set_root(gen, root);
+	json_generator_set_pretty(gen, TRUE);
+	text = json_generator_to_data(gen, &len);
+	ret = tund_statefile_write(d->networks_path, text, len);
+	sodium_memzero(text, len); /* network keys */
+	g_free(text);
+	return ret;
+}
+
+bool tund_daemon_load_networks(struct tund_daemon *d)
+{
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_autoptr(GError) gerr = NULL;
+	g_autofree char *data = NULL;
+	JsonNode *root, *list;
+	GPtrArray *loaded;
+	gsize len;
+
+	d->networks = g_ptr_array_new();
+	d->networks_path = g_build_filename(d->cfg.state_dir, "networks.json", NULL);
+	if (!g_file_get_contents(d->networks_path, &data, &len, &gerr)) {
+		if (g_error_matches(gerr, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+			return true;
+		log_error("%s: %s", d->networks_path, gerr->message);
+		return false;
+	}
+	if (!json_parser_load_from_data(parser, data, (gssize)len, NULL) ||
+	    !(root = json_parser_get_root(parser)) || !JSON_NODE_HOLDS_OBJECT(root) ||
+	    json_object_get_int_member_with_default(json_node_get_object(root), "version", 0) != 1 ||
+	    !(list = json_object_get_member(json_node_get_object(root), "networks")) ||
+	    !JSON_NODE_HOLDS_ARRAY(list)) {
+		log_error("%s: not a tund networks file; refusing to start and leaving it as it is",
+			  d->networks_path);
+		sodium_memzero(data, len);
+		return false;
+	}
+	/* Validate everything before starting anything. */
+	loaded = g_ptr_array_new_with_free_func(g_free);
+	JsonArray *a = json_node_get_array(list);
+	for (guint i = 0; i < json_array_get_length(a); i++) {
+		JsonNode *e = json_array_get_element(a, i);
+		struct tund_network *net = g_new0(struct tund_network, 1);
+		const char *why = "not an object";
+		const char *invite = JSON_NODE_HOLDS_OBJECT(e) ?
+					     tund_req_string(json_node_get_object(e), "invite") :
+					     NULL;
+
+		g_ptr_array_add(loaded, net);
+		if (!invite || !tund_invite_decode(invite, net, &why)) {
+			log_error("%s: network %u: %s; refusing to start and leaving the file as "
+				  "it is", d->networks_path, i, why);
+			for (guint j = 0; j < loaded->len; j++)
+				sodium_memzero(g_ptr_array_index(loaded, j), sizeof(*net));
+			g_ptr_array_unref(loaded);
+			sodium_memzero(data, len);
+			return false;
+		}
+	}
+	sodium_memzero(data, len);
+	/* Started later, once the interface and data plane exist. */
+	d->pending_networks = loaded;
+	return true;
+}
+
+void tund_daemon_stop_networks(struct tund_daemon *d)
+{
+	if (!d->networks)
+		return;
+	for (guint i = 0; i < d->networks->len; i++)
+		tund_netrt_stop(g_ptr_array_index(d->networks, i), false);
+	g_ptr_array_unref(d->networks);
+	d->networks = NULL;
+}
+
+/* ---- commands ---- */
+
+static JsonNode *network_result(struct tund_netrt *n, bool with_invite)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "network");
+	json_builder_add_value(b, tund_netrt_to_json(n));
+	if (with_invite) {
+		char invite[TUND_INVITE_MAX_TEXT];
+
+		tund_invite_encode(tund_netrt_effective(n), invite, sizeof(invite));
+		json_builder_set_member_name(b, "invite");
+		json_builder_add_string_value(b, invite);
+		sodium_memzero(invite, sizeof(invite));
+	}
+	json_builder_end_object(b);
+	return json_builder_get_root(b);
+}
+
+static JsonNode *add_network(struct tund_daemon *d, struct tund_network *net, bool with_invite,
+			     char **err)
+{
+	struct tund_netrt *n;
+	int ret;
+
+	if (tund_daemon_network(d, net->name)) {
+		*err = g_strdup_printf("already a member of a network called \"%s\"", net->name);
+		return NULL;
+	}
+	n = tund_netrt_start(d, net, !with_invite);
+	g_ptr_array_add(d->networks, n);
+	ret = tund_daemon_save_networks(d);
+	if (ret) {
+		g_ptr_array_remove(d->networks, n);
+		tund_netrt_stop(n, true);
+		*err = g_strdup_printf("cannot save %s: %s", d->networks_path, g_strerror(-ret));
+		return NULL;
+	}
+	log_info("network %s: %s", net->name, with_invite ? "created" : "joined");
+	return network_result(n, with_invite);
+}
+
+static bool string_list(JsonObject *req, const char *name, GPtrArray **out, char **err)
+{
+	JsonNode *n = json_object_get_member(req, name);
+
+	*out = g_ptr_array_new();
+	if (!n || JSON_NODE_HOLDS_NULL(n))
+		return true;
+	if (JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING) {
+		g_ptr_array_add(*out, (gpointer)json_node_get_string(n));
+		return true;
+	}
+	if (!JSON_NODE_HOLDS_ARRAY(n)) {
+		*err = g_strdup_printf("%s: expected a list of strings", name);
+		return false;
+	}
+	JsonArray *a = json_node_get_array(n);
+	for (guint i = 0; i < json_array_get_length(a); i++) {
+		JsonNode *e = json_array_get_element(a, i);
+
+		if (!JSON_NODE_HOLDS_VALUE(e) || json_node_get_value_type(e) != G_TYPE_STRING) {
+			*err = g_strdup_printf("%s: expected a list of strings", name);
+			return false;
+		}
+		g_ptr_array_add(*out, (gpointer)json_node_get_string(e));
+	}
+	return true;
+}
+
+JsonNode *tund_cmd_network_create(struct tund_daemon *d, JsonObject *req, char **err)
+{
+	struct tund_network net;
+	const char *name = tund_req_string(req, "name"), *why = NULL, *v;
+	g_autoptr(GPtrArray) stun = NULL, turn = NULL;
+	JsonNode *res = NULL;
+
+	if (!name || !tund_network_init_new(&net, name, &why)) {
+		*err = g_strdup_printf("name: %s", why ? why : "required");
+		return NULL;
+	}
+	if ((v = tund_req_string(req, "prefix")) && !tund_network_set_prefix4(&net, v, &why)) {
+		*err = g_strdup_printf("prefix: %s", why);
+		goto out;
+	}
+	if ((v = tund_req_string(req, "broker"))) {
+		struct tund_broker br;
+
+		if (!tund_parse_broker_url(v, &br, &why)) {
+			*err = g_strdup_printf("broker: %s", why);
+			goto out;
+		}
+		if (br.tls) {
+			*err = g_strdup("broker: mqtts (TLS) is not supported yet; use mqtt://");
+			goto out;
+		}
+		g_strlcpy(net.broker, v, sizeof(net.broker));
+	}
+	if (!string_list(req, "stun", &stun, err) || !string_list(req, "turn", &turn, err))
+		goto out;
+	for (guint i = 0; i < stun->len; i++) {
+		if (net.n_stun == TUND_NET_MAX_STUN ||
+		    !tund_parse_stun(g_ptr_array_index(stun, i), &net.stun[net.n_stun], &why)) {
+			*err = g_strdup_printf("stun: %s", why ? why : "too many servers");
+			goto out;
+		}
+		net.n_stun++;
+	}
+	for (guint i = 0; i < turn->len; i++) {
+		if (net.n_turn == TUND_NET_MAX_TURN ||
+		    !tund_parse_turn_url(g_ptr_array_index(turn, i), &net.turn[net.n_turn], &why)) {
+			*err = g_strdup_printf("turn: %s", why ? why : "too many servers");
+			goto out;
+		}
+		net.n_turn++;
+	}
+	if (json_object_has_member(req, "broadcast") &&
+	    !json_object_get_boolean_member_with_default(req, "broadcast", TRUE))
+		net.no_broadcast = true;
+	if ((v = tund_req_string(req, "admission"))) {
+		if (!strcmp(v, "open")) {
+			net.admission = TUND_ADMISSION_OPEN;
+		} else if (!strcmp(v, "approve")) {
+			net.admission = TUND_ADMISSION_APPROVE;
+		} else {
+			*err = g_strdup("admission: expected open or approve");
+			goto out;
+		}
+	}
+	res = add_network(d, &net, true, err);
+out:
+	sodium_memzero(&net, sizeof(net));
+	return res;
+}
+
+JsonNode *tund_cmd_network_join(struct tund_daemon *d, JsonObject *req, char **err)
+{
+	struct tund_network net;
+	const char *invite = tund_req_string(req, "invite"), *why = "required";
+	JsonNode *res;
+
+	if (!invite || !tund_invite_decode(invite, &net, &why)) {
+		*err = g_strdup_printf("invite: %s", why);
+		return NULL;
+	}
+	res = add_network(d, &net, false, err);
+	sodium_memzero(&net, sizeof(net));
+	return res;
+}
+
+JsonNode *tund_cmd_network_leave(struct tund_daemon *d, JsonObject *req, char **err)
+{
+	const char *name = tund_req_string(req, "name");
+	struct tund_netrt *n = tund_daemon_network(d, name);
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	int ret;
+
+	if (!n) {
+		*err = g_strdup_printf("not a member of a network called \"%s\"", name ? name : "");
+		return NULL;
+	}
+	g_ptr_array_remove(d->networks, n);
+	ret = tund_daemon_save_networks(d);
+	if (ret) {
+		g_ptr_array_add(d->networks, n);
+		*err = g_strdup_printf("cannot save %s: %s", d->networks_path, g_strerror(-ret));
+		return NULL;
+	}
+	/* Its members go with it. */
+	for (guint i = d->peers.items->len; i-- > 0;) {
+		struct tund_peer *p = g_ptr_array_index(d->peers.items, i);
+
+		if (p->network && !strcmp(p->network, name)) {
+			tund_path_free(p->path);
+			p->path = NULL;
+			if (d->dp)
+				tund_dataplane_peer_forget(d->dp, p);
+			tund_peer_list_remove(&d->peers, p);
+		}
+	}
+	tund_daemon_save_peers(d);
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "left");
+	json_builder_add_string_value(b, name);
+	json_builder_end_object(b);
+	log_info("network %s: left", name);
+	tund_netrt_stop(n, true);
+	return json_builder_get_root(b);
+}
+
+JsonNode *tund_cmd_network_invite(struct tund_daemon *d, JsonObject *req, char **err)
+{
+	const char *name = tund_req_string(req, "name");
+	struct tund_netrt *n = tund_daemon_network(d, name);
+
+	if (!n) {
+		*err = g_strdup_printf("not a member of a network called \"%s\"", name ? name : "");
+		return NULL;
+	}
+	return network_result(n, true);
+}
+
+JsonNode *tund_cmd_networks(struct tund_daemon *d, JsonObject *req, char **err)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+
+	(void)req;
+	(void)err;
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "networks");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < d->networks->len; i++)
+		json_builder_add_value(b, tund_netrt_to_json(g_ptr_array_index(d->networks, i)));
+	json_builder_end_array(b);
+	json_builder_end_object(b);
+	return json_builder_get_root(b);
+}
+
+static JsonNode *set_state(struct tund_daemon *d, JsonObject *req, char **err,
+			   enum tund_peer_state to)
+{
+	const char *which = tund_req_string(req, "peer");
+	struct tund_peer *p = which ? tund_peer_list_find(&d->peers, which) : NULL;
+	enum tund_peer_state before;
+	char key[TUND_KEY_B64_LEN + 1];
+	int ret;
+
+	if (!p) {
+		*err = g_strdup_printf("no such peer: %s", which ? which : "(none given)");
+		return NULL;
+	}
+	if (to == TUND_PEER_MEMBER && p->state == TUND_PEER_BLOCKED && !p->network)
+		to = TUND_PEER_STATIC; /* unblocking a static peer */
+	if (to == TUND_PEER_MEMBER && !p->network && p->state != TUND_PEER_BLOCKED) {
+		*err = g_strdup("only network members wait for approval");
+		return NULL;
+	}
+	before = p->state;
+	p->state = to;
+	ret = tund_daemon_save_peers(d);
+	if (ret) {
+		p->state = before;
+		*err = g_strdup_printf("cannot save peers: %s", g_strerror(-ret));
+		return NULL;
+	}
+	struct tund_netrt *n = tund_daemon_network(d, p->network);
+	if (n) {
+		tund_netrt_member_connect(n, p);
+	} else if (d->dp) {
+		if (to == TUND_PEER_BLOCKED) {
+			tund_path_free(p->path);
+			p->path = NULL;
+			tund_dataplane_peer_forget(d->dp, p);
+		} else {
+			tund_dataplane_peer_apply(d->dp, p);
+		}
+	}
+	tund_key_encode(key, p->public_key);
+	log_info("peer %s: %s -> %s", key, tund_peer_state_name(before), tund_peer_state_name(to));
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "peer");
+	json_builder_add_string_value(b, key);
+	json_builder_set_member_name(b, "state");
+	json_builder_add_string_value(b, tund_peer_state_name(p->state));
+	json_builder_end_object(b);
+	return json_builder_get_root(b);
+}
+
+JsonNode *tund_cmd_peer_approve(struct tund_daemon *d, JsonObject *req, char **err)
+{
+	const char *which = tund_req_string(req, "peer");
+	struct tund_peer *p = which ? tund_peer_list_find(&d->peers, which) : NULL;
+
+	if (p && p->state != TUND_PEER_PENDING) {
+		*err = g_strdup_printf("peer is %s, not pending", tund_peer_state_name(p->state));
+		return NULL;
+	}
+	return set_state(d, req, err, TUND_PEER_MEMBER);
+}
+
+JsonNode *tund_cmd_peer_block(struct tund_daemon *d, JsonObject *req, char **err)
+{
+	return set_state(d, req, err, TUND_PEER_BLOCKED);
+}
+
+JsonNode *tund_cmd_peer_unblock(struct tund_daemon *d, JsonObject *req, char **err)
+{
+	const char *which = tund_req_string(req, "peer");
+	struct tund_peer *p = which ? tund_peer_list_find(&d->peers, which) : NULL;
+
+	if (p && p->state != TUND_PEER_BLOCKED) {
+		*err = g_strdup("peer is not blocked");
+		return NULL;
+	}
+	return set_state(d, req, err, TUND_PEER_MEMBER);
+}

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: MIT
+#include "tund/control/control_codec.h"
+
+#include <string.h>
+
+JsonObject *tund_control_decode_request(const char *line, size_t len, const char **cmd,
+					char **err)
+{
+	g_autoptr(JsonParser) parser = NULL;
+	g_autoptr(GError) gerr = NULL;
+	JsonNode *root, *c;
+	JsonObject *obj;
+
+	if (len > TUND_CONTROL_MAX_REQUEST) {
+		*err = g_strdup("request too large");
+		return NULL;
+	}
+	if (memchr(line, '\0', len) || !g_utf8_validate(line, (gssize)len, NULL)) {
+		*err = g_strdup("request is not UTF-8 text");
+		return NULL;
+	}
+	parser = json_parser_new_immutable();
+	if (!json_parser_load_from_data(parser, line, (gssize)len, &gerr)) {
+		*err = g_strdup_printf("malformed JSON: %s", gerr->message);
+		return NULL;
+	}
+	root = json_parser_get_root(parser);
+	if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
+		*err = g_strdup("request must be a JSON object");
+		return NULL;
+	}
+	obj = json_node_get_object(root);
+	c = json_object_get_member(obj, "cmd");
+	if (!c || !JSON_NODE_HOLDS_VALUE(c) || json_node_get_value_type(c) != G_TYPE_STRING) {
+		*err = g_strdup("request needs a \"cmd\" string");
+		return NULL;
+	}
+	*cmd = json_node_get_string(c);
+	/* The parser owns the tree; the reference keeps the object alive after. */
+	return json_object_ref(obj);
+}
+
+static char *encode(JsonNode *root)
+{
+	g_autoptr(JsonGenerator) gen = json_generator_new();
+	g_autofree char *text = NULL;
+
+	json_generator_set_root(gen, root);
+	text = json_generator_to_data(gen, NULL);
+	return g_strconcat(text, "\n", NULL);
+}
+
+char *tund_control_encode_ok(JsonNode *result)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	g_autoptr(JsonNode) root = NULL;
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "ok");
+	json_builder_add_boolean_value(b, TRUE);
+	json_builder_set_member_name(b, "result");
+	if (result)
+		json_builder_add_value(b, result);
+	else
+		json_builder_add_null_value(b);
+	json_builder_end_object(b);
+	root = json_builder_get_root(b);
+	return encode(root);
+}
+
+char *tund_control_encode_error(const char *msg)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	g_autoptr(JsonNode) root = NULL;
+
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "ok");
+	json_builder_add_boolean_value(b, FALSE);
+	json_builder_set_member_name(b, "error");
+	json_builder_add_string_value(b, msg);
+	json_builder_end_object(b);
+	root = json_builder_get_root(b);
+	return encode(root);
+}
