@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "tund/connect/membership.h"
+#include "tund/connect/ice_config.h"
 
 #include <arpa/inet.h>
 #include <sodium.h>
@@ -9,7 +10,7 @@
 #include "netlink/addr.h"
 #include "tund/connect/addrwatch.h"
 #include "tund/connect/beacon.h"
-#include "tund/daemon/daemon.h"
+#include "tund/daemon/state.h"
 #include "tund/dataplane/dataplane.h"
 #include "tund/daemon/log.h"
 #include "tund/connect/mqtt.h"
@@ -184,7 +185,7 @@ void tund_netrt_send(struct tund_netrt *n, struct tund_peer *p, struct tund_sign
 
 static void path_send(struct tund_daemon *d, struct tund_peer *p, struct tund_signal *m)
 {
-	struct tund_netrt *n = tund_daemon_network(d, p->network);
+	struct tund_netrt *n = tund_netrt_find(d, p->network);
 
 	if (n)
 		tund_netrt_send(n, p, m);
@@ -237,7 +238,7 @@ void tund_netrt_member_changed(struct tund_netrt *n, struct tund_peer *p)
 	if (!p->path && n->mqtt) {
 		struct tund_ice_server_config cfg;
 
-		tund_daemon_ice_config(d, &n->eff, &cfg);
+		tund_ice_config_for(d, &n->eff, &cfg);
 		p->path = tund_path_new(d, p, &cfg,
 					memcmp(d->public_key, p->public_key, 32) > 0, path_send);
 		sodium_memzero(&cfg, sizeof(cfg));
@@ -493,6 +494,19 @@ static void connect_broker(struct tund_netrt *n)
 	tund_mqtt_subscribe(n->mqtt, n->inbox_topic);
 }
 
+struct tund_netrt *tund_netrt_find(struct tund_daemon *d, const char *name)
+{
+	if (!name || !d->networks)
+		return NULL;
+	for (guint i = 0; i < d->networks->len; i++) {
+		struct tund_netrt *n = g_ptr_array_index(d->networks, i);
+
+		if (!strcmp(tund_netrt_network(n)->name, name))
+			return n;
+	}
+	return NULL;
+}
+
 struct tund_netrt *tund_netrt_start(struct tund_daemon *d, const struct tund_network *net,
 				    bool joining)
 {
@@ -562,7 +576,7 @@ unsigned tund_netrt_reconfigure(struct tund_netrt *n, GPtrArray *applied)
 
 			if (!is_member_of(p, n) || !p->path)
 				continue;
-			tund_daemon_ice_config(d, &n->eff, &cfg);
+			tund_ice_config_for(d, &n->eff, &cfg);
 			tund_path_set_servers(p->path, &cfg);
 			sodium_memzero(&cfg, sizeof(cfg));
 		}

@@ -34,6 +34,8 @@ struct tund_netrt *tund_netrt_start(struct tund_daemon *d, const struct tund_net
 /* Leaves: clears our retained announce, disconnects. Members stay in the
  * peer list until the caller removes them. */
 void tund_netrt_stop(struct tund_netrt *n, bool leaving);
+/* The joined network called name (in d->networks), or NULL. */
+struct tund_netrt *tund_netrt_find(struct tund_daemon *d, const char *name);
 /* The network as joined (what networks.json keeps). */
 const struct tund_network *tund_netrt_network(struct tund_netrt *n);
 /* The same with the servers of the config's [network NAME] section: what

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "tund/daemon/daemon.h"
+#include "tund/daemon/state.h"
 #include "tund/dataplane/dataplane.h"
 #include "tund/daemon/log.h"
 

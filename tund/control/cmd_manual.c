@@ -10,10 +10,11 @@
 #include "tund/control/commands.h"
 #include "tund/control/control.h"
 #include "tund/control/control_codec.h"
-#include "tund/daemon/daemon.h"
+#include "tund/daemon/state.h"
 #include "tund/dataplane/dataplane.h"
 #include "tund/daemon/log.h"
 #include "tund/connect/membership.h"
+#include "tund/connect/ice_config.h"
 #include "tund/connect/path.h"
 
 enum { BLOB_MAX = 16384 };
@@ -76,7 +77,7 @@ static struct tund_path *manual_path(struct tund_daemon *d, struct tund_peer *p,
 	struct pending_blob *pb = g_new0(struct pending_blob, 1);
 
 	tund_path_free(p->path);
-	tund_daemon_ice_config(d, net, &cfg);
+	tund_ice_config_for(d, net, &cfg);
 	p->path = tund_path_new(d, p, &cfg, controlling, no_send);
 	sodium_memzero(&cfg, sizeof(cfg));
 	pb->d = d;
@@ -108,7 +109,7 @@ JsonNode *tund_cmd_peer_offer(struct tund_daemon *d, JsonObject *req, char **err
 		return NULL;
 	}
 	if (netname || p->network) {
-		n = tund_daemon_network(d, netname ? netname : p->network);
+		n = tund_netrt_find(d, netname ? netname : p->network);
 		if (!n) {
 			*err = g_strdup_printf("no network called \"%s\"", netname ? netname : p->network);
 			return NULL;

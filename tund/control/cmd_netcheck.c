@@ -8,7 +8,7 @@
 #include "tund/control/commands.h"
 #include "tund/control/control.h"
 #include "tund/control/control_codec.h"
-#include "tund/daemon/daemon.h"
+#include "tund/daemon/state.h"
 #include "tund/connect/netcheck.h"
 #include "tund/connect/membership.h"
 
@@ -28,7 +28,7 @@ static void done(void *ctx, JsonNode *result)
 JsonNode *tund_cmd_netcheck(struct tund_daemon *d, JsonObject *req, char **err)
 {
 	const char *name = tund_req_string(req, "network");
-	struct tund_netrt *n = name ? tund_daemon_network(d, name) :
+	struct tund_netrt *n = name ? tund_netrt_find(d, name) :
 			       d->networks && d->networks->len ? g_ptr_array_index(d->networks, 0) :
 								  NULL;
 	struct tund_netcheck_turn turn[TUND_NET_MAX_TURN];

@@ -5,178 +5,13 @@
 
 #include "overlay/network.h"
 #include "tund/control/commands.h"
-#include "tund/daemon/daemon.h"
+#include "tund/daemon/state.h"
 #include "tund/dataplane/dataplane.h"
-#include "tund/connect/ice.h"
 #include "tund/daemon/log.h"
 #include "tund/connect/membership.h"
+#include "tund/connect/networks.h"
+#include "tund/control/control_codec.h"
 #include "tund/connect/path.h"
-#include "tund/daemon/statefile.h"
-
-const char *tund_req_string(JsonObject *req, const char *name)
-{
-	JsonNode *n = json_object_get_member(req, name);
-
-	if (!n || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING)
-		return NULL;
-	return json_node_get_string(n);
-}
-
-struct tund_netrt *tund_daemon_network(struct tund_daemon *d, const char *name)
-{
-	if (!name || !d->networks)
-		return NULL;
-	for (guint i = 0; i < d->networks->len; i++) {
-		struct tund_netrt *n = g_ptr_array_index(d->networks, i);
-
-		if (!strcmp(tund_netrt_network(n)->name, name))
-			return n;
-	}
-	return NULL;
-}
-
-void tund_daemon_ice_config(struct tund_daemon *d, const struct tund_network *net,
-			    struct tund_ice_server_config *cfg)
-{
-	memset(cfg, 0, sizeof(*cfg));
-	cfg->port_min = d->cfg.ice_port_min;
-	cfg->port_max = d->cfg.ice_port_max;
-	g_strlcpy(cfg->exclude_ifname, d->ifname, sizeof(cfg->exclude_ifname));
-	struct tund_network from_config;
-	if (!net) {
-		/* Peers outside networks use [ice] from the config. */
-		const char *why = NULL;
-
-		memset(&from_config, 0, sizeof(from_config));
-		if (d->cfg.ice_stun && tund_parse_stun(d->cfg.ice_stun, &from_config.stun[0], &why))
-			from_config.n_stun = 1;
-		if (d->cfg.ice_turn &&
-		    tund_parse_turn_url(d->cfg.ice_turn, &from_config.turn[0], &why))
-			from_config.n_turn = 1;
-		net = &from_config;
-	}
-	for (unsigned i = 0; i < net->n_turn && i < G_N_ELEMENTS(cfg->turn); i++) {
-		g_strlcpy(cfg->turn[i].host, net->turn[i].host, sizeof(cfg->turn[i].host));
-		cfg->turn[i].port = net->turn[i].port;
-		g_strlcpy(cfg->turn[i].user, net->turn[i].user, sizeof(cfg->turn[i].user));
-		g_strlcpy(cfg->turn[i].pass, net->turn[i].pass, sizeof(cfg->turn[i].pass));
-		cfg->turn[i].tcp = net->turn[i].tcp;
-		cfg->n_turn++;
-	}
-	/* TURN's allocation already yields the server-reflexive candidate;
-	 * a STUN server next to it costs libnice about 2 s. */
-	if (!cfg->n_turn && net->n_stun) {
-		g_strlcpy(cfg->stun_host, net->stun[0].host, sizeof(cfg->stun_host));
-		cfg->stun_port = net->stun[0].port;
-	}
-	if (net == &from_config)
-		sodium_memzero(&from_config, sizeof(from_config));
-}
-
-/* ---- persistence: each network is stored as its invite ---- */
-
-int tund_daemon_save_networks(struct tund_daemon *d)
-{
-	g_autoptr(JsonBuilder) b = json_builder_new();
-	g_autoptr(JsonGenerator) gen = json_generator_new();
-	g_autoptr(JsonNode) root = NULL;
-	char *text;
-	gsize len;
-	int ret;
-
-	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "version");
-	json_builder_add_int_value(b, 1);
-	json_builder_set_member_name(b, "networks");
-	json_builder_begin_array(b);
-	for (guint i = 0; i < d->networks->len; i++) {
-		char invite[TUND_INVITE_MAX_TEXT];
-
-		if (!tund_invite_encode(tund_netrt_network(g_ptr_array_index(d->networks, i)),
-					invite, sizeof(invite)))
-			continue;
-		json_builder_begin_object(b);
-		json_builder_set_member_name(b, "invite");
-		json_builder_add_string_value(b, invite);
-		json_builder_end_object(b);
-		sodium_memzero(invite, sizeof(invite));
-	}
-	json_builder_end_array(b);
-	json_builder_end_object(b);
-	root = json_builder_get_root(b);
-	json_generator_set_root(gen, root);
-	json_generator_set_pretty(gen, TRUE);
-	text = json_generator_to_data(gen, &len);
-	ret = tund_statefile_write(d->networks_path, text, len);
-	sodium_memzero(text, len); /* network keys */
-	g_free(text);
-	return ret;
-}
-
-bool tund_daemon_load_networks(struct tund_daemon *d)
-{
-	g_autoptr(JsonParser) parser = json_parser_new();
-	g_autoptr(GError) gerr = NULL;
-	g_autofree char *data = NULL;
-	JsonNode *root, *list;
-	GPtrArray *loaded;
-	gsize len;
-
-	d->networks = g_ptr_array_new();
-	d->networks_path = g_build_filename(d->cfg.state_dir, "networks.json", NULL);
-	if (!g_file_get_contents(d->networks_path, &data, &len, &gerr)) {
-		if (g_error_matches(gerr, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-			return true;
-		log_error("%s: %s", d->networks_path, gerr->message);
-		return false;
-	}
-	if (!json_parser_load_from_data(parser, data, (gssize)len, NULL) ||
-	    !(root = json_parser_get_root(parser)) || !JSON_NODE_HOLDS_OBJECT(root) ||
-	    json_object_get_int_member_with_default(json_node_get_object(root), "version", 0) != 1 ||
-	    !(list = json_object_get_member(json_node_get_object(root), "networks")) ||
-	    !JSON_NODE_HOLDS_ARRAY(list)) {
-		log_error("%s: not a tund networks file; refusing to start and leaving it as it is",
-			  d->networks_path);
-		sodium_memzero(data, len);
-		return false;
-	}
-	/* Validate everything before starting anything. */
-	loaded = g_ptr_array_new_with_free_func(g_free);
-	JsonArray *a = json_node_get_array(list);
-	for (guint i = 0; i < json_array_get_length(a); i++) {
-		JsonNode *e = json_array_get_element(a, i);
-		struct tund_network *net = g_new0(struct tund_network, 1);
-		const char *why = "not an object";
-		const char *invite = JSON_NODE_HOLDS_OBJECT(e) ?
-					     tund_req_string(json_node_get_object(e), "invite") :
-					     NULL;
-
-		g_ptr_array_add(loaded, net);
-		if (!invite || !tund_invite_decode(invite, net, &why)) {
-			log_error("%s: network %u: %s; refusing to start and leaving the file as "
-				  "it is", d->networks_path, i, why);
-			for (guint j = 0; j < loaded->len; j++)
-				sodium_memzero(g_ptr_array_index(loaded, j), sizeof(*net));
-			g_ptr_array_unref(loaded);
-			sodium_memzero(data, len);
-			return false;
-		}
-	}
-	sodium_memzero(data, len);
-	/* Started later, once the interface and data plane exist. */
-	d->pending_networks = loaded;
-	return true;
-}
-
-void tund_daemon_stop_networks(struct tund_daemon *d)
-{
-	if (!d->networks)
-		return;
-	for (guint i = 0; i < d->networks->len; i++)
-		tund_netrt_stop(g_ptr_array_index(d->networks, i), false);
-	g_ptr_array_unref(d->networks);
-	d->networks = NULL;
-}
 
 /* ---- commands ---- */
 
@@ -205,13 +40,13 @@ static JsonNode *add_network(struct tund_daemon *d, struct tund_network *net, bo
 	struct tund_netrt *n;
 	int ret;
 
-	if (tund_daemon_network(d, net->name)) {
+	if (tund_netrt_find(d, net->name)) {
 		*err = g_strdup_printf("already a member of a network called \"%s\"", net->name);
 		return NULL;
 	}
 	n = tund_netrt_start(d, net, !with_invite);
 	g_ptr_array_add(d->networks, n);
-	ret = tund_daemon_save_networks(d);
+	ret = tund_networks_save(d);
 	if (ret) {
 		g_ptr_array_remove(d->networks, n);
 		tund_netrt_stop(n, true);
@@ -333,7 +168,7 @@ JsonNode *tund_cmd_network_join(struct tund_daemon *d, JsonObject *req, char **e
 JsonNode *tund_cmd_network_leave(struct tund_daemon *d, JsonObject *req, char **err)
 {
 	const char *name = tund_req_string(req, "name");
-	struct tund_netrt *n = tund_daemon_network(d, name);
+	struct tund_netrt *n = tund_netrt_find(d, name);
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	int ret;
 
@@ -342,7 +177,7 @@ JsonNode *tund_cmd_network_leave(struct tund_daemon *d, JsonObject *req, char **
 		return NULL;
 	}
 	g_ptr_array_remove(d->networks, n);
-	ret = tund_daemon_save_networks(d);
+	ret = tund_networks_save(d);
 	if (ret) {
 		g_ptr_array_add(d->networks, n);
 		*err = g_strdup_printf("cannot save %s: %s", d->networks_path, g_strerror(-ret));
@@ -373,7 +208,7 @@ JsonNode *tund_cmd_network_leave(struct tund_daemon *d, JsonObject *req, char **
 JsonNode *tund_cmd_network_invite(struct tund_daemon *d, JsonObject *req, char **err)
 {
 	const char *name = tund_req_string(req, "name");
-	struct tund_netrt *n = tund_daemon_network(d, name);
+	struct tund_netrt *n = tund_netrt_find(d, name);
 
 	if (!n) {
 		*err = g_strdup_printf("not a member of a network called \"%s\"", name ? name : "");
@@ -425,7 +260,7 @@ static JsonNode *set_state(struct tund_daemon *d, JsonObject *req, char **err,
 		*err = g_strdup_printf("cannot save peers: %s", g_strerror(-ret));
 		return NULL;
 	}
-	struct tund_netrt *n = tund_daemon_network(d, p->network);
+	struct tund_netrt *n = tund_netrt_find(d, p->network);
 	if (n) {
 		tund_netrt_member_connect(n, p);
 	} else if (d->dp) {

@@ -15,7 +15,7 @@
 #include "tund/control/commands.h"
 #include "tund/control/control.h"
 #include "tund/control/control_codec.h"
-#include "tund/daemon/daemon.h"
+#include "tund/daemon/state.h"
 #include "tund/dataplane/dataplane.h"
 #include "tund/connect/path.h"
 

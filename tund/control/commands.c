@@ -10,10 +10,9 @@
 #include "tund/dataplane/dataplane.h"
 #include "tund/dataplane/fastpath.h"
 #include "tund/dataplane/udp.h"
-#include "tund/daemon/daemon.h"
+#include "tund/daemon/state.h"
 #include "tund/daemon/log.h"
 #include "tund/dataplane/priority.h"
-#include "tund/daemon/statefile.h"
 
 typedef JsonNode *(*command_fn)(struct tund_daemon *d, JsonObject *req, char **err);
 
@@ -341,16 +340,4 @@ char *tund_commands_handle(void *daemon, uint64_t client, const char *line, size
 	}
 	err = g_strdup_printf("unknown command \"%.64s\"", cmd);
 	return tund_control_encode_error(err);
-}
-
-int tund_daemon_save_peers(struct tund_daemon *d)
-{
-	size_t len;
-	char *text = tund_peer_list_serialize(&d->peers, &len);
-	int ret = tund_statefile_write(d->peers_path, text, len);
-
-	/* The text holds pre-shared keys. */
-	sodium_memzero(text, len);
-	g_free(text);
-	return ret;
 }

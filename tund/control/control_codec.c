@@ -82,3 +82,12 @@ char *tund_control_encode_error(const char *msg)
 	root = json_builder_get_root(b);
 	return encode(root);
 }
+
+const char *tund_req_string(JsonObject *req, const char *name)
+{
+	JsonNode *n = json_object_get_member(req, name);
+
+	if (!n || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING)
+		return NULL;
+	return json_node_get_string(n);
+}

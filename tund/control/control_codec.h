@@ -17,5 +17,7 @@ JsonObject *tund_control_decode_request(const char *line, size_t len, const char
 char *tund_control_encode_ok(JsonNode *result);
 /* Builds `{"ok":false,"error":MSG}\n`. */
 char *tund_control_encode_error(const char *msg);
+/* A request's string member, or NULL when absent or not a string. */
+const char *tund_req_string(JsonObject *req, const char *name);
 
 #endif

@@ -10,9 +10,11 @@
 #include <unistd.h>
 
 #include "tund/control/commands.h"
-#include "tund/daemon/daemon.h"
+#include "tund/daemon/state.h"
 #include "tund/daemon/log.h"
 #include "tund/connect/membership.h"
+#include "tund/connect/ice_config.h"
+#include "tund/daemon/daemon.h"
 #include "tund/connect/path.h"
 
 static bool same_str(const char *a, const char *b)
@@ -110,7 +112,7 @@ JsonNode *tund_daemon_reload(struct tund_daemon *d, char **err)
 
 			if (p->network || !p->path)
 				continue;
-			tund_daemon_ice_config(d, NULL, &ice);
+			tund_ice_config_for(d, NULL, &ice);
 			tund_path_set_servers(p->path, &ice);
 			sodium_memzero(&ice, sizeof(ice));
 		}
@@ -123,7 +125,7 @@ JsonNode *tund_daemon_reload(struct tund_daemon *d, char **err)
 	for (guint i = 0; d->networks && i < d->networks->len; i++)
 		tund_netrt_reconfigure(g_ptr_array_index(d->networks, i), applied);
 	for (unsigned i = 0; i < cfg->n_networks; i++)
-		if (!tund_daemon_network(d, cfg->networks[i].name))
+		if (!tund_netrt_find(d, cfg->networks[i].name))
 			log_warn("reload: [network %s]: not a joined network; kept for when it is",
 				 cfg->networks[i].name);
 
