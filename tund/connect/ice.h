@@ -33,6 +33,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "overlay/servers.h"
+
 #define TUND_ICE_MAX_TURN 4
 /* libnice's own cap per component (NICE_AGENT_MAX_REMOTE_CANDIDATES). */
 #define TUND_ICE_MAX_REMOTE_CANDIDATES 25
@@ -42,13 +44,9 @@
 struct tund_ice_server_config {
 	char stun_host[256];  /* optional ("" = none); ignored when TURN is set */
 	uint16_t stun_port;   /* 0 = 3478 */
-	struct {
-		char host[256];  /* IP or name (libnice resolves it asynchronously) */
-		uint16_t port;   /* 0 = 3478 */
-		char user[128];
-		char pass[128];
-		bool tcp;        /* TURN over TCP (plain TCP: see ice.c) */
-	} turn[TUND_ICE_MAX_TURN];
+	/* host: IP or name (libnice resolves it asynchronously); port 0 = 3478;
+	 * tcp: TURN over TCP (plain TCP: see ice.c). */
+	struct tund_turn_server turn[TUND_ICE_MAX_TURN];
 	unsigned n_turn;
 	uint16_t port_min, port_max;  /* 0,0 = any; host candidate port range */
 	char exclude_ifname[16];      /* tund's own TUN: never gather there */

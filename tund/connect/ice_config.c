@@ -18,22 +18,11 @@ void tund_ice_config_for(struct tund_daemon *d, const struct tund_network *net,
 	struct tund_network from_config;
 	if (!net) {
 		/* Peers outside networks use [ice] from the config. */
-		const char *why = NULL;
-
-		memset(&from_config, 0, sizeof(from_config));
-		if (d->cfg.ice_stun && tund_parse_stun(d->cfg.ice_stun, &from_config.stun[0], &why))
-			from_config.n_stun = 1;
-		if (d->cfg.ice_turn &&
-		    tund_parse_turn_url(d->cfg.ice_turn, &from_config.turn[0], &why))
-			from_config.n_turn = 1;
+		tund_config_ice_servers(&d->cfg, &from_config);
 		net = &from_config;
 	}
 	for (unsigned i = 0; i < net->n_turn && i < G_N_ELEMENTS(cfg->turn); i++) {
-		g_strlcpy(cfg->turn[i].host, net->turn[i].host, sizeof(cfg->turn[i].host));
-		cfg->turn[i].port = net->turn[i].port;
-		g_strlcpy(cfg->turn[i].user, net->turn[i].user, sizeof(cfg->turn[i].user));
-		g_strlcpy(cfg->turn[i].pass, net->turn[i].pass, sizeof(cfg->turn[i].pass));
-		cfg->turn[i].tcp = net->turn[i].tcp;
+		cfg->turn[i] = net->turn[i];
 		cfg->n_turn++;
 	}
 	/* TURN's allocation already yields the server-reflexive candidate;

@@ -692,13 +692,10 @@ JsonNode *tund_netrt_to_json(struct tund_netrt *n)
 	json_builder_set_member_name(b, "turn");
 	json_builder_begin_array(b);
 	for (unsigned i = 0; i < n->eff.n_turn; i++) {
-		const struct tund_turn_server *t = &n->eff.turn[i];
-		bool v6 = strchr(t->host, ':') != NULL;
-		g_autofree char *text = g_strdup_printf(
-			"turn://%s%s%s%s%s:%u?transport=%s", t->user, t->user[0] ? ":***@" : "",
-			v6 ? "[" : "", t->host, v6 ? "]" : "", t->port, t->tcp ? "tcp" : "udp");
+		char text[1024];
 
-		json_builder_add_string_value(b, text);
+		if (tund_format_turn_url(&n->eff.turn[i], TUND_TURN_MASKED, text, sizeof(text)))
+			json_builder_add_string_value(b, text);
 	}
 	json_builder_end_array(b);
 	json_builder_set_member_name(b, "broker_connected");

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "overlay/servers.h"
 #include "tund/connect/addrwatch.h"
 #include "tund/daemon/log.h"
 
@@ -63,70 +64,24 @@ struct tund_mqtt {
 
 bool tund_mqtt_parse_url(const char *url, char **host, uint16_t *port, char **err)
 {
-	static const char scheme[] = "mqtt://";
-	const char *p, *h, *end;
-	size_t hlen;
-	unsigned long v = 1883;
+	struct tund_broker br;
+	const char *why = NULL;
 
 	*host = NULL;
-	if (!url || strncmp(url, scheme, sizeof(scheme) - 1) != 0) {
-		if (url && g_str_has_prefix(url, "mqtts://"))
-			*err = g_strdup("mqtts:// (TLS) is not supported, use mqtt://");
-		else
-			*err = g_strdup_printf("broker URL must look like mqtt://HOST:PORT");
+	if (!tund_parse_broker_url(url, &br, &why)) {
+		*err = g_strdup(why);
 		return false;
 	}
-	p = url + sizeof(scheme) - 1;
-	if (*p == '[') {
-		h = p + 1;
-		end = strchr(h, ']');
-		if (!end) {
-			*err = g_strdup("broker URL: missing ']' after an IPv6 address");
-			return false;
-		}
-		hlen = (size_t)(end - h);
-		p = end + 1;
-	} else {
-		h = p;
-		hlen = strcspn(p, ":/@?#[]");
-		p += hlen;
-	}
-	if (hlen == 0 || hlen > MAX_HOST) {
-		*err = g_strdup("broker URL: empty or overlong host");
+	if (br.tls) {
+		*err = g_strdup("mqtts:// (TLS) is not supported, use mqtt://");
 		return false;
 	}
-	for (size_t i = 0; i < hlen; i++) {
-		char c = h[i];
-
-		if (!g_ascii_isalnum(c) && c != '.' && c != '-' && c != '_' && c != ':') {
-			*err = g_strdup("broker URL: bad character in host (no user@ or path)");
-			return false;
-		}
-	}
-	if (*p == ':') {
-		char *e;
-
-		p++;
-		if (!g_ascii_isdigit(*p)) {
-			*err = g_strdup("broker URL: port must be a number");
-			return false;
-		}
-		errno = 0;
-		v = strtoul(p, &e, 10);
-		if (errno || v == 0 || v > 65535) {
-			*err = g_strdup("broker URL: port out of range");
-			return false;
-		}
-		p = e;
-	}
-	if (*p == '/')
-		p++;
-	if (*p) {
-		*err = g_strdup("broker URL: unexpected text after host:port");
+	if (strlen(br.host) > MAX_HOST) {
+		*err = g_strdup("broker URL: overlong host");
 		return false;
 	}
-	*host = g_strndup(h, hlen);
-	*port = (uint16_t)v;
+	*host = g_strdup(br.host);
+	*port = br.port;
 	return true;
 }
 

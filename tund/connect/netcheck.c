@@ -62,36 +62,6 @@ struct netcheck {
 
 static void probe_finish(struct probe *p, bool reachable, const char *error);
 
-bool tund_netcheck_split_hostport(const char *text, char **host, uint16_t *port)
-{
-	const char *colon, *end;
-	unsigned long v;
-	char *stop;
-
-	if (!text || !*text)
-		return false;
-	if (text[0] == '[') {
-		end = strchr(text, ']');
-		if (!end || end[1] != ':')
-			return false;
-		colon = end + 1;
-		*host = g_strndup(text + 1, (gsize)(end - text - 1));
-	} else {
-		colon = strrchr(text, ':');
-		if (!colon || colon == text || memchr(text, ':', (size_t)(colon - text)))
-			return false;
-		*host = g_strndup(text, (gsize)(colon - text));
-	}
-	errno = 0;
-	v = strtoul(colon + 1, &stop, 10);
-	if (errno || *stop || stop == colon + 1 || v < 1 || v > 65535 || !**host) {
-		g_clear_pointer(host, g_free);
-		return false;
-	}
-	*port = (uint16_t)v;
-	return true;
-}
-
 static char *format_addr(const struct sockaddr_storage *ss)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
@@ -643,32 +613,37 @@ void tund_netcheck_run(const struct tund_netcheck_config *cfg,
 	nc->pending = 1;
 
 	if (cfg->stun) {
-		nc->stun.label = g_strdup(cfg->stun);
-		if (!tund_netcheck_split_hostport(cfg->stun, &nc->stun.host, &nc->stun.port))
-			nc->stun.error = g_strdup("not HOST:PORT");
+		char label[300];
+
+		tund_format_stun(cfg->stun, label, sizeof(label));
+		nc->stun.label = g_strdup(label);
+		nc->stun.host = g_strdup(cfg->stun->host);
+		nc->stun.port = cfg->stun->port;
 		probe_start(nc, &nc->stun);
 	}
 	if (cfg->broker) {
+		struct tund_broker br;
+
 		nc->broker.label = g_strdup(cfg->broker);
-		if (!g_str_has_prefix(cfg->broker, "mqtt://") ||
-		    !tund_netcheck_split_hostport(cfg->broker + 7, &nc->broker.host,
-						  &nc->broker.port))
+		if (tund_parse_broker_url(cfg->broker, &br, NULL) && !br.tls) {
+			nc->broker.host = g_strdup(br.host);
+			nc->broker.port = br.port;
+		} else {
 			nc->broker.error = g_strdup("not mqtt://HOST:PORT");
+		}
 		probe_start(nc, &nc->broker);
 	}
 	for (size_t i = 0; i < cfg->n_turn; i++) {
-		const struct tund_netcheck_turn *t = &cfg->turn[i];
+		const struct tund_turn_server *t = &cfg->turn[i];
 		struct probe *p = &nc->turn[i];
-		bool v6 = t->host && strchr(t->host, ':');
+		char label[600];
 
 		p->kind = PROBE_TURN;
 		p->tcp = t->tcp;
-		p->host = t->host && *t->host && t->port ? g_strdup(t->host) : NULL;
+		p->host = t->host[0] && t->port ? g_strdup(t->host) : NULL;
 		p->port = t->port;
-		p->label = t->url ? g_strdup(t->url)
-				  : g_strdup_printf("turn://%s%s%s:%u?transport=%s", v6 ? "[" : "",
-						    t->host ? t->host : "", v6 ? "]" : "", t->port,
-						    t->tcp ? "tcp" : "udp");
+		tund_format_turn_url(t, TUND_TURN_NO_CREDS, label, sizeof(label));
+		p->label = g_strdup(label);
 		probe_start(nc, p);
 	}
 	if (--nc->pending == 0) {

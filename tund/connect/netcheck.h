@@ -13,18 +13,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "overlay/servers.h"
+
 #define TUND_NETCHECK_DEFAULT_TIMEOUT_MS 3000
 
-struct tund_netcheck_turn {
-	const char *host; /* name or address (IPv6 without brackets) */
-	uint16_t port;
-	bool tcp;         /* STUN over TCP (RFC 5389 7.2.2 framing) instead of UDP */
-	const char *url;  /* label for the result; NULL: turn://HOST:PORT?transport=X */
-};
-
+/* A TURN server is checked with a STUN Binding to it (over TCP with RFC 5389
+ * 7.2.2 framing when tcp is set); its credentials are not used. */
 struct tund_netcheck_config {
-	const char *stun;                      /* "HOST:PORT" / "[V6]:PORT", or NULL */
-	const struct tund_netcheck_turn *turn; /* n_turn entries */
+	const struct tund_stun_server *stun;  /* or NULL */
+	const struct tund_turn_server *turn;  /* n_turn entries */
 	size_t n_turn;
 	const char *broker;  /* "mqtt://HOST:PORT", or NULL */
 	unsigned timeout_ms; /* per step; 0 means TUND_NETCHECK_DEFAULT_TIMEOUT_MS */
@@ -43,8 +40,5 @@ struct tund_netcheck_config {
  * Filtering is not probed (it would need CHANGE-REQUEST) and is "unknown". */
 void tund_netcheck_run(const struct tund_netcheck_config *cfg,
 		       void (*done)(void *ctx, JsonNode *result), void *ctx);
-
-/* Splits "HOST:PORT" or "[V6]:PORT" into a host (g_free) and a port. */
-bool tund_netcheck_split_hostport(const char *text, char **host, uint16_t *port);
 
 #endif

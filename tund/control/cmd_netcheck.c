@@ -31,46 +31,36 @@ JsonNode *tund_cmd_netcheck(struct tund_daemon *d, JsonObject *req, char **err)
 	struct tund_netrt *n = name ? tund_netrt_find(d, name) :
 			       d->networks && d->networks->len ? g_ptr_array_index(d->networks, 0) :
 								  NULL;
-	struct tund_netcheck_turn turn[TUND_NET_MAX_TURN];
 	struct tund_netcheck_config cfg = { 0 };
 	struct tund_network from_config;
 	const struct tund_network *net;
-	char stun[300];
+	struct tund_stun_server stun = { 0 };
 	struct pending *p;
-	const char *why;
 
 	if (name && !n) {
 		*err = g_strdup_printf("no network called \"%s\"", name);
 		return NULL;
 	}
-	memset(&from_config, 0, sizeof(from_config));
 	if (n) {
 		net = tund_netrt_effective(n);
 	} else {
-		if (d->cfg.ice_stun && tund_parse_stun(d->cfg.ice_stun, &from_config.stun[0], &why))
-			from_config.n_stun = 1;
-		if (d->cfg.ice_turn && tund_parse_turn_url(d->cfg.ice_turn, &from_config.turn[0], &why))
-			from_config.n_turn = 1;
+		tund_config_ice_servers(&d->cfg, &from_config);
 		net = &from_config;
 	}
 	if (!net->n_stun && !net->n_turn && !net->broker[0]) {
 		*err = g_strdup("nothing to check: join a network or set [ice] stun/turn in the config");
+		sodium_memzero(&from_config, sizeof(from_config));
 		return NULL;
 	}
 	/* A TURN server answers STUN binding requests too. */
-	if (net->n_stun)
-		tund_format_stun(&net->stun[0], stun, sizeof(stun));
-	else if (net->n_turn)
-		g_snprintf(stun, sizeof(stun), strchr(net->turn[0].host, ':') ? "[%s]:%u" : "%s:%u",
-			   net->turn[0].host, net->turn[0].port);
-	cfg.stun = net->n_stun || net->n_turn ? stun : NULL;
-	for (unsigned i = 0; i < net->n_turn; i++) {
-		turn[i].host = net->turn[i].host;
-		turn[i].port = net->turn[i].port;
-		turn[i].tcp = net->turn[i].tcp;
-		turn[i].url = NULL;
+	if (net->n_stun) {
+		stun = net->stun[0];
+	} else if (net->n_turn) {
+		g_strlcpy(stun.host, net->turn[0].host, sizeof(stun.host));
+		stun.port = net->turn[0].port;
 	}
-	cfg.turn = turn;
+	cfg.stun = net->n_stun || net->n_turn ? &stun : NULL;
+	cfg.turn = net->turn;
 	cfg.n_turn = net->n_turn;
 	cfg.broker = net->broker[0] ? net->broker : NULL;
 	p = g_new0(struct pending, 1);

@@ -314,6 +314,15 @@ const struct tund_config_network *tund_config_network(const struct tund_config *
 	return NULL;
 }
 
+void tund_config_ice_servers(const struct tund_config *cfg, struct tund_network *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (cfg->ice_stun && tund_parse_stun(cfg->ice_stun, &out->stun[0], NULL))
+		out->n_stun = 1;
+	if (cfg->ice_turn && tund_parse_turn_url(cfg->ice_turn, &out->turn[0], NULL))
+		out->n_turn = 1;
+}
+
 void tund_config_apply_network(const struct tund_config *cfg, struct tund_network *net)
 {
 	const struct tund_config_network *o = tund_config_network(cfg, net->name);

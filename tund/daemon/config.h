@@ -72,5 +72,8 @@ const struct tund_config_network *tund_config_network(const struct tund_config *
 						      const char *name);
 /* net with the servers of its [network NAME] section, if any, in place. */
 void tund_config_apply_network(const struct tund_config *cfg, struct tund_network *net);
+/* [ice] stun and turn as a network's server list, for peers outside networks
+ * (out is cleared first; a value that does not parse is left out). */
+void tund_config_ice_servers(const struct tund_config *cfg, struct tund_network *out);
 
 #endif
