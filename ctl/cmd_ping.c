@@ -9,6 +9,7 @@
 #include "ctl/ctl.h"
 #include "ctl/format.h"
 #include "overlay/keys.h"
+#include "overlay/control_proto.h"
 
 #define PING_DEFAULT_COUNT 4
 #define PING_MAX_COUNT 100
@@ -68,9 +69,9 @@ int ping_main(int argc, char **argv, const char *sock)
 		return ctl_usage_error("ping: %s", why);
 
 	req = json_object_new();
-	json_object_set_string_member(req, "cmd", "ping");
-	json_object_set_string_member(req, "peer", target);
-	json_object_set_int_member(req, "count", count);
+	json_object_set_string_member(req, TUND_KEY_CMD, TUND_CMD_PING);
+	json_object_set_string_member(req, TUND_KEY_PEER, target);
+	json_object_set_int_member(req, TUND_KEY_COUNT, count);
 	/* tund answers after the last reply or COUNT+5 s; allow for transit. */
 	ret = ctl_call_timeout(sock, req, &result, (int)(count + 5 + 3) * 1000);
 	if (ret)
@@ -80,11 +81,11 @@ int ping_main(int argc, char **argv, const char *sock)
 		goto out;
 	}
 	o = json_node_get_object(result);
-	addr = tund_client_get_string(o, "address");
-	path = tund_client_get_string(o, "path");
+	addr = tund_client_get_string(o, TUND_KEY_ADDRESS);
+	path = tund_client_get_string(o, TUND_KEY_PATH);
 	caddr = tund_format_sanitize(addr ? addr : target);
 	cpath = tund_format_sanitize(path ? path : "-");
-	rtts = json_object_get_member(o, "rtt_ms");
+	rtts = json_object_get_member(o, TUND_KEY_RTT_MS);
 	if (rtts && JSON_NODE_HOLDS_ARRAY(rtts)) {
 		JsonArray *a = json_node_get_array(rtts);
 
@@ -107,9 +108,9 @@ int ping_main(int argc, char **argv, const char *sock)
 			nrtt++;
 		}
 	}
-	if (!tund_client_get_int(o, "sent", &sent))
+	if (!tund_client_get_int(o, TUND_KEY_SENT, &sent))
 		sent = count;
-	if (!tund_client_get_int(o, "received", &received))
+	if (!tund_client_get_int(o, TUND_KEY_RECEIVED, &received))
 		received = nrtt;
 	printf("--- %s ping statistics ---\n", caddr);
 	printf("%" PRId64 " sent, %" PRId64 " received, %.0f%% loss", sent, received,

@@ -15,6 +15,7 @@
 #include "tund/daemon/log.h"
 #include "tund/connect/mqtt.h"
 #include "tund/connect/path.h"
+#include "overlay/control_proto.h"
 
 static const char *const drop_names[TUND_SIG_DROP_COUNT] = {
 	"malformed", "other_network", "not_for_me", "forged",
@@ -649,38 +650,38 @@ JsonNode *tund_netrt_to_json(struct tund_netrt *n)
 	}
 	sodium_bin2hex(id, sizeof(id), n->netid, sizeof(n->netid));
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "name");
+	json_builder_set_member_name(b, TUND_KEY_NAME);
 	json_builder_add_string_value(b, n->net.name);
-	json_builder_set_member_name(b, "id");
+	json_builder_set_member_name(b, TUND_KEY_ID);
 	json_builder_add_string_value(b, id);
-	json_builder_set_member_name(b, "prefix");
+	json_builder_set_member_name(b, TUND_KEY_PREFIX);
 	tund_cidr_format(&n->net.prefix4, buf, sizeof(buf));
 	json_builder_add_string_value(b, buf);
-	json_builder_set_member_name(b, "prefix6");
+	json_builder_set_member_name(b, TUND_KEY_PREFIX6);
 	tund_cidr_format(&n->net.prefix6, buf, sizeof(buf));
 	json_builder_add_string_value(b, buf);
-	json_builder_set_member_name(b, "address");
+	json_builder_set_member_name(b, TUND_KEY_ADDRESS);
 	if (n->has_addr) {
 		tund_cidr_format(&n->addr4, buf, sizeof(buf));
 		json_builder_add_string_value(b, buf);
 	} else {
 		json_builder_add_null_value(b);
 	}
-	json_builder_set_member_name(b, "address6");
+	json_builder_set_member_name(b, TUND_KEY_ADDRESS6);
 	if (n->has_addr) {
 		tund_cidr_format(&n->addr6, buf, sizeof(buf));
 		json_builder_add_string_value(b, buf);
 	} else {
 		json_builder_add_null_value(b);
 	}
-	json_builder_set_member_name(b, "broker");
+	json_builder_set_member_name(b, TUND_KEY_BROKER);
 	if (n->eff.broker[0])
 		json_builder_add_string_value(b, n->eff.broker);
 	else
 		json_builder_add_null_value(b);
 	/* The servers in use (after the config's [network NAME] section); TURN
 	 * passwords are not shown. */
-	json_builder_set_member_name(b, "stun");
+	json_builder_set_member_name(b, TUND_KEY_STUN);
 	json_builder_begin_array(b);
 	for (unsigned i = 0; i < n->eff.n_stun; i++) {
 		char text[300];
@@ -689,7 +690,7 @@ JsonNode *tund_netrt_to_json(struct tund_netrt *n)
 			json_builder_add_string_value(b, text);
 	}
 	json_builder_end_array(b);
-	json_builder_set_member_name(b, "turn");
+	json_builder_set_member_name(b, TUND_KEY_TURN);
 	json_builder_begin_array(b);
 	for (unsigned i = 0; i < n->eff.n_turn; i++) {
 		char text[1024];
@@ -698,7 +699,7 @@ JsonNode *tund_netrt_to_json(struct tund_netrt *n)
 			json_builder_add_string_value(b, text);
 	}
 	json_builder_end_array(b);
-	json_builder_set_member_name(b, "broker_connected");
+	json_builder_set_member_name(b, TUND_KEY_BROKER_CONNECTED);
 	if (n->mqtt) {
 		struct tund_mqtt_stats st;
 
@@ -707,58 +708,58 @@ JsonNode *tund_netrt_to_json(struct tund_netrt *n)
 	} else {
 		json_builder_add_null_value(b);
 	}
-	json_builder_set_member_name(b, "admission");
+	json_builder_set_member_name(b, TUND_KEY_ADMISSION);
 	json_builder_add_string_value(b, n->net.admission == TUND_ADMISSION_APPROVE ? "approve" :
 										       "open");
-	json_builder_set_member_name(b, "broadcast");
+	json_builder_set_member_name(b, TUND_KEY_BROADCAST);
 	json_builder_add_boolean_value(b, !n->net.no_broadcast);
-	json_builder_set_member_name(b, "members");
+	json_builder_set_member_name(b, TUND_KEY_MEMBERS);
 	json_builder_add_int_value(b, members);
-	json_builder_set_member_name(b, "pending");
+	json_builder_set_member_name(b, TUND_KEY_PENDING);
 	json_builder_add_int_value(b, pending);
 	if (n->beacon) {
 		struct tund_beacon_stats bs;
 
 		tund_beacon_get_stats(n->beacon, &bs);
-		json_builder_set_member_name(b, "beacons");
+		json_builder_set_member_name(b, TUND_KEY_BEACONS);
 		json_builder_begin_object(b);
-		json_builder_set_member_name(b, "sent");
+		json_builder_set_member_name(b, TUND_KEY_SENT);
 		json_builder_add_int_value(b, (gint64)bs.sent);
-		json_builder_set_member_name(b, "accepted");
+		json_builder_set_member_name(b, TUND_KEY_ACCEPTED);
 		json_builder_add_int_value(b, (gint64)bs.accepted);
-		json_builder_set_member_name(b, "dropped");
+		json_builder_set_member_name(b, TUND_KEY_DROPPED);
 		json_builder_begin_object(b);
-		json_builder_set_member_name(b, "other_network");
+		json_builder_set_member_name(b, TUND_KEY_OTHER_NETWORK);
 		json_builder_add_int_value(b, (gint64)bs.dropped_other_network);
-		json_builder_set_member_name(b, "forged");
+		json_builder_set_member_name(b, TUND_KEY_FORGED);
 		json_builder_add_int_value(b, (gint64)bs.dropped_forged);
-		json_builder_set_member_name(b, "stale");
+		json_builder_set_member_name(b, TUND_KEY_STALE);
 		json_builder_add_int_value(b, (gint64)bs.dropped_stale);
-		json_builder_set_member_name(b, "replayed");
+		json_builder_set_member_name(b, TUND_KEY_REPLAYED);
 		json_builder_add_int_value(b, (gint64)bs.dropped_replay);
-		json_builder_set_member_name(b, "malformed");
+		json_builder_set_member_name(b, TUND_KEY_MALFORMED);
 		json_builder_add_int_value(b, (gint64)bs.dropped_malformed);
-		json_builder_set_member_name(b, "rate_limited");
+		json_builder_set_member_name(b, TUND_KEY_RATE_LIMITED);
 		json_builder_add_int_value(b, (gint64)bs.dropped_ratelimited);
 		json_builder_end_object(b);
 		json_builder_end_object(b);
 	}
-	json_builder_set_member_name(b, "signaling");
+	json_builder_set_member_name(b, TUND_KEY_SIGNALING);
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "sent");
+	json_builder_set_member_name(b, TUND_KEY_SENT);
 	json_builder_add_int_value(b, (gint64)n->sent);
-	json_builder_set_member_name(b, "sent_bytes");
+	json_builder_set_member_name(b, TUND_KEY_SENT_BYTES);
 	json_builder_add_int_value(b, (gint64)n->sent_bytes);
-	json_builder_set_member_name(b, "sent_by_type");
+	json_builder_set_member_name(b, TUND_KEY_SENT_BY_TYPE);
 	json_builder_begin_object(b);
 	for (size_t i = 1; i < TYPE_COUNT; i++) {
 		json_builder_set_member_name(b, type_names[i]);
 		json_builder_add_int_value(b, (gint64)n->sent_type[i]);
 	}
 	json_builder_end_object(b);
-	json_builder_set_member_name(b, "received");
+	json_builder_set_member_name(b, TUND_KEY_RECEIVED);
 	json_builder_add_int_value(b, (gint64)n->received);
-	json_builder_set_member_name(b, "dropped");
+	json_builder_set_member_name(b, TUND_KEY_DROPPED);
 	json_builder_begin_object(b);
 	for (int i = 0; i < TUND_SIG_DROP_COUNT; i++) {
 		json_builder_set_member_name(b, drop_names[i]);

@@ -12,6 +12,7 @@
 
 #include "overlay/stun.h"
 #include "tund/daemon/log.h"
+#include "overlay/control_proto.h"
 
 /* Binding and Allocate retransmissions, in ms after the first send. */
 static const unsigned retransmit_at[] = { 500, 1500 };
@@ -118,9 +119,9 @@ static JsonNode *reach_object(const char *name_field, const struct probe *p, boo
 		json_builder_add_string_value(b, p->label);
 	else
 		json_builder_add_null_value(b);
-	json_builder_set_member_name(b, "reachable");
+	json_builder_set_member_name(b, TUND_KEY_REACHABLE);
 	json_builder_add_boolean_value(b, configured && p->reachable);
-	json_builder_set_member_name(b, "error");
+	json_builder_set_member_name(b, TUND_KEY_ERROR);
 	if (!configured)
 		json_builder_add_string_value(b, "not configured");
 	else if (p->error && !p->reachable)
@@ -152,15 +153,15 @@ static JsonNode *build_result(struct netcheck *nc)
 	if (s->got[0] && s->got[1])
 		mapping = same_addr(&s->mapped[0], &s->mapped[1]) ? "endpoint-independent"
 								  : "endpoint-dependent";
-	json_object_set_string_member(nat, "mapping", mapping);
-	json_object_set_array_member(nat, "public", pub);
-	json_object_set_string_member(nat, "filtering", "unknown");
-	json_object_set_object_member(root, "nat", nat);
-	json_object_set_member(root, "broker", reach_object("url", &nc->broker, nc->broker.label));
-	json_object_set_member(root, "stun", reach_object("server", s, s->label));
+	json_object_set_string_member(nat, TUND_KEY_MAPPING, mapping);
+	json_object_set_array_member(nat, TUND_KEY_PUBLIC, pub);
+	json_object_set_string_member(nat, TUND_KEY_FILTERING, "unknown");
+	json_object_set_object_member(root, TUND_KEY_NAT, nat);
+	json_object_set_member(root, TUND_KEY_BROKER, reach_object("url", &nc->broker, nc->broker.label));
+	json_object_set_member(root, TUND_KEY_STUN, reach_object("server", s, s->label));
 	for (size_t i = 0; i < nc->n_turn; i++)
 		json_array_add_element(turn, reach_object("url", &nc->turn[i], true));
-	json_object_set_array_member(root, "turn", turn);
+	json_object_set_array_member(root, TUND_KEY_TURN, turn);
 	node = json_node_new(JSON_NODE_OBJECT);
 	json_node_take_object(node, root);
 	return node;

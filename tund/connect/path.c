@@ -8,6 +8,7 @@
 #include "tund/daemon/state.h"
 #include "tund/dataplane/dataplane.h"
 #include "tund/daemon/log.h"
+#include "overlay/control_proto.h"
 
 enum {
 	RETRY_MIN_S = 2,    /* after a failed session */
@@ -673,20 +674,20 @@ void tund_path_describe(struct tund_path *path, JsonObject *o)
 	if (s) {
 		enum tund_ice_state st = tund_ice_state(s->ice);
 
-		json_object_set_string_member(o, "ice_state",
+		json_object_set_string_member(o, TUND_KEY_ICE_STATE,
 					      st <= TUND_ICE_CLOSED ? states[st] : "unknown");
 	}
 	if (tund_path_kind(path)) {
 		char cands[32];
 
-		json_object_set_string_member(o, "path", tund_path_kind(path));
+		json_object_set_string_member(o, TUND_KEY_PATH, tund_path_kind(path));
 		snprintf(cands, sizeof(cands), "%s→%s", s->pair.local_type, s->pair.remote_type);
-		json_object_set_string_member(o, "candidates", cands);
-		json_object_set_string_member(o, "local_addr", s->pair.local_addr);
-		json_object_set_string_member(o, "remote_addr", s->pair.remote_addr);
+		json_object_set_string_member(o, TUND_KEY_CANDIDATES, cands);
+		json_object_set_string_member(o, TUND_KEY_LOCAL_ADDR, s->pair.local_addr);
+		json_object_set_string_member(o, TUND_KEY_REMOTE_ADDR, s->pair.remote_addr);
 		if (s->pair.relayed && s->pair.transport[0])
-			json_object_set_string_member(o, "relay_transport", s->pair.transport);
+			json_object_set_string_member(o, TUND_KEY_RELAY_TRANSPORT, s->pair.transport);
 	}
 	if (path->last_error[0])
-		json_object_set_string_member(o, "last_error", path->last_error);
+		json_object_set_string_member(o, TUND_KEY_LAST_ERROR, path->last_error);
 }

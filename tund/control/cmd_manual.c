@@ -16,6 +16,7 @@
 #include "tund/connect/membership.h"
 #include "tund/connect/ice_config.h"
 #include "tund/connect/path.h"
+#include "overlay/control_proto.h"
 
 enum { BLOB_MAX = 16384 };
 
@@ -53,7 +54,7 @@ static void blob_ready(void *ctx, const struct tund_signal *m_in)
 		g_autoptr(JsonBuilder) b = json_builder_new();
 
 		json_builder_begin_object(b);
-		json_builder_set_member_name(b, "blob");
+		json_builder_set_member_name(b, TUND_KEY_BLOB);
 		json_builder_add_string_value(b, text);
 		json_builder_end_object(b);
 		tund_control_reply(d->control, pb->client,
@@ -95,7 +96,7 @@ static struct tund_path *manual_path(struct tund_daemon *d, struct tund_peer *p,
 
 JsonNode *tund_cmd_peer_offer(struct tund_daemon *d, JsonObject *req, char **err)
 {
-	const char *which = tund_req_string(req, "peer"), *netname = tund_req_string(req, "network");
+	const char *which = tund_req_string(req, TUND_KEY_PEER), *netname = tund_req_string(req, TUND_KEY_NETWORK);
 	struct tund_peer *p = which ? tund_peer_list_find(&d->peers, which) : NULL;
 	struct tund_netrt *n = NULL;
 
@@ -161,7 +162,7 @@ JsonNode *tund_cmd_peer_answer(struct tund_daemon *d, JsonObject *req, char **er
 	struct tund_peer *p;
 	JsonNode *res = NULL;
 
-	if (!open_blob(d, tund_req_string(req, "blob"), m, &n, err))
+	if (!open_blob(d, tund_req_string(req, TUND_KEY_BLOB), m, &n, err))
 		goto out;
 	if (m->type != TUND_SIGNAL_OFFER) {
 		*err = g_strdup("blob: not an offer (use peer accept for an answer)");
@@ -194,7 +195,7 @@ JsonNode *tund_cmd_peer_accept(struct tund_daemon *d, JsonObject *req, char **er
 	JsonNode *res = NULL;
 	char key[TUND_KEY_B64_LEN + 1];
 
-	if (!open_blob(d, tund_req_string(req, "blob"), m, &n, err))
+	if (!open_blob(d, tund_req_string(req, TUND_KEY_BLOB), m, &n, err))
 		goto out;
 	p = tund_peer_list_find_key(&d->peers, m->sender);
 	if (m->type != TUND_SIGNAL_ANSWER || !p || !p->path) {
@@ -204,7 +205,7 @@ JsonNode *tund_cmd_peer_accept(struct tund_daemon *d, JsonObject *req, char **er
 	tund_path_on_signal(p->path, m);
 	tund_key_encode(key, p->public_key);
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "peer");
+	json_builder_set_member_name(b, TUND_KEY_PEER);
 	json_builder_add_string_value(b, key);
 	json_builder_end_object(b);
 	res = json_builder_get_root(b);

@@ -11,6 +11,7 @@
 #include "tund/daemon/state.h"
 #include "tund/connect/netcheck.h"
 #include "tund/connect/membership.h"
+#include "overlay/control_proto.h"
 
 struct pending {
 	struct tund_daemon *d;
@@ -27,7 +28,7 @@ static void done(void *ctx, JsonNode *result)
 
 JsonNode *tund_cmd_netcheck(struct tund_daemon *d, JsonObject *req, char **err)
 {
-	const char *name = tund_req_string(req, "network");
+	const char *name = tund_req_string(req, TUND_KEY_NETWORK);
 	struct tund_netrt *n = name ? tund_netrt_find(d, name) :
 			       d->networks && d->networks->len ? g_ptr_array_index(d->networks, 0) :
 								  NULL;

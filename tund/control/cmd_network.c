@@ -12,6 +12,7 @@
 #include "tund/connect/networks.h"
 #include "tund/control/control_codec.h"
 #include "tund/connect/path.h"
+#include "overlay/control_proto.h"
 
 /* ---- commands ---- */
 
@@ -20,13 +21,13 @@ static JsonNode *network_result(struct tund_netrt *n, bool with_invite)
 	g_autoptr(JsonBuilder) b = json_builder_new();
 
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "network");
+	json_builder_set_member_name(b, TUND_KEY_NETWORK);
 	json_builder_add_value(b, tund_netrt_to_json(n));
 	if (with_invite) {
 		char invite[TUND_INVITE_MAX_TEXT];
 
 		tund_invite_encode(tund_netrt_effective(n), invite, sizeof(invite));
-		json_builder_set_member_name(b, "invite");
+		json_builder_set_member_name(b, TUND_KEY_INVITE);
 		json_builder_add_string_value(b, invite);
 		sodium_memzero(invite, sizeof(invite));
 	}
@@ -88,7 +89,7 @@ static bool string_list(JsonObject *req, const char *name, GPtrArray **out, char
 JsonNode *tund_cmd_network_create(struct tund_daemon *d, JsonObject *req, char **err)
 {
 	struct tund_network net;
-	const char *name = tund_req_string(req, "name"), *why = NULL, *v;
+	const char *name = tund_req_string(req, TUND_KEY_NAME), *why = NULL, *v;
 	g_autoptr(GPtrArray) stun = NULL, turn = NULL;
 	JsonNode *res = NULL;
 
@@ -96,11 +97,11 @@ JsonNode *tund_cmd_network_create(struct tund_daemon *d, JsonObject *req, char *
 		*err = g_strdup_printf("name: %s", why ? why : "required");
 		return NULL;
 	}
-	if ((v = tund_req_string(req, "prefix")) && !tund_network_set_prefix4(&net, v, &why)) {
+	if ((v = tund_req_string(req, TUND_KEY_PREFIX)) && !tund_network_set_prefix4(&net, v, &why)) {
 		*err = g_strdup_printf("prefix: %s", why);
 		goto out;
 	}
-	if ((v = tund_req_string(req, "broker"))) {
+	if ((v = tund_req_string(req, TUND_KEY_BROKER))) {
 		struct tund_broker br;
 
 		if (!tund_parse_broker_url(v, &br, &why)) {
@@ -113,7 +114,7 @@ JsonNode *tund_cmd_network_create(struct tund_daemon *d, JsonObject *req, char *
 		}
 		g_strlcpy(net.broker, v, sizeof(net.broker));
 	}
-	if (!string_list(req, "stun", &stun, err) || !string_list(req, "turn", &turn, err))
+	if (!string_list(req, TUND_KEY_STUN, &stun, err) || !string_list(req, TUND_KEY_TURN, &turn, err))
 		goto out;
 	for (guint i = 0; i < stun->len; i++) {
 		if (net.n_stun == TUND_NET_MAX_STUN ||
@@ -131,10 +132,10 @@ JsonNode *tund_cmd_network_create(struct tund_daemon *d, JsonObject *req, char *
 		}
 		net.n_turn++;
 	}
-	if (json_object_has_member(req, "broadcast") &&
-	    !json_object_get_boolean_member_with_default(req, "broadcast", TRUE))
+	if (json_object_has_member(req, TUND_KEY_BROADCAST) &&
+	    !json_object_get_boolean_member_with_default(req, TUND_KEY_BROADCAST, TRUE))
 		net.no_broadcast = true;
-	if ((v = tund_req_string(req, "admission"))) {
+	if ((v = tund_req_string(req, TUND_KEY_ADMISSION))) {
 		if (!strcmp(v, "open")) {
 			net.admission = TUND_ADMISSION_OPEN;
 		} else if (!strcmp(v, "approve")) {
@@ -153,7 +154,7 @@ out:
 JsonNode *tund_cmd_network_join(struct tund_daemon *d, JsonObject *req, char **err)
 {
 	struct tund_network net;
-	const char *invite = tund_req_string(req, "invite"), *why = "required";
+	const char *invite = tund_req_string(req, TUND_KEY_INVITE), *why = "required";
 	JsonNode *res;
 
 	if (!invite || !tund_invite_decode(invite, &net, &why)) {
@@ -167,7 +168,7 @@ JsonNode *tund_cmd_network_join(struct tund_daemon *d, JsonObject *req, char **e
 
 JsonNode *tund_cmd_network_leave(struct tund_daemon *d, JsonObject *req, char **err)
 {
-	const char *name = tund_req_string(req, "name");
+	const char *name = tund_req_string(req, TUND_KEY_NAME);
 	struct tund_netrt *n = tund_netrt_find(d, name);
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	int ret;
@@ -197,7 +198,7 @@ JsonNode *tund_cmd_network_leave(struct tund_daemon *d, JsonObject *req, char **
 	}
 	tund_daemon_save_peers(d);
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "left");
+	json_builder_set_member_name(b, TUND_KEY_LEFT);
 	json_builder_add_string_value(b, name);
 	json_builder_end_object(b);
 	log_info("network %s: left", name);
@@ -207,7 +208,7 @@ JsonNode *tund_cmd_network_leave(struct tund_daemon *d, JsonObject *req, char **
 
 JsonNode *tund_cmd_network_invite(struct tund_daemon *d, JsonObject *req, char **err)
 {
-	const char *name = tund_req_string(req, "name");
+	const char *name = tund_req_string(req, TUND_KEY_NAME);
 	struct tund_netrt *n = tund_netrt_find(d, name);
 
 	if (!n) {
@@ -224,7 +225,7 @@ JsonNode *tund_cmd_networks(struct tund_daemon *d, JsonObject *req, char **err)
 	(void)req;
 	(void)err;
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "networks");
+	json_builder_set_member_name(b, TUND_KEY_NETWORKS);
 	json_builder_begin_array(b);
 	for (guint i = 0; i < d->networks->len; i++)
 		json_builder_add_value(b, tund_netrt_to_json(g_ptr_array_index(d->networks, i)));
@@ -236,7 +237,7 @@ JsonNode *tund_cmd_networks(struct tund_daemon *d, JsonObject *req, char **err)
 static JsonNode *set_state(struct tund_daemon *d, JsonObject *req, char **err,
 			   enum tund_peer_state to)
 {
-	const char *which = tund_req_string(req, "peer");
+	const char *which = tund_req_string(req, TUND_KEY_PEER);
 	struct tund_peer *p = which ? tund_peer_list_find(&d->peers, which) : NULL;
 	enum tund_peer_state before;
 	char key[TUND_KEY_B64_LEN + 1];
@@ -276,9 +277,9 @@ static JsonNode *set_state(struct tund_daemon *d, JsonObject *req, char **err,
 	log_info("peer %s: %s -> %s", key, tund_peer_state_name(before), tund_peer_state_name(to));
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "peer");
+	json_builder_set_member_name(b, TUND_KEY_PEER);
 	json_builder_add_string_value(b, key);
-	json_builder_set_member_name(b, "state");
+	json_builder_set_member_name(b, TUND_KEY_STATE);
 	json_builder_add_string_value(b, tund_peer_state_name(p->state));
 	json_builder_end_object(b);
 	return json_builder_get_root(b);
@@ -286,7 +287,7 @@ static JsonNode *set_state(struct tund_daemon *d, JsonObject *req, char **err,
 
 JsonNode *tund_cmd_peer_approve(struct tund_daemon *d, JsonObject *req, char **err)
 {
-	const char *which = tund_req_string(req, "peer");
+	const char *which = tund_req_string(req, TUND_KEY_PEER);
 	struct tund_peer *p = which ? tund_peer_list_find(&d->peers, which) : NULL;
 
 	if (p && p->state != TUND_PEER_PENDING) {
@@ -303,7 +304,7 @@ JsonNode *tund_cmd_peer_block(struct tund_daemon *d, JsonObject *req, char **err
 
 JsonNode *tund_cmd_peer_unblock(struct tund_daemon *d, JsonObject *req, char **err)
 {
-	const char *which = tund_req_string(req, "peer");
+	const char *which = tund_req_string(req, TUND_KEY_PEER);
 	struct tund_peer *p = which ? tund_peer_list_find(&d->peers, which) : NULL;
 
 	if (p && p->state != TUND_PEER_BLOCKED) {

@@ -18,6 +18,7 @@
 #include "tund/daemon/state.h"
 #include "tund/dataplane/dataplane.h"
 #include "tund/connect/path.h"
+#include "overlay/control_proto.h"
 
 enum { PING_INTERVAL_MS = 500, PING_WAIT_MS = 3000, PING_MAX = 20 };
 
@@ -85,18 +86,18 @@ static void finish(struct ping *pg)
 	inet_ntop(AF_INET, &pg->dst, addr, sizeof(addr));
 	tund_key_encode(key, pg->peer_key);
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "peer");
+	json_builder_set_member_name(b, TUND_KEY_PEER);
 	json_builder_add_string_value(b, p && p->name ? p->name : key);
-	json_builder_set_member_name(b, "address");
+	json_builder_set_member_name(b, TUND_KEY_ADDRESS);
 	json_builder_add_string_value(b, addr);
-	json_builder_set_member_name(b, "path");
+	json_builder_set_member_name(b, TUND_KEY_PATH);
 	/* A static peer's path is its UDP endpoint: direct. */
 	json_builder_add_string_value(b, kind ? kind : p && p->endpoint ? "direct" : "unknown");
-	json_builder_set_member_name(b, "sent");
+	json_builder_set_member_name(b, TUND_KEY_SENT);
 	json_builder_add_int_value(b, pg->sent);
-	json_builder_set_member_name(b, "received");
+	json_builder_set_member_name(b, TUND_KEY_RECEIVED);
 	json_builder_add_int_value(b, pg->received);
-	json_builder_set_member_name(b, "rtt_ms");
+	json_builder_set_member_name(b, TUND_KEY_RTT_MS);
 	json_builder_begin_array(b);
 	for (unsigned i = 0; i < pg->count; i++)
 		if (pg->rtt_ms[i] >= 0)
@@ -222,9 +223,9 @@ static gboolean on_reply(gint fd, GIOCondition cond, gpointer data)
 
 JsonNode *tund_cmd_ping(struct tund_daemon *d, JsonObject *req, char **err)
 {
-	const char *which = tund_req_string(req, "peer");
+	const char *which = tund_req_string(req, TUND_KEY_PEER);
 	struct tund_peer *p = which ? tund_peer_list_find(&d->peers, which) : NULL;
-	gint64 count = json_object_get_int_member_with_default(req, "count", 3);
+	gint64 count = json_object_get_int_member_with_default(req, TUND_KEY_COUNT, 3);
 	struct ping *pg;
 	bool found = false;
 

@@ -13,6 +13,7 @@
 #include "tund/daemon/state.h"
 #include "tund/daemon/log.h"
 #include "tund/dataplane/priority.h"
+#include "overlay/control_proto.h"
 
 typedef JsonNode *(*command_fn)(struct tund_daemon *d, JsonObject *req, char **err);
 
@@ -35,24 +36,24 @@ static void add_realtime(JsonBuilder *b, struct tund_dataplane *dp)
 	struct tund_prio_status st;
 
 	tund_dataplane_prio(dp, &st);
-	json_builder_set_member_name(b, "realtime");
+	json_builder_set_member_name(b, TUND_KEY_REALTIME);
 	json_builder_begin_object(b);
-	member_bool(b, "enabled", st.enabled);
-	member_bool(b, "active", st.active);
-	member_int(b, "raised", st.raised);
-	member_int(b, "lowered_idle", st.lowered_idle);
-	member_int(b, "lowered_backlog", st.lowered_backlog);
+	member_bool(b, TUND_KEY_ENABLED, st.enabled);
+	member_bool(b, TUND_KEY_ACTIVE, st.active);
+	member_int(b, TUND_KEY_RAISED, st.raised);
+	member_int(b, TUND_KEY_LOWERED_IDLE, st.lowered_idle);
+	member_int(b, TUND_KEY_LOWERED_BACKLOG, st.lowered_backlog);
 	json_builder_end_object(b);
 }
 
 /* "tun_io": how packets move between the TUN device and the daemon. */
 static void add_tun_io(JsonBuilder *b, struct tund_daemon *d)
 {
-	json_builder_set_member_name(b, "tun_io");
+	json_builder_set_member_name(b, TUND_KEY_TUN_IO);
 	json_builder_begin_object(b);
-	member_bool(b, "offload", d->cfg.offload);
-	member_bool(b, "uso", d->cfg.offload && d->tun_uso);
-	json_builder_set_member_name(b, "reader");
+	member_bool(b, TUND_KEY_OFFLOAD, d->cfg.offload);
+	member_bool(b, TUND_KEY_USO, d->cfg.offload && d->tun_uso);
+	json_builder_set_member_name(b, TUND_KEY_READER);
 	json_builder_add_string_value(b, tund_dataplane_tun_uring(d->dp) ? "io_uring" : "read");
 	json_builder_end_object(b);
 }
@@ -65,9 +66,9 @@ static JsonNode *cmd_status(struct tund_daemon *d, JsonObject *req, char **err)
 	(void)req;
 	(void)err;
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "interface");
+	json_builder_set_member_name(b, TUND_KEY_INTERFACE);
 	json_builder_add_string_value(b, d->ifname);
-	json_builder_set_member_name(b, "addresses");
+	json_builder_set_member_name(b, TUND_KEY_ADDRESSES);
 	json_builder_begin_array(b);
 	if (d->cfg.has_addr4) {
 		tund_cidr_format(&d->cfg.addr4, buf, sizeof(buf));
@@ -78,22 +79,22 @@ static JsonNode *cmd_status(struct tund_daemon *d, JsonObject *req, char **err)
 		json_builder_add_string_value(b, buf);
 	}
 	json_builder_end_array(b);
-	json_builder_set_member_name(b, "mtu");
+	json_builder_set_member_name(b, TUND_KEY_MTU);
 	json_builder_add_int_value(b, d->cfg.mtu);
-	json_builder_set_member_name(b, "public_key");
+	json_builder_set_member_name(b, TUND_KEY_PUBLIC_KEY);
 	tund_key_encode(key, d->public_key);
 	json_builder_add_string_value(b, key);
-	json_builder_set_member_name(b, "listen_port");
+	json_builder_set_member_name(b, TUND_KEY_LISTEN_PORT);
 	json_builder_add_int_value(b, d->listen_port);
-	json_builder_set_member_name(b, "uptime");
+	json_builder_set_member_name(b, TUND_KEY_UPTIME);
 	json_builder_add_int_value(b, (g_get_monotonic_time() - d->started_us) / G_USEC_PER_SEC);
-	json_builder_set_member_name(b, "peers");
+	json_builder_set_member_name(b, TUND_KEY_PEERS);
 	json_builder_add_int_value(b, d->peers.items->len);
 	if (d->dp) {
 		uint64_t drops[TUND_WG_DROP_COUNT];
 
 		tund_wg_get_drops(tund_dataplane_wg(d->dp), drops);
-		json_builder_set_member_name(b, "drops");
+		json_builder_set_member_name(b, TUND_KEY_DROPS);
 		json_builder_begin_object(b);
 		for (int i = 0; i < TUND_WG_DROP_COUNT; i++) {
 			json_builder_set_member_name(b, tund_wg_drop_name(i));
@@ -104,19 +105,19 @@ static JsonNode *cmd_status(struct tund_daemon *d, JsonObject *req, char **err)
 		struct tund_fastpath_stats fs;
 
 		tund_dataplane_fast_stats(d->dp, &fs);
-		json_builder_set_member_name(b, "fast_paths");
+		json_builder_set_member_name(b, TUND_KEY_FAST_PATHS);
 		json_builder_begin_object(b);
-		member_bool(b, "enabled", d->cfg.ice_fast_path);
-		member_int(b, "paths", fs.paths);
-		member_int(b, "received", fs.received);
-		member_int(b, "foreign", fs.foreign);
+		member_bool(b, TUND_KEY_ENABLED, d->cfg.ice_fast_path);
+		member_int(b, TUND_KEY_PATHS, fs.paths);
+		member_int(b, TUND_KEY_RECEIVED, fs.received);
+		member_int(b, TUND_KEY_FOREIGN, fs.foreign);
 		json_builder_end_object(b);
 		add_realtime(b, d->dp);
 		add_tun_io(b, d);
 		/* tund/pace.h */
-		json_builder_set_member_name(b, "pacing");
+		json_builder_set_member_name(b, TUND_KEY_PACING);
 		json_builder_begin_object(b);
-		member_int(b, "pauses", tund_dataplane_pace_pauses(d->dp));
+		member_int(b, TUND_KEY_PAUSES, tund_dataplane_pace_pauses(d->dp));
 		json_builder_end_object(b);
 	}
 	json_builder_end_object(b);
@@ -146,24 +147,24 @@ static JsonNode *peer_json(struct tund_daemon *d, struct tund_peer *p)
 
 		memcpy(&ep.sa, st.endpoint.addr, st.endpoint.addr_len);
 		tund_endpoint_format(&ep, text, sizeof(text));
-		json_object_set_string_member(o, "endpoint", text);
+		json_object_set_string_member(o, TUND_KEY_ENDPOINT, text);
 	}
 	if (p->path)
 		tund_path_describe(p->path, o);
 	if (tund_peer_on_lan(p) && st.has_session)
-		json_object_set_string_member(o, "path", "lan");
+		json_object_set_string_member(o, TUND_KEY_PATH, "lan");
 	else if (!p->path && st.has_session)
-		json_object_set_string_member(o, "path", "direct");
+		json_object_set_string_member(o, TUND_KEY_PATH, "direct");
 	if (st.latest_handshake)
-		json_object_set_int_member(o, "latest_handshake", st.latest_handshake);
+		json_object_set_int_member(o, TUND_KEY_LATEST_HANDSHAKE, st.latest_handshake);
 	if (st.rtt_ns)
-		json_object_set_double_member(o, "rtt_ms", (double)st.rtt_ns / 1e6);
-	json_object_set_int_member(o, "rx_bytes", (gint64)st.rx_bytes);
-	json_object_set_int_member(o, "tx_bytes", (gint64)st.tx_bytes);
+		json_object_set_double_member(o, TUND_KEY_RTT_MS, (double)st.rtt_ns / 1e6);
+	json_object_set_int_member(o, TUND_KEY_RX_BYTES, (gint64)st.rx_bytes);
+	json_object_set_int_member(o, TUND_KEY_TX_BYTES, (gint64)st.tx_bytes);
 	drops = json_object_new();
 	for (int i = 0; i < TUND_WG_DROP_COUNT; i++)
 		json_object_set_int_member(drops, tund_wg_drop_name(i), (gint64)st.drops[i]);
-	json_object_set_object_member(o, "drops", drops);
+	json_object_set_object_member(o, TUND_KEY_DROPS, drops);
 	return n;
 }
 
@@ -174,7 +175,7 @@ static JsonNode *cmd_peers(struct tund_daemon *d, JsonObject *req, char **err)
 	(void)req;
 	(void)err;
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "peers");
+	json_builder_set_member_name(b, TUND_KEY_PEERS);
 	json_builder_begin_array(b);
 	for (guint i = 0; i < d->peers.items->len; i++)
 		json_builder_add_value(b, peer_json(d, g_ptr_array_index(d->peers.items, i)));
@@ -247,7 +248,7 @@ static JsonNode *cmd_peer_add(struct tund_daemon *d, JsonObject *req, char **err
 	log_info("peer %s%s%s added", key, p->name ? " as " : "", p->name ? p->name : "");
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "peer");
+	json_builder_set_member_name(b, TUND_KEY_PEER);
 	json_builder_add_value(b, tund_peer_to_json(p, false));
 	json_builder_end_object(b);
 	return json_builder_get_root(b);
@@ -255,7 +256,7 @@ static JsonNode *cmd_peer_add(struct tund_daemon *d, JsonObject *req, char **err
 
 static JsonNode *cmd_peer_remove(struct tund_daemon *d, JsonObject *req, char **err)
 {
-	const char *which = tund_req_string(req, "peer"); /* NULL unless a string */
+	const char *which = tund_req_string(req, TUND_KEY_PEER); /* NULL unless a string */
 	struct tund_peer *p;
 	char key[TUND_KEY_B64_LEN + 1];
 
@@ -285,7 +286,7 @@ static JsonNode *cmd_peer_remove(struct tund_daemon *d, JsonObject *req, char **
 	log_info("peer %s removed", key);
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "removed");
+	json_builder_set_member_name(b, TUND_KEY_REMOVED);
 	json_builder_add_string_value(b, key);
 	json_builder_end_object(b);
 	return json_builder_get_root(b);
@@ -295,24 +296,24 @@ static const struct {
 	const char *name;
 	command_fn fn;
 } commands[] = {
-	{ "status", cmd_status },
-	{ "peers", cmd_peers },
-	{ "peer.add", cmd_peer_add },
-	{ "peer.remove", cmd_peer_remove },
-	{ "peer.approve", tund_cmd_peer_approve },
-	{ "peer.block", tund_cmd_peer_block },
-	{ "peer.unblock", tund_cmd_peer_unblock },
-	{ "peer.offer", tund_cmd_peer_offer },
-	{ "peer.answer", tund_cmd_peer_answer },
-	{ "peer.accept", tund_cmd_peer_accept },
-	{ "network.create", tund_cmd_network_create },
-	{ "network.join", tund_cmd_network_join },
-	{ "network.leave", tund_cmd_network_leave },
-	{ "network.invite", tund_cmd_network_invite },
-	{ "networks", tund_cmd_networks },
-	{ "ping", tund_cmd_ping },
-	{ "netcheck", tund_cmd_netcheck },
-	{ "reload", tund_cmd_reload },
+	{ TUND_CMD_STATUS, cmd_status },
+	{ TUND_CMD_PEERS, cmd_peers },
+	{ TUND_CMD_PEER_ADD, cmd_peer_add },
+	{ TUND_CMD_PEER_REMOVE, cmd_peer_remove },
+	{ TUND_CMD_PEER_APPROVE, tund_cmd_peer_approve },
+	{ TUND_CMD_PEER_BLOCK, tund_cmd_peer_block },
+	{ TUND_CMD_PEER_UNBLOCK, tund_cmd_peer_unblock },
+	{ TUND_CMD_PEER_OFFER, tund_cmd_peer_offer },
+	{ TUND_CMD_PEER_ANSWER, tund_cmd_peer_answer },
+	{ TUND_CMD_PEER_ACCEPT, tund_cmd_peer_accept },
+	{ TUND_CMD_NETWORK_CREATE, tund_cmd_network_create },
+	{ TUND_CMD_NETWORK_JOIN, tund_cmd_network_join },
+	{ TUND_CMD_NETWORK_LEAVE, tund_cmd_network_leave },
+	{ TUND_CMD_NETWORK_INVITE, tund_cmd_network_invite },
+	{ TUND_CMD_NETWORKS, tund_cmd_networks },
+	{ TUND_CMD_PING, tund_cmd_ping },
+	{ TUND_CMD_NETCHECK, tund_cmd_netcheck },
+	{ TUND_CMD_RELOAD, tund_cmd_reload },
 };
 
 char *tund_commands_handle(void *daemon, uint64_t client, const char *line, size_t len)

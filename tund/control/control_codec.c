@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include "tund/control/control_codec.h"
+#include "overlay/control_proto.h"
 
 #include <string.h>
 
@@ -30,7 +31,7 @@ JsonObject *tund_control_decode_request(const char *line, size_t len, const char
 		return NULL;
 	}
 	obj = json_node_get_object(root);
-	c = json_object_get_member(obj, "cmd");
+	c = json_object_get_member(obj, TUND_KEY_CMD);
 	if (!c || !JSON_NODE_HOLDS_VALUE(c) || json_node_get_value_type(c) != G_TYPE_STRING) {
 		*err = g_strdup("request needs a \"cmd\" string");
 		return NULL;
@@ -56,9 +57,9 @@ char *tund_control_encode_ok(JsonNode *result)
 	g_autoptr(JsonNode) root = NULL;
 
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "ok");
+	json_builder_set_member_name(b, TUND_KEY_OK);
 	json_builder_add_boolean_value(b, TRUE);
-	json_builder_set_member_name(b, "result");
+	json_builder_set_member_name(b, TUND_KEY_RESULT);
 	if (result)
 		json_builder_add_value(b, result);
 	else
@@ -74,9 +75,9 @@ char *tund_control_encode_error(const char *msg)
 	g_autoptr(JsonNode) root = NULL;
 
 	json_builder_begin_object(b);
-	json_builder_set_member_name(b, "ok");
+	json_builder_set_member_name(b, TUND_KEY_OK);
 	json_builder_add_boolean_value(b, FALSE);
-	json_builder_set_member_name(b, "error");
+	json_builder_set_member_name(b, TUND_KEY_ERROR);
 	json_builder_add_string_value(b, msg);
 	json_builder_end_object(b);
 	root = json_builder_get_root(b);

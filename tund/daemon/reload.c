@@ -16,6 +16,7 @@
 #include "tund/connect/ice_config.h"
 #include "tund/daemon/daemon.h"
 #include "tund/connect/path.h"
+#include "overlay/control_proto.h"
 
 static bool same_str(const char *a, const char *b)
 {
@@ -147,9 +148,9 @@ JsonNode *tund_daemon_reload(struct tund_daemon *d, char **err)
 
 	node = json_node_new(JSON_NODE_OBJECT);
 	o = json_object_new();
-	json_object_set_string_member(o, "config", d->config_path);
-	json_object_set_member(o, "applied", string_array(applied));
-	json_object_set_member(o, "needs_restart", string_array(restart));
+	json_object_set_string_member(o, TUND_KEY_CONFIG, d->config_path);
+	json_object_set_member(o, TUND_KEY_APPLIED, string_array(applied));
+	json_object_set_member(o, TUND_KEY_NEEDS_RESTART, string_array(restart));
 	json_node_take_object(node, o);
 	return node;
 }
