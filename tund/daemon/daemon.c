@@ -164,17 +164,16 @@ static void start_static_peers(struct tund_daemon *d)
 /* [interface] broadcast: LAN games' broadcasts reach the peers. */
 static void start_broadcast(struct tund_daemon *d)
 {
-	char *err = NULL;
+	char why[512];
 	int ret;
 
 	if (!d->cfg.broadcast)
 		return;
-	ret = tund_bcast_rules_install(d->ifname, &err);
+	ret = tund_bcast_rules_install(d->ifname, why, sizeof(why));
 	if (ret)
-		log_error("broadcast for LAN games is off: %s", err ? err : g_strerror(-ret));
+		log_error("broadcast for LAN games is off: %s", why[0] ? why : g_strerror(-ret));
 	else
 		d->bcast_rules = true;
-	free(err);
 	tund_dataplane_set_broadcast(d->dp, true, d->cfg.has_addr4 ? &d->cfg.addr4 : NULL);
 }
 

@@ -454,14 +454,29 @@ static void *timer_loop(void *arg)
 	return NULL;
 }
 
+static int set_nonblock(int fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
+		return -errno;
+	return 0;
+}
+
 int tund_dataplane_start(const struct tund_dataplane_opts *o, const uint8_t private_key[32],
 			 struct tund_dataplane **out)
 {
+	static void *(*const loops[])(void *) = { tun_loop, udp_loop, timer_loop };
 	struct tund_dataplane *dp = calloc(1, sizeof(*dp));
+	pthread_t *threads[G_N_ELEMENTS(loops)];
+	unsigned started = 0;
 	int ret;
 
 	if (!dp)
 		return -ENOMEM;
+	threads[0] = &dp->tun_thread;
+	threads[1] = &dp->udp_thread;
+	threads[2] = &dp->timer_thread;
 	dp->tun_fd = o->tun_fd;
 	dp->vnet = o->vnet;
 	dp->uso = o->vnet && o->uso;
@@ -469,47 +484,37 @@ int tund_dataplane_start(const struct tund_dataplane_opts *o, const uint8_t priv
 	tund_prio_group_init(&dp->prio, o->realtime);
 	dp->mtu = o->mtu;
 	dp->stop_fd = -1;
+	dp->udp_fd = -1;
 	pthread_rwlock_init(&dp->paths_lock, NULL);
 	pthread_mutex_init(&dp->bcast_lock, NULL);
-	dp->bcast_buf = malloc(PACKET_MAX + TUND_WG_HEADROOM + TUND_WG_TAILROOM);
-	if (!dp->bcast_buf) {
-		free(dp);
-		return -ENOMEM;
-	}
 	dp->paths = g_hash_table_new(NULL, NULL);
 	dp->next_path_id = 1;
+	dp->bcast_buf = malloc(PACKET_MAX + TUND_WG_HEADROOM + TUND_WG_TAILROOM);
+	if (!dp->bcast_buf) {
+		ret = -ENOMEM;
+		goto fail;
+	}
 	dp->udp_fd = tund_udp_open(o->listen_port, &dp->port);
 	if (dp->udp_fd < 0) {
 		ret = dp->udp_fd;
-		g_hash_table_unref(dp->paths);
-		free(dp->bcast_buf);
-		free(dp);
-		return ret;
+		goto fail;
 	}
 	tund_udp_tx_init(&dp->udp_tx, dp->udp_fd, true);
 	dp->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (dp->stop_fd < 0) {
+		ret = -errno;
+		goto fail;
+	}
 	dp->wg = tund_wg_new(private_key, o->mtu, wg_send, dp);
-	if (dp->stop_fd < 0 || !dp->wg ||
-	    fcntl(dp->udp_fd, F_SETFL, fcntl(dp->udp_fd, F_GETFL) | O_NONBLOCK) != 0 ||
-	    fcntl(o->tun_fd, F_SETFL, fcntl(o->tun_fd, F_GETFL) | O_NONBLOCK) != 0) {
-		ret = dp->stop_fd < 0 ? -errno : -ENOMEM;
+	if (!dp->wg) {
+		ret = -ENOMEM;
 		goto fail;
 	}
-	if ((ret = -pthread_create(&dp->tun_thread, NULL, tun_loop, dp)))
+	if ((ret = set_nonblock(dp->udp_fd)) || (ret = set_nonblock(o->tun_fd)))
 		goto fail;
-	if ((ret = -pthread_create(&dp->udp_thread, NULL, udp_loop, dp))) {
-		atomic_store(&dp->stopping, true);
-		eventfd_write(dp->stop_fd, 1);
-		pthread_join(dp->tun_thread, NULL);
-		goto fail;
-	}
-	if ((ret = -pthread_create(&dp->timer_thread, NULL, timer_loop, dp))) {
-		atomic_store(&dp->stopping, true);
-		eventfd_write(dp->stop_fd, 1);
-		pthread_join(dp->tun_thread, NULL);
-		pthread_join(dp->udp_thread, NULL);
-		goto fail;
-	}
+	for (; started < G_N_ELEMENTS(loops); started++)
+		if ((ret = -pthread_create(threads[started], NULL, loops[started], dp)))
+			goto fail;
 	/* Names that top -H and ps -L show. */
 	pthread_setname_np(dp->tun_thread, "tund-tun");
 	pthread_setname_np(dp->udp_thread, "tund-udp");
@@ -518,12 +523,19 @@ int tund_dataplane_start(const struct tund_dataplane_opts *o, const uint8_t priv
 	*out = dp;
 	return 0;
 fail:
-	free(dp->bcast_buf);
-	g_hash_table_unref(dp->paths);
+	if (started) {
+		atomic_store(&dp->stopping, true);
+		eventfd_write(dp->stop_fd, 1);
+		while (started--)
+			pthread_join(*threads[started], NULL);
+	}
 	tund_wg_free(dp->wg);
+	g_hash_table_unref(dp->paths);
+	free(dp->bcast_buf);
 	if (dp->stop_fd >= 0)
 		close(dp->stop_fd);
-	close(dp->udp_fd);
+	if (dp->udp_fd >= 0)
+		close(dp->udp_fd);
 	tund_prio_group_destroy(&dp->prio);
 	free(dp);
 	return ret;

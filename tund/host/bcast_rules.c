@@ -63,7 +63,6 @@ bool tund_bcast_rules_table(const char *ifname, char *buf, size_t len)
 	return n > 0 && (size_t)n < len;
 }
 
-/* *err = "what: strerror(e)" (NULL when out of memory). */
 uint32_t tund_bcast_rules_rt_table(const char *ifname)
 {
 	uint32_t h = 2166136261u; /* FNV-1a, folded to 16 bits */
@@ -73,20 +72,16 @@ uint32_t tund_bcast_rules_rt_table(const char *ifname)
 	return 0x74750000u | ((h >> 16 ^ h) & 0xffff);
 }
 
-static void set_err(char **err, const char *what, int e)
+/* why = "what: strerror(e)". */
+static void set_err(char *why, size_t why_len, const char *what, int e)
 {
-	char *msg = NULL;
-
-	if (!err)
-		return;
-	if (asprintf(&msg, "%s: %s", what, strerror(e)) < 0)
-		msg = NULL;
-	*err = msg;
+	if (why_len)
+		snprintf(why, why_len, "%s: %s", what, strerror(e));
 }
 
 /* Runs one nftables script as one transaction. On failure returns -errno
- * (-EIO when libnftables gives none) and its error text in *err. */
-static int nft_run(const char *script, char **err)
+ * (-EIO when libnftables gives none) and its error text in why. */
+static int nft_run(const char *script, char *why, size_t why_len)
 {
 	struct nft_ctx *nft;
 	const char *text;
@@ -94,7 +89,7 @@ static int nft_run(const char *script, char **err)
 
 	nft = nft_ctx_new(NFT_CTX_DEFAULT);
 	if (!nft) {
-		set_err(err, "nftables", ENOMEM);
+		set_err(why, why_len, "nftables", ENOMEM);
 		return -ENOMEM;
 	}
 	nft_ctx_buffer_output(nft);
@@ -103,9 +98,9 @@ static int nft_run(const char *script, char **err)
 	if (nft_run_cmd_from_buffer(nft, script) != 0) {
 		ret = errno > 0 ? -errno : -EIO;
 		text = nft_ctx_get_error_buffer(nft);
-		if (err && !(*err = strdup(text && *text ? text :
-					   "nftables refused the ruleset")))
-			ret = -ENOMEM;
+		if (why_len)
+			snprintf(why, why_len, "%s",
+				 text && *text ? text : "nftables refused the ruleset");
 	}
 	nft_ctx_free(nft);
 	return ret;
@@ -128,7 +123,7 @@ static const char nft_remove_fmt[] =
 	"delete table ip %1$s\n";
 
 static int route_add(int ifindex, const struct tund_cidr *dst,
-		     const char *what, char **err)
+		     const char *what, char *why, size_t why_len)
 {
 	int ret = dst->family == AF_INET6 ?
 		  tund_route_add_mcast6(ifindex, dst, MCAST6_METRIC) :
@@ -137,38 +132,36 @@ static int route_add(int ifindex, const struct tund_cidr *dst,
 	if (ret == -EEXIST)
 		return 0;
 	if (ret < 0)
-		set_err(err, what, -ret);
+		set_err(why, why_len, what, -ret);
 	return ret;
 }
 
-int tund_bcast_rules_install(const char *ifname, char **err)
+int tund_bcast_rules_install(const char *ifname, char *why, size_t why_len)
 {
 	char table[sizeof(TABLE_PREFIX) + IFNAMSIZ], *script = NULL;
 	uint32_t rt_table;
 	int ifindex, ret;
 
-	if (err)
-		*err = NULL;
+	if (why_len)
+		why[0] = '\0';
 	if (!tund_bcast_rules_table(ifname, table, sizeof(table))) {
-		set_err(err, "interface name", EINVAL);
+		set_err(why, why_len, "interface name", EINVAL);
 		return -EINVAL;
 	}
 	ifindex = tund_link_index(ifname);
 	if (ifindex < 0) {
-		set_err(err, ifname, -ifindex);
+		set_err(why, why_len, ifname, -ifindex);
 		return ifindex;
 	}
-	ret = route_add(ifindex, &mcast4, "route 224.0.0.0/4", err);
+	ret = route_add(ifindex, &mcast4, "route 224.0.0.0/4", why, why_len);
 	if (ret < 0)
 		goto out;
 	/* With IPv6 disabled on the host there is no IPv6 multicast to carry:
 	 * IPv4 broadcast and multicast still work. */
-	ret = route_add(ifindex, &mcast6, "route ff00::/8", err);
+	ret = route_add(ifindex, &mcast6, "route ff00::/8", why, why_len);
 	if (ret == -EACCES || ret == -EAFNOSUPPORT) {
-		if (err) {
-			free(*err);
-			*err = NULL;
-		}
+		if (why_len)
+			why[0] = '\0';
 		ret = 0;
 	}
 	if (ret < 0)
@@ -178,21 +171,21 @@ int tund_bcast_rules_install(const char *ifname, char **err)
 	rt_table = tund_bcast_rules_rt_table(ifname);
 	ret = tund_route_add_table(ifindex, &lbcast, rt_table);
 	if (ret < 0 && ret != -EEXIST) {
-		set_err(err, "route 255.255.255.255/32", -ret);
+		set_err(why, why_len, "route 255.255.255.255/32", -ret);
 		goto out;
 	}
 	ret = tund_rule_add(&lbcast, rt_table, LBCAST_RULE_PRIO);
 	if (ret < 0 && ret != -EEXIST) {
-		set_err(err, "rule to 255.255.255.255", -ret);
+		set_err(why, why_len, "rule to 255.255.255.255", -ret);
 		goto out;
 	}
 	if (asprintf(&script, nft_install_fmt, table, ifname) < 0) {
 		script = NULL;
 		ret = -ENOMEM;
-		set_err(err, "nftables script", ENOMEM);
+		set_err(why, why_len, "nftables script", ENOMEM);
 		goto out;
 	}
-	ret = nft_run(script, err);
+	ret = nft_run(script, why, why_len);
 out:
 	free(script);
 	if (ret < 0)
@@ -208,7 +201,7 @@ void tund_bcast_rules_remove(const char *ifname)
 	if (!tund_bcast_rules_table(ifname, table, sizeof(table)))
 		return;
 	if (asprintf(&script, nft_remove_fmt, table) >= 0) {
-		(void)nft_run(script, NULL);
+		(void)nft_run(script, NULL, 0);
 		free(script);
 	}
 	/* The rule outlives the device; routes die with it, so when it is

@@ -29,10 +29,10 @@
 /* Installs the routes and the table for the existing, up TUN ifname (letters,
  * digits, '-', '_', '.'). Idempotent: existing routes are kept, and a table
  * left by an earlier run is replaced in the same nftables transaction.
- * Returns 0, or -errno with *err (when err is not NULL) set to a message to
- * free() (nftables' own error text when it refused the ruleset); nothing is
- * left installed on failure. */
-int tund_bcast_rules_install(const char *ifname, char **err);
+ * Returns 0, or -errno with why (why_len bytes; may be 0) set to a message
+ * for the log (nftables' own error text when it refused the ruleset);
+ * nothing is left installed on failure. */
+int tund_bcast_rules_install(const char *ifname, char *why, size_t why_len);
 
 /* The routing table holding the fallback limited-broadcast route for
  * ifname: 0x7475xxxx, the low half a hash of the name. */
