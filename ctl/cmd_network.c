@@ -185,6 +185,106 @@ static int read_ice_file(const char *path, GPtrArray *stun, GPtrArray *turn)
 	return ret;
 }
 
+struct create_args {
+	GPtrArray *stun, *turn; /* g_free'd strings */
+	const char *broker, *admission, *ice;
+	bool no_broadcast;
+	char prefix[TUND_CIDR_STRLEN];
+};
+
+/* One option of network create (not --help); false after the message for a
+ * bad value. */
+static bool create_option(int c, struct create_args *a)
+{
+	struct tund_cidr cidr;
+	char why[256];
+
+	switch (c) {
+	case 'p':
+		if (!tund_cidr_parse(&cidr, optarg, false)) {
+			ctl_usage_error("network create: bad prefix '%s' (want CIDR, "
+					"e.g. 10.77.0.0/16)", optarg);
+			return false;
+		}
+		tund_cidr_mask(&cidr);
+		tund_cidr_format(&cidr, a->prefix, sizeof(a->prefix));
+		return true;
+	case 'b':
+		if (!tund_ice_check_broker(optarg, why, sizeof(why))) {
+			ctl_usage_error("network create: %s", why);
+			return false;
+		}
+		a->broker = optarg;
+		return true;
+	case 's':
+		if (!tund_ice_check_stun(optarg, why, sizeof(why))) {
+			ctl_usage_error("network create: bad STUN server: %s", why);
+			return false;
+		}
+		g_ptr_array_add(a->stun, g_strdup(optarg));
+		return true;
+	case 't':
+		if (!tund_ice_check_turn(optarg, why, sizeof(why))) {
+			ctl_usage_error("network create: %s", why);
+			return false;
+		}
+		g_ptr_array_add(a->turn, g_strdup(optarg));
+		return true;
+	case 'i':
+		a->ice = optarg;
+		return true;
+	case 'a':
+		if (strcmp(optarg, "open") != 0 && strcmp(optarg, "approve") != 0) {
+			ctl_usage_error("network create: --admission must be open or "
+					"approve, not '%s'", optarg);
+			return false;
+		}
+		a->admission = optarg;
+		return true;
+	case 'B':
+		a->no_broadcast = true;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static JsonObject *create_request(const char *name, const struct create_args *a)
+{
+	JsonObject *req = json_object_new();
+
+	json_object_set_string_member(req, TUND_KEY_CMD, TUND_CMD_NETWORK_CREATE);
+	json_object_set_string_member(req, TUND_KEY_NAME, name);
+	if (*a->prefix)
+		json_object_set_string_member(req, TUND_KEY_PREFIX, a->prefix);
+	if (a->broker)
+		json_object_set_string_member(req, TUND_KEY_BROKER, a->broker);
+	add_strings(req, TUND_KEY_STUN, a->stun);
+	add_strings(req, TUND_KEY_TURN, a->turn);
+	if (a->admission)
+		json_object_set_string_member(req, TUND_KEY_ADMISSION, a->admission);
+	if (a->no_broadcast)
+		json_object_set_boolean_member(req, TUND_KEY_BROADCAST, FALSE);
+	return req;
+}
+
+static int print_created(JsonNode *result, const char *name)
+{
+	JsonObject *net = member_object(result, TUND_KEY_NETWORK);
+
+	if (net) {
+		fputs("created ", stdout);
+		ctl_print_network(net);
+	} else {
+		char *n = tund_format_sanitize(name);
+
+		printf("created network %s\n", n);
+		g_free(n);
+	}
+	puts("invite (give it to 'tundctl join' on the other node):");
+	return print_invite(result);
+}
+
 static int network_create(int argc, char **argv, const char *sock)
 {
 	static const struct option opts[] = {
@@ -198,70 +298,21 @@ static int network_create(int argc, char **argv, const char *sock)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	GPtrArray *stun = g_ptr_array_new_with_free_func(g_free);
-	GPtrArray *turn = g_ptr_array_new_with_free_func(g_free);
-	const char *broker = NULL, *admission = NULL, *ice = NULL;
-	bool no_broadcast = false;
-	char prefix[TUND_CIDR_STRLEN] = "", why[256];
+	struct create_args a = { .stun = g_ptr_array_new_with_free_func(g_free),
+				 .turn = g_ptr_array_new_with_free_func(g_free) };
 	JsonNode *result = NULL;
-	JsonObject *req, *net;
-	struct tund_cidr cidr;
+	char why[256];
 	int c, ret = CTL_EXIT_USAGE;
 
 	optind = 0;
 	while ((c = ctl_getopt(argc, argv, "network create", opts)) != -1) {
-		switch (c) {
-		case 'h':
+		if (c == 'h') {
 			fputs(create_usage, stdout);
 			ret = CTL_EXIT_OK;
 			goto out;
-		case 'p':
-			if (!tund_cidr_parse(&cidr, optarg, false)) {
-				ctl_usage_error("network create: bad prefix '%s' (want CIDR, "
-						"e.g. 10.77.0.0/16)", optarg);
-				goto out;
-			}
-			tund_cidr_mask(&cidr);
-			tund_cidr_format(&cidr, prefix, sizeof(prefix));
-			break;
-		case 'b':
-			if (!tund_ice_check_broker(optarg, why, sizeof(why))) {
-				ctl_usage_error("network create: %s", why);
-				goto out;
-			}
-			broker = optarg;
-			break;
-		case 's':
-			if (!tund_ice_check_stun(optarg, why, sizeof(why))) {
-				ctl_usage_error("network create: bad STUN server: %s", why);
-				goto out;
-			}
-			g_ptr_array_add(stun, g_strdup(optarg));
-			break;
-		case 't':
-			if (!tund_ice_check_turn(optarg, why, sizeof(why))) {
-				ctl_usage_error("network create: %s", why);
-				goto out;
-			}
-			g_ptr_array_add(turn, g_strdup(optarg));
-			break;
-		case 'i':
-			ice = optarg;
-			break;
-		case 'a':
-			if (strcmp(optarg, "open") != 0 && strcmp(optarg, "approve") != 0) {
-				ctl_usage_error("network create: --admission must be open or "
-						"approve, not '%s'", optarg);
-				goto out;
-			}
-			admission = optarg;
-			break;
-		case 'B':
-			no_broadcast = true;
-			break;
-		default:
-			goto out;
 		}
+		if (!create_option(c, &a))
+			goto out;
 	}
 	if (optind >= argc) {
 		ctl_usage_error("network create: missing NAME (see 'tundctl network create "
@@ -276,45 +327,16 @@ static int network_create(int argc, char **argv, const char *sock)
 		ctl_usage_error("network create: %s", why);
 		goto out;
 	}
-	if (ice) {
-		ret = read_ice_file(ice, stun, turn);
-		if (ret)
-			goto out;
-	}
-
-	req = json_object_new();
-	json_object_set_string_member(req, TUND_KEY_CMD, TUND_CMD_NETWORK_CREATE);
-	json_object_set_string_member(req, TUND_KEY_NAME, argv[optind]);
-	if (*prefix)
-		json_object_set_string_member(req, TUND_KEY_PREFIX, prefix);
-	if (broker)
-		json_object_set_string_member(req, TUND_KEY_BROKER, broker);
-	add_strings(req, TUND_KEY_STUN, stun);
-	add_strings(req, TUND_KEY_TURN, turn);
-	if (admission)
-		json_object_set_string_member(req, TUND_KEY_ADMISSION, admission);
-	if (no_broadcast)
-		json_object_set_boolean_member(req, TUND_KEY_BROADCAST, FALSE);
-	ret = ctl_call(sock, req, &result);
-	if (ret)
+	if (a.ice && (ret = read_ice_file(a.ice, a.stun, a.turn)))
 		goto out;
-	net = member_object(result, TUND_KEY_NETWORK);
-	if (net) {
-		fputs("created ", stdout);
-		ctl_print_network(net);
-	} else {
-		char *n = tund_format_sanitize(argv[optind]);
-
-		printf("created network %s\n", n);
-		g_free(n);
-	}
-	puts("invite (give it to 'tundctl join' on the other node):");
-	ret = print_invite(result);
+	ret = ctl_call(sock, create_request(argv[optind], &a), &result);
+	if (!ret)
+		ret = print_created(result, argv[optind]);
 out:
 	if (result)
 		json_node_unref(result);
-	g_ptr_array_free(stun, TRUE);
-	g_ptr_array_free(turn, TRUE);
+	g_ptr_array_free(a.stun, TRUE);
+	g_ptr_array_free(a.turn, TRUE);
 	return ret;
 }
 

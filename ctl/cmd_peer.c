@@ -352,6 +352,70 @@ out:
 	return ret;
 }
 
+static JsonArray *string_array(GPtrArray *list)
+{
+	JsonArray *a = json_array_new();
+
+	for (guint i = 0; i < list->len; i++)
+		json_array_add_string_element(a, g_ptr_array_index(list, i));
+	return a;
+}
+
+/* "added peer NAME (KEY)" from the reply, or from what was asked. */
+static void print_added(JsonNode *result, const char *key, const char *name)
+{
+	JsonNode *peer_node = JSON_NODE_HOLDS_OBJECT(result) ?
+				      json_object_get_member(json_node_get_object(result),
+							     TUND_KEY_PEER) :
+				      NULL;
+	JsonObject *peer = peer_node && JSON_NODE_HOLDS_OBJECT(peer_node) ?
+				   json_node_get_object(peer_node) :
+				   NULL;
+	const char *k = tund_client_get_string(peer, TUND_KEY_PUBLIC_KEY);
+	const char *n = tund_client_get_string(peer, TUND_KEY_NAME);
+	char *ck = tund_format_sanitize(k ? k : key);
+
+	if (n || name) {
+		char *cn = tund_format_sanitize(n ? n : name);
+
+		printf("added peer %s (%s)\n", cn, ck);
+		g_free(cn);
+	} else {
+		printf("added peer %s\n", ck);
+	}
+	g_free(ck);
+}
+
+/* The public key (normalised into key), name and endpoint of peer add;
+ * false after the message. */
+static bool add_args_ok(int argc, char **argv, char key[TUND_KEY_B64_LEN + 1], const char *name,
+			const char *endpoint)
+{
+	char why[160];
+
+	if (optind >= argc) {
+		ctl_usage_error("peer add: missing public key (see 'tundctl peer add --help')");
+		return false;
+	}
+	if (optind + 1 < argc) {
+		ctl_usage_error("peer add: unexpected argument '%s'", argv[optind + 1]);
+		return false;
+	}
+	if (!tund_args_normalise_key(key, argv[optind])) {
+		ctl_usage_error("peer add: '%s' is not a public key", argv[optind]);
+		return false;
+	}
+	if (name && !tund_args_check_name(name, why, sizeof(why))) {
+		ctl_usage_error("peer add: %s", why);
+		return false;
+	}
+	if (endpoint && !tund_args_check_endpoint(endpoint, why, sizeof(why))) {
+		ctl_usage_error("peer add: bad endpoint: %s", why);
+		return false;
+	}
+	return true;
+}
+
 static int peer_add(int argc, char **argv, const char *sock)
 {
 	static const struct option opts[] = {
@@ -365,9 +429,9 @@ static int peer_add(int argc, char **argv, const char *sock)
 	const char *name = NULL, *endpoint = NULL, *psk_file = NULL;
 	GPtrArray *ips = g_ptr_array_new_with_free_func(g_free);
 	char key[TUND_KEY_B64_LEN + 1], psk[TUND_KEY_B64_LEN + 1] = "";
-	char why[160], *bad = NULL;
-	JsonObject *req = NULL, *peer;
-	JsonNode *result = NULL, *psk_node, *peer_node;
+	char *bad = NULL;
+	JsonObject *req = NULL;
+	JsonNode *result = NULL, *psk_node;
 	bool have_ips = false;
 	int c, ret = CTL_EXIT_USAGE;
 
@@ -398,26 +462,8 @@ static int peer_add(int argc, char **argv, const char *sock)
 			goto out;
 		}
 	}
-	if (optind >= argc) {
-		ctl_usage_error("peer add: missing public key (see 'tundctl peer add --help')");
+	if (!add_args_ok(argc, argv, key, name, endpoint))
 		goto out;
-	}
-	if (optind + 1 < argc) {
-		ctl_usage_error("peer add: unexpected argument '%s'", argv[optind + 1]);
-		goto out;
-	}
-	if (!tund_args_normalise_key(key, argv[optind])) {
-		ctl_usage_error("peer add: '%s' is not a public key", argv[optind]);
-		goto out;
-	}
-	if (name && !tund_args_check_name(name, why, sizeof(why))) {
-		ctl_usage_error("peer add: %s", why);
-		goto out;
-	}
-	if (endpoint && !tund_args_check_endpoint(endpoint, why, sizeof(why))) {
-		ctl_usage_error("peer add: bad endpoint: %s", why);
-		goto out;
-	}
 	if (psk_file) {
 		ret = read_psk(psk, psk_file);
 		if (ret)
@@ -431,39 +477,13 @@ static int peer_add(int argc, char **argv, const char *sock)
 		json_object_set_string_member(req, TUND_KEY_NAME, name);
 	if (endpoint)
 		json_object_set_string_member(req, TUND_KEY_ENDPOINT, endpoint);
-	if (have_ips) {
-		JsonArray *a = json_array_new();
-
-		for (guint i = 0; i < ips->len; i++)
-			json_array_add_string_element(a, g_ptr_array_index(ips, i));
-		json_object_set_array_member(req, TUND_KEY_ALLOWED_IPS, a);
-	}
+	if (have_ips)
+		json_object_set_array_member(req, TUND_KEY_ALLOWED_IPS, string_array(ips));
 	if (psk_file)
 		json_object_set_string_member(req, TUND_KEY_PSK, psk);
 	ret = ctl_call(sock, json_object_ref(req), &result);
-	if (ret)
-		goto out;
-
-	peer_node = JSON_NODE_HOLDS_OBJECT(result)
-			    ? json_object_get_member(json_node_get_object(result), TUND_KEY_PEER)
-			    : NULL;
-	peer = peer_node && JSON_NODE_HOLDS_OBJECT(peer_node) ? json_node_get_object(peer_node)
-							      : NULL;
-	{
-		const char *k = tund_client_get_string(peer, TUND_KEY_PUBLIC_KEY);
-		const char *n = tund_client_get_string(peer, TUND_KEY_NAME);
-		char *ck = tund_format_sanitize(k ? k : key);
-
-		if (n || name) {
-			char *cn = tund_format_sanitize(n ? n : name);
-
-			printf("added peer %s (%s)\n", cn, ck);
-			g_free(cn);
-		} else {
-			printf("added peer %s\n", ck);
-		}
-		g_free(ck);
-	}
+	if (!ret)
+		print_added(result, key, name);
 out:
 	/* json-glib keeps its own copy of the key; clear it before it is freed. */
 	psk_node = req ? json_object_get_member(req, TUND_KEY_PSK) : NULL;

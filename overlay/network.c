@@ -309,11 +309,138 @@ static bool decode_turn(const uint8_t *v, size_t len, struct tund_turn_server *t
 	       strlen(t->host) + strlen(t->user) + strlen(t->pass) + 6 == len;
 }
 
+/* Name, key and prefix4; again: the tag was seen before. */
+static bool decode_identity(uint8_t tag, const uint8_t *v, size_t flen, bool again,
+			    struct tund_network *n, const char **why)
+{
+	switch (tag) {
+	case TAG_NAME:
+		if (again || flen < 1 || flen > TUND_NET_NAME_MAX) {
+			SET_WHY("invite: bad network name");
+			return false;
+		}
+		memcpy(n->name, v, flen);
+		n->name[flen] = '\0';
+		if (!tund_network_name_valid(n->name)) {
+			SET_WHY("invite: bad network name");
+			return false;
+		}
+		return true;
+	case TAG_KEY:
+		if (again || flen != TUND_NET_KEY_LEN) {
+			SET_WHY("invite: bad network key");
+			return false;
+		}
+		memcpy(n->key, v, flen);
+		return true;
+	default: /* TAG_PREFIX4 */
+		if (again || flen != 5) {
+			SET_WHY("invite: bad prefix");
+			return false;
+		}
+		memset(&n->prefix4, 0, sizeof(n->prefix4));
+		n->prefix4.family = AF_INET;
+		memcpy(n->prefix4.addr, v, 4);
+		n->prefix4.prefix = v[4];
+		if (!prefix4_valid(&n->prefix4)) {
+			SET_WHY("invite: bad prefix (IPv4 /8 to /30, host bits zero)");
+			return false;
+		}
+		return true;
+	}
+}
+
+/* Broker (once), STUN and TURN servers (up to their maximum). */
+static bool decode_server(uint8_t tag, const uint8_t *v, size_t flen, bool again,
+			  struct tund_network *n, const char **why)
+{
+	struct tund_stun_server *s;
+
+	switch (tag) {
+	case TAG_BROKER:
+		if (again || flen < 1 || flen >= sizeof(n->broker) || memchr(v, 0, flen)) {
+			SET_WHY("invite: bad broker URL");
+			return false;
+		}
+		memcpy(n->broker, v, flen);
+		n->broker[flen] = '\0';
+		if (!tund_parse_broker_url(n->broker, NULL, NULL)) {
+			SET_WHY("invite: bad broker URL");
+			return false;
+		}
+		return true;
+	case TAG_STUN:
+		if (n->n_stun == TUND_NET_MAX_STUN) {
+			SET_WHY("invite: too many STUN servers");
+			return false;
+		}
+		s = &n->stun[n->n_stun];
+		if (flen < 3 || flen - 2 >= sizeof(s->host) ||
+		    !tund_server_host_valid((const char *)v + 2, flen - 2) || !(v[0] | v[1])) {
+			SET_WHY("invite: bad STUN server");
+			return false;
+		}
+		s->port = (uint16_t)(v[0] << 8 | v[1]);
+		memcpy(s->host, v + 2, flen - 2);
+		s->host[flen - 2] = '\0';
+		n->n_stun++;
+		return true;
+	default: /* TAG_TURN */
+		if (n->n_turn == TUND_NET_MAX_TURN) {
+			SET_WHY("invite: too many TURN servers");
+			return false;
+		}
+		if (!decode_turn(v, flen, &n->turn[n->n_turn])) {
+			SET_WHY("invite: bad TURN server");
+			return false;
+		}
+		n->n_turn++;
+		return true;
+	}
+}
+
+/* One field; *seen has bit 1 << tag for each known tag seen so far. */
+static bool decode_field(uint8_t tag, const uint8_t *v, size_t flen, unsigned *seen,
+			 struct tund_network *n, const char **why)
+{
+	bool again;
+
+	if (tag > TAG_NO_BROADCAST)
+		return true; /* a newer field: skip */
+	again = *seen & 1u << tag;
+	*seen |= 1u << tag;
+	switch (tag) {
+	case TAG_NAME:
+	case TAG_KEY:
+	case TAG_PREFIX4:
+		return decode_identity(tag, v, flen, again, n, why);
+	case TAG_BROKER:
+	case TAG_STUN:
+	case TAG_TURN:
+		return decode_server(tag, v, flen, again, n, why);
+	case TAG_ADMISSION:
+		if (again || flen != 1 || v[0] > TUND_ADMISSION_APPROVE) {
+			SET_WHY("invite: bad admission mode");
+			return false;
+		}
+		n->admission = (enum tund_admission)v[0];
+		return true;
+	case TAG_NO_BROADCAST:
+		if (flen != 0) {
+			SET_WHY("invite: bad broadcast flag");
+			return false;
+		}
+		n->no_broadcast = true;
+		return true;
+	default:
+		return true; /* tag 0: not used, skipped as before */
+	}
+}
+
 static bool decode_fields(const uint8_t *p, size_t len, struct tund_network *n, const char **why)
 {
 	const uint8_t *end = p + len;
-	bool have_name = false, have_key = false, have_prefix = false, have_broker = false,
-	     have_adm = false;
+	unsigned seen = 0;
 
 	if (len < 1) {
 		SET_WHY("invite: empty");
@@ -327,7 +454,6 @@ static bool decode_fields(const uint8_t *p, size_t len, struct tund_network *n, 
 	while (p < end) {
 		uint8_t tag;
 		size_t flen;
-		const uint8_t *v;
 
 		if (end - p < 3) {
 			SET_WHY("invite: truncated field header");
@@ -340,109 +466,11 @@ static bool decode_fields(const uint8_t *p, size_t len, struct tund_network *n, 
 			SET_WHY("invite: truncated field");
 			return false;
 		}
-		v = p;
+		if (!decode_field(tag, p, flen, &seen, n, why))
+			return false;
 		p += flen;
-		switch (tag) {
-		case TAG_NAME:
-			if (have_name || flen < 1 || flen > TUND_NET_NAME_MAX) {
-				SET_WHY("invite: bad network name");
-				return false;
-			}
-			memcpy(n->name, v, flen);
-			n->name[flen] = '\0';
-			if (!tund_network_name_valid(n->name)) {
-				SET_WHY("invite: bad network name");
-				return false;
-			}
-			have_name = true;
-			break;
-		case TAG_KEY:
-			if (have_key || flen != TUND_NET_KEY_LEN) {
-				SET_WHY("invite: bad network key");
-				return false;
-			}
-			memcpy(n->key, v, flen);
-			have_key = true;
-			break;
-		case TAG_PREFIX4:
-			if (have_prefix || flen != 5) {
-				SET_WHY("invite: bad prefix");
-				return false;
-			}
-			memset(&n->prefix4, 0, sizeof(n->prefix4));
-			n->prefix4.family = AF_INET;
-			memcpy(n->prefix4.addr, v, 4);
-			n->prefix4.prefix = v[4];
-			if (!prefix4_valid(&n->prefix4)) {
-				SET_WHY("invite: bad prefix (IPv4 /8 to /30, host bits zero)");
-				return false;
-			}
-			have_prefix = true;
-			break;
-		case TAG_BROKER:
-			if (have_broker || flen < 1 || flen >= sizeof(n->broker) ||
-			    memchr(v, 0, flen)) {
-				SET_WHY("invite: bad broker URL");
-				return false;
-			}
-			memcpy(n->broker, v, flen);
-			n->broker[flen] = '\0';
-			if (!tund_parse_broker_url(n->broker, NULL, NULL)) {
-				SET_WHY("invite: bad broker URL");
-				return false;
-			}
-			have_broker = true;
-			break;
-		case TAG_STUN: {
-			struct tund_stun_server *s;
-
-			if (n->n_stun == TUND_NET_MAX_STUN) {
-				SET_WHY("invite: too many STUN servers");
-				return false;
-			}
-			s = &n->stun[n->n_stun];
-			if (flen < 3 || flen - 2 >= sizeof(s->host) ||
-			    !tund_server_host_valid((const char *)v + 2, flen - 2) || !(v[0] | v[1])) {
-				SET_WHY("invite: bad STUN server");
-				return false;
-			}
-			s->port = (uint16_t)(v[0] << 8 | v[1]);
-			memcpy(s->host, v + 2, flen - 2);
-			s->host[flen - 2] = '\0';
-			n->n_stun++;
-			break;
-		}
-		case TAG_TURN:
-			if (n->n_turn == TUND_NET_MAX_TURN) {
-				SET_WHY("invite: too many TURN servers");
-				return false;
-			}
-			if (!decode_turn(v, flen, &n->turn[n->n_turn])) {
-				SET_WHY("invite: bad TURN server");
-				return false;
-			}
-			n->n_turn++;
-			break;
-		case TAG_ADMISSION:
-			if (have_adm || flen != 1 || v[0] > TUND_ADMISSION_APPROVE) {
-				SET_WHY("invite: bad admission mode");
-				return false;
-			}
-			n->admission = (enum tund_admission)v[0];
-			have_adm = true;
-			break;
-		case TAG_NO_BROADCAST:
-			if (flen != 0) {
-				SET_WHY("invite: bad broadcast flag");
-				return false;
-			}
-			n->no_broadcast = true;
-			break;
-		default:
-			break; /* a newer field: skip */
-		}
 	}
-	if (!have_name || !have_key || !have_prefix) {
+	if (!(seen & 1u << TAG_NAME) || !(seen & 1u << TAG_KEY) || !(seen & 1u << TAG_PREFIX4)) {
 		SET_WHY("invite: missing name, key or prefix");
 		return false;
 	}

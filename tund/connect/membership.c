@@ -634,6 +634,88 @@ void tund_netrt_stop(struct tund_netrt *n, bool leaving)
 	g_free(n);
 }
 
+/* The servers in use (after the config's [network NAME] section); TURN
+ * passwords are not shown. */
+static void add_servers(JsonBuilder *b, struct tund_netrt *n)
+{
+	json_builder_set_member_name(b, TUND_KEY_STUN);
+	json_builder_begin_array(b);
+	for (unsigned i = 0; i < n->eff.n_stun; i++) {
+		char text[300];
+
+		if (tund_format_stun(&n->eff.stun[i], text, sizeof(text)))
+			json_builder_add_string_value(b, text);
+	}
+	json_builder_end_array(b);
+	json_builder_set_member_name(b, TUND_KEY_TURN);
+	json_builder_begin_array(b);
+	for (unsigned i = 0; i < n->eff.n_turn; i++) {
+		char text[1024];
+
+		if (tund_format_turn_url(&n->eff.turn[i], TUND_TURN_MASKED, text, sizeof(text)))
+			json_builder_add_string_value(b, text);
+	}
+	json_builder_end_array(b);
+}
+
+/* LAN beacons: sent, accepted, dropped by reason. */
+static void add_beacons(JsonBuilder *b, struct tund_beacon *beacon)
+{
+	struct tund_beacon_stats bs;
+
+	tund_beacon_get_stats(beacon, &bs);
+	json_builder_set_member_name(b, TUND_KEY_BEACONS);
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, TUND_KEY_SENT);
+	json_builder_add_int_value(b, (gint64)bs.sent);
+	json_builder_set_member_name(b, TUND_KEY_ACCEPTED);
+	json_builder_add_int_value(b, (gint64)bs.accepted);
+	json_builder_set_member_name(b, TUND_KEY_DROPPED);
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, TUND_KEY_OTHER_NETWORK);
+	json_builder_add_int_value(b, (gint64)bs.dropped_other_network);
+	json_builder_set_member_name(b, TUND_KEY_FORGED);
+	json_builder_add_int_value(b, (gint64)bs.dropped_forged);
+	json_builder_set_member_name(b, TUND_KEY_STALE);
+	json_builder_add_int_value(b, (gint64)bs.dropped_stale);
+	json_builder_set_member_name(b, TUND_KEY_REPLAYED);
+	json_builder_add_int_value(b, (gint64)bs.dropped_replay);
+	json_builder_set_member_name(b, TUND_KEY_MALFORMED);
+	json_builder_add_int_value(b, (gint64)bs.dropped_malformed);
+	json_builder_set_member_name(b, TUND_KEY_RATE_LIMITED);
+	json_builder_add_int_value(b, (gint64)bs.dropped_ratelimited);
+	json_builder_end_object(b);
+	json_builder_end_object(b);
+}
+
+/* Signaling: sent (by type), received, dropped by reason. */
+static void add_signaling(JsonBuilder *b, struct tund_netrt *n)
+{
+	json_builder_set_member_name(b, TUND_KEY_SIGNALING);
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, TUND_KEY_SENT);
+	json_builder_add_int_value(b, (gint64)n->sent);
+	json_builder_set_member_name(b, TUND_KEY_SENT_BYTES);
+	json_builder_add_int_value(b, (gint64)n->sent_bytes);
+	json_builder_set_member_name(b, TUND_KEY_SENT_BY_TYPE);
+	json_builder_begin_object(b);
+	for (size_t i = 1; i < TYPE_COUNT; i++) {
+		json_builder_set_member_name(b, type_names[i]);
+		json_builder_add_int_value(b, (gint64)n->sent_type[i]);
+	}
+	json_builder_end_object(b);
+	json_builder_set_member_name(b, TUND_KEY_RECEIVED);
+	json_builder_add_int_value(b, (gint64)n->received);
+	json_builder_set_member_name(b, TUND_KEY_DROPPED);
+	json_builder_begin_object(b);
+	for (int i = 0; i < TUND_SIG_DROP_COUNT; i++) {
+		json_builder_set_member_name(b, drop_names[i]);
+		json_builder_add_int_value(b, (gint64)n->drops[i]);
+	}
+	json_builder_end_object(b);
+	json_builder_end_object(b);
+}
+
 JsonNode *tund_netrt_to_json(struct tund_netrt *n)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();
@@ -679,26 +761,7 @@ JsonNode *tund_netrt_to_json(struct tund_netrt *n)
 		json_builder_add_string_value(b, n->eff.broker);
 	else
 		json_builder_add_null_value(b);
-	/* The servers in use (after the config's [network NAME] section); TURN
-	 * passwords are not shown. */
-	json_builder_set_member_name(b, TUND_KEY_STUN);
-	json_builder_begin_array(b);
-	for (unsigned i = 0; i < n->eff.n_stun; i++) {
-		char text[300];
-
-		if (tund_format_stun(&n->eff.stun[i], text, sizeof(text)))
-			json_builder_add_string_value(b, text);
-	}
-	json_builder_end_array(b);
-	json_builder_set_member_name(b, TUND_KEY_TURN);
-	json_builder_begin_array(b);
-	for (unsigned i = 0; i < n->eff.n_turn; i++) {
-		char text[1024];
-
-		if (tund_format_turn_url(&n->eff.turn[i], TUND_TURN_MASKED, text, sizeof(text)))
-			json_builder_add_string_value(b, text);
-	}
-	json_builder_end_array(b);
+	add_servers(b, n);
 	json_builder_set_member_name(b, TUND_KEY_BROKER_CONNECTED);
 	if (n->mqtt) {
 		struct tund_mqtt_stats st;
@@ -717,56 +780,9 @@ JsonNode *tund_netrt_to_json(struct tund_netrt *n)
 	json_builder_add_int_value(b, members);
 	json_builder_set_member_name(b, TUND_KEY_PENDING);
 	json_builder_add_int_value(b, pending);
-	if (n->beacon) {
-		struct tund_beacon_stats bs;
-
-		tund_beacon_get_stats(n->beacon, &bs);
-		json_builder_set_member_name(b, TUND_KEY_BEACONS);
-		json_builder_begin_object(b);
-		json_builder_set_member_name(b, TUND_KEY_SENT);
-		json_builder_add_int_value(b, (gint64)bs.sent);
-		json_builder_set_member_name(b, TUND_KEY_ACCEPTED);
-		json_builder_add_int_value(b, (gint64)bs.accepted);
-		json_builder_set_member_name(b, TUND_KEY_DROPPED);
-		json_builder_begin_object(b);
-		json_builder_set_member_name(b, TUND_KEY_OTHER_NETWORK);
-		json_builder_add_int_value(b, (gint64)bs.dropped_other_network);
-		json_builder_set_member_name(b, TUND_KEY_FORGED);
-		json_builder_add_int_value(b, (gint64)bs.dropped_forged);
-		json_builder_set_member_name(b, TUND_KEY_STALE);
-		json_builder_add_int_value(b, (gint64)bs.dropped_stale);
-		json_builder_set_member_name(b, TUND_KEY_REPLAYED);
-		json_builder_add_int_value(b, (gint64)bs.dropped_replay);
-		json_builder_set_member_name(b, TUND_KEY_MALFORMED);
-		json_builder_add_int_value(b, (gint64)bs.dropped_malformed);
-		json_builder_set_member_name(b, TUND_KEY_RATE_LIMITED);
-		json_builder_add_int_value(b, (gint64)bs.dropped_ratelimited);
-		json_builder_end_object(b);
-		json_builder_end_object(b);
-	}
-	json_builder_set_member_name(b, TUND_KEY_SIGNALING);
-	json_builder_begin_object(b);
-	json_builder_set_member_name(b, TUND_KEY_SENT);
-	json_builder_add_int_value(b, (gint64)n->sent);
-	json_builder_set_member_name(b, TUND_KEY_SENT_BYTES);
-	json_builder_add_int_value(b, (gint64)n->sent_bytes);
-	json_builder_set_member_name(b, TUND_KEY_SENT_BY_TYPE);
-	json_builder_begin_object(b);
-	for (size_t i = 1; i < TYPE_COUNT; i++) {
-		json_builder_set_member_name(b, type_names[i]);
-		json_builder_add_int_value(b, (gint64)n->sent_type[i]);
-	}
-	json_builder_end_object(b);
-	json_builder_set_member_name(b, TUND_KEY_RECEIVED);
-	json_builder_add_int_value(b, (gint64)n->received);
-	json_builder_set_member_name(b, TUND_KEY_DROPPED);
-	json_builder_begin_object(b);
-	for (int i = 0; i < TUND_SIG_DROP_COUNT; i++) {
-		json_builder_set_member_name(b, drop_names[i]);
-		json_builder_add_int_value(b, (gint64)n->drops[i]);
-	}
-	json_builder_end_object(b);
-	json_builder_end_object(b);
+	if (n->beacon)
+		add_beacons(b, n->beacon);
+	add_signaling(b, n);
 	json_builder_end_object(b);
 	return json_builder_get_root(b);
 }
