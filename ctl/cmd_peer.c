@@ -416,6 +416,16 @@ static bool add_args_ok(int argc, char **argv, char key[TUND_KEY_B64_LEN + 1], c
 	return true;
 }
 
+/* json-glib keeps its own copy of the key; clear it before it is freed. */
+static void free_wiping_psk(JsonObject *req, size_t psk_len)
+{
+	JsonNode *psk_node = json_object_get_member(req, TUND_KEY_PSK);
+
+	if (psk_node && json_node_get_string(psk_node))
+		sodium_memzero((char *)json_node_get_string(psk_node), psk_len);
+	json_object_unref(req);
+}
+
 static int peer_add(int argc, char **argv, const char *sock)
 {
 	static const struct option opts[] = {
@@ -431,7 +441,7 @@ static int peer_add(int argc, char **argv, const char *sock)
 	char key[TUND_KEY_B64_LEN + 1], psk[TUND_KEY_B64_LEN + 1] = "";
 	char *bad = NULL;
 	JsonObject *req = NULL;
-	JsonNode *result = NULL, *psk_node;
+	JsonNode *result = NULL;
 	bool have_ips = false;
 	int c, ret = CTL_EXIT_USAGE;
 
@@ -485,12 +495,8 @@ static int peer_add(int argc, char **argv, const char *sock)
 	if (!ret)
 		print_added(result, key, name);
 out:
-	/* json-glib keeps its own copy of the key; clear it before it is freed. */
-	psk_node = req ? json_object_get_member(req, TUND_KEY_PSK) : NULL;
-	if (psk_node && json_node_get_string(psk_node))
-		sodium_memzero((char *)json_node_get_string(psk_node), strlen(psk));
 	if (req)
-		json_object_unref(req);
+		free_wiping_psk(req, strlen(psk));
 	if (result)
 		json_node_unref(result);
 	sodium_memzero(psk, sizeof(psk));

@@ -39,44 +39,10 @@ static void int_field(const char *label, JsonObject *o, const char *name)
 	field(label, buf);
 }
 
-static void print_status(JsonObject *o)
+/* The packet threads: fast path, TUN I/O, priority, pacing (when running). */
+static void print_data_plane(JsonObject *o)
 {
-	JsonNode *addrs = json_object_get_member(o, TUND_KEY_ADDRESSES);
-	GString *list = g_string_new(NULL);
-	const char *name = tund_client_get_string(o, TUND_KEY_INTERFACE);
-	char *iface = tund_format_sanitize(name ? name : "-");
 	char buf[64];
-	int64_t v;
-
-	printf("interface: %s\n", iface);
-	g_free(iface);
-
-	if (addrs && JSON_NODE_HOLDS_ARRAY(addrs)) {
-		JsonArray *a = json_node_get_array(addrs);
-
-		for (guint i = 0; i < json_array_get_length(a); i++) {
-			JsonNode *n = json_array_get_element(a, i);
-
-			if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING)
-				continue;
-			if (list->len)
-				g_string_append(list, ", ");
-			g_string_append(list, json_node_get_string(n));
-		}
-	}
-	field("addresses", list->len ? list->str : NULL);
-	g_string_free(list, TRUE);
-
-	int_field("mtu", o, TUND_KEY_MTU);
-	field("public key", tund_client_get_string(o, TUND_KEY_PUBLIC_KEY));
-	int_field("listen port", o, TUND_KEY_LISTEN_PORT);
-	if (tund_client_get_int(o, TUND_KEY_UPTIME, &v)) {
-		tund_format_duration(buf, sizeof(buf), v);
-		field("uptime", buf);
-	} else {
-		field("uptime", NULL);
-	}
-	int_field("peers", o, TUND_KEY_PEERS);
 
 	JsonNode *fast = json_object_get_member(o, TUND_KEY_FAST_PATHS);
 
@@ -134,6 +100,48 @@ static void print_status(JsonObject *o)
 			 pauses);
 		field("pacing", buf);
 	}
+}
+
+static void print_status(JsonObject *o)
+{
+	JsonNode *addrs = json_object_get_member(o, TUND_KEY_ADDRESSES);
+	GString *list = g_string_new(NULL);
+	const char *name = tund_client_get_string(o, TUND_KEY_INTERFACE);
+	char *iface = tund_format_sanitize(name ? name : "-");
+	char buf[64];
+	int64_t v;
+
+	printf("interface: %s\n", iface);
+	g_free(iface);
+
+	if (addrs && JSON_NODE_HOLDS_ARRAY(addrs)) {
+		JsonArray *a = json_node_get_array(addrs);
+
+		for (guint i = 0; i < json_array_get_length(a); i++) {
+			JsonNode *n = json_array_get_element(a, i);
+
+			if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING)
+				continue;
+			if (list->len)
+				g_string_append(list, ", ");
+			g_string_append(list, json_node_get_string(n));
+		}
+	}
+	field("addresses", list->len ? list->str : NULL);
+	g_string_free(list, TRUE);
+
+	int_field("mtu", o, TUND_KEY_MTU);
+	field("public key", tund_client_get_string(o, TUND_KEY_PUBLIC_KEY));
+	int_field("listen port", o, TUND_KEY_LISTEN_PORT);
+	if (tund_client_get_int(o, TUND_KEY_UPTIME, &v)) {
+		tund_format_duration(buf, sizeof(buf), v);
+		field("uptime", buf);
+	} else {
+		field("uptime", NULL);
+	}
+	int_field("peers", o, TUND_KEY_PEERS);
+
+	print_data_plane(o);
 }
 
 int status_main(int argc, char **argv, const char *sock)

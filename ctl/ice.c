@@ -143,6 +143,45 @@ static const char *string_member(JsonObject *o, const char *name)
 	return json_node_get_string(n);
 }
 
+/* Entry number nr of the iceServers array: {"urls" (or "url"): a URL or a
+ * list of them, "username", "credential"}. */
+static bool convert_entry(JsonNode *e, guint nr, GPtrArray *stun, GPtrArray *turn,
+			  char **error)
+{
+	const char *user, *cred;
+	JsonNode *urls;
+	JsonObject *o;
+
+	if (!JSON_NODE_HOLDS_OBJECT(e)) {
+		*error = g_strdup_printf("entry %u is not an object", nr);
+		return false;
+	}
+	o = json_node_get_object(e);
+	user = string_member(o, "username");
+	cred = string_member(o, "credential");
+	urls = json_object_get_member(o, "urls");
+	if (!urls)
+		urls = json_object_get_member(o, "url"); /* the old spelling */
+	if (urls && JSON_NODE_HOLDS_VALUE(urls) && json_node_get_value_type(urls) == G_TYPE_STRING)
+		return convert_url(json_node_get_string(urls), user, cred, stun, turn, error);
+	if (!urls || !JSON_NODE_HOLDS_ARRAY(urls) ||
+	    json_array_get_length(json_node_get_array(urls)) == 0) {
+		*error = g_strdup_printf("entry %u has no \"urls\"", nr);
+		return false;
+	}
+	for (guint j = 0; j < json_array_get_length(json_node_get_array(urls)); j++) {
+		JsonNode *u = json_array_get_element(json_node_get_array(urls), j);
+
+		if (!JSON_NODE_HOLDS_VALUE(u) || json_node_get_value_type(u) != G_TYPE_STRING) {
+			*error = g_strdup_printf("entry %u: \"urls\" holds a non-string", nr);
+			return false;
+		}
+		if (!convert_url(json_node_get_string(u), user, cred, stun, turn, error))
+			return false;
+	}
+	return true;
+}
+
 bool tund_ice_parse_servers(const char *json, size_t len, GPtrArray *stun, GPtrArray *turn,
 			    char **error)
 {
@@ -177,45 +216,9 @@ bool tund_ice_parse_servers(const char *json, size_t len, GPtrArray *stun, GPtrA
 		*error = g_strdup("the iceServers array is empty");
 		goto out;
 	}
-	for (guint i = 0; i < json_array_get_length(a); i++) {
-		JsonNode *e = json_array_get_element(a, i), *urls;
-		JsonObject *o;
-		const char *user, *cred;
-
-		if (!JSON_NODE_HOLDS_OBJECT(e)) {
-			*error = g_strdup_printf("entry %u is not an object", i + 1);
+	for (guint i = 0; i < json_array_get_length(a); i++)
+		if (!convert_entry(json_array_get_element(a, i), i + 1, stun, turn, error))
 			goto out;
-		}
-		o = json_node_get_object(e);
-		user = string_member(o, "username");
-		cred = string_member(o, "credential");
-		urls = json_object_get_member(o, "urls");
-		if (!urls)
-			urls = json_object_get_member(o, "url"); /* the old spelling */
-		if (urls && JSON_NODE_HOLDS_VALUE(urls) &&
-		    json_node_get_value_type(urls) == G_TYPE_STRING) {
-			if (!convert_url(json_node_get_string(urls), user, cred, stun, turn, error))
-				goto out;
-			continue;
-		}
-		if (!urls || !JSON_NODE_HOLDS_ARRAY(urls) ||
-		    json_array_get_length(json_node_get_array(urls)) == 0) {
-			*error = g_strdup_printf("entry %u has no \"urls\"", i + 1);
-			goto out;
-		}
-		for (guint j = 0; j < json_array_get_length(json_node_get_array(urls)); j++) {
-			JsonNode *u = json_array_get_element(json_node_get_array(urls), j);
-
-			if (!JSON_NODE_HOLDS_VALUE(u) ||
-			    json_node_get_value_type(u) != G_TYPE_STRING) {
-				*error = g_strdup_printf("entry %u: \"urls\" holds a non-string",
-							 i + 1);
-				goto out;
-			}
-			if (!convert_url(json_node_get_string(u), user, cred, stun, turn, error))
-				goto out;
-		}
-	}
 	ok = true;
 out:
 	if (*error) {

@@ -246,6 +246,27 @@ bool tund_parse_turn_url(const char *url, struct tund_turn_server *out, const ch
 	return tund_parse_turn_url_creds(url, NULL, NULL, out, why);
 }
 
+/* user and pass (verbatim; NULL keeps what the URL gave) replace t's. */
+static bool set_creds(struct tund_turn_server *t, const char *user, const char *pass,
+		      const char **why)
+{
+	if (user) {
+		if (strlen(user) >= sizeof(t->user) || !tund_server_cred_valid(user, sizeof(t->user))) {
+			SET_WHY("turn: bad user (at most 127 printable bytes)");
+			return false;
+		}
+		memcpy(t->user, user, strlen(user) + 1);
+	}
+	if (pass) {
+		if (strlen(pass) >= sizeof(t->pass) || !tund_server_cred_valid(pass, sizeof(t->pass))) {
+			SET_WHY("turn: bad password (at most 127 printable bytes)");
+			return false;
+		}
+		memcpy(t->pass, pass, strlen(pass) + 1);
+	}
+	return true;
+}
+
 bool tund_parse_turn_url_creds(const char *url, const char *user, const char *pass,
 			       struct tund_turn_server *out, const char **why)
 {
@@ -309,20 +330,8 @@ bool tund_parse_turn_url_creds(const char *url, const char *user, const char *pa
 			goto out;
 		}
 	}
-	if (user) {
-		if (strlen(user) >= sizeof(t.user) || !tund_server_cred_valid(user, sizeof(t.user))) {
-			SET_WHY("turn: bad user (at most 127 printable bytes)");
-			goto out;
-		}
-		memcpy(t.user, user, strlen(user) + 1);
-	}
-	if (pass) {
-		if (strlen(pass) >= sizeof(t.pass) || !tund_server_cred_valid(pass, sizeof(t.pass))) {
-			SET_WHY("turn: bad password (at most 127 printable bytes)");
-			goto out;
-		}
-		memcpy(t.pass, pass, strlen(pass) + 1);
-	}
+	if (!set_creds(&t, user, pass, why))
+		goto out;
 	*out = t;
 	ok = true;
 out:

@@ -344,6 +344,26 @@ static void set_err(char **err, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The TURN servers, each as a relay of the one component. */
+static bool add_relays(struct tund_ice *ice, const struct tund_ice_server_config *cfg,
+		       char **err)
+{
+	for (unsigned i = 0; i < cfg->n_turn; i++) {
+		const char *host = cfg->turn[i].host;
+
+		if (!host[0] || !nice_agent_set_relay_info(ice->agent, ice->stream, COMPONENT, host,
+							   cfg->turn[i].port ? cfg->turn[i].port : DEFAULT_PORT,
+							   cfg->turn[i].user, cfg->turn[i].pass,
+							   cfg->turn[i].tcp ? NICE_RELAY_TYPE_TURN_TCP
+									    : NICE_RELAY_TYPE_TURN_UDP)) {
+			set_err(err, "bad TURN server \"%s\"", host);
+			return false;
+		}
+		ice->relay_tcp[ice->n_relays++] = cfg->turn[i].tcp;
+	}
+	return true;
+}
+
 struct tund_ice *tund_ice_new(GMainContext *ctx, bool controlling,
 			      const struct tund_ice_server_config *cfg,
 			      const struct tund_ice_callbacks *cb, void *cb_ctx, char **err)
@@ -389,19 +409,8 @@ struct tund_ice *tund_ice_new(GMainContext *ctx, bool controlling,
 	if (cfg->port_min)
 		nice_agent_set_port_range(ice->agent, ice->stream, COMPONENT, cfg->port_min,
 					  cfg->port_max);
-	for (unsigned i = 0; i < cfg->n_turn; i++) {
-		const char *host = cfg->turn[i].host;
-
-		if (!host[0] || !nice_agent_set_relay_info(ice->agent, ice->stream, COMPONENT, host,
-							   cfg->turn[i].port ? cfg->turn[i].port : DEFAULT_PORT,
-							   cfg->turn[i].user, cfg->turn[i].pass,
-							   cfg->turn[i].tcp ? NICE_RELAY_TYPE_TURN_TCP
-									    : NICE_RELAY_TYPE_TURN_UDP)) {
-			set_err(err, "bad TURN server \"%s\"", host);
-			goto fail;
-		}
-		ice->relay_tcp[ice->n_relays++] = cfg->turn[i].tcp;
-	}
+	if (!add_relays(ice, cfg, err))
+		goto fail;
 
 	int n = add_local_addresses(ice, cfg);
 	if (n < 0) {

@@ -72,12 +72,36 @@ static char *join(GPtrArray *items)
 	return text;
 }
 
+/* New [ice] stun/turn go to the paths of peers outside networks (for their
+ * next session). Whether they changed. */
+static bool apply_ice(struct tund_daemon *d, const struct tund_config *cfg)
+{
+	if (same_str(d->cfg.ice_stun, cfg->ice_stun) && same_str(d->cfg.ice_turn, cfg->ice_turn))
+		return false;
+	g_free(d->cfg.ice_stun);
+	d->cfg.ice_stun = g_strdup(cfg->ice_stun);
+	if (d->cfg.ice_turn)
+		sodium_memzero(d->cfg.ice_turn, strlen(d->cfg.ice_turn));
+	g_free(d->cfg.ice_turn);
+	d->cfg.ice_turn = g_strdup(cfg->ice_turn);
+	for (guint i = 0; i < d->peers.items->len; i++) {
+		struct tund_peer *p = g_ptr_array_index(d->peers.items, i);
+		struct tund_ice_server_config ice;
+
+		if (p->network || !p->path)
+			continue;
+		tund_ice_config_for(d, NULL, &ice);
+		tund_path_set_servers(p->path, &ice);
+		sodium_memzero(&ice, sizeof(ice));
+	}
+	return true;
+}
+
 JsonNode *tund_daemon_reload(struct tund_daemon *d, char **err)
 {
 	g_autoptr(GPtrArray) applied = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GPtrArray) restart = g_ptr_array_new_with_free_func(g_free);
 	struct tund_config *cfg = g_new0(struct tund_config, 1);
-	bool ice_changed;
 	JsonObject *o;
 	JsonNode *node;
 
@@ -98,27 +122,8 @@ JsonNode *tund_daemon_reload(struct tund_daemon *d, char **err)
 	needs_restart(&d->cfg, cfg, restart);
 
 	/* [ice] stun/turn: peers outside networks (manual signaling). */
-	ice_changed = !same_str(d->cfg.ice_stun, cfg->ice_stun) ||
-		      !same_str(d->cfg.ice_turn, cfg->ice_turn);
-	if (ice_changed) {
-		g_free(d->cfg.ice_stun);
-		d->cfg.ice_stun = g_strdup(cfg->ice_stun);
-		if (d->cfg.ice_turn)
-			sodium_memzero(d->cfg.ice_turn, strlen(d->cfg.ice_turn));
-		g_free(d->cfg.ice_turn);
-		d->cfg.ice_turn = g_strdup(cfg->ice_turn);
-		for (guint i = 0; i < d->peers.items->len; i++) {
-			struct tund_peer *p = g_ptr_array_index(d->peers.items, i);
-			struct tund_ice_server_config ice;
-
-			if (p->network || !p->path)
-				continue;
-			tund_ice_config_for(d, NULL, &ice);
-			tund_path_set_servers(p->path, &ice);
-			sodium_memzero(&ice, sizeof(ice));
-		}
+	if (apply_ice(d, cfg))
 		g_ptr_array_add(applied, g_strdup("[ice] stun/turn"));
-	}
 
 	/* [network NAME]: servers per joined network. */
 	memcpy(d->cfg.networks, cfg->networks, sizeof(cfg->networks));
