@@ -282,6 +282,22 @@ static gboolean nudge_fire(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+/* The packet threads' way onto this session (tund_dataplane_send_fn). */
+static int ice_send(void *ice, const uint8_t *buf, size_t len)
+{
+	return tund_ice_send(ice, buf, len);
+}
+
+/* A direct pair may carry data on the fast path; any other leaves it. */
+static void update_fast_path(struct tund_dataplane *dp, struct session *s)
+{
+	struct sockaddr_storage remote;
+	socklen_t remote_len = 0;
+	int fd = tund_ice_direct_socket(s->ice, &remote, &remote_len);
+
+	tund_dataplane_path_update(dp, s->path_id, fd, (struct sockaddr *)&remote, remote_len);
+}
+
 static void on_pair_selected(void *ctx, const struct tund_ice_pair *pair)
 {
 	struct session *s = ctx;
@@ -292,7 +308,7 @@ static void on_pair_selected(void *ctx, const struct tund_ice_pair *pair)
 	s->pair = *pair;
 	s->has_pair = true;
 	if (path->d->dp)
-		tund_dataplane_path_update(path->d->dp, s->path_id, s->ice);
+		update_fast_path(path->d->dp, s);
 	log_info("peer %s: path %s (%s -> %s, %s -> %s)", peer_label(path->peer),
 		 pair->relayed ? "relay" : "direct", pair->local_type, pair->remote_type,
 		 pair->local_addr, pair->remote_addr);
@@ -418,7 +434,7 @@ static struct session *session_new(struct tund_path *path, uint32_t id)
 		return NULL;
 	}
 	if (path->d->dp)
-		s->path_id = tund_dataplane_path_register(path->d->dp, s->ice);
+		s->path_id = tund_dataplane_path_register(path->d->dp, ice_send, s->ice);
 	if (!path->manual_done)
 		s->connect_timer = g_timeout_add_seconds(CONNECT_TIMEOUT_S, connect_timeout, s);
 	return s;

@@ -24,7 +24,6 @@
 #include "overlay/bcast.h"
 #include "overlay/beacon.h"
 #include "tund/dataplane/fastpath.h"
-#include "tund/connect/ice.h"
 #include "tund/daemon/log.h"
 #include "tund/dataplane/pace.h"
 #include "tund/dataplane/priority.h"
@@ -52,7 +51,7 @@ struct tund_dataplane {
 	atomic_bool stopping;
 	/* ICE paths by id; readers are the send paths of every thread. */
 	pthread_rwlock_t paths_lock;
-	GHashTable *paths; /* uint32 id -> struct tund_ice * */
+	GHashTable *paths; /* uint32 id -> struct path_sender *, owned */
 	uint32_t next_path_id;
 	struct tund_fastpath *fast; /* direct pairs off libnice; NULL: off */
 	struct tund_tun_tx fast_tx; /* the fast path thread's TUN writer */
@@ -91,16 +90,21 @@ static void to_wg_endpoint(const struct tund_endpoint *ep, struct tund_wg_endpoi
 	out->key_len = (uint32_t)tund_endpoint_key(ep, out->key);
 }
 
+struct path_sender {
+	tund_dataplane_send_fn send;
+	void *path;
+};
+
 static void send_on_path(struct tund_dataplane *dp, uint32_t id, const uint8_t *buf, size_t len)
 {
-	struct tund_ice *ice;
+	struct path_sender *ps;
 
 	if (dp->fast && tund_fastpath_send(dp->fast, id, buf, len))
 		return;
 	pthread_rwlock_rdlock(&dp->paths_lock);
-	ice = g_hash_table_lookup(dp->paths, GUINT_TO_POINTER(id));
-	if (ice)
-		tund_ice_send(ice, buf, len);
+	ps = g_hash_table_lookup(dp->paths, GUINT_TO_POINTER(id));
+	if (ps)
+		ps->send(ps->path, buf, len);
 	pthread_rwlock_unlock(&dp->paths_lock);
 }
 
@@ -487,7 +491,7 @@ int tund_dataplane_start(const struct tund_dataplane_opts *o, const uint8_t priv
 	dp->udp_fd = -1;
 	pthread_rwlock_init(&dp->paths_lock, NULL);
 	pthread_mutex_init(&dp->bcast_lock, NULL);
-	dp->paths = g_hash_table_new(NULL, NULL);
+	dp->paths = g_hash_table_new_full(NULL, NULL, NULL, g_free);
 	dp->next_path_id = 1;
 	dp->bcast_buf = malloc(PACKET_MAX + TUND_WG_HEADROOM + TUND_WG_TAILROOM);
 	if (!dp->bcast_buf) {
@@ -636,13 +640,17 @@ static void path_endpoint(uint32_t id, struct tund_wg_endpoint *out)
 	out->key_len = sizeof(pe);
 }
 
-uint32_t tund_dataplane_path_register(struct tund_dataplane *dp, struct tund_ice *ice)
+uint32_t tund_dataplane_path_register(struct tund_dataplane *dp, tund_dataplane_send_fn send,
+				      void *path)
 {
+	struct path_sender *ps = g_new(struct path_sender, 1);
 	uint32_t id;
 
+	ps->send = send;
+	ps->path = path;
 	pthread_rwlock_wrlock(&dp->paths_lock);
 	id = dp->next_path_id++;
-	g_hash_table_insert(dp->paths, GUINT_TO_POINTER(id), ice);
+	g_hash_table_insert(dp->paths, GUINT_TO_POINTER(id), ps);
 	pthread_rwlock_unlock(&dp->paths_lock);
 	return id;
 }
@@ -799,20 +807,18 @@ int tund_dataplane_enable_fast_paths(struct tund_dataplane *dp)
 	return 0;
 }
 
-void tund_dataplane_path_update(struct tund_dataplane *dp, uint32_t id, struct tund_ice *ice)
+void tund_dataplane_path_update(struct tund_dataplane *dp, uint32_t id, int fd,
+				const struct sockaddr *remote, socklen_t remote_len)
 {
-	struct sockaddr_storage remote;
-	socklen_t remote_len;
-	int fd, ret;
+	int ret;
 
 	if (!dp->fast)
 		return;
-	fd = tund_ice_direct_socket(ice, &remote, &remote_len);
 	if (fd < 0) {
 		tund_fastpath_remove(dp->fast, id);
 		return;
 	}
-	ret = tund_fastpath_add(dp->fast, id, fd, (struct sockaddr *)&remote, remote_len);
+	ret = tund_fastpath_add(dp->fast, id, fd, remote, remote_len);
 	if (ret)
 		log_warn("path %u: no fast path, data stays on libnice: %s", id, strerror(-ret));
 }

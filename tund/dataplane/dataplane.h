@@ -46,13 +46,20 @@ void tund_dataplane_peer_forget(struct tund_dataplane *dp, struct tund_peer *p);
  * path table is locked, so a path can be unregistered (and then freed)
  * while the data-plane threads run. */
 #define TUND_AF_PATH 0x7e7e
-struct tund_ice;
-uint32_t tund_dataplane_path_register(struct tund_dataplane *dp, struct tund_ice *ice);
+/* How a packet thread sends on a path: path's owner (tund/connect/path.c)
+ * gives it, so the data plane knows no ICE library. Called from the packet
+ * threads, under the path table's read lock. */
+typedef int (*tund_dataplane_send_fn)(void *path, const uint8_t *buf, size_t len);
+uint32_t tund_dataplane_path_register(struct tund_dataplane *dp, tund_dataplane_send_fn send,
+				      void *path);
 void tund_dataplane_path_unregister(struct tund_dataplane *dp, uint32_t id);
 /* Direct pairs carry data on sockets of tund's own (tund/fastpath.h) once
- * enabled; path_update re-checks a path after libnice selected a pair. */
+ * enabled; path_update tells the data plane the selected pair's socket
+ * (borrowed) and remote address after libnice selected a pair, or fd < 0
+ * when that pair is not direct. */
 int tund_dataplane_enable_fast_paths(struct tund_dataplane *dp);
-void tund_dataplane_path_update(struct tund_dataplane *dp, uint32_t id, struct tund_ice *ice);
+void tund_dataplane_path_update(struct tund_dataplane *dp, uint32_t id, int fd,
+				const struct sockaddr *remote, socklen_t remote_len);
 struct tund_fastpath_stats;
 void tund_dataplane_fast_stats(struct tund_dataplane *dp, struct tund_fastpath_stats *out);
 /* The packet threads' priority: enabled, now, and how often it changed. */
