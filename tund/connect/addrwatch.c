@@ -4,13 +4,13 @@
 #include <errno.h>
 #include <glib-unix.h>
 #include <glib.h>
-#include <libmnl/libmnl.h>
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "netlink/monitor.h"
 #include "tund/daemon/log.h"
 
 enum {
@@ -20,7 +20,7 @@ enum {
 };
 
 struct tund_addrwatch {
-	struct mnl_socket *nl;
+	struct tund_nl_monitor *nl;
 	guint watch, timer;
 	int exclude;
 	bool removed;
@@ -47,40 +47,34 @@ static void changed(struct tund_addrwatch *w, bool removed)
 	w->timer = g_timeout_add(SETTLE_MS, settled, w);
 }
 
-static int on_msg(const struct nlmsghdr *nlh, void *data)
+static void on_event(void *ctx, const struct tund_nl_event *ev)
 {
-	struct tund_addrwatch *w = data;
-	const struct ifaddrmsg *ifa;
+	struct tund_addrwatch *w = ctx;
 
-	if (nlh->nlmsg_type != RTM_NEWADDR && nlh->nlmsg_type != RTM_DELADDR)
-		return MNL_CB_OK;
-	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifa)))
-		return MNL_CB_OK;
-	ifa = mnl_nlmsg_get_payload(nlh);
+	if (ev->kind == TUND_NL_LOST) {
+		changed(w, true); /* events were lost: assume the worst */
+		return;
+	}
+	if (ev->kind != TUND_NL_ADDR_NEW && ev->kind != TUND_NL_ADDR_DEL)
+		return;
 	/* Loopback is host scope, IPv6 link-local is link scope: ICE uses neither. */
-	if ((int)ifa->ifa_index == w->exclude || ifa->ifa_scope >= RT_SCOPE_LINK)
-		return MNL_CB_OK;
+	if (ev->ifindex == w->exclude || ev->scope >= RT_SCOPE_LINK)
+		return;
 	/* IPv6 privacy addresses come and go every few hours; renewing every
 	 * path each time would cost more than the rare path that used one
 	 * (consent loss catches that within about 10 s). */
-	if (ifa->ifa_family == AF_INET6 && (ifa->ifa_flags & IFA_F_TEMPORARY))
-		return MNL_CB_OK;
-	changed(w, nlh->nlmsg_type == RTM_DELADDR);
-	return MNL_CB_OK;
+	if (ev->family == AF_INET6 && (ev->flags & IFA_F_TEMPORARY))
+		return;
+	changed(w, ev->kind == TUND_NL_ADDR_DEL);
 }
 
 static gboolean on_readable(int fd, GIOCondition cond, gpointer data)
 {
 	struct tund_addrwatch *w = data;
-	char buf[8192];
-	ssize_t n;
 
 	(void)fd;
 	(void)cond;
-	while ((n = mnl_socket_recvfrom(w->nl, buf, sizeof(buf))) > 0)
-		mnl_cb_run(buf, (size_t)n, 0, 0, on_msg, w);
-	if (n < 0 && errno == ENOBUFS)
-		changed(w, true); /* events were lost: assume the worst */
+	tund_nl_monitor_read(w->nl, on_event, w);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -88,18 +82,18 @@ struct tund_addrwatch *tund_addrwatch_new(int exclude_ifindex, tund_addrwatch_fn
 					  char **err)
 {
 	struct tund_addrwatch *w = g_new0(struct tund_addrwatch, 1);
+	int ret;
 
 	w->exclude = exclude_ifindex;
 	w->cb = cb;
 	w->ctx = ctx;
-	w->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (!w->nl ||
-	    mnl_socket_bind(w->nl, RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR, MNL_SOCKET_AUTOPID) < 0) {
-		*err = g_strdup_printf("rtnetlink: %s", g_strerror(errno));
+	ret = tund_nl_monitor_open(TUND_NL_WATCH_ADDR, &w->nl);
+	if (ret) {
+		*err = g_strdup_printf("rtnetlink: %s", g_strerror(-ret));
 		tund_addrwatch_free(w);
 		return NULL;
 	}
-	w->watch = g_unix_fd_add(mnl_socket_get_fd(w->nl), G_IO_IN, on_readable, w);
+	w->watch = g_unix_fd_add(tund_nl_monitor_fd(w->nl), G_IO_IN, on_readable, w);
 	return w;
 }
 
@@ -111,8 +105,7 @@ void tund_addrwatch_free(struct tund_addrwatch *w)
 		g_source_remove(w->watch);
 	if (w->timer)
 		g_source_remove(w->timer);
-	if (w->nl)
-		mnl_socket_close(w->nl);
+	tund_nl_monitor_close(w->nl);
 	g_free(w);
 }
 

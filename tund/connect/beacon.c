@@ -7,14 +7,13 @@
 #include <glib-unix.h>
 #include <glib.h>
 #include <ifaddrs.h>
-#include <libmnl/libmnl.h>
-#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sodium.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "netlink/monitor.h"
 #include "overlay/beacon.h"
 #include "tund/daemon/log.h"
 
@@ -53,7 +52,7 @@ struct tund_beacon {
 	void *ctx;
 
 	int rx4, rx6, tx6; /* rx6/tx6 are -1 without IPv6 */
-	struct mnl_socket *nl;
+	struct tund_nl_monitor *nl;
 	guint rx4_watch, rx6_watch, nl_watch, timer, link_timer;
 	uint64_t last_link_send_ms;
 
@@ -268,33 +267,24 @@ static void link_changed(struct tund_beacon *b)
 	b->link_timer = g_timeout_add((guint)delay, on_link_timer, b);
 }
 
-static int nl_msg_cb(const struct nlmsghdr *nlh, void *data)
+static void on_nl_event(void *ctx, const struct tund_nl_event *ev)
 {
-	struct tund_beacon *b = data;
+	struct tund_beacon *b = ctx;
 
-	if (nlh->nlmsg_type == RTM_NEWADDR) {
+	/* An address came, a link came up, or events were missed (assume
+	 * something changed). */
+	if (ev->kind == TUND_NL_ADDR_NEW || ev->kind == TUND_NL_LOST ||
+	    (ev->kind == TUND_NL_LINK_NEW && (ev->flags & IFF_UP)))
 		link_changed(b);
-	} else if (nlh->nlmsg_type == RTM_NEWLINK) {
-		const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
-
-		if (ifi->ifi_flags & IFF_UP)
-			link_changed(b);
-	}
-	return MNL_CB_OK;
 }
 
 static gboolean on_netlink(int fd, GIOCondition cond, gpointer data)
 {
 	struct tund_beacon *b = data;
-	char buf[8192]; /* MNL_SOCKET_BUFFER_SIZE is not a constant */
-	ssize_t n;
 
 	(void)fd;
 	(void)cond;
-	while ((n = mnl_socket_recvfrom(b->nl, buf, sizeof(buf))) > 0)
-		mnl_cb_run(buf, (size_t)n, 0, 0, nl_msg_cb, b);
-	if (n < 0 && errno == ENOBUFS)
-		link_changed(b); /* missed events: assume something changed */
+	tund_nl_monitor_read(b->nl, on_nl_event, b);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -517,7 +507,7 @@ struct tund_beacon *tund_beacon_start(const uint8_t netkey[32], const uint8_t my
 				      tund_beacon_peer_fn cb, void *ctx, char **err)
 {
 	struct tund_beacon *b = g_new0(struct tund_beacon, 1);
-	int fd;
+	int fd, ret;
 
 	b->rx4 = b->rx6 = b->tx6 = -1;
 	memcpy(b->netkey, netkey, 32);
@@ -550,17 +540,16 @@ struct tund_beacon *tund_beacon_start(const uint8_t netkey[32], const uint8_t my
 		log_debug("beacon: no IPv6: %s", g_strerror(-fd));
 	}
 
-	b->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (!b->nl || mnl_socket_bind(b->nl, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR,
-				      MNL_SOCKET_AUTOPID) < 0) {
-		*err = g_strdup_printf("beacon: rtnetlink: %s", g_strerror(errno));
+	ret = tund_nl_monitor_open(TUND_NL_WATCH_ADDR | TUND_NL_WATCH_LINK, &b->nl);
+	if (ret) {
+		*err = g_strdup_printf("beacon: rtnetlink: %s", g_strerror(-ret));
 		goto fail;
 	}
 
 	b->rx4_watch = g_unix_fd_add(b->rx4, G_IO_IN, on_rx, b);
 	if (b->rx6 >= 0)
 		b->rx6_watch = g_unix_fd_add(b->rx6, G_IO_IN, on_rx, b);
-	b->nl_watch = g_unix_fd_add(mnl_socket_get_fd(b->nl), G_IO_IN, on_netlink, b);
+	b->nl_watch = g_unix_fd_add(tund_nl_monitor_fd(b->nl), G_IO_IN, on_netlink, b);
 	join_groups(b);
 	send_all(b);
 	arm_timer(b);
@@ -595,8 +584,7 @@ void tund_beacon_stop(struct tund_beacon *b)
 		close(b->rx6);
 	if (b->tx6 >= 0)
 		close(b->tx6);
-	if (b->nl)
-		mnl_socket_close(b->nl);
+	tund_nl_monitor_close(b->nl);
 	sodium_memzero(b->netkey, sizeof(b->netkey));
 	g_free(b);
 }
