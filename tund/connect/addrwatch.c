@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "netlink/monitor.h"
+#include "tund/connect/netwatch.h"
 #include "tund/daemon/log.h"
 
 enum {
@@ -20,8 +20,7 @@ enum {
 };
 
 struct tund_addrwatch {
-	struct tund_nl_monitor *nl;
-	guint watch, timer;
+	guint timer;
 	int exclude;
 	bool removed;
 	tund_addrwatch_fn cb;
@@ -68,16 +67,6 @@ static void on_event(void *ctx, const struct tund_nl_event *ev)
 	changed(w, ev->kind == TUND_NL_ADDR_DEL);
 }
 
-static gboolean on_readable(int fd, GIOCondition cond, gpointer data)
-{
-	struct tund_addrwatch *w = data;
-
-	(void)fd;
-	(void)cond;
-	tund_nl_monitor_read(w->nl, on_event, w);
-	return G_SOURCE_CONTINUE;
-}
-
 struct tund_addrwatch *tund_addrwatch_new(int exclude_ifindex, tund_addrwatch_fn cb, void *ctx,
 					  char **err)
 {
@@ -87,13 +76,12 @@ struct tund_addrwatch *tund_addrwatch_new(int exclude_ifindex, tund_addrwatch_fn
 	w->exclude = exclude_ifindex;
 	w->cb = cb;
 	w->ctx = ctx;
-	ret = tund_nl_monitor_open(TUND_NL_WATCH_ADDR, &w->nl);
+	ret = tund_netwatch_subscribe(on_event, w);
 	if (ret) {
 		*err = g_strdup_printf("rtnetlink: %s", g_strerror(-ret));
-		tund_addrwatch_free(w);
+		g_free(w);
 		return NULL;
 	}
-	w->watch = g_unix_fd_add(tund_nl_monitor_fd(w->nl), G_IO_IN, on_readable, w);
 	return w;
 }
 
@@ -101,11 +89,9 @@ void tund_addrwatch_free(struct tund_addrwatch *w)
 {
 	if (!w)
 		return;
-	if (w->watch)
-		g_source_remove(w->watch);
+	tund_netwatch_unsubscribe(on_event, w);
 	if (w->timer)
 		g_source_remove(w->timer);
-	tund_nl_monitor_close(w->nl);
 	g_free(w);
 }
 

@@ -13,8 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "netlink/monitor.h"
 #include "overlay/beacon.h"
+#include "tund/connect/netwatch.h"
 #include "tund/daemon/log.h"
 
 enum {
@@ -52,8 +52,8 @@ struct tund_beacon {
 	void *ctx;
 
 	int rx4, rx6, tx6; /* rx6/tx6 are -1 without IPv6 */
-	struct tund_nl_monitor *nl;
-	guint rx4_watch, rx6_watch, nl_watch, timer, link_timer;
+	bool subscribed; /* to tund/connect/netwatch.c */
+	guint rx4_watch, rx6_watch, timer, link_timer;
 	uint64_t last_link_send_ms;
 
 	struct tund_beacon_stats stats;
@@ -278,15 +278,6 @@ static void on_nl_event(void *ctx, const struct tund_nl_event *ev)
 		link_changed(b);
 }
 
-static gboolean on_netlink(int fd, GIOCondition cond, gpointer data)
-{
-	struct tund_beacon *b = data;
-
-	(void)fd;
-	(void)cond;
-	tund_nl_monitor_read(b->nl, on_nl_event, b);
-	return G_SOURCE_CONTINUE;
-}
 
 static struct source *source_for(struct tund_beacon *b, int family, const void *addr,
 				 size_t len, uint64_t now)
@@ -540,16 +531,16 @@ struct tund_beacon *tund_beacon_start(const uint8_t netkey[32], const uint8_t my
 		log_debug("beacon: no IPv6: %s", g_strerror(-fd));
 	}
 
-	ret = tund_nl_monitor_open(TUND_NL_WATCH_ADDR | TUND_NL_WATCH_LINK, &b->nl);
+	ret = tund_netwatch_subscribe(on_nl_event, b);
 	if (ret) {
 		*err = g_strdup_printf("beacon: rtnetlink: %s", g_strerror(-ret));
 		goto fail;
 	}
+	b->subscribed = true;
 
 	b->rx4_watch = g_unix_fd_add(b->rx4, G_IO_IN, on_rx, b);
 	if (b->rx6 >= 0)
 		b->rx6_watch = g_unix_fd_add(b->rx6, G_IO_IN, on_rx, b);
-	b->nl_watch = g_unix_fd_add(tund_nl_monitor_fd(b->nl), G_IO_IN, on_netlink, b);
 	join_groups(b);
 	send_all(b);
 	arm_timer(b);
@@ -572,8 +563,6 @@ void tund_beacon_stop(struct tund_beacon *b)
 		g_source_remove(b->rx4_watch);
 	if (b->rx6_watch)
 		g_source_remove(b->rx6_watch);
-	if (b->nl_watch)
-		g_source_remove(b->nl_watch);
 	if (b->timer)
 		g_source_remove(b->timer);
 	if (b->link_timer)
@@ -584,7 +573,8 @@ void tund_beacon_stop(struct tund_beacon *b)
 		close(b->rx6);
 	if (b->tx6 >= 0)
 		close(b->tx6);
-	tund_nl_monitor_close(b->nl);
+	if (b->subscribed)
+		tund_netwatch_unsubscribe(on_nl_event, b);
 	sodium_memzero(b->netkey, sizeof(b->netkey));
 	g_free(b);
 }
