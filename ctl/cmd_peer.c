@@ -734,7 +734,8 @@ static int peer_blob_cmd(int argc, char **argv, const char *sock, bool answer)
 	if (ret)
 		return ret;
 	req = json_object_new();
-	json_object_set_string_member(req, TUND_KEY_CMD, answer ? TUND_CMD_PEER_ANSWER : TUND_CMD_PEER_ACCEPT);
+	json_object_set_string_member(req, TUND_KEY_CMD,
+				      answer ? TUND_CMD_PEER_ANSWER : TUND_CMD_PEER_ACCEPT);
 	json_object_set_string_member(req, TUND_KEY_BLOB, blob);
 	g_free(blob);
 	ret = ctl_call(sock, req, &result);

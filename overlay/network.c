@@ -193,7 +193,8 @@ static bool network_valid(const struct tund_network *net)
 	for (unsigned i = 0; i < net->n_turn; i++) {
 		const struct tund_turn_server *t = &net->turn[i];
 		if (!tund_server_host_valid(t->host, strnlen(t->host, 256)) || !t->port ||
-		    !tund_server_cred_valid(t->user, sizeof(t->user)) || !tund_server_cred_valid(t->pass, sizeof(t->pass)))
+		    !tund_server_cred_valid(t->user, sizeof(t->user)) ||
+		    !tund_server_cred_valid(t->pass, sizeof(t->pass)))
 			return false;
 	}
 	return net->admission == TUND_ADMISSION_OPEN || net->admission == TUND_ADMISSION_APPROVE;

@@ -28,7 +28,7 @@ static const char *const type_names[] = {
 };
 enum { TYPE_COUNT = sizeof(type_names) / sizeof(type_names[0]) };
 
-struct tund_netrt {
+struct tund_membership {
 	struct tund_daemon *d;
 	struct tund_network net; /* as joined (saved to networks.json) */
 	struct tund_network eff; /* with the config's [network NAME] servers */
@@ -56,24 +56,24 @@ static uint64_t now_ms(void)
 	return (uint64_t)(g_get_real_time() / 1000);
 }
 
-const struct tund_network *tund_netrt_network(struct tund_netrt *n)
+const struct tund_network *tund_membership_network(struct tund_membership *n)
 {
 	return &n->net;
 }
 
-const struct tund_network *tund_netrt_effective(struct tund_netrt *n)
+const struct tund_network *tund_membership_effective(struct tund_membership *n)
 {
 	return &n->eff;
 }
 
-static bool is_member_of(struct tund_peer *p, struct tund_netrt *n)
+static bool is_member_of(struct tund_peer *p, struct tund_membership *n)
 {
 	return p->network && !strcmp(p->network, n->net.name);
 }
 
 /* ---- addresses ---- */
 
-static void set_own_address(struct tund_netrt *n, const uint8_t v4[4], const uint8_t v6[16])
+static void set_own_address(struct tund_membership *n, const uint8_t v4[4], const uint8_t v6[16])
 {
 	struct tund_cidr a4 = n->net.prefix4, a6 = n->net.prefix6;
 	int ret;
@@ -105,7 +105,7 @@ static void set_own_address(struct tund_netrt *n, const uint8_t v4[4], const uin
 	log_info("network %s: our address is %s", n->net.name, text);
 }
 
-void tund_netrt_assign(struct tund_netrt *n)
+void tund_membership_assign(struct tund_membership *n)
 {
 	GPtrArray *members = g_ptr_array_new();
 	struct tund_daemon *d = n->d;
@@ -158,7 +158,7 @@ out:
 
 /* ---- sending ---- */
 
-void tund_netrt_send(struct tund_netrt *n, struct tund_peer *p, struct tund_signal *m)
+void tund_membership_send(struct tund_membership *n, struct tund_peer *p, struct tund_signal *m)
 {
 	uint8_t buf[8192];
 	char topic[160];
@@ -186,13 +186,13 @@ void tund_netrt_send(struct tund_netrt *n, struct tund_peer *p, struct tund_sign
 
 static void path_send(struct tund_daemon *d, struct tund_peer *p, struct tund_signal *m)
 {
-	struct tund_netrt *n = tund_netrt_find(d, p->network);
+	struct tund_membership *n = tund_membership_find(d, p->network);
 
 	if (n)
-		tund_netrt_send(n, p, m);
+		tund_membership_send(n, p, m);
 }
 
-static void publish_announce(struct tund_netrt *n)
+static void publish_announce(struct tund_membership *n)
 {
 	struct tund_signal m = { .type = TUND_SIGNAL_ANNOUNCE };
 	uint8_t buf[2048];
@@ -213,11 +213,11 @@ static void publish_announce(struct tund_netrt *n)
 
 /* ---- members ---- */
 
-void tund_netrt_member_changed(struct tund_netrt *n, struct tund_peer *p)
+void tund_membership_member_changed(struct tund_membership *n, struct tund_peer *p)
 {
 	struct tund_daemon *d = n->d;
 
-	tund_netrt_assign(n);
+	tund_membership_assign(n);
 	if (p->state != TUND_PEER_MEMBER) {
 		tund_path_free(p->path);
 		p->path = NULL;
@@ -250,25 +250,25 @@ void tund_netrt_member_changed(struct tund_netrt *n, struct tund_peer *p)
 		tund_path_start(p->path); /* no-op on the controlled side */
 }
 
-void tund_netrt_member_connect(struct tund_netrt *n, struct tund_peer *p)
+void tund_membership_member_connect(struct tund_membership *n, struct tund_peer *p)
 {
-	tund_netrt_member_changed(n, p);
+	tund_membership_member_changed(n, p);
 	if (p->state != TUND_PEER_MEMBER || !p->path || tund_path_controlling(p->path) ||
 	    tund_path_kind(p->path))
 		return;
 	/* We cannot offer: ask the controlling side for a fresh session (it
 	 * may have offered while we had not admitted it yet). */
 	struct tund_signal m = { .type = TUND_SIGNAL_RESTART };
-	tund_netrt_send(n, p, &m);
+	tund_membership_send(n, p, &m);
 }
 
-static struct tund_peer *admit(struct tund_netrt *n, const struct tund_signal *m);
+static struct tund_peer *admit(struct tund_membership *n, const struct tund_signal *m);
 
 /* A member (or newcomer) announced itself on our LAN. */
 static void on_beacon(void *ctx, const uint8_t pubkey[32], const struct sockaddr *src,
 		      socklen_t srclen, uint16_t listen_port)
 {
-	struct tund_netrt *n = ctx;
+	struct tund_membership *n = ctx;
 	struct tund_daemon *d = n->d;
 	struct tund_peer *p = tund_peer_list_find_key(&d->peers, pubkey);
 
@@ -282,7 +282,7 @@ static void on_beacon(void *ctx, const uint8_t pubkey[32], const struct sockaddr
 	if (!p || !is_member_of(p, n) || p->state != TUND_PEER_MEMBER || !d->dp)
 		return;
 	if (!p->wg_peer)
-		tund_netrt_member_changed(n, p);
+		tund_membership_member_changed(n, p);
 	p->lan_seen_us = g_get_monotonic_time();
 	if (tund_dataplane_peer_use_lan(d->dp, p, src, srclen, listen_port)) {
 		char key[TUND_KEY_B64_LEN + 1];
@@ -293,7 +293,7 @@ static void on_beacon(void *ctx, const uint8_t pubkey[32], const struct sockaddr
 	}
 }
 
-static struct tund_peer *admit(struct tund_netrt *n, const struct tund_signal *m)
+static struct tund_peer *admit(struct tund_membership *n, const struct tund_signal *m)
 {
 	struct tund_daemon *d = n->d;
 	struct tund_peer *p = tund_peer_new();
@@ -314,11 +314,11 @@ static struct tund_peer *admit(struct tund_netrt *n, const struct tund_signal *m
 	log_info("network %s: member %s (%s) %s", n->net.name, key, m->name,
 		 p->state == TUND_PEER_PENDING ? "is waiting for approval" : "admitted");
 	tund_daemon_save_peers(d);
-	tund_netrt_member_connect(n, p);
+	tund_membership_member_connect(n, p);
 	return p;
 }
 
-static bool check_replay(struct tund_netrt *n, const struct tund_signal *m, bool retained)
+static bool check_replay(struct tund_membership *n, const struct tund_signal *m, bool retained)
 {
 	GBytes *key = g_bytes_new(m->sender, 32);
 	struct tund_signal_replay *r = g_hash_table_lookup(n->replay, key);
@@ -339,7 +339,8 @@ static bool check_replay(struct tund_netrt *n, const struct tund_signal *m, bool
 	return v == TUND_SIGNAL_REPLAY_OK;
 }
 
-void tund_netrt_receive(struct tund_netrt *n, const uint8_t *buf, size_t len, bool retained)
+void tund_membership_receive(struct tund_membership *n, const uint8_t *buf, size_t len,
+			     bool retained)
 {
 	struct tund_daemon *d = n->d;
 	struct tund_signal *m = g_new0(struct tund_signal, 1);
@@ -377,9 +378,9 @@ void tund_netrt_receive(struct tund_netrt *n, const uint8_t *buf, size_t len, bo
 		else if (p->network && strcmp(p->network, n->net.name))
 			n->drops[TUND_SIG_DROP_UNKNOWN_SENDER]++; /* a member of another network */
 		else if (p->state == TUND_PEER_MEMBER && !retained)
-			tund_netrt_member_connect(n, p); /* it (re)started: try now */
+			tund_membership_member_connect(n, p); /* it (re)started: try now */
 		else if (p->state == TUND_PEER_MEMBER)
-			tund_netrt_member_changed(n, p);
+			tund_membership_member_changed(n, p);
 		goto out;
 	}
 	if (!p || !is_member_of(p, n) || p->state != TUND_PEER_MEMBER) {
@@ -387,7 +388,7 @@ void tund_netrt_receive(struct tund_netrt *n, const uint8_t *buf, size_t len, bo
 		goto out;
 	}
 	if (!p->path)
-		tund_netrt_member_changed(n, p);
+		tund_membership_member_changed(n, p);
 	if (p->path)
 		tund_path_on_signal(p->path, m);
 out:
@@ -399,7 +400,7 @@ out:
 
 static gboolean joining_over(gpointer data)
 {
-	struct tund_netrt *n = data;
+	struct tund_membership *n = data;
 
 	n->joining = false;
 	n->joining_timer = 0;
@@ -408,7 +409,7 @@ static gboolean joining_over(gpointer data)
 
 static void on_connected(void *ctx)
 {
-	struct tund_netrt *n = ctx;
+	struct tund_membership *n = ctx;
 
 	publish_announce(n);
 	/* Messages sent while the broker was away are lost: renegotiate every
@@ -421,7 +422,7 @@ static void on_connected(void *ctx)
 		if (p->path && tund_path_controlling(p->path))
 			tund_path_kick(p->path);
 		else
-			tund_netrt_member_connect(n, p);
+			tund_membership_member_connect(n, p);
 	}
 	if (n->joining && !n->joining_timer)
 		n->joining_timer = g_timeout_add_seconds(JOINING_WINDOW_S, joining_over, n);
@@ -429,7 +430,7 @@ static void on_connected(void *ctx)
 
 static void on_disconnected(void *ctx, const char *why)
 {
-	struct tund_netrt *n = ctx;
+	struct tund_membership *n = ctx;
 
 	log_warn("network %s: broker disconnected: %s", n->net.name, why);
 }
@@ -437,19 +438,19 @@ static void on_disconnected(void *ctx, const char *why)
 static void on_message(void *ctx, const char *topic, const uint8_t *payload, size_t len,
 		       bool retained)
 {
-	struct tund_netrt *n = ctx;
+	struct tund_membership *n = ctx;
 
 	(void)topic;
 	if (len == 0)
 		return; /* a cleared retained announce */
-	tund_netrt_receive(n, payload, len, retained);
+	tund_membership_receive(n, payload, len, retained);
 }
 
 /* Our underlay addresses changed: the broker connection and the ICE paths may
  * sit on an address that is gone. */
 static void on_underlay_changed(void *ctx, bool removed)
 {
-	struct tund_netrt *n = ctx;
+	struct tund_membership *n = ctx;
 
 	if (n->mqtt)
 		tund_mqtt_underlay_changed(n->mqtt);
@@ -468,7 +469,7 @@ static const struct tund_mqtt_callbacks mqtt_callbacks = {
 };
 
 /* Starts the MQTT client for n->eff.broker (none: LAN and manual only). */
-static void connect_broker(struct tund_netrt *n)
+static void connect_broker(struct tund_membership *n)
 {
 	struct tund_daemon *d = n->d;
 	char prefix[128], filter[160], client_id[40];
@@ -495,23 +496,23 @@ static void connect_broker(struct tund_netrt *n)
 	tund_mqtt_subscribe(n->mqtt, n->inbox_topic);
 }
 
-struct tund_netrt *tund_netrt_find(struct tund_daemon *d, const char *name)
+struct tund_membership *tund_membership_find(struct tund_daemon *d, const char *name)
 {
 	if (!name || !d->networks)
 		return NULL;
 	for (guint i = 0; i < d->networks->len; i++) {
-		struct tund_netrt *n = g_ptr_array_index(d->networks, i);
+		struct tund_membership *n = g_ptr_array_index(d->networks, i);
 
-		if (!strcmp(tund_netrt_network(n)->name, name))
+		if (!strcmp(tund_membership_network(n)->name, name))
 			return n;
 	}
 	return NULL;
 }
 
-struct tund_netrt *tund_netrt_start(struct tund_daemon *d, const struct tund_network *net,
+struct tund_membership *tund_membership_start(struct tund_daemon *d, const struct tund_network *net,
 				    bool joining)
 {
-	struct tund_netrt *n = g_new0(struct tund_netrt, 1);
+	struct tund_membership *n = g_new0(struct tund_membership, 1);
 	char *err = NULL;
 
 	n->d = d;
@@ -525,12 +526,12 @@ struct tund_netrt *tund_netrt_start(struct tund_daemon *d, const struct tund_net
 	tund_network_announce_topic(net, d->public_key, n->announce_topic,
 				    sizeof(n->announce_topic));
 	tund_network_inbox_topic(net, d->public_key, n->inbox_topic, sizeof(n->inbox_topic));
-	tund_netrt_assign(n);
+	tund_membership_assign(n);
 	for (guint i = 0; i < d->peers.items->len; i++) {
 		struct tund_peer *p = g_ptr_array_index(d->peers.items, i);
 
 		if (is_member_of(p, n) && p->state == TUND_PEER_MEMBER)
-			tund_netrt_member_changed(n, p);
+			tund_membership_member_changed(n, p);
 	}
 	n->beacon = tund_beacon_start(net->key, d->public_key, d->listen_port, d->ifname, on_beacon,
 				      n, &err);
@@ -557,7 +558,7 @@ static bool same_servers(const struct tund_network *a, const struct tund_network
 	       !memcmp(a->turn, b->turn, a->n_turn * sizeof(a->turn[0]));
 }
 
-unsigned tund_netrt_reconfigure(struct tund_netrt *n, GPtrArray *applied)
+unsigned tund_membership_reconfigure(struct tund_membership *n, GPtrArray *applied)
 {
 	struct tund_daemon *d = n->d;
 	struct tund_network eff = n->net;
@@ -607,7 +608,7 @@ unsigned tund_netrt_reconfigure(struct tund_netrt *n, GPtrArray *applied)
 	return changes;
 }
 
-void tund_netrt_stop(struct tund_netrt *n, bool leaving)
+void tund_membership_stop(struct tund_membership *n, bool leaving)
 {
 	if (!n)
 		return;
@@ -636,7 +637,7 @@ void tund_netrt_stop(struct tund_netrt *n, bool leaving)
 
 /* The servers in use (after the config's [network NAME] section); TURN
  * passwords are not shown. */
-static void add_servers(JsonBuilder *b, struct tund_netrt *n)
+static void add_servers(JsonBuilder *b, struct tund_membership *n)
 {
 	json_builder_set_member_name(b, TUND_KEY_STUN);
 	json_builder_begin_array(b);
@@ -689,7 +690,7 @@ static void add_beacons(JsonBuilder *b, struct tund_beacon *beacon)
 }
 
 /* Signaling: sent (by type), received, dropped by reason. */
-static void add_signaling(JsonBuilder *b, struct tund_netrt *n)
+static void add_signaling(JsonBuilder *b, struct tund_membership *n)
 {
 	json_builder_set_member_name(b, TUND_KEY_SIGNALING);
 	json_builder_begin_object(b);
@@ -716,7 +717,7 @@ static void add_signaling(JsonBuilder *b, struct tund_netrt *n)
 	json_builder_end_object(b);
 }
 
-JsonNode *tund_netrt_to_json(struct tund_netrt *n)
+JsonNode *tund_membership_to_json(struct tund_membership *n)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	char buf[TUND_CIDR_STRLEN], id[33];

@@ -39,7 +39,7 @@ int tund_networks_save(struct tund_daemon *d)
 	for (guint i = 0; i < d->networks->len; i++) {
 		char invite[TUND_INVITE_MAX_TEXT];
 
-		if (!tund_invite_encode(tund_netrt_network(g_ptr_array_index(d->networks, i)),
+		if (!tund_invite_encode(tund_membership_network(g_ptr_array_index(d->networks, i)),
 					invite, sizeof(invite)))
 			continue;
 		json_builder_begin_object(b);
@@ -119,7 +119,7 @@ void tund_networks_start_pending(struct tund_daemon *d)
 	for (guint i = 0; d->pending_networks && i < d->pending_networks->len; i++) {
 		struct tund_network *net = g_ptr_array_index(d->pending_networks, i);
 
-		g_ptr_array_add(d->networks, tund_netrt_start(d, net, false));
+		g_ptr_array_add(d->networks, tund_membership_start(d, net, false));
 		sodium_memzero(net, sizeof(*net));
 	}
 	g_clear_pointer(&d->pending_networks, g_ptr_array_unref);
@@ -130,7 +130,7 @@ void tund_networks_stop_all(struct tund_daemon *d)
 	if (!d->networks)
 		return;
 	for (guint i = 0; i < d->networks->len; i++)
-		tund_netrt_stop(g_ptr_array_index(d->networks, i), false);
+		tund_membership_stop(g_ptr_array_index(d->networks, i), false);
 	g_ptr_array_unref(d->networks);
 	d->networks = NULL;
 }

@@ -96,9 +96,10 @@ static struct tund_path *manual_path(struct tund_daemon *d, struct tund_peer *p,
 
 JsonNode *tund_cmd_peer_offer(struct tund_daemon *d, JsonObject *req, char **err)
 {
-	const char *which = tund_req_string(req, TUND_KEY_PEER), *netname = tund_req_string(req, TUND_KEY_NETWORK);
+	const char *which = tund_req_string(req, TUND_KEY_PEER);
+	const char *netname = tund_req_string(req, TUND_KEY_NETWORK);
 	struct tund_peer *p = which ? tund_peer_list_find(&d->peers, which) : NULL;
-	struct tund_netrt *n = NULL;
+	struct tund_membership *n = NULL;
 
 	if (!p) {
 		*err = g_strdup_printf("no such peer: %s (add it first with tundctl peer add)",
@@ -110,19 +111,20 @@ JsonNode *tund_cmd_peer_offer(struct tund_daemon *d, JsonObject *req, char **err
 		return NULL;
 	}
 	if (netname || p->network) {
-		n = tund_netrt_find(d, netname ? netname : p->network);
+		n = tund_membership_find(d, netname ? netname : p->network);
 		if (!n) {
 			*err = g_strdup_printf("no network called \"%s\"", netname ? netname : p->network);
 			return NULL;
 		}
 	}
-	tund_path_start(manual_path(d, p, true, n ? tund_netrt_effective(n) : NULL, d->current_client));
+	tund_path_start(manual_path(d, p, true, n ? tund_membership_effective(n) : NULL,
+				    d->current_client));
 	return NULL; /* the blob comes when gathering is done */
 }
 
 /* Opens a blob under any of our networks' keys, or the no-network key. */
 static bool open_blob(struct tund_daemon *d, const char *text, struct tund_signal *m,
-		      struct tund_netrt **net, char **err)
+		      struct tund_membership **net, char **err)
 {
 	uint8_t *bin = g_malloc(BLOB_MAX);
 	static const uint8_t zero[32];
@@ -135,8 +137,8 @@ static bool open_blob(struct tund_daemon *d, const char *text, struct tund_signa
 		goto out;
 	}
 	for (guint i = 0; d->networks && i <= d->networks->len && !ok; i++) {
-		struct tund_netrt *n = i < d->networks->len ? g_ptr_array_index(d->networks, i) : NULL;
-		const uint8_t *key = n ? tund_netrt_network(n)->key : zero;
+		struct tund_membership *n = i < d->networks->len ? g_ptr_array_index(d->networks, i) : NULL;
+		const uint8_t *key = n ? tund_membership_network(n)->key : zero;
 
 		if (tund_signal_open(bin, len, key, d->private_key, d->public_key, m) ==
 		    TUND_SIGNAL_OK) {
@@ -158,7 +160,7 @@ out:
 JsonNode *tund_cmd_peer_answer(struct tund_daemon *d, JsonObject *req, char **err)
 {
 	struct tund_signal *m = g_new0(struct tund_signal, 1);
-	struct tund_netrt *n;
+	struct tund_membership *n;
 	struct tund_peer *p;
 	JsonNode *res = NULL;
 
@@ -177,7 +179,7 @@ JsonNode *tund_cmd_peer_answer(struct tund_daemon *d, JsonObject *req, char **er
 				       key, p ? tund_peer_state_name(p->state) : "not a peer");
 		goto out;
 	}
-	tund_path_on_signal(manual_path(d, p, false, n ? tund_netrt_effective(n) : NULL,
+	tund_path_on_signal(manual_path(d, p, false, n ? tund_membership_effective(n) : NULL,
 					d->current_client),
 			    m);
 out:
@@ -190,7 +192,7 @@ JsonNode *tund_cmd_peer_accept(struct tund_daemon *d, JsonObject *req, char **er
 {
 	struct tund_signal *m = g_new0(struct tund_signal, 1);
 	g_autoptr(JsonBuilder) b = json_builder_new();
-	struct tund_netrt *n;
+	struct tund_membership *n;
 	struct tund_peer *p;
 	JsonNode *res = NULL;
 	char key[TUND_KEY_B64_LEN + 1];

@@ -29,7 +29,7 @@ static void done(void *ctx, JsonNode *result)
 JsonNode *tund_cmd_netcheck(struct tund_daemon *d, JsonObject *req, char **err)
 {
 	const char *name = tund_req_string(req, TUND_KEY_NETWORK);
-	struct tund_netrt *n = name ? tund_netrt_find(d, name) :
+	struct tund_membership *n = name ? tund_membership_find(d, name) :
 			       d->networks && d->networks->len ? g_ptr_array_index(d->networks, 0) :
 								  NULL;
 	struct tund_netcheck_config cfg = { 0 };
@@ -43,7 +43,7 @@ JsonNode *tund_cmd_netcheck(struct tund_daemon *d, JsonObject *req, char **err)
 		return NULL;
 	}
 	if (n) {
-		net = tund_netrt_effective(n);
+		net = tund_membership_effective(n);
 	} else {
 		tund_config_ice_servers(&d->cfg, &from_config);
 		net = &from_config;

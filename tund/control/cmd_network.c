@@ -16,17 +16,17 @@
 
 /* ---- commands ---- */
 
-static JsonNode *network_result(struct tund_netrt *n, bool with_invite)
+static JsonNode *network_result(struct tund_membership *n, bool with_invite)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();
 
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, TUND_KEY_NETWORK);
-	json_builder_add_value(b, tund_netrt_to_json(n));
+	json_builder_add_value(b, tund_membership_to_json(n));
 	if (with_invite) {
 		char invite[TUND_INVITE_MAX_TEXT];
 
-		tund_invite_encode(tund_netrt_effective(n), invite, sizeof(invite));
+		tund_invite_encode(tund_membership_effective(n), invite, sizeof(invite));
 		json_builder_set_member_name(b, TUND_KEY_INVITE);
 		json_builder_add_string_value(b, invite);
 		sodium_memzero(invite, sizeof(invite));
@@ -38,19 +38,19 @@ static JsonNode *network_result(struct tund_netrt *n, bool with_invite)
 static JsonNode *add_network(struct tund_daemon *d, struct tund_network *net, bool with_invite,
 			     char **err)
 {
-	struct tund_netrt *n;
+	struct tund_membership *n;
 	int ret;
 
-	if (tund_netrt_find(d, net->name)) {
+	if (tund_membership_find(d, net->name)) {
 		*err = g_strdup_printf("already a member of a network called \"%s\"", net->name);
 		return NULL;
 	}
-	n = tund_netrt_start(d, net, !with_invite);
+	n = tund_membership_start(d, net, !with_invite);
 	g_ptr_array_add(d->networks, n);
 	ret = tund_networks_save(d);
 	if (ret) {
 		g_ptr_array_remove(d->networks, n);
-		tund_netrt_stop(n, true);
+		tund_membership_stop(n, true);
 		*err = g_strdup_printf("cannot save %s: %s", d->networks_path, g_strerror(-ret));
 		return NULL;
 	}
@@ -169,7 +169,7 @@ JsonNode *tund_cmd_network_join(struct tund_daemon *d, JsonObject *req, char **e
 JsonNode *tund_cmd_network_leave(struct tund_daemon *d, JsonObject *req, char **err)
 {
 	const char *name = tund_req_string(req, TUND_KEY_NAME);
-	struct tund_netrt *n = tund_netrt_find(d, name);
+	struct tund_membership *n = tund_membership_find(d, name);
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	int ret;
 
@@ -202,14 +202,14 @@ JsonNode *tund_cmd_network_leave(struct tund_daemon *d, JsonObject *req, char **
 	json_builder_add_string_value(b, name);
 	json_builder_end_object(b);
 	log_info("network %s: left", name);
-	tund_netrt_stop(n, true);
+	tund_membership_stop(n, true);
 	return json_builder_get_root(b);
 }
 
 JsonNode *tund_cmd_network_invite(struct tund_daemon *d, JsonObject *req, char **err)
 {
 	const char *name = tund_req_string(req, TUND_KEY_NAME);
-	struct tund_netrt *n = tund_netrt_find(d, name);
+	struct tund_membership *n = tund_membership_find(d, name);
 
 	if (!n) {
 		*err = g_strdup_printf("not a member of a network called \"%s\"", name ? name : "");
@@ -228,7 +228,7 @@ JsonNode *tund_cmd_networks(struct tund_daemon *d, JsonObject *req, char **err)
 	json_builder_set_member_name(b, TUND_KEY_NETWORKS);
 	json_builder_begin_array(b);
 	for (guint i = 0; i < d->networks->len; i++)
-		json_builder_add_value(b, tund_netrt_to_json(g_ptr_array_index(d->networks, i)));
+		json_builder_add_value(b, tund_membership_to_json(g_ptr_array_index(d->networks, i)));
 	json_builder_end_array(b);
 	json_builder_end_object(b);
 	return json_builder_get_root(b);
@@ -261,9 +261,9 @@ static JsonNode *set_state(struct tund_daemon *d, JsonObject *req, char **err,
 		*err = g_strdup_printf("cannot save peers: %s", g_strerror(-ret));
 		return NULL;
 	}
-	struct tund_netrt *n = tund_netrt_find(d, p->network);
+	struct tund_membership *n = tund_membership_find(d, p->network);
 	if (n) {
-		tund_netrt_member_connect(n, p);
+		tund_membership_member_connect(n, p);
 	} else if (d->dp) {
 		if (to == TUND_PEER_BLOCKED) {
 			tund_path_free(p->path);

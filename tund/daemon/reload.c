@@ -129,9 +129,9 @@ JsonNode *tund_daemon_reload(struct tund_daemon *d, char **err)
 	memcpy(d->cfg.networks, cfg->networks, sizeof(cfg->networks));
 	d->cfg.n_networks = cfg->n_networks;
 	for (guint i = 0; d->networks && i < d->networks->len; i++)
-		tund_netrt_reconfigure(g_ptr_array_index(d->networks, i), applied);
+		tund_membership_reconfigure(g_ptr_array_index(d->networks, i), applied);
 	for (unsigned i = 0; i < cfg->n_networks; i++)
-		if (!tund_netrt_find(d, cfg->networks[i].name))
+		if (!tund_membership_find(d, cfg->networks[i].name))
 			log_warn("reload: [network %s]: not a joined network; kept for when it is",
 				 cfg->networks[i].name);
 

@@ -35,7 +35,7 @@ struct tund_daemon {
 	uint16_t listen_port; /* as bound */
 	bool bcast_rules;     /* installed, to remove at exit */
 	GMainLoop *loop;
-	GPtrArray *networks; /* struct tund_netrt *, owned */
+	GPtrArray *networks; /* struct tund_membership *, owned */
 	GPtrArray *pending_networks; /* loaded, started once the data plane runs */
 	char *networks_path;
 	/* The control client whose request is being handled (deferred replies). */
