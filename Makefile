@@ -15,6 +15,9 @@ FUZZ_SECONDS ?= 15
 PKGS := glib-2.0 gio-2.0 json-glib-1.0 libsodium libmnl nice libmosquitto libnftables
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lpthread
+# tundctl needs only these: no libnice, libmosquitto, libnftables or libmnl.
+CTL_PKGS := glib-2.0 json-glib-1.0 libsodium
+CTL_LIBS = $(shell $(PKG_CONFIG) --libs $(CTL_PKGS) 2>/dev/null) -lm -lpthread
 
 CFLAGS ?= -O2 -g
 WARN := -std=gnu11 -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
@@ -27,7 +30,7 @@ override LDFLAGS += -pie -Wl,-z,relro,-z,now
 # Everything but the two mains is library code shared by the daemon, the CLI,
 # the unit tests and the fuzz targets.
 LIB_SRC := $(wildcard overlay/*.c) $(wildcard netlink/*.c) \
-	$(filter-out tund/main.c,$(wildcard tund/*.c))
+	$(wildcard tund/*/*.c)
 CTL_SRC := $(wildcard ctl/*.c)
 # tundctl's parts without main(): also linked into the unit tests.
 CTL_LIB_SRC := ctl/format.c ctl/args.c ctl/client.c ctl/ice.c
@@ -36,6 +39,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 
 B := build
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o)
+OVERLAY_OBJ := $(patsubst %.c,$(B)/obj/%.o,$(wildcard overlay/*.c))
 SAN_OBJ := $(LIB_SRC:%.c=$(B)/san/%.o)
 
 ifeq ($(V),1)
@@ -56,8 +60,12 @@ $(B)/libtund.a: $(LIB_OBJ)
 $(B)/tund: $(B)/obj/tund/main.o $(B)/libtund.a
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(PKG_LIBS)
 
-$(B)/tundctl: $(CTL_SRC:%.c=$(B)/obj/%.o) $(B)/libtund.a
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(PKG_LIBS)
+# The protocol core alone: what tundctl links.
+$(B)/liboverlay.a: $(OVERLAY_OBJ)
+	$(Q)$(AR) rcs $@ $^
+
+$(B)/tundctl: $(CTL_SRC:%.c=$(B)/obj/%.o) $(B)/liboverlay.a
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(CTL_LIBS)
 
 # Unit tests: one binary, ASan + UBSan, no optimisation surprises.
 SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -65,40 +73,18 @@ $(B)/san/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -O1 $(SAN) -c -o $@ $<
 
+# The document check reads doc/ from this tree, wherever the tests run.
+$(B)/san/tests/unit/test_control_proto.o: CFLAGS += -DTUND_TOP='"$(CURDIR)"'
+
 $(B)/unit-tests: $(UNIT_SRC:%.c=$(B)/san/%.o) $(SAN_OBJ) $(CTL_LIB_SRC:%.c=$(B)/san/%.o)
 	$(Q)$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(PKG_LIBS)
 
-# Helper for tests/netns/test_netlink.sh: drives netlink/ against a real kernel.
-$(B)/nl_probe: tests/netns/nl_probe.c $(B)/libtund.a
-	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
-
-# Helper for tests/netns/test_netcheck.sh: runs tund/netcheck.c once.
-# -MMD writes build/netcheck_probe.d, whose headers become prerequisites on
-# the next run: link only the .c and the library.
-$(B)/netcheck_probe: tests/netns/netcheck_probe.c $(B)/libtund.a
-	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
-
-# Helper for tests/netns/test_mqtt.sh: a GLib main loop around tund/mqtt.
-# (-MMD lists headers as prerequisites too: link only the .c and the .a.)
-$(B)/mqtt_probe: tests/netns/mqtt_probe.c $(B)/libtund.a
-	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
-
-# Helper for tests/netns/test_ice_relay.sh: one ICE session over files.
-# (-MMD lists the glib headers as prerequisites: link only .c and .a.)
-$(B)/ice_probe: tests/netns/ice_probe.c $(B)/libtund.a
-	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
-
-# Helper for tests/netns/test_beacon.sh: tund/beacon on a main loop.
-# (-MMD lists headers as prerequisites too: link only the .c and the .a.)
-$(B)/beacon_probe: tests/netns/beacon_probe.c $(B)/libtund.a
-	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
-
-# Helper for tests/netns/test_bcast_rules.sh: a TUN with the broadcast rules.
-$(B)/bcast_probe: tests/netns/bcast_probe.c $(B)/libtund.a
-	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
-
-# Helper for tests/netns/test_offload.sh: overlay/offload.c against the kernel.
-$(B)/offload_probe: tests/netns/offload_probe.c $(B)/libtund.a
+# Helpers the namespace tests run, one program each: tests/netns/NAME_probe.c
+# -> build/NAME_probe (nl: netlink/; netcheck, mqtt, ice, beacon, bcast: the
+# tund/ module of that name; offload: overlay/offload.c; flood: random
+# datagrams and spoofed handshakes). -MMD lists the headers as prerequisites
+# too: link only the .c and the library.
+$(B)/%_probe: tests/netns/%_probe.c $(B)/libtund.a
 	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
 
 unit: $(B)/unit-tests
@@ -134,14 +120,9 @@ fuzz-run: fuzz
 deps:
 	packaging/install-deps.sh
 
-# Helper for tests/netns/test_fault_*.sh: random datagrams, spoofed handshakes.
-$(B)/flood_probe: tests/netns/flood_probe.c $(B)/libtund.a
-	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
-
-# Helper programs the namespace tests run.
-TEST_PROBES := $(B)/nl_probe $(B)/mqtt_probe $(B)/netcheck_probe $(B)/ice_probe \
-	$(B)/beacon_probe $(B)/bcast_probe $(B)/offload_probe
-TEST_PROBES += $(B)/flood_probe
+# Helper programs the namespace tests run (wg_core_probe is built by its test).
+TEST_PROBES := $(patsubst tests/netns/%.c,$(B)/%,$(filter-out tests/netns/wg_core_probe.c,\
+	$(wildcard tests/netns/*_probe.c)))
 
 # make bench's latency yardstick (tests/bench/floor_fwd.c); built by check too,
 # so that it keeps compiling.

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ctl/format.h"
+#include "overlay/control_proto.h"
 
 static int64_t now_ms(void)
 {
@@ -201,19 +202,19 @@ bool tund_client_parse_reply(const char *text, size_t len, JsonNode **result, ch
 		goto out;
 	}
 	obj = json_node_get_object(root);
-	ok = json_object_get_member(obj, "ok");
+	ok = json_object_get_member(obj, TUND_KEY_OK);
 	if (!ok || !JSON_NODE_HOLDS_VALUE(ok) || json_node_get_value_type(ok) != G_TYPE_BOOLEAN) {
 		*error = g_strdup("malformed reply from tund: no \"ok\" member");
 		goto out;
 	}
 	if (!json_node_get_boolean(ok)) {
-		const char *msg = tund_client_get_string(obj, "error");
+		const char *msg = tund_client_get_string(obj, TUND_KEY_ERROR);
 
 		*remote = true;
 		*error = tund_format_sanitize(msg && *msg ? msg : "tund reported an unnamed error");
 		goto out;
 	}
-	res = json_object_get_member(obj, "result");
+	res = json_object_get_member(obj, TUND_KEY_RESULT);
 	if (res && !JSON_NODE_HOLDS_NULL(res)) {
 		*result = json_node_copy(res);
 	} else {

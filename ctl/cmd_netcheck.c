@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 /* tundctl netcheck: what the network between this node and its servers lets
- * through, as found by tund (tund/netcheck.c). */
+ * through, as found by tund (tund/connect/netcheck.c). */
 #include <stdio.h>
 #include <string.h>
 
 #include "ctl/client.h"
 #include "ctl/ctl.h"
 #include "ctl/format.h"
+#include "overlay/control_proto.h"
 
 /* The daemon's steps run in parallel with 3 s timeouts; leave ample room. */
 #define NETCHECK_TIMEOUT_MS 30000
@@ -40,8 +41,8 @@ static void print_clean(const char *fmt_label, const char *value)
 static void reach_line(const char *label, JsonObject *o, const char *name_field)
 {
 	const char *what = tund_client_get_string(o, name_field);
-	const char *error = tund_client_get_string(o, "error");
-	JsonNode *r = o ? json_object_get_member(o, "reachable") : NULL;
+	const char *error = tund_client_get_string(o, TUND_KEY_ERROR);
+	JsonNode *r = o ? json_object_get_member(o, TUND_KEY_REACHABLE) : NULL;
 	char *cwhat = tund_format_sanitize(what ? what : "-");
 	char *cerr = tund_format_sanitize(error ? error : "");
 
@@ -62,13 +63,13 @@ static void reach_line(const char *label, JsonObject *o, const char *name_field)
 
 static void print_netcheck(JsonObject *o)
 {
-	JsonObject *nat = object_member(o, "nat");
-	JsonNode *pub = nat ? json_object_get_member(nat, "public") : NULL;
-	JsonNode *turn = json_object_get_member(o, "turn");
+	JsonObject *nat = object_member(o, TUND_KEY_NAT);
+	JsonNode *pub = nat ? json_object_get_member(nat, TUND_KEY_PUBLIC) : NULL;
+	JsonNode *turn = json_object_get_member(o, TUND_KEY_TURN);
 	GString *list = g_string_new(NULL);
 
-	print_clean("NAT mapping:   ", tund_client_get_string(nat, "mapping"));
-	print_clean("NAT filtering: ", tund_client_get_string(nat, "filtering"));
+	print_clean("NAT mapping:   ", tund_client_get_string(nat, TUND_KEY_MAPPING));
+	print_clean("NAT filtering: ", tund_client_get_string(nat, TUND_KEY_FILTERING));
 	if (pub && JSON_NODE_HOLDS_ARRAY(pub)) {
 		JsonArray *a = json_node_get_array(pub);
 
@@ -83,8 +84,8 @@ static void print_netcheck(JsonObject *o)
 	}
 	print_clean("public address: ", list->len ? list->str : NULL);
 	g_string_free(list, TRUE);
-	reach_line("broker", object_member(o, "broker"), "url");
-	reach_line("STUN", object_member(o, "stun"), "server");
+	reach_line("broker", object_member(o, TUND_KEY_BROKER), TUND_KEY_URL);
+	reach_line("STUN", object_member(o, TUND_KEY_STUN), TUND_KEY_SERVER);
 	if (turn && JSON_NODE_HOLDS_ARRAY(turn) && json_array_get_length(json_node_get_array(turn))) {
 		JsonArray *a = json_node_get_array(turn);
 
@@ -92,7 +93,7 @@ static void print_netcheck(JsonObject *o)
 			JsonNode *n = json_array_get_element(a, i);
 
 			if (JSON_NODE_HOLDS_OBJECT(n))
-				reach_line("TURN", json_node_get_object(n), "url");
+				reach_line("TURN", json_node_get_object(n), TUND_KEY_URL);
 		}
 	} else {
 		puts("TURN: not configured");
@@ -109,7 +110,7 @@ int netcheck_main(int argc, char **argv, const char *sock)
 	if ((ret = ctl_parse_json_only(argc, argv, "netcheck", usage, &json)) >= 0)
 		return ret;
 	req = json_object_new();
-	json_object_set_string_member(req, "cmd", "netcheck");
+	json_object_set_string_member(req, TUND_KEY_CMD, TUND_CMD_NETCHECK);
 	ret = ctl_call_timeout(sock, req, &result, NETCHECK_TIMEOUT_MS);
 	if (ret)
 		return ret;

@@ -10,6 +10,7 @@
 #include "ctl/format.h"
 #include "ctl/ice.h"
 #include "overlay/cidr.h"
+#include "overlay/control_proto.h"
 
 #define ICE_FILE_MAX (1u << 20)
 
@@ -95,7 +96,7 @@ static void count_cell(char *buf, size_t len, JsonObject *o, const char *name)
 
 static const char *connected_word(JsonObject *o)
 {
-	JsonNode *n = json_object_get_member(o, "broker_connected");
+	JsonNode *n = json_object_get_member(o, TUND_KEY_BROKER_CONNECTED);
 
 	if (!n || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_BOOLEAN)
 		return "-";
@@ -112,32 +113,32 @@ static void line(const char *label, const char *value)
 
 void ctl_print_network(JsonObject *net)
 {
-	const char *broker = tund_client_get_string(net, "broker");
-	char *name = tund_format_sanitize(tund_client_get_string(net, "name")
-						  ? tund_client_get_string(net, "name")
+	const char *broker = tund_client_get_string(net, TUND_KEY_BROKER);
+	char *name = tund_format_sanitize(tund_client_get_string(net, TUND_KEY_NAME)
+						  ? tund_client_get_string(net, TUND_KEY_NAME)
 						  : "-");
 	char buf[64], *b;
 
 	printf("network %s\n", name);
 	g_free(name);
-	line("prefix", tund_client_get_string(net, "prefix"));
-	line("address", tund_client_get_string(net, "address"));
+	line("prefix", tund_client_get_string(net, TUND_KEY_PREFIX));
+	line("address", tund_client_get_string(net, TUND_KEY_ADDRESS));
 	b = broker ? g_strdup_printf("%s (%s)", broker, connected_word(net)) : NULL;
 	line("broker", b);
 	g_free(b);
-	count_cell(buf, sizeof(buf), net, "members");
+	count_cell(buf, sizeof(buf), net, TUND_KEY_MEMBERS);
 	line("members", buf);
-	count_cell(buf, sizeof(buf), net, "pending");
+	count_cell(buf, sizeof(buf), net, TUND_KEY_PENDING);
 	if (strcmp(buf, "-") != 0)
 		line("pending", buf);
-	line("admission", tund_client_get_string(net, "admission"));
+	line("admission", tund_client_get_string(net, TUND_KEY_ADMISSION));
 }
 
 /* Prints the invite as the last line, or fails when the reply has none. */
 static int print_invite(JsonNode *result)
 {
 	const char *invite = JSON_NODE_HOLDS_OBJECT(result)
-				     ? tund_client_get_string(json_node_get_object(result), "invite")
+				     ? tund_client_get_string(json_node_get_object(result), TUND_KEY_INVITE)
 				     : NULL;
 	char *clean;
 
@@ -184,6 +185,106 @@ static int read_ice_file(const char *path, GPtrArray *stun, GPtrArray *turn)
 	return ret;
 }
 
+struct create_args {
+	GPtrArray *stun, *turn; /* g_free'd strings */
+	const char *broker, *admission, *ice;
+	bool no_broadcast;
+	char prefix[TUND_CIDR_STRLEN];
+};
+
+/* One option of network create (not --help); false after the message for a
+ * bad value. */
+static bool create_option(int c, struct create_args *a)
+{
+	struct tund_cidr cidr;
+	char why[256];
+
+	switch (c) {
+	case 'p':
+		if (!tund_cidr_parse(&cidr, optarg, false)) {
+			ctl_usage_error("network create: bad prefix '%s' (want CIDR, "
+					"e.g. 10.77.0.0/16)", optarg);
+			return false;
+		}
+		tund_cidr_mask(&cidr);
+		tund_cidr_format(&cidr, a->prefix, sizeof(a->prefix));
+		return true;
+	case 'b':
+		if (!tund_ice_check_broker(optarg, why, sizeof(why))) {
+			ctl_usage_error("network create: %s", why);
+			return false;
+		}
+		a->broker = optarg;
+		return true;
+	case 's':
+		if (!tund_ice_check_stun(optarg, why, sizeof(why))) {
+			ctl_usage_error("network create: bad STUN server: %s", why);
+			return false;
+		}
+		g_ptr_array_add(a->stun, g_strdup(optarg));
+		return true;
+	case 't':
+		if (!tund_ice_check_turn(optarg, why, sizeof(why))) {
+			ctl_usage_error("network create: %s", why);
+			return false;
+		}
+		g_ptr_array_add(a->turn, g_strdup(optarg));
+		return true;
+	case 'i':
+		a->ice = optarg;
+		return true;
+	case 'a':
+		if (strcmp(optarg, "open") != 0 && strcmp(optarg, "approve") != 0) {
+			ctl_usage_error("network create: --admission must be open or "
+					"approve, not '%s'", optarg);
+			return false;
+		}
+		a->admission = optarg;
+		return true;
+	case 'B':
+		a->no_broadcast = true;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static JsonObject *create_request(const char *name, const struct create_args *a)
+{
+	JsonObject *req = json_object_new();
+
+	json_object_set_string_member(req, TUND_KEY_CMD, TUND_CMD_NETWORK_CREATE);
+	json_object_set_string_member(req, TUND_KEY_NAME, name);
+	if (*a->prefix)
+		json_object_set_string_member(req, TUND_KEY_PREFIX, a->prefix);
+	if (a->broker)
+		json_object_set_string_member(req, TUND_KEY_BROKER, a->broker);
+	add_strings(req, TUND_KEY_STUN, a->stun);
+	add_strings(req, TUND_KEY_TURN, a->turn);
+	if (a->admission)
+		json_object_set_string_member(req, TUND_KEY_ADMISSION, a->admission);
+	if (a->no_broadcast)
+		json_object_set_boolean_member(req, TUND_KEY_BROADCAST, FALSE);
+	return req;
+}
+
+static int print_created(JsonNode *result, const char *name)
+{
+	JsonObject *net = member_object(result, TUND_KEY_NETWORK);
+
+	if (net) {
+		fputs("created ", stdout);
+		ctl_print_network(net);
+	} else {
+		char *n = tund_format_sanitize(name);
+
+		printf("created network %s\n", n);
+		g_free(n);
+	}
+	puts("invite (give it to 'tundctl join' on the other node):");
+	return print_invite(result);
+}
+
 static int network_create(int argc, char **argv, const char *sock)
 {
 	static const struct option opts[] = {
@@ -197,70 +298,21 @@ static int network_create(int argc, char **argv, const char *sock)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	GPtrArray *stun = g_ptr_array_new_with_free_func(g_free);
-	GPtrArray *turn = g_ptr_array_new_with_free_func(g_free);
-	const char *broker = NULL, *admission = NULL, *ice = NULL;
-	bool no_broadcast = false;
-	char prefix[TUND_CIDR_STRLEN] = "", why[256];
+	struct create_args a = { .stun = g_ptr_array_new_with_free_func(g_free),
+				 .turn = g_ptr_array_new_with_free_func(g_free) };
 	JsonNode *result = NULL;
-	JsonObject *req, *net;
-	struct tund_cidr cidr;
+	char why[256];
 	int c, ret = CTL_EXIT_USAGE;
 
 	optind = 0;
 	while ((c = ctl_getopt(argc, argv, "network create", opts)) != -1) {
-		switch (c) {
-		case 'h':
+		if (c == 'h') {
 			fputs(create_usage, stdout);
 			ret = CTL_EXIT_OK;
 			goto out;
-		case 'p':
-			if (!tund_cidr_parse(&cidr, optarg, false)) {
-				ctl_usage_error("network create: bad prefix '%s' (want CIDR, "
-						"e.g. 10.77.0.0/16)", optarg);
-				goto out;
-			}
-			tund_cidr_mask(&cidr);
-			tund_cidr_format(&cidr, prefix, sizeof(prefix));
-			break;
-		case 'b':
-			if (!tund_ice_check_broker(optarg, why, sizeof(why))) {
-				ctl_usage_error("network create: %s", why);
-				goto out;
-			}
-			broker = optarg;
-			break;
-		case 's':
-			if (!tund_ice_check_stun(optarg, why, sizeof(why))) {
-				ctl_usage_error("network create: bad STUN server: %s", why);
-				goto out;
-			}
-			g_ptr_array_add(stun, g_strdup(optarg));
-			break;
-		case 't':
-			if (!tund_ice_check_turn(optarg, why, sizeof(why))) {
-				ctl_usage_error("network create: %s", why);
-				goto out;
-			}
-			g_ptr_array_add(turn, g_strdup(optarg));
-			break;
-		case 'i':
-			ice = optarg;
-			break;
-		case 'a':
-			if (strcmp(optarg, "open") != 0 && strcmp(optarg, "approve") != 0) {
-				ctl_usage_error("network create: --admission must be open or "
-						"approve, not '%s'", optarg);
-				goto out;
-			}
-			admission = optarg;
-			break;
-		case 'B':
-			no_broadcast = true;
-			break;
-		default:
-			goto out;
 		}
+		if (!create_option(c, &a))
+			goto out;
 	}
 	if (optind >= argc) {
 		ctl_usage_error("network create: missing NAME (see 'tundctl network create "
@@ -275,45 +327,16 @@ static int network_create(int argc, char **argv, const char *sock)
 		ctl_usage_error("network create: %s", why);
 		goto out;
 	}
-	if (ice) {
-		ret = read_ice_file(ice, stun, turn);
-		if (ret)
-			goto out;
-	}
-
-	req = json_object_new();
-	json_object_set_string_member(req, "cmd", "network.create");
-	json_object_set_string_member(req, "name", argv[optind]);
-	if (*prefix)
-		json_object_set_string_member(req, "prefix", prefix);
-	if (broker)
-		json_object_set_string_member(req, "broker", broker);
-	add_strings(req, "stun", stun);
-	add_strings(req, "turn", turn);
-	if (admission)
-		json_object_set_string_member(req, "admission", admission);
-	if (no_broadcast)
-		json_object_set_boolean_member(req, "broadcast", FALSE);
-	ret = ctl_call(sock, req, &result);
-	if (ret)
+	if (a.ice && (ret = read_ice_file(a.ice, a.stun, a.turn)))
 		goto out;
-	net = member_object(result, "network");
-	if (net) {
-		fputs("created ", stdout);
-		ctl_print_network(net);
-	} else {
-		char *n = tund_format_sanitize(argv[optind]);
-
-		printf("created network %s\n", n);
-		g_free(n);
-	}
-	puts("invite (give it to 'tundctl join' on the other node):");
-	ret = print_invite(result);
+	ret = ctl_call(sock, create_request(argv[optind], &a), &result);
+	if (!ret)
+		ret = print_created(result, argv[optind]);
 out:
 	if (result)
 		json_node_unref(result);
-	g_ptr_array_free(stun, TRUE);
-	g_ptr_array_free(turn, TRUE);
+	g_ptr_array_free(a.stun, TRUE);
+	g_ptr_array_free(a.turn, TRUE);
 	return ret;
 }
 
@@ -344,12 +367,12 @@ static int network_name_cmd(int argc, char **argv, const char *sock, const char 
 	if (!tund_args_check_network(argv[optind], why, sizeof(why)))
 		return ctl_usage_error("%s: %s", what, why);
 	req = json_object_new();
-	json_object_set_string_member(req, "cmd", cmd);
-	json_object_set_string_member(req, "name", argv[optind]);
+	json_object_set_string_member(req, TUND_KEY_CMD, cmd);
+	json_object_set_string_member(req, TUND_KEY_NAME, argv[optind]);
 	ret = ctl_call(sock, req, &result);
 	if (ret)
 		return ret;
-	if (strcmp(cmd, "network.invite") == 0) {
+	if (strcmp(cmd, TUND_CMD_NETWORK_INVITE) == 0) {
 		ret = print_invite(result);
 	} else {
 		char *n = tund_format_sanitize(argv[optind]);
@@ -375,10 +398,10 @@ int network_main(int argc, char **argv, const char *sock)
 		return network_create(argc - 1, argv + 1, sock);
 	if (strcmp(argv[1], "leave") == 0)
 		return network_name_cmd(argc - 1, argv + 1, sock, "network leave",
-					"network.leave", leave_usage);
+					TUND_CMD_NETWORK_LEAVE, leave_usage);
 	if (strcmp(argv[1], "invite") == 0)
 		return network_name_cmd(argc - 1, argv + 1, sock, "network invite",
-					"network.invite", invite_usage);
+					TUND_CMD_NETWORK_INVITE, invite_usage);
 	return ctl_usage_error("network: unknown subcommand '%s' (see 'tundctl network --help')",
 			       argv[1]);
 }
@@ -393,7 +416,7 @@ int networks_main(int argc, char **argv, const char *sock)
 	JsonArray *a;
 	int ret;
 
-	ret = ctl_list(argc, argv, sock, "networks", networks_usage, &result, &a);
+	ret = ctl_list(argc, argv, sock, TUND_CMD_NETWORKS, networks_usage, &result, &a);
 	if (ret || !a)
 		goto out;
 	if (!json_array_get_length(a)) {
@@ -410,18 +433,18 @@ int networks_main(int argc, char **argv, const char *sock)
 		if (!JSON_NODE_HOLDS_OBJECT(n))
 			continue;
 		o = json_node_get_object(n);
-		count_cell(members, sizeof(members), o, "members");
-		count_cell(pending, sizeof(pending), o, "pending");
-		if (tund_client_get_string(o, "broker"))
-			broker = g_strdup_printf("%s %s", tund_client_get_string(o, "broker"),
+		count_cell(members, sizeof(members), o, TUND_KEY_MEMBERS);
+		count_cell(pending, sizeof(pending), o, TUND_KEY_PENDING);
+		if (tund_client_get_string(o, TUND_KEY_BROKER))
+			broker = g_strdup_printf("%s %s", tund_client_get_string(o, TUND_KEY_BROKER),
 						 connected_word(o));
-		cells[0] = tund_client_get_string(o, "name");
-		cells[1] = tund_client_get_string(o, "prefix");
-		cells[2] = tund_client_get_string(o, "address");
+		cells[0] = tund_client_get_string(o, TUND_KEY_NAME);
+		cells[1] = tund_client_get_string(o, TUND_KEY_PREFIX);
+		cells[2] = tund_client_get_string(o, TUND_KEY_ADDRESS);
 		cells[3] = broker;
 		cells[4] = members;
 		cells[5] = pending;
-		cells[6] = tund_client_get_string(o, "admission");
+		cells[6] = tund_client_get_string(o, TUND_KEY_ADMISSION);
 		tund_table_add(t, cells);
 		g_free(broker);
 	}
@@ -459,13 +482,13 @@ int join_main(int argc, char **argv, const char *sock)
 	if (ret)
 		return ret;
 	req = json_object_new();
-	json_object_set_string_member(req, "cmd", "network.join");
-	json_object_set_string_member(req, "invite", invite);
+	json_object_set_string_member(req, TUND_KEY_CMD, TUND_CMD_NETWORK_JOIN);
+	json_object_set_string_member(req, TUND_KEY_INVITE, invite);
 	g_free(invite);
 	ret = ctl_call(sock, req, &result);
 	if (ret)
 		return ret;
-	net = member_object(result, "network");
+	net = member_object(result, TUND_KEY_NETWORK);
 	if (net) {
 		fputs("joined ", stdout);
 		ctl_print_network(net);

@@ -14,6 +14,7 @@
 #include "ctl/ctl.h"
 #include "ctl/format.h"
 #include "overlay/keys.h"
+#include "overlay/control_proto.h"
 
 static const char peers_usage[] =
 	"Usage: tundctl peers [--json]\n"
@@ -138,7 +139,7 @@ static char *join_strings(JsonObject *o, const char *name)
  * NULL when the daemon sent none. */
 static char *join_drops(JsonObject *p)
 {
-	JsonNode *node = json_object_get_member(p, "drops");
+	JsonNode *node = json_object_get_member(p, TUND_KEY_DROPS);
 	GString *s;
 	JsonObject *d;
 	GList *names;
@@ -189,11 +190,11 @@ struct peer_cols {
 static void add_peer_row(struct tund_table *t, const struct peer_cols *cols, JsonObject *p,
 			 int64_t now)
 {
-	const char *key = tund_client_get_string(p, "public_key");
-	const char *path = tund_client_get_string(p, "path");
-	const char *cands = tund_client_get_string(p, "candidates");
+	const char *key = tund_client_get_string(p, TUND_KEY_PUBLIC_KEY);
+	const char *path = tund_client_get_string(p, TUND_KEY_PATH);
+	const char *cands = tund_client_get_string(p, TUND_KEY_CANDIDATES);
 	char shortkey[64], age[64], rx[32], tx[32], rtt[32];
-	char *ips = join_strings(p, "allowed_ips");
+	char *ips = join_strings(p, TUND_KEY_ALLOWED_IPS);
 	char *drops = join_drops(p);
 	char *pathcell = NULL;
 	int64_t v;
@@ -203,33 +204,33 @@ static void add_peer_row(struct tund_table *t, const struct peer_cols *cols, Jso
 
 	if (key)
 		tund_format_key_short(shortkey, sizeof(shortkey), key);
-	if (tund_client_get_int(p, "latest_handshake", &v))
+	if (tund_client_get_int(p, TUND_KEY_LATEST_HANDSHAKE, &v))
 		tund_format_age(age, sizeof(age), v, now);
 	else
 		snprintf(age, sizeof(age), "%s",
 			 tund_client_has_null(p, "latest_handshake") ? "never" : "-");
-	if (tund_client_get_int(p, "rx_bytes", &v) && v >= 0)
+	if (tund_client_get_int(p, TUND_KEY_RX_BYTES, &v) && v >= 0)
 		tund_format_bytes(rx, sizeof(rx), (uint64_t)v);
 	else
 		snprintf(rx, sizeof(rx), "-");
-	if (tund_client_get_int(p, "tx_bytes", &v) && v >= 0)
+	if (tund_client_get_int(p, TUND_KEY_TX_BYTES, &v) && v >= 0)
 		tund_format_bytes(tx, sizeof(tx), (uint64_t)v);
 	else
 		snprintf(tx, sizeof(tx), "-");
-	if (get_double(p, "rtt_ms", &d))
+	if (get_double(p, TUND_KEY_RTT_MS, &d))
 		snprintf(rtt, sizeof(rtt), "%.2f ms", d);
 	else
 		snprintf(rtt, sizeof(rtt), "-");
 	if (path && cands && *cands)
 		pathcell = g_strdup_printf("%s (%s)", path, cands);
 
-	cells[n++] = tund_client_get_string(p, "name");
+	cells[n++] = tund_client_get_string(p, TUND_KEY_NAME);
 	cells[n++] = key ? shortkey : NULL;
 	if (cols->network)
-		cells[n++] = tund_client_get_string(p, "network");
+		cells[n++] = tund_client_get_string(p, TUND_KEY_NETWORK);
 	if (cols->state)
-		cells[n++] = tund_client_get_string(p, "state");
-	cells[n++] = tund_client_get_string(p, "endpoint");
+		cells[n++] = tund_client_get_string(p, TUND_KEY_STATE);
+	cells[n++] = tund_client_get_string(p, TUND_KEY_ENDPOINT);
 	cells[n++] = ips;
 	cells[n++] = pathcell ? pathcell : path;
 	if (cols->rtt)
@@ -240,7 +241,7 @@ static void add_peer_row(struct tund_table *t, const struct peer_cols *cols, Jso
 	cells[n++] = drops;
 	tund_table_add(t, cells);
 	{
-		const char *e = tund_client_get_string(p, "last_error");
+		const char *e = tund_client_get_string(p, TUND_KEY_LAST_ERROR);
 
 		if (e && *e) {
 			char *note = g_strdup_printf("last error: %s", e);
@@ -264,7 +265,7 @@ int peers_main(int argc, char **argv, const char *sock)
 	size_t nh = 0;
 	int ret;
 
-	ret = ctl_list(argc, argv, sock, "peers", peers_usage, &result, &a);
+	ret = ctl_list(argc, argv, sock, TUND_CMD_PEERS, peers_usage, &result, &a);
 	if (ret || !a)
 		goto out;
 	if (!json_array_get_length(a)) {
@@ -279,9 +280,9 @@ int peers_main(int argc, char **argv, const char *sock)
 		if (!JSON_NODE_HOLDS_OBJECT(n))
 			continue;
 		p = json_node_get_object(n);
-		cols.network |= tund_client_get_string(p, "network") != NULL;
-		cols.state |= tund_client_get_string(p, "state") != NULL;
-		cols.rtt |= get_double(p, "rtt_ms", &d);
+		cols.network |= tund_client_get_string(p, TUND_KEY_NETWORK) != NULL;
+		cols.state |= tund_client_get_string(p, TUND_KEY_STATE) != NULL;
+		cols.rtt |= get_double(p, TUND_KEY_RTT_MS, &d);
 	}
 	headers[nh++] = "NAME";
 	headers[nh++] = "PUBLIC KEY";
@@ -351,6 +352,80 @@ out:
 	return ret;
 }
 
+static JsonArray *string_array(GPtrArray *list)
+{
+	JsonArray *a = json_array_new();
+
+	for (guint i = 0; i < list->len; i++)
+		json_array_add_string_element(a, g_ptr_array_index(list, i));
+	return a;
+}
+
+/* "added peer NAME (KEY)" from the reply, or from what was asked. */
+static void print_added(JsonNode *result, const char *key, const char *name)
+{
+	JsonNode *peer_node = JSON_NODE_HOLDS_OBJECT(result) ?
+				      json_object_get_member(json_node_get_object(result),
+							     TUND_KEY_PEER) :
+				      NULL;
+	JsonObject *peer = peer_node && JSON_NODE_HOLDS_OBJECT(peer_node) ?
+				   json_node_get_object(peer_node) :
+				   NULL;
+	const char *k = tund_client_get_string(peer, TUND_KEY_PUBLIC_KEY);
+	const char *n = tund_client_get_string(peer, TUND_KEY_NAME);
+	char *ck = tund_format_sanitize(k ? k : key);
+
+	if (n || name) {
+		char *cn = tund_format_sanitize(n ? n : name);
+
+		printf("added peer %s (%s)\n", cn, ck);
+		g_free(cn);
+	} else {
+		printf("added peer %s\n", ck);
+	}
+	g_free(ck);
+}
+
+/* The public key (normalised into key), name and endpoint of peer add;
+ * false after the message. */
+static bool add_args_ok(int argc, char **argv, char key[TUND_KEY_B64_LEN + 1], const char *name,
+			const char *endpoint)
+{
+	char why[160];
+
+	if (optind >= argc) {
+		ctl_usage_error("peer add: missing public key (see 'tundctl peer add --help')");
+		return false;
+	}
+	if (optind + 1 < argc) {
+		ctl_usage_error("peer add: unexpected argument '%s'", argv[optind + 1]);
+		return false;
+	}
+	if (!tund_args_normalise_key(key, argv[optind])) {
+		ctl_usage_error("peer add: '%s' is not a public key", argv[optind]);
+		return false;
+	}
+	if (name && !tund_args_check_name(name, why, sizeof(why))) {
+		ctl_usage_error("peer add: %s", why);
+		return false;
+	}
+	if (endpoint && !tund_args_check_endpoint(endpoint, why, sizeof(why))) {
+		ctl_usage_error("peer add: bad endpoint: %s", why);
+		return false;
+	}
+	return true;
+}
+
+/* json-glib keeps its own copy of the key; clear it before it is freed. */
+static void free_wiping_psk(JsonObject *req, size_t psk_len)
+{
+	JsonNode *psk_node = json_object_get_member(req, TUND_KEY_PSK);
+
+	if (psk_node && json_node_get_string(psk_node))
+		sodium_memzero((char *)json_node_get_string(psk_node), psk_len);
+	json_object_unref(req);
+}
+
 static int peer_add(int argc, char **argv, const char *sock)
 {
 	static const struct option opts[] = {
@@ -364,9 +439,9 @@ static int peer_add(int argc, char **argv, const char *sock)
 	const char *name = NULL, *endpoint = NULL, *psk_file = NULL;
 	GPtrArray *ips = g_ptr_array_new_with_free_func(g_free);
 	char key[TUND_KEY_B64_LEN + 1], psk[TUND_KEY_B64_LEN + 1] = "";
-	char why[160], *bad = NULL;
-	JsonObject *req = NULL, *peer;
-	JsonNode *result = NULL, *psk_node, *peer_node;
+	char *bad = NULL;
+	JsonObject *req = NULL;
+	JsonNode *result = NULL;
 	bool have_ips = false;
 	int c, ret = CTL_EXIT_USAGE;
 
@@ -397,26 +472,8 @@ static int peer_add(int argc, char **argv, const char *sock)
 			goto out;
 		}
 	}
-	if (optind >= argc) {
-		ctl_usage_error("peer add: missing public key (see 'tundctl peer add --help')");
+	if (!add_args_ok(argc, argv, key, name, endpoint))
 		goto out;
-	}
-	if (optind + 1 < argc) {
-		ctl_usage_error("peer add: unexpected argument '%s'", argv[optind + 1]);
-		goto out;
-	}
-	if (!tund_args_normalise_key(key, argv[optind])) {
-		ctl_usage_error("peer add: '%s' is not a public key", argv[optind]);
-		goto out;
-	}
-	if (name && !tund_args_check_name(name, why, sizeof(why))) {
-		ctl_usage_error("peer add: %s", why);
-		goto out;
-	}
-	if (endpoint && !tund_args_check_endpoint(endpoint, why, sizeof(why))) {
-		ctl_usage_error("peer add: bad endpoint: %s", why);
-		goto out;
-	}
 	if (psk_file) {
 		ret = read_psk(psk, psk_file);
 		if (ret)
@@ -424,52 +481,22 @@ static int peer_add(int argc, char **argv, const char *sock)
 	}
 
 	req = json_object_new();
-	json_object_set_string_member(req, "cmd", "peer.add");
-	json_object_set_string_member(req, "public_key", key);
+	json_object_set_string_member(req, TUND_KEY_CMD, TUND_CMD_PEER_ADD);
+	json_object_set_string_member(req, TUND_KEY_PUBLIC_KEY, key);
 	if (name)
-		json_object_set_string_member(req, "name", name);
+		json_object_set_string_member(req, TUND_KEY_NAME, name);
 	if (endpoint)
-		json_object_set_string_member(req, "endpoint", endpoint);
-	if (have_ips) {
-		JsonArray *a = json_array_new();
-
-		for (guint i = 0; i < ips->len; i++)
-			json_array_add_string_element(a, g_ptr_array_index(ips, i));
-		json_object_set_array_member(req, "allowed_ips", a);
-	}
+		json_object_set_string_member(req, TUND_KEY_ENDPOINT, endpoint);
+	if (have_ips)
+		json_object_set_array_member(req, TUND_KEY_ALLOWED_IPS, string_array(ips));
 	if (psk_file)
-		json_object_set_string_member(req, "psk", psk);
+		json_object_set_string_member(req, TUND_KEY_PSK, psk);
 	ret = ctl_call(sock, json_object_ref(req), &result);
-	if (ret)
-		goto out;
-
-	peer_node = JSON_NODE_HOLDS_OBJECT(result)
-			    ? json_object_get_member(json_node_get_object(result), "peer")
-			    : NULL;
-	peer = peer_node && JSON_NODE_HOLDS_OBJECT(peer_node) ? json_node_get_object(peer_node)
-							      : NULL;
-	{
-		const char *k = tund_client_get_string(peer, "public_key");
-		const char *n = tund_client_get_string(peer, "name");
-		char *ck = tund_format_sanitize(k ? k : key);
-
-		if (n || name) {
-			char *cn = tund_format_sanitize(n ? n : name);
-
-			printf("added peer %s (%s)\n", cn, ck);
-			g_free(cn);
-		} else {
-			printf("added peer %s\n", ck);
-		}
-		g_free(ck);
-	}
+	if (!ret)
+		print_added(result, key, name);
 out:
-	/* json-glib keeps its own copy of the key; clear it before it is freed. */
-	psk_node = req ? json_object_get_member(req, "psk") : NULL;
-	if (psk_node && json_node_get_string(psk_node))
-		sodium_memzero((char *)json_node_get_string(psk_node), strlen(psk));
 	if (req)
-		json_object_unref(req);
+		free_wiping_psk(req, strlen(psk));
 	if (result)
 		json_node_unref(result);
 	sodium_memzero(psk, sizeof(psk));
@@ -509,13 +536,13 @@ static int peer_remove(int argc, char **argv, const char *sock)
 		return ctl_usage_error("peer remove: %s", why);
 
 	req = json_object_new();
-	json_object_set_string_member(req, "cmd", "peer.remove");
-	json_object_set_string_member(req, "peer", target);
+	json_object_set_string_member(req, TUND_KEY_CMD, TUND_CMD_PEER_REMOVE);
+	json_object_set_string_member(req, TUND_KEY_PEER, target);
 	ret = ctl_call(sock, req, &result);
 	if (ret)
 		return ret;
 	removed = JSON_NODE_HOLDS_OBJECT(result)
-			  ? tund_client_get_string(json_node_get_object(result), "removed")
+			  ? tund_client_get_string(json_node_get_object(result), TUND_KEY_REMOVED)
 			  : NULL;
 	clean = tund_format_sanitize(removed ? removed : target);
 	printf("removed peer %s\n", clean);
@@ -544,14 +571,14 @@ static int peer_target(const char *arg, const char *what, char key[TUND_KEY_B64_
 static char *peer_label(JsonNode *result, const char *fallback)
 {
 	JsonNode *n = JSON_NODE_HOLDS_OBJECT(result)
-			      ? json_object_get_member(json_node_get_object(result), "peer")
+			      ? json_object_get_member(json_node_get_object(result), TUND_KEY_PEER)
 			      : NULL;
 	const char *k = NULL, *name = NULL;
 	char *label, *clean;
 
 	if (n && JSON_NODE_HOLDS_OBJECT(n)) {
-		k = tund_client_get_string(json_node_get_object(n), "public_key");
-		name = tund_client_get_string(json_node_get_object(n), "name");
+		k = tund_client_get_string(json_node_get_object(n), TUND_KEY_PUBLIC_KEY);
+		name = tund_client_get_string(json_node_get_object(n), TUND_KEY_NAME);
 	} else if (n && JSON_NODE_HOLDS_VALUE(n) &&
 		   json_node_get_value_type(n) == G_TYPE_STRING) {
 		k = json_node_get_string(n);
@@ -568,9 +595,9 @@ static char *peer_label(JsonNode *result, const char *fallback)
 static const struct peer_action {
 	const char *sub, *cmd, *done, *usage;
 } peer_actions[] = {
-	{ "approve", "peer.approve", "approved", approve_usage },
-	{ "block", "peer.block", "blocked", block_usage },
-	{ "unblock", "peer.unblock", "unblocked", unblock_usage },
+	{ "approve", TUND_CMD_PEER_APPROVE, "approved", approve_usage },
+	{ "block", TUND_CMD_PEER_BLOCK, "blocked", block_usage },
+	{ "unblock", TUND_CMD_PEER_UNBLOCK, "unblocked", unblock_usage },
 };
 
 static int peer_action(int argc, char **argv, const char *sock, const struct peer_action *act)
@@ -602,8 +629,8 @@ static int peer_action(int argc, char **argv, const char *sock, const struct pee
 	if (ret)
 		return ret;
 	req = json_object_new();
-	json_object_set_string_member(req, "cmd", act->cmd);
-	json_object_set_string_member(req, "peer", target);
+	json_object_set_string_member(req, TUND_KEY_CMD, act->cmd);
+	json_object_set_string_member(req, TUND_KEY_PEER, target);
 	ret = ctl_call(sock, req, &result);
 	if (ret)
 		return ret;
@@ -618,7 +645,7 @@ static int peer_action(int argc, char **argv, const char *sock, const struct pee
 static int print_blob(JsonNode *result)
 {
 	const char *blob = JSON_NODE_HOLDS_OBJECT(result)
-				   ? tund_client_get_string(json_node_get_object(result), "blob")
+				   ? tund_client_get_string(json_node_get_object(result), TUND_KEY_BLOB)
 				   : NULL;
 	char *clean;
 
@@ -666,10 +693,10 @@ static int peer_offer(int argc, char **argv, const char *sock)
 	if (ret)
 		return ret;
 	req = json_object_new();
-	json_object_set_string_member(req, "cmd", "peer.offer");
-	json_object_set_string_member(req, "peer", target);
+	json_object_set_string_member(req, TUND_KEY_CMD, TUND_CMD_PEER_OFFER);
+	json_object_set_string_member(req, TUND_KEY_PEER, target);
 	if (network)
-		json_object_set_string_member(req, "network", network);
+		json_object_set_string_member(req, TUND_KEY_NETWORK, network);
 	ret = ctl_call(sock, req, &result);
 	if (ret)
 		return ret;
@@ -686,7 +713,7 @@ static int peer_blob_cmd(int argc, char **argv, const char *sock, bool answer)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *what = answer ? "peer answer" : "peer accept";
+	const char *what = answer ? TUND_CMD_PEER_ANSWER : TUND_CMD_PEER_ACCEPT;
 	JsonNode *result = NULL;
 	JsonObject *req;
 	char *blob = NULL, *label;
@@ -707,8 +734,9 @@ static int peer_blob_cmd(int argc, char **argv, const char *sock, bool answer)
 	if (ret)
 		return ret;
 	req = json_object_new();
-	json_object_set_string_member(req, "cmd", answer ? "peer.answer" : "peer.accept");
-	json_object_set_string_member(req, "blob", blob);
+	json_object_set_string_member(req, TUND_KEY_CMD,
+				      answer ? TUND_CMD_PEER_ANSWER : TUND_CMD_PEER_ACCEPT);
+	json_object_set_string_member(req, TUND_KEY_BLOB, blob);
 	g_free(blob);
 	ret = ctl_call(sock, req, &result);
 	if (ret)

@@ -5,6 +5,7 @@
 #include "ctl/client.h"
 #include "ctl/ctl.h"
 #include "ctl/format.h"
+#include "overlay/control_proto.h"
 
 static const char usage[] =
 	"Usage: tundctl reload [--json]\n"
@@ -52,7 +53,7 @@ int reload_main(int argc, char **argv, const char *sock)
 	if ((ret = ctl_parse_json_only(argc, argv, "reload", usage, &json)) >= 0)
 		return ret;
 	req = json_object_new();
-	json_object_set_string_member(req, "cmd", "reload");
+	json_object_set_string_member(req, TUND_KEY_CMD, TUND_CMD_RELOAD);
 	ret = ctl_call(sock, req, &result);
 	if (ret)
 		return ret;
@@ -66,12 +67,12 @@ int reload_main(int argc, char **argv, const char *sock)
 		return CTL_EXIT_OK;
 	}
 	o = json_node_get_object(result);
-	path = tund_format_sanitize(tund_client_get_string(o, "config") ?
-					    tund_client_get_string(o, "config") : "-");
+	path = tund_format_sanitize(tund_client_get_string(o, TUND_KEY_CONFIG) ?
+					    tund_client_get_string(o, TUND_KEY_CONFIG) : "-");
 	printf("reloaded %s\n", path);
 	g_free(path);
-	print_list("applied", o, "applied");
-	print_list("changed but needs a restart (running values kept)", o, "needs_restart");
+	print_list("applied", o, TUND_KEY_APPLIED);
+	print_list("changed but needs a restart (running values kept)", o, TUND_KEY_NEEDS_RESTART);
 	json_node_unref(result);
 	return CTL_EXIT_OK;
 }

@@ -7,6 +7,7 @@
 #include "ctl/client.h"
 #include "ctl/ctl.h"
 #include "ctl/format.h"
+#include "overlay/control_proto.h"
 
 static const char usage[] =
 	"Usage: tundctl status [--json]\n"
@@ -40,11 +41,88 @@ static void int_field(const char *label, JsonObject *o, const char *name)
 	field(label, buf);
 }
 
+/* The packet threads: fast path, TUN I/O, priority, pacing (when running). */
+static void print_data_plane(JsonObject *o)
+{
+	char buf[96];
+
+	JsonNode *fast = json_object_get_member(o, TUND_KEY_FAST_PATHS);
+
+	if (fast && JSON_NODE_HOLDS_OBJECT(fast)) {
+		JsonObject *f = json_node_get_object(fast);
+		int64_t paths = 0, received = 0;
+
+		tund_client_get_int(f, TUND_KEY_PATHS, &paths);
+		tund_client_get_int(f, TUND_KEY_RECEIVED, &received);
+		if (!json_object_get_boolean_member_with_default(f, TUND_KEY_ENABLED, TRUE))
+			snprintf(buf, sizeof(buf), "off ([ice] fast_path): data goes through libnice");
+		else
+			snprintf(buf, sizeof(buf), "%" PRId64 " direct paths, %" PRId64 " datagrams",
+				 paths, received);
+		field("fast path", buf);
+	}
+
+	JsonNode *io = json_object_get_member(o, TUND_KEY_TUN_IO);
+
+	if (io && JSON_NODE_HOLDS_OBJECT(io)) {
+		JsonObject *t = json_node_get_object(io);
+		const char *reader = json_object_get_string_member_with_default(t, TUND_KEY_READER, "read");
+
+		snprintf(buf, sizeof(buf), "%s, reads through %s",
+			 !json_object_get_boolean_member_with_default(t, TUND_KEY_OFFLOAD, FALSE) ?
+				 "no offloads" :
+			 json_object_get_boolean_member_with_default(t, TUND_KEY_USO, FALSE) ?
+				 "offloads (TCP and UDP)" :
+				 "offloads (TCP)",
+			 strcmp(reader, "io_uring") == 0 ? "io_uring" : "read()");
+		field("tun I/O", buf);
+	}
+
+	JsonNode *rt = json_object_get_member(o, TUND_KEY_REALTIME);
+
+	if (rt && JSON_NODE_HOLDS_OBJECT(rt)) {
+		JsonObject *r = json_node_get_object(rt);
+		int64_t raised = 0;
+
+		tund_client_get_int(r, TUND_KEY_RAISED, &raised);
+		if (!json_object_get_boolean_member_with_default(r, TUND_KEY_ENABLED, FALSE))
+			snprintf(buf, sizeof(buf), "off");
+		else
+			snprintf(buf, sizeof(buf), "%s, raised %" PRId64 " times under bulk traffic",
+				 json_object_get_boolean_member_with_default(r, TUND_KEY_ACTIVE, FALSE) ?
+					 "real-time now" :
+					 "normal now",
+				 raised);
+		field("priority", buf);
+	}
+
+	JsonNode *pacing = json_object_get_member(o, TUND_KEY_PACING);
+	int64_t pauses;
+
+	if (pacing && JSON_NODE_HOLDS_OBJECT(pacing) &&
+	    tund_client_get_int(json_node_get_object(pacing), TUND_KEY_PAUSES, &pauses)) {
+		snprintf(buf, sizeof(buf), "paused %" PRId64 " times under small-packet floods",
+			 pauses);
+		field("pacing", buf);
+	}
+
+	JsonNode *bc = json_object_get_member(o, TUND_KEY_BROADCASTS);
+	int64_t passed, dropped;
+
+	if (bc && JSON_NODE_HOLDS_OBJECT(bc) &&
+	    tund_client_get_int(json_node_get_object(bc), TUND_KEY_PASSED, &passed) &&
+	    tund_client_get_int(json_node_get_object(bc), TUND_KEY_DROPPED, &dropped)) {
+		snprintf(buf, sizeof(buf), "%" PRId64 " fanned out, %" PRId64 " over the rate bound",
+			 passed, dropped);
+		field("broadcasts", buf);
+	}
+}
+
 static void print_status(JsonObject *o)
 {
-	JsonNode *addrs = json_object_get_member(o, "addresses");
+	JsonNode *addrs = json_object_get_member(o, TUND_KEY_ADDRESSES);
 	GString *list = g_string_new(NULL);
-	const char *name = tund_client_get_string(o, "interface");
+	const char *name = tund_client_get_string(o, TUND_KEY_INTERFACE);
 	char *iface = tund_format_sanitize(name ? name : "-");
 	char buf[96];
 	int64_t v;
@@ -68,87 +146,18 @@ static void print_status(JsonObject *o)
 	field("addresses", list->len ? list->str : NULL);
 	g_string_free(list, TRUE);
 
-	int_field("mtu", o, "mtu");
-	field("public key", tund_client_get_string(o, "public_key"));
-	int_field("listen port", o, "listen_port");
-	if (tund_client_get_int(o, "uptime", &v)) {
+	int_field("mtu", o, TUND_KEY_MTU);
+	field("public key", tund_client_get_string(o, TUND_KEY_PUBLIC_KEY));
+	int_field("listen port", o, TUND_KEY_LISTEN_PORT);
+	if (tund_client_get_int(o, TUND_KEY_UPTIME, &v)) {
 		tund_format_duration(buf, sizeof(buf), v);
 		field("uptime", buf);
 	} else {
 		field("uptime", NULL);
 	}
-	int_field("peers", o, "peers");
+	int_field("peers", o, TUND_KEY_PEERS);
 
-	JsonNode *fast = json_object_get_member(o, "fast_paths");
-
-	if (fast && JSON_NODE_HOLDS_OBJECT(fast)) {
-		JsonObject *f = json_node_get_object(fast);
-		int64_t paths = 0, received = 0;
-
-		tund_client_get_int(f, "paths", &paths);
-		tund_client_get_int(f, "received", &received);
-		if (!json_object_get_boolean_member_with_default(f, "enabled", TRUE))
-			snprintf(buf, sizeof(buf), "off ([ice] fast_path): data goes through libnice");
-		else
-			snprintf(buf, sizeof(buf), "%" PRId64 " direct paths, %" PRId64 " datagrams",
-				 paths, received);
-		field("fast path", buf);
-	}
-
-	JsonNode *io = json_object_get_member(o, "tun_io");
-
-	if (io && JSON_NODE_HOLDS_OBJECT(io)) {
-		JsonObject *t = json_node_get_object(io);
-		const char *reader = json_object_get_string_member_with_default(t, "reader", "read");
-
-		snprintf(buf, sizeof(buf), "%s, reads through %s",
-			 !json_object_get_boolean_member_with_default(t, "offload", FALSE) ?
-				 "no offloads" :
-			 json_object_get_boolean_member_with_default(t, "uso", FALSE) ?
-				 "offloads (TCP and UDP)" :
-				 "offloads (TCP)",
-			 strcmp(reader, "io_uring") == 0 ? "io_uring" : "read()");
-		field("tun I/O", buf);
-	}
-
-	JsonNode *rt = json_object_get_member(o, "realtime");
-
-	if (rt && JSON_NODE_HOLDS_OBJECT(rt)) {
-		JsonObject *r = json_node_get_object(rt);
-		int64_t raised = 0;
-
-		tund_client_get_int(r, "raised", &raised);
-		if (!json_object_get_boolean_member_with_default(r, "enabled", FALSE))
-			snprintf(buf, sizeof(buf), "off");
-		else
-			snprintf(buf, sizeof(buf), "%s, raised %" PRId64 " times under bulk traffic",
-				 json_object_get_boolean_member_with_default(r, "active", FALSE) ?
-					 "real-time now" :
-					 "normal now",
-				 raised);
-		field("priority", buf);
-	}
-
-	JsonNode *pacing = json_object_get_member(o, "pacing");
-	int64_t pauses;
-
-	if (pacing && JSON_NODE_HOLDS_OBJECT(pacing) &&
-	    tund_client_get_int(json_node_get_object(pacing), "pauses", &pauses)) {
-		snprintf(buf, sizeof(buf), "paused %" PRId64 " times under small-packet floods",
-			 pauses);
-		field("pacing", buf);
-	}
-
-	JsonNode *bc = json_object_get_member(o, "broadcasts");
-	int64_t passed, dropped;
-
-	if (bc && JSON_NODE_HOLDS_OBJECT(bc) &&
-	    tund_client_get_int(json_node_get_object(bc), "passed", &passed) &&
-	    tund_client_get_int(json_node_get_object(bc), "dropped", &dropped)) {
-		snprintf(buf, sizeof(buf), "%" PRId64 " fanned out, %" PRId64 " over the rate bound",
-			 passed, dropped);
-		field("broadcasts", buf);
-	}
+	print_data_plane(o);
 }
 
 int status_main(int argc, char **argv, const char *sock)
@@ -162,7 +171,7 @@ int status_main(int argc, char **argv, const char *sock)
 		return ret;
 
 	req = json_object_new();
-	json_object_set_string_member(req, "cmd", "status");
+	json_object_set_string_member(req, TUND_KEY_CMD, TUND_CMD_STATUS);
 	ret = ctl_call(sock, req, &result);
 	if (ret)
 		return ret;

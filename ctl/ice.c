@@ -2,158 +2,90 @@
 #include "ctl/ice.h"
 
 #include <json-glib/json-glib.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "ctl/args.h"
+#include "overlay/servers.h"
+
+/* tundctl asks for the port where tund would default it: a server named
+ * without one is more often a slip than a wish for 1883 or 3478. */
+static bool port_given(const char *hostport, size_t len, char *why, size_t why_len)
+{
+	char text[300], host[256];
+	const char *w = NULL;
+	uint16_t port;
+
+	if (len >= sizeof(text)) {
+		snprintf(why, why_len, "host too long");
+		return false;
+	}
+	memcpy(text, hostport, len);
+	text[len] = '\0';
+	if (!tund_parse_hostport(text, host, &port, 0, &w)) {
+		snprintf(why, why_len, "'%s': %s", text, w);
+		return false;
+	}
+	return true;
+}
 
 bool tund_ice_check_stun(const char *hostport, char *why, size_t why_len)
 {
-	return tund_args_check_endpoint(hostport, why, why_len);
+	return port_given(hostport ? hostport : "", hostport ? strlen(hostport) : 0, why, why_len);
 }
 
 bool tund_ice_check_broker(const char *url, char *why, size_t why_len)
 {
-	char inner[160];
+	struct tund_broker br;
+	const char *w = NULL;
 
-	if (!url || strncmp(url, "mqtt://", 7) != 0) {
-		if (url && strstr(url, "://"))
-			snprintf(why, why_len, "'%s': only mqtt:// brokers are supported", url);
-		else
-			snprintf(why, why_len, "'%s' is not mqtt://HOST:PORT", url ? url : "");
+	if (!tund_parse_broker_url(url, &br, &w)) {
+		snprintf(why, why_len, "'%s': %s", url ? url : "", w);
 		return false;
 	}
-	url += 7;
-	if (strchr(url, '/') || strchr(url, '@') || strchr(url, '?')) {
-		snprintf(why, why_len, "'mqtt://%s': expected mqtt://HOST:PORT with no path, "
-			 "user or query", url);
+	if (br.tls) {
+		snprintf(why, why_len, "'%s': only mqtt:// brokers are supported (no TLS yet)", url);
 		return false;
 	}
-	if (!tund_args_check_endpoint(url, inner, sizeof(inner))) {
-		snprintf(why, why_len, "broker %s", inner);
-		return false;
-	}
-	return true;
-}
-
-/* Unreserved characters plus %XX escapes, non-empty. */
-static bool check_encoded(const char *s, size_t len)
-{
-	if (len == 0)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == '%') {
-			if (i + 2 >= len || !g_ascii_isxdigit(s[i + 1]) ||
-			    !g_ascii_isxdigit(s[i + 2]))
-				return false;
-			i += 2;
-			continue;
-		}
-		if (!g_ascii_isalnum(c) && !strchr("-._~!$&'()*+,;=", c))
-			return false;
-	}
-	return true;
+	return port_given(url + 7, strlen(url + 7), why, why_len);
 }
 
 bool tund_ice_check_turn(const char *url, char *why, size_t why_len)
 {
-	const char *rest, *at, *colon, *query;
-	char hostport[300], inner[160];
-	size_t hlen;
+	struct tund_turn_server t;
+	const char *w = NULL, *at, *query;
+	bool ok = false;
 
-	if (url && (strncmp(url, "turns://", 8) == 0 || strncmp(url, "turns:", 6) == 0)) {
-		snprintf(why, why_len, "'%s': TURN over TLS (turns:) is not supported; "
-			 "use turn://...?transport=tcp", url);
-		return false;
-	}
 	if (!url || strncmp(url, "turn://", 7) != 0) {
-		snprintf(why, why_len, "'%s' is not turn://USER:PASS@HOST:PORT", url ? url : "");
-		return false;
-	}
-	rest = url + 7;
-	at = strrchr(rest, '@');
-	if (!at) {
-		snprintf(why, why_len, "'%s': missing USER:PASS@", url);
-		return false;
-	}
-	colon = memchr(rest, ':', (size_t)(at - rest));
-	if (!colon || !check_encoded(rest, (size_t)(colon - rest)) ||
-	    !check_encoded(colon + 1, (size_t)(at - colon - 1))) {
-		snprintf(why, why_len, "'%s': USER:PASS must both be non-empty and "
-			 "percent-encoded", url);
-		return false;
-	}
-	query = strchr(at + 1, '?');
-	hlen = query ? (size_t)(query - at - 1) : strlen(at + 1);
-	if (hlen >= sizeof(hostport)) {
-		snprintf(why, why_len, "'%s': host too long", url);
-		return false;
-	}
-	memcpy(hostport, at + 1, hlen);
-	hostport[hlen] = '\0';
-	if (strchr(hostport, '/')) {
-		snprintf(why, why_len, "'%s': no path allowed after HOST:PORT", url);
-		return false;
-	}
-	if (!tund_args_check_endpoint(hostport, inner, sizeof(inner))) {
-		snprintf(why, why_len, "TURN server %s", inner);
-		return false;
-	}
-	if (query && strcmp(query, "?transport=udp") != 0 && strcmp(query, "?transport=tcp") != 0) {
-		snprintf(why, why_len, "'%s': the only query allowed is ?transport=udp or tcp", url);
-		return false;
-	}
-	return true;
-}
-
-char *tund_ice_percent_encode(const char *text)
-{
-	GString *s = g_string_new(NULL);
-
-	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-		if (g_ascii_isalnum(*p) || strchr("-._~", *p))
-			g_string_append_c(s, (char)*p);
+		if (url && strncmp(url, "turns:", 6) == 0)
+			snprintf(why, why_len, "'%s': TURN over TLS (turns:) is not supported; "
+				 "use turn://...?transport=tcp", url);
 		else
-			g_string_append_printf(s, "%%%02X", *p);
+			snprintf(why, why_len, "'%s' is not turn://USER:PASS@HOST:PORT",
+				 url ? url : "");
+		return false;
 	}
-	return g_string_free(s, FALSE);
+	if (!tund_parse_turn_url(url, &t, &w)) {
+		snprintf(why, why_len, "'%s': %s", url, w);
+	} else if (!t.user[0] || !t.pass[0]) {
+		snprintf(why, why_len, "'%s': USER:PASS@ must both be non-empty "
+			 "(percent-encoded)", url);
+	} else {
+		/* Parsed, so the host starts after the last '@' before any '?'. */
+		query = strchr(url, '?');
+		at = memrchr(url, '@', query ? (size_t)(query - url) : strlen(url));
+		ok = port_given(at + 1, query ? (size_t)(query - at - 1) : strlen(at + 1), why,
+				why_len);
+	}
+	sodium_memzero(&t, sizeof(t));
+	return ok;
 }
 
-/* "HOST[:PORT]" from an ICE URL (RFC 7064/7065) into "HOST:PORT". */
-static char *ice_hostport(const char *body, size_t len)
-{
-	const char *end = body + len, *close, *colon;
-
-	if (len >= 2 && body[0] == '/' && body[1] == '/') {
-		body += 2;
-		len -= 2;
-	}
-	if (len == 0)
-		return NULL;
-	if (body[0] == '[') {
-		close = memchr(body, ']', len);
-		if (!close)
-			return NULL;
-		if (close + 1 == end)
-			return g_strdup_printf("%.*s:3478", (int)len, body);
-		return g_strndup(body, len);
-	}
-	colon = memchr(body, ':', len);
-	if (!colon)
-		return g_strdup_printf("%.*s:3478", (int)len, body);
-	return g_strndup(body, len);
-}
-
+/* One stun: or turn: URL of an iceServers entry, in tund's form. */
 static bool convert_url(const char *url, const char *user, const char *cred, GPtrArray *stun,
 			GPtrArray *turn, char **error)
 {
-	char why[200];
-	const char *body, *query;
-	char *hp = NULL, *u = NULL, *c = NULL, *out = NULL;
-	const char *transport = "udp";
-	bool ok = false;
+	const char *w = NULL;
 
 	if (g_str_has_prefix(url, "turns:")) {
 		*error = g_strdup_printf("'%s': TURN over TLS (turns:) is not supported: libnice "
@@ -165,55 +97,40 @@ static bool convert_url(const char *url, const char *user, const char *cred, GPt
 		return false;
 	}
 	if (g_str_has_prefix(url, "stun:")) {
-		body = url + 5;
-		query = strchr(body, '?');
-		if (query) {
+		struct tund_stun_server s;
+		char text[300];
+
+		if (strchr(url, '?')) {
 			*error = g_strdup_printf("'%s': a stun: URL takes no query", url);
 			return false;
 		}
-		hp = ice_hostport(body, strlen(body));
-		if (!hp || !tund_ice_check_stun(hp, why, sizeof(why))) {
-			*error = g_strdup_printf("'%s': %s", url, hp ? why : "no host");
-			goto out;
+		if (!tund_parse_stun(url, &s, &w) || !tund_format_stun(&s, text, sizeof(text))) {
+			*error = g_strdup_printf("'%s': %s", url, w ? w : "too long");
+			return false;
 		}
-		g_ptr_array_add(stun, hp);
+		g_ptr_array_add(stun, g_strdup(text));
 		return true;
 	}
 	if (!g_str_has_prefix(url, "turn:")) {
 		*error = g_strdup_printf("'%s': not a stun: or turn: URL", url);
 		return false;
 	}
-	body = url + 5;
-	query = strchr(body, '?');
-	if (query) {
-		if (strcmp(query, "?transport=udp") == 0)
-			transport = "udp";
-		else if (strcmp(query, "?transport=tcp") == 0)
-			transport = "tcp";
-		else {
-			*error = g_strdup_printf("'%s': transport must be udp or tcp", url);
-			return false;
-		}
-	}
-	hp = ice_hostport(body, query ? (size_t)(query - body) : strlen(body));
-	if (!hp || !tund_ice_check_stun(hp, why, sizeof(why))) {
-		*error = g_strdup_printf("'%s': %s", url, hp ? why : "no host");
-		goto out;
-	}
 	if (!user || !*user || !cred || !*cred) {
 		*error = g_strdup_printf("'%s': a TURN server needs \"username\" and "
 					 "\"credential\"", url);
-		goto out;
+		return false;
 	}
-	u = tund_ice_percent_encode(user);
-	c = tund_ice_percent_encode(cred);
-	out = g_strdup_printf("turn://%s:%s@%s?transport=%s", u, c, hp, transport);
-	g_ptr_array_add(turn, out);
-	ok = true;
-out:
-	g_free(hp);
-	g_free(u);
-	g_free(c);
+	struct tund_turn_server t;
+	char text[1024];
+	bool ok = tund_parse_turn_url_creds(url, user, cred, &t, &w) &&
+		  tund_format_turn_url(&t, TUND_TURN_FULL, text, sizeof(text));
+
+	if (ok)
+		g_ptr_array_add(turn, g_strdup(text));
+	else
+		*error = g_strdup_printf("'%s': %s", url, w ? w : "too long");
+	sodium_memzero(&t, sizeof(t));
+	sodium_memzero(text, sizeof(text));
 	return ok;
 }
 
@@ -224,6 +141,45 @@ static const char *string_member(JsonObject *o, const char *name)
 	if (!n || !JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_STRING)
 		return NULL;
 	return json_node_get_string(n);
+}
+
+/* Entry number nr of the iceServers array: {"urls" (or "url"): a URL or a
+ * list of them, "username", "credential"}. */
+static bool convert_entry(JsonNode *e, guint nr, GPtrArray *stun, GPtrArray *turn,
+			  char **error)
+{
+	const char *user, *cred;
+	JsonNode *urls;
+	JsonObject *o;
+
+	if (!JSON_NODE_HOLDS_OBJECT(e)) {
+		*error = g_strdup_printf("entry %u is not an object", nr);
+		return false;
+	}
+	o = json_node_get_object(e);
+	user = string_member(o, "username");
+	cred = string_member(o, "credential");
+	urls = json_object_get_member(o, "urls");
+	if (!urls)
+		urls = json_object_get_member(o, "url"); /* the old spelling */
+	if (urls && JSON_NODE_HOLDS_VALUE(urls) && json_node_get_value_type(urls) == G_TYPE_STRING)
+		return convert_url(json_node_get_string(urls), user, cred, stun, turn, error);
+	if (!urls || !JSON_NODE_HOLDS_ARRAY(urls) ||
+	    json_array_get_length(json_node_get_array(urls)) == 0) {
+		*error = g_strdup_printf("entry %u has no \"urls\"", nr);
+		return false;
+	}
+	for (guint j = 0; j < json_array_get_length(json_node_get_array(urls)); j++) {
+		JsonNode *u = json_array_get_element(json_node_get_array(urls), j);
+
+		if (!JSON_NODE_HOLDS_VALUE(u) || json_node_get_value_type(u) != G_TYPE_STRING) {
+			*error = g_strdup_printf("entry %u: \"urls\" holds a non-string", nr);
+			return false;
+		}
+		if (!convert_url(json_node_get_string(u), user, cred, stun, turn, error))
+			return false;
+	}
+	return true;
 }
 
 bool tund_ice_parse_servers(const char *json, size_t len, GPtrArray *stun, GPtrArray *turn,
@@ -260,45 +216,9 @@ bool tund_ice_parse_servers(const char *json, size_t len, GPtrArray *stun, GPtrA
 		*error = g_strdup("the iceServers array is empty");
 		goto out;
 	}
-	for (guint i = 0; i < json_array_get_length(a); i++) {
-		JsonNode *e = json_array_get_element(a, i), *urls;
-		JsonObject *o;
-		const char *user, *cred;
-
-		if (!JSON_NODE_HOLDS_OBJECT(e)) {
-			*error = g_strdup_printf("entry %u is not an object", i + 1);
+	for (guint i = 0; i < json_array_get_length(a); i++)
+		if (!convert_entry(json_array_get_element(a, i), i + 1, stun, turn, error))
 			goto out;
-		}
-		o = json_node_get_object(e);
-		user = string_member(o, "username");
-		cred = string_member(o, "credential");
-		urls = json_object_get_member(o, "urls");
-		if (!urls)
-			urls = json_object_get_member(o, "url"); /* the old spelling */
-		if (urls && JSON_NODE_HOLDS_VALUE(urls) &&
-		    json_node_get_value_type(urls) == G_TYPE_STRING) {
-			if (!convert_url(json_node_get_string(urls), user, cred, stun, turn, error))
-				goto out;
-			continue;
-		}
-		if (!urls || !JSON_NODE_HOLDS_ARRAY(urls) ||
-		    json_array_get_length(json_node_get_array(urls)) == 0) {
-			*error = g_strdup_printf("entry %u has no \"urls\"", i + 1);
-			goto out;
-		}
-		for (guint j = 0; j < json_array_get_length(json_node_get_array(urls)); j++) {
-			JsonNode *u = json_array_get_element(json_node_get_array(urls), j);
-
-			if (!JSON_NODE_HOLDS_VALUE(u) ||
-			    json_node_get_value_type(u) != G_TYPE_STRING) {
-				*error = g_strdup_printf("entry %u: \"urls\" holds a non-string",
-							 i + 1);
-				goto out;
-			}
-			if (!convert_url(json_node_get_string(u), user, cred, stun, turn, error))
-				goto out;
-		}
-	}
 	ok = true;
 out:
 	if (*error) {

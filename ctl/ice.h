@@ -10,16 +10,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* "mqtt://HOST:PORT" (HOST as in tund_args_check_endpoint, [V6] allowed). */
+/* The checks are overlay/servers.h's parsers, which the daemon applies too,
+ * so that tundctl refuses what tund would, before sending it; tundctl also
+ * wants the port written out. */
+/* "mqtt://HOST:PORT"; mqtts:// is refused. */
 bool tund_ice_check_broker(const char *url, char *why, size_t why_len);
 /* A STUN server "HOST:PORT". */
 bool tund_ice_check_stun(const char *hostport, char *why, size_t why_len);
 /* "turn://USER:PASS@HOST:PORT" with an optional "?transport=udp|tcp"; USER
- * and PASS non-empty and percent-encoded where needed. "turns://" is refused
+ * and PASS non-empty, percent-encoded where needed. "turns:" is refused
  * with a reason (libnice has no TURN over TLS). */
 bool tund_ice_check_turn(const char *url, char *why, size_t why_len);
-/* RFC 3986 percent-encoding of everything but unreserved characters (g_free). */
-char *tund_ice_percent_encode(const char *text);
 /* Parses a WebRTC iceServers JSON array
  * ([{"urls": ["stun:H:P", "turn:H:P?transport=tcp"] | "URL", "username",
  * "credential"}, ...]) and appends each stun:/turn: URL, converted, to stun

@@ -9,6 +9,7 @@
 
 #include "ctl/client.h"
 #include "ctl/ctl.h"
+#include "overlay/control_proto.h"
 
 static int help_main(int argc, char **argv, const char *sock);
 
@@ -327,7 +328,7 @@ int ctl_list(int argc, char **argv, const char *sock, const char *cmd, const cha
 		return ctl_usage_error("%s: unexpected argument '%s'", cmd, argv[optind]);
 
 	req = json_object_new();
-	json_object_set_string_member(req, "cmd", cmd);
+	json_object_set_string_member(req, TUND_KEY_CMD, cmd);
 	ret = ctl_call(sock, req, result);
 	if (ret)
 		return ret;

@@ -20,7 +20,7 @@
  * produce a MAC. Beacons are not encrypted: anyone on the link sees that a
  * key is in some network, which the listen port reveals anyway.
  *
- * Transport (tund/beacon.c): UDP port 51821, IPv4 multicast 239.255.77.77
+ * Transport (tund/connect/beacon.c): UDP port 51821, IPv4 multicast 239.255.77.77
  * (TTL 1) and limited broadcast 255.255.255.255 per interface, IPv6 link-local
  * multicast ff02::7475:6e64 ("tund"), on every up, non-loopback, non-tund
  * interface. */
@@ -48,7 +48,7 @@ enum {
 #define TUND_BEACON_GROUP4 "239.255.77.77"
 #define TUND_BEACON_GROUP6 "ff02::7475:6e64"
 
-/* A decoded beacon (the name tund_beacon is tund/beacon.c's handle). */
+/* A decoded beacon (the name tund_beacon is tund/connect/beacon.c's handle). */
 struct tund_beacon_msg {
 	uint8_t netid[16];   /* filled by decode; encode derives it from the key */
 	uint8_t pubkey[32];  /* sender's static public key */

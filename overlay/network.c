@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "overlay/blake2s.h"
+#include "overlay/servers.h"
 
 #define SET_WHY(msg)                 \
 	do {                         \
@@ -135,384 +136,6 @@ void tund_network_clear(struct tund_network *net)
 	sodium_memzero(net, sizeof(*net));
 }
 
-/* ---- URLs ---- */
-
-static bool hostname_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       c == '.' || c == '-' || c == '_';
-}
-
-/* A DNS name or IPv4 literal (by charset), or a bare IPv6 literal. */
-static bool host_valid(const char *h, size_t len)
-{
-	char buf[INET6_ADDRSTRLEN];
-	uint8_t a6[16];
-
-	if (len == 0 || len > 255)
-		return false;
-	if (memchr(h, ':', len)) {
-		if (len >= sizeof(buf))
-			return false;
-		memcpy(buf, h, len);
-		buf[len] = '\0';
-		return inet_pton(AF_INET6, buf, a6) == 1;
-	}
-	if (h[0] == '-' || h[0] == '.')
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!hostname_char(h[i]))
-			return false;
-	return true;
-}
-
-static bool parse_port(const char *s, size_t len, uint16_t *out)
-{
-	unsigned v = 0;
-
-	if (len == 0 || len > 5)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (unsigned)(s[i] - '0');
-	}
-	if (v == 0 || v > 65535)
-		return false;
-	*out = (uint16_t)v;
-	return true;
-}
-
-/* "host", "host:port", "[v6]" or "[v6]:port" in s[0..len). */
-static bool parse_hostport(const char *s, size_t len, char host[256], uint16_t *port,
-			   uint16_t default_port, const char **why)
-{
-	const char *h, *p = NULL;
-	size_t hlen, plen = 0;
-
-	if (len == 0) {
-		SET_WHY("missing host");
-		return false;
-	}
-	if (s[0] == '[') {
-		const char *close = memchr(s, ']', len);
-		if (!close) {
-			SET_WHY("missing ']' after IPv6 address");
-			return false;
-		}
-		h = s + 1;
-		hlen = (size_t)(close - h);
-		if (hlen == 0 || !memchr(h, ':', hlen)) {
-			SET_WHY("only IPv6 addresses go in brackets");
-			return false;
-		}
-		if (close + 1 < s + len) {
-			if (close[1] != ':') {
-				SET_WHY("unexpected characters after ']'");
-				return false;
-			}
-			p = close + 2;
-			plen = (size_t)(s + len - p);
-		}
-	} else {
-		const char *colon = memchr(s, ':', len);
-		h = s;
-		hlen = colon ? (size_t)(colon - s) : len;
-		if (colon) {
-			p = colon + 1;
-			plen = (size_t)(s + len - p);
-			if (memchr(p, ':', plen)) {
-				SET_WHY("IPv6 addresses must be written in brackets");
-				return false;
-			}
-		}
-	}
-	if (!host_valid(h, hlen)) {
-		SET_WHY("invalid host name");
-		return false;
-	}
-	if (p) {
-		if (!parse_port(p, plen, port)) {
-			SET_WHY("invalid port (1-65535)");
-			return false;
-		}
-	} else {
-		*port = default_port;
-	}
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	return true;
-}
-
-static bool starts_with(const char *s, const char *prefix)
-{
-	return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-bool tund_parse_broker_url(const char *url, struct tund_broker *out, const char **why)
-{
-	struct tund_broker b;
-	const char *rest;
-
-	if (!url) {
-		SET_WHY("broker: missing URL");
-		return false;
-	}
-	memset(&b, 0, sizeof(b));
-	if (starts_with(url, "mqtt://")) {
-		rest = url + 7;
-	} else if (starts_with(url, "mqtts://")) {
-		rest = url + 8;
-		b.tls = true;
-	} else {
-		SET_WHY("broker: expected mqtt://HOST:PORT");
-		return false;
-	}
-	if (strchr(rest, '@') || strchr(rest, '/') || strchr(rest, '?')) {
-		SET_WHY("broker: expected only HOST:PORT after mqtt://");
-		return false;
-	}
-	if (!parse_hostport(rest, strlen(rest), b.host, &b.port,
-			    b.tls ? TUND_NET_DEFAULT_MQTTS_PORT : TUND_NET_DEFAULT_MQTT_PORT, why))
-		return false;
-	if (out)
-		*out = b;
-	return true;
-}
-
-bool tund_parse_stun(const char *text, struct tund_stun_server *out, const char **why)
-{
-	struct tund_stun_server s;
-
-	if (!text) {
-		SET_WHY("stun: missing server");
-		return false;
-	}
-	if (starts_with(text, "stun:"))
-		text += 5;
-	memset(&s, 0, sizeof(s));
-	if (!parse_hostport(text, strlen(text), s.host, &s.port, TUND_NET_DEFAULT_STUN_PORT, why))
-		return false;
-	*out = s;
-	return true;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Bytes allowed in credentials once decoded: no NUL or other controls. */
-static bool cred_byte_ok(unsigned char c)
-{
-	return c >= 0x20 && c != 0x7f;
-}
-
-static bool percent_decode(const char *s, size_t len, char *out, size_t cap)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c == '%') {
-			int hi, lo;
-			if (i + 2 >= len)
-				return false;
-			hi = hexval(s[i + 1]);
-			lo = hexval(s[i + 2]);
-			if (hi < 0 || lo < 0)
-				return false;
-			c = (unsigned char)(hi << 4 | lo);
-			i += 2;
-		}
-		if (!cred_byte_ok(c) || o + 1 >= cap)
-			return false;
-		out[o++] = (char)c;
-	}
-	out[o] = '\0';
-	return true;
-}
-
-static bool cred_valid(const char *s, size_t cap)
-{
-	size_t len = strnlen(s, cap);
-
-	if (len == cap)
-		return false;
-	for (size_t i = 0; i < len; i++)
-		if (!cred_byte_ok((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
-bool tund_parse_turn_url(const char *url, struct tund_turn_server *out, const char **why)
-{
-	return tund_parse_turn_url_creds(url, NULL, NULL, out, why);
-}
-
-bool tund_parse_turn_url_creds(const char *url, const char *user, const char *pass,
-			       struct tund_turn_server *out, const char **why)
-{
-	struct tund_turn_server t;
-	const char *rest, *q, *at, *hp;
-	size_t alen;
-	bool ok = false;
-
-	memset(&t, 0, sizeof(t));
-	if (!url) {
-		SET_WHY("turn: missing URL");
-		goto out;
-	}
-	if (starts_with(url, "turns:")) {
-		SET_WHY("turn: TURN over TLS (turns:) is not supported; use transport=tcp");
-		goto out;
-	}
-	if (starts_with(url, "turn://"))
-		rest = url + 7;
-	else if (starts_with(url, "turn:"))
-		rest = url + 5;
-	else {
-		SET_WHY("turn: expected turn://USER:PASS@HOST:PORT?transport=udp|tcp");
-		goto out;
-	}
-	q = strchr(rest, '?');
-	alen = q ? (size_t)(q - rest) : strlen(rest);
-	at = NULL;
-	for (const char *p = rest; p < rest + alen; p++)
-		if (*p == '@')
-			at = p;
-	hp = rest;
-	if (at) {
-		const char *colon;
-		size_t ulen = (size_t)(at - rest);
-
-		if (rest == url + 5) {
-			SET_WHY("turn: credentials in the URL need the turn:// form");
-			goto out;
-		}
-		colon = memchr(rest, ':', ulen);
-		if (!percent_decode(rest, colon ? (size_t)(colon - rest) : ulen, t.user,
-				    sizeof(t.user)) ||
-		    (colon && !percent_decode(colon + 1, (size_t)(at - colon - 1), t.pass,
-					      sizeof(t.pass)))) {
-			SET_WHY("turn: bad user or password (too long or bad % escape)");
-			goto out;
-		}
-		hp = at + 1;
-	}
-	if (!parse_hostport(hp, (size_t)(rest + alen - hp), t.host, &t.port,
-			    TUND_NET_DEFAULT_TURN_PORT, why))
-		goto out;
-	if (q) {
-		if (!strcmp(q, "?transport=udp"))
-			t.tcp = false;
-		else if (!strcmp(q, "?transport=tcp"))
-			t.tcp = true;
-		else {
-			SET_WHY("turn: only ?transport=udp or ?transport=tcp is understood");
-			goto out;
-		}
-	}
-	if (user) {
-		if (strlen(user) >= sizeof(t.user) || !cred_valid(user, sizeof(t.user))) {
-			SET_WHY("turn: bad user (at most 127 printable bytes)");
-			goto out;
-		}
-		memcpy(t.user, user, strlen(user) + 1);
-	}
-	if (pass) {
-		if (strlen(pass) >= sizeof(t.pass) || !cred_valid(pass, sizeof(t.pass))) {
-			SET_WHY("turn: bad password (at most 127 printable bytes)");
-			goto out;
-		}
-		memcpy(t.pass, pass, strlen(pass) + 1);
-	}
-	*out = t;
-	ok = true;
-out:
-	sodium_memzero(&t, sizeof(t));
-	return ok;
-}
-
-/* Appends s[0..len) percent-encoded (RFC 3986 unreserved kept). */
-static bool append_escaped(char *buf, size_t cap, size_t *pos, const char *s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '.' || c == '_' || c == '~') {
-			if (*pos + 1 >= cap)
-				return false;
-			buf[(*pos)++] = (char)c;
-		} else {
-			if (*pos + 3 >= cap)
-				return false;
-			buf[(*pos)++] = '%';
-			buf[(*pos)++] = hex[c >> 4];
-			buf[(*pos)++] = hex[c & 15];
-		}
-	}
-	buf[*pos] = '\0';
-	return true;
-}
-
-static bool append(char *buf, size_t cap, size_t *pos, const char *s)
-{
-	size_t len = strlen(s);
-
-	if (*pos + len >= cap)
-		return false;
-	memcpy(buf + *pos, s, len + 1);
-	*pos += len;
-	return true;
-}
-
-static bool append_hostport(char *buf, size_t cap, size_t *pos, const char *host, uint16_t port)
-{
-	char p[8];
-	bool v6 = strchr(host, ':') != NULL;
-
-	snprintf(p, sizeof(p), ":%u", port);
-	return (!v6 || append(buf, cap, pos, "[")) && append(buf, cap, pos, host) &&
-	       (!v6 || append(buf, cap, pos, "]")) && append(buf, cap, pos, p);
-}
-
-bool tund_format_turn_url(const struct tund_turn_server *t, char *buf, size_t cap)
-{
-	size_t pos = 0;
-
-	if (cap == 0)
-		return false;
-	buf[0] = '\0';
-	if (!append(buf, cap, &pos, "turn://"))
-		return false;
-	if (t->user[0] || t->pass[0]) {
-		if (!append_escaped(buf, cap, &pos, t->user) || !append(buf, cap, &pos, ":") ||
-		    !append_escaped(buf, cap, &pos, t->pass) || !append(buf, cap, &pos, "@"))
-			return false;
-	}
-	return append_hostport(buf, cap, &pos, t->host, t->port) &&
-	       append(buf, cap, &pos, t->tcp ? "?transport=tcp" : "?transport=udp");
-}
-
-bool tund_format_stun(const struct tund_stun_server *s, char *buf, size_t cap)
-{
-	size_t pos = 0;
-
-	if (cap == 0)
-		return false;
-	buf[0] = '\0';
-	return append_hostport(buf, cap, &pos, s->host, s->port);
-}
-
 /* ---- Invites ---- */
 
 struct writer {
@@ -564,13 +187,14 @@ static bool network_valid(const struct tund_network *net)
 	if (net->n_stun > TUND_NET_MAX_STUN || net->n_turn > TUND_NET_MAX_TURN)
 		return false;
 	for (unsigned i = 0; i < net->n_stun; i++)
-		if (!host_valid(net->stun[i].host, strnlen(net->stun[i].host, 256)) ||
+		if (!tund_server_host_valid(net->stun[i].host, strnlen(net->stun[i].host, 256)) ||
 		    !net->stun[i].port)
 			return false;
 	for (unsigned i = 0; i < net->n_turn; i++) {
 		const struct tund_turn_server *t = &net->turn[i];
-		if (!host_valid(t->host, strnlen(t->host, 256)) || !t->port ||
-		    !cred_valid(t->user, sizeof(t->user)) || !cred_valid(t->pass, sizeof(t->pass)))
+		if (!tund_server_host_valid(t->host, strnlen(t->host, 256)) || !t->port ||
+		    !tund_server_cred_valid(t->user, sizeof(t->user)) ||
+		    !tund_server_cred_valid(t->pass, sizeof(t->pass)))
 			return false;
 	}
 	return net->admission == TUND_ADMISSION_OPEN || net->admission == TUND_ADMISSION_APPROVE;
@@ -642,7 +266,7 @@ out:
 static bool bytes_printable(const uint8_t *p, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
-		if (!cred_byte_ok(p[i]))
+		if (!tund_server_cred_byte_ok(p[i]))
 			return false;
 	return true;
 }
@@ -680,17 +304,144 @@ static bool decode_turn(const uint8_t *v, size_t len, struct tund_turn_server *t
 	    !take_str8(&v, end, t->user, sizeof(t->user)) ||
 	    !take_str8(&v, end, t->pass, sizeof(t->pass)) || v != end)
 		return false;
-	return host_valid(t->host, strlen(t->host)) &&
+	return tund_server_host_valid(t->host, strlen(t->host)) &&
 	       bytes_printable((const uint8_t *)t->user, strlen(t->user)) &&
 	       bytes_printable((const uint8_t *)t->pass, strlen(t->pass)) &&
 	       strlen(t->host) + strlen(t->user) + strlen(t->pass) + 6 == len;
 }
 
+/* Name, key and prefix4; again: the tag was seen before. */
+static bool decode_identity(uint8_t tag, const uint8_t *v, size_t flen, bool again,
+			    struct tund_network *n, const char **why)
+{
+	switch (tag) {
+	case TAG_NAME:
+		if (again || flen < 1 || flen > TUND_NET_NAME_MAX) {
+			SET_WHY("invite: bad network name");
+			return false;
+		}
+		memcpy(n->name, v, flen);
+		n->name[flen] = '\0';
+		if (!tund_network_name_valid(n->name)) {
+			SET_WHY("invite: bad network name");
+			return false;
+		}
+		return true;
+	case TAG_KEY:
+		if (again || flen != TUND_NET_KEY_LEN) {
+			SET_WHY("invite: bad network key");
+			return false;
+		}
+		memcpy(n->key, v, flen);
+		return true;
+	default: /* TAG_PREFIX4 */
+		if (again || flen != 5) {
+			SET_WHY("invite: bad prefix");
+			return false;
+		}
+		memset(&n->prefix4, 0, sizeof(n->prefix4));
+		n->prefix4.family = AF_INET;
+		memcpy(n->prefix4.addr, v, 4);
+		n->prefix4.prefix = v[4];
+		if (!prefix4_valid(&n->prefix4)) {
+			SET_WHY("invite: bad prefix (IPv4 /8 to /30, host bits zero)");
+			return false;
+		}
+		return true;
+	}
+}
+
+/* Broker (once), STUN and TURN servers (up to their maximum). */
+static bool decode_server(uint8_t tag, const uint8_t *v, size_t flen, bool again,
+			  struct tund_network *n, const char **why)
+{
+	struct tund_stun_server *s;
+
+	switch (tag) {
+	case TAG_BROKER:
+		if (again || flen < 1 || flen >= sizeof(n->broker) || memchr(v, 0, flen)) {
+			SET_WHY("invite: bad broker URL");
+			return false;
+		}
+		memcpy(n->broker, v, flen);
+		n->broker[flen] = '\0';
+		if (!tund_parse_broker_url(n->broker, NULL, NULL)) {
+			SET_WHY("invite: bad broker URL");
+			return false;
+		}
+		return true;
+	case TAG_STUN:
+		if (n->n_stun == TUND_NET_MAX_STUN) {
+			SET_WHY("invite: too many STUN servers");
+			return false;
+		}
+		s = &n->stun[n->n_stun];
+		if (flen < 3 || flen - 2 >= sizeof(s->host) ||
+		    !tund_server_host_valid((const char *)v + 2, flen - 2) || !(v[0] | v[1])) {
+			SET_WHY("invite: bad STUN server");
+			return false;
+		}
+		s->port = (uint16_t)(v[0] << 8 | v[1]);
+		memcpy(s->host, v + 2, flen - 2);
+		s->host[flen - 2] = '\0';
+		n->n_stun++;
+		return true;
+	default: /* TAG_TURN */
+		if (n->n_turn == TUND_NET_MAX_TURN) {
+			SET_WHY("invite: too many TURN servers");
+			return false;
+		}
+		if (!decode_turn(v, flen, &n->turn[n->n_turn])) {
+			SET_WHY("invite: bad TURN server");
+			return false;
+		}
+		n->n_turn++;
+		return true;
+	}
+}
+
+/* One field; *seen has bit 1 << tag for each known tag seen so far. */
+static bool decode_field(uint8_t tag, const uint8_t *v, size_t flen, unsigned *seen,
+			 struct tund_network *n, const char **why)
+{
+	bool again;
+
+	if (tag > TAG_NO_BROADCAST)
+		return true; /* a newer field: skip */
+	again = *seen & 1u << tag;
+	*seen |= 1u << tag;
+	switch (tag) {
+	case TAG_NAME:
+	case TAG_KEY:
+	case TAG_PREFIX4:
+		return decode_identity(tag, v, flen, again, n, why);
+	case TAG_BROKER:
+	case TAG_STUN:
+	case TAG_TURN:
+		return decode_server(tag, v, flen, again, n, why);
+	case TAG_ADMISSION:
+		if (again || flen != 1 || v[0] > TUND_ADMISSION_APPROVE) {
+			SET_WHY("invite: bad admission mode");
+			return false;
+		}
+		n->admission = (enum tund_admission)v[0];
+		return true;
+	case TAG_NO_BROADCAST:
+		if (flen != 0) {
+			SET_WHY("invite: bad broadcast flag");
+			return false;
+		}
+		n->no_broadcast = true;
+		return true;
+	default:
+		return true; /* tag 0: not used, skipped as before */
+	}
+}
+
 static bool decode_fields(const uint8_t *p, size_t len, struct tund_network *n, const char **why)
 {
 	const uint8_t *end = p + len;
-	bool have_name = false, have_key = false, have_prefix = false, have_broker = false,
-	     have_adm = false;
+	unsigned seen = 0;
 
 	if (len < 1) {
 		SET_WHY("invite: empty");
@@ -704,7 +455,6 @@ static bool decode_fields(const uint8_t *p, size_t len, struct tund_network *n, 
 	while (p < end) {
 		uint8_t tag;
 		size_t flen;
-		const uint8_t *v;
 
 		if (end - p < 3) {
 			SET_WHY("invite: truncated field header");
@@ -717,109 +467,11 @@ static bool decode_fields(const uint8_t *p, size_t len, struct tund_network *n, 
 			SET_WHY("invite: truncated field");
 			return false;
 		}
-		v = p;
+		if (!decode_field(tag, p, flen, &seen, n, why))
+			return false;
 		p += flen;
-		switch (tag) {
-		case TAG_NAME:
-			if (have_name || flen < 1 || flen > TUND_NET_NAME_MAX) {
-				SET_WHY("invite: bad network name");
-				return false;
-			}
-			memcpy(n->name, v, flen);
-			n->name[flen] = '\0';
-			if (!tund_network_name_valid(n->name)) {
-				SET_WHY("invite: bad network name");
-				return false;
-			}
-			have_name = true;
-			break;
-		case TAG_KEY:
-			if (have_key || flen != TUND_NET_KEY_LEN) {
-				SET_WHY("invite: bad network key");
-				return false;
-			}
-			memcpy(n->key, v, flen);
-			have_key = true;
-			break;
-		case TAG_PREFIX4:
-			if (have_prefix || flen != 5) {
-				SET_WHY("invite: bad prefix");
-				return false;
-			}
-			memset(&n->prefix4, 0, sizeof(n->prefix4));
-			n->prefix4.family = AF_INET;
-			memcpy(n->prefix4.addr, v, 4);
-			n->prefix4.prefix = v[4];
-			if (!prefix4_valid(&n->prefix4)) {
-				SET_WHY("invite: bad prefix (IPv4 /8 to /30, host bits zero)");
-				return false;
-			}
-			have_prefix = true;
-			break;
-		case TAG_BROKER:
-			if (have_broker || flen < 1 || flen >= sizeof(n->broker) ||
-			    memchr(v, 0, flen)) {
-				SET_WHY("invite: bad broker URL");
-				return false;
-			}
-			memcpy(n->broker, v, flen);
-			n->broker[flen] = '\0';
-			if (!tund_parse_broker_url(n->broker, NULL, NULL)) {
-				SET_WHY("invite: bad broker URL");
-				return false;
-			}
-			have_broker = true;
-			break;
-		case TAG_STUN: {
-			struct tund_stun_server *s;
-
-			if (n->n_stun == TUND_NET_MAX_STUN) {
-				SET_WHY("invite: too many STUN servers");
-				return false;
-			}
-			s = &n->stun[n->n_stun];
-			if (flen < 3 || flen - 2 >= sizeof(s->host) ||
-			    !host_valid((const char *)v + 2, flen - 2) || !(v[0] | v[1])) {
-				SET_WHY("invite: bad STUN server");
-				return false;
-			}
-			s->port = (uint16_t)(v[0] << 8 | v[1]);
-			memcpy(s->host, v + 2, flen - 2);
-			s->host[flen - 2] = '\0';
-			n->n_stun++;
-			break;
-		}
-		case TAG_TURN:
-			if (n->n_turn == TUND_NET_MAX_TURN) {
-				SET_WHY("invite: too many TURN servers");
-				return false;
-			}
-			if (!decode_turn(v, flen, &n->turn[n->n_turn])) {
-				SET_WHY("invite: bad TURN server");
-				return false;
-			}
-			n->n_turn++;
-			break;
-		case TAG_ADMISSION:
-			if (have_adm || flen != 1 || v[0] > TUND_ADMISSION_APPROVE) {
-				SET_WHY("invite: bad admission mode");
-				return false;
-			}
-			n->admission = (enum tund_admission)v[0];
-			have_adm = true;
-			break;
-		case TAG_NO_BROADCAST:
-			if (flen != 0) {
-				SET_WHY("invite: bad broadcast flag");
-				return false;
-			}
-			n->no_broadcast = true;
-			break;
-		default:
-			break; /* a newer field: skip */
-		}
 	}
-	if (!have_name || !have_key || !have_prefix) {
+	if (!(seen & 1u << TAG_NAME) || !(seen & 1u << TAG_KEY) || !(seen & 1u << TAG_PREFIX4)) {
 		SET_WHY("invite: missing name, key or prefix");
 		return false;
 	}

@@ -43,6 +43,7 @@
 #include <stdint.h>
 
 #include "overlay/cidr.h"
+#include "overlay/servers.h"
 
 enum tund_admission { TUND_ADMISSION_OPEN, TUND_ADMISSION_APPROVE };
 
@@ -53,10 +54,6 @@ enum {
 	TUND_NET_ID_LEN = 16,
 	TUND_NET_KEY_LEN = 32,
 	TUND_NET_TAG_LEN = 16,
-	TUND_NET_DEFAULT_STUN_PORT = 3478,
-	TUND_NET_DEFAULT_TURN_PORT = 3478,
-	TUND_NET_DEFAULT_MQTT_PORT = 1883,
-	TUND_NET_DEFAULT_MQTTS_PORT = 8883,
 	TUND_INVITE_VERSION = 1,
 	/* Longest invite text including the NUL: fits every field at its maximum. */
 	TUND_INVITE_MAX_TEXT = 4608,
@@ -68,25 +65,6 @@ enum {
 
 #define TUND_NET_DEFAULT_PREFIX4 "10.77.0.0/16"
 #define TUND_INVITE_PREFIX "tund1:"
-
-struct tund_turn_server {
-	char host[256]; /* hostname or IP; IPv6 without brackets */
-	uint16_t port;
-	char user[128]; /* decoded (no percent escapes) */
-	char pass[128];
-	bool tcp;       /* transport=tcp; default udp */
-};
-
-struct tund_stun_server {
-	char host[256];
-	uint16_t port;
-};
-
-struct tund_broker {
-	char host[256];
-	uint16_t port;
-	bool tls; /* mqtts:// */
-};
 
 struct tund_network {
 	char name[TUND_NET_NAME_MAX + 1]; /* 1-64 of [A-Za-z0-9._-] */
@@ -115,24 +93,6 @@ bool tund_network_set_prefix4(struct tund_network *net, const char *cidr, const 
 void tund_network_derive_prefix6(struct tund_network *net);
 /* Wipes the key and everything else. */
 void tund_network_clear(struct tund_network *net);
-
-/* "mqtt://HOST[:PORT]" (1883) or "mqtts://HOST[:PORT]" (8883); out may be NULL
- * to validate only. */
-bool tund_parse_broker_url(const char *url, struct tund_broker *out, const char **why);
-/* "HOST[:PORT]" or "stun:HOST[:PORT]" (3478); IPv6 as "[addr]". */
-bool tund_parse_stun(const char *text, struct tund_stun_server *out, const char **why);
-/* "turn://[USER:PASS@]HOST[:PORT][?transport=udp|tcp]" (user and pass
- * percent-decoded) or WebRTC style "turn:HOST[:PORT][?transport=udp|tcp]". */
-bool tund_parse_turn_url(const char *url, struct tund_turn_server *out, const char **why);
-/* As above, then user and pass (taken verbatim, NULL keeps the URL's) replace
- * any credentials in the URL. */
-bool tund_parse_turn_url_creds(const char *url, const char *user, const char *pass,
-			       struct tund_turn_server *out, const char **why);
-/* Writes "turn://USER:PASS@HOST:PORT?transport=udp|tcp" (escaped); false if
- * it does not fit. */
-bool tund_format_turn_url(const struct tund_turn_server *t, char *buf, size_t cap);
-/* Writes "HOST:PORT" ("[v6]:PORT"); false if it does not fit. */
-bool tund_format_stun(const struct tund_stun_server *s, char *buf, size_t cap);
 
 /* Writes the invite text with its NUL; returns its length (without NUL), or 0
  * if cap is too small or net is invalid. TUND_INVITE_MAX_TEXT always fits. */

@@ -154,6 +154,66 @@ static void copy_text(char out[TUND_STUN_TEXT_MAX], const uint8_t *v, size_t len
 	out[n] = '\0';
 }
 
+/* An address attribute. XOR-MAPPED-ADDRESS wins over MAPPED-ADDRESS,
+ * OTHER-ADDRESS over CHANGED-ADDRESS and RESPONSE-ORIGIN over SOURCE-ADDRESS
+ * (the older RFC 3489 names) in either order; a loser must still parse,
+ * but for a SOURCE-ADDRESS after an origin. */
+static bool decode_address(struct tund_stun_msg *m, uint16_t type, const uint8_t *v,
+			   uint16_t alen, const uint8_t *buf, bool *have_xor, bool *have_other)
+{
+	struct sockaddr_storage ignored;
+
+	switch (type) {
+	case ATTR_XOR_MAPPED_ADDRESS:
+		if (!parse_address(&m->mapped, v, alen, true, buf))
+			return false;
+		m->has_mapped = *have_xor = true;
+		return true;
+	case ATTR_MAPPED_ADDRESS:
+		if (*have_xor)
+			return parse_address(&ignored, v, alen, false, buf);
+		if (!parse_address(&m->mapped, v, alen, false, buf))
+			return false;
+		m->has_mapped = true;
+		return true;
+	case ATTR_OTHER_ADDRESS:
+		if (!parse_address(&m->other, v, alen, false, buf))
+			return false;
+		m->has_other = *have_other = true;
+		return true;
+	case ATTR_CHANGED_ADDRESS:
+		if (*have_other)
+			return parse_address(&ignored, v, alen, false, buf);
+		if (!parse_address(&m->other, v, alen, false, buf))
+			return false;
+		m->has_other = true;
+		return true;
+	default: /* RESPONSE-ORIGIN, SOURCE-ADDRESS */
+		if (type == ATTR_SOURCE_ADDRESS && m->has_origin)
+			return true;
+		if (!parse_address(&m->origin, v, alen, false, buf))
+			return false;
+		m->has_origin = true;
+		return true;
+	}
+}
+
+static bool decode_error_code(struct tund_stun_msg *m, const uint8_t *v, uint16_t alen)
+{
+	unsigned cls, num;
+
+	if (alen < 4 || v[0] || v[1] || (v[2] & 0xF8))
+		return false;
+	cls = v[2] & 0x07;
+	num = v[3];
+	if (cls < 3 || cls > 6 || num > 99)
+		return false;
+	m->has_error = true;
+	m->error_code = (uint16_t)(cls * 100 + num);
+	copy_text(m->reason, v + 4, alen - 4u);
+	return true;
+}
+
 bool tund_stun_decode(struct tund_stun_msg *m, const uint8_t *buf, size_t len)
 {
 	bool have_xor = false, have_other = false;
@@ -182,61 +242,18 @@ bool tund_stun_decode(struct tund_stun_msg *m, const uint8_t *buf, size_t len)
 			return false;
 		switch (type) {
 		case ATTR_XOR_MAPPED_ADDRESS:
-			if (!parse_address(&m->mapped, v, alen, true, buf))
-				return false;
-			m->has_mapped = have_xor = true;
-			break;
 		case ATTR_MAPPED_ADDRESS:
-			if (have_xor) {
-				struct sockaddr_storage ignored;
-
-				if (!parse_address(&ignored, v, alen, false, buf))
-					return false;
-				break;
-			}
-			if (!parse_address(&m->mapped, v, alen, false, buf))
-				return false;
-			m->has_mapped = true;
-			break;
 		case ATTR_OTHER_ADDRESS:
-			if (!parse_address(&m->other, v, alen, false, buf))
-				return false;
-			m->has_other = have_other = true;
-			break;
 		case ATTR_CHANGED_ADDRESS:
-			if (have_other) {
-				struct sockaddr_storage ignored;
-
-				if (!parse_address(&ignored, v, alen, false, buf))
-					return false;
-				break;
-			}
-			if (!parse_address(&m->other, v, alen, false, buf))
-				return false;
-			m->has_other = true;
-			break;
 		case ATTR_RESPONSE_ORIGIN:
 		case ATTR_SOURCE_ADDRESS:
-			if (type == ATTR_SOURCE_ADDRESS && m->has_origin)
-				break;
-			if (!parse_address(&m->origin, v, alen, false, buf))
+			if (!decode_address(m, type, v, alen, buf, &have_xor, &have_other))
 				return false;
-			m->has_origin = true;
 			break;
-		case ATTR_ERROR_CODE: {
-			unsigned cls, num;
-
-			if (alen < 4 || v[0] || v[1] || (v[2] & 0xF8))
+		case ATTR_ERROR_CODE:
+			if (!decode_error_code(m, v, alen))
 				return false;
-			cls = v[2] & 0x07;
-			num = v[3];
-			if (cls < 3 || cls > 6 || num > 99)
-				return false;
-			m->has_error = true;
-			m->error_code = (uint16_t)(cls * 100 + num);
-			copy_text(m->reason, v + 4, alen - 4u);
 			break;
-		}
 		case ATTR_REALM:
 			m->has_realm = true;
 			copy_text(m->realm, v, alen);

@@ -3,8 +3,8 @@
  * may have edited by hand. */
 #include <stdint.h>
 
-#include "tund/config.h"
-#include "tund/peers.h"
+#include "tund/daemon/config.h"
+#include "tund/daemon/peers.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

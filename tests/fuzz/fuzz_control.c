@@ -3,8 +3,8 @@
  * argument validators on whatever object came in. */
 #include <stdint.h>
 
-#include "tund/control_codec.h"
-#include "tund/peers.h"
+#include "tund/control/control_codec.h"
+#include "tund/daemon/peers.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

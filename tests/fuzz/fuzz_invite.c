@@ -47,7 +47,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (tund_parse_turn_url(text, &tu, &why)) {
 		char url[1024];
 		struct tund_turn_server tu2;
-		if (!tund_format_turn_url(&tu, url, sizeof(url)) ||
+		if (!tund_format_turn_url(&tu, TUND_TURN_FULL, url, sizeof(url)) ||
 		    !tund_parse_turn_url(url, &tu2, &why) || strcmp(tu.user, tu2.user) ||
 		    strcmp(tu.pass, tu2.pass) || strcmp(tu.host, tu2.host) || tu.port != tu2.port ||
 		    tu.tcp != tu2.tcp)

@@ -27,7 +27,7 @@
 #include "netlink/tun.h"
 #include "overlay/bcast.h"
 #include "overlay/cidr.h"
-#include "tund/bcast_rules.h"
+#include "tund/host/bcast_rules.h"
 
 static volatile sig_atomic_t stop;
 
@@ -116,7 +116,7 @@ static int do_run(const char *name, const char *addr)
 	struct sigaction sa = { .sa_handler = on_term };
 	struct tund_cidr a4;
 	struct pollfd pfd[2];
-	char ifname[IFNAMSIZ], *err = NULL;
+	char ifname[IFNAMSIZ], why[512];
 	uint8_t pkt[65536];
 	int fd, ifindex;
 	ssize_t n;
@@ -134,14 +134,13 @@ static int do_run(const char *name, const char *addr)
 	check(tund_addr_add(ifindex, &a4), "addr_add");
 	check(tund_link_set_up(ifindex), "set_up");
 	for (int i = 0; i < 2; i++) {
-		int ret = tund_bcast_rules_install(ifname, &err);
+		int ret = tund_bcast_rules_install(ifname, why, sizeof(why));
 
 		if (ret < 0) {
-			printf("error: install #%d: %s (%s)\n", i + 1,
-			       err ? err : "?", strerror(-ret));
+			printf("error: install #%d: %s (%s)\n", i + 1, why[0] ? why : "?",
+			       strerror(-ret));
 			return 1;
 		}
-		free(err);
 	}
 	printf("ready ifindex=%d name=%s rt_table=%u\n", ifindex, ifname,
 	       tund_bcast_rules_rt_table(ifname));

@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tund/beacon.h"
-#include "tund/log.h"
+#include "tund/connect/beacon.h"
+#include "tund/daemon/log.h"
 
 static GMainLoop *loop;
 static GHashTable *seen;

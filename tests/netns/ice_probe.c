@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tund/ice.h"
+#include "tund/connect/ice.h"
 
 static struct {
 	GMainLoop *loop;

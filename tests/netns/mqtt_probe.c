@@ -17,7 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tund/mqtt.h"
+#include "tund/connect/mqtt.h"
 
 static struct tund_mqtt *mq;
 static GMainLoop *loop;

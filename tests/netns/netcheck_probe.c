@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tund/log.h"
-#include "tund/netcheck.h"
+#include "tund/daemon/log.h"
+#include "tund/connect/netcheck.h"
 
 static GMainLoop *loop;
 
@@ -39,16 +39,20 @@ int main(int argc, char **argv)
 		{ "debug", no_argument, NULL, 'd' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct tund_netcheck_turn turn[8];
+	struct tund_turn_server turn[8];
+	struct tund_stun_server stun;
 	struct tund_netcheck_config cfg = { .turn = turn };
-	char *hosts[8] = { 0 };
 	gint64 start;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			cfg.stun = optarg;
+			if (!tund_parse_hostport(optarg, stun.host, &stun.port, 0, NULL)) {
+				fprintf(stderr, "bad --stun %s\n", optarg);
+				return 2;
+			}
+			cfg.stun = &stun;
 			break;
 		case 'b':
 			cfg.broker = optarg;
@@ -61,7 +65,7 @@ int main(int argc, char **argv)
 			break;
 		case 't': {
 			char *arg = g_strdup(optarg), *slash = strrchr(arg, '/');
-			struct tund_netcheck_turn *t = &turn[cfg.n_turn];
+			struct tund_turn_server *t = &turn[cfg.n_turn];
 
 			if (cfg.n_turn == G_N_ELEMENTS(turn))
 				return 2;
@@ -70,11 +74,11 @@ int main(int argc, char **argv)
 				t->tcp = true;
 				*slash = '\0';
 			}
-			if (!tund_netcheck_split_hostport(arg, &hosts[cfg.n_turn], &t->port)) {
+			if (!tund_parse_hostport(arg, t->host, &t->port, 0, NULL)) {
 				fprintf(stderr, "bad --turn %s\n", optarg);
 				return 2;
 			}
-			t->host = hosts[cfg.n_turn++];
+			cfg.n_turn++;
 			g_free(arg);
 			break;
 		}
@@ -88,7 +92,5 @@ int main(int argc, char **argv)
 	g_main_loop_run(loop);
 	fprintf(stderr, "elapsed_ms %" G_GINT64_FORMAT "\n", (g_get_monotonic_time() - start) / 1000);
 	g_main_loop_unref(loop);
-	for (size_t i = 0; i < G_N_ELEMENTS(hosts); i++)
-		g_free(hosts[i]);
 	return 0;
 }

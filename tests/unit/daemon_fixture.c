@@ -16,9 +16,9 @@
 #include <unistd.h>
 
 #include "overlay/keys.h"
-#include "tund/dataplane.h"
-#include "tund/netrt.h"
-#include "tund/path.h"
+#include "tund/dataplane/dataplane.h"
+#include "tund/connect/membership.h"
+#include "tund/connect/path.h"
 
 void fx_init(struct fx *f)
 {
@@ -70,7 +70,7 @@ void fx_free(struct fx *f)
 {
 	struct tund_daemon *d = &f->d;
 
-	tund_daemon_stop_networks(d);
+	tund_networks_stop_all(d);
 	if (d->pending_networks)
 		g_ptr_array_unref(d->pending_networks);
 	tund_peer_list_clear(&d->peers);

@@ -11,7 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "tund/daemon.h"
+#include "tund/daemon/daemon.h"
+#include "tund/daemon/state.h"
+#include "tund/connect/networks.h"
+#include "tund/control/commands.h"
 
 struct fx {
 	struct tund_daemon d;

@@ -5,7 +5,7 @@
 #include <netinet/in.h>
 
 #include "tests/unit/unit.h"
-#include "tund/addrwatch.h"
+#include "tund/connect/addrwatch.h"
 
 UNIT_TEST(addrwatch_is_local)
 {

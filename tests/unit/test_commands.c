@@ -11,7 +11,7 @@
 #include "overlay/keys.h"
 #include "tests/unit/daemon_fixture.h"
 #include "tests/unit/unit.h"
-#include "tund/control_codec.h"
+#include "tund/control/control_codec.h"
 
 static char key_a[TUND_KEY_B64_LEN + 1], key_b[TUND_KEY_B64_LEN + 1];
 

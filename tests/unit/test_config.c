@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "tests/unit/unit.h"
-#include "tund/config.h"
+#include "tund/daemon/config.h"
 
 static bool parse(struct tund_config *cfg, const char *text, char **err)
 {

@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "tests/unit/unit.h"
-#include "tund/control_codec.h"
-#include "tund/peers.h"
+#include "tund/control/control_codec.h"
+#include "tund/daemon/peers.h"
 
 static const char KEY_A[] = "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=";
 static const char KEY_B[] = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";

@@ -14,8 +14,8 @@
 
 #include "tests/unit/daemon_fixture.h"
 #include "tests/unit/unit.h"
-#include "tund/control.h"
-#include "tund/control_codec.h"
+#include "tund/control/control.h"
+#include "tund/control/control_codec.h"
 
 static int connect_to(const char *path)
 {

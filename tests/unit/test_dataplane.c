@@ -9,7 +9,7 @@
 
 #include "tests/unit/daemon_fixture.h"
 #include "tests/unit/unit.h"
-#include "tund/dataplane.h"
+#include "tund/dataplane/dataplane.h"
 
 struct node {
 	struct fx f;

@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "tests/unit/unit.h"
-#include "tund/fastpath.h"
-#include "tund/udp_io.h"
+#include "tund/dataplane/fastpath.h"
+#include "tund/dataplane/udp_io.h"
 
 struct seen {
 	pthread_mutex_t lock;

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "tests/unit/unit.h"
-#include "tund/ice.h"
+#include "tund/connect/ice.h"
 
 struct side {
 	const char *name;

@@ -14,8 +14,8 @@
 #include "overlay/keys.h"
 #include "tests/unit/daemon_fixture.h"
 #include "tests/unit/unit.h"
-#include "tund/control.h"
-#include "tund/ice.h"
+#include "tund/control/control.h"
+#include "tund/connect/ice.h"
 
 struct node {
 	struct fx f;

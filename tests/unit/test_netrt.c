@@ -16,7 +16,7 @@
 #include "overlay/signal.h"
 #include "tests/unit/daemon_fixture.h"
 #include "tests/unit/unit.h"
-#include "tund/netrt.h"
+#include "tund/connect/membership.h"
 
 static int netns_enter(void)
 {
@@ -66,56 +66,56 @@ static size_t seal(const struct node *from, const uint8_t netkey[32], uint8_t ty
 	return tund_signal_seal(&m, netkey, from->priv, out, cap);
 }
 
-static void announce(struct tund_netrt *n, const struct node *from, const uint8_t netkey[32])
+static void announce(struct tund_membership *n, const struct node *from, const uint8_t netkey[32])
 {
 	uint8_t buf[TUND_SIGNAL_MAX_LEN];
 	size_t len = seal(from, netkey, TUND_SIGNAL_ANNOUNCE, NULL, now_ms(), buf, sizeof(buf));
 
 	CHECK(len > 0);
-	tund_netrt_receive(n, buf, len, false);
+	tund_membership_receive(n, buf, len, false);
 }
 
 /* signaling.dropped.NAME, or a member of the summary (-1 if absent). */
-static gint64 dropped(struct tund_netrt *n, const char *name)
+static gint64 dropped(struct tund_membership *n, const char *name)
 {
-	g_autoptr(JsonNode) j = tund_netrt_to_json(n);
+	g_autoptr(JsonNode) j = tund_membership_to_json(n);
 	JsonObject *sig = json_object_get_object_member(json_node_get_object(j), "signaling");
 	JsonObject *d = json_object_get_object_member(sig, "dropped");
 
 	return json_object_get_int_member_with_default(d, name, -1);
 }
 
-static gint64 summary_int(struct tund_netrt *n, const char *name)
+static gint64 summary_int(struct tund_membership *n, const char *name)
 {
-	g_autoptr(JsonNode) j = tund_netrt_to_json(n);
+	g_autoptr(JsonNode) j = tund_membership_to_json(n);
 
 	return json_object_get_int_member_with_default(json_node_get_object(j), name, -1);
 }
 
-static char *summary_string(struct tund_netrt *n, const char *name)
+static char *summary_string(struct tund_membership *n, const char *name)
 {
-	g_autoptr(JsonNode) j = tund_netrt_to_json(n);
+	g_autoptr(JsonNode) j = tund_membership_to_json(n);
 	JsonNode *m = json_object_get_member(json_node_get_object(j), name);
 
 	return m && JSON_NODE_HOLDS_VALUE(m) ? g_strdup(json_node_get_string(m)) : NULL;
 }
 
-static struct tund_netrt *start(struct fx *f, struct tund_network *net, const char *name,
+static struct tund_membership *start(struct fx *f, struct tund_network *net, const char *name,
 				enum tund_admission admission, bool joining)
 {
 	const char *why = NULL;
-	struct tund_netrt *n;
+	struct tund_membership *n;
 
 	CHECK(tund_network_init_new(net, name, &why));
 	net->admission = admission;
-	n = tund_netrt_start(&f->d, net, joining);
+	n = tund_membership_start(&f->d, net, joining);
 	g_ptr_array_add(f->d.networks, n); /* stopped by fx_free */
 	return n;
 }
 
 /* Each node's allowed IPs are what tund_network_assign gives for the whole
  * member set, the same on every node; ours is the summary's "address". */
-static void check_addresses(struct fx *f, struct tund_netrt *n, const struct tund_network *net,
+static void check_addresses(struct fx *f, struct tund_membership *n, const struct tund_network *net,
 			    const struct node *const *members, size_t count)
 {
 	uint8_t (*keys)[32] = g_malloc((count + 1) * 32);
@@ -163,7 +163,7 @@ UNIT_TEST(netrt_open_admission_addresses_and_drops)
 	node_new(&b);
 	node_new(&c);
 	node_new(&stranger);
-	struct tund_netrt *n = start(&f, &net, "lan", TUND_ADMISSION_OPEN, false);
+	struct tund_membership *n = start(&f, &net, "lan", TUND_ADMISSION_OPEN, false);
 	CHECK(tund_network_init_new(&other, "other", &why));
 
 	/* Alone: we have our address already. */
@@ -185,38 +185,38 @@ UNIT_TEST(netrt_open_admission_addresses_and_drops)
 
 	/* The same bytes again: a replay, counted and ignored. */
 	len = seal(&b, net.key, TUND_SIGNAL_ANNOUNCE, NULL, now_ms(), buf, sizeof(buf));
-	tund_netrt_receive(n, buf, len, false);
+	tund_membership_receive(n, buf, len, false);
 	CHECK(dropped(n, "replayed") == 0);
-	tund_netrt_receive(n, buf, len, false);
+	tund_membership_receive(n, buf, len, false);
 	CHECK(dropped(n, "replayed") == 1);
 
 	/* Old, live: stale. Old, retained by the broker: what it is for. */
 	len = seal(&c, net.key, TUND_SIGNAL_ANNOUNCE, NULL, now_ms() - 3600 * 1000, buf,
 		   sizeof(buf));
-	tund_netrt_receive(n, buf, len, false);
+	tund_membership_receive(n, buf, len, false);
 	CHECK(dropped(n, "stale") == 1);
-	tund_netrt_receive(n, buf, len, true);
+	tund_membership_receive(n, buf, len, true);
 	CHECK(dropped(n, "stale") == 1 && dropped(n, "replayed") == 1);
 
 	/* Sealed for another network; damaged; not a message at all. */
 	len = seal(&stranger, other.key, TUND_SIGNAL_ANNOUNCE, NULL, now_ms(), buf, sizeof(buf));
-	tund_netrt_receive(n, buf, len, false);
+	tund_membership_receive(n, buf, len, false);
 	CHECK(dropped(n, "other_network") == 1);
 	len = seal(&stranger, net.key, TUND_SIGNAL_ANNOUNCE, NULL, now_ms(), buf, sizeof(buf));
 	buf[len - 1] ^= 1;
-	tund_netrt_receive(n, buf, len, false);
+	tund_membership_receive(n, buf, len, false);
 	CHECK(dropped(n, "forged") == 1);
-	tund_netrt_receive(n, (const uint8_t *)"hello", 5, false);
+	tund_membership_receive(n, (const uint8_t *)"hello", 5, false);
 	CHECK(dropped(n, "malformed") == 1);
 	CHECK(tund_peer_list_find(&f.d.peers, stranger.b64) == NULL);
 
 	/* Unicast to someone else, and to us from a non-member. */
 	len = seal(&b, net.key, TUND_SIGNAL_BYE, c.pub, now_ms(), buf, sizeof(buf));
 	CHECK(len > 0);
-	tund_netrt_receive(n, buf, len, false);
+	tund_membership_receive(n, buf, len, false);
 	CHECK(dropped(n, "not_for_me") == 1);
 	len = seal(&stranger, net.key, TUND_SIGNAL_BYE, f.d.public_key, now_ms(), buf, sizeof(buf));
-	tund_netrt_receive(n, buf, len, false);
+	tund_membership_receive(n, buf, len, false);
 	CHECK(dropped(n, "unknown_sender") == 1);
 
 	/* Our own announce echoed by the broker: no member for ourselves. */
@@ -227,7 +227,7 @@ UNIT_TEST(netrt_open_admission_addresses_and_drops)
 	CHECK(f.d.peers.items->len == 2);
 	sodium_memzero(&self, sizeof(self));
 
-	g_autoptr(JsonNode) j = tund_netrt_to_json(n);
+	g_autoptr(JsonNode) j = tund_membership_to_json(n);
 	JsonObject *sig = json_object_get_object_member(json_node_get_object(j), "signaling");
 	CHECK(json_object_get_int_member(sig, "received") == 12);
 	CHECK(json_object_get_int_member(sig, "sent") == 0); /* no broker */
@@ -256,7 +256,7 @@ UNIT_TEST(netrt_block_and_unblock_member)
 
 	node_new(&b);
 	node_new(&c);
-	struct tund_netrt *n = start(&f, &net, "lan", TUND_ADMISSION_OPEN, false);
+	struct tund_membership *n = start(&f, &net, "lan", TUND_ADMISSION_OPEN, false);
 	announce(n, &b, net.key);
 	announce(n, &c, net.key);
 
@@ -273,7 +273,7 @@ UNIT_TEST(netrt_block_and_unblock_member)
 	announce(n, &b, net.key);
 	CHECK(dropped(n, "blocked") == 1);
 	len = seal(&b, net.key, TUND_SIGNAL_BYE, f.d.public_key, now_ms(), buf, sizeof(buf));
-	tund_netrt_receive(n, buf, len, false);
+	tund_membership_receive(n, buf, len, false);
 	CHECK(dropped(n, "blocked") == 2);
 	struct tund_peer *pb = tund_peer_list_find(&f.d.peers, b.b64);
 	CHECK(pb && pb->state == TUND_PEER_BLOCKED);
@@ -312,14 +312,14 @@ UNIT_TEST(netrt_approve_admission)
 
 	node_new(&b);
 	node_new(&old);
-	struct tund_netrt *n = start(&f, &net, "club", TUND_ADMISSION_APPROVE, false);
+	struct tund_membership *n = start(&f, &net, "club", TUND_ADMISSION_APPROVE, false);
 	announce(n, &b, net.key);
 	struct tund_peer *pb = tund_peer_list_find(&f.d.peers, b.b64);
 	CHECK(pb && pb->state == TUND_PEER_PENDING);
 	CHECK(summary_int(n, "pending") == 1 && summary_int(n, "members") == 0);
 	/* A pending member may not signal yet. */
 	len = seal(&b, net.key, TUND_SIGNAL_BYE, f.d.public_key, now_ms(), buf, sizeof(buf));
-	tund_netrt_receive(n, buf, len, false);
+	tund_membership_receive(n, buf, len, false);
 	CHECK(dropped(n, "unknown_sender") == 1);
 	/* Announcing again does not admit it. */
 	announce(n, &b, net.key);
@@ -342,7 +342,7 @@ UNIT_TEST(netrt_approve_admission)
 	const char *why = NULL;
 	CHECK(tund_network_init_new(&joined, "joined", &why));
 	joined.admission = TUND_ADMISSION_APPROVE;
-	struct tund_netrt *nj = tund_netrt_start(&f.d, &joined, true);
+	struct tund_membership *nj = tund_membership_start(&f.d, &joined, true);
 	g_ptr_array_add(f.d.networks, nj);
 	announce(nj, &old, joined.key);
 	struct tund_peer *po = tund_peer_list_find(&f.d.peers, old.b64);
@@ -402,8 +402,8 @@ UNIT_TEST(netrt_network_commands_good_path)
 	fx_reply_clear(&r);
 
 	/* Leaving takes its members along, from memory and from peers.json. */
-	announce(tund_daemon_network(&f.d, "home"), &b,
-		 tund_netrt_network(tund_daemon_network(&f.d, "home"))->key);
+	announce(tund_membership_find(&f.d, "home"), &b,
+		 tund_membership_network(tund_membership_find(&f.d, "home"))->key);
 	CHECK(f.d.peers.items->len == 1);
 	fx_call(&f, "{\"cmd\":\"network.leave\",\"name\":\"home\"}", &r);
 	CHECK(r.ok && !g_strcmp0(fx_result_string(&r, "left"), "home"));
@@ -433,7 +433,7 @@ UNIT_TEST(netrt_reload_applies_network_servers)
 	struct tund_network net;
 	char *err = NULL;
 
-	struct tund_netrt *n = start(&f, &net, "lan", TUND_ADMISSION_OPEN, false);
+	struct tund_membership *n = start(&f, &net, "lan", TUND_ADMISSION_OPEN, false);
 	g_autofree char *base = g_strdup_printf("[paths]\nstate_dir = %s\ncontrol_socket = %s\n",
 						f.dir, f.d.cfg.control_socket);
 	g_autofree char *text = g_strdup_printf(
@@ -459,9 +459,9 @@ UNIT_TEST(netrt_reload_applies_network_servers)
 	 * network is the one joined. */
 	g_autofree char *broker = summary_string(n, "broker");
 	CHECK(!g_strcmp0(broker, "mqtt://127.0.0.1:1"));
-	CHECK(tund_netrt_effective(n)->n_stun == 1 && tund_netrt_effective(n)->n_turn == 1);
-	CHECK(tund_netrt_network(n)->n_stun == 0 && !tund_netrt_network(n)->broker[0]);
-	g_autoptr(JsonNode) j = tund_netrt_to_json(n);
+	CHECK(tund_membership_effective(n)->n_stun == 1 && tund_membership_effective(n)->n_turn == 1);
+	CHECK(tund_membership_network(n)->n_stun == 0 && !tund_membership_network(n)->broker[0]);
+	g_autoptr(JsonNode) j = tund_membership_to_json(n);
 	g_autofree char *js = json_to_string(j, FALSE);
 	CHECK(strstr(js, "turn://u:***@192.0.2.8:3478") && !strstr(js, "secret-pw"));
 
@@ -471,7 +471,7 @@ UNIT_TEST(netrt_reload_applies_network_servers)
 	CHECK(reply != NULL);
 	if (reply)
 		json_node_unref(reply);
-	CHECK(tund_netrt_effective(n)->n_stun == 0 && !tund_netrt_effective(n)->broker[0]);
+	CHECK(tund_membership_effective(n)->n_stun == 0 && !tund_membership_effective(n)->broker[0]);
 	g_free(err);
 	sodium_memzero(&net, sizeof(net));
 	fx_free(&f);

@@ -311,7 +311,7 @@ UNIT_TEST(network_url_parsers)
 				  NULL));
 	CHECK(!strcmp(t.user, "u x") && !strcmp(t.pass, "p/w") && t.port == 3479 && t.tcp);
 	CHECK(!strcmp(t.host, "turn.example.org"));
-	CHECK(tund_format_turn_url(&t, buf, sizeof(buf)));
+	CHECK(tund_format_turn_url(&t, TUND_TURN_FULL, buf, sizeof(buf)));
 	CHECK(!strcmp(buf, "turn://u%20x:p%2Fw@turn.example.org:3479?transport=tcp"));
 	CHECK(tund_parse_turn_url("turn://u:p@[fd00::7]", &t, NULL));
 	CHECK(!strcmp(t.host, "fd00::7") && t.port == 3478 && !t.tcp);
@@ -320,12 +320,12 @@ UNIT_TEST(network_url_parsers)
 	CHECK(t.tcp && t.port == 5349 && !t.user[0] && !t.pass[0]);
 	CHECK(tund_parse_turn_url_creds("turn:h", "us:er", "p@ss", &t, NULL));
 	CHECK(!strcmp(t.user, "us:er") && !strcmp(t.pass, "p@ss"));
-	CHECK(tund_format_turn_url(&t, buf, sizeof(buf)));
+	CHECK(tund_format_turn_url(&t, TUND_TURN_FULL, buf, sizeof(buf)));
 	CHECK(tund_parse_turn_url(buf, &t, NULL) && !strcmp(t.user, "us:er") &&
 	      !strcmp(t.pass, "p@ss"));
 	CHECK(tund_parse_turn_url_creds("turn://a:b@h", "c", NULL, &t, NULL));
 	CHECK(!strcmp(t.user, "c") && !strcmp(t.pass, "b"));
-	CHECK(!tund_format_turn_url(&t, buf, 10));
+	CHECK(!tund_format_turn_url(&t, TUND_TURN_FULL, buf, 10));
 	static const char *const bad_turn[] = {
 		"", "turn:", "turn://", "turns:h", "stun:h", "turn://u:p@", "turn:u:p@h",
 		"turn://u:p@h?transport=tls", "turn://u:p@h?", "turn://u:p@h?transport=udp&x=1",

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "tests/unit/unit.h"
-#include "tund/pace.h"
+#include "tund/dataplane/pace.h"
 
 #define US 1000ull
 #define MS 1000000ull

@@ -8,9 +8,10 @@
 #include <string.h>
 
 #include "tests/unit/unit.h"
-#include "tund/daemon.h"
-#include "tund/ice.h"
-#include "tund/path.h"
+#include "tund/daemon/daemon.h"
+#include "tund/daemon/state.h"
+#include "tund/connect/ice.h"
+#include "tund/connect/path.h"
 
 struct side {
 	struct tund_daemon d;

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "tests/unit/unit.h"
-#include "tund/path.h"
+#include "tund/connect/path.h"
 
 struct ctx {
 	int done, dropped;

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "tests/unit/unit.h"
-#include "tund/priority.h"
+#include "tund/dataplane/priority.h"
 
 #define MS 1000000ull
 

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "tests/unit/unit.h"
-#include "tund/privdrop.h"
+#include "tund/host/privdrop.h"
 
 UNIT_TEST(privdrop_plan)
 {

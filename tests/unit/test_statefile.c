@@ -15,8 +15,8 @@
 #include "overlay/network.h"
 #include "tests/unit/daemon_fixture.h"
 #include "tests/unit/unit.h"
-#include "tund/keyfile.h"
-#include "tund/statefile.h"
+#include "tund/daemon/keyfile.h"
+#include "tund/daemon/statefile.h"
 
 static bool all_bytes(const uint8_t *p, size_t len, uint8_t v)
 {
@@ -294,7 +294,7 @@ static void expect_networks_refused(struct fx *f, const char *content)
 	f->d.networks = NULL;
 	g_clear_pointer(&f->d.networks_path, g_free);
 	fx_capture_begin();
-	CHECK(!tund_daemon_load_networks(&f->d));
+	CHECK(!tund_networks_load(&f->d));
 	g_autofree char *log = fx_capture_end();
 	CHECK(strstr(log, "refusing to start and leaving") != NULL);
 	CHECK(f->d.pending_networks == NULL);
@@ -332,13 +332,13 @@ UNIT_TEST(networks_file_corrupt_refused_untouched)
 	CHECK(unlink(f.d.networks_path) == 0);
 	g_ptr_array_unref(f.d.networks);
 	g_free(f.d.networks_path);
-	CHECK(tund_daemon_load_networks(&f.d));
+	CHECK(tund_networks_load(&f.d));
 	CHECK(f.d.pending_networks == NULL && f.d.networks && f.d.networks->len == 0);
 	/* The good file loads one network, started later. */
 	CHECK(fx_write(f.d.networks_path, good, 0600));
 	g_ptr_array_unref(f.d.networks);
 	g_free(f.d.networks_path);
-	CHECK(tund_daemon_load_networks(&f.d));
+	CHECK(tund_networks_load(&f.d));
 	CHECK(f.d.pending_networks && f.d.pending_networks->len == 1);
 	if (f.d.pending_networks && f.d.pending_networks->len == 1) {
 		struct tund_network *got = g_ptr_array_index(f.d.pending_networks, 0);

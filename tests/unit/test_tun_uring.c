@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include "tests/unit/unit.h"
-#include "tund/tun_io.h"
-#include "tund/tun_uring.h"
+#include "tund/dataplane/tun_io.h"
+#include "tund/dataplane/tun_uring.h"
 
 enum { BUF = 2048, MANY = 150 };
 

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "tests/unit/unit.h"
-#include "tund/udp.h"
+#include "tund/dataplane/udp.h"
 
 UNIT_TEST(udp_open_dual_stack_and_port_in_use)
 {

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "tests/unit/unit.h"
-#include "tund/udp_io.h"
+#include "tund/dataplane/udp_io.h"
 
 static int bound_socket(struct sockaddr_in *addr)
 {

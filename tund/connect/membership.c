@@ -1,0 +1,789 @@
+// SPDX-License-Identifier: MIT
+#include "tund/connect/membership.h"
+#include "tund/connect/ice_config.h"
+
+#include <arpa/inet.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "netlink/addr.h"
+#include "tund/connect/addrwatch.h"
+#include "tund/connect/beacon.h"
+#include "tund/daemon/state.h"
+#include "tund/dataplane/dataplane.h"
+#include "tund/daemon/log.h"
+#include "tund/connect/mqtt.h"
+#include "tund/connect/path.h"
+#include "overlay/control_proto.h"
+
+static const char *const drop_names[TUND_SIG_DROP_COUNT] = {
+	"malformed", "other_network", "not_for_me", "forged",
+	"stale",     "replayed",      "unknown_sender", "blocked",
+};
+
+/* Indexed by enum tund_signal_type (0 unused). */
+static const char *const type_names[] = {
+	NULL, "announce", "offer", "answer", "candidate", "restart", "bye",
+};
+enum { TYPE_COUNT = sizeof(type_names) / sizeof(type_names[0]) };
+
+struct tund_membership {
+	struct tund_daemon *d;
+	struct tund_network net; /* as joined (saved to networks.json) */
+	struct tund_network eff; /* with the config's [network NAME] servers */
+	uint8_t netid[16];
+	struct tund_mqtt *mqtt;
+	struct tund_beacon *beacon;
+	struct tund_addrwatch *addrwatch; /* renews paths and broker link */
+	GHashTable *replay; /* GBytes(pubkey) -> struct tund_signal_replay */
+	uint64_t drops[TUND_SIG_DROP_COUNT];
+	uint64_t sent, sent_bytes, received;
+	uint64_t sent_type[TYPE_COUNT]; /* what the broker is asked to carry, by kind */
+	bool has_addr;
+	struct tund_cidr addr4, addr6;
+	char announce_topic[160], inbox_topic[160];
+	/* Until this timer fires after our first broker connection, announces
+	 * come from members who were there before we joined. */
+	bool joining;
+	guint joining_timer;
+};
+
+enum { JOINING_WINDOW_S = 15 };
+
+static uint64_t now_ms(void)
+{
+	return (uint64_t)(g_get_real_time() / 1000);
+}
+
+const struct tund_network *tund_membership_network(struct tund_membership *n)
+{
+	return &n->net;
+}
+
+const struct tund_network *tund_membership_effective(struct tund_membership *n)
+{
+	return &n->eff;
+}
+
+static bool is_member_of(struct tund_peer *p, struct tund_membership *n)
+{
+	return p->network && !strcmp(p->network, n->net.name);
+}
+
+/* ---- addresses ---- */
+
+static void set_own_address(struct tund_membership *n, const uint8_t v4[4], const uint8_t v6[16])
+{
+	struct tund_cidr a4 = n->net.prefix4, a6 = n->net.prefix6;
+	int ret;
+
+	memcpy(a4.addr, v4, 4);
+	memcpy(a6.addr, v6, 16);
+	if (n->has_addr && !memcmp(a4.addr, n->addr4.addr, 4))
+		return;
+	if (n->has_addr)
+		log_warn("network %s: our address changed (collision); adding the new one",
+			 n->net.name);
+	n->addr4 = a4;
+	n->addr6 = a6;
+	n->has_addr = true;
+	/* Broadcasts leave with this address (the last network's wins when
+	 * there are several: a known limit). */
+	if (n->d->dp && n->d->cfg.broadcast)
+		tund_dataplane_set_broadcast(n->d->dp, true, &a4);
+	if (n->d->ifindex <= 0)
+		return;
+	ret = tund_addr_add(n->d->ifindex, &a4);
+	if (ret && ret != -EEXIST)
+		log_error("network %s: cannot add address: %s", n->net.name, g_strerror(-ret));
+	ret = tund_addr_add(n->d->ifindex, &a6);
+	if (ret && ret != -EEXIST)
+		log_warn("network %s: cannot add IPv6 address: %s", n->net.name, g_strerror(-ret));
+	char text[TUND_CIDR_STRLEN];
+	tund_cidr_format(&a4, text, sizeof(text));
+	log_info("network %s: our address is %s", n->net.name, text);
+}
+
+void tund_membership_assign(struct tund_membership *n)
+{
+	GPtrArray *members = g_ptr_array_new();
+	struct tund_daemon *d = n->d;
+	uint8_t (*keys)[32], (*v4)[4], (*v6)[16];
+	size_t count;
+
+	for (guint i = 0; i < d->peers.items->len; i++) {
+		struct tund_peer *p = g_ptr_array_index(d->peers.items, i);
+
+		if (is_member_of(p, n) && p->state != TUND_PEER_BLOCKED)
+			g_ptr_array_add(members, p);
+	}
+	count = members->len + 1;
+	keys = g_malloc(count * sizeof(*keys));
+	v4 = g_malloc(count * sizeof(*v4));
+	v6 = g_malloc(count * sizeof(*v6));
+	memcpy(keys[0], d->public_key, 32);
+	for (guint i = 0; i < members->len; i++)
+		memcpy(keys[i + 1], ((struct tund_peer *)g_ptr_array_index(members, i))->public_key,
+		       32);
+	if (!tund_network_assign(&n->net, (const uint8_t(*)[32])keys, count, v4, v6)) {
+		log_error("network %s: cannot assign %zu addresses in its prefix", n->net.name, count);
+		goto out;
+	}
+	set_own_address(n, v4[0], v6[0]);
+	for (guint i = 0; i < members->len; i++) {
+		struct tund_peer *p = g_ptr_array_index(members, i);
+		struct tund_cidr c4 = { .family = AF_INET, .prefix = 32 };
+		struct tund_cidr c6 = { .family = AF_INET6, .prefix = 128 };
+		bool same;
+
+		memcpy(c4.addr, v4[i + 1], 4);
+		memcpy(c6.addr, v6[i + 1], 16);
+		same = p->allowed_ips->len == 2 &&
+		       !memcmp(&g_array_index(p->allowed_ips, struct tund_cidr, 0), &c4, sizeof(c4));
+		if (same)
+			continue;
+		g_array_set_size(p->allowed_ips, 0);
+		g_array_append_val(p->allowed_ips, c4);
+		g_array_append_val(p->allowed_ips, c6);
+		if (p->state == TUND_PEER_MEMBER && d->dp && p->wg_peer)
+			tund_dataplane_peer_apply(d->dp, p);
+	}
+out:
+	g_free(keys);
+	g_free(v4);
+	g_free(v6);
+	g_ptr_array_unref(members);
+}
+
+/* ---- sending ---- */
+
+void tund_membership_send(struct tund_membership *n, struct tund_peer *p, struct tund_signal *m)
+{
+	uint8_t buf[8192];
+	char topic[160];
+	size_t len;
+
+	memcpy(m->netid, n->netid, 16);
+	memcpy(m->sender, n->d->public_key, 32);
+	memcpy(m->recipient, p->public_key, 32);
+	m->time_ms = now_ms();
+	len = tund_signal_seal(m, n->net.key, n->d->private_key, buf, sizeof(buf));
+	if (!len) {
+		log_error("network %s: cannot seal a signaling message", n->net.name);
+		return;
+	}
+	if (!n->mqtt)
+		return; /* no broker: only manual blobs carry signaling */
+	tund_network_inbox_topic(&n->net, p->public_key, topic, sizeof(topic));
+	if (tund_mqtt_publish(n->mqtt, topic, buf, len, false) == 0) {
+		n->sent++;
+		n->sent_bytes += len;
+		if (m->type < TYPE_COUNT)
+			n->sent_type[m->type]++;
+	}
+}
+
+static void path_send(struct tund_daemon *d, struct tund_peer *p, struct tund_signal *m)
+{
+	struct tund_membership *n = tund_membership_find(d, p->network);
+
+	if (n)
+		tund_membership_send(n, p, m);
+}
+
+static void publish_announce(struct tund_membership *n)
+{
+	struct tund_signal m = { .type = TUND_SIGNAL_ANNOUNCE };
+	uint8_t buf[2048];
+	size_t len;
+
+	memcpy(m.netid, n->netid, 16);
+	memcpy(m.sender, n->d->public_key, 32);
+	m.time_ms = now_ms();
+	m.listen_port = n->d->listen_port;
+	g_strlcpy(m.name, g_get_host_name(), sizeof(m.name));
+	len = tund_signal_seal(&m, n->net.key, n->d->private_key, buf, sizeof(buf));
+	if (len && n->mqtt && tund_mqtt_publish(n->mqtt, n->announce_topic, buf, len, true) == 0) {
+		n->sent++;
+		n->sent_bytes += len;
+		n->sent_type[TUND_SIGNAL_ANNOUNCE]++;
+	}
+}
+
+/* ---- members ---- */
+
+void tund_membership_member_changed(struct tund_membership *n, struct tund_peer *p)
+{
+	struct tund_daemon *d = n->d;
+
+	tund_membership_assign(n);
+	if (p->state != TUND_PEER_MEMBER) {
+		tund_path_free(p->path);
+		p->path = NULL;
+		if (d->dp)
+			tund_dataplane_peer_forget(d->dp, p);
+		return;
+	}
+	/* Members share the network's pre-shared key (a stolen node key
+	 * alone does not get into the network). */
+	tund_network_psk(n->net.key, p->psk);
+	p->has_psk = true;
+	if (d->dp && !p->wg_peer)
+		tund_dataplane_peer_apply(d->dp, p);
+	if (d->dp && p->wg_peer)
+		tund_wg_peer_set_broadcast(tund_dataplane_wg(d->dp), p->wg_peer,
+					   !n->net.no_broadcast);
+	/* ICE needs signaling: with no broker, peers meet by LAN beacon or by
+	 * manual blobs (which make their own path). */
+	if (!p->path && n->mqtt) {
+		struct tund_ice_server_config cfg;
+
+		tund_ice_config_for(d, &n->eff, &cfg);
+		p->path = tund_path_new(d, p, &cfg,
+					memcmp(d->public_key, p->public_key, 32) > 0, path_send);
+		sodium_memzero(&cfg, sizeof(cfg));
+	}
+	/* Not over a working path: a retained announce seen again after a
+	 * broker reconnect would otherwise renegotiate every pair at once. */
+	if (p->path && !tund_path_kind(p->path))
+		tund_path_start(p->path); /* no-op on the controlled side */
+}
+
+void tund_membership_member_connect(struct tund_membership *n, struct tund_peer *p)
+{
+	tund_membership_member_changed(n, p);
+	if (p->state != TUND_PEER_MEMBER || !p->path || tund_path_controlling(p->path) ||
+	    tund_path_kind(p->path))
+		return;
+	/* We cannot offer: ask the controlling side for a fresh session (it
+	 * may have offered while we had not admitted it yet). */
+	struct tund_signal m = { .type = TUND_SIGNAL_RESTART };
+	tund_membership_send(n, p, &m);
+}
+
+static struct tund_peer *admit(struct tund_membership *n, const struct tund_signal *m);
+
+/* A member (or newcomer) announced itself on our LAN. */
+static void on_beacon(void *ctx, const uint8_t pubkey[32], const struct sockaddr *src,
+		      socklen_t srclen, uint16_t listen_port)
+{
+	struct tund_membership *n = ctx;
+	struct tund_daemon *d = n->d;
+	struct tund_peer *p = tund_peer_list_find_key(&d->peers, pubkey);
+
+	if (!p) {
+		struct tund_signal m = { .type = TUND_SIGNAL_ANNOUNCE };
+
+		memcpy(m.sender, pubkey, 32);
+		g_strlcpy(m.name, "lan", sizeof(m.name));
+		p = admit(n, &m);
+	}
+	if (!p || !is_member_of(p, n) || p->state != TUND_PEER_MEMBER || !d->dp)
+		return;
+	if (!p->wg_peer)
+		tund_membership_member_changed(n, p);
+	p->lan_seen_us = g_get_monotonic_time();
+	if (tund_dataplane_peer_use_lan(d->dp, p, src, srclen, listen_port)) {
+		char key[TUND_KEY_B64_LEN + 1];
+
+		tund_key_encode(key, p->public_key);
+		log_info("network %s: %s is on the LAN; using the direct LAN path", n->net.name,
+			 key);
+	}
+}
+
+static struct tund_peer *admit(struct tund_membership *n, const struct tund_signal *m)
+{
+	struct tund_daemon *d = n->d;
+	struct tund_peer *p = tund_peer_new();
+	char *err = NULL;
+
+	memcpy(p->public_key, m->sender, 32);
+	p->network = g_strdup(n->net.name);
+	p->state = n->net.admission == TUND_ADMISSION_APPROVE && !n->joining ? TUND_PEER_PENDING :
+									       TUND_PEER_MEMBER;
+	if (!tund_peer_list_upsert(&d->peers, p, &err)) {
+		log_error("network %s: cannot add member: %s", n->net.name, err);
+		g_free(err);
+		tund_peer_free(p);
+		return NULL;
+	}
+	char key[TUND_KEY_B64_LEN + 1];
+	tund_key_encode(key, p->public_key);
+	log_info("network %s: member %s (%s) %s", n->net.name, key, m->name,
+		 p->state == TUND_PEER_PENDING ? "is waiting for approval" : "admitted");
+	tund_daemon_save_peers(d);
+	tund_membership_member_connect(n, p);
+	return p;
+}
+
+static bool check_replay(struct tund_membership *n, const struct tund_signal *m, bool retained)
+{
+	GBytes *key = g_bytes_new(m->sender, 32);
+	struct tund_signal_replay *r = g_hash_table_lookup(n->replay, key);
+	enum tund_signal_replay_verdict v;
+
+	if (!r) {
+		r = g_new0(struct tund_signal_replay, 1);
+		tund_signal_replay_init(r);
+		g_hash_table_insert(n->replay, g_bytes_ref(key), r);
+	}
+	g_bytes_unref(key);
+	/* A retained announce is old by design: only duplicates are refused. */
+	v = tund_signal_replay_check(r, m->time_ms, m->nonce, retained ? m->time_ms : now_ms());
+	if (v == TUND_SIGNAL_REPLAY_STALE)
+		n->drops[TUND_SIG_DROP_STALE]++;
+	else if (v == TUND_SIGNAL_REPLAY_REPLAY)
+		n->drops[TUND_SIG_DROP_REPLAYED]++;
+	return v == TUND_SIGNAL_REPLAY_OK;
+}
+
+void tund_membership_receive(struct tund_membership *n, const uint8_t *buf, size_t len,
+			     bool retained)
+{
+	struct tund_daemon *d = n->d;
+	struct tund_signal *m = g_new0(struct tund_signal, 1);
+	struct tund_peer *p;
+
+	n->received++;
+	switch (tund_signal_open(buf, len, n->net.key, d->private_key, d->public_key, m)) {
+	case TUND_SIGNAL_OK:
+		break;
+	case TUND_SIGNAL_OTHER_NETWORK:
+		n->drops[TUND_SIG_DROP_OTHER_NETWORK]++;
+		goto out;
+	case TUND_SIGNAL_NOT_FOR_ME:
+		n->drops[TUND_SIG_DROP_NOT_FOR_ME]++;
+		goto out;
+	case TUND_SIGNAL_FORGED:
+		n->drops[TUND_SIG_DROP_FORGED]++;
+		goto out;
+	default:
+		n->drops[TUND_SIG_DROP_MALFORMED]++;
+		goto out;
+	}
+	if (!memcmp(m->sender, d->public_key, 32))
+		goto out; /* our own announce, echoed by the broker */
+	if (!check_replay(n, m, retained && m->type == TUND_SIGNAL_ANNOUNCE))
+		goto out;
+	p = tund_peer_list_find_key(&d->peers, m->sender);
+	if (p && p->state == TUND_PEER_BLOCKED) {
+		n->drops[TUND_SIG_DROP_BLOCKED]++;
+		goto out;
+	}
+	if (m->type == TUND_SIGNAL_ANNOUNCE) {
+		if (!p)
+			p = admit(n, m);
+		else if (p->network && strcmp(p->network, n->net.name))
+			n->drops[TUND_SIG_DROP_UNKNOWN_SENDER]++; /* a member of another network */
+		else if (p->state == TUND_PEER_MEMBER && !retained)
+			tund_membership_member_connect(n, p); /* it (re)started: try now */
+		else if (p->state == TUND_PEER_MEMBER)
+			tund_membership_member_changed(n, p);
+		goto out;
+	}
+	if (!p || !is_member_of(p, n) || p->state != TUND_PEER_MEMBER) {
+		n->drops[TUND_SIG_DROP_UNKNOWN_SENDER]++;
+		goto out;
+	}
+	if (!p->path)
+		tund_membership_member_changed(n, p);
+	if (p->path)
+		tund_path_on_signal(p->path, m);
+out:
+	sodium_memzero(m, sizeof(*m));
+	g_free(m);
+}
+
+/* ---- broker ---- */
+
+static gboolean joining_over(gpointer data)
+{
+	struct tund_membership *n = data;
+
+	n->joining = false;
+	n->joining_timer = 0;
+	return G_SOURCE_REMOVE;
+}
+
+static void on_connected(void *ctx)
+{
+	struct tund_membership *n = ctx;
+
+	publish_announce(n);
+	/* Messages sent while the broker was away are lost: renegotiate every
+	 * member that has no working path. */
+	for (guint i = 0; i < n->d->peers.items->len; i++) {
+		struct tund_peer *p = g_ptr_array_index(n->d->peers.items, i);
+
+		if (!is_member_of(p, n) || p->state != TUND_PEER_MEMBER)
+			continue;
+		if (p->path && tund_path_controlling(p->path))
+			tund_path_kick(p->path);
+		else
+			tund_membership_member_connect(n, p);
+	}
+	if (n->joining && !n->joining_timer)
+		n->joining_timer = g_timeout_add_seconds(JOINING_WINDOW_S, joining_over, n);
+}
+
+static void on_disconnected(void *ctx, const char *why)
+{
+	struct tund_membership *n = ctx;
+
+	log_warn("network %s: broker disconnected: %s", n->net.name, why);
+}
+
+static void on_message(void *ctx, const char *topic, const uint8_t *payload, size_t len,
+		       bool retained)
+{
+	struct tund_membership *n = ctx;
+
+	(void)topic;
+	if (len == 0)
+		return; /* a cleared retained announce */
+	tund_membership_receive(n, payload, len, retained);
+}
+
+/* Our underlay addresses changed: the broker connection and the ICE paths may
+ * sit on an address that is gone. */
+static void on_underlay_changed(void *ctx, bool removed)
+{
+	struct tund_membership *n = ctx;
+
+	if (n->mqtt)
+		tund_mqtt_underlay_changed(n->mqtt);
+	for (guint i = 0; i < n->d->peers.items->len; i++) {
+		struct tund_peer *p = g_ptr_array_index(n->d->peers.items, i);
+
+		if (is_member_of(p, n) && p->state == TUND_PEER_MEMBER && p->path)
+			tund_path_underlay_changed(p->path, removed);
+	}
+}
+
+static const struct tund_mqtt_callbacks mqtt_callbacks = {
+	.connected = on_connected,
+	.disconnected = on_disconnected,
+	.message = on_message,
+};
+
+/* Starts the MQTT client for n->eff.broker (none: LAN and manual only). */
+static void connect_broker(struct tund_membership *n)
+{
+	struct tund_daemon *d = n->d;
+	char prefix[128], filter[160], client_id[40];
+	char *err = NULL;
+
+	if (!n->eff.broker[0]) {
+		log_info("network %s: no broker; LAN beacons and manual signaling only",
+			 n->net.name);
+		return;
+	}
+	/* Opaque, stable per node and network. */
+	snprintf(client_id, sizeof(client_id), "tund-%02x%02x%02x%02x%02x%02x%02x%02x",
+		 d->public_key[0], d->public_key[1], d->public_key[2], d->public_key[3],
+		 n->netid[0], n->netid[1], n->netid[2], n->netid[3]);
+	n->mqtt = tund_mqtt_new(n->eff.broker, client_id, &mqtt_callbacks, n, &err);
+	if (!n->mqtt) {
+		log_error("network %s: broker %s: %s", n->net.name, n->eff.broker, err);
+		g_free(err);
+		return;
+	}
+	tund_network_topic_prefix(&n->net, prefix, sizeof(prefix));
+	snprintf(filter, sizeof(filter), "%s/a/+", prefix);
+	tund_mqtt_subscribe(n->mqtt, filter);
+	tund_mqtt_subscribe(n->mqtt, n->inbox_topic);
+}
+
+struct tund_membership *tund_membership_find(struct tund_daemon *d, const char *name)
+{
+	if (!name || !d->networks)
+		return NULL;
+	for (guint i = 0; i < d->networks->len; i++) {
+		struct tund_membership *n = g_ptr_array_index(d->networks, i);
+
+		if (!strcmp(tund_membership_network(n)->name, name))
+			return n;
+	}
+	return NULL;
+}
+
+struct tund_membership *tund_membership_start(struct tund_daemon *d, const struct tund_network *net,
+				    bool joining)
+{
+	struct tund_membership *n = g_new0(struct tund_membership, 1);
+	char *err = NULL;
+
+	n->d = d;
+	n->net = *net;
+	n->eff = *net;
+	tund_config_apply_network(&d->cfg, &n->eff);
+	n->joining = joining;
+	tund_network_id(net->key, n->netid);
+	n->replay = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
+					  (GDestroyNotify)g_bytes_unref, g_free);
+	tund_network_announce_topic(net, d->public_key, n->announce_topic,
+				    sizeof(n->announce_topic));
+	tund_network_inbox_topic(net, d->public_key, n->inbox_topic, sizeof(n->inbox_topic));
+	tund_membership_assign(n);
+	for (guint i = 0; i < d->peers.items->len; i++) {
+		struct tund_peer *p = g_ptr_array_index(d->peers.items, i);
+
+		if (is_member_of(p, n) && p->state == TUND_PEER_MEMBER)
+			tund_membership_member_changed(n, p);
+	}
+	n->beacon = tund_beacon_start(net->key, d->public_key, d->listen_port, d->ifname, on_beacon,
+				      n, &err);
+	if (!n->beacon) {
+		log_warn("network %s: no LAN beacons: %s", net->name, err);
+		g_free(err);
+		err = NULL;
+	}
+	connect_broker(n);
+	/* ICE paths and the broker connection need renewing when an address
+	 * goes away (also after a reload adds a broker). */
+	n->addrwatch = tund_addrwatch_new(d->ifindex, on_underlay_changed, n, &err);
+	if (!n->addrwatch) {
+		log_warn("network %s: address changes go unnoticed: %s", net->name, err);
+		g_free(err);
+	}
+	return n;
+}
+
+static bool same_servers(const struct tund_network *a, const struct tund_network *b)
+{
+	return a->n_stun == b->n_stun && a->n_turn == b->n_turn &&
+	       !memcmp(a->stun, b->stun, a->n_stun * sizeof(a->stun[0])) &&
+	       !memcmp(a->turn, b->turn, a->n_turn * sizeof(a->turn[0]));
+}
+
+unsigned tund_membership_reconfigure(struct tund_membership *n, GPtrArray *applied)
+{
+	struct tund_daemon *d = n->d;
+	struct tund_network eff = n->net;
+	unsigned changes = 0;
+
+	tund_config_apply_network(&d->cfg, &eff);
+	if (!same_servers(&eff, &n->eff)) {
+		memcpy(n->eff.stun, eff.stun, sizeof(eff.stun));
+		n->eff.n_stun = eff.n_stun;
+		memcpy(n->eff.turn, eff.turn, sizeof(eff.turn));
+		n->eff.n_turn = eff.n_turn;
+		/* Working sessions stay as they are; the next session a path
+		 * opens (retry, restart, relay-to-direct probe) uses these. */
+		for (guint i = 0; i < d->peers.items->len; i++) {
+			struct tund_peer *p = g_ptr_array_index(d->peers.items, i);
+			struct tund_ice_server_config cfg;
+
+			if (!is_member_of(p, n) || !p->path)
+				continue;
+			tund_ice_config_for(d, &n->eff, &cfg);
+			tund_path_set_servers(p->path, &cfg);
+			sodium_memzero(&cfg, sizeof(cfg));
+		}
+		g_ptr_array_add(applied, g_strdup_printf("network %s: STUN/TURN servers (%u STUN, "
+							 "%u TURN)", n->net.name, eff.n_stun,
+							 eff.n_turn));
+		changes++;
+	}
+	if (strcmp(eff.broker, n->eff.broker)) {
+		g_ptr_array_add(applied, g_strdup_printf("network %s: broker %s -> %s", n->net.name,
+							 n->eff.broker[0] ? n->eff.broker : "none",
+							 eff.broker[0] ? eff.broker : "none"));
+		if (n->mqtt) {
+			/* Our retained announce would point newcomers at a broker we
+			 * no longer read. */
+			tund_mqtt_publish(n->mqtt, n->announce_topic, "", 0, true);
+			tund_mqtt_free(n->mqtt);
+			n->mqtt = NULL;
+		}
+		g_strlcpy(n->eff.broker, eff.broker, sizeof(n->eff.broker));
+		/* on_connected re-announces and renegotiates members without a
+		 * working path; the paths that work are left alone. */
+		connect_broker(n);
+		changes++;
+	}
+	sodium_memzero(&eff, sizeof(eff));
+	return changes;
+}
+
+void tund_membership_stop(struct tund_membership *n, bool leaving)
+{
+	if (!n)
+		return;
+	if (n->joining_timer)
+		g_source_remove(n->joining_timer);
+	tund_beacon_stop(n->beacon);
+	tund_addrwatch_free(n->addrwatch);
+	if (n->mqtt) {
+		if (leaving) /* an empty retained message removes our announce */
+			tund_mqtt_publish(n->mqtt, n->announce_topic, "", 0, true);
+		tund_mqtt_free(n->mqtt);
+	}
+	for (guint i = 0; i < n->d->peers.items->len; i++) {
+		struct tund_peer *p = g_ptr_array_index(n->d->peers.items, i);
+
+		if (is_member_of(p, n)) {
+			tund_path_free(p->path);
+			p->path = NULL;
+		}
+	}
+	g_hash_table_unref(n->replay);
+	sodium_memzero(&n->net, sizeof(n->net));
+	sodium_memzero(&n->eff, sizeof(n->eff));
+	g_free(n);
+}
+
+/* The servers in use (after the config's [network NAME] section); TURN
+ * passwords are not shown. */
+static void add_servers(JsonBuilder *b, struct tund_membership *n)
+{
+	json_builder_set_member_name(b, TUND_KEY_STUN);
+	json_builder_begin_array(b);
+	for (unsigned i = 0; i < n->eff.n_stun; i++) {
+		char text[300];
+
+		if (tund_format_stun(&n->eff.stun[i], text, sizeof(text)))
+			json_builder_add_string_value(b, text);
+	}
+	json_builder_end_array(b);
+	json_builder_set_member_name(b, TUND_KEY_TURN);
+	json_builder_begin_array(b);
+	for (unsigned i = 0; i < n->eff.n_turn; i++) {
+		char text[1024];
+
+		if (tund_format_turn_url(&n->eff.turn[i], TUND_TURN_MASKED, text, sizeof(text)))
+			json_builder_add_string_value(b, text);
+	}
+	json_builder_end_array(b);
+}
+
+/* LAN beacons: sent, accepted, dropped by reason. */
+static void add_beacons(JsonBuilder *b, struct tund_beacon *beacon)
+{
+	struct tund_beacon_stats bs;
+
+	tund_beacon_get_stats(beacon, &bs);
+	json_builder_set_member_name(b, TUND_KEY_BEACONS);
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, TUND_KEY_SENT);
+	json_builder_add_int_value(b, (gint64)bs.sent);
+	json_builder_set_member_name(b, TUND_KEY_ACCEPTED);
+	json_builder_add_int_value(b, (gint64)bs.accepted);
+	json_builder_set_member_name(b, TUND_KEY_DROPPED);
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, TUND_KEY_OTHER_NETWORK);
+	json_builder_add_int_value(b, (gint64)bs.dropped_other_network);
+	json_builder_set_member_name(b, TUND_KEY_FORGED);
+	json_builder_add_int_value(b, (gint64)bs.dropped_forged);
+	json_builder_set_member_name(b, TUND_KEY_STALE);
+	json_builder_add_int_value(b, (gint64)bs.dropped_stale);
+	json_builder_set_member_name(b, TUND_KEY_REPLAYED);
+	json_builder_add_int_value(b, (gint64)bs.dropped_replay);
+	json_builder_set_member_name(b, TUND_KEY_MALFORMED);
+	json_builder_add_int_value(b, (gint64)bs.dropped_malformed);
+	json_builder_set_member_name(b, TUND_KEY_RATE_LIMITED);
+	json_builder_add_int_value(b, (gint64)bs.dropped_ratelimited);
+	json_builder_end_object(b);
+	json_builder_end_object(b);
+}
+
+/* Signaling: sent (by type), received, dropped by reason. */
+static void add_signaling(JsonBuilder *b, struct tund_membership *n)
+{
+	json_builder_set_member_name(b, TUND_KEY_SIGNALING);
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, TUND_KEY_SENT);
+	json_builder_add_int_value(b, (gint64)n->sent);
+	json_builder_set_member_name(b, TUND_KEY_SENT_BYTES);
+	json_builder_add_int_value(b, (gint64)n->sent_bytes);
+	json_builder_set_member_name(b, TUND_KEY_SENT_BY_TYPE);
+	json_builder_begin_object(b);
+	for (size_t i = 1; i < TYPE_COUNT; i++) {
+		json_builder_set_member_name(b, type_names[i]);
+		json_builder_add_int_value(b, (gint64)n->sent_type[i]);
+	}
+	json_builder_end_object(b);
+	json_builder_set_member_name(b, TUND_KEY_RECEIVED);
+	json_builder_add_int_value(b, (gint64)n->received);
+	json_builder_set_member_name(b, TUND_KEY_DROPPED);
+	json_builder_begin_object(b);
+	for (int i = 0; i < TUND_SIG_DROP_COUNT; i++) {
+		json_builder_set_member_name(b, drop_names[i]);
+		json_builder_add_int_value(b, (gint64)n->drops[i]);
+	}
+	json_builder_end_object(b);
+	json_builder_end_object(b);
+}
+
+JsonNode *tund_membership_to_json(struct tund_membership *n)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	char buf[TUND_CIDR_STRLEN], id[33];
+	unsigned members = 0, pending = 0;
+
+	for (guint i = 0; i < n->d->peers.items->len; i++) {
+		struct tund_peer *p = g_ptr_array_index(n->d->peers.items, i);
+
+		if (!is_member_of(p, n))
+			continue;
+		members += p->state == TUND_PEER_MEMBER;
+		pending += p->state == TUND_PEER_PENDING;
+	}
+	sodium_bin2hex(id, sizeof(id), n->netid, sizeof(n->netid));
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, TUND_KEY_NAME);
+	json_builder_add_string_value(b, n->net.name);
+	json_builder_set_member_name(b, TUND_KEY_ID);
+	json_builder_add_string_value(b, id);
+	json_builder_set_member_name(b, TUND_KEY_PREFIX);
+	tund_cidr_format(&n->net.prefix4, buf, sizeof(buf));
+	json_builder_add_string_value(b, buf);
+	json_builder_set_member_name(b, TUND_KEY_PREFIX6);
+	tund_cidr_format(&n->net.prefix6, buf, sizeof(buf));
+	json_builder_add_string_value(b, buf);
+	json_builder_set_member_name(b, TUND_KEY_ADDRESS);
+	if (n->has_addr) {
+		tund_cidr_format(&n->addr4, buf, sizeof(buf));
+		json_builder_add_string_value(b, buf);
+	} else {
+		json_builder_add_null_value(b);
+	}
+	json_builder_set_member_name(b, TUND_KEY_ADDRESS6);
+	if (n->has_addr) {
+		tund_cidr_format(&n->addr6, buf, sizeof(buf));
+		json_builder_add_string_value(b, buf);
+	} else {
+		json_builder_add_null_value(b);
+	}
+	json_builder_set_member_name(b, TUND_KEY_BROKER);
+	if (n->eff.broker[0])
+		json_builder_add_string_value(b, n->eff.broker);
+	else
+		json_builder_add_null_value(b);
+	add_servers(b, n);
+	json_builder_set_member_name(b, TUND_KEY_BROKER_CONNECTED);
+	if (n->mqtt) {
+		struct tund_mqtt_stats st;
+
+		tund_mqtt_get_stats(n->mqtt, &st);
+		json_builder_add_boolean_value(b, st.connected);
+	} else {
+		json_builder_add_null_value(b);
+	}
+	json_builder_set_member_name(b, TUND_KEY_ADMISSION);
+	json_builder_add_string_value(b, n->net.admission == TUND_ADMISSION_APPROVE ? "approve" :
+										       "open");
+	json_builder_set_member_name(b, TUND_KEY_BROADCAST);
+	json_builder_add_boolean_value(b, !n->net.no_broadcast);
+	json_builder_set_member_name(b, TUND_KEY_MEMBERS);
+	json_builder_add_int_value(b, members);
+	json_builder_set_member_name(b, TUND_KEY_PENDING);
+	json_builder_add_int_value(b, pending);
+	if (n->beacon)
+		add_beacons(b, n->beacon);
+	add_signaling(b, n);
+	json_builder_end_object(b);
+	return json_builder_get_root(b);
+}

@@ -1,0 +1,736 @@
+// SPDX-License-Identifier: MIT
+#include "tund/connect/path.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tund/daemon/state.h"
+#include "tund/dataplane/dataplane.h"
+#include "tund/daemon/log.h"
+#include "overlay/control_proto.h"
+
+enum {
+	RETRY_MIN_S = 2,    /* after a failed session */
+	RETRY_MAX_S = 30,
+	UPGRADE_MIN_S = 5,  /* while relayed: look for a direct pair */
+	UPGRADE_MAX_S = 40,
+	/* Signaling is best effort: a session not connected by then is
+	 * given up and, by the controlling side, tried again. */
+	CONNECT_TIMEOUT_S = 20,
+	MAX_CANDIDATES = 16,
+	/* After a new path is used, the handshake is sent once more if no
+	 * session came of the first: the peer may not have been able to send
+	 * its answer yet (its side of the pair not selected), and WireGuard
+	 * itself would only retry after 5 s. */
+	HANDSHAKE_NUDGE_MS = 1000,
+	/* Sessions we offered that have not connected yet. Starting all of a
+	 * big network's at once starves every one of them (checks time out,
+	 * are retried, and the retries starve the next ones); the rest wait. */
+	MAX_STARTING = 8,
+};
+
+struct session {
+	struct tund_path *path;
+	struct tund_ice *ice;
+	uint32_t id;      /* signaling session id */
+	uint32_t path_id; /* data-plane path id */
+	bool connected, gathered, remote_set;
+	bool has_pair;
+	bool starting; /* counted in n_starting */
+	struct tund_ice_pair pair;
+	GPtrArray *local; /* candidate lines, for manual blobs */
+	guint connect_timer;
+	guint nudge_timer;
+	guint destroy_id; /* dropped: destroyed from this idle source */
+};
+
+struct tund_path {
+	struct tund_daemon *d;
+	struct tund_peer *peer;
+	struct tund_ice_server_config cfg;
+	bool controlling;
+	tund_path_send_fn send;
+	struct session *active, *probe;
+	char last_error[160];
+	guint retry_timer, upgrade_timer;
+	unsigned retry_s, upgrade_s;
+	void (*manual_done)(void *ctx, const struct tund_signal *m);
+	void (*manual_gone)(void *ctx);
+	void *manual_ctx;
+	GList *dying; /* dropped sessions not destroyed yet (they point here) */
+};
+
+/* One daemon, one thread: the limit is per process. */
+static unsigned n_starting;
+static GQueue waiting = G_QUEUE_INIT; /* paths to start when a slot frees */
+static guint wake_source;
+
+static gboolean start_waiting(gpointer unused)
+{
+	struct tund_path *path;
+
+	(void)unused;
+	wake_source = 0;
+	while (n_starting < MAX_STARTING && (path = g_queue_pop_head(&waiting)))
+		tund_path_start(path);
+	return G_SOURCE_REMOVE;
+}
+
+static void starting_done(struct session *s)
+{
+	if (!s->starting)
+		return;
+	s->starting = false;
+	n_starting--;
+	if (!g_queue_is_empty(&waiting) && !wake_source)
+		wake_source = g_idle_add(start_waiting, NULL);
+}
+
+static const char *peer_label(struct tund_peer *p)
+{
+	static char buf[TUND_KEY_B64_LEN + 1];
+
+	if (p->name)
+		return p->name;
+	tund_key_encode(buf, p->public_key);
+	return buf;
+}
+
+static void session_destroy(struct session *s)
+{
+	struct tund_daemon *d = s->path->d;
+
+	starting_done(s);
+	if (s->connect_timer)
+		g_source_remove(s->connect_timer);
+	if (s->nudge_timer)
+		g_source_remove(s->nudge_timer);
+	if (d->dp && s->path_id)
+		tund_dataplane_path_unregister(d->dp, s->path_id);
+	if (s->ice)
+		tund_ice_free(s->ice);
+	g_ptr_array_unref(s->local);
+	g_free(s);
+}
+
+static gboolean destroy_idle(gpointer data)
+{
+	struct session *s = data;
+
+	s->destroy_id = 0;
+	s->path->dying = g_list_remove(s->path->dying, s);
+	session_destroy(s);
+	return G_SOURCE_REMOVE;
+}
+
+/* Sessions die outside libnice's callbacks: a callback may be on the stack. */
+static void session_drop(struct tund_path *path, struct session *s, bool tell_peer)
+{
+	if (!s)
+		return;
+	starting_done(s);
+	if (path->active == s)
+		path->active = NULL;
+	if (path->probe == s)
+		path->probe = NULL;
+	if (tell_peer && !path->manual_done) {
+		struct tund_signal m = { .type = TUND_SIGNAL_BYE, .session = s->id };
+
+		path->send(path->d, path->peer, &m);
+	}
+	/* No longer active or probe: its callbacks are ignored from now on. */
+	s->connected = false;
+	s->destroy_id = g_idle_add(destroy_idle, s);
+	path->dying = g_list_prepend(path->dying, s);
+}
+
+static struct session *find_session(struct tund_path *path, uint32_t id)
+{
+	if (path->active && path->active->id == id)
+		return path->active;
+	if (path->probe && path->probe->id == id)
+		return path->probe;
+	return NULL;
+}
+
+static bool session_alive(struct tund_path *path, struct session *s)
+{
+	return s == path->active || s == path->probe;
+}
+
+static void send_credentials(struct session *s, uint8_t type)
+{
+	struct tund_path *path = s->path;
+	struct tund_signal m = { .type = type, .session = s->id };
+
+	tund_ice_local_credentials(s->ice, m.ufrag, m.pwd);
+	if (path->manual_done) {
+		if (!s->gathered)
+			return; /* sent once gathering is done, with every candidate */
+		for (guint i = 0; i < s->local->len && i < MAX_CANDIDATES; i++)
+			g_strlcpy(m.candidates[m.n_candidates++], g_ptr_array_index(s->local, i),
+				  sizeof(m.candidates[0]));
+		m.end_of_candidates = true;
+		/* Cleared first: done() owns ctx now, so free must not drop it. */
+		void (*done)(void *, const struct tund_signal *) = path->manual_done;
+		void *ctx = path->manual_ctx;
+
+		path->manual_done = NULL;
+		path->manual_ctx = NULL;
+		done(ctx, &m);
+		return;
+	}
+	path->send(path->d, path->peer, &m);
+}
+
+/* Sends the offer of a session again, with the candidates gathered so far:
+ * the controlled side may have missed it, and this costs one message where a
+ * new session costs an ICE agent, a TURN allocation and a dozen messages. */
+static void resend_offer(struct session *s)
+{
+	struct tund_path *path = s->path;
+	struct tund_signal m = { .type = TUND_SIGNAL_OFFER, .session = s->id };
+
+	tund_ice_local_credentials(s->ice, m.ufrag, m.pwd);
+	for (guint i = 0; i < s->local->len && i < MAX_CANDIDATES; i++)
+		g_strlcpy(m.candidates[m.n_candidates++], g_ptr_array_index(s->local, i),
+			  sizeof(m.candidates[0]));
+	m.end_of_candidates = s->gathered;
+	path->send(path->d, path->peer, &m);
+}
+
+static void schedule(struct tund_path *path, guint *timer, unsigned *backoff, unsigned min,
+		     unsigned max, GSourceFunc fn)
+{
+	unsigned secs;
+
+	if (*timer)
+		return;
+	*backoff = *backoff ? MIN(*backoff * 2, max) : min;
+	/* Jitter so two sides and many peers do not move in lockstep. */
+	secs = *backoff + randombytes_uniform(*backoff / 2 + 1);
+	*timer = g_timeout_add_seconds(secs, fn, path);
+}
+
+static gboolean retry_fire(gpointer data)
+{
+	struct tund_path *path = data;
+
+	path->retry_timer = 0;
+	if (!path->active)
+		tund_path_start(path);
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean upgrade_fire(gpointer data)
+{
+	struct tund_path *path = data;
+
+	path->upgrade_timer = 0;
+	if (path->active && path->active->has_pair && path->active->pair.relayed && !path->probe)
+		tund_path_start(path);
+	return G_SOURCE_REMOVE;
+}
+
+/* ---- libnice callbacks ---- */
+
+static void on_local_candidate(void *ctx, const char *line)
+{
+	struct session *s = ctx;
+	struct tund_path *path = s->path;
+
+	if (!session_alive(path, s))
+		return;
+	if (s->local->len < MAX_CANDIDATES)
+		g_ptr_array_add(s->local, g_strdup(line));
+	if (!path->manual_done) {
+		struct tund_signal m = { .type = TUND_SIGNAL_CANDIDATE, .session = s->id,
+					 .n_candidates = 1 };
+
+		g_strlcpy(m.candidates[0], line, sizeof(m.candidates[0]));
+		path->send(path->d, path->peer, &m);
+	}
+}
+
+static void on_gathering_done(void *ctx)
+{
+	struct session *s = ctx;
+	struct tund_path *path = s->path;
+
+	if (!session_alive(path, s))
+		return;
+	s->gathered = true;
+	if (path->manual_done) {
+		send_credentials(s, path->controlling ? TUND_SIGNAL_OFFER : TUND_SIGNAL_ANSWER);
+		return;
+	}
+	struct tund_signal m = { .type = TUND_SIGNAL_CANDIDATE, .session = s->id,
+				 .end_of_candidates = true };
+	path->send(path->d, path->peer, &m);
+}
+
+static gboolean nudge_fire(gpointer data);
+
+static void use_session(struct tund_path *path, struct session *s)
+{
+	if (tund_peer_on_lan(path->peer))
+		return; /* the LAN path wins while beacons keep coming */
+	if (!path->d->dp)
+		return;
+	tund_dataplane_peer_use_path(path->d->dp, path->peer, s->path_id);
+	if (!s->nudge_timer)
+		s->nudge_timer = g_timeout_add(HANDSHAKE_NUDGE_MS, nudge_fire, s);
+}
+
+static gboolean nudge_fire(gpointer data)
+{
+	struct session *s = data;
+	struct tund_path *path = s->path;
+
+	s->nudge_timer = 0;
+	/* A no-op once a session exists on this path. */
+	if (s == path->active && path->d->dp && !tund_peer_on_lan(path->peer))
+		tund_dataplane_peer_use_path(path->d->dp, path->peer, s->path_id);
+	return G_SOURCE_REMOVE;
+}
+
+/* The packet threads' way onto this session (tund_dataplane_send_fn). */
+static int ice_send(void *ice, const uint8_t *buf, size_t len)
+{
+	return tund_ice_send(ice, buf, len);
+}
+
+/* A direct pair may carry data on the fast path; any other leaves it. */
+static void update_fast_path(struct tund_dataplane *dp, struct session *s)
+{
+	struct sockaddr_storage remote;
+	socklen_t remote_len = 0;
+	int fd = tund_ice_direct_socket(s->ice, &remote, &remote_len);
+
+	tund_dataplane_path_update(dp, s->path_id, fd, (struct sockaddr *)&remote, remote_len);
+}
+
+static void on_pair_selected(void *ctx, const struct tund_ice_pair *pair)
+{
+	struct session *s = ctx;
+	struct tund_path *path = s->path;
+
+	if (!session_alive(path, s))
+		return;
+	s->pair = *pair;
+	s->has_pair = true;
+	if (path->d->dp)
+		update_fast_path(path->d->dp, s);
+	log_info("peer %s: path %s (%s -> %s, %s -> %s)", peer_label(path->peer),
+		 pair->relayed ? "relay" : "direct", pair->local_type, pair->remote_type,
+		 pair->local_addr, pair->remote_addr);
+	if (s == path->probe && path->controlling) {
+		if (pair->relayed) {
+			/* No better than what we have: keep the active one. */
+			session_drop(path, s, true);
+			schedule(path, &path->upgrade_timer, &path->upgrade_s, UPGRADE_MIN_S,
+				 UPGRADE_MAX_S, upgrade_fire);
+			return;
+		}
+		/* Make before break: move traffic, then let the relay go. */
+		struct session *old = path->active;
+		path->active = s;
+		path->probe = NULL;
+		use_session(path, s);
+		session_drop(path, old, true);
+		path->upgrade_s = 0;
+		return;
+	}
+	if (s == path->active) {
+		use_session(path, s);
+		if (pair->relayed && path->controlling)
+			schedule(path, &path->upgrade_timer, &path->upgrade_s, UPGRADE_MIN_S,
+				 UPGRADE_MAX_S, upgrade_fire);
+	}
+}
+
+static void on_state(void *ctx, enum tund_ice_state st, const char *reason)
+{
+	struct session *s = ctx;
+	struct tund_path *path = s->path;
+
+	if (!session_alive(path, s))
+		return;
+	if (st == TUND_ICE_CONNECTED) {
+		s->connected = true;
+		starting_done(s);
+		if (s->connect_timer) {
+			g_source_remove(s->connect_timer);
+			s->connect_timer = 0;
+		}
+		path->retry_s = 0;
+		path->last_error[0] = '\0';
+		return;
+	}
+	if (st != TUND_ICE_FAILED)
+		return;
+	snprintf(path->last_error, sizeof(path->last_error), "ICE failed: %s",
+		 reason ? reason : "no candidate pair answered");
+	log_warn("peer %s: %s", peer_label(path->peer), path->last_error);
+	bool was_active = s == path->active;
+	session_drop(path, s, false);
+	if (was_active && path->probe) {
+		path->active = path->probe;
+		path->probe = NULL;
+	}
+	if (path->controlling) {
+		if (was_active)
+			schedule(path, &path->retry_timer, &path->retry_s, RETRY_MIN_S, RETRY_MAX_S,
+				 retry_fire);
+		else
+			schedule(path, &path->upgrade_timer, &path->upgrade_s, UPGRADE_MIN_S,
+				 UPGRADE_MAX_S, upgrade_fire);
+	}
+}
+
+static void on_receive(void *ctx, uint8_t *buf, size_t len)
+{
+	struct session *s = ctx;
+	struct tund_path *path = s->path;
+
+	if (path->d->dp && s->path_id)
+		tund_dataplane_path_receive(path->d->dp, s->path_id, buf, len);
+}
+
+static const struct tund_ice_callbacks callbacks = {
+	.local_candidate = on_local_candidate,
+	.gathering_done = on_gathering_done,
+	.state_changed = on_state,
+	.pair_selected = on_pair_selected,
+	.receive = on_receive,
+};
+
+/* ---- sessions ---- */
+
+static gboolean connect_timeout(gpointer data)
+{
+	struct session *s = data;
+	struct tund_path *path = s->path;
+
+	s->connect_timer = 0;
+	if (!session_alive(path, s) || s->connected)
+		return G_SOURCE_REMOVE;
+	snprintf(path->last_error, sizeof(path->last_error),
+		 "no ICE connection within %d s (peer offline or signaling lost)",
+		 CONNECT_TIMEOUT_S);
+	log_warn("peer %s: %s", peer_label(path->peer), path->last_error);
+	bool was_active = s == path->active;
+	session_drop(path, s, false);
+	if (path->controlling && was_active)
+		schedule(path, &path->retry_timer, &path->retry_s, RETRY_MIN_S, RETRY_MAX_S,
+			 retry_fire);
+	return G_SOURCE_REMOVE;
+}
+
+static struct session *session_new(struct tund_path *path, uint32_t id)
+{
+	struct session *s = g_new0(struct session, 1);
+	char *err = NULL;
+
+	s->path = path;
+	s->id = id;
+	s->local = g_ptr_array_new_with_free_func(g_free);
+	s->ice = tund_ice_new(g_main_context_default(), path->controlling, &path->cfg, &callbacks, s, &err);
+	if (!s->ice) {
+		snprintf(path->last_error, sizeof(path->last_error), "cannot start ICE: %s",
+			 err ? err : "unknown error");
+		log_error("peer %s: %s", peer_label(path->peer), path->last_error);
+		g_free(err);
+		g_ptr_array_unref(s->local);
+		g_free(s);
+		return NULL;
+	}
+	if (path->d->dp)
+		s->path_id = tund_dataplane_path_register(path->d->dp, ice_send, s->ice);
+	if (!path->manual_done)
+		s->connect_timer = g_timeout_add_seconds(CONNECT_TIMEOUT_S, connect_timeout, s);
+	return s;
+}
+
+/* Places a new session: the first becomes active; later ones probe. */
+static void place(struct tund_path *path, struct session *s)
+{
+	if (!path->active || !path->active->connected) {
+		session_drop(path, path->active, false);
+		path->active = s;
+	} else {
+		session_drop(path, path->probe, false);
+		path->probe = s;
+	}
+}
+
+void tund_path_start(struct tund_path *path)
+{
+	struct session *s;
+
+	if (!path->controlling || path->probe)
+		return;
+	if (path->active && !path->active->connected && !path->manual_done)
+		return; /* one attempt at a time */
+	if (n_starting >= MAX_STARTING && !path->manual_done) {
+		if (!g_queue_find(&waiting, path))
+			g_queue_push_tail(&waiting, path);
+		return;
+	}
+	s = session_new(path, randombytes_random());
+	if (!s) {
+		schedule(path, &path->retry_timer, &path->retry_s, RETRY_MIN_S, RETRY_MAX_S,
+			 retry_fire);
+		return;
+	}
+	place(path, s);
+	if (!path->manual_done) {
+		s->starting = true;
+		n_starting++;
+	}
+	send_credentials(s, TUND_SIGNAL_OFFER);
+	if (tund_ice_gather(s->ice) != 0) {
+		snprintf(path->last_error, sizeof(path->last_error), "gathering failed");
+		session_drop(path, s, false);
+		schedule(path, &path->retry_timer, &path->retry_s, RETRY_MIN_S, RETRY_MAX_S,
+			 retry_fire);
+	}
+}
+
+static void add_candidates(struct session *s, const struct tund_signal *m)
+{
+	for (unsigned i = 0; i < m->n_candidates; i++)
+		if (tund_ice_add_remote_candidate(s->ice, m->candidates[i]) != 0)
+			log_debug("peer %s: candidate refused: %s", peer_label(s->path->peer),
+				  m->candidates[i]);
+	if (m->end_of_candidates)
+		tund_ice_remote_gathering_done(s->ice);
+}
+
+static void on_offer(struct tund_path *path, const struct tund_signal *m)
+{
+	struct session *s = find_session(path, m->session);
+
+	if (path->controlling) {
+		/* Both think they control: cannot happen with distinct keys. */
+		return;
+	}
+	if (s)
+		return; /* duplicate delivery */
+	s = session_new(path, m->session);
+	if (!s)
+		return;
+	place(path, s);
+	if (tund_ice_set_remote_credentials(s->ice, m->ufrag, m->pwd) != 0) {
+		snprintf(path->last_error, sizeof(path->last_error), "peer sent bad ICE credentials");
+		session_drop(path, s, false);
+		return;
+	}
+	s->remote_set = true;
+	add_candidates(s, m);
+	send_credentials(s, TUND_SIGNAL_ANSWER);
+	if (tund_ice_gather(s->ice) != 0)
+		session_drop(path, s, false);
+}
+
+void tund_path_on_signal(struct tund_path *path, const struct tund_signal *m)
+{
+	struct session *s;
+
+	switch (m->type) {
+	case TUND_SIGNAL_OFFER:
+		on_offer(path, m);
+		break;
+	case TUND_SIGNAL_ANSWER:
+		s = find_session(path, m->session);
+		if (!s || s->remote_set || !path->controlling)
+			break;
+		if (tund_ice_set_remote_credentials(s->ice, m->ufrag, m->pwd) != 0) {
+			snprintf(path->last_error, sizeof(path->last_error),
+				 "peer sent bad ICE credentials");
+			break;
+		}
+		s->remote_set = true;
+		add_candidates(s, m);
+		break;
+	case TUND_SIGNAL_CANDIDATE:
+		s = find_session(path, m->session);
+		if (s)
+			add_candidates(s, m);
+		break;
+	case TUND_SIGNAL_RESTART:
+		/* The controlled side asks for a new session. */
+		if (!path->controlling || path->probe)
+			break;
+		/* A session it has not answered yet is still good: when members
+		 * meet, its request and our offer cross in the broker. */
+		s = path->active;
+		if (s && !s->connected && !s->remote_set && !path->manual_done) {
+			resend_offer(s);
+			break;
+		}
+		session_drop(path, path->active, false);
+		tund_path_start(path);
+		break;
+	case TUND_SIGNAL_BYE:
+		s = find_session(path, m->session);
+		if (!s)
+			break;
+		bool was_active = s == path->active;
+		session_drop(path, s, false);
+		if (was_active && path->probe) {
+			path->active = path->probe;
+			path->probe = NULL;
+		}
+		break;
+	default:
+		break;
+	}
+}
+
+struct tund_path *tund_path_new(struct tund_daemon *d, struct tund_peer *p,
+				const struct tund_ice_server_config *cfg, bool controlling,
+				tund_path_send_fn send)
+{
+	struct tund_path *path = g_new0(struct tund_path, 1);
+
+	path->d = d;
+	path->peer = p;
+	path->cfg = *cfg;
+	path->controlling = controlling;
+	path->send = send;
+	return path;
+}
+
+void tund_path_free(struct tund_path *path)
+{
+	if (!path)
+		return;
+	g_queue_remove(&waiting, path);
+	if (path->retry_timer)
+		g_source_remove(path->retry_timer);
+	if (path->upgrade_timer)
+		g_source_remove(path->upgrade_timer);
+	/* Sessions go now: nothing may call back into a freed path. */
+	if (path->active)
+		session_destroy(path->active);
+	if (path->probe)
+		session_destroy(path->probe);
+	/* Dropped ones too: their idle destroy would read the freed path. */
+	while (path->dying) {
+		struct session *s = path->dying->data;
+
+		path->dying = g_list_delete_link(path->dying, path->dying);
+		g_source_remove(s->destroy_id);
+		session_destroy(s);
+	}
+	/* A blob still owed: its owner frees what it handed us. */
+	if (path->manual_done && path->manual_gone)
+		path->manual_gone(path->manual_ctx);
+	sodium_memzero(&path->cfg, sizeof(path->cfg)); /* TURN passwords */
+	g_free(path);
+}
+
+void tund_path_set_servers(struct tund_path *path, const struct tund_ice_server_config *cfg)
+{
+	sodium_memzero(&path->cfg, sizeof(path->cfg));
+	path->cfg = *cfg;
+}
+
+void tund_path_kick(struct tund_path *path)
+{
+	if (!path->controlling || (path->active && path->active->connected))
+		return;
+	/* A half-made session may have lost its messages: start afresh. */
+	session_drop(path, path->active, false);
+	if (path->retry_timer) {
+		g_source_remove(path->retry_timer);
+		path->retry_timer = 0;
+	}
+	tund_path_start(path);
+}
+
+void tund_path_underlay_changed(struct tund_path *path, bool removed)
+{
+	struct tund_signal restart = { .type = TUND_SIGNAL_RESTART };
+
+	if (path->manual_done)
+		return; /* waiting for a blob: nothing to renegotiate with */
+	if (!removed) {
+		/* A new address cannot hurt a working path, but may give a dead
+		 * one its first chance. */
+		if (tund_path_kind(path))
+			return;
+		if (path->controlling)
+			tund_path_kick(path);
+		else
+			path->send(path->d, path->peer, &restart);
+		return;
+	}
+	/* An address went away. libnice keeps sending from its old sockets
+	 * and would only give up when consent is lost (10 s): start afresh
+	 * with the addresses we have now. The peer drops its side (BYE). */
+	snprintf(path->last_error, sizeof(path->last_error), "underlay address changed");
+	log_info("peer %s: our addresses changed; negotiating a new path", peer_label(path->peer));
+	session_drop(path, path->probe, true);
+	session_drop(path, path->active, true);
+	if (path->retry_timer) {
+		g_source_remove(path->retry_timer);
+		path->retry_timer = 0;
+	}
+	path->retry_s = 0;
+	if (path->controlling)
+		tund_path_start(path);
+	else
+		path->send(path->d, path->peer, &restart);
+}
+
+bool tund_path_controlling(struct tund_path *path)
+{
+	return path->controlling;
+}
+
+void tund_path_manual(struct tund_path *path, void (*done)(void *ctx, const struct tund_signal *m),
+		      void (*gone)(void *ctx), void *ctx)
+{
+	if (path->manual_done && path->manual_gone)
+		path->manual_gone(path->manual_ctx);
+	path->manual_done = done;
+	path->manual_gone = gone;
+	path->manual_ctx = ctx;
+}
+
+const char *tund_path_kind(struct tund_path *path)
+{
+	if (!path || !path->active || !path->active->has_pair || !path->active->connected)
+		return NULL;
+	return path->active->pair.relayed ? "relay" : "direct";
+}
+
+void tund_path_describe(struct tund_path *path, JsonObject *o)
+{
+	struct session *s = path->active;
+	static const char *const states[] = { "new", "gathering", "connecting", "connected",
+					      "failed", "closed" };
+
+	if (s) {
+		enum tund_ice_state st = tund_ice_state(s->ice);
+
+		json_object_set_string_member(o, TUND_KEY_ICE_STATE,
+					      st <= TUND_ICE_CLOSED ? states[st] : "unknown");
+	}
+	if (tund_path_kind(path)) {
+		char cands[32];
+
+		json_object_set_string_member(o, TUND_KEY_PATH, tund_path_kind(path));
+		snprintf(cands, sizeof(cands), "%s→%s", s->pair.local_type, s->pair.remote_type);
+		json_object_set_string_member(o, TUND_KEY_CANDIDATES, cands);
+		json_object_set_string_member(o, TUND_KEY_LOCAL_ADDR, s->pair.local_addr);
+		json_object_set_string_member(o, TUND_KEY_REMOTE_ADDR, s->pair.remote_addr);
+		if (s->pair.relayed && s->pair.transport[0])
+			json_object_set_string_member(o, TUND_KEY_RELAY_TRANSPORT, s->pair.transport);
+	}
+	if (path->last_error[0])
+		json_object_set_string_member(o, TUND_KEY_LAST_ERROR, path->last_error);
+}

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: MIT
+/* tundctl netcheck: how our NAT maps, and whether the broker, STUN and TURN
+ * servers of a network (default: the first) answer. */
+#include <sodium.h>
+#include <string.h>
+
+#include "overlay/network.h"
+#include "tund/control/commands.h"
+#include "tund/control/control.h"
+#include "tund/control/control_codec.h"
+#include "tund/daemon/state.h"
+#include "tund/connect/netcheck.h"
+#include "tund/connect/membership.h"
+#include "overlay/control_proto.h"
+
+struct pending {
+	struct tund_daemon *d;
+	uint64_t client;
+};
+
+static void done(void *ctx, JsonNode *result)
+{
+	struct pending *p = ctx;
+
+	tund_control_reply(p->d->control, p->client, tund_control_encode_ok(result));
+	g_free(p);
+}
+
+JsonNode *tund_cmd_netcheck(struct tund_daemon *d, JsonObject *req, char **err)
+{
+	const char *name = tund_req_string(req, TUND_KEY_NETWORK);
+	struct tund_membership *n = name ? tund_membership_find(d, name) :
+			       d->networks && d->networks->len ? g_ptr_array_index(d->networks, 0) :
+								  NULL;
+	struct tund_netcheck_config cfg = { 0 };
+	struct tund_network from_config;
+	const struct tund_network *net;
+	struct tund_stun_server stun = { 0 };
+	struct pending *p;
+
+	if (name && !n) {
+		*err = g_strdup_printf("no network called \"%s\"", name);
+		return NULL;
+	}
+	if (n) {
+		net = tund_membership_effective(n);
+	} else {
+		tund_config_ice_servers(&d->cfg, &from_config);
+		net = &from_config;
+	}
+	if (!net->n_stun && !net->n_turn && !net->broker[0]) {
+		*err = g_strdup("nothing to check: join a network or set [ice] stun/turn in the config");
+		sodium_memzero(&from_config, sizeof(from_config));
+		return NULL;
+	}
+	/* A TURN server answers STUN binding requests too. */
+	if (net->n_stun) {
+		stun = net->stun[0];
+	} else if (net->n_turn) {
+		g_strlcpy(stun.host, net->turn[0].host, sizeof(stun.host));
+		stun.port = net->turn[0].port;
+	}
+	cfg.stun = net->n_stun || net->n_turn ? &stun : NULL;
+	cfg.turn = net->turn;
+	cfg.n_turn = net->n_turn;
+	cfg.broker = net->broker[0] ? net->broker : NULL;
+	p = g_new0(struct pending, 1);
+	p->d = d;
+	p->client = d->current_client;
+	tund_netcheck_run(&cfg, done, p); /* copies cfg */
+	sodium_memzero(&from_config, sizeof(from_config));
+	return NULL;
+}

@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: MIT
+/* Control commands: each takes the request object and returns a result node
+ * or sets a one-line error. The table at the bottom is the whole API. */
+#include <sodium.h>
+#include <string.h>
+
+#include "tund/control/commands.h"
+#include "tund/control/control_codec.h"
+#include "tund/connect/path.h"
+#include "tund/dataplane/dataplane.h"
+#include "tund/dataplane/fastpath.h"
+#include "tund/dataplane/udp.h"
+#include "tund/daemon/state.h"
+#include "tund/daemon/log.h"
+#include "tund/dataplane/priority.h"
+#include "overlay/control_proto.h"
+
+typedef JsonNode *(*command_fn)(struct tund_daemon *d, JsonObject *req, char **err);
+
+static void member_int(JsonBuilder *b, const char *name, uint64_t v)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_int_value(b, (gint64)v);
+}
+
+static void member_bool(JsonBuilder *b, const char *name, bool v)
+{
+	json_builder_set_member_name(b, name);
+	json_builder_add_boolean_value(b, v);
+}
+
+/* "realtime": whether the packet threads may raise their priority under
+ * load, and how often they did and gave it back (tund/priority.h). */
+static void add_realtime(JsonBuilder *b, struct tund_dataplane *dp)
+{
+	struct tund_prio_status st;
+
+	tund_dataplane_prio(dp, &st);
+	json_builder_set_member_name(b, TUND_KEY_REALTIME);
+	json_builder_begin_object(b);
+	member_bool(b, TUND_KEY_ENABLED, st.enabled);
+	member_bool(b, TUND_KEY_ACTIVE, st.active);
+	member_int(b, TUND_KEY_RAISED, st.raised);
+	member_int(b, TUND_KEY_LOWERED_IDLE, st.lowered_idle);
+	member_int(b, TUND_KEY_LOWERED_BACKLOG, st.lowered_backlog);
+	json_builder_end_object(b);
+}
+
+/* "tun_io": how packets move between the TUN device and the daemon. */
+static void add_tun_io(JsonBuilder *b, struct tund_daemon *d)
+{
+	json_builder_set_member_name(b, TUND_KEY_TUN_IO);
+	json_builder_begin_object(b);
+	member_bool(b, TUND_KEY_OFFLOAD, d->cfg.offload);
+	member_bool(b, TUND_KEY_USO, d->cfg.offload && d->tun_uso);
+	json_builder_set_member_name(b, TUND_KEY_READER);
+	json_builder_add_string_value(b, tund_dataplane_tun_uring(d->dp) ? "io_uring" : "read");
+	json_builder_end_object(b);
+}
+
+static JsonNode *cmd_status(struct tund_daemon *d, JsonObject *req, char **err)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	char key[TUND_KEY_B64_LEN + 1], buf[TUND_CIDR_STRLEN];
+
+	(void)req;
+	(void)err;
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, TUND_KEY_INTERFACE);
+	json_builder_add_string_value(b, d->ifname);
+	json_builder_set_member_name(b, TUND_KEY_ADDRESSES);
+	json_builder_begin_array(b);
+	if (d->cfg.has_addr4) {
+		tund_cidr_format(&d->cfg.addr4, buf, sizeof(buf));
+		json_builder_add_string_value(b, buf);
+	}
+	if (d->cfg.has_addr6) {
+		tund_cidr_format(&d->cfg.addr6, buf, sizeof(buf));
+		json_builder_add_string_value(b, buf);
+	}
+	json_builder_end_array(b);
+	json_builder_set_member_name(b, TUND_KEY_MTU);
+	json_builder_add_int_value(b, d->cfg.mtu);
+	json_builder_set_member_name(b, TUND_KEY_PUBLIC_KEY);
+	tund_key_encode(key, d->public_key);
+	json_builder_add_string_value(b, key);
+	json_builder_set_member_name(b, TUND_KEY_LISTEN_PORT);
+	json_builder_add_int_value(b, d->listen_port);
+	json_builder_set_member_name(b, TUND_KEY_UPTIME);
+	json_builder_add_int_value(b, (g_get_monotonic_time() - d->started_us) / G_USEC_PER_SEC);
+	json_builder_set_member_name(b, TUND_KEY_PEERS);
+	json_builder_add_int_value(b, d->peers.items->len);
+	if (d->dp) {
+		uint64_t drops[TUND_WG_DROP_COUNT];
+
+		tund_wg_get_drops(tund_dataplane_wg(d->dp), drops);
+		json_builder_set_member_name(b, TUND_KEY_DROPS);
+		json_builder_begin_object(b);
+		for (int i = 0; i < TUND_WG_DROP_COUNT; i++) {
+			json_builder_set_member_name(b, tund_wg_drop_name(i));
+			json_builder_add_int_value(b, (gint64)drops[i]);
+		}
+		json_builder_end_object(b);
+
+		struct tund_fastpath_stats fs;
+
+		tund_dataplane_fast_stats(d->dp, &fs);
+		json_builder_set_member_name(b, TUND_KEY_FAST_PATHS);
+		json_builder_begin_object(b);
+		member_bool(b, TUND_KEY_ENABLED, d->cfg.ice_fast_path);
+		member_int(b, TUND_KEY_PATHS, fs.paths);
+		member_int(b, TUND_KEY_RECEIVED, fs.received);
+		member_int(b, TUND_KEY_FOREIGN, fs.foreign);
+		json_builder_end_object(b);
+		add_realtime(b, d->dp);
+		add_tun_io(b, d);
+		/* tund/pace.h */
+		json_builder_set_member_name(b, TUND_KEY_PACING);
+		json_builder_begin_object(b);
+		member_int(b, TUND_KEY_PAUSES, tund_dataplane_pace_pauses(d->dp));
+		json_builder_end_object(b);
+		/* LAN-game fan-out and its rate bound (tund/dataplane/dataplane.h) */
+		uint64_t bdropped, bpassed = tund_dataplane_broadcasts(d->dp, &bdropped);
+
+		json_builder_set_member_name(b, TUND_KEY_BROADCASTS);
+		json_builder_begin_object(b);
+		member_int(b, TUND_KEY_PASSED, bpassed);
+		member_int(b, TUND_KEY_DROPPED, bdropped);
+		json_builder_end_object(b);
+	}
+	json_builder_end_object(b);
+	return json_builder_get_root(b);
+}
+
+/* The configured peer plus what the data plane observed. */
+static JsonNode *peer_json(struct tund_daemon *d, struct tund_peer *p)
+{
+	JsonNode *n = tund_peer_to_json(p, false);
+	JsonObject *o = json_node_get_object(n);
+	struct tund_wg_peer_stats st;
+	JsonObject *drops;
+
+	if (!d->dp || !p->wg_peer)
+		return n;
+	tund_wg_peer_get_stats(tund_dataplane_wg(d->dp), p->wg_peer, &st);
+	bool is_path = false;
+	uint16_t family = 0;
+
+	if (st.endpoint.addr_len)
+		memcpy(&family, st.endpoint.addr, sizeof(family));
+	is_path = family == TUND_AF_PATH;
+	if (st.endpoint.addr_len && !is_path) {
+		struct tund_endpoint ep = { .len = st.endpoint.addr_len };
+		char text[80];
+
+		memcpy(&ep.sa, st.endpoint.addr, st.endpoint.addr_len);
+		tund_endpoint_format(&ep, text, sizeof(text));
+		json_object_set_string_member(o, TUND_KEY_ENDPOINT, text);
+	}
+	if (p->path)
+		tund_path_describe(p->path, o);
+	if (tund_peer_on_lan(p) && st.has_session)
+		json_object_set_string_member(o, TUND_KEY_PATH, "lan");
+	else if (!p->path && st.has_session)
+		json_object_set_string_member(o, TUND_KEY_PATH, "direct");
+	if (st.latest_handshake)
+		json_object_set_int_member(o, TUND_KEY_LATEST_HANDSHAKE, st.latest_handshake);
+	if (st.rtt_ns)
+		json_object_set_double_member(o, TUND_KEY_RTT_MS, (double)st.rtt_ns / 1e6);
+	json_object_set_int_member(o, TUND_KEY_RX_BYTES, (gint64)st.rx_bytes);
+	json_object_set_int_member(o, TUND_KEY_TX_BYTES, (gint64)st.tx_bytes);
+	drops = json_object_new();
+	for (int i = 0; i < TUND_WG_DROP_COUNT; i++)
+		json_object_set_int_member(drops, tund_wg_drop_name(i), (gint64)st.drops[i]);
+	json_object_set_object_member(o, TUND_KEY_DROPS, drops);
+	return n;
+}
+
+static JsonNode *cmd_peers(struct tund_daemon *d, JsonObject *req, char **err)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+
+	(void)req;
+	(void)err;
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, TUND_KEY_PEERS);
+	json_builder_begin_array(b);
+	for (guint i = 0; i < d->peers.items->len; i++)
+		json_builder_add_value(b, peer_json(d, g_ptr_array_index(d->peers.items, i)));
+	json_builder_end_array(b);
+	json_builder_end_object(b);
+	return json_builder_get_root(b);
+}
+
+/* Persists, or puts the list back as it was and reports why. */
+static bool save_or_undo(struct tund_daemon *d, char **err)
+{
+	int ret = tund_daemon_save_peers(d);
+
+	if (ret) {
+		*err = g_strdup_printf("cannot save peers to %s: %s", d->peers_path,
+				       g_strerror(-ret));
+		log_error("%s", *err);
+		return false;
+	}
+	return true;
+}
+
+static JsonNode *cmd_peer_add(struct tund_daemon *d, JsonObject *req, char **err)
+{
+	struct tund_peer *p = tund_peer_from_request(req, err);
+	char key[TUND_KEY_B64_LEN + 1];
+
+	if (!p)
+		return NULL;
+	if (!memcmp(p->public_key, d->public_key, TUND_KEY_LEN)) {
+		*err = g_strdup("that is this node's own public key");
+		tund_peer_free(p);
+		return NULL;
+	}
+	/* The entry being replaced leaves the data plane first (upsert frees
+	 * it); if the upsert is refused it goes back. */
+	struct tund_peer *old = tund_peer_list_find_key(&d->peers, p->public_key);
+	if (old && old->network) {
+		*err = g_strdup_printf("that key is a member of network %s; use peer block/approve",
+				       old->network);
+		tund_peer_free(p);
+		return NULL;
+	}
+	if (old) {
+		tund_path_free(old->path);
+		old->path = NULL;
+	}
+	if (old && d->dp)
+		tund_dataplane_peer_forget(d->dp, old);
+	if (!tund_peer_list_upsert(&d->peers, p, err)) {
+		if (old && d->dp)
+			tund_dataplane_peer_apply(d->dp, old);
+		tund_peer_free(p);
+		return NULL;
+	}
+	if (d->dp) {
+		int ret = tund_dataplane_peer_apply(d->dp, p);
+
+		if (ret)
+			log_error("peer %s: cannot start its session: %s", p->name ? p->name : "",
+				  g_strerror(-ret));
+	}
+	tund_key_encode(key, p->public_key);
+	if (!save_or_undo(d, err)) {
+		if (d->dp)
+			tund_dataplane_peer_forget(d->dp, p);
+		tund_peer_list_remove(&d->peers, p);
+		return NULL;
+	}
+	log_info("peer %s%s%s added", key, p->name ? " as " : "", p->name ? p->name : "");
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, TUND_KEY_PEER);
+	json_builder_add_value(b, tund_peer_to_json(p, false));
+	json_builder_end_object(b);
+	return json_builder_get_root(b);
+}
+
+static JsonNode *cmd_peer_remove(struct tund_daemon *d, JsonObject *req, char **err)
+{
+	const char *which = tund_req_string(req, TUND_KEY_PEER); /* NULL unless a string */
+	struct tund_peer *p;
+	char key[TUND_KEY_B64_LEN + 1];
+
+	if (!which) {
+		*err = g_strdup("peer.remove needs \"peer\": a public key or a name");
+		return NULL;
+	}
+	p = tund_peer_list_find(&d->peers, which);
+	if (!p) {
+		*err = g_strdup_printf("no such peer: %s", which);
+		return NULL;
+	}
+	tund_key_encode(key, p->public_key);
+	/* Detach first so a failed save can put it back unchanged. */
+	g_ptr_array_set_free_func(d->peers.items, NULL);
+	g_ptr_array_remove(d->peers.items, p);
+	g_ptr_array_set_free_func(d->peers.items, (GDestroyNotify)tund_peer_free);
+	if (!save_or_undo(d, err)) {
+		g_ptr_array_add(d->peers.items, p);
+		return NULL;
+	}
+	tund_path_free(p->path);
+	p->path = NULL;
+	if (d->dp)
+		tund_dataplane_peer_forget(d->dp, p);
+	tund_peer_free(p);
+	log_info("peer %s removed", key);
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, TUND_KEY_REMOVED);
+	json_builder_add_string_value(b, key);
+	json_builder_end_object(b);
+	return json_builder_get_root(b);
+}
+
+static const struct {
+	const char *name;
+	command_fn fn;
+} commands[] = {
+	{ TUND_CMD_STATUS, cmd_status },
+	{ TUND_CMD_PEERS, cmd_peers },
+	{ TUND_CMD_PEER_ADD, cmd_peer_add },
+	{ TUND_CMD_PEER_REMOVE, cmd_peer_remove },
+	{ TUND_CMD_PEER_APPROVE, tund_cmd_peer_approve },
+	{ TUND_CMD_PEER_BLOCK, tund_cmd_peer_block },
+	{ TUND_CMD_PEER_UNBLOCK, tund_cmd_peer_unblock },
+	{ TUND_CMD_PEER_OFFER, tund_cmd_peer_offer },
+	{ TUND_CMD_PEER_ANSWER, tund_cmd_peer_answer },
+	{ TUND_CMD_PEER_ACCEPT, tund_cmd_peer_accept },
+	{ TUND_CMD_NETWORK_CREATE, tund_cmd_network_create },
+	{ TUND_CMD_NETWORK_JOIN, tund_cmd_network_join },
+	{ TUND_CMD_NETWORK_LEAVE, tund_cmd_network_leave },
+	{ TUND_CMD_NETWORK_INVITE, tund_cmd_network_invite },
+	{ TUND_CMD_NETWORKS, tund_cmd_networks },
+	{ TUND_CMD_PING, tund_cmd_ping },
+	{ TUND_CMD_NETCHECK, tund_cmd_netcheck },
+	{ TUND_CMD_RELOAD, tund_cmd_reload },
+};
+
+char *tund_commands_handle(void *daemon, uint64_t client, const char *line, size_t len)
+{
+	struct tund_daemon *d = daemon;
+	g_autoptr(JsonObject) req = NULL;
+	g_autofree char *err = NULL;
+	const char *cmd = NULL;
+
+	d->current_client = client;
+	req = tund_control_decode_request(line, len, &cmd, &err);
+	if (!req)
+		return tund_control_encode_error(err);
+	for (size_t i = 0; i < G_N_ELEMENTS(commands); i++) {
+		JsonNode *result;
+
+		if (strcmp(commands[i].name, cmd))
+			continue;
+		result = commands[i].fn(d, req, &err);
+		if (!result && !err)
+			return NULL; /* answered later by tund_control_reply() */
+		if (!result)
+			return tund_control_encode_error(err);
+		return tund_control_encode_ok(result);
+	}
+	err = g_strdup_printf("unknown command \"%.64s\"", cmd);
+	return tund_control_encode_error(err);
+}

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/* tund.conf: INI (GKeyFile). Every key is known; anything else is an error. */
+#ifndef TUND_CONFIG_H
+#define TUND_CONFIG_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "overlay/cidr.h"
+#include "overlay/network.h"
+
+#define TUND_DEFAULT_CONFIG "/etc/tund/tund.conf"
+#define TUND_DEFAULT_STATE_DIR "/var/lib/tund"
+#define TUND_DEFAULT_SOCKET "/run/tund/tund.sock"
+#define TUND_DEFAULT_USER "tund"
+#define TUND_CONFIG_MAX_NETWORKS 16
+
+/* [network NAME]: servers that replace the invite's for that network (each
+ * key independently), so a moved broker or relay needs no new invite. */
+struct tund_config_network {
+	char name[TUND_NET_NAME_MAX + 1];
+	bool has_broker, has_stun, has_turn;
+	char broker[256]; /* "" with has_broker: no broker (LAN only) */
+	struct tund_stun_server stun[TUND_NET_MAX_STUN];
+	unsigned n_stun;
+	struct tund_turn_server turn[TUND_NET_MAX_TURN];
+	unsigned n_turn;
+};
+
+struct tund_config {
+	char ifname[IFNAMSIZ];
+	bool has_addr4, has_addr6;
+	struct tund_cidr addr4, addr6;
+	unsigned mtu;
+	uint16_t listen_port; /* 0: pick a free port */
+	bool broadcast;       /* LAN games: fan broadcasts/multicasts out to peers */
+	bool offload;         /* TUN segmentation/checksum offload (IFF_VNET_HDR) */
+	bool io_uring;        /* read the TUN through io_uring where the kernel can */
+	char *state_dir;
+	char *control_socket;
+	/* [ice]: host candidate ports (0 = any) and, for peers outside any
+	 * network (manual signaling), STUN and TURN servers. */
+	uint16_t ice_port_min, ice_port_max;
+	char *ice_stun; /* "HOST:PORT" or NULL */
+	char *ice_turn; /* "turn://USER:PASS@HOST:PORT?transport=udp|tcp" or NULL */
+	/* Direct ICE pairs carry data on a socket of tund's own (fastpath.h). */
+	bool ice_fast_path;
+	/* [daemon] user: who tund runs as after start-up when started as root.
+	 * NULL (unset): TUND_DEFAULT_USER if that user exists, else root;
+	 * "" or "root": stay root. */
+	char *user;
+	/* [daemon] realtime: packet threads at real-time priority under load. */
+	bool realtime;
+	struct tund_config_network networks[TUND_CONFIG_MAX_NETWORKS];
+	unsigned n_networks;
+};
+
+/* Fills cfg with the defaults. */
+void tund_config_init(struct tund_config *cfg);
+void tund_config_free(struct tund_config *cfg);
+/* Parses INI text; label names the source in messages. On failure returns
+ * false and sets *err to one line "LABEL:LINE: [group] key: problem" (g_free
+ * it; wiped, as it may quote a TURN password). */
+bool tund_config_parse(struct tund_config *cfg, const char *data, size_t len,
+		       const char *label, char **err);
+/* Reads and parses a file, with the same error convention. */
+bool tund_config_load(struct tund_config *cfg, const char *path, char **err);
+/* The [network NAME] section for name, or NULL. */
+const struct tund_config_network *tund_config_network(const struct tund_config *cfg,
+						      const char *name);
+/* net with the servers of its [network NAME] section, if any, in place. */
+void tund_config_apply_network(const struct tund_config *cfg, struct tund_network *net);
+/* [ice] stun and turn as a network's server list, for peers outside networks
+ * (out is cleared first; a value that does not parse is left out). */
+void tund_config_ice_servers(const struct tund_config *cfg, struct tund_network *out);
+
+#endif

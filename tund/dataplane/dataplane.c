@@ -1,0 +1,841 @@
+// SPDX-License-Identifier: MIT
+/* Three threads: TUN -> encrypt -> UDP, UDP -> decrypt -> TUN, and timers.
+ * Descriptors are non-blocking; a thread polls only when its descriptor is
+ * empty. Packets move in batches: what TUN has queued is read, encrypted
+ * with one device lock and sent with one sendmmsg (segmented by the kernel
+ * where it can), the reads themselves done by the kernel through io_uring
+ * where it can (tund/tun_uring.h); the UDP side receives with recvmmsg
+ * (coalesced by GRO where it can) and decrypts the batch likewise. Under a
+ * flood of small packets both pace themselves (tund/pace.h). */
+#include "tund/dataplane/dataplane.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "overlay/bcast.h"
+#include "overlay/beacon.h"
+#include "tund/dataplane/fastpath.h"
+#include "tund/daemon/log.h"
+#include "tund/dataplane/pace.h"
+#include "tund/dataplane/priority.h"
+#include "tund/daemon/peers.h"
+#include "tund/dataplane/tun_io.h"
+#include "tund/dataplane/udp.h"
+#include "tund/dataplane/udp_io.h"
+
+enum { PACKET_MAX = 65536, TIMER_MAX_SLEEP_MS = 500 };
+
+struct tund_dataplane {
+	int tun_fd, udp_fd, stop_fd;
+	bool vnet; /* TUN reads and writes carry a virtio_net_hdr */
+	bool uso;  /* and UDP super packets may be written */
+	bool uring; /* read TUN through io_uring where the kernel can */
+	atomic_bool tun_uring; /* and it does */
+	struct tund_prio_group prio; /* the packet threads' priority */
+	struct tund_pace_group pace; /* and pacing */
+	struct tund_udp_tx udp_tx;
+	uint16_t port;
+	unsigned mtu;
+	struct tund_wg *wg;
+	pthread_t tun_thread, udp_thread, timer_thread;
+	bool threads_started;
+	atomic_bool stopping;
+	/* ICE paths by id; readers are the send paths of every thread. */
+	pthread_rwlock_t paths_lock;
+	GHashTable *paths; /* uint32 id -> struct path_sender *, owned */
+	uint32_t next_path_id;
+	struct tund_fastpath *fast; /* direct pairs off libnice; NULL: off */
+	struct tund_tun_tx fast_tx; /* the fast path thread's TUN writer */
+	/* Broadcast fan-out; touched by the TUN thread, set by the main one. */
+	pthread_mutex_t bcast_lock; /* the rate bound and counters */
+	/* Read for every TUN packet, so without a lock: 0 = off, else
+	 * 1 << 40 | IPv4 address << 8 | prefix length. */
+	_Atomic uint64_t bcast_overlay;
+	uint8_t *bcast_buf; /* the TUN thread's scratch for sealing copies */
+	struct tund_ratelimit bcast_rate;
+	uint64_t bcast_sent, bcast_dropped;
+};
+
+enum { BCAST_RATE = 200, BCAST_BURST = 400 }; /* packets/s: stops broadcast storms */
+
+struct path_endpoint {
+	uint16_t family; /* TUND_AF_PATH */
+	uint16_t pad;
+	uint32_t id;
+};
+
+void tund_dataplane_now(struct tund_wg_clock *now)
+{
+	struct timespec m;
+
+	clock_gettime(CLOCK_MONOTONIC, &m);
+	clock_gettime(CLOCK_REALTIME, &now->wall);
+	now->mono_ns = (uint64_t)m.tv_sec * 1000000000ull + (uint64_t)m.tv_nsec;
+}
+
+static void to_wg_endpoint(const struct tund_endpoint *ep, struct tund_wg_endpoint *out)
+{
+	memset(out, 0, sizeof(*out));
+	memcpy(out->addr, &ep->sa, ep->len);
+	out->addr_len = ep->len;
+	out->key_len = (uint32_t)tund_endpoint_key(ep, out->key);
+}
+
+struct path_sender {
+	tund_dataplane_send_fn send;
+	void *path;
+};
+
+static void send_on_path(struct tund_dataplane *dp, uint32_t id, const uint8_t *buf, size_t len)
+{
+	struct path_sender *ps;
+
+	if (dp->fast && tund_fastpath_send(dp->fast, id, buf, len))
+		return;
+	pthread_rwlock_rdlock(&dp->paths_lock);
+	ps = g_hash_table_lookup(dp->paths, GUINT_TO_POINTER(id));
+	if (ps)
+		ps->send(ps->path, buf, len);
+	pthread_rwlock_unlock(&dp->paths_lock);
+}
+
+static void send_datagram(struct tund_dataplane *dp, const struct tund_wg_endpoint *dst,
+			  const uint8_t *buf, size_t len)
+{
+	int fd = dp->udp_fd;
+	uint16_t family;
+
+	memcpy(&family, dst->addr, sizeof(family));
+	if (family == TUND_AF_PATH) {
+		struct path_endpoint pe;
+
+		memcpy(&pe, dst->addr, sizeof(pe));
+		send_on_path(dp, pe.id, buf, len);
+		return;
+	}
+	/* A full socket buffer drops the packet, as a full link would. */
+	if (sendto(fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)dst->addr,
+		   dst->addr_len) < 0 &&
+	    errno != EAGAIN && errno != ENOBUFS)
+		log_debug("udp send: %s", strerror(errno));
+}
+
+static void wg_send(void *ctx, const struct tund_wg_endpoint *dst, const uint8_t *buf, size_t len)
+{
+	send_datagram(ctx, dst, buf, len);
+}
+
+/* Waits until fd is readable, with the timeout that prio asks for (and
+ * then tells it that the wait ended idle); false when stopping. */
+static bool wait_readable(struct tund_dataplane *dp, int fd, struct tund_prio *prio)
+{
+	struct pollfd p[2] = { { .fd = fd, .events = POLLIN }, { .fd = dp->stop_fd, .events = POLLIN } };
+	int timeout = tund_prio_empty(prio), r;
+
+	r = poll(p, 2, timeout);
+	if (r == 0 && timeout >= 0) {
+		tund_prio_idle(prio);
+		return !atomic_load(&dp->stopping);
+	}
+	if (r < 0)
+		return !atomic_load(&dp->stopping);
+	return !(p[1].revents & POLLIN) && !atomic_load(&dp->stopping);
+}
+
+/* True when pkt was a broadcast or multicast (sent to every peer, or dropped
+ * by the rate bound). */
+static bool fan_out(struct tund_dataplane *dp, uint8_t *pkt, size_t len,
+		    const struct tund_wg_clock *now)
+{
+	uint64_t packed = atomic_load_explicit(&dp->bcast_overlay, memory_order_relaxed);
+	struct tund_cidr overlay = { 0 };
+	bool allowed;
+
+	if (!packed)
+		return false;
+	if (packed & 0xffffffffffull) {
+		uint32_t a = (uint32_t)(packed >> 8);
+
+		overlay.family = AF_INET;
+		overlay.prefix = (uint8_t)packed;
+		memcpy(overlay.addr, &a, 4);
+	}
+	if (!tund_bcast_is_fanout(pkt, len, overlay.family ? &overlay : NULL))
+		return false;
+	pthread_mutex_lock(&dp->bcast_lock);
+	allowed = tund_ratelimit_allow(&dp->bcast_rate, now->mono_ns / 1000000);
+	if (allowed)
+		dp->bcast_sent++;
+	else
+		dp->bcast_dropped++;
+	pthread_mutex_unlock(&dp->bcast_lock);
+	if (!allowed)
+		return true;
+	/* A copy of a LAN broadcast carries the LAN source: replies must come
+	 * back through the tunnel, so it leaves with our overlay address. */
+	if (overlay.family == AF_INET && len >= 20 && pkt[0] >> 4 == 4 &&
+	    !tund_cidr_contains(&overlay, pkt + 12))
+		tund_bcast_rewrite_source(pkt, len, overlay.addr);
+	tund_wg_broadcast(dp->wg, pkt, len, dp->bcast_buf,
+			  PACKET_MAX + TUND_WG_HEADROOM + TUND_WG_TAILROOM, now);
+	return true;
+}
+
+void tund_dataplane_set_broadcast(struct tund_dataplane *dp, bool on,
+				  const struct tund_cidr *overlay4)
+{
+	struct tund_wg_clock now;
+
+	uint64_t packed = 0;
+	uint32_t a;
+
+	tund_dataplane_now(&now);
+	pthread_mutex_lock(&dp->bcast_lock);
+	if (on && !atomic_load(&dp->bcast_overlay))
+		tund_ratelimit_init(&dp->bcast_rate, BCAST_RATE, BCAST_BURST, now.mono_ns / 1000000);
+	if (overlay4 && overlay4->family == AF_INET) {
+		memcpy(&a, overlay4->addr, 4);
+		packed = (uint64_t)a << 8 | overlay4->prefix;
+	} else if (!overlay4) {
+		packed = atomic_load(&dp->bcast_overlay) & 0xffffffffffull;
+	}
+	atomic_store(&dp->bcast_overlay, on ? 1ull << 40 | packed : 0);
+	pthread_mutex_unlock(&dp->bcast_lock);
+}
+
+uint64_t tund_dataplane_broadcasts(struct tund_dataplane *dp, uint64_t *dropped)
+{
+	uint64_t sent;
+
+	pthread_mutex_lock(&dp->bcast_lock);
+	sent = dp->bcast_sent;
+	*dropped = dp->bcast_dropped;
+	pthread_mutex_unlock(&dp->bcast_lock);
+	return sent;
+}
+
+/* Sends the datagrams of a batch: runs to UDP endpoints go out together
+ * (segmented where the kernel can), ICE paths one by one. */
+/* A run of datagrams for ICE path id: in one go on a direct pair's own
+ * socket, else one by one through libnice. */
+static void send_path_run(struct tund_dataplane *dp, uint32_t id, struct tund_udp_datagram *d,
+			  size_t n)
+{
+	if (dp->fast && tund_fastpath_send_batch(dp->fast, id, d, n))
+		return;
+	for (size_t i = 0; i < n; i++)
+		send_on_path(dp, id, d[i].buf, d[i].len);
+}
+
+static void send_batch(struct tund_dataplane *dp, struct tund_wg_packet *pkts, size_t n)
+{
+	struct tund_udp_datagram d[TUND_UDP_SEND_MAX], pd[TUND_UDP_SEND_MAX];
+	size_t nd = 0, npd = 0;
+	uint32_t path = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct tund_wg_endpoint *dst = &pkts[i].dst;
+		uint16_t family;
+
+		if (pkts[i].res != TUND_WG_SEND)
+			continue;
+		memcpy(&family, dst->addr, sizeof(family));
+		if (family == TUND_AF_PATH) {
+			struct path_endpoint pe;
+
+			memcpy(&pe, dst->addr, sizeof(pe));
+			if (npd && (pe.id != path || npd == TUND_UDP_SEND_MAX)) {
+				send_path_run(dp, path, pd, npd);
+				npd = 0;
+			}
+			path = pe.id;
+			pd[npd++] = (struct tund_udp_datagram){ NULL, 0, pkts[i].buf,
+								pkts[i].out_len };
+			continue;
+		}
+		if (nd == TUND_UDP_SEND_MAX) {
+			tund_udp_send_batch(&dp->udp_tx, d, nd);
+			nd = 0;
+		}
+		d[nd++] = (struct tund_udp_datagram){ (const struct sockaddr *)dst->addr,
+						      dst->addr_len, pkts[i].buf, pkts[i].out_len };
+	}
+	if (nd)
+		tund_udp_send_batch(&dp->udp_tx, d, nd);
+	if (npd)
+		send_path_run(dp, path, pd, npd);
+}
+
+/* A batch read from TUN: broadcasts fan out, the rest is encrypted and sent. */
+static void tun_batch(void *ctx, struct tund_wg_packet *pkts, size_t n)
+{
+	struct tund_dataplane *dp = ctx;
+	struct tund_wg_clock now;
+	size_t kept = 0;
+
+	tund_dataplane_now(&now);
+	for (size_t i = 0; i < n; i++)
+		if (!fan_out(dp, pkts[i].buf + TUND_WG_HEADROOM, pkts[i].len, &now))
+			pkts[kept++] = pkts[i];
+	tund_wg_encrypt_batch(dp->wg, pkts, kept, &now);
+	send_batch(dp, pkts, kept);
+}
+
+/* wait_readable for the TUN reader, which may be io_uring's. */
+static bool wait_tun(struct tund_dataplane *dp, struct tund_tun_rx *rx, struct tund_prio *prio)
+{
+	int timeout, r;
+
+	if (!tund_tun_rx_ring_waits(rx))
+		return wait_readable(dp, dp->tun_fd, prio);
+	timeout = tund_prio_empty(prio);
+	r = tund_tun_rx_wait(rx, timeout);
+	if (r == 0 && timeout >= 0)
+		tund_prio_idle(prio);
+	if (r == -ESHUTDOWN)
+		return false;
+	if (r < 0) {
+		log_error("tun: io_uring wait failed (%s); reading with read() from now on",
+			  strerror(-r));
+		tund_tun_rx_drop_uring(rx);
+		atomic_store(&dp->tun_uring, false);
+	}
+	return !atomic_load(&dp->stopping);
+}
+
+static void *tun_loop(void *arg)
+{
+	struct tund_dataplane *dp = arg;
+	struct tund_tun_rx rx;
+	struct tund_prio prio;
+	struct tund_pace pace;
+	int ret;
+
+	if (tund_tun_rx_init(&rx, dp->tun_fd, dp->vnet, dp->mtu) != 0) {
+		log_error("tun: out of memory for the packet buffers");
+		return NULL;
+	}
+	if (dp->uring && (ret = tund_tun_rx_use_uring(&rx, dp->stop_fd)))
+		log_info("tun: reading with read(), not io_uring: %s", strerror(-ret));
+	atomic_store(&dp->tun_uring, rx.uring != NULL);
+	tund_prio_join(&prio, &dp->prio);
+	tund_pace_init(&pace, &dp->pace);
+	while (!atomic_load(&dp->stopping)) {
+		uint64_t start = tund_pace_now();
+		int n = tund_tun_read_batch(&rx, tun_batch, dp);
+
+		if (n == -ESHUTDOWN)
+			break;
+		if (n < 0 && rx.uring) {
+			/* read() then meets the same error, or does better. */
+			log_warn("tun read through io_uring: %s; reading with read() from now on",
+				 strerror(-n));
+			tund_tun_rx_drop_uring(&rx);
+			atomic_store(&dp->tun_uring, false);
+			continue;
+		}
+		if (n < 0) {
+			log_error("tun read: %s", strerror(-n));
+			break;
+		}
+		if (n > 0) {
+			tund_prio_batch(&prio, rx.read_bytes);
+			tund_pace_after(&pace, start, (size_t)n, rx.read_bytes);
+		} else if (!wait_tun(dp, &rx, &prio)) {
+			break;
+		}
+	}
+	atomic_store(&dp->tun_uring, false);
+	tund_prio_leave(&prio);
+	tund_tun_rx_free(&rx);
+	return NULL;
+}
+
+static void *udp_loop(void *arg)
+{
+	struct tund_dataplane *dp = arg;
+	struct tund_udp_rx rx;
+	struct tund_tun_tx tx;
+	struct tund_udp_received *got = NULL;
+	struct tund_wg_packet *pkts = NULL;
+	struct tund_wg_endpoint *src = NULL;
+	struct tund_prio prio;
+	struct tund_pace pace;
+
+	if (tund_udp_rx_init(&rx, dp->udp_fd, true) != 0) {
+		log_error("udp: out of memory for the packet buffers");
+		return NULL;
+	}
+	if (tund_tun_tx_init(&tx, dp->tun_fd, dp->vnet, tund_udp_rx_max(&rx)) != 0) {
+		log_error("tun: out of memory for the packet buffers");
+		tund_udp_rx_free(&rx);
+		return NULL;
+	}
+	tx.uso = dp->uso;
+	tund_prio_join(&prio, &dp->prio);
+	tund_pace_init(&pace, &dp->pace);
+	got = calloc(tund_udp_rx_max(&rx), sizeof(*got));
+	pkts = calloc(tund_udp_rx_max(&rx), sizeof(*pkts));
+	src = calloc(rx.n_msgs, sizeof(*src));
+	if (!got || !pkts || !src)
+		log_error("udp: out of memory for the packet buffers");
+	while (got && pkts && src && !atomic_load(&dp->stopping)) {
+		struct tund_wg_clock now;
+		const struct tund_endpoint *last = NULL;
+		size_t n_src = 0;
+		uint64_t start = tund_pace_now();
+		int n = tund_udp_receive(&rx, got);
+
+		if (n < 0) {
+			log_warn("udp receive: %s", strerror(-n));
+			continue;
+		}
+		if (n == 0) {
+			if (!wait_readable(dp, dp->udp_fd, &prio))
+				break;
+			continue;
+		}
+		size_t bytes = 0;
+
+		for (int i = 0; i < n; i++)
+			bytes += got[i].len;
+		tund_prio_batch(&prio, bytes);
+		for (int i = 0; i < n; i++) {
+			/* Segments of one coalesced buffer share their sender. */
+			if (got[i].from != last) {
+				to_wg_endpoint(got[i].from, &src[n_src++]);
+				last = got[i].from;
+			}
+			pkts[i] = (struct tund_wg_packet){ .buf = got[i].buf, .len = got[i].len,
+							   .src = &src[n_src - 1] };
+		}
+		tund_dataplane_now(&now);
+		tund_wg_receive_batch(dp->wg, pkts, (size_t)n, &now);
+		tund_tun_write_batch(&tx, pkts, (size_t)n);
+		tund_pace_after(&pace, start, (size_t)n, bytes);
+		/* A short batch emptied the socket: poll, not another recvmmsg
+		 * that would only say so (a system call per ping saved). */
+		if (rx.drained && !wait_readable(dp, dp->udp_fd, &prio))
+			break;
+	}
+	tund_prio_leave(&prio);
+	free(src);
+	free(pkts);
+	free(got);
+	tund_tun_tx_free(&tx);
+	tund_udp_rx_free(&rx);
+	return NULL;
+}
+
+static void *timer_loop(void *arg)
+{
+	struct tund_dataplane *dp = arg;
+
+	while (!atomic_load(&dp->stopping)) {
+		struct tund_wg_clock now;
+		uint64_t next;
+		int64_t wait_ms;
+
+		tund_dataplane_now(&now);
+		next = tund_wg_tick(dp->wg, &now);
+		wait_ms = next == UINT64_MAX ? TIMER_MAX_SLEEP_MS :
+					      (int64_t)((next - now.mono_ns) / 1000000) + 1;
+		if (wait_ms > TIMER_MAX_SLEEP_MS)
+			wait_ms = TIMER_MAX_SLEEP_MS;
+		struct pollfd p = { .fd = dp->stop_fd, .events = POLLIN };
+		if (poll(&p, 1, (int)wait_ms) > 0)
+			break;
+	}
+	return NULL;
+}
+
+static int set_nonblock(int fd)
+{
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
+		return -errno;
+	return 0;
+}
+
+int tund_dataplane_start(const struct tund_dataplane_opts *o, const uint8_t private_key[32],
+			 struct tund_dataplane **out)
+{
+	static void *(*const loops[])(void *) = { tun_loop, udp_loop, timer_loop };
+	struct tund_dataplane *dp = calloc(1, sizeof(*dp));
+	pthread_t *threads[G_N_ELEMENTS(loops)];
+	unsigned started = 0;
+	int ret;
+
+	if (!dp)
+		return -ENOMEM;
+	threads[0] = &dp->tun_thread;
+	threads[1] = &dp->udp_thread;
+	threads[2] = &dp->timer_thread;
+	dp->tun_fd = o->tun_fd;
+	dp->vnet = o->vnet;
+	dp->uso = o->vnet && o->uso;
+	dp->uring = o->io_uring;
+	tund_prio_group_init(&dp->prio, o->realtime);
+	dp->mtu = o->mtu;
+	dp->stop_fd = -1;
+	dp->udp_fd = -1;
+	pthread_rwlock_init(&dp->paths_lock, NULL);
+	pthread_mutex_init(&dp->bcast_lock, NULL);
+	dp->paths = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+	dp->next_path_id = 1;
+	dp->bcast_buf = malloc(PACKET_MAX + TUND_WG_HEADROOM + TUND_WG_TAILROOM);
+	if (!dp->bcast_buf) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	dp->udp_fd = tund_udp_open(o->listen_port, &dp->port);
+	if (dp->udp_fd < 0) {
+		ret = dp->udp_fd;
+		goto fail;
+	}
+	tund_udp_tx_init(&dp->udp_tx, dp->udp_fd, true);
+	dp->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (dp->stop_fd < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	dp->wg = tund_wg_new(private_key, o->mtu, wg_send, dp);
+	if (!dp->wg) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	if ((ret = set_nonblock(dp->udp_fd)) || (ret = set_nonblock(o->tun_fd)))
+		goto fail;
+	for (; started < G_N_ELEMENTS(loops); started++)
+		if ((ret = -pthread_create(threads[started], NULL, loops[started], dp)))
+			goto fail;
+	/* Names that top -H and ps -L show. */
+	pthread_setname_np(dp->tun_thread, "tund-tun");
+	pthread_setname_np(dp->udp_thread, "tund-udp");
+	pthread_setname_np(dp->timer_thread, "tund-timer");
+	dp->threads_started = true;
+	*out = dp;
+	return 0;
+fail:
+	if (started) {
+		atomic_store(&dp->stopping, true);
+		eventfd_write(dp->stop_fd, 1);
+		while (started--)
+			pthread_join(*threads[started], NULL);
+	}
+	tund_wg_free(dp->wg);
+	g_hash_table_unref(dp->paths);
+	free(dp->bcast_buf);
+	if (dp->stop_fd >= 0)
+		close(dp->stop_fd);
+	if (dp->udp_fd >= 0)
+		close(dp->udp_fd);
+	tund_prio_group_destroy(&dp->prio);
+	free(dp);
+	return ret;
+}
+
+void tund_dataplane_stop(struct tund_dataplane *dp)
+{
+	if (!dp)
+		return;
+	atomic_store(&dp->stopping, true);
+	eventfd_write(dp->stop_fd, 1);
+	if (dp->threads_started) {
+		pthread_join(dp->tun_thread, NULL);
+		pthread_join(dp->udp_thread, NULL);
+		pthread_join(dp->timer_thread, NULL);
+	}
+	if (dp->fast) {
+		tund_fastpath_free(dp->fast);
+		tund_tun_tx_free(&dp->fast_tx);
+	}
+	tund_wg_free(dp->wg);
+	g_hash_table_unref(dp->paths);
+	free(dp->bcast_buf);
+	close(dp->stop_fd);
+	close(dp->udp_fd);
+	tund_prio_group_destroy(&dp->prio);
+	free(dp);
+}
+
+bool tund_dataplane_tun_uring(struct tund_dataplane *dp)
+{
+	return atomic_load(&dp->tun_uring);
+}
+
+uint16_t tund_dataplane_port(struct tund_dataplane *dp)
+{
+	return dp->port;
+}
+
+struct tund_wg *tund_dataplane_wg(struct tund_dataplane *dp)
+{
+	return dp->wg;
+}
+
+int tund_dataplane_peer_apply(struct tund_dataplane *dp, struct tund_peer *p)
+{
+	struct tund_wg_peer *wp;
+
+	/* Reconfiguration starts the peer afresh: simplest correct rule. */
+	tund_dataplane_peer_forget(dp, p);
+	wp = tund_wg_peer_add(dp->wg, p->public_key, p->has_psk ? p->psk : NULL, p);
+	if (!wp)
+		return -ENOMEM;
+	p->wg_peer = wp;
+	for (guint i = 0; i < p->allowed_ips->len; i++) {
+		int ret = tund_wg_peer_allow(dp->wg, wp,
+					     &g_array_index(p->allowed_ips, struct tund_cidr, i));
+		if (ret)
+			return ret;
+	}
+	if (p->endpoint) {
+		struct tund_endpoint ep;
+		struct tund_wg_endpoint wep;
+		int ret = tund_udp_resolve(dp->udp_fd, p->endpoint, &ep);
+
+		if (ret) {
+			log_warn("peer %s: endpoint %s does not resolve; waiting for it to "
+				 "contact us", p->name ? p->name : "(unnamed)", p->endpoint);
+			return 0;
+		}
+		struct tund_wg_clock now;
+
+		to_wg_endpoint(&ep, &wep);
+		tund_wg_peer_set_endpoint(dp->wg, wp, &wep);
+		tund_dataplane_now(&now);
+		tund_wg_peer_connect(dp->wg, wp, &now);
+	}
+	return 0;
+}
+
+void tund_dataplane_peer_forget(struct tund_dataplane *dp, struct tund_peer *p)
+{
+	if (!p->wg_peer)
+		return;
+	tund_wg_peer_remove(dp->wg, p->wg_peer);
+	p->wg_peer = NULL;
+}
+
+static void path_endpoint(uint32_t id, struct tund_wg_endpoint *out)
+{
+	struct path_endpoint pe = { .family = TUND_AF_PATH, .id = id };
+
+	memset(out, 0, sizeof(*out));
+	memcpy(out->addr, &pe, sizeof(pe));
+	out->addr_len = sizeof(pe);
+	/* Cookies bind to the source; a path's id is its source. */
+	memcpy(out->key, &pe, sizeof(pe));
+	out->key_len = sizeof(pe);
+}
+
+uint32_t tund_dataplane_path_register(struct tund_dataplane *dp, tund_dataplane_send_fn send,
+				      void *path)
+{
+	struct path_sender *ps = g_new(struct path_sender, 1);
+	uint32_t id;
+
+	ps->send = send;
+	ps->path = path;
+	pthread_rwlock_wrlock(&dp->paths_lock);
+	id = dp->next_path_id++;
+	g_hash_table_insert(dp->paths, GUINT_TO_POINTER(id), ps);
+	pthread_rwlock_unlock(&dp->paths_lock);
+	return id;
+}
+
+void tund_dataplane_path_unregister(struct tund_dataplane *dp, uint32_t id)
+{
+	if (dp->fast)
+		tund_fastpath_remove(dp->fast, id);
+	pthread_rwlock_wrlock(&dp->paths_lock);
+	g_hash_table_remove(dp->paths, GUINT_TO_POINTER(id));
+	pthread_rwlock_unlock(&dp->paths_lock);
+}
+
+void tund_dataplane_peer_use_path(struct tund_dataplane *dp, struct tund_peer *p, uint32_t id)
+{
+	struct tund_wg_endpoint ep;
+	struct tund_wg_clock now;
+
+	struct tund_wg_peer_stats st;
+
+	if (!p->wg_peer)
+		return;
+	path_endpoint(id, &ep);
+	/* libnice may select a pair more than once: only a new path needs a
+	 * new handshake or keepalive. */
+	tund_wg_peer_get_stats(dp->wg, p->wg_peer, &st);
+	if (st.endpoint.addr_len == ep.addr_len && !memcmp(st.endpoint.addr, ep.addr, ep.addr_len) &&
+	    st.has_session)
+		return;
+	tund_wg_peer_set_endpoint(dp->wg, p->wg_peer, &ep);
+	tund_dataplane_now(&now);
+	tund_wg_peer_connect(dp->wg, p->wg_peer, &now);
+}
+
+void tund_dataplane_path_receive(struct tund_dataplane *dp, uint32_t id, uint8_t *buf,
+				 size_t len)
+{
+	struct tund_wg_endpoint src;
+	struct tund_wg_clock now;
+	size_t off, inner;
+
+	path_endpoint(id, &src);
+	tund_dataplane_now(&now);
+	if (tund_wg_receive(dp->wg, buf, len, &src, &now, &off, &inner) == TUND_WG_TO_TUN)
+		tund_tun_write_one(dp->tun_fd, dp->vnet, buf, off, inner);
+}
+
+void tund_dataplane_peer_endpoint(struct tund_dataplane *dp, struct tund_peer *p, char *buf,
+				  size_t len, bool *is_path)
+{
+	struct tund_wg_peer_stats st;
+	uint16_t family;
+
+	*is_path = false;
+	snprintf(buf, len, "-");
+	if (!p->wg_peer)
+		return;
+	tund_wg_peer_get_stats(dp->wg, p->wg_peer, &st);
+	if (!st.endpoint.addr_len)
+		return;
+	memcpy(&family, st.endpoint.addr, sizeof(family));
+	if (family == TUND_AF_PATH) {
+		*is_path = true;
+		return;
+	}
+	struct tund_endpoint ep = { .len = st.endpoint.addr_len };
+	memcpy(&ep.sa, st.endpoint.addr, st.endpoint.addr_len);
+	tund_endpoint_format(&ep, buf, len);
+}
+
+bool tund_dataplane_peer_use_lan(struct tund_dataplane *dp, struct tund_peer *p,
+				 const struct sockaddr *addr, socklen_t len, uint16_t port)
+{
+	struct tund_endpoint ep = { 0 };
+	struct tund_wg_endpoint wep;
+	struct tund_wg_peer_stats st;
+	struct tund_wg_clock now;
+	int family = AF_INET6;
+	struct sockaddr_storage self;
+	socklen_t self_len = sizeof(self);
+
+	if (!p->wg_peer || len > sizeof(ep.in6))
+		return false;
+	if (getsockname(dp->udp_fd, (struct sockaddr *)&self, &self_len) == 0)
+		family = self.ss_family;
+	if (addr->sa_family == AF_INET && family == AF_INET6) {
+		/* Dual-stack socket: IPv4 as a mapped address. */
+		const struct sockaddr_in *a = (const struct sockaddr_in *)addr;
+
+		ep.in6.sin6_family = AF_INET6;
+		ep.in6.sin6_addr.s6_addr[10] = 0xff;
+		ep.in6.sin6_addr.s6_addr[11] = 0xff;
+		memcpy(&ep.in6.sin6_addr.s6_addr[12], &a->sin_addr, 4);
+		ep.len = sizeof(ep.in6);
+	} else if (addr->sa_family == family) {
+		memcpy(&ep.sa, addr, len);
+		ep.len = len;
+	} else {
+		return false;
+	}
+	if (ep.sa.sa_family == AF_INET6)
+		ep.in6.sin6_port = htons(port);
+	else
+		ep.in4.sin_port = htons(port);
+	to_wg_endpoint(&ep, &wep);
+	tund_dataplane_now(&now);
+	/* The LAN path holds while beacons keep coming. */
+	tund_wg_peer_pin_endpoint(dp->wg, p->wg_peer,
+				  now.mono_ns + (uint64_t)TUND_LAN_FRESH_S * 1000000000ull);
+	tund_wg_peer_get_stats(dp->wg, p->wg_peer, &st);
+	if (st.endpoint.addr_len == wep.addr_len &&
+	    !memcmp(st.endpoint.addr, wep.addr, wep.addr_len))
+		return false;
+	tund_wg_peer_set_endpoint(dp->wg, p->wg_peer, &wep);
+	tund_wg_peer_connect(dp->wg, p->wg_peer, &now);
+	return true;
+}
+
+/* Fast-path thread: what libnice would have delivered, a batch at a time,
+ * written to the TUN coalesced. */
+static void fast_deliver(void *ctx, uint32_t id, struct tund_fastpath_datagram *d, size_t n)
+{
+	struct tund_dataplane *dp = ctx;
+	struct tund_wg_packet pkts[TUND_FASTPATH_BATCH];
+	struct tund_wg_endpoint src;
+	struct tund_wg_clock now;
+
+	if (n > TUND_FASTPATH_BATCH)
+		n = TUND_FASTPATH_BATCH;
+	path_endpoint(id, &src);
+	for (size_t i = 0; i < n; i++)
+		pkts[i] = (struct tund_wg_packet){ .buf = d[i].buf, .len = d[i].len, .src = &src };
+	tund_dataplane_now(&now);
+	tund_wg_receive_batch(dp->wg, pkts, n, &now);
+	tund_tun_write_batch(&dp->fast_tx, pkts, n);
+}
+
+int tund_dataplane_enable_fast_paths(struct tund_dataplane *dp)
+{
+	int ret;
+
+	if (dp->fast)
+		return 0;
+	ret = tund_tun_tx_init(&dp->fast_tx, dp->tun_fd, dp->vnet, TUND_FASTPATH_BATCH);
+	if (ret)
+		return ret;
+	dp->fast_tx.uso = dp->uso;
+	dp->fast = tund_fastpath_new(fast_deliver, dp, &dp->prio, &dp->pace);
+	if (!dp->fast) {
+		ret = -errno;
+		tund_tun_tx_free(&dp->fast_tx);
+		return ret;
+	}
+	return 0;
+}
+
+void tund_dataplane_path_update(struct tund_dataplane *dp, uint32_t id, int fd,
+				const struct sockaddr *remote, socklen_t remote_len)
+{
+	int ret;
+
+	if (!dp->fast)
+		return;
+	if (fd < 0) {
+		tund_fastpath_remove(dp->fast, id);
+		return;
+	}
+	ret = tund_fastpath_add(dp->fast, id, fd, remote, remote_len);
+	if (ret)
+		log_warn("path %u: no fast path, data stays on libnice: %s", id, strerror(-ret));
+}
+
+void tund_dataplane_prio(struct tund_dataplane *dp, struct tund_prio_status *out)
+{
+	tund_prio_group_status(&dp->prio, out);
+}
+
+uint64_t tund_dataplane_pace_pauses(struct tund_dataplane *dp)
+{
+	return tund_pace_pauses(&dp->pace);
+}
+
+void tund_dataplane_fast_stats(struct tund_dataplane *dp, struct tund_fastpath_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (dp->fast)
+		tund_fastpath_get_stats(dp->fast, out);
+}

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/* The packet path: threads that move packets between the TUN device and the
+ * underlay UDP socket through the WireGuard device, off the GLib loop. */
+#ifndef TUND_DATAPLANE_H
+#define TUND_DATAPLANE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "overlay/cidr.h"
+#include "overlay/device.h"
+
+struct tund_dataplane;
+struct tund_peer;
+
+struct tund_dataplane_opts {
+	int tun_fd;
+	bool vnet;     /* the TUN was opened with IFF_VNET_HDR (offloads) */
+	bool uso;      /* it also takes UDP super packets: datagrams written merged */
+	bool realtime; /* packet threads raise their priority under load (tund/priority.h) */
+	bool io_uring; /* read the TUN through io_uring where the kernel can (tund/tun_uring.h) */
+	uint16_t listen_port;
+	unsigned mtu;
+};
+
+/* Opens the UDP socket and starts the threads. 0 or -errno. */
+int tund_dataplane_start(const struct tund_dataplane_opts *opts, const uint8_t private_key[32],
+			 struct tund_dataplane **out);
+/* Whether the TUN reader thread reads through io_uring now. */
+bool tund_dataplane_tun_uring(struct tund_dataplane *dp);
+/* Stops the threads and closes the socket (not the TUN fd). */
+void tund_dataplane_stop(struct tund_dataplane *dp);
+uint16_t tund_dataplane_port(struct tund_dataplane *dp);
+struct tund_wg *tund_dataplane_wg(struct tund_dataplane *dp);
+
+/* Adds or refreshes a configured peer in the WireGuard device: key, psk,
+ * allowed IPs and, when it has one, its endpoint (resolved now). 0 or -errno;
+ * an endpoint that does not resolve is logged and the peer added anyway. */
+int tund_dataplane_peer_apply(struct tund_dataplane *dp, struct tund_peer *p);
+void tund_dataplane_peer_forget(struct tund_dataplane *dp, struct tund_peer *p);
+
+/* ICE paths: the data plane sends a peer's datagrams over its ICE path
+ * when the peer's endpoint is the path's id (family TUND_AF_PATH). The
+ * path table is locked, so a path can be unregistered (and then freed)
+ * while the data-plane threads run. */
+#define TUND_AF_PATH 0x7e7e
+/* How a packet thread sends on a path: path's owner (tund/connect/path.c)
+ * gives it, so the data plane knows no ICE library. Called from the packet
+ * threads, under the path table's read lock. */
+typedef int (*tund_dataplane_send_fn)(void *path, const uint8_t *buf, size_t len);
+uint32_t tund_dataplane_path_register(struct tund_dataplane *dp, tund_dataplane_send_fn send,
+				      void *path);
+void tund_dataplane_path_unregister(struct tund_dataplane *dp, uint32_t id);
+/* Direct pairs carry data on sockets of tund's own (tund/fastpath.h) once
+ * enabled; path_update tells the data plane the selected pair's socket
+ * (borrowed) and remote address after libnice selected a pair, or fd < 0
+ * when that pair is not direct. */
+int tund_dataplane_enable_fast_paths(struct tund_dataplane *dp);
+void tund_dataplane_path_update(struct tund_dataplane *dp, uint32_t id, int fd,
+				const struct sockaddr *remote, socklen_t remote_len);
+struct tund_fastpath_stats;
+void tund_dataplane_fast_stats(struct tund_dataplane *dp, struct tund_fastpath_stats *out);
+/* The packet threads' priority: enabled, now, and how often it changed. */
+struct tund_prio_status;
+void tund_dataplane_prio(struct tund_dataplane *dp, struct tund_prio_status *out);
+/* How many pauses the packet threads took under small-packet floods
+ * (tund/pace.h). */
+uint64_t tund_dataplane_pace_pauses(struct tund_dataplane *dp);
+/* Makes the path the peer's endpoint and starts a handshake over it. */
+void tund_dataplane_peer_use_path(struct tund_dataplane *dp, struct tund_peer *p, uint32_t id);
+/* A LAN beacon showed the peer at addr (its listen port given): send to it
+ * there directly over the UDP socket. Returns true if the endpoint changed. */
+bool tund_dataplane_peer_use_lan(struct tund_dataplane *dp, struct tund_peer *p,
+				 const struct sockaddr *addr, socklen_t len, uint16_t port);
+/* A datagram that arrived on a path (main thread): decrypt, write to TUN. */
+void tund_dataplane_path_receive(struct tund_dataplane *dp, uint32_t id, uint8_t *buf,
+				 size_t len);
+/* The endpoint the peer's packets currently go to, "-" if none; *is_path
+ * tells whether it is an ICE path. */
+void tund_dataplane_peer_endpoint(struct tund_dataplane *dp, struct tund_peer *p, char *buf,
+				  size_t len, bool *is_path);
+
+/* LAN games: broadcasts and multicasts read from TUN go to every connected
+ * peer, at most rate packets per second, with an IPv4 source outside the
+ * overlay rewritten to our overlay address (overlay4: address and prefix).
+ * Off until called; overlay4 may change at run time. */
+void tund_dataplane_set_broadcast(struct tund_dataplane *dp, bool on,
+				  const struct tund_cidr *overlay4);
+/* Fan-out packets that passed the rate bound (returned) and that it dropped
+ * (*dropped), since start. */
+uint64_t tund_dataplane_broadcasts(struct tund_dataplane *dp, uint64_t *dropped);
+
+/* Current time for the device. */
+void tund_dataplane_now(struct tund_wg_clock *now);
+
+#endif
