@@ -5,7 +5,9 @@
 #include <libmnl/libmnl.h>
 #include <linux/rtnetlink.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 struct tund_nl_monitor {
 	struct mnl_socket *nl;
@@ -16,9 +18,9 @@ struct dispatch {
 	void *ctx;
 };
 
-static int on_msg(const struct nlmsghdr *nlh, void *data)
+/* One message, its length already checked against the datagram. */
+static void on_msg(const struct nlmsghdr *nlh, const struct dispatch *d)
 {
-	const struct dispatch *d = data;
 	struct tund_nl_event ev = { 0 };
 
 	switch (nlh->nlmsg_type) {
@@ -27,7 +29,7 @@ static int on_msg(const struct nlmsghdr *nlh, void *data)
 		const struct ifaddrmsg *ifa;
 
 		if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifa)))
-			return MNL_CB_OK;
+			return;
 		ifa = mnl_nlmsg_get_payload(nlh);
 		ev.kind = nlh->nlmsg_type == RTM_NEWADDR ? TUND_NL_ADDR_NEW : TUND_NL_ADDR_DEL;
 		ev.ifindex = (int)ifa->ifa_index;
@@ -41,7 +43,7 @@ static int on_msg(const struct nlmsghdr *nlh, void *data)
 		const struct ifinfomsg *ifi;
 
 		if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifi)))
-			return MNL_CB_OK;
+			return;
 		ifi = mnl_nlmsg_get_payload(nlh);
 		ev.kind = nlh->nlmsg_type == RTM_NEWLINK ? TUND_NL_LINK_NEW : TUND_NL_LINK_DEL;
 		ev.ifindex = ifi->ifi_index;
@@ -49,10 +51,56 @@ static int on_msg(const struct nlmsghdr *nlh, void *data)
 		break;
 	}
 	default:
-		return MNL_CB_OK;
+		return;
 	}
+	if (ev.ifindex <= 0)
+		return; /* no interface has it */
 	d->fn(d->ctx, &ev);
-	return MNL_CB_OK;
+}
+
+/* Walks the messages itself: libmnl's mnl_nlmsg_ok compares lengths as int,
+ * so a header claiming 2 GiB or more would step past the datagram. */
+bool tund_nl_monitor_parse(const void *buf, size_t len, tund_nl_event_fn fn, void *ctx)
+{
+	const struct dispatch d = { fn, ctx };
+	const uint8_t *p = buf;
+
+	while (len >= sizeof(struct nlmsghdr)) {
+		struct nlmsghdr hdr;
+		size_t step;
+
+		memcpy(&hdr, p, sizeof(hdr));
+		if (hdr.nlmsg_len < sizeof(hdr) || hdr.nlmsg_len > len)
+			return false;
+		if (((uintptr_t)p % NLMSG_ALIGNTO) == 0)
+			on_msg((const struct nlmsghdr *)p, &d);
+		step = NLMSG_ALIGN(hdr.nlmsg_len);
+		if (step >= len)
+			return true;
+		p += step;
+		len -= step;
+	}
+	return len == 0;
+}
+
+/* One datagram from the kernel (port 0), never from another process. */
+static ssize_t receive(int fd, void *buf, size_t size)
+{
+	struct sockaddr_nl from;
+	struct iovec iov = { buf, size };
+	struct msghdr msg = { .msg_name = &from, .msg_namelen = sizeof(from),
+			      .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n;
+
+	for (;;) {
+		n = recvmsg(fd, &msg, 0);
+		if (n < 0)
+			return n;
+		if (msg.msg_namelen == sizeof(from) && from.nl_pid == 0 &&
+		    !(msg.msg_flags & MSG_TRUNC))
+			return n;
+		msg.msg_namelen = sizeof(from); /* not the kernel's, or cut: next */
+	}
 }
 
 int tund_nl_monitor_open(unsigned what, struct tund_nl_monitor **out)
@@ -84,16 +132,17 @@ int tund_nl_monitor_fd(const struct tund_nl_monitor *m)
 
 void tund_nl_monitor_read(struct tund_nl_monitor *m, tund_nl_event_fn fn, void *ctx)
 {
-	struct dispatch d = { fn, ctx };
-	char buf[8192]; /* MNL_SOCKET_BUFFER_SIZE is not a constant */
+	/* Aligned for the nlmsghdr casts in on_msg. */
+	char buf[8192] __attribute__((aligned(8))); /* MNL_SOCKET_BUFFER_SIZE: no constant */
 	ssize_t n;
+	bool lost = false;
 
-	while ((n = mnl_socket_recvfrom(m->nl, buf, sizeof(buf))) > 0)
-		mnl_cb_run(buf, (size_t)n, 0, 0, on_msg, &d);
-	if (n < 0 && errno == ENOBUFS) {
-		struct tund_nl_event lost = { .kind = TUND_NL_LOST };
+	while ((n = receive(mnl_socket_get_fd(m->nl), buf, sizeof(buf))) > 0)
+		lost |= !tund_nl_monitor_parse(buf, (size_t)n, fn, ctx);
+	if (lost || (n < 0 && errno == ENOBUFS)) {
+		struct tund_nl_event ev = { .kind = TUND_NL_LOST };
 
-		fn(ctx, &lost);
+		fn(ctx, &ev);
 	}
 }
 

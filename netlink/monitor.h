@@ -5,6 +5,7 @@
 #define TUND_NETLINK_MONITOR_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct tund_nl_monitor;
 
@@ -38,5 +39,11 @@ int tund_nl_monitor_fd(const struct tund_nl_monitor *m);
 /* Reads every queued event (never blocks) and calls fn for each. */
 void tund_nl_monitor_read(struct tund_nl_monitor *m, tund_nl_event_fn fn, void *ctx);
 void tund_nl_monitor_close(struct tund_nl_monitor *m);
+/* Decodes one datagram of rtnetlink messages (bytes a local process could
+ * also try to send: tund_nl_monitor_read takes only the kernel's) and calls
+ * fn for each address or link event with a valid interface index. False if
+ * the datagram was malformed (what came before was still delivered): the
+ * reader then reports TUND_NL_LOST, as on an overflow. */
+bool tund_nl_monitor_parse(const void *buf, size_t len, tund_nl_event_fn fn, void *ctx);
 
 #endif
