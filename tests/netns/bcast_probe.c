@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Drives tund/bcast_rules.c for tests/netns/test_bcast_rules.sh.
+/* Drives tund/host/bcast_rules.c for tests/netns/test_bcast_rules.sh.
  *   bcast_probe run NAME ADDR4/N
  *     creates TUN NAME with ADDR4/N, sets it up, installs the broadcast rules
  *     (twice: the second must succeed too), prints "ready", then prints one

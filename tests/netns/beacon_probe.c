@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Runs tund/beacon.c for tests/netns/test_beacon.sh with a random public key.
+/* Runs tund/connect/beacon.c for tests/netns/test_beacon.sh with a random public key.
  * Prints "self HEX" first, then "peer HEX ADDR PORT" the first time each other
  * key is accepted; writes the counters to STATS (replaced every 200 ms) as
  * "name=value" lines. SIGTERM or SIGINT stops it.

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* Drives tund/netcheck.c for tests/netns/test_netcheck.sh: runs one check on
+/* Drives tund/connect/netcheck.c for tests/netns/test_netcheck.sh: runs one check on
  * a main loop and prints the result JSON on one line, then how long it took
  * on stderr ("elapsed_ms N").
  * Usage: netcheck_probe [--stun HOST:PORT] [--turn HOST:PORT[/tcp]]...

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# tund/bcast_rules.c against a real kernel: namespace tt-bc-PID has a LAN veth
+# tund/host/bcast_rules.c against a real kernel: namespace tt-bc-PID has a LAN veth
 # (10.1.0.10/24, toward tt-bclan-PID at 10.1.0.20) and the TUN tt0
 # (10.77.0.1/16) that build/bcast_probe opens, fitted with the broadcast
 # rules, and reads. A limited broadcast must reach the TUN (as a dup copy with

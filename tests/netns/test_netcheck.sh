@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# tund/netcheck.c through build/netcheck_probe: a client behind a NAT router,
+# tund/connect/netcheck.c through build/netcheck_probe: a client behind a NAT router,
 # a server with coturn on two IPs (RFC 5780 OTHER-ADDRESS) and mosquitto.
 #   cone NAT (masquerade)                  -> mapping endpoint-independent
 #   symmetric (masquerade random,fully-random) -> endpoint-dependent

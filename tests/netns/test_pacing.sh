@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Pacing under a flood of small packets (tund/pace.h). Two static peers:
+# Pacing under a flood of small packets (tund/dataplane/pace.h). Two static peers:
 # idle pings and a TCP transfer (checked end to end) never make a packet
 # thread pause; a flood of 64-byte UDP datagrams does, status counts the
 # pauses and tundctl shows them; pings after the flood are not paced again.

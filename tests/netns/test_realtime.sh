@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Packet threads at real-time priority under bulk traffic ([daemon] realtime,
-# tund/priority.h). Two static peers: idle, every thread is SCHED_OTHER;
+# tund/dataplane/priority.h). Two static peers: idle, every thread is SCHED_OTHER;
 # during a TCP stream both daemons' packet threads (tund-tun, tund-udp) are
 # SCHED_FIFO 1 and status says so; after the stream they go back to
 # SCHED_OTHER and status counts the change as idle. A flood of small

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # README: "Settings read only at start (...) are listed as needing a restart".
-# Every config key tund knows (read from tund/config.c's key table, so a new
+# Every config key tund knows (read from tund/daemon/config.c's key table, so a new
 # key cannot be forgotten here) except [ice] stun/turn, which apply at once,
 # is changed in one reload: `tundctl reload` must list exactly those keys as
 # needing a restart, apply nothing, and the daemon keeps its running values.
@@ -31,8 +31,8 @@ declare -A NEW=(
 	["[daemon] realtime"]="off"
 )
 mapfile -t KEYS < <(sed -n 's/^[[:space:]]*{ "\([a-z]*\)", "\([a-z_0-9]*\)", apply_.*/[\1] \2/p' \
-	"$TOP/tund/config.c")
-[ "${#KEYS[@]}" -ge 16 ] || fail "could not read the key table of tund/config.c (${#KEYS[@]} keys)"
+	"$TOP/tund/daemon/config.c")
+[ "${#KEYS[@]}" -ge 16 ] || fail "could not read the key table of tund/daemon/config.c (${#KEYS[@]} keys)"
 want=()
 declare -A SECTION=()
 for k in "${KEYS[@]}"; do

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* The control commands (tund/commands.c, tund/cmd_*.c) driven as the control
+/* The control commands (tund/control/commands.c, tund/cmd_*.c) driven as the control
  * socket drives them: one request line into tund_commands_handle, one reply
  * line out, on a daemon built for the test (no interface, no data plane). */
 #include <errno.h>

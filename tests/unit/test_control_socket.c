@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* tund/control.c over a real Unix socket in a temporary directory, with the
+/* tund/control/control.c over a real Unix socket in a temporary directory, with the
  * command handler of a daemon built for the test. control.c attaches its
  * sources to the default main context (as the daemon runs it), which only
  * these tests iterate in this binary. */

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* tund/dataplane.c end to end in one process: two data planes whose "TUN"
+/* tund/dataplane/dataplane.c end to end in one process: two data planes whose "TUN"
  * is a datagram socketpair, peered over 127.0.0.1. A packet written into
  * one comes out of the other; the peers and status commands show the
  * counters, including the drop reason for a spoofed inner source. */

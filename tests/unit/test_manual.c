@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* tund/cmd_manual.c: README's "No broker at all" between two daemons in one
+/* tund/control/cmd_manual.c: README's "No broker at all" between two daemons in one
  * process, through their control sockets as tundctl drives them: peer add
  * on both sides, peer offer -> blob, peer answer BLOB -> blob, peer accept
  * BLOB; then packets cross over the ICE path. In a network namespace of the

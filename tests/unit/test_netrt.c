@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* tund/netrt.c's decisions on sealed signaling: admission (open, approve,
+/* tund/connect/membership.c's decisions on sealed signaling: admission (open, approve,
  * while joining), address assignment, blocking, and the drop reasons
  * (replay, stale, forged, other network, not for us, unknown sender). The
  * network has no broker, so nothing is published; each test runs in a

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* The decisions of tund/pace.c: which batches a packet thread pauses after,
+/* The decisions of tund/dataplane/pace.c: which batches a packet thread pauses after,
  * on a made-up clock. */
 #include <string.h>
 

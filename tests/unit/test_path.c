@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* tund/path.c's decisions between two paths in one process over 127.0.0.1:
+/* tund/connect/path.c's decisions between two paths in one process over 127.0.0.1:
  * offer and answer, duplicate delivery, restart requests, bye, bad
  * credentials, the controlled side asking for a new session when its
  * addresses go. Signaling is an in-memory queue per side; no data plane.

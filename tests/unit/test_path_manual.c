@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* A manual path's context (tund/cmd_manual.c keeps a copy of the network key
+/* A manual path's context (tund/control/cmd_manual.c keeps a copy of the network key
  * in it) is handed back on every way the path can end before its blob. */
 #include <string.h>
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* The decisions of tund/priority.c: when the packet threads go to real-time
+/* The decisions of tund/dataplane/priority.c: when the packet threads go to real-time
  * priority and back, without the system calls (a group with no threads). */
 #include <string.h>
 

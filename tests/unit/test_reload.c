@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* tund/reload.c: every setting of the config file either takes effect on
+/* tund/daemon/reload.c: every setting of the config file either takes effect on
  * reload or is named in needs_restart, with its running value kept; a bad
  * file changes nothing. */
 #include <string.h>

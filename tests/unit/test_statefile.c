@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* tund/statefile.c, tund/keyfile.c and the networks.json loader: what
+/* tund/daemon/statefile.c, tund/daemon/keyfile.c and the networks.json loader: what
  * state_dir holds is written 0600 and atomically; a file that is corrupt,
  * truncated, of the wrong type or a symlink is refused and left byte for
  * byte as it was. */

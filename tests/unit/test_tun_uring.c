@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* The io_uring reader of tund/tun_uring.c, on a UDP socket on loopback in
+/* The io_uring reader of tund/dataplane/tun_uring.c, on a UDP socket on loopback in
  * place of the TUN device (both keep packet boundaries on read()): every
  * datagram once, in order, also when more are queued than there are
  * buffers; a wait times out; the stop descriptor ends it. */
@@ -166,7 +166,7 @@ UNIT_TEST(tun_uring_wait_times_out_and_stops)
 	close_pair(&p);
 }
 
-/* tund_tun_rx with the ring (tund/tun_io.h): read() after a quiet spell, the
+/* tund_tun_rx with the ring (tund/dataplane/tun_io.h): read() after a quiet spell, the
  * ring under load, read() again once the load is over, every packet once
  * and in order across the switches. Each datagram is a virtio_net_hdr of
  * zeros and a 2-byte sequence number, as the TUN would hand over. */

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* tund/udp.c: the underlay socket (dual-stack, port 0 picks one), endpoint
+/* tund/dataplane/udp.c: the underlay socket (dual-stack, port 0 picks one), endpoint
  * resolution for it, and the endpoint forms cookies and replies use. Only
  * loopback addresses; no name lookups. */
 #include <arpa/inet.h>
