@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The discovery styles of issue 19 beyond 255.255.255.255, across two cone
+# NATs (a behind r1, b behind r2; they share no LAN, only the overlay):
+#  - per-interface subnet broadcast: a program that sends only on
+#    IFF_BROADCAST interfaces (getifaddrs), to each one's broadcast address
+#    (10.1.0.255 on a's LAN; tt0 is point-to-point, so never there) finds a
+#    server on b; b receives it as 255.255.255.255 from a's overlay address.
+set -u
+. "$(dirname "$0")/lib.sh"
+t_init lan_styles
+. "$(dirname "$0")/natlab.sh"
+. "$(dirname "$0")/lib_tund.sh"
+GAME="python3 $TOP/tests/netns/game.py"
+lab_up cone
+for h in a b; do tund_node "$h"; done
+invite=$(ctl a network create styles --broker "$LAB_MQTT_URL" --turn "$LAB_TURN_UDP" | tail -n 1)
+ctl b join "$invite" >/dev/null || fail "b: join"
+A=$(overlay_addr a) B=$(overlay_addr b)
+wait_until 60 pings a "$B" || fail "a cannot ping b ($B)"
+
+# --- per-interface subnet broadcast
+lab_bg b "$T_DIR/game-b.log" $GAME server 27020
+wait_until 10 grep -q ready "$T_DIR/game-b.log" || fail "game server on b did not start"
+lab_bg b "$T_DIR/b-tt0.log" tcpdump -l -n -i tt0 "udp dst port 27020"
+wait_until 10 grep -q listening "$T_DIR/b-tt0.log" || true
+LANBC=$(python3 -c "import ipaddress,sys; print(ipaddress.ip_network(sys.argv[1], strict=False).broadcast_address)" "$(lab_addr a)/24")
+got=$(lab_exec a python3 "$TOP/tests/netns/ifbrowse.py" 27020)
+grep -qx "send eth0 $LANBC" <<<"$got" || fail "ifbrowse did not send on eth0 to $LANBC: $got"
+! grep -q "^send tt0" <<<"$got" || fail "tt0 looks IFF_BROADCAST: $got"
+grep -qx "reply $B" <<<"$got" || fail "no reply from b ($B) to a subnet broadcast on a's LAN: $got"
+grep -qx "query $A" "$T_DIR/game-b.log" || fail "b saw the query from $(grep query "$T_DIR/game-b.log"), want $A"
+wait_until 5 grep -q "$A\.[0-9]* > 255.255.255.255.27020" "$T_DIR/b-tt0.log" ||
+	fail "b's tt0 did not see $A -> 255.255.255.255: $(cat "$T_DIR/b-tt0.log")"
+t_log "subnet broadcast $LANBC on a's LAN found b's server ($got)"
+echo "PASS lan_styles"
