@@ -38,6 +38,9 @@
 #define TUND_KEY_BEACONS "beacons"
 #define TUND_KEY_BLOB "blob"
 #define TUND_KEY_BROADCAST "broadcast"
+#define TUND_KEY_BROADCASTS "broadcasts"
+#define TUND_KEY_BROADCASTS_RECEIVED "broadcasts_received"
+#define TUND_KEY_BROADCASTS_SENT "broadcasts_sent"
 #define TUND_KEY_BROKER "broker"
 #define TUND_KEY_BROKER_CONNECTED "broker_connected"
 #define TUND_KEY_CANDIDATES "candidates"
@@ -148,6 +151,9 @@
 	TUND_KEY_BEACONS, \
 	TUND_KEY_BLOB, \
 	TUND_KEY_BROADCAST, \
+	TUND_KEY_BROADCASTS, \
+	TUND_KEY_BROADCASTS_RECEIVED, \
+	TUND_KEY_BROADCASTS_SENT, \
 	TUND_KEY_BROKER, \
 	TUND_KEY_BROKER_CONNECTED, \
 	TUND_KEY_CANDIDATES, \

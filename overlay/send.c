@@ -316,6 +316,7 @@ unsigned tund_wg_broadcast(struct tund_wg *wg, const uint8_t *pkt, size_t len, u
 		if (!seal(wg, p, scratch, cap, len, now, &out_len))
 			continue;
 		wg->send(wg->send_ctx, &p->endpoint, scratch, out_len);
+		p->bcast_tx++;
 		sent++;
 	}
 	pthread_mutex_unlock(&wg->lock);

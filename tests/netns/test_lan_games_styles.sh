@@ -5,6 +5,8 @@
 #    IFF_BROADCAST interfaces (getifaddrs), to each one's broadcast address
 #    (10.1.0.255 on a's LAN; tt0 is point-to-point, so never there) finds a
 #    server on b; b receives it as 255.255.255.255 from a's overlay address.
+#  - counters: tundctl status shows the broadcasts a sent and b received in
+#    the network (and peers --json per peer).
 set -u
 . "$(dirname "$0")/lib.sh"
 t_init lan_styles
@@ -23,6 +25,9 @@ lab_bg b "$T_DIR/game-b.log" $GAME server 27020
 wait_until 10 grep -q ready "$T_DIR/game-b.log" || fail "game server on b did not start"
 lab_bg b "$T_DIR/b-tt0.log" tcpdump -l -n -i tt0 "udp dst port 27020"
 wait_until 10 grep -q listening "$T_DIR/b-tt0.log" || true
+# bcast HOST sent|received: the network's counter in tundctl status.
+bcast() { ctl "$1" status --json | jq -r --arg n styles ".broadcasts.networks[] | select(.network == \$n) | .$2 // 0" | head -n 1; }
+a_sent0=$(bcast a sent) b_recv0=$(bcast b received)
 LANBC=$(python3 -c "import ipaddress,sys; print(ipaddress.ip_network(sys.argv[1], strict=False).broadcast_address)" "$(lab_addr a)/24")
 got=$(lab_exec a python3 "$TOP/tests/netns/ifbrowse.py" 27020)
 grep -qx "send eth0 $LANBC" <<<"$got" || fail "ifbrowse did not send on eth0 to $LANBC: $got"
@@ -32,4 +37,14 @@ grep -qx "query $A" "$T_DIR/game-b.log" || fail "b saw the query from $(grep que
 wait_until 5 grep -q "$A\.[0-9]* > 255.255.255.255.27020" "$T_DIR/b-tt0.log" ||
 	fail "b's tt0 did not see $A -> 255.255.255.255: $(cat "$T_DIR/b-tt0.log")"
 t_log "subnet broadcast $LANBC on a's LAN found b's server ($got)"
+# --- counters
+a_sent=$(bcast a sent) b_recv=$(bcast b received)
+[ "${a_sent:-0}" -gt "${a_sent0:-0}" ] || fail "a's status: broadcasts sent in styles $a_sent0 -> $a_sent"
+[ "${b_recv:-0}" -gt "${b_recv0:-0}" ] || fail "b's status: broadcasts received in styles $b_recv0 -> $b_recv"
+ctl a status | grep -q "broadcasts in styles: $a_sent copies sent to members" ||
+	fail "tundctl status on a does not show the counters: $(ctl a status)"
+KB=$(pubkey b)
+[ "$(peer_field a "$KB" broadcasts_sent)" -ge 1 ] ||
+	fail "a's peers --json: no broadcasts_sent for b"
+t_log "counters: a sent $a_sent copies in styles, b received $b_recv"
 echo "PASS lan_styles"

@@ -206,6 +206,8 @@ void tund_dataplane_set_broadcast(struct tund_dataplane *dp, bool on,
 	}
 	atomic_store(&dp->bcast_overlay, on ? 1ull << 40 | packed : 0);
 	pthread_mutex_unlock(&dp->bcast_lock);
+	if (overlay4)
+		tund_wg_set_overlay4(dp->wg, overlay4);
 }
 
 uint64_t tund_dataplane_broadcasts(struct tund_dataplane *dp, uint64_t *dropped)
