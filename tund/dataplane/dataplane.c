@@ -24,6 +24,7 @@
 #include "overlay/bcast.h"
 #include "overlay/beacon.h"
 #include "tund/dataplane/fastpath.h"
+#include "tund/dataplane/mcast_join.h"
 #include "tund/connect/ice.h"
 #include "tund/daemon/log.h"
 #include "tund/dataplane/pace.h"
@@ -47,6 +48,7 @@ struct tund_dataplane {
 	uint16_t port;
 	unsigned mtu;
 	struct tund_wg *wg;
+	struct tund_mcast_join mcast; /* groups joined on the TUN for peers */
 	pthread_t tun_thread, udp_thread, timer_thread;
 	bool threads_started;
 	atomic_bool stopping;
@@ -418,6 +420,7 @@ static void *udp_loop(void *arg)
 		}
 		tund_dataplane_now(&now);
 		tund_wg_receive_batch(dp->wg, pkts, (size_t)n, &now);
+		tund_mcast_join_batch(&dp->mcast, pkts, (size_t)n);
 		tund_tun_write_batch(&tx, pkts, (size_t)n);
 		tund_pace_after(&pace, start, (size_t)n, bytes);
 		/* A short batch emptied the socket: poll, not another recvmmsg
@@ -473,6 +476,7 @@ int tund_dataplane_start(const struct tund_dataplane_opts *o, const uint8_t priv
 	dp->stop_fd = -1;
 	pthread_rwlock_init(&dp->paths_lock, NULL);
 	pthread_mutex_init(&dp->bcast_lock, NULL);
+	tund_mcast_join_init(&dp->mcast, o->tun_fd);
 	dp->bcast_buf = malloc(PACKET_MAX + TUND_WG_HEADROOM + TUND_WG_TAILROOM);
 	if (!dp->bcast_buf) {
 		free(dp);
@@ -484,6 +488,7 @@ int tund_dataplane_start(const struct tund_dataplane_opts *o, const uint8_t priv
 	if (dp->udp_fd < 0) {
 		ret = dp->udp_fd;
 		g_hash_table_unref(dp->paths);
+		tund_mcast_join_destroy(&dp->mcast);
 		free(dp->bcast_buf);
 		free(dp);
 		return ret;
@@ -520,6 +525,7 @@ int tund_dataplane_start(const struct tund_dataplane_opts *o, const uint8_t priv
 	*out = dp;
 	return 0;
 fail:
+	tund_mcast_join_destroy(&dp->mcast);
 	free(dp->bcast_buf);
 	g_hash_table_unref(dp->paths);
 	tund_wg_free(dp->wg);
@@ -548,6 +554,7 @@ void tund_dataplane_stop(struct tund_dataplane *dp)
 	}
 	tund_wg_free(dp->wg);
 	g_hash_table_unref(dp->paths);
+	tund_mcast_join_destroy(&dp->mcast);
 	free(dp->bcast_buf);
 	close(dp->stop_fd);
 	close(dp->udp_fd);
@@ -676,8 +683,10 @@ void tund_dataplane_path_receive(struct tund_dataplane *dp, uint32_t id, uint8_t
 
 	path_endpoint(id, &src);
 	tund_dataplane_now(&now);
-	if (tund_wg_receive(dp->wg, buf, len, &src, &now, &off, &inner) == TUND_WG_TO_TUN)
+	if (tund_wg_receive(dp->wg, buf, len, &src, &now, &off, &inner) == TUND_WG_TO_TUN) {
+		tund_mcast_join_one(&dp->mcast, buf + off, inner);
 		tund_tun_write_one(dp->tun_fd, dp->vnet, buf, off, inner);
+	}
 }
 
 void tund_dataplane_peer_endpoint(struct tund_dataplane *dp, struct tund_peer *p, char *buf,
@@ -767,6 +776,7 @@ static void fast_deliver(void *ctx, uint32_t id, struct tund_fastpath_datagram *
 		pkts[i] = (struct tund_wg_packet){ .buf = d[i].buf, .len = d[i].len, .src = &src };
 	tund_dataplane_now(&now);
 	tund_wg_receive_batch(dp->wg, pkts, n, &now);
+	tund_mcast_join_batch(&dp->mcast, pkts, n);
 	tund_tun_write_batch(&dp->fast_tx, pkts, n);
 }
 
