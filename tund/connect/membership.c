@@ -90,8 +90,10 @@ static void set_own_address(struct tund_netrt *n, const uint8_t v4[4], const uin
 	n->has_addr = true;
 	/* Broadcasts leave with this address (the last network's wins when
 	 * there are several: a known limit). */
-	if (n->d->dp && n->d->cfg.broadcast)
+	if (n->d->dp && n->d->cfg.broadcast) {
 		tund_dataplane_set_broadcast(n->d->dp, true, &a4);
+		tund_dataplane_set_overlay6(n->d->dp, &a6);
+	}
 	if (n->d->ifindex <= 0)
 		return;
 	ret = tund_addr_add(n->d->ifindex, &a4);

@@ -66,6 +66,7 @@ struct tund_dataplane {
 	uint8_t *bcast_buf; /* the TUN thread's scratch for sealing copies */
 	struct tund_ratelimit bcast_rate;
 	uint64_t bcast_sent, bcast_dropped;
+	struct tund_cidr bcast_overlay6; /* family 0: none (under bcast_lock) */
 };
 
 enum { BCAST_RATE = 200, BCAST_BURST = 400 }; /* packets/s: stops broadcast storms */
@@ -155,7 +156,7 @@ static bool fan_out(struct tund_dataplane *dp, uint8_t *pkt, size_t len,
 		    const struct tund_wg_clock *now)
 {
 	uint64_t packed = atomic_load_explicit(&dp->bcast_overlay, memory_order_relaxed);
-	struct tund_cidr overlay = { 0 };
+	struct tund_cidr overlay = { 0 }, overlay6;
 	bool allowed;
 
 	if (!packed)
@@ -175,6 +176,7 @@ static bool fan_out(struct tund_dataplane *dp, uint8_t *pkt, size_t len,
 		dp->bcast_sent++;
 	else
 		dp->bcast_dropped++;
+	overlay6 = dp->bcast_overlay6;
 	pthread_mutex_unlock(&dp->bcast_lock);
 	if (!allowed)
 		return true;
@@ -183,6 +185,11 @@ static bool fan_out(struct tund_dataplane *dp, uint8_t *pkt, size_t len,
 	if (overlay.family == AF_INET && len >= 20 && pkt[0] >> 4 == 4 &&
 	    !tund_cidr_contains(&overlay, pkt + 12))
 		tund_bcast_rewrite_source(pkt, len, overlay.addr);
+	/* IPv6 to ff02::1 and the like leaves with the TUN's link-local
+	 * address, which peers neither accept nor route back. */
+	if (overlay6.family == AF_INET6 && len >= 40 && pkt[0] >> 4 == 6 &&
+	    !tund_cidr_contains(&overlay6, pkt + 8))
+		tund_bcast_rewrite_source6(pkt, len, overlay6.addr);
 	tund_wg_broadcast(dp->wg, pkt, len, dp->bcast_buf,
 			  PACKET_MAX + TUND_WG_HEADROOM + TUND_WG_TAILROOM, now);
 	return true;
@@ -210,6 +217,16 @@ void tund_dataplane_set_broadcast(struct tund_dataplane *dp, bool on,
 	pthread_mutex_unlock(&dp->bcast_lock);
 	if (overlay4)
 		tund_wg_set_overlay4(dp->wg, overlay4);
+}
+
+void tund_dataplane_set_overlay6(struct tund_dataplane *dp, const struct tund_cidr *overlay6)
+{
+	pthread_mutex_lock(&dp->bcast_lock);
+	if (overlay6 && overlay6->family == AF_INET6)
+		dp->bcast_overlay6 = *overlay6;
+	else
+		memset(&dp->bcast_overlay6, 0, sizeof(dp->bcast_overlay6));
+	pthread_mutex_unlock(&dp->bcast_lock);
 }
 
 uint64_t tund_dataplane_broadcasts(struct tund_dataplane *dp, uint64_t *dropped)

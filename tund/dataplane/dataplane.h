@@ -79,6 +79,9 @@ void tund_dataplane_peer_endpoint(struct tund_dataplane *dp, struct tund_peer *p
  * peer, at most rate packets per second, with an IPv4 source outside the
  * overlay rewritten to our overlay address (overlay4: address and prefix).
  * Off until called; overlay4 may change at run time. */
+/* Our overlay IPv6 address and prefix: IPv6 broadcasts and multicasts from
+ * another source (the TUN's link-local) leave with it. NULL: none. */
+void tund_dataplane_set_overlay6(struct tund_dataplane *dp, const struct tund_cidr *overlay6);
 void tund_dataplane_set_broadcast(struct tund_dataplane *dp, bool on,
 				  const struct tund_cidr *overlay4);
 uint64_t tund_dataplane_broadcasts(struct tund_dataplane *dp, uint64_t *dropped);
