@@ -330,6 +330,13 @@ void tund_wg_set_overlay4(struct tund_wg *wg, const struct tund_cidr *overlay4)
 	pthread_mutex_unlock(&wg->lock);
 }
 
+void tund_wg_peer_set_bcast_group(struct tund_wg *wg, struct tund_wg_peer *peer, uint32_t group)
+{
+	pthread_mutex_lock(&wg->lock);
+	peer->bcast_group = group;
+	pthread_mutex_unlock(&wg->lock);
+}
+
 void tund_wg_peer_set_broadcast(struct tund_wg *wg, struct tund_wg_peer *peer, bool on)
 {
 	pthread_mutex_lock(&wg->lock);

@@ -124,6 +124,12 @@ void tund_wg_peer_pin_endpoint(struct tund_wg *wg, struct tund_wg_peer *peer, ui
 /* Our overlay IPv4 subnet (NULL or family 0: none), for counting the
  * broadcasts received from peers. */
 void tund_wg_set_overlay4(struct tund_wg *wg, const struct tund_cidr *overlay4);
+/* The peer's broadcast group (its network; 0: none, the default). */
+void tund_wg_peer_set_bcast_group(struct tund_wg *wg, struct tund_wg_peer *peer, uint32_t group);
+/* tund_wg_broadcast() to the peers of one broadcast group only. */
+unsigned tund_wg_broadcast_group(struct tund_wg *wg, uint32_t group, const uint8_t *pkt,
+				 size_t len, uint8_t *scratch, size_t cap,
+				 const struct tund_wg_clock *now);
 /* Whether the peer gets copies of broadcasts (default: yes). */
 void tund_wg_peer_set_broadcast(struct tund_wg *wg, struct tund_wg_peer *peer, bool on);
 /* Sends a copy of a broadcast or multicast packet (len bytes at pkt) to

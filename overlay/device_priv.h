@@ -39,6 +39,7 @@ struct tund_wg_peer {
 	 * response -> first packet under the new keypair. */
 	uint64_t hs_sent_ns, rtt_ns;
 	bool no_broadcast;
+	uint32_t bcast_group; /* tund_wg_broadcast_group(): its network, 0 none */
 	/* Broadcast/multicast copies sent to it and received from it. */
 	uint64_t bcast_tx, bcast_rx;
 	uint64_t pinned_until_ns; /* no roaming before this */

@@ -49,6 +49,16 @@ struct tund_netrt {
 	guint joining_timer;
 };
 
+/* The network's broadcast group in the data plane: from its id, never 0
+ * (static peers). */
+static uint32_t bcast_group(const struct tund_netrt *n)
+{
+	uint32_t g;
+
+	memcpy(&g, n->netid, sizeof(g));
+	return g | 1u;
+}
+
 enum { JOINING_WINDOW_S = 15 };
 
 static uint64_t now_ms(void)
@@ -88,11 +98,11 @@ static void set_own_address(struct tund_netrt *n, const uint8_t v4[4], const uin
 	n->addr4 = a4;
 	n->addr6 = a6;
 	n->has_addr = true;
-	/* Broadcasts leave with this address (the last network's wins when
-	 * there are several: a known limit). */
+	/* Broadcasts go to our members with these addresses; static peers
+	 * get the last network's. */
 	if (n->d->dp && n->d->cfg.broadcast) {
 		tund_dataplane_set_broadcast(n->d->dp, true, &a4);
-		tund_dataplane_set_overlay6(n->d->dp, &a6);
+		tund_dataplane_set_network(n->d->dp, bcast_group(n), &a4, &a6);
 	}
 	if (n->d->ifindex <= 0)
 		return;
@@ -233,9 +243,11 @@ void tund_netrt_member_changed(struct tund_netrt *n, struct tund_peer *p)
 	p->has_psk = true;
 	if (d->dp && !p->wg_peer)
 		tund_dataplane_peer_apply(d->dp, p);
-	if (d->dp && p->wg_peer)
+	if (d->dp && p->wg_peer) {
 		tund_wg_peer_set_broadcast(tund_dataplane_wg(d->dp), p->wg_peer,
 					   !n->net.no_broadcast);
+		tund_wg_peer_set_bcast_group(tund_dataplane_wg(d->dp), p->wg_peer, bcast_group(n));
+	}
 	/* ICE needs signaling: with no broker, peers meet by LAN beacon or by
 	 * manual blobs (which make their own path). */
 	if (!p->path && n->mqtt) {
@@ -617,6 +629,8 @@ void tund_netrt_stop(struct tund_netrt *n, bool leaving)
 		g_source_remove(n->joining_timer);
 	tund_beacon_stop(n->beacon);
 	tund_addrwatch_free(n->addrwatch);
+	if (leaving && n->d->dp)
+		tund_dataplane_drop_network(n->d->dp, bcast_group(n));
 	if (n->mqtt) {
 		if (leaving) /* an empty retained message removes our announce */
 			tund_mqtt_publish(n->mqtt, n->announce_topic, "", 0, true);

@@ -36,6 +36,12 @@
 
 enum { PACKET_MAX = 65536, TIMER_MAX_SLEEP_MS = 500 };
 
+#define BCAST_NETS 16
+struct bcast_net {
+	uint32_t group; /* the members' tund_wg broadcast group */
+	struct tund_cidr a4, a6; /* our addresses in it (family 0: none) */
+};
+
 struct tund_dataplane {
 	int tun_fd, udp_fd, stop_fd;
 	bool vnet; /* TUN reads and writes carry a virtio_net_hdr */
@@ -66,7 +72,11 @@ struct tund_dataplane {
 	uint8_t *bcast_buf; /* the TUN thread's scratch for sealing copies */
 	struct tund_ratelimit bcast_rate;
 	uint64_t bcast_sent, bcast_dropped;
-	struct tund_cidr bcast_overlay6; /* family 0: none (under bcast_lock) */
+	/* The networks: each broadcast goes to their members with their
+	 * addresses (under bcast_lock). */
+	struct bcast_net bcast_nets[BCAST_NETS];
+	size_t n_bcast_nets;
+	uint8_t *bcast_copy; /* the TUN thread's copy for one network */
 };
 
 enum { BCAST_RATE = 200, BCAST_BURST = 400 }; /* packets/s: stops broadcast storms */
@@ -150,14 +160,33 @@ static bool wait_readable(struct tund_dataplane *dp, int fd, struct tund_prio *p
 	return !(p[1].revents & POLLIN) && !atomic_load(&dp->stopping);
 }
 
-/* True when pkt was a broadcast or multicast (sent to every peer, or dropped
- * by the rate bound). */
+/* The source becomes our address in the network where it is not already
+ * (a copy of a LAN broadcast carries the LAN source, an IPv6 send to ff02::1
+ * the TUN's link-local one: peers neither accept nor answer those). */
+static void set_source(uint8_t *pkt, size_t len, const struct tund_cidr *a4,
+		       const struct tund_cidr *a6)
+{
+	if (a4->family == AF_INET && len >= 20 && pkt[0] >> 4 == 4 && memcmp(pkt + 12, a4->addr, 4))
+		tund_bcast_rewrite_source(pkt, len, a4->addr);
+	if (a6->family == AF_INET6 && len >= 40 && pkt[0] >> 4 == 6 && memcmp(pkt + 8, a6->addr, 16))
+		tund_bcast_rewrite_source6(pkt, len, a6->addr);
+}
+
+/* True when pkt was a broadcast or multicast (sent to the peers, or dropped
+ * by the rate bound). A network's own subnet broadcast goes to its members
+ * only; anything else to every network's members, each copy with our address
+ * in that network, and to the static peers (broadcast group 0) with the
+ * configured address. */
 static bool fan_out(struct tund_dataplane *dp, uint8_t *pkt, size_t len,
 		    const struct tund_wg_clock *now)
 {
 	uint64_t packed = atomic_load_explicit(&dp->bcast_overlay, memory_order_relaxed);
-	struct tund_cidr overlay = { 0 }, overlay6;
-	bool allowed;
+	const size_t cap = PACKET_MAX + TUND_WG_HEADROOM + TUND_WG_TAILROOM;
+	struct tund_cidr overlay = { 0 }, none = { 0 };
+	struct bcast_net nets[BCAST_NETS];
+	size_t n_nets;
+	bool allowed, generic;
+	int only = -1;
 
 	if (!packed)
 		return false;
@@ -168,31 +197,73 @@ static bool fan_out(struct tund_dataplane *dp, uint8_t *pkt, size_t len,
 		overlay.prefix = (uint8_t)packed;
 		memcpy(overlay.addr, &a, 4);
 	}
-	if (!tund_bcast_is_fanout(pkt, len, overlay.family ? &overlay : NULL))
-		return false;
+	pthread_mutex_lock(&dp->bcast_lock);
+	n_nets = dp->n_bcast_nets;
+	memcpy(nets, dp->bcast_nets, n_nets * sizeof(nets[0]));
+	pthread_mutex_unlock(&dp->bcast_lock);
+	generic = tund_bcast_is_fanout(pkt, len, NULL);
+	if (!generic) {
+		for (size_t i = 0; i < n_nets && only < 0; i++)
+			if (nets[i].a4.family && tund_bcast_is_fanout(pkt, len, &nets[i].a4))
+				only = (int)i;
+		if (only < 0 && !(overlay.family && tund_bcast_is_fanout(pkt, len, &overlay)))
+			return false;
+	}
 	pthread_mutex_lock(&dp->bcast_lock);
 	allowed = tund_ratelimit_allow(&dp->bcast_rate, now->mono_ns / 1000000);
 	if (allowed)
 		dp->bcast_sent++;
 	else
 		dp->bcast_dropped++;
-	overlay6 = dp->bcast_overlay6;
 	pthread_mutex_unlock(&dp->bcast_lock);
-	if (!allowed)
+	if (!allowed || len > PACKET_MAX)
 		return true;
-	/* A copy of a LAN broadcast carries the LAN source: replies must come
-	 * back through the tunnel, so it leaves with our overlay address. */
-	if (overlay.family == AF_INET && len >= 20 && pkt[0] >> 4 == 4 &&
-	    !tund_cidr_contains(&overlay, pkt + 12))
-		tund_bcast_rewrite_source(pkt, len, overlay.addr);
-	/* IPv6 to ff02::1 and the like leaves with the TUN's link-local
-	 * address, which peers neither accept nor route back. */
-	if (overlay6.family == AF_INET6 && len >= 40 && pkt[0] >> 4 == 6 &&
-	    !tund_cidr_contains(&overlay6, pkt + 8))
-		tund_bcast_rewrite_source6(pkt, len, overlay6.addr);
-	tund_wg_broadcast(dp->wg, pkt, len, dp->bcast_buf,
-			  PACKET_MAX + TUND_WG_HEADROOM + TUND_WG_TAILROOM, now);
+	for (size_t i = 0; i < n_nets && (generic || only >= 0); i++) {
+		if (only >= 0 && (size_t)only != i)
+			continue;
+		memcpy(dp->bcast_copy, pkt, len);
+		set_source(dp->bcast_copy, len, &nets[i].a4, &nets[i].a6);
+		tund_wg_broadcast_group(dp->wg, nets[i].group, dp->bcast_copy, len, dp->bcast_buf,
+					cap, now);
+	}
+	if (only < 0) {
+		if (overlay.family && !tund_cidr_contains(&overlay, pkt + 12))
+			set_source(pkt, len, &overlay, &none);
+		tund_wg_broadcast_group(dp->wg, 0, pkt, len, dp->bcast_buf, cap, now);
+	}
 	return true;
+}
+
+void tund_dataplane_set_network(struct tund_dataplane *dp, uint32_t group,
+				const struct tund_cidr *a4, const struct tund_cidr *a6)
+{
+	size_t i;
+
+	pthread_mutex_lock(&dp->bcast_lock);
+	for (i = 0; i < dp->n_bcast_nets && dp->bcast_nets[i].group != group; i++)
+		;
+	if (i == dp->n_bcast_nets && i < BCAST_NETS)
+		dp->n_bcast_nets++;
+	if (i < BCAST_NETS) {
+		dp->bcast_nets[i].group = group;
+		dp->bcast_nets[i].a4 = *a4;
+		dp->bcast_nets[i].a6 = *a6;
+	}
+	pthread_mutex_unlock(&dp->bcast_lock);
+	if (i == BCAST_NETS)
+		log_warn("broadcast: more than %d networks; the others get none", BCAST_NETS);
+}
+
+void tund_dataplane_drop_network(struct tund_dataplane *dp, uint32_t group)
+{
+	pthread_mutex_lock(&dp->bcast_lock);
+	for (size_t i = 0; i < dp->n_bcast_nets; i++) {
+		if (dp->bcast_nets[i].group != group)
+			continue;
+		dp->bcast_nets[i] = dp->bcast_nets[--dp->n_bcast_nets];
+		break;
+	}
+	pthread_mutex_unlock(&dp->bcast_lock);
 }
 
 void tund_dataplane_set_broadcast(struct tund_dataplane *dp, bool on,
@@ -217,16 +288,6 @@ void tund_dataplane_set_broadcast(struct tund_dataplane *dp, bool on,
 	pthread_mutex_unlock(&dp->bcast_lock);
 	if (overlay4)
 		tund_wg_set_overlay4(dp->wg, overlay4);
-}
-
-void tund_dataplane_set_overlay6(struct tund_dataplane *dp, const struct tund_cidr *overlay6)
-{
-	pthread_mutex_lock(&dp->bcast_lock);
-	if (overlay6 && overlay6->family == AF_INET6)
-		dp->bcast_overlay6 = *overlay6;
-	else
-		memset(&dp->bcast_overlay6, 0, sizeof(dp->bcast_overlay6));
-	pthread_mutex_unlock(&dp->bcast_lock);
 }
 
 uint64_t tund_dataplane_broadcasts(struct tund_dataplane *dp, uint64_t *dropped)
@@ -495,7 +556,11 @@ int tund_dataplane_start(const struct tund_dataplane_opts *o, const uint8_t priv
 	pthread_mutex_init(&dp->bcast_lock, NULL);
 	tund_mcast_join_init(&dp->mcast, o->tun_fd);
 	dp->bcast_buf = malloc(PACKET_MAX + TUND_WG_HEADROOM + TUND_WG_TAILROOM);
-	if (!dp->bcast_buf) {
+	dp->bcast_copy = malloc(PACKET_MAX);
+	if (!dp->bcast_buf || !dp->bcast_copy) {
+		tund_mcast_join_destroy(&dp->mcast);
+		free(dp->bcast_buf);
+		free(dp->bcast_copy);
 		free(dp);
 		return -ENOMEM;
 	}
@@ -507,6 +572,7 @@ int tund_dataplane_start(const struct tund_dataplane_opts *o, const uint8_t priv
 		g_hash_table_unref(dp->paths);
 		tund_mcast_join_destroy(&dp->mcast);
 		free(dp->bcast_buf);
+		free(dp->bcast_copy);
 		free(dp);
 		return ret;
 	}
@@ -544,6 +610,7 @@ int tund_dataplane_start(const struct tund_dataplane_opts *o, const uint8_t priv
 fail:
 	tund_mcast_join_destroy(&dp->mcast);
 	free(dp->bcast_buf);
+	free(dp->bcast_copy);
 	g_hash_table_unref(dp->paths);
 	tund_wg_free(dp->wg);
 	if (dp->stop_fd >= 0)
@@ -573,6 +640,7 @@ void tund_dataplane_stop(struct tund_dataplane *dp)
 	g_hash_table_unref(dp->paths);
 	tund_mcast_join_destroy(&dp->mcast);
 	free(dp->bcast_buf);
+	free(dp->bcast_copy);
 	close(dp->stop_fd);
 	close(dp->udp_fd);
 	tund_prio_group_destroy(&dp->prio);

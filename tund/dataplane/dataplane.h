@@ -79,9 +79,12 @@ void tund_dataplane_peer_endpoint(struct tund_dataplane *dp, struct tund_peer *p
  * peer, at most rate packets per second, with an IPv4 source outside the
  * overlay rewritten to our overlay address (overlay4: address and prefix).
  * Off until called; overlay4 may change at run time. */
-/* Our overlay IPv6 address and prefix: IPv6 broadcasts and multicasts from
- * another source (the TUN's link-local) leave with it. NULL: none. */
-void tund_dataplane_set_overlay6(struct tund_dataplane *dp, const struct tund_cidr *overlay6);
+/* A network's broadcast group (tund_wg_peer_set_bcast_group of its members)
+ * and our addresses in it: broadcasts go to its members with these as the
+ * source. Setting a group again updates it; drop on leaving. */
+void tund_dataplane_set_network(struct tund_dataplane *dp, uint32_t group,
+				const struct tund_cidr *a4, const struct tund_cidr *a6);
+void tund_dataplane_drop_network(struct tund_dataplane *dp, uint32_t group);
 void tund_dataplane_set_broadcast(struct tund_dataplane *dp, bool on,
 				  const struct tund_cidr *overlay4);
 uint64_t tund_dataplane_broadcasts(struct tund_dataplane *dp, uint64_t *dropped);
