@@ -94,8 +94,9 @@ static void join(struct tund_mcast_join *j, const uint8_t *group, bool v6)
 
 void tund_mcast_join_one(struct tund_mcast_join *j, const uint8_t *pkt, size_t len)
 {
-	bool v4 = len >= 20 && pkt[0] >> 4 == 4 && (pkt[16] & 0xf0) == 0xe0;
-	bool v6 = len >= 40 && pkt[0] >> 4 == 6 && pkt[24] == 0xff;
+	/* UDP only: IGMP and MLD reports (the peers' own joins) need no join. */
+	bool v4 = len >= 20 && pkt[0] >> 4 == 4 && (pkt[16] & 0xf0) == 0xe0 && pkt[9] == 17;
+	bool v6 = len >= 40 && pkt[0] >> 4 == 6 && pkt[24] == 0xff && pkt[6] == 17;
 
 	if (!v4 && !v6)
 		return;

@@ -4,7 +4,7 @@
  * joined its group, and a game that joined on its LAN interface (the default
  * one, say) has not joined on the TUN. So before a multicast packet from a
  * peer is written to the TUN, the daemon joins its group on the TUN (once);
- * the program's socket, bound to the port, then gets it. */
+ * the program's socket, bound to the port, then gets it. UDP only. */
 #ifndef TUND_DATAPLANE_MCAST_JOIN_H
 #define TUND_DATAPLANE_MCAST_JOIN_H
 
