@@ -49,14 +49,9 @@ struct tund_netrt {
 	guint joining_timer;
 };
 
-/* The network's broadcast group in the data plane: from its id, never 0
- * (static peers). */
 static uint32_t bcast_group(const struct tund_netrt *n)
 {
-	uint32_t g;
-
-	memcpy(&g, n->netid, sizeof(g));
-	return g | 1u;
+	return tund_dataplane_bcast_group(n->net.name);
 }
 
 enum { JOINING_WINDOW_S = 15 };

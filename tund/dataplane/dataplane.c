@@ -234,6 +234,11 @@ static bool fan_out(struct tund_dataplane *dp, uint8_t *pkt, size_t len,
 	return true;
 }
 
+uint32_t tund_dataplane_bcast_group(const char *network)
+{
+	return network ? (uint32_t)g_str_hash(network) | 1u : 0;
+}
+
 void tund_dataplane_set_network(struct tund_dataplane *dp, uint32_t group,
 				const struct tund_cidr *a4, const struct tund_cidr *a6)
 {
@@ -672,6 +677,7 @@ int tund_dataplane_peer_apply(struct tund_dataplane *dp, struct tund_peer *p)
 	if (!wp)
 		return -ENOMEM;
 	p->wg_peer = wp;
+	tund_wg_peer_set_bcast_group(dp->wg, wp, tund_dataplane_bcast_group(p->network));
 	for (guint i = 0; i < p->allowed_ips->len; i++) {
 		int ret = tund_wg_peer_allow(dp->wg, wp,
 					     &g_array_index(p->allowed_ips, struct tund_cidr, i));

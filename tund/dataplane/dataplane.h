@@ -82,6 +82,9 @@ void tund_dataplane_peer_endpoint(struct tund_dataplane *dp, struct tund_peer *p
 /* A network's broadcast group (tund_wg_peer_set_bcast_group of its members)
  * and our addresses in it: broadcasts go to its members with these as the
  * source. Setting a group again updates it; drop on leaving. */
+/* The broadcast group of the network named network (never 0), 0 for NULL
+ * (static peers). Peers get it from their network when applied. */
+uint32_t tund_dataplane_bcast_group(const char *network);
 void tund_dataplane_set_network(struct tund_dataplane *dp, uint32_t group,
 				const struct tund_cidr *a4, const struct tund_cidr *a6);
 void tund_dataplane_drop_network(struct tund_dataplane *dp, uint32_t group);
