@@ -41,6 +41,48 @@ static void int_field(const char *label, JsonObject *o, const char *name)
 	field(label, buf);
 }
 
+/* "broadcasts: 3 sent, 0 over the rate bound", then one line per network:
+ * copies sent to its members and broadcasts received from them. */
+static void print_broadcasts(JsonObject *o)
+{
+	JsonNode *bn = json_object_get_member(o, TUND_KEY_BROADCASTS);
+	JsonObject *bo;
+	JsonNode *nets;
+	int64_t sent = 0, dropped = 0;
+	char buf[128];
+
+	if (!bn || !JSON_NODE_HOLDS_OBJECT(bn))
+		return;
+	bo = json_node_get_object(bn);
+	tund_client_get_int(bo, TUND_KEY_SENT, &sent);
+	tund_client_get_int(bo, TUND_KEY_DROPPED, &dropped);
+	snprintf(buf, sizeof(buf), "%" PRId64 " sent, %" PRId64 " over the rate bound", sent,
+		 dropped);
+	field("broadcasts", buf);
+	nets = json_object_get_member(bo, TUND_KEY_NETWORKS);
+	if (!nets || !JSON_NODE_HOLDS_ARRAY(nets))
+		return;
+	for (guint i = 0; i < json_array_get_length(json_node_get_array(nets)); i++) {
+		JsonNode *n = json_array_get_element(json_node_get_array(nets), i);
+		const char *name;
+		char label[96];
+		int64_t tx = 0, rx = 0;
+
+		if (!JSON_NODE_HOLDS_OBJECT(n))
+			continue;
+		name = tund_client_get_string(json_node_get_object(n), TUND_KEY_NETWORK);
+		tund_client_get_int(json_node_get_object(n), TUND_KEY_SENT, &tx);
+		tund_client_get_int(json_node_get_object(n), TUND_KEY_RECEIVED, &rx);
+		char *clean = tund_format_sanitize(name ? name : "static peers");
+
+		snprintf(label, sizeof(label), "broadcasts in %s", clean);
+		g_free(clean);
+		snprintf(buf, sizeof(buf), "%" PRId64 " copies sent to members, %" PRId64 " received",
+			 tx, rx);
+		field(label, buf);
+	}
+}
+
 /* The packet threads: fast path, TUN I/O, priority, pacing (when running). */
 static void print_data_plane(JsonObject *o)
 {
@@ -105,17 +147,6 @@ static void print_data_plane(JsonObject *o)
 			 pauses);
 		field("pacing", buf);
 	}
-
-	JsonNode *bc = json_object_get_member(o, TUND_KEY_BROADCASTS);
-	int64_t passed, dropped;
-
-	if (bc && JSON_NODE_HOLDS_OBJECT(bc) &&
-	    tund_client_get_int(json_node_get_object(bc), TUND_KEY_PASSED, &passed) &&
-	    tund_client_get_int(json_node_get_object(bc), TUND_KEY_DROPPED, &dropped)) {
-		snprintf(buf, sizeof(buf), "%" PRId64 " fanned out, %" PRId64 " over the rate bound",
-			 passed, dropped);
-		field("broadcasts", buf);
-	}
 }
 
 static void print_status(JsonObject *o)
@@ -156,6 +187,7 @@ static void print_status(JsonObject *o)
 		field("uptime", NULL);
 	}
 	int_field("peers", o, TUND_KEY_PEERS);
+	print_broadcasts(o);
 
 	print_data_plane(o);
 }

@@ -8,6 +8,7 @@
 #define IP6_HLEN 40
 #define PROTO_TCP 6
 #define PROTO_UDP 17
+#define PROTO_ICMPV6 58
 
 static uint16_t get16(const uint8_t *p)
 {
@@ -102,5 +103,44 @@ bool tund_bcast_rewrite_source(uint8_t *pkt, size_t len,
 			check = 0xffff;
 		put16(pkt + off, check);
 	}
+	return true;
+}
+
+bool tund_bcast_rewrite_source6(uint8_t *pkt, size_t len, const uint8_t new_src[16])
+{
+	size_t tot, off = 0;
+	uint8_t old[16];
+	uint16_t check;
+
+	if (!pkt || !new_src || len < 40 || pkt[0] >> 4 != 6)
+		return false;
+	tot = 40 + (size_t)get16(pkt + 4);
+	if (tot > len)
+		return false;
+	/* The checksum covers the source in the pseudo-header; only a transport
+	 * header right after the fixed header is found (no extension headers). */
+	if (pkt[6] == PROTO_UDP) {
+		if (tot < 48)
+			return false;
+		off = 46;
+	} else if (pkt[6] == PROTO_TCP) {
+		if (tot < 60)
+			return false;
+		off = 56;
+	} else if (pkt[6] == PROTO_ICMPV6) {
+		if (tot < 44)
+			return false;
+		off = 42;
+	} else {
+		return false; /* an extension header: leave it alone */
+	}
+	memcpy(old, pkt + 8, 16);
+	memcpy(pkt + 8, new_src, 16);
+	check = get16(pkt + off);
+	for (int i = 0; i < 16; i += 4)
+		check = csum_update(check, old + i, new_src + i);
+	if (pkt[6] == PROTO_UDP && check == 0)
+		check = 0xffff;
+	put16(pkt + off, check);
 	return true;
 }

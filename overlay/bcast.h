@@ -29,4 +29,11 @@ bool tund_bcast_is_fanout(const uint8_t *pkt, size_t len,
 bool tund_bcast_rewrite_source(uint8_t *pkt, size_t len,
 			       const uint8_t new_src[4]);
 
+/* The same for IPv6: the source becomes new_src and the UDP, TCP or ICMPv6
+ * checksum right after the fixed header is fixed for it (a broadcast-style
+ * send to ff02::1 leaves with the TUN's link-local source, which no peer
+ * routes back). False, pkt untouched, for anything else (extension headers,
+ * short or malformed packets). */
+bool tund_bcast_rewrite_source6(uint8_t *pkt, size_t len, const uint8_t new_src[16]);
+
 #endif

@@ -39,6 +39,8 @@
 #define TUND_KEY_BLOB "blob"
 #define TUND_KEY_BROADCAST "broadcast"
 #define TUND_KEY_BROADCASTS "broadcasts"
+#define TUND_KEY_BROADCASTS_RECEIVED "broadcasts_received"
+#define TUND_KEY_BROADCASTS_SENT "broadcasts_sent"
 #define TUND_KEY_BROKER "broker"
 #define TUND_KEY_BROKER_CONNECTED "broker_connected"
 #define TUND_KEY_CANDIDATES "candidates"
@@ -78,7 +80,6 @@
 #define TUND_KEY_OK "ok"
 #define TUND_KEY_OTHER_NETWORK "other_network"
 #define TUND_KEY_PACING "pacing"
-#define TUND_KEY_PASSED "passed"
 #define TUND_KEY_PATH "path"
 #define TUND_KEY_PATHS "paths"
 #define TUND_KEY_PAUSES "pauses"
@@ -151,6 +152,8 @@
 	TUND_KEY_BLOB, \
 	TUND_KEY_BROADCAST, \
 	TUND_KEY_BROADCASTS, \
+	TUND_KEY_BROADCASTS_RECEIVED, \
+	TUND_KEY_BROADCASTS_SENT, \
 	TUND_KEY_BROKER, \
 	TUND_KEY_BROKER_CONNECTED, \
 	TUND_KEY_CANDIDATES, \
@@ -190,7 +193,6 @@
 	TUND_KEY_OK, \
 	TUND_KEY_OTHER_NETWORK, \
 	TUND_KEY_PACING, \
-	TUND_KEY_PASSED, \
 	TUND_KEY_PATH, \
 	TUND_KEY_PATHS, \
 	TUND_KEY_PAUSES, \

@@ -5,6 +5,7 @@
 #include "overlay/device_priv.h"
 
 #include <errno.h>
+#include <sys/socket.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -319,6 +320,23 @@ void tund_wg_peer_pin_endpoint(struct tund_wg *wg, struct tund_wg_peer *peer, ui
 	pthread_mutex_unlock(&wg->lock);
 }
 
+void tund_wg_set_overlay4(struct tund_wg *wg, const struct tund_cidr *overlay4)
+{
+	pthread_mutex_lock(&wg->lock);
+	if (overlay4 && overlay4->family == AF_INET)
+		wg->overlay4 = *overlay4;
+	else
+		memset(&wg->overlay4, 0, sizeof(wg->overlay4));
+	pthread_mutex_unlock(&wg->lock);
+}
+
+void tund_wg_peer_set_bcast_group(struct tund_wg *wg, struct tund_wg_peer *peer, uint32_t group)
+{
+	pthread_mutex_lock(&wg->lock);
+	peer->bcast_group = group;
+	pthread_mutex_unlock(&wg->lock);
+}
+
 void tund_wg_peer_set_broadcast(struct tund_wg *wg, struct tund_wg_peer *peer, bool on)
 {
 	pthread_mutex_lock(&wg->lock);
@@ -364,6 +382,8 @@ void tund_wg_peer_get_stats(struct tund_wg *wg, struct tund_wg_peer *peer,
 	pthread_mutex_lock(&wg->lock);
 	out->rx_bytes = peer->rx_bytes;
 	out->tx_bytes = peer->tx_bytes;
+	out->bcast_tx = peer->bcast_tx;
+	out->bcast_rx = peer->bcast_rx;
 	out->latest_handshake = peer->latest_handshake;
 	out->rtt_ns = peer->rtt_ns;
 	memcpy(out->drops, peer->drops, sizeof(out->drops));

@@ -74,6 +74,7 @@ typedef void (*tund_wg_send_fn)(void *ctx, const struct tund_wg_endpoint *dst,
 
 struct tund_wg_peer_stats {
 	uint64_t rx_bytes, tx_bytes;
+	uint64_t bcast_tx, bcast_rx; /* broadcast/multicast copies to and from it */
 	int64_t latest_handshake; /* unix seconds, 0: never */
 	uint64_t rtt_ns;          /* of the latest handshake, 0: unknown */
 	uint64_t drops[TUND_WG_DROP_COUNT];
@@ -120,6 +121,15 @@ enum tund_wg_result tund_wg_encrypt(struct tund_wg *wg, uint8_t *buf, size_t cap
  * arriving from elsewhere are accepted but do not move it (roaming). Used
  * for a LAN path, which wins over ICE while LAN beacons keep coming. */
 void tund_wg_peer_pin_endpoint(struct tund_wg *wg, struct tund_wg_peer *peer, uint64_t until_ns);
+/* Our overlay IPv4 subnet (NULL or family 0: none), for counting the
+ * broadcasts received from peers. */
+void tund_wg_set_overlay4(struct tund_wg *wg, const struct tund_cidr *overlay4);
+/* The peer's broadcast group (its network; 0: none, the default). */
+void tund_wg_peer_set_bcast_group(struct tund_wg *wg, struct tund_wg_peer *peer, uint32_t group);
+/* tund_wg_broadcast() to the peers of one broadcast group only. */
+unsigned tund_wg_broadcast_group(struct tund_wg *wg, uint32_t group, const uint8_t *pkt,
+				 size_t len, uint8_t *scratch, size_t cap,
+				 const struct tund_wg_clock *now);
 /* Whether the peer gets copies of broadcasts (default: yes). */
 void tund_wg_peer_set_broadcast(struct tund_wg *wg, struct tund_wg_peer *peer, bool on);
 /* Sends a copy of a broadcast or multicast packet (len bytes at pkt) to

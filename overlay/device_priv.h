@@ -39,6 +39,9 @@ struct tund_wg_peer {
 	 * response -> first packet under the new keypair. */
 	uint64_t hs_sent_ns, rtt_ns;
 	bool no_broadcast;
+	uint32_t bcast_group; /* tund_wg_broadcast_group(): its network, 0 none */
+	/* Broadcast/multicast copies sent to it and received from it. */
+	uint64_t bcast_tx, bcast_rx;
 	uint64_t pinned_until_ns; /* no roaming before this */
 	uint64_t drops[TUND_WG_DROP_COUNT];
 };
@@ -63,6 +66,9 @@ struct tund_wg {
 	uint64_t load_window_ns;
 	unsigned load_count;
 	size_t mtu;
+	/* Our overlay IPv4 address and prefix (family 0: none): a packet from a
+	 * peer to its broadcast address counts as a broadcast received. */
+	struct tund_cidr overlay4;
 	tund_wg_send_fn send;
 	void *send_ctx;
 };

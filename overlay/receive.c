@@ -5,6 +5,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "overlay/bcast.h"
 #include "overlay/device_priv.h"
 
 enum {
@@ -320,6 +321,9 @@ static enum tund_wg_result data_finish(struct tund_wg *wg, struct tund_wg_packet
 		tund_wg_count_drop(wg, p, TUND_WG_DROP_SOURCE);
 		return TUND_WG_DROP;
 	}
+	if (tund_bcast_is_fanout(k->buf + k->inner_off, plain_len,
+				 wg->overlay4.family ? &wg->overlay4 : NULL))
+		p->bcast_rx++;
 	k->inner_len = plain_len;
 	return TUND_WG_TO_TUN;
 }

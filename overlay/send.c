@@ -298,8 +298,8 @@ uint64_t tund_wg_tick(struct tund_wg *wg, const struct tund_wg_clock *now)
 	return next;
 }
 
-unsigned tund_wg_broadcast(struct tund_wg *wg, const uint8_t *pkt, size_t len, uint8_t *scratch,
-			   size_t cap, const struct tund_wg_clock *now)
+static unsigned broadcast(struct tund_wg *wg, bool all, uint32_t group, const uint8_t *pkt,
+			  size_t len, uint8_t *scratch, size_t cap, const struct tund_wg_clock *now)
 {
 	size_t out_len;
 	unsigned sent = 0;
@@ -312,12 +312,28 @@ unsigned tund_wg_broadcast(struct tund_wg *wg, const uint8_t *pkt, size_t len, u
 
 		if (!p->current || !p->endpoint.addr_len || p->no_broadcast)
 			continue; /* only connected peers: a broadcast never starts a handshake */
+		if (!all && p->bcast_group != group)
+			continue;
 		memcpy(scratch + TUND_WG_HEADROOM, pkt, len);
 		if (!seal(wg, p, scratch, cap, len, now, &out_len))
 			continue;
 		wg->send(wg->send_ctx, &p->endpoint, scratch, out_len);
+		p->bcast_tx++;
 		sent++;
 	}
 	pthread_mutex_unlock(&wg->lock);
 	return sent;
+}
+
+unsigned tund_wg_broadcast(struct tund_wg *wg, const uint8_t *pkt, size_t len, uint8_t *scratch,
+			   size_t cap, const struct tund_wg_clock *now)
+{
+	return broadcast(wg, true, 0, pkt, len, scratch, cap, now);
+}
+
+unsigned tund_wg_broadcast_group(struct tund_wg *wg, uint32_t group, const uint8_t *pkt,
+				 size_t len, uint8_t *scratch, size_t cap,
+				 const struct tund_wg_clock *now)
+{
+	return broadcast(wg, false, group, pkt, len, scratch, cap, now);
 }

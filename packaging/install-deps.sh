@@ -1,5 +1,7 @@
 #!/bin/sh
-# Installs what building, testing and the demo need on Debian 12, and nothing
+# Installs what building, testing and the demo need on Debian 12 (the test
+# suite includes two real game servers, teeworlds-server and cube2-server,
+# for tests/netns/test_lan_games_real.sh), and nothing
 # when it is all there already. Needs root for apt-get.
 set -eu
 
@@ -7,7 +9,8 @@ BUILD="gcc make pkg-config libnice-dev libglib2.0-dev libjson-glib-dev libsodium
 libmnl-dev libmosquitto-dev libnftables-dev"
 TEST="clang iproute2 nftables jq socat iputils-ping iperf3 procps coreutils
 wireguard-go wireguard-tools mosquitto mosquitto-clients coturn tcpdump python3
-dpkg-dev groff-base mmdebstrap systemd-container ethtool"
+dpkg-dev groff-base mmdebstrap systemd-container ethtool
+teeworlds-server cube2-server"
 
 missing=
 for p in $BUILD $TEST; do

@@ -14,6 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint8_t src[4] = { 10, 77, 0, 1 };
+	static const uint8_t src6[16] = { 0xfd, 0x77, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 };
 	struct tund_cidr o = { .family = AF_INET, .addr = { 10, 77, 0, 1 } };
 	uint8_t *copy;
 
@@ -32,6 +33,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	} else if (size && memcmp(copy, data, size)) {
 		abort(); /* a refused packet is left untouched */
+	}
+	memcpy(copy, data, size);
+	if (tund_bcast_rewrite_source6(copy, size, src6)) {
+		if (size < 40 || memcmp(copy + 8, src6, 16) || memcmp(copy, data, 8) ||
+		    memcmp(copy + 24, data + 24, 16))
+			abort();
+	} else if (size && memcmp(copy, data, size)) {
+		abort();
 	}
 	free(copy);
 	return 0;

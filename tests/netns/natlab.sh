@@ -5,7 +5,7 @@
 # shell, not in $(...): the cleanup lists must live in that shell).
 #
 # Topologies (LAB_CLIENTS=3 adds client c behind a third router r3;
-# LAB_LAN_PEER=1 adds client d on a's LAN behind r1):
+# LAB_LAN_PEER=1 adds client d on a's LAN behind r1, LAB_LAN_PEER=2 also e):
 #   lan          a, b, c = 10.1.0.10-12 on r1's LAN bridge; r1 NATs (cone)
 #   cone         a behind r1, b behind r2: masquerade (port preserving,
 #                endpoint-independent mapping, address+port dependent filter)
@@ -397,10 +397,11 @@ lab_up() {
 			_lab_client c r3 10
 		fi
 		# LAB_LAN_PEER=1: d shares a's LAN behind r1 (10.1.0.11).
-		[ "${LAB_LAN_PEER:-0}" = 1 ] && _lab_client d r1 11
+		[ "${LAB_LAN_PEER:-0}" -ge 1 ] && _lab_client d r1 11
+		[ "${LAB_LAN_PEER:-0}" -ge 2 ] && _lab_client e r1 12
 	fi
 	[ "${LAB_NO_SERVICES:-0}" = 1 ] || lab_services_up
-	for h in a b c d; do
+	for h in a b c d e; do
 		[ -n "${LAB_NSMAP[$h]:-}" ] || continue
 		wait_until 5 lab_exec "$h" ping -c1 -W1 "$LAB_SRV" ||
 			fail "natlab: $h cannot reach srv after lab_up $topo"

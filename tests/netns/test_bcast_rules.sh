@@ -100,6 +100,16 @@ t_log "10.77.255.255, 239.255.255.250:1900 and [ff05::c]:1900 reach tt0"
 # Only one copy of the limited broadcast: the dup does not loop.
 n=$(grep -c 'dst=255\.255\.255\.255' "$T_DIR/probe.log")
 [ "$n" = 1 ] || fail "expected 1 limited broadcast on the TUN, got $n"
+# 4b. The LAN's subnet broadcast (what IFF_BROADCAST-only browsers send): a
+# copy on the TUN as 255.255.255.255 (checksums still right), source
+# rewritten as for any limited broadcast; the original still on the LAN.
+send 10.1.0.255 27015 lan-subnet-bcast broadcast || fail "send to 10.1.0.255 failed"
+wait_until 5 probe_has 'dst=255\.255\.255\.255 src=10\.1\.0\.10 proto=17 sport=[0-9]+ dport=27015 csum=ok fanout=1 rewritten=10\.77\.0\.1 csum=ok$' &&
+	[ "$(grep -c 'dst=255\.255\.255\.255' "$T_DIR/probe.log")" = 2 ] ||
+	fail "10.1.0.255 did not reach the TUN as one 255.255.255.255 copy: $(cat "$T_DIR/probe.log")"
+wait_until 5 lan_has lan-subnet-bcast || fail "10.1.0.255 no longer reaches the LAN"
+! probe_has 'dst=10\.1\.0\.255' || fail "a copy kept the LAN's subnet broadcast address"
+t_log "10.1.0.255: copy on tt0 as 255.255.255.255 (src rewritten), original on the LAN"
 
 # 5. Removal while the TUN lives: table and both routes go, nothing else.
 in_ns nft add table ip someone_else
@@ -117,7 +127,7 @@ send 255.255.255.255 27015 after-remove broadcast || fail "send after remove fai
 wait_until 5 lan_has after-remove || fail "LAN broadcast broken after remove"
 sleep 0.3
 n=$(grep -c 'dst=255\.255\.255\.255' "$T_DIR/probe.log")
-[ "$n" = 1 ] || fail "limited broadcast still copied to the TUN after remove"
+[ "$n" = 2 ] || fail "limited broadcast still copied to the TUN after remove"
 t_log "remove: table and routes gone, other tables kept, LAN broadcast unaffected"
 
 # 6. The probe's exit removes again (absent now: fine) and ends cleanly.

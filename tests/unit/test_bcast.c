@@ -369,3 +369,78 @@ UNIT_TEST(bcast_rewrite_malformed)
 	pkt[0] = 0x60;
 	CHECK(!tund_bcast_rewrite_source(pkt, 60, overlay_src));
 }
+
+/* IPv6 transport checksum from scratch: pseudo-header (source, destination,
+ * upper-layer length, next header) and the segment with its checksum zeroed. */
+static uint16_t ref_l4_csum6(const uint8_t *ip, size_t coff)
+{
+	uint8_t seg[2048], pseudo[40] = { 0 };
+	size_t n = (size_t)(ip[4] << 8 | ip[5]);
+	uint16_t c;
+
+	memcpy(pseudo, ip + 8, 32);
+	pseudo[34] = (uint8_t)(n >> 8);
+	pseudo[35] = (uint8_t)n;
+	pseudo[39] = ip[6];
+	memcpy(seg, ip + 40, n);
+	seg[coff] = seg[coff + 1] = 0;
+	c = (uint16_t)~ref_sum(ref_sum(0, pseudo, 40), seg, n);
+	if (ip[6] == 17 && c == 0)
+		c = 0xffff;
+	return c;
+}
+
+static size_t build6(uint8_t *pkt, uint8_t nh, size_t plen, size_t coff)
+{
+	memset(pkt, 0, 40 + plen);
+	pkt[0] = 0x60;
+	pkt[4] = (uint8_t)(plen >> 8);
+	pkt[5] = (uint8_t)plen;
+	pkt[6] = nh;
+	pkt[7] = 1;
+	inet_pton(AF_INET6, "fe80::1234:5678:9abc:def0", pkt + 8);
+	inet_pton(AF_INET6, "ff02::1", pkt + 24);
+	for (size_t i = 0; i < plen; i++)
+		pkt[40 + i] = (uint8_t)(i * 37 + 11);
+	if (nh == 17) {
+		pkt[44] = (uint8_t)(plen >> 8);
+		pkt[45] = (uint8_t)plen;
+	}
+	set16(pkt + 40 + coff, ref_l4_csum6(pkt, coff));
+	return 40 + plen;
+}
+
+UNIT_TEST(bcast_rewrite6_udp_tcp_icmp)
+{
+	static const struct { uint8_t nh; size_t coff, plen; } cases[] = {
+		{ 17, 6, 8 }, { 17, 6, 61 }, { 6, 16, 20 }, { 6, 16, 33 }, { 58, 2, 4 }, { 58, 2, 77 },
+	};
+	uint8_t pkt[256], src[16];
+
+	inet_pton(AF_INET6, "fd77:1:2:3::a", src);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		size_t len = build6(pkt, cases[i].nh, cases[i].plen, cases[i].coff);
+
+		CHECK(at16(pkt + 40 + cases[i].coff) == ref_l4_csum6(pkt, cases[i].coff));
+		CHECK(tund_bcast_rewrite_source6(pkt, len, src));
+		CHECK(!memcmp(pkt + 8, src, 16));
+		CHECK(at16(pkt + 40 + cases[i].coff) == ref_l4_csum6(pkt, cases[i].coff));
+	}
+}
+
+UNIT_TEST(bcast_rewrite6_malformed)
+{
+	uint8_t pkt[256], copy[256], src[16] = { 0xfd };
+	size_t len = build6(pkt, 17, 8, 6);
+
+	memcpy(copy, pkt, len);
+	CHECK(!tund_bcast_rewrite_source6(pkt, 39, src));	/* short */
+	CHECK(!tund_bcast_rewrite_source6(pkt, len - 1, src)); /* payload length past the end */
+	pkt[6] = 0; /* hop-by-hop options first */
+	CHECK(!tund_bcast_rewrite_source6(pkt, len, src));
+	pkt[6] = 17;
+	pkt[0] = 0x45;
+	CHECK(!tund_bcast_rewrite_source6(pkt, len, src));
+	pkt[0] = 0x60;
+	CHECK(!memcmp(pkt, copy, len));
+}

@@ -49,6 +49,11 @@ struct tund_membership {
 	guint joining_timer;
 };
 
+static uint32_t bcast_group(const struct tund_membership *n)
+{
+	return tund_dataplane_bcast_group(n->net.name);
+}
+
 enum { JOINING_WINDOW_S = 15 };
 
 static uint64_t now_ms(void)
@@ -88,10 +93,12 @@ static void set_own_address(struct tund_membership *n, const uint8_t v4[4], cons
 	n->addr4 = a4;
 	n->addr6 = a6;
 	n->has_addr = true;
-	/* Broadcasts leave with this address (the last network's wins when
-	 * there are several: a known limit). */
-	if (n->d->dp && n->d->cfg.broadcast)
+	/* Broadcasts go to our members with these addresses; static peers
+	 * get the last network's. */
+	if (n->d->dp && n->d->cfg.broadcast) {
 		tund_dataplane_set_broadcast(n->d->dp, true, &a4);
+		tund_dataplane_set_network(n->d->dp, bcast_group(n), &a4, &a6);
+	}
 	if (n->d->ifindex <= 0)
 		return;
 	ret = tund_addr_add(n->d->ifindex, &a4);
@@ -231,9 +238,11 @@ void tund_membership_member_changed(struct tund_membership *n, struct tund_peer 
 	p->has_psk = true;
 	if (d->dp && !p->wg_peer)
 		tund_dataplane_peer_apply(d->dp, p);
-	if (d->dp && p->wg_peer)
+	if (d->dp && p->wg_peer) {
 		tund_wg_peer_set_broadcast(tund_dataplane_wg(d->dp), p->wg_peer,
 					   !n->net.no_broadcast);
+		tund_wg_peer_set_bcast_group(tund_dataplane_wg(d->dp), p->wg_peer, bcast_group(n));
+	}
 	/* ICE needs signaling: with no broker, peers meet by LAN beacon or by
 	 * manual blobs (which make their own path). */
 	if (!p->path && n->mqtt) {
@@ -616,6 +625,8 @@ void tund_membership_stop(struct tund_membership *n, bool leaving)
 		g_source_remove(n->joining_timer);
 	tund_beacon_stop(n->beacon);
 	tund_addrwatch_free(n->addrwatch);
+	if (leaving && n->d->dp)
+		tund_dataplane_drop_network(n->d->dp, bcast_group(n));
 	if (n->mqtt) {
 		if (leaving) /* an empty retained message removes our announce */
 			tund_mqtt_publish(n->mqtt, n->announce_topic, "", 0, true);

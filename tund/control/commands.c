@@ -58,6 +58,63 @@ static void add_tun_io(JsonBuilder *b, struct tund_daemon *d)
 	json_builder_end_object(b);
 }
 
+/* Broadcasts fanned out (and cut by the rate bound), then per network the
+ * copies sent to its members and the broadcasts received from them, so a
+ * user can see game discovery happening. Static peers: network null. */
+struct bcast_sum {
+	uint64_t sent, received;
+};
+
+static void add_broadcasts(JsonBuilder *b, struct tund_daemon *d)
+{
+	struct tund_wg *wg = tund_dataplane_wg(d->dp);
+	g_autoptr(GPtrArray) names = g_ptr_array_new();
+	g_autoptr(GArray) sums = g_array_new(FALSE, TRUE, sizeof(struct bcast_sum));
+	uint64_t dropped, sent = tund_dataplane_broadcasts(d->dp, &dropped);
+
+	for (guint i = 0; i < d->peers.items->len; i++) {
+		struct tund_peer *p = g_ptr_array_index(d->peers.items, i);
+		struct tund_wg_peer_stats st;
+		guint j;
+
+		if (!p->wg_peer)
+			continue;
+		tund_wg_peer_get_stats(wg, p->wg_peer, &st);
+		for (j = 0; j < names->len; j++)
+			if (g_strcmp0(g_ptr_array_index(names, j), p->network) == 0)
+				break;
+		if (j == names->len) {
+			struct bcast_sum zero = { 0, 0 };
+
+			g_ptr_array_add(names, p->network);
+			g_array_append_val(sums, zero);
+		}
+		g_array_index(sums, struct bcast_sum, j).sent += st.bcast_tx;
+		g_array_index(sums, struct bcast_sum, j).received += st.bcast_rx;
+	}
+	json_builder_set_member_name(b, TUND_KEY_BROADCASTS);
+	json_builder_begin_object(b);
+	member_int(b, TUND_KEY_SENT, sent);
+	member_int(b, TUND_KEY_DROPPED, dropped);
+	json_builder_set_member_name(b, TUND_KEY_NETWORKS);
+	json_builder_begin_array(b);
+	for (guint j = 0; j < names->len; j++) {
+		const char *name = g_ptr_array_index(names, j);
+
+		json_builder_begin_object(b);
+		json_builder_set_member_name(b, TUND_KEY_NETWORK);
+		if (name)
+			json_builder_add_string_value(b, name);
+		else
+			json_builder_add_null_value(b);
+		member_int(b, TUND_KEY_SENT, g_array_index(sums, struct bcast_sum, j).sent);
+		member_int(b, TUND_KEY_RECEIVED, g_array_index(sums, struct bcast_sum, j).received);
+		json_builder_end_object(b);
+	}
+	json_builder_end_array(b);
+	json_builder_end_object(b);
+}
+
 static JsonNode *cmd_status(struct tund_daemon *d, JsonObject *req, char **err)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();
@@ -113,19 +170,12 @@ static JsonNode *cmd_status(struct tund_daemon *d, JsonObject *req, char **err)
 		member_int(b, TUND_KEY_FOREIGN, fs.foreign);
 		json_builder_end_object(b);
 		add_realtime(b, d->dp);
+		add_broadcasts(b, d);
 		add_tun_io(b, d);
 		/* tund/pace.h */
 		json_builder_set_member_name(b, TUND_KEY_PACING);
 		json_builder_begin_object(b);
 		member_int(b, TUND_KEY_PAUSES, tund_dataplane_pace_pauses(d->dp));
-		json_builder_end_object(b);
-		/* LAN-game fan-out and its rate bound (tund/dataplane/dataplane.h) */
-		uint64_t bdropped, bpassed = tund_dataplane_broadcasts(d->dp, &bdropped);
-
-		json_builder_set_member_name(b, TUND_KEY_BROADCASTS);
-		json_builder_begin_object(b);
-		member_int(b, TUND_KEY_PASSED, bpassed);
-		member_int(b, TUND_KEY_DROPPED, bdropped);
 		json_builder_end_object(b);
 	}
 	json_builder_end_object(b);
@@ -169,6 +219,8 @@ static JsonNode *peer_json(struct tund_daemon *d, struct tund_peer *p)
 		json_object_set_double_member(o, TUND_KEY_RTT_MS, (double)st.rtt_ns / 1e6);
 	json_object_set_int_member(o, TUND_KEY_RX_BYTES, (gint64)st.rx_bytes);
 	json_object_set_int_member(o, TUND_KEY_TX_BYTES, (gint64)st.tx_bytes);
+	json_object_set_int_member(o, TUND_KEY_BROADCASTS_SENT, (gint64)st.bcast_tx);
+	json_object_set_int_member(o, TUND_KEY_BROADCASTS_RECEIVED, (gint64)st.bcast_rx);
 	drops = json_object_new();
 	for (int i = 0; i < TUND_WG_DROP_COUNT; i++)
 		json_object_set_int_member(drops, tund_wg_drop_name(i), (gint64)st.drops[i]);

@@ -24,6 +24,7 @@
 #include "overlay/bcast.h"
 #include "overlay/beacon.h"
 #include "tund/dataplane/fastpath.h"
+#include "tund/dataplane/mcast_join.h"
 #include "tund/daemon/log.h"
 #include "tund/dataplane/pace.h"
 #include "tund/dataplane/priority.h"
@@ -33,6 +34,12 @@
 #include "tund/dataplane/udp_io.h"
 
 enum { PACKET_MAX = 65536, TIMER_MAX_SLEEP_MS = 500 };
+
+#define BCAST_NETS 16
+struct bcast_net {
+	uint32_t group; /* the members' tund_wg broadcast group */
+	struct tund_cidr a4, a6; /* our addresses in it (family 0: none) */
+};
 
 struct tund_dataplane {
 	int tun_fd, udp_fd, stop_fd;
@@ -46,6 +53,7 @@ struct tund_dataplane {
 	uint16_t port;
 	unsigned mtu;
 	struct tund_wg *wg;
+	struct tund_mcast_join mcast; /* groups joined on the TUN for peers */
 	pthread_t tun_thread, udp_thread, timer_thread;
 	bool threads_started;
 	atomic_bool stopping;
@@ -63,6 +71,11 @@ struct tund_dataplane {
 	uint8_t *bcast_buf; /* the TUN thread's scratch for sealing copies */
 	struct tund_ratelimit bcast_rate;
 	uint64_t bcast_sent, bcast_dropped;
+	/* The networks: each broadcast goes to their members with their
+	 * addresses (under bcast_lock). */
+	struct bcast_net bcast_nets[BCAST_NETS];
+	size_t n_bcast_nets;
+	uint8_t *bcast_copy; /* the TUN thread's copy for one network */
 };
 
 enum { BCAST_RATE = 200, BCAST_BURST = 400 }; /* packets/s: stops broadcast storms */
@@ -151,14 +164,33 @@ static bool wait_readable(struct tund_dataplane *dp, int fd, struct tund_prio *p
 	return !(p[1].revents & POLLIN) && !atomic_load(&dp->stopping);
 }
 
-/* True when pkt was a broadcast or multicast (sent to every peer, or dropped
- * by the rate bound). */
+/* The source becomes our address in the network where it is not already
+ * (a copy of a LAN broadcast carries the LAN source, an IPv6 send to ff02::1
+ * the TUN's link-local one: peers neither accept nor answer those). */
+static void set_source(uint8_t *pkt, size_t len, const struct tund_cidr *a4,
+		       const struct tund_cidr *a6)
+{
+	if (a4->family == AF_INET && len >= 20 && pkt[0] >> 4 == 4 && memcmp(pkt + 12, a4->addr, 4))
+		tund_bcast_rewrite_source(pkt, len, a4->addr);
+	if (a6->family == AF_INET6 && len >= 40 && pkt[0] >> 4 == 6 && memcmp(pkt + 8, a6->addr, 16))
+		tund_bcast_rewrite_source6(pkt, len, a6->addr);
+}
+
+/* True when pkt was a broadcast or multicast (sent to the peers, or dropped
+ * by the rate bound). A network's own subnet broadcast goes to its members
+ * only; anything else to every network's members, each copy with our address
+ * in that network, and to the static peers (broadcast group 0) with the
+ * configured address. */
 static bool fan_out(struct tund_dataplane *dp, uint8_t *pkt, size_t len,
 		    const struct tund_wg_clock *now)
 {
 	uint64_t packed = atomic_load_explicit(&dp->bcast_overlay, memory_order_relaxed);
-	struct tund_cidr overlay = { 0 };
-	bool allowed;
+	const size_t cap = PACKET_MAX + TUND_WG_HEADROOM + TUND_WG_TAILROOM;
+	struct tund_cidr overlay = { 0 }, none = { 0 };
+	struct bcast_net nets[BCAST_NETS];
+	size_t n_nets;
+	bool allowed, generic;
+	int only = -1;
 
 	if (!packed)
 		return false;
@@ -169,8 +201,18 @@ static bool fan_out(struct tund_dataplane *dp, uint8_t *pkt, size_t len,
 		overlay.prefix = (uint8_t)packed;
 		memcpy(overlay.addr, &a, 4);
 	}
-	if (!tund_bcast_is_fanout(pkt, len, overlay.family ? &overlay : NULL))
-		return false;
+	pthread_mutex_lock(&dp->bcast_lock);
+	n_nets = dp->n_bcast_nets;
+	memcpy(nets, dp->bcast_nets, n_nets * sizeof(nets[0]));
+	pthread_mutex_unlock(&dp->bcast_lock);
+	generic = tund_bcast_is_fanout(pkt, len, NULL);
+	if (!generic) {
+		for (size_t i = 0; i < n_nets && only < 0; i++)
+			if (nets[i].a4.family && tund_bcast_is_fanout(pkt, len, &nets[i].a4))
+				only = (int)i;
+		if (only < 0 && !(overlay.family && tund_bcast_is_fanout(pkt, len, &overlay)))
+			return false;
+	}
 	pthread_mutex_lock(&dp->bcast_lock);
 	allowed = tund_ratelimit_allow(&dp->bcast_rate, now->mono_ns / 1000000);
 	if (allowed)
@@ -178,16 +220,59 @@ static bool fan_out(struct tund_dataplane *dp, uint8_t *pkt, size_t len,
 	else
 		dp->bcast_dropped++;
 	pthread_mutex_unlock(&dp->bcast_lock);
-	if (!allowed)
+	if (!allowed || len > PACKET_MAX)
 		return true;
-	/* A copy of a LAN broadcast carries the LAN source: replies must come
-	 * back through the tunnel, so it leaves with our overlay address. */
-	if (overlay.family == AF_INET && len >= 20 && pkt[0] >> 4 == 4 &&
-	    !tund_cidr_contains(&overlay, pkt + 12))
-		tund_bcast_rewrite_source(pkt, len, overlay.addr);
-	tund_wg_broadcast(dp->wg, pkt, len, dp->bcast_buf,
-			  PACKET_MAX + TUND_WG_HEADROOM + TUND_WG_TAILROOM, now);
+	for (size_t i = 0; i < n_nets && (generic || only >= 0); i++) {
+		if (only >= 0 && (size_t)only != i)
+			continue;
+		memcpy(dp->bcast_copy, pkt, len);
+		set_source(dp->bcast_copy, len, &nets[i].a4, &nets[i].a6);
+		tund_wg_broadcast_group(dp->wg, nets[i].group, dp->bcast_copy, len, dp->bcast_buf,
+					cap, now);
+	}
+	if (only < 0) {
+		if (overlay.family && !tund_cidr_contains(&overlay, pkt + 12))
+			set_source(pkt, len, &overlay, &none);
+		tund_wg_broadcast_group(dp->wg, 0, pkt, len, dp->bcast_buf, cap, now);
+	}
 	return true;
+}
+
+uint32_t tund_dataplane_bcast_group(const char *network)
+{
+	return network ? (uint32_t)g_str_hash(network) | 1u : 0;
+}
+
+void tund_dataplane_set_network(struct tund_dataplane *dp, uint32_t group,
+				const struct tund_cidr *a4, const struct tund_cidr *a6)
+{
+	size_t i;
+
+	pthread_mutex_lock(&dp->bcast_lock);
+	for (i = 0; i < dp->n_bcast_nets && dp->bcast_nets[i].group != group; i++)
+		;
+	if (i == dp->n_bcast_nets && i < BCAST_NETS)
+		dp->n_bcast_nets++;
+	if (i < BCAST_NETS) {
+		dp->bcast_nets[i].group = group;
+		dp->bcast_nets[i].a4 = *a4;
+		dp->bcast_nets[i].a6 = *a6;
+	}
+	pthread_mutex_unlock(&dp->bcast_lock);
+	if (i == BCAST_NETS)
+		log_warn("broadcast: more than %d networks; the others get none", BCAST_NETS);
+}
+
+void tund_dataplane_drop_network(struct tund_dataplane *dp, uint32_t group)
+{
+	pthread_mutex_lock(&dp->bcast_lock);
+	for (size_t i = 0; i < dp->n_bcast_nets; i++) {
+		if (dp->bcast_nets[i].group != group)
+			continue;
+		dp->bcast_nets[i] = dp->bcast_nets[--dp->n_bcast_nets];
+		break;
+	}
+	pthread_mutex_unlock(&dp->bcast_lock);
 }
 
 void tund_dataplane_set_broadcast(struct tund_dataplane *dp, bool on,
@@ -210,6 +295,8 @@ void tund_dataplane_set_broadcast(struct tund_dataplane *dp, bool on,
 	}
 	atomic_store(&dp->bcast_overlay, on ? 1ull << 40 | packed : 0);
 	pthread_mutex_unlock(&dp->bcast_lock);
+	if (overlay4)
+		tund_wg_set_overlay4(dp->wg, overlay4);
 }
 
 uint64_t tund_dataplane_broadcasts(struct tund_dataplane *dp, uint64_t *dropped)
@@ -420,6 +507,7 @@ static void *udp_loop(void *arg)
 		}
 		tund_dataplane_now(&now);
 		tund_wg_receive_batch(dp->wg, pkts, (size_t)n, &now);
+		tund_mcast_join_batch(&dp->mcast, pkts, (size_t)n);
 		tund_tun_write_batch(&tx, pkts, (size_t)n);
 		tund_pace_after(&pace, start, (size_t)n, bytes);
 		/* A short batch emptied the socket: poll, not another recvmmsg
@@ -493,8 +581,10 @@ int tund_dataplane_start(const struct tund_dataplane_opts *o, const uint8_t priv
 	pthread_mutex_init(&dp->bcast_lock, NULL);
 	dp->paths = g_hash_table_new_full(NULL, NULL, NULL, g_free);
 	dp->next_path_id = 1;
+	tund_mcast_join_init(&dp->mcast, o->tun_fd);
 	dp->bcast_buf = malloc(PACKET_MAX + TUND_WG_HEADROOM + TUND_WG_TAILROOM);
-	if (!dp->bcast_buf) {
+	dp->bcast_copy = malloc(PACKET_MAX);
+	if (!dp->bcast_buf || !dp->bcast_copy) {
 		ret = -ENOMEM;
 		goto fail;
 	}
@@ -533,6 +623,8 @@ fail:
 		while (started--)
 			pthread_join(*threads[started], NULL);
 	}
+	tund_mcast_join_destroy(&dp->mcast);
+	free(dp->bcast_copy);
 	tund_wg_free(dp->wg);
 	g_hash_table_unref(dp->paths);
 	free(dp->bcast_buf);
@@ -562,7 +654,9 @@ void tund_dataplane_stop(struct tund_dataplane *dp)
 	}
 	tund_wg_free(dp->wg);
 	g_hash_table_unref(dp->paths);
+	tund_mcast_join_destroy(&dp->mcast);
 	free(dp->bcast_buf);
+	free(dp->bcast_copy);
 	close(dp->stop_fd);
 	close(dp->udp_fd);
 	tund_prio_group_destroy(&dp->prio);
@@ -594,6 +688,7 @@ int tund_dataplane_peer_apply(struct tund_dataplane *dp, struct tund_peer *p)
 	if (!wp)
 		return -ENOMEM;
 	p->wg_peer = wp;
+	tund_wg_peer_set_bcast_group(dp->wg, wp, tund_dataplane_bcast_group(p->network));
 	for (guint i = 0; i < p->allowed_ips->len; i++) {
 		int ret = tund_wg_peer_allow(dp->wg, wp,
 					     &g_array_index(p->allowed_ips, struct tund_cidr, i));
@@ -694,8 +789,10 @@ void tund_dataplane_path_receive(struct tund_dataplane *dp, uint32_t id, uint8_t
 
 	path_endpoint(id, &src);
 	tund_dataplane_now(&now);
-	if (tund_wg_receive(dp->wg, buf, len, &src, &now, &off, &inner) == TUND_WG_TO_TUN)
+	if (tund_wg_receive(dp->wg, buf, len, &src, &now, &off, &inner) == TUND_WG_TO_TUN) {
+		tund_mcast_join_one(&dp->mcast, buf + off, inner);
 		tund_tun_write_one(dp->tun_fd, dp->vnet, buf, off, inner);
+	}
 }
 
 void tund_dataplane_peer_endpoint(struct tund_dataplane *dp, struct tund_peer *p, char *buf,
@@ -785,6 +882,7 @@ static void fast_deliver(void *ctx, uint32_t id, struct tund_fastpath_datagram *
 		pkts[i] = (struct tund_wg_packet){ .buf = d[i].buf, .len = d[i].len, .src = &src };
 	tund_dataplane_now(&now);
 	tund_wg_receive_batch(dp->wg, pkts, n, &now);
+	tund_mcast_join_batch(&dp->mcast, pkts, n);
 	tund_tun_write_batch(&dp->fast_tx, pkts, n);
 }
 

@@ -86,6 +86,15 @@ void tund_dataplane_peer_endpoint(struct tund_dataplane *dp, struct tund_peer *p
  * peer, at most rate packets per second, with an IPv4 source outside the
  * overlay rewritten to our overlay address (overlay4: address and prefix).
  * Off until called; overlay4 may change at run time. */
+/* A network's broadcast group (tund_wg_peer_set_bcast_group of its members)
+ * and our addresses in it: broadcasts go to its members with these as the
+ * source. Setting a group again updates it; drop on leaving. */
+/* The broadcast group of the network named network (never 0), 0 for NULL
+ * (static peers). Peers get it from their network when applied. */
+uint32_t tund_dataplane_bcast_group(const char *network);
+void tund_dataplane_set_network(struct tund_dataplane *dp, uint32_t group,
+				const struct tund_cidr *a4, const struct tund_cidr *a6);
+void tund_dataplane_drop_network(struct tund_dataplane *dp, uint32_t group);
 void tund_dataplane_set_broadcast(struct tund_dataplane *dp, bool on,
 				  const struct tund_cidr *overlay4);
 /* Fan-out packets that passed the rate bound (returned) and that it dropped

@@ -116,6 +116,20 @@ static const char nft_install_fmt[] =
 	"\t\ttype filter hook output priority filter; policy accept;\n"
 	"\t\tip daddr 255.255.255.255 oifname != \"%2$s\" "
 	"dup to 255.255.255.255 device \"%2$s\"\n"
+	/* A subnet broadcast of another interface (192.168.1.255 on the LAN):
+	 * what games that browse only IFF_BROADCAST interfaces send. */
+	"\t\tip daddr != 255.255.255.255 oifname != \"%2$s\" "
+	"fib daddr type broadcast dup to 255.255.255.255 device \"%2$s\"\n"
+	"\t}\n"
+	/* That copy still says 192.168.1.255, which no peer takes as its own
+	 * broadcast: make it a limited broadcast on its way into the TUN (the
+	 * clone passes postrouting; nft fixes the IP and UDP checksums). The
+	 * TUN's own subnet broadcast (type broadcast on the TUN) stays. */
+	"\tchain postrouting {\n"
+	"\t\ttype filter hook postrouting priority filter; policy accept;\n"
+	"\t\toifname \"%2$s\" ip daddr != 255.255.255.255 "
+	"fib daddr . oif type != broadcast fib daddr type broadcast "
+	"ip daddr set 255.255.255.255\n"
 	"\t}\n"
 	"}\n";
 static const char nft_remove_fmt[] =
