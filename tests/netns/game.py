@@ -27,11 +27,10 @@ def server(port, group=None, ifaddr=None):
         s.sendto(b"pong", src)
 
 
-def query(addr, port, seconds=3.0):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+def print_replies(s, seconds):
+    """Prints "reply ADDR" for every pong that reaches s within seconds
+    (an IPv6 address without its %scope). Shared by the browsers here."""
     s.settimeout(0.2)
-    s.sendto(b"ping", (addr, port))
     end = time.time() + seconds
     while time.time() < end:
         try:
@@ -39,7 +38,14 @@ def query(addr, port, seconds=3.0):
         except socket.timeout:
             continue
         if data == b"pong":
-            print("reply", src[0], flush=True)
+            print("reply", src[0].split("%")[0], flush=True)
+
+
+def query(addr, port, seconds=3.0):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+    s.sendto(b"ping", (addr, port))
+    print_replies(s, seconds)
 
 
 if __name__ == "__main__":

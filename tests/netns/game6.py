@@ -12,7 +12,8 @@ game6.py query GROUP PORT [SECONDS]
 import socket
 import struct
 import sys
-import time
+
+from game import print_replies  # tests/netns/game.py, beside this script
 
 
 def server(port, group=None):
@@ -31,7 +32,6 @@ def server(port, group=None):
 
 def query(group, port, seconds):
     s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-    s.settimeout(0.2)
     if group.lower().startswith("ff02:"):
         for idx, name in socket.if_nameindex():
             try:
@@ -41,14 +41,7 @@ def query(group, port, seconds):
                 print("nosend", name, e.strerror, flush=True)
     else:
         s.sendto(b"ping", (group, port))
-    end = time.time() + seconds
-    while time.time() < end:
-        try:
-            data, src = s.recvfrom(2048)
-        except socket.timeout:
-            continue
-        if data == b"pong":
-            print("reply", src[0].split("%")[0], flush=True)
+    print_replies(s, seconds)
 
 
 if __name__ == "__main__":

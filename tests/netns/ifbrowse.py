@@ -10,7 +10,8 @@ import ctypes
 import ctypes.util
 import socket
 import sys
-import time
+
+from game import print_replies  # tests/netns/game.py, beside this script
 
 IFF_BROADCAST = 0x2
 IFF_UP = 0x1
@@ -58,18 +59,10 @@ def broadcast_addresses():
 def main(port, seconds):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
-    s.settimeout(0.2)
     for name, bcast in broadcast_addresses():
         print("send", name, bcast, flush=True)
         s.sendto(b"ping", (bcast, port))
-    end = time.time() + seconds
-    while time.time() < end:
-        try:
-            data, src = s.recvfrom(2048)
-        except socket.timeout:
-            continue
-        if data == b"pong":
-            print("reply", src[0], flush=True)
+    print_replies(s, seconds)
 
 
 if __name__ == "__main__":
