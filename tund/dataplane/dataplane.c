@@ -75,6 +75,9 @@ struct tund_dataplane {
 	 * addresses (under bcast_lock). */
 	struct bcast_net bcast_nets[BCAST_NETS];
 	size_t n_bcast_nets;
+	/* Bit p: a network above is a /p (p <= 30), so a subnet broadcast can be
+	 * told from unicast without the lock (set under bcast_lock). */
+	_Atomic uint64_t bcast_prefixes;
 	uint8_t *bcast_copy; /* the TUN thread's copy for one network */
 };
 
@@ -181,6 +184,27 @@ static void set_source(uint8_t *pkt, size_t len, const struct tund_cidr *a4,
  * only; anything else to every network's members, each copy with our address
  * in that network, and to the static peers (broadcast group 0) with the
  * configured address. */
+/* Whether an IPv4 packet's destination has every host bit set for one of
+ * the networks' prefixes (or the overlay's): only such a packet, besides the
+ * generic broadcasts, is worth the lock in fan_out. Reads no shared state but
+ * one atomic, so unicast traffic never takes bcast_lock. */
+static bool maybe_subnet_bcast(struct tund_dataplane *dp, const struct tund_cidr *overlay,
+			       const uint8_t *pkt, size_t len)
+{
+	uint64_t prefixes = atomic_load_explicit(&dp->bcast_prefixes, memory_order_relaxed);
+	uint32_t dst;
+
+	if (len < 20 || pkt[0] >> 4 != 4)
+		return false;
+	if (overlay->family == AF_INET && overlay->prefix <= 30)
+		prefixes |= 1ull << overlay->prefix;
+	dst = (uint32_t)pkt[16] << 24 | (uint32_t)pkt[17] << 16 | (uint32_t)pkt[18] << 8 | pkt[19];
+	for (unsigned p = 0; prefixes; p++, prefixes >>= 1)
+		if ((prefixes & 1) && (dst | (p ? 0xffffffffu << (32 - p) : 0)) == 0xffffffffu)
+			return true;
+	return false;
+}
+
 static bool fan_out(struct tund_dataplane *dp, uint8_t *pkt, size_t len,
 		    const struct tund_wg_clock *now)
 {
@@ -201,11 +225,13 @@ static bool fan_out(struct tund_dataplane *dp, uint8_t *pkt, size_t len,
 		overlay.prefix = (uint8_t)packed;
 		memcpy(overlay.addr, &a, 4);
 	}
+	generic = tund_bcast_is_fanout(pkt, len, NULL);
+	if (!generic && !maybe_subnet_bcast(dp, &overlay, pkt, len))
+		return false;
 	pthread_mutex_lock(&dp->bcast_lock);
 	n_nets = dp->n_bcast_nets;
 	memcpy(nets, dp->bcast_nets, n_nets * sizeof(nets[0]));
 	pthread_mutex_unlock(&dp->bcast_lock);
-	generic = tund_bcast_is_fanout(pkt, len, NULL);
 	if (!generic) {
 		for (size_t i = 0; i < n_nets && only < 0; i++)
 			if (nets[i].a4.family && tund_bcast_is_fanout(pkt, len, &nets[i].a4))
@@ -243,6 +269,17 @@ uint32_t tund_dataplane_bcast_group(const char *network)
 	return network ? (uint32_t)g_str_hash(network) | 1u : 0;
 }
 
+/* Under bcast_lock. */
+static void update_prefixes(struct tund_dataplane *dp)
+{
+	uint64_t bits = 0;
+
+	for (size_t i = 0; i < dp->n_bcast_nets; i++)
+		if (dp->bcast_nets[i].a4.family == AF_INET && dp->bcast_nets[i].a4.prefix <= 30)
+			bits |= 1ull << dp->bcast_nets[i].a4.prefix;
+	atomic_store(&dp->bcast_prefixes, bits);
+}
+
 void tund_dataplane_set_network(struct tund_dataplane *dp, uint32_t group,
 				const struct tund_cidr *a4, const struct tund_cidr *a6)
 {
@@ -258,6 +295,7 @@ void tund_dataplane_set_network(struct tund_dataplane *dp, uint32_t group,
 		dp->bcast_nets[i].a4 = *a4;
 		dp->bcast_nets[i].a6 = *a6;
 	}
+	update_prefixes(dp);
 	pthread_mutex_unlock(&dp->bcast_lock);
 	if (i == BCAST_NETS)
 		log_warn("broadcast: more than %d networks; the others get none", BCAST_NETS);
@@ -272,6 +310,7 @@ void tund_dataplane_drop_network(struct tund_dataplane *dp, uint32_t group)
 		dp->bcast_nets[i] = dp->bcast_nets[--dp->n_bcast_nets];
 		break;
 	}
+	update_prefixes(dp);
 	pthread_mutex_unlock(&dp->bcast_lock);
 }
 
@@ -310,19 +349,24 @@ uint64_t tund_dataplane_broadcasts(struct tund_dataplane *dp, uint64_t *dropped)
 	return sent;
 }
 
-/* Sends the datagrams of a batch: runs to UDP endpoints go out together
- * (segmented where the kernel can), ICE paths one by one. */
 /* A run of datagrams for ICE path id: in one go on a direct pair's own
- * socket, else one by one through libnice. */
+ * socket, else one by one through the path's sender, looked up once. */
 static void send_path_run(struct tund_dataplane *dp, uint32_t id, struct tund_udp_datagram *d,
 			  size_t n)
 {
+	struct path_sender *ps;
+
 	if (dp->fast && tund_fastpath_send_batch(dp->fast, id, d, n))
 		return;
-	for (size_t i = 0; i < n; i++)
-		send_on_path(dp, id, d[i].buf, d[i].len);
+	pthread_rwlock_rdlock(&dp->paths_lock);
+	ps = g_hash_table_lookup(dp->paths, GUINT_TO_POINTER(id));
+	for (size_t i = 0; ps && i < n; i++)
+		ps->send(ps->path, d[i].buf, d[i].len);
+	pthread_rwlock_unlock(&dp->paths_lock);
 }
 
+/* Sends the datagrams of a batch: runs to UDP endpoints go out together
+ * (segmented where the kernel can), runs for an ICE path together too. */
 static void send_batch(struct tund_dataplane *dp, struct tund_wg_packet *pkts, size_t n)
 {
 	struct tund_udp_datagram d[TUND_UDP_SEND_MAX], pd[TUND_UDP_SEND_MAX];
