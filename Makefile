@@ -93,7 +93,9 @@ unit: $(B)/unit-tests
 # libFuzzer targets: tests/fuzz/fuzz_NAME.c -> build/fuzz/fuzz_NAME
 FUZZ_FLAGS := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O1
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz/%)
-FUZZ_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. $(PKG_CFLAGS) $(FUZZ_FLAGS)
+# TUND_FUZZING: the fuzz build's libtund skips MAC, AEAD-tag and signature
+# checks (overlay/fuzzing.h), so mutated inputs reach the fields behind them.
+FUZZ_CFLAGS := -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -DTUND_FUZZING -I. $(PKG_CFLAGS) $(FUZZ_FLAGS)
 $(B)/fz/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<

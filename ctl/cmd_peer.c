@@ -11,6 +11,7 @@
 
 #include "ctl/args.h"
 #include "ctl/client.h"
+#include "overlay/signal.h"
 #include "ctl/ctl.h"
 #include "ctl/format.h"
 #include "overlay/keys.h"
@@ -66,7 +67,7 @@ static const char unblock_usage[] =
 static const char offer_usage[] =
 	"Usage: tundctl peer offer KEY|NAME [--network NAME]\n"
 	"\n"
-	"Manual signaling, without a broker: prints an offer blob (tund-sig1:...,\n"
+	"Manual signaling, without a broker: prints an offer blob (tund-sig2:...,\n"
 	"the last line) to pass to 'tundctl peer answer' on the peer's node.\n"
 	"\n"
 	"  --network NAME   the network the peer belongs to\n"
@@ -730,7 +731,7 @@ static int peer_blob_cmd(int argc, char **argv, const char *sock, bool answer)
 		return ctl_usage_error("%s: missing BLOB (or '-' for stdin)", what);
 	if (optind + 1 < argc)
 		return ctl_usage_error("%s: unexpected argument '%s'", what, argv[optind + 1]);
-	ret = ctl_read_token(argv[optind], what, "tund-sig1:", "a signaling blob", &blob);
+	ret = ctl_read_token(argv[optind], what, TUND_SIGNAL_TEXT_PREFIX, "a signaling blob", &blob);
 	if (ret)
 		return ret;
 	req = json_object_new();

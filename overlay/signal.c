@@ -2,20 +2,30 @@
 #include "overlay/signal.h"
 
 #include <sodium.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "overlay/blake2s.h"
+#include "overlay/fuzzing.h"
 #include "overlay/network.h"
+#include "overlay/xsign.h"
 
 enum {
 	OFF_MAGIC = 0,
 	OFF_VERSION = 2,
-	OFF_TYPE = 3,
+	OFF_KIND = 3,
 	OFF_NETID = 4,
-	OFF_SENDER = 20,
-	OFF_RECIPIENT = 52,
-	OFF_TIME = 84,
-	OFF_NONCE = 92,
+	OFF_NONCE = 20,
+	OFF_EPHEMERAL = 44,
+	KIND_ANNOUNCE = 1,
+	KIND_UNICAST = 2,
+	TAG_LEN = TUND_SIGNAL_TAG_LEN,
+	/* announce body: type, sender, time, signature, then the payload */
+	ANN_FIXED = 1 + 32 + 8 + TUND_XSIGN_LEN,
+	ANN_SIGNED_FIXED = 1 + 32 + 8,
+	/* unicast: the sealed sender, then type, time and the payload */
+	UNI_SENDER_LEN = 32 + TAG_LEN,
+	UNI_FIXED = 1 + 8,
 	TAG_SESSION = 1,
 	TAG_NAME = 2,
 	TAG_PORT = 3,
@@ -23,14 +33,18 @@ enum {
 	TAG_PWD = 5,
 	TAG_CANDIDATE = 6,
 	TAG_EOC = 7,
-	PAYLOAD_MAX = TUND_SIGNAL_MAX_LEN - TUND_SIGNAL_HEADER_LEN - TUND_SIGNAL_TAG_LEN,
+	PAYLOAD_MAX = TUND_SIGNAL_MAX_LEN - TUND_SIGNAL_ANNOUNCE_HEADER_LEN - ANN_FIXED - TAG_LEN,
 };
 
-_Static_assert(OFF_NONCE + TUND_SIGNAL_NONCE_LEN == TUND_SIGNAL_HEADER_LEN, "header layout");
+_Static_assert(OFF_NONCE + TUND_SIGNAL_NONCE_LEN == TUND_SIGNAL_ANNOUNCE_HEADER_LEN, "layout");
+_Static_assert(OFF_EPHEMERAL + 32 == TUND_SIGNAL_UNICAST_HEADER_LEN, "unicast layout");
 _Static_assert(crypto_aead_xchacha20poly1305_ietf_ABYTES == TUND_SIGNAL_TAG_LEN, "tag size");
 _Static_assert(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES == TUND_SIGNAL_NONCE_LEN, "nonce");
 
-static const uint8_t zero32[32];
+static const char announce_key_label[] = "tund sig announce v2";
+static const char announce_sig_label[] = "tund sig announce signature v2";
+static const char unicast_id_label[] = "tund sig unicast sender v2";
+static const char unicast_label[] = "tund sig unicast v2";
 
 static bool is_zero(const uint8_t *p, size_t len)
 {
@@ -51,30 +65,53 @@ static bool unicast(uint8_t type)
 	return type >= TUND_SIGNAL_OFFER && type <= TUND_SIGNAL_BYE;
 }
 
-/* key = kdf1(netkey, label || dh) for unicast, kdf1(netkey, label) for announce. */
-static bool derive_key(uint8_t key[32], uint8_t type, const uint8_t netkey[32],
-		       const uint8_t priv[32], const uint8_t peer_pub[32])
+/* X25519; libsodium refuses an all-zero result (a low-order key). */
+static bool dh(uint8_t out[32], const uint8_t priv[32], const uint8_t pub[32])
 {
-	static const char announce[] = "tund sig announce v1";
-	static const char uni[] = "tund sig unicast v1";
-	uint8_t in[sizeof(uni) + 32], dh[32];
-	bool ok = false;
+	return crypto_scalarmult_curve25519(out, priv, pub) == 0 && !is_zero(out, 32);
+}
 
-	if (type == TUND_SIGNAL_ANNOUNCE) {
-		tund_blake2s_kdf1(key, netkey, (const uint8_t *)announce, sizeof(announce));
+/* key = kdf1(netkey, label || a || b || c || d): each part 32 bytes, b..d optional. */
+static void kdf(uint8_t key[32], const uint8_t netkey[32], const char *label, size_t label_len,
+		const uint8_t *parts[4])
+{
+	uint8_t in[64 + 4 * 32];
+	size_t n = label_len;
+
+	memcpy(in, label, label_len);
+	for (int i = 0; i < 4 && parts[i]; i++, n += 32)
+		memcpy(in + n, parts[i], 32);
+	tund_blake2s_kdf1(key, netkey, in, n);
+	sodium_memzero(in, sizeof(in));
+}
+
+/* Opens an AEAD box; the fuzzing build takes a bad tag as good (overlay/fuzzing.h). */
+static bool aead_open(uint8_t *m, size_t *mlen, const uint8_t *c, size_t clen, const uint8_t *ad,
+		      size_t adlen, const uint8_t *nonce, const uint8_t key[32])
+{
+	unsigned long long n = 0;
+
+	if (clen < TAG_LEN)
+		return false;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(m, &n, NULL, c, clen, ad, adlen, nonce,
+						       key) == 0) {
+		*mlen = (size_t)n;
 		return true;
 	}
-	/* libsodium refuses an all-zero result (low-order peer key). */
-	if (crypto_scalarmult_curve25519(dh, priv, peer_pub) != 0 || is_zero(dh, 32))
-		goto out;
-	memcpy(in, uni, sizeof(uni));
-	memcpy(in + sizeof(uni), dh, 32);
-	tund_blake2s_kdf1(key, netkey, in, sizeof(in));
-	ok = true;
-out:
-	sodium_memzero(dh, sizeof(dh));
-	sodium_memzero(in, sizeof(in));
-	return ok;
+	if (!TUND_FUZZING_BUILD)
+		return false;
+	memcpy(m, c, clen - TAG_LEN);
+	*mlen = clen - TAG_LEN;
+	return true;
+}
+
+static size_t aead_seal(uint8_t *c, const uint8_t *m, size_t mlen, const uint8_t *ad,
+			size_t adlen, const uint8_t *nonce, const uint8_t key[32])
+{
+	unsigned long long n = 0;
+
+	crypto_aead_xchacha20poly1305_ietf_encrypt(c, &n, m, mlen, ad, adlen, NULL, nonce, key);
+	return (size_t)n;
 }
 
 static bool printable_nospace(const char *s, size_t len)
@@ -298,89 +335,250 @@ static uint64_t load_be64(const uint8_t *p)
 	return v;
 }
 
+static void write_header(uint8_t *out, uint8_t kind, const uint8_t netkey[32])
+{
+	memcpy(out + OFF_MAGIC, "TS", 2);
+	out[OFF_VERSION] = TUND_SIGNAL_VERSION;
+	out[OFF_KIND] = kind;
+	expected_netid(netkey, out + OFF_NETID);
+	randombytes_buf(out + OFF_NONCE, TUND_SIGNAL_NONCE_LEN);
+}
+
+/* What an announce's signature covers: label, header, type|sender|time, payload. */
+static size_t announce_signed(uint8_t *buf, const uint8_t *header, const uint8_t *fixed,
+			      const uint8_t *payload, size_t plen)
+{
+	size_t n = sizeof(announce_sig_label);
+
+	memcpy(buf, announce_sig_label, n);
+	memcpy(buf + n, header, TUND_SIGNAL_ANNOUNCE_HEADER_LEN);
+	n += TUND_SIGNAL_ANNOUNCE_HEADER_LEN;
+	memcpy(buf + n, fixed, ANN_SIGNED_FIXED);
+	n += ANN_SIGNED_FIXED;
+	memcpy(buf + n, payload, plen);
+	return n + plen;
+}
+
+enum { SIGNED_MAX = sizeof(announce_sig_label) + TUND_SIGNAL_ANNOUNCE_HEADER_LEN +
+		    ANN_SIGNED_FIXED + PAYLOAD_MAX };
+
+static size_t seal_announce(const struct tund_signal *m, const uint8_t netkey[32],
+			    const uint8_t priv[32], const uint8_t *payload, size_t plen,
+			    uint8_t *out, size_t cap)
+{
+	static const size_t hl = TUND_SIGNAL_ANNOUNCE_HEADER_LEN;
+	uint8_t body[ANN_FIXED + PAYLOAD_MAX], signed_bytes[SIGNED_MAX], key[32];
+	size_t blen = ANN_FIXED + plen, result = 0;
+
+	if (!priv || cap < hl + blen + TAG_LEN)
+		return 0;
+	write_header(out, KIND_ANNOUNCE, netkey);
+	body[0] = m->type;
+	memcpy(body + 1, m->sender, 32);
+	store_be64(body + 33, m->time_ms);
+	memcpy(body + ANN_FIXED, payload, plen);
+	if (!tund_xsign(body + ANN_SIGNED_FIXED, signed_bytes,
+			announce_signed(signed_bytes, out, body, payload, plen), priv))
+		goto out;
+	kdf(key, netkey, announce_key_label, sizeof(announce_key_label),
+	    (const uint8_t *[4]){ NULL });
+	result = hl + aead_seal(out + hl, body, blen, out, hl, out + OFF_NONCE, key);
+out:
+	sodium_memzero(body, sizeof(body));
+	sodium_memzero(key, sizeof(key));
+	return result;
+}
+
+/* k1 opens the sender's key, k2 the message: k2 needs the sender's static key. */
+static void unicast_keys(uint8_t k1[32], uint8_t k2[32], const uint8_t netkey[32],
+			 const uint8_t dh_e[32], const uint8_t dh_s[32], const uint8_t eph[32],
+			 const uint8_t recipient[32])
+{
+	if (k1)
+		kdf(k1, netkey, unicast_id_label, sizeof(unicast_id_label),
+		    (const uint8_t *[4]){ dh_e, eph, recipient, NULL });
+	if (k2)
+		kdf(k2, netkey, unicast_label, sizeof(unicast_label),
+		    (const uint8_t *[4]){ dh_e, dh_s, eph, recipient });
+}
+
+static size_t seal_unicast(const struct tund_signal *m, const uint8_t netkey[32],
+			   const uint8_t priv[32], const uint8_t *payload, size_t plen,
+			   uint8_t *out, size_t cap)
+{
+	static const size_t hl = TUND_SIGNAL_UNICAST_HEADER_LEN;
+	uint8_t body[UNI_FIXED + PAYLOAD_MAX], eph[32], dh_e[32], dh_s[32], k1[32], k2[32];
+	size_t result = 0, blen = UNI_FIXED + plen;
+
+	if (!priv || cap < hl + UNI_SENDER_LEN + blen + TAG_LEN)
+		return 0;
+	write_header(out, KIND_UNICAST, netkey);
+	randombytes_buf(eph, 32);
+	if (crypto_scalarmult_curve25519_base(out + OFF_EPHEMERAL, eph) != 0 ||
+	    !dh(dh_e, eph, m->recipient) || !dh(dh_s, priv, m->recipient))
+		goto out;
+	unicast_keys(k1, k2, netkey, dh_e, dh_s, out + OFF_EPHEMERAL, m->recipient);
+	aead_seal(out + hl, m->sender, 32, out, hl, out + OFF_NONCE, k1);
+	body[0] = m->type;
+	store_be64(body + 1, m->time_ms);
+	memcpy(body + UNI_FIXED, payload, plen);
+	result = hl + UNI_SENDER_LEN +
+		 aead_seal(out + hl + UNI_SENDER_LEN, body, blen, out, hl + UNI_SENDER_LEN,
+			   out + OFF_NONCE, k2);
+out:
+	sodium_memzero(eph, sizeof(eph));
+	sodium_memzero(dh_e, sizeof(dh_e));
+	sodium_memzero(dh_s, sizeof(dh_s));
+	sodium_memzero(k1, sizeof(k1));
+	sodium_memzero(k2, sizeof(k2));
+	sodium_memzero(body, sizeof(body));
+	return result;
+}
+
 size_t tund_signal_seal(const struct tund_signal *m, const uint8_t netkey[32],
 			const uint8_t sender_priv[32], uint8_t *out, size_t cap)
 {
-	uint8_t payload[PAYLOAD_MAX], key[32];
-	unsigned long long clen = 0;
+	uint8_t payload[PAYLOAD_MAX];
 	size_t plen, result = 0;
 
-	if (!message_valid(m) || cap < TUND_SIGNAL_HEADER_LEN + TUND_SIGNAL_TAG_LEN)
-		goto out;
+	if (!message_valid(m))
+		return 0;
 	plen = encode_payload(m, payload, sizeof(payload));
-	if (!plen || cap - TUND_SIGNAL_HEADER_LEN - TUND_SIGNAL_TAG_LEN < plen)
+	if (!plen)
 		goto out;
-	if (!derive_key(key, m->type, netkey, sender_priv, m->recipient))
-		goto out;
-	memcpy(out + OFF_MAGIC, "TS", 2);
-	out[OFF_VERSION] = TUND_SIGNAL_VERSION;
-	out[OFF_TYPE] = m->type;
-	expected_netid(netkey, out + OFF_NETID);
-	memcpy(out + OFF_SENDER, m->sender, 32);
-	memcpy(out + OFF_RECIPIENT, unicast(m->type) ? m->recipient : zero32, 32);
-	store_be64(out + OFF_TIME, m->time_ms);
-	randombytes_buf(out + OFF_NONCE, TUND_SIGNAL_NONCE_LEN);
-	crypto_aead_xchacha20poly1305_ietf_encrypt(out + TUND_SIGNAL_HEADER_LEN, &clen, payload,
-						   plen, out, TUND_SIGNAL_HEADER_LEN, NULL,
-						   out + OFF_NONCE, key);
-	result = TUND_SIGNAL_HEADER_LEN + (size_t)clen;
+	if (m->type == TUND_SIGNAL_ANNOUNCE)
+		result = seal_announce(m, netkey, sender_priv, payload, plen, out, cap);
+	else
+		result = seal_unicast(m, netkey, sender_priv, payload, plen, out, cap);
 out:
 	sodium_memzero(payload, sizeof(payload));
-	sodium_memzero(key, sizeof(key));
 	return result;
+}
+
+static enum tund_signal_verdict open_announce(const uint8_t *in, size_t len,
+					      const uint8_t netkey[32], struct tund_signal *out)
+{
+	static const size_t hl = TUND_SIGNAL_ANNOUNCE_HEADER_LEN;
+	uint8_t body[TUND_SIGNAL_MAX_LEN], signed_bytes[SIGNED_MAX], key[32];
+	enum tund_signal_verdict v = TUND_SIGNAL_FORGED;
+	size_t blen = 0;
+
+	kdf(key, netkey, announce_key_label, sizeof(announce_key_label),
+	    (const uint8_t *[4]){ NULL });
+	if (!aead_open(body, &blen, in + hl, len - hl, in, hl, in + OFF_NONCE, key))
+		goto out;
+	v = TUND_SIGNAL_MALFORMED;
+	if (blen < ANN_FIXED || body[0] != TUND_SIGNAL_ANNOUNCE)
+		goto out;
+	/* The sender proves its key before anything else is read. */
+	v = TUND_SIGNAL_FORGED;
+	if (!tund_xsign_verify(body + ANN_SIGNED_FIXED, signed_bytes,
+			       announce_signed(signed_bytes, in, body, body + ANN_FIXED,
+					       blen - ANN_FIXED),
+			       body + 1) &&
+	    !TUND_FUZZING_BUILD)
+		goto out;
+	v = TUND_SIGNAL_MALFORMED;
+	out->type = TUND_SIGNAL_ANNOUNCE;
+	memcpy(out->sender, body + 1, 32);
+	out->time_ms = load_be64(body + 33);
+	if (decode_payload(body + ANN_FIXED, blen - ANN_FIXED, out))
+		v = TUND_SIGNAL_OK;
+out:
+	sodium_memzero(body, sizeof(body));
+	sodium_memzero(key, sizeof(key));
+	return v;
+}
+
+/* The sender's key, sealed to us; false if the message is not ours to open. */
+static bool open_sender(const uint8_t *in, size_t len, const uint8_t netkey[32],
+			const uint8_t my_priv[32], const uint8_t my_pub[32], uint8_t dh_e[32],
+			uint8_t sender[32])
+{
+	static const size_t hl = TUND_SIGNAL_UNICAST_HEADER_LEN;
+	uint8_t k1[32];
+	size_t n = 0;
+	bool ok;
+
+	if (len < hl + UNI_SENDER_LEN + UNI_FIXED + TAG_LEN || !dh(dh_e, my_priv, in + OFF_EPHEMERAL))
+		return false;
+	unicast_keys(k1, NULL, netkey, dh_e, NULL, in + OFF_EPHEMERAL, my_pub);
+	ok = aead_open(sender, &n, in + hl, UNI_SENDER_LEN, in, hl, in + OFF_NONCE, k1) && n == 32;
+	sodium_memzero(k1, sizeof(k1));
+	return ok;
+}
+
+static enum tund_signal_verdict open_unicast(const uint8_t *in, size_t len,
+					     const uint8_t netkey[32], const uint8_t my_priv[32],
+					     const uint8_t my_pub[32], struct tund_signal *out)
+{
+	static const size_t hl = TUND_SIGNAL_UNICAST_HEADER_LEN + UNI_SENDER_LEN;
+	uint8_t body[TUND_SIGNAL_MAX_LEN], dh_e[32], dh_s[32], k2[32], sender[32];
+	enum tund_signal_verdict v = TUND_SIGNAL_NOT_FOR_ME;
+	size_t blen = 0;
+
+	if (!open_sender(in, len, netkey, my_priv, my_pub, dh_e, sender))
+		goto out;
+	v = TUND_SIGNAL_FORGED;
+	if (!dh(dh_s, my_priv, sender))
+		goto out;
+	unicast_keys(NULL, k2, netkey, dh_e, dh_s, in + OFF_EPHEMERAL, my_pub);
+	if (!aead_open(body, &blen, in + hl, len - hl, in, hl, in + OFF_NONCE, k2))
+		goto out;
+	v = TUND_SIGNAL_MALFORMED;
+	if (blen < UNI_FIXED || !unicast(body[0]))
+		goto out;
+	out->type = body[0];
+	memcpy(out->sender, sender, 32);
+	memcpy(out->recipient, my_pub, 32);
+	out->time_ms = load_be64(body + 1);
+	if (decode_payload(body + UNI_FIXED, blen - UNI_FIXED, out))
+		v = TUND_SIGNAL_OK;
+out:
+	sodium_memzero(body, sizeof(body));
+	sodium_memzero(dh_e, sizeof(dh_e));
+	sodium_memzero(dh_s, sizeof(dh_s));
+	sodium_memzero(k2, sizeof(k2));
+	return v;
 }
 
 enum tund_signal_verdict tund_signal_open(const uint8_t *in, size_t len, const uint8_t netkey[32],
 					  const uint8_t my_priv[32], const uint8_t my_pub[32],
 					  struct tund_signal *out)
 {
-	static struct tund_signal empty;
-	uint8_t payload[PAYLOAD_MAX], key[32], id[16];
-	unsigned long long plen = 0;
+	static const struct tund_signal empty;
+	struct tund_signal *m = calloc(1, sizeof(*m));
 	enum tund_signal_verdict v = TUND_SIGNAL_MALFORMED;
-	uint8_t type;
+	uint8_t id[16];
 
-	if (len < TUND_SIGNAL_HEADER_LEN + TUND_SIGNAL_TAG_LEN || len > TUND_SIGNAL_MAX_LEN ||
-	    memcmp(in + OFF_MAGIC, "TS", 2) || in[OFF_VERSION] != TUND_SIGNAL_VERSION)
+	if (!m || len < TUND_SIGNAL_ANNOUNCE_HEADER_LEN || len > TUND_SIGNAL_MAX_LEN ||
+	    memcmp(in + OFF_MAGIC, "TS", 2))
 		goto out;
-	type = in[OFF_TYPE];
-	if (type < TUND_SIGNAL_ANNOUNCE || type > TUND_SIGNAL_BYE)
+	if (in[OFF_VERSION] != TUND_SIGNAL_VERSION) {
+		v = in[OFF_VERSION] < TUND_SIGNAL_VERSION ? TUND_SIGNAL_OLD_VERSION :
+							    TUND_SIGNAL_MALFORMED;
 		goto out;
+	}
 	expected_netid(netkey, id);
 	if (sodium_memcmp(id, in + OFF_NETID, 16) != 0) {
 		v = TUND_SIGNAL_OTHER_NETWORK;
 		goto out;
 	}
-	if (!unicast(type)) {
-		if (!is_zero(in + OFF_RECIPIENT, 32))
-			goto out;
-	} else if (memcmp(in + OFF_RECIPIENT, my_pub, 32) != 0) {
-		v = TUND_SIGNAL_NOT_FOR_ME;
+	if (in[OFF_KIND] == KIND_ANNOUNCE)
+		v = open_announce(in, len, netkey, m);
+	else if (in[OFF_KIND] == KIND_UNICAST && len >= TUND_SIGNAL_UNICAST_HEADER_LEN)
+		v = open_unicast(in, len, netkey, my_priv, my_pub, m);
+	if (v != TUND_SIGNAL_OK)
 		goto out;
-	}
-	v = TUND_SIGNAL_FORGED;
-	if (!derive_key(key, type, netkey, my_priv, in + OFF_SENDER))
-		goto out;
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
-		    payload, &plen, NULL, in + TUND_SIGNAL_HEADER_LEN, len - TUND_SIGNAL_HEADER_LEN,
-		    in, TUND_SIGNAL_HEADER_LEN, in + OFF_NONCE, key) != 0)
-		goto out;
-	v = TUND_SIGNAL_MALFORMED;
-	*out = empty;
-	out->type = type;
-	memcpy(out->netid, in + OFF_NETID, 16);
-	memcpy(out->sender, in + OFF_SENDER, 32);
-	memcpy(out->recipient, in + OFF_RECIPIENT, 32);
-	out->time_ms = load_be64(in + OFF_TIME);
-	memcpy(out->nonce, in + OFF_NONCE, TUND_SIGNAL_NONCE_LEN);
-	if (!decode_payload(payload, (size_t)plen, out)) {
-		*out = empty;
-		goto out;
-	}
-	v = TUND_SIGNAL_OK;
+	memcpy(m->netid, in + OFF_NETID, 16);
+	memcpy(m->nonce, in + OFF_NONCE, TUND_SIGNAL_NONCE_LEN);
+	*out = *m;
 out:
-	sodium_memzero(payload, sizeof(payload));
-	sodium_memzero(key, sizeof(key));
+	if (v != TUND_SIGNAL_OK && out)
+		*out = empty;
+	if (m)
+		sodium_memzero(m, sizeof(*m));
+	free(m);
 	return v;
 }
 
@@ -397,6 +595,8 @@ const char *tund_signal_verdict_str(enum tund_signal_verdict v)
 		return "not for me";
 	case TUND_SIGNAL_FORGED:
 		return "forged";
+	case TUND_SIGNAL_OLD_VERSION:
+		return "old version";
 	}
 	return "?";
 }

@@ -1,26 +1,36 @@
 /* SPDX-License-Identifier: MIT */
 /* Sealed signaling messages, carried over MQTT or pasted by hand. Pure: libc,
- * libsodium and overlay/blake2s only; no I/O, no clock (callers pass times).
+ * libsodium and overlay/{blake2s,xsign} only; no I/O, no clock (callers pass
+ * times). Version 2: every message proves which member key sent it, and no
+ * public key appears in clear (doc/threat-model.md).
  *
- * Wire format (all integers big-endian), TUND_SIGNAL_HEADER_LEN = 116 bytes:
+ * Header (all integers big-endian):
  *   0   magic "TS" (2)
- *   2   version 1 (1)
- *   3   type (1): 1 announce, 2 offer, 3 answer, 4 candidate, 5 restart, 6 bye
+ *   2   version 2 (1); a version 1 message is TUND_SIGNAL_OLD_VERSION
+ *   3   kind (1): 1 announce, 2 unicast
  *   4   network id (16): tund_network_id(K), or zero for a manual blob (K = 0)
- *   20  sender public key (32)
- *   52  recipient public key (32): all zero for announce, non-zero otherwise
- *   84  time (8): unix milliseconds
- *   92  nonce (24): random
- *   116 XChaCha20-Poly1305-IETF(key, nonce, AD = bytes 0..115, payload) (+16 tag)
- * Whole message at most TUND_SIGNAL_MAX_LEN bytes.
+ *   20  nonce (24): random
+ *   44  unicast only: ephemeral X25519 public key E (32)
  *
- * Keys (kdf1 is WireGuard's HKDF over BLAKE2s, labels written with their NUL):
- *   announce: kdf1(K, "tund sig announce v1\0")
- *             any member of the network can seal one; it proves membership,
- *             not which member sent it (the WireGuard handshake does that).
- *   unicast:  kdf1(K, "tund sig unicast v1\0" || X25519(sender priv, recipient pub))
- *             only the two members, inside this network, can seal or open it;
- *             an all-zero shared secret (low-order key) is refused.
+ * Announce (header 44 bytes), key ka = kdf1(K, "tund sig announce v2\0"):
+ *   AEAD(ka, nonce, AD = header,
+ *        type 1 (1) | sender P (32) | time (8) | signature (96) | payload)
+ *   signature = tund_xsign by P's node key over
+ *     "tund sig announce signature v2\0" | header | type | P | time | payload
+ *   so a network key holder can read announces but can sign only as itself.
+ *
+ * Unicast (header 76 bytes), for recipient R from sender S (static keys s, r):
+ *   k1 = kdf1(K, "tund sig unicast sender v2\0" | DH(e, R) | E | R)
+ *   k2 = kdf1(K, "tund sig unicast v2\0" | DH(e, R) | DH(s, R) | E | R)
+ *   AEAD(k1, nonce, AD = header, S (32))                      48 bytes
+ *   AEAD(k2, nonce, AD = header | those 48, type (1) | time (8) | payload)
+ *   Only R opens S; only S (with s) and R can make k2, so an opened message
+ *   proves its sender. A box R cannot open is TUND_SIGNAL_NOT_FOR_ME; a sender
+ *   box that opens but a message that does not is TUND_SIGNAL_FORGED.
+ *   Low-order keys (an all-zero DH) are refused.
+ *
+ * xchacha20poly1305-ietf throughout; kdf1 is WireGuard's HKDF over BLAKE2s,
+ * labels written with their NUL. Whole message at most TUND_SIGNAL_MAX_LEN.
  *
  * Payload: fields tag(1) | length(2) | value; unknown tags are skipped.
  *   1 session (4)        2 name (0..64, no control bytes)   3 listen port (2)
@@ -46,8 +56,9 @@ enum tund_signal_type {
 };
 
 enum {
-	TUND_SIGNAL_VERSION = 1,
-	TUND_SIGNAL_HEADER_LEN = 116,
+	TUND_SIGNAL_VERSION = 2,
+	TUND_SIGNAL_ANNOUNCE_HEADER_LEN = 44,
+	TUND_SIGNAL_UNICAST_HEADER_LEN = 76,
 	TUND_SIGNAL_NONCE_LEN = 24,
 	TUND_SIGNAL_TAG_LEN = 16,
 	TUND_SIGNAL_MAX_LEN = 8192,
@@ -59,18 +70,23 @@ enum {
 	TUND_SIGNAL_CANDIDATE_MAX = 255,
 	/* Replay: messages further than this from now are stale. */
 	TUND_SIGNAL_MAX_SKEW_MS = 120000,
+	/* A retained announce (the broker keeps the newest one) may be this old;
+	 * members republish theirs every TUND_SIGNAL_REANNOUNCE_MS. */
+	TUND_SIGNAL_RETAINED_MAX_AGE_MS = 20 * 60 * 1000,
+	TUND_SIGNAL_REANNOUNCE_MS = 10 * 60 * 1000,
 	TUND_SIGNAL_REPLAY_SLOTS = 64,
-	/* "tund-sig1:" + base64url of TUND_SIGNAL_MAX_LEN bytes + NUL. */
+	/* "tund-sig2:" + base64url of TUND_SIGNAL_MAX_LEN bytes + NUL. */
 	TUND_SIGNAL_TEXT_MAX = 10 + (TUND_SIGNAL_MAX_LEN * 4 + 2) / 3 + 1,
 };
 
-#define TUND_SIGNAL_TEXT_PREFIX "tund-sig1:"
+#define TUND_SIGNAL_TEXT_PREFIX "tund-sig2:"
+#define TUND_SIGNAL_TEXT_PREFIX_V1 "tund-sig1:"
 
 struct tund_signal {
 	uint8_t type;             /* enum tund_signal_type */
 	uint8_t netid[16];        /* filled by open; seal derives it from the key */
 	uint8_t sender[32];       /* must be the public key of the sealing private key */
-	uint8_t recipient[32];    /* zero for announce */
+	uint8_t recipient[32];    /* zero for announce; open writes my_pub for unicast */
 	uint64_t time_ms;         /* unix milliseconds, set by the caller */
 	uint8_t nonce[TUND_SIGNAL_NONCE_LEN]; /* filled by open (for replay); seal picks one */
 	uint32_t session;         /* ICE session id; a restart or new offer bumps it */
@@ -88,17 +104,20 @@ enum tund_signal_verdict {
 	TUND_SIGNAL_OTHER_NETWORK, /* network id is not ours */
 	TUND_SIGNAL_NOT_FOR_ME,    /* unicast to someone else */
 	TUND_SIGNAL_FORGED,        /* authentication failed */
+	TUND_SIGNAL_OLD_VERSION,   /* a version 1 message (an old node) */
 };
 
 /* Seals m for the network key netkey (32 zero bytes for manual blobs) with
- * the sender's static private key (unused for announce, may then be NULL).
+ * the sender's static private key (it signs announces and keys unicast).
  * m->sender is written as is (it must be sender_priv's public key, or the
- * recipient sees FORGED); m->netid and m->nonce are ignored. Returns the message length, or 0 if m is invalid or cap too small. */
+ * recipient sees FORGED); m->netid and m->nonce are ignored. Returns the
+ * message length, or 0 if m is invalid, a key is unusable or cap too small. */
 size_t tund_signal_seal(const struct tund_signal *m, const uint8_t netkey[32],
 			const uint8_t sender_priv[32], uint8_t *out, size_t cap);
-/* Checks and opens a message. out is fully written only on TUND_SIGNAL_OK.
- * The caller still checks that the sender is a member, and freshness and
- * replay with tund_signal_replay_check. */
+/* Checks and opens a message: on TUND_SIGNAL_OK the sender has proven its
+ * key (signature or DH). out is zeroed on any other verdict. The caller still
+ * checks that the sender is a member, then freshness and replay with
+ * tund_signal_replay_check (one window per sender and kind). */
 enum tund_signal_verdict tund_signal_open(const uint8_t *in, size_t len, const uint8_t netkey[32],
 					  const uint8_t my_priv[32], const uint8_t my_pub[32],
 					  struct tund_signal *out);
@@ -129,7 +148,7 @@ enum tund_signal_replay_verdict tund_signal_replay_check(struct tund_signal_repl
 							 const uint8_t nonce[TUND_SIGNAL_NONCE_LEN],
 							 uint64_t now_ms);
 
-/* "tund-sig1:" + base64url (no padding) of a sealed message, with NUL.
+/* "tund-sig2:" + base64url (no padding) of a sealed message, with NUL.
  * Returns the text length, or 0 if cap is too small or len is out of range. */
 size_t tund_signal_to_text(const uint8_t *bytes, size_t len, char *out, size_t cap);
 /* The reverse (surrounding whitespace ignored); returns the byte length or 0. */

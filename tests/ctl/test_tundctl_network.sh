@@ -72,7 +72,7 @@ export TUND_SOCKET=$sock
 
 key=mK0uK/752cklqKYAThVwWcnqV7FvWVnuhRzkJldaHWw=
 inv='tund1:AAAAbase64stuff'
-blob='tund-sig1:QUJDREVGRw'
+blob='tund-sig2:QUJDREVGRw'
 
 ### help
 for args in "network --help" "network create --help" "network leave --help" \
@@ -123,7 +123,7 @@ peer offer
 peer offer k --network 'bad net'
 peer answer
 peer answer tund1:xx
-peer accept 'tund-sig1:a b'
+peer accept 'tund-sig2:a b'
 ping
 ping alice -c 0
 ping alice -c x

@@ -16,9 +16,9 @@ KA=$(pubkey a) KB=$(pubkey b)
 ctl a peer add "$KB" --name b --allowed-ips 10.99.0.2/32 >/dev/null || fail "peer add on a"
 ctl b peer add "$KA" --name a --allowed-ips 10.99.0.1/32 >/dev/null || fail "peer add on b"
 offer=$(ctl a peer offer b | tail -n 1)
-[[ $offer == tund-sig1:* ]] || fail "no offer blob: $offer"
+[[ $offer == tund-sig2:* ]] || fail "no offer blob: $offer"
 answer=$(ctl b peer answer "$offer" | tail -n 1)
-[[ $answer == tund-sig1:* ]] || fail "no answer blob: $answer"
+[[ $answer == tund-sig2:* ]] || fail "no answer blob: $answer"
 ctl a peer accept "$answer" >/dev/null || fail "accept failed"
 wait_until 30 pings a 10.99.0.2 || fail "no ping after the blob exchange"
 pings b 10.99.0.1 || fail "b cannot ping a"

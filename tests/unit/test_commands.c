@@ -343,10 +343,10 @@ UNIT_TEST(commands_manual_ping_netcheck_errors)
 	make_keys();
 	expect_error(&f, "{\"cmd\":\"peer.offer\",\"peer\":\"x\"}", "no such peer: x");
 	expect_error(&f, "{\"cmd\":\"peer.offer\"}", "no such peer: (none given)");
-	expect_error(&f, "{\"cmd\":\"peer.answer\"}", "not a tund-sig1: blob");
-	expect_error(&f, "{\"cmd\":\"peer.answer\",\"blob\":42}", "not a tund-sig1: blob");
-	expect_error(&f, "{\"cmd\":\"peer.answer\",\"blob\":\"tund-sig1:AAAA\"}", "blob:");
-	expect_error(&f, "{\"cmd\":\"peer.accept\",\"blob\":\"garbage\"}", "not a tund-sig1: blob");
+	expect_error(&f, "{\"cmd\":\"peer.answer\"}", "not a tund-sig2: blob");
+	expect_error(&f, "{\"cmd\":\"peer.answer\",\"blob\":42}", "not a tund-sig2: blob");
+	expect_error(&f, "{\"cmd\":\"peer.answer\",\"blob\":\"tund-sig2:AAAA\"}", "blob:");
+	expect_error(&f, "{\"cmd\":\"peer.accept\",\"blob\":\"garbage\"}", "not a tund-sig2: blob");
 	expect_error(&f, "{\"cmd\":\"ping\",\"peer\":\"x\"}", "no such peer: x");
 
 	g_autofree char *add_a = g_strdup_printf(

@@ -113,7 +113,7 @@ UNIT_TEST(manual_offer_answer_accept_carries_packets)
 	/* a offers; the reply comes once gathering is done. */
 	res = request(&a, offer, 30, &err);
 	g_autofree char *blob1 = blob_of(res);
-	CHECK(blob1 && g_str_has_prefix(blob1, "tund-sig1:"));
+	CHECK(blob1 && g_str_has_prefix(blob1, "tund-sig2:"));
 	if (!blob1)
 		fprintf(stderr, "  offer: %s\n", err ? err : "no blob");
 	if (res)
@@ -130,7 +130,7 @@ UNIT_TEST(manual_offer_answer_accept_carries_packets)
 
 	res = request(&b, answer_req, 30, &err);
 	g_autofree char *blob2 = blob_of(res);
-	CHECK(blob2 && g_str_has_prefix(blob2, "tund-sig1:"));
+	CHECK(blob2 && g_str_has_prefix(blob2, "tund-sig2:"));
 	if (!blob2)
 		fprintf(stderr, "  answer: %s\n", err ? err : "no blob");
 	if (res)

@@ -190,13 +190,35 @@ UNIT_TEST(netrt_open_admission_addresses_and_drops)
 	tund_membership_receive(n, buf, len, false);
 	CHECK(dropped(n, "replayed") == 1);
 
-	/* Old, live: stale. Old, retained by the broker: what it is for. */
-	len = seal(&c, net.key, TUND_SIGNAL_ANNOUNCE, NULL, now_ms() - 3600 * 1000, buf,
+	/* Five minutes old, live: stale. Retained by the broker: what it is for
+	 * (members republish every 10 minutes), accepted once. */
+	len = seal(&c, net.key, TUND_SIGNAL_ANNOUNCE, NULL, now_ms() - 300 * 1000, buf,
 		   sizeof(buf));
 	tund_membership_receive(n, buf, len, false);
 	CHECK(dropped(n, "stale") == 1);
 	tund_membership_receive(n, buf, len, true);
 	CHECK(dropped(n, "stale") == 1 && dropped(n, "replayed") == 1);
+	tund_membership_receive(n, buf, len, true);
+	CHECK(dropped(n, "stale") == 1 && dropped(n, "replayed") == 2);
+	/* Retained gives no free pass: an hour old, or from the future. */
+	len = seal(&c, net.key, TUND_SIGNAL_ANNOUNCE, NULL, now_ms() - 3600 * 1000, buf,
+		   sizeof(buf));
+	tund_membership_receive(n, buf, len, true);
+	CHECK(dropped(n, "stale") == 2);
+	len = seal(&c, net.key, TUND_SIGNAL_ANNOUNCE, NULL, now_ms() + 200 * 1000, buf,
+		   sizeof(buf));
+	tund_membership_receive(n, buf, len, true);
+	CHECK(dropped(n, "stale") == 3);
+	/* Announces fill their own window: 70 of them from c, far ahead, do not
+	 * make c's unicast messages replays. */
+	for (int i = 0; i < 70; i++) {
+		len = seal(&c, net.key, TUND_SIGNAL_ANNOUNCE, NULL, now_ms() + 110 * 1000 + i,
+			   buf, sizeof(buf));
+		tund_membership_receive(n, buf, len, true);
+	}
+	len = seal(&c, net.key, TUND_SIGNAL_RESTART, f.d.public_key, now_ms(), buf, sizeof(buf));
+	tund_membership_receive(n, buf, len, false);
+	CHECK(dropped(n, "replayed") == 2);
 
 	/* Sealed for another network; damaged; not a message at all. */
 	len = seal(&stranger, other.key, TUND_SIGNAL_ANNOUNCE, NULL, now_ms(), buf, sizeof(buf));
@@ -229,7 +251,7 @@ UNIT_TEST(netrt_open_admission_addresses_and_drops)
 
 	g_autoptr(JsonNode) j = tund_membership_to_json(n);
 	JsonObject *sig = json_object_get_object_member(json_node_get_object(j), "signaling");
-	CHECK(json_object_get_int_member(sig, "received") == 12);
+	CHECK(json_object_get_int_member(sig, "received") == 12 + 74);
 	CHECK(json_object_get_int_member(sig, "sent") == 0); /* no broker */
 	/* Beacons run, but this namespace has no interface to send them on. */
 	JsonObject *bea = json_object_get_object_member(json_node_get_object(j), "beacons");

@@ -8,6 +8,7 @@
 #include "overlay/keys.h"
 #include "overlay/network.h"
 #include "overlay/signal.h"
+#include "overlay/xsign.h"
 #include "tests/unit/testutil.h"
 #include "tests/unit/unit.h"
 
@@ -86,11 +87,14 @@ UNIT_TEST(signal_roundtrip_each_type)
 	for (uint8_t t = TUND_SIGNAL_ANNOUNCE; t <= TUND_SIGNAL_BYE; t++) {
 		sample(&m, t, &a, &b);
 		len = tund_signal_seal(&m, netkey, a.priv, buf, sizeof(buf));
-		CHECK(len > TUND_SIGNAL_HEADER_LEN + TUND_SIGNAL_TAG_LEN);
-		CHECK(!memcmp(buf, "TS\1", 3) && buf[3] == t && !memcmp(buf + 4, id, 16));
+		CHECK(len > TUND_SIGNAL_ANNOUNCE_HEADER_LEN + TUND_SIGNAL_TAG_LEN);
+		CHECK(!memcmp(buf, "TS\2", 3) && buf[3] == (t == TUND_SIGNAL_ANNOUNCE ? 1 : 2) &&
+		      !memcmp(buf + 4, id, 16));
+		/* No public key in clear: a broker sees neither sender nor recipient. */
+		CHECK(!memmem(buf, len, a.pub, 32) && !memmem(buf, len, b.pub, 32));
 		CHECK(tund_signal_open(buf, len, netkey, b.priv, b.pub, &got) == TUND_SIGNAL_OK);
 		CHECK(same(&m, &got));
-		CHECK(!memcmp(got.netid, id, 16) && !memcmp(got.nonce, buf + 92, 24));
+		CHECK(!memcmp(got.netid, id, 16) && !memcmp(got.nonce, buf + 20, 24));
 		/* The sender itself can open announces, not its own unicast to b. */
 		if (t == TUND_SIGNAL_ANNOUNCE)
 			CHECK(tund_signal_open(buf, len, netkey, a.priv, a.pub, &got) ==
@@ -103,7 +107,7 @@ UNIT_TEST(signal_roundtrip_each_type)
 		/* Fresh nonce every time. */
 		uint8_t buf2[TUND_SIGNAL_MAX_LEN];
 		CHECK(tund_signal_seal(&m, netkey, a.priv, buf2, sizeof(buf2)) == len);
-		CHECK(memcmp(buf + 92, buf2 + 92, 24) != 0);
+		CHECK(memcmp(buf + 20, buf2 + 20, 24) != 0);
 	}
 	/* Both directions of a unicast. */
 	sample(&m, TUND_SIGNAL_ANSWER, &b, &a);
@@ -179,14 +183,15 @@ UNIT_TEST(signal_other_network_and_recipient)
 		      TUND_SIGNAL_OTHER_NETWORK);
 		/* Someone in another network that forges our id still cannot open it. */
 		tund_network_id(k2, buf + 4);
-		CHECK(tund_signal_open(buf, len, k2, b.priv, b.pub, &got) == TUND_SIGNAL_FORGED);
+		CHECK(tund_signal_open(buf, len, k2, b.priv, b.pub, &got) ==
+		      (t == TUND_SIGNAL_ANNOUNCE ? TUND_SIGNAL_FORGED : TUND_SIGNAL_NOT_FOR_ME));
 		len = tund_signal_seal(&m, k1, a.priv, buf, sizeof(buf));
 		CHECK(tund_signal_open(buf, len, k1, c.priv, c.pub, &got) ==
 		      (t == TUND_SIGNAL_ANNOUNCE ? TUND_SIGNAL_OK : TUND_SIGNAL_NOT_FOR_ME));
 		/* c pretending to be b (claims b's public key) lacks b's private key. */
 		if (t != TUND_SIGNAL_ANNOUNCE)
 			CHECK(tund_signal_open(buf, len, k1, c.priv, b.pub, &got) ==
-			      TUND_SIGNAL_FORGED);
+			      TUND_SIGNAL_NOT_FOR_ME);
 	}
 }
 
@@ -210,12 +215,15 @@ UNIT_TEST(signal_tamper_anywhere)
 				buf[i] ^= (uint8_t)(1u << bit);
 				v = tund_signal_open(buf, len, netkey, b.priv, b.pub, &got);
 				buf[i] ^= (uint8_t)(1u << bit);
-				if (i >= 4 && i < 20)
+				if (i < 4)
+					CHECK(v == TUND_SIGNAL_MALFORMED ||
+					      v == TUND_SIGNAL_OLD_VERSION);
+				else if (i < 20)
 					CHECK(v == TUND_SIGNAL_OTHER_NETWORK);
-				else if (i >= 52 && i < 84 && t != TUND_SIGNAL_ANNOUNCE)
-					CHECK(v == TUND_SIGNAL_NOT_FOR_ME);
+				else if (i < 124 && t != TUND_SIGNAL_ANNOUNCE)
+					CHECK(v == TUND_SIGNAL_NOT_FOR_ME); /* sender box */
 				else
-					CHECK(v == TUND_SIGNAL_FORGED || v == TUND_SIGNAL_MALFORMED);
+					CHECK(v == TUND_SIGNAL_FORGED);
 			}
 		}
 		CHECK(tund_signal_open(buf, len, netkey, b.priv, b.pub, &got) == TUND_SIGNAL_OK);
@@ -250,13 +258,26 @@ UNIT_TEST(signal_wrong_sender_key)
 		CHECK(tund_signal_open(buf, len, netkey, b.priv, b.pub, &got) ==
 		      TUND_SIGNAL_FORGED);
 	}
-	/* A low-order sender key never yields a shared secret. */
+	/* Nor can she sign an announce as a: the signature is by her key. */
+	sample(&m, TUND_SIGNAL_ANNOUNCE, &a, &b);
+	len = tund_signal_seal(&m, netkey, mallory.priv, buf, sizeof(buf));
+	CHECK(len > 0);
+	CHECK(tund_signal_open(buf, len, netkey, b.priv, b.pub, &got) == TUND_SIGNAL_FORGED);
+	/* A low-order sender key (sealed in the sender box) never yields a
+	 * shared secret. */
+	sample(&m, TUND_SIGNAL_BYE, &a, &b);
+	memset(m.sender, 0, 32);
+	len = tund_signal_seal(&m, netkey, a.priv, buf, sizeof(buf));
+	CHECK(tund_signal_open(buf, len, netkey, b.priv, b.pub, &got) == TUND_SIGNAL_FORGED);
+	m.sender[0] = 1;
+	len = tund_signal_seal(&m, netkey, a.priv, buf, sizeof(buf));
+	CHECK(tund_signal_open(buf, len, netkey, b.priv, b.pub, &got) == TUND_SIGNAL_FORGED);
+	/* A version 1 message is told apart, so the daemon can say "upgrade". */
 	sample(&m, TUND_SIGNAL_BYE, &a, &b);
 	len = tund_signal_seal(&m, netkey, a.priv, buf, sizeof(buf));
-	memset(buf + 20, 0, 32);
-	CHECK(tund_signal_open(buf, len, netkey, b.priv, b.pub, &got) == TUND_SIGNAL_FORGED);
-	buf[20] = 1;
-	CHECK(tund_signal_open(buf, len, netkey, b.priv, b.pub, &got) == TUND_SIGNAL_FORGED);
+	buf[2] = 1;
+	CHECK(tund_signal_open(buf, len, netkey, b.priv, b.pub, &got) ==
+	      TUND_SIGNAL_OLD_VERSION);
 }
 
 UNIT_TEST(signal_zero_key_manual)
@@ -280,9 +301,8 @@ UNIT_TEST(signal_zero_key_manual)
 		      TUND_SIGNAL_OTHER_NETWORK);
 		if (t != TUND_SIGNAL_ANNOUNCE) {
 			/* Still only between the two keys. */
-			memcpy(buf + 52, c.pub, 32);
 			CHECK(tund_signal_open(buf, len, zero, c.priv, c.pub, &got) ==
-			      TUND_SIGNAL_FORGED);
+			      TUND_SIGNAL_NOT_FOR_ME);
 		}
 	}
 }
@@ -290,7 +310,7 @@ UNIT_TEST(signal_zero_key_manual)
 UNIT_TEST(signal_malformed_payload)
 {
 	struct party a, b;
-	uint8_t netkey[32], key[32], payload[64];
+	uint8_t netkey[32], key[32], payload[256];
 	unsigned long long clen;
 	size_t n;
 
@@ -298,9 +318,9 @@ UNIT_TEST(signal_malformed_payload)
 	party(&a, 1);
 	party(&b, 2);
 	tu_fill(netkey, 32, 6);
-	/* Build announces by hand with the documented key and bad payloads. */
+	/* Build announces by hand, as the header comment documents, with bad payloads. */
 	{
-		static const char label[] = "tund sig announce v1";
+		static const char label[] = "tund sig announce v2";
 		tund_blake2s_kdf1(key, netkey, (const uint8_t *)label, sizeof(label));
 	}
 	static const struct {
@@ -321,30 +341,41 @@ UNIT_TEST(signal_malformed_payload)
 		{ { 3, 0, 2, 0, 1, 3, 0, 2, 0, 2 }, 10, TUND_SIGNAL_MALFORMED }, /* twice */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
-		memcpy(buf, "TS\1\1", 4);
+		static const char sig_label[] = "tund sig announce signature v2";
+		uint8_t body[256], signed_bytes[256];
+		size_t sl = sizeof(sig_label);
+
+		memcpy(buf, "TS\2\1", 4);
 		tund_network_id(netkey, buf + 4);
-		memcpy(buf + 20, a.pub, 32);
-		memset(buf + 52, 0, 32);
-		memset(buf + 84, 0, 8);
-		randombytes_buf(buf + 92, 24);
-		memcpy(payload, cases[i].p, cases[i].len);
-		crypto_aead_xchacha20poly1305_ietf_encrypt(buf + 116, &clen, payload, cases[i].len,
-							   buf, 116, NULL, buf + 92, key);
-		n = 116 + (size_t)clen;
+		randombytes_buf(buf + 20, 24);
+		body[0] = TUND_SIGNAL_ANNOUNCE;
+		memcpy(body + 1, a.pub, 32);
+		memset(body + 33, 0, 8);
+		memcpy(body + 137, cases[i].p, cases[i].len);
+		memcpy(signed_bytes, sig_label, sl);
+		memcpy(signed_bytes + sl, buf, 44);
+		memcpy(signed_bytes + sl + 44, body, 41);
+		memcpy(signed_bytes + sl + 85, cases[i].p, cases[i].len);
+		CHECK(tund_xsign(body + 41, signed_bytes, sl + 85 + cases[i].len, a.priv));
+		memcpy(payload, body, 137 + cases[i].len);
+		crypto_aead_xchacha20poly1305_ietf_encrypt(buf + 44, &clen, payload,
+							   137 + cases[i].len, buf, 44, NULL,
+							   buf + 20, key);
+		n = 44 + (size_t)clen;
 		CHECK(tund_signal_open(buf, n, netkey, b.priv, b.pub, &got) == cases[i].v);
 	}
-	/* Announce with a recipient, bad magic, version, type. */
+	/* Bad magic, version, kind. */
 	sample(&m, TUND_SIGNAL_ANNOUNCE, &a, &b);
 	n = tund_signal_seal(&m, netkey, a.priv, buf, sizeof(buf));
-	buf[60] = 1;
+	buf[2] = 3;
 	CHECK(tund_signal_open(buf, n, netkey, b.priv, b.pub, &got) == TUND_SIGNAL_MALFORMED);
-	buf[60] = 0;
 	buf[2] = 2;
-	CHECK(tund_signal_open(buf, n, netkey, b.priv, b.pub, &got) == TUND_SIGNAL_MALFORMED);
-	buf[2] = 1;
 	buf[3] = 7;
 	CHECK(tund_signal_open(buf, n, netkey, b.priv, b.pub, &got) == TUND_SIGNAL_MALFORMED);
 	buf[3] = 1;
+	buf[0] = 'X';
+	CHECK(tund_signal_open(buf, n, netkey, b.priv, b.pub, &got) == TUND_SIGNAL_MALFORMED);
+	buf[0] = 'T';
 	CHECK(tund_signal_open(buf, n, netkey, b.priv, b.pub, &got) == TUND_SIGNAL_OK);
 	CHECK(!strcmp(tund_signal_verdict_str(TUND_SIGNAL_FORGED), "forged"));
 }
@@ -417,7 +448,7 @@ UNIT_TEST(signal_text_form)
 	sample(&m, TUND_SIGNAL_OFFER, &a, &b);
 	len = tund_signal_seal(&m, netkey, a.priv, buf, sizeof(buf));
 	tlen = tund_signal_to_text(buf, len, text, sizeof(text));
-	CHECK(tlen > 10 && tlen == strlen(text) && !strncmp(text, "tund-sig1:", 10));
+	CHECK(tlen > 10 && tlen == strlen(text) && !strncmp(text, "tund-sig2:", 10));
 	CHECK(!strpbrk(text, " =+/\n"));
 	CHECK(tund_signal_from_text(text, back, sizeof(back)) == len);
 	CHECK(!memcmp(back, buf, len));
@@ -437,10 +468,10 @@ UNIT_TEST(signal_text_form)
 	CHECK(tund_signal_from_text(text, back, len - 1) == 0);
 	snprintf(bad, sizeof(bad), "%s!", text);
 	CHECK(tund_signal_from_text(bad, back, sizeof(back)) == 0);
-	snprintf(bad, sizeof(bad), "tund-sig2:%s", text + 10);
+	snprintf(bad, sizeof(bad), "tund-sig1:%s", text + 10);
 	CHECK(tund_signal_from_text(bad, back, sizeof(back)) == 0);
-	CHECK(tund_signal_from_text("tund-sig1:", back, sizeof(back)) == 0);
-	CHECK(tund_signal_from_text("tund-sig1:A", back, sizeof(back)) == 0);
+	CHECK(tund_signal_from_text("tund-sig2:", back, sizeof(back)) == 0);
+	CHECK(tund_signal_from_text("tund-sig2:A", back, sizeof(back)) == 0);
 	CHECK(tund_signal_from_text("", back, sizeof(back)) == 0);
 	CHECK(tund_signal_from_text(NULL, back, sizeof(back)) == 0);
 }

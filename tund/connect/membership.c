@@ -20,6 +20,7 @@
 static const char *const drop_names[TUND_SIG_DROP_COUNT] = {
 	"malformed", "other_network", "not_for_me", "forged",
 	"stale",     "replayed",      "unknown_sender", "blocked",
+	"old_version",
 };
 
 /* Indexed by enum tund_signal_type (0 unused). */
@@ -47,6 +48,8 @@ struct tund_membership {
 	 * come from members who were there before we joined. */
 	bool joining;
 	guint joining_timer;
+	guint reannounce_timer; /* keeps our retained announce fresh */
+	int64_t old_version_logged_us; /* v1 nodes: logged once an hour */
 };
 
 static uint32_t bcast_group(const struct tund_membership *n)
@@ -327,25 +330,63 @@ static struct tund_peer *admit(struct tund_membership *n, const struct tund_sign
 	return p;
 }
 
-static bool check_replay(struct tund_membership *n, const struct tund_signal *m, bool retained)
+/* Replay windows are per sender and per kind (announce, unicast), and made
+ * only for messages whose sender proved its key: an announce cannot spend
+ * the window of the sender's offers, and unknown keys cost no state. */
+static struct tund_signal_replay *replay_window(struct tund_membership *n,
+						const struct tund_signal *m)
 {
-	GBytes *key = g_bytes_new(m->sender, 32);
-	struct tund_signal_replay *r = g_hash_table_lookup(n->replay, key);
-	enum tund_signal_replay_verdict v;
+	uint8_t id[33];
+	GBytes *key;
+	struct tund_signal_replay *r;
 
+	memcpy(id, m->sender, 32);
+	id[32] = m->type == TUND_SIGNAL_ANNOUNCE ? 'a' : 'u';
+	key = g_bytes_new(id, sizeof(id));
+	r = g_hash_table_lookup(n->replay, key);
 	if (!r) {
 		r = g_new0(struct tund_signal_replay, 1);
 		tund_signal_replay_init(r);
 		g_hash_table_insert(n->replay, g_bytes_ref(key), r);
 	}
 	g_bytes_unref(key);
-	/* A retained announce is old by design: only duplicates are refused. */
-	v = tund_signal_replay_check(r, m->time_ms, m->nonce, retained ? m->time_ms : now_ms());
+	return r;
+}
+
+/* Live messages must be within the skew of now. A retained announce is old
+ * by design, but no older than TUND_SIGNAL_RETAINED_MAX_AGE_MS (members
+ * republish theirs) and never from the future beyond the skew. */
+static bool check_replay(struct tund_membership *n, const struct tund_signal *m, bool retained)
+{
+	uint64_t now = now_ms(), check_now = now;
+	enum tund_signal_replay_verdict v;
+
+	if (retained) {
+		if (m->time_ms > now + TUND_SIGNAL_MAX_SKEW_MS ||
+		    m->time_ms + TUND_SIGNAL_RETAINED_MAX_AGE_MS < now) {
+			n->drops[TUND_SIG_DROP_STALE]++;
+			return false;
+		}
+		check_now = m->time_ms < now ? m->time_ms : now;
+	}
+	v = tund_signal_replay_check(replay_window(n, m), m->time_ms, m->nonce, check_now);
 	if (v == TUND_SIGNAL_REPLAY_STALE)
 		n->drops[TUND_SIG_DROP_STALE]++;
 	else if (v == TUND_SIGNAL_REPLAY_REPLAY)
 		n->drops[TUND_SIG_DROP_REPLAYED]++;
 	return v == TUND_SIGNAL_REPLAY_OK;
+}
+
+static void count_old_version(struct tund_membership *n)
+{
+	int64_t now = g_get_monotonic_time();
+
+	n->drops[TUND_SIG_DROP_OLD_VERSION]++;
+	if (n->old_version_logged_us && now - n->old_version_logged_us < (int64_t)3600 * G_USEC_PER_SEC)
+		return;
+	n->old_version_logged_us = now;
+	log_warn("network %s: a node speaks signaling v1; upgrade it (v2 nodes ignore v1)",
+		 n->net.name);
 }
 
 void tund_membership_receive(struct tund_membership *n, const uint8_t *buf, size_t len,
@@ -367,6 +408,9 @@ void tund_membership_receive(struct tund_membership *n, const uint8_t *buf, size
 		goto out;
 	case TUND_SIGNAL_FORGED:
 		n->drops[TUND_SIG_DROP_FORGED]++;
+		goto out;
+	case TUND_SIGNAL_OLD_VERSION:
+		count_old_version(n);
 		goto out;
 	default:
 		n->drops[TUND_SIG_DROP_MALFORMED]++;
@@ -416,11 +460,20 @@ static gboolean joining_over(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+static gboolean reannounce(gpointer data)
+{
+	publish_announce(data);
+	return G_SOURCE_CONTINUE;
+}
+
 static void on_connected(void *ctx)
 {
 	struct tund_membership *n = ctx;
 
 	publish_announce(n);
+	if (!n->reannounce_timer)
+		n->reannounce_timer = g_timeout_add_seconds(TUND_SIGNAL_REANNOUNCE_MS / 1000,
+							    reannounce, n);
 	/* Messages sent while the broker was away are lost: renegotiate every
 	 * member that has no working path. */
 	for (guint i = 0; i < n->d->peers.items->len; i++) {
@@ -623,6 +676,8 @@ void tund_membership_stop(struct tund_membership *n, bool leaving)
 		return;
 	if (n->joining_timer)
 		g_source_remove(n->joining_timer);
+	if (n->reannounce_timer)
+		g_source_remove(n->reannounce_timer);
 	tund_beacon_stop(n->beacon);
 	tund_addrwatch_free(n->addrwatch);
 	if (leaving && n->d->dp)

@@ -153,8 +153,15 @@ static bool open_blob(struct tund_daemon *d, const char *text, struct tund_signa
 	bool ok = false;
 
 	*net = NULL;
+	while (text && g_ascii_isspace(*text))
+		text++;
+	if (text && g_str_has_prefix(text, TUND_SIGNAL_TEXT_PREFIX_V1)) {
+		*err = g_strdup("blob: a " TUND_SIGNAL_TEXT_PREFIX_V1 " blob from an older tund; "
+				"upgrade that node (this one speaks " TUND_SIGNAL_TEXT_PREFIX ")");
+		goto out;
+	}
 	if (!text || !(len = tund_signal_from_text(text, bin, BLOB_MAX))) {
-		*err = g_strdup("blob: not a tund-sig1: blob");
+		*err = g_strdup("blob: not a " TUND_SIGNAL_TEXT_PREFIX " blob");
 		goto out;
 	}
 	for (guint i = 0; d->networks && i <= d->networks->len && !ok; i++) {
