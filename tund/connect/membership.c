@@ -49,6 +49,7 @@ struct tund_membership {
 	bool joining;
 	guint joining_timer;
 	guint reannounce_timer; /* keeps our retained announce fresh */
+	int64_t answered_us;    /* last announce sent for a newcomer */
 	int64_t old_version_logged_us; /* v1 nodes: logged once an hour */
 };
 
@@ -219,6 +220,19 @@ static void publish_announce(struct tund_membership *n)
 		n->sent_bytes += len;
 		n->sent_type[TUND_SIGNAL_ANNOUNCE]++;
 	}
+}
+
+/* A newcomer learns the members from their retained announces, which the
+ * broker may have lost or an attacker overwritten: announce again for it, at
+ * most every 5 s so that a burst of newcomers costs one message. */
+static void answer_newcomer(struct tund_membership *n)
+{
+	int64_t now = g_get_monotonic_time();
+
+	if (n->answered_us && now - n->answered_us < 5 * G_USEC_PER_SEC)
+		return;
+	n->answered_us = now;
+	publish_announce(n);
 }
 
 /* ---- members ---- */
@@ -426,8 +440,8 @@ void tund_membership_receive(struct tund_membership *n, const uint8_t *buf, size
 		goto out;
 	}
 	if (m->type == TUND_SIGNAL_ANNOUNCE) {
-		if (!p)
-			p = admit(n, m);
+		if (!p && (p = admit(n, m)) && !retained)
+			answer_newcomer(n);
 		else if (p->network && strcmp(p->network, n->net.name))
 			n->drops[TUND_SIG_DROP_UNKNOWN_SENDER]++; /* a member of another network */
 		else if (p->state == TUND_PEER_MEMBER && !retained)

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: MIT
+/* An attacker who holds the network key K (from an invite) and the broker:
+ * it builds the signaling messages of issue 18's attacks, and the namespace
+ * tests publish them with mosquitto_pub. One line per message on stdout:
+ * "TOPIC HEX".
+ *
+ *   adversary_probe impersonate INVITE_FILE VICTIM_KEY OFFSET_MS COUNT
+ *     announces that claim to come from VICTIM_KEY, sent on the victim's
+ *     announce topic, timed now + OFFSET_MS, signed with the attacker's own
+ *     key (it has no other): each must be refused as forged.
+ *   adversary_probe unicast INVITE_FILE VICTIM_KEY RECIPIENT_KEY COUNT
+ *     "restart" messages claiming VICTIM_KEY as sender, sealed by the
+ *     attacker to RECIPIENT_KEY's inbox: refused as forged.
+ *   adversary_probe topic INVITE_FILE KEY
+ *     the announce topic of KEY (to read a real announce off the broker).
+ * INVITE_FILE holds the invite text (secrets stay off command lines). */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "overlay/keys.h"
+#include "overlay/network.h"
+#include "overlay/signal.h"
+
+static uint64_t now_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+}
+
+static void print_msg(const char *topic, const uint8_t *buf, size_t len)
+{
+	printf("%s ", topic);
+	for (size_t i = 0; i < len; i++)
+		printf("%02x", buf[i]);
+	putchar('\n');
+}
+
+static int die(const char *what)
+{
+	fprintf(stderr, "adversary_probe: %s\n", what);
+	return 2;
+}
+
+static int forge(const struct tund_network *net, const uint8_t victim[32],
+		 const uint8_t *recipient, long long offset_ms, int count)
+{
+	static uint8_t buf[TUND_SIGNAL_MAX_LEN];
+	uint8_t priv[32], pub[32];
+	char topic[TUND_NET_TOPIC_MAX];
+	struct tund_signal m;
+
+	tund_key_generate(priv); /* the attacker's own key: all it can sign with */
+	if (!tund_key_public(pub, priv))
+		return die("key");
+	if (recipient)
+		tund_network_inbox_topic(net, recipient, topic, sizeof(topic));
+	else
+		tund_network_announce_topic(net, victim, topic, sizeof(topic));
+	for (int i = 0; i < count; i++) {
+		memset(&m, 0, sizeof(m));
+		m.type = recipient ? TUND_SIGNAL_RESTART : TUND_SIGNAL_ANNOUNCE;
+		memcpy(m.sender, victim, 32);
+		if (recipient)
+			memcpy(m.recipient, recipient, 32);
+		m.time_ms = (uint64_t)((long long)now_ms() + offset_ms) + (uint64_t)i;
+		m.listen_port = 51820;
+		m.session = 1;
+		size_t len = tund_signal_seal(&m, net->key, priv, buf, sizeof(buf));
+		if (!len)
+			return die("seal");
+		print_msg(topic, buf, len);
+	}
+	sodium_memzero(priv, sizeof(priv));
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct tund_network net;
+	uint8_t victim[32], other[32];
+	const char *why = NULL;
+	int ret;
+
+	if (sodium_init() < 0 || argc < 4)
+		return die("usage: impersonate|unicast|topic INVITE KEY ...");
+	static char text[TUND_INVITE_MAX_TEXT];
+	FILE *f = fopen(argv[2], "r");
+	size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	text[n] = '\0';
+	if (!tund_invite_decode(text, &net, &why))
+		return die(why ? why : "invite");
+	sodium_memzero(text, sizeof(text));
+	if (!tund_key_decode(victim, argv[3]))
+		return die("bad key");
+	if (!strcmp(argv[1], "topic")) {
+		char topic[TUND_NET_TOPIC_MAX];
+
+		tund_network_announce_topic(&net, victim, topic, sizeof(topic));
+		puts(topic);
+		ret = 0;
+	} else if (!strcmp(argv[1], "impersonate") && argc == 6) {
+		ret = forge(&net, victim, NULL, atoll(argv[4]), atoi(argv[5]));
+	} else if (!strcmp(argv[1], "unicast") && argc == 6 && tund_key_decode(other, argv[4])) {
+		ret = forge(&net, victim, other, 0, atoi(argv[5]));
+	} else {
+		ret = die("bad arguments");
+	}
+	tund_network_clear(&net);
+	return ret;
+}
