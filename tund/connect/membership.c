@@ -403,6 +403,25 @@ static void count_old_version(struct tund_membership *n)
 		 n->net.name);
 }
 
+static void on_announce(struct tund_membership *n, struct tund_peer *p,
+			const struct tund_signal *m, bool retained)
+{
+	if (p && p->network && strcmp(p->network, n->net.name)) {
+		n->drops[TUND_SIG_DROP_UNKNOWN_SENDER]++; /* a member of another network */
+		return;
+	}
+	if (!check_replay(n, m, retained))
+		return;
+	if (!p) {
+		if (admit(n, m) && !retained)
+			answer_newcomer(n);
+	} else if (p->state == TUND_PEER_MEMBER && !retained) {
+		tund_membership_member_connect(n, p); /* it (re)started: try now */
+	} else if (p->state == TUND_PEER_MEMBER) {
+		tund_membership_member_changed(n, p);
+	}
+}
+
 void tund_membership_receive(struct tund_membership *n, const uint8_t *buf, size_t len,
 			     bool retained)
 {
@@ -432,28 +451,22 @@ void tund_membership_receive(struct tund_membership *n, const uint8_t *buf, size
 	}
 	if (!memcmp(m->sender, d->public_key, 32))
 		goto out; /* our own announce, echoed by the broker */
-	if (!check_replay(n, m, retained && m->type == TUND_SIGNAL_ANNOUNCE))
-		goto out;
 	p = tund_peer_list_find_key(&d->peers, m->sender);
 	if (p && p->state == TUND_PEER_BLOCKED) {
 		n->drops[TUND_SIG_DROP_BLOCKED]++;
 		goto out;
 	}
 	if (m->type == TUND_SIGNAL_ANNOUNCE) {
-		if (!p && (p = admit(n, m)) && !retained)
-			answer_newcomer(n);
-		else if (p->network && strcmp(p->network, n->net.name))
-			n->drops[TUND_SIG_DROP_UNKNOWN_SENDER]++; /* a member of another network */
-		else if (p->state == TUND_PEER_MEMBER && !retained)
-			tund_membership_member_connect(n, p); /* it (re)started: try now */
-		else if (p->state == TUND_PEER_MEMBER)
-			tund_membership_member_changed(n, p);
+		on_announce(n, p, m, retained);
 		goto out;
 	}
+	/* Unicast from a key that is not our member costs no replay state. */
 	if (!p || !is_member_of(p, n) || p->state != TUND_PEER_MEMBER) {
 		n->drops[TUND_SIG_DROP_UNKNOWN_SENDER]++;
 		goto out;
 	}
+	if (!check_replay(n, m, false))
+		goto out;
 	if (!p->path)
 		tund_membership_member_changed(n, p);
 	if (p->path)
