@@ -560,7 +560,6 @@ static const struct tund_mqtt_callbacks mqtt_callbacks = {
 /* Starts the MQTT client for n->eff.broker (none: LAN and manual only). */
 static void connect_broker(struct tund_membership *n)
 {
-	struct tund_daemon *d = n->d;
 	char prefix[128], filter[160], client_id[40];
 	char *err = NULL;
 
@@ -569,10 +568,12 @@ static void connect_broker(struct tund_membership *n)
 			 n->net.name);
 		return;
 	}
-	/* Opaque, stable per node and network. */
-	snprintf(client_id, sizeof(client_id), "tund-%02x%02x%02x%02x%02x%02x%02x%02x",
-		 d->public_key[0], d->public_key[1], d->public_key[2], d->public_key[3],
-		 n->netid[0], n->netid[1], n->netid[2], n->netid[3]);
+	/* Random per start: nothing of our key or the network for the broker
+	 * to link (reconnects of this client reuse it). */
+	uint8_t rnd[8];
+	randombytes_buf(rnd, sizeof(rnd));
+	snprintf(client_id, sizeof(client_id), "tund-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0],
+		 rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
 	n->mqtt = tund_mqtt_new(n->eff.broker, client_id, &mqtt_callbacks, n, &err);
 	if (!n->mqtt) {
 		log_error("network %s: broker %s: %s", n->net.name, n->eff.broker, err);
