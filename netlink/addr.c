@@ -85,6 +85,17 @@ int tund_addr_add(int ifindex, const struct tund_cidr *addr)
 	return tund_nl_talk((struct nlmsghdr *)buf, NULL, NULL);
 }
 
+int tund_addr_del(int ifindex, const struct tund_cidr *addr)
+{
+	_Alignas(struct nlmsghdr) char buf[TUND_NL_REQSIZE];
+	int ret;
+
+	ret = tund_addr_encode(buf, sizeof(buf), RTM_DELADDR, ifindex, addr);
+	if (ret < 0)
+		return ret;
+	return tund_nl_talk((struct nlmsghdr *)buf, NULL, NULL);
+}
+
 static int attr_cb(const struct nlattr *attr, void *data)
 {
 	const struct nlattr **tb = data;

@@ -28,6 +28,10 @@ typedef int (*tund_addr_cb)(const struct tund_addr_info *info, void *ctx);
  * -EEXIST when it is already there, or another -errno. */
 int tund_addr_add(int ifindex, const struct tund_cidr *addr);
 
+/* Removes addr from the interface (a network left, an address no longer
+ * ours). Returns 0, -EADDRNOTAVAIL when it is not there, or another -errno. */
+int tund_addr_del(int ifindex, const struct tund_cidr *addr);
+
 /* Calls cb for each IPv4 and IPv6 address of ifindex, or of every interface
  * when ifindex is 0, from one RTM_GETADDR dump. Returns 0 or -errno (-EAGAIN:
  * addresses changed during the dump, try again). */

@@ -7,7 +7,8 @@
 # there and run as written. Two friends behind cone NATs: the joiner gets
 # an IPv4 address and an IPv6 ULA in the network, both carry traffic (IPv6 is
 # switched on in the two client namespaces; the lab switches it off), the
-# path is direct, and after `network leave` the path is gone.
+# path is direct, and after `network leave` the path and b's addresses are
+# gone.
 set -u
 . "$(dirname "$0")/lib.sh"
 t_init readmenet
@@ -113,5 +114,8 @@ ctl b network leave friends >/dev/null || fail "network leave"
 [ "$(ctl b networks --json | jq length)" = 0 ] || fail "b still in a network: $(ctl b networks --json)"
 gone() { ! pings a "$B"; }
 wait_until 30 gone || fail "a still reaches b after b left"
+# b no longer holds the network's addresses: none stays on its TUN.
+left=$(lab_exec b ip -o addr show dev tt0 | grep -F -e " $B/" -e " $B6/")
+[ -z "$left" ] || fail "b's TUN keeps the left network's addresses: $left"
 t_log "IPv4 $A<->$B and ULA $A6<->$B6 over $(peer_field a "$KB" candidates 2>/dev/null || echo 'the path'), left"
 echo "PASS readme_network"

@@ -82,6 +82,24 @@ static bool is_member_of(struct tund_peer *p, struct tund_membership *n)
 
 /* ---- addresses ---- */
 
+/* Takes our address in this network off the TUN: after a leave, or when it
+ * changed, the old one would still answer and source packets peers drop. */
+static void remove_own_address(struct tund_membership *n, bool v6_too)
+{
+	int ret;
+
+	if (!n->has_addr || n->d->ifindex <= 0)
+		return;
+	ret = tund_addr_del(n->d->ifindex, &n->addr4);
+	if (ret && ret != -EADDRNOTAVAIL)
+		log_warn("network %s: cannot remove our old address: %s", n->net.name,
+			 g_strerror(-ret));
+	ret = v6_too ? tund_addr_del(n->d->ifindex, &n->addr6) : 0;
+	if (ret && ret != -EADDRNOTAVAIL)
+		log_warn("network %s: cannot remove our old IPv6 address: %s", n->net.name,
+			 g_strerror(-ret));
+}
+
 static void set_own_address(struct tund_membership *n, const uint8_t v4[4], const uint8_t v6[16])
 {
 	struct tund_cidr a4 = n->net.prefix4, a6 = n->net.prefix6;
@@ -91,9 +109,11 @@ static void set_own_address(struct tund_membership *n, const uint8_t v4[4], cons
 	memcpy(a6.addr, v6, 16);
 	if (n->has_addr && !memcmp(a4.addr, n->addr4.addr, 4))
 		return;
-	if (n->has_addr)
-		log_warn("network %s: our address changed (collision); adding the new one",
+	if (n->has_addr) {
+		log_warn("network %s: our address changed (collision); moving to the new one",
 			 n->net.name);
+		remove_own_address(n, memcmp(a6.addr, n->addr6.addr, 16) != 0); /* no longer ours */
+	}
 	n->addr4 = a4;
 	n->addr6 = a6;
 	n->has_addr = true;
@@ -710,6 +730,8 @@ void tund_membership_stop(struct tund_membership *n, bool leaving)
 	tund_addrwatch_free(n->addrwatch);
 	if (leaving && n->d->dp)
 		tund_dataplane_drop_network(n->d->dp, bcast_group(n));
+	if (leaving)
+		remove_own_address(n, true);
 	if (n->mqtt) {
 		if (leaving) /* an empty retained message removes our announce */
 			tund_mqtt_publish(n->mqtt, n->announce_topic, "", 0, true);
