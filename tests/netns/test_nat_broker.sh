@@ -49,6 +49,8 @@ ctl b join "$invite2" >/dev/null || fail "b: join club"
 KB=$(pubkey b)
 wait_until 60 sh -c "[ \"\$($TUNDCTL --socket $T_DIR/a/tund.sock peers --json | jq -r --arg k $KB '.[] | select(.public_key == \$k) | .state')\" = pending ]" ||
 	fail "b is not pending on a"
+held=$(ctl a peers --json | jq -r --arg k "$KB" '.[] | select(.public_key == $k) | .allowed_ips | length')
+[ "$held" = 0 ] || fail "pending b holds $held address(es) on a: $(ctl a peers --json)"
 Aclub=$(overlay_addr a)
 [ -n "$Aclub" ] || fail "a has no address in club"
 sleep_check=0

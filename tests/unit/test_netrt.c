@@ -339,6 +339,8 @@ UNIT_TEST(netrt_approve_admission)
 	struct tund_peer *pb = tund_peer_list_find(&f.d.peers, b.b64);
 	CHECK(pb && pb->state == TUND_PEER_PENDING);
 	CHECK(summary_int(n, "pending") == 1 && summary_int(n, "members") == 0);
+	/* A pending key holds no address, no WireGuard peer and no path. */
+	CHECK(pb && pb->allowed_ips->len == 0 && !pb->wg_peer && !pb->path);
 	/* A pending member may not signal yet. */
 	len = seal(&b, net.key, TUND_SIGNAL_BYE, f.d.public_key, now_ms(), buf, sizeof(buf));
 	tund_membership_receive(n, buf, len, false);
@@ -353,6 +355,7 @@ UNIT_TEST(netrt_approve_admission)
 	CHECK(r.ok && !g_strcmp0(fx_result_string(&r, "state"), "member"));
 	fx_reply_clear(&r);
 	CHECK(pb && pb->state == TUND_PEER_MEMBER && pb->has_psk);
+	CHECK(pb && pb->allowed_ips->len == 2); /* approved: now it has its addresses */
 	fx_call(&f, approve, &r);
 	CHECK(!r.ok && r.error && strstr(r.error, "member, not pending"));
 	fx_reply_clear(&r);

@@ -146,7 +146,8 @@ void tund_membership_assign(struct tund_membership *n)
 	for (guint i = 0; i < d->peers.items->len; i++) {
 		struct tund_peer *p = g_ptr_array_index(d->peers.items, i);
 
-		if (is_member_of(p, n) && p->state != TUND_PEER_BLOCKED)
+		/* Pending keys hold no address: approval, not an announce, gives one. */
+		if (is_member_of(p, n) && p->state == TUND_PEER_MEMBER)
 			g_ptr_array_add(members, p);
 	}
 	count = members->len + 1;
