@@ -75,6 +75,8 @@ $(B)/san/%.o: %.c
 
 # The document check reads doc/ from this tree, wherever the tests run.
 $(B)/san/tests/unit/test_control_proto.o: CFLAGS += -DTUND_TOP='"$(CURDIR)"'
+# And the check that tund/ attaches sources only through daemon/loop.h reads tund/.
+$(B)/san/tests/unit/test_loop.o: CFLAGS += -DTUND_TOP='"$(CURDIR)"'
 
 $(B)/unit-tests: $(UNIT_SRC:%.c=$(B)/san/%.o) $(SAN_OBJ) $(CTL_LIB_SRC:%.c=$(B)/san/%.o)
 	$(Q)$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(PKG_LIBS)

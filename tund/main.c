@@ -10,6 +10,7 @@
 
 #include "tund/daemon/daemon.h"
 #include "tund/daemon/log.h"
+#include "tund/daemon/loop.h"
 #include "tund/host/privdrop.h"
 
 static void usage(FILE *f)
@@ -97,9 +98,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (tund_daemon_start(&d, user)) {
-		g_unix_signal_add(SIGTERM, on_quit_signal, &d);
-		g_unix_signal_add(SIGINT, on_quit_signal, &d);
-		g_unix_signal_add(SIGHUP, on_reload_signal, &d);
+		tund_loop_signal_add(SIGTERM, on_quit_signal, &d);
+		tund_loop_signal_add(SIGINT, on_quit_signal, &d);
+		tund_loop_signal_add(SIGHUP, on_reload_signal, &d);
 		tund_daemon_run(&d);
 		status = 0;
 	}

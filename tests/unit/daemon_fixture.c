@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "overlay/keys.h"
+#include "tests/unit/unit.h"
 #include "tund/dataplane/dataplane.h"
 #include "tund/connect/membership.h"
 #include "tund/connect/path.h"
@@ -248,7 +249,7 @@ char *fx_socket_request(const char *path, const char *line, int seconds)
 			else if (errno != EAGAIN)
 				break;
 		}
-		g_main_context_iteration(NULL, FALSE);
+		unit_iterate(false);
 		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (n == 0)
 			break;
@@ -368,7 +369,7 @@ bool fx_carried(int from_tun, int to_tun, const char *src, const char *dst, cons
 			return false;
 		/* ICE paths live on the main loop: keep it running. */
 		for (int i = 0; i < 20; i++) {
-			g_main_context_iteration(NULL, FALSE);
+			unit_iterate(false);
 			while (poll(&p, 1, 10) > 0) {
 				ssize_t n = recv(to_tun, got, sizeof(got), 0);
 

@@ -4,7 +4,10 @@
  * compares them with tests/list). A test passes when none of its CHECKs
  * failed; each has TUND_UNIT_TIMEOUT seconds (default 60) before the runner
  * stops with a line naming it. A leak check after each test fails the test
- * that leaked (TUND_UNIT_NO_LEAK_CHECK=1 leaves it to the report at exit). */
+ * that leaked (TUND_UNIT_NO_LEAK_CHECK=1 leaves it to the report at exit).
+ * Each test runs on its own GMainContext, pushed as the thread default:
+ * sources one test leaves behind never fire in the next. */
+#include <glib.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +53,32 @@ void unit_skip(const char *tag, const char *reason)
 {
 	skip_tag = tag;
 	skip_reason = reason;
+}
+
+bool unit_iterate(bool may_block)
+{
+	/* NULL (no test running) is the global default, as for GLib. */
+	return g_main_context_iteration(g_main_context_get_thread_default(), may_block);
+}
+
+enum {
+	/* Bounds the drain: an idle that re-adds itself would never end it. */
+	DRAIN_MAX = 10000,
+};
+
+/* Runs test i on a fresh context. What is ready when it returns (idle
+ * closes, the last replies) still runs, on that context, before it is
+ * freed with whatever sources remain, so the leak check sees its end. */
+static void run_on_private_context(int i)
+{
+	GMainContext *ctx = g_main_context_new();
+
+	g_main_context_push_thread_default(ctx);
+	tests[i].fn();
+	for (int n = 0; n < DRAIN_MAX && g_main_context_iteration(ctx, FALSE); n++)
+		;
+	g_main_context_pop_thread_default(ctx);
+	g_main_context_unref(ctx);
 }
 
 /* Async-signal-safe: names the test that ran out of time, then exits. */
@@ -120,7 +149,7 @@ int main(int argc, char **argv)
 		skip_tag = skip_reason = NULL;
 		current_name = tests[i].name;
 		alarm(timeout_s);
-		tests[i].fn();
+		run_on_private_context(i);
 		alarm(0);
 #if defined(__SANITIZE_ADDRESS__)
 		/* Leaks are found after the test that made them: that test fails.

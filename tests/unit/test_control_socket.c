@@ -36,7 +36,7 @@ static bool send_all(int fd, const char *data, size_t len)
 		ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
 
 		if (n < 0 && errno == EAGAIN) {
-			g_main_context_iteration(NULL, FALSE);
+			unit_iterate(false);
 			continue;
 		}
 		if (n <= 0)
@@ -60,7 +60,7 @@ static GString *read_lines(int fd, unsigned want, bool *eof)
 		char buf[4096];
 		ssize_t n;
 
-		g_main_context_iteration(NULL, FALSE);
+		unit_iterate(false);
 		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (n == 0) {
 			*eof = true;
@@ -207,7 +207,7 @@ UNIT_TEST(control_socket_deferred_reply)
 	CHECK(send_all(fd, "later\n", 6));
 	gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
 	while (!deferred_client && g_get_monotonic_time() < end)
-		g_main_context_iteration(NULL, FALSE);
+		unit_iterate(false);
 	CHECK(deferred_client != 0);
 	tund_control_reply(c, deferred_client, tund_control_encode_error("done later"));
 	GString *got = read_lines(fd, 1, &eof);
@@ -218,11 +218,11 @@ UNIT_TEST(control_socket_deferred_reply)
 	deferred_client = 0;
 	end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
 	while (!deferred_client && g_get_monotonic_time() < end)
-		g_main_context_iteration(NULL, FALSE);
+		unit_iterate(false);
 	close(fd);
 	/* Let the server see the hang-up. */
 	for (int i = 0; i < 50; i++) {
-		g_main_context_iteration(NULL, FALSE);
+		unit_iterate(false);
 		g_usleep(1000);
 	}
 	tund_control_reply(c, deferred_client, tund_control_encode_error("too late"));
@@ -266,7 +266,7 @@ UNIT_TEST(control_socket_reply_from_inside_the_handler)
 		/* Hanging up must leave no watch behind on the freed client. */
 		close(fd);
 		for (int i = 0; i < 50; i++) {
-			g_main_context_iteration(NULL, FALSE);
+			unit_iterate(false);
 			g_usleep(1000);
 		}
 	}

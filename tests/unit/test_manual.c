@@ -164,7 +164,7 @@ out:
 	node_stop(&b);
 	/* Sessions close from idle callbacks. */
 	for (int i = 0; i < 200 && tund_ice_pending_closes() > 0; i++) {
-		g_main_context_iteration(NULL, FALSE);
+		unit_iterate(false);
 		g_usleep(5000);
 	}
 	fx_netns_leave(ns);
@@ -197,7 +197,7 @@ static char *wait_line(int fd, int seconds)
 			g_string_append_len(got, buf, n);
 		else if (n == 0)
 			break;
-		g_main_context_iteration(NULL, FALSE);
+		unit_iterate(false);
 		g_usleep(1000);
 	}
 	return g_string_free(got, FALSE);
@@ -233,7 +233,7 @@ UNIT_TEST(manual_offer_replaced_or_peer_removed_answers_the_waiting_client)
 	int c1 = connect_to(a.f.d.cfg.control_socket);
 	CHECK(c1 >= 0 && send(c1, offer, strlen(offer), 0) == (ssize_t)strlen(offer));
 	for (int i = 0; i < 100; i++) {
-		g_main_context_iteration(NULL, FALSE);
+		unit_iterate(false);
 		g_usleep(1000);
 	}
 	/* A second offer replaces the first path: the first client is told. */
@@ -252,7 +252,7 @@ UNIT_TEST(manual_offer_replaced_or_peer_removed_answers_the_waiting_client)
 out:
 	node_stop(&a);
 	for (int i = 0; i < 200 && tund_ice_pending_closes() > 0; i++) {
-		g_main_context_iteration(NULL, FALSE);
+		unit_iterate(false);
 		g_usleep(5000);
 	}
 	fx_netns_leave(ns);

@@ -57,7 +57,7 @@ static bool run_until(struct side *a, struct side *b, bool (*done)(struct side *
 			return false;
 		deliver(a, b);
 		deliver(b, a);
-		g_main_context_iteration(NULL, FALSE);
+		unit_iterate(false);
 		g_usleep(500);
 	}
 	return true;
@@ -104,7 +104,7 @@ static void drain(void)
 	gint64 end = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
 
 	do {
-		while (g_main_context_iteration(NULL, FALSE))
+		while (unit_iterate(false))
 			;
 		g_usleep(1000);
 	} while (tund_ice_pending_closes() > 0 && g_get_monotonic_time() < end);

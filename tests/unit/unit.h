@@ -14,6 +14,12 @@ void unit_register(const char *name, unit_fn fn);
 void unit_check_failed(const char *file, int line, const char *expr);
 void unit_skip(const char *tag, const char *reason);
 
+/* Each test runs on a private GMainContext that the runner pushes as the
+ * thread default (tund/daemon/loop.h attaches the daemon's sources there)
+ * and drains and frees afterwards. One iteration of that context, as
+ * g_main_context_iteration: true when something was dispatched. */
+bool unit_iterate(bool may_block);
+
 #define UNIT_TEST(name)                                                        \
 	static void unit_##name(void);                                         \
 	__attribute__((constructor)) static void unit_reg_##name(void)        \

@@ -12,6 +12,7 @@
 
 #include "tund/connect/netwatch.h"
 #include "tund/daemon/log.h"
+#include "tund/daemon/loop.h"
 
 enum {
 	/* A move is several events (old address gone, new one, routes): one
@@ -42,8 +43,8 @@ static void changed(struct tund_addrwatch *w, bool removed)
 {
 	w->removed |= removed;
 	if (w->timer)
-		g_source_remove(w->timer);
-	w->timer = g_timeout_add(SETTLE_MS, settled, w);
+		tund_loop_source_remove(w->timer);
+	w->timer = tund_loop_timeout_add(SETTLE_MS, settled, w);
 }
 
 static void on_event(void *ctx, const struct tund_nl_event *ev)
@@ -91,7 +92,7 @@ void tund_addrwatch_free(struct tund_addrwatch *w)
 		return;
 	tund_netwatch_unsubscribe(on_event, w);
 	if (w->timer)
-		g_source_remove(w->timer);
+		tund_loop_source_remove(w->timer);
 	g_free(w);
 }
 

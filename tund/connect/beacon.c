@@ -16,6 +16,7 @@
 #include "overlay/beacon.h"
 #include "tund/connect/netwatch.h"
 #include "tund/daemon/log.h"
+#include "tund/daemon/loop.h"
 
 enum {
 	INTERVAL_MS = 5000,
@@ -231,7 +232,7 @@ static void arm_timer(struct tund_beacon *b)
 {
 	guint delay = INTERVAL_MS - JITTER_MS + randombytes_uniform(2 * JITTER_MS + 1);
 
-	b->timer = g_timeout_add(delay, on_timer, b);
+	b->timer = tund_loop_timeout_add(delay, on_timer, b);
 }
 
 static gboolean on_timer(gpointer data)
@@ -264,7 +265,7 @@ static void link_changed(struct tund_beacon *b)
 	if (now < b->last_link_send_ms + LINK_MIN_GAP_MS &&
 	    b->last_link_send_ms + LINK_MIN_GAP_MS - now > delay)
 		delay = b->last_link_send_ms + LINK_MIN_GAP_MS - now;
-	b->link_timer = g_timeout_add((guint)delay, on_link_timer, b);
+	b->link_timer = tund_loop_timeout_add((guint)delay, on_link_timer, b);
 }
 
 static void on_nl_event(void *ctx, const struct tund_nl_event *ev)
@@ -538,9 +539,9 @@ struct tund_beacon *tund_beacon_start(const uint8_t netkey[32], const uint8_t my
 	}
 	b->subscribed = true;
 
-	b->rx4_watch = g_unix_fd_add(b->rx4, G_IO_IN, on_rx, b);
+	b->rx4_watch = tund_loop_fd_add(b->rx4, G_IO_IN, on_rx, b);
 	if (b->rx6 >= 0)
-		b->rx6_watch = g_unix_fd_add(b->rx6, G_IO_IN, on_rx, b);
+		b->rx6_watch = tund_loop_fd_add(b->rx6, G_IO_IN, on_rx, b);
 	join_groups(b);
 	send_all(b);
 	arm_timer(b);
@@ -560,13 +561,13 @@ void tund_beacon_stop(struct tund_beacon *b)
 	if (!b)
 		return;
 	if (b->rx4_watch)
-		g_source_remove(b->rx4_watch);
+		tund_loop_source_remove(b->rx4_watch);
 	if (b->rx6_watch)
-		g_source_remove(b->rx6_watch);
+		tund_loop_source_remove(b->rx6_watch);
 	if (b->timer)
-		g_source_remove(b->timer);
+		tund_loop_source_remove(b->timer);
 	if (b->link_timer)
-		g_source_remove(b->link_timer);
+		tund_loop_source_remove(b->link_timer);
 	if (b->rx4 >= 0)
 		close(b->rx4);
 	if (b->rx6 >= 0)

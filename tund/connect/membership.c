@@ -13,6 +13,7 @@
 #include "tund/daemon/state.h"
 #include "tund/dataplane/dataplane.h"
 #include "tund/daemon/log.h"
+#include "tund/daemon/loop.h"
 #include "tund/connect/mqtt.h"
 #include "tund/connect/path.h"
 #include "overlay/control_proto.h"
@@ -520,7 +521,7 @@ static void on_connected(void *ctx)
 
 	publish_announce(n);
 	if (!n->reannounce_timer)
-		n->reannounce_timer = g_timeout_add_seconds(TUND_SIGNAL_REANNOUNCE_MS / 1000,
+		n->reannounce_timer = tund_loop_timeout_add_seconds(TUND_SIGNAL_REANNOUNCE_MS / 1000,
 							    reannounce, n);
 	/* Messages sent while the broker was away are lost: renegotiate every
 	 * member that has no working path. */
@@ -535,7 +536,7 @@ static void on_connected(void *ctx)
 			tund_membership_member_connect(n, p);
 	}
 	if (n->joining && !n->joining_timer)
-		n->joining_timer = g_timeout_add_seconds(JOINING_WINDOW_S, joining_over, n);
+		n->joining_timer = tund_loop_timeout_add_seconds(JOINING_WINDOW_S, joining_over, n);
 }
 
 static void on_disconnected(void *ctx, const char *why)
@@ -724,9 +725,9 @@ void tund_membership_stop(struct tund_membership *n, bool leaving)
 	if (!n)
 		return;
 	if (n->joining_timer)
-		g_source_remove(n->joining_timer);
+		tund_loop_source_remove(n->joining_timer);
 	if (n->reannounce_timer)
-		g_source_remove(n->reannounce_timer);
+		tund_loop_source_remove(n->reannounce_timer);
 	tund_beacon_stop(n->beacon);
 	tund_addrwatch_free(n->addrwatch);
 	if (leaving && n->d->dp)

@@ -13,6 +13,7 @@
 #include "overlay/servers.h"
 #include "tund/connect/addrwatch.h"
 #include "tund/daemon/log.h"
+#include "tund/daemon/loop.h"
 
 enum {
 	KEEPALIVE_S = 15,
@@ -145,7 +146,7 @@ static void attempt(struct tund_mqtt *m);
 static void unwatch(struct tund_mqtt *m)
 {
 	if (m->io_watch)
-		g_source_remove(m->io_watch);
+		tund_loop_source_remove(m->io_watch);
 	m->io_watch = 0;
 	m->watch_fd = -1;
 	m->watch_cond = 0;
@@ -168,7 +169,7 @@ static void sync_watch(struct tund_mqtt *m)
 	if (m->io_watch && fd == m->watch_fd && cond == m->watch_cond)
 		return;
 	unwatch(m);
-	m->io_watch = g_unix_fd_add(fd, cond, on_io, m);
+	m->io_watch = tund_loop_fd_add(fd, cond, on_io, m);
 	m->watch_fd = fd;
 	m->watch_cond = cond;
 }
@@ -191,7 +192,7 @@ static void go_down(struct tund_mqtt *m, const char *why)
 	unsigned delay;
 
 	if (m->attempt_timer)
-		g_source_remove(m->attempt_timer);
+		tund_loop_source_remove(m->attempt_timer);
 	m->attempt_timer = 0;
 	if (m->resolving) {
 		g_cancellable_cancel(m->resolving);
@@ -212,8 +213,8 @@ static void go_down(struct tund_mqtt *m, const char *why)
 		log_info("mqtt: connect to %s:%u%s failed: %s; retrying in %.1f s", m->host,
 			 m->port, m->via, why, delay / 1000.0);
 	if (m->retry_timer)
-		g_source_remove(m->retry_timer);
-	m->retry_timer = g_timeout_add(delay, on_retry, m);
+		tund_loop_source_remove(m->retry_timer);
+	m->retry_timer = tund_loop_timeout_add(delay, on_retry, m);
 	if (was_up && m->cb.disconnected)
 		m->cb.disconnected(m->ctx, why);
 	g_free(m->refused);
@@ -283,7 +284,7 @@ static void attempt(struct tund_mqtt *m)
 {
 	GResolver *resolver;
 
-	m->attempt_timer = g_timeout_add(CONNECT_TIMEOUT_MS, on_attempt_timeout, m);
+	m->attempt_timer = tund_loop_timeout_add(CONNECT_TIMEOUT_MS, on_attempt_timeout, m);
 	if (g_hostname_is_ip_address(m->host)) {
 		start_connect(m, m->host);
 		return;
@@ -364,7 +365,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 		return;
 	}
 	if (m->attempt_timer)
-		g_source_remove(m->attempt_timer);
+		tund_loop_source_remove(m->attempt_timer);
 	m->attempt_timer = 0;
 	m->state = ST_CONNECTED;
 	m->failures = 0;
@@ -457,10 +458,10 @@ struct tund_mqtt *tund_mqtt_new(const char *url, const char *client_id,
 	mosquitto_connect_callback_set(m->mosq, on_connect);
 	mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
 	mosquitto_message_callback_set(m->mosq, on_message);
-	m->misc_timer = g_timeout_add(MISC_INTERVAL_MS, on_misc, m);
+	m->misc_timer = tund_loop_timeout_add(MISC_INTERVAL_MS, on_misc, m);
 	/* First attempt from the loop, so that a will or subscriptions set
 	 * right after this already go into the first CONNECT. */
-	m->retry_timer = g_idle_add(on_retry, m);
+	m->retry_timer = tund_loop_idle_add(on_retry, m);
 	return m;
 }
 
@@ -581,11 +582,11 @@ void tund_mqtt_free(struct tund_mqtt *m)
 	}
 	unwatch(m);
 	if (m->misc_timer)
-		g_source_remove(m->misc_timer);
+		tund_loop_source_remove(m->misc_timer);
 	if (m->attempt_timer)
-		g_source_remove(m->attempt_timer);
+		tund_loop_source_remove(m->attempt_timer);
 	if (m->retry_timer)
-		g_source_remove(m->retry_timer);
+		tund_loop_source_remove(m->retry_timer);
 	if (m->resolving) {
 		g_cancellable_cancel(m->resolving);
 		g_object_unref(m->resolving);

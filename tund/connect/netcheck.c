@@ -12,6 +12,7 @@
 
 #include "overlay/stun.h"
 #include "tund/daemon/log.h"
+#include "tund/daemon/loop.h"
 #include "overlay/control_proto.h"
 
 /* Binding and Allocate retransmissions, in ms after the first send. */
@@ -193,16 +194,16 @@ static void netcheck_maybe_free(struct netcheck *nc)
 	if (nc->pending || nc->resolving || nc->freeing)
 		return;
 	nc->freeing = true;
-	g_idle_add(netcheck_free, nc);
+	tund_loop_idle_add(netcheck_free, nc);
 }
 
 /* ---- probes ---- */
 
 static void probe_stop_io(struct probe *p)
 {
-	g_clear_handle_id(&p->io_watch, g_source_remove);
-	g_clear_handle_id(&p->timer, g_source_remove);
-	g_clear_handle_id(&p->retx_timer, g_source_remove);
+	g_clear_handle_id(&p->io_watch, tund_loop_source_remove);
+	g_clear_handle_id(&p->timer, tund_loop_source_remove);
+	g_clear_handle_id(&p->retx_timer, tund_loop_source_remove);
 	if (p->fd >= 0)
 		close(p->fd);
 	p->fd = -1;
@@ -272,20 +273,20 @@ static gboolean on_retransmit(gpointer data)
 	if (!udp_send(p))
 		return G_SOURCE_REMOVE;
 	if (++p->retx < G_N_ELEMENTS(retransmit_at))
-		p->retx_timer = g_timeout_add(retransmit_at[p->retx] - prev, on_retransmit, p);
+		p->retx_timer = tund_loop_timeout_add(retransmit_at[p->retx] - prev, on_retransmit, p);
 	return G_SOURCE_REMOVE;
 }
 
 /* Sends the request now and schedules its retransmissions and timeout. */
 static void udp_start_request(struct probe *p)
 {
-	g_clear_handle_id(&p->timer, g_source_remove);
-	g_clear_handle_id(&p->retx_timer, g_source_remove);
+	g_clear_handle_id(&p->timer, tund_loop_source_remove);
+	g_clear_handle_id(&p->retx_timer, tund_loop_source_remove);
 	p->retx = 0;
-	p->timer = g_timeout_add(p->nc->timeout_ms, on_timeout, p);
+	p->timer = tund_loop_timeout_add(p->nc->timeout_ms, on_timeout, p);
 	if (!udp_send(p))
 		return;
-	p->retx_timer = g_timeout_add(retransmit_at[0], on_retransmit, p);
+	p->retx_timer = tund_loop_timeout_add(retransmit_at[0], on_retransmit, p);
 }
 
 static void stun_stage_result(struct probe *p)
@@ -374,8 +375,8 @@ static gboolean on_tcp_io(int fd, GIOCondition cond, gpointer data);
 
 static void tcp_watch(struct probe *p, GIOCondition cond)
 {
-	g_clear_handle_id(&p->io_watch, g_source_remove);
-	p->io_watch = g_unix_fd_add(p->fd, cond, on_tcp_io, p);
+	g_clear_handle_id(&p->io_watch, tund_loop_source_remove);
+	p->io_watch = tund_loop_fd_add(p->fd, cond, on_tcp_io, p);
 }
 
 static void mqtt_connect_packet(struct probe *p)
@@ -515,7 +516,7 @@ static void probe_go(struct probe *p)
 			finish_errno(p, errno);
 			return;
 		}
-		p->timer = g_timeout_add(p->nc->timeout_ms, on_timeout, p);
+		p->timer = tund_loop_timeout_add(p->nc->timeout_ms, on_timeout, p);
 		tcp_watch(p, G_IO_OUT);
 		return;
 	}
@@ -526,7 +527,7 @@ static void probe_go(struct probe *p)
 		finish_errno(p, errno);
 		return;
 	}
-	p->io_watch = g_unix_fd_add(fd, G_IO_IN, on_udp_readable, p);
+	p->io_watch = tund_loop_fd_add(fd, G_IO_IN, on_udp_readable, p);
 	udp_start_request(p);
 }
 
@@ -550,7 +551,7 @@ static void on_resolved(GObject *src, GAsyncResult *res, gpointer data)
 	} else {
 		GSocketAddress *sa = g_inet_socket_address_new(addrs->data, p->port);
 
-		g_clear_handle_id(&p->timer, g_source_remove);
+		g_clear_handle_id(&p->timer, tund_loop_source_remove);
 		p->dst_len = (socklen_t)g_socket_address_get_native_size(sa);
 		if (!g_socket_address_to_native(sa, &p->dst, sizeof(p->dst), NULL))
 			probe_finish(p, false, "unusable address");
@@ -578,7 +579,7 @@ static void probe_start(struct netcheck *nc, struct probe *p)
 		return;
 	}
 	/* The lookup counts against the step's timeout too. */
-	p->timer = g_timeout_add(nc->timeout_ms, on_timeout, p);
+	p->timer = tund_loop_timeout_add(nc->timeout_ms, on_timeout, p);
 	p->resolving = true;
 	nc->resolving++;
 	r = g_resolver_get_default();
@@ -651,6 +652,6 @@ void tund_netcheck_run(const struct tund_netcheck_config *cfg,
 		/* Nothing to wait for (none configured, or all failed at once):
 		 * report from the loop, never from inside this call. */
 		nc->pending = 1;
-		g_idle_add(report_idle, nc);
+		tund_loop_idle_add(report_idle, nc);
 	}
 }

@@ -4,6 +4,8 @@
 #include <glib-unix.h>
 #include <glib.h>
 
+#include "tund/daemon/loop.h"
+
 struct sub {
 	tund_netwatch_fn fn; /* NULL: unsubscribed during a dispatch */
 	void *ctx;
@@ -27,7 +29,7 @@ static void close_if_unused(void)
 {
 	if (w.dispatching || !w.subs || w.subs->len)
 		return;
-	g_source_remove(w.watch);
+	tund_loop_source_remove(w.watch);
 	tund_nl_monitor_close(w.mon);
 	g_array_unref(w.subs);
 	w.watch = 0;
@@ -79,7 +81,7 @@ int tund_netwatch_subscribe(tund_netwatch_fn fn, void *ctx)
 		if (ret)
 			return ret;
 		w.subs = g_array_new(FALSE, FALSE, sizeof(struct sub));
-		w.watch = g_unix_fd_add(tund_nl_monitor_fd(w.mon), G_IO_IN, on_readable, NULL);
+		w.watch = tund_loop_fd_add(tund_nl_monitor_fd(w.mon), G_IO_IN, on_readable, NULL);
 	}
 	g_array_append_val(w.subs, s);
 	return 0;

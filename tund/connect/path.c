@@ -8,6 +8,7 @@
 #include "tund/daemon/state.h"
 #include "tund/dataplane/dataplane.h"
 #include "tund/daemon/log.h"
+#include "tund/daemon/loop.h"
 #include "overlay/control_proto.h"
 
 enum {
@@ -84,7 +85,7 @@ static void starting_done(struct session *s)
 	s->starting = false;
 	n_starting--;
 	if (!g_queue_is_empty(&waiting) && !wake_source)
-		wake_source = g_idle_add(start_waiting, NULL);
+		wake_source = tund_loop_idle_add(start_waiting, NULL);
 }
 
 static const char *peer_label(struct tund_peer *p)
@@ -103,9 +104,9 @@ static void session_destroy(struct session *s)
 
 	starting_done(s);
 	if (s->connect_timer)
-		g_source_remove(s->connect_timer);
+		tund_loop_source_remove(s->connect_timer);
 	if (s->nudge_timer)
-		g_source_remove(s->nudge_timer);
+		tund_loop_source_remove(s->nudge_timer);
 	if (d->dp && s->path_id)
 		tund_dataplane_path_unregister(d->dp, s->path_id);
 	if (s->ice)
@@ -141,7 +142,7 @@ static void session_drop(struct tund_path *path, struct session *s, bool tell_pe
 	}
 	/* No longer active or probe: its callbacks are ignored from now on. */
 	s->connected = false;
-	s->destroy_id = g_idle_add(destroy_idle, s);
+	s->destroy_id = tund_loop_idle_add(destroy_idle, s);
 	path->dying = g_list_prepend(path->dying, s);
 }
 
@@ -210,7 +211,7 @@ static void schedule(struct tund_path *path, guint *timer, unsigned *backoff, un
 	*backoff = *backoff ? MIN(*backoff * 2, max) : min;
 	/* Jitter so two sides and many peers do not move in lockstep. */
 	secs = *backoff + randombytes_uniform(*backoff / 2 + 1);
-	*timer = g_timeout_add_seconds(secs, fn, path);
+	*timer = tund_loop_timeout_add_seconds(secs, fn, path);
 }
 
 static gboolean retry_fire(gpointer data)
@@ -280,7 +281,7 @@ static void use_session(struct tund_path *path, struct session *s)
 		return;
 	tund_dataplane_peer_use_path(path->d->dp, path->peer, s->path_id);
 	if (!s->nudge_timer)
-		s->nudge_timer = g_timeout_add(HANDSHAKE_NUDGE_MS, nudge_fire, s);
+		s->nudge_timer = tund_loop_timeout_add(HANDSHAKE_NUDGE_MS, nudge_fire, s);
 }
 
 static gboolean nudge_fire(gpointer data)
@@ -361,7 +362,7 @@ static void on_state(void *ctx, enum tund_ice_state st, const char *reason)
 		s->connected = true;
 		starting_done(s);
 		if (s->connect_timer) {
-			g_source_remove(s->connect_timer);
+			tund_loop_source_remove(s->connect_timer);
 			s->connect_timer = 0;
 		}
 		path->retry_s = 0;
@@ -436,7 +437,7 @@ static struct session *session_new(struct tund_path *path, uint32_t id)
 	s->path = path;
 	s->id = id;
 	s->local = g_ptr_array_new_with_free_func(g_free);
-	s->ice = tund_ice_new(g_main_context_default(), path->controlling, &path->cfg, &callbacks, s, &err);
+	s->ice = tund_ice_new(tund_loop_context(), path->controlling, &path->cfg, &callbacks, s, &err);
 	if (!s->ice) {
 		snprintf(path->last_error, sizeof(path->last_error), "cannot start ICE: %s",
 			 err ? err : "unknown error");
@@ -449,7 +450,7 @@ static struct session *session_new(struct tund_path *path, uint32_t id)
 	if (path->d->dp)
 		s->path_id = tund_dataplane_path_register(path->d->dp, ice_send, s->ice);
 	if (!path->manual_done)
-		s->connect_timer = g_timeout_add_seconds(CONNECT_TIMEOUT_S, connect_timeout, s);
+		s->connect_timer = tund_loop_timeout_add_seconds(CONNECT_TIMEOUT_S, connect_timeout, s);
 	return s;
 }
 
@@ -609,9 +610,9 @@ void tund_path_free(struct tund_path *path)
 		return;
 	g_queue_remove(&waiting, path);
 	if (path->retry_timer)
-		g_source_remove(path->retry_timer);
+		tund_loop_source_remove(path->retry_timer);
 	if (path->upgrade_timer)
-		g_source_remove(path->upgrade_timer);
+		tund_loop_source_remove(path->upgrade_timer);
 	/* Sessions go now: nothing may call back into a freed path. */
 	if (path->active)
 		session_destroy(path->active);
@@ -622,7 +623,7 @@ void tund_path_free(struct tund_path *path)
 		struct session *s = path->dying->data;
 
 		path->dying = g_list_delete_link(path->dying, path->dying);
-		g_source_remove(s->destroy_id);
+		tund_loop_source_remove(s->destroy_id);
 		session_destroy(s);
 	}
 	/* A blob still owed: its owner frees what it handed us. */
@@ -645,7 +646,7 @@ void tund_path_kick(struct tund_path *path)
 	/* A half-made session may have lost its messages: start afresh. */
 	session_drop(path, path->active, false);
 	if (path->retry_timer) {
-		g_source_remove(path->retry_timer);
+		tund_loop_source_remove(path->retry_timer);
 		path->retry_timer = 0;
 	}
 	tund_path_start(path);
@@ -676,7 +677,7 @@ void tund_path_underlay_changed(struct tund_path *path, bool removed)
 	session_drop(path, path->probe, true);
 	session_drop(path, path->active, true);
 	if (path->retry_timer) {
-		g_source_remove(path->retry_timer);
+		tund_loop_source_remove(path->retry_timer);
 		path->retry_timer = 0;
 	}
 	path->retry_s = 0;

@@ -15,6 +15,7 @@
 #include "tund/control/commands.h"
 #include "tund/control/control.h"
 #include "tund/control/control_codec.h"
+#include "tund/daemon/loop.h"
 #include "tund/daemon/state.h"
 #include "tund/dataplane/dataplane.h"
 #include "tund/connect/path.h"
@@ -74,11 +75,11 @@ static void finish(struct ping *pg)
 	const char *kind = p && p->path ? tund_path_kind(p->path) : NULL;
 
 	if (pg->io)
-		g_source_remove(pg->io);
+		tund_loop_source_remove(pg->io);
 	if (pg->send_timer)
-		g_source_remove(pg->send_timer);
+		tund_loop_source_remove(pg->send_timer);
 	if (pg->done_timer)
-		g_source_remove(pg->done_timer);
+		tund_loop_source_remove(pg->done_timer);
 	if (pg->shared)
 		g_hash_table_remove(by_ident, GUINT_TO_POINTER(pg->ident));
 	else
@@ -135,7 +136,7 @@ static gboolean send_one(gpointer data)
 	if (pg->sent < pg->count)
 		return G_SOURCE_CONTINUE;
 	pg->send_timer = 0;
-	pg->done_timer = g_timeout_add(PING_WAIT_MS, done_fire, pg);
+	pg->done_timer = tund_loop_timeout_add(PING_WAIT_MS, done_fire, pg);
 	return G_SOURCE_REMOVE;
 }
 
@@ -271,13 +272,13 @@ JsonNode *tund_cmd_ping(struct tund_daemon *d, JsonObject *req, char **err)
 	if (pg->shared) {
 		g_hash_table_insert(by_ident, GUINT_TO_POINTER(pg->ident), pg);
 		if (!shared_io)
-			shared_io = g_unix_fd_add(shared_fd, G_IO_IN, on_shared, NULL);
+			shared_io = tund_loop_fd_add(shared_fd, G_IO_IN, on_shared, NULL);
 	} else {
-		pg->io = g_unix_fd_add(pg->fd, G_IO_IN, on_reply, pg);
+		pg->io = tund_loop_fd_add(pg->fd, G_IO_IN, on_reply, pg);
 	}
 	/* With one request, send_one arms the done timer itself. */
 	send_one(pg);
 	if (pg->count > 1)
-		pg->send_timer = g_timeout_add(PING_INTERVAL_MS, send_one, pg);
+		pg->send_timer = tund_loop_timeout_add(PING_INTERVAL_MS, send_one, pg);
 	return NULL; /* answered by finish() */
 }

@@ -13,6 +13,7 @@
 
 #include "tund/control/control_codec.h"
 #include "tund/daemon/log.h"
+#include "tund/daemon/loop.h"
 
 enum {
 	MAX_CLIENTS = 64,
@@ -57,9 +58,9 @@ static void client_free(struct client *cl)
 	struct tund_control *s = cl->server;
 
 	if (cl->io_watch)
-		g_source_remove(cl->io_watch);
+		tund_loop_source_remove(cl->io_watch);
 	if (cl->idle_timer)
-		g_source_remove(cl->idle_timer);
+		tund_loop_source_remove(cl->idle_timer);
 	close(cl->fd);
 	g_string_free(cl->in, TRUE);
 	g_string_free(cl->out, TRUE);
@@ -74,12 +75,12 @@ static void client_watch(struct client *cl)
 	GIOCondition cond = G_IO_HUP | G_IO_ERR;
 
 	if (cl->io_watch)
-		g_source_remove(cl->io_watch);
+		tund_loop_source_remove(cl->io_watch);
 	if (!cl->closing)
 		cond |= G_IO_IN;
 	if (cl->out->len)
 		cond |= G_IO_OUT;
-	cl->io_watch = g_unix_fd_add(cl->fd, cond, client_io, cl);
+	cl->io_watch = tund_loop_fd_add(cl->fd, cond, client_io, cl);
 }
 
 static gboolean client_idle(gpointer data)
@@ -95,9 +96,9 @@ static gboolean client_idle(gpointer data)
 static void client_touch(struct client *cl)
 {
 	if (cl->idle_timer)
-		g_source_remove(cl->idle_timer);
+		tund_loop_source_remove(cl->idle_timer);
 	/* A longer limit while the client waits for a reply we owe it. */
-	cl->idle_timer = g_timeout_add_seconds(cl->deferred ? DEFERRED_TIMEOUT_S : IDLE_TIMEOUT_S,
+	cl->idle_timer = tund_loop_timeout_add_seconds(cl->deferred ? DEFERRED_TIMEOUT_S : IDLE_TIMEOUT_S,
 					       client_idle, cl);
 }
 
@@ -217,7 +218,7 @@ static gboolean server_accept(gint fd, GIOCondition cond, gpointer data)
 			/* Out of descriptors: pause instead of spinning on a ready socket. */
 			log_warn("control: accept: %s; pausing for 1 s", g_strerror(errno));
 			s->accept_watch = 0;
-			s->accept_pause = g_timeout_add_seconds(1, accept_resume, s);
+			s->accept_pause = tund_loop_timeout_add_seconds(1, accept_resume, s);
 			return G_SOURCE_REMOVE;
 		}
 		return G_SOURCE_CONTINUE;
@@ -247,7 +248,7 @@ static gboolean accept_resume(gpointer data)
 	struct tund_control *s = data;
 
 	s->accept_pause = 0;
-	s->accept_watch = g_unix_fd_add(s->fd, G_IO_IN, server_accept, s);
+	s->accept_watch = tund_loop_fd_add(s->fd, G_IO_IN, server_accept, s);
 	return G_SOURCE_REMOVE;
 }
 
@@ -307,7 +308,7 @@ int tund_control_open(const char *path, tund_control_handler handler, void *ctx,
 	s->fd = fd;
 	s->handler = handler;
 	s->ctx = ctx;
-	s->accept_watch = g_unix_fd_add(fd, G_IO_IN, server_accept, s);
+	s->accept_watch = tund_loop_fd_add(fd, G_IO_IN, server_accept, s);
 	*out = s;
 	return 0;
 }
@@ -342,9 +343,9 @@ void tund_control_close(struct tund_control *s)
 	while (s->clients)
 		client_free(s->clients->data);
 	if (s->accept_watch)
-		g_source_remove(s->accept_watch);
+		tund_loop_source_remove(s->accept_watch);
 	if (s->accept_pause)
-		g_source_remove(s->accept_pause);
+		tund_loop_source_remove(s->accept_pause);
 	close(s->fd);
 	unlink(s->path);
 	g_free(s->path);

@@ -15,6 +15,7 @@
 #include "tund/control/control.h"
 #include "tund/daemon/daemon.h"
 #include "tund/daemon/log.h"
+#include "tund/daemon/loop.h"
 #include "tund/dataplane/dataplane.h"
 #include "tund/dataplane/priority.h"
 #include "tund/host/bcast_rules.h"
@@ -201,7 +202,7 @@ bool tund_daemon_start(struct tund_daemon *d, const char *user)
 	log_info("listening on UDP port %u", d->listen_port);
 	start_broadcast(d);
 	tund_networks_start_pending(d);
-	d->loop = g_main_loop_new(NULL, FALSE);
+	d->loop = g_main_loop_new(tund_loop_context(), FALSE);
 	d->started_us = g_get_monotonic_time();
 	ok = true;
 out:
