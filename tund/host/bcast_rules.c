@@ -150,6 +150,37 @@ static int route_add(int ifindex, const struct tund_cidr *dst,
 	return ret;
 }
 
+/* The IPv4 routes die with the TUN's last IPv4 address (the kernel flushes a
+ * device's routes then), so they are put back each time we add one. */
+static int ipv4_routes(int ifindex, const char *ifname, char *why, size_t why_len)
+{
+	int ret = route_add(ifindex, &mcast4, "route 224.0.0.0/4", why, why_len);
+
+	if (ret < 0)
+		return ret;
+	/* No default route: limited broadcasts go to the TUN instead of
+	 * failing with ENETUNREACH (doc/broadcast.md). */
+	ret = tund_route_add_table(ifindex, &lbcast, tund_bcast_rules_rt_table(ifname));
+	if (ret < 0 && ret != -EEXIST) {
+		set_err(why, why_len, "route 255.255.255.255/32", -ret);
+		return ret;
+	}
+	return 0;
+}
+
+int tund_bcast_rules_routes(const char *ifname, char *why, size_t why_len)
+{
+	int ifindex = tund_link_index(ifname);
+
+	if (why_len)
+		why[0] = '\0';
+	if (ifindex < 0) {
+		set_err(why, why_len, ifname, -ifindex);
+		return ifindex;
+	}
+	return ipv4_routes(ifindex, ifname, why, why_len);
+}
+
 int tund_bcast_rules_install(const char *ifname, char *why, size_t why_len)
 {
 	char table[sizeof(TABLE_PREFIX) + IFNAMSIZ], *script = NULL;
@@ -167,7 +198,7 @@ int tund_bcast_rules_install(const char *ifname, char *why, size_t why_len)
 		set_err(why, why_len, ifname, -ifindex);
 		return ifindex;
 	}
-	ret = route_add(ifindex, &mcast4, "route 224.0.0.0/4", why, why_len);
+	ret = ipv4_routes(ifindex, ifname, why, why_len);
 	if (ret < 0)
 		goto out;
 	/* With IPv6 disabled on the host there is no IPv6 multicast to carry:
@@ -180,14 +211,7 @@ int tund_bcast_rules_install(const char *ifname, char *why, size_t why_len)
 	}
 	if (ret < 0)
 		goto out;
-	/* No default route: limited broadcasts go to the TUN instead of
-	 * failing with ENETUNREACH (doc/broadcast.md). */
 	rt_table = tund_bcast_rules_rt_table(ifname);
-	ret = tund_route_add_table(ifindex, &lbcast, rt_table);
-	if (ret < 0 && ret != -EEXIST) {
-		set_err(why, why_len, "route 255.255.255.255/32", -ret);
-		goto out;
-	}
 	ret = tund_rule_add(&lbcast, rt_table, LBCAST_RULE_PRIO);
 	if (ret < 0 && ret != -EEXIST) {
 		set_err(why, why_len, "rule to 255.255.255.255", -ret);

@@ -34,6 +34,11 @@
  * nothing is left installed on failure. */
 int tund_bcast_rules_install(const char *ifname, char *why, size_t why_len);
 
+/* Puts back the IPv4 routes (224.0.0.0/4 and the limited-broadcast one) on
+ * ifname: the kernel flushes them with the TUN's last IPv4 address, so the
+ * daemon calls this after adding one. Idempotent; 0 or -errno with why. */
+int tund_bcast_rules_routes(const char *ifname, char *why, size_t why_len);
+
 /* The routing table holding the fallback limited-broadcast route for
  * ifname: 0x7475xxxx, the low half a hash of the name. */
 uint32_t tund_bcast_rules_rt_table(const char *ifname);
