@@ -32,6 +32,7 @@
 #define TUND_KEY_ADDRESS "address"
 #define TUND_KEY_ADDRESS6 "address6"
 #define TUND_KEY_ADDRESSES "addresses"
+#define TUND_KEY_ADMIN "admin"
 #define TUND_KEY_ADMISSION "admission"
 #define TUND_KEY_ALLOWED_IPS "allowed_ips"
 #define TUND_KEY_APPLIED "applied"
@@ -145,6 +146,7 @@
 	TUND_KEY_ADDRESS, \
 	TUND_KEY_ADDRESS6, \
 	TUND_KEY_ADDRESSES, \
+	TUND_KEY_ADMIN, \
 	TUND_KEY_ADMISSION, \
 	TUND_KEY_ALLOWED_IPS, \
 	TUND_KEY_APPLIED, \

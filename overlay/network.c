@@ -25,6 +25,7 @@ enum {
 	TAG_TURN = 6,
 	TAG_ADMISSION = 7,
 	TAG_NO_BROADCAST = 8, /* present (empty): LAN-game broadcast is off */
+	TAG_ADMIN = 9,        /* the admin's public key: it signs membership records */
 	TURN_FLAG_TCP = 1,
 	/* Binary invite at its largest is about 3 KB. */
 	INVITE_BIN_MAX = 3072,
@@ -243,6 +244,8 @@ size_t tund_invite_encode(const struct tund_network *net, char *out, size_t cap)
 	}
 	if (net->no_broadcast)
 		put_field(&w, TAG_NO_BROADCAST, "", 0);
+	if (net->has_admin)
+		put_field(&w, TAG_ADMIN, net->admin, 32);
 	if (w.ok) {
 		uint8_t check[INVITE_CHECK_LEN];
 		tund_blake2s(check, sizeof(check), bin, w.len, NULL, 0);
@@ -406,7 +409,7 @@ static bool decode_field(uint8_t tag, const uint8_t *v, size_t flen, unsigned *s
 {
 	bool again;
 
-	if (tag > TAG_NO_BROADCAST)
+	if (tag > TAG_ADMIN)
 		return true; /* a newer field: skip */
 	again = *seen & 1u << tag;
 	*seen |= 1u << tag;
@@ -432,6 +435,14 @@ static bool decode_field(uint8_t tag, const uint8_t *v, size_t flen, unsigned *s
 			return false;
 		}
 		n->no_broadcast = true;
+		return true;
+	case TAG_ADMIN:
+		if (again || flen != 32) {
+			SET_WHY("invite: bad admin key");
+			return false;
+		}
+		memcpy(n->admin, v, 32);
+		n->has_admin = true;
 		return true;
 	default:
 		return true; /* tag 0: not used, skipped as before */
@@ -588,6 +599,12 @@ bool tund_network_announce_topic(const struct tund_network *net, const uint8_t p
 				 char *buf, size_t cap)
 {
 	return write_topic(net, "tund net announce v1", "a/", pubkey, buf, cap);
+}
+
+bool tund_network_record_topic(const struct tund_network *net, const uint8_t subject[32],
+			       char *buf, size_t cap)
+{
+	return write_topic(net, "tund net record v1", "a/", subject, buf, cap);
 }
 
 /* ---- Addresses ---- */

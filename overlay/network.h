@@ -78,6 +78,10 @@ struct tund_network {
 	unsigned n_turn;
 	enum tund_admission admission;
 	bool no_broadcast; /* members do not fan LAN-game broadcasts out to each other */
+	/* Approve admission: the creator's public key. Only its signed records
+	 * (overlay/record.h) admit and block members, on every member. */
+	uint8_t admin[32];
+	bool has_admin;
 };
 
 /* Errors are reported as a static string in *why (why may be NULL). */
@@ -111,6 +115,10 @@ bool tund_network_inbox_topic(const struct tund_network *net, const uint8_t pubk
 /* "tund/<hex id>/a/<hex announce tag of pubkey>" */
 bool tund_network_announce_topic(const struct tund_network *net, const uint8_t pubkey[32],
 				 char *buf, size_t cap);
+/* Where the admin's newest membership record about subject is retained: under
+ * the announce filter (a/+), so members receive it with the announces. */
+bool tund_network_record_topic(const struct tund_network *net, const uint8_t subject[32],
+			       char *buf, size_t cap);
 
 /* Overlay addresses of pubkey for the given attempt: v4 inside prefix4, never
  * its network or broadcast address; v6 inside prefix6 (the same for every

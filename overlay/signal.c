@@ -33,6 +33,7 @@ enum {
 	TAG_PWD = 5,
 	TAG_CANDIDATE = 6,
 	TAG_EOC = 7,
+	TAG_RECORD = 8,
 	PAYLOAD_MAX = TUND_SIGNAL_MAX_LEN - TUND_SIGNAL_ANNOUNCE_HEADER_LEN - ANN_FIXED - TAG_LEN,
 };
 
@@ -172,7 +173,9 @@ static bool message_valid(const struct tund_signal *m)
 	size_t nl = strnlen(m->name, sizeof(m->name)), ul = strnlen(m->ufrag, sizeof(m->ufrag)),
 	       pl = strnlen(m->pwd, sizeof(m->pwd));
 
-	if (m->type < TUND_SIGNAL_ANNOUNCE || m->type > TUND_SIGNAL_BYE)
+	if (m->type < TUND_SIGNAL_ANNOUNCE || m->type > TUND_SIGNAL_RECORD)
+		return false;
+	if (m->has_record != (m->type == TUND_SIGNAL_RECORD))
 		return false;
 	if (unicast(m->type) == is_zero(m->recipient, 32))
 		return false;
@@ -243,6 +246,8 @@ static size_t encode_payload(const struct tund_signal *m, uint8_t *buf, size_t c
 		put_str(&w, TAG_CANDIDATE, m->candidates[i]);
 	if (m->end_of_candidates)
 		put_field(&w, TAG_EOC, NULL, 0);
+	if (m->has_record)
+		put_field(&w, TAG_RECORD, m->record, TUND_RECORD_LEN);
 	return w.ok ? w.len : 0;
 }
 
@@ -265,7 +270,7 @@ static bool decode_payload(const uint8_t *p, size_t len, struct tund_signal *m)
 			return false;
 		v = p;
 		p += flen;
-		if (tag >= TAG_SESSION && tag <= TAG_EOC && tag != TAG_CANDIDATE) {
+		if (tag >= TAG_SESSION && tag <= TAG_RECORD && tag != TAG_CANDIDATE) {
 			if (seen & (1u << tag))
 				return false;
 			seen |= 1u << tag;
@@ -312,6 +317,12 @@ static bool decode_payload(const uint8_t *p, size_t len, struct tund_signal *m)
 			if (flen != 0)
 				return false;
 			m->end_of_candidates = true;
+			break;
+		case TAG_RECORD:
+			if (flen != TUND_RECORD_LEN)
+				return false;
+			memcpy(m->record, v, flen);
+			m->has_record = true;
 			break;
 		default:
 			break; /* a newer field: skip */
@@ -446,7 +457,7 @@ size_t tund_signal_seal(const struct tund_signal *m, const uint8_t netkey[32],
 	plen = encode_payload(m, payload, sizeof(payload));
 	if (!plen)
 		goto out;
-	if (m->type == TUND_SIGNAL_ANNOUNCE)
+	if (!unicast(m->type))
 		result = seal_announce(m, netkey, sender_priv, payload, plen, out, cap);
 	else
 		result = seal_unicast(m, netkey, sender_priv, payload, plen, out, cap);
@@ -468,7 +479,7 @@ static enum tund_signal_verdict open_announce(const uint8_t *in, size_t len,
 	if (!aead_open(body, &blen, in + hl, len - hl, in, hl, in + OFF_NONCE, key))
 		goto out;
 	v = TUND_SIGNAL_MALFORMED;
-	if (blen < ANN_FIXED || body[0] != TUND_SIGNAL_ANNOUNCE)
+	if (blen < ANN_FIXED || (body[0] != TUND_SIGNAL_ANNOUNCE && body[0] != TUND_SIGNAL_RECORD))
 		goto out;
 	/* The sender proves its key before anything else is read. */
 	v = TUND_SIGNAL_FORGED;
@@ -479,7 +490,7 @@ static enum tund_signal_verdict open_announce(const uint8_t *in, size_t len,
 	    !TUND_FUZZING_BUILD)
 		goto out;
 	v = TUND_SIGNAL_MALFORMED;
-	out->type = TUND_SIGNAL_ANNOUNCE;
+	out->type = body[0];
 	memcpy(out->sender, body + 1, 32);
 	out->time_ms = load_be64(body + 33);
 	if (decode_payload(body + ANN_FIXED, blen - ANN_FIXED, out))

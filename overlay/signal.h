@@ -36,15 +36,18 @@
  *   1 session (4)        2 name (0..64, no control bytes)   3 listen port (2)
  *   4 ufrag (4..256)     5 pwd (22..256)   both printable ASCII without space
  *   6 candidate (..255, printable ASCII, starts "a=candidate:"), up to 16
- *   7 end of candidates (0)
- * Offer, answer and restart must carry ufrag and pwd; single fields at most
- * once. */
+ *   7 end of candidates (0)   8 record (TUND_RECORD_LEN, overlay/record.h)
+ * Offer, answer and restart must carry ufrag and pwd; a record message carries
+ * a record and nothing but records carry one; single fields at most once.
+ * Types 1 (announce) and 7 (record) are sealed as announces, 2-6 as unicast. */
 #ifndef TUND_OVERLAY_SIGNAL_H
 #define TUND_OVERLAY_SIGNAL_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "overlay/record.h"
 
 enum tund_signal_type {
 	TUND_SIGNAL_ANNOUNCE = 1,
@@ -53,6 +56,10 @@ enum tund_signal_type {
 	TUND_SIGNAL_CANDIDATE = 4,
 	TUND_SIGNAL_RESTART = 5, /* "please offer a new session": no credentials */
 	TUND_SIGNAL_BYE = 6,
+	/* Broadcast like an announce (retained, one topic per subject): carries
+	 * one membership record (overlay/record.h). No replay window: records
+	 * are idempotent and ordered by their own signed time. */
+	TUND_SIGNAL_RECORD = 7,
 };
 
 enum {
@@ -96,6 +103,8 @@ struct tund_signal {
 	char candidates[TUND_SIGNAL_MAX_CANDIDATES][TUND_SIGNAL_CANDIDATE_MAX + 1];
 	unsigned n_candidates;
 	bool end_of_candidates;
+	uint8_t record[TUND_RECORD_LEN]; /* record messages only: still to be checked */
+	bool has_record;
 };
 
 enum tund_signal_verdict {

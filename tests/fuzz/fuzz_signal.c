@@ -22,6 +22,10 @@ static void open_all(const uint8_t *in, size_t len)
 	for (int k = 0; k < 2; k++) {
 		if (tund_signal_open(in, len, k ? zero : netkey, priv, pub, &m) != TUND_SIGNAL_OK)
 			continue;
+		if (m.has_record) { /* what membership.c does with a record message */
+			struct tund_record rec;
+			(void)tund_record_open(m.record, sizeof(m.record), m.netid, &rec);
+		}
 		tund_signal_replay_init(&r);
 		if (tund_signal_replay_check(&r, m.time_ms, m.nonce, FUZZ_SIGNAL_NOW_MS) ==
 			    TUND_SIGNAL_REPLAY_OK &&

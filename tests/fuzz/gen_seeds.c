@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-/* Writes valid seeds for fuzz_invite and fuzz_signal into DIR/invite and
- * DIR/signal (`make fuzz-seeds`). Signal seeds are sealed with the fixed keys
+/* Writes valid seeds for fuzz_invite, fuzz_signal and fuzz_record into
+ * DIR/invite, DIR/signal and DIR/record (`make fuzz-seeds`). Signal seeds are sealed with the fixed keys
  * of signal_keys.h, so the fuzz target opens them. */
 #include <sodium.h>
 #include <stdio.h>
@@ -8,6 +8,7 @@
 
 #include "overlay/keys.h"
 #include "overlay/network.h"
+#include "overlay/record.h"
 #include "overlay/signal.h"
 #include "tests/fuzz/signal_keys.h"
 
@@ -48,6 +49,8 @@ static int invites(const char *dir)
 	err |= !tund_parse_turn_url("turn://u:p@192.0.2.7?transport=tcp", &n.turn[1], NULL);
 	n.n_turn = 2;
 	n.admission = TUND_ADMISSION_APPROVE;
+	memset(n.admin, 0x5a, 32);
+	n.has_admin = true;
 	err |= !tund_invite_encode(&n, text, sizeof(text));
 	err |= write_file(dir, "invite", "full", text, strlen(text));
 	return err;
@@ -103,6 +106,24 @@ static int signals(const char *dir)
 			err |= write_file(dir, "signal", "manual_offer_text", text, strlen(text));
 		}
 	}
+	/* A record message: the admin (the sender key here) admits the recipient. */
+	struct tund_record r = { .kind = TUND_RECORD_ADMIT, .time_ms = FUZZ_SIGNAL_NOW_MS };
+	memset(&m, 0, sizeof(m));
+	m.type = TUND_SIGNAL_RECORD;
+	m.has_record = true;
+	memcpy(m.sender, spub, 32);
+	m.time_ms = FUZZ_SIGNAL_NOW_MS;
+	tund_network_id(netkey, r.netid);
+	memcpy(r.subject, rpub, 32);
+	memcpy(r.issuer, spub, 32);
+	err |= tund_record_sign(&r, spriv, m.record) != TUND_RECORD_LEN;
+	err |= write_file(dir, "record", "admit", m.record, TUND_RECORD_LEN);
+	len = tund_signal_seal(&m, netkey, spriv, buf, sizeof(buf));
+	err |= !len;
+	err |= write_file(dir, "signal", "record", buf, len);
+	r.kind = TUND_RECORD_BLOCK;
+	err |= tund_record_sign(&r, spriv, m.record) != TUND_RECORD_LEN;
+	err |= write_file(dir, "record", "block", m.record, TUND_RECORD_LEN);
 	return err;
 }
 

@@ -13,6 +13,10 @@
  *     attacker to RECIPIENT_KEY's inbox: refused as forged.
  *   adversary_probe topic INVITE_FILE KEY
  *     the announce topic of KEY (to read a real announce off the broker).
+ *   adversary_probe selfadmit INVITE_FILE SUBJECT_KEY
+ *     two admit records for SUBJECT_KEY on its record topic: one signed by
+ *     the attacker as issuer (not the admin), one naming the network's admin
+ *     as issuer but signed by the attacker: both must be refused.
  * INVITE_FILE holds the invite text (secrets stay off command lines). */
 #include <sodium.h>
 #include <stdio.h>
@@ -79,6 +83,38 @@ static int forge(const struct tund_network *net, const uint8_t victim[32],
 	return 0;
 }
 
+static int selfadmit(const struct tund_network *net, const uint8_t subject[32])
+{
+	static uint8_t buf[TUND_SIGNAL_MAX_LEN];
+	uint8_t priv[32], pub[32];
+	char topic[TUND_NET_TOPIC_MAX];
+
+	if (!net->has_admin)
+		return die("the invite names no admin (not an approve network)");
+	tund_key_generate(priv);
+	if (!tund_key_public(pub, priv))
+		return die("key");
+	tund_network_record_topic(net, subject, topic, sizeof(topic));
+	for (int claim_admin = 0; claim_admin < 2; claim_admin++) {
+		struct tund_record r = { .kind = TUND_RECORD_ADMIT, .time_ms = now_ms() };
+		struct tund_signal m = { .type = TUND_SIGNAL_RECORD, .has_record = true };
+
+		tund_network_id(net->key, r.netid);
+		memcpy(r.subject, subject, 32);
+		memcpy(r.issuer, claim_admin ? net->admin : pub, 32);
+		if (!tund_record_sign(&r, priv, m.record))
+			return die("sign");
+		memcpy(m.sender, pub, 32);
+		m.time_ms = now_ms();
+		size_t len = tund_signal_seal(&m, net->key, priv, buf, sizeof(buf));
+		if (!len)
+			return die("seal");
+		print_msg(topic, buf, len);
+	}
+	sodium_memzero(priv, sizeof(priv));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct tund_network net;
@@ -87,7 +123,7 @@ int main(int argc, char **argv)
 	int ret;
 
 	if (sodium_init() < 0 || argc < 4)
-		return die("usage: impersonate|unicast|topic INVITE KEY ...");
+		return die("usage: impersonate|unicast|topic|selfadmit INVITE KEY ...");
 	static char text[TUND_INVITE_MAX_TEXT];
 	FILE *f = fopen(argv[2], "r");
 	size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
@@ -106,6 +142,8 @@ int main(int argc, char **argv)
 		tund_network_announce_topic(&net, victim, topic, sizeof(topic));
 		puts(topic);
 		ret = 0;
+	} else if (!strcmp(argv[1], "selfadmit") && argc == 4) {
+		ret = selfadmit(&net, victim);
 	} else if (!strcmp(argv[1], "impersonate") && argc == 6) {
 		ret = forge(&net, victim, NULL, atoll(argv[4]), atoi(argv[5]));
 	} else if (!strcmp(argv[1], "unicast") && argc == 6 && tund_key_decode(other, argv[4])) {

@@ -16,17 +16,18 @@
 #include "tund/daemon/loop.h"
 #include "tund/connect/mqtt.h"
 #include "tund/connect/path.h"
+#include "tund/host/bcast_rules.h"
 #include "overlay/control_proto.h"
 
 static const char *const drop_names[TUND_SIG_DROP_COUNT] = {
 	"malformed", "other_network", "not_for_me", "forged",
 	"stale",     "replayed",      "unknown_sender", "blocked",
-	"old_version",
+	"old_version", "not_admitted", "bad_record",
 };
 
 /* Indexed by enum tund_signal_type (0 unused). */
 static const char *const type_names[] = {
-	NULL, "announce", "offer", "answer", "candidate", "restart", "bye",
+	NULL, "announce", "offer", "answer", "candidate", "restart", "bye", "record",
 };
 enum { TYPE_COUNT = sizeof(type_names) / sizeof(type_names[0]) };
 
@@ -39,6 +40,7 @@ struct tund_membership {
 	struct tund_beacon *beacon;
 	struct tund_addrwatch *addrwatch; /* renews paths and broker link */
 	GHashTable *replay; /* GBytes(pubkey) -> struct tund_signal_replay */
+	GHashTable *records; /* GBytes(subject) -> newest struct tund_record (admin networks) */
 	uint64_t drops[TUND_SIG_DROP_COUNT];
 	uint64_t sent, sent_bytes, received;
 	uint64_t sent_type[TYPE_COUNT]; /* what the broker is asked to carry, by kind */
@@ -129,6 +131,14 @@ static void set_own_address(struct tund_membership *n, const uint8_t v4[4], cons
 	ret = tund_addr_add(n->d->ifindex, &a4);
 	if (ret && ret != -EEXIST)
 		log_error("network %s: cannot add address: %s", n->net.name, g_strerror(-ret));
+	if (!ret && n->d->bcast_rules) {
+		char why[256];
+
+		/* A leave may have taken the TUN's last IPv4 address, and the
+		 * kernel the broadcast and multicast routes with it. */
+		if ((ret = tund_bcast_rules_routes(n->d->ifname, why, sizeof(why))))
+			log_warn("network %s: broadcast routes: %s", n->net.name, why);
+	}
 	ret = tund_addr_add(n->d->ifindex, &a6);
 	if (ret && ret != -EEXIST)
 		log_warn("network %s: cannot add IPv6 address: %s", n->net.name, g_strerror(-ret));
@@ -257,6 +267,174 @@ static void answer_newcomer(struct tund_membership *n)
 	publish_announce(n);
 }
 
+/* ---- admin records (networks with an admin: approve admission) ---- */
+
+/* The newest record we hold about one key, with its signed bytes so the
+ * admin can publish it again after a broker restart. */
+struct held_record {
+	struct tund_record r;
+	uint8_t raw[TUND_RECORD_LEN];
+};
+
+static bool is_admin_key(const struct tund_membership *n, const uint8_t key[32])
+{
+	return n->net.has_admin && !memcmp(n->net.admin, key, 32);
+}
+
+bool tund_membership_is_admin(const struct tund_membership *n)
+{
+	return is_admin_key(n, n->d->public_key);
+}
+
+bool tund_membership_has_admin(const struct tund_membership *n)
+{
+	return n->net.has_admin;
+}
+
+static struct held_record *held_record(struct tund_membership *n, const uint8_t subject[32])
+{
+	GBytes *k = g_bytes_new_static(subject, 32);
+	struct held_record *h = g_hash_table_lookup(n->records, k);
+
+	g_bytes_unref(k);
+	return h;
+}
+
+/* Keeps r if it is newer than what we hold; false if it changes nothing (a
+ * replayed or repeated record). */
+static bool keep_record(struct tund_membership *n, const struct tund_record *r,
+			const uint8_t raw[TUND_RECORD_LEN])
+{
+	struct held_record *h = held_record(n, r->subject);
+
+	if (h && !tund_record_supersedes(r, &h->r))
+		return false;
+	h = g_new(struct held_record, 1);
+	h->r = *r;
+	memcpy(h->raw, raw, TUND_RECORD_LEN);
+	g_hash_table_replace(n->records, g_bytes_new(r->subject, 32), h);
+	return true;
+}
+
+/* Retained, one topic per subject: a member that joins later finds every
+ * admit and block without the admin being online. */
+static void publish_record(struct tund_membership *n, const struct held_record *h)
+{
+	struct tund_signal m = { .type = TUND_SIGNAL_RECORD, .has_record = true };
+	uint8_t buf[1024];
+	char topic[160];
+	size_t len;
+
+	if (!n->mqtt)
+		return;
+	memcpy(m.sender, n->d->public_key, 32);
+	m.time_ms = now_ms();
+	memcpy(m.record, h->raw, TUND_RECORD_LEN);
+	len = tund_signal_seal(&m, n->net.key, n->d->private_key, buf, sizeof(buf));
+	if (!len || !tund_network_record_topic(&n->net, h->r.subject, topic, sizeof(topic)))
+		return;
+	if (tund_mqtt_publish(n->mqtt, topic, buf, len, true) == 0) {
+		n->sent++;
+		n->sent_bytes += len;
+		n->sent_type[TUND_SIGNAL_RECORD]++;
+	}
+}
+
+static void publish_all_records(struct tund_membership *n)
+{
+	GHashTableIter it;
+	gpointer v;
+
+	g_hash_table_iter_init(&it, n->records);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		publish_record(n, v);
+}
+
+int tund_membership_sign_record(struct tund_membership *n, uint8_t kind, const uint8_t subject[32])
+{
+	struct tund_record r = { .kind = kind };
+	struct held_record *old = held_record(n, subject);
+	uint8_t raw[TUND_RECORD_LEN];
+
+	if (!tund_membership_is_admin(n))
+		return -EPERM;
+	memcpy(r.netid, n->netid, 16);
+	memcpy(r.subject, subject, 32);
+	memcpy(r.issuer, n->d->public_key, 32);
+	r.time_ms = now_ms();
+	if (old && r.time_ms <= old->r.time_ms)
+		r.time_ms = old->r.time_ms + 1; /* a decision always supersedes the last */
+	if (!tund_record_sign(&r, n->d->private_key, raw))
+		return -EINVAL;
+	keep_record(n, &r, raw);
+	publish_record(n, held_record(n, subject));
+	return 0;
+}
+
+/* The admin's word is the member list: an admit makes a member (creating the
+ * peer), a block removes it, on every member alike. */
+static void apply_record(struct tund_membership *n, const struct tund_record *r)
+{
+	struct tund_daemon *d = n->d;
+	enum tund_peer_state want = r->kind == TUND_RECORD_ADMIT ? TUND_PEER_MEMBER :
+								    TUND_PEER_BLOCKED;
+	struct tund_peer *p = tund_peer_list_find_key(&d->peers, r->subject);
+	char key[TUND_KEY_B64_LEN + 1], *err = NULL;
+
+	tund_key_encode(key, r->subject);
+	if (!memcmp(r->subject, d->public_key, 32)) {
+		if (r->kind == TUND_RECORD_BLOCK)
+			log_warn("network %s: its admin blocked this node", n->net.name);
+		return;
+	}
+	if (p && !is_member_of(p, n))
+		return; /* a static peer or another network's member keeps its state */
+	if (p && p->state == want)
+		return;
+	if (!p) {
+		p = tund_peer_new();
+		memcpy(p->public_key, r->subject, 32);
+		p->network = g_strdup(n->net.name);
+		p->state = want;
+		if (!tund_peer_list_upsert(&d->peers, p, &err)) {
+			log_error("network %s: cannot add member %s: %s", n->net.name, key, err);
+			g_free(err);
+			tund_peer_free(p);
+			return;
+		}
+	}
+	p->state = want;
+	log_info("network %s: member %s %s by the network's admin", n->net.name, key,
+		 want == TUND_PEER_MEMBER ? "admitted" : "blocked");
+	tund_daemon_save_peers(d);
+	tund_membership_member_connect(n, p);
+}
+
+static void on_record(struct tund_membership *n, const struct tund_signal *m)
+{
+	struct tund_record r;
+
+	if (!n->net.has_admin ||
+	    tund_record_open(m->record, sizeof(m->record), n->netid, &r) != TUND_RECORD_OK ||
+	    !is_admin_key(n, r.issuer)) {
+		n->drops[TUND_SIG_DROP_BAD_RECORD]++;
+		return;
+	}
+	if (keep_record(n, &r, m->record))
+		apply_record(n, &r);
+}
+
+/* In a network with an admin, only its records make members: an announce
+ * or beacon from any other key that holds no admit costs no state, except
+ * on the admin, which keeps it pending for `peer approve`. */
+static bool unadmitted(struct tund_membership *n, const uint8_t key[32])
+{
+	if (!n->net.has_admin || tund_membership_is_admin(n) || is_admin_key(n, key))
+		return false;
+	n->drops[TUND_SIG_DROP_NOT_ADMITTED]++;
+	return true;
+}
+
 /* ---- members ---- */
 
 void tund_membership_member_changed(struct tund_membership *n, struct tund_peer *p)
@@ -323,6 +501,8 @@ static void on_beacon(void *ctx, const uint8_t pubkey[32], const struct sockaddr
 	if (!p) {
 		struct tund_signal m = { .type = TUND_SIGNAL_ANNOUNCE };
 
+		if (unadmitted(n, pubkey))
+			return;
 		memcpy(m.sender, pubkey, 32);
 		g_strlcpy(m.name, "lan", sizeof(m.name));
 		p = admit(n, &m);
@@ -349,8 +529,12 @@ static struct tund_peer *admit(struct tund_membership *n, const struct tund_sign
 
 	memcpy(p->public_key, m->sender, 32);
 	p->network = g_strdup(n->net.name);
-	p->state = n->net.admission == TUND_ADMISSION_APPROVE && !n->joining ? TUND_PEER_PENDING :
-									       TUND_PEER_MEMBER;
+	if (n->net.has_admin) /* only the admin gets here for keys it has not admitted */
+		p->state = is_admin_key(n, m->sender) ? TUND_PEER_MEMBER : TUND_PEER_PENDING;
+	else
+		p->state = n->net.admission == TUND_ADMISSION_APPROVE && !n->joining ?
+				   TUND_PEER_PENDING :
+				   TUND_PEER_MEMBER;
 	if (!tund_peer_list_upsert(&d->peers, p, &err)) {
 		log_error("network %s: cannot add member: %s", n->net.name, err);
 		g_free(err);
@@ -432,6 +616,8 @@ static void on_announce(struct tund_membership *n, struct tund_peer *p,
 		n->drops[TUND_SIG_DROP_UNKNOWN_SENDER]++; /* a member of another network */
 		return;
 	}
+	if (!p && unadmitted(n, m->sender))
+		return; /* before any replay state */
 	if (!check_replay(n, m, retained))
 		return;
 	if (!p) {
@@ -469,6 +655,10 @@ void tund_membership_receive(struct tund_membership *n, const uint8_t *buf, size
 		goto out;
 	default:
 		n->drops[TUND_SIG_DROP_MALFORMED]++;
+		goto out;
+	}
+	if (m->type == TUND_SIGNAL_RECORD) {
+		on_record(n, m); /* ours too: the admin relearns its records after a restart */
 		goto out;
 	}
 	if (!memcmp(m->sender, d->public_key, 32))
@@ -520,6 +710,8 @@ static void on_connected(void *ctx)
 	struct tund_membership *n = ctx;
 
 	publish_announce(n);
+	if (tund_membership_is_admin(n))
+		publish_all_records(n); /* the broker may have lost them */
 	if (!n->reannounce_timer)
 		n->reannounce_timer = tund_loop_timeout_add_seconds(TUND_SIGNAL_REANNOUNCE_MS / 1000,
 							    reannounce, n);
@@ -633,6 +825,8 @@ struct tund_membership *tund_membership_start(struct tund_daemon *d, const struc
 	tund_config_apply_network(&d->cfg, &n->eff);
 	n->joining = joining;
 	tund_network_id(net->key, n->netid);
+	n->records = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
+					   (GDestroyNotify)g_bytes_unref, g_free);
 	n->replay = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
 					  (GDestroyNotify)g_bytes_unref, g_free);
 	tund_network_announce_topic(net, d->public_key, n->announce_topic,
@@ -748,6 +942,7 @@ void tund_membership_stop(struct tund_membership *n, bool leaving)
 		}
 	}
 	g_hash_table_unref(n->replay);
+	g_hash_table_unref(n->records);
 	sodium_memzero(&n->net, sizeof(n->net));
 	sodium_memzero(&n->eff, sizeof(n->eff));
 	g_free(n);
@@ -893,6 +1088,15 @@ JsonNode *tund_membership_to_json(struct tund_membership *n)
 	json_builder_set_member_name(b, TUND_KEY_ADMISSION);
 	json_builder_add_string_value(b, n->net.admission == TUND_ADMISSION_APPROVE ? "approve" :
 										       "open");
+	json_builder_set_member_name(b, TUND_KEY_ADMIN);
+	if (n->net.has_admin) {
+		char admin[TUND_KEY_B64_LEN + 1];
+
+		tund_key_encode(admin, n->net.admin);
+		json_builder_add_string_value(b, admin);
+	} else {
+		json_builder_add_null_value(b);
+	}
 	json_builder_set_member_name(b, TUND_KEY_BROADCAST);
 	json_builder_add_boolean_value(b, !n->net.no_broadcast);
 	json_builder_set_member_name(b, TUND_KEY_MEMBERS);

@@ -25,8 +25,18 @@ enum tund_sig_drop {
 	TUND_SIG_DROP_UNKNOWN_SENDER,
 	TUND_SIG_DROP_BLOCKED,
 	TUND_SIG_DROP_OLD_VERSION,
+	TUND_SIG_DROP_NOT_ADMITTED, /* admin network: no admin record for the key */
+	TUND_SIG_DROP_BAD_RECORD,   /* a record not signed by the network's admin */
 	TUND_SIG_DROP_COUNT
 };
+
+/* Networks with an admin (approve admission): the admin signs a membership
+ * record (overlay/record.h, TUND_RECORD_ADMIT or _BLOCK) about subject and
+ * publishes it retained; every member applies it. -EPERM if we are not the
+ * network's admin. */
+int tund_membership_sign_record(struct tund_membership *n, uint8_t kind, const uint8_t subject[32]);
+bool tund_membership_is_admin(const struct tund_membership *n);
+bool tund_membership_has_admin(const struct tund_membership *n);
 
 /* joining: we just joined with an invite, so the members announced now were
  * there before us and are admitted even under `approve` admission. */

@@ -145,6 +145,12 @@ JsonNode *tund_cmd_network_create(struct tund_daemon *d, JsonObject *req, char *
 			goto out;
 		}
 	}
+	/* Approve admission: the creator is the admin whose signed records say
+	 * who is a member, on every member (not each node's own guess). */
+	if (net.admission == TUND_ADMISSION_APPROVE) {
+		memcpy(net.admin, d->public_key, 32);
+		net.has_admin = true;
+	}
 	res = add_network(d, &net, true, err);
 out:
 	sodium_memzero(&net, sizeof(net));
@@ -253,6 +259,13 @@ static JsonNode *set_state(struct tund_daemon *d, JsonObject *req, char **err,
 		*err = g_strdup("only network members wait for approval");
 		return NULL;
 	}
+	struct tund_membership *n = tund_membership_find(d, p->network);
+	if (n && tund_membership_has_admin(n) && !tund_membership_is_admin(n) &&
+	    to == TUND_PEER_MEMBER && p->state == TUND_PEER_PENDING) {
+		*err = g_strdup_printf("only the admin of network %s (its creator) admits members",
+				       p->network);
+		return NULL;
+	}
 	before = p->state;
 	p->state = to;
 	ret = tund_daemon_save_peers(d);
@@ -261,7 +274,15 @@ static JsonNode *set_state(struct tund_daemon *d, JsonObject *req, char **err,
 		*err = g_strdup_printf("cannot save peers: %s", g_strerror(-ret));
 		return NULL;
 	}
-	struct tund_membership *n = tund_membership_find(d, p->network);
+	if (n && tund_membership_is_admin(n)) {
+		/* Our decision, signed, reaches every member (and later joiners). */
+		ret = tund_membership_sign_record(n, to == TUND_PEER_BLOCKED ? TUND_RECORD_BLOCK :
+									      TUND_RECORD_ADMIT,
+						  p->public_key);
+		if (ret)
+			log_error("network %s: cannot sign a membership record: %s", p->network,
+				  g_strerror(-ret));
+	}
 	if (n) {
 		tund_membership_member_connect(n, p);
 	} else if (d->dp) {
