@@ -11,7 +11,7 @@
 bool tund_daemon_load_state(struct tund_daemon *d)
 {
 	g_autofree char *key_path = g_build_filename(d->cfg.state_dir, "private.key", NULL);
-	char *err = NULL;
+	char why[TUND_WHY_LEN] = "";
 	char pub[TUND_KEY_B64_LEN + 1];
 	bool created;
 	int ret;
@@ -22,10 +22,9 @@ bool tund_daemon_load_state(struct tund_daemon *d)
 			  d->cfg.state_dir, g_strerror(-ret));
 		return false;
 	}
-	if (!tund_keyfile_load_or_create(key_path, d->private_key, &created, &err) ||
+	if (tund_keyfile_load_or_create(key_path, d->private_key, &created, why, sizeof(why)) < 0 ||
 	    !tund_key_public(d->public_key, d->private_key)) {
-		log_error("%s", err ? err : "private key gives an invalid public key");
-		g_free(err);
+		log_error("%s", why[0] ? why : "private key gives an invalid public key");
 		return false;
 	}
 	tund_key_encode(pub, d->public_key);
