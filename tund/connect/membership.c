@@ -323,15 +323,14 @@ static struct tund_peer *admit(struct tund_membership *n, const struct tund_sign
 {
 	struct tund_daemon *d = n->d;
 	struct tund_peer *p = tund_peer_new();
-	char *err = NULL;
+	char why[TUND_WHY_LEN];
 
 	memcpy(p->public_key, m->sender, 32);
 	p->network = g_strdup(n->net.name);
 	p->state = n->net.admission == TUND_ADMISSION_APPROVE && !n->joining ? TUND_PEER_PENDING :
 									       TUND_PEER_MEMBER;
-	if (!tund_peer_list_upsert(&d->peers, p, &err)) {
-		log_error("network %s: cannot add member: %s", n->net.name, err);
-		g_free(err);
+	if (tund_peer_list_upsert(&d->peers, p, why, sizeof(why)) < 0) {
+		log_error("network %s: cannot add member: %s", n->net.name, why);
 		tund_peer_free(p);
 		return NULL;
 	}

@@ -24,11 +24,10 @@
 /* The config, and a first check that its interface name is free. */
 static bool load_config(struct tund_daemon *d)
 {
-	char *err = NULL;
+	char why[TUND_WHY_LEN];
 
-	if (!tund_config_load(&d->cfg, d->config_path, &err)) {
-		log_error("%s", err);
-		g_free(err);
+	if (tund_config_load(&d->cfg, d->config_path, why, sizeof(why)) < 0) {
+		log_error("%s", why);
 		return false;
 	}
 	/* Checked again atomically at creation; this early check keeps the
