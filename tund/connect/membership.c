@@ -560,7 +560,7 @@ static const struct tund_mqtt_callbacks mqtt_callbacks = {
 static void connect_broker(struct tund_membership *n)
 {
 	char prefix[128], filter[160], client_id[40];
-	char *err = NULL;
+	char why[TUND_WHY_LEN];
 
 	if (!n->eff.broker[0]) {
 		log_info("network %s: no broker; LAN beacons and manual signaling only",
@@ -573,10 +573,9 @@ static void connect_broker(struct tund_membership *n)
 	randombytes_buf(rnd, sizeof(rnd));
 	snprintf(client_id, sizeof(client_id), "tund-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0],
 		 rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
-	n->mqtt = tund_mqtt_new(n->eff.broker, client_id, &mqtt_callbacks, n, &err);
-	if (!n->mqtt) {
-		log_error("network %s: broker %s: %s", n->net.name, n->eff.broker, err);
-		g_free(err);
+	if (tund_mqtt_new(n->eff.broker, client_id, &mqtt_callbacks, n, &n->mqtt, why,
+			  sizeof(why)) < 0) {
+		log_error("network %s: broker %s: %s", n->net.name, n->eff.broker, why);
 		return;
 	}
 	tund_network_topic_prefix(&n->net, prefix, sizeof(prefix));
