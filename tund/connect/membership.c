@@ -601,7 +601,7 @@ struct tund_membership *tund_membership_start(struct tund_daemon *d, const struc
 				    bool joining)
 {
 	struct tund_membership *n = g_new0(struct tund_membership, 1);
-	char *err = NULL;
+	char why[TUND_WHY_LEN];
 
 	n->d = d;
 	n->net = *net;
@@ -621,21 +621,15 @@ struct tund_membership *tund_membership_start(struct tund_daemon *d, const struc
 		if (is_member_of(p, n) && p->state == TUND_PEER_MEMBER)
 			tund_membership_member_changed(n, p);
 	}
-	n->beacon = tund_beacon_start(net->key, d->public_key, d->listen_port, d->ifname, on_beacon,
-				      n, &err);
-	if (!n->beacon) {
-		log_warn("network %s: no LAN beacons: %s", net->name, err);
-		g_free(err);
-		err = NULL;
-	}
+	if (tund_beacon_start(net->key, d->public_key, d->listen_port, d->ifname, on_beacon, n,
+			      &n->beacon, why, sizeof(why)) < 0)
+		log_warn("network %s: no LAN beacons: %s", net->name, why);
 	connect_broker(n);
 	/* ICE paths and the broker connection need renewing when an address
 	 * goes away (also after a reload adds a broker). */
-	n->addrwatch = tund_addrwatch_new(d->ifindex, on_underlay_changed, n, &err);
-	if (!n->addrwatch) {
-		log_warn("network %s: address changes go unnoticed: %s", net->name, err);
-		g_free(err);
-	}
+	if (tund_addrwatch_new(d->ifindex, on_underlay_changed, n, &n->addrwatch, why,
+			       sizeof(why)) < 0)
+		log_warn("network %s: address changes go unnoticed: %s", net->name, why);
 	return n;
 }
 
