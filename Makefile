@@ -73,10 +73,12 @@ $(B)/san/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) -O1 $(SAN) -c -o $@ $<
 
-# The document check reads doc/ from this tree, wherever the tests run.
+# The document check reads doc/ from this tree, wherever the tests run, and the
+# error-convention guard its sources.
 $(B)/san/tests/unit/test_control_proto.o: CFLAGS += -DTUND_TOP='"$(CURDIR)"'
 # And the check that tund/ attaches sources only through daemon/loop.h reads tund/.
 $(B)/san/tests/unit/test_loop.o: CFLAGS += -DTUND_TOP='"$(CURDIR)"'
+$(B)/san/tests/unit/test_errconv.o: CFLAGS += -DTUND_TOP='"$(CURDIR)"'
 
 $(B)/unit-tests: $(UNIT_SRC:%.c=$(B)/san/%.o) $(SAN_OBJ) $(CTL_LIB_SRC:%.c=$(B)/san/%.o)
 	$(Q)$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(PKG_LIBS)

@@ -2,6 +2,7 @@
 #include "ctl/client.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <math.h>
 #include <poll.h>
 #include <sodium.h>
@@ -106,27 +107,27 @@ static int read_line(int fd, int64_t deadline, GString *line)
 	}
 }
 
-int tund_client_call(const char *path, JsonObject *request, JsonNode **result, char **error)
+int tund_client_call(const char *path, JsonObject *request, JsonNode **result, char *why,
+		     size_t why_len)
 {
-	return tund_client_call_timeout(path, request, result, error, TUND_CLIENT_TIMEOUT_MS);
+	return tund_client_call_timeout(path, request, result, why, why_len,
+					TUND_CLIENT_TIMEOUT_MS);
 }
 
 int tund_client_call_timeout(const char *path, JsonObject *request, JsonNode **result,
-			     char **error, int timeout_ms)
+			     char *why, size_t why_len, int timeout_ms)
 {
 	JsonGenerator *gen = json_generator_new();
 	JsonNode *root = NULL;
 	GString *line = g_string_new(NULL);
 	gchar *text = NULL;
 	gsize text_len = 0;
-	bool remote = false;
 	int fd = -1, ret;
 
 	*result = NULL;
-	*error = NULL;
 	ret = connect_to(path, &fd);
 	if (ret) {
-		*error = g_strdup_printf("cannot reach tund at %s: %s", path, g_strerror(-ret));
+		snprintf(why, why_len, "cannot reach tund at %s: %s", path, g_strerror(-ret));
 		goto out;
 	}
 
@@ -138,27 +139,24 @@ int tund_client_call_timeout(const char *path, JsonObject *request, JsonNode **r
 	if (!ret)
 		ret = send_all(fd, "\n", 1);
 	if (ret) {
-		*error = g_strdup_printf("lost connection to tund at %s: %s", path,
-					 g_strerror(-ret));
+		snprintf(why, why_len, "lost connection to tund at %s: %s", path, g_strerror(-ret));
 		goto out;
 	}
 
 	ret = read_line(fd, now_ms() + timeout_ms, line);
 	if (ret == -ETIMEDOUT)
-		*error = g_strdup_printf("no reply from tund at %s within %d s", path,
-					 timeout_ms / 1000);
+		snprintf(why, why_len, "no reply from tund at %s within %d s", path,
+			 timeout_ms / 1000);
 	else if (ret == -EMSGSIZE)
-		*error = g_strdup_printf("reply from tund exceeds %u bytes", TUND_CLIENT_MAX_REPLY);
+		snprintf(why, why_len, "reply from tund exceeds %u bytes", TUND_CLIENT_MAX_REPLY);
 	else if (ret == -ECONNRESET)
-		*error = g_strdup_printf("tund at %s closed the connection without replying",
-					 path);
+		snprintf(why, why_len, "tund at %s closed the connection without replying", path);
 	else if (ret)
-		*error = g_strdup_printf("reading from tund at %s: %s", path, g_strerror(-ret));
+		snprintf(why, why_len, "reading from tund at %s: %s", path, g_strerror(-ret));
 	if (ret)
 		goto out;
 
-	if (!tund_client_parse_reply(line->str, line->len, result, error, &remote))
-		ret = remote ? -EREMOTEIO : -EPROTO;
+	ret = tund_client_parse_reply(line->str, line->len, result, why, why_len);
 out:
 	/* The request may carry a preshared key. */
 	if (text)
@@ -173,45 +171,43 @@ out:
 	return ret;
 }
 
-bool tund_client_parse_reply(const char *text, size_t len, JsonNode **result, char **error,
-			     bool *remote)
+int tund_client_parse_reply(const char *text, size_t len, JsonNode **result, char *why,
+			    size_t why_len)
 {
 	JsonParser *parser = json_parser_new();
 	GError *err = NULL;
 	JsonObject *obj;
 	JsonNode *root, *ok, *res;
-	bool ret = false;
+	g_autofree char *clean = NULL;
+	int ret = -EPROTO;
 
 	*result = NULL;
-	*error = NULL;
-	*remote = false;
 	if (memchr(text, '\0', len)) {
-		*error = g_strdup("malformed reply from tund: NUL byte");
+		snprintf(why, why_len, "malformed reply from tund: NUL byte");
 		goto out;
 	}
 	if (!json_parser_load_from_data(parser, text, (gssize)len, &err)) {
-		char *why = tund_format_sanitize(err->message);
-
-		*error = g_strdup_printf("malformed reply from tund: %s", why);
-		g_free(why);
+		clean = tund_format_sanitize(err->message);
+		snprintf(why, why_len, "malformed reply from tund: %s", clean);
 		goto out;
 	}
 	root = json_parser_get_root(parser);
 	if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
-		*error = g_strdup("malformed reply from tund: not a JSON object");
+		snprintf(why, why_len, "malformed reply from tund: not a JSON object");
 		goto out;
 	}
 	obj = json_node_get_object(root);
 	ok = json_object_get_member(obj, TUND_KEY_OK);
 	if (!ok || !JSON_NODE_HOLDS_VALUE(ok) || json_node_get_value_type(ok) != G_TYPE_BOOLEAN) {
-		*error = g_strdup("malformed reply from tund: no \"ok\" member");
+		snprintf(why, why_len, "malformed reply from tund: no \"ok\" member");
 		goto out;
 	}
 	if (!json_node_get_boolean(ok)) {
 		const char *msg = tund_client_get_string(obj, TUND_KEY_ERROR);
 
-		*remote = true;
-		*error = tund_format_sanitize(msg && *msg ? msg : "tund reported an unnamed error");
+		clean = tund_format_sanitize(msg && *msg ? msg : "tund reported an unnamed error");
+		snprintf(why, why_len, "%s", clean);
+		ret = -EREMOTEIO;
 		goto out;
 	}
 	res = json_object_get_member(obj, TUND_KEY_RESULT);
@@ -221,7 +217,7 @@ bool tund_client_parse_reply(const char *text, size_t len, JsonNode **result, ch
 		*result = json_node_new(JSON_NODE_OBJECT);
 		json_node_take_object(*result, json_object_new());
 	}
-	ret = true;
+	ret = 0;
 out:
 	if (err)
 		g_error_free(err);

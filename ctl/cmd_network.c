@@ -167,7 +167,7 @@ static int read_ice_file(const char *path, GPtrArray *stun, GPtrArray *turn)
 	GError *err = NULL;
 	gchar *text = NULL;
 	gsize len = 0;
-	char *why = NULL;
+	char why[TUND_CTL_WHY_LEN];
 	int ret = CTL_EXIT_OK;
 
 	if (!g_file_get_contents(path, &text, &len, &err)) {
@@ -178,9 +178,8 @@ static int read_ice_file(const char *path, GPtrArray *stun, GPtrArray *turn)
 	if (len > ICE_FILE_MAX)
 		ret = ctl_usage_error("network create: %s: larger than %u bytes", path,
 				      ICE_FILE_MAX);
-	else if (!tund_ice_parse_servers(text, len, stun, turn, &why))
+	else if (tund_ice_parse_servers(text, len, stun, turn, why, sizeof(why)) < 0)
 		ret = ctl_usage_error("network create: %s: %s", path, why);
-	g_free(why);
 	g_free(text);
 	return ret;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "ctl/ice.h"
 
+#include <errno.h>
 #include <json-glib/json-glib.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -83,17 +84,17 @@ bool tund_ice_check_turn(const char *url, char *why, size_t why_len)
 
 /* One stun: or turn: URL of an iceServers entry, in tund's form. */
 static bool convert_url(const char *url, const char *user, const char *cred, GPtrArray *stun,
-			GPtrArray *turn, char **error)
+			GPtrArray *turn, char *why, size_t why_len)
 {
 	const char *w = NULL;
 
 	if (g_str_has_prefix(url, "turns:")) {
-		*error = g_strdup_printf("'%s': TURN over TLS (turns:) is not supported: libnice "
-					 "cannot do it; use a turn: URL with transport=tcp", url);
+		snprintf(why, why_len, "'%s': TURN over TLS (turns:) is not supported: libnice "
+			 "cannot do it; use a turn: URL with transport=tcp", url);
 		return false;
 	}
 	if (g_str_has_prefix(url, "stuns:")) {
-		*error = g_strdup_printf("'%s': STUN over TLS (stuns:) is not supported", url);
+		snprintf(why, why_len, "'%s': STUN over TLS (stuns:) is not supported", url);
 		return false;
 	}
 	if (g_str_has_prefix(url, "stun:")) {
@@ -101,23 +102,23 @@ static bool convert_url(const char *url, const char *user, const char *cred, GPt
 		char text[300];
 
 		if (strchr(url, '?')) {
-			*error = g_strdup_printf("'%s': a stun: URL takes no query", url);
+			snprintf(why, why_len, "'%s': a stun: URL takes no query", url);
 			return false;
 		}
 		if (!tund_parse_stun(url, &s, &w) || !tund_format_stun(&s, text, sizeof(text))) {
-			*error = g_strdup_printf("'%s': %s", url, w ? w : "too long");
+			snprintf(why, why_len, "'%s': %s", url, w ? w : "too long");
 			return false;
 		}
 		g_ptr_array_add(stun, g_strdup(text));
 		return true;
 	}
 	if (!g_str_has_prefix(url, "turn:")) {
-		*error = g_strdup_printf("'%s': not a stun: or turn: URL", url);
+		snprintf(why, why_len, "'%s': not a stun: or turn: URL", url);
 		return false;
 	}
 	if (!user || !*user || !cred || !*cred) {
-		*error = g_strdup_printf("'%s': a TURN server needs \"username\" and "
-					 "\"credential\"", url);
+		snprintf(why, why_len, "'%s': a TURN server needs \"username\" and "
+			 "\"credential\"", url);
 		return false;
 	}
 	struct tund_turn_server t;
@@ -128,7 +129,7 @@ static bool convert_url(const char *url, const char *user, const char *cred, GPt
 	if (ok)
 		g_ptr_array_add(turn, g_strdup(text));
 	else
-		*error = g_strdup_printf("'%s': %s", url, w ? w : "too long");
+		snprintf(why, why_len, "'%s': %s", url, w ? w : "too long");
 	sodium_memzero(&t, sizeof(t));
 	sodium_memzero(text, sizeof(text));
 	return ok;
@@ -146,14 +147,14 @@ static const char *string_member(JsonObject *o, const char *name)
 /* Entry number nr of the iceServers array: {"urls" (or "url"): a URL or a
  * list of them, "username", "credential"}. */
 static bool convert_entry(JsonNode *e, guint nr, GPtrArray *stun, GPtrArray *turn,
-			  char **error)
+			  char *why, size_t why_len)
 {
 	const char *user, *cred;
 	JsonNode *urls;
 	JsonObject *o;
 
 	if (!JSON_NODE_HOLDS_OBJECT(e)) {
-		*error = g_strdup_printf("entry %u is not an object", nr);
+		snprintf(why, why_len, "entry %u is not an object", nr);
 		return false;
 	}
 	o = json_node_get_object(e);
@@ -163,27 +164,27 @@ static bool convert_entry(JsonNode *e, guint nr, GPtrArray *stun, GPtrArray *tur
 	if (!urls)
 		urls = json_object_get_member(o, "url"); /* the old spelling */
 	if (urls && JSON_NODE_HOLDS_VALUE(urls) && json_node_get_value_type(urls) == G_TYPE_STRING)
-		return convert_url(json_node_get_string(urls), user, cred, stun, turn, error);
+		return convert_url(json_node_get_string(urls), user, cred, stun, turn, why, why_len);
 	if (!urls || !JSON_NODE_HOLDS_ARRAY(urls) ||
 	    json_array_get_length(json_node_get_array(urls)) == 0) {
-		*error = g_strdup_printf("entry %u has no \"urls\"", nr);
+		snprintf(why, why_len, "entry %u has no \"urls\"", nr);
 		return false;
 	}
 	for (guint j = 0; j < json_array_get_length(json_node_get_array(urls)); j++) {
 		JsonNode *u = json_array_get_element(json_node_get_array(urls), j);
 
 		if (!JSON_NODE_HOLDS_VALUE(u) || json_node_get_value_type(u) != G_TYPE_STRING) {
-			*error = g_strdup_printf("entry %u: \"urls\" holds a non-string", nr);
+			snprintf(why, why_len, "entry %u: \"urls\" holds a non-string", nr);
 			return false;
 		}
-		if (!convert_url(json_node_get_string(u), user, cred, stun, turn, error))
+		if (!convert_url(json_node_get_string(u), user, cred, stun, turn, why, why_len))
 			return false;
 	}
 	return true;
 }
 
-bool tund_ice_parse_servers(const char *json, size_t len, GPtrArray *stun, GPtrArray *turn,
-			    char **error)
+int tund_ice_parse_servers(const char *json, size_t len, GPtrArray *stun, GPtrArray *turn,
+			   char *why, size_t why_len)
 {
 	JsonParser *parser = json_parser_new();
 	GError *err = NULL;
@@ -191,13 +192,12 @@ bool tund_ice_parse_servers(const char *json, size_t len, GPtrArray *stun, GPtrA
 	JsonArray *a;
 	bool ok = false;
 
-	*error = NULL;
 	if (memchr(json, '\0', len)) {
-		*error = g_strdup("not JSON: NUL byte");
+		snprintf(why, why_len, "not JSON: NUL byte");
 		goto out;
 	}
 	if (!json_parser_load_from_data(parser, json, (gssize)len, &err)) {
-		*error = g_strdup_printf("not JSON: %s", err->message);
+		snprintf(why, why_len, "not JSON: %s", err->message);
 		goto out;
 	}
 	root = json_parser_get_root(parser);
@@ -208,26 +208,24 @@ bool tund_ice_parse_servers(const char *json, size_t len, GPtrArray *stun, GPtrA
 		root = inner;
 	}
 	if (!root || !JSON_NODE_HOLDS_ARRAY(root)) {
-		*error = g_strdup("expected an iceServers array");
+		snprintf(why, why_len, "expected an iceServers array");
 		goto out;
 	}
 	a = json_node_get_array(root);
 	if (json_array_get_length(a) == 0) {
-		*error = g_strdup("the iceServers array is empty");
+		snprintf(why, why_len, "the iceServers array is empty");
 		goto out;
 	}
 	for (guint i = 0; i < json_array_get_length(a); i++)
-		if (!convert_entry(json_array_get_element(a, i), i + 1, stun, turn, error))
+		if (!convert_entry(json_array_get_element(a, i), i + 1, stun, turn, why, why_len))
 			goto out;
 	ok = true;
 out:
-	if (*error) {
-		char *one = g_strdelimit(*error, "\r\n", ' ');
-
-		*error = one;
-	}
+	/* One line, whatever the file held. */
+	if (!ok && why && why_len)
+		g_strdelimit(why, "\r\n", ' ');
 	if (err)
 		g_error_free(err);
 	g_object_unref(parser);
-	return ok;
+	return ok ? 0 : -EINVAL;
 }

@@ -25,9 +25,9 @@ bool tund_ice_check_turn(const char *url, char *why, size_t why_len);
  * ([{"urls": ["stun:H:P", "turn:H:P?transport=tcp"] | "URL", "username",
  * "credential"}, ...]) and appends each stun:/turn: URL, converted, to stun
  * or turn (g_free'd strings). A missing port means 3478, a TURN URL without
- * transport means udp. On failure returns false with a one-line *error
- * (g_free) naming the entry; turns: URLs are refused that way. */
-bool tund_ice_parse_servers(const char *json, size_t len, GPtrArray *stun, GPtrArray *turn,
-			    char **error);
+ * transport means udp. On failure returns -EINVAL with a one-line why
+ * naming the entry; turns: URLs are refused that way. */
+int tund_ice_parse_servers(const char *json, size_t len, GPtrArray *stun, GPtrArray *turn,
+			   char *why, size_t why_len);
 
 #endif

@@ -149,13 +149,12 @@ int ctl_call(const char *sock, JsonObject *request, JsonNode **result)
 
 int ctl_call_timeout(const char *sock, JsonObject *request, JsonNode **result, int timeout_ms)
 {
-	char *error = NULL;
-	int ret = tund_client_call_timeout(sock, request, result, &error, timeout_ms);
+	char why[TUND_CTL_WHY_LEN];
+	int ret = tund_client_call_timeout(sock, request, result, why, sizeof(why), timeout_ms);
 
 	json_object_unref(request);
 	if (ret) {
-		ctl_fail("%s", error);
-		g_free(error);
+		ctl_fail("%s", why);
 		return CTL_EXIT_FAIL;
 	}
 	return CTL_EXIT_OK;

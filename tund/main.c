@@ -37,14 +37,13 @@ static gboolean on_quit_signal(gpointer data)
 static gboolean on_reload_signal(gpointer data)
 {
 	struct tund_daemon *d = data;
-	char *err = NULL;
-	JsonNode *reply;
+	char why[TUND_WHY_LEN];
+	JsonNode *reply = NULL;
 
 	log_info("SIGHUP: reloading %s", d->config_path);
-	reply = tund_daemon_reload(d, &err); /* logs what it did or why not */
-	if (reply)
+	/* It logs what it did or why not. */
+	if (tund_daemon_reload(d, &reply, why, sizeof(why)) == 0)
 		json_node_unref(reply);
-	g_free(err);
 	return G_SOURCE_CONTINUE;
 }
 

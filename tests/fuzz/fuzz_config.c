@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "tund/daemon/config.h"
+#include "tund/daemon/log.h"
 #include "tund/daemon/peers.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -12,17 +13,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct tund_config cfg;
 	struct tund_peer_list peers;
-	char *err = NULL;
+	char why[TUND_WHY_LEN];
 
 	tund_config_init(&cfg);
-	if (!tund_config_parse(&cfg, (const char *)data, size, "fuzz", &err))
-		g_free(err);
+	tund_config_parse(&cfg, (const char *)data, size, "fuzz", why, sizeof(why));
 	tund_config_free(&cfg);
 
-	err = NULL;
 	tund_peer_list_init(&peers);
-	if (!tund_peer_list_parse(&peers, (const char *)data, size, &err))
-		g_free(err);
+	tund_peer_list_parse(&peers, (const char *)data, size, why, sizeof(why));
 	tund_peer_list_clear(&peers);
 	return 0;
 }

@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "tund/control/control_codec.h"
+#include "tund/daemon/log.h"
 #include "tund/daemon/peers.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -11,27 +12,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *cmd = NULL;
-	char *err = NULL;
-	JsonObject *req = tund_control_decode_request((const char *)data, size, &cmd, &err);
+	char why[TUND_WHY_LEN];
+	JsonObject *req = NULL;
+	struct tund_peer *p = NULL;
 
-	if (!req) {
-		g_free(err);
+	if (tund_control_decode_request((const char *)data, size, &req, &cmd, why,
+					sizeof(why)) < 0)
 		return 0;
-	}
 	/* peer.add's validator, then the state file's (which takes state and
 	 * network too) on the same object. */
-	struct tund_peer *p = tund_peer_from_request(req, &err);
-	tund_peer_free(p);
-	g_free(err);
-	err = NULL;
-	p = tund_peer_from_json(req, &err);
-	if (p) {
+	if (tund_peer_from_request(req, &p, why, sizeof(why)) == 0)
+		tund_peer_free(p);
+	p = NULL;
+	if (tund_peer_from_json(req, &p, why, sizeof(why)) == 0) {
 		JsonNode *n = tund_peer_to_json(p, false);
 		g_free(tund_control_encode_ok(n));
 		tund_peer_free(p);
 	} else {
-		g_free(tund_control_encode_error(err));
-		g_free(err);
+		g_free(tund_control_encode_error(why));
 	}
 	json_object_unref(req);
 	return 0;

@@ -74,8 +74,9 @@ static gboolean on_signal(gpointer data)
 int main(int argc, char **argv)
 {
 	uint8_t key[32], pub[32];
-	char hex[65], *text = NULL, *err = NULL;
+	char hex[65], *text = NULL, err[TUND_WHY_LEN];
 	size_t bin_len = 0;
+	int ret;
 
 	if (argc < 4 || argc > 5) {
 		fprintf(stderr, "usage: beacon_probe KEYFILE LISTEN_PORT STATS [EXCLUDE_IFNAME]\n");
@@ -102,12 +103,11 @@ int main(int argc, char **argv)
 
 	loop = g_main_loop_new(NULL, FALSE);
 	seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	bc = tund_beacon_start(key, pub, (uint16_t)atoi(argv[2]), argc == 5 ? argv[4] : NULL,
-			       on_peer, NULL, &err);
+	ret = tund_beacon_start(key, pub, (uint16_t)atoi(argv[2]), argc == 5 ? argv[4] : NULL,
+				on_peer, NULL, &bc, err, sizeof(err));
 	sodium_memzero(key, sizeof(key));
-	if (!bc) {
+	if (ret < 0) {
 		fprintf(stderr, "%s\n", err);
-		g_free(err);
 		return 1;
 	}
 	g_timeout_add(200, write_stats, NULL);

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "tund/connect/ice.h"
+#include "tund/daemon/log.h"
 
 static struct {
 	GMainLoop *loop;
@@ -229,7 +230,7 @@ int main(int argc, char **argv)
 	const char *out_path = NULL;
 	bool controlling = false;
 	unsigned secs = 20;
-	char ufrag[257], pwd[257], *err = NULL;
+	char ufrag[257], pwd[257], err[TUND_WHY_LEN] = "tund_ice_new failed";
 	int rc = 1;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -274,10 +275,9 @@ int main(int argc, char **argv)
 	P.partial = g_string_new(NULL);
 	P.loop = g_main_loop_new(NULL, FALSE);
 	P.t0 = g_get_monotonic_time();
-	P.ice = tund_ice_new(g_main_context_default(), controlling, &cfg, &cb, NULL, &err);
-	if (!P.ice) {
-		printf("error: %s\n", err ? err : "tund_ice_new failed");
-		g_free(err);
+	if (tund_ice_new(g_main_context_default(), controlling, &cfg, &cb, NULL, &P.ice, err,
+			 sizeof(err)) < 0) {
+		printf("error: %s\n", err);
 		goto out;
 	}
 	tund_ice_local_credentials(P.ice, ufrag, pwd);

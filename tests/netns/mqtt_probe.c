@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "tund/connect/mqtt.h"
+#include "tund/daemon/log.h"
 
 static struct tund_mqtt *mq;
 static GMainLoop *loop;
@@ -148,7 +149,7 @@ int main(int argc, char **argv)
 		.disconnected = on_disconnected,
 		.message = on_message,
 	};
-	char *err = NULL;
+	char err[TUND_WHY_LEN];
 	int i;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -159,10 +160,8 @@ int main(int argc, char **argv)
 	}
 	loop = g_main_loop_new(NULL, FALSE);
 	in = g_string_new(NULL);
-	mq = tund_mqtt_new(argv[1], argv[2], &cb, NULL, &err);
-	if (!mq) {
+	if (tund_mqtt_new(argv[1], argv[2], &cb, NULL, &mq, err, sizeof(err)) < 0) {
 		printf("error: %s\n", err);
-		g_free(err);
 		return 1;
 	}
 	for (i = 3; i < argc; i++) {

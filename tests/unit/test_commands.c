@@ -12,6 +12,7 @@
 #include "tests/unit/daemon_fixture.h"
 #include "tests/unit/unit.h"
 #include "tund/control/control_codec.h"
+#include "tund/daemon/log.h"
 
 static char key_a[TUND_KEY_B64_LEN + 1], key_b[TUND_KEY_B64_LEN + 1];
 
@@ -273,13 +274,12 @@ UNIT_TEST(commands_block_unblock_approve)
 	CHECK(saved && strstr(saved, "blocked"));
 	/* Blocked is kept across a restart: the saved list says so. */
 	struct tund_peer_list back;
-	char *err = NULL;
+	char err[TUND_WHY_LEN];
 	tund_peer_list_init(&back);
-	CHECK(saved && tund_peer_list_parse(&back, saved, strlen(saved), &err));
+	CHECK(saved && tund_peer_list_parse(&back, saved, strlen(saved), err, sizeof(err)) == 0);
 	struct tund_peer *p = tund_peer_list_find(&back, "alice");
 	CHECK(p && p->state == TUND_PEER_BLOCKED);
 	tund_peer_list_clear(&back);
-	g_free(err);
 
 	/* peer.add may not quietly unblock it either... but a static peer
 	 * unblocked is static again. */

@@ -1,22 +1,24 @@
 // SPDX-License-Identifier: MIT
 #include <arpa/inet.h>
+#include <errno.h>
 #include <glib.h>
 #include <string.h>
 
 #include "tests/unit/unit.h"
 #include "tund/daemon/config.h"
+#include "tund/daemon/log.h"
 
-static bool parse(struct tund_config *cfg, const char *text, char **err)
+static bool parse(struct tund_config *cfg, const char *text, char err[TUND_WHY_LEN])
 {
 	tund_config_init(cfg);
-	*err = NULL;
-	return tund_config_parse(cfg, text, strlen(text), "test.conf", err);
+	err[0] = '\0';
+	return tund_config_parse(cfg, text, strlen(text), "test.conf", err, TUND_WHY_LEN) == 0;
 }
 
 UNIT_TEST(config_full_example)
 {
 	struct tund_config cfg;
-	char *err;
+	char err[TUND_WHY_LEN];
 	const char *text = "[interface]\n"
 			   "name = tund7\n"
 			   "address = 10.77.0.1/16\n"
@@ -28,8 +30,8 @@ UNIT_TEST(config_full_example)
 			   "state_dir = /tmp/x/state\n"
 			   "control_socket = /tmp/x/tund.sock\n";
 
-	CHECK(parse(&cfg, text, &err));
-	CHECK(err == NULL);
+	CHECK(parse(&cfg, text, err));
+	CHECK(err[0] == '\0');
 	CHECK(!strcmp(cfg.ifname, "tund7"));
 	CHECK(cfg.has_addr4 && cfg.addr4.family == AF_INET && cfg.addr4.prefix == 16);
 	CHECK(cfg.addr4.addr[0] == 10 && cfg.addr4.addr[3] == 1);
@@ -44,9 +46,9 @@ UNIT_TEST(config_full_example)
 UNIT_TEST(config_defaults)
 {
 	struct tund_config cfg;
-	char *err;
+	char err[TUND_WHY_LEN];
 
-	CHECK(parse(&cfg, "", &err));
+	CHECK(parse(&cfg, "", err));
 	CHECK(!strcmp(cfg.ifname, "tund0"));
 	CHECK(cfg.mtu == 1420 && cfg.listen_port == 51820);
 	CHECK(!cfg.has_addr4 && !cfg.has_addr6);
@@ -58,18 +60,17 @@ UNIT_TEST(config_defaults)
 static void expect_error(const char *text, const char *must_contain)
 {
 	struct tund_config cfg;
-	char *err;
+	char err[TUND_WHY_LEN];
 
-	CHECK(!parse(&cfg, text, &err));
-	CHECK(err != NULL);
-	if (err) {
+	CHECK(!parse(&cfg, text, err));
+	CHECK(err[0] != '\0');
+	if (err[0]) {
 		CHECK(strstr(err, "test.conf") != NULL);
 		CHECK(strstr(err, must_contain) != NULL);
 		CHECK(strchr(err, '\n') == NULL);
 		if (!strstr(err, must_contain))
 			fprintf(stderr, "  got: %s\n", err);
 	}
-	g_free(err);
 	tund_config_free(&cfg);
 }
 
@@ -96,24 +97,22 @@ UNIT_TEST(config_rejects_bad_input)
 UNIT_TEST(config_rejects_nul_bytes)
 {
 	struct tund_config cfg;
-	char *err = NULL;
+	char err[TUND_WHY_LEN];
 	const char text[] = "[interface]\nname = a\0b\n";
 
 	tund_config_init(&cfg);
-	CHECK(!tund_config_parse(&cfg, text, sizeof(text) - 1, "test.conf", &err));
-	g_free(err);
+	CHECK(tund_config_parse(&cfg, text, sizeof(text) - 1, "test.conf", err, sizeof(err)) < 0);
 	tund_config_free(&cfg);
 }
 
 UNIT_TEST(config_load_missing_file)
 {
 	struct tund_config cfg;
-	char *err = NULL;
+	char err[TUND_WHY_LEN];
 
 	tund_config_init(&cfg);
-	CHECK(!tund_config_load(&cfg, "/nonexistent/tund.conf", &err));
-	CHECK(err && strstr(err, "/nonexistent/tund.conf") && strstr(err, "cannot read"));
-	g_free(err);
+	CHECK(tund_config_load(&cfg, "/nonexistent/tund.conf", err, sizeof(err)) == -ENOENT);
+	CHECK(strstr(err, "/nonexistent/tund.conf") && strstr(err, "cannot read"));
 	tund_config_free(&cfg);
 }
 
@@ -124,26 +123,25 @@ UNIT_TEST(config_errors_name_the_line)
 	expect_error("\n[bogus]\n", "test.conf:2: [bogus]: unknown section");
 	/* A TURN URL that does not parse is refused without repeating it. */
 	struct tund_config cfg;
-	char *err = NULL;
+	char err[TUND_WHY_LEN];
 
-	CHECK(!parse(&cfg, "[ice]\nturn = stun://u:secretpw@h\n", &err));
-	CHECK(err && !strstr(err, "secretpw"));
-	g_free(err);
+	CHECK(!parse(&cfg, "[ice]\nturn = stun://u:secretpw@h\n", err));
+	CHECK(!strstr(err, "secretpw"));
 	tund_config_free(&cfg);
 }
 
 UNIT_TEST(config_daemon_user)
 {
 	struct tund_config cfg;
-	char *err;
+	char err[TUND_WHY_LEN];
 
-	CHECK(parse(&cfg, "", &err));
+	CHECK(parse(&cfg, "", err));
 	CHECK(cfg.user == NULL); /* the default user if it exists */
 	tund_config_free(&cfg);
-	CHECK(parse(&cfg, "[daemon]\nuser = tund-x_1\n", &err));
+	CHECK(parse(&cfg, "[daemon]\nuser = tund-x_1\n", err));
 	CHECK(cfg.user && !strcmp(cfg.user, "tund-x_1"));
 	tund_config_free(&cfg);
-	CHECK(parse(&cfg, "[daemon]\nuser =\n", &err));
+	CHECK(parse(&cfg, "[daemon]\nuser =\n", err));
 	CHECK(cfg.user && !strcmp(cfg.user, "")); /* stay root */
 	tund_config_free(&cfg);
 	expect_error("[daemon]\nuser = a b\n", "test.conf:2: [daemon] user");
@@ -155,14 +153,14 @@ UNIT_TEST(config_network_servers)
 {
 	struct tund_config cfg;
 	struct tund_network net = { .name = "friends", .broker = "mqtt://old:1883", .n_stun = 1 };
-	char *err;
+	char err[TUND_WHY_LEN];
 
 	CHECK(parse(&cfg,
 		    "[network friends]\n"
 		    "broker = mqtt://10.0.0.2:1884\n"
 		    "turn = turn://u:p@10.0.0.3:3478?transport=udp, turn://u:p@10.0.0.3?transport=tcp\n"
 		    "[network other]\nbroker =\n",
-		    &err));
+		    err));
 	CHECK(cfg.n_networks == 2);
 	CHECK(tund_config_network(&cfg, "nope") == NULL);
 	tund_config_apply_network(&cfg, &net);
@@ -180,9 +178,8 @@ UNIT_TEST(config_network_servers)
 	expect_error("[network friends]\nstun = a:1,b:2,c:3\n", "at most 2 STUN");
 	expect_error("[network friends]\nrelay = x\n", "[network friends] relay");
 	expect_error("[network bad name]\nbroker =\n", "[network bad name]");
-	CHECK(!parse(&cfg, "[network n]\nturn = turn://u:hunter2@\n", &err));
-	CHECK(err && !strstr(err, "hunter2"));
-	g_free(err);
+	CHECK(!parse(&cfg, "[network n]\nturn = turn://u:hunter2@\n", err));
+	CHECK(!strstr(err, "hunter2"));
 	tund_config_free(&cfg);
 }
 
@@ -196,15 +193,15 @@ UNIT_TEST(config_error_names_the_value_in_force)
 UNIT_TEST(config_offload_switch)
 {
 	struct tund_config cfg;
-	char *err;
+	char err[TUND_WHY_LEN];
 
-	CHECK(parse(&cfg, "", &err));
+	CHECK(parse(&cfg, "", err));
 	CHECK(cfg.offload); /* on by default */
 	tund_config_free(&cfg);
-	CHECK(parse(&cfg, "[interface]\noffload = off\n", &err));
+	CHECK(parse(&cfg, "[interface]\noffload = off\n", err));
 	CHECK(!cfg.offload && cfg.broadcast);
 	tund_config_free(&cfg);
-	CHECK(parse(&cfg, "[interface]\noffload = yes\n", &err));
+	CHECK(parse(&cfg, "[interface]\noffload = yes\n", err));
 	CHECK(cfg.offload);
 	tund_config_free(&cfg);
 	expect_error("[interface]\noffload = maybe\n", "[interface] offload: expected on or off");
@@ -213,12 +210,12 @@ UNIT_TEST(config_offload_switch)
 UNIT_TEST(config_realtime_switch)
 {
 	struct tund_config cfg;
-	char *err;
+	char err[TUND_WHY_LEN];
 
-	CHECK(parse(&cfg, "", &err));
+	CHECK(parse(&cfg, "", err));
 	CHECK(cfg.realtime); /* on by default */
 	tund_config_free(&cfg);
-	CHECK(parse(&cfg, "[daemon]\nrealtime = off\n", &err));
+	CHECK(parse(&cfg, "[daemon]\nrealtime = off\n", err));
 	CHECK(!cfg.realtime);
 	tund_config_free(&cfg);
 	expect_error("[daemon]\nrealtime = fast\n", "[daemon] realtime: expected on or off");
@@ -227,12 +224,12 @@ UNIT_TEST(config_realtime_switch)
 UNIT_TEST(config_io_uring_switch)
 {
 	struct tund_config cfg;
-	char *err;
+	char err[TUND_WHY_LEN];
 
-	CHECK(parse(&cfg, "", &err));
+	CHECK(parse(&cfg, "", err));
 	CHECK(cfg.io_uring); /* on by default */
 	tund_config_free(&cfg);
-	CHECK(parse(&cfg, "[interface]\nio_uring = off\n", &err));
+	CHECK(parse(&cfg, "[interface]\nio_uring = off\n", err));
 	CHECK(!cfg.io_uring && cfg.offload);
 	tund_config_free(&cfg);
 	expect_error("[interface]\nio_uring = 2\n", "[interface] io_uring: expected on or off");

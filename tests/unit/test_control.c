@@ -1,20 +1,33 @@
 // SPDX-License-Identifier: MIT
+#include <errno.h>
 #include <glib.h>
 #include <string.h>
 
 #include "tests/unit/unit.h"
 #include "tund/control/control_codec.h"
+#include "tund/daemon/log.h"
 #include "tund/daemon/peers.h"
 
 static const char KEY_A[] = "HIgo9xNzJMWLKASShiTqIybxZ0U3wGLiUeJ1PKf8ykw=";
 static const char KEY_B[] = "xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=";
 
+/* The request object, or NULL with err set. */
+static JsonObject *decode(const char *line, size_t len, const char **cmd, char *err)
+{
+	JsonObject *o = NULL;
+
+	err[0] = '\0';
+	if (tund_control_decode_request(line, len, &o, cmd, err, TUND_WHY_LEN) < 0)
+		return NULL;
+	return o;
+}
+
 UNIT_TEST(control_decode_good)
 {
-	char *err = NULL;
+	char err[TUND_WHY_LEN] = "";
 	const char *cmd = NULL;
 	const char line[] = "{\"cmd\":\"status\",\"extra\":1}";
-	JsonObject *o = tund_control_decode_request(line, strlen(line), &cmd, &err);
+	JsonObject *o = decode(line, strlen(line), &cmd, err);
 
 	CHECK(o != NULL);
 	CHECK(cmd && !strcmp(cmd, "status"));
@@ -24,13 +37,12 @@ UNIT_TEST(control_decode_good)
 
 static void expect_bad(const char *line, size_t len, const char *needle)
 {
-	char *err = NULL;
+	char err[TUND_WHY_LEN] = "";
 	const char *cmd = NULL;
-	JsonObject *o = tund_control_decode_request(line, len, &cmd, &err);
+	JsonObject *o = decode(line, len, &cmd, err);
 
 	CHECK(o == NULL);
-	CHECK(err && strstr(err, needle));
-	g_free(err);
+	CHECK(strstr(err, needle));
 	if (o)
 		json_object_unref(o);
 }
@@ -63,13 +75,28 @@ UNIT_TEST(control_encode_replies)
 	CHECK(strstr(bad, "\"ok\":false") && strstr(bad, "no such peer"));
 }
 
-static struct tund_peer *peer_from(const char *json, char **err)
+static struct tund_peer *peer_from(const char *json, char *err)
 {
 	g_autoptr(JsonParser) p = json_parser_new();
-	*err = NULL;
+	struct tund_peer *peer = NULL;
+
+	err[0] = '\0';
 	if (!json_parser_load_from_data(p, json, -1, NULL))
 		return NULL;
-	return tund_peer_from_json(json_node_get_object(json_parser_get_root(p)), err);
+	tund_peer_from_json(json_node_get_object(json_parser_get_root(p)), &peer, err,
+			    TUND_WHY_LEN);
+	return peer;
+}
+
+/* As peer_from for a peer.add request. */
+static struct tund_peer *request_peer(JsonParser *jp, char *err)
+{
+	struct tund_peer *peer = NULL;
+
+	err[0] = '\0';
+	tund_peer_from_request(json_node_get_object(json_parser_get_root(jp)), &peer, err,
+			       TUND_WHY_LEN);
+	return peer;
 }
 
 static char *replace_key(const char *tmpl)
@@ -81,12 +108,12 @@ static char *replace_key(const char *tmpl)
 
 UNIT_TEST(peer_json_validation)
 {
-	char *err;
+	char err[TUND_WHY_LEN] = "";
 	g_autofree char *good = g_strdup_printf(
 		"{\"public_key\":\"%s\",\"name\":\"alice\",\"endpoint\":\"192.0.2.1:51820\","
 		"\"allowed_ips\":[\"10.77.0.2/32\",\"10.1.0.9/24\",\"fd77::2\"]}",
 		KEY_A);
-	struct tund_peer *p = peer_from(good, &err);
+	struct tund_peer *p = peer_from(good, err);
 
 	CHECK(p != NULL);
 	if (p) {
@@ -110,10 +137,9 @@ UNIT_TEST(peer_json_validation)
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
 		g_autofree char *j = replace_key(bad[i]);
-		p = peer_from(j, &err);
+		p = peer_from(j, err);
 		CHECK(p == NULL);
-		CHECK(err != NULL);
-		g_free(err);
+		CHECK(err[0] != '\0');
 		tund_peer_free(p);
 	}
 }
@@ -121,7 +147,7 @@ UNIT_TEST(peer_json_validation)
 UNIT_TEST(peer_list_roundtrip_and_names)
 {
 	struct tund_peer_list l, back;
-	char *err = NULL;
+	char err[TUND_WHY_LEN] = "";
 	size_t len;
 	g_autofree char *ja = g_strdup_printf(
 		"{\"public_key\":\"%s\",\"name\":\"alice\",\"psk\":\"%s\",\"allowed_ips\":[\"10.77.0.2\"]}",
@@ -130,20 +156,19 @@ UNIT_TEST(peer_list_roundtrip_and_names)
 
 	tund_peer_list_init(&l);
 	tund_peer_list_init(&back);
-	struct tund_peer *a = peer_from(ja, &err), *b = peer_from(jb, &err);
+	struct tund_peer *a = peer_from(ja, err), *b = peer_from(jb, err);
 	CHECK(a && b);
-	CHECK(tund_peer_list_upsert(&l, a, &err));
+	CHECK(tund_peer_list_upsert(&l, a, err, sizeof(err)) == 0);
 	/* Another key may not take a name in use. */
-	CHECK(!tund_peer_list_upsert(&l, b, &err));
-	CHECK(err && strstr(err, "already used"));
-	g_free(err);
+	CHECK(tund_peer_list_upsert(&l, b, err, sizeof(err)) == -EEXIST);
+	CHECK(strstr(err, "already used"));
 	tund_peer_free(b);
 	CHECK(tund_peer_list_find(&l, "alice") == a);
 	CHECK(tund_peer_list_find(&l, KEY_A) == a);
 	CHECK(tund_peer_list_find(&l, KEY_B) == NULL);
 
 	g_autofree char *text = tund_peer_list_serialize(&l, &len);
-	CHECK(tund_peer_list_parse(&back, text, len, &err));
+	CHECK(tund_peer_list_parse(&back, text, len, err, sizeof(err)) == 0);
 	CHECK(back.items->len == 1);
 	struct tund_peer *a2 = tund_peer_list_find(&back, "alice");
 	CHECK(a2 && a2->has_psk && !memcmp(a2->psk, a->psk, 32));
@@ -152,10 +177,8 @@ UNIT_TEST(peer_list_roundtrip_and_names)
 	/* A corrupt file is refused whole. */
 	struct tund_peer_list c;
 	tund_peer_list_init(&c);
-	CHECK(!tund_peer_list_parse(&c, text, len / 2, &err));
-	g_free(err);
-	CHECK(!tund_peer_list_parse(&c, "{\"version\":2,\"peers\":[]}", 24, &err));
-	g_free(err);
+	CHECK(tund_peer_list_parse(&c, text, len / 2, err, sizeof(err)) == -EINVAL);
+	CHECK(tund_peer_list_parse(&c, "{\"version\":2,\"peers\":[]}", 24, err, sizeof(err)) < 0);
 	CHECK(c.items->len == 0);
 	tund_peer_list_clear(&c);
 	tund_peer_list_clear(&l);
@@ -178,7 +201,7 @@ static char *nested(int levels)
 
 UNIT_TEST(control_decode_bounds_nesting)
 {
-	char *err = NULL;
+	char err[TUND_WHY_LEN] = "";
 	const char *cmd = NULL;
 	JsonObject *o;
 	g_autofree char *ok = nested(TUND_CONTROL_MAX_DEPTH);
@@ -186,8 +209,8 @@ UNIT_TEST(control_decode_bounds_nesting)
 	g_autofree char *in_str = NULL;
 	char *huge;
 
-	o = tund_control_decode_request(ok, strlen(ok), &cmd, &err);
-	CHECK(o != NULL && err == NULL);
+	o = decode(ok, strlen(ok), &cmd, err);
+	CHECK(o != NULL && err[0] == '\0');
 	if (o)
 		json_object_unref(o);
 	expect_bad(deep, strlen(deep), "nested deeper than 16 levels");
@@ -195,8 +218,8 @@ UNIT_TEST(control_decode_bounds_nesting)
 	/* Brackets inside a string (escaped quote included) are not nesting. */
 	in_str = g_strdup_printf("{\"cmd\":\"status\",\"s\":\"\\\"%s\"}",
 				 "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[{{{{{{{{{{{{{{{{{{{{");
-	o = tund_control_decode_request(in_str, strlen(in_str), &cmd, &err);
-	CHECK(o != NULL && err == NULL);
+	o = decode(in_str, strlen(in_str), &cmd, err);
+	CHECK(o != NULL && err[0] == '\0');
 	if (o)
 		json_object_unref(o);
 
@@ -211,7 +234,7 @@ UNIT_TEST(control_decode_bounds_nesting)
 
 UNIT_TEST(peer_add_refuses_daemon_fields)
 {
-	char *err = NULL;
+	char err[TUND_WHY_LEN] = "";
 	struct tund_peer *p;
 	static const char *const forbidden[] = {
 		"{\"public_key\":\"KEY\",\"state\":\"member\",\"network\":\"friends\"}",
@@ -225,24 +248,22 @@ UNIT_TEST(peer_add_refuses_daemon_fields)
 		g_autoptr(JsonParser) jp = json_parser_new();
 
 		CHECK(json_parser_load_from_data(jp, j, -1, NULL));
-		p = tund_peer_from_request(json_node_get_object(json_parser_get_root(jp)), &err);
+		p = request_peer(jp, err);
 		CHECK(p == NULL);
-		CHECK(err && strstr(err, "set by the daemon, not by peer.add"));
-		g_free(err);
-		err = NULL;
+		CHECK(strstr(err, "set by the daemon, not by peer.add"));
 		tund_peer_free(p);
 	}
 
 	/* The state file still carries both (its loader is tund_peer_from_json),
 	 * and an ordinary peer.add still works. */
 	g_autofree char *state = replace_key(forbidden[0]);
-	p = peer_from(state, &err);
+	p = peer_from(state, err);
 	CHECK(p && p->network && !strcmp(p->network, "friends"));
 	tund_peer_free(p);
 	g_autofree char *plain = replace_key("{\"public_key\":\"KEY\",\"name\":\"bob\"}");
 	g_autoptr(JsonParser) jp = json_parser_new();
 	CHECK(json_parser_load_from_data(jp, plain, -1, NULL));
-	p = tund_peer_from_request(json_node_get_object(json_parser_get_root(jp)), &err);
-	CHECK(p && !p->network && err == NULL);
+	p = request_peer(jp, err);
+	CHECK(p && !p->network && err[0] == '\0');
 	tund_peer_free(p);
 }

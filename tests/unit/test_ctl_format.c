@@ -214,19 +214,23 @@ UNIT_TEST(ctl_args_name_and_key)
 	CHECK(!tund_args_normalise_key(out, "alice"));
 }
 
-static bool reply(const char *text, JsonNode **res, char **err, bool *remote)
+/* 0 from the parser; *remote: it said -EREMOTEIO (tund's own ok:false). */
+static bool reply(const char *text, JsonNode **res, char *err, bool *remote)
 {
-	return tund_client_parse_reply(text, strlen(text), res, err, remote);
+	int ret = tund_client_parse_reply(text, strlen(text), res, err, TUND_CTL_WHY_LEN);
+
+	*remote = ret == -EREMOTEIO;
+	return ret == 0;
 }
 
 UNIT_TEST(ctl_client_parse_reply)
 {
 	JsonNode *res;
-	char *err;
+	char err[TUND_CTL_WHY_LEN] = "";
 	bool remote;
 	int64_t v;
 
-	CHECK(reply("{\"ok\":true,\"result\":{\"mtu\":1420,\"new_field\":[1,2]}}\n", &res, &err,
+	CHECK(reply("{\"ok\":true,\"result\":{\"mtu\":1420,\"new_field\":[1,2]}}\n", &res, err,
 		    &remote));
 	CHECK(res && JSON_NODE_HOLDS_OBJECT(res));
 	if (res) {
@@ -238,47 +242,41 @@ UNIT_TEST(ctl_client_parse_reply)
 		json_node_unref(res);
 	}
 
-	CHECK(reply("{\"ok\":true}", &res, &err, &remote));
+	CHECK(reply("{\"ok\":true}", &res, err, &remote));
 	CHECK(res && JSON_NODE_HOLDS_OBJECT(res));
 	if (res)
 		json_node_unref(res);
 
-	CHECK(!reply("{\"ok\":false,\"error\":\"no such peer\"}\n", &res, &err, &remote));
-	CHECK(remote && res == NULL && err && strcmp(err, "no such peer") == 0);
-	g_free(err);
+	CHECK(!reply("{\"ok\":false,\"error\":\"no such peer\"}\n", &res, err, &remote));
+	CHECK(remote && res == NULL && strcmp(err, "no such peer") == 0);
 
 	/* An error message that would add a line to stderr is flattened. */
-	CHECK(!reply("{\"ok\":false,\"error\":\"two\\nlines\"}", &res, &err, &remote));
-	CHECK(remote && err && strcmp(err, "two?lines") == 0);
-	g_free(err);
+	CHECK(!reply("{\"ok\":false,\"error\":\"two\\nlines\"}", &res, err, &remote));
+	CHECK(remote && strcmp(err, "two?lines") == 0);
 
-	CHECK(!reply("{\"ok\":false}", &res, &err, &remote));
-	CHECK(remote && err && *err);
-	g_free(err);
+	CHECK(!reply("{\"ok\":false}", &res, err, &remote));
+	CHECK(remote && *err);
 
 	static const char *const malformed[] = {
 		"", "not json", "[]", "{\"ok\":\"yes\"}", "{\"result\":{}}", "{\"ok\":true",
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(malformed); i++) {
-		CHECK(!reply(malformed[i], &res, &err, &remote));
-		CHECK(!remote && err && strncmp(err, "malformed reply", 15) == 0);
-		g_free(err);
+		CHECK(!reply(malformed[i], &res, err, &remote));
+		CHECK(!remote && strncmp(err, "malformed reply", 15) == 0);
 	}
-	CHECK(!tund_client_parse_reply("{\"ok\":true}\0x", 13, &res, &err, &remote));
-	CHECK(!remote);
-	g_free(err);
+	CHECK(tund_client_parse_reply("{\"ok\":true}\0x", 13, &res, err, sizeof(err)) == -EPROTO);
 }
 
 UNIT_TEST(ctl_client_fields)
 {
 	JsonNode *res;
-	char *err;
+	char err[TUND_CTL_WHY_LEN] = "";
 	bool remote;
 	int64_t v = 0;
 
 	CHECK(reply("{\"ok\":true,\"result\":{\"a\":192.0,\"b\":1.5,\"c\":null,\"d\":\"x\","
 		    "\"e\":-3}}",
-		    &res, &err, &remote));
+		    &res, err, &remote));
 	if (!res)
 		return;
 	JsonObject *o = json_node_get_object(res);
@@ -299,19 +297,18 @@ UNIT_TEST(ctl_client_fields)
 
 UNIT_TEST(ctl_client_unreachable)
 {
-	char path[200], *err = NULL;
+	char path[200], err[TUND_CTL_WHY_LEN] = "";
 	JsonObject *req = json_object_new();
 	JsonNode *res = NULL;
 	int ret;
 
 	snprintf(path, sizeof(path), "/tmp/tund-unit-%d-none.sock", (int)getpid());
-	ret = tund_client_call(path, req, &res, &err);
+	ret = tund_client_call(path, req, &res, err, sizeof(err));
 	json_object_unref(req);
 	CHECK(ret == -ENOENT);
 	CHECK(res == NULL);
-	CHECK(err && strncmp(err, "cannot reach tund at /tmp/tund-unit-", 36) == 0);
-	CHECK(err && strstr(err, ": No such file or directory") != NULL);
-	g_free(err);
+	CHECK(strncmp(err, "cannot reach tund at /tmp/tund-unit-", 36) == 0);
+	CHECK(strstr(err, ": No such file or directory") != NULL);
 }
 
 struct fake {
@@ -349,7 +346,7 @@ UNIT_TEST(ctl_client_round_trip)
 	JsonObject *req = json_object_new();
 	JsonNode *res = NULL;
 	pthread_t th;
-	char *err = NULL;
+	char err[TUND_CTL_WHY_LEN] = "";
 	int ret;
 
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "/tmp/tund-unit-%d.sock", (int)getpid());
@@ -362,16 +359,15 @@ UNIT_TEST(ctl_client_round_trip)
 
 	json_object_set_string_member(req, "cmd", "peer.remove");
 	json_object_set_string_member(req, "peer", "line\nbreak");
-	ret = tund_client_call(sa.sun_path, req, &res, &err);
+	ret = tund_client_call(sa.sun_path, req, &res, err, sizeof(err));
 	pthread_join(th, NULL);
-	CHECK(ret == 0 && err == NULL);
+	CHECK(ret == 0 && err[0] == '\0');
 	CHECK(res && strcmp(tund_client_get_string(json_node_get_object(res), "removed"),
 			    "k") == 0);
 	/* One line on the wire: the newline inside the value is escaped. */
 	CHECK(strcmp(f.request, "{\"cmd\":\"peer.remove\",\"peer\":\"line\\nbreak\"}") == 0);
 	if (res)
 		json_node_unref(res);
-	g_free(err);
 	json_object_unref(req);
 	close(f.listen_fd);
 	unlink(sa.sun_path);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "ctl/args.h"
+#include "ctl/client.h"
 #include "ctl/ice.h"
 #include "tests/unit/unit.h"
 
@@ -62,21 +63,20 @@ static bool convert(const char *json, const char *want_stun, const char *want_tu
 {
 	GPtrArray *stun = g_ptr_array_new_with_free_func(g_free);
 	GPtrArray *turn = g_ptr_array_new_with_free_func(g_free);
-	char *err = NULL, *s, *t;
+	char err[TUND_CTL_WHY_LEN] = "", *s, *t;
 	bool ok;
 
-	ok = tund_ice_parse_servers(json, strlen(json), stun, turn, &err);
+	ok = tund_ice_parse_servers(json, strlen(json), stun, turn, err, sizeof(err)) == 0;
 	g_ptr_array_add(stun, NULL);
 	g_ptr_array_add(turn, NULL);
 	s = g_strjoinv(" ", (char **)stun->pdata);
 	t = g_strjoinv(" ", (char **)turn->pdata);
 	if (ok)
-		ok = strcmp(s, want_stun) == 0 && strcmp(t, want_turn) == 0 && !err;
+		ok = strcmp(s, want_stun) == 0 && strcmp(t, want_turn) == 0 && !err[0];
 	else
-		ok = !want_stun && err && !strchr(err, '\n');
+		ok = !want_stun && err[0] && !strchr(err, '\n');
 	g_free(s);
 	g_free(t);
-	g_free(err);
 	g_ptr_array_free(stun, TRUE);
 	g_ptr_array_free(turn, TRUE);
 	return ok;

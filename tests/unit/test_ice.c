@@ -7,6 +7,7 @@
 
 #include "tests/unit/unit.h"
 #include "tund/connect/ice.h"
+#include "tund/daemon/log.h"
 
 struct side {
 	const char *name;
@@ -191,17 +192,17 @@ static void check_host_pair(const struct side *s)
 static void start_pair(GMainContext *ctx, struct side *a, struct side *b)
 {
 	struct tund_ice_server_config cfg;
-	char *err = NULL;
+	char err[TUND_WHY_LEN];
 
 	loopback_cfg(&cfg);
 	a->peer = b;
 	b->peer = a;
 	g_queue_init(&a->to_peer);
 	g_queue_init(&b->to_peer);
-	a->ice = tund_ice_new(ctx, true, &cfg, &callbacks, a, &err);
-	CHECK(a->ice && !err);
-	b->ice = tund_ice_new(ctx, false, &cfg, &callbacks, b, &err);
-	CHECK(b->ice && !err);
+	CHECK(tund_ice_new(ctx, true, &cfg, &callbacks, a, &a->ice, err, sizeof(err)) == 0);
+	CHECK(a->ice);
+	CHECK(tund_ice_new(ctx, false, &cfg, &callbacks, b, &b->ice, err, sizeof(err)) == 0);
+	CHECK(b->ice);
 	CHECK(tund_ice_state(a->ice) == TUND_ICE_NEW);
 }
 
@@ -358,27 +359,27 @@ UNIT_TEST(ice_bad_config)
 {
 	GMainContext *ctx = g_main_context_new();
 	struct tund_ice_server_config cfg;
-	char *err = NULL;
+	char err[TUND_WHY_LEN] = "";
 	struct tund_ice *ice;
 
 	loopback_cfg(&cfg);
 	cfg.port_min = 5000;
 	cfg.port_max = 4000;
-	CHECK(tund_ice_new(ctx, true, &cfg, &callbacks, NULL, &err) == NULL);
-	CHECK(err != NULL);
-	g_free(err);
+	CHECK(tund_ice_new(ctx, true, &cfg, &callbacks, NULL, &ice, err, sizeof(err)) == -EINVAL);
+	CHECK(ice == NULL && err[0] != '\0');
+	err[0] = '\0';
 	loopback_cfg(&cfg);
 	cfg.local_addrs[0] = "not-an-address";
-	CHECK(tund_ice_new(ctx, true, &cfg, &callbacks, NULL, &err) == NULL);
-	CHECK(err != NULL);
-	g_free(err);
+	CHECK(tund_ice_new(ctx, true, &cfg, &callbacks, NULL, &ice, err, sizeof(err)) < 0);
+	CHECK(ice == NULL && err[0] != '\0');
+	err[0] = '\0';
 	/* Enumerating with everything excluded must fail, not gather anywhere:
 	 * a fresh unit-test process may have only loopback; either way no
 	 * candidate may be on 127.0.0.1. */
 	memset(&cfg, 0, sizeof(cfg));
-	ice = tund_ice_new(ctx, true, &cfg, &callbacks, NULL, &err);
-	CHECK(ice != NULL || err != NULL);
-	g_free(err);
+	CHECK((tund_ice_new(ctx, true, &cfg, &callbacks, NULL, &ice, err, sizeof(err)) == 0) ==
+	      (ice != NULL));
+	CHECK(ice != NULL || err[0] != '\0');
 	tund_ice_free(ice);
 	drain_closes(ctx);
 	g_main_context_unref(ctx);
@@ -452,15 +453,15 @@ UNIT_TEST(ice_port_range)
 	GMainContext *ctx = g_main_context_new();
 	struct tund_ice_server_config cfg;
 	struct side a = { .name = "a" };
-	char *err = NULL, *line;
+	char err[TUND_WHY_LEN], *line;
 	unsigned port = 0;
 
 	loopback_cfg(&cfg);
 	cfg.port_min = 47310;
 	cfg.port_max = 47319;
 	g_queue_init(&a.to_peer);
-	a.ice = tund_ice_new(ctx, true, &cfg, &callbacks, &a, &err);
-	CHECK(a.ice && !err);
+	CHECK(tund_ice_new(ctx, true, &cfg, &callbacks, &a, &a.ice, err, sizeof(err)) == 0);
+	CHECK(a.ice);
 	if (!a.ice)
 		goto out;
 	CHECK(tund_ice_gather(a.ice) == 0);

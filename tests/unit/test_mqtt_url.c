@@ -5,16 +5,16 @@
 
 #include "tests/unit/unit.h"
 #include "tund/connect/mqtt.h"
+#include "tund/daemon/log.h"
 
 static bool parse(const char *url, char **host, uint16_t *port)
 {
-	char *err = NULL;
-	bool ok = tund_mqtt_parse_url(url, host, port, &err);
+	char err[TUND_WHY_LEN] = "";
+	bool ok = tund_mqtt_parse_url(url, host, port, err, sizeof(err)) == 0;
 
 	/* Exactly one of the two outputs is set. */
-	CHECK(ok == (err == NULL));
+	CHECK(ok == (err[0] == '\0'));
 	CHECK(ok == (*host != NULL));
-	g_free(err);
 	return ok;
 }
 
@@ -108,17 +108,18 @@ UNIT_TEST(mqtt_offline_publish_semantics)
 {
 	struct tund_mqtt_stats st;
 	struct tund_mqtt *m;
-	char *err = NULL;
+	char err[TUND_WHY_LEN] = "";
 
-	CHECK(!tund_mqtt_new("mqtt://127.0.0.1:1883", "", NULL, NULL, &err));
-	CHECK(err != NULL);
-	g_free(err);
-	CHECK(!tund_mqtt_new("tcp://x", "id", NULL, NULL, &err));
-	CHECK(err != NULL);
-	g_free(err);
+	CHECK(tund_mqtt_new("mqtt://127.0.0.1:1883", "", NULL, NULL, &m, err, sizeof(err)) ==
+	      -EINVAL);
+	CHECK(!m && err[0] != '\0');
+	err[0] = '\0';
+	CHECK(tund_mqtt_new("tcp://x", "id", NULL, NULL, &m, err, sizeof(err)) == -EINVAL);
+	CHECK(!m && err[0] != '\0');
+	err[0] = '\0';
 
-	m = tund_mqtt_new("mqtt://127.0.0.1:1", "unit", NULL, NULL, &err);
-	CHECK(m != NULL && err == NULL);
+	CHECK(tund_mqtt_new("mqtt://127.0.0.1:1", "unit", NULL, NULL, &m, err, sizeof(err)) == 0);
+	CHECK(m != NULL && err[0] == '\0');
 	if (!m)
 		return;
 	CHECK(tund_mqtt_subscribe(m, "a/#") == 0);

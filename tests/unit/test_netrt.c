@@ -17,6 +17,7 @@
 #include "tests/unit/daemon_fixture.h"
 #include "tests/unit/unit.h"
 #include "tund/connect/membership.h"
+#include "tund/daemon/log.h"
 
 static int netns_enter(void)
 {
@@ -456,7 +457,8 @@ UNIT_TEST(netrt_reload_applies_network_servers)
 	struct fx f;
 	fx_init(&f);
 	struct tund_network net;
-	char *err = NULL;
+	char err[TUND_WHY_LEN];
+	JsonNode *reply = NULL;
 
 	struct tund_membership *n = start(&f, &net, "lan", TUND_ADMISSION_OPEN, false);
 	g_autofree char *base = g_strdup_printf("[paths]\nstate_dir = %s\ncontrol_socket = %s\n",
@@ -467,7 +469,7 @@ UNIT_TEST(netrt_reload_applies_network_servers)
 
 	CHECK(fx_write(f.d.config_path, text, 0600));
 	fx_capture_begin();
-	JsonNode *reply = tund_daemon_reload(&f.d, &err);
+	CHECK(tund_daemon_reload(&f.d, &reply, err, sizeof(err)) == 0);
 	g_autofree char *log = fx_capture_end();
 	CHECK(reply != NULL);
 	if (reply) {
@@ -492,12 +494,12 @@ UNIT_TEST(netrt_reload_applies_network_servers)
 
 	/* The section removed: back to the invite's servers. */
 	CHECK(fx_write(f.d.config_path, base, 0600));
-	reply = tund_daemon_reload(&f.d, &err);
+	reply = NULL;
+	CHECK(tund_daemon_reload(&f.d, &reply, err, sizeof(err)) == 0);
 	CHECK(reply != NULL);
 	if (reply)
 		json_node_unref(reply);
 	CHECK(tund_membership_effective(n)->n_stun == 0 && !tund_membership_effective(n)->broker[0]);
-	g_free(err);
 	sodium_memzero(&net, sizeof(net));
 	fx_free(&f);
 	netns_leave(ns);

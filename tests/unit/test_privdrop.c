@@ -7,27 +7,26 @@
 #include <unistd.h>
 
 #include "tests/unit/unit.h"
+#include "tund/daemon/log.h"
 #include "tund/host/privdrop.h"
 
 UNIT_TEST(privdrop_plan)
 {
 	struct tund_privdrop pd;
 	struct passwd *nobody = getpwnam("nobody");
-	char *err = NULL;
+	char err[TUND_WHY_LEN] = "";
 
-	CHECK(tund_privdrop_plan("root", &pd, &err) && !pd.drop);
-	CHECK(tund_privdrop_plan("", &pd, &err) && !pd.drop);
+	CHECK(tund_privdrop_plan("root", &pd, err, sizeof(err)) == 0 && !pd.drop);
+	CHECK(tund_privdrop_plan("", &pd, err, sizeof(err)) == 0 && !pd.drop);
 	if (geteuid() != 0) {
 		/* Not root: nothing to drop, whatever the config says. */
-		CHECK(tund_privdrop_plan("no-such-user-tund", &pd, &err) && !pd.drop);
+		CHECK(tund_privdrop_plan("no-such-user-tund", &pd, err, sizeof(err)) == 0 && !pd.drop);
 		UNIT_SKIP("root", "not root: the plans that drop to a user are not checked");
 	}
-	CHECK(!tund_privdrop_plan("no-such-user-tund", &pd, &err));
-	CHECK(err && strstr(err, "[daemon] user") && strstr(err, "no-such-user-tund"));
-	g_free(err);
-	err = NULL;
+	CHECK(tund_privdrop_plan("no-such-user-tund", &pd, err, sizeof(err)) < 0);
+	CHECK(strstr(err, "[daemon] user") && strstr(err, "no-such-user-tund"));
 	if (nobody) {
-		CHECK(tund_privdrop_plan("nobody", &pd, &err) && pd.drop);
+		CHECK(tund_privdrop_plan("nobody", &pd, err, sizeof(err)) == 0 && pd.drop);
 		CHECK(pd.uid == nobody->pw_uid && pd.gid == nobody->pw_gid);
 		CHECK(pd.user && !strcmp(pd.user, "nobody"));
 		tund_privdrop_clear(&pd);

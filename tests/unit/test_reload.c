@@ -2,10 +2,12 @@
 /* tund/daemon/reload.c: every setting of the config file either takes effect on
  * reload or is named in needs_restart, with its running value kept; a bad
  * file changes nothing. */
+#include <errno.h>
 #include <string.h>
 
 #include "tests/unit/daemon_fixture.h"
 #include "tests/unit/unit.h"
+#include "tund/daemon/log.h"
 
 static char *base_config(struct fx *f, const char *state_dir, const char *socket)
 {
@@ -15,17 +17,16 @@ static char *base_config(struct fx *f, const char *state_dir, const char *socket
 }
 
 /* Reloads from text; the reply's applied and needs_restart lists joined by
- * "|" (NULL and *err on refusal). */
-static bool reload(struct fx *f, const char *text, char **applied, char **restart, char **err)
+ * "|" (false and err on refusal). */
+static bool reload(struct fx *f, const char *text, char **applied, char **restart, char *err)
 {
-	JsonNode *node;
+	JsonNode *node = NULL;
 	JsonObject *o;
 
 	*applied = *restart = NULL;
-	*err = NULL;
+	err[0] = '\0';
 	CHECK(fx_write(f->d.config_path, text, 0600));
-	node = tund_daemon_reload(&f->d, err);
-	if (!node)
+	if (tund_daemon_reload(&f->d, &node, err, TUND_WHY_LEN) < 0)
 		return false;
 	o = json_node_get_object(node);
 	for (int k = 0; k < 2; k++) {
@@ -81,7 +82,7 @@ UNIT_TEST(reload_names_every_restart_setting)
 {
 	struct fx f;
 	fx_init(&f);
-	char *applied, *restart, *err;
+	char *applied, *restart, err[TUND_WHY_LEN];
 	struct running before;
 	static const struct {
 		const char *group, *key, *value, *label;
@@ -102,7 +103,7 @@ UNIT_TEST(reload_names_every_restart_setting)
 
 	g_autofree char *base = base_config(&f, NULL, NULL);
 	/* Unchanged file: nothing to do. */
-	CHECK(reload(&f, base, &applied, &restart, &err));
+	CHECK(reload(&f, base, &applied, &restart, err));
 	CHECK(!g_strcmp0(applied, "") && !g_strcmp0(restart, ""));
 	g_free(applied);
 	g_free(restart);
@@ -112,7 +113,7 @@ UNIT_TEST(reload_names_every_restart_setting)
 		g_autofree char *text = g_strdup_printf("%s[%s]\n%s = %s\n", base, settings[i].group,
 							settings[i].key, settings[i].value);
 
-		CHECK(reload(&f, text, &applied, &restart, &err));
+		CHECK(reload(&f, text, &applied, &restart, err));
 		CHECK(!g_strcmp0(restart, settings[i].label));
 		CHECK(!g_strcmp0(applied, ""));
 		if (g_strcmp0(restart, settings[i].label))
@@ -122,13 +123,12 @@ UNIT_TEST(reload_names_every_restart_setting)
 		CHECK(unchanged(&f, &before));
 		g_free(applied);
 		g_free(restart);
-		g_free(err);
 	}
 	/* [paths]. */
 	g_autofree char *sub = fx_path(&f, "sub");
 	g_autofree char *sock = fx_path(&f, "other.sock");
 	g_autofree char *paths = base_config(&f, sub, sock);
-	CHECK(reload(&f, paths, &applied, &restart, &err));
+	CHECK(reload(&f, paths, &applied, &restart, err));
 	CHECK(!g_strcmp0(restart, "[paths] state_dir|[paths] control_socket"));
 	CHECK(unchanged(&f, &before));
 	g_free(applied);
@@ -141,14 +141,14 @@ UNIT_TEST(reload_applies_ice_servers_without_logging_secrets)
 {
 	struct fx f;
 	fx_init(&f);
-	char *applied, *restart, *err;
+	char *applied, *restart, err[TUND_WHY_LEN];
 	g_autofree char *base = base_config(&f, NULL, NULL);
 	g_autofree char *text = g_strdup_printf(
 		"%s[ice]\nstun = 192.0.2.1:3478\nturn = turn://alice:s3cr3t-pw@192.0.2.1:3478?"
 		"transport=udp\n", base);
 
 	fx_capture_begin();
-	CHECK(reload(&f, text, &applied, &restart, &err));
+	CHECK(reload(&f, text, &applied, &restart, err));
 	g_autofree char *log = fx_capture_end();
 	CHECK(!g_strcmp0(applied, "[ice] stun/turn") && !g_strcmp0(restart, ""));
 	CHECK(!g_strcmp0(f.d.cfg.ice_stun, "192.0.2.1:3478"));
@@ -157,7 +157,7 @@ UNIT_TEST(reload_applies_ice_servers_without_logging_secrets)
 	g_free(applied);
 	g_free(restart);
 	/* Back to none. */
-	CHECK(reload(&f, base, &applied, &restart, &err));
+	CHECK(reload(&f, base, &applied, &restart, err));
 	CHECK(!g_strcmp0(applied, "[ice] stun/turn"));
 	CHECK(f.d.cfg.ice_stun == NULL && f.d.cfg.ice_turn == NULL);
 	g_free(applied);
@@ -169,7 +169,8 @@ UNIT_TEST(reload_refuses_bad_file_and_keeps_running_config)
 {
 	struct fx f;
 	fx_init(&f);
-	char *applied, *restart, *err;
+	char *applied, *restart, err[TUND_WHY_LEN];
+	JsonNode *node = NULL;
 	struct running before;
 	g_autofree char *base = base_config(&f, NULL, NULL);
 	g_autofree char *bad = g_strdup_printf("%s[interface]\nmtu = 1300\nnonsense = 1\n", base);
@@ -177,20 +178,17 @@ UNIT_TEST(reload_refuses_bad_file_and_keeps_running_config)
 		"%s[ice]\nstun = 192.0.2.9:3478\nturn = turn://alice:pw-xyz@:0\n", base);
 
 	snapshot(&f, &before);
-	CHECK(!reload(&f, bad, &applied, &restart, &err));
-	CHECK(err && strstr(err, f.d.config_path) && strstr(err, "nonsense"));
+	CHECK(!reload(&f, bad, &applied, &restart, err));
+	CHECK(strstr(err, f.d.config_path) && strstr(err, "nonsense"));
 	CHECK(unchanged(&f, &before));
-	g_free(err);
 	/* Nothing of a refused file is half-applied. */
-	CHECK(!reload(&f, bad_turn, &applied, &restart, &err));
+	CHECK(!reload(&f, bad_turn, &applied, &restart, err));
 	CHECK(f.d.cfg.ice_stun == NULL);
-	CHECK(err && !strstr(err, "pw-xyz"));
-	g_free(err);
+	CHECK(!strstr(err, "pw-xyz"));
 	/* A missing file. */
 	CHECK(unlink(f.d.config_path) == 0);
-	CHECK(tund_daemon_reload(&f.d, &err) == NULL);
-	CHECK(err && strstr(err, f.d.config_path));
-	g_free(err);
+	CHECK(tund_daemon_reload(&f.d, &node, err, sizeof(err)) == -ENOENT && !node);
+	CHECK(strstr(err, f.d.config_path));
 	running_clear(&before);
 	fx_free(&f);
 }

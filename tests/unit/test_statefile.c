@@ -16,6 +16,7 @@
 #include "tests/unit/daemon_fixture.h"
 #include "tests/unit/unit.h"
 #include "tund/daemon/keyfile.h"
+#include "tund/daemon/log.h"
 #include "tund/daemon/statefile.h"
 
 static bool all_bytes(const uint8_t *p, size_t len, uint8_t v)
@@ -113,13 +114,13 @@ UNIT_TEST(keyfile_created_when_missing)
 	g_autofree char *path = fx_path(&f, "private.key");
 	uint8_t priv[TUND_KEY_LEN], again[TUND_KEY_LEN], decoded[TUND_KEY_LEN];
 	bool created = false;
-	char *err = NULL;
+	char err[TUND_WHY_LEN] = "";
 	size_t len = 0;
 
 	mode_t old = umask(0);
-	CHECK(tund_keyfile_load_or_create(path, priv, &created, &err));
+	CHECK(tund_keyfile_load_or_create(path, priv, &created, err, sizeof(err)) == 0);
 	umask(old);
-	CHECK(created && !err);
+	CHECK(created && !err[0]);
 	CHECK(fx_mode(path) == 0600);
 	/* As `wg genkey` writes it: 44 base64 characters and a newline. */
 	g_autofree char *text = fx_read(path, &len);
@@ -128,9 +129,8 @@ UNIT_TEST(keyfile_created_when_missing)
 	CHECK(!all_bytes(priv, sizeof(priv), 0));
 
 	/* The next start loads the same key and creates nothing. */
-	CHECK(tund_keyfile_load_or_create(path, again, &created, &err));
+	CHECK(tund_keyfile_load_or_create(path, again, &created, err, sizeof(err)) == 0);
 	CHECK(!created && !memcmp(again, priv, TUND_KEY_LEN));
-	g_free(err);
 	fx_free(&f);
 }
 
@@ -142,16 +142,15 @@ UNIT_TEST(keyfile_loose_mode_is_tightened)
 	uint8_t priv[TUND_KEY_LEN], want[TUND_KEY_LEN];
 	char text[TUND_KEY_B64_LEN + 2];
 	bool created = true;
-	char *err = NULL;
+	char err[TUND_WHY_LEN] = "";
 
 	tund_key_generate(want);
 	tund_key_encode(text, want);
 	strcat(text, "\n");
 	CHECK(fx_write(path, text, 0644));
-	CHECK(tund_keyfile_load_or_create(path, priv, &created, &err));
+	CHECK(tund_keyfile_load_or_create(path, priv, &created, err, sizeof(err)) == 0);
 	CHECK(!created && !memcmp(priv, want, TUND_KEY_LEN));
 	CHECK(fx_mode(path) == 0600);
-	g_free(err);
 	fx_free(&f);
 }
 
@@ -161,24 +160,23 @@ static void expect_refused(const char *path, const char *content, const char *wh
 {
 	uint8_t priv[TUND_KEY_LEN];
 	bool created = true;
-	char *err = NULL;
+	char err[TUND_WHY_LEN] = "";
 	size_t len = 0;
 
 	memset(priv, 0xa5, sizeof(priv));
-	CHECK(!tund_keyfile_load_or_create(path, priv, &created, &err));
+	CHECK(tund_keyfile_load_or_create(path, priv, &created, err, sizeof(err)) < 0);
 	CHECK(!created);
-	CHECK(err && strstr(err, path) && strstr(err, why));
-	if (err && !strstr(err, why))
+	CHECK(strstr(err, path) && strstr(err, why));
+	if (!strstr(err, why))
 		fprintf(stderr, "  got: %s\n", err);
 	/* One line for the log. */
-	CHECK(err && !strchr(err, '\n'));
+	CHECK(!strchr(err, '\n'));
 	CHECK(all_bytes(priv, sizeof(priv), 0) || all_bytes(priv, sizeof(priv), 0xa5));
 	if (content) {
 		g_autofree char *after = fx_read(path, &len);
 
 		CHECK(after && len == strlen(content) && !memcmp(after, content, len));
 	}
-	g_free(err);
 }
 
 UNIT_TEST(keyfile_corrupt_or_truncated_refused_untouched)
@@ -220,7 +218,7 @@ UNIT_TEST(keyfile_partial_decode_leaves_no_key_bytes)
 	uint8_t key[TUND_KEY_LEN], priv[TUND_KEY_LEN];
 	char text[TUND_KEY_B64_LEN + 2];
 	bool created;
-	char *err = NULL;
+	char err[TUND_WHY_LEN] = "";
 
 	/* Valid base64 up to the last group: the decoder has written most of
 	 * the key into priv before it finds the fault. */
@@ -230,9 +228,8 @@ UNIT_TEST(keyfile_partial_decode_leaves_no_key_bytes)
 	strcat(text, "\n");
 	CHECK(fx_write(path, text, 0600));
 	memset(priv, 0xa5, sizeof(priv));
-	CHECK(!tund_keyfile_load_or_create(path, priv, &created, &err));
+	CHECK(tund_keyfile_load_or_create(path, priv, &created, err, sizeof(err)) < 0);
 	CHECK(all_bytes(priv, sizeof(priv), 0));
-	g_free(err);
 	fx_free(&f);
 }
 

@@ -68,22 +68,24 @@ static void on_event(void *ctx, const struct tund_nl_event *ev)
 	changed(w, ev->kind == TUND_NL_ADDR_DEL);
 }
 
-struct tund_addrwatch *tund_addrwatch_new(int exclude_ifindex, tund_addrwatch_fn cb, void *ctx,
-					  char **err)
+int tund_addrwatch_new(int exclude_ifindex, tund_addrwatch_fn cb, void *ctx,
+		       struct tund_addrwatch **out, char *why, size_t why_len)
 {
 	struct tund_addrwatch *w = g_new0(struct tund_addrwatch, 1);
 	int ret;
 
+	*out = NULL;
 	w->exclude = exclude_ifindex;
 	w->cb = cb;
 	w->ctx = ctx;
 	ret = tund_netwatch_subscribe(on_event, w);
 	if (ret) {
-		*err = g_strdup_printf("rtnetlink: %s", g_strerror(-ret));
+		tund_why(why, why_len, "rtnetlink: %s", g_strerror(-ret));
 		g_free(w);
-		return NULL;
+		return ret;
 	}
-	return w;
+	*out = w;
+	return 0;
 }
 
 void tund_addrwatch_free(struct tund_addrwatch *w)

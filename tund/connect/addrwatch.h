@@ -10,6 +10,7 @@
 #define TUND_ADDRWATCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct tund_addrwatch;
 
@@ -17,9 +18,9 @@ struct tund_addrwatch;
  * addresses were only added. */
 typedef void (*tund_addrwatch_fn)(void *ctx, bool removed);
 
-/* exclude_ifindex: our TUN (0: none). NULL and *err (g_free) on failure. */
-struct tund_addrwatch *tund_addrwatch_new(int exclude_ifindex, tund_addrwatch_fn cb, void *ctx,
-					  char **err);
+/* exclude_ifindex: our TUN (0: none). 0 with *out, or -errno with why. */
+int tund_addrwatch_new(int exclude_ifindex, tund_addrwatch_fn cb, void *ctx,
+		       struct tund_addrwatch **out, char *why, size_t why_len);
 void tund_addrwatch_free(struct tund_addrwatch *w);
 
 /* True if addr (a struct sockaddr_in or _in6) is still one of this machine's

@@ -494,9 +494,9 @@ static int open_tx6(void)
 	return fd;
 }
 
-struct tund_beacon *tund_beacon_start(const uint8_t netkey[32], const uint8_t my_pub[32],
-				      uint16_t my_listen_port, const char *exclude_ifname,
-				      tund_beacon_peer_fn cb, void *ctx, char **err)
+int tund_beacon_start(const uint8_t netkey[32], const uint8_t my_pub[32], uint16_t my_listen_port,
+		      const char *exclude_ifname, tund_beacon_peer_fn cb, void *ctx,
+		      struct tund_beacon **out, char *why, size_t why_len)
 {
 	struct tund_beacon *b = g_new0(struct tund_beacon, 1);
 	int fd, ret;
@@ -510,14 +510,17 @@ struct tund_beacon *tund_beacon_start(const uint8_t netkey[32], const uint8_t my
 	b->cb = cb;
 	b->ctx = ctx;
 	tund_ratelimit_init(&b->all, ALL_RATE, ALL_BURST, now_ms());
+	*out = NULL;
 	if (my_listen_port == 0) {
-		*err = g_strdup("beacon: listen port 0");
+		tund_why(why, why_len, "beacon: listen port 0");
+		ret = -EINVAL;
 		goto fail;
 	}
 
 	fd = open_rx4();
 	if (fd < 0) {
-		*err = g_strdup_printf("beacon: udp/%d: %s", TUND_BEACON_PORT, g_strerror(-fd));
+		tund_why(why, why_len, "beacon: udp/%d: %s", TUND_BEACON_PORT, g_strerror(-fd));
+		ret = fd;
 		goto fail;
 	}
 	b->rx4 = fd;
@@ -534,7 +537,7 @@ struct tund_beacon *tund_beacon_start(const uint8_t netkey[32], const uint8_t my
 
 	ret = tund_netwatch_subscribe(on_nl_event, b);
 	if (ret) {
-		*err = g_strdup_printf("beacon: rtnetlink: %s", g_strerror(-ret));
+		tund_why(why, why_len, "beacon: rtnetlink: %s", g_strerror(-ret));
 		goto fail;
 	}
 	b->subscribed = true;
@@ -545,10 +548,11 @@ struct tund_beacon *tund_beacon_start(const uint8_t netkey[32], const uint8_t my
 	join_groups(b);
 	send_all(b);
 	arm_timer(b);
-	return b;
+	*out = b;
+	return 0;
 fail:
 	tund_beacon_stop(b);
-	return NULL;
+	return ret;
 }
 
 void tund_beacon_get_stats(struct tund_beacon *b, struct tund_beacon_stats *out)

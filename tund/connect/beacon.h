@@ -29,10 +29,10 @@ typedef void (*tund_beacon_peer_fn)(void *ctx, const uint8_t pubkey[32], const s
 struct tund_beacon;
 
 /* Opens the sockets on the thread-default main context and sends the first
- * beacon. NULL with *err (g_free it) on failure. exclude_ifname may be NULL. */
-struct tund_beacon *tund_beacon_start(const uint8_t netkey[32], const uint8_t my_pub[32],
-				      uint16_t my_listen_port, const char *exclude_ifname,
-				      tund_beacon_peer_fn cb, void *ctx, char **err);
+ * beacon: 0 with *out, or -errno with why. exclude_ifname may be NULL. */
+int tund_beacon_start(const uint8_t netkey[32], const uint8_t my_pub[32], uint16_t my_listen_port,
+		      const char *exclude_ifname, tund_beacon_peer_fn cb, void *ctx,
+		      struct tund_beacon **out, char *why, size_t why_len);
 void tund_beacon_get_stats(struct tund_beacon *b, struct tund_beacon_stats *out);
 /* Closes everything and wipes the key; b may be NULL. */
 void tund_beacon_stop(struct tund_beacon *b);

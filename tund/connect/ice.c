@@ -332,21 +332,23 @@ static void on_recv(NiceAgent *agent, guint stream, guint component, guint len, 
 
 /* --- lifecycle ---------------------------------------------------------- */
 
-__attribute__((format(printf, 2, 3)))
-static void set_err(char **err, const char *fmt, ...)
+/* Fills why and passes ret on, so a failure is one line. */
+__attribute__((format(printf, 4, 5)))
+static int set_err(char *why, size_t why_len, int ret, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!err)
-		return;
-	va_start(ap, fmt);
-	*err = g_strdup_vprintf(fmt, ap);
-	va_end(ap);
+	if (why && why_len) {
+		va_start(ap, fmt);
+		vsnprintf(why, why_len, fmt, ap);
+		va_end(ap);
+	}
+	return ret;
 }
 
 /* The TURN servers, each as a relay of the one component. */
-static bool add_relays(struct tund_ice *ice, const struct tund_ice_server_config *cfg,
-		       char **err)
+static int add_relays(struct tund_ice *ice, const struct tund_ice_server_config *cfg,
+		      char *why, size_t why_len)
 {
 	for (unsigned i = 0; i < cfg->n_turn; i++) {
 		const char *host = cfg->turn[i].host;
@@ -356,27 +358,24 @@ static bool add_relays(struct tund_ice *ice, const struct tund_ice_server_config
 							   cfg->turn[i].user, cfg->turn[i].pass,
 							   cfg->turn[i].tcp ? NICE_RELAY_TYPE_TURN_TCP
 									    : NICE_RELAY_TYPE_TURN_UDP)) {
-			set_err(err, "bad TURN server \"%s\"", host);
-			return false;
+			return set_err(why, why_len, -EINVAL, "bad TURN server \"%s\"", host);
 		}
 		ice->relay_tcp[ice->n_relays++] = cfg->turn[i].tcp;
 	}
-	return true;
+	return 0;
 }
 
-struct tund_ice *tund_ice_new(GMainContext *ctx, bool controlling,
-			      const struct tund_ice_server_config *cfg,
-			      const struct tund_ice_callbacks *cb, void *cb_ctx, char **err)
+int tund_ice_new(GMainContext *ctx, bool controlling, const struct tund_ice_server_config *cfg,
+		 const struct tund_ice_callbacks *cb, void *cb_ctx, struct tund_ice **out,
+		 char *why, size_t why_len)
 {
 	struct tund_ice *ice;
+	int ret;
 
-	if (err)
-		*err = NULL;
+	*out = NULL;
 	if (!ctx || !cfg || cfg->n_turn > TUND_ICE_MAX_TURN ||
-	    (cfg->port_min || cfg->port_max ? cfg->port_min > cfg->port_max || !cfg->port_min : false)) {
-		set_err(err, "%s", "invalid ICE configuration");
-		return NULL;
-	}
+	    (cfg->port_min || cfg->port_max ? cfg->port_min > cfg->port_max || !cfg->port_min : false))
+		return set_err(why, why_len, -EINVAL, "%s", "invalid ICE configuration");
 	ice = g_new0(struct tund_ice, 1);
 	ice->ctx = ctx;
 	ice->controlling = controlling;
@@ -389,9 +388,8 @@ struct tund_ice *tund_ice_new(GMainContext *ctx, bool controlling,
 					 NICE_AGENT_OPTION_ICE_TRICKLE |
 					 NICE_AGENT_OPTION_CONSENT_FRESHNESS);
 	if (!ice->agent) {
-		set_err(err, "%s", "cannot create the ICE agent");
 		g_free(ice);
-		return NULL;
+		return set_err(why, why_len, -ENOMEM, "%s", "cannot create the ICE agent");
 	}
 	g_object_set(ice->agent, "controlling-mode", (gboolean)controlling, "ice-tcp", FALSE,
 		     "upnp", FALSE, NULL);
@@ -402,24 +400,25 @@ struct tund_ice *tund_ice_new(GMainContext *ctx, bool controlling,
 
 	ice->stream = nice_agent_add_stream(ice->agent, 1);
 	if (!ice->stream) {
-		set_err(err, "%s", "cannot add the ICE stream");
+		ret = set_err(why, why_len, -EIO, "%s", "cannot add the ICE stream");
 		goto fail;
 	}
 	nice_agent_set_stream_name(ice->agent, ice->stream, "application");
 	if (cfg->port_min)
 		nice_agent_set_port_range(ice->agent, ice->stream, COMPONENT, cfg->port_min,
 					  cfg->port_max);
-	if (!add_relays(ice, cfg, err))
+	ret = add_relays(ice, cfg, why, why_len);
+	if (ret)
 		goto fail;
 
 	int n = add_local_addresses(ice, cfg);
 	if (n < 0) {
-		set_err(err, "cannot list local addresses: %s", g_strerror(-n));
+		ret = set_err(why, why_len, n, "cannot list local addresses: %s", g_strerror(-n));
 		goto fail;
 	}
 	if (n == 0) {
 		/* Without any, libnice would gather on every interface (and tund's TUN). */
-		set_err(err, "%s", "no usable local address");
+		ret = set_err(why, why_len, -EADDRNOTAVAIL, "%s", "no usable local address");
 		goto fail;
 	}
 
@@ -428,15 +427,16 @@ struct tund_ice *tund_ice_new(GMainContext *ctx, bool controlling,
 	g_signal_connect(ice->agent, "component-state-changed", G_CALLBACK(on_state), ice);
 	g_signal_connect(ice->agent, "new-selected-pair-full", G_CALLBACK(on_pair), ice);
 	if (!nice_agent_attach_recv(ice->agent, ice->stream, COMPONENT, ctx, on_recv, ice)) {
-		set_err(err, "%s", "cannot attach the receive callback");
+		ret = set_err(why, why_len, -EIO, "%s", "cannot attach the receive callback");
 		goto fail;
 	}
-	return ice;
+	*out = ice;
+	return 0;
 fail:
 	g_signal_handlers_disconnect_by_data(ice->agent, ice);
 	g_object_unref(ice->agent);
 	g_free(ice);
-	return NULL;
+	return ret;
 }
 
 void tund_ice_local_credentials(struct tund_ice *ice, char ufrag[257], char pwd[257])

@@ -98,12 +98,12 @@ const char *tund_ice_state_name(enum tund_ice_state st);
  * local addresses: every up interface with carrier except loopback and
  * cfg->exclude_ifname, IPv4 and IPv6, no link-local. Callbacks may be NULL.
  * On failure (bad config, bad TURN entry, no usable local address: libnice
- * would otherwise gather on every interface, tund's TUN included) returns NULL
- * and, if err is not NULL, a g_malloc'd message in *err (g_free it). */
-struct tund_ice *tund_ice_new(GMainContext *ctx, bool controlling,
-			      const struct tund_ice_server_config *cfg,
-			      const struct tund_ice_callbacks *cb, void *cb_ctx,
-			      char **err);
+ * would otherwise gather on every interface, tund's TUN included) returns
+ * -errno with a message in why (why_len may be 0); else 0 and the agent in
+ * *out. */
+int tund_ice_new(GMainContext *ctx, bool controlling, const struct tund_ice_server_config *cfg,
+		 const struct tund_ice_callbacks *cb, void *cb_ctx, struct tund_ice **out,
+		 char *why, size_t why_len);
 /* Local credentials of the current session (valid after new and after each
  * restart). */
 void tund_ice_local_credentials(struct tund_ice *ice, char ufrag[257], char pwd[257]);

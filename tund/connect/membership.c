@@ -379,7 +379,7 @@ static void apply_record(struct tund_membership *n, const struct tund_record *r)
 	enum tund_peer_state want = r->kind == TUND_RECORD_ADMIT ? TUND_PEER_MEMBER :
 								    TUND_PEER_BLOCKED;
 	struct tund_peer *p = tund_peer_list_find_key(&d->peers, r->subject);
-	char key[TUND_KEY_B64_LEN + 1], *err = NULL;
+	char key[TUND_KEY_B64_LEN + 1], why[TUND_WHY_LEN];
 
 	tund_key_encode(key, r->subject);
 	if (!memcmp(r->subject, d->public_key, 32)) {
@@ -396,9 +396,8 @@ static void apply_record(struct tund_membership *n, const struct tund_record *r)
 		memcpy(p->public_key, r->subject, 32);
 		p->network = g_strdup(n->net.name);
 		p->state = want;
-		if (!tund_peer_list_upsert(&d->peers, p, &err)) {
-			log_error("network %s: cannot add member %s: %s", n->net.name, key, err);
-			g_free(err);
+		if (tund_peer_list_upsert(&d->peers, p, why, sizeof(why)) < 0) {
+			log_error("network %s: cannot add member %s: %s", n->net.name, key, why);
 			tund_peer_free(p);
 			return;
 		}
@@ -525,7 +524,7 @@ static struct tund_peer *admit(struct tund_membership *n, const struct tund_sign
 {
 	struct tund_daemon *d = n->d;
 	struct tund_peer *p = tund_peer_new();
-	char *err = NULL;
+	char why[TUND_WHY_LEN];
 
 	memcpy(p->public_key, m->sender, 32);
 	p->network = g_strdup(n->net.name);
@@ -535,9 +534,8 @@ static struct tund_peer *admit(struct tund_membership *n, const struct tund_sign
 		p->state = n->net.admission == TUND_ADMISSION_APPROVE && !n->joining ?
 				   TUND_PEER_PENDING :
 				   TUND_PEER_MEMBER;
-	if (!tund_peer_list_upsert(&d->peers, p, &err)) {
-		log_error("network %s: cannot add member: %s", n->net.name, err);
-		g_free(err);
+	if (tund_peer_list_upsert(&d->peers, p, why, sizeof(why)) < 0) {
+		log_error("network %s: cannot add member: %s", n->net.name, why);
 		tund_peer_free(p);
 		return NULL;
 	}
@@ -775,7 +773,7 @@ static const struct tund_mqtt_callbacks mqtt_callbacks = {
 static void connect_broker(struct tund_membership *n)
 {
 	char prefix[128], filter[160], client_id[40];
-	char *err = NULL;
+	char why[TUND_WHY_LEN];
 
 	if (!n->eff.broker[0]) {
 		log_info("network %s: no broker; LAN beacons and manual signaling only",
@@ -788,10 +786,9 @@ static void connect_broker(struct tund_membership *n)
 	randombytes_buf(rnd, sizeof(rnd));
 	snprintf(client_id, sizeof(client_id), "tund-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0],
 		 rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
-	n->mqtt = tund_mqtt_new(n->eff.broker, client_id, &mqtt_callbacks, n, &err);
-	if (!n->mqtt) {
-		log_error("network %s: broker %s: %s", n->net.name, n->eff.broker, err);
-		g_free(err);
+	if (tund_mqtt_new(n->eff.broker, client_id, &mqtt_callbacks, n, &n->mqtt, why,
+			  sizeof(why)) < 0) {
+		log_error("network %s: broker %s: %s", n->net.name, n->eff.broker, why);
 		return;
 	}
 	tund_network_topic_prefix(&n->net, prefix, sizeof(prefix));
@@ -817,7 +814,7 @@ struct tund_membership *tund_membership_start(struct tund_daemon *d, const struc
 				    bool joining)
 {
 	struct tund_membership *n = g_new0(struct tund_membership, 1);
-	char *err = NULL;
+	char why[TUND_WHY_LEN];
 
 	n->d = d;
 	n->net = *net;
@@ -839,21 +836,15 @@ struct tund_membership *tund_membership_start(struct tund_daemon *d, const struc
 		if (is_member_of(p, n) && p->state == TUND_PEER_MEMBER)
 			tund_membership_member_changed(n, p);
 	}
-	n->beacon = tund_beacon_start(net->key, d->public_key, d->listen_port, d->ifname, on_beacon,
-				      n, &err);
-	if (!n->beacon) {
-		log_warn("network %s: no LAN beacons: %s", net->name, err);
-		g_free(err);
-		err = NULL;
-	}
+	if (tund_beacon_start(net->key, d->public_key, d->listen_port, d->ifname, on_beacon, n,
+			      &n->beacon, why, sizeof(why)) < 0)
+		log_warn("network %s: no LAN beacons: %s", net->name, why);
 	connect_broker(n);
 	/* ICE paths and the broker connection need renewing when an address
 	 * goes away (also after a reload adds a broker). */
-	n->addrwatch = tund_addrwatch_new(d->ifindex, on_underlay_changed, n, &err);
-	if (!n->addrwatch) {
-		log_warn("network %s: address changes go unnoticed: %s", net->name, err);
-		g_free(err);
-	}
+	if (tund_addrwatch_new(d->ifindex, on_underlay_changed, n, &n->addrwatch, why,
+			       sizeof(why)) < 0)
+		log_warn("network %s: address changes go unnoticed: %s", net->name, why);
 	return n;
 }
 

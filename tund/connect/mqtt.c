@@ -63,27 +63,27 @@ struct tund_mqtt {
 
 /* ---- pure helpers ---- */
 
-bool tund_mqtt_parse_url(const char *url, char **host, uint16_t *port, char **err)
+int tund_mqtt_parse_url(const char *url, char **host, uint16_t *port, char *why, size_t why_len)
 {
 	struct tund_broker br;
-	const char *why = NULL;
+	const char *bad = NULL;
 
 	*host = NULL;
-	if (!tund_parse_broker_url(url, &br, &why)) {
-		*err = g_strdup(why);
-		return false;
+	if (!tund_parse_broker_url(url, &br, &bad)) {
+		tund_why(why, why_len, "%s", bad);
+		return -EINVAL;
 	}
 	if (br.tls) {
-		*err = g_strdup("mqtts:// (TLS) is not supported, use mqtt://");
-		return false;
+		tund_why(why, why_len, "mqtts:// (TLS) is not supported, use mqtt://");
+		return -EINVAL;
 	}
 	if (strlen(br.host) > MAX_HOST) {
-		*err = g_strdup("broker URL: overlong host");
-		return false;
+		tund_why(why, why_len, "broker URL: overlong host");
+		return -EINVAL;
 	}
 	*host = g_strdup(br.host);
 	*port = br.port;
-	return true;
+	return 0;
 }
 
 unsigned tund_mqtt_backoff_ms(unsigned failures, double rnd)
@@ -415,22 +415,24 @@ static gpointer lib_init(gpointer unused)
 	return NULL;
 }
 
-struct tund_mqtt *tund_mqtt_new(const char *url, const char *client_id,
-				const struct tund_mqtt_callbacks *cb, void *ctx, char **err)
+int tund_mqtt_new(const char *url, const char *client_id, const struct tund_mqtt_callbacks *cb,
+		  void *ctx, struct tund_mqtt **out, char *why, size_t why_len)
 {
 	static GOnce once = G_ONCE_INIT;
 	struct tund_mqtt *m;
 	char *host;
 	uint16_t port;
+	int ret;
 
-	*err = NULL;
-	if (!tund_mqtt_parse_url(url, &host, &port, err))
-		return NULL;
+	*out = NULL;
+	ret = tund_mqtt_parse_url(url, &host, &port, why, why_len);
+	if (ret)
+		return ret;
 	if (!client_id || !*client_id || strlen(client_id) > 65535 ||
 	    !g_utf8_validate(client_id, -1, NULL)) {
-		*err = g_strdup("MQTT client id must be non-empty UTF-8");
+		tund_why(why, why_len, "MQTT client id must be non-empty UTF-8");
 		g_free(host);
-		return NULL;
+		return -EINVAL;
 	}
 	g_once(&once, lib_init, NULL);
 
@@ -449,9 +451,10 @@ struct tund_mqtt *tund_mqtt_new(const char *url, const char *client_id,
 	/* Clean session: subscriptions are ours to restore on reconnect. */
 	m->mosq = mosquitto_new(client_id, true, m);
 	if (!m->mosq) {
-		*err = g_strdup_printf("mosquitto_new: %s", g_strerror(errno));
+		ret = errno ? -errno : -ENOMEM;
+		tund_why(why, why_len, "mosquitto_new: %s", g_strerror(-ret));
 		tund_mqtt_free(m);
-		return NULL;
+		return ret;
 	}
 	mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
 	mosquitto_int_option(m->mosq, MOSQ_OPT_TCP_NODELAY, 1);
@@ -462,7 +465,8 @@ struct tund_mqtt *tund_mqtt_new(const char *url, const char *client_id,
 	/* First attempt from the loop, so that a will or subscriptions set
 	 * right after this already go into the first CONNECT. */
 	m->retry_timer = tund_loop_idle_add(on_retry, m);
-	return m;
+	*out = m;
+	return 0;
 }
 
 int tund_mqtt_subscribe(struct tund_mqtt *m, const char *filter)

@@ -35,10 +35,11 @@ struct tund_mqtt_stats {
 
 /* url: "mqtt://HOST:PORT" (port defaults to 1883; IPv6 as [addr]). Starts
  * connecting at once, in the background (from the main loop's next
- * iteration: a will set right after this is in the first CONNECT). NULL and *err (g_free) on a bad URL
- * or client id. Any callback may be NULL. */
-struct tund_mqtt *tund_mqtt_new(const char *url, const char *client_id,
-				const struct tund_mqtt_callbacks *cb, void *ctx, char **err);
+ * iteration: a will set right after this is in the first CONNECT). 0 with
+ * *out, or -EINVAL (bad URL or client id) or -errno with why. Any callback
+ * may be NULL. */
+int tund_mqtt_new(const char *url, const char *client_id, const struct tund_mqtt_callbacks *cb,
+		  void *ctx, struct tund_mqtt **out, char *why, size_t why_len);
 /* Remembered; sent now if connected and again on every reconnect.
  * 0, -EINVAL (bad filter), -ENOMEM or -EIO. */
 int tund_mqtt_subscribe(struct tund_mqtt *m, const char *filter);
@@ -60,8 +61,9 @@ void tund_mqtt_get_stats(struct tund_mqtt *m, struct tund_mqtt_stats *out);
 void tund_mqtt_free(struct tund_mqtt *m);
 
 /* Pure helpers, exported for the unit tests. */
-/* "mqtt://HOST[:PORT]" -> host (g_free; brackets stripped) and port. */
-bool tund_mqtt_parse_url(const char *url, char **host, uint16_t *port, char **err);
+/* "mqtt://HOST[:PORT]" -> host (g_free; brackets stripped) and port; or
+ * -EINVAL with why. */
+int tund_mqtt_parse_url(const char *url, char **host, uint16_t *port, char *why, size_t why_len);
 /* Reconnect delay in ms after `failures` consecutive failures (>= 1):
  * base 1 s doubling, capped at 30 s; rnd in [0,1) takes up to 20 % off. */
 unsigned tund_mqtt_backoff_ms(unsigned failures, double rnd);

@@ -432,17 +432,16 @@ static gboolean connect_timeout(gpointer data)
 static struct session *session_new(struct tund_path *path, uint32_t id)
 {
 	struct session *s = g_new0(struct session, 1);
-	char *err = NULL;
+	char why[TUND_WHY_LEN] = "unknown error";
 
 	s->path = path;
 	s->id = id;
 	s->local = g_ptr_array_new_with_free_func(g_free);
-	s->ice = tund_ice_new(tund_loop_context(), path->controlling, &path->cfg, &callbacks, s, &err);
-	if (!s->ice) {
-		snprintf(path->last_error, sizeof(path->last_error), "cannot start ICE: %s",
-			 err ? err : "unknown error");
+	if (tund_ice_new(tund_loop_context(), path->controlling, &path->cfg, &callbacks, s,
+			 &s->ice, why, sizeof(why)) < 0) {
+		/* last_error holds what fits, as it always did. */
+		g_snprintf(path->last_error, sizeof(path->last_error), "cannot start ICE: %s", why);
 		log_error("peer %s: %s", peer_label(path->peer), path->last_error);
-		g_free(err);
 		g_ptr_array_unref(s->local);
 		g_free(s);
 		return NULL;

@@ -2,6 +2,7 @@
 /* Manual signaling for friends without a broker: offer, answer, accept.
  * Each blob is one sealed signaling message with the ICE credentials and
  * every candidate, as text to paste into a chat. */
+#include <errno.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -115,37 +116,40 @@ static struct tund_path *manual_path(struct tund_daemon *d, struct tund_peer *p,
 	return p->path;
 }
 
-JsonNode *tund_cmd_peer_offer(struct tund_daemon *d, JsonObject *req, char **err)
+int tund_cmd_peer_offer(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
+			size_t why_len)
 {
 	const char *which = tund_req_string(req, TUND_KEY_PEER);
 	const char *netname = tund_req_string(req, TUND_KEY_NETWORK);
 	struct tund_peer *p = which ? tund_peer_list_find(&d->peers, which) : NULL;
 	struct tund_membership *n = NULL;
 
+	(void)out; /* the blob comes when gathering is done */
 	if (!p) {
-		*err = g_strdup_printf("no such peer: %s (add it first with tundctl peer add)",
-				       which ? which : "(none given)");
-		return NULL;
+		tund_why(why, why_len, "no such peer: %s (add it first with tundctl peer add)",
+			 which ? which : "(none given)");
+		return -ENOENT;
 	}
 	if (p->state == TUND_PEER_BLOCKED || p->state == TUND_PEER_PENDING) {
-		*err = g_strdup_printf("peer is %s", tund_peer_state_name(p->state));
-		return NULL;
+		tund_why(why, why_len, "peer is %s", tund_peer_state_name(p->state));
+		return -EPERM;
 	}
 	if (netname || p->network) {
 		n = tund_membership_find(d, netname ? netname : p->network);
 		if (!n) {
-			*err = g_strdup_printf("no network called \"%s\"", netname ? netname : p->network);
-			return NULL;
+			tund_why(why, why_len, "no network called \"%s\"",
+				 netname ? netname : p->network);
+			return -ENOENT;
 		}
 	}
 	tund_path_start(manual_path(d, p, true, n ? tund_membership_effective(n) : NULL,
 				    d->current_client));
-	return NULL; /* the blob comes when gathering is done */
+	return 0;
 }
 
 /* Opens a blob under any of our networks' keys, or the no-network key. */
 static bool open_blob(struct tund_daemon *d, const char *text, struct tund_signal *m,
-		      struct tund_membership **net, char **err)
+		      struct tund_membership **net, char *why, size_t why_len)
 {
 	uint8_t *bin = g_malloc(BLOB_MAX);
 	static const uint8_t zero[32];
@@ -156,12 +160,12 @@ static bool open_blob(struct tund_daemon *d, const char *text, struct tund_signa
 	while (text && g_ascii_isspace(*text))
 		text++;
 	if (text && g_str_has_prefix(text, TUND_SIGNAL_TEXT_PREFIX_V1)) {
-		*err = g_strdup("blob: a " TUND_SIGNAL_TEXT_PREFIX_V1 " blob from an older tund; "
-				"upgrade that node (this one speaks " TUND_SIGNAL_TEXT_PREFIX ")");
+		tund_why(why, why_len, "blob: a " TUND_SIGNAL_TEXT_PREFIX_V1 " blob from an older "
+			 "tund; upgrade that node (this one speaks " TUND_SIGNAL_TEXT_PREFIX ")");
 		goto out;
 	}
 	if (!text || !(len = tund_signal_from_text(text, bin, BLOB_MAX))) {
-		*err = g_strdup("blob: not a " TUND_SIGNAL_TEXT_PREFIX " blob");
+		tund_why(why, why_len, "blob: not a " TUND_SIGNAL_TEXT_PREFIX " blob");
 		goto out;
 	}
 	for (guint i = 0; d->networks && i <= d->networks->len && !ok; i++) {
@@ -175,9 +179,9 @@ static bool open_blob(struct tund_daemon *d, const char *text, struct tund_signa
 		}
 	}
 	if (!ok)
-		*err = g_strdup("blob: not for this node, from another network, or damaged");
+		tund_why(why, why_len, "blob: not for this node, from another network, or damaged");
 	else if ((uint64_t)(g_get_real_time() / 1000) > m->time_ms + 3600 * 1000) {
-		*err = g_strdup("blob: older than an hour; ask for a new one");
+		tund_why(why, why_len, "blob: older than an hour; ask for a new one");
 		ok = false;
 	}
 out:
@@ -185,17 +189,19 @@ out:
 	return ok;
 }
 
-JsonNode *tund_cmd_peer_answer(struct tund_daemon *d, JsonObject *req, char **err)
+int tund_cmd_peer_answer(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
+			 size_t why_len)
 {
 	struct tund_signal *m = g_new0(struct tund_signal, 1);
 	struct tund_membership *n;
 	struct tund_peer *p;
-	JsonNode *res = NULL;
+	int ret = -EINVAL;
 
-	if (!open_blob(d, tund_req_string(req, TUND_KEY_BLOB), m, &n, err))
+	(void)out; /* the answer blob comes after gathering */
+	if (!open_blob(d, tund_req_string(req, TUND_KEY_BLOB), m, &n, why, why_len))
 		goto out;
 	if (m->type != TUND_SIGNAL_OFFER) {
-		*err = g_strdup("blob: not an offer (use peer accept for an answer)");
+		tund_why(why, why_len, "blob: not an offer (use peer accept for an answer)");
 		goto out;
 	}
 	p = tund_peer_list_find_key(&d->peers, m->sender);
@@ -203,33 +209,36 @@ JsonNode *tund_cmd_peer_answer(struct tund_daemon *d, JsonObject *req, char **er
 		char key[TUND_KEY_B64_LEN + 1];
 
 		tund_key_encode(key, m->sender);
-		*err = g_strdup_printf("the offer is from %s, which is %s; add or approve it first",
-				       key, p ? tund_peer_state_name(p->state) : "not a peer");
+		tund_why(why, why_len, "the offer is from %s, which is %s; add or approve it first",
+			 key, p ? tund_peer_state_name(p->state) : "not a peer");
+		ret = -EPERM;
 		goto out;
 	}
 	tund_path_on_signal(manual_path(d, p, false, n ? tund_membership_effective(n) : NULL,
 					d->current_client),
 			    m);
+	ret = 0;
 out:
 	sodium_memzero(m, sizeof(*m));
 	g_free(m);
-	return res; /* NULL without err: the answer blob comes after gathering */
+	return ret;
 }
 
-JsonNode *tund_cmd_peer_accept(struct tund_daemon *d, JsonObject *req, char **err)
+int tund_cmd_peer_accept(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
+			 size_t why_len)
 {
 	struct tund_signal *m = g_new0(struct tund_signal, 1);
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	struct tund_membership *n;
 	struct tund_peer *p;
-	JsonNode *res = NULL;
+	int ret = -EINVAL;
 	char key[TUND_KEY_B64_LEN + 1];
 
-	if (!open_blob(d, tund_req_string(req, TUND_KEY_BLOB), m, &n, err))
+	if (!open_blob(d, tund_req_string(req, TUND_KEY_BLOB), m, &n, why, why_len))
 		goto out;
 	p = tund_peer_list_find_key(&d->peers, m->sender);
 	if (m->type != TUND_SIGNAL_ANSWER || !p || !p->path) {
-		*err = g_strdup("blob: not an answer to an offer of ours");
+		tund_why(why, why_len, "blob: not an answer to an offer of ours");
 		goto out;
 	}
 	tund_path_on_signal(p->path, m);
@@ -238,9 +247,10 @@ JsonNode *tund_cmd_peer_accept(struct tund_daemon *d, JsonObject *req, char **er
 	json_builder_set_member_name(b, TUND_KEY_PEER);
 	json_builder_add_string_value(b, key);
 	json_builder_end_object(b);
-	res = json_builder_get_root(b);
+	*out = json_builder_get_root(b);
+	ret = 0;
 out:
 	sodium_memzero(m, sizeof(*m));
 	g_free(m);
-	return res;
+	return ret;
 }

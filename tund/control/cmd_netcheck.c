@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* tundctl netcheck: how our NAT maps, and whether the broker, STUN and TURN
  * servers of a network (default: the first) answer. */
+#include <errno.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -8,6 +9,7 @@
 #include "tund/control/commands.h"
 #include "tund/control/control.h"
 #include "tund/control/control_codec.h"
+#include "tund/daemon/log.h"
 #include "tund/daemon/state.h"
 #include "tund/connect/netcheck.h"
 #include "tund/connect/membership.h"
@@ -26,7 +28,8 @@ static void done(void *ctx, JsonNode *result)
 	g_free(p);
 }
 
-JsonNode *tund_cmd_netcheck(struct tund_daemon *d, JsonObject *req, char **err)
+int tund_cmd_netcheck(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
+		      size_t why_len)
 {
 	const char *name = tund_req_string(req, TUND_KEY_NETWORK);
 	struct tund_membership *n = name ? tund_membership_find(d, name) :
@@ -38,9 +41,10 @@ JsonNode *tund_cmd_netcheck(struct tund_daemon *d, JsonObject *req, char **err)
 	struct tund_stun_server stun = { 0 };
 	struct pending *p;
 
+	(void)out; /* answered by done() */
 	if (name && !n) {
-		*err = g_strdup_printf("no network called \"%s\"", name);
-		return NULL;
+		tund_why(why, why_len, "no network called \"%s\"", name);
+		return -ENOENT;
 	}
 	if (n) {
 		net = tund_membership_effective(n);
@@ -49,9 +53,10 @@ JsonNode *tund_cmd_netcheck(struct tund_daemon *d, JsonObject *req, char **err)
 		net = &from_config;
 	}
 	if (!net->n_stun && !net->n_turn && !net->broker[0]) {
-		*err = g_strdup("nothing to check: join a network or set [ice] stun/turn in the config");
+		tund_why(why, why_len,
+			 "nothing to check: join a network or set [ice] stun/turn in the config");
 		sodium_memzero(&from_config, sizeof(from_config));
-		return NULL;
+		return -ENOENT;
 	}
 	/* A TURN server answers STUN binding requests too. */
 	if (net->n_stun) {
@@ -69,5 +74,5 @@ JsonNode *tund_cmd_netcheck(struct tund_daemon *d, JsonObject *req, char **err)
 	p->client = d->current_client;
 	tund_netcheck_run(&cfg, done, p); /* copies cfg */
 	sodium_memzero(&from_config, sizeof(from_config));
-	return NULL;
+	return 0;
 }

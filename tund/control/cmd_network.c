@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Networks: create, join, leave, invite, list; and member admission. */
+#include <errno.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -35,15 +36,15 @@ static JsonNode *network_result(struct tund_membership *n, bool with_invite)
 	return json_builder_get_root(b);
 }
 
-static JsonNode *add_network(struct tund_daemon *d, struct tund_network *net, bool with_invite,
-			     char **err)
+static int add_network(struct tund_daemon *d, struct tund_network *net, bool with_invite,
+		       JsonNode **out, char *why, size_t why_len)
 {
 	struct tund_membership *n;
 	int ret;
 
 	if (tund_membership_find(d, net->name)) {
-		*err = g_strdup_printf("already a member of a network called \"%s\"", net->name);
-		return NULL;
+		tund_why(why, why_len, "already a member of a network called \"%s\"", net->name);
+		return -EEXIST;
 	}
 	n = tund_membership_start(d, net, !with_invite);
 	g_ptr_array_add(d->networks, n);
@@ -51,14 +52,16 @@ static JsonNode *add_network(struct tund_daemon *d, struct tund_network *net, bo
 	if (ret) {
 		g_ptr_array_remove(d->networks, n);
 		tund_membership_stop(n, true);
-		*err = g_strdup_printf("cannot save %s: %s", d->networks_path, g_strerror(-ret));
-		return NULL;
+		tund_why(why, why_len, "cannot save %s: %s", d->networks_path, g_strerror(-ret));
+		return ret;
 	}
 	log_info("network %s: %s", net->name, with_invite ? "created" : "joined");
-	return network_result(n, with_invite);
+	*out = network_result(n, with_invite);
+	return 0;
 }
 
-static bool string_list(JsonObject *req, const char *name, GPtrArray **out, char **err)
+static bool string_list(JsonObject *req, const char *name, GPtrArray **out, char *why,
+			size_t why_len)
 {
 	JsonNode *n = json_object_get_member(req, name);
 
@@ -70,7 +73,7 @@ static bool string_list(JsonObject *req, const char *name, GPtrArray **out, char
 		return true;
 	}
 	if (!JSON_NODE_HOLDS_ARRAY(n)) {
-		*err = g_strdup_printf("%s: expected a list of strings", name);
+		tund_why(why, why_len, "%s: expected a list of strings", name);
 		return false;
 	}
 	JsonArray *a = json_node_get_array(n);
@@ -78,7 +81,7 @@ static bool string_list(JsonObject *req, const char *name, GPtrArray **out, char
 		JsonNode *e = json_array_get_element(a, i);
 
 		if (!JSON_NODE_HOLDS_VALUE(e) || json_node_get_value_type(e) != G_TYPE_STRING) {
-			*err = g_strdup_printf("%s: expected a list of strings", name);
+			tund_why(why, why_len, "%s: expected a list of strings", name);
 			return false;
 		}
 		g_ptr_array_add(*out, (gpointer)json_node_get_string(e));
@@ -86,48 +89,50 @@ static bool string_list(JsonObject *req, const char *name, GPtrArray **out, char
 	return true;
 }
 
-JsonNode *tund_cmd_network_create(struct tund_daemon *d, JsonObject *req, char **err)
+int tund_cmd_network_create(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
+			    size_t why_len)
 {
 	struct tund_network net;
-	const char *name = tund_req_string(req, TUND_KEY_NAME), *why = NULL, *v;
+	const char *name = tund_req_string(req, TUND_KEY_NAME), *bad = NULL, *v;
 	g_autoptr(GPtrArray) stun = NULL, turn = NULL;
-	JsonNode *res = NULL;
+	int ret = -EINVAL;
 
-	if (!name || !tund_network_init_new(&net, name, &why)) {
-		*err = g_strdup_printf("name: %s", why ? why : "required");
-		return NULL;
+	if (!name || !tund_network_init_new(&net, name, &bad)) {
+		tund_why(why, why_len, "name: %s", bad ? bad : "required");
+		return -EINVAL;
 	}
-	if ((v = tund_req_string(req, TUND_KEY_PREFIX)) && !tund_network_set_prefix4(&net, v, &why)) {
-		*err = g_strdup_printf("prefix: %s", why);
+	if ((v = tund_req_string(req, TUND_KEY_PREFIX)) && !tund_network_set_prefix4(&net, v, &bad)) {
+		tund_why(why, why_len, "prefix: %s", bad);
 		goto out;
 	}
 	if ((v = tund_req_string(req, TUND_KEY_BROKER))) {
 		struct tund_broker br;
 
-		if (!tund_parse_broker_url(v, &br, &why)) {
-			*err = g_strdup_printf("broker: %s", why);
+		if (!tund_parse_broker_url(v, &br, &bad)) {
+			tund_why(why, why_len, "broker: %s", bad);
 			goto out;
 		}
 		if (br.tls) {
-			*err = g_strdup("broker: mqtts (TLS) is not supported yet; use mqtt://");
+			tund_why(why, why_len, "broker: mqtts (TLS) is not supported yet; use mqtt://");
 			goto out;
 		}
 		g_strlcpy(net.broker, v, sizeof(net.broker));
 	}
-	if (!string_list(req, TUND_KEY_STUN, &stun, err) || !string_list(req, TUND_KEY_TURN, &turn, err))
+	if (!string_list(req, TUND_KEY_STUN, &stun, why, why_len) ||
+	    !string_list(req, TUND_KEY_TURN, &turn, why, why_len))
 		goto out;
 	for (guint i = 0; i < stun->len; i++) {
 		if (net.n_stun == TUND_NET_MAX_STUN ||
-		    !tund_parse_stun(g_ptr_array_index(stun, i), &net.stun[net.n_stun], &why)) {
-			*err = g_strdup_printf("stun: %s", why ? why : "too many servers");
+		    !tund_parse_stun(g_ptr_array_index(stun, i), &net.stun[net.n_stun], &bad)) {
+			tund_why(why, why_len, "stun: %s", bad ? bad : "too many servers");
 			goto out;
 		}
 		net.n_stun++;
 	}
 	for (guint i = 0; i < turn->len; i++) {
 		if (net.n_turn == TUND_NET_MAX_TURN ||
-		    !tund_parse_turn_url(g_ptr_array_index(turn, i), &net.turn[net.n_turn], &why)) {
-			*err = g_strdup_printf("turn: %s", why ? why : "too many servers");
+		    !tund_parse_turn_url(g_ptr_array_index(turn, i), &net.turn[net.n_turn], &bad)) {
+			tund_why(why, why_len, "turn: %s", bad ? bad : "too many servers");
 			goto out;
 		}
 		net.n_turn++;
@@ -141,7 +146,7 @@ JsonNode *tund_cmd_network_create(struct tund_daemon *d, JsonObject *req, char *
 		} else if (!strcmp(v, "approve")) {
 			net.admission = TUND_ADMISSION_APPROVE;
 		} else {
-			*err = g_strdup("admission: expected open or approve");
+			tund_why(why, why_len, "admission: expected open or approve");
 			goto out;
 		}
 	}
@@ -151,28 +156,30 @@ JsonNode *tund_cmd_network_create(struct tund_daemon *d, JsonObject *req, char *
 		memcpy(net.admin, d->public_key, 32);
 		net.has_admin = true;
 	}
-	res = add_network(d, &net, true, err);
+	ret = add_network(d, &net, true, out, why, why_len);
 out:
 	sodium_memzero(&net, sizeof(net));
-	return res;
+	return ret;
 }
 
-JsonNode *tund_cmd_network_join(struct tund_daemon *d, JsonObject *req, char **err)
+int tund_cmd_network_join(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
+			  size_t why_len)
 {
 	struct tund_network net;
-	const char *invite = tund_req_string(req, TUND_KEY_INVITE), *why = "required";
-	JsonNode *res;
+	const char *invite = tund_req_string(req, TUND_KEY_INVITE), *bad = "required";
+	int ret;
 
-	if (!invite || !tund_invite_decode(invite, &net, &why)) {
-		*err = g_strdup_printf("invite: %s", why);
-		return NULL;
+	if (!invite || !tund_invite_decode(invite, &net, &bad)) {
+		tund_why(why, why_len, "invite: %s", bad);
+		return -EINVAL;
 	}
-	res = add_network(d, &net, false, err);
+	ret = add_network(d, &net, false, out, why, why_len);
 	sodium_memzero(&net, sizeof(net));
-	return res;
+	return ret;
 }
 
-JsonNode *tund_cmd_network_leave(struct tund_daemon *d, JsonObject *req, char **err)
+int tund_cmd_network_leave(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
+			   size_t why_len)
 {
 	const char *name = tund_req_string(req, TUND_KEY_NAME);
 	struct tund_membership *n = tund_membership_find(d, name);
@@ -180,15 +187,15 @@ JsonNode *tund_cmd_network_leave(struct tund_daemon *d, JsonObject *req, char **
 	int ret;
 
 	if (!n) {
-		*err = g_strdup_printf("not a member of a network called \"%s\"", name ? name : "");
-		return NULL;
+		tund_why(why, why_len, "not a member of a network called \"%s\"", name ? name : "");
+		return -ENOENT;
 	}
 	g_ptr_array_remove(d->networks, n);
 	ret = tund_networks_save(d);
 	if (ret) {
 		g_ptr_array_add(d->networks, n);
-		*err = g_strdup_printf("cannot save %s: %s", d->networks_path, g_strerror(-ret));
-		return NULL;
+		tund_why(why, why_len, "cannot save %s: %s", d->networks_path, g_strerror(-ret));
+		return ret;
 	}
 	/* Its members go with it. */
 	for (guint i = d->peers.items->len; i-- > 0;) {
@@ -209,27 +216,32 @@ JsonNode *tund_cmd_network_leave(struct tund_daemon *d, JsonObject *req, char **
 	json_builder_end_object(b);
 	log_info("network %s: left", name);
 	tund_membership_stop(n, true);
-	return json_builder_get_root(b);
+	*out = json_builder_get_root(b);
+	return 0;
 }
 
-JsonNode *tund_cmd_network_invite(struct tund_daemon *d, JsonObject *req, char **err)
+int tund_cmd_network_invite(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
+			    size_t why_len)
 {
 	const char *name = tund_req_string(req, TUND_KEY_NAME);
 	struct tund_membership *n = tund_membership_find(d, name);
 
 	if (!n) {
-		*err = g_strdup_printf("not a member of a network called \"%s\"", name ? name : "");
-		return NULL;
+		tund_why(why, why_len, "not a member of a network called \"%s\"", name ? name : "");
+		return -ENOENT;
 	}
-	return network_result(n, true);
+	*out = network_result(n, true);
+	return 0;
 }
 
-JsonNode *tund_cmd_networks(struct tund_daemon *d, JsonObject *req, char **err)
+int tund_cmd_networks(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
+		      size_t why_len)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();
 
 	(void)req;
-	(void)err;
+	(void)why;
+	(void)why_len;
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, TUND_KEY_NETWORKS);
 	json_builder_begin_array(b);
@@ -237,11 +249,12 @@ JsonNode *tund_cmd_networks(struct tund_daemon *d, JsonObject *req, char **err)
 		json_builder_add_value(b, tund_membership_to_json(g_ptr_array_index(d->networks, i)));
 	json_builder_end_array(b);
 	json_builder_end_object(b);
-	return json_builder_get_root(b);
+	*out = json_builder_get_root(b);
+	return 0;
 }
 
-static JsonNode *set_state(struct tund_daemon *d, JsonObject *req, char **err,
-			   enum tund_peer_state to)
+static int set_state(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
+		     size_t why_len, enum tund_peer_state to)
 {
 	const char *which = tund_req_string(req, TUND_KEY_PEER);
 	struct tund_peer *p = which ? tund_peer_list_find(&d->peers, which) : NULL;
@@ -250,29 +263,29 @@ static JsonNode *set_state(struct tund_daemon *d, JsonObject *req, char **err,
 	int ret;
 
 	if (!p) {
-		*err = g_strdup_printf("no such peer: %s", which ? which : "(none given)");
-		return NULL;
+		tund_why(why, why_len, "no such peer: %s", which ? which : "(none given)");
+		return -ENOENT;
 	}
 	if (to == TUND_PEER_MEMBER && p->state == TUND_PEER_BLOCKED && !p->network)
 		to = TUND_PEER_STATIC; /* unblocking a static peer */
 	if (to == TUND_PEER_MEMBER && !p->network && p->state != TUND_PEER_BLOCKED) {
-		*err = g_strdup("only network members wait for approval");
-		return NULL;
+		tund_why(why, why_len, "only network members wait for approval");
+		return -EINVAL;
 	}
 	struct tund_membership *n = tund_membership_find(d, p->network);
 	if (n && tund_membership_has_admin(n) && !tund_membership_is_admin(n) &&
 	    to == TUND_PEER_MEMBER && p->state == TUND_PEER_PENDING) {
-		*err = g_strdup_printf("only the admin of network %s (its creator) admits members",
-				       p->network);
-		return NULL;
+		tund_why(why, why_len, "only the admin of network %s (its creator) admits members",
+			 p->network);
+		return -EPERM;
 	}
 	before = p->state;
 	p->state = to;
 	ret = tund_daemon_save_peers(d);
 	if (ret) {
 		p->state = before;
-		*err = g_strdup_printf("cannot save peers: %s", g_strerror(-ret));
-		return NULL;
+		tund_why(why, why_len, "cannot save peers: %s", g_strerror(-ret));
+		return ret;
 	}
 	if (n && tund_membership_is_admin(n)) {
 		/* Our decision, signed, reaches every member (and later joiners). */
@@ -303,34 +316,38 @@ static JsonNode *set_state(struct tund_daemon *d, JsonObject *req, char **err,
 	json_builder_set_member_name(b, TUND_KEY_STATE);
 	json_builder_add_string_value(b, tund_peer_state_name(p->state));
 	json_builder_end_object(b);
-	return json_builder_get_root(b);
+	*out = json_builder_get_root(b);
+	return 0;
 }
 
-JsonNode *tund_cmd_peer_approve(struct tund_daemon *d, JsonObject *req, char **err)
+int tund_cmd_peer_approve(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
+			  size_t why_len)
 {
 	const char *which = tund_req_string(req, TUND_KEY_PEER);
 	struct tund_peer *p = which ? tund_peer_list_find(&d->peers, which) : NULL;
 
 	if (p && p->state != TUND_PEER_PENDING) {
-		*err = g_strdup_printf("peer is %s, not pending", tund_peer_state_name(p->state));
-		return NULL;
+		tund_why(why, why_len, "peer is %s, not pending", tund_peer_state_name(p->state));
+		return -EINVAL;
 	}
-	return set_state(d, req, err, TUND_PEER_MEMBER);
+	return set_state(d, req, out, why, why_len, TUND_PEER_MEMBER);
 }
 
-JsonNode *tund_cmd_peer_block(struct tund_daemon *d, JsonObject *req, char **err)
+int tund_cmd_peer_block(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
+			size_t why_len)
 {
-	return set_state(d, req, err, TUND_PEER_BLOCKED);
+	return set_state(d, req, out, why, why_len, TUND_PEER_BLOCKED);
 }
 
-JsonNode *tund_cmd_peer_unblock(struct tund_daemon *d, JsonObject *req, char **err)
+int tund_cmd_peer_unblock(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
+			  size_t why_len)
 {
 	const char *which = tund_req_string(req, TUND_KEY_PEER);
 	struct tund_peer *p = which ? tund_peer_list_find(&d->peers, which) : NULL;
 
 	if (p && p->state != TUND_PEER_BLOCKED) {
-		*err = g_strdup("peer is not blocked");
-		return NULL;
+		tund_why(why, why_len, "peer is not blocked");
+		return -EINVAL;
 	}
-	return set_state(d, req, err, TUND_PEER_MEMBER);
+	return set_state(d, req, out, why, why_len, TUND_PEER_MEMBER);
 }

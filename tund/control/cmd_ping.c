@@ -15,6 +15,7 @@
 #include "tund/control/commands.h"
 #include "tund/control/control.h"
 #include "tund/control/control_codec.h"
+#include "tund/daemon/log.h"
 #include "tund/daemon/loop.h"
 #include "tund/daemon/state.h"
 #include "tund/dataplane/dataplane.h"
@@ -222,21 +223,24 @@ static gboolean on_reply(gint fd, GIOCondition cond, gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
-JsonNode *tund_cmd_ping(struct tund_daemon *d, JsonObject *req, char **err)
+int tund_cmd_ping(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
+		  size_t why_len)
 {
 	const char *which = tund_req_string(req, TUND_KEY_PEER);
 	struct tund_peer *p = which ? tund_peer_list_find(&d->peers, which) : NULL;
 	gint64 count = json_object_get_int_member_with_default(req, TUND_KEY_COUNT, 3);
 	struct ping *pg;
 	bool found = false;
+	int e;
 
+	(void)out; /* answered by finish() */
 	if (!p) {
-		*err = g_strdup_printf("no such peer: %s", which ? which : "(none given)");
-		return NULL;
+		tund_why(why, why_len, "no such peer: %s", which ? which : "(none given)");
+		return -ENOENT;
 	}
 	if (count < 1 || count > PING_MAX) {
-		*err = g_strdup_printf("count: 1 to %d", PING_MAX);
-		return NULL;
+		tund_why(why, why_len, "count: 1 to %d", PING_MAX);
+		return -EINVAL;
 	}
 	pg = g_new0(struct ping, 1);
 	for (guint i = 0; i < p->allowed_ips->len && !found; i++) {
@@ -249,16 +253,18 @@ JsonNode *tund_cmd_ping(struct tund_daemon *d, JsonObject *req, char **err)
 	}
 	if (!found) {
 		g_free(pg);
-		*err = g_strdup("the peer has no IPv4 overlay address (a /32 in its allowed IPs)");
-		return NULL;
+		tund_why(why, why_len,
+			 "the peer has no IPv4 overlay address (a /32 in its allowed IPs)");
+		return -EADDRNOTAVAIL;
 	}
 	pg->shared = shared_fd >= 0;
 	pg->fd = pg->shared ? shared_fd :
 			      socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_ICMP);
 	if (pg->fd < 0) {
-		*err = g_strdup_printf("cannot open an ICMP socket: %s", g_strerror(errno));
+		e = errno;
+		tund_why(why, why_len, "cannot open an ICMP socket: %s", g_strerror(e));
 		g_free(pg);
-		return NULL;
+		return -e;
 	}
 	pg->d = d;
 	pg->client = d->current_client;
@@ -280,5 +286,5 @@ JsonNode *tund_cmd_ping(struct tund_daemon *d, JsonObject *req, char **err)
 	send_one(pg);
 	if (pg->count > 1)
 		pg->send_timer = tund_loop_timeout_add(PING_INTERVAL_MS, send_one, pg);
-	return NULL; /* answered by finish() */
+	return 0; /* answered by finish() */
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
-/* Control commands: each takes the request object and returns a result node
- * or sets a one-line error. The table at the bottom is the whole API. */
+/* Control commands: each takes the request object and returns 0 with a result
+ * node, or -errno with a one-line why. The table at the bottom is the whole
+ * API. */
+#include <errno.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -14,8 +16,6 @@
 #include "tund/daemon/log.h"
 #include "tund/dataplane/priority.h"
 #include "overlay/control_proto.h"
-
-typedef JsonNode *(*command_fn)(struct tund_daemon *d, JsonObject *req, char **err);
 
 static void member_int(JsonBuilder *b, const char *name, uint64_t v)
 {
@@ -115,13 +115,15 @@ static void add_broadcasts(JsonBuilder *b, struct tund_daemon *d)
 	json_builder_end_object(b);
 }
 
-static JsonNode *cmd_status(struct tund_daemon *d, JsonObject *req, char **err)
+static int cmd_status(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
+		      size_t why_len)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();
 	char key[TUND_KEY_B64_LEN + 1], buf[TUND_CIDR_STRLEN];
 
 	(void)req;
-	(void)err;
+	(void)why;
+	(void)why_len;
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, TUND_KEY_INTERFACE);
 	json_builder_add_string_value(b, d->ifname);
@@ -179,7 +181,8 @@ static JsonNode *cmd_status(struct tund_daemon *d, JsonObject *req, char **err)
 		json_builder_end_object(b);
 	}
 	json_builder_end_object(b);
-	return json_builder_get_root(b);
+	*out = json_builder_get_root(b);
+	return 0;
 }
 
 /* The configured peer plus what the data plane observed. */
@@ -228,12 +231,14 @@ static JsonNode *peer_json(struct tund_daemon *d, struct tund_peer *p)
 	return n;
 }
 
-static JsonNode *cmd_peers(struct tund_daemon *d, JsonObject *req, char **err)
+static int cmd_peers(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
+		     size_t why_len)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();
 
 	(void)req;
-	(void)err;
+	(void)why;
+	(void)why_len;
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, TUND_KEY_PEERS);
 	json_builder_begin_array(b);
@@ -241,43 +246,45 @@ static JsonNode *cmd_peers(struct tund_daemon *d, JsonObject *req, char **err)
 		json_builder_add_value(b, peer_json(d, g_ptr_array_index(d->peers.items, i)));
 	json_builder_end_array(b);
 	json_builder_end_object(b);
-	return json_builder_get_root(b);
+	*out = json_builder_get_root(b);
+	return 0;
 }
 
 /* Persists, or puts the list back as it was and reports why. */
-static bool save_or_undo(struct tund_daemon *d, char **err)
+static int save_or_undo(struct tund_daemon *d, char *why, size_t why_len)
 {
 	int ret = tund_daemon_save_peers(d);
 
 	if (ret) {
-		*err = g_strdup_printf("cannot save peers to %s: %s", d->peers_path,
-				       g_strerror(-ret));
-		log_error("%s", *err);
-		return false;
+		log_error("cannot save peers to %s: %s", d->peers_path, g_strerror(-ret));
+		tund_why(why, why_len, "cannot save peers to %s: %s", d->peers_path,
+			 g_strerror(-ret));
 	}
-	return true;
+	return ret;
 }
 
-static JsonNode *cmd_peer_add(struct tund_daemon *d, JsonObject *req, char **err)
+static int cmd_peer_add(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
+			size_t why_len)
 {
-	struct tund_peer *p = tund_peer_from_request(req, err);
+	struct tund_peer *p = NULL;
 	char key[TUND_KEY_B64_LEN + 1];
+	int ret = tund_peer_from_request(req, &p, why, why_len);
 
-	if (!p)
-		return NULL;
+	if (ret)
+		return ret;
 	if (!memcmp(p->public_key, d->public_key, TUND_KEY_LEN)) {
-		*err = g_strdup("that is this node's own public key");
+		tund_why(why, why_len, "that is this node's own public key");
 		tund_peer_free(p);
-		return NULL;
+		return -EINVAL;
 	}
 	/* The entry being replaced leaves the data plane first (upsert frees
 	 * it); if the upsert is refused it goes back. */
 	struct tund_peer *old = tund_peer_list_find_key(&d->peers, p->public_key);
 	if (old && old->network) {
-		*err = g_strdup_printf("that key is a member of network %s; use peer block/approve",
-				       old->network);
+		tund_why(why, why_len, "that key is a member of network %s; use peer block/approve",
+			 old->network);
 		tund_peer_free(p);
-		return NULL;
+		return -EEXIST;
 	}
 	if (old) {
 		tund_path_free(old->path);
@@ -285,25 +292,26 @@ static JsonNode *cmd_peer_add(struct tund_daemon *d, JsonObject *req, char **err
 	}
 	if (old && d->dp)
 		tund_dataplane_peer_forget(d->dp, old);
-	if (!tund_peer_list_upsert(&d->peers, p, err)) {
+	ret = tund_peer_list_upsert(&d->peers, p, why, why_len);
+	if (ret) {
 		if (old && d->dp)
 			tund_dataplane_peer_apply(d->dp, old);
 		tund_peer_free(p);
-		return NULL;
+		return ret;
 	}
 	if (d->dp) {
-		int ret = tund_dataplane_peer_apply(d->dp, p);
-
+		ret = tund_dataplane_peer_apply(d->dp, p);
 		if (ret)
 			log_error("peer %s: cannot start its session: %s", p->name ? p->name : "",
 				  g_strerror(-ret));
 	}
 	tund_key_encode(key, p->public_key);
-	if (!save_or_undo(d, err)) {
+	ret = save_or_undo(d, why, why_len);
+	if (ret) {
 		if (d->dp)
 			tund_dataplane_peer_forget(d->dp, p);
 		tund_peer_list_remove(&d->peers, p);
-		return NULL;
+		return ret;
 	}
 	log_info("peer %s%s%s added", key, p->name ? " as " : "", p->name ? p->name : "");
 	g_autoptr(JsonBuilder) b = json_builder_new();
@@ -311,32 +319,36 @@ static JsonNode *cmd_peer_add(struct tund_daemon *d, JsonObject *req, char **err
 	json_builder_set_member_name(b, TUND_KEY_PEER);
 	json_builder_add_value(b, tund_peer_to_json(p, false));
 	json_builder_end_object(b);
-	return json_builder_get_root(b);
+	*out = json_builder_get_root(b);
+	return 0;
 }
 
-static JsonNode *cmd_peer_remove(struct tund_daemon *d, JsonObject *req, char **err)
+static int cmd_peer_remove(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
+			   size_t why_len)
 {
 	const char *which = tund_req_string(req, TUND_KEY_PEER); /* NULL unless a string */
 	struct tund_peer *p;
 	char key[TUND_KEY_B64_LEN + 1];
+	int ret;
 
 	if (!which) {
-		*err = g_strdup("peer.remove needs \"peer\": a public key or a name");
-		return NULL;
+		tund_why(why, why_len, "peer.remove needs \"peer\": a public key or a name");
+		return -EINVAL;
 	}
 	p = tund_peer_list_find(&d->peers, which);
 	if (!p) {
-		*err = g_strdup_printf("no such peer: %s", which);
-		return NULL;
+		tund_why(why, why_len, "no such peer: %s", which);
+		return -ENOENT;
 	}
 	tund_key_encode(key, p->public_key);
 	/* Detach first so a failed save can put it back unchanged. */
 	g_ptr_array_set_free_func(d->peers.items, NULL);
 	g_ptr_array_remove(d->peers.items, p);
 	g_ptr_array_set_free_func(d->peers.items, (GDestroyNotify)tund_peer_free);
-	if (!save_or_undo(d, err)) {
+	ret = save_or_undo(d, why, why_len);
+	if (ret) {
 		g_ptr_array_add(d->peers.items, p);
-		return NULL;
+		return ret;
 	}
 	tund_path_free(p->path);
 	p->path = NULL;
@@ -349,12 +361,13 @@ static JsonNode *cmd_peer_remove(struct tund_daemon *d, JsonObject *req, char **
 	json_builder_set_member_name(b, TUND_KEY_REMOVED);
 	json_builder_add_string_value(b, key);
 	json_builder_end_object(b);
-	return json_builder_get_root(b);
+	*out = json_builder_get_root(b);
+	return 0;
 }
 
 static const struct {
 	const char *name;
-	command_fn fn;
+	tund_command_fn fn;
 } commands[] = {
 	{ TUND_CMD_STATUS, cmd_status },
 	{ TUND_CMD_PEERS, cmd_peers },
@@ -380,25 +393,28 @@ char *tund_commands_handle(void *daemon, uint64_t client, const char *line, size
 {
 	struct tund_daemon *d = daemon;
 	g_autoptr(JsonObject) req = NULL;
-	g_autofree char *err = NULL;
+	char why[TUND_WHY_LEN];
 	const char *cmd = NULL;
 
 	d->current_client = client;
-	req = tund_control_decode_request(line, len, &cmd, &err);
-	if (!req)
-		return tund_control_encode_error(err);
+	if (tund_control_decode_request(line, len, &req, &cmd, why, sizeof(why)) < 0)
+		return tund_control_encode_error(why);
 	for (size_t i = 0; i < G_N_ELEMENTS(commands); i++) {
-		JsonNode *result;
+		JsonNode *result = NULL;
 
 		if (strcmp(commands[i].name, cmd))
 			continue;
-		result = commands[i].fn(d, req, &err);
-		if (!result && !err)
-			return NULL; /* answered later by tund_control_reply() */
+		/* A handler that fails without words still gets a reply. */
+		snprintf(why, sizeof(why), "internal error");
+		if (commands[i].fn(d, req, &result, why, sizeof(why)) < 0) {
+			if (result)
+				json_node_unref(result);
+			return tund_control_encode_error(why);
+		}
 		if (!result)
-			return tund_control_encode_error(err);
+			return NULL; /* answered later by tund_control_reply() */
 		return tund_control_encode_ok(result);
 	}
-	err = g_strdup_printf("unknown command \"%.64s\"", cmd);
-	return tund_control_encode_error(err);
+	snprintf(why, sizeof(why), "unknown command \"%.64s\"", cmd);
+	return tund_control_encode_error(why);
 }

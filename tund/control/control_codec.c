@@ -2,7 +2,10 @@
 #include "tund/control/control_codec.h"
 #include "overlay/control_proto.h"
 
+#include <errno.h>
 #include <string.h>
+
+#include "tund/daemon/log.h"
 
 /* Deepest nesting of objects and arrays in the text, counted in one pass
  * without recursion; brackets inside strings do not count. Stops early
@@ -32,8 +35,8 @@ static unsigned nesting_depth(const char *s, size_t len)
 	return max;
 }
 
-JsonObject *tund_control_decode_request(const char *line, size_t len, const char **cmd,
-					char **err)
+int tund_control_decode_request(const char *line, size_t len, JsonObject **out,
+				const char **cmd, char *why, size_t why_len)
 {
 	g_autoptr(JsonParser) parser = NULL;
 	g_autoptr(GError) gerr = NULL;
@@ -41,37 +44,38 @@ JsonObject *tund_control_decode_request(const char *line, size_t len, const char
 	JsonObject *obj;
 
 	if (len > TUND_CONTROL_MAX_REQUEST) {
-		*err = g_strdup("request too large");
-		return NULL;
+		tund_why(why, why_len, "request too large");
+		return -EMSGSIZE;
 	}
 	if (memchr(line, '\0', len) || !g_utf8_validate(line, (gssize)len, NULL)) {
-		*err = g_strdup("request is not UTF-8 text");
-		return NULL;
+		tund_why(why, why_len, "request is not UTF-8 text");
+		return -EINVAL;
 	}
 	if (nesting_depth(line, len) > TUND_CONTROL_MAX_DEPTH) {
-		*err = g_strdup_printf("request nested deeper than %d levels",
-				       TUND_CONTROL_MAX_DEPTH);
-		return NULL;
+		tund_why(why, why_len, "request nested deeper than %d levels",
+			 TUND_CONTROL_MAX_DEPTH);
+		return -EINVAL;
 	}
 	parser = json_parser_new_immutable();
 	if (!json_parser_load_from_data(parser, line, (gssize)len, &gerr)) {
-		*err = g_strdup_printf("malformed JSON: %s", gerr->message);
-		return NULL;
+		tund_why(why, why_len, "malformed JSON: %s", gerr->message);
+		return -EINVAL;
 	}
 	root = json_parser_get_root(parser);
 	if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
-		*err = g_strdup("request must be a JSON object");
-		return NULL;
+		tund_why(why, why_len, "request must be a JSON object");
+		return -EINVAL;
 	}
 	obj = json_node_get_object(root);
 	c = json_object_get_member(obj, TUND_KEY_CMD);
 	if (!c || !JSON_NODE_HOLDS_VALUE(c) || json_node_get_value_type(c) != G_TYPE_STRING) {
-		*err = g_strdup("request needs a \"cmd\" string");
-		return NULL;
+		tund_why(why, why_len, "request needs a \"cmd\" string");
+		return -EINVAL;
 	}
 	*cmd = json_node_get_string(c);
 	/* The parser owns the tree; the reference keeps the object alive after. */
-	return json_object_ref(obj);
+	*out = json_object_ref(obj);
+	return 0;
 }
 
 static char *encode(JsonNode *root)

@@ -12,10 +12,11 @@
  * no request needs more than 3, and the JSON parser recurses per level. */
 #define TUND_CONTROL_MAX_DEPTH 16
 
-/* Parses one request line (without the newline). Returns a new reference to
- * the request object and its command name, or NULL with a one-line *err. */
-JsonObject *tund_control_decode_request(const char *line, size_t len, const char **cmd,
-					char **err);
+/* Parses one request line (without the newline) into a new reference to the
+ * request object *out and its command name. 0, or -EMSGSIZE (too large) or
+ * -EINVAL with a one-line why. */
+int tund_control_decode_request(const char *line, size_t len, JsonObject **out,
+				const char **cmd, char *why, size_t why_len);
 /* Builds `{"ok":true,"result":RESULT}\n`; takes ownership of result. */
 char *tund_control_encode_ok(JsonNode *result);
 /* Builds `{"ok":false,"error":MSG}\n`. */

@@ -7,6 +7,8 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "tund/daemon/log.h"
+
 struct key_spec {
 	const char *group, *key;
 	bool (*apply)(struct tund_config *cfg, const char *value, const char **problem);
@@ -465,22 +467,22 @@ static char *where(const char *label, unsigned line)
 	return line ? g_strdup_printf("%s:%u", label, line) : g_strdup(label);
 }
 
-bool tund_config_parse(struct tund_config *cfg, const char *data, size_t len,
-		       const char *label, char **err)
+int tund_config_parse(struct tund_config *cfg, const char *data, size_t len,
+		      const char *label, char *why, size_t why_len)
 {
 	g_autoptr(GKeyFile) kf = g_key_file_new();
 	g_autoptr(GError) gerr = NULL;
 	g_auto(GStrv) groups = NULL;
 
 	if (memchr(data, '\0', len)) {
-		*err = g_strdup_printf("%s: not a text file (NUL byte)", label);
-		return false;
+		tund_why(why, why_len, "%s: not a text file (NUL byte)", label);
+		return -EINVAL;
 	}
 	if (!g_key_file_load_from_data(kf, data, len, G_KEY_FILE_NONE, &gerr)) {
 		g_autofree char *at = where(label, first_bad_line(data, len));
 
-		*err = g_strdup_printf("%s: %s", at, gerr->message);
-		return false;
+		tund_why(why, why_len, "%s: %s", at, gerr->message);
+		return -EINVAL;
 	}
 	groups = g_key_file_get_groups(kf, NULL);
 	for (char **g = groups; *g; g++) {
@@ -495,14 +497,14 @@ bool tund_config_parse(struct tund_config *cfg, const char *data, size_t len,
 			if (!net) {
 				g_autofree char *at = where(label, line_of(data, len, *g, NULL));
 
-				*err = g_strdup_printf("%s: [%s]: %s", at, *g, problem);
-				return false;
+				tund_why(why, why_len, "%s: [%s]: %s", at, *g, problem);
+				return -EINVAL;
 			}
 		} else if (!group_known(*g)) {
 			g_autofree char *at = where(label, line_of(data, len, *g, NULL));
 
-			*err = g_strdup_printf("%s: [%s]: unknown section", at, *g);
-			return false;
+			tund_why(why, why_len, "%s: [%s]: unknown section", at, *g);
+			return -EINVAL;
 		}
 		names = g_key_file_get_keys(kf, *g, NULL, NULL);
 		for (char **k = names; k && *k; k++) {
@@ -512,8 +514,8 @@ bool tund_config_parse(struct tund_config *cfg, const char *data, size_t len,
 			g_autofree char *at = where(label, line_of(data, len, *g, *k));
 
 			if (!is_net && !spec) {
-				*err = g_strdup_printf("%s: [%s] %s: unknown key", at, *g, *k);
-				return false;
+				tund_why(why, why_len, "%s: [%s] %s: unknown key", at, *g, *k);
+				return -EINVAL;
 			}
 			raw = g_key_file_get_value(kf, *g, *k, NULL);
 			value = strip_inline_comment(raw ? raw : "");
@@ -524,31 +526,49 @@ bool tund_config_parse(struct tund_config *cfg, const char *data, size_t len,
 				sodium_memzero(value, strlen(value));
 				sodium_memzero(raw, raw ? strlen(raw) : 0);
 				if (!ok) {
-					*err = g_strdup_printf("%s: [%s] %s: %s", at, *g, *k,
-							       problem);
-					return false;
+					tund_why(why, why_len, "%s: [%s] %s: %s", at, *g, *k,
+						 problem);
+					return -EINVAL;
 				}
 			} else if (!spec->apply(cfg, value, &problem)) {
 				bool secret = spec->apply == apply_ice_turn;
 
-				*err = g_strdup_printf("%s: [%s] %s: %s (got \"%s\")", at, *g,
-						       *k, problem, secret ? "(not shown)" : value);
-				return false;
+				tund_why(why, why_len, "%s: [%s] %s: %s (got \"%s\")", at, *g,
+					 *k, problem, secret ? "(not shown)" : value);
+				return -EINVAL;
 			}
 		}
 	}
-	return true;
+	return 0;
 }
 
-bool tund_config_load(struct tund_config *cfg, const char *path, char **err)
+/* The errno behind a GFileError, for the caller's return value. */
+static int file_errno(const GError *gerr)
+{
+	switch (gerr->code) {
+	case G_FILE_ERROR_NOENT:
+		return ENOENT;
+	case G_FILE_ERROR_ACCES:
+	case G_FILE_ERROR_PERM:
+		return EACCES;
+	case G_FILE_ERROR_ISDIR:
+		return EISDIR;
+	case G_FILE_ERROR_NOMEM:
+		return ENOMEM;
+	default:
+		return EIO;
+	}
+}
+
+int tund_config_load(struct tund_config *cfg, const char *path, char *why, size_t why_len)
 {
 	g_autoptr(GError) gerr = NULL;
 	g_autofree char *data = NULL;
 	gsize len = 0;
 
 	if (!g_file_get_contents(path, &data, &len, &gerr)) {
-		*err = g_strdup_printf("%s: cannot read: %s", path, gerr->message);
-		return false;
+		tund_why(why, why_len, "%s: cannot read: %s", path, gerr->message);
+		return -file_errno(gerr);
 	}
-	return tund_config_parse(cfg, data, len, path, err);
+	return tund_config_parse(cfg, data, len, path, why, why_len);
 }

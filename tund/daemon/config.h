@@ -61,12 +61,12 @@ struct tund_config {
 void tund_config_init(struct tund_config *cfg);
 void tund_config_free(struct tund_config *cfg);
 /* Parses INI text; label names the source in messages. On failure returns
- * false and sets *err to one line "LABEL:LINE: [group] key: problem" (g_free
- * it; wiped, as it may quote a TURN password). */
-bool tund_config_parse(struct tund_config *cfg, const char *data, size_t len,
-		       const char *label, char **err);
-/* Reads and parses a file, with the same error convention. */
-bool tund_config_load(struct tund_config *cfg, const char *path, char **err);
+ * -EINVAL and writes one line "LABEL:LINE: [group] key: problem" into why
+ * (a TURN password is never quoted). */
+int tund_config_parse(struct tund_config *cfg, const char *data, size_t len,
+		      const char *label, char *why, size_t why_len);
+/* Reads and parses a file: 0, -errno of the read, or -EINVAL, with why. */
+int tund_config_load(struct tund_config *cfg, const char *path, char *why, size_t why_len);
 /* The [network NAME] section for name, or NULL. */
 const struct tund_config_network *tund_config_network(const struct tund_config *cfg,
 						      const char *name);

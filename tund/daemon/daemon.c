@@ -25,11 +25,10 @@
 /* The config, and a first check that its interface name is free. */
 static bool load_config(struct tund_daemon *d)
 {
-	char *err = NULL;
+	char why[TUND_WHY_LEN];
 
-	if (!tund_config_load(&d->cfg, d->config_path, &err)) {
-		log_error("%s", err);
-		g_free(err);
+	if (tund_config_load(&d->cfg, d->config_path, why, sizeof(why)) < 0) {
+		log_error("%s", why);
 		return false;
 	}
 	/* Checked again atomically at creation; this early check keeps the
@@ -45,11 +44,10 @@ static bool load_config(struct tund_daemon *d)
 /* Whom to become once the interface is up (user: --user, or NULL). */
 static bool plan_privileges(struct tund_daemon *d, const char *user, struct tund_privdrop *pd)
 {
-	char *err = NULL;
+	char why[TUND_WHY_LEN];
 
-	if (!tund_privdrop_plan(user ? user : d->cfg.user, pd, &err)) {
-		log_error("%s%s", user ? "--user: " : "", err);
-		g_free(err);
+	if (tund_privdrop_plan(user ? user : d->cfg.user, pd, why, sizeof(why)) < 0) {
+		log_error("%s%s", user ? "--user: " : "", why);
 		return false;
 	}
 	pd->keep_bind = (d->cfg.listen_port > 0 && d->cfg.listen_port < 1024) ||
@@ -80,7 +78,7 @@ static bool drop_privileges(struct tund_daemon *d, struct tund_privdrop *pd,
 			    bool socket_dir_created)
 {
 	const char *what = NULL;
-	char *err = NULL;
+	char why[TUND_WHY_LEN];
 	int ret;
 
 	/* tundctl ping's raw ICMP socket, while CAP_NET_RAW may still be ours. */
@@ -100,10 +98,9 @@ static bool drop_privileges(struct tund_daemon *d, struct tund_privdrop *pd,
 		log_error("cannot hand %s to user %s: %s", what, pd->user, g_strerror(-ret));
 		return false;
 	}
-	ret = tund_privdrop_apply(pd, &err);
+	ret = tund_privdrop_apply(pd, why, sizeof(why));
 	if (ret) {
-		log_error("cannot drop privileges to user %s: %s", pd->user, err);
-		g_free(err);
+		log_error("cannot drop privileges to user %s: %s", pd->user, why);
 		return false;
 	}
 	log_info("running as user %s (uid %u, gid %u) with only CAP_NET_ADMIN%s", pd->user,

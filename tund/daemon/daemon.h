@@ -23,8 +23,9 @@ void tund_daemon_run(struct tund_daemon *d);
 void tund_daemon_stop(struct tund_daemon *d);
 
 /* Re-reads config_path and applies what can change at run time (see
- * tund/daemon/reload.c). The reply object ({config, applied, needs_restart}),
- * or NULL with *err (the file:line problem; nothing changed). */
-JsonNode *tund_daemon_reload(struct tund_daemon *d, char **err);
+ * tund/daemon/reload.c). 0 with the reply object in *out ({config, applied,
+ * needs_restart}), or -errno with why (the file:line problem; nothing
+ * changed). */
+int tund_daemon_reload(struct tund_daemon *d, JsonNode **out, char *why, size_t why_len);
 
 #endif

@@ -9,7 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static bool read_key(int fd, const char *path, uint8_t priv[TUND_KEY_LEN], char **err)
+#include "tund/daemon/log.h"
+
+static int read_key(int fd, const char *path, uint8_t priv[TUND_KEY_LEN], char *why,
+		    size_t why_len)
 {
 	char buf[128];
 	ssize_t n;
@@ -17,8 +20,10 @@ static bool read_key(int fd, const char *path, uint8_t priv[TUND_KEY_LEN], char 
 
 	n = read(fd, buf, sizeof(buf) - 1);
 	if (n < 0) {
-		*err = g_strdup_printf("%s: cannot read: %s", path, g_strerror(errno));
-		return false;
+		int e = errno;
+
+		tund_why(why, why_len, "%s: cannot read: %s", path, g_strerror(e));
+		return -e;
 	}
 	buf[n] = '\0';
 	/* A full buffer: more follows than a key file holds. */
@@ -26,18 +31,19 @@ static bool read_key(int fd, const char *path, uint8_t priv[TUND_KEY_LEN], char 
 	sodium_memzero(buf, sizeof(buf));
 	if (!ok) {
 		sodium_memzero(priv, TUND_KEY_LEN); /* what the decoder got through */
-		*err = g_strdup_printf("%s: not a private key (expected 44 base64 characters); "
-				       "refusing to start and leaving the file as it is", path);
+		tund_why(why, why_len, "%s: not a private key (expected 44 base64 characters); "
+			 "refusing to start and leaving the file as it is", path);
+		return -EINVAL;
 	}
-	return ok;
+	return 0;
 }
 
-bool tund_keyfile_load_or_create(const char *path, uint8_t priv[TUND_KEY_LEN],
-				 bool *created, char **err)
+int tund_keyfile_load_or_create(const char *path, uint8_t priv[TUND_KEY_LEN],
+				bool *created, char *why, size_t why_len)
 {
 	char text[TUND_KEY_B64_LEN + 2];
 	struct stat st;
-	int fd;
+	int fd, ret, e;
 	bool ok = false;
 
 	*created = false;
@@ -45,47 +51,51 @@ bool tund_keyfile_load_or_create(const char *path, uint8_t priv[TUND_KEY_LEN],
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd >= 0) {
 		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-			*err = g_strdup_printf("%s: not a regular file; refusing to start and "
-					       "leaving it as it is", path);
+			tund_why(why, why_len, "%s: not a regular file; refusing to start and "
+				 "leaving it as it is", path);
 			close(fd);
-			return false;
+			return -EINVAL;
 		}
-		ok = read_key(fd, path, priv, err);
+		ret = read_key(fd, path, priv, why, why_len);
 		/* A key others can read: tighten rather than refuse, it is ours
 		 * and only we read it. A file refused is left exactly as it is. */
-		if (ok && (st.st_mode & 077) && fchmod(fd, 0600) != 0) {
-			*err = g_strdup_printf("%s: readable by others and chmod failed: %s", path,
-					       g_strerror(errno));
+		if (!ret && (st.st_mode & 077) && fchmod(fd, 0600) != 0) {
+			ret = -errno;
+			tund_why(why, why_len, "%s: readable by others and chmod failed: %s", path,
+				 g_strerror(-ret));
 			sodium_memzero(priv, TUND_KEY_LEN);
-			ok = false;
 		}
 		close(fd);
-		return ok;
+		return ret;
 	}
-	if (errno != ENOENT) {
-		*err = g_strdup_printf("%s: cannot open: %s", path, g_strerror(errno));
-		return false;
+	e = errno;
+	if (e != ENOENT) {
+		tund_why(why, why_len, "%s: cannot open: %s", path, g_strerror(e));
+		return -e;
 	}
 
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
-		*err = g_strdup_printf("%s: cannot create: %s", path, g_strerror(errno));
-		return false;
+		e = errno;
+		tund_why(why, why_len, "%s: cannot create: %s", path, g_strerror(e));
+		return -e;
 	}
 	tund_key_generate(priv);
 	tund_key_encode(text, priv);
 	text[TUND_KEY_B64_LEN] = '\n';
 	text[TUND_KEY_B64_LEN + 1] = '\0';
+	errno = EIO; /* a short write sets none */
 	ok = write(fd, text, TUND_KEY_B64_LEN + 1) == TUND_KEY_B64_LEN + 1 && fsync(fd) == 0;
+	e = errno;
 	sodium_memzero(text, sizeof(text));
 	if (!ok) {
-		*err = g_strdup_printf("%s: cannot write: %s", path, g_strerror(errno));
+		tund_why(why, why_len, "%s: cannot write: %s", path, g_strerror(e));
 		close(fd);
 		unlink(path);
 		sodium_memzero(priv, TUND_KEY_LEN);
-		return false;
+		return -e;
 	}
 	close(fd);
 	*created = true;
-	return true;
+	return 0;
 }

@@ -30,3 +30,14 @@ void tund_log(enum tund_log_level level, const char *fmt, ...)
 	/* One write per line so lines from threads never interleave. */
 	fprintf(stderr, "%s%s\n", prefix[level], line);
 }
+
+void tund_why(char *why, size_t why_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!why || !why_len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, why_len, fmt, ap);
+	va_end(ap);
+}

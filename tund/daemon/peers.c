@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include "tund/daemon/peers.h"
 
+#include <errno.h>
 #include <sodium.h>
 #include <string.h>
 
 #include "overlay/endpoint.h"
+#include "tund/daemon/log.h"
 
 const char *tund_peer_state_name(enum tund_peer_state s)
 {
@@ -85,7 +87,7 @@ static bool get_string(JsonObject *obj, const char *member, const char **out)
 	return true;
 }
 
-static bool parse_allowed_ips(struct tund_peer *p, JsonNode *n, char **err)
+static bool parse_allowed_ips(struct tund_peer *p, JsonNode *n, char *why, size_t why_len)
 {
 	JsonArray *a;
 	guint len;
@@ -93,13 +95,13 @@ static bool parse_allowed_ips(struct tund_peer *p, JsonNode *n, char **err)
 	if (!n || JSON_NODE_HOLDS_NULL(n))
 		return true;
 	if (!JSON_NODE_HOLDS_ARRAY(n)) {
-		*err = g_strdup("allowed_ips must be a list of CIDR strings");
+		tund_why(why, why_len, "allowed_ips must be a list of CIDR strings");
 		return false;
 	}
 	a = json_node_get_array(n);
 	len = json_array_get_length(a);
 	if (len > TUND_PEER_MAX_ALLOWED_IPS) {
-		*err = g_strdup_printf("too many allowed_ips (max %d)", TUND_PEER_MAX_ALLOWED_IPS);
+		tund_why(why, why_len, "too many allowed_ips (max %d)", TUND_PEER_MAX_ALLOWED_IPS);
 		return false;
 	}
 	for (guint i = 0; i < len; i++) {
@@ -108,8 +110,8 @@ static bool parse_allowed_ips(struct tund_peer *p, JsonNode *n, char **err)
 
 		if (!JSON_NODE_HOLDS_VALUE(e) || json_node_get_value_type(e) != G_TYPE_STRING ||
 		    !tund_cidr_parse(&c, json_node_get_string(e), true)) {
-			*err = g_strdup("allowed_ips: each entry must be an address or CIDR "
-					"like 10.77.0.2/32");
+			tund_why(why, why_len, "allowed_ips: each entry must be an address or CIDR "
+				 "like 10.77.0.2/32");
 			return false;
 		}
 		tund_cidr_mask(&c);
@@ -118,7 +120,7 @@ static bool parse_allowed_ips(struct tund_peer *p, JsonNode *n, char **err)
 	return true;
 }
 
-struct tund_peer *tund_peer_from_json(JsonObject *obj, char **err)
+int tund_peer_from_json(JsonObject *obj, struct tund_peer **out, char *why, size_t why_len)
 {
 	struct tund_peer *p = tund_peer_new();
 	const char *key = NULL, *name = NULL, *endpoint = NULL, *psk = NULL;
@@ -127,59 +129,60 @@ struct tund_peer *tund_peer_from_json(JsonObject *obj, char **err)
 	uint16_t port;
 
 	if (!get_string(obj, "public_key", &key) || !key || !tund_key_decode(p->public_key, key)) {
-		*err = g_strdup("public_key: expected a base64 key of 44 characters");
+		tund_why(why, why_len, "public_key: expected a base64 key of 44 characters");
 		goto fail;
 	}
 	if (!get_string(obj, "name", &name) || (name && !name_ok(name))) {
-		*err = g_strdup_printf("name: 1-%d letters, digits, '-', '_' or '.'",
-				       TUND_PEER_NAME_MAX);
+		tund_why(why, why_len, "name: 1-%d letters, digits, '-', '_' or '.'",
+			 TUND_PEER_NAME_MAX);
 		goto fail;
 	}
 	if (!get_string(obj, "endpoint", &endpoint) ||
 	    (endpoint && !tund_endpoint_parse(endpoint, host, &port))) {
-		*err = g_strdup("endpoint: expected HOST:PORT or [IPv6]:PORT");
+		tund_why(why, why_len, "endpoint: expected HOST:PORT or [IPv6]:PORT");
 		goto fail;
 	}
 	if (!get_string(obj, "psk", &psk) || (psk && !tund_key_decode(p->psk, psk))) {
-		*err = g_strdup("psk: expected a base64 key of 44 characters");
+		tund_why(why, why_len, "psk: expected a base64 key of 44 characters");
 		goto fail;
 	}
-	if (!parse_allowed_ips(p, json_object_get_member(obj, "allowed_ips"), err))
+	if (!parse_allowed_ips(p, json_object_get_member(obj, "allowed_ips"), why, why_len))
 		goto fail;
 	if (!get_string(obj, "network", &network) || (network && !name_ok(network))) {
-		*err = g_strdup("network: expected a network name");
+		tund_why(why, why_len, "network: expected a network name");
 		goto fail;
 	}
 	if (!get_string(obj, "state", &state) || (state && !state_from_name(state, &p->state))) {
-		*err = g_strdup("state: expected static, member, pending or blocked");
+		tund_why(why, why_len, "state: expected static, member, pending or blocked");
 		goto fail;
 	}
 	if (!network && (p->state == TUND_PEER_MEMBER || p->state == TUND_PEER_PENDING)) {
-		*err = g_strdup("state: only network members can be member or pending");
+		tund_why(why, why_len, "state: only network members can be member or pending");
 		goto fail;
 	}
 	p->network = g_strdup(network);
 	p->has_psk = psk != NULL;
 	p->name = g_strdup(name);
 	p->endpoint = g_strdup(endpoint);
-	return p;
+	*out = p;
+	return 0;
 fail:
 	tund_peer_free(p);
-	return NULL;
+	return -EINVAL;
 }
 
-struct tund_peer *tund_peer_from_request(JsonObject *obj, char **err)
+int tund_peer_from_request(JsonObject *obj, struct tund_peer **out, char *why, size_t why_len)
 {
 	static const char *const daemon_only[] = { "state", "network" };
 
 	for (size_t i = 0; i < G_N_ELEMENTS(daemon_only); i++) {
 		if (json_object_has_member(obj, daemon_only[i])) {
-			*err = g_strdup_printf("%s: set by the daemon, not by peer.add (network "
-					       "members come from admission)", daemon_only[i]);
-			return NULL;
+			tund_why(why, why_len, "%s: set by the daemon, not by peer.add (network "
+				 "members come from admission)", daemon_only[i]);
+			return -EINVAL;
 		}
 	}
-	return tund_peer_from_json(obj, err);
+	return tund_peer_from_json(obj, out, why, why_len);
 }
 
 JsonNode *tund_peer_to_json(const struct tund_peer *p, bool with_secrets)
@@ -285,7 +288,7 @@ struct tund_peer *tund_peer_list_find(struct tund_peer_list *l, const char *key_
 	return NULL;
 }
 
-bool tund_peer_list_upsert(struct tund_peer_list *l, struct tund_peer *p, char **err)
+int tund_peer_list_upsert(struct tund_peer_list *l, struct tund_peer *p, char *why, size_t why_len)
 {
 	struct tund_peer *old = tund_peer_list_find_key(l, p->public_key);
 
@@ -293,8 +296,9 @@ bool tund_peer_list_upsert(struct tund_peer_list *l, struct tund_peer *p, char *
 		struct tund_peer *named = tund_peer_list_find(l, p->name);
 
 		if (named && named != old) {
-			*err = g_strdup_printf("name \"%s\" is already used by another peer", p->name);
-			return false;
+			tund_why(why, why_len, "name \"%s\" is already used by another peer",
+				 p->name);
+			return -EEXIST;
 		}
 	}
 	if (old) {
@@ -305,7 +309,7 @@ bool tund_peer_list_upsert(struct tund_peer_list *l, struct tund_peer *p, char *
 		tund_peer_list_remove(l, old);
 	}
 	g_ptr_array_add(l->items, p);
-	return true;
+	return 0;
 }
 
 bool tund_peer_list_remove(struct tund_peer_list *l, struct tund_peer *p)
@@ -338,7 +342,8 @@ char *tund_peer_list_serialize(struct tund_peer_list *l, size_t *len)
 	return text;
 }
 
-bool tund_peer_list_parse(struct tund_peer_list *l, const char *data, size_t len, char **err)
+int tund_peer_list_parse(struct tund_peer_list *l, const char *data, size_t len, char *why,
+			 size_t why_len)
 {
 	g_autoptr(JsonParser) parser = json_parser_new();
 	g_autoptr(GError) gerr = NULL;
@@ -347,54 +352,51 @@ bool tund_peer_list_parse(struct tund_peer_list *l, const char *data, size_t len
 	JsonArray *arr;
 
 	if (!json_parser_load_from_data(parser, data, (gssize)len, &gerr)) {
-		*err = g_strdup_printf("not valid JSON: %s", gerr->message);
-		return false;
+		tund_why(why, why_len, "not valid JSON: %s", gerr->message);
+		return -EINVAL;
 	}
 	root = json_parser_get_root(parser);
 	if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
-		*err = g_strdup("expected a JSON object");
-		return false;
+		tund_why(why, why_len, "expected a JSON object");
+		return -EINVAL;
 	}
 	obj = json_node_get_object(root);
 	if (json_object_get_int_member_with_default(obj, "version", 0) != 1) {
-		*err = g_strdup("unsupported or missing \"version\" (expected 1)");
-		return false;
+		tund_why(why, why_len, "unsupported or missing \"version\" (expected 1)");
+		return -EINVAL;
 	}
 	peers = json_object_get_member(obj, "peers");
 	if (!peers || !JSON_NODE_HOLDS_ARRAY(peers)) {
-		*err = g_strdup("\"peers\" must be a list");
-		return false;
+		tund_why(why, why_len, "\"peers\" must be a list");
+		return -EINVAL;
 	}
 	arr = json_node_get_array(peers);
 	for (guint i = 0; i < json_array_get_length(arr); i++) {
 		JsonNode *e = json_array_get_element(arr, i);
-		struct tund_peer *p;
-		char *perr = NULL;
+		struct tund_peer *p = NULL;
+		char perr[TUND_WHY_LEN];
 
 		if (!JSON_NODE_HOLDS_OBJECT(e)) {
-			*err = g_strdup_printf("peer %u: expected an object", i);
+			tund_why(why, why_len, "peer %u: expected an object", i);
 			goto fail;
 		}
-		p = tund_peer_from_json(json_node_get_object(e), &perr);
-		if (!p) {
-			*err = g_strdup_printf("peer %u: %s", i, perr);
-			g_free(perr);
+		if (tund_peer_from_json(json_node_get_object(e), &p, perr, sizeof(perr)) < 0) {
+			tund_why(why, why_len, "peer %u: %s", i, perr);
 			goto fail;
 		}
 		if (tund_peer_list_find_key(l, p->public_key)) {
-			*err = g_strdup_printf("peer %u: duplicate public key", i);
+			tund_why(why, why_len, "peer %u: duplicate public key", i);
 			tund_peer_free(p);
 			goto fail;
 		}
-		if (!tund_peer_list_upsert(l, p, &perr)) {
-			*err = g_strdup_printf("peer %u: %s", i, perr);
-			g_free(perr);
+		if (tund_peer_list_upsert(l, p, perr, sizeof(perr)) < 0) {
+			tund_why(why, why_len, "peer %u: %s", i, perr);
 			tund_peer_free(p);
 			goto fail;
 		}
 	}
-	return true;
+	return 0;
 fail:
 	g_ptr_array_set_size(l->items, 0);
-	return false;
+	return -EINVAL;
 }

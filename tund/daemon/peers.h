@@ -59,12 +59,13 @@ struct tund_peer *tund_peer_new(void);
 void tund_peer_free(struct tund_peer *p);
 
 /* Validates a JSON peer object (from a request or the state file) into a new
- * peer. Only public_key is required. NULL and a one-line *err on failure. */
-struct tund_peer *tund_peer_from_json(JsonObject *obj, char **err);
+ * peer *out. Only public_key is required. -EINVAL and a one-line why on
+ * failure. */
+int tund_peer_from_json(JsonObject *obj, struct tund_peer **out, char *why, size_t why_len);
 /* As tund_peer_from_json for a peer.add request: "state" and "network" are
  * refused, since only admission sets them (a request naming them would add
  * a network member nobody admitted). */
-struct tund_peer *tund_peer_from_request(JsonObject *obj, char **err);
+int tund_peer_from_request(JsonObject *obj, struct tund_peer **out, char *why, size_t why_len);
 /* Builds the JSON object; secrets (psk) only when with_secrets is true. */
 JsonNode *tund_peer_to_json(const struct tund_peer *p, bool with_secrets);
 
@@ -79,15 +80,18 @@ struct tund_peer *tund_peer_list_find(struct tund_peer_list *l, const char *key_
 struct tund_peer *tund_peer_list_find_key(struct tund_peer_list *l,
 					  const uint8_t key[TUND_KEY_LEN]);
 /* Adds p, or replaces the peer with the same key. Refuses a name that
- * another peer already has. Takes ownership of p on success only. */
-bool tund_peer_list_upsert(struct tund_peer_list *l, struct tund_peer *p, char **err);
+ * another peer already has (-EEXIST, with why). Takes ownership of p on
+ * success only. */
+int tund_peer_list_upsert(struct tund_peer_list *l, struct tund_peer *p, char *why, size_t why_len);
 /* Removes and frees. False if absent. */
 bool tund_peer_list_remove(struct tund_peer_list *l, struct tund_peer *p);
 
 /* State file text: {"version":1,"peers":[...]} with secrets. */
 char *tund_peer_list_serialize(struct tund_peer_list *l, size_t *len);
 /* Parses state file text into l (which must be empty). Refuses anything
- * malformed as a whole, so a corrupt file is never half-loaded. */
-bool tund_peer_list_parse(struct tund_peer_list *l, const char *data, size_t len, char **err);
+ * malformed as a whole (-EINVAL, with why), so a corrupt file is never
+ * half-loaded. */
+int tund_peer_list_parse(struct tund_peer_list *l, const char *data, size_t len, char *why,
+			 size_t why_len);
 
 #endif

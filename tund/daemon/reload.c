@@ -101,27 +101,28 @@ static bool apply_ice(struct tund_daemon *d, const struct tund_config *cfg)
 	return true;
 }
 
-JsonNode *tund_daemon_reload(struct tund_daemon *d, char **err)
+int tund_daemon_reload(struct tund_daemon *d, JsonNode **out, char *why, size_t why_len)
 {
 	g_autoptr(GPtrArray) applied = g_ptr_array_new_with_free_func(g_free);
 	g_autoptr(GPtrArray) restart = g_ptr_array_new_with_free_func(g_free);
 	struct tund_config *cfg = g_new0(struct tund_config, 1);
+	char problem[TUND_WHY_LEN];
 	JsonObject *o;
 	JsonNode *node;
+	int ret;
 
 	tund_config_init(cfg);
-	if (!tund_config_load(cfg, d->config_path, err)) {
-		if (geteuid() != 0 && access(d->config_path, R_OK) != 0 && errno == EACCES) {
-			char *hint = g_strdup_printf("%s (tund runs as uid %u: make the file "
-						     "readable by it or its group)",
-						     *err, (unsigned)geteuid());
-			g_free(*err);
-			*err = hint;
-		}
-		log_error("reload refused, the running config stays: %s", *err);
+	ret = tund_config_load(cfg, d->config_path, problem, sizeof(problem));
+	if (ret) {
+		if (geteuid() != 0 && access(d->config_path, R_OK) != 0 && errno == EACCES)
+			tund_why(why, why_len, "%s (tund runs as uid %u: make the file "
+				 "readable by it or its group)", problem, (unsigned)geteuid());
+		else
+			tund_why(why, why_len, "%s", problem);
+		log_error("reload refused, the running config stays: %s", why_len ? why : problem);
 		tund_config_free(cfg);
 		g_free(cfg);
-		return NULL;
+		return ret;
 	}
 	needs_restart(&d->cfg, cfg, restart);
 
@@ -161,11 +162,13 @@ JsonNode *tund_daemon_reload(struct tund_daemon *d, char **err)
 	json_object_set_member(o, TUND_KEY_APPLIED, string_array(applied));
 	json_object_set_member(o, TUND_KEY_NEEDS_RESTART, string_array(restart));
 	json_node_take_object(node, o);
-	return node;
+	*out = node;
+	return 0;
 }
 
-JsonNode *tund_cmd_reload(struct tund_daemon *d, JsonObject *req, char **err)
+int tund_cmd_reload(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
+		    size_t why_len)
 {
 	(void)req;
-	return tund_daemon_reload(d, err);
+	return tund_daemon_reload(d, out, why, why_len);
 }

@@ -11,7 +11,7 @@
 bool tund_daemon_load_state(struct tund_daemon *d)
 {
 	g_autofree char *key_path = g_build_filename(d->cfg.state_dir, "private.key", NULL);
-	char *err = NULL;
+	char why[TUND_WHY_LEN] = "";
 	char pub[TUND_KEY_B64_LEN + 1];
 	bool created;
 	int ret;
@@ -22,10 +22,9 @@ bool tund_daemon_load_state(struct tund_daemon *d)
 			  d->cfg.state_dir, g_strerror(-ret));
 		return false;
 	}
-	if (!tund_keyfile_load_or_create(key_path, d->private_key, &created, &err) ||
+	if (tund_keyfile_load_or_create(key_path, d->private_key, &created, why, sizeof(why)) < 0 ||
 	    !tund_key_public(d->public_key, d->private_key)) {
-		log_error("%s", err ? err : "private key gives an invalid public key");
-		g_free(err);
+		log_error("%s", why[0] ? why : "private key gives an invalid public key");
 		return false;
 	}
 	tund_key_encode(pub, d->public_key);
@@ -37,9 +36,10 @@ bool tund_daemon_load_state(struct tund_daemon *d)
 bool tund_daemon_load_peers(struct tund_daemon *d)
 {
 	g_autoptr(GError) gerr = NULL;
-	char *data = NULL, *err = NULL;
+	char *data = NULL;
+	char why[TUND_WHY_LEN];
 	gsize len = 0;
-	bool ok;
+	int ret;
 
 	d->peers_path = g_build_filename(d->cfg.state_dir, "peers.json", NULL);
 	if (!g_file_get_contents(d->peers_path, &data, &len, &gerr)) {
@@ -48,14 +48,13 @@ bool tund_daemon_load_peers(struct tund_daemon *d)
 		log_error("%s: %s", d->peers_path, gerr->message);
 		return false;
 	}
-	ok = tund_peer_list_parse(&d->peers, data, len, &err);
+	ret = tund_peer_list_parse(&d->peers, data, len, why, sizeof(why));
 	/* The text holds pre-shared keys, whether it parsed or not. */
 	sodium_memzero(data, len);
 	g_free(data);
-	if (!ok) {
+	if (ret < 0) {
 		log_error("%s: %s; refusing to start and leaving the file as it is",
-			  d->peers_path, err);
-		g_free(err);
+			  d->peers_path, why);
 		return false;
 	}
 	log_info("loaded %u peers from %s", d->peers.items->len, d->peers_path);

@@ -14,35 +14,38 @@
 #include <unistd.h>
 
 #include "tund/daemon/config.h"
+#include "tund/daemon/log.h"
 
-bool tund_privdrop_plan(const char *user, struct tund_privdrop *pd, char **err)
+int tund_privdrop_plan(const char *user, struct tund_privdrop *pd, char *why, size_t why_len)
 {
 	struct passwd *pw;
+	int e;
 	bool by_default = user == NULL;
 
 	memset(pd, 0, sizeof(*pd));
 	if (geteuid() != 0)
-		return true; /* already unprivileged: keep what we were given */
+		return 0; /* already unprivileged: keep what we were given */
 	if (by_default)
 		user = TUND_DEFAULT_USER;
 	if (!*user || !strcmp(user, "root"))
-		return true;
+		return 0;
 	errno = 0;
 	pw = getpwnam(user);
 	if (!pw) {
 		if (by_default)
-			return true; /* no tund user on this machine: stay root */
-		*err = g_strdup_printf("[daemon] user: no user \"%s\"%s%s", user,
-				       errno ? ": " : "", errno ? g_strerror(errno) : "");
-		return false;
+			return 0; /* no tund user on this machine: stay root */
+		e = errno;
+		tund_why(why, why_len, "[daemon] user: no user \"%s\"%s%s", user,
+			 e ? ": " : "", e ? g_strerror(e) : "");
+		return e ? -e : -ENOENT;
 	}
 	if (pw->pw_uid == 0)
-		return true;
+		return 0;
 	pd->drop = true;
 	pd->user = g_strdup(user);
 	pd->uid = pw->pw_uid;
 	pd->gid = pw->pw_gid;
-	return true;
+	return 0;
 }
 
 void tund_privdrop_clear(struct tund_privdrop *pd)
@@ -118,15 +121,15 @@ static unsigned count_threads(void)
 	return n;
 }
 
-static int fail(char **err, const char *step)
+static int fail(char *why, size_t why_len, const char *step)
 {
 	int ret = -errno;
 
-	*err = g_strdup_printf("%s: %s", step, g_strerror(errno));
+	tund_why(why, why_len, "%s: %s", step, g_strerror(errno));
 	return ret ? ret : -EPERM;
 }
 
-int tund_privdrop_apply(const struct tund_privdrop *pd, char **err)
+int tund_privdrop_apply(const struct tund_privdrop *pd, char *why, size_t why_len)
 {
 	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct data[2];
@@ -139,45 +142,45 @@ int tund_privdrop_apply(const struct tund_privdrop *pd, char **err)
 	if (pd->keep_bind)
 		keep |= 1ULL << CAP_NET_BIND_SERVICE;
 	if (count_threads() != 1) {
-		*err = g_strdup("other threads are running (capabilities are per thread)");
+		tund_why(why, why_len, "other threads are running (capabilities are per thread)");
 		return -EBUSY;
 	}
 	/* Keep permitted capabilities across the uid change; the bounding set
 	 * is reduced while we still hold CAP_SETPCAP. */
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0)
-		return fail(err, "PR_SET_KEEPCAPS");
+		return fail(why, why_len, "PR_SET_KEEPCAPS");
 	for (unsigned long cap = 0; cap < 64; cap++) {
 		if (keep & (1ULL << cap))
 			continue;
 		if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) < 0)
 			break; /* past the last capability this kernel knows */
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0)
-			return fail(err, "PR_CAPBSET_DROP");
+			return fail(why, why_len, "PR_CAPBSET_DROP");
 	}
 	if (setgroups(1, &gid) != 0)
-		return fail(err, "setgroups");
+		return fail(why, why_len, "setgroups");
 	if (setresgid(pd->gid, pd->gid, pd->gid) != 0)
-		return fail(err, "setresgid");
+		return fail(why, why_len, "setresgid");
 	if (setresuid(pd->uid, pd->uid, pd->uid) != 0)
-		return fail(err, "setresuid");
+		return fail(why, why_len, "setresuid");
 	memset(data, 0, sizeof(data));
 	data[0].permitted = data[0].effective = (uint32_t)keep;
 	data[1].permitted = data[1].effective = (uint32_t)(keep >> 32);
 	if (syscall(SYS_capset, &hdr, data) != 0)
-		return fail(err, "capset");
+		return fail(why, why_len, "capset");
 	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0)
-		return fail(err, "PR_SET_KEEPCAPS");
+		return fail(why, why_len, "PR_SET_KEEPCAPS");
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
-		return fail(err, "PR_CAP_AMBIENT_CLEAR_ALL");
+		return fail(why, why_len, "PR_CAP_AMBIENT_CLEAR_ALL");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-		return fail(err, "PR_SET_NO_NEW_PRIVS");
+		return fail(why, why_len, "PR_SET_NO_NEW_PRIVS");
 	/* The uid change reset "dumpable" to fs.suid_dumpable, which may be 1. */
 	if (tund_privdrop_no_dumps() != 0)
-		return fail(err, "PR_SET_DUMPABLE");
+		return fail(why, why_len, "PR_SET_DUMPABLE");
 	/* The way back must be closed. */
 	if (getresuid(&r, &e, &s) != 0 || r != pd->uid || e != pd->uid || s != pd->uid ||
 	    setuid(0) == 0) {
-		*err = g_strdup("still able to become root after the switch");
+		tund_why(why, why_len, "still able to become root after the switch");
 		return -EPERM;
 	}
 	return 0;

@@ -7,6 +7,7 @@
 #define TUND_PRIVDROP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
 
 struct tund_privdrop {
@@ -20,9 +21,9 @@ struct tund_privdrop {
 /* Decides from the [daemon] user value (NULL: the default user if it
  * exists, "" or "root": stay root). Only a root process drops: a process
  * started unprivileged (e.g. systemd's User= with AmbientCapabilities) keeps
- * what it was given. False with *err (g_free) when a named user does not
- * exist. */
-bool tund_privdrop_plan(const char *user, struct tund_privdrop *pd, char **err);
+ * what it was given. -ENOENT (or getpwnam's errno) with why when a named
+ * user does not exist. */
+int tund_privdrop_plan(const char *user, struct tund_privdrop *pd, char *why, size_t why_len);
 /* Makes state_dir (and the files directly in it) owned by the user, the
  * control socket owned by the user and its group (mode stays 0660), and the
  * socket's directory the user's if tund created it (so the socket can be
@@ -35,8 +36,8 @@ int tund_privdrop_hand_over(const struct tund_privdrop *pd, const char *state_di
  * bounding set reduced to the same, no_new_privs set. Must run before any
  * thread starts (capabilities are per thread; threads created later inherit
  * them), and not dumpable. Refuses with -EBUSY if other threads exist. 0 or
- * -errno with *err. */
-int tund_privdrop_apply(const struct tund_privdrop *pd, char **err);
+ * -errno with why. */
+int tund_privdrop_apply(const struct tund_privdrop *pd, char *why, size_t why_len);
 /* Makes the process not dumpable: no core file (which would hold the keys),
  * no ptrace or /proc/PID/mem, environ, fd by processes of the same user.
  * main() calls it before any key is read, tund_privdrop_apply() again after
