@@ -25,6 +25,8 @@ enum tund_sig_drop {
 	TUND_SIG_DROP_UNKNOWN_SENDER,
 	TUND_SIG_DROP_BLOCKED,
 	TUND_SIG_DROP_OLD_VERSION,
+	TUND_SIG_DROP_OVERSIZE,     /* over TUND_SIGBOUND_MAX_LEN (overlay/sigbound.h) */
+	TUND_SIG_DROP_RATE_LIMITED, /* over the network's signaling rate */
 	TUND_SIG_DROP_COUNT
 };
 
