@@ -593,6 +593,11 @@ static void connect_broker(struct tund_membership *n)
 		g_free(err);
 		return;
 	}
+	/* The broker keeps what is too big for us (MQTT v5); sigbound drops
+	 * it here too, for a broker that does not. */
+	if (tund_mqtt_set_max_packet(n->mqtt, TUND_SIGBOUND_MAX_PACKET))
+		log_warn("network %s: cannot ask the broker for a packet size limit",
+			 n->net.name);
 	tund_network_topic_prefix(&n->net, prefix, sizeof(prefix));
 	snprintf(filter, sizeof(filter), "%s/a/+", prefix);
 	tund_mqtt_subscribe(n->mqtt, filter);
