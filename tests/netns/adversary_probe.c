@@ -121,6 +121,21 @@ static int publish(struct mosquitto *mosq, const char *topic, const void *buf, s
 	return rc == MOSQ_ERR_SUCCESS ? 0 : -1;
 }
 
+/* Keeps at most window messages unacknowledged; 0, or -1 when the
+ * connection is gone or nothing moves for 30 s. */
+static int drain(struct mosquitto *mosq, int sent, int window)
+{
+	for (int i = 0; i < 300 && sent - acked > window; i++) {
+		int rc = mosquitto_loop(mosq, 100, 1);
+
+		if (rc != MOSQ_ERR_SUCCESS) {
+			fprintf(stderr, "adversary_probe: loop: %s\n", mosquitto_strerror(rc));
+			return -1;
+		}
+	}
+	return sent - acked > window ? -1 : 0;
+}
+
 static int flood(const struct tund_network *net, const uint8_t victim[32], const char *host,
 		 int count, int oversize, int huge)
 {
@@ -140,7 +155,8 @@ static int flood(const struct tund_network *net, const uint8_t victim[32], const
 		size_t len = forge_random(net, priv, buf, TUND_SIGNAL_MAX_LEN, topic, sizeof(topic));
 
 		ret = len ? publish(mosq, topic, buf, len) : -1;
-		mosquitto_loop(mosq, 0, 1);
+		if (!ret)
+			ret = drain(mosq, sent + 1, 100);
 	}
 	tund_network_announce_topic(net, victim, topic, sizeof(topic));
 	randombytes_buf(buf, sizeof(buf));
@@ -148,8 +164,8 @@ static int flood(const struct tund_network *net, const uint8_t victim[32], const
 		ret = publish(mosq, topic, buf, TUND_SIGNAL_MAX_LEN + 800);
 	for (int i = 0; i < huge && !ret; i++, sent++)
 		ret = publish(mosq, topic, buf, sizeof(buf));
-	for (int i = 0; i < 600 && acked < sent && !ret; i++)
-		mosquitto_loop(mosq, 100, 1);
+	if (!ret)
+		ret = drain(mosq, sent, 0);
 	sodium_memzero(priv, sizeof(priv));
 	if (ret || acked < sent) {
 		fprintf(stderr, "adversary_probe: %d of %d published\n", acked, sent);
