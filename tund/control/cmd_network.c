@@ -1,10 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* Networks: create, join, leave, invite, list; and member admission. */
-#include <linux/rtnetlink.h>
 #include <sodium.h>
 #include <string.h>
 
-#include "netlink/addr.h"
 #include "overlay/network.h"
 #include "tund/control/commands.h"
 #include "tund/daemon/state.h"
@@ -14,6 +12,7 @@
 #include "tund/connect/networks.h"
 #include "tund/control/control_codec.h"
 #include "tund/connect/path.h"
+#include "tund/connect/prefix.h"
 #include "overlay/control_proto.h"
 
 /* ---- commands ---- */
@@ -37,56 +36,10 @@ static JsonNode *network_result(struct tund_membership *n, bool with_invite)
 	return json_builder_get_root(b);
 }
 
-/* Two networks on one prefix give this node two addresses in one subnet and
- * routes that clash: refused, whichever way the second one comes. */
-static bool prefix_free(struct tund_daemon *d, const struct tund_network *net, char **err)
-{
-	for (guint i = 0; i < d->networks->len; i++) {
-		const struct tund_network *o = tund_membership_network(g_ptr_array_index(d->networks, i));
-		char mine[TUND_CIDR_STRLEN], theirs[TUND_CIDR_STRLEN];
-
-		if (!tund_network_prefix_overlap(&net->prefix4, &o->prefix4))
-			continue;
-		tund_cidr_format(&net->prefix4, mine, sizeof(mine));
-		tund_cidr_format(&o->prefix4, theirs, sizeof(theirs));
-		*err = g_strdup_printf("prefix %s of network \"%s\" overlaps network \"%s\" (%s)", mine,
-				       net->name, o->name, theirs);
-		return false;
-	}
-	return true;
-}
-
-static int take_host_addr(const struct tund_addr_info *info, void *ctx)
-{
-	GArray *taken = ctx;
-
-	if (info->cidr.family == AF_INET && info->scope != RT_SCOPE_HOST)
-		g_array_append_val(taken, info->cidr);
-	return 0;
-}
-
-/* A random 10.X.0.0/16 clear of our networks and of the host's IPv4
- * subnets (loopback aside). */
-static bool pick_prefix(struct tund_daemon *d, struct tund_network *net, char **err)
-{
-	g_autoptr(GArray) taken = g_array_new(FALSE, FALSE, sizeof(struct tund_cidr));
-
-	for (guint i = 0; i < d->networks->len; i++)
-		g_array_append_val(taken,
-				   tund_membership_network(g_ptr_array_index(d->networks, i))->prefix4);
-	/* Best effort: without the host's list the networks still count. */
-	tund_addr_list(0, take_host_addr, taken);
-	if (!tund_network_pick_prefix4(randombytes_random(), (struct tund_cidr *)(void *)taken->data,
-				       taken->len, &net->prefix4)) {
-		*err = g_strdup("prefix: every 10.X.0.0/16 is in use here; pass --prefix");
-		return false;
-	}
-	return true;
-}
-
 static JsonNode *add_network(struct tund_daemon *d, struct tund_network *net, bool with_invite,
 			     char **err)
 {
+	char why[256];
 	struct tund_membership *n;
 	int ret;
 
@@ -94,8 +47,10 @@ static JsonNode *add_network(struct tund_daemon *d, struct tund_network *net, bo
 		*err = g_strdup_printf("already a member of a network called \"%s\"", net->name);
 		return NULL;
 	}
-	if (!prefix_free(d, net, err))
+	if (tund_prefix_check(d, net, why, sizeof(why))) {
+		*err = g_strdup(why);
 		return NULL;
+	}
 	n = tund_membership_start(d, net, !with_invite);
 	g_ptr_array_add(d->networks, n);
 	ret = tund_networks_save(d);
@@ -153,8 +108,13 @@ JsonNode *tund_cmd_network_create(struct tund_daemon *d, JsonObject *req, char *
 			*err = g_strdup_printf("prefix: %s", why);
 			goto out;
 		}
-	} else if (!pick_prefix(d, &net, err)) {
-		goto out;
+	} else {
+		char pwhy[128];
+
+		if (tund_prefix_pick(d, &net.prefix4, pwhy, sizeof(pwhy))) {
+			*err = g_strdup_printf("prefix: %s", pwhy);
+			goto out;
+		}
 	}
 	if ((v = tund_req_string(req, TUND_KEY_BROKER))) {
 		struct tund_broker br;
