@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* LAN beacon codec, replay guard and token bucket (see overlay/beacon.h). */
+/* LAN beacon codec, replay guard (see overlay/beacon.h; the token bucket is overlay/ratelimit.c). */
 #include "overlay/beacon.h"
 
 #include <sodium.h>
@@ -133,34 +133,4 @@ enum tund_beacon_replay_verdict tund_beacon_replay_check(struct tund_beacon_repl
 	if (r->count < TUND_BEACON_REPLAY_SLOTS)
 		r->count++;
 	return TUND_BEACON_REPLAY_OK;
-}
-
-void tund_ratelimit_init(struct tund_ratelimit *rl, uint32_t rate, uint32_t burst,
-			 uint64_t now_ms)
-{
-	rl->rate = rate;
-	rl->burst = burst;
-	rl->milli = (uint64_t)burst * 1000;
-	rl->last_ms = now_ms;
-}
-
-bool tund_ratelimit_allow(struct tund_ratelimit *rl, uint64_t now_ms)
-{
-	uint64_t cap = (uint64_t)rl->burst * 1000;
-
-	if (now_ms > rl->last_ms) {
-		uint64_t elapsed = now_ms - rl->last_ms;
-
-		/* Cap elapsed first so the product cannot overflow. */
-		if (elapsed > 3600000)
-			elapsed = 3600000;
-		rl->milli += elapsed * rl->rate;
-		if (rl->milli > cap)
-			rl->milli = cap;
-		rl->last_ms = now_ms;
-	}
-	if (rl->milli < 1000)
-		return false;
-	rl->milli -= 1000;
-	return true;
 }

@@ -97,20 +97,4 @@ enum tund_beacon_replay_verdict tund_beacon_replay_check(struct tund_beacon_repl
 							 const struct tund_beacon_msg *b,
 							 uint64_t now_ms);
 
-/* Token bucket: rate tokens per second, at most burst; a token is one
- * datagram. Integer arithmetic in thousandths of a token; a clock going
- * backwards adds nothing. */
-struct tund_ratelimit {
-	uint64_t milli;   /* tokens * 1000 */
-	uint64_t last_ms;
-	uint32_t rate;    /* tokens per second */
-	uint32_t burst;   /* bucket size in tokens */
-};
-
-/* Starts full. */
-void tund_ratelimit_init(struct tund_ratelimit *rl, uint32_t rate, uint32_t burst,
-			 uint64_t now_ms);
-/* Takes one token if there is one. */
-bool tund_ratelimit_allow(struct tund_ratelimit *rl, uint64_t now_ms);
-
 #endif

@@ -116,6 +116,41 @@ bool tund_network_set_prefix4(struct tund_network *net, const char *cidr, const 
 	return true;
 }
 
+bool tund_network_prefix_overlap(const struct tund_cidr *a, const struct tund_cidr *b)
+{
+	return a->family == b->family &&
+	       (tund_cidr_contains(a, b->addr) || tund_cidr_contains(b, a->addr));
+}
+
+static bool pick_candidate(unsigned x)
+{
+	return x >= 64 && x <= 250 && !(x >= 96 && x <= 111) && x != 100 && x != 200 && x != 244;
+}
+
+bool tund_network_pick_prefix4(uint32_t seed, const struct tund_cidr *taken, size_t n_taken,
+			       struct tund_cidr *out)
+{
+	unsigned cand[256], n = 0;
+
+	for (unsigned x = 0; x < 256; x++)
+		if (pick_candidate(x))
+			cand[n++] = x;
+	for (unsigned i = 0; i < n; i++) {
+		struct tund_cidr c = {.family = AF_INET, .prefix = 16};
+		size_t j;
+
+		c.addr[0] = 10;
+		c.addr[1] = (uint8_t)cand[(seed + i) % n];
+		for (j = 0; j < n_taken && !tund_network_prefix_overlap(&c, &taken[j]); j++)
+			;
+		if (j == n_taken) {
+			*out = c;
+			return true;
+		}
+	}
+	return false;
+}
+
 bool tund_network_init_new(struct tund_network *net, const char *name, const char **why)
 {
 	if (!tund_network_name_valid(name)) {

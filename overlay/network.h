@@ -88,9 +88,19 @@ struct tund_network {
 
 /* True if name is 1-64 characters of [A-Za-z0-9._-]. */
 bool tund_network_name_valid(const char *name);
-/* A new network: random key, prefix TUND_NET_DEFAULT_PREFIX4, no servers,
- * open admission. */
+/* A new network: random key, prefix TUND_NET_DEFAULT_PREFIX4 (the daemon's
+ * create picks another, tund_network_pick_prefix4), no servers, open
+ * admission. */
 bool tund_network_init_new(struct tund_network *net, const char *name, const char **why);
+/* True when a and b (same family) share an address. */
+bool tund_network_prefix_overlap(const struct tund_cidr *a, const struct tund_cidr *b);
+/* A new network's default prefix: 10.X.0.0/16 with X in 64..250 less the
+ * ranges other software takes (10.96-10.111, Kubernetes services; 10.100,
+ * 10.200, 10.244, flannel), starting at seed % candidates and going up to the
+ * first that overlaps none of taken (joined networks, the host's routes).
+ * False when all are taken. */
+bool tund_network_pick_prefix4(uint32_t seed, const struct tund_cidr *taken, size_t n_taken,
+			       struct tund_cidr *out);
 /* Replaces prefix4 with cidr ("10.9.0.0/16"; host bits are cleared; /8../30). */
 bool tund_network_set_prefix4(struct tund_network *net, const char *cidr, const char **why);
 /* Recomputes prefix6 from key (done by init_new and invite_decode). */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "overlay/beacon.h"
+#include "overlay/ratelimit.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -17,7 +17,14 @@
  *     two admit records for SUBJECT_KEY on its record topic: one signed by
  *     the attacker as issuer (not the admin), one naming the network's admin
  *     as issuer but signed by the attacker: both must be refused.
+ *   adversary_probe flood INVITE_FILE ANY_KEY BROKER_HOST COUNT OVERSIZE HUGE
+ *     publishes itself (libmosquitto, QoS 1) COUNT forged announces, each
+ *     claiming a fresh random key on that key's announce topic, then
+ *     OVERSIZE messages of TUND_SIGNAL_MAX_LEN + 800 bytes and HUGE of
+ *     100 KB on the announce topic of ANY_KEY; exits 0 once the broker has
+ *     taken them all.
  * INVITE_FILE holds the invite text (secrets stay off command lines). */
+#include <mosquitto.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +122,96 @@ static int selfadmit(const struct tund_network *net, const uint8_t subject[32])
 	return 0;
 }
 
+/* A fresh random key every time: a sender nobody has seen. */
+static size_t forge_random(const struct tund_network *net, const uint8_t priv[32], uint8_t *buf,
+			   size_t cap, char *topic, size_t topic_len)
+{
+	struct tund_signal m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = TUND_SIGNAL_ANNOUNCE;
+	randombytes_buf(m.sender, 32);
+	m.time_ms = now_ms();
+	m.listen_port = 51820;
+	m.session = 1;
+	tund_network_announce_topic(net, m.sender, topic, topic_len);
+	return tund_signal_seal(&m, net->key, priv, buf, cap);
+}
+
+static int acked;
+
+static void on_publish(struct mosquitto *mosq, void *obj, int mid)
+{
+	(void)mosq;
+	(void)obj;
+	(void)mid;
+	acked++;
+}
+
+static int publish(struct mosquitto *mosq, const char *topic, const void *buf, size_t len)
+{
+	int rc = mosquitto_publish(mosq, NULL, topic, (int)len, buf, 1, false);
+
+	if (rc != MOSQ_ERR_SUCCESS)
+		fprintf(stderr, "adversary_probe: publish: %s\n", mosquitto_strerror(rc));
+	return rc == MOSQ_ERR_SUCCESS ? 0 : -1;
+}
+
+/* Keeps at most window messages unacknowledged; 0, or -1 when the
+ * connection is gone or nothing moves for 30 s. */
+static int drain(struct mosquitto *mosq, int sent, int window)
+{
+	for (int i = 0; i < 300 && sent - acked > window; i++) {
+		int rc = mosquitto_loop(mosq, 100, 1);
+
+		if (rc != MOSQ_ERR_SUCCESS) {
+			fprintf(stderr, "adversary_probe: loop: %s\n", mosquitto_strerror(rc));
+			return -1;
+		}
+	}
+	return sent - acked > window ? -1 : 0;
+}
+
+static int flood(const struct tund_network *net, const uint8_t victim[32], const char *host,
+		 int count, int oversize, int huge)
+{
+	static uint8_t buf[100 * 1024];
+	char topic[TUND_NET_TOPIC_MAX];
+	uint8_t priv[32];
+	struct mosquitto *mosq;
+	int sent = 0, ret = 0;
+
+	tund_key_generate(priv);
+	mosquitto_lib_init();
+	mosq = mosquitto_new(NULL, true, NULL);
+	if (!mosq || mosquitto_connect(mosq, host, 1883, 30) != MOSQ_ERR_SUCCESS)
+		return die("cannot connect to the broker");
+	mosquitto_publish_callback_set(mosq, on_publish);
+	for (int i = 0; i < count && !ret; i++, sent++) {
+		size_t len = forge_random(net, priv, buf, TUND_SIGNAL_MAX_LEN, topic, sizeof(topic));
+
+		ret = len ? publish(mosq, topic, buf, len) : -1;
+		if (!ret)
+			ret = drain(mosq, sent + 1, 100);
+	}
+	tund_network_announce_topic(net, victim, topic, sizeof(topic));
+	randombytes_buf(buf, sizeof(buf));
+	for (int i = 0; i < oversize && !ret; i++, sent++)
+		ret = publish(mosq, topic, buf, TUND_SIGNAL_MAX_LEN + 800);
+	for (int i = 0; i < huge && !ret; i++, sent++)
+		ret = publish(mosq, topic, buf, sizeof(buf));
+	if (!ret)
+		ret = drain(mosq, sent, 0);
+	sodium_memzero(priv, sizeof(priv));
+	if (ret || acked < sent) {
+		fprintf(stderr, "adversary_probe: %d of %d published\n", acked, sent);
+		ret = 2;
+	}
+	mosquitto_disconnect(mosq);
+	mosquitto_destroy(mosq);
+	return ret;
+}
+
 int main(int argc, char **argv)
 {
 	struct tund_network net;
@@ -123,7 +220,7 @@ int main(int argc, char **argv)
 	int ret;
 
 	if (sodium_init() < 0 || argc < 4)
-		return die("usage: impersonate|unicast|topic|selfadmit INVITE KEY ...");
+		return die("usage: impersonate|unicast|topic|selfadmit|flood INVITE KEY ...");
 	static char text[TUND_INVITE_MAX_TEXT];
 	FILE *f = fopen(argv[2], "r");
 	size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
@@ -148,6 +245,8 @@ int main(int argc, char **argv)
 		ret = forge(&net, victim, NULL, atoll(argv[4]), atoi(argv[5]));
 	} else if (!strcmp(argv[1], "unicast") && argc == 6 && tund_key_decode(other, argv[4])) {
 		ret = forge(&net, victim, other, 0, atoi(argv[5]));
+	} else if (!strcmp(argv[1], "flood") && argc == 8) {
+		ret = flood(&net, victim, argv[4], atoi(argv[5]), atoi(argv[6]), atoi(argv[7]));
 	} else {
 		ret = die("bad arguments");
 	}

@@ -43,7 +43,7 @@ t_log "full mesh of three"
 ctl b network leave friends >/dev/null || fail "b: leave"
 ctl a network leave friends >/dev/null || fail "a: leave"
 [ "$(ctl a peers --json | jq length)" = 0 ] || fail "a kept members of a network it left"
-invite2=$(ctl a network create club --prefix 10.88.0.0/16 --broker "$LAB_MQTT_URL" \
+invite2=$(ctl a network create club --prefix 10.58.0.0/16 --broker "$LAB_MQTT_URL" \
 	--turn "$LAB_TURN_UDP" --admission approve | tail -n 1)
 ctl b join "$invite2" >/dev/null || fail "b: join club"
 KB=$(pubkey b)

@@ -12,7 +12,7 @@ tund_node a
 tund_node b
 invite=$(ctl a network create friends --broker "$LAB_MQTT_URL" --turn "$LAB_TURN_UDP" | tail -n 1)
 ctl b join "$invite" >/dev/null || fail "join failed"
-other=$(ctl a network create other --prefix 10.66.0.0/16 --broker "$LAB_MQTT_URL" | tail -n 1)
+other=$(ctl a network create other --prefix 10.56.0.0/16 --broker "$LAB_MQTT_URL" | tail -n 1)
 B=$(overlay_addr b)
 wait_until 45 pings a "$B" || fail "a cannot ping b"
 

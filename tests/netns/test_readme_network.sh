@@ -52,7 +52,11 @@ A6=$(ctl a networks --json | jq -r '.[0].address6 // empty' | cut -d/ -f1)
 B6=$(ctl b networks --json | jq -r '.[0].address6 // empty' | cut -d/ -f1)
 [ -n "$A" ] && [ -n "$B" ] && [ "$A" != "$B" ] || fail "IPv4 addresses: a=$A b=$B"
 [[ $A6 == fd* ]] && [[ $B6 == fd* ]] && [ "$A6" != "$B6" ] || fail "ULA addresses: a=$A6 b=$B6"
-case $A in 10.77.*) ;; *) fail "a's address $A is not in the default prefix 10.77.0.0/16" ;; esac
+readme_has 'by default a random `10.X.0.0/16`'
+P=$(ctl a networks --json | jq -r '.[0].prefix')
+[[ $P =~ ^10\.[0-9]+\.0\.0/16$ ]] || fail "a's default prefix $P is not a 10.X.0.0/16"
+[ "${A%.*.*}" = "${P%.*.*}" ] || fail "a's address $A is not in its network's prefix $P"
+[ "$(ctl b networks --json | jq -r '.[0].prefix')" = "$P" ] || fail "b's prefix is not the invite's"
 wait_until 60 pings a "$B" || fail "a cannot ping b ($B)"
 lab_exec a ping -c 5 -i 0.2 -W 2 "$B" | grep -q ' 5 received' || fail "IPv4 pings lost"
 wait_until 30 pings a "$B6" || fail "a cannot ping b's ULA $B6"

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "overlay/beacon.h"
+#include "overlay/ratelimit.h"
 #include "overlay/blake2s.h"
 #include "overlay/network.h"
 #include "tests/unit/testutil.h"

@@ -139,3 +139,22 @@ UNIT_TEST(mqtt_offline_publish_semantics)
 	tund_mqtt_free(m);
 	tund_mqtt_free(NULL);
 }
+
+/* The v5 size request is stored without connecting (no main loop here), so
+ * it cannot block; the flood test checks that a broker honours it. */
+UNIT_TEST(mqtt_max_packet_v5)
+{
+	struct tund_mqtt_stats st;
+	struct tund_mqtt *m = NULL;
+	char why[TUND_WHY_LEN] = "";
+
+	CHECK(tund_mqtt_new("mqtt://127.0.0.1:1", "unit", NULL, NULL, &m, why, sizeof(why)) == 0);
+	CHECK(m != NULL && why[0] == '\0');
+	if (!m)
+		return;
+	CHECK(tund_mqtt_set_max_packet(m, 9216) == 0);
+	CHECK(tund_mqtt_set_max_packet(m, 9216) == 0); /* again: replaces it */
+	tund_mqtt_get_stats(m, &st);
+	CHECK(!st.connected && st.connects == 0);
+	tund_mqtt_free(m);
+}

@@ -449,6 +449,50 @@ UNIT_TEST(netrt_network_commands_good_path)
 	netns_leave(ns);
 }
 
+/* One node in several networks: a second network on an overlapping prefix
+ * is refused, created or joined; the default prefix avoids the first. */
+UNIT_TEST(netrt_network_prefix_overlap_refused)
+{
+	int ns = netns_enter();
+	if (ns < 0)
+		return;
+	struct fx f;
+	fx_init(&f);
+	struct fx_reply r;
+	struct tund_network other;
+	char invite[TUND_INVITE_MAX_TEXT];
+
+	fx_call(&f, "{\"cmd\":\"network.create\",\"name\":\"a\",\"prefix\":\"10.99.0.0/16\"}", &r);
+	CHECK(r.ok);
+	fx_reply_clear(&r);
+	fx_call(&f, "{\"cmd\":\"network.create\",\"name\":\"b\",\"prefix\":\"10.99.128.0/17\"}",
+		&r);
+	CHECK(!r.ok && r.error &&
+	      !strcmp(r.error, "prefix 10.99.128.0/17 of network \"b\" overlaps network \"a\" "
+			       "(10.99.0.0/16)"));
+	fx_reply_clear(&r);
+	CHECK(tund_network_init_new(&other, "c", NULL));
+	CHECK(tund_network_set_prefix4(&other, "10.0.0.0/8", NULL));
+	CHECK(tund_invite_encode(&other, invite, sizeof(invite)) > 0);
+	g_autofree char *join = g_strdup_printf("{\"cmd\":\"network.join\",\"invite\":\"%s\"}",
+						invite);
+	fx_call(&f, join, &r);
+	CHECK(!r.ok && r.error && strstr(r.error, "prefix 10.0.0.0/8 of network \"c\" overlaps "
+						  "network \"a\" (10.99.0.0/16)"));
+	fx_reply_clear(&r);
+	CHECK(f.d.networks->len == 1);
+	/* No prefix given: a 10.X.0.0/16 that is not a's. */
+	fx_call(&f, "{\"cmd\":\"network.create\",\"name\":\"d\"}", &r);
+	CHECK(r.ok && r.line && strstr(r.line, "\"prefix\":\"10.") &&
+	      !strstr(r.line, "\"prefix\":\"10.99.0.0/16\""));
+	fx_reply_clear(&r);
+	CHECK(f.d.networks->len == 2);
+	tund_network_clear(&other);
+	sodium_memzero(invite, sizeof(invite));
+	fx_free(&f);
+	netns_leave(ns);
+}
+
 UNIT_TEST(netrt_reload_applies_network_servers)
 {
 	int ns = netns_enter();

@@ -563,3 +563,65 @@ UNIT_TEST(network_derivations)
 	CHECK(tund_network_inbox_topic(&a, pk, t1, 71));
 	CHECK(!tund_network_topic_prefix(&a, t1, 37));
 }
+
+static struct tund_cidr cidr(const char *text)
+{
+	struct tund_cidr c;
+
+	CHECK(tund_cidr_parse(&c, text, false));
+	return c;
+}
+
+UNIT_TEST(network_prefix_overlap)
+{
+	struct tund_cidr a = cidr("10.77.0.0/16"), b = cidr("10.77.128.0/17"),
+			 c = cidr("10.78.0.0/16"), d = cidr("10.0.0.0/8"), e = cidr("fd77::/64"),
+			 h = cidr("10.78.3.4/24"); /* a host address: host bits set */
+
+	CHECK(tund_network_prefix_overlap(&a, &a));
+	CHECK(tund_network_prefix_overlap(&a, &b) && tund_network_prefix_overlap(&b, &a));
+	CHECK(!tund_network_prefix_overlap(&a, &c) && !tund_network_prefix_overlap(&c, &a));
+	CHECK(tund_network_prefix_overlap(&d, &c) && tund_network_prefix_overlap(&c, &d));
+	CHECK(!tund_network_prefix_overlap(&a, &e)); /* other family */
+	CHECK(tund_network_prefix_overlap(&c, &h) && !tund_network_prefix_overlap(&a, &h));
+}
+
+UNIT_TEST(network_pick_prefix4)
+{
+	struct tund_cidr out, taken[300];
+	char text[TUND_CIDR_STRLEN];
+	unsigned seen[256] = {0}, n = 0;
+
+	/* Always a 10.X.0.0/16 with X in the range, whatever the seed. */
+	for (uint32_t seed = 0; seed < 2000; seed++) {
+		CHECK(tund_network_pick_prefix4(seed * 2654435761u, NULL, 0, &out));
+		CHECK(out.family == AF_INET && out.prefix == 16 && out.addr[0] == 10 &&
+		      !out.addr[2] && !out.addr[3]);
+		CHECK(out.addr[1] >= 64 && out.addr[1] <= 250);
+		CHECK(!(out.addr[1] >= 96 && out.addr[1] <= 111) && out.addr[1] != 244);
+		seen[out.addr[1]]++;
+	}
+	for (unsigned x = 0; x < 256; x++)
+		n += seen[x] > 0;
+	CHECK(n > 100); /* spread over the range, not one fixed /16 */
+	/* Never on a taken prefix: walk on to the next free one. */
+	taken[0] = cidr("10.64.0.0/16");
+	taken[1] = cidr("10.65.0.0/15"); /* masked: 10.64-10.65 */
+	taken[2] = cidr("10.66.7.1/24");  /* a host address inside 10.66 */
+	CHECK(tund_network_pick_prefix4(0, taken, 3, &out));
+	tund_cidr_format(&out, text, sizeof(text));
+	CHECK(!strcmp(text, "10.67.0.0/16"));
+	/* A /8 taken by the host: nothing left. */
+	taken[0] = cidr("10.0.0.0/8");
+	CHECK(!tund_network_pick_prefix4(5, taken, 1, &out));
+	/* Every candidate taken but one. */
+	unsigned k = 0;
+	for (unsigned x = 0; x < 256; x++) {
+		if (x == 180)
+			continue;
+		taken[k] = cidr("10.0.0.0/16");
+		taken[k++].addr[1] = (uint8_t)x;
+	}
+	CHECK(tund_network_pick_prefix4(12345, taken, k, &out));
+	CHECK(out.addr[1] == 180);
+}

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "overlay/beacon.h"
+#include "overlay/ratelimit.h"
 #include "tund/connect/netwatch.h"
 #include "tund/daemon/log.h"
 #include "tund/daemon/loop.h"

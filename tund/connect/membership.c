@@ -18,11 +18,12 @@
 #include "tund/connect/path.h"
 #include "tund/host/bcast_rules.h"
 #include "overlay/control_proto.h"
+#include "overlay/sigbound.h"
 
 static const char *const drop_names[TUND_SIG_DROP_COUNT] = {
 	"malformed", "other_network", "not_for_me", "forged",
 	"stale",     "replayed",      "unknown_sender", "blocked",
-	"old_version", "not_admitted", "bad_record",
+	"old_version", "not_admitted", "bad_record", "oversize", "rate_limited",
 };
 
 /* Indexed by enum tund_signal_type (0 unused). */
@@ -41,6 +42,7 @@ struct tund_membership {
 	struct tund_addrwatch *addrwatch; /* renews paths and broker link */
 	GHashTable *replay; /* GBytes(pubkey) -> struct tund_signal_replay */
 	GHashTable *records; /* GBytes(subject) -> newest struct tund_record (admin networks) */
+	struct tund_sigbound bound; /* size and rate, before any decode */
 	uint64_t drops[TUND_SIG_DROP_COUNT];
 	uint64_t sent, sent_bytes, received;
 	uint64_t sent_type[TYPE_COUNT]; /* what the broker is asked to carry, by kind */
@@ -632,10 +634,21 @@ void tund_membership_receive(struct tund_membership *n, const uint8_t *buf, size
 			     bool retained)
 {
 	struct tund_daemon *d = n->d;
-	struct tund_signal *m = g_new0(struct tund_signal, 1);
+	struct tund_signal *m;
 	struct tund_peer *p;
 
 	n->received++;
+	switch (tund_sigbound_check(&n->bound, len, (uint64_t)(g_get_monotonic_time() / 1000))) {
+	case TUND_SIGBOUND_OK:
+		break;
+	case TUND_SIGBOUND_OVERSIZE:
+		n->drops[TUND_SIG_DROP_OVERSIZE]++;
+		return;
+	case TUND_SIGBOUND_RATE_LIMITED:
+		n->drops[TUND_SIG_DROP_RATE_LIMITED]++;
+		return;
+	}
+	m = g_new0(struct tund_signal, 1);
 	switch (tund_signal_open(buf, len, n->net.key, d->private_key, d->public_key, m)) {
 	case TUND_SIGNAL_OK:
 		break;
@@ -791,6 +804,11 @@ static void connect_broker(struct tund_membership *n)
 		log_error("network %s: broker %s: %s", n->net.name, n->eff.broker, why);
 		return;
 	}
+	/* The broker keeps what is too big for us (MQTT v5); sigbound drops
+	 * it here too, for a broker that does not. */
+	if (tund_mqtt_set_max_packet(n->mqtt, TUND_SIGBOUND_MAX_PACKET))
+		log_warn("network %s: cannot ask the broker for a packet size limit",
+			 n->net.name);
 	tund_network_topic_prefix(&n->net, prefix, sizeof(prefix));
 	snprintf(filter, sizeof(filter), "%s/a/+", prefix);
 	tund_mqtt_subscribe(n->mqtt, filter);
@@ -824,6 +842,7 @@ struct tund_membership *tund_membership_start(struct tund_daemon *d, const struc
 	tund_network_id(net->key, n->netid);
 	n->records = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
 					   (GDestroyNotify)g_bytes_unref, g_free);
+	tund_sigbound_init(&n->bound, (uint64_t)(g_get_monotonic_time() / 1000));
 	n->replay = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
 					  (GDestroyNotify)g_bytes_unref, g_free);
 	tund_network_announce_topic(net, d->public_key, n->announce_topic,

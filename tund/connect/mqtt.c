@@ -6,6 +6,7 @@
 #include <glib-unix.h>
 #include <glib.h>
 #include <mosquitto.h>
+#include <mqtt_protocol.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -59,6 +60,7 @@ struct tund_mqtt {
 
 	struct tund_mqtt_stats stats;
 	bool freeing;
+	uint32_t max_packet; /* asked of the broker (MQTT v5); 0: v3.1.1 */
 };
 
 /* ---- pure helpers ---- */
@@ -349,6 +351,49 @@ static void send_pending(struct tund_mqtt *m)
 	}
 }
 
+/* libmosquitto 2 has no asynchronous v5 connect: mosquitto_connect_bind_v5
+ * keeps its CONNECT properties for every later connect, the asynchronous one
+ * included, and with no host it stops right there (MOSQ_ERR_INVAL), before it
+ * would connect and block the loop. props NULL clears them. */
+static int store_connect_properties(struct tund_mqtt *m, const mosquitto_property *props)
+{
+	int rc = mosquitto_connect_bind_v5(m->mosq, NULL, m->port, KEEPALIVE_S, NULL, props);
+
+	return rc == MOSQ_ERR_INVAL ? 0 : -EPROTO;
+}
+
+/* A broker that speaks only MQTT 3.1.1 refused v5: no size request then;
+ * tund_membership_receive's own bound still holds. */
+static void use_v311(struct tund_mqtt *m)
+{
+	log_warn("mqtt: %s:%u does not speak MQTT v5; using 3.1.1 (no packet size limit asked)",
+		 m->host, m->port);
+	m->max_packet = 0;
+	store_connect_properties(m, NULL);
+	mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+}
+
+int tund_mqtt_set_max_packet(struct tund_mqtt *m, uint32_t max)
+{
+	mosquitto_property *props = NULL;
+	int ret;
+
+	if (mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5) !=
+	    MOSQ_ERR_SUCCESS)
+		return -EINVAL;
+	if (mosquitto_property_add_int32(&props, MQTT_PROP_MAXIMUM_PACKET_SIZE, max) !=
+	    MOSQ_ERR_SUCCESS)
+		return -ENOMEM;
+	ret = store_connect_properties(m, props);
+	mosquitto_property_free_all(&props);
+	if (ret) {
+		mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+		return ret;
+	}
+	m->max_packet = max;
+	return 0;
+}
+
 static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 {
 	struct tund_mqtt *m = obj;
@@ -361,7 +406,11 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 	if (rc != 0) {
 		/* libmosquitto closes the socket next and calls on_disconnect. */
 		g_free(m->refused);
-		m->refused = g_strdup_printf("refused: %s", mosquitto_connack_string(rc));
+		m->refused = g_strdup_printf("refused: %s", rc >= 128 ? mosquitto_reason_string(rc) :
+								  mosquitto_connack_string(rc));
+		if (m->max_packet && (rc == CONNACK_REFUSED_PROTOCOL_VERSION ||
+				      rc == MQTT_RC_UNSUPPORTED_PROTOCOL_VERSION))
+			use_v311(m);
 		return;
 	}
 	if (m->attempt_timer)

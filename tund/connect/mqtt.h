@@ -42,6 +42,11 @@ int tund_mqtt_new(const char *url, const char *client_id, const struct tund_mqtt
 		  void *ctx, struct tund_mqtt **out, char *why, size_t why_len);
 /* Remembered; sent now if connected and again on every reconnect.
  * 0, -EINVAL (bad filter), -ENOMEM or -EIO. */
+/* Speaks MQTT v5 and asks the broker (CONNECT's Maximum Packet Size) never
+ * to send a packet over max bytes; call before the first connect (the next
+ * main loop iteration after tund_mqtt_new). A broker that refuses v5 gets
+ * 3.1.1 from the next attempt on. */
+int tund_mqtt_set_max_packet(struct tund_mqtt *m, uint32_t max);
 int tund_mqtt_subscribe(struct tund_mqtt *m, const char *filter);
 int tund_mqtt_unsubscribe(struct tund_mqtt *m, const char *filter);
 /* QoS 1. While disconnected: retained publishes are remembered (latest per

@@ -13,6 +13,7 @@
 #include "tund/connect/networks.h"
 #include "tund/control/control_codec.h"
 #include "tund/connect/path.h"
+#include "tund/connect/prefix.h"
 #include "overlay/control_proto.h"
 
 /* ---- commands ---- */
@@ -46,6 +47,9 @@ static int add_network(struct tund_daemon *d, struct tund_network *net, bool wit
 		tund_why(why, why_len, "already a member of a network called \"%s\"", net->name);
 		return -EEXIST;
 	}
+	ret = tund_prefix_check(d, net, why, why_len);
+	if (ret)
+		return ret;
 	n = tund_membership_start(d, net, !with_invite);
 	g_ptr_array_add(d->networks, n);
 	ret = tund_networks_save(d);
@@ -101,9 +105,18 @@ int tund_cmd_network_create(struct tund_daemon *d, JsonObject *req, JsonNode **o
 		tund_why(why, why_len, "name: %s", bad ? bad : "required");
 		return -EINVAL;
 	}
-	if ((v = tund_req_string(req, TUND_KEY_PREFIX)) && !tund_network_set_prefix4(&net, v, &bad)) {
-		tund_why(why, why_len, "prefix: %s", bad);
-		goto out;
+	if ((v = tund_req_string(req, TUND_KEY_PREFIX))) {
+		if (!tund_network_set_prefix4(&net, v, &bad)) {
+			tund_why(why, why_len, "prefix: %s", bad);
+			goto out;
+		}
+	} else {
+		char pwhy[128];
+
+		if (tund_prefix_pick(d, &net.prefix4, pwhy, sizeof(pwhy))) {
+			tund_why(why, why_len, "prefix: %s", pwhy);
+			goto out;
+		}
 	}
 	if ((v = tund_req_string(req, TUND_KEY_BROKER))) {
 		struct tund_broker br;

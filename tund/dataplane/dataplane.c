@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "overlay/bcast.h"
-#include "overlay/beacon.h"
+#include "overlay/ratelimit.h"
 #include "tund/dataplane/fastpath.h"
 #include "tund/dataplane/mcast_join.h"
 #include "tund/daemon/log.h"

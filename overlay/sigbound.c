@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+/* Size and rate gate for incoming signaling (see overlay/sigbound.h). */
+#include "overlay/sigbound.h"
+
+void tund_sigbound_init(struct tund_sigbound *g, uint64_t now_ms)
+{
+	tund_ratelimit_init(&g->rl, TUND_SIGBOUND_RATE, TUND_SIGBOUND_BURST, now_ms);
+}
+
+enum tund_sigbound_verdict tund_sigbound_check(struct tund_sigbound *g, size_t len,
+					       uint64_t now_ms)
+{
+	if (len > TUND_SIGBOUND_MAX_LEN)
+		return TUND_SIGBOUND_OVERSIZE;
+	if (!tund_ratelimit_allow(&g->rl, now_ms))
+		return TUND_SIGBOUND_RATE_LIMITED;
+	return TUND_SIGBOUND_OK;
+}
