@@ -109,7 +109,7 @@ $(B)/fuzz/%: $(B)/fz/tests/fuzz/%.o $(B)/fz/libtund.a
 
 fuzz: $(FUZZ_BIN)
 
-# Regenerates the invite and signal seeds (sealed with tests/fuzz/signal_keys.h).
+# Regenerates the invite, signal and beacon seeds (sealed with tests/fuzz/signal_keys.h).
 $(B)/fuzz-seeds: tests/fuzz/gen_seeds.c $(B)/libtund.a
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(PKG_LIBS)
 

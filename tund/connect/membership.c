@@ -623,8 +623,8 @@ struct tund_membership *tund_membership_start(struct tund_daemon *d, const struc
 		if (is_member_of(p, n) && p->state == TUND_PEER_MEMBER)
 			tund_membership_member_changed(n, p);
 	}
-	n->beacon = tund_beacon_start(net->key, d->public_key, d->listen_port, d->ifname, on_beacon,
-				      n, &err);
+	n->beacon = tund_beacon_start(net->key, d->private_key, d->public_key, d->listen_port,
+				      d->ifname, net->name, on_beacon, n, &err);
 	if (!n->beacon) {
 		log_warn("network %s: no LAN beacons: %s", net->name, err);
 		g_free(err);
@@ -779,6 +779,8 @@ static void add_beacons(JsonBuilder *b, struct tund_beacon *beacon)
 	json_builder_add_int_value(b, (gint64)bs.dropped_malformed);
 	json_builder_set_member_name(b, TUND_KEY_RATE_LIMITED);
 	json_builder_add_int_value(b, (gint64)bs.dropped_ratelimited);
+	json_builder_set_member_name(b, TUND_KEY_OLD_VERSION);
+	json_builder_add_int_value(b, (gint64)bs.dropped_old_version);
 	json_builder_end_object(b);
 	json_builder_end_object(b);
 }
