@@ -309,13 +309,16 @@ static void on_beacon(void *ctx, const uint8_t pubkey[32], const struct sockaddr
 		return;
 	if (!p->wg_peer)
 		tund_membership_member_changed(n, p);
+	/* The beacon proves the member is on our LAN, not at src: anyone can
+	 * resend it. So src is only probed; the endpoint moves if the member
+	 * answers from there (overlay/receive.c, roaming). */
 	p->lan_seen_us = g_get_monotonic_time();
-	if (tund_dataplane_peer_use_lan(d->dp, p, src, srclen, listen_port)) {
+	if (tund_dataplane_peer_probe_lan(d->dp, p, src, srclen, listen_port)) {
 		char key[TUND_KEY_B64_LEN + 1];
 
 		tund_key_encode(key, p->public_key);
-		log_info("network %s: %s is on the LAN; using the direct LAN path", n->net.name,
-			 key);
+		log_debug("network %s: %s is on the LAN; probing its LAN address", n->net.name,
+			  key);
 	}
 }
 
