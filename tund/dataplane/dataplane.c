@@ -898,6 +898,21 @@ static bool lan_endpoint(struct tund_dataplane *dp, const struct sockaddr *addr,
 	return true;
 }
 
+/* 4 or 6 for an address (an IPv4-mapped one is 4), 0 for a path. */
+static int ip_version(const struct tund_wg_endpoint *ep)
+{
+	struct sockaddr_in6 in6;
+	uint16_t family;
+
+	memcpy(&family, ep->addr, sizeof(family));
+	if (family == AF_INET)
+		return 4;
+	if (family != AF_INET6 || ep->addr_len < sizeof(in6))
+		return 0;
+	memcpy(&in6, ep->addr, sizeof(in6));
+	return IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr) ? 4 : 6;
+}
+
 bool tund_dataplane_peer_probe_lan(struct tund_dataplane *dp, struct tund_peer *p,
 				   const struct sockaddr *addr, socklen_t len, uint16_t port)
 {
@@ -911,6 +926,11 @@ bool tund_dataplane_peer_probe_lan(struct tund_dataplane *dp, struct tund_peer *
 	if (st.has_session && st.endpoint.addr_len == wep.addr_len &&
 	    !memcmp(st.endpoint.addr, wep.addr, wep.addr_len))
 		return false; /* it answered there already */
+	/* It answered on the LAN in the other IP version: a dual-stack member
+	 * beacons over both, and probing each would move the endpoint to and
+	 * fro with a handshake each time. */
+	if (st.has_session && ip_version(&st.endpoint) && ip_version(&st.endpoint) != ip_version(&wep))
+		return false;
 	tund_dataplane_now(&now);
 	return tund_wg_peer_probe(dp->wg, p->wg_peer, &wep, &now);
 }
