@@ -28,7 +28,7 @@ enum {
 	TUND_WG_ENDPOINT_MAX = 32,
 };
 
-/* Least time between two probes of a peer (tund_wg_peer_probe). */
+/* A probe waits this long for a handshake in flight (tund_wg_peer_probe). */
 #define TUND_WG_PROBE_GAP_NS 1000000000ull
 
 /* An underlay address, opaque to the device: the socket address bytes, and
@@ -124,8 +124,8 @@ enum tund_wg_result tund_wg_encrypt(struct tund_wg *wg, uint8_t *buf, size_t cap
  * initiation to addr without touching the peer's endpoint. The endpoint
  * moves only when an authenticated packet (this handshake's response, or
  * any other) comes from there: WireGuard's roaming, in overlay/receive.c.
- * At most one probe per TUND_WG_PROBE_GAP_NS, and none while a handshake
- * sent less than that ago is in flight; false when none was sent. */
+ * None while a handshake sent less than TUND_WG_PROBE_GAP_NS ago is in
+ * flight (a hint comes in several copies); false when none was sent. */
 bool tund_wg_peer_probe(struct tund_wg *wg, struct tund_wg_peer *peer,
 			const struct tund_wg_endpoint *addr, const struct tund_wg_clock *now);
 /* Our overlay IPv4 subnet (NULL or family 0: none), for counting the
