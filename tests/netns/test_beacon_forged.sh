@@ -119,8 +119,12 @@ wait_until 30 pings a "$B" || fail "a lost b"
 wait_until 30 pings b "$A" || fail "b lost a"
 path_is a "$KB" lan || fail "a's path to b: $(peer_field a "$KB" path)"
 endpoints_stay "at the end"
-if grep -q "$IP_C" "$T_DIR/to-c.log"; then
-	fail "a member sent to the attacker: $(grep "$IP_C" "$T_DIR/to-c.log" | head -n 3)"
+if grep -q "\.51820 > $IP_C\." "$T_DIR/to-c.log"; then
+	fail "a member's tund sent to the attacker: $(grep "$IP_C" "$T_DIR/to-c.log" | head -n 3)"
 fi
+# The positive control: the capture on c does see what is sent to it.
+lab_exec a python3 -c 'import socket, sys; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"x", (sys.argv[1], 9))' "$IP_C"
+wait_until 10 grep -q "> $IP_C\.9:" "$T_DIR/to-c.log" ||
+	fail "the capture on c missed a datagram sent to it: $(cat "$T_DIR/to-c.log")"
 t_log "beacons a=$(ctl a networks --json | jq -c '.[0].beacons.dropped')"
 echo "PASS beacon_forged"
