@@ -86,7 +86,7 @@ $(B)/unit-tests: $(UNIT_SRC:%.c=$(B)/san/%.o) $(SAN_OBJ) $(CTL_LIB_SRC:%.c=$(B)/
 # Helpers the namespace tests run, one program each: tests/netns/NAME_probe.c
 # -> build/NAME_probe (nl: netlink/; netcheck, mqtt, ice, beacon, bcast: the
 # tund/ module of that name; offload: overlay/offload.c; flood: random
-# datagrams and spoofed handshakes). -MMD lists the headers as prerequisites
+# datagrams and spoofed handshakes; beacon_forge: forged and old beacons). -MMD lists the headers as prerequisites
 # too: link only the .c and the library.
 $(B)/%_probe: tests/netns/%_probe.c $(B)/libtund.a
 	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
@@ -113,7 +113,7 @@ $(B)/fuzz/%: $(B)/fz/tests/fuzz/%.o $(B)/fz/libtund.a
 
 fuzz: $(FUZZ_BIN)
 
-# Regenerates the invite and signal seeds (sealed with tests/fuzz/signal_keys.h).
+# Regenerates the invite, signal and beacon seeds (sealed with tests/fuzz/signal_keys.h).
 $(B)/fuzz-seeds: tests/fuzz/gen_seeds.c $(B)/libtund.a
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDFLAGS) $(PKG_LIBS)
 

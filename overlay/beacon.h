@@ -4,17 +4,24 @@
  * each other with no broker, STUN or internet. Pure: libc, libsodium and
  * overlay/blake2s only; no I/O, no clock (callers pass now).
  *
- * Wire format (TUND_BEACON_LEN = 85 bytes, integers big-endian):
+ * Wire format, version 2 (TUND_BEACON_LEN = 181 bytes, integers big-endian):
  *   0  magic   "TB" (2)
- *   2  version 1 (1)
+ *   2  version 2 (1)
  *   3  network tag (16) = tund_network_id(K)
  *  19  sender static public key (32)
  *  51  listen port (2), never 0
  *  53  unix time in ms (8)
  *  61  random nonce (8), fresh for every datagram
- *  69  MAC (16) = BLAKE2s-128 keyed with kdf1(K, "tund beacon v1\0") over
- *                 bytes 0..68
- * A datagram of any other length is malformed (no extensions in version 1).
+ *  69  signature (96) = tund_xsign by the sender's node key over
+ *                       "tund beacon v2 sig\0" || bytes 0..68
+ * 165  MAC (16) = BLAKE2s-128 keyed with kdf1(K, "tund beacon v2\0") over
+ *                 bytes 0..164
+ * A datagram of any other length is malformed (no extensions in version 2).
+ * The MAC is the cheap first check (only holders of K pass it); the
+ * signature then proves which member sent the beacon, so a K holder cannot
+ * speak for another member's key. Version 1 (85 bytes, MAC only, no
+ * signature) is refused as TUND_BEACON_OLD_VERSION; a version 1 node finds a
+ * version 2 beacon malformed (its length and version byte are wrong).
  * The tag is public (it is the network id), so a receiver can tell "another
  * network" apart from "forged" without trying keys; only key holders can
  * produce a MAC. Beacons are not encrypted: anyone on the link sees that a
@@ -32,9 +39,10 @@
 #include <stdint.h>
 
 enum {
-	TUND_BEACON_VERSION = 1,
-	TUND_BEACON_LEN = 85,
-	TUND_BEACON_MAC_OFFSET = 69,
+	TUND_BEACON_VERSION = 2,
+	TUND_BEACON_LEN = 181,
+	TUND_BEACON_SIG_OFFSET = 69,
+	TUND_BEACON_MAC_OFFSET = 165,
 	TUND_BEACON_PUBKEY_OFFSET = 19,
 	TUND_BEACON_NONCE_LEN = 8,
 	TUND_BEACON_PORT = 51821,
@@ -61,15 +69,19 @@ enum tund_beacon_verdict {
 	TUND_BEACON_OK,
 	TUND_BEACON_MALFORMED,     /* wrong length, magic, version or port 0 */
 	TUND_BEACON_OTHER_NETWORK, /* network tag is not ours */
-	TUND_BEACON_FORGED,        /* MAC does not verify */
+	TUND_BEACON_FORGED,        /* MAC or the sender's signature does not verify */
+	TUND_BEACON_OLD_VERSION,   /* "TB" version 1: a node that needs upgrading */
 };
 
-/* Writes the beacon; returns TUND_BEACON_LEN, or 0 if cap is too small or the
- * listen port is 0. */
-size_t tund_beacon_encode(const struct tund_beacon_msg *b, const uint8_t netkey[32], uint8_t *out,
-			  size_t cap);
-/* Checks a datagram; out is written only on TUND_BEACON_OK. The caller then
- * checks freshness and replay with tund_beacon_replay_check. */
+/* Writes the beacon signed with priv, the X25519 private key of b->pubkey;
+ * returns TUND_BEACON_LEN, or 0 if cap is too small, the listen port is 0 or
+ * priv is unusable. */
+size_t tund_beacon_encode(const struct tund_beacon_msg *b, const uint8_t netkey[32],
+			  const uint8_t priv[32], uint8_t *out, size_t cap);
+/* Checks a datagram: layout, network tag, MAC, then the signature by the key
+ * it names; out is written only on TUND_BEACON_OK. The caller then checks
+ * freshness and replay with tund_beacon_replay_check, so nothing about a
+ * sender is touched before the sender is proven. */
 enum tund_beacon_verdict tund_beacon_decode(const uint8_t *in, size_t len, const uint8_t netkey[32],
 					    struct tund_beacon_msg *out);
 const char *tund_beacon_verdict_str(enum tund_beacon_verdict v);

@@ -79,6 +79,7 @@
 #define TUND_KEY_NETWORKS "networks"
 #define TUND_KEY_OFFLOAD "offload"
 #define TUND_KEY_OK "ok"
+#define TUND_KEY_OLD_VERSION "old_version"
 #define TUND_KEY_OTHER_NETWORK "other_network"
 #define TUND_KEY_PACING "pacing"
 #define TUND_KEY_PATH "path"
@@ -193,6 +194,7 @@
 	TUND_KEY_NETWORKS, \
 	TUND_KEY_OFFLOAD, \
 	TUND_KEY_OK, \
+	TUND_KEY_OLD_VERSION, \
 	TUND_KEY_OTHER_NETWORK, \
 	TUND_KEY_PACING, \
 	TUND_KEY_PATH, \

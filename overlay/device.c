@@ -313,11 +313,15 @@ int tund_wg_peer_allow(struct tund_wg *wg, struct tund_wg_peer *peer, const stru
 	return ret;
 }
 
-void tund_wg_peer_pin_endpoint(struct tund_wg *wg, struct tund_wg_peer *peer, uint64_t until_ns)
+bool tund_wg_peer_probe(struct tund_wg *wg, struct tund_wg_peer *peer,
+			const struct tund_wg_endpoint *addr, const struct tund_wg_clock *now)
 {
+	bool sent;
+
 	pthread_mutex_lock(&wg->lock);
-	peer->pinned_until_ns = until_ns;
+	sent = tund_wg_send_probe(wg, peer, addr, now);
 	pthread_mutex_unlock(&wg->lock);
+	return sent;
 }
 
 void tund_wg_set_overlay4(struct tund_wg *wg, const struct tund_cidr *overlay4)

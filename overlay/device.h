@@ -28,6 +28,9 @@ enum {
 	TUND_WG_ENDPOINT_MAX = 32,
 };
 
+/* A probe waits this long for a handshake in flight (tund_wg_peer_probe). */
+#define TUND_WG_PROBE_GAP_NS 1000000000ull
+
 /* An underlay address, opaque to the device: the socket address bytes, and
  * the bytes that identify it for cookies (address then port). */
 struct tund_wg_endpoint {
@@ -117,10 +120,14 @@ void tund_wg_get_drops(struct tund_wg *wg, uint64_t out[TUND_WG_DROP_COUNT]);
 enum tund_wg_result tund_wg_encrypt(struct tund_wg *wg, uint8_t *buf, size_t cap, size_t len,
 				    const struct tund_wg_clock *now, size_t *out_len,
 				    struct tund_wg_endpoint *dst);
-/* Keeps the peer's endpoint fixed until `until_ns` (monotonic): packets
- * arriving from elsewhere are accepted but do not move it (roaming). Used
- * for a LAN path, which wins over ICE while LAN beacons keep coming. */
-void tund_wg_peer_pin_endpoint(struct tund_wg *wg, struct tund_wg_peer *peer, uint64_t until_ns);
+/* Tries an unauthenticated hint (a LAN beacon's source): sends a handshake
+ * initiation to addr without touching the peer's endpoint. The endpoint
+ * moves only when an authenticated packet (this handshake's response, or
+ * any other) comes from there: WireGuard's roaming, in overlay/receive.c.
+ * None while a handshake sent less than TUND_WG_PROBE_GAP_NS ago is in
+ * flight (a hint comes in several copies); false when none was sent. */
+bool tund_wg_peer_probe(struct tund_wg *wg, struct tund_wg_peer *peer,
+			const struct tund_wg_endpoint *addr, const struct tund_wg_clock *now);
 /* Our overlay IPv4 subnet (NULL or family 0: none), for counting the
  * broadcasts received from peers. */
 void tund_wg_set_overlay4(struct tund_wg *wg, const struct tund_cidr *overlay4);

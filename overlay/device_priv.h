@@ -42,7 +42,6 @@ struct tund_wg_peer {
 	uint32_t bcast_group; /* tund_wg_broadcast_group(): its network, 0 none */
 	/* Broadcast/multicast copies sent to it and received from it. */
 	uint64_t bcast_tx, bcast_rx;
-	uint64_t pinned_until_ns; /* no roaming before this */
 	uint64_t drops[TUND_WG_DROP_COUNT];
 };
 
@@ -88,6 +87,9 @@ void tund_wg_run_timers(struct tund_wg *wg, struct tund_wg_peer *p,
 			const struct tund_wg_clock *now);
 void tund_wg_flush_staged(struct tund_wg *wg, struct tund_wg_peer *p,
 			  const struct tund_wg_clock *now);
+/* An initiation to dst, not the endpoint (tund_wg_peer_probe). */
+bool tund_wg_send_probe(struct tund_wg *wg, struct tund_wg_peer *p,
+			const struct tund_wg_endpoint *dst, const struct tund_wg_clock *now);
 void tund_wg_send_initiation(struct tund_wg *wg, struct tund_wg_peer *p,
 			     const struct tund_wg_clock *now);
 void tund_wg_send_keepalive(struct tund_wg *wg, struct tund_wg_peer *p,

@@ -93,8 +93,7 @@ static enum tund_wg_result on_initiation(struct tund_wg *wg, uint8_t *buf, size_
 		return TUND_WG_DROP;
 	}
 	p = (struct tund_wg_peer *)((uint8_t *)hs - offsetof(struct tund_wg_peer, hs));
-	if (now->mono_ns >= p->pinned_until_ns)
-		p->endpoint = *src;
+	p->endpoint = *src; /* roaming: the initiation is authenticated */
 	authenticated_receive(p, now);
 	/* Our own initiation in flight is superseded by theirs. */
 	if (p->hs_index_live) {
@@ -163,8 +162,7 @@ static enum tund_wg_result on_response(struct tund_wg *wg, uint8_t *buf, size_t 
 	install_initiator_keypair(wg, p, kp);
 	if (p->hs_sent_ns)
 		p->rtt_ns = now->mono_ns - p->hs_sent_ns;
-	if (now->mono_ns >= p->pinned_until_ns)
-		p->endpoint = *src;
+	p->endpoint = *src; /* roaming: the response is authenticated */
 	p->latest_handshake = now->wall.tv_sec;
 	authenticated_receive(p, now);
 	tund_timers_on_session_derived(&p->timers, tund_wg_ms(now), true);
@@ -302,8 +300,7 @@ static enum tund_wg_result data_finish(struct tund_wg *wg, struct tund_wg_packet
 		tund_timers_on_handshake_complete(&p->timers, tund_wg_ms(now));
 		tund_wg_flush_staged(wg, p, now);
 	}
-	if (now->mono_ns >= p->pinned_until_ns)
-		p->endpoint = *k->src; /* roaming: reply where the peer is now */
+	p->endpoint = *k->src; /* roaming: it decrypted, so reply where the peer is now */
 	p->rx_bytes += k->len;
 	authenticated_receive(p, now);
 	if (plain_len == 0) { /* keepalive */

@@ -15,28 +15,46 @@ void tund_wg_count_drop(struct tund_wg *wg, struct tund_wg_peer *p, enum tund_wg
 		p->drops[d]++;
 }
 
-void tund_wg_send_initiation(struct tund_wg *wg, struct tund_wg_peer *p,
-			     const struct tund_wg_clock *now)
+/* A fresh initiation to dst; false if none could be made. */
+static bool initiate(struct tund_wg *wg, struct tund_wg_peer *p,
+		     const struct tund_wg_endpoint *dst, const struct tund_wg_clock *now)
 {
 	struct tund_message_handshake_initiation msg;
 	uint32_t index;
 
-	tund_timers_on_handshake_initiated(&p->timers, tund_wg_ms(now));
-	if (!p->endpoint.addr_len)
-		return; /* no address yet: the timers keep trying */
 	tund_wg_handshake_forget(wg, p);
 	if (tund_wg_index_new(wg, p, &index))
-		return;
+		return false;
 	if (!tund_noise_handshake_create_initiation(&msg, &p->hs, index, &now->wall)) {
 		tund_wg_index_drop(wg, index);
-		return;
+		return false;
 	}
 	p->hs_index_live = true;
 	p->hs_sent_ns = now->mono_ns;
 	tund_cookie_add_macs(&p->cookie, (uint8_t *)&msg, sizeof(msg), now->mono_ns);
-	wg->send(wg->send_ctx, &p->endpoint, (const uint8_t *)&msg, sizeof(msg));
+	wg->send(wg->send_ctx, dst, (const uint8_t *)&msg, sizeof(msg));
 	tund_timers_on_any_authenticated_packet_sent(&p->timers, tund_wg_ms(now));
 	tund_timers_on_any_authenticated_packet_traversal(&p->timers, tund_wg_ms(now));
+	return true;
+}
+
+void tund_wg_send_initiation(struct tund_wg *wg, struct tund_wg_peer *p,
+			     const struct tund_wg_clock *now)
+{
+	tund_timers_on_handshake_initiated(&p->timers, tund_wg_ms(now));
+	if (!p->endpoint.addr_len)
+		return; /* no address yet: the timers keep trying */
+	initiate(wg, p, &p->endpoint, now);
+}
+
+bool tund_wg_send_probe(struct tund_wg *wg, struct tund_wg_peer *p,
+			const struct tund_wg_endpoint *dst, const struct tund_wg_clock *now)
+{
+	/* One probe per gap: a hint arrives in several copies, and a
+	 * handshake just sent is not cut short. */
+	if (p->hs_index_live && now->mono_ns - p->hs_sent_ns < TUND_WG_PROBE_GAP_NS)
+		return false;
+	return initiate(wg, p, dst, now);
 }
 
 /* Everything of sealing buf (plaintext at HEADROOM, len bytes) with the

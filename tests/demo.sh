@@ -36,6 +36,9 @@ wait_until 60 pings a "$B" || fail "a cannot reach b"
 wait_until 60 pings a "$C" || fail "a cannot reach c"
 wait_until 60 pings b "$C" || fail "b cannot reach c"
 wait_until 60 pings a "$D" || fail "a cannot reach d"
+# d's beacon makes a probe d's LAN address; once d answers there (an
+# authenticated handshake), that is the path.
+wait_until 30 path_is a "$(pubkey d)" lan || fail "a does not use the LAN path to d"
 show a peers
 show c peers
 

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
-/* Writes valid seeds for fuzz_invite, fuzz_signal and fuzz_record into
- * DIR/invite, DIR/signal and DIR/record (`make fuzz-seeds`). Signal seeds are sealed with the fixed keys
- * of signal_keys.h, so the fuzz target opens them. */
+/* Writes valid seeds for fuzz_invite, fuzz_signal, fuzz_record and
+ * fuzz_beacon into DIR/invite, DIR/signal, DIR/record and DIR/beacon (`make
+ * fuzz-seeds`). Signal, record and beacon seeds are sealed and signed with
+ * the fixed keys of signal_keys.h, so the fuzz targets open them. */
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "overlay/beacon.h"
 #include "overlay/keys.h"
 #include "overlay/network.h"
 #include "overlay/record.h"
@@ -127,6 +129,32 @@ static int signals(const char *dir)
 	return err;
 }
 
+/* A valid beacon, one from another network, one whose signature is not the
+ * claimed key's, a version 1 header and a truncated one. */
+static int beacons(const char *dir)
+{
+	uint8_t netkey[32], recv_priv[32], send_priv[32], other[32], buf[TUND_BEACON_LEN];
+	struct tund_beacon_msg b = { .listen_port = 51820, .time_ms = FUZZ_SIGNAL_NOW_MS };
+	int err = 0;
+
+	fuzz_signal_keys(netkey, recv_priv, send_priv);
+	crypto_scalarmult_base(b.pubkey, send_priv);
+	memset(b.nonce, 0x33, sizeof(b.nonce));
+	err |= tund_beacon_encode(&b, netkey, send_priv, buf, sizeof(buf)) != TUND_BEACON_LEN;
+	err |= write_file(dir, "beacon", "valid", buf, sizeof(buf));
+	err |= write_file(dir, "beacon", "truncated", buf, 100);
+	buf[2] = 1;
+	err |= write_file(dir, "beacon", "old_version", buf, 85);
+	err |= tund_beacon_encode(&b, netkey, recv_priv, buf, sizeof(buf)) != TUND_BEACON_LEN;
+	err |= write_file(dir, "beacon", "forged", buf, sizeof(buf));
+	memset(other, 0x24, sizeof(other));
+	err |= tund_beacon_encode(&b, other, send_priv, buf, sizeof(buf)) != TUND_BEACON_LEN;
+	err |= write_file(dir, "beacon", "other_network", buf, sizeof(buf));
+	sodium_memzero(recv_priv, sizeof(recv_priv));
+	sodium_memzero(send_priv, sizeof(send_priv));
+	return err;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -135,5 +163,5 @@ int main(int argc, char **argv)
 	}
 	if (sodium_init() < 0)
 		return 1;
-	return invites(argv[1]) | signals(argv[1]);
+	return invites(argv[1]) | signals(argv[1]) | beacons(argv[1]);
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Runs tund/connect/beacon.c for tests/netns/test_beacon.sh with a random public key.
- * Prints "self HEX" first, then "peer HEX ADDR PORT" the first time each other
+ * Prints "self HEX" first (a fresh node key, beacons signed with it), then "peer HEX ADDR PORT" the first time each other
  * key is accepted; writes the counters to STATS (replaced every 200 ms) as
  * "name=value" lines. SIGTERM or SIGINT stops it.
  * Usage: beacon_probe KEYFILE LISTEN_PORT STATS [EXCLUDE_IFNAME] */
@@ -51,12 +51,14 @@ static gboolean write_stats(gpointer data)
 	if (f) {
 		fprintf(f,
 			"sent=%llu\nreceived=%llu\naccepted=%llu\nother_network=%llu\n"
-			"forged=%llu\nstale=%llu\nreplay=%llu\nmalformed=%llu\nratelimited=%llu\n",
+			"forged=%llu\nstale=%llu\nreplay=%llu\nmalformed=%llu\nratelimited=%llu\n"
+			"old_version=%llu\n",
 			(unsigned long long)s.sent, (unsigned long long)s.received,
 			(unsigned long long)s.accepted, (unsigned long long)s.dropped_other_network,
 			(unsigned long long)s.dropped_forged, (unsigned long long)s.dropped_stale,
 			(unsigned long long)s.dropped_replay, (unsigned long long)s.dropped_malformed,
-			(unsigned long long)s.dropped_ratelimited);
+			(unsigned long long)s.dropped_ratelimited,
+			(unsigned long long)s.dropped_old_version);
 		fclose(f);
 		rename(tmp, stats_path);
 	}
@@ -73,7 +75,7 @@ static gboolean on_signal(gpointer data)
 
 int main(int argc, char **argv)
 {
-	uint8_t key[32], pub[32];
+	uint8_t key[32], priv[32], pub[32];
 	char hex[65], *text = NULL, err[TUND_WHY_LEN];
 	size_t bin_len = 0;
 	int ret;
@@ -96,16 +98,17 @@ int main(int argc, char **argv)
 	}
 	g_free(text);
 	stats_path = argv[3];
-	randombytes_buf(pub, sizeof(pub));
+	crypto_box_keypair(pub, priv);
 	sodium_bin2hex(hex, sizeof(hex), pub, 32);
 	printf("self %s\n", hex);
 	fflush(stdout);
 
 	loop = g_main_loop_new(NULL, FALSE);
 	seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	ret = tund_beacon_start(key, pub, (uint16_t)atoi(argv[2]), argc == 5 ? argv[4] : NULL,
-				on_peer, NULL, &bc, err, sizeof(err));
+	ret = tund_beacon_start(key, priv, pub, (uint16_t)atoi(argv[2]), argc == 5 ? argv[4] : NULL,
+				"probe", on_peer, NULL, &bc, err, sizeof(err));
 	sodium_memzero(key, sizeof(key));
+	sodium_memzero(priv, sizeof(priv));
 	if (ret < 0) {
 		fprintf(stderr, "%s\n", err);
 		return 1;

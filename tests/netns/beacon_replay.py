@@ -3,7 +3,7 @@
 
 usage: beacon_replay.py PCAP DST_IP DST_PORT [TRUNCATE]
 Reads a classic pcap (Ethernet or Linux cooked, IPv4, UDP), takes the first
-UDP payload that looks like a tund beacon ("TB", version 1, 85 bytes) and sends
+UDP payload that looks like a tund beacon ("TB", version 2, 181 bytes) and sends
 it once to DST_IP:DST_PORT from an ephemeral port, cut to TRUNCATE bytes if
 given. Prints the number of bytes sent (0 if no beacon was found).
 """
@@ -35,7 +35,7 @@ def main():
     path, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     cut = int(sys.argv[4]) if len(sys.argv) > 4 else None
     for p in payloads(path):
-        if len(p) == 85 and p[:3] == b"TB\x01":
+        if len(p) == 181 and p[:3] == b"TB\x02":
             if cut is not None:
                 p = p[:cut]
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -94,7 +94,7 @@ stop_pid $TCPDUMP 5
 # replay, and b is known already, so nothing new may appear either way.
 replay0=$(st c replay) mal0=$(st c malformed) acc_peers=$(peers c)
 sent=$(ip netns exec "$A" python3 "$REPLAY" "$T_DIR/b.pcap" 10.9.0.12 51821)
-[ "$sent" = 85 ] || fail "replay sender sent '$sent'"
+[ "$sent" = 181 ] || fail "replay sender sent '$sent'"
 wait_until 5 eval '[ "$(st c replay)" -gt "$replay0" ]' ||
 	fail "replayed beacon not counted as replay (replay=$(st c replay), was $replay0)"
 [ "$(peers c)" = "$acc_peers" ] || fail "replay discovered something new"

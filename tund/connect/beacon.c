@@ -47,8 +47,10 @@ struct source {
 };
 
 struct tund_beacon {
-	uint8_t netkey[32], pub[32];
+	uint8_t netkey[32], priv[32], pub[32];
 	uint16_t listen_port;
+	char name[64]; /* the network's, for log lines */
+	int64_t old_version_logged_us; /* v1 nodes: logged once an hour */
 	char exclude[IFNAMSIZ];
 	tund_beacon_peer_fn cb;
 	void *ctx;
@@ -161,7 +163,7 @@ static void make_beacon(struct tund_beacon *b, uint8_t msg[TUND_BEACON_LEN])
 
 	memcpy(bc.pubkey, b->pub, 32);
 	randombytes_buf(bc.nonce, sizeof(bc.nonce));
-	tund_beacon_encode(&bc, b->netkey, msg, TUND_BEACON_LEN);
+	tund_beacon_encode(&bc, b->netkey, b->priv, msg, TUND_BEACON_LEN);
 }
 
 static void send_v4(struct tund_beacon *b, const struct iface *f)
@@ -334,12 +336,47 @@ static bool excluded_ifindex(const struct tund_beacon *b, int ifindex)
 	return if_indextoname((unsigned)ifindex, name) && strcmp(name, b->exclude) == 0;
 }
 
+static void count_old_version(struct tund_beacon *b)
+{
+	int64_t now = g_get_monotonic_time();
+
+	b->stats.dropped_old_version++;
+	if (b->old_version_logged_us &&
+	    now - b->old_version_logged_us < (int64_t)3600 * G_USEC_PER_SEC)
+		return;
+	b->old_version_logged_us = now;
+	log_warn("network %s: a node sends LAN beacons v1; upgrade it (v2 nodes ignore v1)",
+		 b->name);
+}
+
+/* Decodes; false (counted) unless the MAC and the sender's signature hold. */
+static bool decode(struct tund_beacon *b, const uint8_t *msg, size_t len,
+		   struct tund_beacon_msg *bc)
+{
+	switch (tund_beacon_decode(msg, len, b->netkey, bc)) {
+	case TUND_BEACON_OK:
+		return true;
+	case TUND_BEACON_MALFORMED:
+		b->stats.dropped_malformed++;
+		return false;
+	case TUND_BEACON_OTHER_NETWORK:
+		b->stats.dropped_other_network++;
+		return false;
+	case TUND_BEACON_FORGED:
+		b->stats.dropped_forged++;
+		return false;
+	case TUND_BEACON_OLD_VERSION:
+		count_old_version(b);
+		return false;
+	}
+	return false;
+}
+
 static void handle(struct tund_beacon *b, const uint8_t *msg, size_t len,
 		   struct sockaddr_storage *src, socklen_t srclen, int ifindex)
 {
 	uint64_t now = now_ms();
 	struct tund_beacon_msg bc;
-	enum tund_beacon_verdict v;
 	struct source *s;
 
 	/* Our own (looped back broadcast): not counted. */
@@ -357,20 +394,9 @@ static void handle(struct tund_beacon *b, const uint8_t *msg, size_t len,
 		b->stats.dropped_ratelimited++;
 		return;
 	}
-	v = tund_beacon_decode(msg, len, b->netkey, &bc);
-	switch (v) {
-	case TUND_BEACON_OK:
-		break;
-	case TUND_BEACON_MALFORMED:
-		b->stats.dropped_malformed++;
+	/* The sender is proven here; only then is its replay state touched. */
+	if (!decode(b, msg, len, &bc))
 		return;
-	case TUND_BEACON_OTHER_NETWORK:
-		b->stats.dropped_other_network++;
-		return;
-	case TUND_BEACON_FORGED:
-		b->stats.dropped_forged++;
-		return;
-	}
 	switch (tund_beacon_replay_check(&sender_for(b, bc.pubkey, now)->replay, &bc, now)) {
 	case TUND_BEACON_REPLAY_OK:
 		break;
@@ -495,16 +521,19 @@ static int open_tx6(void)
 	return fd;
 }
 
-int tund_beacon_start(const uint8_t netkey[32], const uint8_t my_pub[32], uint16_t my_listen_port,
-		      const char *exclude_ifname, tund_beacon_peer_fn cb, void *ctx,
-		      struct tund_beacon **out, char *why, size_t why_len)
+int tund_beacon_start(const uint8_t netkey[32], const uint8_t my_priv[32], const uint8_t my_pub[32],
+		      uint16_t my_listen_port, const char *exclude_ifname, const char *name,
+		      tund_beacon_peer_fn cb, void *ctx, struct tund_beacon **out, char *why,
+		      size_t why_len)
 {
 	struct tund_beacon *b = g_new0(struct tund_beacon, 1);
 	int fd, ret;
 
 	b->rx4 = b->rx6 = b->tx6 = -1;
 	memcpy(b->netkey, netkey, 32);
+	memcpy(b->priv, my_priv, 32);
 	memcpy(b->pub, my_pub, 32);
+	g_strlcpy(b->name, name ? name : "?", sizeof(b->name));
 	b->listen_port = my_listen_port;
 	if (exclude_ifname)
 		g_strlcpy(b->exclude, exclude_ifname, sizeof(b->exclude));
@@ -582,5 +611,6 @@ void tund_beacon_stop(struct tund_beacon *b)
 	if (b->subscribed)
 		tund_netwatch_unsubscribe(on_nl_event, b);
 	sodium_memzero(b->netkey, sizeof(b->netkey));
+	sodium_memzero(b->priv, sizeof(b->priv));
 	g_free(b);
 }

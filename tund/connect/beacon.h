@@ -9,9 +9,11 @@
  * Every datagram carries a fresh nonce, so a receiver accepts each copy.
  * Receives on port 51821 (groups joined on every interface, again on link
  * changes); drops our own beacons silently, then rate limits (per source
- * address and overall, before any crypto), decodes, checks staleness and
- * replay per sender, and calls cb for each accepted beacon with the source
- * IP and the beacon's listen port. */
+ * address and overall, before any crypto), decodes (the network MAC, then the
+ * sender's signature), and only for a proven sender checks staleness and
+ * replay, and calls cb for each accepted beacon with the source IP and the
+ * beacon's listen port. The source address is not authenticated (anyone can
+ * resend a beacon): cb may only probe it, never trust it. */
 #ifndef TUND_BEACON_H
 #define TUND_BEACON_H
 
@@ -20,7 +22,7 @@
 
 struct tund_beacon_stats {
 	uint64_t sent, received, accepted, dropped_other_network, dropped_forged, dropped_stale,
-		dropped_replay, dropped_malformed, dropped_ratelimited;
+		dropped_replay, dropped_malformed, dropped_ratelimited, dropped_old_version;
 };
 
 typedef void (*tund_beacon_peer_fn)(void *ctx, const uint8_t pubkey[32], const struct sockaddr *src,
@@ -29,12 +31,15 @@ typedef void (*tund_beacon_peer_fn)(void *ctx, const uint8_t pubkey[32], const s
 struct tund_beacon;
 
 /* Opens the sockets on the thread-default main context and sends the first
- * beacon: 0 with *out, or -errno with why. exclude_ifname may be NULL. */
-int tund_beacon_start(const uint8_t netkey[32], const uint8_t my_pub[32], uint16_t my_listen_port,
-		      const char *exclude_ifname, tund_beacon_peer_fn cb, void *ctx,
-		      struct tund_beacon **out, char *why, size_t why_len);
+ * beacon. my_priv is the node key beacons are signed with (copied; the copy
+ * is wiped by stop). name is the network's, for log lines. 0 with *out, or
+ * -errno with why. exclude_ifname may be NULL. */
+int tund_beacon_start(const uint8_t netkey[32], const uint8_t my_priv[32], const uint8_t my_pub[32],
+		      uint16_t my_listen_port, const char *exclude_ifname, const char *name,
+		      tund_beacon_peer_fn cb, void *ctx, struct tund_beacon **out, char *why,
+		      size_t why_len);
 void tund_beacon_get_stats(struct tund_beacon *b, struct tund_beacon_stats *out);
-/* Closes everything and wipes the key; b may be NULL. */
+/* Closes everything and wipes the keys; b may be NULL. */
 void tund_beacon_stop(struct tund_beacon *b);
 
 #endif

@@ -512,13 +512,16 @@ static void on_beacon(void *ctx, const uint8_t pubkey[32], const struct sockaddr
 		return;
 	if (!p->wg_peer)
 		tund_membership_member_changed(n, p);
+	/* The beacon proves the member is on our LAN, not at src: anyone can
+	 * resend it. So src is only probed; the endpoint moves if the member
+	 * answers from there (overlay/receive.c, roaming). */
 	p->lan_seen_us = g_get_monotonic_time();
-	if (tund_dataplane_peer_use_lan(d->dp, p, src, srclen, listen_port)) {
+	if (tund_dataplane_peer_probe_lan(d->dp, p, src, srclen, listen_port)) {
 		char key[TUND_KEY_B64_LEN + 1];
 
 		tund_key_encode(key, p->public_key);
-		log_info("network %s: %s is on the LAN; using the direct LAN path", n->net.name,
-			 key);
+		log_debug("network %s: %s is on the LAN; probing its LAN address", n->net.name,
+			  key);
 	}
 }
 
@@ -855,8 +858,8 @@ struct tund_membership *tund_membership_start(struct tund_daemon *d, const struc
 		if (is_member_of(p, n) && p->state == TUND_PEER_MEMBER)
 			tund_membership_member_changed(n, p);
 	}
-	if (tund_beacon_start(net->key, d->public_key, d->listen_port, d->ifname, on_beacon, n,
-			      &n->beacon, why, sizeof(why)) < 0)
+	if (tund_beacon_start(net->key, d->private_key, d->public_key, d->listen_port, d->ifname,
+			      net->name, on_beacon, n, &n->beacon, why, sizeof(why)) < 0)
 		log_warn("network %s: no LAN beacons: %s", net->name, why);
 	connect_broker(n);
 	/* ICE paths and the broker connection need renewing when an address
@@ -1008,6 +1011,8 @@ static void add_beacons(JsonBuilder *b, struct tund_beacon *beacon)
 	json_builder_add_int_value(b, (gint64)bs.dropped_malformed);
 	json_builder_set_member_name(b, TUND_KEY_RATE_LIMITED);
 	json_builder_add_int_value(b, (gint64)bs.dropped_ratelimited);
+	json_builder_set_member_name(b, TUND_KEY_OLD_VERSION);
+	json_builder_add_int_value(b, (gint64)bs.dropped_old_version);
 	json_builder_end_object(b);
 	json_builder_end_object(b);
 }

@@ -273,11 +273,17 @@ static void on_gathering_done(void *ctx)
 
 static gboolean nudge_fire(gpointer data);
 
+/* The LAN path wins while beacons keep coming and the member answered
+ * there (its endpoint is a UDP address, authenticated by WireGuard). */
+static bool lan_wins(struct tund_path *path)
+{
+	return tund_peer_on_lan(path->peer) &&
+	       tund_dataplane_peer_on_udp(path->d->dp, path->peer);
+}
+
 static void use_session(struct tund_path *path, struct session *s)
 {
-	if (tund_peer_on_lan(path->peer))
-		return; /* the LAN path wins while beacons keep coming */
-	if (!path->d->dp)
+	if (!path->d->dp || lan_wins(path))
 		return;
 	tund_dataplane_peer_use_path(path->d->dp, path->peer, s->path_id);
 	if (!s->nudge_timer)
@@ -291,7 +297,7 @@ static gboolean nudge_fire(gpointer data)
 
 	s->nudge_timer = 0;
 	/* A no-op once a session exists on this path. */
-	if (s == path->active && path->d->dp && !tund_peer_on_lan(path->peer))
+	if (s == path->active && path->d->dp && !lan_wins(path))
 		tund_dataplane_peer_use_path(path->d->dp, path->peer, s->path_id);
 	return G_SOURCE_REMOVE;
 }

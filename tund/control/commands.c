@@ -212,7 +212,7 @@ static JsonNode *peer_json(struct tund_daemon *d, struct tund_peer *p)
 	}
 	if (p->path)
 		tund_path_describe(p->path, o);
-	if (tund_peer_on_lan(p) && st.has_session)
+	if (tund_peer_on_lan(p) && st.has_session && !is_path)
 		json_object_set_string_member(o, TUND_KEY_PATH, "lan");
 	else if (!p->path && st.has_session)
 		json_object_set_string_member(o, TUND_KEY_PATH, "direct");

@@ -42,8 +42,8 @@ struct tund_peer {
 	struct tund_wg_peer *wg_peer;
 	/* The ICE session to it, NULL when there is none (tund/path.c). */
 	struct tund_path *path;
-	/* Monotonic time of its latest LAN beacon: while recent, the LAN path
-	 * wins over ICE. */
+	/* Monotonic time of its latest LAN beacon (signed by it): while recent
+	 * and it answered on the LAN, the LAN path wins over ICE (path.c). */
 	gint64 lan_seen_us;
 
 	/* Observed, not persisted. */

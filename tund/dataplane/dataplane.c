@@ -862,23 +862,21 @@ void tund_dataplane_peer_endpoint(struct tund_dataplane *dp, struct tund_peer *p
 	tund_endpoint_format(&ep, buf, len);
 }
 
-bool tund_dataplane_peer_use_lan(struct tund_dataplane *dp, struct tund_peer *p,
-				 const struct sockaddr *addr, socklen_t len, uint16_t port)
+/* addr with port, in the UDP socket's family (IPv4 as a mapped address on
+ * a dual-stack socket); false if the socket cannot reach it. */
+static bool lan_endpoint(struct tund_dataplane *dp, const struct sockaddr *addr, socklen_t len,
+			 uint16_t port, struct tund_wg_endpoint *out)
 {
 	struct tund_endpoint ep = { 0 };
-	struct tund_wg_endpoint wep;
-	struct tund_wg_peer_stats st;
-	struct tund_wg_clock now;
 	int family = AF_INET6;
 	struct sockaddr_storage self;
 	socklen_t self_len = sizeof(self);
 
-	if (!p->wg_peer || len > sizeof(ep.in6))
+	if (len > sizeof(ep.in6))
 		return false;
 	if (getsockname(dp->udp_fd, (struct sockaddr *)&self, &self_len) == 0)
 		family = self.ss_family;
 	if (addr->sa_family == AF_INET && family == AF_INET6) {
-		/* Dual-stack socket: IPv4 as a mapped address. */
 		const struct sockaddr_in *a = (const struct sockaddr_in *)addr;
 
 		ep.in6.sin6_family = AF_INET6;
@@ -896,18 +894,59 @@ bool tund_dataplane_peer_use_lan(struct tund_dataplane *dp, struct tund_peer *p,
 		ep.in6.sin6_port = htons(port);
 	else
 		ep.in4.sin_port = htons(port);
-	to_wg_endpoint(&ep, &wep);
-	tund_dataplane_now(&now);
-	/* The LAN path holds while beacons keep coming. */
-	tund_wg_peer_pin_endpoint(dp->wg, p->wg_peer,
-				  now.mono_ns + (uint64_t)TUND_LAN_FRESH_S * 1000000000ull);
-	tund_wg_peer_get_stats(dp->wg, p->wg_peer, &st);
-	if (st.endpoint.addr_len == wep.addr_len &&
-	    !memcmp(st.endpoint.addr, wep.addr, wep.addr_len))
-		return false;
-	tund_wg_peer_set_endpoint(dp->wg, p->wg_peer, &wep);
-	tund_wg_peer_connect(dp->wg, p->wg_peer, &now);
+	to_wg_endpoint(&ep, out);
 	return true;
+}
+
+/* 4 or 6 for an address (an IPv4-mapped one is 4), 0 for a path. */
+static int ip_version(const struct tund_wg_endpoint *ep)
+{
+	struct sockaddr_in6 in6;
+	uint16_t family;
+
+	memcpy(&family, ep->addr, sizeof(family));
+	if (family == AF_INET)
+		return 4;
+	if (family != AF_INET6 || ep->addr_len < sizeof(in6))
+		return 0;
+	memcpy(&in6, ep->addr, sizeof(in6));
+	return IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr) ? 4 : 6;
+}
+
+bool tund_dataplane_peer_probe_lan(struct tund_dataplane *dp, struct tund_peer *p,
+				   const struct sockaddr *addr, socklen_t len, uint16_t port)
+{
+	struct tund_wg_endpoint wep;
+	struct tund_wg_peer_stats st;
+	struct tund_wg_clock now;
+
+	if (!p->wg_peer || !lan_endpoint(dp, addr, len, port, &wep))
+		return false;
+	tund_wg_peer_get_stats(dp->wg, p->wg_peer, &st);
+	if (st.has_session && st.endpoint.addr_len == wep.addr_len &&
+	    !memcmp(st.endpoint.addr, wep.addr, wep.addr_len))
+		return false; /* it answered there already */
+	/* It answered on the LAN in the other IP version: a dual-stack member
+	 * beacons over both, and probing each would move the endpoint to and
+	 * fro with a handshake each time. */
+	if (st.has_session && ip_version(&st.endpoint) && ip_version(&st.endpoint) != ip_version(&wep))
+		return false;
+	tund_dataplane_now(&now);
+	return tund_wg_peer_probe(dp->wg, p->wg_peer, &wep, &now);
+}
+
+bool tund_dataplane_peer_on_udp(struct tund_dataplane *dp, struct tund_peer *p)
+{
+	struct tund_wg_peer_stats st;
+	uint16_t family;
+
+	if (!p->wg_peer)
+		return false;
+	tund_wg_peer_get_stats(dp->wg, p->wg_peer, &st);
+	if (!st.has_session || !st.endpoint.addr_len)
+		return false;
+	memcpy(&family, st.endpoint.addr, sizeof(family));
+	return family != TUND_AF_PATH;
 }
 
 /* Fast-path thread: what libnice would have delivered, a batch at a time,

@@ -70,10 +70,15 @@ void tund_dataplane_prio(struct tund_dataplane *dp, struct tund_prio_status *out
 uint64_t tund_dataplane_pace_pauses(struct tund_dataplane *dp);
 /* Makes the path the peer's endpoint and starts a handshake over it. */
 void tund_dataplane_peer_use_path(struct tund_dataplane *dp, struct tund_peer *p, uint32_t id);
-/* A LAN beacon showed the peer at addr (its listen port given): send to it
- * there directly over the UDP socket. Returns true if the endpoint changed. */
-bool tund_dataplane_peer_use_lan(struct tund_dataplane *dp, struct tund_peer *p,
-				 const struct sockaddr *addr, socklen_t len, uint16_t port);
+/* A LAN beacon hinted the peer at addr (its listen port given): probe it
+ * there over the UDP socket (tund_wg_peer_probe). The hint is not
+ * authenticated, so the endpoint moves only if the peer answers from there.
+ * Returns true if a probe went out (not when the endpoint is addr already). */
+bool tund_dataplane_peer_probe_lan(struct tund_dataplane *dp, struct tund_peer *p,
+				   const struct sockaddr *addr, socklen_t len, uint16_t port);
+/* The peer has a session over a plain UDP address (a LAN path that
+ * answered), not an ICE path. */
+bool tund_dataplane_peer_on_udp(struct tund_dataplane *dp, struct tund_peer *p);
 /* A datagram that arrived on a path (main thread): decrypt, write to TUN. */
 void tund_dataplane_path_receive(struct tund_dataplane *dp, uint32_t id, uint8_t *buf,
 				 size_t len);
