@@ -14,7 +14,8 @@ enum {
 	OFF_SUBJECT = 20,
 	OFF_ISSUER = 52,
 	OFF_TIME = 84,
-	OFF_SIG = 92,
+	OFF_ADDR4 = 92,
+	OFF_SIG = 96,
 };
 _Static_assert(OFF_SIG + TUND_XSIGN_LEN == TUND_RECORD_LEN, "layout");
 
@@ -48,6 +49,7 @@ size_t tund_record_sign(const struct tund_record *r, const uint8_t issuer_priv[3
 	memcpy(out + OFF_ISSUER, r->issuer, 32);
 	for (int i = 0; i < 8; i++)
 		out[OFF_TIME + i] = (uint8_t)(r->time_ms >> (56 - 8 * i));
+	memcpy(out + OFF_ADDR4, r->addr4, 4);
 	if (!tund_xsign(out + OFF_SIG, msg, signed_bytes(msg, out), issuer_priv))
 		return 0;
 	return TUND_RECORD_LEN;
@@ -73,6 +75,7 @@ enum tund_record_verdict tund_record_open(const uint8_t *in, size_t len,
 	memcpy(out->issuer, in + OFF_ISSUER, 32);
 	for (int i = 0; i < 8; i++)
 		out->time_ms = out->time_ms << 8 | in[OFF_TIME + i];
+	memcpy(out->addr4, in + OFF_ADDR4, 4);
 	return TUND_RECORD_OK;
 }
 

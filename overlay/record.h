@@ -7,7 +7,7 @@
  * network key holder cannot admit itself. Pure: libc, libsodium and
  * overlay/xsign only; no clock (callers pass times).
  *
- * Wire (188 bytes, integers big-endian):
+ * Wire (192 bytes, integers big-endian):
  *   0   magic "TR" (2)
  *   2   version 1 (1)
  *   3   kind (1): 1 admit, 2 block
@@ -15,8 +15,10 @@
  *   20  subject key (32)
  *   52  issuer key (32)
  *   84  time (8): unix milliseconds when the issuer signed it
- *   92  signature (96): tund_xsign by the issuer over
- *       "tund record v1\0" | bytes 0..91
+ *   92  IPv4 address (4): admit: the member's overlay address, chosen by the
+ *       issuer so that it collides with no member's; block: zero
+ *   96  signature (96): tund_xsign by the issuer over
+ *       "tund record v1\0" | bytes 0..95
  * Records carry no secret and are idempotent: a receiver keeps the newest
  * per subject (later time wins; at equal times block wins), so a replayed
  * older record changes nothing. They travel inside sealed signaling
@@ -29,7 +31,7 @@
 #include <stdint.h>
 
 enum {
-	TUND_RECORD_LEN = 188,
+	TUND_RECORD_LEN = 192,
 	TUND_RECORD_VERSION = 1,
 };
 
@@ -44,6 +46,7 @@ struct tund_record {
 	uint8_t subject[32];
 	uint8_t issuer[32];
 	uint64_t time_ms;
+	uint8_t addr4[4]; /* admit: the member's address; block: zero */
 };
 
 enum tund_record_verdict {

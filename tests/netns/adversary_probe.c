@@ -17,6 +17,11 @@
  *     two admit records for SUBJECT_KEY on its record topic: one signed by
  *     the attacker as issuer (not the admin), one naming the network's admin
  *     as issuer but signed by the attacker: both must be refused.
+ *   adversary_probe grind INVITE_FILE VICTIM_KEY VICTIM_ADDR
+ *     makes key pairs until one hashes (attempt 0) onto VICTIM_ADDR, the
+ *     victim's overlay IPv4 address, then prints "KEY <base64 public key>"
+ *     and a signed announce of that key: a newcomer that would take the
+ *     victim's address in the hashed assignment.
  *   adversary_probe flood INVITE_FILE ANY_KEY BROKER_HOST COUNT OVERSIZE HUGE
  *     publishes itself (libmosquitto, QoS 1) COUNT forged announces, each
  *     claiming a fresh random key on that key's announce topic, then
@@ -25,6 +30,7 @@
  *     taken all but the 100 KB ones (which a broker may refuse).
  * INVITE_FILE holds the invite text (secrets stay off command lines). */
 #include <mosquitto.h>
+#include <arpa/inet.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -214,6 +220,42 @@ static int flood(const struct tund_network *net, const uint8_t victim[32], const
 	return ret;
 }
 
+static int grind(const struct tund_network *net, const char *addr_text)
+{
+	static uint8_t buf[TUND_SIGNAL_MAX_LEN];
+	uint8_t priv[32], pub[32], want[4], v4[4], v6[16];
+	char topic[TUND_NET_TOPIC_MAX], b64[TUND_KEY_B64_LEN + 1];
+	struct tund_signal m;
+	unsigned long tries = 0;
+
+	if (inet_pton(AF_INET, addr_text, want) != 1)
+		return die("bad address");
+	do {
+		if (++tries > 50ul * 1000 * 1000)
+			return die("no key found");
+		tund_key_generate(priv);
+		if (!tund_key_public(pub, priv) || !tund_network_address(net, pub, 0, v4, v6))
+			return die("key");
+	} while (memcmp(v4, want, 4));
+	tund_key_encode(b64, pub);
+	printf("KEY %s\n", b64);
+	fprintf(stderr, "adversary_probe: %lu keys tried\n", tries);
+	memset(&m, 0, sizeof(m));
+	m.type = TUND_SIGNAL_ANNOUNCE;
+	memcpy(m.sender, pub, 32);
+	m.time_ms = now_ms();
+	m.listen_port = 51820;
+	m.session = 1;
+	strcpy(m.name, "ground");
+	size_t len = tund_signal_seal(&m, net->key, priv, buf, sizeof(buf));
+	sodium_memzero(priv, sizeof(priv));
+	if (!len)
+		return die("seal");
+	tund_network_announce_topic(net, pub, topic, sizeof(topic));
+	print_msg(topic, buf, len);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct tund_network net;
@@ -222,7 +264,7 @@ int main(int argc, char **argv)
 	int ret;
 
 	if (sodium_init() < 0 || argc < 4)
-		return die("usage: impersonate|unicast|topic|selfadmit|flood INVITE KEY ...");
+		return die("usage: impersonate|unicast|topic|selfadmit|grind|flood INVITE KEY ...");
 	static char text[TUND_INVITE_MAX_TEXT];
 	FILE *f = fopen(argv[2], "r");
 	size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
@@ -247,6 +289,8 @@ int main(int argc, char **argv)
 		ret = forge(&net, victim, NULL, atoll(argv[4]), atoi(argv[5]));
 	} else if (!strcmp(argv[1], "unicast") && argc == 6 && tund_key_decode(other, argv[4])) {
 		ret = forge(&net, victim, other, 0, atoi(argv[5]));
+	} else if (!strcmp(argv[1], "grind") && argc == 5) {
+		ret = grind(&net, argv[4]);
 	} else if (!strcmp(argv[1], "flood") && argc == 8) {
 		ret = flood(&net, victim, argv[4], atoi(argv[5]), atoi(argv[6]), atoi(argv[7]));
 	} else {

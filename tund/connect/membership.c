@@ -149,12 +149,40 @@ static void set_own_address(struct tund_membership *n, const uint8_t v4[4], cons
 	log_info("network %s: our address is %s", n->net.name, text);
 }
 
+/* A member's allowed IPs: its two addresses (pushed to the data plane when
+ * they change). */
+static void give_addresses(struct tund_daemon *d, struct tund_peer *p, const uint8_t v4[4],
+			   const uint8_t v6[16])
+{
+	struct tund_cidr c4 = { .family = AF_INET, .prefix = 32 };
+	struct tund_cidr c6 = { .family = AF_INET6, .prefix = 128 };
+
+	memcpy(c4.addr, v4, 4);
+	memcpy(c6.addr, v6, 16);
+	if (p->allowed_ips->len == 2 &&
+	    !memcmp(&g_array_index(p->allowed_ips, struct tund_cidr, 0), &c4, sizeof(c4)))
+		return;
+	g_array_set_size(p->allowed_ips, 0);
+	g_array_append_val(p->allowed_ips, c4);
+	g_array_append_val(p->allowed_ips, c6);
+	if (p->state == TUND_PEER_MEMBER && d->dp && p->wg_peer)
+		tund_dataplane_peer_apply(d->dp, p);
+}
+
+static void assign_from_records(struct tund_membership *n);
+
 void tund_membership_assign(struct tund_membership *n)
 {
-	GPtrArray *members = g_ptr_array_new();
+	GPtrArray *members;
 	struct tund_daemon *d = n->d;
 	uint8_t (*keys)[32], (*v4)[4], (*v6)[16];
 	size_t count;
+
+	if (n->net.has_admin) {
+		assign_from_records(n); /* the admin wrote each member's address */
+		return;
+	}
+	members = g_ptr_array_new();
 
 	for (guint i = 0; i < d->peers.items->len; i++) {
 		struct tund_peer *p = g_ptr_array_index(d->peers.items, i);
@@ -176,24 +204,8 @@ void tund_membership_assign(struct tund_membership *n)
 		goto out;
 	}
 	set_own_address(n, v4[0], v6[0]);
-	for (guint i = 0; i < members->len; i++) {
-		struct tund_peer *p = g_ptr_array_index(members, i);
-		struct tund_cidr c4 = { .family = AF_INET, .prefix = 32 };
-		struct tund_cidr c6 = { .family = AF_INET6, .prefix = 128 };
-		bool same;
-
-		memcpy(c4.addr, v4[i + 1], 4);
-		memcpy(c6.addr, v6[i + 1], 16);
-		same = p->allowed_ips->len == 2 &&
-		       !memcmp(&g_array_index(p->allowed_ips, struct tund_cidr, 0), &c4, sizeof(c4));
-		if (same)
-			continue;
-		g_array_set_size(p->allowed_ips, 0);
-		g_array_append_val(p->allowed_ips, c4);
-		g_array_append_val(p->allowed_ips, c6);
-		if (p->state == TUND_PEER_MEMBER && d->dp && p->wg_peer)
-			tund_dataplane_peer_apply(d->dp, p);
-	}
+	for (guint i = 0; i < members->len; i++)
+		give_addresses(d, g_ptr_array_index(members, i), v4[i + 1], v6[i + 1]);
 out:
 	g_free(keys);
 	g_free(v4);
@@ -352,6 +364,56 @@ static void publish_all_records(struct tund_membership *n)
 		publish_record(n, v);
 }
 
+/* The admin's own address is its attempt 0: it has no record, and every
+ * member computes the same. */
+static void admin_address(const struct tund_membership *n, uint8_t v4[4], uint8_t v6[16])
+{
+	tund_network_address(&n->net, n->net.admin, 0, v4, v6);
+}
+
+/* True if v4 is the admin's or in an admit record of another key. */
+static bool address_held(struct tund_membership *n, const uint8_t v4[4],
+			 const uint8_t subject[32])
+{
+	uint8_t a4[4], a6[16];
+	GHashTableIter it;
+	gpointer v;
+
+	admin_address(n, a4, a6);
+	if (!memcmp(a4, v4, 4))
+		return true;
+	g_hash_table_iter_init(&it, n->records);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		const struct held_record *h = v;
+
+		if (h->r.kind == TUND_RECORD_ADMIT && memcmp(h->r.subject, subject, 32) &&
+		    !memcmp(h->r.addr4, v4, 4))
+			return true;
+	}
+	return false;
+}
+
+/* The admitter picks the address, so a key ground to hash onto a member's
+ * address gets another one: collisions never move an existing member. A
+ * key admitted again keeps its old address while nobody else holds it. */
+static int pick_address(struct tund_membership *n, const uint8_t subject[32], uint8_t v4[4])
+{
+	struct held_record *old = held_record(n, subject);
+	uint8_t v6[16];
+
+	if (old && old->r.kind == TUND_RECORD_ADMIT && !address_held(n, old->r.addr4, subject)) {
+		memcpy(v4, old->r.addr4, 4);
+		return 0;
+	}
+	for (uint32_t a = 0; a < TUND_NET_ASSIGN_HASH_TRIES; a++) {
+		if (!tund_network_address(&n->net, subject, a, v4, v6))
+			return -EINVAL;
+		if (!address_held(n, v4, subject))
+			return 0;
+	}
+	return -EADDRINUSE; /* a nearly full prefix */
+}
+
 int tund_membership_sign_record(struct tund_membership *n, uint8_t kind, const uint8_t subject[32])
 {
 	struct tund_record r = { .kind = kind };
@@ -366,6 +428,12 @@ int tund_membership_sign_record(struct tund_membership *n, uint8_t kind, const u
 	r.time_ms = now_ms();
 	if (old && r.time_ms <= old->r.time_ms)
 		r.time_ms = old->r.time_ms + 1; /* a decision always supersedes the last */
+	if (kind == TUND_RECORD_ADMIT) {
+		int ret = pick_address(n, subject, r.addr4);
+
+		if (ret)
+			return ret;
+	}
 	if (!tund_record_sign(&r, n->d->private_key, raw))
 		return -EINVAL;
 	keep_record(n, &r, raw);
@@ -387,6 +455,7 @@ static void apply_record(struct tund_membership *n, const struct tund_record *r)
 	if (!memcmp(r->subject, d->public_key, 32)) {
 		if (r->kind == TUND_RECORD_BLOCK)
 			log_warn("network %s: its admin blocked this node", n->net.name);
+		tund_membership_assign(n); /* our address is in our admit record */
 		return;
 	}
 	if (p && !is_member_of(p, n))
@@ -411,13 +480,60 @@ static void apply_record(struct tund_membership *n, const struct tund_record *r)
 	tund_membership_member_connect(n, p);
 }
 
+/* Networks with an admin: the admin is at its attempt 0, every other member
+ * (and we) where its admit record says; a member whose record has not come
+ * yet (after a restart) keeps the addresses it had. */
+static void assign_from_records(struct tund_membership *n)
+{
+	struct tund_daemon *d = n->d;
+	const struct held_record *h;
+	uint8_t v4[4], v6[16];
+
+	if (tund_membership_is_admin(n)) {
+		admin_address(n, v4, v6);
+		set_own_address(n, v4, v6);
+	} else if ((h = held_record(n, d->public_key)) && h->r.kind == TUND_RECORD_ADMIT &&
+		   tund_network_address(&n->net, d->public_key, 0, v4, v6)) {
+		set_own_address(n, h->r.addr4, v6);
+	}
+	for (guint i = 0; i < d->peers.items->len; i++) {
+		struct tund_peer *p = g_ptr_array_index(d->peers.items, i);
+
+		if (!is_member_of(p, n) || p->state != TUND_PEER_MEMBER)
+			continue;
+		if (is_admin_key(n, p->public_key)) {
+			admin_address(n, v4, v6);
+			give_addresses(d, p, v4, v6);
+		} else if ((h = held_record(n, p->public_key)) && h->r.kind == TUND_RECORD_ADMIT &&
+			   tund_network_address(&n->net, p->public_key, 0, v4, v6)) {
+			give_addresses(d, p, h->r.addr4, v6);
+		}
+	}
+}
+
+/* Even the admin's word is checked: an admit address outside the prefix (or
+ * its network or broadcast address) would let a member source any address. */
+static bool record_address_ok(const struct tund_membership *n, const struct tund_record *r)
+{
+	struct tund_cidr net = n->net.prefix4, bcast = n->net.prefix4;
+	uint32_t host = 0xffffffffu >> net.prefix, a;
+
+	if (r->kind != TUND_RECORD_ADMIT)
+		return true;
+	memcpy(&a, bcast.addr, 4);
+	a |= htonl(host);
+	memcpy(bcast.addr, &a, 4);
+	return tund_cidr_contains(&net, r->addr4) && memcmp(r->addr4, net.addr, 4) &&
+	       memcmp(r->addr4, bcast.addr, 4);
+}
+
 static void on_record(struct tund_membership *n, const struct tund_signal *m)
 {
 	struct tund_record r;
 
 	if (!n->net.has_admin ||
 	    tund_record_open(m->record, sizeof(m->record), n->netid, &r) != TUND_RECORD_OK ||
-	    !is_admin_key(n, r.issuer)) {
+	    !is_admin_key(n, r.issuer) || !record_address_ok(n, &r)) {
 		n->drops[TUND_SIG_DROP_BAD_RECORD]++;
 		return;
 	}
