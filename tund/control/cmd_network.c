@@ -164,8 +164,10 @@ int tund_cmd_network_create(struct tund_daemon *d, JsonObject *req, JsonNode **o
 		}
 	}
 	/* Approve admission: the creator is the admin whose signed records say
-	 * who is a member, on every member (not each node's own guess). */
-	if (net.admission == TUND_ADMISSION_APPROVE) {
+	 * who is a member, on every member (not each node's own guess). The
+	 * records travel through the broker; without one, approval stays per
+	 * node. */
+	if (net.admission == TUND_ADMISSION_APPROVE && net.broker[0]) {
 		memcpy(net.admin, d->public_key, 32);
 		net.has_admin = true;
 	}
