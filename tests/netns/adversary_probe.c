@@ -40,6 +40,7 @@
 #include "overlay/keys.h"
 #include "overlay/network.h"
 #include "overlay/signal.h"
+#include "tests/netns/invite_file.h"
 
 static uint64_t now_ms(void)
 {
@@ -265,16 +266,8 @@ int main(int argc, char **argv)
 
 	if (sodium_init() < 0 || argc < 4)
 		return die("usage: impersonate|unicast|topic|selfadmit|grind|flood INVITE KEY ...");
-	static char text[TUND_INVITE_MAX_TEXT];
-	FILE *f = fopen(argv[2], "r");
-	size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
-
-	if (f)
-		fclose(f);
-	text[n] = '\0';
-	if (!tund_invite_decode(text, &net, &why))
+	if (!read_invite_file(argv[2], &net, &why))
 		return die(why ? why : "invite");
-	sodium_memzero(text, sizeof(text));
 	if (!tund_key_decode(victim, argv[3]))
 		return die("bad key");
 	if (!strcmp(argv[1], "topic")) {

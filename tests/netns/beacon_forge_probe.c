@@ -28,6 +28,7 @@
 #include "overlay/blake2s.h"
 #include "overlay/keys.h"
 #include "overlay/network.h"
+#include "tests/netns/invite_file.h"
 
 static uint64_t now_ms(void)
 {
@@ -116,24 +117,15 @@ static int send_all(bool old, const struct tund_network *net, const uint8_t vict
 
 int main(int argc, char **argv)
 {
-	static char text[TUND_INVITE_MAX_TEXT];
 	struct tund_network net;
 	uint8_t victim[32];
 	const char *why = NULL;
-	FILE *f;
-	size_t n;
 	int ret;
 
 	if (sodium_init() < 0 || argc != 6 || (strcmp(argv[1], "forge") && strcmp(argv[1], "old")))
 		return die("usage: forge|old INVITE_FILE VICTIM_KEY COUNT DST_IP");
-	f = fopen(argv[2], "r");
-	n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
-	if (f)
-		fclose(f);
-	text[n] = '\0';
-	if (!tund_invite_decode(text, &net, &why))
+	if (!read_invite_file(argv[2], &net, &why))
 		return die(why ? why : "invite");
-	sodium_memzero(text, sizeof(text));
 	if (!tund_key_decode(victim, argv[3]))
 		ret = die("bad key");
 	else

@@ -62,3 +62,11 @@ transfer() {
 	got=$(sha256sum <"$T_DIR/received" | cut -d' ' -f1)
 	[ "$got" = "$want" ] || fail "$mb MB transfer corrupted"
 }
+
+# broker_publish TOPIC HEX [-r]: one raw message onto the lab's broker, as an
+# attacker holding the broker (or the network key) would send it.
+broker_publish() {
+	python3 -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.argv[1]))' "$2" \
+		>"$T_DIR/msg"
+	lab_exec srv mosquitto_pub -h "$LAB_SRV" -t "$1" -f "$T_DIR/msg" ${3:-}
+}

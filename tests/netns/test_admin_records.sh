@@ -47,10 +47,7 @@ has_addr() { [ -n "$(overlay_addr "$1")" ]; }
 # own_addr HOST: its address, once its admit record has given it one.
 own_addr() { wait_until 60 has_addr "$1" || fail "$1 got no address"; overlay_addr "$1"; }
 publish() { # FILE of "TOPIC HEX" lines, published retained
-	while read -r topic hex; do
-		python3 -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.argv[1]))' "$hex" >"$T_DIR/msg"
-		lab_exec srv mosquitto_pub -h "$LAB_SRV" -t "$topic" -f "$T_DIR/msg" -r || fail "publish"
-	done <"$1"
+	while read -r topic hex; do broker_publish "$topic" "$hex" -r || fail "publish"; done <"$1"
 }
 
 # b joins; a approves it.

@@ -31,12 +31,7 @@ A=$(overlay_addr a) B=$(overlay_addr b)
 wait_until 45 pings a "$B" || fail "a cannot ping b"
 KA=$(pubkey a) KB=$(pubkey b)
 
-publish() { # TOPIC HEX [-r]
-	python3 -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.argv[1]))' "$2" \
-		>"$T_DIR/msg"
-	lab_exec srv mosquitto_pub -h "$LAB_SRV" -t "$1" -f "$T_DIR/msg" ${3:-} ||
-		fail "publish failed"
-}
+publish() { broker_publish "$@" || fail "publish failed"; }
 drop() { # HOST FIELD
 	ctl "$1" networks --json | jq ".[] | select(.name == \"friends\") | .signaling.dropped.$2"
 }

@@ -26,10 +26,7 @@ a_other_hex=$(grep "^tund/$other_id/" "$T_DIR/retained" | head -n 1 | cut -d' ' 
 a_friends=$(grep "^tund/$friends_id/" "$T_DIR/retained" | cut -d' ' -f2)
 [ -n "$friends_topic" ] && [ -n "$a_other_hex" ] || fail "announces not found"
 
-publish() { # TOPIC HEX
-	python3 -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.argv[1]))' "$2" >"$T_DIR/msg"
-	lab_exec srv mosquitto_pub -h "$LAB_SRV" -t "$1" -f "$T_DIR/msg" || fail "publish failed"
-}
+publish() { broker_publish "$1" "$2" || fail "publish failed"; }
 drops() { # HOST: the friends network's signaling drop counters
 	ctl "$1" networks --json | jq -c '.[] | select(.name == "friends") | .signaling.dropped'
 }
