@@ -13,6 +13,7 @@
 
 #include "overlay/keys.h"
 #include "overlay/network.h"
+#include "overlay/record.h"
 #include "overlay/signal.h"
 #include "tests/unit/daemon_fixture.h"
 #include "tests/unit/unit.h"
@@ -544,6 +545,110 @@ UNIT_TEST(netrt_reload_applies_network_servers)
 	if (reply)
 		json_node_unref(reply);
 	CHECK(tund_membership_effective(n)->n_stun == 0 && !tund_membership_effective(n)->broker[0]);
+	sodium_memzero(&net, sizeof(net));
+	fx_free(&f);
+	netns_leave(ns);
+}
+
+/* A sealed record message: the record signed by `signer` naming `issuer`,
+ * carried in a message sealed by `signer`. */
+static void send_record(struct tund_membership *n, const struct tund_network *net,
+			const struct node *signer, const uint8_t issuer[32], uint8_t kind,
+			const uint8_t subject[32], const uint8_t addr4[4], uint64_t time_ms)
+{
+	struct tund_record r = { .kind = kind, .time_ms = time_ms };
+	static struct tund_signal m;
+	uint8_t buf[TUND_SIGNAL_MAX_LEN];
+	size_t len;
+
+	tund_network_id(net->key, r.netid);
+	memcpy(r.subject, subject, 32);
+	memcpy(r.issuer, issuer, 32);
+	if (addr4)
+		memcpy(r.addr4, addr4, 4);
+	memset(&m, 0, sizeof(m));
+	m.type = TUND_SIGNAL_RECORD;
+	m.has_record = true;
+	memcpy(m.sender, signer->pub, 32);
+	m.time_ms = now_ms();
+	CHECK(tund_record_sign(&r, signer->priv, m.record) == TUND_RECORD_LEN);
+	len = tund_signal_seal(&m, net->key, signer->priv, buf, sizeof(buf));
+	CHECK(len > 0);
+	tund_membership_receive(n, buf, len, true);
+}
+
+static bool holds_v4(const struct tund_peer *p, const uint8_t v4[4])
+{
+	return p && p->allowed_ips->len == 2 &&
+	       !memcmp(g_array_index(p->allowed_ips, struct tund_cidr, 0).addr, v4, 4);
+}
+
+/* A member (not the admin) of a network with an admin: only the admin's
+ * records make members, at the address the record names; records by anyone
+ * else, with an address outside the prefix, or older than what we hold
+ * change nothing; announces of unadmitted keys leave no state. */
+UNIT_TEST(netrt_admin_records_decide_membership)
+{
+	int ns = netns_enter();
+	if (ns < 0)
+		return;
+	struct fx f;
+	fx_init(&f);
+	struct tund_network net;
+	struct node admin, y, z, w;
+	uint8_t in4[4], out4[4] = { 192, 0, 2, 1 }, bcast4[4];
+	uint64_t t = now_ms();
+
+	node_new(&admin);
+	node_new(&y);
+	node_new(&z);
+	node_new(&w);
+	const char *why = NULL;
+	CHECK(tund_network_init_new(&net, "club", &why));
+	CHECK(tund_network_set_prefix4(&net, "10.61.0.0/16", &why));
+	net.admission = TUND_ADMISSION_APPROVE;
+	memcpy(net.admin, admin.pub, 32);
+	net.has_admin = true;
+	struct tund_membership *n = tund_membership_start(&f.d, &net, true);
+	g_ptr_array_add(f.d.networks, n);
+	memcpy(in4, (uint8_t[4]){ 10, 61, 7, 9 }, 4);
+	memcpy(bcast4, (uint8_t[4]){ 10, 61, 255, 255 }, 4);
+
+	/* An unadmitted key's announce: no peer, counted; even during joining. */
+	announce(n, &w, net.key);
+	CHECK(!tund_peer_list_find(&f.d.peers, w.b64) && dropped(n, "not_admitted") == 1);
+	/* The admin announces: a member (it needs no record). */
+	announce(n, &admin, net.key);
+	struct tund_peer *pa = tund_peer_list_find(&f.d.peers, admin.b64);
+	CHECK(pa && pa->state == TUND_PEER_MEMBER);
+
+	/* The admin admits y at 10.61.7.9. */
+	send_record(n, &net, &admin, admin.pub, TUND_RECORD_ADMIT, y.pub, in4, t);
+	struct tund_peer *py = tund_peer_list_find(&f.d.peers, y.b64);
+	CHECK(py && py->state == TUND_PEER_MEMBER && holds_v4(py, in4));
+	/* y signs an admit for z as itself, and one claiming the admin's key. */
+	send_record(n, &net, &y, y.pub, TUND_RECORD_ADMIT, z.pub, in4, t);
+	send_record(n, &net, &y, admin.pub, TUND_RECORD_ADMIT, z.pub, in4, t);
+	CHECK(!tund_peer_list_find(&f.d.peers, z.b64) && dropped(n, "bad_record") == 2);
+	/* The admin's own record with an address outside the prefix, or its
+	 * broadcast address: refused. */
+	send_record(n, &net, &admin, admin.pub, TUND_RECORD_ADMIT, z.pub, out4, t);
+	send_record(n, &net, &admin, admin.pub, TUND_RECORD_ADMIT, z.pub, bcast4, t);
+	CHECK(!tund_peer_list_find(&f.d.peers, z.b64) && dropped(n, "bad_record") == 4);
+	/* The admin blocks y; an older admit (a replay) does not undo it. */
+	send_record(n, &net, &admin, admin.pub, TUND_RECORD_BLOCK, y.pub, NULL, t + 1);
+	CHECK(py && py->state == TUND_PEER_BLOCKED);
+	send_record(n, &net, &admin, admin.pub, TUND_RECORD_ADMIT, y.pub, in4, t);
+	CHECK(py && py->state == TUND_PEER_BLOCKED);
+	/* A newer admit does. */
+	send_record(n, &net, &admin, admin.pub, TUND_RECORD_ADMIT, y.pub, in4, t + 2);
+	CHECK(py && py->state == TUND_PEER_MEMBER && holds_v4(py, in4));
+	/* Our own admit gives us our address. */
+	uint8_t mine[4] = { 10, 61, 3, 4 };
+	send_record(n, &net, &admin, admin.pub, TUND_RECORD_ADMIT, f.d.public_key, mine, t);
+	g_autofree char *ours = summary_string(n, "address");
+	CHECK(ours && !strcmp(ours, "10.61.3.4/16"));
+
 	sodium_memzero(&net, sizeof(net));
 	fx_free(&f);
 	netns_leave(ns);
