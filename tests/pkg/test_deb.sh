@@ -170,11 +170,14 @@ ct_cleanup() {
 	return 0
 }
 
-# The container's PID 1: nspawn's child in another PID namespace.
+# The container's PID 1: nspawn's child in another PID namespace, once it
+# runs systemd (before that exec, a short-lived child of nspawn can be the
+# one seen there, and nsenter then finds its PID gone).
 leader() {
 	local p
 	for p in $(pgrep -P "$NSPAWN"); do
-		if [ "$(readlink "/proc/$p/ns/pid")" != "$(readlink /proc/self/ns/pid)" ]; then
+		if [ "$(readlink "/proc/$p/ns/pid")" != "$(readlink /proc/self/ns/pid)" ] &&
+			[ "$(cat "/proc/$p/comm" 2>/dev/null)" = systemd ]; then
 			LEADER=$p
 			return 0
 		fi
