@@ -26,6 +26,8 @@ enum {
 	TAG_ADMISSION = 7,
 	TAG_NO_BROADCAST = 8, /* present (empty): LAN-game broadcast is off */
 	TAG_ADMIN = 9,        /* the admin's public key: it signs membership records */
+	TAG_TOKEN = 10,       /* a limited invite's token (TUND_NET_TOKEN_LEN) */
+	TAG_EXPIRES = 11,     /* a limited invite's expiry: u64 unix ms, big-endian */
 	TURN_FLAG_TCP = 1,
 	/* Binary invite at its largest is about 3 KB. */
 	INVITE_BIN_MAX = 3072,
@@ -281,6 +283,14 @@ size_t tund_invite_encode(const struct tund_network *net, char *out, size_t cap)
 		put_field(&w, TAG_NO_BROADCAST, "", 0);
 	if (net->has_admin)
 		put_field(&w, TAG_ADMIN, net->admin, 32);
+	if (net->has_token) {
+		uint8_t exp[8];
+
+		for (int i = 0; i < 8; i++)
+			exp[i] = (uint8_t)(net->invite_expires_ms >> (56 - 8 * i));
+		put_field(&w, TAG_TOKEN, net->invite_token, TUND_NET_TOKEN_LEN);
+		put_field(&w, TAG_EXPIRES, exp, sizeof(exp));
+	}
 	if (w.ok) {
 		uint8_t check[INVITE_CHECK_LEN];
 		tund_blake2s(check, sizeof(check), bin, w.len, NULL, 0);
@@ -438,13 +448,36 @@ static bool decode_server(uint8_t tag, const uint8_t *v, size_t flen, bool again
 	}
 }
 
+/* A limited invite's token and expiry (both or neither, checked at the end). */
+static bool decode_limit(uint8_t tag, const uint8_t *v, size_t flen, bool again,
+			 struct tund_network *n, const char **why)
+{
+	if (tag == TAG_TOKEN) {
+		if (again || flen != TUND_NET_TOKEN_LEN) {
+			SET_WHY("invite: bad invite token");
+			return false;
+		}
+		memcpy(n->invite_token, v, flen);
+		n->has_token = true;
+		return true;
+	}
+	if (again || flen != 8) {
+		SET_WHY("invite: bad expiry");
+		return false;
+	}
+	n->invite_expires_ms = 0;
+	for (size_t i = 0; i < 8; i++)
+		n->invite_expires_ms = n->invite_expires_ms << 8 | v[i];
+	return true;
+}
+
 /* One field; *seen has bit 1 << tag for each known tag seen so far. */
 static bool decode_field(uint8_t tag, const uint8_t *v, size_t flen, unsigned *seen,
 			 struct tund_network *n, const char **why)
 {
 	bool again;
 
-	if (tag > TAG_ADMIN)
+	if (tag > TAG_EXPIRES)
 		return true; /* a newer field: skip */
 	again = *seen & 1u << tag;
 	*seen |= 1u << tag;
@@ -479,6 +512,9 @@ static bool decode_field(uint8_t tag, const uint8_t *v, size_t flen, unsigned *s
 		memcpy(n->admin, v, 32);
 		n->has_admin = true;
 		return true;
+	case TAG_TOKEN:
+	case TAG_EXPIRES:
+		return decode_limit(tag, v, flen, again, n, why);
 	default:
 		return true; /* tag 0: not used, skipped as before */
 	}
@@ -519,6 +555,10 @@ static bool decode_fields(const uint8_t *p, size_t len, struct tund_network *n, 
 	}
 	if (!(seen & 1u << TAG_NAME) || !(seen & 1u << TAG_KEY) || !(seen & 1u << TAG_PREFIX4)) {
 		SET_WHY("invite: missing name, key or prefix");
+		return false;
+	}
+	if (!(seen & 1u << TAG_TOKEN) != !(seen & 1u << TAG_EXPIRES)) {
+		SET_WHY("invite: a token without an expiry, or an expiry without a token");
 		return false;
 	}
 	return true;

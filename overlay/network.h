@@ -31,10 +31,18 @@
  *   6 TURN: port(2) | flags(1, bit0 = tcp) | hostlen(1) host | userlen(1) user
  *           | passlen(1) pass             at most TUND_NET_MAX_TURN
  *   7 admission (1): 0 open, 1 approve    at most once (absent: open)
+ *   8 no broadcast (0)                    at most once
+ *   9 admin key (32)                      at most once (approve with a broker)
+ *  10 invite token (16)                   with 11: a limited invite (below)
+ *  11 invite expiry (8): unix ms          with 10
  * and last 4 check bytes: BLAKE2s-32 (unkeyed, outlen 4) of everything before
  * them, so a cut or mistyped invite is refused rather than read as a smaller
  * valid one (a cut could otherwise drop the admission field or servers).
- * Unknown tags are skipped (forward compatible); every length is checked. */
+ * Unknown tags are skipped (forward compatible); every length is checked.
+ * A limited invite (`network invite NAME --expires/--uses` on a network's
+ * admin) carries a random token, a secret the admin keeps only hashed
+ * (tund/connect/invites.h); the joiner sends it to the admin, which admits
+ * it while the invite has uses left and has not expired or been revoked. */
 #ifndef TUND_OVERLAY_NETWORK_H
 #define TUND_OVERLAY_NETWORK_H
 
@@ -54,6 +62,7 @@ enum {
 	TUND_NET_ID_LEN = 16,
 	TUND_NET_KEY_LEN = 32,
 	TUND_NET_TAG_LEN = 16,
+	TUND_NET_TOKEN_LEN = 16,
 	TUND_INVITE_VERSION = 1,
 	/* Longest invite text including the NUL: fits every field at its maximum. */
 	TUND_INVITE_MAX_TEXT = 4608,
@@ -82,6 +91,11 @@ struct tund_network {
 	 * (overlay/record.h) admit and block members, on every member. */
 	uint8_t admin[32];
 	bool has_admin;
+	/* A limited invite: its token (a secret: it admits whoever shows it
+	 * first) and expiry. Plain invites have none. */
+	uint8_t invite_token[TUND_NET_TOKEN_LEN];
+	bool has_token;
+	uint64_t invite_expires_ms;
 };
 
 /* Errors are reported as a static string in *why (why may be NULL). */

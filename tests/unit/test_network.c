@@ -153,6 +153,52 @@ UNIT_TEST(network_invite_roundtrip)
 	CHECK(len > 3000);
 	CHECK(tund_invite_decode(text, &b, &why));
 	CHECK(net_equal(&a, &b));
+	/* With an admin and a limited invite's token it still fits. */
+	a.has_admin = a.has_token = true;
+	a.invite_expires_ms = UINT64_MAX;
+	CHECK(tund_invite_encode(&a, text, sizeof(text)) > len);
+	CHECK(tund_invite_decode(text, &b, &why) && b.has_token && b.has_admin);
+}
+
+static void raw_invite(char *text, size_t cap, const uint8_t *bin, size_t len);
+static size_t base_fields(uint8_t *b, uint8_t version, uint8_t prefix_len, uint8_t last_octet);
+
+/* A limited invite carries its token and expiry; a plain one neither. */
+UNIT_TEST(network_invite_limited_roundtrip)
+{
+	struct tund_network a, b;
+	char text[TUND_INVITE_MAX_TEXT];
+	const char *why = NULL;
+	size_t plain;
+
+	CHECK(sodium_init() >= 0);
+	full_network(&a);
+	plain = tund_invite_encode(&a, text, sizeof(text));
+	CHECK(plain > 0 && tund_invite_decode(text, &b, &why));
+	CHECK(!b.has_token && b.invite_expires_ms == 0);
+	randombytes_buf(a.invite_token, sizeof(a.invite_token));
+	a.has_token = true;
+	a.invite_expires_ms = 1796677200000ull; /* 2026-12-06 21:00:00 UTC */
+	CHECK(tund_invite_encode(&a, text, sizeof(text)) > plain);
+	memset(&b, 0, sizeof(b));
+	CHECK(tund_invite_decode(text, &b, &why));
+	CHECK(net_equal(&a, &b) && b.has_token);
+	CHECK(!memcmp(a.invite_token, b.invite_token, sizeof(a.invite_token)));
+	CHECK(b.invite_expires_ms == 1796677200000ull);
+	sodium_memzero(&a, sizeof(a));
+	sodium_memzero(&b, sizeof(b));
+
+	/* A token without an expiry, a short token: refused. */
+	uint8_t bin[128];
+	size_t n = base_fields(bin, 1, 24, 0);
+	bin[n] = 10, bin[n + 1] = 0, bin[n + 2] = 16;
+	memset(bin + n + 3, 7, 16);
+	raw_invite(text, sizeof(text), bin, n + 19);
+	why = NULL;
+	CHECK(!tund_invite_decode(text, &b, &why) && why && strstr(why, "expiry"));
+	bin[n + 2] = 15;
+	raw_invite(text, sizeof(text), bin, n + 18);
+	CHECK(!tund_invite_decode(text, &b, &why) && strstr(why, "token"));
 }
 
 /* Builds an invite from raw bytes (version byte included), adding the check. */
