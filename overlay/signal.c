@@ -34,6 +34,8 @@ enum {
 	TAG_CANDIDATE = 6,
 	TAG_EOC = 7,
 	TAG_RECORD = 8,
+	TAG_TOKEN = 9,
+	TAG_REASON = 10,
 	PAYLOAD_MAX = TUND_SIGNAL_MAX_LEN - TUND_SIGNAL_ANNOUNCE_HEADER_LEN - ANN_FIXED - TAG_LEN,
 };
 
@@ -41,6 +43,7 @@ _Static_assert(OFF_NONCE + TUND_SIGNAL_NONCE_LEN == TUND_SIGNAL_ANNOUNCE_HEADER_
 _Static_assert(OFF_EPHEMERAL + 32 == TUND_SIGNAL_UNICAST_HEADER_LEN, "unicast layout");
 _Static_assert(crypto_aead_xchacha20poly1305_ietf_ABYTES == TUND_SIGNAL_TAG_LEN, "tag size");
 _Static_assert(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES == TUND_SIGNAL_NONCE_LEN, "nonce");
+_Static_assert((int)TUND_SIGNAL_TOKEN_LEN == (int)TUND_NET_TOKEN_LEN, "an invite token fits a join");
 
 static const char announce_key_label[] = "tund sig announce v2";
 static const char announce_sig_label[] = "tund sig announce signature v2";
@@ -63,7 +66,8 @@ static void expected_netid(const uint8_t netkey[32], uint8_t id[16])
 
 static bool unicast(uint8_t type)
 {
-	return type >= TUND_SIGNAL_OFFER && type <= TUND_SIGNAL_BYE;
+	return (type >= TUND_SIGNAL_OFFER && type <= TUND_SIGNAL_BYE) ||
+	       type == TUND_SIGNAL_JOIN || type == TUND_SIGNAL_REFUSED;
 }
 
 /* X25519; libsodium refuses an all-zero result (a low-order key). */
@@ -173,9 +177,15 @@ static bool message_valid(const struct tund_signal *m)
 	size_t nl = strnlen(m->name, sizeof(m->name)), ul = strnlen(m->ufrag, sizeof(m->ufrag)),
 	       pl = strnlen(m->pwd, sizeof(m->pwd));
 
-	if (m->type < TUND_SIGNAL_ANNOUNCE || m->type > TUND_SIGNAL_RECORD)
+	size_t rl = strnlen(m->reason, sizeof(m->reason));
+
+	if (m->type < TUND_SIGNAL_ANNOUNCE || m->type > TUND_SIGNAL_REFUSED)
 		return false;
-	if (m->has_record != (m->type == TUND_SIGNAL_RECORD))
+	if (m->has_record != (m->type == TUND_SIGNAL_RECORD) ||
+	    m->has_token != (m->type == TUND_SIGNAL_JOIN))
+		return false;
+	if ((rl != 0) != (m->type == TUND_SIGNAL_REFUSED) || rl == sizeof(m->reason) ||
+	    !printable(m->reason, rl))
 		return false;
 	if (unicast(m->type) == is_zero(m->recipient, 32))
 		return false;
@@ -248,7 +258,44 @@ static size_t encode_payload(const struct tund_signal *m, uint8_t *buf, size_t c
 		put_field(&w, TAG_EOC, NULL, 0);
 	if (m->has_record)
 		put_field(&w, TAG_RECORD, m->record, TUND_RECORD_LEN);
+	if (m->has_token)
+		put_field(&w, TAG_TOKEN, m->token, TUND_SIGNAL_TOKEN_LEN);
+	if (m->reason[0])
+		put_str(&w, TAG_REASON, m->reason);
 	return w.ok ? w.len : 0;
+}
+
+/* End of candidates, a record, a join's token, a refusal's reason; other
+ * tags are newer fields, skipped. */
+static bool decode_other(uint8_t tag, const uint8_t *v, size_t flen, struct tund_signal *m)
+{
+	switch (tag) {
+	case TAG_EOC:
+		if (flen != 0)
+			return false;
+		m->end_of_candidates = true;
+		return true;
+	case TAG_RECORD:
+		if (flen != TUND_RECORD_LEN)
+			return false;
+		memcpy(m->record, v, flen);
+		m->has_record = true;
+		return true;
+	case TAG_TOKEN:
+		if (flen != TUND_SIGNAL_TOKEN_LEN)
+			return false;
+		memcpy(m->token, v, flen);
+		m->has_token = true;
+		return true;
+	case TAG_REASON:
+		if (flen < 1 || flen > TUND_SIGNAL_REASON_MAX || !printable((const char *)v, flen))
+			return false;
+		memcpy(m->reason, v, flen);
+		m->reason[flen] = '\0';
+		return true;
+	default:
+		return true; /* a newer field: skip */
+	}
 }
 
 static bool decode_payload(const uint8_t *p, size_t len, struct tund_signal *m)
@@ -270,7 +317,7 @@ static bool decode_payload(const uint8_t *p, size_t len, struct tund_signal *m)
 			return false;
 		v = p;
 		p += flen;
-		if (tag >= TAG_SESSION && tag <= TAG_RECORD && tag != TAG_CANDIDATE) {
+		if (tag >= TAG_SESSION && tag <= TAG_REASON && tag != TAG_CANDIDATE) {
 			if (seen & (1u << tag))
 				return false;
 			seen |= 1u << tag;
@@ -313,19 +360,10 @@ static bool decode_payload(const uint8_t *p, size_t len, struct tund_signal *m)
 			m->candidates[m->n_candidates][flen] = '\0';
 			m->n_candidates++;
 			break;
-		case TAG_EOC:
-			if (flen != 0)
-				return false;
-			m->end_of_candidates = true;
-			break;
-		case TAG_RECORD:
-			if (flen != TUND_RECORD_LEN)
-				return false;
-			memcpy(m->record, v, flen);
-			m->has_record = true;
-			break;
 		default:
-			break; /* a newer field: skip */
+			if (!decode_other(tag, v, flen, m))
+				return false;
+			break;
 		}
 	}
 	return message_valid(m);

@@ -37,9 +37,12 @@
  *   4 ufrag (4..256)     5 pwd (22..256)   both printable ASCII without space
  *   6 candidate (..255, printable ASCII, starts "a=candidate:"), up to 16
  *   7 end of candidates (0)   8 record (TUND_RECORD_LEN, overlay/record.h)
- * Offer, answer and restart must carry ufrag and pwd; a record message carries
- * a record and nothing but records carry one; single fields at most once.
- * Types 1 (announce) and 7 (record) are sealed as announces, 2-6 as unicast. */
+ *   9 invite token (TUND_NET_TOKEN_LEN)   10 reason (1..128, printable ASCII)
+ * Offer and answer must carry ufrag and pwd; a record message carries a
+ * record and nothing but records carry one; a join carries a token and
+ * nothing else does; a refusal carries a reason and nothing else does;
+ * single fields at most once. Types 1 (announce) and 7 (record) are sealed
+ * as announces, 2-6, 8 (join) and 9 (refused) as unicast. */
 #ifndef TUND_OVERLAY_SIGNAL_H
 #define TUND_OVERLAY_SIGNAL_H
 
@@ -60,6 +63,10 @@ enum tund_signal_type {
 	 * one membership record (overlay/record.h). No replay window: records
 	 * are idempotent and ordered by their own signed time. */
 	TUND_SIGNAL_RECORD = 7,
+	/* To a network's admin: "admit me", with a limited invite's token. */
+	TUND_SIGNAL_JOIN = 8,
+	/* From the admin: the join was refused, and why (a line for a person). */
+	TUND_SIGNAL_REFUSED = 9,
 };
 
 enum {
@@ -75,6 +82,8 @@ enum {
 	TUND_SIGNAL_PWD_MIN = 22,
 	TUND_SIGNAL_CRED_MAX = 256,
 	TUND_SIGNAL_CANDIDATE_MAX = 255,
+	TUND_SIGNAL_TOKEN_LEN = 16, /* TUND_NET_TOKEN_LEN */
+	TUND_SIGNAL_REASON_MAX = 128,
 	/* Replay: messages further than this from now are stale. */
 	TUND_SIGNAL_MAX_SKEW_MS = 120000,
 	/* A retained announce (the broker keeps the newest one) may be this old;
@@ -105,6 +114,9 @@ struct tund_signal {
 	bool end_of_candidates;
 	uint8_t record[TUND_RECORD_LEN]; /* record messages only: still to be checked */
 	bool has_record;
+	uint8_t token[TUND_SIGNAL_TOKEN_LEN]; /* join only: a secret, wipe it */
+	bool has_token;
+	char reason[TUND_SIGNAL_REASON_MAX + 1]; /* refused only */
 };
 
 enum tund_signal_verdict {

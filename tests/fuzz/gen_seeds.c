@@ -55,14 +55,19 @@ static int invites(const char *dir)
 	n.has_admin = true;
 	err |= !tund_invite_encode(&n, text, sizeof(text));
 	err |= write_file(dir, "invite", "full", text, strlen(text));
+	memset(n.invite_token, 0x3c, sizeof(n.invite_token));
+	n.has_token = true;
+	n.invite_expires_ms = FUZZ_SIGNAL_NOW_MS + 86400000;
+	err |= !tund_invite_encode(&n, text, sizeof(text));
+	err |= write_file(dir, "invite", "limited", text, strlen(text));
 	return err;
 }
 
 static int signals(const char *dir)
 {
 	static const uint8_t zero[32];
-	static const char *const names[] = { "", "announce", "offer", "answer",
-					     "candidate", "restart", "bye" };
+	static const char *const names[] = { "", "announce", "offer", "answer", "candidate",
+					     "restart", "bye", "record", "join", "refused" };
 	static struct tund_signal m;
 	static uint8_t buf[TUND_SIGNAL_MAX_LEN];
 	static char text[TUND_SIGNAL_TEXT_MAX];
@@ -73,7 +78,9 @@ static int signals(const char *dir)
 	fuzz_signal_keys(netkey, rpriv, spriv);
 	if (!tund_key_public(rpub, rpriv) || !tund_key_public(spub, spriv))
 		return 1;
-	for (uint8_t t = TUND_SIGNAL_ANNOUNCE; t <= TUND_SIGNAL_BYE; t++) {
+	for (uint8_t t = TUND_SIGNAL_ANNOUNCE; t <= TUND_SIGNAL_REFUSED; t++) {
+		if (t == TUND_SIGNAL_RECORD)
+			continue; /* below */
 		memset(&m, 0, sizeof(m));
 		m.type = t;
 		memcpy(m.sender, spub, 32);
@@ -97,6 +104,12 @@ static int signals(const char *dir)
 			m.n_candidates = 2;
 			m.end_of_candidates = t == TUND_SIGNAL_CANDIDATE;
 		}
+		if (t == TUND_SIGNAL_JOIN) {
+			memset(m.token, 0x3c, sizeof(m.token));
+			m.has_token = true;
+		}
+		if (t == TUND_SIGNAL_REFUSED)
+			strcpy(m.reason, "invite already used");
 		len = tund_signal_seal(&m, netkey, spriv, buf, sizeof(buf));
 		err |= !len;
 		err |= write_file(dir, "signal", names[t], buf, len);
