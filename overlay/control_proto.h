@@ -21,6 +21,8 @@
 #define TUND_CMD_NETWORK_JOIN "network.join"
 #define TUND_CMD_NETWORK_LEAVE "network.leave"
 #define TUND_CMD_NETWORK_INVITE "network.invite"
+#define TUND_CMD_NETWORK_INVITES "network.invites"
+#define TUND_CMD_NETWORK_INVITE_REVOKE "network.invite_revoke"
 #define TUND_CMD_NETWORKS "networks"
 #define TUND_CMD_PING "ping"
 #define TUND_CMD_NETCHECK "netcheck"
@@ -53,6 +55,10 @@
 #define TUND_KEY_ENABLED "enabled"
 #define TUND_KEY_ENDPOINT "endpoint"
 #define TUND_KEY_ERROR "error"
+#define TUND_KEY_EXPIRED "expired"
+#define TUND_KEY_EXPIRES "expires"
+#define TUND_KEY_EXPIRES_AT "expires_at"
+#define TUND_KEY_EXPIRES_S "expires_s"
 #define TUND_KEY_FAST_PATHS "fast_paths"
 #define TUND_KEY_FILTERING "filtering"
 #define TUND_KEY_FOREIGN "foreign"
@@ -61,6 +67,8 @@
 #define TUND_KEY_ID "id"
 #define TUND_KEY_INTERFACE "interface"
 #define TUND_KEY_INVITE "invite"
+#define TUND_KEY_INVITES "invites"
+#define TUND_KEY_JOIN_REFUSED "join_refused"
 #define TUND_KEY_LAST_ERROR "last_error"
 #define TUND_KEY_LATEST_HANDSHAKE "latest_handshake"
 #define TUND_KEY_LEFT "left"
@@ -104,11 +112,12 @@
 #define TUND_KEY_REMOVED "removed"
 #define TUND_KEY_REPLAYED "replayed"
 #define TUND_KEY_RESULT "result"
+#define TUND_KEY_REVOKED "revoked"
 #define TUND_KEY_RTT_MS "rtt_ms"
 #define TUND_KEY_RX_BYTES "rx_bytes"
 #define TUND_KEY_SENT "sent"
-#define TUND_KEY_SENT_BY_TYPE "sent_by_type"
 #define TUND_KEY_SENT_BYTES "sent_bytes"
+#define TUND_KEY_SENT_BY_TYPE "sent_by_type"
 #define TUND_KEY_SERVER "server"
 #define TUND_KEY_SIGNALING "signaling"
 #define TUND_KEY_STALE "stale"
@@ -119,6 +128,8 @@
 #define TUND_KEY_TX_BYTES "tx_bytes"
 #define TUND_KEY_UPTIME "uptime"
 #define TUND_KEY_URL "url"
+#define TUND_KEY_USES "uses"
+#define TUND_KEY_USES_LEFT "uses_left"
 #define TUND_KEY_USO "uso"
 
 /* Every name above, for the document check. */
@@ -137,6 +148,8 @@
 	TUND_CMD_NETWORK_JOIN, \
 	TUND_CMD_NETWORK_LEAVE, \
 	TUND_CMD_NETWORK_INVITE, \
+	TUND_CMD_NETWORK_INVITES, \
+	TUND_CMD_NETWORK_INVITE_REVOKE, \
 	TUND_CMD_NETWORKS, \
 	TUND_CMD_PING, \
 	TUND_CMD_NETCHECK, \
@@ -168,6 +181,10 @@
 	TUND_KEY_ENABLED, \
 	TUND_KEY_ENDPOINT, \
 	TUND_KEY_ERROR, \
+	TUND_KEY_EXPIRED, \
+	TUND_KEY_EXPIRES, \
+	TUND_KEY_EXPIRES_AT, \
+	TUND_KEY_EXPIRES_S, \
 	TUND_KEY_FAST_PATHS, \
 	TUND_KEY_FILTERING, \
 	TUND_KEY_FOREIGN, \
@@ -176,6 +193,8 @@
 	TUND_KEY_ID, \
 	TUND_KEY_INTERFACE, \
 	TUND_KEY_INVITE, \
+	TUND_KEY_INVITES, \
+	TUND_KEY_JOIN_REFUSED, \
 	TUND_KEY_LAST_ERROR, \
 	TUND_KEY_LATEST_HANDSHAKE, \
 	TUND_KEY_LEFT, \
@@ -219,11 +238,12 @@
 	TUND_KEY_REMOVED, \
 	TUND_KEY_REPLAYED, \
 	TUND_KEY_RESULT, \
+	TUND_KEY_REVOKED, \
 	TUND_KEY_RTT_MS, \
 	TUND_KEY_RX_BYTES, \
 	TUND_KEY_SENT, \
-	TUND_KEY_SENT_BY_TYPE, \
 	TUND_KEY_SENT_BYTES, \
+	TUND_KEY_SENT_BY_TYPE, \
 	TUND_KEY_SERVER, \
 	TUND_KEY_SIGNALING, \
 	TUND_KEY_STALE, \
@@ -234,6 +254,8 @@
 	TUND_KEY_TX_BYTES, \
 	TUND_KEY_UPTIME, \
 	TUND_KEY_URL, \
+	TUND_KEY_USES, \
+	TUND_KEY_USES_LEFT, \
 	TUND_KEY_USO
 
 #endif

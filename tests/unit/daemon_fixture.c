@@ -19,6 +19,7 @@
 #include "tests/unit/unit.h"
 #include "tund/dataplane/dataplane.h"
 #include "tund/connect/membership.h"
+#include "tund/connect/invites.h"
 #include "tund/connect/path.h"
 
 void fx_init(struct fx *f)
@@ -79,6 +80,7 @@ void fx_free(struct fx *f)
 	g_free(d->config_path);
 	g_free(d->peers_path);
 	g_free(d->networks_path);
+	tund_invites_free(d->invites);
 	sodium_memzero(d->private_key, sizeof(d->private_key));
 	if (f->dir)
 		remove_tree(f->dir);

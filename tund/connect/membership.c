@@ -9,6 +9,7 @@
 
 #include "netlink/addr.h"
 #include "tund/connect/addrwatch.h"
+#include "tund/connect/invites.h"
 #include "tund/connect/beacon.h"
 #include "tund/daemon/state.h"
 #include "tund/dataplane/dataplane.h"
@@ -24,11 +25,13 @@ static const char *const drop_names[TUND_SIG_DROP_COUNT] = {
 	"malformed", "other_network", "not_for_me", "forged",
 	"stale",     "replayed",      "unknown_sender", "blocked",
 	"old_version", "not_admitted", "bad_record", "oversize", "rate_limited",
+	"join_refused",
 };
 
 /* Indexed by enum tund_signal_type (0 unused). */
 static const char *const type_names[] = {
-	NULL, "announce", "offer", "answer", "candidate", "restart", "bye", "record",
+	NULL, "announce", "offer", "answer", "candidate", "restart", "bye", "record", "join",
+	"refused",
 };
 enum { TYPE_COUNT = sizeof(type_names) / sizeof(type_names[0]) };
 
@@ -56,6 +59,9 @@ struct tund_membership {
 	guint reannounce_timer; /* keeps our retained announce fresh */
 	int64_t answered_us;    /* last announce sent for a newcomer */
 	int64_t old_version_logged_us; /* v1 nodes: logged once an hour */
+	/* Joined with a limited invite: why the admin refused it (empty: not
+	 * refused, or not yet answered). */
+	char join_refused[TUND_SIGNAL_REASON_MAX + 1];
 };
 
 static uint32_t bcast_group(const struct tund_membership *n)
@@ -215,7 +221,9 @@ out:
 
 /* ---- sending ---- */
 
-void tund_membership_send(struct tund_membership *n, struct tund_peer *p, struct tund_signal *m)
+/* To a key's inbox: a member's, or a joiner's or the admin's before either
+ * is a peer. */
+static void send_to_key(struct tund_membership *n, const uint8_t key[32], struct tund_signal *m)
 {
 	uint8_t buf[8192];
 	char topic[160];
@@ -223,7 +231,7 @@ void tund_membership_send(struct tund_membership *n, struct tund_peer *p, struct
 
 	memcpy(m->netid, n->netid, 16);
 	memcpy(m->sender, n->d->public_key, 32);
-	memcpy(m->recipient, p->public_key, 32);
+	memcpy(m->recipient, key, 32);
 	m->time_ms = now_ms();
 	len = tund_signal_seal(m, n->net.key, n->d->private_key, buf, sizeof(buf));
 	if (!len) {
@@ -232,13 +240,18 @@ void tund_membership_send(struct tund_membership *n, struct tund_peer *p, struct
 	}
 	if (!n->mqtt)
 		return; /* no broker: only manual blobs carry signaling */
-	tund_network_inbox_topic(&n->net, p->public_key, topic, sizeof(topic));
+	tund_network_inbox_topic(&n->net, key, topic, sizeof(topic));
 	if (tund_mqtt_publish(n->mqtt, topic, buf, len, false) == 0) {
 		n->sent++;
 		n->sent_bytes += len;
 		if (m->type < TYPE_COUNT)
 			n->sent_type[m->type]++;
 	}
+}
+
+void tund_membership_send(struct tund_membership *n, struct tund_peer *p, struct tund_signal *m)
+{
+	send_to_key(n, p->public_key, m);
 }
 
 static void path_send(struct tund_daemon *d, struct tund_peer *p, struct tund_signal *m)
@@ -455,6 +468,8 @@ static void apply_record(struct tund_membership *n, const struct tund_record *r)
 	if (!memcmp(r->subject, d->public_key, 32)) {
 		if (r->kind == TUND_RECORD_BLOCK)
 			log_warn("network %s: its admin blocked this node", n->net.name);
+		else
+			n->join_refused[0] = '\0'; /* admitted after all */
 		tund_membership_assign(n); /* our address is in our admit record */
 		return;
 	}
@@ -550,6 +565,124 @@ static bool unadmitted(struct tund_membership *n, const uint8_t key[32])
 		return false;
 	n->drops[TUND_SIG_DROP_NOT_ADMITTED]++;
 	return true;
+}
+
+/* ---- limited invites (networks with an admin) ---- */
+
+static bool own_admitted(struct tund_membership *n)
+{
+	const struct held_record *h = held_record(n, n->d->public_key);
+
+	return h && h->r.kind == TUND_RECORD_ADMIT;
+}
+
+/* Joined with a limited invite and not admitted yet: ask the admin, which
+ * admits us while the invite has a use left (it must be online for that, so
+ * we ask on each broker connection and when it announces itself). */
+static void send_join(struct tund_membership *n)
+{
+	struct tund_signal m = { .type = TUND_SIGNAL_JOIN, .has_token = true };
+
+	if (!n->net.has_token || !n->net.has_admin || tund_membership_is_admin(n) ||
+	    own_admitted(n))
+		return;
+	memcpy(m.token, n->net.invite_token, sizeof(m.token));
+	send_to_key(n, n->net.admin, &m);
+	sodium_memzero(&m, sizeof(m));
+}
+
+/* Joins and refusals have no replay window (the sender may be no member):
+ * only their time is checked; a replay changes nothing that the first did
+ * not. */
+static bool fresh(struct tund_membership *n, const struct tund_signal *m)
+{
+	uint64_t now = now_ms();
+	uint64_t skew = m->time_ms > now ? m->time_ms - now : now - m->time_ms;
+
+	if (skew <= TUND_SIGNAL_MAX_SKEW_MS)
+		return true;
+	n->drops[TUND_SIG_DROP_STALE]++;
+	return false;
+}
+
+static void refuse_join(struct tund_membership *n, const uint8_t key[32], const char *reason)
+{
+	struct tund_signal m = { .type = TUND_SIGNAL_REFUSED };
+	char k[TUND_KEY_B64_LEN + 1];
+
+	n->drops[TUND_SIG_DROP_JOIN_REFUSED]++;
+	tund_key_encode(k, key);
+	log_info("network %s: refused the join of %s: %s", n->net.name, k, reason);
+	g_strlcpy(m.reason, reason, sizeof(m.reason));
+	send_to_key(n, key, &m);
+}
+
+/* The invite's use is spent: the key becomes a member here and, through our
+ * admit record, on every member. */
+static void admit_invited(struct tund_membership *n, struct tund_peer *p, const uint8_t key[32])
+{
+	struct tund_daemon *d = n->d;
+	char k[TUND_KEY_B64_LEN + 1], why[TUND_WHY_LEN];
+	int ret;
+
+	tund_key_encode(k, key);
+	if (!p) {
+		p = tund_peer_new();
+		memcpy(p->public_key, key, 32);
+		p->network = g_strdup(n->net.name);
+		if (tund_peer_list_upsert(&d->peers, p, why, sizeof(why)) < 0) {
+			log_error("network %s: cannot add member %s: %s", n->net.name, k, why);
+			tund_peer_free(p);
+			return;
+		}
+	}
+	p->state = TUND_PEER_MEMBER;
+	ret = tund_membership_sign_record(n, TUND_RECORD_ADMIT, key);
+	if (ret)
+		log_error("network %s: cannot sign the admit record of %s: %s", n->net.name, k,
+			  g_strerror(-ret));
+	log_info("network %s: member %s admitted with a limited invite", n->net.name, k);
+	tund_daemon_save_peers(d);
+	tund_membership_member_connect(n, p);
+}
+
+/* On the admin: a join with a limited invite's token. */
+static void on_join(struct tund_membership *n, struct tund_peer *p, const struct tund_signal *m)
+{
+	struct tund_invites *iv;
+	char why[TUND_WHY_LEN];
+	int ret;
+
+	if (!tund_membership_is_admin(n) || (p && !is_member_of(p, n))) {
+		n->drops[TUND_SIG_DROP_UNKNOWN_SENDER]++;
+		return;
+	}
+	if (!fresh(n, m) || (p && p->state == TUND_PEER_MEMBER))
+		return; /* a repeat by a member spends no use */
+	ret = tund_invites_get(n->d, &iv, why, sizeof(why));
+	if (!ret)
+		ret = tund_invites_use(iv, n->net.name, m->token, now_ms(), why, sizeof(why));
+	if (ret == -EACCES) {
+		refuse_join(n, m->sender, why);
+	} else if (ret) {
+		log_error("network %s: cannot check an invite: %s", n->net.name, why);
+		refuse_join(n, m->sender, "the admin cannot check invites now; try again later");
+	} else {
+		admit_invited(n, p, m->sender);
+	}
+}
+
+/* On a joiner: the admin refused our invite. Shown in `tundctl networks`. */
+static void on_refused(struct tund_membership *n, const struct tund_signal *m)
+{
+	if (!is_admin_key(n, m->sender) || tund_membership_is_admin(n)) {
+		n->drops[TUND_SIG_DROP_UNKNOWN_SENDER]++;
+		return;
+	}
+	if (!fresh(n, m) || own_admitted(n) || !strcmp(n->join_refused, m->reason))
+		return;
+	g_strlcpy(n->join_refused, m->reason, sizeof(n->join_refused));
+	log_warn("network %s: the admin refused our join: %s", n->net.name, m->reason);
 }
 
 /* ---- members ---- */
@@ -747,6 +880,8 @@ static void on_announce(struct tund_membership *n, struct tund_peer *p,
 	} else if (p->state == TUND_PEER_MEMBER) {
 		tund_membership_member_changed(n, p);
 	}
+	if (!retained && is_admin_key(n, m->sender))
+		send_join(n); /* the admin is (back) online */
 }
 
 void tund_membership_receive(struct tund_membership *n, const uint8_t *buf, size_t len,
@@ -802,6 +937,16 @@ void tund_membership_receive(struct tund_membership *n, const uint8_t *buf, size
 		on_announce(n, p, m, retained);
 		goto out;
 	}
+	/* From keys that are no members yet: a joiner, or the admin answering
+	 * one before we hold its announce. */
+	if (m->type == TUND_SIGNAL_JOIN) {
+		on_join(n, p, m);
+		goto out;
+	}
+	if (m->type == TUND_SIGNAL_REFUSED) {
+		on_refused(n, m);
+		goto out;
+	}
 	/* Unicast from a key that is not our member costs no replay state. */
 	if (!p || !is_member_of(p, n) || p->state != TUND_PEER_MEMBER) {
 		n->drops[TUND_SIG_DROP_UNKNOWN_SENDER]++;
@@ -842,6 +987,7 @@ static void on_connected(void *ctx)
 	publish_announce(n);
 	if (tund_membership_is_admin(n))
 		publish_all_records(n); /* the broker may have lost them */
+	send_join(n);
 	if (!n->reannounce_timer)
 		n->reannounce_timer = tund_loop_timeout_add_seconds(TUND_SIGNAL_REANNOUNCE_MS / 1000,
 							    reannounce, n);
@@ -1161,6 +1307,28 @@ static void add_signaling(JsonBuilder *b, struct tund_membership *n)
 	json_builder_end_object(b);
 }
 
+/* Admission mode, the admin's key, and why the admin refused our join. */
+static void add_admission(JsonBuilder *b, struct tund_membership *n)
+{
+	json_builder_set_member_name(b, TUND_KEY_ADMISSION);
+	json_builder_add_string_value(b, n->net.admission == TUND_ADMISSION_APPROVE ? "approve" :
+										       "open");
+	json_builder_set_member_name(b, TUND_KEY_ADMIN);
+	if (n->net.has_admin) {
+		char admin[TUND_KEY_B64_LEN + 1];
+
+		tund_key_encode(admin, n->net.admin);
+		json_builder_add_string_value(b, admin);
+	} else {
+		json_builder_add_null_value(b);
+	}
+	json_builder_set_member_name(b, TUND_KEY_JOIN_REFUSED);
+	if (n->join_refused[0])
+		json_builder_add_string_value(b, n->join_refused);
+	else
+		json_builder_add_null_value(b);
+}
+
 JsonNode *tund_membership_to_json(struct tund_membership *n)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();
@@ -1216,18 +1384,7 @@ JsonNode *tund_membership_to_json(struct tund_membership *n)
 	} else {
 		json_builder_add_null_value(b);
 	}
-	json_builder_set_member_name(b, TUND_KEY_ADMISSION);
-	json_builder_add_string_value(b, n->net.admission == TUND_ADMISSION_APPROVE ? "approve" :
-										       "open");
-	json_builder_set_member_name(b, TUND_KEY_ADMIN);
-	if (n->net.has_admin) {
-		char admin[TUND_KEY_B64_LEN + 1];
-
-		tund_key_encode(admin, n->net.admin);
-		json_builder_add_string_value(b, admin);
-	} else {
-		json_builder_add_null_value(b);
-	}
+	add_admission(b, n);
 	json_builder_set_member_name(b, TUND_KEY_BROADCAST);
 	json_builder_add_boolean_value(b, !n->net.no_broadcast);
 	json_builder_set_member_name(b, TUND_KEY_MEMBERS);

@@ -9,6 +9,7 @@
 #include "tund/daemon/state.h"
 #include "tund/dataplane/dataplane.h"
 #include "tund/daemon/log.h"
+#include "tund/connect/invites.h"
 #include "tund/connect/membership.h"
 #include "tund/connect/networks.h"
 #include "tund/control/control_codec.h"
@@ -18,20 +19,50 @@
 
 /* ---- commands ---- */
 
-static JsonNode *network_result(struct tund_membership *n, bool with_invite)
+static uint64_t now_ms(void)
+{
+	return (uint64_t)(g_get_real_time() / 1000);
+}
+
+/* What `network invite` hands out: the servers in use, and no token (a
+ * joiner's own token would let the next one in in its place). */
+static void plain_invite(struct tund_membership *n, struct tund_network *out)
+{
+	*out = *tund_membership_effective(n);
+	sodium_memzero(out->invite_token, sizeof(out->invite_token));
+	out->has_token = false;
+	out->invite_expires_ms = 0;
+}
+
+/* The network's summary and, unless inv is NULL, inv as an invite (a limited
+ * one with its id, expiry and uses). */
+static JsonNode *network_result(struct tund_membership *n, const struct tund_network *inv,
+				unsigned uses)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();
 
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, TUND_KEY_NETWORK);
 	json_builder_add_value(b, tund_membership_to_json(n));
-	if (with_invite) {
+	if (inv) {
 		char invite[TUND_INVITE_MAX_TEXT];
 
-		tund_invite_encode(tund_membership_effective(n), invite, sizeof(invite));
+		tund_invite_encode(inv, invite, sizeof(invite));
 		json_builder_set_member_name(b, TUND_KEY_INVITE);
 		json_builder_add_string_value(b, invite);
 		sodium_memzero(invite, sizeof(invite));
+	}
+	if (inv && inv->has_token) {
+		char id[TUND_INVITE_ID_LEN + 1], at[40];
+
+		tund_invites_id(inv->invite_token, id);
+		tund_invites_format_time(inv->invite_expires_ms, at, sizeof(at));
+		json_builder_set_member_name(b, TUND_KEY_ID);
+		json_builder_add_string_value(b, id);
+		json_builder_set_member_name(b, TUND_KEY_EXPIRES_AT);
+		json_builder_add_string_value(b, at);
+		json_builder_set_member_name(b, TUND_KEY_USES);
+		json_builder_add_int_value(b, uses);
 	}
 	json_builder_end_object(b);
 	return json_builder_get_root(b);
@@ -60,7 +91,15 @@ static int add_network(struct tund_daemon *d, struct tund_network *net, bool wit
 		return ret;
 	}
 	log_info("network %s: %s", net->name, with_invite ? "created" : "joined");
-	*out = network_result(n, with_invite);
+	if (with_invite) {
+		struct tund_network inv;
+
+		plain_invite(n, &inv);
+		*out = network_result(n, &inv, 0);
+		sodium_memzero(&inv, sizeof(inv));
+	} else {
+		*out = network_result(n, NULL, 0);
+	}
 	return 0;
 }
 
@@ -188,6 +227,14 @@ int tund_cmd_network_join(struct tund_daemon *d, JsonObject *req, JsonNode **out
 		tund_why(why, why_len, "invite: %s", bad);
 		return -EINVAL;
 	}
+	if (net.has_token && net.invite_expires_ms <= now_ms()) {
+		char at[40];
+
+		tund_invites_format_time(net.invite_expires_ms, at, sizeof(at));
+		tund_why(why, why_len, "invite expired at %s", at);
+		sodium_memzero(&net, sizeof(net));
+		return -EINVAL;
+	}
 	ret = add_network(d, &net, false, out, why, why_len);
 	sodium_memzero(&net, sizeof(net));
 	return ret;
@@ -225,6 +272,8 @@ int tund_cmd_network_leave(struct tund_daemon *d, JsonObject *req, JsonNode **ou
 		}
 	}
 	tund_daemon_save_peers(d);
+	if (d->invites && (ret = tund_invites_forget(d->invites, name)))
+		log_warn("network %s: cannot drop its invites: %s", name, g_strerror(-ret));
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, TUND_KEY_LEFT);
 	json_builder_add_string_value(b, name);
@@ -235,17 +284,145 @@ int tund_cmd_network_leave(struct tund_daemon *d, JsonObject *req, JsonNode **ou
 	return 0;
 }
 
+/* An optional whole number in min..max; def when absent. */
+static bool req_number(JsonObject *req, const char *name, gint64 def, gint64 min, gint64 max,
+		       gint64 *out, char *why, size_t why_len)
+{
+	JsonNode *n = json_object_get_member(req, name);
+
+	*out = def;
+	if (!n || JSON_NODE_HOLDS_NULL(n))
+		return true;
+	if (!JSON_NODE_HOLDS_VALUE(n) || json_node_get_value_type(n) != G_TYPE_INT64 ||
+	    json_node_get_int(n) < min || json_node_get_int(n) > max) {
+		tund_why(why, why_len, "%s: expected a whole number from %" G_GINT64_FORMAT
+			 " to %" G_GINT64_FORMAT, name, min, max);
+		return false;
+	}
+	*out = json_node_get_int(n);
+	return true;
+}
+
+/* The network of a request's name, or -ENOENT with why. */
+static int find_network(struct tund_daemon *d, JsonObject *req, struct tund_membership **n,
+			char *why, size_t why_len)
+{
+	const char *name = tund_req_string(req, TUND_KEY_NAME);
+
+	*n = tund_membership_find(d, name);
+	if (*n)
+		return 0;
+	tund_why(why, why_len, "not a member of a network called \"%s\"", name ? name : "");
+	return -ENOENT;
+}
+
+/* Only the admin counts a limited invite's uses (when a joiner shows it). */
+static int check_issuer(struct tund_membership *n, char *why, size_t why_len)
+{
+	const char *name = tund_membership_network(n)->name;
+
+	if (!tund_membership_has_admin(n)) {
+		tund_why(why, why_len, "network %s has no admin: limited invites need a network "
+			 "created with --admission approve and a broker", name);
+		return -EPERM;
+	}
+	if (!tund_membership_is_admin(n)) {
+		tund_why(why, why_len, "only the admin of network %s (its creator) issues limited "
+			 "invites", name);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* Makes inv a limited invite (token, expiry) recorded in invites.json. */
+static int limit_invite(struct tund_daemon *d, struct tund_membership *n, JsonObject *req,
+			struct tund_network *inv, gint64 *uses, char *why, size_t why_len)
+{
+	struct tund_invites *iv;
+	char id[TUND_INVITE_ID_LEN + 1], at[40];
+	gint64 expires_s;
+	int ret;
+
+	if ((ret = check_issuer(n, why, why_len)))
+		return ret;
+	if (!req_number(req, TUND_KEY_EXPIRES_S, 86400, 1, TUND_INVITE_MAX_EXPIRES_S, &expires_s,
+			why, why_len) ||
+	    !req_number(req, TUND_KEY_USES, 1, 1, TUND_INVITE_MAX_USES, uses, why, why_len))
+		return -EINVAL;
+	if ((ret = tund_invites_get(d, &iv, why, why_len)))
+		return ret;
+	inv->invite_expires_ms = now_ms() + (uint64_t)expires_s * 1000;
+	ret = tund_invites_issue(iv, inv->name, inv->invite_expires_ms, (uint32_t)*uses,
+				 inv->invite_token, why, why_len);
+	if (ret)
+		return ret;
+	inv->has_token = true;
+	tund_invites_id(inv->invite_token, id);
+	tund_invites_format_time(inv->invite_expires_ms, at, sizeof(at));
+	log_info("network %s: limited invite %s issued: %" G_GINT64_FORMAT " use(s), expires %s",
+		 inv->name, id, *uses, at);
+	return 0;
+}
+
 int tund_cmd_network_invite(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
 			    size_t why_len)
 {
-	const char *name = tund_req_string(req, TUND_KEY_NAME);
-	struct tund_membership *n = tund_membership_find(d, name);
+	struct tund_membership *n;
+	struct tund_network inv;
+	gint64 uses = 0;
+	int ret;
 
-	if (!n) {
-		tund_why(why, why_len, "not a member of a network called \"%s\"", name ? name : "");
-		return -ENOENT;
-	}
-	*out = network_result(n, true);
+	if ((ret = find_network(d, req, &n, why, why_len)))
+		return ret;
+	plain_invite(n, &inv);
+	if (json_object_has_member(req, TUND_KEY_EXPIRES_S) ||
+	    json_object_has_member(req, TUND_KEY_USES))
+		ret = limit_invite(d, n, req, &inv, &uses, why, why_len);
+	if (!ret)
+		*out = network_result(n, &inv, (unsigned)uses);
+	sodium_memzero(&inv, sizeof(inv));
+	return ret;
+}
+
+int tund_cmd_network_invites(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
+			     size_t why_len)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	struct tund_membership *n;
+	struct tund_invites *iv;
+	int ret;
+
+	if ((ret = find_network(d, req, &n, why, why_len)) ||
+	    (ret = tund_invites_get(d, &iv, why, why_len)))
+		return ret;
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, TUND_KEY_INVITES);
+	json_builder_add_value(b, tund_invites_list(iv, tund_membership_network(n)->name,
+						    now_ms()));
+	json_builder_end_object(b);
+	*out = json_builder_get_root(b);
+	return 0;
+}
+
+int tund_cmd_network_invite_revoke(struct tund_daemon *d, JsonObject *req, JsonNode **out,
+				   char *why, size_t why_len)
+{
+	const char *id = tund_req_string(req, TUND_KEY_ID);
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	struct tund_membership *n;
+	struct tund_invites *iv;
+	int ret;
+
+	if ((ret = find_network(d, req, &n, why, why_len)) ||
+	    (ret = tund_invites_get(d, &iv, why, why_len)) ||
+	    (ret = tund_invites_revoke(iv, tund_membership_network(n)->name, id, why, why_len)))
+		return ret;
+	log_info("network %s: invite %s revoked", tund_membership_network(n)->name, id);
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, TUND_KEY_REVOKED);
+	json_builder_add_string_value(b, id);
+	json_builder_end_object(b);
+	*out = json_builder_get_root(b);
 	return 0;
 }
 

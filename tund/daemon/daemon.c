@@ -9,6 +9,7 @@
 
 #include "netlink/link.h"
 #include "overlay/network.h"
+#include "tund/connect/invites.h"
 #include "tund/connect/networks.h"
 #include "tund/connect/path.h"
 #include "tund/control/commands.h"
@@ -233,6 +234,7 @@ void tund_daemon_stop(struct tund_daemon *d)
 	sodium_memzero(d->private_key, sizeof(d->private_key));
 	g_free(d->peers_path);
 	g_free(d->networks_path);
+	tund_invites_free(d->invites);
 	if (d->pending_networks)
 		g_ptr_array_unref(d->pending_networks);
 	g_free(d->config_path);

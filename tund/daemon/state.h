@@ -17,6 +17,7 @@
 
 struct tund_control;
 struct tund_dataplane;
+struct tund_invites;
 
 struct tund_daemon {
 	struct tund_config cfg;
@@ -38,6 +39,9 @@ struct tund_daemon {
 	GPtrArray *networks; /* struct tund_membership *, owned */
 	GPtrArray *pending_networks; /* loaded, started once the data plane runs */
 	char *networks_path;
+	/* Limited invites this node issued as an admin (tund/connect/invites.h):
+	 * read on first use. */
+	struct tund_invites *invites;
 	/* The control client whose request is being handled (deferred replies). */
 	uint64_t current_client;
 };
