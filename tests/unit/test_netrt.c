@@ -17,6 +17,7 @@
 #include "overlay/signal.h"
 #include "tests/unit/daemon_fixture.h"
 #include "tests/unit/unit.h"
+#include "tund/connect/invites.h"
 #include "tund/connect/membership.h"
 #include "tund/daemon/log.h"
 
@@ -649,6 +650,225 @@ UNIT_TEST(netrt_admin_records_decide_membership)
 	g_autofree char *ours = summary_string(n, "address");
 	CHECK(ours && !strcmp(ours, "10.61.3.4/16"));
 
+	sodium_memzero(&net, sizeof(net));
+	fx_free(&f);
+	netns_leave(ns);
+}
+
+/* A join from `from` to the admin `to` showing token. */
+static void send_join(struct tund_membership *n, const struct tund_network *net,
+		      const struct node *from, const uint8_t to[32], const uint8_t token[16])
+{
+	static struct tund_signal m;
+	uint8_t buf[TUND_SIGNAL_MAX_LEN];
+	size_t len;
+
+	memset(&m, 0, sizeof(m));
+	m.type = TUND_SIGNAL_JOIN;
+	memcpy(m.sender, from->pub, 32);
+	memcpy(m.recipient, to, 32);
+	m.time_ms = now_ms();
+	memcpy(m.token, token, 16);
+	m.has_token = true;
+	len = tund_signal_seal(&m, net->key, from->priv, buf, sizeof(buf));
+	CHECK(len > 0);
+	tund_membership_receive(n, buf, len, false);
+	sodium_memzero(&m, sizeof(m));
+}
+
+/* network.invite with the given limits on f's network; the token of the
+ * invite it answers (false if refused). */
+static bool limited_invite(struct fx *f, const char *limits, uint8_t token[16], char *id)
+{
+	g_autofree char *req = g_strdup_printf("{\"cmd\":\"network.invite\",\"name\":\"club\",%s}",
+					       limits);
+	struct tund_network inv;
+	struct fx_reply r;
+	bool ok;
+
+	fx_call(f, req, &r);
+	ok = r.ok && fx_result_string(&r, "invite") &&
+	     tund_invite_decode(fx_result_string(&r, "invite"), &inv, NULL) && inv.has_token;
+	if (ok) {
+		memcpy(token, inv.invite_token, 16);
+		g_strlcpy(id, fx_result_string(&r, "id"), 9);
+	}
+	fx_reply_clear(&r);
+	sodium_memzero(&inv, sizeof(inv));
+	return ok;
+}
+
+static bool is_member(struct fx *f, const struct node *k)
+{
+	struct tund_peer *p = tund_peer_list_find(&f->d.peers, k->b64);
+
+	return p && p->state == TUND_PEER_MEMBER;
+}
+
+/* The admin of a network with an admin, on joins with limited invites: a
+ * single-use invite admits one key once (a repeat by it spends nothing), a
+ * second key is refused "already used"; expired, revoked and unknown tokens
+ * are refused; only the admin issues them. */
+UNIT_TEST(netrt_invite_join_decisions)
+{
+	int ns = netns_enter();
+	if (ns < 0)
+		return;
+	struct fx f;
+	fx_init(&f);
+	struct tund_network net;
+	struct node y, z, w, v;
+	struct fx_reply r;
+	uint8_t tok[16], tok2[16], bogus[16];
+	char id[9], id2[9];
+
+	node_new(&y);
+	node_new(&z);
+	node_new(&w);
+	node_new(&v);
+	const char *why = NULL;
+	CHECK(tund_network_init_new(&net, "club", &why));
+	net.admission = TUND_ADMISSION_APPROVE;
+	memcpy(net.admin, f.d.public_key, 32);
+	net.has_admin = true;
+	struct tund_membership *n = tund_membership_start(&f.d, &net, false);
+	g_ptr_array_add(f.d.networks, n);
+
+	/* Single use: y gets in, once; y again spends nothing; z is refused. */
+	CHECK(limited_invite(&f, "\"uses\":1", tok, id));
+	fx_capture_begin();
+	send_join(n, &net, &y, f.d.public_key, tok);
+	CHECK(is_member(&f, &y));
+	send_join(n, &net, &y, f.d.public_key, tok);
+	send_join(n, &net, &z, f.d.public_key, tok);
+	g_autofree char *log = fx_capture_end();
+	CHECK(!is_member(&f, &z) && dropped(n, "join_refused") == 1);
+	CHECK(log && strstr(log, "invite already used"));
+	g_autofree char *list = NULL;
+	fx_call(&f, "{\"cmd\":\"network.invites\",\"name\":\"club\"}", &r);
+	CHECK(r.ok && r.line && strstr(r.line, id) && strstr(r.line, "\"uses_left\":0"));
+	fx_reply_clear(&r);
+	/* The file holds the token's hash, not the token. */
+	g_autofree char *path = fx_path(&f, "invites.json");
+	g_autofree char *file = fx_read(path, NULL);
+	char hex[33];
+	sodium_bin2hex(hex, sizeof(hex), tok, 16);
+	CHECK(file && !strstr(file, hex) && fx_mode(path) == 0600);
+
+	/* Expired: issued for a time already past. */
+	struct tund_invites *iv = NULL;
+	char ewhy[256];
+	CHECK(tund_invites_get(&f.d, &iv, ewhy, sizeof(ewhy)) == 0);
+	CHECK(iv && tund_invites_issue(iv, "club", now_ms() - 1000, 5, tok2, ewhy,
+				       sizeof(ewhy)) == 0);
+	fx_capture_begin();
+	send_join(n, &net, &w, f.d.public_key, tok2);
+	g_autofree char *log2 = fx_capture_end();
+	CHECK(!is_member(&f, &w) && log2 && strstr(log2, "invite expired at "));
+	/* Revoked. */
+	CHECK(limited_invite(&f, "\"uses\":3,\"expires_s\":600", tok2, id2));
+	g_autofree char *revoke = g_strdup_printf(
+		"{\"cmd\":\"network.invite_revoke\",\"name\":\"club\",\"id\":\"%s\"}", id2);
+	fx_call(&f, revoke, &r);
+	CHECK(r.ok && !g_strcmp0(fx_result_string(&r, "revoked"), id2));
+	fx_reply_clear(&r);
+	fx_capture_begin();
+	send_join(n, &net, &w, f.d.public_key, tok2);
+	randombytes_buf(bogus, sizeof(bogus));
+	send_join(n, &net, &v, f.d.public_key, bogus);
+	g_autofree char *log3 = fx_capture_end();
+	CHECK(!is_member(&f, &w) && log3 && strstr(log3, "invite revoked"));
+	CHECK(!is_member(&f, &v) && log3 && strstr(log3, "unknown invite"));
+	CHECK(dropped(n, "join_refused") == 4);
+	/* Bad limits are refused. */
+	fx_call(&f, "{\"cmd\":\"network.invite\",\"name\":\"club\",\"uses\":0}", &r);
+	CHECK(!r.ok && r.error && strstr(r.error, "uses"));
+	fx_reply_clear(&r);
+
+	sodium_memzero(tok, sizeof(tok));
+	sodium_memzero(tok2, sizeof(tok2));
+	sodium_memzero(&net, sizeof(net));
+	fx_free(&f);
+	netns_leave(ns);
+}
+
+/* A node that is not the admin issues no limited invites, and takes a
+ * refusal only from the admin: it shows as join_refused. A limited invite
+ * that has expired is refused at join. */
+UNIT_TEST(netrt_invite_joiner_side)
+{
+	int ns = netns_enter();
+	if (ns < 0)
+		return;
+	struct fx f;
+	fx_init(&f);
+	struct tund_network net;
+	struct node admin, other;
+	struct fx_reply r;
+	static struct tund_signal m;
+	uint8_t buf[TUND_SIGNAL_MAX_LEN];
+	char text[TUND_INVITE_MAX_TEXT];
+	size_t len;
+
+	node_new(&admin);
+	node_new(&other);
+	const char *why = NULL;
+	CHECK(tund_network_init_new(&net, "club", &why));
+	net.admission = TUND_ADMISSION_APPROVE;
+	memcpy(net.admin, admin.pub, 32);
+	net.has_admin = true;
+	net.has_token = true;
+	randombytes_buf(net.invite_token, 16);
+	/* Expired: refused at once, with the time. */
+	net.invite_expires_ms = 1765054800000ull; /* 2025-12-06 21:00:00 UTC */
+	CHECK(tund_invite_encode(&net, text, sizeof(text)) > 0);
+	g_autofree char *join = g_strdup_printf("{\"cmd\":\"network.join\",\"invite\":\"%s\"}",
+						text);
+	fx_call(&f, join, &r);
+	CHECK(!r.ok && r.error && !strcmp(r.error, "invite expired at 2025-12-06 21:00:00 UTC"));
+	fx_reply_clear(&r);
+	CHECK(f.d.networks->len == 0);
+
+	net.invite_expires_ms = now_ms() + 3600000;
+	CHECK(tund_invite_encode(&net, text, sizeof(text)) > 0);
+	g_autofree char *join2 = g_strdup_printf("{\"cmd\":\"network.join\",\"invite\":\"%s\"}",
+						 text);
+	fx_call(&f, join2, &r);
+	CHECK(r.ok);
+	fx_reply_clear(&r);
+	struct tund_membership *n = tund_membership_find(&f.d, "club");
+	CHECK(n != NULL);
+	if (!n)
+		goto out;
+	/* Not the admin: no limited invites; a plain one carries no token. */
+	fx_call(&f, "{\"cmd\":\"network.invite\",\"name\":\"club\",\"uses\":1}", &r);
+	CHECK(!r.ok && r.error &&
+	      !strcmp(r.error, "only the admin of network club (its creator) issues limited invites"));
+	fx_reply_clear(&r);
+	fx_call(&f, "{\"cmd\":\"network.invite\",\"name\":\"club\"}", &r);
+	struct tund_network plain;
+	CHECK(r.ok && tund_invite_decode(fx_result_string(&r, "invite"), &plain, NULL) &&
+	      !plain.has_token);
+	fx_reply_clear(&r);
+
+	/* A refusal from another key is dropped; the admin's is shown. */
+	memset(&m, 0, sizeof(m));
+	m.type = TUND_SIGNAL_REFUSED;
+	memcpy(m.recipient, f.d.public_key, 32);
+	m.time_ms = now_ms();
+	strcpy(m.reason, "invite already used");
+	memcpy(m.sender, other.pub, 32);
+	len = tund_signal_seal(&m, net.key, other.priv, buf, sizeof(buf));
+	tund_membership_receive(n, buf, len, false);
+	CHECK(dropped(n, "unknown_sender") == 1);
+	g_autofree char *none = summary_string(n, "join_refused");
+	CHECK(none == NULL);
+	memcpy(m.sender, admin.pub, 32);
+	len = tund_signal_seal(&m, net.key, admin.priv, buf, sizeof(buf));
+	tund_membership_receive(n, buf, len, false);
+	g_autofree char *shown = summary_string(n, "join_refused");
+	CHECK(shown && !strcmp(shown, "invite already used"));
+out:
 	sodium_memzero(&net, sizeof(net));
 	fx_free(&f);
 	netns_leave(ns);

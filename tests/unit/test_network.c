@@ -178,13 +178,13 @@ UNIT_TEST(network_invite_limited_roundtrip)
 	CHECK(!b.has_token && b.invite_expires_ms == 0);
 	randombytes_buf(a.invite_token, sizeof(a.invite_token));
 	a.has_token = true;
-	a.invite_expires_ms = 1796677200000ull; /* 2026-12-06 21:00:00 UTC */
+	a.invite_expires_ms = 1796590800000ull; /* 2026-12-06 21:00:00 UTC */
 	CHECK(tund_invite_encode(&a, text, sizeof(text)) > plain);
 	memset(&b, 0, sizeof(b));
 	CHECK(tund_invite_decode(text, &b, &why));
 	CHECK(net_equal(&a, &b) && b.has_token);
 	CHECK(!memcmp(a.invite_token, b.invite_token, sizeof(a.invite_token)));
-	CHECK(b.invite_expires_ms == 1796677200000ull);
+	CHECK(b.invite_expires_ms == 1796590800000ull);
 	sodium_memzero(&a, sizeof(a));
 	sodium_memzero(&b, sizeof(b));
 
