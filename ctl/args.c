@@ -216,6 +216,32 @@ bool tund_args_parse_uint(const char *text, unsigned min, unsigned max, unsigned
 	return true;
 }
 
+bool tund_args_parse_duration(const char *text, unsigned max_s, unsigned *out_s)
+{
+	static const struct {
+		char unit;
+		unsigned s;
+	} units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 } };
+	size_t len = text ? strlen(text) : 0;
+	char num[16];
+	unsigned v;
+
+	if (len < 2 || len > sizeof(num))
+		return false;
+	memcpy(num, text, len - 1);
+	num[len - 1] = '\0';
+	if (!tund_args_parse_uint(num, 1, max_s, &v))
+		return false;
+	for (size_t i = 0; i < G_N_ELEMENTS(units); i++)
+		if (text[len - 1] == units[i].unit) {
+			if (v > max_s / units[i].s)
+				return false;
+			*out_s = v * units[i].s;
+			return true;
+		}
+	return false;
+}
+
 bool tund_args_normalise_key(char out[TUND_KEY_B64_LEN + 1], const char *text)
 {
 	uint8_t key[TUND_KEY_LEN];

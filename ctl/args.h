@@ -27,6 +27,9 @@ bool tund_args_check_name(const char *name, char *why, size_t why_len);
 bool tund_args_check_network(const char *name, char *why, size_t why_len);
 /* A positive decimal integer in [min, max] without sign or spaces. */
 bool tund_args_parse_uint(const char *text, unsigned min, unsigned max, unsigned *out);
+/* A duration: a positive decimal number and a unit, s, m, h or d ("30s",
+ * "10m", "24h", "7d"), at most max_s seconds, into *out_s. */
+bool tund_args_parse_duration(const char *text, unsigned max_s, unsigned *out_s);
 /* Canonical text of a public key given in any form tund_key_decode accepts
  * (e.g. with a trailing newline); false if it is not a key. */
 bool tund_args_normalise_key(char out[TUND_KEY_B64_LEN + 1], const char *text);

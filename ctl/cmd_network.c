@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* tundctl network create|leave|invite, networks, join. */
+/* tundctl network create|leave|invite|invites|invite-revoke, networks, join. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,14 +13,18 @@
 #include "overlay/control_proto.h"
 
 #define ICE_FILE_MAX (1u << 20)
+#define TUND_CTL_INVITE_MAX_S (366u * 86400u) /* TUND_INVITE_MAX_EXPIRES_S */
 
 static const char network_usage[] =
 	"Usage: tundctl network create NAME [OPTIONS]\n"
 	"       tundctl network leave NAME\n"
-	"       tundctl network invite NAME\n"
+	"       tundctl network invite NAME [--expires DURATION] [--uses N]\n"
+	"       tundctl network invites NAME\n"
+	"       tundctl network invite-revoke NAME ID\n"
 	"\n"
-	"Creates a network (this node becomes its first member), leaves one, or\n"
-	"prints a new invite for it. See 'tundctl network create --help'.\n";
+	"Creates a network (this node becomes its first member), leaves one, prints\n"
+	"a new invite for it, or lists and revokes the limited invites this node\n"
+	"issued as the network's admin. See 'tundctl network create --help'.\n";
 
 static const char create_usage[] =
 	"Usage: tundctl network create NAME [OPTIONS]\n"
@@ -48,9 +52,34 @@ static const char leave_usage[] =
 	"  --help   show this help\n";
 
 static const char invite_usage[] =
-	"Usage: tundctl network invite NAME\n"
+	"Usage: tundctl network invite NAME [--expires DURATION] [--uses N]\n"
 	"\n"
 	"Prints an invite for the network NAME as the last line of output.\n"
+	"\n"
+	"With --expires or --uses, on the admin of a network with admission\n"
+	"'approve' and a broker (its creator): a limited invite. It admits whoever\n"
+	"joins with it without 'peer approve', until it expires or has been used\n"
+	"N times, unless revoked ('network invite-revoke'). The admin must be\n"
+	"online when it is used.\n"
+	"\n"
+	"  --expires DURATION   30s, 10m, 24h, 7d (at most 366d; default 24h)\n"
+	"  --uses N             how many nodes may join with it (default 1)\n"
+	"  --help               show this help\n";
+
+static const char invites_usage[] =
+	"Usage: tundctl network invites NAME [--json]\n"
+	"\n"
+	"Lists the limited invites this node issued for the network NAME: ID,\n"
+	"expiry, uses left, and whether expired or revoked.\n"
+	"\n"
+	"  --json   print the daemon's invite array as JSON instead of a table\n"
+	"  --help   show this help\n";
+
+static const char revoke_usage[] =
+	"Usage: tundctl network invite-revoke NAME ID\n"
+	"\n"
+	"Revokes the limited invite ID (from 'tundctl network invites NAME'): a\n"
+	"node that joins with it later is refused.\n"
 	"\n"
 	"  --help   show this help\n";
 
@@ -339,7 +368,7 @@ out:
 	return ret;
 }
 
-/* leave and invite: one NAME, one request {"cmd", "name"}. */
+/* leave: one NAME, one request {"cmd", "name"}. */
 static int network_name_cmd(int argc, char **argv, const char *sock, const char *what,
 			    const char *cmd, const char *usage)
 {
@@ -371,23 +400,249 @@ static int network_name_cmd(int argc, char **argv, const char *sock, const char 
 	ret = ctl_call(sock, req, &result);
 	if (ret)
 		return ret;
-	if (strcmp(cmd, TUND_CMD_NETWORK_INVITE) == 0) {
-		ret = print_invite(result);
-	} else {
-		char *n = tund_format_sanitize(argv[optind]);
+	char *n = tund_format_sanitize(argv[optind]);
 
-		printf("left network %s\n", n);
-		g_free(n);
-	}
+	printf("left network %s\n", n);
+	g_free(n);
 	json_node_unref(result);
 	return ret;
+}
+
+/* --expires and --uses of network invite; false after the message. */
+static bool invite_option(int c, JsonObject *req)
+{
+	unsigned v;
+
+	if (c == 'e') {
+		if (!tund_args_parse_duration(optarg, TUND_CTL_INVITE_MAX_S, &v)) {
+			ctl_usage_error("network invite: --expires: expected a duration such as 30s, "
+					"10m, 24h or 7d, at most 366d (got '%s')", optarg);
+			return false;
+		}
+		json_object_set_int_member(req, TUND_KEY_EXPIRES_S, v);
+		return true;
+	}
+	if (c == 'u') {
+		if (!tund_args_parse_uint(optarg, 1, 1000000, &v)) {
+			ctl_usage_error("network invite: --uses: expected a number from 1 to "
+					"1000000 (got '%s')", optarg);
+			return false;
+		}
+		json_object_set_int_member(req, TUND_KEY_USES, v);
+		return true;
+	}
+	return false;
+}
+
+/* A limited invite's id, uses and expiry, then the invite (the last line). */
+static int print_limited(JsonNode *result)
+{
+	JsonObject *o = JSON_NODE_HOLDS_OBJECT(result) ? json_node_get_object(result) : NULL;
+	const char *id = o ? tund_client_get_string(o, TUND_KEY_ID) : NULL;
+	const char *at = o ? tund_client_get_string(o, TUND_KEY_EXPIRES_AT) : NULL;
+	int64_t uses = 0;
+
+	if (id && at && tund_client_get_int(o, TUND_KEY_USES, &uses)) {
+		char *cid = tund_format_sanitize(id), *cat = tund_format_sanitize(at);
+
+		printf("limited invite %s: %" PRId64 " use%s, expires %s\n", cid, uses,
+		       uses == 1 ? "" : "s", cat);
+		g_free(cid);
+		g_free(cat);
+	}
+	return print_invite(result);
+}
+
+static int network_invite(int argc, char **argv, const char *sock)
+{
+	static const struct option opts[] = {
+		{ "expires", required_argument, NULL, 'e' },
+		{ "uses", required_argument, NULL, 'u' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	JsonObject *req = json_object_new();
+	JsonNode *result = NULL;
+	char why[160];
+	int c, ret = CTL_EXIT_USAGE;
+
+	optind = 0;
+	while ((c = ctl_getopt(argc, argv, "network invite", opts)) != -1) {
+		if (c == 'h') {
+			fputs(invite_usage, stdout);
+			ret = CTL_EXIT_OK;
+			goto out;
+		}
+		if (!invite_option(c, req))
+			goto out;
+	}
+	if (optind >= argc) {
+		ctl_usage_error("network invite: missing NAME");
+		goto out;
+	}
+	if (optind + 1 < argc) {
+		ctl_usage_error("network invite: unexpected argument '%s'", argv[optind + 1]);
+		goto out;
+	}
+	if (!tund_args_check_network(argv[optind], why, sizeof(why))) {
+		ctl_usage_error("network invite: %s", why);
+		goto out;
+	}
+	json_object_set_string_member(req, TUND_KEY_CMD, TUND_CMD_NETWORK_INVITE);
+	json_object_set_string_member(req, TUND_KEY_NAME, argv[optind]);
+	ret = ctl_call(sock, json_object_ref(req), &result);
+	if (!ret)
+		ret = print_limited(result);
+out:
+	json_object_unref(req);
+	if (result)
+		json_node_unref(result);
+	return ret;
+}
+
+/* NAME and the given number of further operands, after --help/--json. */
+static int name_operands(int argc, char **argv, const char *what, const char *usage,
+			 int extra, bool *json)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char why[160];
+	int c;
+
+	optind = 0;
+	while ((c = ctl_getopt(argc, argv, what, opts)) != -1) {
+		if (c == 'h') {
+			fputs(usage, stdout);
+			return CTL_EXIT_OK;
+		}
+		if (c != 'j' || !json)
+			return c == 'j' ? ctl_usage_error("%s: unknown option '--json'", what) :
+					  CTL_EXIT_USAGE;
+		*json = true;
+	}
+	if (argc - optind < 1 + extra)
+		return ctl_usage_error("%s: missing %s", what, optind >= argc ? "NAME" : "ID");
+	if (argc - optind > 1 + extra)
+		return ctl_usage_error("%s: unexpected argument '%s'", what,
+				       argv[optind + 1 + extra]);
+	if (!tund_args_check_network(argv[optind], why, sizeof(why)))
+		return ctl_usage_error("%s: %s", what, why);
+	return -1;
+}
+
+static void invite_row(struct tund_table *t, JsonObject *o)
+{
+	JsonNode *rv = json_object_get_member(o, TUND_KEY_REVOKED);
+	JsonNode *ex = json_object_get_member(o, TUND_KEY_EXPIRED);
+	int64_t left = 0;
+	char uses[32];
+	const char *cells[4], *state = "valid";
+
+	if (tund_client_get_int(o, TUND_KEY_USES_LEFT, &left))
+		snprintf(uses, sizeof(uses), "%" PRId64, left);
+	else
+		snprintf(uses, sizeof(uses), "-");
+	if (rv && JSON_NODE_HOLDS_VALUE(rv) && json_node_get_value_type(rv) == G_TYPE_BOOLEAN &&
+	    json_node_get_boolean(rv))
+		state = "revoked";
+	else if (ex && JSON_NODE_HOLDS_VALUE(ex) &&
+		 json_node_get_value_type(ex) == G_TYPE_BOOLEAN && json_node_get_boolean(ex))
+		state = "expired";
+	else if (left == 0)
+		state = "used";
+	cells[0] = tund_client_get_string(o, TUND_KEY_ID);
+	cells[1] = tund_client_get_string(o, TUND_KEY_EXPIRES_AT);
+	cells[2] = uses;
+	cells[3] = state;
+	tund_table_add(t, cells);
+}
+
+static int print_invites(JsonNode *result, bool json)
+{
+	static const char *const headers[] = { "ID", "EXPIRES", "USES LEFT", "STATE" };
+	JsonObject *o = JSON_NODE_HOLDS_OBJECT(result) ? json_node_get_object(result) : NULL;
+	JsonNode *list = o ? json_object_get_member(o, TUND_KEY_INVITES) : NULL;
+	struct tund_table *t;
+	JsonArray *a;
+
+	if (!list || !JSON_NODE_HOLDS_ARRAY(list))
+		return ctl_fail("malformed reply from tund: no \"invites\"");
+	if (json) {
+		ctl_print_json(list);
+		return CTL_EXIT_OK;
+	}
+	a = json_node_get_array(list);
+	if (!json_array_get_length(a)) {
+		puts("no limited invites");
+		return CTL_EXIT_OK;
+	}
+	t = tund_table_new(G_N_ELEMENTS(headers), headers);
+	for (guint i = 0; i < json_array_get_length(a); i++) {
+		JsonNode *e = json_array_get_element(a, i);
+
+		if (JSON_NODE_HOLDS_OBJECT(e))
+			invite_row(t, json_node_get_object(e));
+	}
+	tund_table_print(t, stdout);
+	tund_table_free(t);
+	return CTL_EXIT_OK;
+}
+
+static int network_invites(int argc, char **argv, const char *sock)
+{
+	JsonNode *result = NULL;
+	JsonObject *req;
+	bool json = false;
+	int ret = name_operands(argc, argv, "network invites", invites_usage, 0, &json);
+
+	if (ret >= 0)
+		return ret;
+	req = json_object_new();
+	json_object_set_string_member(req, TUND_KEY_CMD, TUND_CMD_NETWORK_INVITES);
+	json_object_set_string_member(req, TUND_KEY_NAME, argv[optind]);
+	ret = ctl_call(sock, req, &result);
+	if (ret)
+		return ret;
+	ret = print_invites(result, json);
+	json_node_unref(result);
+	return ret;
+}
+
+static int network_invite_revoke(int argc, char **argv, const char *sock)
+{
+	JsonNode *result = NULL;
+	JsonObject *req;
+	const char *id;
+	int ret = name_operands(argc, argv, "network invite-revoke", revoke_usage, 1, NULL);
+
+	if (ret >= 0)
+		return ret;
+	id = argv[optind + 1];
+	if (strlen(id) != 8 || strspn(id, "0123456789abcdefABCDEF") != 8)
+		return ctl_usage_error("network invite-revoke: ID: expected the 8 hex characters "
+				       "'tundctl network invites' shows (got '%s')", id);
+	req = json_object_new();
+	json_object_set_string_member(req, TUND_KEY_CMD, TUND_CMD_NETWORK_INVITE_REVOKE);
+	json_object_set_string_member(req, TUND_KEY_NAME, argv[optind]);
+	json_object_set_string_member(req, TUND_KEY_ID, id);
+	ret = ctl_call(sock, req, &result);
+	if (ret)
+		return ret;
+	char *n = tund_format_sanitize(argv[optind]);
+	printf("revoked invite %s of network %s\n", id, n);
+	g_free(n);
+	json_node_unref(result);
+	return CTL_EXIT_OK;
 }
 
 int network_main(int argc, char **argv, const char *sock)
 {
 	if (argc < 2)
-		return ctl_usage_error("network: missing subcommand: create, leave or invite "
-				       "(see 'tundctl network --help')");
+		return ctl_usage_error("network: missing subcommand: create, leave, invite, invites "
+				       "or invite-revoke (see 'tundctl network --help')");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		fputs(network_usage, stdout);
@@ -399,8 +654,11 @@ int network_main(int argc, char **argv, const char *sock)
 		return network_name_cmd(argc - 1, argv + 1, sock, "network leave",
 					TUND_CMD_NETWORK_LEAVE, leave_usage);
 	if (strcmp(argv[1], "invite") == 0)
-		return network_name_cmd(argc - 1, argv + 1, sock, "network invite",
-					TUND_CMD_NETWORK_INVITE, invite_usage);
+		return network_invite(argc - 1, argv + 1, sock);
+	if (strcmp(argv[1], "invites") == 0)
+		return network_invites(argc - 1, argv + 1, sock);
+	if (strcmp(argv[1], "invite-revoke") == 0)
+		return network_invite_revoke(argc - 1, argv + 1, sock);
 	return ctl_usage_error("network: unknown subcommand '%s' (see 'tundctl network --help')",
 			       argv[1]);
 }
@@ -445,6 +703,12 @@ int networks_main(int argc, char **argv, const char *sock)
 		cells[5] = pending;
 		cells[6] = tund_client_get_string(o, TUND_KEY_ADMISSION);
 		tund_table_add(t, cells);
+		if (tund_client_get_string(o, TUND_KEY_JOIN_REFUSED)) {
+			char *note = g_strdup_printf("join refused by the admin: %s",
+						     tund_client_get_string(o, TUND_KEY_JOIN_REFUSED));
+			tund_table_note(t, note);
+			g_free(note);
+		}
 		g_free(broker);
 	}
 	tund_table_print(t, stdout);

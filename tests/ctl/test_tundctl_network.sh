@@ -76,7 +76,8 @@ blob='tund-sig2:QUJDREVGRw'
 
 ### help
 for args in "network --help" "network create --help" "network leave --help" \
-	"network invite --help" "networks --help" "join --help" "peer approve --help" \
+	"network invite --help" "network invites --help" "network invite-revoke --help" \
+	"networks --help" "join --help" "peer approve --help" \
 	"peer block --help" "peer unblock --help" "peer offer --help" "peer answer --help" \
 	"peer accept --help" "ping --help" "netcheck --help" "help network create" "help ping"; do
 	# shellcheck disable=SC2086
@@ -112,6 +113,21 @@ network create lab --admission maybe
 network create lab --bogus
 network leave
 network invite 'x y'
+network invite lab --expires 0h
+network invite lab --expires 24
+network invite lab --expires 367d
+network invite lab --expires 1w
+network invite lab --uses 0
+network invite lab --uses x
+network invite lab extra
+network invites
+network invites 'x y'
+network invites lab extra
+network invite-revoke lab
+network invite-revoke lab 123
+network invite-revoke lab zzzzzzzz
+network invite-revoke lab 0123abcd more
+network invite-revoke lab 0123abcd --json
 networks extra
 join
 join notaninvite
@@ -215,17 +231,49 @@ echo "{\"ok\":true,\"result\":{\"invite\":\"$inv\"}}" >"$tmp/reply"
 run network invite lab
 check "network invite: invite is the last line" sh -c "[ $rc = 0 ] && [ \"\$(tail -n 1 '$tmp/out')\" = '$inv' ]"
 check "network invite: request" req_is '. == {"cmd":"network.invite","name":"lab"}'
+echo "{\"ok\":true,\"result\":{\"invite\":\"$inv\",\"id\":\"0123abcd\",\"expires_at\":\"2026-12-07 21:00:00 UTC\",\"uses\":1}}" >"$tmp/reply"
+run network invite lab --expires 24h --uses 1
+check "network invite --expires --uses: request" req_is '. == {"cmd":"network.invite","name":"lab","expires_s":86400,"uses":1}'
+check "network invite --expires --uses: invite is the last line" sh -c "[ $rc = 0 ] && [ \"\$(tail -n 1 '$tmp/out')\" = '$inv' ]"
+check "network invite --expires --uses: id and expiry" grep -q '^limited invite 0123abcd: 1 use, expires 2026-12-07 21:00:00 UTC$' "$tmp/out"
+run network invite lab --expires 30s
+check "network invite --expires 30s: seconds" req_is '.expires_s == 30 and (has("uses") | not)'
+run network invite lab --uses 5
+check "network invite --uses 5: no expiry sent" req_is '.uses == 5 and (has("expires_s") | not)'
+run network invite lab --expires 7d
+check "network invite --expires 7d" req_is '.expires_s == 604800'
+echo '{"ok":false,"error":"only the admin of network lab (its creator) issues limited invites"}' >"$tmp/reply"
+run network invite lab --uses 1
+check "network invite --uses on a non-admin: exit 1" is_remote_error "only the admin of network lab (its creator) issues limited invites"
+
+reply <<'JSON'
+{"ok":true,"result":{"invites":[
+ {"id":"0123abcd","expires":1796677200,"expires_at":"2026-12-07 21:00:00 UTC","expired":false,"uses_left":0,"revoked":false},
+ {"id":"89abcdef","expires":1796677200,"expires_at":"2026-12-07 21:00:00 UTC","expired":false,"uses_left":2,"revoked":true}]}}
+JSON
+run network invites lab
+check "network invites: request" req_is '. == {"cmd":"network.invites","name":"lab"}'
+check "network invites: header" sh -c "[ $rc = 0 ] && head -n 1 '$tmp/out' | grep -q '^ID  *EXPIRES  *USES LEFT  *STATE$'"
+check "network invites: used row" grep -Eq '^0123abcd +2026-12-07 21:00:00 UTC +0 +used$' "$tmp/out"
+check "network invites: revoked row" grep -Eq '^89abcdef +2026-12-07 21:00:00 UTC +2 +revoked$' "$tmp/out"
+run network invites lab --json
+check "network invites --json: the array" sh -c "jq -e 'length == 2 and .[1].revoked' '$tmp/out' >/dev/null"
+echo '{"ok":true,"result":{"revoked":"0123abcd"}}' >"$tmp/reply"
+run network invite-revoke lab 0123abcd
+check "network invite-revoke: request" req_is '. == {"cmd":"network.invite_revoke","name":"lab","id":"0123abcd"}'
+check "network invite-revoke: exit 0" test "$rc" = 0 -a "$out" = "revoked invite 0123abcd of network lab"
 
 reply <<'JSON'
 {"ok":true,"result":{"networks":[
  {"name":"lab","prefix":"10.77.0.0/16","address":"10.77.0.1/16","broker":"mqtt://198.51.100.10:1883","broker_connected":true,"members":3,"pending":1,"admission":"approve"},
- {"name":"home","prefix":"10.88.0.0/16","address":"10.88.0.5/16","broker":null,"members":[{"a":1},{"b":2}],"admission":"open"}]}}
+ {"name":"home","prefix":"10.88.0.0/16","address":"10.88.0.5/16","broker":null,"members":[{"a":1},{"b":2}],"admission":"open","join_refused":"invite already used"}]}}
 JSON
 run networks
 check "networks: request" req_is '. == {"cmd":"networks"}'
 check "networks: header" sh -c "[ $rc = 0 ] && head -n 1 '$tmp/out' | grep -q '^NAME  *PREFIX  *ADDRESS  *BROKER  *MEMBERS  *PENDING  *ADMISSION$'"
 check "networks: lab row" grep -Eq '^lab +10\.77\.0\.0/16 +10\.77\.0\.1/16 +mqtt://198\.51\.100\.10:1883 connected +3 +1 +approve$' "$tmp/out"
 check "networks: home row (no broker, member array)" grep -Eq '^home +10\.88\.0\.0/16 +10\.88\.0\.5/16 +- +2 +- +open$' "$tmp/out"
+check "networks: the admin's refusal under its row" grep -Eq '^ +join refused by the admin: invite already used$' "$tmp/out"
 run networks --json
 check "networks --json: the array" sh -c "jq -e 'length == 2 and .[1].name == \"home\"' '$tmp/out' >/dev/null"
 echo '{"ok":true,"result":{"networks":[]}}' >"$tmp/reply"
