@@ -137,3 +137,23 @@ UNIT_TEST(ctl_args_network_and_uint)
 	CHECK(!tund_args_parse_uint("1x", 1, 100, &v));
 	CHECK(!tund_args_parse_uint("99999999999", 1, 100, &v));
 }
+
+UNIT_TEST(ctl_args_duration)
+{
+	unsigned v = 0;
+
+	CHECK(tund_args_parse_duration("30s", 1000000, &v) && v == 30);
+	CHECK(tund_args_parse_duration("10m", 1000000, &v) && v == 600);
+	CHECK(tund_args_parse_duration("24h", 1000000, &v) && v == 86400);
+	CHECK(tund_args_parse_duration("7d", 1000000, &v) && v == 604800);
+	CHECK(tund_args_parse_duration("366d", 366 * 86400, &v) && v == 366 * 86400);
+	CHECK(!tund_args_parse_duration("367d", 366 * 86400, &v));
+	CHECK(!tund_args_parse_duration("99999999d", 366 * 86400, &v));
+	CHECK(!tund_args_parse_duration("0s", 100, &v));
+	CHECK(!tund_args_parse_duration("24", 100000, &v));
+	CHECK(!tund_args_parse_duration("1w", 100000000, &v));
+	CHECK(!tund_args_parse_duration("h", 100, &v));
+	CHECK(!tund_args_parse_duration("-1h", 100000, &v));
+	CHECK(!tund_args_parse_duration(" 1h", 100000, &v));
+	CHECK(!tund_args_parse_duration(NULL, 100, &v));
+}
