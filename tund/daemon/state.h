@@ -2,7 +2,8 @@
 /* The daemon's state, shared by its start-up (daemon.c), the control
  * commands and the joined networks. Touched only from the GLib main thread.
  * state.c keeps its files in state_dir: the private key and peers.json
- * (networks.json is tund/connect/networks.c's). */
+ * (networks.json is tund/connect/networks.c's, invites.json
+ * tund/connect/invites.c's). */
 #ifndef TUND_STATE_H
 #define TUND_STATE_H
 
