@@ -87,7 +87,8 @@ static const char networks_usage[] =
 	"Usage: tundctl networks [--json]\n"
 	"\n"
 	"Lists the networks this node belongs to: prefix, own address, broker and\n"
-	"whether tund is connected to it, members, pending members, admission.\n"
+	"whether tund is connected to it, members, pending members, admission;\n"
+	"under a network joined with a limited invite the admin refused, why.\n"
 	"\n"
 	"  --json   print the daemon's network array as JSON instead of a table\n"
 	"  --help   show this help\n";
