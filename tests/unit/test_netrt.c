@@ -873,3 +873,34 @@ out:
 	fx_free(&f);
 	netns_leave(ns);
 }
+
+/* One member's flood is cut at its own budget (after its proof), and
+ * another member's messages still get through. */
+UNIT_TEST(netrt_sender_rate_after_proof)
+{
+	int ns = netns_enter();
+	if (ns < 0)
+		return;
+	struct fx f;
+	fx_init(&f);
+	struct tund_network net;
+	struct node y, z;
+
+	node_new(&y);
+	node_new(&z);
+	struct tund_membership *n = start(&f, &net, "open", TUND_ADMISSION_OPEN, false);
+	announce(n, &y, net.key);
+	announce(n, &z, net.key);
+	CHECK(summary_int(n, "members") == 2);
+	for (int i = 0; i < 150; i++)
+		announce(n, &y, net.key);
+	gint64 cut = dropped(n, "sender_rate_limited");
+	CHECK(cut >= 40 && cut <= 60); /* burst 100 (one spent above), 20/s */
+	CHECK(dropped(n, "replayed") == 0);
+	announce(n, &z, net.key);
+	CHECK(dropped(n, "sender_rate_limited") == cut);
+
+	sodium_memzero(&net, sizeof(net));
+	fx_free(&f);
+	netns_leave(ns);
+}

@@ -19,6 +19,7 @@
 #include "tund/connect/path.h"
 #include "tund/host/bcast_rules.h"
 #include "overlay/control_proto.h"
+#include "overlay/ratelimit.h"
 #include "overlay/sigbound.h"
 
 static const char *const drop_names[TUND_SIG_DROP_COUNT] = {
@@ -26,6 +27,7 @@ static const char *const drop_names[TUND_SIG_DROP_COUNT] = {
 	"stale",     "replayed",      "unknown_sender", "blocked",
 	"old_version", "not_admitted", "bad_record", "oversize", "rate_limited",
 	"join_refused",
+	"sender_rate_limited",
 };
 
 /* Indexed by enum tund_signal_type (0 unused). */
@@ -46,6 +48,7 @@ struct tund_membership {
 	GHashTable *replay; /* GBytes(pubkey) -> struct tund_signal_replay */
 	GHashTable *records; /* GBytes(subject) -> newest struct tund_record (admin networks) */
 	struct tund_sigbound bound; /* size and rate, before any decode */
+	GHashTable *sender_rate;    /* GBytes(member key) -> struct tund_ratelimit */
 	uint64_t drops[TUND_SIG_DROP_COUNT];
 	uint64_t sent, sent_bytes, received;
 	uint64_t sent_type[TYPE_COUNT]; /* what the broker is asked to carry, by kind */
@@ -884,6 +887,28 @@ static void on_announce(struct tund_membership *n, struct tund_peer *p,
 		send_join(n); /* the admin is (back) online */
 }
 
+/* After the network's gate, each member has a budget of its own: one member
+ * flooding (a member holds the network key and its own key, so it passes
+ * every proof) cannot use up the network's rate and silence the others.
+ * Buckets exist only for keys that are our members, so they are bounded by
+ * admission. */
+enum { SENDER_RATE = 20, SENDER_BURST = 100 };
+
+static bool sender_allowed(struct tund_membership *n, const uint8_t key[32])
+{
+	uint64_t now = (uint64_t)(g_get_monotonic_time() / 1000);
+	GBytes *k = g_bytes_new(key, 32);
+	struct tund_ratelimit *rl = g_hash_table_lookup(n->sender_rate, k);
+
+	if (!rl) {
+		rl = g_new(struct tund_ratelimit, 1);
+		tund_ratelimit_init(rl, SENDER_RATE, SENDER_BURST, now);
+		g_hash_table_insert(n->sender_rate, g_bytes_ref(k), rl);
+	}
+	g_bytes_unref(k);
+	return tund_ratelimit_allow(rl, now);
+}
+
 void tund_membership_receive(struct tund_membership *n, const uint8_t *buf, size_t len,
 			     bool retained)
 {
@@ -922,13 +947,19 @@ void tund_membership_receive(struct tund_membership *n, const uint8_t *buf, size
 		n->drops[TUND_SIG_DROP_MALFORMED]++;
 		goto out;
 	}
+	p = tund_peer_list_find_key(&d->peers, m->sender);
+	/* The admin republishes every record at once on a reconnect: exempt. */
+	if (p && is_member_of(p, n) && !is_admin_key(n, m->sender) &&
+	    !sender_allowed(n, m->sender)) {
+		n->drops[TUND_SIG_DROP_SENDER_RATE]++;
+		goto out;
+	}
 	if (m->type == TUND_SIGNAL_RECORD) {
 		on_record(n, m); /* ours too: the admin relearns its records after a restart */
 		goto out;
 	}
 	if (!memcmp(m->sender, d->public_key, 32))
 		goto out; /* our own announce, echoed by the broker */
-	p = tund_peer_list_find_key(&d->peers, m->sender);
 	if (p && p->state == TUND_PEER_BLOCKED) {
 		n->drops[TUND_SIG_DROP_BLOCKED]++;
 		goto out;
@@ -1107,6 +1138,8 @@ struct tund_membership *tund_membership_start(struct tund_daemon *d, const struc
 	tund_network_id(net->key, n->netid);
 	n->records = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
 					   (GDestroyNotify)g_bytes_unref, g_free);
+	n->sender_rate = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
+					       (GDestroyNotify)g_bytes_unref, g_free);
 	tund_sigbound_init(&n->bound, (uint64_t)(g_get_monotonic_time() / 1000));
 	n->replay = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
 					  (GDestroyNotify)g_bytes_unref, g_free);
@@ -1218,6 +1251,7 @@ void tund_membership_stop(struct tund_membership *n, bool leaving)
 	}
 	g_hash_table_unref(n->replay);
 	g_hash_table_unref(n->records);
+	g_hash_table_unref(n->sender_rate);
 	sodium_memzero(&n->net, sizeof(n->net));
 	sodium_memzero(&n->eff, sizeof(n->eff));
 	g_free(n);

@@ -30,6 +30,7 @@ enum tund_sig_drop {
 	TUND_SIG_DROP_OVERSIZE,     /* over TUND_SIGBOUND_MAX_LEN (overlay/sigbound.h) */
 	TUND_SIG_DROP_RATE_LIMITED, /* over the network's signaling rate */
 	TUND_SIG_DROP_JOIN_REFUSED, /* the admin: a join with a bad invite (answered) */
+	TUND_SIG_DROP_SENDER_RATE,  /* a member over its own rate, after its proof */
 	TUND_SIG_DROP_COUNT
 };
 
