@@ -457,6 +457,26 @@ int tund_membership_sign_record(struct tund_membership *n, uint8_t kind, const u
 	return 0;
 }
 
+/* A new peer of this network for key, in state; NULL (logged) if the peer
+ * list refuses it. */
+static struct tund_peer *add_peer(struct tund_membership *n, const uint8_t key[32],
+				  enum tund_peer_state state)
+{
+	struct tund_peer *p = tund_peer_new();
+	char k[TUND_KEY_B64_LEN + 1], why[TUND_WHY_LEN];
+
+	memcpy(p->public_key, key, 32);
+	p->network = g_strdup(n->net.name);
+	p->state = state;
+	if (tund_peer_list_upsert(&n->d->peers, p, why, sizeof(why)) < 0) {
+		tund_key_encode(k, key);
+		log_error("network %s: cannot add member %s: %s", n->net.name, k, why);
+		tund_peer_free(p);
+		return NULL;
+	}
+	return p;
+}
+
 /* The admin's word is the member list: an admit makes a member (creating the
  * peer), a block removes it, on every member alike. */
 static void apply_record(struct tund_membership *n, const struct tund_record *r)
@@ -465,7 +485,7 @@ static void apply_record(struct tund_membership *n, const struct tund_record *r)
 	enum tund_peer_state want = r->kind == TUND_RECORD_ADMIT ? TUND_PEER_MEMBER :
 								    TUND_PEER_BLOCKED;
 	struct tund_peer *p = tund_peer_list_find_key(&d->peers, r->subject);
-	char key[TUND_KEY_B64_LEN + 1], why[TUND_WHY_LEN];
+	char key[TUND_KEY_B64_LEN + 1];
 
 	tund_key_encode(key, r->subject);
 	if (!memcmp(r->subject, d->public_key, 32)) {
@@ -480,17 +500,8 @@ static void apply_record(struct tund_membership *n, const struct tund_record *r)
 		return; /* a static peer or another network's member keeps its state */
 	if (p && p->state == want)
 		return;
-	if (!p) {
-		p = tund_peer_new();
-		memcpy(p->public_key, r->subject, 32);
-		p->network = g_strdup(n->net.name);
-		p->state = want;
-		if (tund_peer_list_upsert(&d->peers, p, why, sizeof(why)) < 0) {
-			log_error("network %s: cannot add member %s: %s", n->net.name, key, why);
-			tund_peer_free(p);
-			return;
-		}
-	}
+	if (!p && !(p = add_peer(n, r->subject, want)))
+		return;
 	p->state = want;
 	log_info("network %s: member %s %s by the network's admin", n->net.name, key,
 		 want == TUND_PEER_MEMBER ? "admitted" : "blocked");
@@ -625,20 +636,12 @@ static void refuse_join(struct tund_membership *n, const uint8_t key[32], const 
 static void admit_invited(struct tund_membership *n, struct tund_peer *p, const uint8_t key[32])
 {
 	struct tund_daemon *d = n->d;
-	char k[TUND_KEY_B64_LEN + 1], why[TUND_WHY_LEN];
+	char k[TUND_KEY_B64_LEN + 1];
 	int ret;
 
 	tund_key_encode(k, key);
-	if (!p) {
-		p = tund_peer_new();
-		memcpy(p->public_key, key, 32);
-		p->network = g_strdup(n->net.name);
-		if (tund_peer_list_upsert(&d->peers, p, why, sizeof(why)) < 0) {
-			log_error("network %s: cannot add member %s: %s", n->net.name, k, why);
-			tund_peer_free(p);
-			return;
-		}
-	}
+	if (!p && !(p = add_peer(n, key, TUND_PEER_MEMBER)))
+		return;
 	p->state = TUND_PEER_MEMBER;
 	ret = tund_membership_sign_record(n, TUND_RECORD_ADMIT, key);
 	if (ret)
@@ -780,22 +783,17 @@ static void on_beacon(void *ctx, const uint8_t pubkey[32], const struct sockaddr
 static struct tund_peer *admit(struct tund_membership *n, const struct tund_signal *m)
 {
 	struct tund_daemon *d = n->d;
-	struct tund_peer *p = tund_peer_new();
-	char why[TUND_WHY_LEN];
+	enum tund_peer_state state;
+	struct tund_peer *p;
 
-	memcpy(p->public_key, m->sender, 32);
-	p->network = g_strdup(n->net.name);
 	if (n->net.has_admin) /* only the admin gets here for keys it has not admitted */
-		p->state = is_admin_key(n, m->sender) ? TUND_PEER_MEMBER : TUND_PEER_PENDING;
+		state = is_admin_key(n, m->sender) ? TUND_PEER_MEMBER : TUND_PEER_PENDING;
 	else
-		p->state = n->net.admission == TUND_ADMISSION_APPROVE && !n->joining ?
-				   TUND_PEER_PENDING :
-				   TUND_PEER_MEMBER;
-	if (tund_peer_list_upsert(&d->peers, p, why, sizeof(why)) < 0) {
-		log_error("network %s: cannot add member: %s", n->net.name, why);
-		tund_peer_free(p);
+		state = n->net.admission == TUND_ADMISSION_APPROVE && !n->joining ?
+				TUND_PEER_PENDING :
+				TUND_PEER_MEMBER;
+	if (!(p = add_peer(n, m->sender, state)))
 		return NULL;
-	}
 	char key[TUND_KEY_B64_LEN + 1];
 	tund_key_encode(key, p->public_key);
 	log_info("network %s: member %s (%s) %s", n->net.name, key, m->name,

@@ -240,18 +240,29 @@ int tund_cmd_network_join(struct tund_daemon *d, JsonObject *req, JsonNode **out
 	return ret;
 }
 
+/* The network of a request's name, or -ENOENT with why. */
+static int find_network(struct tund_daemon *d, JsonObject *req, struct tund_membership **n,
+			char *why, size_t why_len)
+{
+	const char *name = tund_req_string(req, TUND_KEY_NAME);
+
+	*n = tund_membership_find(d, name);
+	if (*n)
+		return 0;
+	tund_why(why, why_len, "not a member of a network called \"%s\"", name ? name : "");
+	return -ENOENT;
+}
+
 int tund_cmd_network_leave(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
 			   size_t why_len)
 {
 	const char *name = tund_req_string(req, TUND_KEY_NAME);
-	struct tund_membership *n = tund_membership_find(d, name);
 	g_autoptr(JsonBuilder) b = json_builder_new();
+	struct tund_membership *n;
 	int ret;
 
-	if (!n) {
-		tund_why(why, why_len, "not a member of a network called \"%s\"", name ? name : "");
-		return -ENOENT;
-	}
+	if ((ret = find_network(d, req, &n, why, why_len)))
+		return ret;
 	g_ptr_array_remove(d->networks, n);
 	ret = tund_networks_save(d);
 	if (ret) {
@@ -301,19 +312,6 @@ static bool req_number(JsonObject *req, const char *name, gint64 def, gint64 min
 	}
 	*out = json_node_get_int(n);
 	return true;
-}
-
-/* The network of a request's name, or -ENOENT with why. */
-static int find_network(struct tund_daemon *d, JsonObject *req, struct tund_membership **n,
-			char *why, size_t why_len)
-{
-	const char *name = tund_req_string(req, TUND_KEY_NAME);
-
-	*n = tund_membership_find(d, name);
-	if (*n)
-		return 0;
-	tund_why(why, why_len, "not a member of a network called \"%s\"", name ? name : "");
-	return -ENOENT;
 }
 
 /* Only the admin counts a limited invite's uses (when a joiner shows it). */
