@@ -61,8 +61,9 @@ struct tund_wg {
 	uint32_t index_cap, index_used;
 	uint64_t drops[TUND_WG_DROP_COUNT];
 	/* Handshake messages with a valid MAC1 seen in the current second:
-	 * above a bound we are "under load" and demand cookies. */
-	uint64_t load_window_ns;
+	 * above a bound we are "under load" and demand cookies until
+	 * load_until_ns, a second after the bound was last passed. */
+	uint64_t load_window_ns, load_until_ns;
 	unsigned load_count;
 	size_t mtu;
 	/* Our overlay IPv4 address and prefix (family 0: none): a packet from a

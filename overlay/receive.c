@@ -13,13 +13,19 @@ enum {
 	UNDER_LOAD_PER_SECOND = 64,
 };
 
+/* Under load while more than the bound arrived in the current second, and
+ * for a second after that: without the second, every new window would take
+ * its first UNDER_LOAD_PER_SECOND initiations without a cookie, and a
+ * steady flood would still buy Diffie-Hellman 64 times a second. */
 static bool under_load(struct tund_wg *wg, uint64_t now_ns)
 {
 	if (now_ns - wg->load_window_ns >= 1000000000ull) {
 		wg->load_window_ns = now_ns;
 		wg->load_count = 0;
 	}
-	return ++wg->load_count > UNDER_LOAD_PER_SECOND;
+	if (++wg->load_count > UNDER_LOAD_PER_SECOND)
+		wg->load_until_ns = now_ns + 1000000000ull;
+	return now_ns < wg->load_until_ns;
 }
 
 static struct tund_noise_handshake *lookup_by_key(void *ctx, const uint8_t pubkey[32])

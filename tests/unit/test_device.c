@@ -273,3 +273,42 @@ UNIT_TEST(device_load_counts_only_valid_mac1)
 	CHECK(cookies > 0);
 	pair_free(&p);
 }
+
+UNIT_TEST(device_load_lasts_a_second_past_the_flood)
+{
+	struct pair p;
+	uint8_t buf[2048], init[148];
+	size_t len, dg_len, off, ilen;
+	struct tund_wg_endpoint dst;
+	uint64_t t0 = 1000000000ull;
+
+	pair_init(&p);
+	len = ipv4_packet(buf + TUND_WG_HEADROOM, "10.0.0.1", "10.0.0.2");
+	tund_wg_encrypt(p.a, buf, sizeof(buf), len, &p.now, &dg_len, &dst);
+	CHECK(p.wa.n == 1 && p.wa.len[0] == sizeof(init));
+	memcpy(init, p.wa.buf[0], sizeof(init));
+	p.wa.n = 0;
+
+	/* 100 initiations with a valid MAC1 over 0.99 s: b is under load. */
+	for (int i = 0; i < 100; i++) {
+		p.now.mono_ns = t0 + (uint64_t)i * 10000000ull;
+		tund_wg_receive(p.b, init, sizeof(init), &EP_A, &p.now, &off, &ilen);
+		p.wb.n = 0;
+	}
+	/* 1.2 s: a new one-second window, but the first initiation in it still
+	 * gets a cookie reply (64 bytes) instead of Diffie-Hellman. */
+	p.now.mono_ns = t0 + 1200000000ull;
+	CHECK(tund_wg_receive(p.b, init, sizeof(init), &EP_A, &p.now, &off, &ilen) == TUND_WG_DROP);
+	CHECK(p.wb.n == 1 && p.wb.len[0] == 64);
+	p.wb.n = 0;
+
+	/* The flood has stopped: a's retry at 5.5 s is answered (92 bytes). */
+	p.now.mono_ns = t0 + 5500000000ull;
+	p.now.wall.tv_sec += 6;
+	tund_wg_tick(p.a, &p.now);
+	CHECK(p.wa.n == 1 && p.wa.len[0] == sizeof(init));
+	CHECK(tund_wg_receive(p.b, p.wa.buf[0], p.wa.len[0], &EP_A, &p.now, &off, &ilen) ==
+	      TUND_WG_DONE);
+	CHECK(p.wb.n == 1 && p.wb.len[0] == 92);
+	pair_free(&p);
+}
