@@ -173,10 +173,13 @@ static int publish(struct mosquitto *mosq, const char *topic, const void *buf, s
 }
 
 /* Keeps at most window messages unacknowledged; 0, or -1 when the
- * connection is gone or nothing moves for 30 s. */
-static int drain(struct mosquitto *mosq, int sent, int window)
+ * connection is gone or the acks do not come within wait_ms. A deadline,
+ * not a count of loop calls: each call returns as soon as anything arrives. */
+static int drain(struct mosquitto *mosq, int sent, int window, uint64_t wait_ms)
 {
-	for (int i = 0; i < 300 && sent - acked > window; i++) {
+	uint64_t deadline = now_ms() + wait_ms;
+
+	while (sent - acked > window && now_ms() < deadline) {
 		int rc = mosquitto_loop(mosq, 100, 1);
 
 		if (rc != MOSQ_ERR_SUCCESS) {
@@ -207,7 +210,7 @@ static int flood(const struct tund_network *net, const uint8_t victim[32], const
 
 		ret = len ? publish(mosq, topic, buf, len) : -1;
 		if (!ret)
-			ret = drain(mosq, sent + 1, 100);
+			ret = drain(mosq, sent + 1, 100, 30000);
 	}
 	tund_network_announce_topic(net, victim, topic, sizeof(topic));
 	randombytes_buf(buf, sizeof(buf));
@@ -216,11 +219,11 @@ static int flood(const struct tund_network *net, const uint8_t victim[32], const
 	/* Everything but the 100 KB ones is taken before those go out: a broker
 	 * may refuse them, or end the connection over them, losing acks. */
 	if (!ret)
-		ret = drain(mosq, sent, 0);
+		ret = drain(mosq, sent, 0, 30000);
 	for (int i = 0; i < huge && !ret; i++)
 		(void)publish(mosq, topic, buf, sizeof(buf));
 	if (!ret)
-		(void)drain(mosq, sent + huge, 0); /* sends them; their acks may never come */
+		(void)drain(mosq, sent + huge, 0, 3000); /* sends them; acks may never come */
 	sodium_memzero(priv, sizeof(priv));
 	if (ret || acked < sent) {
 		fprintf(stderr, "adversary_probe: %d of %d published\n", acked, sent);
