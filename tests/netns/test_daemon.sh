@@ -93,11 +93,17 @@ jq -e '.ok == false and (.error | test("too large"))' <<<"$reply" >/dev/null ||
 	fail "oversized request reply: $reply"
 head -c 100000 /dev/urandom | socat -t 2 - "UNIX-CONNECT:$SOCK" >/dev/null 2>&1
 # A stalled client holds a half request open; others are still served.
-socat -u EXEC:"sh -c 'printf \\{\\\"cmd; sleep 30'" "UNIX-CONNECT:$SOCK" &
+# (socat reads the half request from a FIFO this shell keeps open.)
+mkfifo "$T_DIR/stall.fifo"
+socat -u "OPEN:$T_DIR/stall.fifo" "UNIX-CONNECT:$SOCK" &
 stall=$!
 t_track "$stall"
+exec 7>"$T_DIR/stall.fifo"
+printf '{"cmd' >&7
 wait_until 10 ctl status || fail "daemon stopped serving while a client stalls"
-kill "$stall" 2>/dev/null; t_untrack "$stall"
+pid_running "$stall" || fail "the stalled client was not connected"
+exec 7>&-
+kill "$stall" 2>/dev/null; wait "$stall" 2>/dev/null; t_untrack "$stall"
 pid_running "$TUND_PID" || fail "daemon died from garbage"
 
 # Restart: the peer persists; the interface and socket go away on SIGTERM.
