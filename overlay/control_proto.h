@@ -69,6 +69,7 @@
 #define TUND_KEY_INVITE "invite"
 #define TUND_KEY_INVITES "invites"
 #define TUND_KEY_JOIN_REFUSED "join_refused"
+#define TUND_KEY_EPOCH "epoch"
 #define TUND_KEY_LAST_ERROR "last_error"
 #define TUND_KEY_LATEST_HANDSHAKE "latest_handshake"
 #define TUND_KEY_LEFT "left"
@@ -180,6 +181,7 @@
 	TUND_KEY_DROPS, \
 	TUND_KEY_ENABLED, \
 	TUND_KEY_ENDPOINT, \
+	TUND_KEY_EPOCH, \
 	TUND_KEY_ERROR, \
 	TUND_KEY_EXPIRED, \
 	TUND_KEY_EXPIRES, \

@@ -341,6 +341,20 @@ void tund_wg_peer_set_bcast_group(struct tund_wg *wg, struct tund_wg_peer *peer,
 	pthread_mutex_unlock(&wg->lock);
 }
 
+void tund_wg_peer_rotate_psk(struct tund_wg *wg, struct tund_wg_peer *peer, const uint8_t psk[32])
+{
+	pthread_mutex_lock(&wg->lock);
+	tund_noise_handshake_rotate_preshared_key(&peer->hs, psk);
+	pthread_mutex_unlock(&wg->lock);
+}
+
+void tund_wg_peer_forget_previous_psk(struct tund_wg *wg, struct tund_wg_peer *peer)
+{
+	pthread_mutex_lock(&wg->lock);
+	tund_noise_handshake_forget_previous_psk(&peer->hs);
+	pthread_mutex_unlock(&wg->lock);
+}
+
 void tund_wg_peer_set_broadcast(struct tund_wg *wg, struct tund_wg_peer *peer, bool on)
 {
 	pthread_mutex_lock(&wg->lock);

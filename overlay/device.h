@@ -95,6 +95,10 @@ void tund_wg_free(struct tund_wg *wg);
 struct tund_wg_peer *tund_wg_peer_add(struct tund_wg *wg, const uint8_t public_key[32],
 				      const uint8_t *psk, void *user);
 void tund_wg_peer_remove(struct tund_wg *wg, struct tund_wg_peer *peer);
+/* A network rekey: psk becomes the peer's key and the old one is tried on
+ * responses until tund_wg_peer_forget_previous_psk (overlay/noise.h). */
+void tund_wg_peer_rotate_psk(struct tund_wg *wg, struct tund_wg_peer *peer, const uint8_t psk[32]);
+void tund_wg_peer_forget_previous_psk(struct tund_wg *wg, struct tund_wg_peer *peer);
 void *tund_wg_peer_user(struct tund_wg_peer *peer);
 /* Routes a prefix to the peer (and accepts it as an inner source). 0/-errno. */
 int tund_wg_peer_allow(struct tund_wg *wg, struct tund_wg_peer *peer,

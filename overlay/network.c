@@ -28,6 +28,8 @@ enum {
 	TAG_ADMIN = 9,        /* the admin's public key: it signs membership records */
 	TAG_TOKEN = 10,       /* a limited invite's token (TUND_NET_TOKEN_LEN) */
 	TAG_EXPIRES = 11,     /* a limited invite's expiry: u64 unix ms, big-endian */
+	TAG_ROOT = 12,        /* the root key (epoch 0's key), after a rekey */
+	TAG_EPOCH = 13,       /* u32 big-endian, with TAG_ROOT */
 	TURN_FLAG_TCP = 1,
 	/* Binary invite at its largest is about 3 KB. */
 	INVITE_BIN_MAX = 3072,
@@ -96,7 +98,7 @@ void tund_network_derive_prefix6(struct tund_network *net)
 	memset(&net->prefix6, 0, sizeof(net->prefix6));
 	net->prefix6.family = AF_INET6;
 	net->prefix6.prefix = 64;
-	keyed_hash(h, sizeof(h), net->key, "tund net prefix6 v1", NULL, 0, NULL, 0);
+	keyed_hash(h, sizeof(h), net->root, "tund net prefix6 v1", NULL, 0, NULL, 0);
 	net->prefix6.addr[0] = 0xfd;
 	memcpy(net->prefix6.addr + 1, h, sizeof(h));
 }
@@ -162,6 +164,7 @@ bool tund_network_init_new(struct tund_network *net, const char *name, const cha
 	memset(net, 0, sizeof(*net));
 	memcpy(net->name, name, strlen(name) + 1);
 	randombytes_buf(net->key, sizeof(net->key));
+	memcpy(net->root, net->key, sizeof(net->root));
 	if (!tund_network_set_prefix4(net, TUND_NET_DEFAULT_PREFIX4, why))
 		return false;
 	tund_network_derive_prefix6(net);
@@ -290,6 +293,13 @@ size_t tund_invite_encode(const struct tund_network *net, char *out, size_t cap)
 			exp[i] = (uint8_t)(net->invite_expires_ms >> (56 - 8 * i));
 		put_field(&w, TAG_TOKEN, net->invite_token, TUND_NET_TOKEN_LEN);
 		put_field(&w, TAG_EXPIRES, exp, sizeof(exp));
+	}
+	if (net->epoch) {
+		uint8_t ep[4] = { (uint8_t)(net->epoch >> 24), (uint8_t)(net->epoch >> 16),
+				  (uint8_t)(net->epoch >> 8), (uint8_t)net->epoch };
+
+		put_field(&w, TAG_ROOT, net->root, sizeof(net->root));
+		put_field(&w, TAG_EPOCH, ep, sizeof(ep));
 	}
 	if (w.ok) {
 		uint8_t check[INVITE_CHECK_LEN];
@@ -477,7 +487,7 @@ static bool decode_field(uint8_t tag, const uint8_t *v, size_t flen, unsigned *s
 {
 	bool again;
 
-	if (tag > TAG_EXPIRES)
+	if (tag > TAG_EPOCH)
 		return true; /* a newer field: skip */
 	again = *seen & 1u << tag;
 	*seen |= 1u << tag;
@@ -515,6 +525,20 @@ static bool decode_field(uint8_t tag, const uint8_t *v, size_t flen, unsigned *s
 	case TAG_TOKEN:
 	case TAG_EXPIRES:
 		return decode_limit(tag, v, flen, again, n, why);
+	case TAG_ROOT:
+		if (again || flen != 32 || sodium_is_zero(v, 32)) {
+			SET_WHY("invite: bad root key");
+			return false;
+		}
+		memcpy(n->root, v, 32);
+		return true;
+	case TAG_EPOCH:
+		if (again || flen != 4 || !(v[0] | v[1] | v[2] | v[3])) {
+			SET_WHY("invite: bad epoch");
+			return false;
+		}
+		n->epoch = (uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 | (uint32_t)v[2] << 8 | v[3];
+		return true;
 	default:
 		return true; /* tag 0: not used, skipped as before */
 	}
@@ -561,6 +585,12 @@ static bool decode_fields(const uint8_t *p, size_t len, struct tund_network *n, 
 		SET_WHY("invite: a token without an expiry, or an expiry without a token");
 		return false;
 	}
+	if (!(seen & 1u << TAG_ROOT) != !(seen & 1u << TAG_EPOCH)) {
+		SET_WHY("invite: a root key without an epoch, or an epoch without a root key");
+		return false;
+	}
+	if (!(seen & 1u << TAG_ROOT)) /* epoch 0: the key is the root */
+		memcpy(n->root, n->key, sizeof(n->root));
 	return true;
 }
 
@@ -633,6 +663,21 @@ void tund_network_id(const uint8_t key[TUND_NET_KEY_LEN], uint8_t out[TUND_NET_I
 	keyed_hash(out, TUND_NET_ID_LEN, key, "tund net id v1", NULL, 0, NULL, 0);
 }
 
+void tund_network_record_id(const struct tund_network *net, uint8_t out[TUND_NET_ID_LEN])
+{
+	tund_network_id(net->root, out);
+}
+
+bool tund_network_rekey(struct tund_network *net, uint32_t epoch,
+			const uint8_t key[TUND_NET_KEY_LEN])
+{
+	if (epoch <= net->epoch || sodium_is_zero(key, TUND_NET_KEY_LEN))
+		return false;
+	memcpy(net->key, key, TUND_NET_KEY_LEN);
+	net->epoch = epoch;
+	return true;
+}
+
 void tund_network_psk(const uint8_t key[TUND_NET_KEY_LEN], uint8_t out[32])
 {
 	static const char label[] = "tund net psk v1";
@@ -676,6 +721,12 @@ bool tund_network_announce_topic(const struct tund_network *net, const uint8_t p
 	return write_topic(net, "tund net announce v1", "a/", pubkey, buf, cap);
 }
 
+bool tund_network_rekey_topic(const struct tund_network *net, const uint8_t subject[32],
+			      char *buf, size_t cap)
+{
+	return write_topic(net, "tund net rekey v1", "r/", subject, buf, cap);
+}
+
 bool tund_network_record_topic(const struct tund_network *net, const uint8_t subject[32],
 			       char *buf, size_t cap)
 {
@@ -697,7 +748,7 @@ static uint32_t host_for(const struct tund_network *net, const uint8_t pubkey[32
 	uint64_t v = 0;
 
 	store_be32(a, attempt);
-	keyed_hash(h, sizeof(h), net->key, "tund net addr4 v1", pubkey, 32, a, 4);
+	keyed_hash(h, sizeof(h), net->root, "tund net addr4 v1", pubkey, 32, a, 4);
 	for (int i = 0; i < 8; i++)
 		v = v << 8 | h[i];
 	return (uint32_t)(1 + v % host_count(&net->prefix4));
@@ -712,7 +763,7 @@ static void addr6_of(const struct tund_network *net, const uint8_t pubkey[32], u
 {
 	uint8_t iid[8];
 
-	keyed_hash(iid, sizeof(iid), net->key, "tund net addr6 v1", pubkey, 32, NULL, 0);
+	keyed_hash(iid, sizeof(iid), net->root, "tund net addr6 v1", pubkey, 32, NULL, 0);
 	/* An all-zero interface id is the subnet-router anycast address. */
 	if (!(iid[0] | iid[1] | iid[2] | iid[3] | iid[4] | iid[5] | iid[6] | iid[7]))
 		iid[7] = 1;
@@ -807,7 +858,7 @@ bool tund_network_assign(const struct tund_network *net, const uint8_t (*keys)[3
 	if (!m || !set.slot)
 		goto out;
 	for (i = 0; i < n; i++) {
-		keyed_hash(m[i].order, sizeof(m[i].order), net->key, "tund net order v1", keys[i],
+		keyed_hash(m[i].order, sizeof(m[i].order), net->root, "tund net order v1", keys[i],
 			   32, NULL, 0);
 		m[i].key = keys[i];
 		m[i].idx = i;

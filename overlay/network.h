@@ -4,18 +4,25 @@
  * network id, the WireGuard pre-shared key, MQTT topics and member addresses.
  * Pure: libc, libsodium and overlay/blake2s only; no I/O.
  *
+ * Keys. K is the network key of the current epoch: it seals signaling and
+ * beacons and gives the pre-shared key and the topics, and an admin's rekey
+ * (a block) replaces it. The root key R is K of epoch 0, kept for good: the
+ * things a member keeps across rekeys (its addresses, the id its membership
+ * records are signed for) come from R, which is not a secret worth having
+ * (a blocked member holds it and gains nothing by it).
+ *
  * Derivations. K is the 32-byte network key, P a member's public key, and
  * H(n; data) the n-byte BLAKE2s of data keyed with K (a PRF, so nothing of K
  * leaks). Every label is ASCII, written with its NUL as a separator:
- *   network id (16)       = H(16; "tund net id v1\0")
+ *   network id (16)       = H(16; "tund net id v1\0")   (records: keyed with R)
  *   psk (32)              = kdf1(K, "tund net psk v1\0")  (WireGuard HKDF)
- *   prefix6               = fd || H(7; "tund net prefix6 v1\0") :: /64
+ *   prefix6               = fd || H(7; "tund net prefix6 v1\0") :: /64   (R)
  *   inbox tag (16)        = H(16; "tund net inbox v1\0" || P)
  *   announce tag (16)     = H(16; "tund net announce v1\0" || P)
  *   v4 host(P, attempt)   = 1 + u64be(H(8; "tund net addr4 v1\0" || P || u32be(attempt)))
- *                           mod (2^(32-len) - 2)
- *   v6 interface id (8)   = H(8; "tund net addr6 v1\0" || P)   (no attempts: 64 bits)
- *   member order key (16) = H(16; "tund net order v1\0" || P)
+ *                           mod (2^(32-len) - 2)                            (R)
+ *   v6 interface id (8)   = H(8; "tund net addr6 v1\0" || P)   (no attempts: 64 bits; R)
+ *   member order key (16) = H(16; "tund net order v1\0" || P)              (R)
  * Topics: "tund/<hex id>" is the network's prefix, "tund/<hex id>/<hex inbox
  * tag>" a member's inbox, "tund/<hex id>/a/<hex announce tag>" its retained
  * announce (subscribe to "tund/<hex id>/a/+"). Without K the broker can map
@@ -35,6 +42,8 @@
  *   9 admin key (32)                      at most once (approve with a broker)
  *  10 invite token (16)                   with 11: a limited invite (below)
  *  11 invite expiry (8): unix ms          with 10
+ *  12 root key (32)                       with 13, after a rekey
+ *  13 epoch (4, big-endian, >= 1)         with 12
  * and last 4 check bytes: BLAKE2s-32 (unkeyed, outlen 4) of everything before
  * them, so a cut or mistyped invite is refused rather than read as a smaller
  * valid one (a cut could otherwise drop the admission field or servers).
@@ -77,7 +86,9 @@ enum {
 
 struct tund_network {
 	char name[TUND_NET_NAME_MAX + 1]; /* 1-64 of [A-Za-z0-9._-] */
-	uint8_t key[TUND_NET_KEY_LEN];   /* the network secret */
+	uint8_t key[TUND_NET_KEY_LEN];   /* the network secret of this epoch */
+	uint8_t root[TUND_NET_KEY_LEN];  /* key of epoch 0: addresses, record id */
+	uint32_t epoch;                  /* 0 until the first rekey */
 	struct tund_cidr prefix4;        /* AF_INET, /8../30, host bits zero */
 	struct tund_cidr prefix6;        /* derived from key: fdXX:XXXX:XXXX:XXXX::/64 */
 	char broker[256];                /* "mqtt://HOST:PORT" or "" (LAN only) */
@@ -117,7 +128,7 @@ bool tund_network_pick_prefix4(uint32_t seed, const struct tund_cidr *taken, siz
 			       struct tund_cidr *out);
 /* Replaces prefix4 with cidr ("10.9.0.0/16"; host bits are cleared; /8../30). */
 bool tund_network_set_prefix4(struct tund_network *net, const char *cidr, const char **why);
-/* Recomputes prefix6 from key (done by init_new and invite_decode). */
+/* Recomputes prefix6 from the root key (done by init_new and invite_decode). */
 void tund_network_derive_prefix6(struct tund_network *net);
 /* Wipes the key and everything else. */
 void tund_network_clear(struct tund_network *net);
@@ -131,6 +142,13 @@ bool tund_invite_decode(const char *text, struct tund_network *net, const char *
 
 void tund_network_id(const uint8_t key[TUND_NET_KEY_LEN], uint8_t out[TUND_NET_ID_LEN]);
 void tund_network_psk(const uint8_t key[TUND_NET_KEY_LEN], uint8_t out[32]);
+/* The id membership records are signed for: the root key's network id, the
+ * same in every epoch. */
+void tund_network_record_id(const struct tund_network *net, uint8_t out[TUND_NET_ID_LEN]);
+/* Moves net to epoch with key (an admin's rekey); false (net unchanged) when
+ * epoch is not newer or key is all zero. */
+bool tund_network_rekey(struct tund_network *net, uint32_t epoch,
+			const uint8_t key[TUND_NET_KEY_LEN]);
 /* "tund/<hex id>"; false if cap is too small (TUND_NET_TOPIC_MAX always fits). */
 bool tund_network_topic_prefix(const struct tund_network *net, char *buf, size_t cap);
 /* "tund/<hex id>/<hex inbox tag of pubkey>" */
@@ -143,6 +161,11 @@ bool tund_network_announce_topic(const struct tund_network *net, const uint8_t p
  * the announce filter (a/+), so members receive it with the announces. */
 bool tund_network_record_topic(const struct tund_network *net, const uint8_t subject[32],
 			       char *buf, size_t cap);
+
+/* Where the admin leaves subject's sealed key of the next epoch, retained:
+ * "tund/<hex id>/r/<hex rekey tag>"; the subject subscribes to its own. */
+bool tund_network_rekey_topic(const struct tund_network *net, const uint8_t subject[32],
+			      char *buf, size_t cap);
 
 /* Overlay addresses of pubkey for the given attempt: v4 inside prefix4, never
  * its network or broadcast address; v6 inside prefix6 (the same for every

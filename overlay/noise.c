@@ -149,6 +149,22 @@ void tund_noise_handshake_set_preshared_key(struct tund_noise_handshake *hs, con
 		sodium_memzero(hs->preshared_key, 32);
 }
 
+void tund_noise_handshake_rotate_preshared_key(struct tund_noise_handshake *hs,
+					       const uint8_t psk[32])
+{
+	if (!memcmp(hs->preshared_key, psk, 32))
+		return;
+	memcpy(hs->previous_psk, hs->preshared_key, 32);
+	hs->has_previous_psk = true;
+	memcpy(hs->preshared_key, psk, 32);
+}
+
+void tund_noise_handshake_forget_previous_psk(struct tund_noise_handshake *hs)
+{
+	sodium_memzero(hs->previous_psk, sizeof(hs->previous_psk));
+	hs->has_previous_psk = false;
+}
+
 void tund_noise_handshake_clear(struct tund_noise_handshake *hs)
 {
 	sodium_memzero(hs->ephemeral_private, sizeof(hs->ephemeral_private));
@@ -374,7 +390,7 @@ bool tund_noise_handshake_create_response(struct tund_message_handshake_response
 bool tund_noise_handshake_consume_response(const struct tund_message_handshake_response *src,
 					   struct tund_noise_handshake *hs)
 {
-	uint8_t ck[32], hash[32], key[32];
+	uint8_t ck[32], hash[32], key[32], ck_before_psk[32], hash_before_psk[32];
 	uint8_t e[32];
 	bool ret = false;
 
@@ -396,12 +412,22 @@ bool tund_noise_handshake_consume_response(const struct tund_message_handshake_r
 	/* se */
 	if (!mix_dh(ck, NULL, hs->local->static_private, e))
 		goto out;
-	/* psk */
+	/* psk; then, in a rekey's grace period, the previous one */
+	memcpy(ck_before_psk, ck, 32);
+	memcpy(hash_before_psk, hash, 32);
 	mix_psk(ck, hash, key, hs->preshared_key);
 	/* {} */
 	if (!message_decrypt(NULL, src->encrypted_nothing, sizeof(src->encrypted_nothing), key,
-			     hash))
-		goto out;
+			     hash)) {
+		if (!hs->has_previous_psk)
+			goto out;
+		memcpy(ck, ck_before_psk, 32);
+		memcpy(hash, hash_before_psk, 32);
+		mix_psk(ck, hash, key, hs->previous_psk);
+		if (!message_decrypt(NULL, src->encrypted_nothing, sizeof(src->encrypted_nothing),
+				     key, hash))
+			goto out;
+	}
 
 	memcpy(hs->remote_ephemeral, e, 32);
 	memcpy(hs->chaining_key, ck, 32);
@@ -410,6 +436,8 @@ bool tund_noise_handshake_consume_response(const struct tund_message_handshake_r
 	hs->state = TUND_HANDSHAKE_CONSUMED_RESPONSE;
 	ret = true;
 out:
+	sodium_memzero(ck_before_psk, sizeof(ck_before_psk));
+	sodium_memzero(hash_before_psk, sizeof(hash_before_psk));
 	sodium_memzero(ck, sizeof(ck));
 	sodium_memzero(hash, sizeof(hash));
 	sodium_memzero(key, sizeof(key));

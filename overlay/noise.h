@@ -50,6 +50,10 @@ struct tund_noise_handshake {
 	/* DH(our static, their static); all zero if the peer key is invalid. */
 	uint8_t precomputed_static_static[TUND_NOISE_PUBLIC_KEY_LEN];
 	uint8_t preshared_key[TUND_NOISE_SYMMETRIC_KEY_LEN]; /* zero when none */
+	/* The key before a network rekey, for a grace period: a response from a
+	 * peer that has not switched yet still completes our initiation. */
+	uint8_t previous_psk[TUND_NOISE_SYMMETRIC_KEY_LEN];
+	bool has_previous_psk;
 	uint8_t ephemeral_private[TUND_NOISE_PRIVATE_KEY_LEN];
 	uint8_t remote_ephemeral[TUND_NOISE_PUBLIC_KEY_LEN];
 	uint8_t hash[TUND_NOISE_HASH_LEN];
@@ -84,6 +88,13 @@ bool tund_noise_handshake_init(struct tund_noise_handshake *hs,
 /* Replaces the pre-shared key (NULL: none). */
 void tund_noise_handshake_set_preshared_key(struct tund_noise_handshake *hs,
 					    const uint8_t psk[32]);
+/* A network rekey: psk becomes the key, the old one is kept as previous, and
+ * consume_response tries it when the new one fails (responses are the only
+ * messages the PSK enters). Responses we build use the new key only. */
+void tund_noise_handshake_rotate_preshared_key(struct tund_noise_handshake *hs,
+					       const uint8_t psk[32]);
+/* Ends the grace period: wipes the previous key. */
+void tund_noise_handshake_forget_previous_psk(struct tund_noise_handshake *hs);
 /* Drops any handshake in progress (wipes ephemeral key, hash, chaining key;
  * state ZEROED). Keeps the peer's key, PSK and replay timestamp. */
 void tund_noise_handshake_clear(struct tund_noise_handshake *hs);

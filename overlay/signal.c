@@ -36,6 +36,7 @@ enum {
 	TAG_RECORD = 8,
 	TAG_TOKEN = 9,
 	TAG_REASON = 10,
+	TAG_NEW_KEY = 11,
 	PAYLOAD_MAX = TUND_SIGNAL_MAX_LEN - TUND_SIGNAL_ANNOUNCE_HEADER_LEN - ANN_FIXED - TAG_LEN,
 };
 
@@ -67,7 +68,7 @@ static void expected_netid(const uint8_t netkey[32], uint8_t id[16])
 static bool unicast(uint8_t type)
 {
 	return (type >= TUND_SIGNAL_OFFER && type <= TUND_SIGNAL_BYE) ||
-	       type == TUND_SIGNAL_JOIN || type == TUND_SIGNAL_REFUSED;
+	       type == TUND_SIGNAL_JOIN || type == TUND_SIGNAL_REFUSED || type == TUND_SIGNAL_REKEY;
 }
 
 /* X25519; libsodium refuses an all-zero result (a low-order key). */
@@ -179,10 +180,13 @@ static bool message_valid(const struct tund_signal *m)
 
 	size_t rl = strnlen(m->reason, sizeof(m->reason));
 
-	if (m->type < TUND_SIGNAL_ANNOUNCE || m->type > TUND_SIGNAL_REFUSED)
+	if (m->type < TUND_SIGNAL_ANNOUNCE || m->type > TUND_SIGNAL_REKEY)
 		return false;
 	if (m->has_record != (m->type == TUND_SIGNAL_RECORD) ||
-	    m->has_token != (m->type == TUND_SIGNAL_JOIN))
+	    m->has_token != (m->type == TUND_SIGNAL_JOIN) ||
+	    m->has_new_key != (m->type == TUND_SIGNAL_REKEY))
+		return false;
+	if (m->has_new_key && (m->new_epoch == 0 || is_zero(m->new_key, 32)))
 		return false;
 	if ((rl != 0) != (m->type == TUND_SIGNAL_REFUSED) || rl == sizeof(m->reason) ||
 	    !printable(m->reason, rl))
@@ -262,11 +266,19 @@ static size_t encode_payload(const struct tund_signal *m, uint8_t *buf, size_t c
 		put_field(&w, TAG_TOKEN, m->token, TUND_SIGNAL_TOKEN_LEN);
 	if (m->reason[0])
 		put_str(&w, TAG_REASON, m->reason);
+	if (m->has_new_key) {
+		uint8_t nk[36] = { (uint8_t)(m->new_epoch >> 24), (uint8_t)(m->new_epoch >> 16),
+				   (uint8_t)(m->new_epoch >> 8), (uint8_t)m->new_epoch };
+
+		memcpy(nk + 4, m->new_key, 32);
+		put_field(&w, TAG_NEW_KEY, nk, sizeof(nk));
+		sodium_memzero(nk, sizeof(nk));
+	}
 	return w.ok ? w.len : 0;
 }
 
-/* End of candidates, a record, a join's token, a refusal's reason; other
- * tags are newer fields, skipped. */
+/* End of candidates, a record, a join's token, a refusal's reason, a rekey's
+ * new key; other tags are newer fields, skipped. */
 static bool decode_other(uint8_t tag, const uint8_t *v, size_t flen, struct tund_signal *m)
 {
 	switch (tag) {
@@ -293,6 +305,13 @@ static bool decode_other(uint8_t tag, const uint8_t *v, size_t flen, struct tund
 		memcpy(m->reason, v, flen);
 		m->reason[flen] = '\0';
 		return true;
+	case TAG_NEW_KEY:
+		if (flen != 36)
+			return false;
+		m->new_epoch = (uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 | (uint32_t)v[2] << 8 | v[3];
+		memcpy(m->new_key, v + 4, 32);
+		m->has_new_key = true;
+		return true;
 	default:
 		return true; /* a newer field: skip */
 	}
@@ -317,7 +336,7 @@ static bool decode_payload(const uint8_t *p, size_t len, struct tund_signal *m)
 			return false;
 		v = p;
 		p += flen;
-		if (tag >= TAG_SESSION && tag <= TAG_REASON && tag != TAG_CANDIDATE) {
+		if (tag >= TAG_SESSION && tag <= TAG_NEW_KEY && tag != TAG_CANDIDATE) {
 			if (seen & (1u << tag))
 				return false;
 			seen |= 1u << tag;

@@ -38,11 +38,13 @@
  *   6 candidate (..255, printable ASCII, starts "a=candidate:"), up to 16
  *   7 end of candidates (0)   8 record (TUND_RECORD_LEN, overlay/record.h)
  *   9 invite token (TUND_NET_TOKEN_LEN)   10 reason (1..128, printable ASCII)
+ *  11 new network key: epoch (4) | key (32)
  * Offer and answer must carry ufrag and pwd; a record message carries a
  * record and nothing but records carry one; a join carries a token and
- * nothing else does; a refusal carries a reason and nothing else does;
- * single fields at most once. Types 1 (announce) and 7 (record) are sealed
- * as announces, 2-6, 8 (join) and 9 (refused) as unicast. */
+ * nothing else does; a refusal carries a reason and nothing else does; a
+ * rekey carries a new key and nothing else does; single fields at most once.
+ * Types 1 (announce) and 7 (record) are sealed as announces, 2-6, 8 (join),
+ * 9 (refused) and 10 (rekey) as unicast. */
 #ifndef TUND_OVERLAY_SIGNAL_H
 #define TUND_OVERLAY_SIGNAL_H
 
@@ -67,6 +69,9 @@ enum tund_signal_type {
 	TUND_SIGNAL_JOIN = 8,
 	/* From the admin: the join was refused, and why (a line for a person). */
 	TUND_SIGNAL_REFUSED = 9,
+	/* From the admin after a block: the network's next key, sealed to one
+	 * remaining member (the blocked key gets none). */
+	TUND_SIGNAL_REKEY = 10,
 };
 
 enum {
@@ -117,6 +122,9 @@ struct tund_signal {
 	uint8_t token[TUND_SIGNAL_TOKEN_LEN]; /* join only: a secret, wipe it */
 	bool has_token;
 	char reason[TUND_SIGNAL_REASON_MAX + 1]; /* refused only */
+	uint8_t new_key[32]; /* rekey only: a secret, wipe it */
+	uint32_t new_epoch;  /* rekey only: at least 1 */
+	bool has_new_key;
 };
 
 enum tund_signal_verdict {

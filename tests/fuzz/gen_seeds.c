@@ -38,6 +38,7 @@ static int invites(const char *dir)
 	if (!tund_network_init_new(&n, "lan", NULL))
 		return 1;
 	memset(n.key, 0x42, 32);
+	memcpy(n.root, n.key, 32);
 	tund_network_derive_prefix6(&n);
 	err |= !tund_invite_encode(&n, text, sizeof(text));
 	err |= write_file(dir, "invite", "minimal", text, strlen(text));
@@ -60,6 +61,11 @@ static int invites(const char *dir)
 	n.invite_expires_ms = FUZZ_SIGNAL_NOW_MS + 86400000;
 	err |= !tund_invite_encode(&n, text, sizeof(text));
 	err |= write_file(dir, "invite", "limited", text, strlen(text));
+	n.has_token = false;
+	memset(n.key, 0x6b, sizeof(n.key));
+	n.epoch = 1; /* after a rekey: root key and epoch */
+	err |= !tund_invite_encode(&n, text, sizeof(text));
+	err |= write_file(dir, "invite", "rekeyed", text, strlen(text));
 	return err;
 }
 
@@ -67,7 +73,8 @@ static int signals(const char *dir)
 {
 	static const uint8_t zero[32];
 	static const char *const names[] = { "", "announce", "offer", "answer", "candidate",
-					     "restart", "bye", "record", "join", "refused" };
+					     "restart", "bye", "record", "join", "refused",
+					     "rekey" };
 	static struct tund_signal m;
 	static uint8_t buf[TUND_SIGNAL_MAX_LEN];
 	static char text[TUND_SIGNAL_TEXT_MAX];
@@ -78,7 +85,7 @@ static int signals(const char *dir)
 	fuzz_signal_keys(netkey, rpriv, spriv);
 	if (!tund_key_public(rpub, rpriv) || !tund_key_public(spub, spriv))
 		return 1;
-	for (uint8_t t = TUND_SIGNAL_ANNOUNCE; t <= TUND_SIGNAL_REFUSED; t++) {
+	for (uint8_t t = TUND_SIGNAL_ANNOUNCE; t <= TUND_SIGNAL_REKEY; t++) {
 		if (t == TUND_SIGNAL_RECORD)
 			continue; /* below */
 		memset(&m, 0, sizeof(m));
@@ -110,6 +117,11 @@ static int signals(const char *dir)
 		}
 		if (t == TUND_SIGNAL_REFUSED)
 			strcpy(m.reason, "invite already used");
+		if (t == TUND_SIGNAL_REKEY) {
+			memset(m.new_key, 0x6b, sizeof(m.new_key));
+			m.new_epoch = 1;
+			m.has_new_key = true;
+		}
 		len = tund_signal_seal(&m, netkey, spriv, buf, sizeof(buf));
 		err |= !len;
 		err |= write_file(dir, "signal", names[t], buf, len);

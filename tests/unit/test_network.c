@@ -14,6 +14,7 @@ static void full_network(struct tund_network *n)
 {
 	CHECK(tund_network_init_new(n, "lan-party_2.0", NULL));
 	tu_fill(n->key, 32, 7);
+	memcpy(n->root, n->key, 32);
 	tund_network_derive_prefix6(n);
 	CHECK(tund_network_set_prefix4(n, "10.9.128.0/17", NULL));
 	strcpy(n->broker, "mqtt://[2001:db8::1]:8883");
@@ -199,6 +200,57 @@ UNIT_TEST(network_invite_limited_roundtrip)
 	bin[n + 2] = 15;
 	raw_invite(text, sizeof(text), bin, n + 18);
 	CHECK(!tund_invite_decode(text, &b, &why) && strstr(why, "token"));
+}
+
+/* After a rekey the invite carries the root key and the epoch: addresses,
+ * prefix6 and the record id stay those of epoch 0; the topics move. */
+UNIT_TEST(network_rekey_keeps_addresses_moves_topics)
+{
+	struct tund_network a, b;
+	char text[TUND_INVITE_MAX_TEXT], t0[TUND_NET_TOPIC_MAX], t1[TUND_NET_TOPIC_MAX];
+	uint8_t k1[32], pub[32], v4a[4], v6a[16], v4b[4], v6b[16], id0[16], id1[16];
+	const char *why = NULL;
+
+	CHECK(sodium_init() >= 0);
+	full_network(&a);
+	tu_fill(pub, 32, 3);
+	tu_fill(k1, 32, 5);
+	CHECK(tund_network_address(&a, pub, 0, v4a, v6a));
+	tund_network_record_id(&a, id0);
+	tund_network_announce_topic(&a, pub, t0, sizeof(t0));
+	CHECK(a.epoch == 0 && !memcmp(a.root, a.key, 32));
+	CHECK(tund_network_rekey(&a, 1, k1));
+	CHECK(!tund_network_rekey(&a, 1, k1)); /* not newer */
+	memset(k1, 0, 32);
+	CHECK(!tund_network_rekey(&a, 2, k1)); /* all zero */
+	CHECK(a.epoch == 1);
+	CHECK(tund_invite_encode(&a, text, sizeof(text)) > 0);
+	memset(&b, 0, sizeof(b));
+	CHECK(tund_invite_decode(text, &b, &why));
+	CHECK(net_equal(&a, &b) && b.epoch == 1 && !memcmp(b.root, a.root, 32));
+	CHECK(tund_network_address(&b, pub, 0, v4b, v6b));
+	CHECK(!memcmp(v4a, v4b, 4) && !memcmp(v6a, v6b, 16));
+	tund_network_record_id(&b, id1);
+	CHECK(!memcmp(id0, id1, 16));
+	tund_network_announce_topic(&b, pub, t1, sizeof(t1));
+	CHECK(strcmp(t0, t1) != 0);
+	sodium_memzero(&a, sizeof(a));
+	sodium_memzero(&b, sizeof(b));
+
+	/* A root key without an epoch, or epoch 0: refused. */
+	uint8_t bin[128];
+	size_t n = base_fields(bin, 1, 24, 0);
+	bin[n] = 12, bin[n + 1] = 0, bin[n + 2] = 32;
+	memset(bin + n + 3, 7, 32);
+	raw_invite(text, sizeof(text), bin, n + 35);
+	CHECK(!tund_invite_decode(text, &b, &why) && why && strstr(why, "epoch"));
+	bin[n + 35] = 13, bin[n + 36] = 0, bin[n + 37] = 4;
+	memset(bin + n + 38, 0, 4);
+	raw_invite(text, sizeof(text), bin, n + 42);
+	CHECK(!tund_invite_decode(text, &b, &why) && strstr(why, "bad epoch"));
+	bin[n + 41] = 2;
+	raw_invite(text, sizeof(text), bin, n + 42);
+	CHECK(tund_invite_decode(text, &b, &why) && b.epoch == 2);
 }
 
 /* Builds an invite from raw bytes (version byte included), adding the check. */
@@ -567,7 +619,7 @@ UNIT_TEST(network_derivations)
 	/* Known answers (key = 00..1f), computed independently with Python's
 	 * hashlib.blake2s and hmac, pin the derivations documented in network.h. */
 	for (int i = 0; i < 32; i++)
-		a.key[i] = (uint8_t)i;
+		a.key[i] = a.root[i] = (uint8_t)i; /* epoch 0: the key is the root */
 	tund_network_derive_prefix6(&a);
 	CHECK(tund_network_set_prefix4(&a, "10.77.0.0/16", NULL));
 	tund_network_id(a.key, id1);

@@ -282,6 +282,46 @@ UNIT_TEST(noise_psk_mismatch)
 	sides_destroy(&b);
 }
 
+/* A network rekey: the initiator has the new PSK, the responder still the
+ * old one. The previous key completes the handshake; the responder side
+ * never answers with it, and once forgotten it completes nothing. */
+UNIT_TEST(noise_previous_psk_grace)
+{
+	struct timespec wall = { .tv_sec = 1700000000, .tv_nsec = 0 };
+	uint8_t old_psk[32], new_psk[32];
+	struct side a, b;
+
+	randombytes_buf(old_psk, sizeof(old_psk));
+	randombytes_buf(new_psk, sizeof(new_psk));
+	CHECK(sides_setup(&a, &b, NULL, NULL, old_psk));
+	tund_noise_handshake_rotate_preshared_key(&a.hs, new_psk);
+	CHECK(a.hs.has_previous_psk && !memcmp(a.hs.preshared_key, new_psk, 32));
+	CHECK(handshake(&a, &b, &wall, 5 * SEC));
+	CHECK(transfer(&a, &b, 100, 5 * SEC));
+	tund_keypair_destroy(&a.kp);
+	tund_keypair_destroy(&b.kp);
+
+	/* The other way round: b (old) initiates, a (new) responds with the
+	 * new key only, which b cannot consume. */
+	wall.tv_sec += 10;
+	CHECK(!handshake(&b, &a, &wall, 15 * SEC));
+	tund_noise_handshake_clear(&b.hs);
+	tund_noise_handshake_clear(&a.hs);
+
+	/* After the grace period a (new) and b (old) no longer agree. */
+	tund_noise_handshake_forget_previous_psk(&a.hs);
+	CHECK(!a.hs.has_previous_psk && sodium_is_zero(a.hs.previous_psk, 32));
+	wall.tv_sec += 10;
+	CHECK(!handshake(&a, &b, &wall, 25 * SEC));
+	/* Both on the new key: fine again. */
+	tund_noise_handshake_clear(&a.hs);
+	tund_noise_handshake_rotate_preshared_key(&b.hs, new_psk);
+	wall.tv_sec += 10;
+	CHECK(handshake(&a, &b, &wall, 35 * SEC));
+	sides_destroy(&a);
+	sides_destroy(&b);
+}
+
 UNIT_TEST(noise_replayed_initiation_rejected)
 {
 	struct timespec wall = { .tv_sec = 1700000000, .tv_nsec = 5000 };

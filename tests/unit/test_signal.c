@@ -59,6 +59,11 @@ static void sample(struct tund_signal *m, uint8_t type, const struct party *a,
 	}
 	if (type == TUND_SIGNAL_REFUSED)
 		strcpy(m->reason, "invite expired at 2026-12-06 21:00:00 UTC");
+	if (type == TUND_SIGNAL_REKEY) {
+		tu_fill(m->new_key, sizeof(m->new_key), 11);
+		m->new_epoch = 7;
+		m->has_new_key = true;
+	}
 }
 
 static bool same(const struct tund_signal *a, const struct tund_signal *b)
@@ -153,6 +158,43 @@ UNIT_TEST(signal_join_and_refused_rules)
 	/* Unicast: a join to nobody is refused. */
 	sample(&m, TUND_SIGNAL_JOIN, &a, &b);
 	memset(m.recipient, 0, 32);
+	CHECK(tund_signal_seal(&m, netkey, a.priv, buf, sizeof(buf)) == 0);
+}
+
+UNIT_TEST(signal_rekey_roundtrip_and_rules)
+{
+	struct party a, b, c;
+	uint8_t netkey[32] = { 1 };
+	struct tund_signal out;
+	size_t len;
+
+	CHECK(sodium_init() >= 0);
+	party(&a, 1);
+	party(&b, 2);
+	party(&c, 3);
+	sample(&m, TUND_SIGNAL_REKEY, &a, &b);
+	len = tund_signal_seal(&m, netkey, a.priv, buf, sizeof(buf));
+	CHECK(len > 0);
+	/* The new key is sealed: not in the message, and only b opens it. */
+	CHECK(!memmem(buf, len, m.new_key, 32));
+	CHECK(tund_signal_open(buf, len, netkey, c.priv, c.pub, &out) == TUND_SIGNAL_NOT_FOR_ME);
+	CHECK(tund_signal_open(buf, len, netkey, b.priv, b.pub, &out) == TUND_SIGNAL_OK);
+	CHECK(out.type == TUND_SIGNAL_REKEY && out.has_new_key && out.new_epoch == 7 &&
+	      !memcmp(out.new_key, m.new_key, 32) && !memcmp(out.sender, a.pub, 32));
+	/* A rekey without a key, with epoch 0 or an all-zero key is refused,
+	 * and no other type carries a key. */
+	m.has_new_key = false;
+	CHECK(tund_signal_seal(&m, netkey, a.priv, buf, sizeof(buf)) == 0);
+	sample(&m, TUND_SIGNAL_REKEY, &a, &b);
+	m.new_epoch = 0;
+	CHECK(tund_signal_seal(&m, netkey, a.priv, buf, sizeof(buf)) == 0);
+	sample(&m, TUND_SIGNAL_REKEY, &a, &b);
+	memset(m.new_key, 0, 32);
+	CHECK(tund_signal_seal(&m, netkey, a.priv, buf, sizeof(buf)) == 0);
+	sample(&m, TUND_SIGNAL_OFFER, &a, &b);
+	m.has_new_key = true;
+	m.new_epoch = 1;
+	m.new_key[0] = 1;
 	CHECK(tund_signal_seal(&m, netkey, a.priv, buf, sizeof(buf)) == 0);
 }
 

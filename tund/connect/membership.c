@@ -16,6 +16,7 @@
 #include "tund/daemon/log.h"
 #include "tund/daemon/loop.h"
 #include "tund/connect/mqtt.h"
+#include "tund/connect/networks.h"
 #include "tund/connect/path.h"
 #include "tund/host/bcast_rules.h"
 #include "overlay/control_proto.h"
@@ -33,7 +34,7 @@ static const char *const drop_names[TUND_SIG_DROP_COUNT] = {
 /* Indexed by enum tund_signal_type (0 unused). */
 static const char *const type_names[] = {
 	NULL, "announce", "offer", "answer", "candidate", "restart", "bye", "record", "join",
-	"refused",
+	"refused", "rekey",
 };
 enum { TYPE_COUNT = sizeof(type_names) / sizeof(type_names[0]) };
 
@@ -54,7 +55,8 @@ struct tund_membership {
 	uint64_t sent_type[TYPE_COUNT]; /* what the broker is asked to carry, by kind */
 	bool has_addr;
 	struct tund_cidr addr4, addr6;
-	char announce_topic[160], inbox_topic[160];
+	char announce_topic[160], inbox_topic[160], rekey_topic[160];
+	guint psk_grace_timer; /* after a rekey: the old PSK still completes handshakes */
 	/* Until this timer fires after our first broker connection, announces
 	 * come from members who were there before we joined. */
 	bool joining;
@@ -226,6 +228,18 @@ out:
 
 /* To a key's inbox: a member's, or a joiner's or the admin's before either
  * is a peer. */
+/* Publishes a sealed message and counts it. */
+static void publish_sealed(struct tund_membership *n, const char *topic, const uint8_t *buf,
+			   size_t len, bool retained, uint8_t type)
+{
+	if (tund_mqtt_publish(n->mqtt, topic, buf, len, retained) == 0) {
+		n->sent++;
+		n->sent_bytes += len;
+		if (type < TYPE_COUNT)
+			n->sent_type[type]++;
+	}
+}
+
 static void send_to_key(struct tund_membership *n, const uint8_t key[32], struct tund_signal *m)
 {
 	uint8_t buf[8192];
@@ -244,12 +258,12 @@ static void send_to_key(struct tund_membership *n, const uint8_t key[32], struct
 	if (!n->mqtt)
 		return; /* no broker: only manual blobs carry signaling */
 	tund_network_inbox_topic(&n->net, key, topic, sizeof(topic));
-	if (tund_mqtt_publish(n->mqtt, topic, buf, len, false) == 0) {
-		n->sent++;
-		n->sent_bytes += len;
-		if (m->type < TYPE_COUNT)
-			n->sent_type[m->type]++;
-	}
+	publish_sealed(n, topic, buf, len, false, m->type);
+	/* A member offline now finds its new key retained when it returns. */
+	if (m->type == TUND_SIGNAL_REKEY &&
+	    tund_network_rekey_topic(&n->net, key, topic, sizeof(topic)))
+		publish_sealed(n, topic, buf, len, true, m->type);
+	sodium_memzero(buf, sizeof(buf));
 }
 
 void tund_membership_send(struct tund_membership *n, struct tund_peer *p, struct tund_signal *m)
@@ -907,6 +921,8 @@ static bool sender_allowed(struct tund_membership *n, const uint8_t key[32])
 	return tund_ratelimit_allow(rl, now);
 }
 
+static void on_rekey(struct tund_membership *n, const struct tund_signal *m);
+
 void tund_membership_receive(struct tund_membership *n, const uint8_t *buf, size_t len,
 			     bool retained)
 {
@@ -976,6 +992,10 @@ void tund_membership_receive(struct tund_membership *n, const uint8_t *buf, size
 		on_refused(n, m);
 		goto out;
 	}
+	if (m->type == TUND_SIGNAL_REKEY) {
+		on_rekey(n, m);
+		goto out;
+	}
 	/* Unicast from a key that is not our member costs no replay state. */
 	if (!p || !is_member_of(p, n) || p->state != TUND_PEER_MEMBER) {
 		n->drops[TUND_SIG_DROP_UNKNOWN_SENDER]++;
@@ -990,6 +1010,147 @@ void tund_membership_receive(struct tund_membership *n, const uint8_t *buf, size
 out:
 	sodium_memzero(m, sizeof(*m));
 	g_free(m);
+}
+
+/* ---- rekey (networks with an admin): a block gives the rest a new key ---- */
+
+enum { PSK_GRACE_S = 600 }; /* the old PSK completes our handshakes this long */
+
+static void set_topics(struct tund_membership *n)
+{
+	const uint8_t *me = n->d->public_key;
+
+	tund_network_announce_topic(&n->net, me, n->announce_topic, sizeof(n->announce_topic));
+	tund_network_inbox_topic(&n->net, me, n->inbox_topic, sizeof(n->inbox_topic));
+	tund_network_rekey_topic(&n->net, me, n->rekey_topic, sizeof(n->rekey_topic));
+}
+
+static void subscribe_all(struct tund_membership *n, bool on)
+{
+	char prefix[128], filter[160];
+
+	tund_network_topic_prefix(&n->net, prefix, sizeof(prefix));
+	snprintf(filter, sizeof(filter), "%s/a/+", prefix);
+	if (on) {
+		tund_mqtt_subscribe(n->mqtt, filter);
+		tund_mqtt_subscribe(n->mqtt, n->inbox_topic);
+		tund_mqtt_subscribe(n->mqtt, n->rekey_topic);
+	} else {
+		tund_mqtt_unsubscribe(n->mqtt, filter);
+		tund_mqtt_unsubscribe(n->mqtt, n->inbox_topic);
+		tund_mqtt_unsubscribe(n->mqtt, n->rekey_topic);
+	}
+}
+
+static gboolean psk_grace_over(gpointer data)
+{
+	struct tund_membership *n = data;
+
+	n->psk_grace_timer = 0;
+	for (guint i = 0; i < n->d->peers.items->len; i++) {
+		struct tund_peer *p = g_ptr_array_index(n->d->peers.items, i);
+
+		if (is_member_of(p, n) && p->wg_peer && n->d->dp)
+			tund_wg_peer_forget_previous_psk(tund_dataplane_wg(n->d->dp), p->wg_peer);
+	}
+	return G_SOURCE_REMOVE;
+}
+
+/* Moves this node to the network's next epoch: new key, PSK, topics and
+ * beacons. Tunnels keep their sessions (a session's keys come from its
+ * handshake, not the PSK), and the old PSK still completes handshakes we
+ * start for PSK_GRACE_S, while the others switch too. */
+static void apply_rekey(struct tund_membership *n, uint32_t epoch, const uint8_t key[32])
+{
+	struct tund_daemon *d = n->d;
+	uint8_t psk[32];
+	char why[TUND_WHY_LEN];
+	int ret;
+
+	if (n->mqtt) { /* nobody reads the old topics: take our announce off them */
+		tund_mqtt_publish(n->mqtt, n->announce_topic, "", 0, true);
+		subscribe_all(n, false);
+	}
+	if (!tund_network_rekey(&n->net, epoch, key) || !tund_network_rekey(&n->eff, epoch, key))
+		return;
+	tund_network_psk(key, psk);
+	for (guint i = 0; i < d->peers.items->len; i++) {
+		struct tund_peer *p = g_ptr_array_index(d->peers.items, i);
+
+		if (!is_member_of(p, n))
+			continue;
+		memcpy(p->psk, psk, 32);
+		p->has_psk = true;
+		if (p->wg_peer && d->dp)
+			tund_wg_peer_rotate_psk(tund_dataplane_wg(d->dp), p->wg_peer, psk);
+	}
+	sodium_memzero(psk, sizeof(psk));
+	if (n->psk_grace_timer)
+		tund_loop_source_remove(n->psk_grace_timer);
+	n->psk_grace_timer = tund_loop_timeout_add_seconds(PSK_GRACE_S, psk_grace_over, n);
+	ret = tund_networks_save(d);
+	if (ret)
+		log_error("network %s: cannot save the new network key: %s", n->net.name,
+			  g_strerror(-ret));
+	tund_daemon_save_peers(d);
+	set_topics(n);
+	tund_beacon_stop(n->beacon);
+	n->beacon = NULL;
+	if (tund_beacon_start(n->net.key, d->private_key, d->public_key, d->listen_port, d->ifname,
+			      n->net.name, on_beacon, n, &n->beacon, why, sizeof(why)) < 0)
+		log_warn("network %s: no LAN beacons: %s", n->net.name, why);
+	if (n->mqtt) {
+		subscribe_all(n, true);
+		publish_announce(n);
+		if (tund_membership_is_admin(n))
+			publish_all_records(n);
+	}
+	log_info("network %s: new network key (epoch %u)", n->net.name, epoch);
+}
+
+/* The admin's new key for us. Only the admin's (the DH proves the sender);
+ * an epoch we are already at or past is a replay and changes nothing. */
+static void on_rekey(struct tund_membership *n, const struct tund_signal *m)
+{
+	if (!n->net.has_admin || !is_admin_key(n, m->sender) || tund_membership_is_admin(n)) {
+		n->drops[TUND_SIG_DROP_UNKNOWN_SENDER]++;
+		return;
+	}
+	if (m->new_epoch <= n->net.epoch) {
+		n->drops[TUND_SIG_DROP_REPLAYED]++;
+		return;
+	}
+	apply_rekey(n, m->new_epoch, m->new_key);
+}
+
+int tund_membership_rekey(struct tund_membership *n)
+{
+	struct tund_signal m = { .type = TUND_SIGNAL_REKEY, .has_new_key = true };
+	GHashTableIter it;
+	gpointer v;
+	unsigned sent = 0;
+
+	if (!tund_membership_is_admin(n))
+		return -EPERM;
+	if (n->net.epoch == UINT32_MAX)
+		return -EOVERFLOW;
+	m.new_epoch = n->net.epoch + 1;
+	randombytes_buf(m.new_key, sizeof(m.new_key));
+	/* Every admitted member but us gets it sealed to its own key; a blocked
+	 * one gets nothing. */
+	g_hash_table_iter_init(&it, n->records);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		const struct held_record *h = v;
+
+		if (h->r.kind != TUND_RECORD_ADMIT || !memcmp(h->r.subject, n->d->public_key, 32))
+			continue;
+		send_to_key(n, h->r.subject, &m);
+		sent++;
+	}
+	apply_rekey(n, m.new_epoch, m.new_key);
+	log_info("network %s: sent the new key to %u member(s)", n->net.name, sent);
+	sodium_memzero(&m, sizeof(m));
+	return 0;
 }
 
 /* ---- broker ---- */
@@ -1079,7 +1240,7 @@ static const struct tund_mqtt_callbacks mqtt_callbacks = {
 /* Starts the MQTT client for n->eff.broker (none: LAN and manual only). */
 static void connect_broker(struct tund_membership *n)
 {
-	char prefix[128], filter[160], client_id[40];
+	char client_id[40];
 	char why[TUND_WHY_LEN];
 
 	if (!n->eff.broker[0]) {
@@ -1103,10 +1264,7 @@ static void connect_broker(struct tund_membership *n)
 	if (tund_mqtt_set_max_packet(n->mqtt, TUND_SIGBOUND_MAX_PACKET))
 		log_warn("network %s: cannot ask the broker for a packet size limit",
 			 n->net.name);
-	tund_network_topic_prefix(&n->net, prefix, sizeof(prefix));
-	snprintf(filter, sizeof(filter), "%s/a/+", prefix);
-	tund_mqtt_subscribe(n->mqtt, filter);
-	tund_mqtt_subscribe(n->mqtt, n->inbox_topic);
+	subscribe_all(n, true);
 }
 
 struct tund_membership *tund_membership_find(struct tund_daemon *d, const char *name)
@@ -1133,7 +1291,7 @@ struct tund_membership *tund_membership_start(struct tund_daemon *d, const struc
 	n->eff = *net;
 	tund_config_apply_network(&d->cfg, &n->eff);
 	n->joining = joining;
-	tund_network_id(net->key, n->netid);
+	tund_network_record_id(net, n->netid);
 	n->records = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
 					   (GDestroyNotify)g_bytes_unref, g_free);
 	n->sender_rate = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
@@ -1141,9 +1299,7 @@ struct tund_membership *tund_membership_start(struct tund_daemon *d, const struc
 	tund_sigbound_init(&n->bound, (uint64_t)(g_get_monotonic_time() / 1000));
 	n->replay = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
 					  (GDestroyNotify)g_bytes_unref, g_free);
-	tund_network_announce_topic(net, d->public_key, n->announce_topic,
-				    sizeof(n->announce_topic));
-	tund_network_inbox_topic(net, d->public_key, n->inbox_topic, sizeof(n->inbox_topic));
+	set_topics(n);
 	tund_membership_assign(n);
 	for (guint i = 0; i < d->peers.items->len; i++) {
 		struct tund_peer *p = g_ptr_array_index(d->peers.items, i);
@@ -1228,6 +1384,8 @@ void tund_membership_stop(struct tund_membership *n, bool leaving)
 		tund_loop_source_remove(n->joining_timer);
 	if (n->reannounce_timer)
 		tund_loop_source_remove(n->reannounce_timer);
+	if (n->psk_grace_timer)
+		tund_loop_source_remove(n->psk_grace_timer);
 	tund_beacon_stop(n->beacon);
 	tund_addrwatch_free(n->addrwatch);
 	if (leaving && n->d->dp)
@@ -1354,6 +1512,8 @@ static void add_admission(JsonBuilder *b, struct tund_membership *n)
 	} else {
 		json_builder_add_null_value(b);
 	}
+	json_builder_set_member_name(b, TUND_KEY_EPOCH);
+	json_builder_add_int_value(b, n->net.epoch);
 	json_builder_set_member_name(b, TUND_KEY_JOIN_REFUSED);
 	if (n->join_refused[0])
 		json_builder_add_string_value(b, n->join_refused);

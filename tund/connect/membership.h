@@ -33,6 +33,11 @@ enum tund_sig_drop {
 	TUND_SIG_DROP_SENDER_RATE,  /* a member over its own rate, after its proof */
 	TUND_SIG_DROP_COUNT
 };
+/* The admin after a block: a new network key for the next epoch, sealed to
+ * every admitted member but us and the blocked (sent to each inbox and left
+ * retained for those offline), then taken into use here. 0, -EPERM (not the
+ * admin) or -EOVERFLOW. */
+int tund_membership_rekey(struct tund_membership *n);
 
 /* Networks with an admin (approve admission): the admin signs a membership
  * record (overlay/record.h, TUND_RECORD_ADMIT or _BLOCK) about subject and

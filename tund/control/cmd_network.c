@@ -485,6 +485,13 @@ static int set_state(struct tund_daemon *d, JsonObject *req, JsonNode **out, cha
 		if (ret)
 			log_error("network %s: cannot sign a membership record: %s", p->network,
 				  g_strerror(-ret));
+		/* The blocked member holds the network key: the rest move on to
+		 * a new one it never sees, and old invites stop working. */
+		if (!ret && to == TUND_PEER_BLOCKED)
+			ret = tund_membership_rekey(n);
+		if (ret)
+			log_error("network %s: cannot rotate the network key: %s", p->network,
+				  g_strerror(-ret));
 	}
 	if (n) {
 		tund_membership_member_connect(n, p);
