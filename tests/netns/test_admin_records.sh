@@ -15,9 +15,12 @@
 #  - b, not the admin, cannot approve;
 #  - a key ground to hash onto b's address, even approved, gets another
 #    address (the admin writes it in the record); b keeps its own;
-#  - a blocks c: b and d block it too, and c's tunnels to them stop;
-#  - c returns with a fresh key and the old invite: pending again on a only.
-# (Rotating the network key on a block is not built: see doc/threat-model.md.)
+#  - a blocks c: b and d block it too, and c's tunnels to them stop; the
+#    block rotates the network key: a, b and d move to epoch 1 while b keeps
+#    pinging d (the tunnel does not drop), c and pending e stay at epoch 0;
+#    d restarted handshakes with b under the new pre-shared key;
+#  - c returns with a fresh key and the old invite: a never hears of it;
+#  - e, with the invite a prints now, is heard again and, approved, pings b.
 set -u
 . "$(dirname "$0")/lib.sh"
 t_init adminrec
@@ -124,27 +127,70 @@ done
 pings d "$B" || fail "d lost b"
 t_log "a key ground onto b's $B was admitted at $(addr_of d "$KG" | cut -d, -f1); b kept $B"
 
-# The admin blocks c: every member blocks it.
+# The admin blocks c: every member blocks it, and the rest move on to a new
+# network key that c never sees, while b keeps pinging d.
+epoch() { ctl "$1" networks --json | jq '.[0].epoch'; }
+at_epoch() { [ "$(epoch "$1")" = "$2" ]; }
+for h in a b d; do at_epoch "$h" 0 || fail "$h is at epoch $(epoch "$h") before any block"; done
+lab_exec b ping -n -i 0.2 -c 100 -W 1 "$D" >"$T_DIR/rekey-ping" 2>&1 &
+pinger=$!
+t_track "$pinger"
+wait_until 10 grep -q "bytes from" "$T_DIR/rekey-ping" || fail "b does not ping d before the block"
 ctl a peer block "$KC" >/dev/null || fail "a: block c"
 wait_until 60 is b "$KC" blocked || fail "c is $(state b "$KC") on b after a blocked it"
 wait_until 60 is d "$KC" blocked || fail "c is $(state d "$KC") on d after a blocked it"
+for h in a b d; do
+	wait_until 60 at_epoch "$h" 1 || fail "$h is at epoch $(epoch "$h") after the block"
+done
+at_epoch c 0 || fail "blocked c moved to epoch $(epoch c)"
+at_epoch e 0 || fail "pending e moved to epoch $(epoch e)"
+wait "$pinger"
+t_untrack "$pinger"
+got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$T_DIR/rekey-ping")
+[ "${got:-0}" -ge 98 ] || fail "b -> d through the block and rekey: ${got:-0} of 100 pings"
 gone() { ! pings b "$C"; }
 wait_until 30 gone || fail "b still reaches c after the block"
 pings b "$D" || fail "b lost d"
 pings d "$B" || fail "d lost b"
 [ "$(overlay_addr b)" = "$B" ] && [ "$(overlay_addr d)" = "$D" ] || fail "addresses moved"
-t_log "a's block of c reached b and d; b and d keep their tunnel and addresses"
+grep -q "new network key (epoch 1)" "$T_DIR/tund-b.log" || fail "b did not log the new key"
+t_log "a's block of c reached b and d and moved a, b, d to epoch 1; b kept $got of 100 pings to d"
 
-# c comes back with a fresh key and the old invite: it waits for the admin
-# like any newcomer, and b keeps nothing for it.
+# d restarts: its handshake with b must use the new pre-shared key, from the
+# saved network, and it keeps its address.
+tund_stop d
+tund_node d
+wait_until 30 at_epoch d 1 || fail "restarted d is at epoch $(epoch d)"
+wait_until 60 pings d "$B" || fail "restarted d (epoch $(epoch d)) cannot reach b"
+pings b "$D" || fail "b cannot reach restarted d"
+[ "$(overlay_addr d)" = "$D" ] || fail "d came back with $(overlay_addr d), not $D"
+t_log "restarted d handshook with b under the new key"
+
+# c comes back with a fresh key and the old invite: the old key's topics are
+# read by nobody, so no member hears of it.
 tund_stop c
 rm -rf "$T_DIR/c/state"
 tund_node c
 ctl c join - <"$T_DIR/invite" >/dev/null || fail "c: join again"
 KC2=$(pubkey c)
 [ "$KC2" != "$KC" ] || fail "c kept its key"
-wait_until 60 is a "$KC2" pending || fail "c's new key is $(state a "$KC2") on a"
-is b "$KC2" none || fail "c's new key is $(state b "$KC2") on b"
+c_announced() { [ "$(ctl c networks --json | jq '.[0].signaling.sent_by_type.announce')" -ge 1 ]; }
+wait_until 60 c_announced || fail "c with a fresh key never announced"
+heard() { ! is a "$KC2" none; }
+wait_until 15 heard && fail "c's new key with the old invite is $(state a "$KC2") on a"
+for h in b d; do is "$h" "$KC2" none || fail "c's new key is $(state "$h" "$KC2") on $h"; done
 [ -z "$(overlay_addr c)" ] || fail "c with a fresh key holds an address"
-t_log "c with a fresh key and the old invite: pending on a, nothing on b"
+t_log "c with a fresh key and the old invite: no member heard of it"
+
+# The invite a prints now carries the new key: e joins with it and, approved,
+# reaches b.
+ctl a network invite club | tail -n 1 >"$T_DIR/invite1"
+cmp -s "$T_DIR/invite" "$T_DIR/invite1" && fail "the invite did not change with the key"
+ctl e network leave club >/dev/null || fail "e: leave"
+ctl e join - <"$T_DIR/invite1" >/dev/null || fail "e: join with the new invite"
+at_epoch e 1 || fail "e joined at epoch $(epoch e)"
+ctl a peer approve "$KE" >/dev/null || fail "a: approve e"
+E=$(own_addr e)
+wait_until 60 pings e "$B" || fail "e, joined with the new invite and approved, cannot reach b"
+t_log "e joined with the new invite and reached b"
 echo "PASS admin_records"
