@@ -44,10 +44,12 @@ static const char peer_usage[] =
 	"See 'tundctl peer SUBCOMMAND --help'.\n";
 
 static const char approve_usage[] =
-	"Usage: tundctl peer approve KEY|NAME\n"
+	"Usage: tundctl peer approve [--admin] KEY|NAME\n"
 	"\n"
 	"Admits a member waiting to join a network with admission 'approve'.\n"
 	"\n"
+	"  --admin  on the network's creator: admit it (or make a member) an admin,\n"
+	"           which approves and blocks members too\n"
 	"  --help   show this help\n";
 
 static const char block_usage[] =
@@ -604,6 +606,7 @@ static const struct peer_action {
 static int peer_action(int argc, char **argv, const char *sock, const struct peer_action *act)
 {
 	static const struct option opts[] = {
+		{ "admin", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -611,12 +614,19 @@ static int peer_action(int argc, char **argv, const char *sock, const struct pee
 	JsonNode *result = NULL;
 	const char *target = NULL;
 	JsonObject *req;
+	bool as_admin = false;
 	char *label;
 	int c, ret;
 
 	snprintf(what, sizeof(what), "peer %s", act->sub);
 	optind = 0;
 	while ((c = ctl_getopt(argc, argv, what, opts)) != -1) {
+		if (c == 'a' && !strcmp(act->cmd, TUND_CMD_PEER_APPROVE)) {
+			as_admin = true;
+			continue;
+		}
+		if (c == 'a')
+			return ctl_usage_error("%s: unknown option --admin", what);
 		if (c != 'h')
 			return CTL_EXIT_USAGE;
 		fputs(act->usage, stdout);
@@ -632,6 +642,8 @@ static int peer_action(int argc, char **argv, const char *sock, const struct pee
 	req = json_object_new();
 	json_object_set_string_member(req, TUND_KEY_CMD, act->cmd);
 	json_object_set_string_member(req, TUND_KEY_PEER, target);
+	if (as_admin)
+		json_object_set_boolean_member(req, TUND_KEY_ADMIN, TRUE);
 	ret = ctl_call(sock, req, &result);
 	if (ret)
 		return ret;

@@ -23,7 +23,8 @@ static const char sig_label[] = "tund record v1"; /* signed with its NUL */
 
 static bool kind_known(uint8_t kind)
 {
-	return kind == TUND_RECORD_ADMIT || kind == TUND_RECORD_BLOCK;
+	return kind == TUND_RECORD_ADMIT || kind == TUND_RECORD_BLOCK ||
+	       kind == TUND_RECORD_ADMIT_ADMIN;
 }
 
 /* What the signature covers: the label, then every byte before it. */
@@ -93,6 +94,8 @@ const char *tund_record_kind_str(uint8_t kind)
 		return "admit";
 	case TUND_RECORD_BLOCK:
 		return "block";
+	case TUND_RECORD_ADMIT_ADMIN:
+		return "admit-admin";
 	default:
 		return "unknown";
 	}

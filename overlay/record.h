@@ -10,12 +10,13 @@
  * Wire (192 bytes, integers big-endian):
  *   0   magic "TR" (2)
  *   2   version 1 (1)
- *   3   kind (1): 1 admit, 2 block
+ *   3   kind (1): 1 admit, 2 block, 3 admit as an admin (only the network's
+ *       creator issues these, and only it blocks an admin)
  *   4   network id (16)
  *   20  subject key (32)
  *   52  issuer key (32)
  *   84  time (8): unix milliseconds when the issuer signed it
- *   92  IPv4 address (4): admit: the member's overlay address, chosen by the
+ *   92  IPv4 address (4): admits: the member's overlay address, chosen by the
  *       issuer so that it collides with no member's; block: zero
  *   96  signature (96): tund_xsign by the issuer over
  *       "tund record v1\0" | bytes 0..95
@@ -38,7 +39,15 @@ enum {
 enum tund_record_kind {
 	TUND_RECORD_ADMIT = 1,
 	TUND_RECORD_BLOCK = 2,
+	/* A member that also signs records (admits and blocks members). */
+	TUND_RECORD_ADMIT_ADMIN = 3,
 };
+
+/* Admit and admit-as-admin both make a member with an address. */
+static inline bool tund_record_admits(uint8_t kind)
+{
+	return kind == TUND_RECORD_ADMIT || kind == TUND_RECORD_ADMIT_ADMIN;
+}
 
 struct tund_record {
 	uint8_t kind;        /* enum tund_record_kind */

@@ -242,9 +242,9 @@ run network invite lab --uses 5
 check "network invite --uses 5: no expiry sent" req_is '.uses == 5 and (has("expires_s") | not)'
 run network invite lab --expires 7d
 check "network invite --expires 7d" req_is '.expires_s == 604800'
-echo '{"ok":false,"error":"only the admin of network lab (its creator) issues limited invites"}' >"$tmp/reply"
+echo '{"ok":false,"error":"only the creator of network lab issues limited invites (it counts their uses)"}' >"$tmp/reply"
 run network invite lab --uses 1
-check "network invite --uses on a non-admin: exit 1" is_remote_error "only the admin of network lab (its creator) issues limited invites"
+check "network invite --uses on a non-admin: exit 1" is_remote_error "only the creator of network lab issues limited invites (it counts their uses)"
 
 reply <<'JSON'
 {"ok":true,"result":{"invites":[

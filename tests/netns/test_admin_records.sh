@@ -20,7 +20,10 @@
 #    pinging d (the tunnel does not drop), c and pending e stay at epoch 0;
 #    d restarted handshakes with b under the new pre-shared key;
 #  - c returns with a fresh key and the old invite: a never hears of it;
-#  - e, with the invite a prints now, is heard again and, approved, pings b.
+#  - a makes b a second admin (d cannot; b cannot block a);
+#  - e, with the invite a prints now, is heard again; b approves it, and
+#    every member takes b's record;
+#  - b blocks the ground key: every member blocks it and moves to epoch 2.
 set -u
 . "$(dirname "$0")/lib.sh"
 t_init adminrec
@@ -182,15 +185,38 @@ for h in b d; do is "$h" "$KC2" none || fail "c's new key is $(state "$h" "$KC2"
 [ -z "$(overlay_addr c)" ] || fail "c with a fresh key holds an address"
 t_log "c with a fresh key and the old invite: no member heard of it"
 
-# The invite a prints now carries the new key: e joins with it and, approved,
-# reaches b.
+# A second admin: a (the creator) makes b one. d, a plain member, can make
+# nobody admin, and b cannot block the creator.
+out=$(ctl d peer approve --admin "$KB" 2>&1) && fail "d made b an admin: $out"
+ctl a peer approve --admin "$KB" >/dev/null || fail "a: make b an admin"
+out=$(ctl b peer block "$KA" 2>&1) && fail "b blocked the creator: $out"
+case $out in *"only the creator"*) ;; *) fail "b blocking a: $out" ;; esac
+is b "$KA" member || fail "a is $(state b "$KA") on b after b tried to block it"
+
+# The invite a prints now carries the new key: e joins with it, b (the
+# second admin) approves it, and every member takes b's record.
 ctl a network invite club | tail -n 1 >"$T_DIR/invite1"
 cmp -s "$T_DIR/invite" "$T_DIR/invite1" && fail "the invite did not change with the key"
 ctl e network leave club >/dev/null || fail "e: leave"
 ctl e join - <"$T_DIR/invite1" >/dev/null || fail "e: join with the new invite"
 at_epoch e 1 || fail "e joined at epoch $(epoch e)"
-ctl a peer approve "$KE" >/dev/null || fail "a: approve e"
+wait_until 60 is b "$KE" pending || fail "e is $(state b "$KE") on admin b, not pending"
+ctl b peer approve "$KE" >/dev/null || fail "b: approve e"
 E=$(own_addr e)
-wait_until 60 pings e "$B" || fail "e, joined with the new invite and approved, cannot reach b"
-t_log "e joined with the new invite and reached b"
+wait_until 60 is d "$KE" member || fail "e is $(state d "$KE") on d after b approved it"
+wait_until 60 pings e "$B" || fail "e, joined with the new invite and approved by b, cannot reach b"
+wait_until 60 pings d "$E" || fail "d cannot reach e"
+t_log "e joined with the new invite; b, made admin by a, approved it; d reaches e"
+
+# b blocks the ground key: every member blocks it and moves to epoch 2.
+ctl b peer block "$KG" >/dev/null || fail "b: block the ground key"
+for h in a d e; do
+	wait_until 60 is "$h" "$KG" blocked || fail "the ground key is $(state "$h" "$KG") on $h"
+done
+for h in a b d e; do
+	wait_until 60 at_epoch "$h" 2 || fail "$h is at epoch $(epoch "$h") after b's block"
+done
+wait_until 30 pings d "$E" || fail "d lost e after b's block"
+pings a "$B" || fail "a lost b after b's block"
+t_log "b's block of the ground key reached a, d and e, and all four moved to epoch 2"
 echo "PASS admin_records"

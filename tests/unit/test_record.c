@@ -76,8 +76,14 @@ UNIT_TEST(record_other_network_and_malformed)
 	CHECK(tund_record_open(raw, TUND_RECORD_LEN + 1, r.netid, &out) == TUND_RECORD_MALFORMED);
 	raw[2] = 2; /* a version we do not know */
 	CHECK(tund_record_open(raw, TUND_RECORD_LEN, r.netid, &out) == TUND_RECORD_MALFORMED);
-	r.kind = 3;
+	r.kind = 4; /* a kind we do not know */
 	CHECK(tund_record_sign(&r, priv, raw) == 0);
+	r.kind = TUND_RECORD_ADMIT_ADMIN;
+	CHECK(tund_record_sign(&r, priv, raw) == TUND_RECORD_LEN);
+	CHECK(tund_record_open(raw, TUND_RECORD_LEN, r.netid, &out) == TUND_RECORD_OK);
+	CHECK(out.kind == TUND_RECORD_ADMIT_ADMIN && tund_record_admits(out.kind));
+	raw[3] = 4;
+	CHECK(tund_record_open(raw, TUND_RECORD_LEN, r.netid, &out) == TUND_RECORD_MALFORMED);
 }
 
 /* Newer wins; at the same time a block wins; never both ways. */

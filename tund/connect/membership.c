@@ -48,6 +48,7 @@ struct tund_membership {
 	struct tund_addrwatch *addrwatch; /* renews paths and broker link */
 	GHashTable *replay; /* GBytes(pubkey) -> struct tund_signal_replay */
 	GHashTable *records; /* GBytes(subject) -> newest struct tund_record (admin networks) */
+	GHashTable *orphans; /* GBytes(raw) -> record from a key not (yet) known as an admin */
 	struct tund_sigbound bound; /* size and rate, before any decode */
 	GHashTable *sender_rate;    /* GBytes(member key) -> struct tund_ratelimit */
 	uint64_t drops[TUND_SIG_DROP_COUNT];
@@ -320,14 +321,40 @@ struct held_record {
 	uint8_t raw[TUND_RECORD_LEN];
 };
 
-static bool is_admin_key(const struct tund_membership *n, const uint8_t key[32])
+/* The network's creator: named in the invite, the first admin, the only one
+ * that makes or blocks admins, handles limited invites, and sits at its
+ * address attempt 0. */
+static bool is_creator_key(const struct tund_membership *n, const uint8_t key[32])
 {
 	return n->net.has_admin && !memcmp(n->net.admin, key, 32);
+}
+
+static struct held_record *held_record(struct tund_membership *n, const uint8_t subject[32]);
+
+/* An admin signs records: the creator, and the members it admitted as admins. */
+static bool is_admin_key(const struct tund_membership *n, const uint8_t key[32])
+{
+	const struct held_record *h;
+
+	if (is_creator_key(n, key))
+		return true;
+	h = n->net.has_admin ? held_record((struct tund_membership *)n, key) : NULL;
+	return h && h->r.kind == TUND_RECORD_ADMIT_ADMIN;
 }
 
 bool tund_membership_is_admin(const struct tund_membership *n)
 {
 	return is_admin_key(n, n->d->public_key);
+}
+
+bool tund_membership_key_is_admin(const struct tund_membership *n, const uint8_t key[32])
+{
+	return is_admin_key(n, key);
+}
+
+bool tund_membership_is_creator(const struct tund_membership *n)
+{
+	return is_creator_key(n, n->d->public_key);
 }
 
 bool tund_membership_has_admin(const struct tund_membership *n)
@@ -416,7 +443,7 @@ static bool address_held(struct tund_membership *n, const uint8_t v4[4],
 	while (g_hash_table_iter_next(&it, NULL, &v)) {
 		const struct held_record *h = v;
 
-		if (h->r.kind == TUND_RECORD_ADMIT && memcmp(h->r.subject, subject, 32) &&
+		if (tund_record_admits(h->r.kind) && memcmp(h->r.subject, subject, 32) &&
 		    !memcmp(h->r.addr4, v4, 4))
 			return true;
 	}
@@ -431,7 +458,7 @@ static int pick_address(struct tund_membership *n, const uint8_t subject[32], ui
 	struct held_record *old = held_record(n, subject);
 	uint8_t v6[16];
 
-	if (old && old->r.kind == TUND_RECORD_ADMIT && !address_held(n, old->r.addr4, subject)) {
+	if (old && tund_record_admits(old->r.kind) && !address_held(n, old->r.addr4, subject)) {
 		memcpy(v4, old->r.addr4, 4);
 		return 0;
 	}
@@ -452,13 +479,17 @@ int tund_membership_sign_record(struct tund_membership *n, uint8_t kind, const u
 
 	if (!tund_membership_is_admin(n))
 		return -EPERM;
+	/* Admins are the creator's to make and to block. */
+	if (!tund_membership_is_creator(n) &&
+	    (kind == TUND_RECORD_ADMIT_ADMIN || is_admin_key(n, subject)))
+		return -EPERM;
 	memcpy(r.netid, n->netid, 16);
 	memcpy(r.subject, subject, 32);
 	memcpy(r.issuer, n->d->public_key, 32);
 	r.time_ms = now_ms();
 	if (old && r.time_ms <= old->r.time_ms)
 		r.time_ms = old->r.time_ms + 1; /* a decision always supersedes the last */
-	if (kind == TUND_RECORD_ADMIT) {
+	if (tund_record_admits(kind)) {
 		int ret = pick_address(n, subject, r.addr4);
 
 		if (ret)
@@ -496,7 +527,7 @@ static struct tund_peer *add_peer(struct tund_membership *n, const uint8_t key[3
 static void apply_record(struct tund_membership *n, const struct tund_record *r)
 {
 	struct tund_daemon *d = n->d;
-	enum tund_peer_state want = r->kind == TUND_RECORD_ADMIT ? TUND_PEER_MEMBER :
+	enum tund_peer_state want = tund_record_admits(r->kind) ? TUND_PEER_MEMBER :
 								    TUND_PEER_BLOCKED;
 	struct tund_peer *p = tund_peer_list_find_key(&d->peers, r->subject);
 	char key[TUND_KEY_B64_LEN + 1];
@@ -532,10 +563,10 @@ static void assign_from_records(struct tund_membership *n)
 	const struct held_record *h;
 	uint8_t v4[4], v6[16];
 
-	if (tund_membership_is_admin(n)) {
+	if (tund_membership_is_creator(n)) {
 		admin_address(n, v4, v6);
 		set_own_address(n, v4, v6);
-	} else if ((h = held_record(n, d->public_key)) && h->r.kind == TUND_RECORD_ADMIT &&
+	} else if ((h = held_record(n, d->public_key)) && tund_record_admits(h->r.kind) &&
 		   tund_network_address(&n->net, d->public_key, 0, v4, v6)) {
 		set_own_address(n, h->r.addr4, v6);
 	}
@@ -544,10 +575,10 @@ static void assign_from_records(struct tund_membership *n)
 
 		if (!is_member_of(p, n) || p->state != TUND_PEER_MEMBER)
 			continue;
-		if (is_admin_key(n, p->public_key)) {
+		if (is_creator_key(n, p->public_key)) {
 			admin_address(n, v4, v6);
 			give_addresses(d, p, v4, v6);
-		} else if ((h = held_record(n, p->public_key)) && h->r.kind == TUND_RECORD_ADMIT &&
+		} else if ((h = held_record(n, p->public_key)) && tund_record_admits(h->r.kind) &&
 			   tund_network_address(&n->net, p->public_key, 0, v4, v6)) {
 			give_addresses(d, p, h->r.addr4, v6);
 		}
@@ -561,7 +592,7 @@ static bool record_address_ok(const struct tund_membership *n, const struct tund
 	struct tund_cidr net = n->net.prefix4, bcast = n->net.prefix4;
 	uint32_t host = 0xffffffffu >> net.prefix, a;
 
-	if (r->kind != TUND_RECORD_ADMIT)
+	if (!tund_record_admits(r->kind))
 		return true;
 	memcpy(&a, bcast.addr, 4);
 	a |= htonl(host);
@@ -570,18 +601,80 @@ static bool record_address_ok(const struct tund_membership *n, const struct tund
 	       memcmp(r->addr4, bcast.addr, 4);
 }
 
+/* Records from a key we do not know as an admin yet: its admin record may
+ * come later (the broker keeps one record per subject, in no order). */
+enum { ORPHANS_MAX = 256 };
+
+static bool issuer_may(struct tund_membership *n, const struct tund_record *r)
+{
+	if (!is_admin_key(n, r->issuer))
+		return false;
+	/* Making, blocking or changing an admin (or the creator) is the creator's. */
+	if (r->kind == TUND_RECORD_ADMIT_ADMIN || is_admin_key(n, r->subject))
+		return is_creator_key(n, r->issuer);
+	return true;
+}
+
+static void take_record(struct tund_membership *n, const struct tund_record *r,
+			const uint8_t raw[TUND_RECORD_LEN]);
+
+static void retry_orphans(struct tund_membership *n, const uint8_t issuer[32])
+{
+	GPtrArray *ready = g_ptr_array_new_with_free_func(g_free);
+	GHashTableIter it;
+	gpointer k, v;
+
+	g_hash_table_iter_init(&it, n->orphans);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		const struct held_record *h = v;
+
+		if (!memcmp(h->r.issuer, issuer, 32)) {
+			g_ptr_array_add(ready, g_memdup2(h, sizeof(*h)));
+			g_hash_table_iter_remove(&it);
+		}
+	}
+	for (guint i = 0; i < ready->len; i++) {
+		const struct held_record *h = g_ptr_array_index(ready, i);
+
+		take_record(n, &h->r, h->raw);
+	}
+	g_ptr_array_unref(ready);
+}
+
+/* A signed record for this network: kept and applied if its issuer may
+ * issue it, held back if the issuer may become an admin later. */
+static void take_record(struct tund_membership *n, const struct tund_record *r,
+			const uint8_t raw[TUND_RECORD_LEN])
+{
+	if (!issuer_may(n, r)) {
+		n->drops[TUND_SIG_DROP_BAD_RECORD]++;
+		if (!is_admin_key(n, r->issuer) && g_hash_table_size(n->orphans) < ORPHANS_MAX) {
+			struct held_record *h = g_new(struct held_record, 1);
+
+			h->r = *r;
+			memcpy(h->raw, raw, TUND_RECORD_LEN);
+			g_hash_table_replace(n->orphans, g_bytes_new(raw, TUND_RECORD_LEN), h);
+		}
+		return;
+	}
+	if (!keep_record(n, r, raw))
+		return;
+	apply_record(n, r);
+	if (r->kind == TUND_RECORD_ADMIT_ADMIN)
+		retry_orphans(n, r->subject);
+}
+
 static void on_record(struct tund_membership *n, const struct tund_signal *m)
 {
 	struct tund_record r;
 
 	if (!n->net.has_admin ||
 	    tund_record_open(m->record, sizeof(m->record), n->netid, &r) != TUND_RECORD_OK ||
-	    !is_admin_key(n, r.issuer) || !record_address_ok(n, &r)) {
+	    !record_address_ok(n, &r)) {
 		n->drops[TUND_SIG_DROP_BAD_RECORD]++;
 		return;
 	}
-	if (keep_record(n, &r, m->record))
-		apply_record(n, &r);
+	take_record(n, &r, m->record);
 }
 
 /* In a network with an admin, only its records make members: an announce
@@ -601,7 +694,7 @@ static bool own_admitted(struct tund_membership *n)
 {
 	const struct held_record *h = held_record(n, n->d->public_key);
 
-	return h && h->r.kind == TUND_RECORD_ADMIT;
+	return h && tund_record_admits(h->r.kind);
 }
 
 /* Joined with a limited invite and not admitted yet: ask the admin, which
@@ -673,7 +766,7 @@ static void on_join(struct tund_membership *n, struct tund_peer *p, const struct
 	char why[TUND_WHY_LEN];
 	int ret;
 
-	if (!tund_membership_is_admin(n) || (p && !is_member_of(p, n))) {
+	if (!tund_membership_is_creator(n) || (p && !is_member_of(p, n))) {
 		n->drops[TUND_SIG_DROP_UNKNOWN_SENDER]++;
 		return;
 	}
@@ -695,7 +788,7 @@ static void on_join(struct tund_membership *n, struct tund_peer *p, const struct
 /* On a joiner: the admin refused our invite. Shown in `tundctl networks`. */
 static void on_refused(struct tund_membership *n, const struct tund_signal *m)
 {
-	if (!is_admin_key(n, m->sender) || tund_membership_is_admin(n)) {
+	if (!is_creator_key(n, m->sender) || tund_membership_is_admin(n)) {
 		n->drops[TUND_SIG_DROP_UNKNOWN_SENDER]++;
 		return;
 	}
@@ -895,7 +988,7 @@ static void on_announce(struct tund_membership *n, struct tund_peer *p,
 	} else if (p->state == TUND_PEER_MEMBER) {
 		tund_membership_member_changed(n, p);
 	}
-	if (!retained && is_admin_key(n, m->sender))
+	if (!retained && is_creator_key(n, m->sender))
 		send_join(n); /* the admin is (back) online */
 }
 
@@ -1112,7 +1205,7 @@ static void apply_rekey(struct tund_membership *n, uint32_t epoch, const uint8_t
  * an epoch we are already at or past is a replay and changes nothing. */
 static void on_rekey(struct tund_membership *n, const struct tund_signal *m)
 {
-	if (!n->net.has_admin || !is_admin_key(n, m->sender) || tund_membership_is_admin(n)) {
+	if (!n->net.has_admin || !is_admin_key(n, m->sender)) {
 		n->drops[TUND_SIG_DROP_UNKNOWN_SENDER]++;
 		return;
 	}
@@ -1142,9 +1235,13 @@ int tund_membership_rekey(struct tund_membership *n)
 	while (g_hash_table_iter_next(&it, NULL, &v)) {
 		const struct held_record *h = v;
 
-		if (h->r.kind != TUND_RECORD_ADMIT || !memcmp(h->r.subject, n->d->public_key, 32))
+		if (!tund_record_admits(h->r.kind) || !memcmp(h->r.subject, n->d->public_key, 32))
 			continue;
 		send_to_key(n, h->r.subject, &m);
+		sent++;
+	}
+	if (!tund_membership_is_creator(n)) { /* the creator has no admit record */
+		send_to_key(n, n->net.admin, &m);
 		sent++;
 	}
 	apply_rekey(n, m.new_epoch, m.new_key);
@@ -1294,6 +1391,8 @@ struct tund_membership *tund_membership_start(struct tund_daemon *d, const struc
 	tund_network_record_id(net, n->netid);
 	n->records = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
 					   (GDestroyNotify)g_bytes_unref, g_free);
+	n->orphans = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
+					   (GDestroyNotify)g_bytes_unref, g_free);
 	n->sender_rate = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
 					       (GDestroyNotify)g_bytes_unref, g_free);
 	tund_sigbound_init(&n->bound, (uint64_t)(g_get_monotonic_time() / 1000));
@@ -1407,6 +1506,7 @@ void tund_membership_stop(struct tund_membership *n, bool leaving)
 	}
 	g_hash_table_unref(n->replay);
 	g_hash_table_unref(n->records);
+	g_hash_table_unref(n->orphans);
 	g_hash_table_unref(n->sender_rate);
 	sodium_memzero(&n->net, sizeof(n->net));
 	sodium_memzero(&n->eff, sizeof(n->eff));

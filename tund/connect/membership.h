@@ -44,7 +44,12 @@ int tund_membership_rekey(struct tund_membership *n);
  * publishes it retained; every member applies it. -EPERM if we are not the
  * network's admin. */
 int tund_membership_sign_record(struct tund_membership *n, uint8_t kind, const uint8_t subject[32]);
+/* We sign records: the creator, or a member it admitted as an admin. */
 bool tund_membership_is_admin(const struct tund_membership *n);
+/* key is an admin of the network (its creator, or made admin by it). */
+bool tund_membership_key_is_admin(const struct tund_membership *n, const uint8_t key[32]);
+/* We created the network (the first admin). */
+bool tund_membership_is_creator(const struct tund_membership *n);
 bool tund_membership_has_admin(const struct tund_membership *n);
 
 /* joining: we just joined with an invite, so the members announced now were

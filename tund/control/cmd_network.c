@@ -324,9 +324,9 @@ static int check_issuer(struct tund_membership *n, char *why, size_t why_len)
 			 "created with --admission approve and a broker", name);
 		return -EPERM;
 	}
-	if (!tund_membership_is_admin(n)) {
-		tund_why(why, why_len, "only the admin of network %s (its creator) issues limited "
-			 "invites", name);
+	if (!tund_membership_is_creator(n)) {
+		tund_why(why, why_len, "only the creator of network %s issues limited invites "
+			 "(it counts their uses)", name);
 		return -EPERM;
 	}
 	return 0;
@@ -444,7 +444,7 @@ int tund_cmd_networks(struct tund_daemon *d, JsonObject *req, JsonNode **out, ch
 }
 
 static int set_state(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
-		     size_t why_len, enum tund_peer_state to)
+		     size_t why_len, enum tund_peer_state to, bool as_admin)
 {
 	const char *which = tund_req_string(req, TUND_KEY_PEER);
 	struct tund_peer *p = which ? tund_peer_list_find(&d->peers, which) : NULL;
@@ -465,8 +465,18 @@ static int set_state(struct tund_daemon *d, JsonObject *req, JsonNode **out, cha
 	struct tund_membership *n = tund_membership_find(d, p->network);
 	if (n && tund_membership_has_admin(n) && !tund_membership_is_admin(n) &&
 	    to == TUND_PEER_MEMBER && p->state == TUND_PEER_PENDING) {
-		tund_why(why, why_len, "only the admin of network %s (its creator) admits members",
+		tund_why(why, why_len, "only an admin of network %s (its creator, or a member it "
+			 "made admin) admits members", p->network);
+		return -EPERM;
+	}
+	if (n && tund_membership_is_admin(n) && !tund_membership_is_creator(n) &&
+	    tund_membership_key_is_admin(n, p->public_key)) {
+		tund_why(why, why_len, "only the creator of network %s blocks or changes an admin",
 			 p->network);
+		return -EPERM;
+	}
+	if (as_admin && (!n || !tund_membership_is_creator(n))) {
+		tund_why(why, why_len, "only the creator of a network with an admin makes admins");
 		return -EPERM;
 	}
 	before = p->state;
@@ -480,7 +490,8 @@ static int set_state(struct tund_daemon *d, JsonObject *req, JsonNode **out, cha
 	if (n && tund_membership_is_admin(n)) {
 		/* Our decision, signed, reaches every member (and later joiners). */
 		ret = tund_membership_sign_record(n, to == TUND_PEER_BLOCKED ? TUND_RECORD_BLOCK :
-									      TUND_RECORD_ADMIT,
+						  as_admin		 ? TUND_RECORD_ADMIT_ADMIN :
+									   TUND_RECORD_ADMIT,
 						  p->public_key);
 		if (ret)
 			log_error("network %s: cannot sign a membership record: %s", p->network,
@@ -523,17 +534,29 @@ int tund_cmd_peer_approve(struct tund_daemon *d, JsonObject *req, JsonNode **out
 	const char *which = tund_req_string(req, TUND_KEY_PEER);
 	struct tund_peer *p = which ? tund_peer_list_find(&d->peers, which) : NULL;
 
-	if (p && p->state != TUND_PEER_PENDING) {
+	JsonNode *admin = json_object_get_member(req, TUND_KEY_ADMIN);
+	bool as_admin = false;
+
+	if (admin) {
+		if (!JSON_NODE_HOLDS_VALUE(admin) || json_node_get_value_type(admin) != G_TYPE_BOOLEAN) {
+			tund_why(why, why_len, "admin: expected true or false");
+			return -EINVAL;
+		}
+		as_admin = json_node_get_boolean(admin);
+	}
+
+	/* A member can be made admin; otherwise only a pending key is approved. */
+	if (p && p->state != TUND_PEER_PENDING && !(as_admin && p->state == TUND_PEER_MEMBER)) {
 		tund_why(why, why_len, "peer is %s, not pending", tund_peer_state_name(p->state));
 		return -EINVAL;
 	}
-	return set_state(d, req, out, why, why_len, TUND_PEER_MEMBER);
+	return set_state(d, req, out, why, why_len, TUND_PEER_MEMBER, as_admin);
 }
 
 int tund_cmd_peer_block(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
 			size_t why_len)
 {
-	return set_state(d, req, out, why, why_len, TUND_PEER_BLOCKED);
+	return set_state(d, req, out, why, why_len, TUND_PEER_BLOCKED, false);
 }
 
 int tund_cmd_peer_unblock(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
@@ -546,5 +569,5 @@ int tund_cmd_peer_unblock(struct tund_daemon *d, JsonObject *req, JsonNode **out
 		tund_why(why, why_len, "peer is not blocked");
 		return -EINVAL;
 	}
-	return set_state(d, req, out, why, why_len, TUND_PEER_MEMBER);
+	return set_state(d, req, out, why, why_len, TUND_PEER_MEMBER, false);
 }
