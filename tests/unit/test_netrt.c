@@ -655,6 +655,80 @@ UNIT_TEST(netrt_admin_records_decide_membership)
 	netns_leave(ns);
 }
 
+/* A second admin: the creator's admit-as-admin record makes y one; y's
+ * records then count, except about admins; a record from a key not yet an
+ * admin waits for its admin record; two admits for one address: the second
+ * is refused as address_conflict. */
+UNIT_TEST(netrt_second_admin_and_address_conflict)
+{
+	int ns = netns_enter();
+	if (ns < 0)
+		return;
+	struct fx f;
+	fx_init(&f);
+	struct tund_network net;
+	struct node creator, y, z, v, w, u;
+	uint8_t ay[4] = { 10, 62, 1, 1 }, az[4] = { 10, 62, 1, 2 }, av[4] = { 10, 62, 1, 3 },
+		aw[4] = { 10, 62, 1, 4 };
+	uint64_t t = now_ms();
+
+	node_new(&creator);
+	node_new(&y);
+	node_new(&z);
+	node_new(&v);
+	node_new(&w);
+	node_new(&u);
+	const char *why = NULL;
+	CHECK(tund_network_init_new(&net, "club", &why));
+	CHECK(tund_network_set_prefix4(&net, "10.62.0.0/16", &why));
+	net.admission = TUND_ADMISSION_APPROVE;
+	memcpy(net.admin, creator.pub, 32);
+	net.has_admin = true;
+	struct tund_membership *n = tund_membership_start(&f.d, &net, true);
+	g_ptr_array_add(f.d.networks, n);
+
+	/* Before y is an admin, its admit of z is refused (and held back). */
+	send_record(n, &net, &y, y.pub, TUND_RECORD_ADMIT, z.pub, az, t);
+	CHECK(!tund_peer_list_find(&f.d.peers, z.b64) && dropped(n, "bad_record") == 1);
+	/* y signing itself admin: refused. */
+	send_record(n, &net, &y, y.pub, TUND_RECORD_ADMIT_ADMIN, y.pub, ay, t);
+	CHECK(dropped(n, "bad_record") == 2 && !tund_peer_list_find(&f.d.peers, y.b64));
+	/* The creator makes y an admin: y is a member, and its held-back admit
+	 * of z now counts. */
+	send_record(n, &net, &creator, creator.pub, TUND_RECORD_ADMIT_ADMIN, y.pub, ay, t);
+	struct tund_peer *py = tund_peer_list_find(&f.d.peers, y.b64);
+	struct tund_peer *pz = tund_peer_list_find(&f.d.peers, z.b64);
+	CHECK(py && py->state == TUND_PEER_MEMBER && holds_v4(py, ay));
+	CHECK(pz && pz->state == TUND_PEER_MEMBER && holds_v4(pz, az));
+	/* (y's self-made admin record, held back too, is refused again.) */
+	CHECK(dropped(n, "bad_record") == 3);
+	/* y admits v directly. */
+	send_record(n, &net, &y, y.pub, TUND_RECORD_ADMIT, v.pub, av, t);
+	struct tund_peer *pv = tund_peer_list_find(&f.d.peers, v.b64);
+	CHECK(pv && pv->state == TUND_PEER_MEMBER && holds_v4(pv, av));
+	/* y may not make admins, nor block the creator. */
+	send_record(n, &net, &y, y.pub, TUND_RECORD_ADMIT_ADMIN, w.pub, aw, t);
+	CHECK(!tund_peer_list_find(&f.d.peers, w.b64) && dropped(n, "bad_record") == 4);
+	send_record(n, &net, &y, y.pub, TUND_RECORD_BLOCK, creator.pub, NULL, t + 1);
+	CHECK(dropped(n, "bad_record") == 5);
+	/* y admits u at z's address: refused, reported, z keeps it. */
+	send_record(n, &net, &y, y.pub, TUND_RECORD_ADMIT, u.pub, az, t + 1);
+	CHECK(!tund_peer_list_find(&f.d.peers, u.b64) && dropped(n, "address_conflict") == 1);
+	CHECK(holds_v4(pz, az));
+	/* y blocks v (a plain member): done. */
+	send_record(n, &net, &y, y.pub, TUND_RECORD_BLOCK, v.pub, NULL, t + 2);
+	CHECK(pv->state == TUND_PEER_BLOCKED);
+	/* The creator blocks y: y's later records no longer count. */
+	send_record(n, &net, &creator, creator.pub, TUND_RECORD_BLOCK, y.pub, NULL, t + 3);
+	CHECK(py->state == TUND_PEER_BLOCKED);
+	send_record(n, &net, &y, y.pub, TUND_RECORD_ADMIT, w.pub, aw, t + 4);
+	CHECK(!tund_peer_list_find(&f.d.peers, w.b64));
+
+	sodium_memzero(&net, sizeof(net));
+	fx_free(&f);
+	netns_leave(ns);
+}
+
 /* A join from `from` to the admin `to` showing token. */
 static void send_join(struct tund_membership *n, const struct tund_network *net,
 		      const struct node *from, const uint8_t to[32], const uint8_t token[16])

@@ -28,7 +28,7 @@ static const char *const drop_names[TUND_SIG_DROP_COUNT] = {
 	"stale",     "replayed",      "unknown_sender", "blocked",
 	"old_version", "not_admitted", "bad_record", "oversize", "rate_limited",
 	"join_refused",
-	"sender_rate_limited",
+	"sender_rate_limited", "address_conflict",
 };
 
 /* Indexed by enum tund_signal_type (0 unused). */
@@ -655,6 +655,18 @@ static void take_record(struct tund_membership *n, const struct tund_record *r,
 			memcpy(h->raw, raw, TUND_RECORD_LEN);
 			g_hash_table_replace(n->orphans, g_bytes_new(raw, TUND_RECORD_LEN), h);
 		}
+		return;
+	}
+	/* Two admins admitting at once may pick one address: the member that
+	 * holds it here keeps it, the other record is refused and reported. */
+	if (tund_record_admits(r->kind) && address_held(n, r->addr4, r->subject)) {
+		char key[TUND_KEY_B64_LEN + 1], addr[INET_ADDRSTRLEN];
+
+		n->drops[TUND_SIG_DROP_ADDRESS_CONFLICT]++;
+		tund_key_encode(key, r->subject);
+		inet_ntop(AF_INET, r->addr4, addr, sizeof(addr));
+		log_warn("network %s: refused the admit record of %s: %s is another member's "
+			 "address (two admins admitting at once?)", n->net.name, key, addr);
 		return;
 	}
 	if (!keep_record(n, r, raw))

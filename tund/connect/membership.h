@@ -31,6 +31,7 @@ enum tund_sig_drop {
 	TUND_SIG_DROP_RATE_LIMITED, /* over the network's signaling rate */
 	TUND_SIG_DROP_JOIN_REFUSED, /* the admin: a join with a bad invite (answered) */
 	TUND_SIG_DROP_SENDER_RATE,  /* a member over its own rate, after its proof */
+	TUND_SIG_DROP_ADDRESS_CONFLICT, /* an admit for an address another member holds */
 	TUND_SIG_DROP_COUNT
 };
 /* The admin after a block: a new network key for the next epoch, sealed to
