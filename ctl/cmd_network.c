@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* tundctl network create|leave|invite|invites|invite-revoke, networks, join. */
+/* tundctl network create|leave|invite|invites|invite-revoke|rekey, networks, join. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,10 +21,12 @@ static const char network_usage[] =
 	"       tundctl network invite NAME [--expires DURATION] [--uses N]\n"
 	"       tundctl network invites NAME\n"
 	"       tundctl network invite-revoke NAME ID\n"
+	"       tundctl network rekey NAME\n"
 	"\n"
 	"Creates a network (this node becomes its first member), leaves one, prints\n"
-	"a new invite for it, or lists and revokes the limited invites this node\n"
-	"issued as the network's admin. See 'tundctl network create --help'.\n";
+	"a new invite for it, lists and revokes the limited invites this node\n"
+	"issued as the network's admin, or (an admin) gives the network a new key.\n"
+	"See 'tundctl network create --help'.\n";
 
 static const char create_usage[] =
 	"Usage: tundctl network create NAME [OPTIONS]\n"
@@ -80,6 +82,16 @@ static const char revoke_usage[] =
 	"\n"
 	"Revokes the limited invite ID (from 'tundctl network invites NAME'): a\n"
 	"node that joins with it later is refused.\n"
+	"\n"
+	"  --help   show this help\n";
+
+static const char rekey_usage[] =
+	"Usage: tundctl network rekey NAME\n"
+	"\n"
+	"On an admin of the network: gives every member a new network key (sealed\n"
+	"to each) and takes it into use. Invites made before no longer work (one\n"
+	"that leaked, too); 'tundctl network invite NAME' prints one for the new key.\n"
+	"Tunnels stay up. A block by an admin does this by itself.\n"
 	"\n"
 	"  --help   show this help\n";
 
@@ -639,11 +651,34 @@ static int network_invite_revoke(int argc, char **argv, const char *sock)
 	return CTL_EXIT_OK;
 }
 
+static int network_rekey(int argc, char **argv, const char *sock)
+{
+	JsonNode *result = NULL;
+	JsonObject *req;
+	int ret = name_operands(argc, argv, "network rekey", rekey_usage, 0, NULL);
+
+	if (ret >= 0)
+		return ret;
+	req = json_object_new();
+	json_object_set_string_member(req, TUND_KEY_CMD, TUND_CMD_NETWORK_REKEY);
+	json_object_set_string_member(req, TUND_KEY_NAME, argv[optind]);
+	ret = ctl_call(sock, req, &result);
+	if (ret)
+		return ret;
+	char *n = tund_format_sanitize(argv[optind]);
+	JsonObject *o = JSON_NODE_HOLDS_OBJECT(result) ? json_node_get_object(result) : NULL;
+	printf("network %s: new key (epoch %" G_GINT64_FORMAT "); invites made before no longer "
+	       "work\n", n, o ? json_object_get_int_member_with_default(o, TUND_KEY_EPOCH, 0) : 0);
+	g_free(n);
+	json_node_unref(result);
+	return CTL_EXIT_OK;
+}
+
 int network_main(int argc, char **argv, const char *sock)
 {
 	if (argc < 2)
-		return ctl_usage_error("network: missing subcommand: create, leave, invite, invites "
-				       "or invite-revoke (see 'tundctl network --help')");
+		return ctl_usage_error("network: missing subcommand: create, leave, invite, invites, "
+				       "invite-revoke or rekey (see 'tundctl network --help')");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		fputs(network_usage, stdout);
@@ -660,6 +695,8 @@ int network_main(int argc, char **argv, const char *sock)
 		return network_invites(argc - 1, argv + 1, sock);
 	if (strcmp(argv[1], "invite-revoke") == 0)
 		return network_invite_revoke(argc - 1, argv + 1, sock);
+	if (strcmp(argv[1], "rekey") == 0)
+		return network_rekey(argc - 1, argv + 1, sock);
 	return ctl_usage_error("network: unknown subcommand '%s' (see 'tundctl network --help')",
 			       argv[1]);
 }

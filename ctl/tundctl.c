@@ -46,6 +46,7 @@ static const char usage[] =
 	"                           print a new invite (limited: on the network's admin)\n"
 	"  network invites NAME     list the limited invites this node issued\n"
 	"  network invite-revoke NAME ID\n"
+	"  network rekey NAME\n"
 	"                           revoke a limited invite\n"
 	"  networks [--json]        list networks, their broker and members\n"
 	"  join INVITE              join a network from an invite\n"

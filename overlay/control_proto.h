@@ -23,6 +23,7 @@
 #define TUND_CMD_NETWORK_INVITE "network.invite"
 #define TUND_CMD_NETWORK_INVITES "network.invites"
 #define TUND_CMD_NETWORK_INVITE_REVOKE "network.invite_revoke"
+#define TUND_CMD_NETWORK_REKEY "network.rekey"
 #define TUND_CMD_NETWORKS "networks"
 #define TUND_CMD_PING "ping"
 #define TUND_CMD_NETCHECK "netcheck"
@@ -151,6 +152,7 @@
 	TUND_CMD_NETWORK_INVITE, \
 	TUND_CMD_NETWORK_INVITES, \
 	TUND_CMD_NETWORK_INVITE_REVOKE, \
+	TUND_CMD_NETWORK_REKEY, \
 	TUND_CMD_NETWORKS, \
 	TUND_CMD_PING, \
 	TUND_CMD_NETCHECK, \

@@ -76,7 +76,7 @@ blob='tund-sig2:QUJDREVGRw'
 
 ### help
 for args in "network --help" "network create --help" "network leave --help" \
-	"network invite --help" "network invites --help" "network invite-revoke --help" \
+	"network invite --help" "network invites --help" "network invite-revoke --help" "network rekey --help" \
 	"networks --help" "join --help" "peer approve --help" \
 	"peer block --help" "peer unblock --help" "peer offer --help" "peer answer --help" \
 	"peer accept --help" "ping --help" "netcheck --help" "help network create" "help ping"; do
@@ -128,11 +128,15 @@ network invite-revoke lab 123
 network invite-revoke lab zzzzzzzz
 network invite-revoke lab 0123abcd more
 network invite-revoke lab 0123abcd --json
+network rekey
+network rekey lab more
+network rekey lab --json
 networks extra
 join
 join notaninvite
 join 'tund1:'
 peer approve
+peer block --admin alice
 peer block 'bad	name'
 peer unblock a b
 peer offer
@@ -262,6 +266,10 @@ echo '{"ok":true,"result":{"revoked":"0123abcd"}}' >"$tmp/reply"
 run network invite-revoke lab 0123abcd
 check "network invite-revoke: request" req_is '. == {"cmd":"network.invite_revoke","name":"lab","id":"0123abcd"}'
 check "network invite-revoke: exit 0" test "$rc" = 0 -a "$out" = "revoked invite 0123abcd of network lab"
+echo '{"ok":true,"result":{"epoch":3}}' >"$tmp/reply"
+run network rekey lab
+check "network rekey: request" req_is '. == {"cmd":"network.rekey","name":"lab"}'
+check "network rekey: exit 0" test "$rc" = 0 -a "$out" = "network lab: new key (epoch 3); invites made before no longer work"
 
 reply <<'JSON'
 {"ok":true,"result":{"networks":[
@@ -292,6 +300,9 @@ for sub in approve block unblock; do
 	run peer $sub alice
 	check "peer $sub: ok:false, exit 1" is_remote_error "no such peer"
 done
+echo "{\"ok\":true,\"result\":{\"peer\":{\"public_key\":\"$key\",\"name\":\"alice\"}}}" >"$tmp/reply"
+run peer approve --admin alice
+check "peer approve --admin: request" req_is '. == {"cmd":"peer.approve","peer":"alice","admin":true}'
 
 ### manual signaling
 echo "{\"ok\":true,\"result\":{\"blob\":\"$blob\"}}" >"$tmp/reply"

@@ -23,7 +23,9 @@
 #  - a makes b a second admin (d cannot; b cannot block a);
 #  - e, with the invite a prints now, is heard again; b approves it, and
 #    every member takes b's record;
-#  - b blocks the ground key: every member blocks it and moves to epoch 2.
+#  - b blocks the ground key: every member blocks it and moves to epoch 2;
+#  - a rekeys without a block (d, no admin, cannot): everyone at epoch 3, and
+#    a node with the invite printed before is heard by nobody.
 set -u
 . "$(dirname "$0")/lib.sh"
 t_init adminrec
@@ -219,4 +221,24 @@ done
 wait_until 30 pings d "$E" || fail "d lost e after b's block"
 pings a "$B" || fail "a lost b after b's block"
 t_log "b's block of the ground key reached a, d and e, and all four moved to epoch 2"
+
+# A rekey without a block (say an invite leaked): only an admin may; every
+# member moves to epoch 3, and the invite printed before it stops working.
+ctl a network invite club | tail -n 1 >"$T_DIR/invite2"
+out=$(ctl d network rekey club 2>&1) && fail "d (no admin) rotated the key: $out"
+case $out in *"only an admin"*) ;; *) fail "d's rekey: $out" ;; esac
+ctl a network rekey club >/dev/null || fail "a: rekey"
+for h in a b d e; do
+	wait_until 60 at_epoch "$h" 3 || fail "$h is at epoch $(epoch "$h") after a's rekey"
+done
+wait_until 30 pings e "$D" || fail "e lost d after the rekey"
+tund_stop c
+rm -rf "$T_DIR/c/state"
+tund_node c
+ctl c join - <"$T_DIR/invite2" >/dev/null || fail "c: join with the epoch-2 invite"
+KC3=$(pubkey c)
+wait_until 60 c_announced || fail "c never announced"
+heard3() { ! is a "$KC3" none; }
+wait_until 15 heard3 && fail "a key with the epoch-2 invite is $(state a "$KC3") on a after the rekey"
+t_log "a's rekey moved everyone to epoch 3; a node with the invite from before is heard by nobody"
 echo "PASS admin_records"

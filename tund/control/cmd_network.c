@@ -424,6 +424,36 @@ int tund_cmd_network_invite_revoke(struct tund_daemon *d, JsonObject *req, JsonN
 	return 0;
 }
 
+/* A new network key without a block: retires every invite made so far
+ * (a leaked one among them). Only an admin can hand the key to each member. */
+int tund_cmd_network_rekey(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
+			   size_t why_len)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	struct tund_membership *n;
+	int ret;
+
+	if ((ret = find_network(d, req, &n, why, why_len)))
+		return ret;
+	if (!tund_membership_is_admin(n)) {
+		tund_why(why, why_len, "only an admin of network %s rotates its key (a network "
+			 "created with --admission approve and a broker has one)",
+			 tund_membership_network(n)->name);
+		return -EPERM;
+	}
+	ret = tund_membership_rekey(n);
+	if (ret) {
+		tund_why(why, why_len, "cannot rotate the key: %s", g_strerror(-ret));
+		return ret;
+	}
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, TUND_KEY_EPOCH);
+	json_builder_add_int_value(b, tund_membership_network(n)->epoch);
+	json_builder_end_object(b);
+	*out = json_builder_get_root(b);
+	return 0;
+}
+
 int tund_cmd_networks(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
 		      size_t why_len)
 {

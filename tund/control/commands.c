@@ -385,6 +385,7 @@ static const struct {
 	{ TUND_CMD_NETWORK_INVITE, tund_cmd_network_invite },
 	{ TUND_CMD_NETWORK_INVITES, tund_cmd_network_invites },
 	{ TUND_CMD_NETWORK_INVITE_REVOKE, tund_cmd_network_invite_revoke },
+	{ TUND_CMD_NETWORK_REKEY, tund_cmd_network_rekey },
 	{ TUND_CMD_NETWORKS, tund_cmd_networks },
 	{ TUND_CMD_PING, tund_cmd_ping },
 	{ TUND_CMD_NETCHECK, tund_cmd_netcheck },
