@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <sodium.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "overlay/keys.h"
@@ -723,6 +724,72 @@ UNIT_TEST(netrt_second_admin_and_address_conflict)
 	CHECK(py->state == TUND_PEER_BLOCKED);
 	send_record(n, &net, &y, y.pub, TUND_RECORD_ADMIT, w.pub, aw, t + 4);
 	CHECK(!tund_peer_list_find(&f.d.peers, w.b64));
+
+	sodium_memzero(&net, sizeof(net));
+	fx_free(&f);
+	netns_leave(ns);
+}
+
+/* The records file: after a restart of the network (no broker here) our
+ * address and the admin made by record come back from records-<id>.json;
+ * a corrupt file is not used and not overwritten. */
+UNIT_TEST(netrt_records_file_survives_restart)
+{
+	int ns = netns_enter();
+	if (ns < 0)
+		return;
+	struct fx f;
+	fx_init(&f);
+	struct tund_network net;
+	struct node creator, y, z;
+	uint8_t ay[4] = { 10, 63, 1, 1 }, az[4] = { 10, 63, 1, 2 }, mine[4] = { 10, 63, 3, 4 };
+	uint64_t t = now_ms();
+	char hex[33];
+	struct stat st;
+
+	node_new(&creator);
+	node_new(&y);
+	node_new(&z);
+	const char *why = NULL;
+	CHECK(tund_network_init_new(&net, "club", &why));
+	CHECK(tund_network_set_prefix4(&net, "10.63.0.0/16", &why));
+	net.admission = TUND_ADMISSION_APPROVE;
+	memcpy(net.admin, creator.pub, 32);
+	net.has_admin = true;
+	struct tund_membership *n = tund_membership_start(&f.d, &net, true);
+	g_ptr_array_add(f.d.networks, n);
+	send_record(n, &net, &creator, creator.pub, TUND_RECORD_ADMIT_ADMIN, y.pub, ay, t);
+	send_record(n, &net, &creator, creator.pub, TUND_RECORD_ADMIT, f.d.public_key, mine, t);
+	uint8_t id[16];
+	tund_network_record_id(&net, id);
+	sodium_bin2hex(hex, sizeof(hex), id, 16);
+	g_autofree char *path = g_strdup_printf("%s/records-%s.json", f.dir, hex);
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
+
+	/* Restart the network: our address comes from the file, and y is still
+	 * an admin (its record of z counts at once). */
+	g_ptr_array_remove(f.d.networks, n);
+	tund_membership_stop(n, false);
+	n = tund_membership_start(&f.d, &net, false);
+	g_ptr_array_add(f.d.networks, n);
+	g_autofree char *ours = summary_string(n, "address");
+	CHECK(ours && !strcmp(ours, "10.63.3.4/16"));
+	send_record(n, &net, &y, y.pub, TUND_RECORD_ADMIT, z.pub, az, t);
+	struct tund_peer *pz = tund_peer_list_find(&f.d.peers, z.b64);
+	CHECK(pz && pz->state == TUND_PEER_MEMBER && holds_v4(pz, az));
+
+	/* A corrupt file: not used, and left as it is when records change. */
+	g_ptr_array_remove(f.d.networks, n);
+	tund_membership_stop(n, false);
+	CHECK(g_file_set_contents(path, "{\"version\":1,\"records\":[\"AAAA\"]}", -1, NULL));
+	n = tund_membership_start(&f.d, &net, false);
+	g_ptr_array_add(f.d.networks, n);
+	g_autofree char *none = summary_string(n, "address");
+	CHECK(!none);
+	send_record(n, &net, &creator, creator.pub, TUND_RECORD_ADMIT, f.d.public_key, mine, t + 1);
+	g_autofree char *after = NULL;
+	CHECK(g_file_get_contents(path, &after, NULL, NULL));
+	CHECK(!strcmp(after, "{\"version\":1,\"records\":[\"AAAA\"]}"));
 
 	sodium_memzero(&net, sizeof(net));
 	fx_free(&f);

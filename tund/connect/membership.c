@@ -3,6 +3,7 @@
 #include "tund/connect/ice_config.h"
 
 #include <arpa/inet.h>
+#include <glib/gstdio.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "tund/daemon/loop.h"
 #include "tund/connect/mqtt.h"
 #include "tund/connect/networks.h"
+#include "tund/connect/records_file.h"
 #include "tund/connect/path.h"
 #include "tund/host/bcast_rules.h"
 #include "overlay/control_proto.h"
@@ -49,6 +51,7 @@ struct tund_membership {
 	GHashTable *replay; /* GBytes(pubkey) -> struct tund_signal_replay */
 	GHashTable *records; /* GBytes(subject) -> newest struct tund_record (admin networks) */
 	GHashTable *orphans; /* GBytes(raw) -> record from a key not (yet) known as an admin */
+	char *records_path;  /* records-<id>.json; NULL: not saved (a corrupt one is left) */
 	struct tund_sigbound bound; /* size and rate, before any decode */
 	GHashTable *sender_rate;    /* GBytes(member key) -> struct tund_ratelimit */
 	uint64_t drops[TUND_SIG_DROP_COUNT];
@@ -387,6 +390,28 @@ static bool keep_record(struct tund_membership *n, const struct tund_record *r,
 	return true;
 }
 
+/* After every change: a restart then knows members, admins and addresses
+ * without the broker. */
+static void save_records(struct tund_membership *n)
+{
+	GPtrArray *raws;
+	GHashTableIter it;
+	gpointer v;
+	int ret;
+
+	if (!n->records_path)
+		return;
+	raws = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+	g_hash_table_iter_init(&it, n->records);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		g_ptr_array_add(raws, g_bytes_new(((struct held_record *)v)->raw, TUND_RECORD_LEN));
+	ret = tund_records_file_save(n->records_path, raws);
+	if (ret)
+		log_error("network %s: cannot save %s: %s", n->net.name, n->records_path,
+			  g_strerror(-ret));
+	g_ptr_array_unref(raws);
+}
+
 /* Retained, one topic per subject: a member that joins later finds every
  * admit and block without the admin being online. */
 static void publish_record(struct tund_membership *n, const struct held_record *h)
@@ -498,6 +523,7 @@ int tund_membership_sign_record(struct tund_membership *n, uint8_t kind, const u
 	if (!tund_record_sign(&r, n->d->private_key, raw))
 		return -EINVAL;
 	keep_record(n, &r, raw);
+	save_records(n);
 	publish_record(n, held_record(n, subject));
 	return 0;
 }
@@ -671,6 +697,7 @@ static void take_record(struct tund_membership *n, const struct tund_record *r,
 	}
 	if (!keep_record(n, r, raw))
 		return;
+	save_records(n);
 	apply_record(n, r);
 	if (r->kind == TUND_RECORD_ADMIT_ADMIN)
 		retry_orphans(n, r->subject);
@@ -1389,6 +1416,47 @@ struct tund_membership *tund_membership_find(struct tund_daemon *d, const char *
 	return NULL;
 }
 
+/* The records saved before a restart, each checked as if it came from the
+ * broker. A file that is not ours is left as it is and not written. */
+static void load_records(struct tund_membership *n)
+{
+	char hex[2 * sizeof(n->netid) + 1], name[64], why[TUND_WHY_LEN];
+	GPtrArray *raws = NULL;
+	struct tund_record r;
+	int ret;
+
+	sodium_bin2hex(hex, sizeof(hex), n->netid, sizeof(n->netid));
+	snprintf(name, sizeof(name), "records-%s.json", hex);
+	n->records_path = g_build_filename(n->d->cfg.state_dir, name, NULL);
+	ret = tund_records_file_load(n->records_path, &raws, why, sizeof(why));
+	if (ret == -ENOENT)
+		return;
+	if (ret) {
+		log_error("network %s: %s: %s; not using it and leaving it as it is",
+			  n->net.name, n->records_path, why);
+		g_clear_pointer(&n->records_path, g_free);
+		return;
+	}
+	char *path = n->records_path;
+
+	n->records_path = NULL; /* it holds these already: no rewrite per record */
+	for (guint i = 0; i < raws->len; i++) {
+		gsize len;
+		const uint8_t *raw = g_bytes_get_data(g_ptr_array_index(raws, i), &len);
+
+		if (tund_record_open(raw, len, n->netid, &r) != TUND_RECORD_OK ||
+		    !record_address_ok(n, &r)) {
+			n->drops[TUND_SIG_DROP_BAD_RECORD]++;
+			continue;
+		}
+		take_record(n, &r, raw);
+	}
+	n->records_path = path;
+	log_info("network %s: %u membership record(s) from %s", n->net.name, raws->len,
+		 n->records_path);
+	g_ptr_array_unref(raws);
+}
+
 struct tund_membership *tund_membership_start(struct tund_daemon *d, const struct tund_network *net,
 				    bool joining)
 {
@@ -1411,6 +1479,8 @@ struct tund_membership *tund_membership_start(struct tund_daemon *d, const struc
 	n->replay = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
 					  (GDestroyNotify)g_bytes_unref, g_free);
 	set_topics(n);
+	if (net->has_admin)
+		load_records(n);
 	tund_membership_assign(n);
 	for (guint i = 0; i < d->peers.items->len; i++) {
 		struct tund_peer *p = g_ptr_array_index(d->peers.items, i);
@@ -1503,6 +1573,8 @@ void tund_membership_stop(struct tund_membership *n, bool leaving)
 		tund_dataplane_drop_network(n->d->dp, bcast_group(n));
 	if (leaving)
 		remove_own_address(n, true);
+	if (leaving && n->records_path) /* the members are forgotten too */
+		g_unlink(n->records_path);
 	if (n->mqtt) {
 		if (leaving) /* an empty retained message removes our announce */
 			tund_mqtt_publish(n->mqtt, n->announce_topic, "", 0, true);
@@ -1519,6 +1591,7 @@ void tund_membership_stop(struct tund_membership *n, bool leaving)
 	g_hash_table_unref(n->replay);
 	g_hash_table_unref(n->records);
 	g_hash_table_unref(n->orphans);
+	g_free(n->records_path);
 	g_hash_table_unref(n->sender_rate);
 	sodium_memzero(&n->net, sizeof(n->net));
 	sodium_memzero(&n->eff, sizeof(n->eff));
