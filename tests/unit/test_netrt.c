@@ -656,6 +656,24 @@ UNIT_TEST(netrt_admin_records_decide_membership)
 	netns_leave(ns);
 }
 
+/* A network with an admin (creator) and a broker-less membership of it on
+ * f's daemon. */
+static struct tund_membership *admin_network(struct fx *f, struct tund_network *net,
+					     const struct node *creator, const char *prefix)
+{
+	const char *why = NULL;
+	struct tund_membership *n;
+
+	CHECK(tund_network_init_new(net, "club", &why));
+	CHECK(tund_network_set_prefix4(net, prefix, &why));
+	net->admission = TUND_ADMISSION_APPROVE;
+	memcpy(net->admin, creator->pub, 32);
+	net->has_admin = true;
+	n = tund_membership_start(&f->d, net, true);
+	g_ptr_array_add(f->d.networks, n);
+	return n;
+}
+
 /* A second admin: the creator's admit-as-admin record makes y one; y's
  * records then count, except about admins; a record from a key not yet an
  * admin waits for its admin record; two admits for one address: the second
@@ -679,14 +697,7 @@ UNIT_TEST(netrt_second_admin_and_address_conflict)
 	node_new(&v);
 	node_new(&w);
 	node_new(&u);
-	const char *why = NULL;
-	CHECK(tund_network_init_new(&net, "club", &why));
-	CHECK(tund_network_set_prefix4(&net, "10.62.0.0/16", &why));
-	net.admission = TUND_ADMISSION_APPROVE;
-	memcpy(net.admin, creator.pub, 32);
-	net.has_admin = true;
-	struct tund_membership *n = tund_membership_start(&f.d, &net, true);
-	g_ptr_array_add(f.d.networks, n);
+	struct tund_membership *n = admin_network(&f, &net, &creator, "10.62.0.0/16");
 
 	/* Before y is an admin, its admit of z is refused (and held back). */
 	send_record(n, &net, &y, y.pub, TUND_RECORD_ADMIT, z.pub, az, t);
@@ -750,14 +761,7 @@ UNIT_TEST(netrt_records_file_survives_restart)
 	node_new(&creator);
 	node_new(&y);
 	node_new(&z);
-	const char *why = NULL;
-	CHECK(tund_network_init_new(&net, "club", &why));
-	CHECK(tund_network_set_prefix4(&net, "10.63.0.0/16", &why));
-	net.admission = TUND_ADMISSION_APPROVE;
-	memcpy(net.admin, creator.pub, 32);
-	net.has_admin = true;
-	struct tund_membership *n = tund_membership_start(&f.d, &net, true);
-	g_ptr_array_add(f.d.networks, n);
+	struct tund_membership *n = admin_network(&f, &net, &creator, "10.63.0.0/16");
 	send_record(n, &net, &creator, creator.pub, TUND_RECORD_ADMIT_ADMIN, y.pub, ay, t);
 	send_record(n, &net, &creator, creator.pub, TUND_RECORD_ADMIT, f.d.public_key, mine, t);
 	uint8_t id[16];

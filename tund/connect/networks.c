@@ -25,11 +25,7 @@ static const char *invite_of(JsonObject *o)
 int tund_networks_save(struct tund_daemon *d)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();
-	g_autoptr(JsonGenerator) gen = json_generator_new();
 	g_autoptr(JsonNode) root = NULL;
-	char *text;
-	gsize len;
-	int ret;
 
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "version");
@@ -51,13 +47,7 @@ int tund_networks_save(struct tund_daemon *d)
 	json_builder_end_array(b);
 	json_builder_end_object(b);
 	root = json_builder_get_root(b);
-	json_generator_set_root(gen, root);
-	json_generator_set_pretty(gen, TRUE);
-	text = json_generator_to_data(gen, &len);
-	ret = tund_statefile_write(d->networks_path, text, len);
-	sodium_memzero(text, len); /* network keys */
-	g_free(text);
-	return ret;
+	return tund_statefile_write_json(d->networks_path, root); /* wipes the keys' text */
 }
 
 bool tund_networks_load(struct tund_daemon *d)

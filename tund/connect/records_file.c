@@ -67,10 +67,7 @@ int tund_records_file_load(const char *path, GPtrArray **out, char *why, size_t 
 int tund_records_file_save(const char *path, GPtrArray *raws)
 {
 	g_autoptr(JsonBuilder) b = json_builder_new();
-	g_autoptr(JsonGenerator) gen = json_generator_new();
 	g_autoptr(JsonNode) root = NULL;
-	g_autofree char *text = NULL;
-	gsize len;
 
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, "version");
@@ -87,8 +84,5 @@ int tund_records_file_save(const char *path, GPtrArray *raws)
 	json_builder_end_array(b);
 	json_builder_end_object(b);
 	root = json_builder_get_root(b);
-	json_generator_set_root(gen, root);
-	json_generator_set_pretty(gen, TRUE);
-	text = json_generator_to_data(gen, &len);
-	return tund_statefile_write(path, text, len);
+	return tund_statefile_write_json(path, root);
 }

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -68,4 +69,20 @@ int tund_statefile_write(const char *path, const void *data, size_t len)
 		close(dfd);
 	}
 	return 0;
+}
+
+int tund_statefile_write_json(const char *path, JsonNode *root)
+{
+	g_autoptr(JsonGenerator) gen = json_generator_new();
+	char *text;
+	gsize len;
+	int ret;
+
+	json_generator_set_root(gen, root);
+	json_generator_set_pretty(gen, TRUE);
+	text = json_generator_to_data(gen, &len);
+	ret = tund_statefile_write(path, text, len);
+	sodium_memzero(text, len);
+	g_free(text);
+	return ret;
 }
