@@ -699,30 +699,33 @@ UNIT_TEST(netrt_second_admin_and_address_conflict)
 	node_new(&u);
 	struct tund_membership *n = admin_network(&f, &net, &creator, "10.62.0.0/16");
 
-	/* Before y is an admin, its admit of z is refused (and held back). */
+	/* A non-member's records are refused and not even held back. */
+	send_record(n, &net, &u, u.pub, TUND_RECORD_ADMIT, w.pub, aw, t);
+	CHECK(!tund_peer_list_find(&f.d.peers, w.b64) && dropped(n, "bad_record") == 1);
+	/* y, a plain member: its admit of z is refused (and held back, as y
+	 * may be made admin), and so is y signing itself admin. */
+	send_record(n, &net, &creator, creator.pub, TUND_RECORD_ADMIT, y.pub, ay, t);
 	send_record(n, &net, &y, y.pub, TUND_RECORD_ADMIT, z.pub, az, t);
-	CHECK(!tund_peer_list_find(&f.d.peers, z.b64) && dropped(n, "bad_record") == 1);
-	/* y signing itself admin: refused. */
+	CHECK(!tund_peer_list_find(&f.d.peers, z.b64) && dropped(n, "bad_record") == 2);
 	send_record(n, &net, &y, y.pub, TUND_RECORD_ADMIT_ADMIN, y.pub, ay, t);
-	CHECK(dropped(n, "bad_record") == 2 && !tund_peer_list_find(&f.d.peers, y.b64));
-	/* The creator makes y an admin: y is a member, and its held-back admit
-	 * of z now counts. */
-	send_record(n, &net, &creator, creator.pub, TUND_RECORD_ADMIT_ADMIN, y.pub, ay, t);
+	CHECK(dropped(n, "bad_record") == 3);
+	/* The creator makes y an admin: y's held-back admit of z now counts. */
+	send_record(n, &net, &creator, creator.pub, TUND_RECORD_ADMIT_ADMIN, y.pub, ay, t + 1);
 	struct tund_peer *py = tund_peer_list_find(&f.d.peers, y.b64);
 	struct tund_peer *pz = tund_peer_list_find(&f.d.peers, z.b64);
 	CHECK(py && py->state == TUND_PEER_MEMBER && holds_v4(py, ay));
 	CHECK(pz && pz->state == TUND_PEER_MEMBER && holds_v4(pz, az));
 	/* (y's self-made admin record, held back too, is refused again.) */
-	CHECK(dropped(n, "bad_record") == 3);
+	CHECK(dropped(n, "bad_record") == 4);
 	/* y admits v directly. */
 	send_record(n, &net, &y, y.pub, TUND_RECORD_ADMIT, v.pub, av, t);
 	struct tund_peer *pv = tund_peer_list_find(&f.d.peers, v.b64);
 	CHECK(pv && pv->state == TUND_PEER_MEMBER && holds_v4(pv, av));
 	/* y may not make admins, nor block the creator. */
 	send_record(n, &net, &y, y.pub, TUND_RECORD_ADMIT_ADMIN, w.pub, aw, t);
-	CHECK(!tund_peer_list_find(&f.d.peers, w.b64) && dropped(n, "bad_record") == 4);
+	CHECK(!tund_peer_list_find(&f.d.peers, w.b64) && dropped(n, "bad_record") == 5);
 	send_record(n, &net, &y, y.pub, TUND_RECORD_BLOCK, creator.pub, NULL, t + 1);
-	CHECK(dropped(n, "bad_record") == 5);
+	CHECK(dropped(n, "bad_record") == 6);
 	/* y admits u at z's address: refused, reported, z keeps it. */
 	send_record(n, &net, &y, y.pub, TUND_RECORD_ADMIT, u.pub, az, t + 1);
 	CHECK(!tund_peer_list_find(&f.d.peers, u.b64) && dropped(n, "address_conflict") == 1);
@@ -730,6 +733,10 @@ UNIT_TEST(netrt_second_admin_and_address_conflict)
 	/* y blocks v (a plain member): done. */
 	send_record(n, &net, &y, y.pub, TUND_RECORD_BLOCK, v.pub, NULL, t + 2);
 	CHECK(pv->state == TUND_PEER_BLOCKED);
+	/* A record from the future (it would outlive any later block): refused. */
+	send_record(n, &net, &creator, creator.pub, TUND_RECORD_ADMIT, w.pub, aw,
+		    t + 3600 * 1000);
+	CHECK(!tund_peer_list_find(&f.d.peers, w.b64) && dropped(n, "bad_record") == 7);
 	/* The creator blocks y: y's later records no longer count. */
 	send_record(n, &net, &creator, creator.pub, TUND_RECORD_BLOCK, y.pub, NULL, t + 3);
 	CHECK(py->state == TUND_PEER_BLOCKED);

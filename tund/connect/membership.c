@@ -52,6 +52,7 @@ struct tund_membership {
 	GHashTable *records; /* GBytes(subject) -> newest struct tund_record (admin networks) */
 	GHashTable *orphans; /* GBytes(raw) -> record from a key not (yet) known as an admin */
 	char *records_path;  /* records-<id>.json; NULL: not saved (a corrupt one is left) */
+	bool loading;        /* reading records-<id>.json: no rekey for old blocks */
 	struct tund_sigbound bound; /* size and rate, before any decode */
 	GHashTable *sender_rate;    /* GBytes(member key) -> struct tund_ratelimit */
 	uint64_t drops[TUND_SIG_DROP_COUNT];
@@ -522,7 +523,8 @@ int tund_membership_sign_record(struct tund_membership *n, uint8_t kind, const u
 	}
 	if (!tund_record_sign(&r, n->d->private_key, raw))
 		return -EINVAL;
-	keep_record(n, &r, raw);
+	if (!keep_record(n, &r, raw))
+		return -EEXIST; /* what we hold is newer (cannot happen with sane clocks) */
 	save_records(n);
 	publish_record(n, held_record(n, subject));
 	return 0;
@@ -629,7 +631,11 @@ static bool record_address_ok(const struct tund_membership *n, const struct tund
 
 /* Records from a key we do not know as an admin yet: its admin record may
  * come later (the broker keeps one record per subject, in no order). */
-enum { ORPHANS_MAX = 256 };
+enum {
+	ORPHANS_MAX = 256,
+	ORPHANS_PER_ISSUER = 16,
+	FRESH_BLOCK_MS = 10 * 60 * 1000, /* a block this recent makes the creator rekey */
+};
 
 static bool issuer_may(struct tund_membership *n, const struct tund_record *r)
 {
@@ -669,12 +675,37 @@ static void retry_orphans(struct tund_membership *n, const uint8_t issuer[32])
 
 /* A signed record for this network: kept and applied if its issuer may
  * issue it, held back if the issuer may become an admin later. */
+static unsigned orphans_of(struct tund_membership *n, const uint8_t issuer[32])
+{
+	GHashTableIter it;
+	gpointer v;
+	unsigned count = 0;
+
+	g_hash_table_iter_init(&it, n->orphans);
+	while (g_hash_table_iter_next(&it, NULL, &v))
+		count += !memcmp(((struct held_record *)v)->r.issuer, issuer, 32);
+	return count;
+}
+
 static void take_record(struct tund_membership *n, const struct tund_record *r,
 			const uint8_t raw[TUND_RECORD_LEN])
 {
+	const struct held_record *held = held_record(n, r->subject);
+	const struct held_record *by = held_record(n, r->issuer);
+
+	/* A time from the future would outlive every later decision (a block
+	 * at time + 1 would wrap): refused. */
+	if (r->time_ms > now_ms() + TUND_SIGNAL_MAX_SKEW_MS) {
+		n->drops[TUND_SIG_DROP_BAD_RECORD]++;
+		return;
+	}
 	if (!issuer_may(n, r)) {
 		n->drops[TUND_SIG_DROP_BAD_RECORD]++;
-		if (!is_admin_key(n, r->issuer) && g_hash_table_size(n->orphans) < ORPHANS_MAX) {
+		/* Held back only for admitted members (one may be made admin
+		 * later), a few each, so nobody can fill the table. */
+		if (!is_admin_key(n, r->issuer) && by && tund_record_admits(by->r.kind) &&
+		    orphans_of(n, r->issuer) < ORPHANS_PER_ISSUER &&
+		    g_hash_table_size(n->orphans) < ORPHANS_MAX) {
 			struct held_record *h = g_new(struct held_record, 1);
 
 			h->r = *r;
@@ -683,6 +714,9 @@ static void take_record(struct tund_membership *n, const struct tund_record *r,
 		}
 		return;
 	}
+	if (held && !tund_record_supersedes(r, &held->r))
+		return; /* old news (a replay) */
+	bool was_member = held && tund_record_admits(held->r.kind);
 	/* Two admins admitting at once may pick one address: the member that
 	 * holds it here keeps it, the other record is refused and reported. */
 	if (tund_record_admits(r->kind) && address_held(n, r->addr4, r->subject)) {
@@ -701,15 +735,30 @@ static void take_record(struct tund_membership *n, const struct tund_record *r,
 	apply_record(n, r);
 	if (r->kind == TUND_RECORD_ADMIT_ADMIN)
 		retry_orphans(n, r->subject);
+	/* Another admin blocked a member just now (not an old block relearnt
+	 * from the broker): the creator rotates the key for everyone. */
+	if (r->kind == TUND_RECORD_BLOCK && tund_membership_is_creator(n) &&
+	    memcmp(r->issuer, n->d->public_key, 32) && was_member &&
+	    r->time_ms + FRESH_BLOCK_MS > now_ms() && !n->loading) {
+		int ret = tund_membership_rekey(n);
+
+		if (ret)
+			log_error("network %s: cannot rotate the key after a block: %s",
+				  n->net.name, g_strerror(-ret));
+	}
 }
 
 static void on_record(struct tund_membership *n, const struct tund_signal *m)
 {
 	struct tund_record r;
 
+	/* Records are public and valid in every epoch: only an admin or the
+	 * record's issuer may carry one, so a member cannot replay an old one
+	 * (a blocked key's admit) to newcomers. */
 	if (!n->net.has_admin ||
 	    tund_record_open(m->record, sizeof(m->record), n->netid, &r) != TUND_RECORD_OK ||
-	    !record_address_ok(n, &r)) {
+	    !record_address_ok(n, &r) ||
+	    (!is_admin_key(n, m->sender) && memcmp(m->sender, r.issuer, 32))) {
 		n->drops[TUND_SIG_DROP_BAD_RECORD]++;
 		return;
 	}
@@ -1240,15 +1289,18 @@ static void apply_rekey(struct tund_membership *n, uint32_t epoch, const uint8_t
 	log_info("network %s: new network key (epoch %u)", n->net.name, epoch);
 }
 
-/* The admin's new key for us. Only the admin's (the DH proves the sender);
- * an epoch we are already at or past is a replay and changes nothing. */
+/* The creator's new key for us (the DH proves the sender). Only the creator
+ * rotates the key, so two admins blocking at once cannot split the network
+ * between two keys, and an admin cannot jump the epoch out of its reach. */
 static void on_rekey(struct tund_membership *n, const struct tund_signal *m)
 {
-	if (!n->net.has_admin || !is_admin_key(n, m->sender)) {
+	if (!n->net.has_admin || !is_creator_key(n, m->sender) || tund_membership_is_creator(n)) {
 		n->drops[TUND_SIG_DROP_UNKNOWN_SENDER]++;
 		return;
 	}
-	if (m->new_epoch <= n->net.epoch) {
+	/* One step at a time: an epoch that is not the next one is a replay
+	 * or a jump nobody else takes. */
+	if (n->net.epoch == UINT32_MAX || m->new_epoch != n->net.epoch + 1) {
 		n->drops[TUND_SIG_DROP_REPLAYED]++;
 		return;
 	}
@@ -1262,7 +1314,7 @@ int tund_membership_rekey(struct tund_membership *n)
 	gpointer v;
 	unsigned sent = 0;
 
-	if (!tund_membership_is_admin(n))
+	if (!tund_membership_is_creator(n))
 		return -EPERM;
 	if (n->net.epoch == UINT32_MAX)
 		return -EOVERFLOW;
@@ -1277,10 +1329,6 @@ int tund_membership_rekey(struct tund_membership *n)
 		if (!tund_record_admits(h->r.kind) || !memcmp(h->r.subject, n->d->public_key, 32))
 			continue;
 		send_to_key(n, h->r.subject, &m);
-		sent++;
-	}
-	if (!tund_membership_is_creator(n)) { /* the creator has no admit record */
-		send_to_key(n, n->net.admin, &m);
 		sent++;
 	}
 	apply_rekey(n, m.new_epoch, m.new_key);
@@ -1440,6 +1488,7 @@ static void load_records(struct tund_membership *n)
 	char *path = n->records_path;
 
 	n->records_path = NULL; /* it holds these already: no rewrite per record */
+	n->loading = true;
 	for (guint i = 0; i < raws->len; i++) {
 		gsize len;
 		const uint8_t *raw = g_bytes_get_data(g_ptr_array_index(raws, i), &len);
@@ -1452,6 +1501,7 @@ static void load_records(struct tund_membership *n)
 		take_record(n, &r, raw);
 	}
 	n->records_path = path;
+	n->loading = false;
 	log_info("network %s: %u membership record(s) from %s", n->net.name, raws->len,
 		 n->records_path);
 	g_ptr_array_unref(raws);

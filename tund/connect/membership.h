@@ -34,10 +34,11 @@ enum tund_sig_drop {
 	TUND_SIG_DROP_ADDRESS_CONFLICT, /* an admit for an address another member holds */
 	TUND_SIG_DROP_COUNT
 };
-/* The admin after a block: a new network key for the next epoch, sealed to
- * every admitted member but us and the blocked (sent to each inbox and left
- * retained for those offline), then taken into use here. 0, -EPERM (not the
- * admin) or -EOVERFLOW. */
+/* The creator after a block (its own or another admin's) or on `network
+ * rekey`: a new network key for the next epoch, sealed to every admitted
+ * member but us and the blocked (sent to each inbox and left retained for
+ * those offline), then taken into use here. 0, -EPERM (not the creator) or
+ * -EOVERFLOW. */
 int tund_membership_rekey(struct tund_membership *n);
 
 /* Networks with an admin (approve admission): the admin signs a membership

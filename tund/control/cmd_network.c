@@ -435,9 +435,9 @@ int tund_cmd_network_rekey(struct tund_daemon *d, JsonObject *req, JsonNode **ou
 
 	if ((ret = find_network(d, req, &n, why, why_len)))
 		return ret;
-	if (!tund_membership_is_admin(n)) {
-		tund_why(why, why_len, "only an admin of network %s rotates its key (a network "
-			 "created with --admission approve and a broker has one)",
+	if (!tund_membership_is_creator(n)) {
+		tund_why(why, why_len, "only the creator of network %s rotates its key (a network "
+			 "created with --admission approve and a broker)",
 			 tund_membership_network(n)->name);
 		return -EPERM;
 	}
@@ -523,16 +523,24 @@ static int set_state(struct tund_daemon *d, JsonObject *req, JsonNode **out, cha
 						  as_admin		 ? TUND_RECORD_ADMIT_ADMIN :
 									   TUND_RECORD_ADMIT,
 						  p->public_key);
-		if (ret)
-			log_error("network %s: cannot sign a membership record: %s", p->network,
-				  g_strerror(-ret));
+		if (ret) {
+			p->state = before;
+			tund_daemon_save_peers(d);
+			tund_why(why, why_len, "cannot sign the membership record: %s",
+				 g_strerror(-ret));
+			return ret;
+		}
 		/* The blocked member holds the network key: the rest move on to
-		 * a new one it never sees, and old invites stop working. */
-		if (!ret && to == TUND_PEER_BLOCKED)
-			ret = tund_membership_rekey(n);
-		if (ret)
-			log_error("network %s: cannot rotate the network key: %s", p->network,
-				  g_strerror(-ret));
+		 * a new one it never sees, and old invites stop working. The
+		 * creator rotates it (another admin's block reaches it as a
+		 * record and it rotates then). */
+		if (to == TUND_PEER_BLOCKED && tund_membership_is_creator(n) &&
+		    (ret = tund_membership_rekey(n))) {
+			tund_membership_member_connect(n, p);
+			tund_why(why, why_len, "blocked, but cannot rotate the network key: %s",
+				 g_strerror(-ret));
+			return ret;
+		}
 	}
 	if (n) {
 		tund_membership_member_connect(n, p);
