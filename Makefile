@@ -136,8 +136,13 @@ TEST_PROBES := $(patsubst tests/netns/%.c,$(B)/%,$(filter-out tests/netns/wg_cor
 $(B)/floor_fwd: tests/bench/floor_fwd.c
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(PKG_LIBS)
 
+# The transport AEAD's backends per packet size (tests/bench/aead_bench.c),
+# for make bench; built by check too.
+$(B)/aead_bench: tests/bench/aead_bench.c $(B)/libtund.a
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
+
 check: deps
-	$(MAKE) all unit-build fuzz $(TEST_PROBES) $(B)/floor_fwd
+	$(MAKE) all unit-build fuzz $(TEST_PROBES) $(B)/floor_fwd $(B)/aead_bench
 	tests/check.sh
 
 unit-build: $(B)/unit-tests
