@@ -44,8 +44,8 @@ struct tund_aead_choice {
 	enum tund_aead_mode mode;
 	/* Packets of this length or longer go to OpenSSL; SIZE_MAX: never. */
 	size_t openssl_from;
-	/* Auto mode: MB/s sealing tund_aead_probe_sizes[i] bytes, per backend
-	 * (0 when not measured). */
+	/* Auto mode: MB per second of CPU time sealing tund_aead_probe_sizes[i]
+	 * bytes, per backend (0 when not measured). */
 	double mbps[TUND_AEAD_BACKENDS][TUND_AEAD_PROBE_SIZES];
 };
 

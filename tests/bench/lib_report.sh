@@ -82,7 +82,7 @@ report_table() {
 report_aead() {
 	local out
 	out=$(env -u TUND_AEAD "$1" 300) || return 1
-	printf '\nTransport cipher, MB/s per packet size (one thread; ossl-rekeyed: OpenSSL keyed afresh per packet):\n\n'
+	printf '\nTransport cipher, MB per CPU-second per packet size (one thread; ossl-rekeyed: OpenSSL keyed afresh per packet):\n\n'
 	awk 'NR == 1 { printf "|"; for (i = 1; i <= NF; i++) printf " %s |", $i; printf "\n|---|"
 			for (i = 2; i <= NF; i++) printf "---:|"; printf "\n"; next }
 		/^choice/ { choice = $0; next }
