@@ -171,7 +171,7 @@ static bool start_aead(struct tund_daemon *d)
 	for (int s = 0; c.mode == TUND_AEAD_MODE_AUTO && s < TUND_AEAD_PROBE_SIZES &&
 			used < sizeof(rates); s++)
 		used += (size_t)snprintf(rates + used, sizeof(rates) - used, "%s%zu B %.0f/%.0f",
-					 s ? ", " : " (MB/s sodium/openssl: ",
+					 s ? ", " : " (MB per CPU-second, sodium/openssl: ",
 					 tund_aead_probe_sizes[s],
 					 c.mbps[TUND_AEAD_SODIUM][s], c.mbps[TUND_AEAD_OPENSSL][s]);
 	log_info("transport cipher (%s): %s%s%s", tund_aead_mode_name(c.mode), from, rates,
