@@ -12,11 +12,12 @@ CC ?= gcc
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 15
 
-PKGS := glib-2.0 gio-2.0 json-glib-1.0 libsodium libmnl nice libmosquitto libnftables
+PKGS := glib-2.0 gio-2.0 json-glib-1.0 libsodium libcrypto libmnl nice libmosquitto libnftables
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lpthread
-# tundctl needs only these: no libnice, libmosquitto, libnftables or libmnl.
-CTL_PKGS := glib-2.0 json-glib-1.0 libsodium
+# tundctl needs only these: no libnice, libmosquitto, libnftables or libmnl
+# (libcrypto: overlay/aead_openssl.c, linked with the protocol core).
+CTL_PKGS := glib-2.0 json-glib-1.0 libsodium libcrypto
 CTL_LIBS = $(shell $(PKG_CONFIG) --libs $(CTL_PKGS) 2>/dev/null) -lm -lpthread
 
 CFLAGS ?= -O2 -g
@@ -135,8 +136,13 @@ TEST_PROBES := $(patsubst tests/netns/%.c,$(B)/%,$(filter-out tests/netns/wg_cor
 $(B)/floor_fwd: tests/bench/floor_fwd.c
 	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LDFLAGS) $(PKG_LIBS)
 
+# The transport AEAD's backends per packet size (tests/bench/aead_bench.c),
+# for make bench; built by check too.
+$(B)/aead_bench: tests/bench/aead_bench.c $(B)/libtund.a
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
+
 check: deps
-	$(MAKE) all unit-build fuzz $(TEST_PROBES) $(B)/floor_fwd
+	$(MAKE) all unit-build fuzz $(TEST_PROBES) $(B)/floor_fwd $(B)/aead_bench
 	tests/check.sh
 
 unit-build: $(B)/unit-tests

@@ -120,6 +120,23 @@ static void print_data_plane(JsonObject *o)
 		field("tun I/O", buf);
 	}
 
+	JsonNode *aead = json_object_get_member(o, TUND_KEY_AEAD);
+
+	if (aead && JSON_NODE_HOLDS_OBJECT(aead)) {
+		JsonObject *a = json_node_get_object(aead);
+		const char *mode = json_object_get_string_member_with_default(a, TUND_KEY_MODE, "?");
+		int64_t from = 0;
+
+		if (tund_client_get_int(a, TUND_KEY_OPENSSL_FROM, &from) && from == 0)
+			snprintf(buf, sizeof(buf), "openssl (%s)", mode);
+		else if (tund_client_get_int(a, TUND_KEY_OPENSSL_FROM, &from))
+			snprintf(buf, sizeof(buf), "openssl from %" PRId64 " bytes, libsodium below (%s)",
+				 from, mode);
+		else
+			snprintf(buf, sizeof(buf), "libsodium (%s)", mode);
+		field("cipher", buf);
+	}
+
 	JsonNode *rt = json_object_get_member(o, TUND_KEY_REALTIME);
 
 	if (rt && JSON_NODE_HOLDS_OBJECT(rt)) {

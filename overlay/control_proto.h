@@ -37,6 +37,7 @@
 #define TUND_KEY_ADDRESSES "addresses"
 #define TUND_KEY_ADMIN "admin"
 #define TUND_KEY_ADMISSION "admission"
+#define TUND_KEY_AEAD "aead"
 #define TUND_KEY_ALLOWED_IPS "allowed_ips"
 #define TUND_KEY_APPLIED "applied"
 #define TUND_KEY_BEACONS "beacons"
@@ -81,6 +82,7 @@
 #define TUND_KEY_MALFORMED "malformed"
 #define TUND_KEY_MAPPING "mapping"
 #define TUND_KEY_MEMBERS "members"
+#define TUND_KEY_MODE "mode"
 #define TUND_KEY_MTU "mtu"
 #define TUND_KEY_NAME "name"
 #define TUND_KEY_NAT "nat"
@@ -90,6 +92,7 @@
 #define TUND_KEY_OFFLOAD "offload"
 #define TUND_KEY_OK "ok"
 #define TUND_KEY_OLD_VERSION "old_version"
+#define TUND_KEY_OPENSSL_FROM "openssl_from"
 #define TUND_KEY_OTHER_NETWORK "other_network"
 #define TUND_KEY_PACING "pacing"
 #define TUND_KEY_PATH "path"
@@ -165,6 +168,7 @@
 	TUND_KEY_ADDRESSES, \
 	TUND_KEY_ADMIN, \
 	TUND_KEY_ADMISSION, \
+	TUND_KEY_AEAD, \
 	TUND_KEY_ALLOWED_IPS, \
 	TUND_KEY_APPLIED, \
 	TUND_KEY_BEACONS, \
@@ -209,6 +213,7 @@
 	TUND_KEY_MALFORMED, \
 	TUND_KEY_MAPPING, \
 	TUND_KEY_MEMBERS, \
+	TUND_KEY_MODE, \
 	TUND_KEY_MTU, \
 	TUND_KEY_NAME, \
 	TUND_KEY_NAT, \
@@ -218,6 +223,7 @@
 	TUND_KEY_OFFLOAD, \
 	TUND_KEY_OK, \
 	TUND_KEY_OLD_VERSION, \
+	TUND_KEY_OPENSSL_FROM, \
 	TUND_KEY_OTHER_NETWORK, \
 	TUND_KEY_PACING, \
 	TUND_KEY_PATH, \

@@ -4,8 +4,10 @@
 #include <sodium.h>
 #include <string.h>
 
-_Static_assert(crypto_aead_chacha20poly1305_ietf_NPUBBYTES == 12, "96-bit nonce");
-_Static_assert(crypto_aead_chacha20poly1305_ietf_ABYTES == TUND_NOISE_AUTHTAG_LEN, "tag");
+#include "overlay/aead.h"
+
+_Static_assert(TUND_AEAD_TAG_LEN == TUND_NOISE_AUTHTAG_LEN, "tag");
+_Static_assert(TUND_AEAD_KEY_LEN == TUND_NOISE_SYMMETRIC_KEY_LEN, "key");
 
 void tund_keypair_init(struct tund_keypair *kp, const uint8_t send_key[32],
 		       const uint8_t recv_key[32], uint32_t local_index, uint32_t remote_index,
@@ -62,12 +64,6 @@ size_t tund_keypair_message_len(size_t plain_len, size_t mtu)
 	       TUND_NOISE_AUTHTAG_LEN;
 }
 
-static void make_nonce(uint8_t nonce[12], uint64_t counter)
-{
-	memset(nonce, 0, 4);
-	tund_le64_put(nonce + 4, counter);
-}
-
 bool tund_keypair_reserve(struct tund_keypair *kp, uint8_t *buf, size_t buf_size,
 			  size_t plain_len, size_t mtu, uint64_t now_ns, size_t *msg_len,
 			  uint64_t *counter_out)
@@ -98,27 +94,26 @@ bool tund_keypair_reserve(struct tund_keypair *kp, uint8_t *buf, size_t buf_size
 	return true;
 }
 
-void tund_keypair_seal(const uint8_t key[TUND_NOISE_SYMMETRIC_KEY_LEN], uint8_t *buf,
+bool tund_keypair_seal(const uint8_t key[TUND_NOISE_SYMMETRIC_KEY_LEN], uint8_t *buf,
 		       size_t msg_len, uint64_t counter)
 {
-	uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
 	size_t padded = msg_len - TUND_MESSAGE_DATA_HEADER_LEN - TUND_NOISE_AUTHTAG_LEN;
+	uint8_t *data = buf + TUND_MESSAGE_DATA_HEADER_LEN;
 
-	make_nonce(nonce, counter);
-	crypto_aead_chacha20poly1305_ietf_encrypt_detached(
-		buf + TUND_MESSAGE_DATA_HEADER_LEN, buf + TUND_MESSAGE_DATA_HEADER_LEN + padded,
-		NULL, buf + TUND_MESSAGE_DATA_HEADER_LEN, padded, NULL, 0, NULL, nonce, key);
+	return tund_aead_seal(key, counter, data, padded, data + padded);
 }
 
 bool tund_keypair_encrypt(struct tund_keypair *kp, uint8_t *buf, size_t buf_size,
 			  size_t plain_len, size_t mtu, uint64_t now_ns, size_t *msg_len)
 {
 	uint64_t counter;
+	bool ok;
 
 	if (!tund_keypair_reserve(kp, buf, buf_size, plain_len, mtu, now_ns, msg_len, &counter))
 		return false;
-	tund_keypair_seal(kp->send_key, buf, *msg_len, counter);
-	return true;
+	ok = tund_keypair_seal(kp->send_key, buf, *msg_len, counter);
+	tund_aead_wipe(); /* a whole packet: no batch keeps the key set up */
+	return ok;
 }
 
 enum tund_keypair_verdict tund_keypair_open_check(const struct tund_keypair *kp,
@@ -143,13 +138,10 @@ enum tund_keypair_verdict tund_keypair_open_check(const struct tund_keypair *kp,
 bool tund_keypair_open(const uint8_t key[TUND_NOISE_SYMMETRIC_KEY_LEN], uint8_t *buf, size_t len,
 		       uint64_t counter)
 {
-	uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
 	size_t clen = len - TUND_MESSAGE_DATA_HEADER_LEN - TUND_NOISE_AUTHTAG_LEN;
+	uint8_t *data = buf + TUND_MESSAGE_DATA_HEADER_LEN;
 
-	make_nonce(nonce, counter);
-	return crypto_aead_chacha20poly1305_ietf_decrypt_detached(
-		       buf + TUND_MESSAGE_DATA_HEADER_LEN, NULL, buf + TUND_MESSAGE_DATA_HEADER_LEN,
-		       clen, buf + TUND_MESSAGE_DATA_HEADER_LEN + clen, NULL, 0, nonce, key) == 0;
+	return tund_aead_open(key, counter, data, clen, data + clen);
 }
 
 enum tund_keypair_verdict tund_keypair_decrypt(struct tund_keypair *kp, uint8_t *buf,
@@ -157,12 +149,15 @@ enum tund_keypair_verdict tund_keypair_decrypt(struct tund_keypair *kp, uint8_t 
 					       uint64_t *counter)
 {
 	enum tund_keypair_verdict v;
+	bool authentic;
 	uint64_t ctr;
 
 	v = tund_keypair_open_check(kp, buf, len, now_ns, &ctr);
 	if (v != TUND_KEYPAIR_OK)
 		return v;
-	if (!tund_keypair_open(kp->recv_key, buf, len, ctr))
+	authentic = tund_keypair_open(kp->recv_key, buf, len, ctr);
+	tund_aead_wipe();
+	if (!authentic)
 		return TUND_KEYPAIR_AUTH;
 	if (!tund_replay_check(&kp->replay, ctr, TUND_REJECT_AFTER_MESSAGES))
 		return TUND_KEYPAIR_REPLAY;

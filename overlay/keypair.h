@@ -78,14 +78,16 @@ enum tund_keypair_verdict tund_keypair_decrypt(struct tund_keypair *kp, uint8_t 
  * checks) runs under the caller's lock, the AEAD half needs only a copy of
  * the key and may run unlocked.
  * reserve: tund_keypair_encrypt without the encryption; *counter is the nonce.
- * seal: encrypts a reserved message of msg_len bytes in place.
+ * seal: encrypts a reserved message of msg_len bytes in place (overlay/aead.h:
+ * false if the backend failed, and the message must be dropped).
  * open_check: format, index, validity, expiry and limit; *counter from the header.
  * open: authenticates and decrypts in place; the caller then applies the
- * replay window (tund_replay_check) before trusting the packet. */
+ * replay window (tund_replay_check) before trusting the packet.
+ * After a batch of seal or open, the caller calls tund_aead_wipe(). */
 bool tund_keypair_reserve(struct tund_keypair *kp, uint8_t *buf, size_t buf_size,
 			  size_t plain_len, size_t mtu, uint64_t now_ns, size_t *msg_len,
 			  uint64_t *counter);
-void tund_keypair_seal(const uint8_t key[TUND_NOISE_SYMMETRIC_KEY_LEN], uint8_t *buf,
+bool tund_keypair_seal(const uint8_t key[TUND_NOISE_SYMMETRIC_KEY_LEN], uint8_t *buf,
 		       size_t msg_len, uint64_t counter);
 enum tund_keypair_verdict tund_keypair_open_check(const struct tund_keypair *kp,
 						  const uint8_t *buf, size_t len, uint64_t now_ns,

@@ -5,6 +5,7 @@
 #include <sodium.h>
 #include <string.h>
 
+#include "overlay/aead.h"
 #include "overlay/bcast.h"
 #include "overlay/device_priv.h"
 
@@ -388,6 +389,7 @@ void tund_wg_receive_batch(struct tund_wg *wg, struct tund_wg_packet *pkts, size
 			opened++;
 		}
 		sodium_memzero(keys, (size_t)n_keys * TUND_NOISE_SYMMETRIC_KEY_LEN);
+		tund_aead_wipe();
 		if (opened) {
 			pthread_mutex_lock(&wg->lock);
 			for (size_t i = 0; i < chunk; i++)

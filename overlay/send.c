@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "overlay/aead.h"
 #include "overlay/device_priv.h"
 
 void tund_wg_count_drop(struct tund_wg *wg, struct tund_wg_peer *p, enum tund_wg_drop d)
@@ -88,11 +89,13 @@ static bool seal(struct tund_wg *wg, struct tund_wg_peer *p, uint8_t *buf, size_
 {
 	uint64_t counter;
 	struct tund_keypair *kp = reserve(wg, p, buf, cap, len, now, out_len, &counter);
+	bool ok;
 
 	if (!kp)
 		return false;
-	tund_keypair_seal(kp->send_key, buf, *out_len, counter);
-	return true;
+	ok = tund_keypair_seal(kp->send_key, buf, *out_len, counter);
+	tund_aead_wipe();
+	return ok;
 }
 
 void tund_wg_send_keepalive(struct tund_wg *wg, struct tund_wg_peer *p,
@@ -275,10 +278,14 @@ void tund_wg_encrypt_batch(struct tund_wg *wg, struct tund_wg_packet *pkts, size
 		pthread_mutex_unlock(&wg->lock);
 		/* The counters are ours now: the AEAD needs no lock. */
 		for (size_t i = 0; i < chunk; i++)
-			if (pkts[i].sealed)
-				tund_keypair_seal(keys[pkts[i].key], pkts[i].buf, pkts[i].out_len,
-						  pkts[i].counter);
+			if (pkts[i].sealed && !tund_keypair_seal(keys[pkts[i].key], pkts[i].buf,
+								 pkts[i].out_len, pkts[i].counter)) {
+				/* The backend failed (no memory): the bytes must not go out. */
+				pkts[i].sealed = false;
+				pkts[i].res = TUND_WG_DROP;
+			}
 		sodium_memzero(keys, (size_t)n_keys * TUND_NOISE_SYMMETRIC_KEY_LEN);
+		tund_aead_wipe();
 		pkts += chunk;
 		n -= chunk;
 	}

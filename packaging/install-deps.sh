@@ -6,7 +6,7 @@
 set -eu
 
 BUILD="gcc make pkg-config libnice-dev libglib2.0-dev libjson-glib-dev libsodium-dev
-libmnl-dev libmosquitto-dev libnftables-dev"
+libmnl-dev libmosquitto-dev libnftables-dev libssl-dev"
 TEST="clang iproute2 nftables jq socat iputils-ping iperf3 procps coreutils
 wireguard-go wireguard-tools mosquitto mosquitto-clients coturn tcpdump python3
 dpkg-dev groff-base mmdebstrap systemd-container ethtool

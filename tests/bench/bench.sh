@@ -4,7 +4,8 @@
 # Two namespaces over a veth (MTU 1500), overlay MTU 1420, every VPN up at
 # once; repetitions are interleaved (rep 1 of every path, then rep 2, ...) so
 # that drift on a shared machine hits every row alike. Prints medians and
-# ratios against wireguard-go and nebula, then tund's RSS with 250 peers.
+# ratios against wireguard-go and nebula, then tund's RSS with 250 peers and
+# the transport cipher's two backends per packet size (aead_bench.c).
 #
 # Environment:
 #   BENCH_REPS=3        repetitions
@@ -41,7 +42,7 @@ RESULTS=$OUT/bench-$(date -u +%Y%m%dT%H%M%SZ).tsv
 # A tund of its own with the Makefile's default (optimised) flags, whatever
 # `make` was last run with in build/.
 env -u CFLAGS make -s -C "$TOP" B=build/bench-opt build/bench-opt/tund build/bench-opt/tundctl \
-	build/bench-opt/floor_fwd || fail "build failed"
+	build/bench-opt/floor_fwd build/bench-opt/aead_bench || fail "build failed"
 TUND=$TOP/build/bench-opt/tund TUNDCTL=$TOP/build/bench-opt/tundctl
 FLOOR_FWD=$TOP/build/bench-opt/floor_fwd
 
@@ -127,6 +128,7 @@ echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RESULTS.hea
 
 cat "$RESULTS.head"
 report_table "$RESULTS" "$PATHS" "$REPS" "$SECS" "$PEERS"
+report_aead "$TOP/build/bench-opt/aead_bench" || fail "aead_bench failed"
 if [ "${BENCH_PATHS:-0}" = 1 ]; then
 	vpn_cleanup; t_cleanup; trap - EXIT
 	BENCH_SECS=$SECS "$HERE/paths.sh" || fail "paths.sh failed"

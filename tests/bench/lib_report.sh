@@ -6,7 +6,7 @@ machine_header() {
 	local v
 	echo "machine: $(LC_ALL=C lscpu | sed -n 's/^Model name: *//p' | head -n 1), $(nproc) CPUs," \
 		"kernel $(uname -r), TCP congestion control $(cat /proc/sys/net/ipv4/tcp_congestion_control)"
-	for v in iperf3 wireguard-go nebula tinc openvpn libsodium23; do
+	for v in iperf3 wireguard-go nebula tinc openvpn libsodium23 libssl3; do
 		printf '%s %s; ' "$v" "$(dpkg-query -W -f='${Version}' "$v" 2>/dev/null || echo '?')"
 	done
 	echo "tund $(git -C "$TOP" describe --always --dirty 2>/dev/null || echo '?')"
@@ -74,4 +74,18 @@ report_table() {
 			printf "tund RSS: %.1f MiB with 1 peer after the tests, %.1f MiB with %s more static peers added.\n", \
 				val["tund" SUBSEP "rss_before_kib", 1] / 1024, val["tund" SUBSEP "rss_peers_kib", 1] / 1024, peers
 	}' "$tsv"
+}
+
+# report_aead BIN: the transport cipher's backends (tests/bench/aead_bench.c),
+# MB/s per packet size as a Markdown table, and the size from which tund's
+# auto mode uses OpenSSL on this machine.
+report_aead() {
+	local out
+	out=$(env -u TUND_AEAD "$1" 300) || return 1
+	printf '\nTransport cipher, MB per CPU-second per packet size (one thread; ossl-rekeyed: OpenSSL keyed afresh per packet):\n\n'
+	awk 'NR == 1 { printf "|"; for (i = 1; i <= NF; i++) printf " %s |", $i; printf "\n|---|"
+			for (i = 2; i <= NF; i++) printf "---:|"; printf "\n"; next }
+		/^choice/ { choice = $0; next }
+		{ printf "|"; for (i = 1; i <= NF; i++) printf " %s |", $i; printf "\n" }
+		END { printf "\ntund\047s %s\n", choice }' <<<"$out"
 }

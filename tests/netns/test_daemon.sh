@@ -58,6 +58,16 @@ st=$(ctl status --json) || fail "status --json failed"
 [ "$(jq -r .listen_port <<<"$st")" = 51820 ] || fail "status listen_port: $st"
 jq -e '.addresses == ["10.77.0.1/16","fd77::1/64"]' <<<"$st" >/dev/null || fail "addresses: $st"
 [ "$(jq -r .peers <<<"$st")" = 0 ] || fail "peer count: $st"
+# The transport cipher as TUND_AEAD forces it (auto: measured), and the start-up line.
+aead=${TUND_AEAD:-auto}
+[ "$(jq -r .aead.mode <<<"$st")" = "$aead" ] || fail "status aead.mode, want $aead: $st"
+case $aead in
+sodium) want_from='.aead.openssl_from == null' ;;
+openssl) want_from='.aead.openssl_from == 0' ;;
+*) want_from='.aead.openssl_from == null or .aead.openssl_from >= 64' ;;
+esac
+jq -e "$want_from" <<<"$st" >/dev/null || fail "status aead.openssl_from ($want_from): $st"
+grep -q "transport cipher ($aead): " "$LOG" || fail "no 'transport cipher ($aead)' line in the log"
 ctl status | grep -q "$pub" || fail "human status does not show the public key"
 
 # peer add / peers

@@ -221,6 +221,23 @@ UNIT_TEST(config_realtime_switch)
 	expect_error("[daemon]\nrealtime = fast\n", "[daemon] realtime: expected on or off");
 }
 
+UNIT_TEST(config_aead_backend)
+{
+	struct tund_config cfg;
+	char err[TUND_WHY_LEN];
+
+	CHECK(parse(&cfg, "", err));
+	CHECK(cfg.aead == TUND_AEAD_MODE_AUTO); /* measured at start by default */
+	tund_config_free(&cfg);
+	CHECK(parse(&cfg, "[daemon]\naead = openssl\n", err));
+	CHECK(cfg.aead == TUND_AEAD_MODE_OPENSSL);
+	tund_config_free(&cfg);
+	CHECK(parse(&cfg, "[daemon]\naead = sodium\n", err));
+	CHECK(cfg.aead == TUND_AEAD_MODE_SODIUM);
+	tund_config_free(&cfg);
+	expect_error("[daemon]\naead = fastest\n", "[daemon] aead: expected auto, sodium or openssl");
+}
+
 UNIT_TEST(config_io_uring_switch)
 {
 	struct tund_config cfg;

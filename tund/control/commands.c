@@ -15,6 +15,7 @@
 #include "tund/daemon/state.h"
 #include "tund/daemon/log.h"
 #include "tund/dataplane/priority.h"
+#include "overlay/aead.h"
 #include "overlay/control_proto.h"
 
 static void member_int(JsonBuilder *b, const char *name, uint64_t v)
@@ -43,6 +44,25 @@ static void add_realtime(JsonBuilder *b, struct tund_dataplane *dp)
 	member_int(b, TUND_KEY_RAISED, st.raised);
 	member_int(b, TUND_KEY_LOWERED_IDLE, st.lowered_idle);
 	member_int(b, TUND_KEY_LOWERED_BACKLOG, st.lowered_backlog);
+	json_builder_end_object(b);
+}
+
+/* "aead": which backend seals and opens transport packets (overlay/aead.h):
+ * OpenSSL from openssl_from bytes up, null when never. */
+static void add_aead(JsonBuilder *b)
+{
+	struct tund_aead_choice c;
+
+	tund_aead_get_choice(&c);
+	json_builder_set_member_name(b, TUND_KEY_AEAD);
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, TUND_KEY_MODE);
+	json_builder_add_string_value(b, tund_aead_mode_name(c.mode));
+	json_builder_set_member_name(b, TUND_KEY_OPENSSL_FROM);
+	if (c.openssl_from == SIZE_MAX)
+		json_builder_add_null_value(b);
+	else
+		json_builder_add_int_value(b, (gint64)c.openssl_from);
 	json_builder_end_object(b);
 }
 
@@ -174,6 +194,7 @@ static int cmd_status(struct tund_daemon *d, JsonObject *req, JsonNode **out, ch
 		add_realtime(b, d->dp);
 		add_broadcasts(b, d);
 		add_tun_io(b, d);
+		add_aead(b);
 		/* tund/pace.h */
 		json_builder_set_member_name(b, TUND_KEY_PACING);
 		json_builder_begin_object(b);

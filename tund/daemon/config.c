@@ -226,6 +226,14 @@ static bool apply_io_uring(struct tund_config *cfg, const char *v, const char **
 	return parse_switch(v, &cfg->io_uring, problem);
 }
 
+static bool apply_aead(struct tund_config *cfg, const char *v, const char **problem)
+{
+	if (tund_aead_mode_parse(v, &cfg->aead))
+		return true;
+	*problem = "expected auto, sodium or openssl";
+	return false;
+}
+
 static const struct key_spec keys[] = {
 	{ "interface", "name", apply_name },
 	{ "interface", "address", apply_address },
@@ -243,6 +251,7 @@ static const struct key_spec keys[] = {
 	{ "ice", "fast_path", apply_ice_fast_path },
 	{ "daemon", "user", apply_user },
 	{ "daemon", "realtime", apply_realtime },
+	{ "daemon", "aead", apply_aead },
 };
 
 #define NETWORK_GROUP "network "
@@ -362,6 +371,7 @@ void tund_config_init(struct tund_config *cfg)
 	cfg->ice_fast_path = true;
 	cfg->realtime = true;
 	cfg->io_uring = true;
+	cfg->aead = TUND_AEAD_MODE_AUTO;
 	cfg->state_dir = g_strdup(TUND_DEFAULT_STATE_DIR);
 	cfg->control_socket = g_strdup(TUND_DEFAULT_SOCKET);
 }

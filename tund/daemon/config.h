@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "overlay/aead.h"
 #include "overlay/cidr.h"
 #include "overlay/network.h"
 
@@ -53,6 +54,8 @@ struct tund_config {
 	char *user;
 	/* [daemon] realtime: packet threads at real-time priority under load. */
 	bool realtime;
+	/* [daemon] aead: the transport cipher's backend (overlay/aead.h). */
+	enum tund_aead_mode aead;
 	struct tund_config_network networks[TUND_CONFIG_MAX_NETWORKS];
 	unsigned n_networks;
 };

@@ -4,10 +4,12 @@
 #include <errno.h>
 #include <glib.h>
 #include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "netlink/link.h"
+#include "overlay/aead.h"
 #include "overlay/network.h"
 #include "tund/connect/invites.h"
 #include "tund/connect/networks.h"
@@ -144,6 +146,39 @@ static bool start_dataplane(struct tund_daemon *d)
 	return true;
 }
 
+/* The transport cipher's backend per packet size ([daemon] aead, or
+ * TUND_AEAD in the environment), measured here rather than on the first
+ * packet; one line says what was chosen and why. */
+static bool start_aead(struct tund_daemon *d)
+{
+	struct tund_aead_choice c;
+	char rates[256] = "", from[64] = "libsodium for every size";
+	size_t used = 0;
+	int ret = tund_aead_setup(d->cfg.aead, &c);
+
+	if (ret == -EINVAL) {
+		log_error("TUND_AEAD=%s: expected auto, sodium or openssl", getenv("TUND_AEAD"));
+		return false;
+	}
+	if (ret)
+		log_warn("%s: [daemon] aead (or TUND_AEAD): openssl does not compute what "
+			 "libsodium does here, using libsodium", d->config_path);
+	if (c.openssl_from == 0)
+		snprintf(from, sizeof(from), "openssl for every size");
+	else if (c.openssl_from != SIZE_MAX)
+		snprintf(from, sizeof(from), "openssl from %zu bytes, libsodium below",
+			 c.openssl_from);
+	for (int s = 0; c.mode == TUND_AEAD_MODE_AUTO && s < TUND_AEAD_PROBE_SIZES &&
+			used < sizeof(rates); s++)
+		used += (size_t)snprintf(rates + used, sizeof(rates) - used, "%s%zu B %.0f/%.0f",
+					 s ? ", " : " (MB per CPU-second, sodium/openssl: ",
+					 tund_aead_probe_sizes[s],
+					 c.mbps[TUND_AEAD_SODIUM][s], c.mbps[TUND_AEAD_OPENSSL][s]);
+	log_info("transport cipher (%s): %s%s%s", tund_aead_mode_name(c.mode), from, rates,
+		 *rates ? ")" : "");
+	return true;
+}
+
 /* Peers from peers.json outside networks; members come with their networks. */
 static void start_static_peers(struct tund_daemon *d)
 {
@@ -194,7 +229,8 @@ bool tund_daemon_start(struct tund_daemon *d, const char *user)
 	 * A failure shows when a thread first asks. */
 	if (d->cfg.realtime)
 		(void)tund_prio_allow();
-	if (!drop_privileges(d, &pd, socket_dir_created) || !start_dataplane(d))
+	if (!drop_privileges(d, &pd, socket_dir_created) || !start_aead(d) ||
+	    !start_dataplane(d))
 		goto out;
 	start_static_peers(d);
 	log_info("listening on UDP port %u", d->listen_port);

@@ -55,6 +55,8 @@ static void needs_restart(const struct tund_config *old, const struct tund_confi
 		g_ptr_array_add(out, g_strdup("[daemon] user"));
 	if (old->realtime != cfg->realtime)
 		g_ptr_array_add(out, g_strdup("[daemon] realtime"));
+	if (old->aead != cfg->aead)
+		g_ptr_array_add(out, g_strdup("[daemon] aead"));
 }
 
 static JsonNode *string_array(GPtrArray *items)
