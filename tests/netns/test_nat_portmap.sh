@@ -3,8 +3,9 @@
 # and NAT-PMP), b behind another symmetric NAT. With the mapping a's host
 # candidate is reachable at the router's public address, so the path is
 # direct ("mapped" on a's side); tundctl netcheck names the protocol and the
-# mapped address, and the router's mapping is gone after a's tund exits.
-# The same lab without miniupnpd, and with [ice] portmap = off, gives a relay.
+# mapped address, and the router's mapping is gone after a's tund exits; the
+# same with miniupnpd's UPnP off (NAT-PMP only). The same lab without
+# miniupnpd, and with [ice] portmap = off, gives a relay.
 set -u
 . "$(dirname "$0")/lib.sh"
 t_init natportmap
@@ -15,8 +16,9 @@ t_init natportmap
 # which exists only inside the lab's namespaces.
 export LAB_WAN_NET=11.22.33
 
-# upnp_start: miniupnpd on r1 for r1's LAN, with its own nft table; r1's
-# forward policy must let the mapped (DNATed) flows through.
+# upnp_start yes|no: miniupnpd on r1 for r1's LAN (NAT-PMP always, UPnP-IGD
+# when yes), with its own nft table; r1's forward policy must let the mapped
+# (DNATed) flows through.
 upnp_start() {
 	lab_exec r1 nft -f - <<EOF || fail "nft tables for miniupnpd"
 table inet tt_upnp {
@@ -47,7 +49,7 @@ ext_ifname=wan
 listening_ip=lan
 http_port=0
 enable_natpmp=yes
-enable_upnp=yes
+enable_upnp=$1
 secure_mode=yes
 system_uptime=yes
 lease_file=$T_DIR/upnp.leases
@@ -71,12 +73,15 @@ router_maps_any() {
 	lab_exec r1 nft list chain inet tt_upnp prerouting_miniupnpd | grep -q dnat
 }
 
-# run_case upnp|none|off: the lab, a and b in one network, the path.
+# run_case upnp|natpmp|none|off: the lab, a and b in one network, the path.
 run_case() {
 	local mode=$1 extra="" want=relay nc cands mapped port
 	rm -rf "$T_DIR/a" "$T_DIR/b"
 	lab_up symmetric
-	[ "$mode" = none ] || upnp_start
+	case $mode in
+	upnp | off) upnp_start yes ;;
+	natpmp) upnp_start no ;;
+	esac
 	[ "$mode" = off ] && extra=$'[ice]\nportmap = off'
 	tund_node a "" "$extra"
 	tund_node b
@@ -86,7 +91,7 @@ run_case() {
 	A=$(overlay_addr a) B=$(overlay_addr b) KA=$(pubkey a) KB=$(pubkey b)
 	wait_until 45 pings a "$B" || fail "$mode: a cannot ping b within 45 s"
 	pings b "$A" || fail "$mode: b cannot ping a"
-	[ "$mode" = upnp ] && want=direct
+	case $mode in upnp | natpmp) want=direct ;; esac
 	# A relay pair may answer first; the controlling side then keeps
 	# looking for a direct one (make-before-break).
 	if [ "$want" = direct ]; then
@@ -105,25 +110,25 @@ run_case() {
 	wait_until 30 discovered || fail "$mode: port-mapping discovery did not finish within 30 s"
 	nc=$(ctl a netcheck) || fail "$mode: netcheck failed: $nc"
 	case $mode in
-	upnp)
-		[[ $cands == mapped→* ]] || fail "upnp: a's pair is $cands, want mapped→..."
+	upnp | natpmp)
+		[[ $cands == mapped→* ]] || fail "$mode: a's pair is $cands, want mapped→..."
 		[[ $(peer_field b "$KA" candidates) == *→mapped ]] ||
-			fail "upnp: b's pair is $(peer_field b "$KA" candidates), want ...→mapped"
-		# miniupnpd answers both; tund asks UPnP-IGD first.
-		grep -q "^port mapping: upnp on 10.1.0.1, external address $LAB_WAN_NET.11$" <<<"$nc" ||
-			fail "upnp: netcheck does not name the protocol and the external address: $nc"
+			fail "$mode: b's pair is $(peer_field b "$KA" candidates), want ...→mapped"
+		# tund asks UPnP-IGD first, NAT-PMP when no IGD answered.
+		grep -q "^port mapping: $mode on 10.1.0.1, external address $LAB_WAN_NET.11$" <<<"$nc" ||
+			fail "$mode: netcheck does not name $mode and the external address: $nc"
 		mapped=$(grep '^mapped address: ' <<<"$nc" | grep -o "$LAB_WAN_NET\.11:[0-9]* -> 10\.1\.0\.10:[0-9]*" | head -n 1)
-		[ -n "$mapped" ] || fail "upnp: netcheck shows no mapped address: $nc"
+		[ -n "$mapped" ] || fail "$mode: netcheck shows no mapped address: $nc"
 		port=${mapped%% *}
 		port=${port##*:}
-		router_maps "$port" || fail "upnp: r1 has no mapping of port $port"
-		t_log "upnp: netcheck: $(grep -E '^(port mapping|mapped address):' <<<"$nc" | tr '\n' ';')"
+		router_maps "$port" || fail "$mode: r1 has no mapping of port $port"
+		t_log "$mode: netcheck: $(grep -E '^(port mapping|mapped address):' <<<"$nc" | tr '\n' ';')"
 		transfer a b "$B" 5
 		tund_stop a
 		wait_until 10 eval '! router_maps_any' ||
-			fail "upnp: mappings stayed on r1 after tund exited: $(lab_exec r1 nft list chain inet tt_upnp prerouting_miniupnpd)"
+			fail "$mode: mappings stayed on r1 after tund exited: $(lab_exec r1 nft list chain inet tt_upnp prerouting_miniupnpd)"
 		if [ -s "$T_DIR/upnp.leases" ]; then
-			fail "upnp: miniupnpd still has leases: $(cat "$T_DIR/upnp.leases")"
+			fail "$mode: miniupnpd still has leases: $(cat "$T_DIR/upnp.leases")"
 		fi
 		;;
 	none)
@@ -139,6 +144,7 @@ run_case() {
 	lab_down
 }
 run_case upnp
+run_case natpmp
 run_case none
 run_case off
 echo "PASS nat_portmap"
