@@ -24,6 +24,7 @@ struct job {
 	struct tund_portmap *pm;
 	enum job_kind kind;
 	unsigned id;
+	char int_ip[INET_ADDRSTRLEN]; /* JOB_MAP: must be ours towards the router */
 	uint16_t int_port, ext_port;
 	/* the answer */
 	int ret;
@@ -101,6 +102,13 @@ static void run_job(struct tund_portmap_gw *gw, struct job *j)
 		g_strlcpy(j->gateway, gw->gateway, sizeof(j->gateway));
 		break;
 	case JOB_MAP:
+		/* Asked before discovery answered: only now is our side known. */
+		if (strcmp(j->int_ip, gw->lan_addr) != 0) {
+			j->ret = -ENOENT;
+			snprintf(j->why, sizeof(j->why), "%s is not on the router's side",
+				 j->int_ip);
+			break;
+		}
 		j->ret = tund_portmap_io_add(gw, j->int_port, j->ext_port, TUND_PORTMAP_LIFETIME_S,
 					     &j->got_port, &j->got_lifetime, j->why, sizeof(j->why));
 		break;
@@ -128,8 +136,8 @@ static gpointer worker(gpointer data)
 	return NULL;
 }
 
-static void push(struct tund_portmap *pm, enum job_kind kind, unsigned id, uint16_t int_port,
-		 uint16_t ext_port)
+static struct job *job_new(struct tund_portmap *pm, enum job_kind kind, unsigned id,
+			   uint16_t int_port, uint16_t ext_port)
 {
 	struct job *j = g_new0(struct job, 1);
 
@@ -139,7 +147,20 @@ static void push(struct tund_portmap *pm, enum job_kind kind, unsigned id, uint1
 	j->id = id;
 	j->int_port = int_port;
 	j->ext_port = ext_port;
+	return j;
+}
+
+static void push_map(struct tund_portmap *pm, const struct mapping *mp)
+{
+	struct job *j = job_new(pm, JOB_MAP, mp->id, mp->m.internal_port, mp->m.external_port);
+
+	g_strlcpy(j->int_ip, mp->m.internal_ip, sizeof(j->int_ip));
 	g_async_queue_push(pm->jobs, j);
+}
+
+static void push_delete(struct tund_portmap *pm, uint16_t int_port, uint16_t ext_port)
+{
+	g_async_queue_push(pm->jobs, job_new(pm, JOB_DELETE, 0, int_port, ext_port));
 }
 
 /* ---- main context ---- */
@@ -158,7 +179,7 @@ static gboolean renew_fire(gpointer data)
 	struct mapping *mp = data;
 
 	mp->renew_timer = 0;
-	push(mp->pm, JOB_MAP, mp->id, mp->m.internal_port, mp->m.external_port);
+	push_map(mp->pm, mp);
 	return G_SOURCE_REMOVE;
 }
 
@@ -212,7 +233,7 @@ static void mapped(struct tund_portmap *pm, const struct job *j)
 	if (!mp) {
 		/* Unmapped while the request was out: remove what was made. */
 		if (j->ret == 0)
-			push(pm, JOB_DELETE, 0, j->int_port, j->got_port);
+			push_delete(pm, j->int_port, j->got_port);
 		return;
 	}
 	if (j->ret == 0) {
@@ -278,7 +299,7 @@ int tund_portmap_new(struct tund_portmap **out)
 		g_atomic_rc_box_release_full(pm, clear);
 		return -EAGAIN;
 	}
-	push(pm, JOB_DISCOVER, 0, 0, 0);
+	g_async_queue_push(pm->jobs, job_new(pm, JOB_DISCOVER, 0, 0, 0));
 	*out = pm;
 	return 0;
 }
@@ -297,7 +318,7 @@ void tund_portmap_free(struct tund_portmap *pm)
 		struct mapping *mp = v;
 
 		if (mp->granted)
-			push(pm, JOB_DELETE, 0, mp->m.internal_port, mp->m.external_port);
+			push_delete(pm, mp->m.internal_port, mp->m.external_port);
 	}
 	quit = g_new0(struct job, 1);
 	quit->kind = JOB_QUIT;
@@ -325,10 +346,11 @@ unsigned tund_portmap_map(struct tund_portmap *pm, const char *ip, uint16_t port
 	mp->id = pm->next_id;
 	g_strlcpy(mp->m.internal_ip, ip, sizeof(mp->m.internal_ip));
 	mp->m.internal_port = port;
+	mp->m.external_port = port; /* asked for: the same as ours */
 	mp->done = done;
 	mp->ctx = ctx;
 	g_hash_table_insert(pm->mappings, GUINT_TO_POINTER(mp->id), mp);
-	push(pm, JOB_MAP, mp->id, port, port);
+	push_map(pm, mp);
 	return mp->id;
 }
 
@@ -340,7 +362,7 @@ void tund_portmap_unmap(struct tund_portmap *pm, unsigned id)
 		return;
 	/* Still out: mapped() removes what the router made. */
 	if (mp->granted)
-		push(pm, JOB_DELETE, 0, mp->m.internal_port, mp->m.external_port);
+		push_delete(pm, mp->m.internal_port, mp->m.external_port);
 	g_hash_table_remove(pm->mappings, GUINT_TO_POINTER(id));
 }
 
