@@ -12,9 +12,9 @@ CC ?= gcc
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 15
 
-PKGS := glib-2.0 gio-2.0 json-glib-1.0 libsodium libcrypto libmnl nice libmosquitto libnftables
+PKGS := glib-2.0 gio-2.0 json-glib-1.0 libsodium libcrypto libmnl nice libmosquitto libnftables miniupnpc
 PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lpthread
+PKG_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -lnatpmp -lpthread
 # tundctl needs only these: no libnice, libmosquitto, libnftables or libmnl
 # (libcrypto: overlay/aead_openssl.c, linked with the protocol core).
 CTL_PKGS := glib-2.0 json-glib-1.0 libsodium libcrypto

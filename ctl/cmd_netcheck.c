@@ -17,7 +17,8 @@ static const char usage[] =
 	"\n"
 	"Has tund probe the network (takes up to about 10 s): the NAT's mapping\n"
 	"behaviour and public address from STUN, whether the MQTT broker, the STUN\n"
-	"server and each TURN server answer.\n"
+	"server and each TURN server answer; which router port-mapping protocol\n"
+	"(UPnP-IGD, NAT-PMP) answered and the addresses mapped for ICE.\n"
 	"\n"
 	"  --json   print the daemon's result object as JSON\n"
 	"  --help   show this help\n";
@@ -61,6 +62,41 @@ static void reach_line(const char *label, JsonObject *o, const char *name_field)
 	g_free(cerr);
 }
 
+/* "port mapping: upnp on GW, external IP" and the mapped addresses. */
+static void portmap_lines(JsonObject *pm)
+{
+	const char *proto = tund_client_get_string(pm, TUND_KEY_PROTOCOL);
+	const char *error = tund_client_get_string(pm, TUND_KEY_ERROR);
+	JsonNode *maps = pm ? json_object_get_member(pm, TUND_KEY_MAPPINGS) : NULL;
+	GString *line = g_string_new(NULL);
+
+	if (proto)
+		g_string_printf(line, "%s on %s, external address %s", proto,
+				tund_client_get_string(pm, TUND_KEY_GATEWAY) ?: "-",
+				tund_client_get_string(pm, TUND_KEY_EXTERNAL) ?: "-");
+	else if (pm && json_object_get_boolean_member_with_default(pm, TUND_KEY_DISCOVERING, FALSE))
+		g_string_assign(line, "looking for a router");
+	else
+		g_string_printf(line, "none (%s)", error ? error : "no router offers it");
+	print_clean("port mapping: ", line->str);
+	g_string_truncate(line, 0);
+	if (maps && JSON_NODE_HOLDS_ARRAY(maps)) {
+		JsonArray *a = json_node_get_array(maps);
+
+		for (guint i = 0; i < json_array_get_length(a); i++) {
+			JsonNode *n = json_array_get_element(a, i);
+			JsonObject *m = JSON_NODE_HOLDS_OBJECT(n) ? json_node_get_object(n) : NULL;
+			const char *ext = tund_client_get_string(m, TUND_KEY_EXTERNAL);
+			const char *in = tund_client_get_string(m, TUND_KEY_INTERNAL);
+
+			if (ext && in)
+				g_string_append_printf(line, "%s%s -> %s", line->len ? ", " : "", ext, in);
+		}
+	}
+	print_clean("mapped address: ", line->len ? line->str : NULL);
+	g_string_free(line, TRUE);
+}
+
 static void print_netcheck(JsonObject *o)
 {
 	JsonObject *nat = object_member(o, TUND_KEY_NAT);
@@ -98,6 +134,7 @@ static void print_netcheck(JsonObject *o)
 	} else {
 		puts("TURN: not configured");
 	}
+	portmap_lines(object_member(o, TUND_KEY_PORTMAP));
 }
 
 int netcheck_main(int argc, char **argv, const char *sock)

@@ -52,6 +52,7 @@
 #define TUND_KEY_CMD "cmd"
 #define TUND_KEY_CONFIG "config"
 #define TUND_KEY_COUNT "count"
+#define TUND_KEY_DISCOVERING "discovering"
 #define TUND_KEY_DROPPED "dropped"
 #define TUND_KEY_DROPS "drops"
 #define TUND_KEY_ENABLED "enabled"
@@ -61,13 +62,16 @@
 #define TUND_KEY_EXPIRES "expires"
 #define TUND_KEY_EXPIRES_AT "expires_at"
 #define TUND_KEY_EXPIRES_S "expires_s"
+#define TUND_KEY_EXTERNAL "external"
 #define TUND_KEY_FAST_PATHS "fast_paths"
 #define TUND_KEY_FILTERING "filtering"
 #define TUND_KEY_FOREIGN "foreign"
 #define TUND_KEY_FORGED "forged"
+#define TUND_KEY_GATEWAY "gateway"
 #define TUND_KEY_ICE_STATE "ice_state"
 #define TUND_KEY_ID "id"
 #define TUND_KEY_INTERFACE "interface"
+#define TUND_KEY_INTERNAL "internal"
 #define TUND_KEY_INVITE "invite"
 #define TUND_KEY_INVITES "invites"
 #define TUND_KEY_JOIN_REFUSED "join_refused"
@@ -75,12 +79,14 @@
 #define TUND_KEY_LAST_ERROR "last_error"
 #define TUND_KEY_LATEST_HANDSHAKE "latest_handshake"
 #define TUND_KEY_LEFT "left"
+#define TUND_KEY_LIFETIME "lifetime"
 #define TUND_KEY_LISTEN_PORT "listen_port"
 #define TUND_KEY_LOCAL_ADDR "local_addr"
 #define TUND_KEY_LOWERED_BACKLOG "lowered_backlog"
 #define TUND_KEY_LOWERED_IDLE "lowered_idle"
 #define TUND_KEY_MALFORMED "malformed"
 #define TUND_KEY_MAPPING "mapping"
+#define TUND_KEY_MAPPINGS "mappings"
 #define TUND_KEY_MEMBERS "members"
 #define TUND_KEY_MODE "mode"
 #define TUND_KEY_MTU "mtu"
@@ -101,8 +107,10 @@
 #define TUND_KEY_PEER "peer"
 #define TUND_KEY_PEERS "peers"
 #define TUND_KEY_PENDING "pending"
+#define TUND_KEY_PORTMAP "portmap"
 #define TUND_KEY_PREFIX "prefix"
 #define TUND_KEY_PREFIX6 "prefix6"
+#define TUND_KEY_PROTOCOL "protocol"
 #define TUND_KEY_PSK "psk"
 #define TUND_KEY_PUBLIC "public"
 #define TUND_KEY_PUBLIC_KEY "public_key"
@@ -183,6 +191,7 @@
 	TUND_KEY_CMD, \
 	TUND_KEY_CONFIG, \
 	TUND_KEY_COUNT, \
+	TUND_KEY_DISCOVERING, \
 	TUND_KEY_DROPPED, \
 	TUND_KEY_DROPS, \
 	TUND_KEY_ENABLED, \
@@ -193,25 +202,30 @@
 	TUND_KEY_EXPIRES, \
 	TUND_KEY_EXPIRES_AT, \
 	TUND_KEY_EXPIRES_S, \
+	TUND_KEY_EXTERNAL, \
 	TUND_KEY_FAST_PATHS, \
 	TUND_KEY_FILTERING, \
 	TUND_KEY_FOREIGN, \
 	TUND_KEY_FORGED, \
+	TUND_KEY_GATEWAY, \
 	TUND_KEY_ICE_STATE, \
 	TUND_KEY_ID, \
 	TUND_KEY_INTERFACE, \
+	TUND_KEY_INTERNAL, \
 	TUND_KEY_INVITE, \
 	TUND_KEY_INVITES, \
 	TUND_KEY_JOIN_REFUSED, \
 	TUND_KEY_LAST_ERROR, \
 	TUND_KEY_LATEST_HANDSHAKE, \
 	TUND_KEY_LEFT, \
+	TUND_KEY_LIFETIME, \
 	TUND_KEY_LISTEN_PORT, \
 	TUND_KEY_LOCAL_ADDR, \
 	TUND_KEY_LOWERED_BACKLOG, \
 	TUND_KEY_LOWERED_IDLE, \
 	TUND_KEY_MALFORMED, \
 	TUND_KEY_MAPPING, \
+	TUND_KEY_MAPPINGS, \
 	TUND_KEY_MEMBERS, \
 	TUND_KEY_MODE, \
 	TUND_KEY_MTU, \
@@ -232,8 +246,10 @@
 	TUND_KEY_PEER, \
 	TUND_KEY_PEERS, \
 	TUND_KEY_PENDING, \
+	TUND_KEY_PORTMAP, \
 	TUND_KEY_PREFIX, \
 	TUND_KEY_PREFIX6, \
+	TUND_KEY_PROTOCOL, \
 	TUND_KEY_PSK, \
 	TUND_KEY_PUBLIC, \
 	TUND_KEY_PUBLIC_KEY, \

@@ -6,11 +6,11 @@
 set -eu
 
 BUILD="gcc make pkg-config libnice-dev libglib2.0-dev libjson-glib-dev libsodium-dev
-libmnl-dev libmosquitto-dev libnftables-dev libssl-dev"
+libmnl-dev libmosquitto-dev libnftables-dev libssl-dev libminiupnpc-dev libnatpmp-dev"
 TEST="clang iproute2 nftables jq socat iputils-ping iperf3 procps coreutils
 wireguard-go wireguard-tools mosquitto mosquitto-clients coturn tcpdump python3
 dpkg-dev groff-base mmdebstrap systemd-container ethtool
-teeworlds-server cube2-server"
+teeworlds-server cube2-server miniupnpd-nftables miniupnpc"
 
 missing=
 for p in $BUILD $TEST; do
@@ -32,7 +32,7 @@ apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
 # Debian enables these services on install; tests start their own instances.
-for svc in mosquitto coturn; do
+for svc in mosquitto coturn miniupnpd; do
 	systemctl disable --now "$svc" >/dev/null 2>&1 || true
 done
 echo "install-deps: done"

@@ -28,6 +28,11 @@
 # tund.lab, relay ports 49152-65535; logs $T_DIR/mosquitto.log, coturn.log.
 # LAB_MQTT_CONF_EXTRA: more lines for mosquitto.conf (e.g. "sys_interval 1").
 #
+# LAB_WAN_NET=A.B.C puts the core's client side and the router WANs in A.B.C.0/24
+# (.1, r1 .11, r2 .22, r3 .33) instead of 203.0.113.0/24: a UPnP router
+# (miniupnpd) refuses to map ports while its WAN address is in a reserved
+# range. Such a range exists only inside the lab namespaces too.
+#
 # Namespaces are tt-<LAB_TAG>-<pid>-<random>-<host> and are registered in
 # T_NS; services are tracked with t_track. lab_up chains lab_down into the
 # EXIT trap, so processes still running inside the lab namespaces (started
@@ -352,6 +357,13 @@ lab_up() {
 	LAB_NSMAP=() LAB_ADDR=() LAB_GW=() LAB_MODE=()
 	trap 'lab_down; t_cleanup' EXIT
 
+	if [ -n "${LAB_WAN_NET:-}" ]; then
+		_lab_inet2=$LAB_WAN_NET.1
+		_lab_wan=([r1]=$LAB_WAN_NET.11 [r2]=$LAB_WAN_NET.22 [r3]=$LAB_WAN_NET.33)
+	else
+		_lab_inet2=203.0.113.1
+		_lab_wan=([r1]=203.0.113.11 [r2]=203.0.113.22 [r3]=203.0.113.33)
+	fi
 	export LAB_SRV=198.51.100.10 LAB_SRV2=198.51.100.11
 	export LAB_MQTT_URL=mqtt://$LAB_SRV:1883
 	export LAB_STUN=$LAB_SRV:3478

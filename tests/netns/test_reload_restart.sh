@@ -27,6 +27,7 @@ declare -A NEW=(
 	["[paths] control_socket"]="$T_DIR/a/other.sock"
 	["[ice] port_range"]="50000-50100"
 	["[ice] fast_path"]="off"
+	["[ice] portmap"]="off"
 	["[daemon] user"]="nobody"
 	["[daemon] realtime"]="off"
 )

@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tund/connect/portmap.h"
 #include "tund/daemon/log.h"
 
 #define COMPONENT 1
@@ -218,6 +219,10 @@ static void fill_pair(struct tund_ice *ice, const NiceCandidate *l, const NiceCa
 		       r->type == NICE_CANDIDATE_TYPE_RELAYED;
 	snprintf(out->local_type, sizeof(out->local_type), "%s", type_name(l->type));
 	snprintf(out->remote_type, sizeof(out->remote_type), "%s", type_name(r->type));
+	/* A tund peer's router port mapping (tund/connect/portmap.h). */
+	if (r->type == NICE_CANDIDATE_TYPE_SERVER_REFLEXIVE &&
+	    strncmp(r->foundation, TUND_PORTMAP_FOUNDATION, strlen(TUND_PORTMAP_FOUNDATION)) == 0)
+		snprintf(out->remote_type, sizeof(out->remote_type), "mapped");
 	format_addr(&l->addr, out->local_addr, sizeof(out->local_addr));
 	format_addr(&r->addr, out->remote_addr, sizeof(out->remote_addr));
 	snprintf(out->transport, sizeof(out->transport), "udp");
@@ -708,6 +713,28 @@ int tund_ice_direct_socket(struct tund_ice *ice, struct sockaddr_storage *remote
 	*remote_len = remote->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
 						      sizeof(struct sockaddr_in);
 	return fd;
+}
+
+int tund_ice_host_candidate(struct tund_ice *ice, char ip[46], uint16_t *port)
+{
+	GSList *list, *l;
+	int ret = -ENOENT;
+
+	if (ice->dead || !ice->gather_started)
+		return -ENOENT;
+	list = nice_agent_get_local_candidates(ice->agent, ice->stream, COMPONENT);
+	for (l = list; l && ret; l = l->next) {
+		const NiceCandidate *c = l->data;
+
+		if (c->type != NICE_CANDIDATE_TYPE_HOST ||
+		    c->transport != NICE_CANDIDATE_TRANSPORT_UDP || nice_address_ip_version(&c->addr) != 4)
+			continue;
+		nice_address_to_string(&c->addr, ip);
+		*port = (uint16_t)nice_address_get_port(&c->addr);
+		ret = 0;
+	}
+	g_slist_free_full(list, (GDestroyNotify)nice_candidate_free);
+	return ret;
 }
 
 enum tund_ice_state tund_ice_state(struct tund_ice *ice)

@@ -144,6 +144,9 @@ bool tund_ice_get_pair(struct tund_ice *ice, struct tund_ice_pair *out);
 int tund_ice_direct_socket(struct tund_ice *ice, struct sockaddr_storage *remote,
 			   socklen_t *remote_len);
 enum tund_ice_state tund_ice_state(struct tund_ice *ice);
+/* After gathering started: the first IPv4 host candidate's address and
+ * port (the socket a router's port mapping should point at). 0 or -ENOENT. */
+int tund_ice_host_candidate(struct tund_ice *ice, char ip[46], uint16_t *port);
 /* Stops everything and releases TURN allocations (nice_agent_close_async);
  * no callback runs after it returns. Safe to call from inside any of this
  * session's callbacks (the memory is released when the callback returns). The

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tund/connect/portmap.h"
 #include "tund/daemon/state.h"
 #include "tund/dataplane/dataplane.h"
 #include "tund/daemon/log.h"
@@ -29,6 +30,9 @@ enum {
 	 * big network's at once starves every one of them (checks time out,
 	 * are retried, and the retries starve the next ones); the rest wait. */
 	MAX_STARTING = 8,
+	/* End-of-candidates waits this long for the router's port mapping
+	 * (behind the worker's discovery at start-up, at most ~3 s). */
+	MAP_WAIT_MS = 4000,
 };
 
 struct session {
@@ -44,6 +48,13 @@ struct session {
 	guint connect_timer;
 	guint nudge_timer;
 	guint destroy_id; /* dropped: destroyed from this idle source */
+	/* Router port mapping of the host candidate (portmap.h). */
+	unsigned map_id;
+	bool map_pending, eoc_held;
+	guint map_timer;
+	char mapped_base[64];              /* "ip:port" of the mapped host candidate */
+	char mapped_ext[64];               /* "ip:port" the router forwards to it */
+	char mapped_line[TUND_ICE_MAX_LINE]; /* its candidate line, "" if none */
 };
 
 struct tund_path {
@@ -107,6 +118,9 @@ static void session_destroy(struct session *s)
 		tund_loop_source_remove(s->connect_timer);
 	if (s->nudge_timer)
 		tund_loop_source_remove(s->nudge_timer);
+	if (s->map_timer)
+		tund_loop_source_remove(s->map_timer);
+	tund_portmap_unmap(d->portmap, s->map_id);
 	if (d->dp && s->path_id)
 		tund_dataplane_path_unregister(d->dp, s->path_id);
 	if (s->ice)
@@ -254,6 +268,76 @@ static void on_local_candidate(void *ctx, const char *line)
 	}
 }
 
+/* End of our candidates: the mapped address goes last, right before. */
+static void finish_gathering(struct session *s)
+{
+	struct tund_path *path = s->path;
+
+	s->eoc_held = false;
+	if (path->manual_done) {
+		if (s->mapped_line[0] && s->local->len < MAX_CANDIDATES)
+			g_ptr_array_add(s->local, g_strdup(s->mapped_line));
+		send_credentials(s, path->controlling ? TUND_SIGNAL_OFFER : TUND_SIGNAL_ANSWER);
+		return;
+	}
+	if (s->mapped_line[0]) {
+		struct tund_signal c = { .type = TUND_SIGNAL_CANDIDATE, .session = s->id,
+					 .n_candidates = 1 };
+
+		g_strlcpy(c.candidates[0], s->mapped_line, sizeof(c.candidates[0]));
+		path->send(path->d, path->peer, &c);
+	}
+	struct tund_signal m = { .type = TUND_SIGNAL_CANDIDATE, .session = s->id,
+				 .end_of_candidates = true };
+	path->send(path->d, path->peer, &m);
+}
+
+static gboolean map_wait_over(gpointer data)
+{
+	struct session *s = data;
+
+	s->map_timer = 0;
+	s->map_pending = false;
+	if (s->eoc_held && session_alive(s->path, s))
+		finish_gathering(s);
+	return G_SOURCE_REMOVE;
+}
+
+static void on_mapped(void *ctx, const struct tund_portmap_mapping *m)
+{
+	struct session *s = ctx;
+
+	s->map_pending = false;
+	if (s->map_timer) {
+		tund_loop_source_remove(s->map_timer);
+		s->map_timer = 0;
+	}
+	if (m && tund_portmap_candidate_line(s->mapped_line, sizeof(s->mapped_line),
+					     m->external_ip, m->external_port, m->internal_ip,
+					     m->internal_port) == 0) {
+		snprintf(s->mapped_base, sizeof(s->mapped_base), "%s:%u", m->internal_ip,
+			 m->internal_port);
+		snprintf(s->mapped_ext, sizeof(s->mapped_ext), "%s:%u", m->external_ip,
+			 m->external_port);
+	} else {
+		s->mapped_line[0] = '\0';
+	}
+	if (s->eoc_held && session_alive(s->path, s))
+		finish_gathering(s);
+}
+
+/* After gathering started: the router maps our host candidate's port. */
+static void request_mapping(struct session *s)
+{
+	char ip[46];
+	uint16_t port;
+
+	if (!s->path->d->portmap || tund_ice_host_candidate(s->ice, ip, &port) != 0)
+		return;
+	s->map_id = tund_portmap_map(s->path->d->portmap, ip, port, on_mapped, s);
+	s->map_pending = s->map_id != 0;
+}
+
 static void on_gathering_done(void *ctx)
 {
 	struct session *s = ctx;
@@ -262,13 +346,26 @@ static void on_gathering_done(void *ctx)
 	if (!session_alive(path, s))
 		return;
 	s->gathered = true;
-	if (path->manual_done) {
-		send_credentials(s, path->controlling ? TUND_SIGNAL_OFFER : TUND_SIGNAL_ANSWER);
+	if (s->map_pending) {
+		s->eoc_held = true;
+		if (!s->map_timer)
+			s->map_timer = tund_loop_timeout_add(MAP_WAIT_MS, map_wait_over, s);
 		return;
 	}
-	struct tund_signal m = { .type = TUND_SIGNAL_CANDIDATE, .session = s->id,
-				 .end_of_candidates = true };
-	path->send(path->d, path->peer, &m);
+	finish_gathering(s);
+}
+
+/* "mapped" when the pair reaches us through the router's mapping: libnice
+ * names our side prflx at the mapped address (the peer's checks told it),
+ * or host at the mapped socket with a remote that is not on our LAN. */
+static const char *local_label(const struct session *s)
+{
+	if (s->mapped_ext[0] && !strcmp(s->pair.local_addr, s->mapped_ext))
+		return "mapped";
+	if (s->mapped_base[0] && !strcmp(s->pair.local_type, "host") &&
+	    !strcmp(s->pair.local_addr, s->mapped_base) && strcmp(s->pair.remote_type, "host"))
+		return "mapped";
+	return s->pair.local_type;
 }
 
 static gboolean nudge_fire(gpointer data);
@@ -330,7 +427,7 @@ static void on_pair_selected(void *ctx, const struct tund_ice_pair *pair)
 	if (path->d->dp)
 		update_fast_path(path->d->dp, s);
 	log_info("peer %s: path %s (%s -> %s, %s -> %s)", peer_label(path->peer),
-		 pair->relayed ? "relay" : "direct", pair->local_type, pair->remote_type,
+		 pair->relayed ? "relay" : "direct", local_label(s), pair->remote_type,
 		 pair->local_addr, pair->remote_addr);
 	if (s == path->probe && path->controlling) {
 		if (pair->relayed) {
@@ -496,7 +593,9 @@ void tund_path_start(struct tund_path *path)
 		n_starting++;
 	}
 	send_credentials(s, TUND_SIGNAL_OFFER);
-	if (tund_ice_gather(s->ice) != 0) {
+	if (tund_ice_gather(s->ice) == 0) {
+		request_mapping(s);
+	} else {
 		snprintf(path->last_error, sizeof(path->last_error), "gathering failed");
 		session_drop(path, s, false);
 		schedule(path, &path->retry_timer, &path->retry_s, RETRY_MIN_S, RETRY_MAX_S,
@@ -536,7 +635,9 @@ static void on_offer(struct tund_path *path, const struct tund_signal *m)
 	s->remote_set = true;
 	add_candidates(s, m);
 	send_credentials(s, TUND_SIGNAL_ANSWER);
-	if (tund_ice_gather(s->ice) != 0)
+	if (tund_ice_gather(s->ice) == 0)
+		request_mapping(s);
+	else
 		session_drop(path, s, false);
 }
 
@@ -730,7 +831,7 @@ void tund_path_describe(struct tund_path *path, JsonObject *o)
 		char cands[32];
 
 		json_object_set_string_member(o, TUND_KEY_PATH, tund_path_kind(path));
-		snprintf(cands, sizeof(cands), "%s→%s", s->pair.local_type, s->pair.remote_type);
+		snprintf(cands, sizeof(cands), "%s→%s", local_label(s), s->pair.remote_type);
 		json_object_set_string_member(o, TUND_KEY_CANDIDATES, cands);
 		json_object_set_string_member(o, TUND_KEY_LOCAL_ADDR, s->pair.local_addr);
 		json_object_set_string_member(o, TUND_KEY_REMOTE_ADDR, s->pair.remote_addr);

@@ -12,6 +12,7 @@
 #include "tund/daemon/log.h"
 #include "tund/daemon/state.h"
 #include "tund/connect/netcheck.h"
+#include "tund/connect/portmap.h"
 #include "tund/connect/membership.h"
 #include "overlay/control_proto.h"
 
@@ -24,6 +25,9 @@ static void done(void *ctx, JsonNode *result)
 {
 	struct pending *p = ctx;
 
+	/* The router's port mapping, as found at start-up and kept since. */
+	json_object_set_member(json_node_get_object(result), TUND_KEY_PORTMAP,
+			       tund_portmap_describe(p->d->portmap));
 	tund_control_reply(p->d->control, p->client, tund_control_encode_ok(result));
 	g_free(p);
 }

@@ -203,6 +203,11 @@ static bool apply_ice_fast_path(struct tund_config *cfg, const char *v, const ch
 	return parse_switch(v, &cfg->ice_fast_path, problem);
 }
 
+static bool apply_ice_portmap(struct tund_config *cfg, const char *v, const char **problem)
+{
+	return parse_switch(v, &cfg->ice_portmap, problem);
+}
+
 static bool apply_user(struct tund_config *cfg, const char *v, const char **problem)
 {
 	for (const char *p = v; *p; p++) {
@@ -249,6 +254,7 @@ static const struct key_spec keys[] = {
 	{ "ice", "stun", apply_ice_stun },
 	{ "ice", "turn", apply_ice_turn },
 	{ "ice", "fast_path", apply_ice_fast_path },
+	{ "ice", "portmap", apply_ice_portmap },
 	{ "daemon", "user", apply_user },
 	{ "daemon", "realtime", apply_realtime },
 	{ "daemon", "aead", apply_aead },
@@ -369,6 +375,7 @@ void tund_config_init(struct tund_config *cfg)
 	cfg->broadcast = true;
 	cfg->offload = true;
 	cfg->ice_fast_path = true;
+	cfg->ice_portmap = true;
 	cfg->realtime = true;
 	cfg->io_uring = true;
 	cfg->aead = TUND_AEAD_MODE_AUTO;

@@ -14,6 +14,7 @@
 #include "tund/connect/invites.h"
 #include "tund/connect/networks.h"
 #include "tund/connect/path.h"
+#include "tund/connect/portmap.h"
 #include "tund/control/commands.h"
 #include "tund/control/control.h"
 #include "tund/daemon/daemon.h"
@@ -234,6 +235,9 @@ bool tund_daemon_start(struct tund_daemon *d, const char *user)
 		goto out;
 	start_static_peers(d);
 	log_info("listening on UDP port %u", d->listen_port);
+	/* Before any path gathers: its mapping requests queue behind discovery. */
+	if (d->cfg.ice_portmap)
+		(void)tund_portmap_new(&d->portmap);
 	start_broadcast(d);
 	tund_networks_start_pending(d);
 	d->loop = g_main_loop_new(tund_loop_context(), FALSE);
@@ -259,6 +263,9 @@ void tund_daemon_stop(struct tund_daemon *d)
 		tund_path_free(p->path);
 		p->path = NULL;
 	}
+	/* After the paths: their mappings come off the router before exit. */
+	tund_portmap_free(d->portmap);
+	d->portmap = NULL;
 	tund_dataplane_stop(d->dp);
 	if (d->bcast_rules)
 		tund_bcast_rules_remove(d->ifname);

@@ -34,6 +34,15 @@ guint tund_loop_idle_add(GSourceFunc fn, gpointer data)
 	return attach(g_idle_source_new(), fn, data);
 }
 
+void tund_loop_idle_add_to(GMainContext *ctx, GSourceFunc fn, gpointer data)
+{
+	GSource *src = g_idle_source_new();
+
+	g_source_set_callback(src, fn, data, NULL);
+	g_source_attach(src, ctx);
+	g_source_unref(src);
+}
+
 guint tund_loop_fd_add(int fd, GIOCondition cond, GUnixFDSourceFunc fn, gpointer data)
 {
 	return attach(g_unix_fd_source_new(fd, cond), G_SOURCE_FUNC(fn), data);

@@ -26,6 +26,9 @@ GMainContext *tund_loop_context(void);
 guint tund_loop_timeout_add(guint ms, GSourceFunc fn, gpointer data);
 guint tund_loop_timeout_add_seconds(guint secs, GSourceFunc fn, gpointer data);
 guint tund_loop_idle_add(GSourceFunc fn, gpointer data);
+/* Callable from any thread: fn runs once on ctx, the context a worker thread
+ * hands its result back to (tund/connect/portmap.c). */
+void tund_loop_idle_add_to(GMainContext *ctx, GSourceFunc fn, gpointer data);
 guint tund_loop_fd_add(int fd, GIOCondition cond, GUnixFDSourceFunc fn, gpointer data);
 guint tund_loop_signal_add(int signum, GSourceFunc fn, gpointer data);
 

@@ -34,6 +34,8 @@ struct tund_daemon {
 	char *peers_path;
 	struct tund_control *control;
 	struct tund_dataplane *dp;
+	/* Router port mapping (tund/connect/portmap.h); NULL when [ice] portmap = off. */
+	struct tund_portmap *portmap;
 	uint16_t listen_port; /* as bound */
 	bool bcast_rules;     /* installed, to remove at exit */
 	GMainLoop *loop;

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Port mapping: a behind a symmetric NAT whose router runs miniupnpd (UPnP-IGD
+# and NAT-PMP), b behind another symmetric NAT. With the mapping a's host
+# candidate is reachable at the router's public address, so the path is
+# direct ("mapped" on a's side); tundctl netcheck names the protocol and the
+# mapped address, and the router's mapping is gone after a's tund exits; the
+# same with miniupnpd's UPnP off (NAT-PMP only). The same lab without
+# miniupnpd, and with [ice] portmap = off, gives a relay.
+set -u
+. "$(dirname "$0")/lib.sh"
+t_init natportmap
+. "$(dirname "$0")/natlab.sh"
+. "$(dirname "$0")/lib_tund.sh"
+# miniupnpd maps nothing while its WAN address is in a reserved range
+# (documentation and carrier-grade ranges included): a public-looking range,
+# which exists only inside the lab's namespaces.
+export LAB_WAN_NET=11.22.33
+
+# upnp_start yes|no: miniupnpd on r1 for r1's LAN (NAT-PMP always, UPnP-IGD
+# when yes), with its own nft table; r1's forward policy must let the mapped
+# (DNATed) flows through.
+upnp_start() {
+	lab_exec r1 nft -f - <<EOF || fail "nft tables for miniupnpd"
+table inet tt_upnp {
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		jump miniupnpd
+	}
+	chain miniupnpd {
+	}
+	chain prerouting {
+		type nat hook prerouting priority dstnat; policy accept;
+		jump prerouting_miniupnpd
+	}
+	chain postrouting {
+		type nat hook postrouting priority srcnat - 1; policy accept;
+		jump postrouting_miniupnpd
+	}
+	chain prerouting_miniupnpd {
+	}
+	chain postrouting_miniupnpd {
+	}
+}
+EOF
+	lab_exec r1 nft insert rule inet tt_fw forward ct status dnat accept ||
+		fail "r1 forward rule for mapped flows"
+	cat >"$T_DIR/miniupnpd.conf" <<EOF
+ext_ifname=wan
+listening_ip=lan
+http_port=0
+enable_natpmp=yes
+enable_upnp=$1
+secure_mode=yes
+system_uptime=yes
+lease_file=$T_DIR/upnp.leases
+upnp_table_name=tt_upnp
+upnp_nat_table_name=tt_upnp
+uuid=6c1f3a0e-2b7d-4c44-9a51-$(printf '%012x' $$)
+allow 1024-65535 10.1.0.0/24 1024-65535
+deny 0-65535 0.0.0.0/0 0-65535
+EOF
+	lab_bg r1 "$T_DIR/miniupnpd.log" miniupnpd -d -f "$T_DIR/miniupnpd.conf" \
+		-P "$T_DIR/miniupnpd.pid"
+	wait_until 10 lab_exec r1 sh -c "ss -lunH 'sport = :5351' | grep -q ." ||
+		fail "miniupnpd did not listen for NAT-PMP ($(tail -n 5 "$T_DIR/miniupnpd.log"))"
+}
+
+# router_maps PORT: r1 forwards its public PORT (a DNAT rule of miniupnpd's).
+router_maps() {
+	lab_exec r1 nft list chain inet tt_upnp prerouting_miniupnpd | grep -q "dport $1 .*dnat"
+}
+router_maps_any() {
+	lab_exec r1 nft list chain inet tt_upnp prerouting_miniupnpd | grep -q dnat
+}
+
+# run_case upnp|natpmp|none|off: the lab, a and b in one network, the path.
+run_case() {
+	local mode=$1 extra="" want=relay nc cands mapped port
+	rm -rf "$T_DIR/a" "$T_DIR/b"
+	lab_up symmetric
+	case $mode in
+	upnp | off) upnp_start yes ;;
+	natpmp) upnp_start no ;;
+	esac
+	[ "$mode" = off ] && extra=$'[ice]\nportmap = off'
+	tund_node a "" "$extra"
+	tund_node b
+	invite=$(ctl a network create friends --broker "$LAB_MQTT_URL" --turn "$LAB_TURN_UDP" |
+		tail -n 1)
+	ctl b join "$invite" >/dev/null || fail "$mode: join failed"
+	A=$(overlay_addr a) B=$(overlay_addr b) KA=$(pubkey a) KB=$(pubkey b)
+	wait_until 45 pings a "$B" || fail "$mode: a cannot ping b within 45 s"
+	pings b "$A" || fail "$mode: b cannot ping a"
+	case $mode in upnp | natpmp) want=direct ;; esac
+	# A relay pair may answer first; the controlling side then keeps
+	# looking for a direct one (make-before-break).
+	if [ "$want" = direct ]; then
+		wait_until 90 path_is a "$KB" direct ||
+			fail "$mode: path on a is $(peer_field a "$KB" path) ($(peer_field a "$KB" candidates)), want direct"
+		wait_until 10 path_is b "$KA" direct ||
+			fail "$mode: path on b is $(peer_field b "$KA" path), want direct"
+	else
+		path_is a "$KB" relay || fail "$mode: path on a is $(peer_field a "$KB" path), want relay"
+		path_is b "$KA" relay || fail "$mode: path on b is $(peer_field b "$KA" path), want relay"
+	fi
+	cands=$(peer_field a "$KB" candidates)
+	t_log "$mode: path $(peer_field a "$KB" path) ($cands) on a, ($(peer_field b "$KA" candidates)) on b"
+	# Discovery runs beside ICE (a worker thread): wait for its answer.
+	discovered() { ctl a netcheck --json | jq -e '.portmap.discovering == false' >/dev/null; }
+	wait_until 30 discovered || fail "$mode: port-mapping discovery did not finish within 30 s"
+	nc=$(ctl a netcheck) || fail "$mode: netcheck failed: $nc"
+	case $mode in
+	upnp | natpmp)
+		[[ $cands == mapped→* ]] || fail "$mode: a's pair is $cands, want mapped→..."
+		[[ $(peer_field b "$KA" candidates) == *→mapped ]] ||
+			fail "$mode: b's pair is $(peer_field b "$KA" candidates), want ...→mapped"
+		# tund asks UPnP-IGD first, NAT-PMP when no IGD answered.
+		grep -q "^port mapping: $mode on 10.1.0.1, external address $LAB_WAN_NET.11$" <<<"$nc" ||
+			fail "$mode: netcheck does not name $mode and the external address: $nc"
+		mapped=$(grep '^mapped address: ' <<<"$nc" | grep -o "$LAB_WAN_NET\.11:[0-9]* -> 10\.1\.0\.10:[0-9]*" | head -n 1)
+		[ -n "$mapped" ] || fail "$mode: netcheck shows no mapped address: $nc"
+		port=${mapped%% *}
+		port=${port##*:}
+		router_maps "$port" || fail "$mode: r1 has no mapping of port $port"
+		t_log "$mode: netcheck: $(grep -E '^(port mapping|mapped address):' <<<"$nc" | tr '\n' ';')"
+		transfer a b "$B" 5
+		tund_stop a
+		wait_until 10 eval '! router_maps_any' ||
+			fail "$mode: mappings stayed on r1 after tund exited: $(lab_exec r1 nft list chain inet tt_upnp prerouting_miniupnpd)"
+		if [ -s "$T_DIR/upnp.leases" ]; then
+			fail "$mode: miniupnpd still has leases: $(cat "$T_DIR/upnp.leases")"
+		fi
+		;;
+	none)
+		grep -q "^port mapping: none (" <<<"$nc" || fail "none: netcheck: $nc"
+		grep -q "^mapped address: -$" <<<"$nc" || fail "none: netcheck: $nc"
+		;;
+	off)
+		grep -qF 'port mapping: none (off ([ice] portmap = off))' <<<"$nc" ||
+			fail "off: netcheck: $nc"
+		if router_maps_any; then fail "off: r1 has a mapping"; fi
+		;;
+	esac
+	lab_down
+}
+run_case upnp
+run_case natpmp
+run_case none
+run_case off
+echo "PASS nat_portmap"

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/* Port mapping on the home router (UPnP-IGD or NAT-PMP, portmap_io.c) for
+ * the ports of our ICE host candidates, so that a peer behind any NAT can
+ * reach them through the router's public address (doc/paths.md).
+ *
+ * Threads: one worker thread does every blocking request in order
+ * (discovery first); the functions here and every callback run on the
+ * context that was thread-default at tund_portmap_new. Mappings are renewed
+ * at half their lifetime and removed by tund_portmap_unmap and, for those
+ * still held, by tund_portmap_free. */
+#ifndef TUND_PORTMAP_H
+#define TUND_PORTMAP_H
+
+#include <json-glib/json-glib.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Asked of the router; it may grant less. */
+#define TUND_PORTMAP_LIFETIME_S 1800
+/* UPnP discovery and NAT-PMP each wait this long for an answer. */
+#define TUND_PORTMAP_DISCOVER_MS 1500
+
+struct tund_portmap;
+
+struct tund_portmap_mapping {
+	char internal_ip[46];
+	uint16_t internal_port;
+	char external_ip[46];
+	uint16_t external_port;
+	unsigned lifetime_s; /* 0: permanent */
+};
+
+/* One answer per tund_portmap_map: m on success, NULL when it failed. */
+typedef void (*tund_portmap_done_fn)(void *ctx, const struct tund_portmap_mapping *m);
+
+/* Starts discovery on the worker; 0 or -errno (no thread). */
+int tund_portmap_new(struct tund_portmap **out);
+/* Removes every mapping still held (blocking: the router is asked, each
+ * request bounded by a few seconds), stops the worker. NULL is a no-op. */
+void tund_portmap_free(struct tund_portmap *pm);
+/* Asks for a mapping of ip:port when ip is our address towards the router.
+ * Returns its id (> 0; done runs later, once) or 0 when no mapping can be
+ * made (no router answered, or ip is not on the router's side): done is not
+ * called then. */
+unsigned tund_portmap_map(struct tund_portmap *pm, const char *ip, uint16_t port,
+			  tund_portmap_done_fn done, void *ctx);
+/* done is not called any more; the mapping is removed from the router. */
+void tund_portmap_unmap(struct tund_portmap *pm, unsigned id);
+/* {"protocol": "upnp"|"natpmp"|null, "gateway", "external", "error",
+ *  "mappings": [{"internal": "IP:PORT", "external": "IP:PORT",
+ *  "lifetime": S}]}; "discovering" true until discovery has answered. */
+JsonNode *tund_portmap_describe(struct tund_portmap *pm);
+
+/* Pure parts, unit-tested. */
+/* Seconds until a mapping granted for lifetime_s is renewed (0: never). */
+unsigned tund_portmap_renew_after(unsigned lifetime_s);
+/* The candidate line for a mapped address: srflx with the host candidate
+ * as its base and a foundation starting TUND_PORTMAP_FOUNDATION, so that a
+ * tund peer can name it "mapped". 0, or -EINVAL (bad address or port). */
+#define TUND_PORTMAP_FOUNDATION "tundmap"
+int tund_portmap_candidate_line(char *buf, size_t len, const char *ext_ip, uint16_t ext_port,
+				const char *base_ip, uint16_t base_port);
+
+#endif
