@@ -25,7 +25,7 @@ static const char network_usage[] =
 	"\n"
 	"Creates a network (this node becomes its first member), leaves one, prints\n"
 	"a new invite for it, lists and revokes the limited invites this node\n"
-	"issued as the network's admin, or (an admin) gives the network a new key.\n"
+	"issued as the network's admin, or (its creator) gives the network a new key.\n"
 	"See 'tundctl network create --help'.\n";
 
 static const char create_usage[] =
@@ -88,10 +88,10 @@ static const char revoke_usage[] =
 static const char rekey_usage[] =
 	"Usage: tundctl network rekey NAME\n"
 	"\n"
-	"On an admin of the network: gives every member a new network key (sealed\n"
+	"On the network's creator: gives every member a new network key (sealed\n"
 	"to each) and takes it into use. Invites made before no longer work (one\n"
 	"that leaked, too); 'tundctl network invite NAME' prints one for the new key.\n"
-	"Tunnels stay up. A block by an admin does this by itself.\n"
+	"Tunnels stay up. A block by an admin leads to this by itself.\n"
 	"\n"
 	"  --help   show this help\n";
 
