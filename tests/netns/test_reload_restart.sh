@@ -30,6 +30,7 @@ declare -A NEW=(
 	["[ice] portmap"]="off"
 	["[daemon] user"]="nobody"
 	["[daemon] realtime"]="off"
+	["[daemon] aead"]="sodium"
 )
 mapfile -t KEYS < <(sed -n 's/^[[:space:]]*{ "\([a-z]*\)", "\([a-z_0-9]*\)", apply_.*/[\1] \2/p' \
 	"$TOP/tund/daemon/config.c")
