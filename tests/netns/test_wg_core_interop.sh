@@ -26,8 +26,8 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 cc -std=gnu11 -Wall -Wextra -Werror -I"$here" -o "$tmp/probe" "$here/tests/netns/wg_core_probe.c" \
-	"$here"/overlay/{blake2s,cookie,keypair,messages,noise,replay}.c \
-	$(pkg-config --cflags --libs libsodium) || exit 1
+	"$here"/overlay/{aead,aead_openssl,aead_sodium,blake2s,cookie,keypair,messages,noise,replay}.c \
+	$(pkg-config --cflags --libs libsodium libcrypto) -lpthread || exit 1
 
 # run MODE [psk]
 run() {
