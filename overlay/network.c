@@ -295,8 +295,9 @@ size_t tund_invite_encode(const struct tund_network *net, char *out, size_t cap)
 		put_field(&w, TAG_EXPIRES, exp, sizeof(exp));
 	}
 	if (net->epoch) {
-		uint8_t ep[4] = { (uint8_t)(net->epoch >> 24), (uint8_t)(net->epoch >> 16),
-				  (uint8_t)(net->epoch >> 8), (uint8_t)net->epoch };
+		uint8_t ep[4];
+
+		store_be32(ep, net->epoch);
 
 		put_field(&w, TAG_ROOT, net->root, sizeof(net->root));
 		put_field(&w, TAG_EPOCH, ep, sizeof(ep));
@@ -533,11 +534,11 @@ static bool decode_field(uint8_t tag, const uint8_t *v, size_t flen, unsigned *s
 		memcpy(n->root, v, 32);
 		return true;
 	case TAG_EPOCH:
-		if (again || flen != 4 || !(v[0] | v[1] | v[2] | v[3])) {
+		if (again || flen != 4 || load_be32(v) == 0) {
 			SET_WHY("invite: bad epoch");
 			return false;
 		}
-		n->epoch = (uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 | (uint32_t)v[2] << 8 | v[3];
+		n->epoch = load_be32(v);
 		return true;
 	default:
 		return true; /* tag 0: not used, skipped as before */

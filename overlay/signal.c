@@ -240,13 +240,24 @@ static void put_str(struct writer *w, uint8_t tag, const char *s)
 	put_field(w, tag, s, strlen(s));
 }
 
+static void store_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static uint32_t load_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 static size_t encode_payload(const struct tund_signal *m, uint8_t *buf, size_t cap)
 {
 	struct writer w = { .buf = buf, .cap = cap, .ok = true };
-	uint8_t s[4] = { (uint8_t)(m->session >> 24), (uint8_t)(m->session >> 16),
-			 (uint8_t)(m->session >> 8), (uint8_t)m->session };
+	uint8_t s[4];
 	uint8_t port[2] = { (uint8_t)(m->listen_port >> 8), (uint8_t)m->listen_port };
 
+	store_be32(s, m->session);
 	put_field(&w, TAG_SESSION, s, 4);
 	if (m->name[0])
 		put_str(&w, TAG_NAME, m->name);
@@ -267,9 +278,9 @@ static size_t encode_payload(const struct tund_signal *m, uint8_t *buf, size_t c
 	if (m->reason[0])
 		put_str(&w, TAG_REASON, m->reason);
 	if (m->has_new_key) {
-		uint8_t nk[36] = { (uint8_t)(m->new_epoch >> 24), (uint8_t)(m->new_epoch >> 16),
-				   (uint8_t)(m->new_epoch >> 8), (uint8_t)m->new_epoch };
+		uint8_t nk[36];
 
+		store_be32(nk, m->new_epoch);
 		memcpy(nk + 4, m->new_key, 32);
 		put_field(&w, TAG_NEW_KEY, nk, sizeof(nk));
 		sodium_memzero(nk, sizeof(nk));
@@ -308,7 +319,7 @@ static bool decode_other(uint8_t tag, const uint8_t *v, size_t flen, struct tund
 	case TAG_NEW_KEY:
 		if (flen != 36)
 			return false;
-		m->new_epoch = (uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 | (uint32_t)v[2] << 8 | v[3];
+		m->new_epoch = load_be32(v);
 		memcpy(m->new_key, v + 4, 32);
 		m->has_new_key = true;
 		return true;
@@ -345,8 +356,7 @@ static bool decode_payload(const uint8_t *p, size_t len, struct tund_signal *m)
 		case TAG_SESSION:
 			if (flen != 4)
 				return false;
-			m->session = (uint32_t)v[0] << 24 | (uint32_t)v[1] << 16 |
-				     (uint32_t)v[2] << 8 | v[3];
+			m->session = load_be32(v);
 			break;
 		case TAG_NAME:
 			if (flen > TUND_SIGNAL_NAME_MAX || !name_ok((const char *)v, flen))

@@ -333,7 +333,8 @@ static bool is_creator_key(const struct tund_membership *n, const uint8_t key[32
 	return n->net.has_admin && !memcmp(n->net.admin, key, 32);
 }
 
-static struct held_record *held_record(struct tund_membership *n, const uint8_t subject[32]);
+static struct held_record *held_record(const struct tund_membership *n,
+				       const uint8_t subject[32]);
 
 /* An admin signs records: the creator, and the members it admitted as admins. */
 static bool is_admin_key(const struct tund_membership *n, const uint8_t key[32])
@@ -342,7 +343,7 @@ static bool is_admin_key(const struct tund_membership *n, const uint8_t key[32])
 
 	if (is_creator_key(n, key))
 		return true;
-	h = n->net.has_admin ? held_record((struct tund_membership *)n, key) : NULL;
+	h = n->net.has_admin ? held_record(n, key) : NULL;
 	return h && h->r.kind == TUND_RECORD_ADMIT_ADMIN;
 }
 
@@ -366,7 +367,8 @@ bool tund_membership_has_admin(const struct tund_membership *n)
 	return n->net.has_admin;
 }
 
-static struct held_record *held_record(struct tund_membership *n, const uint8_t subject[32])
+static struct held_record *held_record(const struct tund_membership *n,
+				       const uint8_t subject[32])
 {
 	GBytes *k = g_bytes_new_static(subject, 32);
 	struct held_record *h = g_hash_table_lookup(n->records, k);
@@ -1248,12 +1250,14 @@ static void apply_rekey(struct tund_membership *n, uint32_t epoch, const uint8_t
 	char why[TUND_WHY_LEN];
 	int ret;
 
+	if (epoch <= n->net.epoch) /* callers check; never leave the old topics for nothing */
+		return;
 	if (n->mqtt) { /* nobody reads the old topics: take our announce off them */
 		tund_mqtt_publish(n->mqtt, n->announce_topic, "", 0, true);
 		subscribe_all(n, false);
 	}
-	if (!tund_network_rekey(&n->net, epoch, key) || !tund_network_rekey(&n->eff, epoch, key))
-		return;
+	tund_network_rekey(&n->net, epoch, key);
+	tund_network_rekey(&n->eff, epoch, key);
 	tund_network_psk(key, psk);
 	for (guint i = 0; i < d->peers.items->len; i++) {
 		struct tund_peer *p = g_ptr_array_index(d->peers.items, i);
