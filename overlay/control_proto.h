@@ -97,6 +97,7 @@
 #define TUND_KEY_NETWORKS "networks"
 #define TUND_KEY_OFFLOAD "offload"
 #define TUND_KEY_OK "ok"
+#define TUND_KEY_OLD_EPOCH_ANSWERS "old_epoch_answers"
 #define TUND_KEY_OLD_VERSION "old_version"
 #define TUND_KEY_OPENSSL_FROM "openssl_from"
 #define TUND_KEY_OTHER_NETWORK "other_network"
@@ -236,6 +237,7 @@
 	TUND_KEY_NETWORKS, \
 	TUND_KEY_OFFLOAD, \
 	TUND_KEY_OK, \
+	TUND_KEY_OLD_EPOCH_ANSWERS, \
 	TUND_KEY_OLD_VERSION, \
 	TUND_KEY_OPENSSL_FROM, \
 	TUND_KEY_OTHER_NETWORK, \
