@@ -659,7 +659,7 @@ UNIT_TEST(netrt_admin_records_decide_membership)
 /* A network with an admin (creator) and a broker-less membership of it on
  * f's daemon. */
 static struct tund_membership *admin_network(struct fx *f, struct tund_network *net,
-					     const struct node *creator, const char *prefix)
+					     const uint8_t creator[32], const char *prefix)
 {
 	const char *why = NULL;
 	struct tund_membership *n;
@@ -667,7 +667,7 @@ static struct tund_membership *admin_network(struct fx *f, struct tund_network *
 	CHECK(tund_network_init_new(net, "club", &why));
 	CHECK(tund_network_set_prefix4(net, prefix, &why));
 	net->admission = TUND_ADMISSION_APPROVE;
-	memcpy(net->admin, creator->pub, 32);
+	memcpy(net->admin, creator, 32);
 	net->has_admin = true;
 	n = tund_membership_start(&f->d, net, true);
 	g_ptr_array_add(f->d.networks, n);
@@ -697,7 +697,7 @@ UNIT_TEST(netrt_second_admin_and_address_conflict)
 	node_new(&v);
 	node_new(&w);
 	node_new(&u);
-	struct tund_membership *n = admin_network(&f, &net, &creator, "10.62.0.0/16");
+	struct tund_membership *n = admin_network(&f, &net, creator.pub, "10.62.0.0/16");
 
 	/* A non-member's records are refused and not even held back. */
 	send_record(n, &net, &u, u.pub, TUND_RECORD_ADMIT, w.pub, aw, t);
@@ -768,7 +768,7 @@ UNIT_TEST(netrt_records_file_survives_restart)
 	node_new(&creator);
 	node_new(&y);
 	node_new(&z);
-	struct tund_membership *n = admin_network(&f, &net, &creator, "10.63.0.0/16");
+	struct tund_membership *n = admin_network(&f, &net, creator.pub, "10.63.0.0/16");
 	send_record(n, &net, &creator, creator.pub, TUND_RECORD_ADMIT_ADMIN, y.pub, ay, t);
 	send_record(n, &net, &creator, creator.pub, TUND_RECORD_ADMIT, f.d.public_key, mine, t);
 	uint8_t id[16];
@@ -871,18 +871,11 @@ UNIT_TEST(netrt_blocked_admins_admits_outlive_it)
 	struct node y, z, w;
 	uint8_t az[4] = { 10, 64, 1, 2 }, aw[4] = { 10, 64, 1, 3 };
 	uint64_t t = now_ms();
-	const char *why = NULL;
 
 	node_new(&y);
 	node_new(&z);
 	node_new(&w);
-	CHECK(tund_network_init_new(&net, "club", &why));
-	CHECK(tund_network_set_prefix4(&net, "10.64.0.0/16", &why));
-	net.admission = TUND_ADMISSION_APPROVE;
-	memcpy(net.admin, f.d.public_key, 32);
-	net.has_admin = true;
-	struct tund_membership *n = tund_membership_start(&f.d, &net, false);
-	g_ptr_array_add(f.d.networks, n);
+	struct tund_membership *n = admin_network(&f, &net, f.d.public_key, "10.64.0.0/16");
 
 	struct fx_reply r;
 	announce(n, &y, net.key); /* pending */
