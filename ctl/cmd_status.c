@@ -137,6 +137,18 @@ static void print_data_plane(JsonObject *o)
 		field("cipher", buf);
 	}
 
+	JsonNode *cw = json_object_get_member(o, TUND_KEY_CRYPTO_WORKERS);
+
+	if (cw && JSON_NODE_HOLDS_OBJECT(cw)) {
+		JsonObject *c = json_node_get_object(cw);
+		int64_t workers = 0;
+
+		tund_client_get_int(c, TUND_KEY_WORKERS, &workers);
+		snprintf(buf, sizeof(buf), "%" PRId64 " (%s)", workers,
+			 json_object_get_string_member_with_default(c, TUND_KEY_SETTING, "?"));
+		field("crypto workers", buf);
+	}
+
 	JsonNode *rt = json_object_get_member(o, TUND_KEY_REALTIME);
 
 	if (rt && JSON_NODE_HOLDS_OBJECT(rt)) {

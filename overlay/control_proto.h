@@ -52,6 +52,7 @@
 #define TUND_KEY_CMD "cmd"
 #define TUND_KEY_CONFIG "config"
 #define TUND_KEY_COUNT "count"
+#define TUND_KEY_CRYPTO_WORKERS "crypto_workers"
 #define TUND_KEY_DISCOVERING "discovering"
 #define TUND_KEY_DROPPED "dropped"
 #define TUND_KEY_DROPS "drops"
@@ -132,6 +133,7 @@
 #define TUND_KEY_SENT_BYTES "sent_bytes"
 #define TUND_KEY_SENT_BY_TYPE "sent_by_type"
 #define TUND_KEY_SERVER "server"
+#define TUND_KEY_SETTING "setting"
 #define TUND_KEY_SIGNALING "signaling"
 #define TUND_KEY_STALE "stale"
 #define TUND_KEY_STATE "state"
@@ -144,6 +146,7 @@
 #define TUND_KEY_USES "uses"
 #define TUND_KEY_USES_LEFT "uses_left"
 #define TUND_KEY_USO "uso"
+#define TUND_KEY_WORKERS "workers"
 
 /* Every name above, for the document check. */
 #define TUND_CONTROL_COMMANDS \
@@ -191,6 +194,7 @@
 	TUND_KEY_CMD, \
 	TUND_KEY_CONFIG, \
 	TUND_KEY_COUNT, \
+	TUND_KEY_CRYPTO_WORKERS, \
 	TUND_KEY_DISCOVERING, \
 	TUND_KEY_DROPPED, \
 	TUND_KEY_DROPS, \
@@ -271,6 +275,7 @@
 	TUND_KEY_SENT_BYTES, \
 	TUND_KEY_SENT_BY_TYPE, \
 	TUND_KEY_SERVER, \
+	TUND_KEY_SETTING, \
 	TUND_KEY_SIGNALING, \
 	TUND_KEY_STALE, \
 	TUND_KEY_STATE, \
@@ -282,6 +287,7 @@
 	TUND_KEY_URL, \
 	TUND_KEY_USES, \
 	TUND_KEY_USES_LEFT, \
-	TUND_KEY_USO
+	TUND_KEY_USO, \
+	TUND_KEY_WORKERS
 
 #endif

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "overlay/bcast.h"
+#include "overlay/pool.h"
 #include "overlay/ratelimit.h"
 #include "tund/dataplane/fastpath.h"
 #include "tund/dataplane/mcast_join.h"
@@ -53,6 +54,9 @@ struct tund_dataplane {
 	uint16_t port;
 	unsigned mtu;
 	struct tund_wg *wg;
+	/* The crypto workers (NULL: off) and the TUN and UDP threads' queues. */
+	struct tund_pool *pool;
+	struct tund_pool_queue *tun_q, *udp_q;
 	struct tund_mcast_join mcast; /* groups joined on the TUN for peers */
 	pthread_t tun_thread, udp_thread, timer_thread;
 	bool threads_started;
@@ -417,7 +421,7 @@ static void tun_batch(void *ctx, struct tund_wg_packet *pkts, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if (!fan_out(dp, pkts[i].buf + TUND_WG_HEADROOM, pkts[i].len, &now))
 			pkts[kept++] = pkts[i];
-	tund_wg_encrypt_batch(dp->wg, pkts, kept, &now);
+	tund_wg_encrypt_batch_pool(dp->wg, dp->tun_q, pkts, kept, &now);
 	send_batch(dp, pkts, kept);
 }
 
@@ -550,7 +554,7 @@ static void *udp_loop(void *arg)
 							   .src = &src[n_src - 1] };
 		}
 		tund_dataplane_now(&now);
-		tund_wg_receive_batch(dp->wg, pkts, (size_t)n, &now);
+		tund_wg_receive_batch_pool(dp->wg, dp->udp_q, pkts, (size_t)n, &now);
 		tund_mcast_join_batch(&dp->mcast, pkts, (size_t)n);
 		tund_tun_write_batch(&tx, pkts, (size_t)n);
 		tund_pace_after(&pace, start, (size_t)n, bytes);
@@ -597,6 +601,35 @@ static int set_nonblock(int fd)
 	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) != 0)
 		return -errno;
 	return 0;
+}
+
+/* The crypto pool and a queue for each packet thread that submits. */
+static int start_pool(struct tund_dataplane *dp, unsigned workers)
+{
+	int ret;
+
+	if ((ret = tund_pool_new(workers, &dp->pool)) ||
+	    (ret = tund_pool_queue_new(dp->pool, &dp->tun_q)) ||
+	    (ret = tund_pool_queue_new(dp->pool, &dp->udp_q)))
+		return ret;
+	return 0;
+}
+
+static void stop_pool(struct tund_dataplane *dp)
+{
+	if (!dp->pool)
+		return;
+	tund_pool_stop(dp->pool);
+	tund_pool_queue_free(dp->tun_q);
+	tund_pool_queue_free(dp->udp_q);
+	tund_pool_free(dp->pool);
+	dp->pool = NULL;
+	dp->tun_q = dp->udp_q = NULL;
+}
+
+unsigned tund_dataplane_crypto_workers(struct tund_dataplane *dp)
+{
+	return dp->pool ? tund_pool_workers(dp->pool) : 0;
 }
 
 int tund_dataplane_start(const struct tund_dataplane_opts *o, const uint8_t private_key[32],
@@ -650,6 +683,8 @@ int tund_dataplane_start(const struct tund_dataplane_opts *o, const uint8_t priv
 	}
 	if ((ret = set_nonblock(dp->udp_fd)) || (ret = set_nonblock(o->tun_fd)))
 		goto fail;
+	if (o->crypto_workers && (ret = start_pool(dp, o->crypto_workers)))
+		goto fail;
 	for (; started < G_N_ELEMENTS(loops); started++)
 		if ((ret = -pthread_create(threads[started], NULL, loops[started], dp)))
 			goto fail;
@@ -667,6 +702,7 @@ fail:
 		while (started--)
 			pthread_join(*threads[started], NULL);
 	}
+	stop_pool(dp);
 	tund_mcast_join_destroy(&dp->mcast);
 	free(dp->bcast_copy);
 	tund_wg_free(dp->wg);
@@ -696,6 +732,8 @@ void tund_dataplane_stop(struct tund_dataplane *dp)
 		tund_fastpath_free(dp->fast);
 		tund_tun_tx_free(&dp->fast_tx);
 	}
+	/* The packet threads are gone: no batch is in the pool. */
+	stop_pool(dp);
 	tund_wg_free(dp->wg);
 	g_hash_table_unref(dp->paths);
 	tund_mcast_join_destroy(&dp->mcast);
