@@ -141,11 +141,12 @@ static void print_data_plane(JsonObject *o)
 
 	if (cw && JSON_NODE_HOLDS_OBJECT(cw)) {
 		JsonObject *c = json_node_get_object(cw);
-		int64_t workers = 0;
+		int64_t workers = 0, slices = 0;
 
 		tund_client_get_int(c, TUND_KEY_WORKERS, &workers);
-		snprintf(buf, sizeof(buf), "%" PRId64 " (%s)", workers,
-			 json_object_get_string_member_with_default(c, TUND_KEY_SETTING, "?"));
+		tund_client_get_int(c, TUND_KEY_SLICES, &slices);
+		snprintf(buf, sizeof(buf), "%" PRId64 " (%s), %" PRId64 " slices of batches", workers,
+			 json_object_get_string_member_with_default(c, TUND_KEY_SETTING, "?"), slices);
 		field("crypto workers", buf);
 	}
 

@@ -135,6 +135,7 @@
 #define TUND_KEY_SERVER "server"
 #define TUND_KEY_SETTING "setting"
 #define TUND_KEY_SIGNALING "signaling"
+#define TUND_KEY_SLICES "slices"
 #define TUND_KEY_STALE "stale"
 #define TUND_KEY_STATE "state"
 #define TUND_KEY_STUN "stun"
@@ -277,6 +278,7 @@
 	TUND_KEY_SERVER, \
 	TUND_KEY_SETTING, \
 	TUND_KEY_SIGNALING, \
+	TUND_KEY_SLICES, \
 	TUND_KEY_STALE, \
 	TUND_KEY_STATE, \
 	TUND_KEY_STUN, \

@@ -36,6 +36,7 @@ struct tund_pool {
 	pthread_cond_t done_cv; /* producers: a release happened, or stop */
 	struct slot *pend_head, *pend_tail;
 	size_t n_pending, n_running;
+	uint64_t items; /* submitted, ever */
 	bool stopping, held, joined;
 	struct tund_pool_queue *queues;
 	unsigned n_workers;
@@ -242,6 +243,7 @@ int tund_pool_submit(struct tund_pool_queue *q, void *item, tund_pool_work_fn wo
 		pool->pend_head = s;
 	pool->pend_tail = s;
 	pool->n_pending++;
+	pool->items++;
 	pthread_cond_signal(&pool->work_cv);
 	pthread_mutex_unlock(&pool->lock);
 	return 0;
@@ -270,6 +272,16 @@ void tund_pool_hold(struct tund_pool *pool, bool hold)
 	pthread_cond_broadcast(&pool->work_cv);
 	pthread_cond_broadcast(&pool->done_cv);
 	pthread_mutex_unlock(&pool->lock);
+}
+
+uint64_t tund_pool_items(struct tund_pool *pool)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&pool->lock);
+	n = pool->items;
+	pthread_mutex_unlock(&pool->lock);
+	return n;
 }
 
 size_t tund_pool_pending(struct tund_pool *pool)

@@ -54,6 +54,8 @@ int tund_pool_submit(struct tund_pool_queue *q, void *item, tund_pool_work_fn wo
  * and they were released as dropped), working q's pending items meanwhile. */
 void tund_pool_drain(struct tund_pool_queue *q);
 
+/* Items submitted since the pool started (slices of batches). */
+uint64_t tund_pool_items(struct tund_pool *pool);
 /* Tests: while held, no thread starts an item (drain waits instead). */
 void tund_pool_hold(struct tund_pool *pool, bool hold);
 /* Items submitted and not yet started. */

@@ -72,8 +72,12 @@ static void add_crypto_workers(JsonBuilder *b, struct tund_daemon *d)
 	json_builder_set_member_name(b, TUND_KEY_CRYPTO_WORKERS);
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, TUND_KEY_SETTING);
+	uint64_t slices;
+	unsigned workers = tund_dataplane_crypto_workers(d->dp, &slices);
+
 	json_builder_add_string_value(b, d->crypto_setting);
-	member_int(b, TUND_KEY_WORKERS, tund_dataplane_crypto_workers(d->dp));
+	member_int(b, TUND_KEY_WORKERS, workers);
+	member_int(b, TUND_KEY_SLICES, slices);
 	json_builder_end_object(b);
 }
 

@@ -627,8 +627,10 @@ static void stop_pool(struct tund_dataplane *dp)
 	dp->tun_q = dp->udp_q = NULL;
 }
 
-unsigned tund_dataplane_crypto_workers(struct tund_dataplane *dp)
+unsigned tund_dataplane_crypto_workers(struct tund_dataplane *dp, uint64_t *slices)
 {
+	if (slices)
+		*slices = dp->pool ? tund_pool_items(dp->pool) : 0;
 	return dp->pool ? tund_pool_workers(dp->pool) : 0;
 }
 
