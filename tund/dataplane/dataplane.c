@@ -54,9 +54,10 @@ struct tund_dataplane {
 	uint16_t port;
 	unsigned mtu;
 	struct tund_wg *wg;
-	/* The crypto workers (NULL: off) and the TUN and UDP threads' queues. */
+	/* The crypto workers (NULL: off) and the queues of the threads that
+	 * submit: TUN, UDP and the fast path's (made with the fast path). */
 	struct tund_pool *pool;
-	struct tund_pool_queue *tun_q, *udp_q;
+	struct tund_pool_queue *tun_q, *udp_q, *fast_q;
 	struct tund_mcast_join mcast; /* groups joined on the TUN for peers */
 	pthread_t tun_thread, udp_thread, timer_thread;
 	bool threads_started;
@@ -622,9 +623,10 @@ static void stop_pool(struct tund_dataplane *dp)
 	tund_pool_stop(dp->pool);
 	tund_pool_queue_free(dp->tun_q);
 	tund_pool_queue_free(dp->udp_q);
+	tund_pool_queue_free(dp->fast_q);
 	tund_pool_free(dp->pool);
 	dp->pool = NULL;
-	dp->tun_q = dp->udp_q = NULL;
+	dp->tun_q = dp->udp_q = dp->fast_q = NULL;
 }
 
 unsigned tund_dataplane_crypto_workers(struct tund_dataplane *dp, uint64_t *slices)
@@ -1004,7 +1006,7 @@ static void fast_deliver(void *ctx, uint32_t id, struct tund_fastpath_datagram *
 	for (size_t i = 0; i < n; i++)
 		pkts[i] = (struct tund_wg_packet){ .buf = d[i].buf, .len = d[i].len, .src = &src };
 	tund_dataplane_now(&now);
-	tund_wg_receive_batch(dp->wg, pkts, n, &now);
+	tund_wg_receive_batch_pool(dp->wg, dp->fast_q, pkts, n, &now);
 	tund_mcast_join_batch(&dp->mcast, pkts, n);
 	tund_tun_write_batch(&dp->fast_tx, pkts, n);
 }
@@ -1019,6 +1021,11 @@ int tund_dataplane_enable_fast_paths(struct tund_dataplane *dp)
 	if (ret)
 		return ret;
 	dp->fast_tx.uso = dp->uso;
+	/* Its queue first: the fast path thread starts delivering at once. */
+	if (dp->pool && !dp->fast_q && (ret = tund_pool_queue_new(dp->pool, &dp->fast_q))) {
+		tund_tun_tx_free(&dp->fast_tx);
+		return ret;
+	}
 	dp->fast = tund_fastpath_new(fast_deliver, dp, &dp->prio, &dp->pace);
 	if (!dp->fast) {
 		ret = -errno;
