@@ -636,6 +636,24 @@ unsigned tund_dataplane_crypto_workers(struct tund_dataplane *dp, uint64_t *slic
 	return dp->pool ? tund_pool_workers(dp->pool) : 0;
 }
 
+/* What start sets before anything can fail. */
+static void init_fields(struct tund_dataplane *dp, const struct tund_dataplane_opts *o)
+{
+	dp->tun_fd = o->tun_fd;
+	dp->vnet = o->vnet;
+	dp->uso = o->vnet && o->uso;
+	dp->uring = o->io_uring;
+	tund_prio_group_init(&dp->prio, o->realtime);
+	dp->mtu = o->mtu;
+	dp->stop_fd = -1;
+	dp->udp_fd = -1;
+	pthread_rwlock_init(&dp->paths_lock, NULL);
+	pthread_mutex_init(&dp->bcast_lock, NULL);
+	dp->paths = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+	dp->next_path_id = 1;
+	tund_mcast_join_init(&dp->mcast, o->tun_fd);
+}
+
 int tund_dataplane_start(const struct tund_dataplane_opts *o, const uint8_t private_key[32],
 			 struct tund_dataplane **out)
 {
@@ -650,19 +668,7 @@ int tund_dataplane_start(const struct tund_dataplane_opts *o, const uint8_t priv
 	threads[0] = &dp->tun_thread;
 	threads[1] = &dp->udp_thread;
 	threads[2] = &dp->timer_thread;
-	dp->tun_fd = o->tun_fd;
-	dp->vnet = o->vnet;
-	dp->uso = o->vnet && o->uso;
-	dp->uring = o->io_uring;
-	tund_prio_group_init(&dp->prio, o->realtime);
-	dp->mtu = o->mtu;
-	dp->stop_fd = -1;
-	dp->udp_fd = -1;
-	pthread_rwlock_init(&dp->paths_lock, NULL);
-	pthread_mutex_init(&dp->bcast_lock, NULL);
-	dp->paths = g_hash_table_new_full(NULL, NULL, NULL, g_free);
-	dp->next_path_id = 1;
-	tund_mcast_join_init(&dp->mcast, o->tun_fd);
+	init_fields(dp, o);
 	dp->bcast_buf = malloc(PACKET_MAX + TUND_WG_HEADROOM + TUND_WG_TAILROOM);
 	dp->bcast_copy = malloc(PACKET_MAX);
 	if (!dp->bcast_buf || !dp->bcast_copy) {
