@@ -140,6 +140,28 @@ UNIT_TEST(stun_allocate_401)
 	CHECK(tund_stun_decode(&m, b, 20));
 }
 
+/* Allocate success: XOR-RELAYED-ADDRESS 198.51.100.10:50000, XOR-MAPPED-ADDRESS
+ * 203.0.113.11:40000. */
+static const char allocate_ok[] = "010300182112a442000102030405060708090a0b"
+				  "001600080001e242e721c048"
+				  "002000080001bd52ea12d549";
+
+UNIT_TEST(stun_allocate_relayed)
+{
+	uint8_t b[256];
+	size_t n = unhex(b, sizeof(b), allocate_ok);
+	struct tund_stun_msg m;
+
+	CHECK(n == 44);
+	CHECK(tund_stun_decode(&m, b, n));
+	CHECK(m.type == TUND_STUN_ALLOCATE_SUCCESS);
+	CHECK(m.has_relayed && addr_is(&m.relayed, "198.51.100.10", 50000));
+	CHECK(m.has_mapped && addr_is(&m.mapped, "203.0.113.11", 40000));
+	/* A relayed address of the wrong length is malformed. */
+	b[23] = 0x07;
+	CHECK(!tund_stun_decode(&m, b, n));
+}
+
 /* Binding success with MAPPED-ADDRESS only (no XOR), OTHER-ADDRESS and
  * RESPONSE-ORIGIN, as an RFC 5780 server answers. */
 static const char rfc5780_resp[] = "010100242112a442000102030405060708090a0b"
