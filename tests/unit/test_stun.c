@@ -162,6 +162,26 @@ UNIT_TEST(stun_allocate_relayed)
 	CHECK(!tund_stun_decode(&m, b, n));
 }
 
+/* Data indication: XOR-PEER-ADDRESS 203.0.113.11:40000, DATA "tund". */
+static const char data_ind[] = "001700142112a442000102030405060708090a0b"
+			       "001200080001bd52ea12d549"
+			       "0013000474756e64";
+
+UNIT_TEST(stun_data_indication_peer)
+{
+	uint8_t b[256];
+	size_t n = unhex(b, sizeof(b), data_ind);
+	struct tund_stun_msg m;
+
+	CHECK(n == 40);
+	CHECK(tund_stun_decode(&m, b, n));
+	CHECK(m.type == TUND_STUN_DATA_INDICATION);
+	CHECK(m.has_peer && addr_is(&m.peer, "203.0.113.11", 40000));
+	CHECK(!m.has_relayed && !m.has_mapped && !m.has_error);
+	b[25] = 0x03; /* family 3 */
+	CHECK(!tund_stun_decode(&m, b, n));
+}
+
 /* Binding success with MAPPED-ADDRESS only (no XOR), OTHER-ADDRESS and
  * RESPONSE-ORIGIN, as an RFC 5780 server answers. */
 static const char rfc5780_resp[] = "010100242112a442000102030405060708090a0b"
