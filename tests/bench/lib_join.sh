@@ -55,7 +55,7 @@ join_reps() {
 		t_log "$label join $i: first reply ${FIRST_MS} ms after join started (join took ${JOIN_MS} ms), path ${JOIN_PATH:-?}"
 		JOIN_FIRST[$label]+="$FIRST_MS "
 		JOIN_CMD[$label]+="$JOIN_MS "
-		JOIN_PATHS[$label]+="${JOIN_PATH:-none} "
+		JOIN_PATHS[$label]+="${JOIN_PATH:-no-ICE-path} "
 		tund_stop a
 		tund_stop b
 		rm -rf "$T_DIR/a" "$T_DIR/b"

@@ -19,8 +19,9 @@
  * Then "send" measures the idle round trip (116-byte payloads, tund's
  * datagram for a 56-byte ping, 10 ms apart, median of 100) and streams
  * 1412-byte payloads (tund's datagram at overlay MTU 1380) for SECS seconds,
- * self-clocked (at most WINDOW unacknowledged); "echo" answers the pings,
- * acknowledges and counts the stream. Output, one line each:
+ * self-clocked (a window beyond the highest acknowledged, grown by one per
+ * acknowledgement and halved at a loss, like TCP's congestion avoidance); "echo"
+ * answers the pings, acknowledges and counts the stream. Output, one line each:
  *   send: rtt_ms=MEDIAN pings=N sent=DATAGRAMS
  *   echo: received=DATAGRAMS secs=S pps=P mbit=M (payload bits)
  */
@@ -49,8 +50,10 @@ enum {
 	PINGS = 100,
 	WARMUP = 20,
 	BATCH = 64,
-	WINDOW = 256,
+	WINDOW_MIN = 16,
+	WINDOW_MAX = 1024,
 	ACK_EVERY = 16,
+	LOST_MS = 200,
 	MSG_MAX = 2048,
 };
 
@@ -478,38 +481,58 @@ static double pings(struct probe *p, int *answered)
 	return n % 2 ? rtt[n / 2] : (rtt[n / 2 - 1] + rtt[n / 2]) / 2;
 }
 
-/* drain_acks: the highest count the echo side has acknowledged so far. */
-static uint64_t drain_acks(struct probe *p, uint64_t acked, int wait_ms)
+/* What the echo side has acknowledged: the highest datagram number it saw
+ * and how many it received; the window (datagrams beyond top) grows by one
+ * a clean acknowledgement and halves when one reports a new loss, like
+ * TCP's congestion avoidance. */
+struct flow {
+	uint64_t top, got, lost;
+	double window;
+};
+
+static void drain_acks(struct probe *p, struct flow *f, int wait_ms)
 {
 	uint8_t in[MSG_MAX];
 	struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
 
 	if (wait_ms > 0 && poll(&pfd, 1, wait_ms) <= 0)
-		return acked;
+		return;
 	for (;;) {
 		ssize_t n = recv(p->fd, in, sizeof(in), MSG_DONTWAIT);
-		uint64_t count;
+		uint32_t top;
+		uint64_t got;
 
 		if (n < 0)
-			return acked;
+			return;
 		if (n != (ssize_t)(p->hdr + PING_LEN) || kind_of(p, in, (size_t)n) != 'A')
 			continue;
-		memcpy(&count, in + p->hdr + 5, sizeof(count));
-		if (count > acked)
-			acked = count;
+		memcpy(&top, in + p->hdr + 1, sizeof(top));
+		memcpy(&got, in + p->hdr + 5, sizeof(got));
+		if (top <= f->top)
+			continue; /* reordered or repeated */
+		f->top = top;
+		f->got = got;
+		if (top - got > f->lost) {
+			f->lost = top - got;
+			f->window = f->window / 2 < WINDOW_MIN ? WINDOW_MIN : f->window / 2;
+		} else if (f->window < WINDOW_MAX) {
+			f->window += 1;
+		}
 	}
 }
 
-/* stream: DATA_LEN payloads for secs, at most WINDOW unacknowledged (the
- * echo side acknowledges every ACK_EVERY): self-clocked like a TCP stream,
- * so the sender cannot starve coturn of CPU with datagrams it would drop.
- * After 20 ms without an acknowledgement the window counts as lost. */
+/* stream: DATA_LEN payloads for secs, numbered, at most the window beyond
+ * the highest number the echo side acknowledged (it acknowledges every
+ * ACK_EVERY): self-clocked like a TCP stream, so the sender neither starves
+ * coturn of CPU with datagrams it would drop nor waits on one lost. After
+ * LOST_MS without any acknowledgement everything in flight counts as lost. */
 static uint64_t stream(struct probe *p, double secs)
 {
 	static uint8_t bufs[BATCH][MSG_MAX];
 	struct mmsghdr msgs[BATCH];
 	struct iovec iov[BATCH];
-	uint64_t sent = 0, acked = 0, base = 0;
+	struct flow f = { .window = WINDOW_MIN };
+	uint64_t sent = 0, base = 0;
 	double until = now_s() + secs;
 
 	memset(msgs, 0, sizeof(msgs));
@@ -520,23 +543,28 @@ static uint64_t stream(struct probe *p, double secs)
 		msgs[i].msg_hdr.msg_iovlen = 1;
 	}
 	while (now_s() < until) {
-		uint64_t flight = sent - (acked > base ? acked : base);
+		uint64_t flight = sent - (f.top > base ? f.top : base), top = f.top;
+		unsigned want;
 		int n;
 
-		if (flight >= WINDOW) {
-			uint64_t a = drain_acks(p, acked, 20);
-
-			if (a == acked)
+		if (flight >= (uint64_t)f.window) {
+			drain_acks(p, &f, LOST_MS);
+			if (f.top == top)
 				base = sent; /* nothing came back: lost */
-			acked = a;
 			continue;
 		}
-		n = sendmmsg(p->fd, msgs, (unsigned)(WINDOW - flight < BATCH ? WINDOW - flight : BATCH), 0);
+		want = (uint64_t)f.window - flight < BATCH ? (unsigned)((uint64_t)f.window - flight) : BATCH;
+		for (unsigned i = 0; i < want; i++) {
+			uint32_t seq = (uint32_t)(sent + i + 1);
+
+			memcpy(bufs[i] + p->hdr + 1, &seq, sizeof(seq));
+		}
+		n = sendmmsg(p->fd, msgs, want, 0);
 		if (n > 0)
 			sent += (uint64_t)n;
 		else if (errno != EAGAIN && errno != ENOBUFS && errno != EINTR)
 			break;
-		acked = drain_acks(p, acked, 0);
+		drain_acks(p, &f, 0);
 	}
 	for (uint32_t i = 0; i < 20; i++) {
 		uint8_t end[MSG_MAX];
@@ -547,17 +575,18 @@ static uint64_t stream(struct probe *p, double secs)
 	return sent;
 }
 
-static void ack(struct probe *p, uint64_t count)
+static void ack(struct probe *p, uint32_t top, uint64_t got)
 {
 	uint8_t a[MSG_MAX];
-	size_t len = build(p, a, PING_LEN, 'A', 0);
+	size_t len = build(p, a, PING_LEN, 'A', top);
 
-	memcpy(a + p->hdr + 5, &count, sizeof(count));
+	memcpy(a + p->hdr + 5, &got, sizeof(got));
 	send(p->fd, a, len, 0);
 }
 
 struct tally {
 	uint64_t got;
+	uint32_t top; /* the highest datagram number seen */
 	double first, last;
 };
 
@@ -569,15 +598,21 @@ static int on_datagram(struct probe *p, struct tally *t, uint8_t *b, size_t len)
 	case 'H':
 		send(p->fd, b, len, 0);
 		return 0;
-	case 'D':
+	case 'D': {
+		uint32_t seq;
+
 		if (len != p->hdr + DATA_LEN)
 			return 0;
+		memcpy(&seq, b + p->hdr + 1, sizeof(seq));
+		if (seq > t->top)
+			t->top = seq;
 		t->last = now_s();
 		if (t->got++ == 0)
 			t->first = t->last;
 		if (t->got % ACK_EVERY == 0)
-			ack(p, t->got);
+			ack(p, t->top, t->got);
 		return 0;
+	}
 	case 'E':
 		return 1;
 	default:
