@@ -146,8 +146,14 @@ $(B)/aead_bench: tests/bench/aead_bench.c $(B)/libtund.a
 $(B)/pool_bench: tests/bench/pool_bench.c $(B)/libtund.a
 	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
 
+# coturn's own ceiling for the relay rows of paths.sh (tests/bench/turn_probe.c),
+# for make bench; built by check too.
+$(B)/turn_probe: tests/bench/turn_probe.c $(B)/libtund.a
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
+
 check: deps
-	$(MAKE) all unit-build fuzz $(TEST_PROBES) $(B)/floor_fwd $(B)/aead_bench $(B)/pool_bench
+	$(MAKE) all unit-build fuzz $(TEST_PROBES) $(B)/floor_fwd $(B)/aead_bench $(B)/pool_bench \
+		$(B)/turn_probe
 	tests/check.sh
 
 unit-build: $(B)/unit-tests

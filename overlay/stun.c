@@ -12,6 +12,8 @@ enum {
 	ATTR_REALM = 0x0014,
 	ATTR_NONCE = 0x0015,
 	ATTR_XOR_MAPPED_ADDRESS = 0x0020,
+	ATTR_XOR_RELAYED_ADDRESS = 0x0016,
+	ATTR_XOR_PEER_ADDRESS = 0x0012,
 	ATTR_RESPONSE_ORIGIN = 0x802B,
 	ATTR_OTHER_ADDRESS = 0x802C,
 	ATTR_FINGERPRINT = 0x8028,
@@ -164,6 +166,16 @@ static bool decode_address(struct tund_stun_msg *m, uint16_t type, const uint8_t
 	struct sockaddr_storage ignored;
 
 	switch (type) {
+	case ATTR_XOR_RELAYED_ADDRESS:
+		if (!parse_address(&m->relayed, v, alen, true, buf))
+			return false;
+		m->has_relayed = true;
+		return true;
+	case ATTR_XOR_PEER_ADDRESS:
+		if (!parse_address(&m->peer, v, alen, true, buf))
+			return false;
+		m->has_peer = true;
+		return true;
 	case ATTR_XOR_MAPPED_ADDRESS:
 		if (!parse_address(&m->mapped, v, alen, true, buf))
 			return false;
@@ -241,6 +253,8 @@ bool tund_stun_decode(struct tund_stun_msg *m, const uint8_t *buf, size_t len)
 		if (m->has_fingerprint)
 			return false;
 		switch (type) {
+		case ATTR_XOR_RELAYED_ADDRESS:
+		case ATTR_XOR_PEER_ADDRESS:
 		case ATTR_XOR_MAPPED_ADDRESS:
 		case ATTR_MAPPED_ADDRESS:
 		case ATTR_OTHER_ADDRESS:

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* STUN (RFC 5389) for netcheck: Binding requests, an unauthenticated TURN
  * Allocate (RFC 5766) and a strict response parser that finds the mapped
- * address, RFC 5780's OTHER-ADDRESS and RESPONSE-ORIGIN, and ERROR-CODE with
- * REALM and NONCE (a TURN server's 401). Pure: no sockets, no clock; the
+ * address, RFC 5780's OTHER-ADDRESS and RESPONSE-ORIGIN, ERROR-CODE with
+ * REALM and NONCE (a TURN server's 401), and TURN's relayed and peer
+ * addresses (for make bench's TURN probe, tests/bench/turn_probe.c). Pure: no sockets, no clock; the
  * caller supplies the random transaction id. */
 #ifndef TUND_OVERLAY_STUN_H
 #define TUND_OVERLAY_STUN_H
@@ -26,6 +27,7 @@ enum {
 	TUND_STUN_ALLOCATE_REQUEST = 0x0003,
 	TUND_STUN_ALLOCATE_SUCCESS = 0x0103,
 	TUND_STUN_ALLOCATE_ERROR = 0x0113,
+	TUND_STUN_DATA_INDICATION = 0x0017,
 };
 
 #define TUND_STUN_TEXT_MAX 128
@@ -39,6 +41,10 @@ struct tund_stun_msg {
 	/* OTHER-ADDRESS, else the RFC 3489 CHANGED-ADDRESS. */
 	bool has_other;
 	struct sockaddr_storage other;
+	bool has_relayed; /* XOR-RELAYED-ADDRESS (a TURN Allocate success) */
+	struct sockaddr_storage relayed;
+	bool has_peer; /* XOR-PEER-ADDRESS (a TURN Data indication) */
+	struct sockaddr_storage peer;
 	bool has_origin; /* RESPONSE-ORIGIN */
 	struct sockaddr_storage origin;
 	bool has_error;

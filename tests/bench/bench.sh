@@ -15,7 +15,8 @@
 #   BENCH_SECS=10       seconds per TCP test (UDP tests take half)
 #   BENCH_ALL=1         include tinc and openvpn (0: veth tund wireguard-go nebula)
 #   BENCH_FLOOR=1       include the latency floor (floor_fwd.c: idle pings only)
-#   BENCH_PATHS=1       also run paths.sh (ICE direct and TURN relay)
+#   BENCH_PATHS=1       also run paths.sh (ICE direct, TURN relay against coturn's
+#                       own ceiling, time to first ping after join)
 #   BENCH_PEERS=250     static peers for the memory figure
 #   BENCH_OUT=build/bench  where the raw results (TSV) are kept
 # Namespaces are tt-bench-*; everything is removed on exit.

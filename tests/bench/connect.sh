@@ -2,28 +2,29 @@
 # How long two friends take to connect: both daemons (already members of
 # one network) start at once; time until the first ping reply through the
 # tunnel, per NAT topology, median of N runs. Also the signaling one node
-# sends to connect to one peer. Usage: connect.sh [RUNS] [TOPOLOGY...]
+# sends to connect to one peer, and the time to first ping after the join
+# that made them members (lib_join.sh, as in paths.sh).
+# Usage: connect.sh [RUNS] [TOPOLOGY...]
 set -u
 . "$(dirname "$0")/../netns/lib.sh"
 t_init connect
 . "$(dirname "$0")/../netns/natlab.sh"
 . "$(dirname "$0")/../netns/lib_tund.sh"
+. "$(dirname "$0")/lib_measure.sh"
+. "$(dirname "$0")/lib_join.sh"
 RUNS=${1:-5}; shift || true
 TOPOS=${*:-cone symmetric}
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+JOIN_NAME=friends
 now_ms() { date +%s%3N; }
 
 for topo in $TOPOS; do
-	times=() msgs=() bytes=()
+	times=() msgs=() bytes=() joins=()
 	for run in $(seq 1 "$RUNS"); do
 		rm -rf "$T_DIR/a" "$T_DIR/b"
 		lab_up "$topo"
-		tund_node a
-		tund_node b
-		invite=$(ctl a network create friends --broker "$LAB_MQTT_URL" --turn "$LAB_TURN_UDP" | tail -n 1)
-		ctl b join "$invite" >/dev/null
+		first_ping_after_join
+		joins+=("$FIRST_MS")
 		B=$(overlay_addr b)
-		wait_until 60 pings a "$B" || fail "$topo: no first connection"
 		tund_stop a; tund_stop b
 		# Both start now; the retained announces let them find each other.
 		t0=$(now_ms)
@@ -43,4 +44,6 @@ for topo in $TOPOS; do
 	printf '%s: median %s ms to first ping reply (runs: %s); a sent median %s signaling messages, %s bytes\n' \
 		"$topo" "$(printf '%s\n' "${times[@]}" | median)" "${times[*]}" \
 		"$(printf '%s\n' "${msgs[@]}" | median)" "$(printf '%s\n' "${bytes[@]}" | median)"
+	printf '%s: median %s ms from the start of tundctl join to the first ping reply (runs: %s)\n' \
+		"$topo" "$(printf '%s\n' "${joins[@]}" | median)" "${joins[*]}"
 done

@@ -1,10 +1,12 @@
 #!/bin/sh
 # Installs what `make bench` measures against (Debian packages), and nothing
-# when it is all there already. Needs root for apt-get.
+# when it is all there already: the VPNs, the tools, and for paths.sh's NAT
+# lab mosquitto, coturn (its TURN relay and the relay rows' ceiling) and
+# nftables. Needs root for apt-get.
 set -eu
 
 PKGS="iperf3 jq iproute2 iputils-ping procps wireguard-go wireguard-tools
-nebula tinc openvpn openssl linux-perf valgrind"
+nebula tinc openvpn openssl linux-perf valgrind mosquitto coturn nftables"
 
 missing=
 for p in $PKGS; do
@@ -23,7 +25,7 @@ apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
 # Debian may enable these services on install; the bench starts its own.
-for svc in openvpn tinc nebula; do
+for svc in openvpn tinc nebula mosquitto coturn; do
 	systemctl disable --now "$svc" >/dev/null 2>&1 || true
 done
 echo "bench deps: done"

@@ -8,7 +8,13 @@
 # static and direct share one lab and are interleaved; relay has its own.
 # Every daemon uses overlay MTU 1380 (the NAT-lab tests' value, which leaves
 # room for TURN's framing), so the rows compare like with like.
-# Environment: BENCH_REPS (3), BENCH_SECS (10). Namespaces tt-paths-*.
+# In the relay lab, interleaved with the relay rows: coturn's own ceiling
+# (tests/bench/turn_probe.c, two plain UDP clients through the same coturn,
+# relay -> relay like tund's pair), and tund's relay row as a share of it.
+# Then the time to first ping after join (lib_join.sh) on a LAN, through the
+# cone NATs and through the relay, each with fresh daemons.
+# Environment: BENCH_REPS (3), BENCH_SECS (10), BENCH_JOIN_REPS (5).
+# Namespaces tt-paths-*.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/../netns/lib.sh"
@@ -16,16 +22,22 @@ t_init paths
 . "$HERE/../netns/natlab.sh"
 . "$HERE/../netns/lib_tund.sh"
 . "$HERE/lib_measure.sh"
+. "$HERE/lib_join.sh"
 LAB_TAG=paths
 REPS=${BENCH_REPS:-3}
 SECS=${BENCH_SECS:-10}
+JOIN_N=${BENCH_JOIN_REPS:-5}
 STATIC_PORT=51830
+# TCP payload per packet at overlay MTU 1380 (IPv4, TCP with timestamps).
+TCP_PAYLOAD=1328
 
 [ "$(id -u)" = 0 ] || fail "needs root (namespaces, TUN devices)"
-env -u CFLAGS make -s -C "$TOP" B=build/bench-opt build/bench-opt/tund build/bench-opt/tundctl ||
-	fail "build failed"
+env -u CFLAGS make -s -C "$TOP" B=build/bench-opt build/bench-opt/tund build/bench-opt/tundctl \
+	build/bench-opt/turn_probe || fail "build failed"
 TUND=$TOP/build/bench-opt/tund TUNDCTL=$TOP/build/bench-opt/tundctl
+TURN_PROBE=$TOP/build/bench-opt/turn_probe
 declare -A MBIT=() RTT=()
+CEIL_RTT="" CEIL_PPS="" CEIL_MBIT=""
 
 # static_node HOST INDEX: a second daemon on HOST (device tts, 10.66.0.INDEX/24,
 # UDP $STATIC_PORT); its peer is added by static_peer. It forwards no
@@ -78,6 +90,41 @@ measure() {
 	t_log "$1: $mbit Mbit/s"
 }
 
+# ceiling_shape: from tund's relayed pair (a's candidate -> b's), the shape
+# of coturn's ceiling: each end a TURN client (its candidate is a relay)
+# or plain UDP to the other's relayed address (a prflx/srflx candidate).
+ceiling_shape() {
+	local c
+	c=$(peer_field a "$KB" candidates)
+	CEIL_A=plain CEIL_B=plain
+	[[ $c == relay→* ]] && CEIL_A=turn
+	[[ $c == *→relay ]] && CEIL_B=turn
+	[ "$CEIL_A$CEIL_B" != plainplain ] || fail "the relayed pair $c uses no relay"
+	CEIL_SHAPE=$c
+}
+
+# ceiling REP: coturn's own ceiling, one round of turn_probe (a sends, b
+# echoes) in tund's pair's shape: idle round trip, datagrams and payload
+# Mbit/s delivered.
+ceiling() {
+	local d=$T_DIR/probe$1 out echo_pid res pa=turn pb=turn
+	mkdir -p "$d"
+	[ "$CEIL_A" = turn ] || pb=plain:$(lab_wan a)
+	[ "$CEIL_B" = turn ] || pa=plain:$(lab_wan b)
+	lab_bg b "$d/echo.out" "$TURN_PROBE" "$LAB_SRV:3478" "$LAB_TURN_USER" "$LAB_TURN_PASS" \
+		"$d" b a echo "$SECS" "$CEIL_B" "$pb"
+	echo_pid=$LAB_PID
+	out=$(lab_exec a "$TURN_PROBE" "$LAB_SRV:3478" "$LAB_TURN_USER" "$LAB_TURN_PASS" \
+		"$d" a b send "$SECS" "$CEIL_A" "$pa" 2>&1)
+	wait "$echo_pid"
+	t_untrack "$echo_pid"
+	res=$(cat "$d/echo.out")
+	t_log "coturn ceiling ($CEIL_A→$CEIL_B): $out; $res"
+	CEIL_RTT+="$(sed -n 's/.*rtt_ms=\([0-9.]*\).*/\1/p' <<<"$out") "
+	CEIL_PPS+="$(sed -n 's/.*pps=\([0-9.]*\).*/\1/p' <<<"$res") "
+	CEIL_MBIT+="$(sed -n 's/.*mbit=\([0-9.]*\).*/\1/p' <<<"$res") "
+}
+
 iperf_server() {
 	lab_bg b "$T_DIR/iperf3.log" iperf3 -s
 	wait_until 10 lab_exec b sh -c "ss -ltn | grep -q ':5201 '" || fail "iperf3 server"
@@ -106,6 +153,10 @@ path_is a "$KB" direct || fail "the ICE path moved to $(peer_field a "$KB" path)
 # Builds with a fast path for direct pairs say whether it carried the data.
 FAST=$(ctl b status --json | jq -c '.fast_paths // empty')
 if [ -n "$FAST" ]; then t_log "b's fast path after the direct tests: $FAST"; fi
+tund_stop a
+tund_stop b
+rm -rf "$T_DIR/a" "$T_DIR/b"
+join_reps cone "$JOIN_N"
 lab_down
 rm -rf "$T_DIR/a" "$T_DIR/b"
 
@@ -116,7 +167,21 @@ wait_until 60 pings a "$ICE_B" || fail "relayed path did not come up"
 wait_until 30 path_is a "$KB" relay || fail "path is $(peer_field a "$KB" path), want relay"
 t_log "relay: $(peer_field a "$KB" candidates), TURN over $(peer_field a "$KB" relay_transport)"
 iperf_server
-for rep in $(seq 1 "$REPS"); do measure relay "$ICE_B"; done
+ceiling_shape
+for rep in $(seq 1 "$REPS"); do
+	measure relay "$ICE_B"
+	ceiling "$rep"
+done
+path_is a "$KB" relay || fail "the relayed path moved to $(peer_field a "$KB" path) during the test"
+tund_stop a
+tund_stop b
+rm -rf "$T_DIR/a" "$T_DIR/b"
+join_reps relay "$JOIN_N"
+lab_down
+
+# --- one LAN: time to first ping only ----------------------------------------
+lab_up lan
+join_reps LAN "$JOIN_N"
 lab_down
 
 printf '\n| tund path (NAT lab, overlay MTU 1380) | TCP 1 stream Mbit/s | vs static | idle ping ms |\n|---|---:|---:|---:|\n'
@@ -129,3 +194,21 @@ for p in static direct relay; do
 done
 echo "Medians of $REPS repetitions (static and direct interleaved), iperf3 -t $SECS; static = two daemons peered by public address:port through the same cone NATs."
 if [ -n "$FAST" ]; then echo "ICE fast path on the receiving side after the direct runs: $FAST"; fi
+
+# Coturn's ceiling and tund's relayed pair, measured in turns on one lab.
+cm=$(tr ' ' '\n' <<<"$CEIL_MBIT" | median)
+cp=$(tr ' ' '\n' <<<"$CEIL_PPS" | median)
+cr=$(tr ' ' '\n' <<<"$CEIL_RTT" | median)
+rm_=$(tr ' ' '\n' <<<"${MBIT[relay]}" | median)
+rr=$(tr ' ' '\n' <<<"${RTT[relay]}" | median)
+printf '\n| relayed pair vs coturn (symmetric NATs, one coturn) | Mbit/s | packets/s | idle ping ms |\n|---|---:|---:|---:|\n'
+printf '| coturn ceiling: plain UDP, %s like tund'"'"'s pair, 1412 B | %s | %s | %s |\n' "$CEIL_SHAPE" "$cm" "$cp" \
+	"$(awk -v r="$cr" 'BEGIN { if (r == "NA") print r; else printf "%.3f", r }')"
+printf '| tund relayed pair, TCP 1 stream | %s | %s | %s |\n' "$rm_" \
+	"$(awk -v m="$rm_" -v p="$TCP_PAYLOAD" 'BEGIN { if (m == "NA") print m; else printf "%.0f", m * 1e6 / 8 / p }')" \
+	"$(awk -v r="$rr" 'BEGIN { if (r == "NA") print r; else printf "%.3f", r }')"
+printf '| tund / ceiling | – | %s | %s |\n' \
+	"$(awk -v m="$rm_" -v p="$TCP_PAYLOAD" -v c="$cp" 'BEGIN { if (m == "NA" || c == "NA" || c == 0) print "–"; else printf "%.2f×", m * 1e6 / 8 / p / c }')" \
+	"$(awk -v r="$rr" -v c="$cr" 'BEGIN { if (r == "NA" || c == "NA") print "–"; else printf "%+.3f ms", r - c }')"
+echo "Medians of $REPS repetitions, each tund relay row followed by one ceiling round. Ceiling: tests/bench/turn_probe.c on a and b through the lab's coturn in the shape of tund's pair (a relay end: a TURN client with its own allocation and a channel bound to the other end; a prflx/srflx end: plain UDP to the other's relayed address), 1412-byte datagrams (tund's at overlay MTU 1380) for $SECS s self-clocked (a window grown by one per acknowledgement, halved at a loss), Mbit/s of datagram payload delivered; idle ping: 116-byte datagrams (tund's for a 56-byte ping) 10 ms apart, median of 100. tund's packets/s: its TCP Mbit/s over $TCP_PAYLOAD payload bytes a packet. Goal (issue 21): tund ≥ 0.80× the ceiling's packets/s, idle ping ≤ ceiling + 0.05 ms."
+join_table LAN cone relay

@@ -140,6 +140,48 @@ UNIT_TEST(stun_allocate_401)
 	CHECK(tund_stun_decode(&m, b, 20));
 }
 
+/* Allocate success: XOR-RELAYED-ADDRESS 198.51.100.10:50000, XOR-MAPPED-ADDRESS
+ * 203.0.113.11:40000. */
+static const char allocate_ok[] = "010300182112a442000102030405060708090a0b"
+				  "001600080001e242e721c048"
+				  "002000080001bd52ea12d549";
+
+UNIT_TEST(stun_allocate_relayed)
+{
+	uint8_t b[256];
+	size_t n = unhex(b, sizeof(b), allocate_ok);
+	struct tund_stun_msg m;
+
+	CHECK(n == 44);
+	CHECK(tund_stun_decode(&m, b, n));
+	CHECK(m.type == TUND_STUN_ALLOCATE_SUCCESS);
+	CHECK(m.has_relayed && addr_is(&m.relayed, "198.51.100.10", 50000));
+	CHECK(m.has_mapped && addr_is(&m.mapped, "203.0.113.11", 40000));
+	/* A relayed address of the wrong length is malformed. */
+	b[23] = 0x07;
+	CHECK(!tund_stun_decode(&m, b, n));
+}
+
+/* Data indication: XOR-PEER-ADDRESS 203.0.113.11:40000, DATA "tund". */
+static const char data_ind[] = "001700142112a442000102030405060708090a0b"
+			       "001200080001bd52ea12d549"
+			       "0013000474756e64";
+
+UNIT_TEST(stun_data_indication_peer)
+{
+	uint8_t b[256];
+	size_t n = unhex(b, sizeof(b), data_ind);
+	struct tund_stun_msg m;
+
+	CHECK(n == 40);
+	CHECK(tund_stun_decode(&m, b, n));
+	CHECK(m.type == TUND_STUN_DATA_INDICATION);
+	CHECK(m.has_peer && addr_is(&m.peer, "203.0.113.11", 40000));
+	CHECK(!m.has_relayed && !m.has_mapped && !m.has_error);
+	b[25] = 0x03; /* family 3 */
+	CHECK(!tund_stun_decode(&m, b, n));
+}
+
 /* Binding success with MAPPED-ADDRESS only (no XOR), OTHER-ADDRESS and
  * RESPONSE-ORIGIN, as an RFC 5780 server answers. */
 static const char rfc5780_resp[] = "010100242112a442000102030405060708090a0b"

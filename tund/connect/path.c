@@ -21,11 +21,13 @@ enum {
 	 * given up and, by the controlling side, tried again. */
 	CONNECT_TIMEOUT_S = 20,
 	MAX_CANDIDATES = 16,
-	/* After a new path is used, the handshake is sent once more if no
-	 * session came of the first: the peer may not have been able to send
-	 * its answer yet (its side of the pair not selected), and WireGuard
-	 * itself would only retry after 5 s. */
-	HANDSHAKE_NUDGE_MS = 1000,
+	/* After a new path is used, the handshake is sent again while no
+	 * session came of it, 100, 200, 400 and 800 ms later: the peer may not
+	 * have been able to send its answer yet (its side of the pair not
+	 * selected), and WireGuard itself would only retry after 5 s. A nudge
+	 * once a session exists on the path sends nothing and ends them. */
+	HANDSHAKE_NUDGE_MS = 100,
+	HANDSHAKE_NUDGES = 4,
 	/* Sessions we offered that have not connected yet. Starting all of a
 	 * big network's at once starves every one of them (checks time out,
 	 * are retried, and the retries starve the next ones); the rest wait. */
@@ -47,6 +49,7 @@ struct session {
 	GPtrArray *local; /* candidate lines, for manual blobs */
 	guint connect_timer;
 	guint nudge_timer;
+	unsigned nudges; /* sent since the path was used */
 	guint destroy_id; /* dropped: destroyed from this idle source */
 	/* Router port mapping of the host candidate (portmap.h). */
 	unsigned map_id;
@@ -383,8 +386,10 @@ static void use_session(struct tund_path *path, struct session *s)
 	if (!path->d->dp || lan_wins(path))
 		return;
 	tund_dataplane_peer_use_path(path->d->dp, path->peer, s->path_id);
-	if (!s->nudge_timer)
+	if (!s->nudge_timer) {
+		s->nudges = 0;
 		s->nudge_timer = tund_loop_timeout_add(HANDSHAKE_NUDGE_MS, nudge_fire, s);
+	}
 }
 
 static gboolean nudge_fire(gpointer data)
@@ -394,8 +399,10 @@ static gboolean nudge_fire(gpointer data)
 
 	s->nudge_timer = 0;
 	/* A no-op once a session exists on this path. */
-	if (s == path->active && path->d->dp && !lan_wins(path))
-		tund_dataplane_peer_use_path(path->d->dp, path->peer, s->path_id);
+	if (s == path->active && path->d->dp && !lan_wins(path) &&
+	    tund_dataplane_peer_use_path(path->d->dp, path->peer, s->path_id) &&
+	    ++s->nudges < HANDSHAKE_NUDGES)
+		s->nudge_timer = tund_loop_timeout_add(HANDSHAKE_NUDGE_MS << s->nudges, nudge_fire, s);
 	return G_SOURCE_REMOVE;
 }
 

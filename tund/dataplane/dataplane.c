@@ -851,7 +851,7 @@ void tund_dataplane_path_unregister(struct tund_dataplane *dp, uint32_t id)
 	pthread_rwlock_unlock(&dp->paths_lock);
 }
 
-void tund_dataplane_peer_use_path(struct tund_dataplane *dp, struct tund_peer *p, uint32_t id)
+bool tund_dataplane_peer_use_path(struct tund_dataplane *dp, struct tund_peer *p, uint32_t id)
 {
 	struct tund_wg_endpoint ep;
 	struct tund_wg_clock now;
@@ -859,17 +859,18 @@ void tund_dataplane_peer_use_path(struct tund_dataplane *dp, struct tund_peer *p
 	struct tund_wg_peer_stats st;
 
 	if (!p->wg_peer)
-		return;
+		return false;
 	path_endpoint(id, &ep);
 	/* libnice may select a pair more than once: only a new path needs a
 	 * new handshake or keepalive. */
 	tund_wg_peer_get_stats(dp->wg, p->wg_peer, &st);
 	if (st.endpoint.addr_len == ep.addr_len && !memcmp(st.endpoint.addr, ep.addr, ep.addr_len) &&
 	    st.has_session)
-		return;
+		return false;
 	tund_wg_peer_set_endpoint(dp->wg, p->wg_peer, &ep);
 	tund_dataplane_now(&now);
 	tund_wg_peer_connect(dp->wg, p->wg_peer, &now);
+	return true;
 }
 
 void tund_dataplane_path_receive(struct tund_dataplane *dp, uint32_t id, uint8_t *buf,
