@@ -211,6 +211,8 @@ static void format_addr(const NiceAddress *a, char *out, size_t len)
 		snprintf(out, len, "%s:%u", ip, nice_address_get_port(a));
 }
 
+G_STATIC_ASSERT(sizeof(((struct tund_ice_pair *)0)->local_base) >= NICE_ADDRESS_STRING_LEN);
+
 static void fill_pair(struct tund_ice *ice, const NiceCandidate *l, const NiceCandidate *r,
 		      struct tund_ice_pair *out)
 {
@@ -225,6 +227,8 @@ static void fill_pair(struct tund_ice *ice, const NiceCandidate *l, const NiceCa
 		snprintf(out->remote_type, sizeof(out->remote_type), "mapped");
 	format_addr(&l->addr, out->local_addr, sizeof(out->local_addr));
 	format_addr(&r->addr, out->remote_addr, sizeof(out->remote_addr));
+	nice_address_to_string(nice_address_is_valid(&l->base_addr) ? &l->base_addr : &l->addr,
+			       out->local_base);
 	snprintf(out->transport, sizeof(out->transport), "udp");
 	if (l->type == NICE_CANDIDATE_TYPE_RELAYED) {
 		unsigned idx = (l->priority >> 14) & 7; /* (local pref >> 6) & 7 */

@@ -70,6 +70,10 @@ struct tund_ice_pair {
 	char remote_type[8];
 	char local_addr[64];  /* "ip:port", IPv6 as "[ip]:port" */
 	char remote_addr[64];
+	/* Our address under the local candidate, no port: the host address
+	 * behind a srflx or prflx candidate, the local base of the TURN
+	 * allocation behind a relay one. The path needs it while it is ours. */
+	char local_base[46];
 	char transport[4];    /* "udp", or "tcp" when the local side is a
 	                       * relay reached over TURN-TCP */
 };

@@ -426,9 +426,9 @@ static void on_pair_selected(void *ctx, const struct tund_ice_pair *pair)
 	s->has_pair = true;
 	if (path->d->dp)
 		update_fast_path(path->d->dp, s);
-	log_info("peer %s: path %s (%s -> %s, %s -> %s)", peer_label(path->peer),
+	log_info("peer %s: path %s (%s -> %s, %s -> %s, from %s)", peer_label(path->peer),
 		 pair->relayed ? "relay" : "direct", local_label(s), pair->remote_type,
-		 pair->local_addr, pair->remote_addr);
+		 pair->local_addr, pair->remote_addr, pair->local_base);
 	if (s == path->probe && path->controlling) {
 		if (pair->relayed) {
 			/* No better than what we have: keep the active one. */
@@ -758,28 +758,58 @@ void tund_path_kick(struct tund_path *path)
 	tund_path_start(path);
 }
 
-void tund_path_underlay_changed(struct tund_path *path, bool removed)
+/* Only addresses came: a working path is left alone, a dead one gets its
+ * first chance with them. */
+static void underlay_added(struct tund_path *path)
+{
+	struct tund_signal restart = { .type = TUND_SIGNAL_RESTART };
+
+	if (tund_path_kind(path))
+		return;
+	if (path->controlling)
+		tund_path_kick(path);
+	else
+		path->send(path->d, path->peer, &restart);
+}
+
+/* An address loss leaves the active session working if it is connected and
+ * its local base (the host address, or the TURN allocation's base) is still
+ * ours. A probe (relayed path looking for a direct one) is left running too:
+ * checks from the lost address fail, the others go on. */
+static bool keeps_working(struct tund_path *path, const struct tund_addrwatch_change *ch)
+{
+	struct session *s = path->active;
+
+	if (!s || !s->connected || !s->has_pair || tund_addrwatch_gone(ch, s->pair.local_base))
+		return false;
+	log_info("peer %s: our addresses changed; the path from %s is not affected",
+		 peer_label(path->peer), s->pair.local_base);
+	return true;
+}
+
+void tund_path_underlay_changed(struct tund_path *path, const struct tund_addrwatch_change *ch)
 {
 	struct tund_signal restart = { .type = TUND_SIGNAL_RESTART };
 
 	if (path->manual_done)
 		return; /* waiting for a blob: nothing to renegotiate with */
-	if (!removed) {
-		/* A new address cannot hurt a working path, but may give a dead
-		 * one its first chance. */
-		if (tund_path_kind(path))
-			return;
-		if (path->controlling)
-			tund_path_kick(path);
-		else
-			path->send(path->d, path->peer, &restart);
+	if (!ch->removed) {
+		underlay_added(path);
 		return;
 	}
-	/* An address went away. libnice keeps sending from its old sockets
-	 * and would only give up when consent is lost (10 s): start afresh
+	if (keeps_working(path, ch))
+		return;
+	/* The path's own address went away (or it had none working): libnice
+	 * would keep sending from the dead socket until consent is lost (10 s),
+	 * and no old session is left to carry traffic meanwhile: start afresh
 	 * with the addresses we have now. The peer drops its side (BYE). */
 	snprintf(path->last_error, sizeof(path->last_error), "underlay address changed");
-	log_info("peer %s: our addresses changed; negotiating a new path", peer_label(path->peer));
+	if (path->active && path->active->has_pair)
+		log_info("peer %s: our address %s went away; negotiating a new path",
+			 peer_label(path->peer), path->active->pair.local_base);
+	else
+		log_info("peer %s: our addresses changed; negotiating a new path",
+			 peer_label(path->peer));
 	session_drop(path, path->probe, true);
 	session_drop(path, path->active, true);
 	if (path->retry_timer) {
