@@ -142,7 +142,9 @@ static gboolean destroy_idle(gpointer data)
 /* Sessions die outside libnice's callbacks: a callback may be on the stack. */
 static void session_drop(struct tund_path *path, struct session *s, bool tell_peer)
 {
-	if (!s)
+	/* Dropped already: a gathering that fails drops it from the FAILED
+	 * callback, and its caller again. */
+	if (!s || s->destroy_id)
 		return;
 	starting_done(s);
 	if (path->active == s)
