@@ -784,7 +784,7 @@ static bool keeps_working(struct tund_path *path, const struct tund_addrwatch_ch
 
 	if (!s || !s->connected || !s->has_pair || tund_addrwatch_gone(ch, s->pair.local_base))
 		return false;
-	log_info("peer %s: our addresses changed; the path from %s is not affected",
+	log_debug("peer %s: our addresses changed; the path from %s is not affected",
 		 peer_label(path->peer), s->pair.local_base);
 	return true;
 }
