@@ -317,3 +317,46 @@ UNIT_TEST(path_underlay_loss_renews_only_a_path_that_used_it)
 	drain();
 	fx_netns_leave(ns);
 }
+
+/* Its address stays but the kernel now routes the pair another way (here a
+ * rule moves 192.0.2.1's traffic off lo): the path is renewed too, as its
+ * datagrams would leave by a way the peer does not know. */
+UNIT_TEST(path_underlay_loss_renews_a_path_whose_way_out_moved)
+{
+	const struct tund_addrwatch_change other = { .removed = true, .n_removed = 1,
+						     .removed_ip = { "198.51.100.7" } };
+	struct side a, b;
+	int ns = fx_netns_enter();
+
+	CHECK(ns >= 0);
+	if (ns < 0)
+		return;
+	CHECK(system("ip link set lo up && ip addr add 192.0.2.1/32 dev lo && "
+		     "ip link add tt-p0 type veth peer name tt-p1 && ip link set tt-p0 up && "
+		     "ip link set tt-p1 up") == 0);
+	side_init_on(&a, true, "192.0.2.1");
+	side_init_on(&b, false, "192.0.2.1");
+	sides[0] = &a;
+	sides[1] = &b;
+	tund_path_start(a.path);
+	CHECK(run_until(&a, &b, both_direct, 15));
+	/* The same way out: kept. */
+	tund_path_underlay_changed(a.path, &other);
+	CHECK(a.sent[TUND_SIGNAL_OFFER] == 1 && a.sent[TUND_SIGNAL_BYE] == 0);
+
+	CHECK(system("ip rule del pref 0 lookup local && ip rule add pref 100 lookup local && "
+		     "ip route add 192.0.2.1/32 dev tt-p0 table 7 && "
+		     "ip rule add pref 10 from 192.0.2.1 lookup 7") == 0);
+	tund_path_underlay_changed(a.path, &other);
+	CHECK(a.sent[TUND_SIGNAL_BYE] == 1 && a.sent[TUND_SIGNAL_OFFER] == 2);
+	CHECK(described(a.path, "last_error", "underlay address changed"));
+	/* The old way back: the new session connects. */
+	CHECK(system("ip rule del pref 10") == 0);
+	CHECK(run_until(&a, &b, both_direct, 20));
+
+	side_clear(&a);
+	side_clear(&b);
+	sides[0] = sides[1] = NULL;
+	drain();
+	fx_netns_leave(ns);
+}

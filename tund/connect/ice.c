@@ -741,6 +741,31 @@ int tund_ice_host_candidate(struct tund_ice *ice, char ip[46], uint16_t *port)
 	return ret;
 }
 
+int tund_ice_first_hop(struct tund_ice *ice, struct sockaddr_storage *src,
+		       struct sockaddr_storage *dst)
+{
+	NiceCandidate *l, *r;
+	NiceAddress server;
+
+	if (ice->dead ||
+	    !nice_agent_get_selected_pair(ice->agent, ice->stream, COMPONENT, &l, &r))
+		return -ENOENT;
+	memset(src, 0, sizeof(*src));
+	memset(dst, 0, sizeof(*dst));
+	nice_address_copy_to_sockaddr(nice_address_is_valid(&l->base_addr) ? &l->base_addr :
+									      &l->addr,
+				      (struct sockaddr *)src);
+	/* On the selected pair's own pointer only: copies lose the TURN server
+	 * in libnice 0.1.21 (shared/notes/libnice.md). */
+	if (l->type == NICE_CANDIDATE_TYPE_RELAYED) {
+		nice_candidate_relay_address(l, &server);
+		nice_address_copy_to_sockaddr(&server, (struct sockaddr *)dst);
+	} else {
+		nice_address_copy_to_sockaddr(&r->addr, (struct sockaddr *)dst);
+	}
+	return src->ss_family == dst->ss_family ? 0 : -ENOENT;
+}
+
 enum tund_ice_state tund_ice_state(struct tund_ice *ice)
 {
 	return ice->state;

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include "tund/connect/path.h"
 
+#include <netinet/in.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "netlink/route.h"
 #include "tund/connect/portmap.h"
 #include "tund/daemon/state.h"
 #include "tund/dataplane/dataplane.h"
@@ -44,6 +46,10 @@ struct session {
 	bool has_pair;
 	bool starting; /* counted in n_starting */
 	struct tund_ice_pair pair;
+	/* The kernel's way out for the pair when it was selected; an address
+	 * loss that moves it ends the path (hop_known false: not checked). */
+	struct tund_route_hop hop;
+	bool hop_known;
 	GPtrArray *local; /* candidate lines, for manual blobs */
 	guint connect_timer;
 	guint nudge_timer;
@@ -417,6 +423,21 @@ static void update_fast_path(struct tund_dataplane *dp, struct session *s)
 	tund_dataplane_path_update(dp, s->path_id, fd, (struct sockaddr *)&remote, remote_len);
 }
 
+/* The kernel's way out now for the session's selected pair. 0 or -errno. */
+static int route_now(struct session *s, struct tund_route_hop *hop)
+{
+	struct sockaddr_storage src, dst;
+	int ret = tund_ice_first_hop(s->ice, &src, &dst);
+
+	if (ret)
+		return ret;
+	if (src.ss_family == AF_INET)
+		return tund_route_get(AF_INET, &((struct sockaddr_in *)&src)->sin_addr,
+				      &((struct sockaddr_in *)&dst)->sin_addr, hop);
+	return tund_route_get(AF_INET6, &((struct sockaddr_in6 *)&src)->sin6_addr,
+			      &((struct sockaddr_in6 *)&dst)->sin6_addr, hop);
+}
+
 static void on_pair_selected(void *ctx, const struct tund_ice_pair *pair)
 {
 	struct session *s = ctx;
@@ -426,6 +447,7 @@ static void on_pair_selected(void *ctx, const struct tund_ice_pair *pair)
 		return;
 	s->pair = *pair;
 	s->has_pair = true;
+	s->hop_known = route_now(s, &s->hop) == 0;
 	if (path->d->dp)
 		update_fast_path(path->d->dp, s);
 	log_info("peer %s: path %s (%s -> %s, %s -> %s, from %s)", peer_label(path->peer),
@@ -774,24 +796,39 @@ static void underlay_added(struct tund_path *path)
 		path->send(path->d, path->peer, &restart);
 }
 
-/* An address loss leaves the active session working if it is connected and
- * its local base (the host address, or the TURN allocation's base) is still
- * ours. A probe (relayed path looking for a direct one) is left running too:
- * checks from the lost address fail, the others go on. */
-static bool keeps_working(struct tund_path *path, const struct tund_addrwatch_change *ch)
+/* Why an address loss ends the active session, or NULL: it keeps working if
+ * it is connected, its local base (the host address, or the TURN
+ * allocation's base) is still ours and the kernel still routes its datagrams
+ * the way it did when the pair was chosen. A probe (relayed path looking for
+ * a direct one) is left running: checks from a lost address fail, the
+ * others go on. */
+static const char *ends_session(struct tund_path *path, const struct tund_addrwatch_change *ch,
+				char *buf, size_t len)
 {
 	struct session *s = path->active;
+	struct tund_route_hop now;
 
-	if (!s || !s->connected || !s->has_pair || tund_addrwatch_gone(ch, s->pair.local_base))
-		return false;
+	if (!s || !s->connected || !s->has_pair)
+		return "no working path";
+	if (tund_addrwatch_gone(ch, s->pair.local_base)) {
+		snprintf(buf, len, "its address %s went away", s->pair.local_base);
+		return buf;
+	}
+	if (s->hop_known && (route_now(s, &now) != 0 || now.oif != s->hop.oif ||
+			     memcmp(now.gateway, s->hop.gateway, sizeof(now.gateway)))) {
+		snprintf(buf, len, "its way out from %s moved", s->pair.local_base);
+		return buf;
+	}
 	log_debug("peer %s: our addresses changed; the path from %s is not affected",
-		 peer_label(path->peer), s->pair.local_base);
-	return true;
+		  peer_label(path->peer), s->pair.local_base);
+	return NULL;
 }
 
 void tund_path_underlay_changed(struct tund_path *path, const struct tund_addrwatch_change *ch)
 {
 	struct tund_signal restart = { .type = TUND_SIGNAL_RESTART };
+	char buf[96];
+	const char *why;
 
 	if (path->manual_done)
 		return; /* waiting for a blob: nothing to renegotiate with */
@@ -799,19 +836,15 @@ void tund_path_underlay_changed(struct tund_path *path, const struct tund_addrwa
 		underlay_added(path);
 		return;
 	}
-	if (keeps_working(path, ch))
+	if (!(why = ends_session(path, ch, buf, sizeof(buf))))
 		return;
-	/* The path's own address went away (or it had none working): libnice
-	 * would keep sending from the dead socket until consent is lost (10 s),
-	 * and no old session is left to carry traffic meanwhile: start afresh
-	 * with the addresses we have now. The peer drops its side (BYE). */
+	/* The old session cannot work any more (or never did), so there is
+	 * nothing to make the new one before: libnice would keep sending from
+	 * the dead socket until consent is lost (10 s). Start afresh with the
+	 * addresses we have now. The peer drops its side (BYE). */
 	snprintf(path->last_error, sizeof(path->last_error), "underlay address changed");
-	if (path->active && path->active->has_pair)
-		log_info("peer %s: our address %s went away; negotiating a new path",
-			 peer_label(path->peer), path->active->pair.local_base);
-	else
-		log_info("peer %s: our addresses changed; negotiating a new path",
-			 peer_label(path->peer));
+	log_info("peer %s: our addresses changed (%s); negotiating a new path",
+		 peer_label(path->peer), why);
 	session_drop(path, path->probe, true);
 	session_drop(path, path->active, true);
 	if (path->retry_timer) {
