@@ -52,13 +52,13 @@ kb_before=$(peer_field a "$KB" local_addr) kc_before=$(peer_field a "$KC" local_
 # c is now reachable from 10.1.0.10 as well: the way back once 10.4.0.10 goes.
 lab_exec r1 nft delete table ip tt_mbb || fail "unsteering r1"
 
-N=250 # 25 s at 0.1 s
-lab_bg a "$T_DIR/ping-b.txt" ping -n -D -i 0.1 -W 2 -c $N "$B"
+N=400 # 40 s at 0.1 s: b's kept path lives past ICE consent's 30 s
+lab_bg a "$T_DIR/ping-b.log" ping -n -D -i 0.1 -W 2 -c $N "$B"
 pb=$LAB_PID
-lab_bg a "$T_DIR/ping-c.txt" ping -n -D -i 0.1 -W 2 -c $N "$C"
+lab_bg a "$T_DIR/ping-c.log" ping -n -D -i 0.1 -W 2 -c $N "$C"
 pc=$LAB_PID
 replies() { grep -c 'bytes from' "$1" 2>/dev/null; }
-wait_until 20 eval '[ "$(replies "$T_DIR/ping-b.txt")" -ge 30 ] && [ "$(replies "$T_DIR/ping-c.txt")" -ge 30 ]' ||
+wait_until 20 eval '[ "$(replies "$T_DIR/ping-b.log")" -ge 30 ] && [ "$(replies "$T_DIR/ping-c.log")" -ge 30 ]' ||
 	fail "the pings did not start"
 lab_exec a ip addr del 10.4.0.10/24 dev eth1 || fail "removing a's second address"
 wait_until 60 eval "! pid_running $pb && ! pid_running $pc" || fail "the pings did not end"
@@ -71,17 +71,17 @@ silence() {
 	awk '/bytes from/ { t = substr($1, 2, length($1) - 2) + 0; if (p && t - p > m) m = t - p; p = t }
 		END { printf "%.1f", m }' "$1"
 }
-got_b=$(replies "$T_DIR/ping-b.txt") got_c=$(replies "$T_DIR/ping-c.txt")
-[ "$(sent "$T_DIR/ping-b.txt")" = $N ] && [ "$got_b" = $N ] ||
-	fail "the ping to b (its path never used 10.4.0.10) lost $((N - got_b)) of $N across the change (silent $(silence "$T_DIR/ping-b.txt") s)"
-gap_c=$(silence "$T_DIR/ping-c.txt")
+got_b=$(replies "$T_DIR/ping-b.log") got_c=$(replies "$T_DIR/ping-c.log")
+[ "$(sent "$T_DIR/ping-b.log")" = $N ] && [ "$got_b" = $N ] ||
+	fail "the ping to b (its path never used 10.4.0.10) lost $((N - got_b)) of $N across the change (silent $(silence "$T_DIR/ping-b.log") s)"
+gap_c=$(silence "$T_DIR/ping-c.log")
 [ "$got_c" -gt 30 ] && awk -v t="$gap_c" 'BEGIN { exit !(t <= 10) }' ||
 	fail "c's ping was silent $gap_c s ($got_c of $N answered), want <= 10 s (path $(peer_field a "$KC" path), error $(peer_field a "$KC" last_error))"
 # The last pings were answered: c is back, not just briefly.
-tail -n 12 "$T_DIR/ping-c.txt" | grep -q 'bytes from' || fail "no reply from c at the end"
+tail -n 12 "$T_DIR/ping-c.log" | grep -q 'bytes from' || fail "no reply from c at the end"
 kb_after=$(peer_field a "$KB" local_addr) kc_after=$(peer_field a "$KC" local_addr)
 [ "$kb_after" = "$kb_before" ] || fail "a's path to b moved ($kb_before -> $kb_after)"
 [ -n "$kc_after" ] && [ "$kc_after" != "$kc_before" ] || fail "a's path to c did not move ($kc_after)"
 printf 'a lost 10.4.0.10: b answered %s/%s (longest silence %s s, path %s kept); c answered %s/%s, silent %s s at most, path %s -> %s\n' \
-	"$got_b" "$N" "$(silence "$T_DIR/ping-b.txt")" "$kb_before" "$got_c" "$N" "$gap_c" "$kc_before" "$kc_after"
+	"$got_b" "$N" "$(silence "$T_DIR/ping-b.log")" "$kb_before" "$got_c" "$N" "$gap_c" "$kc_before" "$kc_after"
 echo "PASS nat_mbb"

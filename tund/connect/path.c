@@ -478,6 +478,19 @@ static void on_pair_selected(void *ctx, const struct tund_ice_pair *pair)
 	}
 }
 
+/* The active session is gone: the probe takes its place and, if it has a
+ * pair already, carries the traffic at once (the data plane would otherwise
+ * keep sending on the gone session until WireGuard heard from the new one). */
+static void promote_probe(struct tund_path *path)
+{
+	if (!path->probe)
+		return;
+	path->active = path->probe;
+	path->probe = NULL;
+	if (path->active->connected && path->active->has_pair)
+		use_session(path, path->active);
+}
+
 static void on_state(void *ctx, enum tund_ice_state st, const char *reason)
 {
 	struct session *s = ctx;
@@ -503,10 +516,8 @@ static void on_state(void *ctx, enum tund_ice_state st, const char *reason)
 	log_warn("peer %s: %s", peer_label(path->peer), path->last_error);
 	bool was_active = s == path->active;
 	session_drop(path, s, false);
-	if (was_active && path->probe) {
-		path->active = path->probe;
-		path->probe = NULL;
-	}
+	if (was_active)
+		promote_probe(path);
 	if (path->controlling) {
 		if (was_active)
 			schedule(path, &path->retry_timer, &path->retry_s, RETRY_MIN_S, RETRY_MAX_S,
@@ -710,10 +721,8 @@ void tund_path_on_signal(struct tund_path *path, const struct tund_signal *m)
 			break;
 		bool was_active = s == path->active;
 		session_drop(path, s, false);
-		if (was_active && path->probe) {
-			path->active = path->probe;
-			path->probe = NULL;
-		}
+		if (was_active)
+			promote_probe(path);
 		break;
 	default:
 		break;
