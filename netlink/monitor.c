@@ -18,6 +18,31 @@ struct dispatch {
 	void *ctx;
 };
 
+/* The address an RTM_NEWADDR/DELADDR names: for IPv4 IFA_LOCAL (IFA_ADDRESS
+ * is the far end on a point-to-point link), for IPv6 IFA_ADDRESS. Attributes
+ * of the wrong size are left out. */
+static void addr_of(const struct nlmsghdr *nlh, const struct ifaddrmsg *ifa,
+		    struct tund_nl_event *ev)
+{
+	const size_t want = ifa->ifa_family == AF_INET ? 4 : ifa->ifa_family == AF_INET6 ? 16 : 0;
+	const struct nlattr *attr;
+
+	if (!want)
+		return;
+	mnl_attr_for_each(attr, nlh, sizeof(*ifa)) {
+		uint16_t type = mnl_attr_get_type(attr);
+
+		if (mnl_attr_get_payload_len(attr) != want ||
+		    (type != IFA_LOCAL && type != IFA_ADDRESS))
+			continue;
+		/* IFA_LOCAL wins over IFA_ADDRESS for IPv4, whatever the order. */
+		if (type == IFA_ADDRESS && ev->addr_len && ifa->ifa_family == AF_INET)
+			continue;
+		memcpy(ev->addr, mnl_attr_get_payload(attr), want);
+		ev->addr_len = (unsigned)want;
+	}
+}
+
 /* One message, its length already checked against the datagram. */
 static void on_msg(const struct nlmsghdr *nlh, const struct dispatch *d)
 {
@@ -36,6 +61,7 @@ static void on_msg(const struct nlmsghdr *nlh, const struct dispatch *d)
 		ev.family = ifa->ifa_family;
 		ev.scope = ifa->ifa_scope;
 		ev.flags = ifa->ifa_flags;
+		addr_of(nlh, ifa, &ev);
 		break;
 	}
 	case RTM_NEWLINK:

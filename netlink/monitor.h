@@ -28,6 +28,10 @@ struct tund_nl_event {
 	int family;          /* addresses: AF_INET or AF_INET6 */
 	unsigned char scope; /* addresses: RT_SCOPE_* */
 	unsigned flags;      /* addresses: IFA_F_*; links: IFF_* */
+	/* addresses: the address itself (IFA_LOCAL for IPv4, else IFA_ADDRESS),
+	 * network order, 4 or 16 bytes; addr_len 0 if the message had none. */
+	unsigned char addr[16];
+	unsigned addr_len;
 };
 
 typedef void (*tund_nl_event_fn)(void *ctx, const struct tund_nl_event *ev);

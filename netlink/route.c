@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/rtnetlink.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #include "netlink/nl.h"
@@ -121,4 +122,53 @@ int tund_route_del_table(int ifindex, const struct tund_cidr *dst,
 			 uint32_t table)
 {
 	return route_change(RTM_DELROUTE, ifindex, dst, RTN_UNICAST, 0, table);
+}
+
+struct hop_reply {
+	struct tund_route_hop *hop;
+	size_t alen;
+};
+
+static int on_hop(const struct nlmsghdr *nlh, void *data)
+{
+	const struct hop_reply *r = data;
+	const struct nlattr *attr;
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE || nlh->nlmsg_len < mnl_nlmsg_size(sizeof(struct rtmsg)))
+		return MNL_CB_OK;
+	mnl_attr_for_each(attr, nlh, sizeof(struct rtmsg)) {
+		uint16_t type = mnl_attr_get_type(attr);
+
+		if (type == RTA_OIF && mnl_attr_get_payload_len(attr) == 4)
+			r->hop->oif = (int)mnl_attr_get_u32(attr);
+		else if (type == RTA_GATEWAY && mnl_attr_get_payload_len(attr) == r->alen)
+			memcpy(r->hop->gateway, mnl_attr_get_payload(attr), r->alen);
+	}
+	return MNL_CB_OK;
+}
+
+int tund_route_get(int family, const void *src, const void *dst, struct tund_route_hop *out)
+{
+	uint64_t buf[TUND_NL_REQSIZE / sizeof(uint64_t)];
+	struct hop_reply r = { out, family == AF_INET ? 4 : family == AF_INET6 ? 16 : 0 };
+	struct nlmsghdr *nlh;
+	struct rtmsg *rtm;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (!r.alen)
+		return -EAFNOSUPPORT;
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_GETROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = (uint8_t)family;
+	rtm->rtm_dst_len = (uint8_t)(r.alen * 8);
+	rtm->rtm_src_len = (uint8_t)(r.alen * 8);
+	mnl_attr_put(nlh, RTA_DST, r.alen, dst);
+	mnl_attr_put(nlh, RTA_SRC, r.alen, src);
+	ret = tund_nl_talk(nlh, on_hop, &r);
+	if (!ret && !out->oif)
+		ret = -ENETUNREACH; /* a reply without an interface: nowhere to go */
+	return ret;
 }

@@ -32,6 +32,16 @@ int tund_route_add_mcast6(int ifindex, const struct tund_cidr *dst,
 int tund_route_del_mcast6(int ifindex, const struct tund_cidr *dst,
 			  uint32_t metric);
 
+/* The way the kernel routes a datagram from src to dst (addresses of family
+ * AF_INET or AF_INET6, network order; rules and tables apply): its output
+ * interface and gateway (all zero when dst is on-link). 0, or -errno: e.g.
+ * -ENETUNREACH (no route), -EINVAL or -EADDRNOTAVAIL (src is not ours). */
+struct tund_route_hop {
+	int oif;
+	unsigned char gateway[16];
+};
+int tund_route_get(int family, const void *src, const void *dst, struct tund_route_hop *out);
+
 /* Builds an RTM_NEWROUTE or RTM_DELROUTE request into buf (aligned for struct
  * nlmsghdr); exposed for the unit tests. Returns 0, -EINVAL or -ENOSPC. */
 int tund_route_encode(void *buf, size_t len, uint16_t type, int ifindex,

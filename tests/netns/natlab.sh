@@ -23,6 +23,7 @@
 #   r1 WAN 203.0.113.11 LAN 10.1.0.1/24, a 10.1.0.10
 #   r2 WAN 203.0.113.22 LAN 10.2.0.1/24, b 10.2.0.10
 #   r3 WAN 203.0.113.33 LAN 10.3.0.1/24, c 10.3.0.10
+#   r4 WAN 203.0.113.44 LAN 10.4.0.1/24 (lab_uplink2 only: a client's eth1)
 # srv: mosquitto on 198.51.100.10:1883 (anonymous), coturn on both srv
 # addresses, 3478 (+3479 alternate) UDP and TCP, user tund/tundpass, realm
 # tund.lab, relay ports 49152-65535; logs $T_DIR/mosquitto.log, coturn.log.
@@ -274,6 +275,25 @@ lab_turn_stop() {
 lab_services_up() {
 	lab_broker_start
 	lab_turn_start
+}
+
+# lab_uplink2 HOST: a second uplink for client HOST: router r4 (cone, WAN
+# .44 on the routers' net, LAN 10.4.0.1/24) and HOST's eth1 at 10.4.0.10 on
+# its LAN. Only traffic from 10.4.0.10 leaves through r4 (policy routing,
+# table 4); the rest keeps HOST's first router. Call after lab_up.
+lab_uplink2() {
+	local h=$1 ns
+	ns=$(lab_ns "$h") || return 1
+	_lab_wan[r4]=${_lab_inet2%.*}.44
+	_lab_lan[r4]=10.4.0
+	_lab_router r4 cone
+	_lab_plug "$h" eth1 r4 lan "p-$h-2"
+	ip -n "$ns" addr add 10.4.0.10/24 dev eth1 || fail "natlab: $h's second address"
+	ip -n "$ns" route add 10.4.0.0/24 dev eth1 src 10.4.0.10 table 4 &&
+		ip -n "$ns" route add default via 10.4.0.1 dev eth1 table 4 &&
+		ip -n "$ns" rule add from 10.4.0.10 table 4 || fail "natlab: $h's second uplink routes"
+	wait_until 5 lab_exec "$h" ping -c1 -W1 -I 10.4.0.10 "$LAB_SRV" ||
+		fail "natlab: $h cannot reach srv through r4"
 }
 
 # ---- faults -----------------------------------------------------------------

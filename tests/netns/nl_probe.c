@@ -7,10 +7,14 @@
  *   nl_probe open NAME
  *     tries to create TUN NAME; prints "opened NAME" or "open NAME: EXXX (...)"
  *     and exits 0 or 2.
+ *   nl_probe route SRC DST
+ *     asks tund_route_get how a datagram from SRC to DST leaves; prints
+ *     "oif N gw G" (G "-" when on-link) or "route: EXXX (...)" and exits 2.
  * Any failure prints "error: what: EXXX (text)" and exits 1. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* strerrorname_np */
 #endif
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +110,31 @@ static int do_open(const char *name)
 	return 0;
 }
 
+static int do_route(const char *src, const char *dst)
+{
+	unsigned char s[16], d[16], zero[16] = { 0 };
+	int family = strchr(src, ':') ? AF_INET6 : AF_INET;
+	struct tund_route_hop hop;
+	char gw[INET6_ADDRSTRLEN];
+	int ret;
+
+	if (inet_pton(family, src, s) != 1 || inet_pton(family, dst, d) != 1) {
+		printf("error: bad address\n");
+		return 1;
+	}
+	ret = tund_route_get(family, s, d, &hop);
+	if (ret < 0) {
+		printf("route: %s (%s)\n", strerrorname_np(-ret), strerror(-ret));
+		return 2;
+	}
+	if (!memcmp(hop.gateway, zero, sizeof(zero)))
+		snprintf(gw, sizeof(gw), "-");
+	else
+		inet_ntop(family, hop.gateway, gw, sizeof(gw));
+	printf("oif %d gw %s\n", hop.oif, gw);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -113,7 +142,9 @@ int main(int argc, char **argv)
 		return do_setup(argv + 2);
 	if (argc == 3 && !strcmp(argv[1], "open"))
 		return do_open(argv[2]);
+	if (argc == 4 && !strcmp(argv[1], "route"))
+		return do_route(argv[2], argv[3]);
 	fprintf(stderr, "usage: nl_probe setup NAME MTU A4 A6 R4 R6 | "
-			"open NAME\n");
+			"open NAME | route SRC DST\n");
 	return 64;
 }

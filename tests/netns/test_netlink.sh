@@ -142,5 +142,21 @@ fi
 [ -z "$(ipn -j route show table main dev "$DEV" 2>/dev/null | jq -c '.[]?')" ] ||
 	fail "routes via $DEV left behind"
 
+# tund_route_get: the way out from an address of ours (tund/connect/path.c
+# renews a path when it moves), and an error once that address is gone.
+ipn link add tt-r0 type veth peer name tt-r1 && ipn link set tt-r0 up && ipn link set tt-r1 up &&
+	ipn addr add 10.88.0.1/24 dev tt-r0 && ipn route add 198.51.100.0/24 via 10.88.0.2 ||
+	fail "cannot set up tt-r0"
+R0=$(ipn -j link show dev tt-r0 | jq -r '.[0].ifindex')
+out=$(ip netns exec "$NS" "$PROBE" route 10.88.0.1 198.51.100.7)
+[ "$out" = "oif $R0 gw 10.88.0.2" ] || fail "route via 10.88.0.2: got '$out', want 'oif $R0 gw 10.88.0.2'"
+out=$(ip netns exec "$NS" "$PROBE" route 10.88.0.1 10.88.0.9)
+[ "$out" = "oif $R0 gw -" ] || fail "on-link route: got '$out'"
+out=$(ip netns exec "$NS" "$PROBE" route 10.88.0.1 203.0.113.9)
+[ "${out%% *}" = "route:" ] || fail "no route to 203.0.113.9: got '$out'"
+ipn addr del 10.88.0.1/24 dev tt-r0 || fail "cannot remove 10.88.0.1"
+out=$(ip netns exec "$NS" "$PROBE" route 10.88.0.1 198.51.100.7)
+[ "${out%% *}" = "route:" ] || fail "route from a removed address: got '$out'"
+
 echo "PASS: test_netlink"
 exit 0

@@ -99,3 +99,47 @@ UNIT_TEST(nl_monitor_skips_events_without_an_interface)
 	CHECK(tund_nl_monitor_parse(buf, off, collect, &s));
 	CHECK(s.n == 0);
 }
+
+/* Appends one attribute to the message at h (its length grows). */
+static void put_attr(struct nlmsghdr *h, uint16_t type, const void *data, uint16_t len)
+{
+	struct nlattr *a = (struct nlattr *)((uint8_t *)h + NLMSG_ALIGN(h->nlmsg_len));
+
+	a->nla_type = type;
+	a->nla_len = (uint16_t)(NLA_HDRLEN + len);
+	memcpy((uint8_t *)a + NLA_HDRLEN, data, len);
+	h->nlmsg_len = NLMSG_ALIGN(h->nlmsg_len) + NLA_ALIGN(a->nla_len);
+}
+
+/* The address an event names: IFA_LOCAL for IPv4 (IFA_ADDRESS is the far
+ * end of a point-to-point link), IFA_ADDRESS for IPv6; wrong sizes skipped. */
+UNIT_TEST(nl_monitor_decodes_the_address)
+{
+	uint64_t store[64] = { 0 };
+	uint8_t *buf = (uint8_t *)store;
+	struct ifaddrmsg v4 = { .ifa_family = AF_INET, .ifa_index = 2 };
+	struct ifaddrmsg v6 = { .ifa_family = AF_INET6, .ifa_index = 2 };
+	const uint8_t peer[4] = { 10, 0, 0, 2 }, local[4] = { 10, 0, 0, 1 }, odd[6] = { 0 };
+	const uint8_t a6[16] = { 0x20, 0x01, 0x0d, 0xb8, [15] = 1 };
+	struct seen s = { 0 };
+	size_t off = 0;
+	struct nlmsghdr *h;
+
+	h = put(buf, &off, RTM_DELADDR, &v4, sizeof(v4));
+	put_attr(h, IFA_ADDRESS, peer, 4);
+	put_attr(h, IFA_LOCAL, local, 4);
+	off = (size_t)((uint8_t *)h - buf) + NLMSG_ALIGN(h->nlmsg_len);
+	h = put(buf, &off, RTM_NEWADDR, &v6, sizeof(v6));
+	put_attr(h, IFA_ADDRESS, odd, sizeof(odd)); /* wrong size */
+	put_attr(h, IFA_ADDRESS, a6, 16);
+	off = (size_t)((uint8_t *)h - buf) + NLMSG_ALIGN(h->nlmsg_len);
+	h = put(buf, &off, RTM_DELADDR, &v4, sizeof(v4)); /* none at all */
+	put_attr(h, IFA_LOCAL, odd, sizeof(odd));
+	off = (size_t)((uint8_t *)h - buf) + NLMSG_ALIGN(h->nlmsg_len);
+	CHECK(tund_nl_monitor_parse(buf, off, collect, &s));
+	CHECK(s.n == 3);
+	CHECK(s.ev[0].kind == TUND_NL_ADDR_DEL && s.ev[0].addr_len == 4);
+	CHECK(!memcmp(s.ev[0].addr, local, 4));
+	CHECK(s.ev[1].addr_len == 16 && !memcmp(s.ev[1].addr, a6, 16));
+	CHECK(s.ev[2].addr_len == 0);
+}

@@ -7,6 +7,7 @@
  * only these tests (and test_control_socket.c) iterate in this binary. */
 #include <string.h>
 
+#include "tests/unit/daemon_fixture.h"
 #include "tests/unit/unit.h"
 #include "tund/daemon/daemon.h"
 #include "tund/daemon/state.h"
@@ -75,7 +76,7 @@ static bool b_has_none(struct side *a, struct side *b)
 	return tund_path_kind(b->path) == NULL;
 }
 
-static void side_init(struct side *s, struct side *other, bool controlling)
+static void side_init_on(struct side *s, bool controlling, const char *addr)
 {
 	struct tund_ice_server_config cfg;
 
@@ -84,10 +85,15 @@ static void side_init(struct side *s, struct side *other, bool controlling)
 	g_queue_init(&s->outbox);
 	s->peer = tund_peer_new();
 	s->peer->name = g_strdup(controlling ? "b" : "a");
-	(void)other;
 	memset(&cfg, 0, sizeof(cfg));
-	cfg.local_addrs[0] = "127.0.0.1";
+	cfg.local_addrs[0] = addr;
 	s->path = tund_path_new(&s->d, s->peer, &cfg, controlling, queue_signal);
+}
+
+static void side_init(struct side *s, struct side *other, bool controlling)
+{
+	(void)other;
+	side_init_on(s, controlling, "127.0.0.1");
 }
 
 static void side_clear(struct side *s)
@@ -169,22 +175,21 @@ UNIT_TEST(path_offer_answer_restart_bye)
 	tund_path_on_signal(b.path, &restart);
 	CHECK(!g_strcmp0(tund_path_kind(b.path), "direct") && b.sent[TUND_SIGNAL_ANSWER] == 1);
 
-	/* The controlled side's addresses went away: it drops its session
-	 * (bye) and asks for a new one (restart); the controlling side offers
-	 * a new session and both are connected again. */
-	uint32_t first = a.last_offer_session;
-	tund_path_underlay_changed(b.path, true);
-	CHECK(b.sent[TUND_SIGNAL_BYE] == 1 && b.sent[TUND_SIGNAL_RESTART] == 1);
-	CHECK(tund_path_kind(b.path) == NULL);
-	CHECK(described(b.path, "last_error", "underlay address changed"));
-	CHECK(run_until(&a, &b, both_direct, 15));
-	CHECK(a.sent[TUND_SIGNAL_OFFER] == 2 && a.last_offer_session != first);
-	CHECK(b.sent[TUND_SIGNAL_ANSWER] == 2);
+	/* Addresses went away, which ones unknown (events were missed), but
+	 * the path's own (127.0.0.1) is still ours: both keep their session
+	 * (test_path_underlay below has the path whose address went). */
+	const struct tund_addrwatch_change lost = { .removed = true, .unknown = true };
+	tund_path_underlay_changed(b.path, &lost);
+	tund_path_underlay_changed(a.path, &lost);
+	CHECK(b.sent[TUND_SIGNAL_BYE] == 0 && b.sent[TUND_SIGNAL_RESTART] == 0);
+	CHECK(a.sent[TUND_SIGNAL_BYE] == 0 && a.sent[TUND_SIGNAL_OFFER] == 1);
+	CHECK(!g_strcmp0(tund_path_kind(b.path), "direct"));
 
 	/* A new address (none removed) leaves a working path alone. */
-	tund_path_underlay_changed(a.path, false);
-	tund_path_underlay_changed(b.path, false);
-	CHECK(a.sent[TUND_SIGNAL_OFFER] == 2 && b.sent[TUND_SIGNAL_RESTART] == 1);
+	const struct tund_addrwatch_change added = { .removed = false };
+	tund_path_underlay_changed(a.path, &added);
+	tund_path_underlay_changed(b.path, &added);
+	CHECK(a.sent[TUND_SIGNAL_OFFER] == 1 && b.sent[TUND_SIGNAL_RESTART] == 0);
 
 	/* Bye for the active session: it is gone on the other side. */
 	struct tund_signal bye = { .type = TUND_SIGNAL_BYE, .session = a.last_offer_session };
@@ -253,4 +258,105 @@ UNIT_TEST(path_free_with_a_dropped_session_pending)
 	side_clear(&b);
 	sides[0] = sides[1] = NULL;
 	drain();
+}
+
+/* In a network namespace of its own: both sides on 192.0.2.1 (on lo), which
+ * then goes away. Losing other addresses leaves the path alone; losing its
+ * own renews it at once (bye and restart from the controlled side, a new
+ * offer from the controlling one), and it connects again once the address
+ * is back. */
+UNIT_TEST(path_underlay_loss_renews_only_a_path_that_used_it)
+{
+	const struct tund_addrwatch_change other = { .removed = true, .n_removed = 1,
+						     .removed_ip = { "198.51.100.7" } };
+	const struct tund_addrwatch_change back = { .removed = true, .n_removed = 1,
+						    .removed_ip = { "192.0.2.1" } };
+	struct side a, b;
+	int ns = fx_netns_enter();
+
+	CHECK(ns >= 0);
+	if (ns < 0)
+		return;
+	CHECK(system("ip link set lo up && ip addr add 192.0.2.1/32 dev lo") == 0);
+	side_init_on(&a, true, "192.0.2.1");
+	side_init_on(&b, false, "192.0.2.1");
+	sides[0] = &a;
+	sides[1] = &b;
+	tund_path_start(a.path);
+	CHECK(run_until(&a, &b, both_direct, 15));
+	CHECK(described(a.path, "local_addr", "192.0.2.1:"));
+
+	/* Some other address went: nothing is sent, nothing changes. */
+	tund_path_underlay_changed(a.path, &other);
+	tund_path_underlay_changed(b.path, &other);
+	/* Ours went and came back within the settle time: the socket works. */
+	tund_path_underlay_changed(b.path, &back);
+	CHECK(a.sent[TUND_SIGNAL_OFFER] == 1 && a.sent[TUND_SIGNAL_BYE] == 0);
+	CHECK(b.sent[TUND_SIGNAL_RESTART] == 0 && b.sent[TUND_SIGNAL_BYE] == 0);
+	CHECK(both_direct(&a, &b));
+
+	/* Gone for good: the controlled side drops its session at once. */
+	CHECK(system("ip addr del 192.0.2.1/32 dev lo") == 0);
+	tund_path_underlay_changed(b.path, &back);
+	CHECK(b.sent[TUND_SIGNAL_BYE] == 1 && b.sent[TUND_SIGNAL_RESTART] == 1);
+	CHECK(tund_path_kind(b.path) == NULL);
+	CHECK(described(b.path, "last_error", "underlay address changed"));
+	/* Also unknown which went: still gone. The controlling side offers anew. */
+	const struct tund_addrwatch_change unknown = { .removed = true, .unknown = true };
+	uint32_t first = a.last_offer_session;
+	tund_path_underlay_changed(a.path, &unknown);
+	CHECK(a.sent[TUND_SIGNAL_BYE] == 1 && a.sent[TUND_SIGNAL_OFFER] == 2);
+	CHECK(a.last_offer_session != first);
+	/* The address is back (a new lease): the new session connects. */
+	CHECK(system("ip addr add 192.0.2.1/32 dev lo") == 0);
+	CHECK(run_until(&a, &b, both_direct, 20));
+
+	side_clear(&a);
+	side_clear(&b);
+	sides[0] = sides[1] = NULL;
+	drain();
+	fx_netns_leave(ns);
+}
+
+/* Its address stays but the kernel now routes the pair another way (here a
+ * rule moves 192.0.2.1's traffic off lo): the path is renewed too, as its
+ * datagrams would leave by a way the peer does not know. */
+UNIT_TEST(path_underlay_loss_renews_a_path_whose_way_out_moved)
+{
+	const struct tund_addrwatch_change other = { .removed = true, .n_removed = 1,
+						     .removed_ip = { "198.51.100.7" } };
+	struct side a, b;
+	int ns = fx_netns_enter();
+
+	CHECK(ns >= 0);
+	if (ns < 0)
+		return;
+	CHECK(system("ip link set lo up && ip addr add 192.0.2.1/32 dev lo && "
+		     "ip link add tt-p0 type veth peer name tt-p1 && ip link set tt-p0 up && "
+		     "ip link set tt-p1 up") == 0);
+	side_init_on(&a, true, "192.0.2.1");
+	side_init_on(&b, false, "192.0.2.1");
+	sides[0] = &a;
+	sides[1] = &b;
+	tund_path_start(a.path);
+	CHECK(run_until(&a, &b, both_direct, 15));
+	/* The same way out: kept. */
+	tund_path_underlay_changed(a.path, &other);
+	CHECK(a.sent[TUND_SIGNAL_OFFER] == 1 && a.sent[TUND_SIGNAL_BYE] == 0);
+
+	CHECK(system("ip rule del pref 0 lookup local && ip rule add pref 100 lookup local && "
+		     "ip route add 192.0.2.1/32 dev tt-p0 table 7 && "
+		     "ip rule add pref 10 from 192.0.2.1 lookup 7") == 0);
+	tund_path_underlay_changed(a.path, &other);
+	CHECK(a.sent[TUND_SIGNAL_BYE] == 1 && a.sent[TUND_SIGNAL_OFFER] == 2);
+	CHECK(described(a.path, "last_error", "underlay address changed"));
+	/* The old way back: the new session connects. */
+	CHECK(system("ip rule del pref 10") == 0);
+	CHECK(run_until(&a, &b, both_direct, 20));
+
+	side_clear(&a);
+	side_clear(&b);
+	sides[0] = sides[1] = NULL;
+	drain();
+	fx_netns_leave(ns);
 }

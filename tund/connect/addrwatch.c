@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <glib-unix.h>
+#include <arpa/inet.h>
 #include <glib.h>
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
@@ -23,7 +24,7 @@ enum {
 struct tund_addrwatch {
 	guint timer;
 	int exclude;
-	bool removed;
+	struct tund_addrwatch_change ch; /* collected until the report */
 	tund_addrwatch_fn cb;
 	void *ctx;
 };
@@ -31,17 +32,37 @@ struct tund_addrwatch {
 static gboolean settled(gpointer data)
 {
 	struct tund_addrwatch *w = data;
-	bool removed = w->removed;
+	struct tund_addrwatch_change ch = w->ch;
 
 	w->timer = 0;
-	w->removed = false;
-	w->cb(w->ctx, removed);
+	memset(&w->ch, 0, sizeof(w->ch));
+	w->cb(w->ctx, &ch);
 	return G_SOURCE_REMOVE;
 }
 
-static void changed(struct tund_addrwatch *w, bool removed)
+/* Adds the removed address of ev (NULL: events were lost) to the report. */
+static void note_removed(struct tund_addrwatch_change *ch, const struct tund_nl_event *ev)
 {
-	w->removed |= removed;
+	char ip[INET6_ADDRSTRLEN];
+
+	ch->removed = true;
+	if (!ev || !ev->addr_len ||
+	    !inet_ntop(ev->family, ev->addr, ip, sizeof(ip))) {
+		ch->unknown = true;
+		return;
+	}
+	for (unsigned i = 0; i < ch->n_removed; i++)
+		if (!strcmp(ch->removed_ip[i], ip))
+			return;
+	if (ch->n_removed == TUND_ADDRWATCH_MAX_REMOVED) {
+		ch->unknown = true;
+		return;
+	}
+	g_strlcpy(ch->removed_ip[ch->n_removed++], ip, sizeof(ch->removed_ip[0]));
+}
+
+static void changed(struct tund_addrwatch *w)
+{
 	if (w->timer)
 		tund_loop_source_remove(w->timer);
 	w->timer = tund_loop_timeout_add(SETTLE_MS, settled, w);
@@ -52,7 +73,8 @@ static void on_event(void *ctx, const struct tund_nl_event *ev)
 	struct tund_addrwatch *w = ctx;
 
 	if (ev->kind == TUND_NL_LOST) {
-		changed(w, true); /* events were lost: assume the worst */
+		note_removed(&w->ch, NULL); /* events were lost: assume the worst */
+		changed(w);
 		return;
 	}
 	if (ev->kind != TUND_NL_ADDR_NEW && ev->kind != TUND_NL_ADDR_DEL)
@@ -65,7 +87,9 @@ static void on_event(void *ctx, const struct tund_nl_event *ev)
 	 * (consent loss catches that within about 10 s). */
 	if (ev->family == AF_INET6 && (ev->flags & IFA_F_TEMPORARY))
 		return;
-	changed(w, ev->kind == TUND_NL_ADDR_DEL);
+	if (ev->kind == TUND_NL_ADDR_DEL)
+		note_removed(&w->ch, ev);
+	changed(w);
 }
 
 int tund_addrwatch_new(int exclude_ifindex, tund_addrwatch_fn cb, void *ctx,
@@ -117,4 +141,36 @@ bool tund_addrwatch_is_local(const void *addr, unsigned len)
 	rc = bind(fd, (struct sockaddr *)&ss, len) == 0 ? 0 : errno;
 	close(fd);
 	return rc != EADDRNOTAVAIL;
+}
+
+/* ip as a socket address (port 0); its length, or 0 if it is no address. */
+static unsigned parse_ip(const char *ip, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, ip, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		return sizeof(*sin);
+	}
+	if (inet_pton(AF_INET6, ip, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		return sizeof(*sin6);
+	}
+	return 0;
+}
+
+bool tund_addrwatch_gone(const struct tund_addrwatch_change *ch, const char *ip)
+{
+	struct sockaddr_storage want, other;
+	unsigned len;
+	bool listed = ch->unknown;
+
+	if (!ch->removed || !ip || !(len = parse_ip(ip, &want)))
+		return false;
+	/* Compared as addresses: one IPv6 address has several spellings. */
+	for (unsigned i = 0; i < ch->n_removed && !listed; i++)
+		listed = parse_ip(ch->removed_ip[i], &other) == len && !memcmp(&want, &other, len);
+	return listed && !tund_addrwatch_is_local(&want, len);
 }

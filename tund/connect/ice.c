@@ -211,6 +211,8 @@ static void format_addr(const NiceAddress *a, char *out, size_t len)
 		snprintf(out, len, "%s:%u", ip, nice_address_get_port(a));
 }
 
+G_STATIC_ASSERT(sizeof(((struct tund_ice_pair *)0)->local_base) >= NICE_ADDRESS_STRING_LEN);
+
 static void fill_pair(struct tund_ice *ice, const NiceCandidate *l, const NiceCandidate *r,
 		      struct tund_ice_pair *out)
 {
@@ -225,6 +227,8 @@ static void fill_pair(struct tund_ice *ice, const NiceCandidate *l, const NiceCa
 		snprintf(out->remote_type, sizeof(out->remote_type), "mapped");
 	format_addr(&l->addr, out->local_addr, sizeof(out->local_addr));
 	format_addr(&r->addr, out->remote_addr, sizeof(out->remote_addr));
+	nice_address_to_string(nice_address_is_valid(&l->base_addr) ? &l->base_addr : &l->addr,
+			       out->local_base);
 	snprintf(out->transport, sizeof(out->transport), "udp");
 	if (l->type == NICE_CANDIDATE_TYPE_RELAYED) {
 		unsigned idx = (l->priority >> 14) & 7; /* (local pref >> 6) & 7 */
@@ -735,6 +739,31 @@ int tund_ice_host_candidate(struct tund_ice *ice, char ip[46], uint16_t *port)
 	}
 	g_slist_free_full(list, (GDestroyNotify)nice_candidate_free);
 	return ret;
+}
+
+int tund_ice_first_hop(struct tund_ice *ice, struct sockaddr_storage *src,
+		       struct sockaddr_storage *dst)
+{
+	NiceCandidate *l, *r;
+	NiceAddress server;
+
+	if (ice->dead ||
+	    !nice_agent_get_selected_pair(ice->agent, ice->stream, COMPONENT, &l, &r))
+		return -ENOENT;
+	memset(src, 0, sizeof(*src));
+	memset(dst, 0, sizeof(*dst));
+	nice_address_copy_to_sockaddr(nice_address_is_valid(&l->base_addr) ? &l->base_addr :
+									      &l->addr,
+				      (struct sockaddr *)src);
+	/* On the selected pair's own pointer only: copies lose the TURN server
+	 * in libnice 0.1.21 (shared/notes/libnice.md). */
+	if (l->type == NICE_CANDIDATE_TYPE_RELAYED) {
+		nice_candidate_relay_address(l, &server);
+		nice_address_copy_to_sockaddr(&server, (struct sockaddr *)dst);
+	} else {
+		nice_address_copy_to_sockaddr(&r->addr, (struct sockaddr *)dst);
+	}
+	return src->ss_family == dst->ss_family ? 0 : -ENOENT;
 }
 
 enum tund_ice_state tund_ice_state(struct tund_ice *ice)

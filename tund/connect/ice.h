@@ -70,6 +70,10 @@ struct tund_ice_pair {
 	char remote_type[8];
 	char local_addr[64];  /* "ip:port", IPv6 as "[ip]:port" */
 	char remote_addr[64];
+	/* Our address under the local candidate, no port: the host address
+	 * behind a srflx or prflx candidate, the local base of the TURN
+	 * allocation behind a relay one. The path needs it while it is ours. */
+	char local_base[46];
 	char transport[4];    /* "udp", or "tcp" when the local side is a
 	                       * relay reached over TURN-TCP */
 };
@@ -143,6 +147,11 @@ bool tund_ice_get_pair(struct tund_ice *ice, struct tund_ice_pair *out);
  * -ENOENT when there is no such pair. */
 int tund_ice_direct_socket(struct tund_ice *ice, struct sockaddr_storage *remote,
 			   socklen_t *remote_len);
+/* The first hop of the selected pair, as the kernel routes it: src is our
+ * local base (port 0), dst where our datagrams go (the peer's candidate, or
+ * for a local relay candidate the TURN server). 0 or -ENOENT (no pair). */
+int tund_ice_first_hop(struct tund_ice *ice, struct sockaddr_storage *src,
+		       struct sockaddr_storage *dst);
 enum tund_ice_state tund_ice_state(struct tund_ice *ice);
 /* After gathering started: the first IPv4 host candidate's address and
  * port (the socket a router's port mapping should point at). 0 or -ENOENT. */

@@ -1528,7 +1528,7 @@ static void on_message(void *ctx, const char *topic, const uint8_t *payload, siz
 
 /* Our underlay addresses changed: the broker connection and the ICE paths may
  * sit on an address that is gone. */
-static void on_underlay_changed(void *ctx, bool removed)
+static void on_underlay_changed(void *ctx, const struct tund_addrwatch_change *ch)
 {
 	struct tund_membership *n = ctx;
 
@@ -1538,7 +1538,7 @@ static void on_underlay_changed(void *ctx, bool removed)
 		struct tund_peer *p = g_ptr_array_index(n->d->peers.items, i);
 
 		if (is_member_of(p, n) && p->state == TUND_PEER_MEMBER && p->path)
-			tund_path_underlay_changed(p->path, removed);
+			tund_path_underlay_changed(p->path, ch);
 	}
 }
 

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include "tund/connect/path.h"
 
+#include <netinet/in.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "netlink/route.h"
 #include "tund/connect/portmap.h"
 #include "tund/daemon/state.h"
 #include "tund/dataplane/dataplane.h"
@@ -46,6 +48,10 @@ struct session {
 	bool has_pair;
 	bool starting; /* counted in n_starting */
 	struct tund_ice_pair pair;
+	/* The kernel's way out for the pair when it was selected; an address
+	 * loss that moves it ends the path (hop_known false: not checked). */
+	struct tund_route_hop hop;
+	bool hop_known;
 	GPtrArray *local; /* candidate lines, for manual blobs */
 	guint connect_timer;
 	guint nudge_timer;
@@ -145,7 +151,9 @@ static gboolean destroy_idle(gpointer data)
 /* Sessions die outside libnice's callbacks: a callback may be on the stack. */
 static void session_drop(struct tund_path *path, struct session *s, bool tell_peer)
 {
-	if (!s)
+	/* Dropped already: a gathering that fails drops it from the FAILED
+	 * callback, and its caller again. */
+	if (!s || s->destroy_id)
 		return;
 	starting_done(s);
 	if (path->active == s)
@@ -422,6 +430,21 @@ static void update_fast_path(struct tund_dataplane *dp, struct session *s)
 	tund_dataplane_path_update(dp, s->path_id, fd, (struct sockaddr *)&remote, remote_len);
 }
 
+/* The kernel's way out now for the session's selected pair. 0 or -errno. */
+static int route_now(struct session *s, struct tund_route_hop *hop)
+{
+	struct sockaddr_storage src, dst;
+	int ret = tund_ice_first_hop(s->ice, &src, &dst);
+
+	if (ret)
+		return ret;
+	if (src.ss_family == AF_INET)
+		return tund_route_get(AF_INET, &((struct sockaddr_in *)&src)->sin_addr,
+				      &((struct sockaddr_in *)&dst)->sin_addr, hop);
+	return tund_route_get(AF_INET6, &((struct sockaddr_in6 *)&src)->sin6_addr,
+			      &((struct sockaddr_in6 *)&dst)->sin6_addr, hop);
+}
+
 static void on_pair_selected(void *ctx, const struct tund_ice_pair *pair)
 {
 	struct session *s = ctx;
@@ -431,11 +454,12 @@ static void on_pair_selected(void *ctx, const struct tund_ice_pair *pair)
 		return;
 	s->pair = *pair;
 	s->has_pair = true;
+	s->hop_known = route_now(s, &s->hop) == 0;
 	if (path->d->dp)
 		update_fast_path(path->d->dp, s);
-	log_info("peer %s: path %s (%s -> %s, %s -> %s)", peer_label(path->peer),
+	log_info("peer %s: path %s (%s -> %s, %s -> %s, from %s)", peer_label(path->peer),
 		 pair->relayed ? "relay" : "direct", local_label(s), pair->remote_type,
-		 pair->local_addr, pair->remote_addr);
+		 pair->local_addr, pair->remote_addr, pair->local_base);
 	if (s == path->probe && path->controlling) {
 		if (pair->relayed) {
 			/* No better than what we have: keep the active one. */
@@ -459,6 +483,19 @@ static void on_pair_selected(void *ctx, const struct tund_ice_pair *pair)
 			schedule(path, &path->upgrade_timer, &path->upgrade_s, UPGRADE_MIN_S,
 				 UPGRADE_MAX_S, upgrade_fire);
 	}
+}
+
+/* The active session is gone: the probe takes its place and, if it has a
+ * pair already, carries the traffic at once (the data plane would otherwise
+ * keep sending on the gone session until WireGuard heard from the new one). */
+static void promote_probe(struct tund_path *path)
+{
+	if (!path->probe)
+		return;
+	path->active = path->probe;
+	path->probe = NULL;
+	if (path->active->connected && path->active->has_pair)
+		use_session(path, path->active);
 }
 
 static void on_state(void *ctx, enum tund_ice_state st, const char *reason)
@@ -486,10 +523,8 @@ static void on_state(void *ctx, enum tund_ice_state st, const char *reason)
 	log_warn("peer %s: %s", peer_label(path->peer), path->last_error);
 	bool was_active = s == path->active;
 	session_drop(path, s, false);
-	if (was_active && path->probe) {
-		path->active = path->probe;
-		path->probe = NULL;
-	}
+	if (was_active)
+		promote_probe(path);
 	if (path->controlling) {
 		if (was_active)
 			schedule(path, &path->retry_timer, &path->retry_s, RETRY_MIN_S, RETRY_MAX_S,
@@ -693,10 +728,8 @@ void tund_path_on_signal(struct tund_path *path, const struct tund_signal *m)
 			break;
 		bool was_active = s == path->active;
 		session_drop(path, s, false);
-		if (was_active && path->probe) {
-			path->active = path->probe;
-			path->probe = NULL;
-		}
+		if (was_active)
+			promote_probe(path);
 		break;
 	default:
 		break;
@@ -765,28 +798,69 @@ void tund_path_kick(struct tund_path *path)
 	tund_path_start(path);
 }
 
-void tund_path_underlay_changed(struct tund_path *path, bool removed)
+/* Only addresses came: a working path is left alone, a dead one gets its
+ * first chance with them. */
+static void underlay_added(struct tund_path *path)
 {
 	struct tund_signal restart = { .type = TUND_SIGNAL_RESTART };
 
+	if (tund_path_kind(path))
+		return;
+	if (path->controlling)
+		tund_path_kick(path);
+	else
+		path->send(path->d, path->peer, &restart);
+}
+
+/* Why an address loss ends the active session, or NULL: it keeps working if
+ * it is connected, its local base (the host address, or the TURN
+ * allocation's base) is still ours and the kernel still routes its datagrams
+ * the way it did when the pair was chosen. A probe (relayed path looking for
+ * a direct one) is left running: checks from a lost address fail, the
+ * others go on. */
+static const char *ends_session(struct tund_path *path, const struct tund_addrwatch_change *ch,
+				char *buf, size_t len)
+{
+	struct session *s = path->active;
+	struct tund_route_hop now;
+
+	if (!s || !s->connected || !s->has_pair)
+		return "no working path";
+	if (tund_addrwatch_gone(ch, s->pair.local_base)) {
+		snprintf(buf, len, "its address %s went away", s->pair.local_base);
+		return buf;
+	}
+	if (s->hop_known && (route_now(s, &now) != 0 || now.oif != s->hop.oif ||
+			     memcmp(now.gateway, s->hop.gateway, sizeof(now.gateway)))) {
+		snprintf(buf, len, "its way out from %s moved", s->pair.local_base);
+		return buf;
+	}
+	log_debug("peer %s: our addresses changed; the path from %s is not affected",
+		  peer_label(path->peer), s->pair.local_base);
+	return NULL;
+}
+
+void tund_path_underlay_changed(struct tund_path *path, const struct tund_addrwatch_change *ch)
+{
+	struct tund_signal restart = { .type = TUND_SIGNAL_RESTART };
+	char buf[96];
+	const char *why;
+
 	if (path->manual_done)
 		return; /* waiting for a blob: nothing to renegotiate with */
-	if (!removed) {
-		/* A new address cannot hurt a working path, but may give a dead
-		 * one its first chance. */
-		if (tund_path_kind(path))
-			return;
-		if (path->controlling)
-			tund_path_kick(path);
-		else
-			path->send(path->d, path->peer, &restart);
+	if (!ch->removed) {
+		underlay_added(path);
 		return;
 	}
-	/* An address went away. libnice keeps sending from its old sockets
-	 * and would only give up when consent is lost (10 s): start afresh
-	 * with the addresses we have now. The peer drops its side (BYE). */
+	if (!(why = ends_session(path, ch, buf, sizeof(buf))))
+		return;
+	/* The old session cannot work any more (or never did), so there is
+	 * nothing to make the new one before: libnice would keep sending from
+	 * the dead socket until consent is lost (10 s). Start afresh with the
+	 * addresses we have now. The peer drops its side (BYE). */
 	snprintf(path->last_error, sizeof(path->last_error), "underlay address changed");
-	log_info("peer %s: our addresses changed; negotiating a new path", peer_label(path->peer));
+	log_info("peer %s: our addresses changed (%s); negotiating a new path",
+		 peer_label(path->peer), why);
 	session_drop(path, path->probe, true);
 	session_drop(path, path->active, true);
 	if (path->retry_timer) {

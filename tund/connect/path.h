@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "overlay/signal.h"
+#include "tund/connect/addrwatch.h"
 #include "tund/connect/ice.h"
 
 struct tund_daemon;
@@ -36,11 +37,12 @@ void tund_path_start(struct tund_path *path);
 /* Controlling side: the signaling channel is (back) up, so a session that
  * is not connected starts afresh now. */
 void tund_path_kick(struct tund_path *path);
-/* Our underlay addresses changed (see tund/addrwatch.h). removed: some went
- * away, so every session starts afresh (the controlling side offers, the
- * controlled side asks for a restart); otherwise only a path that does not
- * work yet is retried. */
-void tund_path_underlay_changed(struct tund_path *path, bool removed);
+/* Our underlay addresses changed (see tund/connect/addrwatch.h). Some went
+ * away: a connected path whose own local address (its selected candidate's
+ * base, or its TURN allocation's) is still ours is left alone; any other
+ * starts afresh (the controlling side offers, the controlled side asks for a
+ * restart). Only added: only a path that does not work yet is retried. */
+void tund_path_underlay_changed(struct tund_path *path, const struct tund_addrwatch_change *ch);
 /* Handles OFFER, ANSWER, CANDIDATE, RESTART and BYE for this peer. */
 void tund_path_on_signal(struct tund_path *path, const struct tund_signal *m);
 /* Manual signaling: the next OFFER (controlling) or ANSWER (controlled) is
