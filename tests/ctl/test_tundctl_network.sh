@@ -368,7 +368,8 @@ reply <<'JSON'
 {"ok":true,"result":{"nat":{"mapping":"endpoint-independent","public":["203.0.113.11:40000"],"filtering":"unknown"},
  "broker":{"url":"mqtt://198.51.100.10:1883","reachable":false,"error":"connection refused"},
  "stun":{"server":"198.51.100.10:3478","reachable":true,"error":null},
- "turn":[{"url":"turn://198.51.100.10:3478?transport=udp","reachable":true,"error":null},{"url":"turn://198.51.100.10:3478?transport=tcp","reachable":false,"error":"timeout"}]}}
+ "turn":[{"url":"turn://198.51.100.10:3478?transport=udp","reachable":true,"error":null},{"url":"turn://198.51.100.10:3478?transport=tcp","reachable":false,"error":"timeout"}],
+ "ipv6":["2001:db8:1::10","2001:db8:7::1"]}}
 JSON
 run netcheck
 check "netcheck: request" req_is '. == {"cmd":"netcheck"}'
@@ -377,9 +378,13 @@ for want in "NAT mapping:   endpoint-independent" "public address: 203.0.113.11:
 	"broker mqtt://198.51.100.10:1883: unreachable (connection refused)" \
 	"STUN 198.51.100.10:3478: reachable" \
 	"TURN turn://198.51.100.10:3478?transport=udp: reachable" \
-	"TURN turn://198.51.100.10:3478?transport=tcp: unreachable (timeout)"; do
+	"TURN turn://198.51.100.10:3478?transport=tcp: unreachable (timeout)" \
+	"IPv6: 2001:db8:1::10, 2001:db8:7::1"; do
 	check "netcheck shows '$want'" grep -qxF "$want" "$tmp/out"
 done
+sed -i 's/"ipv6":\["2001:db8:1::10","2001:db8:7::1"\]/"ipv6":[]/' "$tmp/reply"
+run netcheck
+check "netcheck shows 'IPv6: none (no global address)'" grep -qxF "IPv6: none (no global address)" "$tmp/out"
 run netcheck --json
 check "netcheck --json: the result" sh -c "jq -e '.nat.mapping == \"endpoint-independent\" and (.turn | length) == 2' '$tmp/out' >/dev/null"
 echo '{"ok":false,"error":"netcheck already running"}' >"$tmp/reply"

@@ -49,6 +49,9 @@ run_case() {
 			fail "IPv6: pairs are $cands_a on a, $cands_b on b, want host→host"
 		[[ $ra == "[$(lab_addr6 b)]:"* ]] || fail "IPv6: a's remote address is $ra, want b's IPv6"
 		[[ $rb == "[$(lab_addr6 a)]:"* ]] || fail "IPv6: b's remote address is $rb, want a's IPv6"
+		# netcheck names the address that made it possible.
+		ctl a netcheck | grep -qxF "IPv6: $(lab_addr6 a)" ||
+			fail "IPv6: netcheck on a does not show a's IPv6 address: $(ctl a netcheck)"
 		# What a user reads: the path and the peer's IPv6 address.
 		ctl a peers | grep -F "[$(lab_addr6 b)]:" | grep -qF "direct (host→host)" ||
 			fail "IPv6: tundctl peers on a does not show the IPv6 direct path: $(ctl a peers)"
@@ -68,6 +71,8 @@ run_case() {
 		path_is a "$KB" relay || fail "IPv4: path on a is $(peer_field a "$KB" path), want relay"
 		path_is b "$KA" relay || fail "IPv4: path on b is $(peer_field b "$KA" path), want relay"
 		cands_a=$(peer_field a "$KB" candidates) ra=$(peer_field a "$KB" remote_addr)
+		ctl a netcheck | grep -qxF "IPv6: none (no global address)" ||
+			fail "IPv4: netcheck on a does not say it has no IPv6: $(ctl a netcheck)"
 	fi
 	t_log "IPv$v: first ping after $t1 s; path $(peer_field a "$KB" path) ($cands_a) to $ra"
 	lab_down
