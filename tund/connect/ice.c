@@ -151,7 +151,8 @@ static bool usable_iface(const struct ifaddrs *ifa, const char *exclude_ifname, 
 	    !(ifa->ifa_flags & (IFF_RUNNING | TUND_IFF_LOWER_UP)) ||
 	    (ifa->ifa_flags & IFF_LOOPBACK))
 		return false;
-	return !exclude_ifname || !exclude_ifname[0] || strncmp(ifa->ifa_name, exclude_ifname, len) != 0;
+	return !exclude_ifname || !exclude_ifname[0] ||
+	       strncmp(ifa->ifa_name, exclude_ifname, len) != 0;
 }
 
 bool tund_ice_global_ipv6(const struct in6_addr *a)
