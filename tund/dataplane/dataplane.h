@@ -68,8 +68,11 @@ void tund_dataplane_prio(struct tund_dataplane *dp, struct tund_prio_status *out
 /* How many pauses the packet threads took under small-packet floods
  * (tund/pace.h). */
 uint64_t tund_dataplane_pace_pauses(struct tund_dataplane *dp);
-/* Makes the path the peer's endpoint and starts a handshake over it. */
-void tund_dataplane_peer_use_path(struct tund_dataplane *dp, struct tund_peer *p, uint32_t id);
+/* Makes the path the peer's endpoint and starts a handshake over it (a
+ * keepalive where a session exists). initiate false: without a session, only
+ * the endpoint moves, and the peer's initiation is awaited. */
+void tund_dataplane_peer_use_path(struct tund_dataplane *dp, struct tund_peer *p, uint32_t id,
+				  bool initiate);
 /* A LAN beacon hinted the peer at addr (its listen port given): probe it
  * there over the UDP socket (tund_wg_peer_probe). The hint is not
  * authenticated, so the endpoint moves only if the peer answers from there.
