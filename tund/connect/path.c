@@ -387,7 +387,9 @@ static void use_session(struct tund_path *path, struct session *s)
 	 * both to initiate, the initiations would cross, each side would answer
 	 * the other's and drop its own, and neither session would be confirmed
 	 * until the nudge (measured: the first ping after ~1.2 s instead of
-	 * ~0.2 s). The controlled side keeps the nudge as its fallback. */
+	 * ~0.2 s). The controlled side keeps the nudge as its fallback, and
+	 * initiates at once if it answered an initiation before its side of
+	 * the pair was selected (that answer had no way out). */
 	tund_dataplane_peer_use_path(path->d->dp, path->peer, s->path_id, path->controlling);
 	if (!s->nudge_timer)
 		s->nudge_timer = tund_loop_timeout_add(HANDSHAKE_NUDGE_MS, nudge_fire, s);

@@ -821,7 +821,7 @@ void tund_dataplane_peer_use_path(struct tund_dataplane *dp, struct tund_peer *p
 	    st.has_session)
 		return;
 	tund_wg_peer_set_endpoint(dp->wg, p->wg_peer, &ep);
-	if (!initiate && !st.has_session)
+	if (!initiate && !st.has_session && !st.answered)
 		return;
 	tund_dataplane_now(&now);
 	tund_wg_peer_connect(dp->wg, p->wg_peer, &now);

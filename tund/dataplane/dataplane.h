@@ -70,7 +70,8 @@ void tund_dataplane_prio(struct tund_dataplane *dp, struct tund_prio_status *out
 uint64_t tund_dataplane_pace_pauses(struct tund_dataplane *dp);
 /* Makes the path the peer's endpoint and starts a handshake over it (a
  * keepalive where a session exists). initiate false: without a session, only
- * the endpoint moves, and the peer's initiation is awaited. */
+ * the endpoint moves and the peer's initiation is awaited, unless one was
+ * answered already (the answer may have found no path to leave by). */
 void tund_dataplane_peer_use_path(struct tund_dataplane *dp, struct tund_peer *p, uint32_t id,
 				  bool initiate);
 /* A LAN beacon hinted the peer at addr (its listen port given): probe it
