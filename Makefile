@@ -141,8 +141,13 @@ $(B)/floor_fwd: tests/bench/floor_fwd.c
 $(B)/aead_bench: tests/bench/aead_bench.c $(B)/libtund.a
 	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
 
+# The seal/open pipeline with 0, 1 and 2 crypto workers (tests/bench/pool_bench.c),
+# for make bench; built by check too.
+$(B)/pool_bench: tests/bench/pool_bench.c $(B)/libtund.a
+	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
+
 check: deps
-	$(MAKE) all unit-build fuzz $(TEST_PROBES) $(B)/floor_fwd $(B)/aead_bench
+	$(MAKE) all unit-build fuzz $(TEST_PROBES) $(B)/floor_fwd $(B)/aead_bench $(B)/pool_bench
 	tests/check.sh
 
 unit-build: $(B)/unit-tests

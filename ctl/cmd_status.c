@@ -83,6 +83,24 @@ static void print_broadcasts(JsonObject *o)
 	}
 }
 
+/* "crypto workers: N (setting), S slices of batches". */
+static void print_crypto_workers(JsonObject *o)
+{
+	JsonNode *cw = json_object_get_member(o, TUND_KEY_CRYPTO_WORKERS);
+	int64_t workers = 0, slices = 0;
+	char buf[128];
+	JsonObject *c;
+
+	if (!cw || !JSON_NODE_HOLDS_OBJECT(cw))
+		return;
+	c = json_node_get_object(cw);
+	tund_client_get_int(c, TUND_KEY_WORKERS, &workers);
+	tund_client_get_int(c, TUND_KEY_SLICES, &slices);
+	snprintf(buf, sizeof(buf), "%" PRId64 " (%s), %" PRId64 " slices of batches", workers,
+		 json_object_get_string_member_with_default(c, TUND_KEY_SETTING, "?"), slices);
+	field("crypto workers", buf);
+}
+
 /* The packet threads: fast path, TUN I/O, priority, pacing (when running). */
 static void print_data_plane(JsonObject *o)
 {
@@ -136,7 +154,7 @@ static void print_data_plane(JsonObject *o)
 			snprintf(buf, sizeof(buf), "libsodium (%s)", mode);
 		field("cipher", buf);
 	}
-
+	print_crypto_workers(o); /* after the cipher it works with */
 	JsonNode *rt = json_object_get_member(o, TUND_KEY_REALTIME);
 
 	if (rt && JSON_NODE_HOLDS_OBJECT(rt)) {

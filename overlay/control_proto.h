@@ -52,6 +52,7 @@
 #define TUND_KEY_CMD "cmd"
 #define TUND_KEY_CONFIG "config"
 #define TUND_KEY_COUNT "count"
+#define TUND_KEY_CRYPTO_WORKERS "crypto_workers"
 #define TUND_KEY_DISCOVERING "discovering"
 #define TUND_KEY_DROPPED "dropped"
 #define TUND_KEY_DROPS "drops"
@@ -98,6 +99,7 @@
 #define TUND_KEY_NETWORKS "networks"
 #define TUND_KEY_OFFLOAD "offload"
 #define TUND_KEY_OK "ok"
+#define TUND_KEY_OLD_EPOCH_ANSWERS "old_epoch_answers"
 #define TUND_KEY_OLD_VERSION "old_version"
 #define TUND_KEY_OPENSSL_FROM "openssl_from"
 #define TUND_KEY_OTHER_NETWORK "other_network"
@@ -133,7 +135,9 @@
 #define TUND_KEY_SENT_BYTES "sent_bytes"
 #define TUND_KEY_SENT_BY_TYPE "sent_by_type"
 #define TUND_KEY_SERVER "server"
+#define TUND_KEY_SETTING "setting"
 #define TUND_KEY_SIGNALING "signaling"
+#define TUND_KEY_SLICES "slices"
 #define TUND_KEY_STALE "stale"
 #define TUND_KEY_STATE "state"
 #define TUND_KEY_STUN "stun"
@@ -145,6 +149,7 @@
 #define TUND_KEY_USES "uses"
 #define TUND_KEY_USES_LEFT "uses_left"
 #define TUND_KEY_USO "uso"
+#define TUND_KEY_WORKERS "workers"
 
 /* Every name above, for the document check. */
 #define TUND_CONTROL_COMMANDS \
@@ -192,6 +197,7 @@
 	TUND_KEY_CMD, \
 	TUND_KEY_CONFIG, \
 	TUND_KEY_COUNT, \
+	TUND_KEY_CRYPTO_WORKERS, \
 	TUND_KEY_DISCOVERING, \
 	TUND_KEY_DROPPED, \
 	TUND_KEY_DROPS, \
@@ -238,6 +244,7 @@
 	TUND_KEY_NETWORKS, \
 	TUND_KEY_OFFLOAD, \
 	TUND_KEY_OK, \
+	TUND_KEY_OLD_EPOCH_ANSWERS, \
 	TUND_KEY_OLD_VERSION, \
 	TUND_KEY_OPENSSL_FROM, \
 	TUND_KEY_OTHER_NETWORK, \
@@ -273,7 +280,9 @@
 	TUND_KEY_SENT_BYTES, \
 	TUND_KEY_SENT_BY_TYPE, \
 	TUND_KEY_SERVER, \
+	TUND_KEY_SETTING, \
 	TUND_KEY_SIGNALING, \
+	TUND_KEY_SLICES, \
 	TUND_KEY_STALE, \
 	TUND_KEY_STATE, \
 	TUND_KEY_STUN, \
@@ -284,6 +293,7 @@
 	TUND_KEY_URL, \
 	TUND_KEY_USES, \
 	TUND_KEY_USES_LEFT, \
-	TUND_KEY_USO
+	TUND_KEY_USO, \
+	TUND_KEY_WORKERS
 
 #endif

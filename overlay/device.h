@@ -189,6 +189,20 @@ void tund_wg_encrypt_batch(struct tund_wg *wg, struct tund_wg_packet *pkts, size
 void tund_wg_receive_batch(struct tund_wg *wg, struct tund_wg_packet *pkts, size_t n,
 			   const struct tund_wg_clock *now);
 
+/* The same with the AEAD of a large enough batch spread over the crypto
+ * pool that q belongs to (overlay/pool.h; one queue per calling thread),
+ * the calling thread working too; q NULL: as above. Counters are reserved
+ * in order before the pool sees a packet; the replay window is applied
+ * after the open, slice by slice in the batch's order. Results are those
+ * of the functions above. */
+struct tund_pool_queue;
+void tund_wg_encrypt_batch_pool(struct tund_wg *wg, struct tund_pool_queue *q,
+				struct tund_wg_packet *pkts, size_t n,
+				const struct tund_wg_clock *now);
+void tund_wg_receive_batch_pool(struct tund_wg *wg, struct tund_pool_queue *q,
+				struct tund_wg_packet *pkts, size_t n,
+				const struct tund_wg_clock *now);
+
 /* Runs due timers for every peer; returns the next deadline (mono ns). */
 uint64_t tund_wg_tick(struct tund_wg *wg, const struct tund_wg_clock *now);
 

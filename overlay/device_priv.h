@@ -11,6 +11,7 @@
 #include "overlay/device.h"
 #include "overlay/keypair.h"
 #include "overlay/noise.h"
+#include "overlay/pool.h"
 #include "overlay/timers.h"
 
 struct staged_packet {
@@ -96,6 +97,33 @@ void tund_wg_send_initiation(struct tund_wg *wg, struct tund_wg_peer *p,
 void tund_wg_send_keepalive(struct tund_wg *wg, struct tund_wg_peer *p,
 			    const struct tund_wg_clock *now);
 void tund_wg_count_drop(struct tund_wg *wg, struct tund_wg_peer *p, enum tund_wg_drop d);
+
+/* device_pool.c: a batch's AEAD through a crypto pool (overlay/pool.h).
+ * A slice is a run of the batch's packets worked by one thread. */
+enum {
+	TUND_WG_POOL_SLICES = 4,	/* at most, per batch of TUND_WG_BATCH_MAX */
+	TUND_WG_POOL_MIN = 16,		/* sealed packets below which it stays inline */
+	TUND_WG_POOL_MIN_BYTES = 16384, /* and bytes */
+};
+
+struct tund_wg_slice {
+	struct tund_wg *wg;
+	struct tund_wg_packet *pkts;
+	size_t n;
+	uint8_t (*keys)[TUND_NOISE_SYMMETRIC_KEY_LEN];
+	const struct tund_wg_clock *now;
+	bool authentic[TUND_WG_BATCH_MAX]; /* receive: per packet of the slice */
+};
+
+/* Splits pkts[0..n) into slices of about equal sealed bytes, submits them
+ * to q and waits until all are released. False (nothing done) when q is
+ * NULL or the batch is too small to be worth a hand-over: the caller then
+ * seals or opens inline. */
+bool tund_wg_pool_batch(struct tund_pool_queue *q, struct tund_wg *wg,
+			struct tund_wg_packet *pkts, size_t n,
+			uint8_t (*keys)[TUND_NOISE_SYMMETRIC_KEY_LEN],
+			const struct tund_wg_clock *now, tund_pool_work_fn work,
+			tund_pool_release_fn release);
 
 static inline uint64_t tund_wg_ms(const struct tund_wg_clock *now)
 {

@@ -669,6 +669,21 @@ void tund_network_record_id(const struct tund_network *net, uint8_t out[TUND_NET
 	tund_network_id(net->root, out);
 }
 
+void tund_network_epoch_key(const struct tund_network *net, const uint8_t creator_priv[32],
+			    uint32_t epoch, uint8_t out[TUND_NET_KEY_LEN])
+{
+	uint8_t id[TUND_NET_ID_LEN], e[4];
+
+	if (epoch == 0) {
+		memcpy(out, net->root, TUND_NET_KEY_LEN);
+		return;
+	}
+	tund_network_record_id(net, id);
+	store_be32(e, epoch);
+	keyed_hash(out, TUND_NET_KEY_LEN, creator_priv, "tund net epoch key v1", id, sizeof(id), e,
+		   sizeof(e));
+}
+
 bool tund_network_rekey(struct tund_network *net, uint32_t epoch,
 			const uint8_t key[TUND_NET_KEY_LEN])
 {

@@ -145,6 +145,13 @@ void tund_network_psk(const uint8_t key[TUND_NET_KEY_LEN], uint8_t out[32]);
 /* The id membership records are signed for: the root key's network id, the
  * same in every epoch. */
 void tund_network_record_id(const struct tund_network *net, uint8_t out[TUND_NET_ID_LEN]);
+/* The network key of an epoch, as the creator makes it: epoch 0's is the
+ * root; later ones are H(32; "tund net epoch key v1\0" || record id ||
+ * u32be(epoch)) keyed with the creator's private key, so only the creator
+ * can make them and it can make any old one again without keeping it (to
+ * answer a member still on an old epoch, tund/connect/old_epochs.h). */
+void tund_network_epoch_key(const struct tund_network *net, const uint8_t creator_priv[32],
+			    uint32_t epoch, uint8_t out[TUND_NET_KEY_LEN]);
 /* Moves net to epoch with key (an admin's rekey); false (net unchanged) when
  * epoch is not newer or key is all zero. */
 bool tund_network_rekey(struct tund_network *net, uint32_t epoch,

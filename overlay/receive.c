@@ -368,8 +368,56 @@ static void receive_check(struct tund_wg *wg, struct tund_wg_packet *pkts, size_
 	}
 }
 
-void tund_wg_receive_batch(struct tund_wg *wg, struct tund_wg_packet *pkts, size_t n,
-			   const struct tund_wg_clock *now)
+/* Opens a run of checked packets: inline, or a slice on a pool thread. */
+static void open_run(struct tund_wg_packet *pkts, size_t n,
+		     uint8_t keys[][TUND_NOISE_SYMMETRIC_KEY_LEN], bool *authentic)
+{
+	for (size_t i = 0; i < n; i++)
+		if (pkts[i].sealed)
+			authentic[i] = tund_keypair_open(keys[pkts[i].key], pkts[i].buf,
+							 pkts[i].len, pkts[i].counter);
+	tund_aead_wipe();
+}
+
+/* Under the lock, in order: the replay window, keypair confirmation,
+ * roaming and timers of each opened packet, as if received one by one. */
+static void finish_run(struct tund_wg *wg, struct tund_wg_packet *pkts, size_t n,
+		       const bool *authentic, const struct tund_wg_clock *now)
+{
+	pthread_mutex_lock(&wg->lock);
+	for (size_t i = 0; i < n; i++)
+		if (pkts[i].sealed)
+			pkts[i].res = data_finish(wg, &pkts[i], authentic[i], now);
+	pthread_mutex_unlock(&wg->lock);
+}
+
+static void open_slice(void *item)
+{
+	struct tund_wg_slice *s = item;
+
+	open_run(s->pkts, s->n, s->keys, s->authentic);
+}
+
+/* The slice's turn comes only after every earlier slice's: the window and
+ * the keypair moves see the packets in the order they arrived. A keypair
+ * dropped meanwhile (a new session, expiry) finds no slot there and the
+ * packet is dropped, as WireGuard drops packets of a dead keypair. */
+static void open_release(void *item, bool worked)
+{
+	struct tund_wg_slice *s = item;
+
+	if (worked) {
+		finish_run(s->wg, s->pkts, s->n, s->authentic, s->now);
+		return;
+	}
+	for (size_t i = 0; i < s->n; i++)
+		if (s->pkts[i].sealed)
+			s->pkts[i].res = TUND_WG_DROP; /* stopped: never opened */
+}
+
+void tund_wg_receive_batch_pool(struct tund_wg *wg, struct tund_pool_queue *q,
+				struct tund_wg_packet *pkts, size_t n,
+				const struct tund_wg_clock *now)
 {
 	uint8_t keys[TUND_WG_BATCH_MAX][TUND_NOISE_SYMMETRIC_KEY_LEN];
 	bool authentic[TUND_WG_BATCH_MAX];
@@ -381,25 +429,23 @@ void tund_wg_receive_batch(struct tund_wg *wg, struct tund_wg_packet *pkts, size
 		pthread_mutex_lock(&wg->lock);
 		receive_check(wg, pkts, chunk, now, keys, &n_keys);
 		pthread_mutex_unlock(&wg->lock);
-		for (size_t i = 0; i < chunk; i++) {
-			if (!pkts[i].sealed)
-				continue;
-			authentic[i] = tund_keypair_open(keys[pkts[i].key], pkts[i].buf,
-							 pkts[i].len, pkts[i].counter);
-			opened++;
+		if (!tund_wg_pool_batch(q, wg, pkts, chunk, keys, now, open_slice, open_release)) {
+			open_run(pkts, chunk, keys, authentic);
+			for (size_t i = 0; i < chunk; i++)
+				opened += pkts[i].sealed;
+			if (opened)
+				finish_run(wg, pkts, chunk, authentic, now);
 		}
 		sodium_memzero(keys, (size_t)n_keys * TUND_NOISE_SYMMETRIC_KEY_LEN);
-		tund_aead_wipe();
-		if (opened) {
-			pthread_mutex_lock(&wg->lock);
-			for (size_t i = 0; i < chunk; i++)
-				if (pkts[i].sealed)
-					pkts[i].res = data_finish(wg, &pkts[i], authentic[i], now);
-			pthread_mutex_unlock(&wg->lock);
-		}
 		pkts += chunk;
 		n -= chunk;
 	}
+}
+
+void tund_wg_receive_batch(struct tund_wg *wg, struct tund_wg_packet *pkts, size_t n,
+			   const struct tund_wg_clock *now)
+{
+	tund_wg_receive_batch_pool(wg, NULL, pkts, n, now);
 }
 
 enum tund_wg_result tund_wg_receive(struct tund_wg *wg, uint8_t *buf, size_t len,

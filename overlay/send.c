@@ -264,8 +264,44 @@ static void encrypt_reserve(struct tund_wg *wg, struct tund_wg_packet *pkts, siz
 	}
 }
 
-void tund_wg_encrypt_batch(struct tund_wg *wg, struct tund_wg_packet *pkts, size_t n,
-			   const struct tund_wg_clock *now)
+/* Seals a run of reserved packets: inline, or a slice on a pool thread. */
+static void seal_run(struct tund_wg_packet *pkts, size_t n,
+		     uint8_t keys[][TUND_NOISE_SYMMETRIC_KEY_LEN])
+{
+	for (size_t i = 0; i < n; i++)
+		if (pkts[i].sealed && !tund_keypair_seal(keys[pkts[i].key], pkts[i].buf,
+							 pkts[i].out_len, pkts[i].counter)) {
+			/* The backend failed (no memory): the bytes must not go out. */
+			pkts[i].sealed = false;
+			pkts[i].res = TUND_WG_DROP;
+		}
+	/* This thread's cipher contexts forget the keys (overlay/aead.h). */
+	tund_aead_wipe();
+}
+
+static void seal_slice(void *item)
+{
+	struct tund_wg_slice *s = item;
+
+	seal_run(s->pkts, s->n, s->keys);
+}
+
+/* In order; the packets go out after the whole batch, in its order. A slice
+ * the pool dropped unworked holds plaintext: never sent. */
+static void seal_release(void *item, bool worked)
+{
+	struct tund_wg_slice *s = item;
+
+	for (size_t i = 0; !worked && i < s->n; i++)
+		if (s->pkts[i].sealed) {
+			s->pkts[i].sealed = false;
+			s->pkts[i].res = TUND_WG_DROP;
+		}
+}
+
+void tund_wg_encrypt_batch_pool(struct tund_wg *wg, struct tund_pool_queue *q,
+				struct tund_wg_packet *pkts, size_t n,
+				const struct tund_wg_clock *now)
 {
 	uint8_t keys[TUND_WG_BATCH_MAX][TUND_NOISE_SYMMETRIC_KEY_LEN];
 
@@ -276,19 +312,20 @@ void tund_wg_encrypt_batch(struct tund_wg *wg, struct tund_wg_packet *pkts, size
 		pthread_mutex_lock(&wg->lock);
 		encrypt_reserve(wg, pkts, chunk, now, keys, &n_keys);
 		pthread_mutex_unlock(&wg->lock);
-		/* The counters are ours now: the AEAD needs no lock. */
-		for (size_t i = 0; i < chunk; i++)
-			if (pkts[i].sealed && !tund_keypair_seal(keys[pkts[i].key], pkts[i].buf,
-								 pkts[i].out_len, pkts[i].counter)) {
-				/* The backend failed (no memory): the bytes must not go out. */
-				pkts[i].sealed = false;
-				pkts[i].res = TUND_WG_DROP;
-			}
+		/* The counters are ours now, assigned in order: the AEAD needs
+		 * no lock and may run on any thread. */
+		if (!tund_wg_pool_batch(q, wg, pkts, chunk, keys, now, seal_slice, seal_release))
+			seal_run(pkts, chunk, keys);
 		sodium_memzero(keys, (size_t)n_keys * TUND_NOISE_SYMMETRIC_KEY_LEN);
-		tund_aead_wipe();
 		pkts += chunk;
 		n -= chunk;
 	}
+}
+
+void tund_wg_encrypt_batch(struct tund_wg *wg, struct tund_wg_packet *pkts, size_t n,
+			   const struct tund_wg_clock *now)
+{
+	tund_wg_encrypt_batch_pool(wg, NULL, pkts, n, now);
 }
 
 enum tund_wg_result tund_wg_encrypt(struct tund_wg *wg, uint8_t *buf, size_t cap, size_t len,

@@ -5,7 +5,10 @@
 # once; repetitions are interleaved (rep 1 of every path, then rep 2, ...) so
 # that drift on a shared machine hits every row alike. Prints medians and
 # ratios against wireguard-go and nebula, then tund's RSS with 250 peers and
-# the transport cipher's two backends per packet size (aead_bench.c).
+# the transport cipher's two backends per packet size (aead_bench.c) and the
+# seal/open pipeline with 0, 1 and 2 crypto workers (pool_bench.c).
+# tund runs with its default crypto_workers (auto); TUND_CRYPTO_WORKERS=N in
+# the environment sets it for the run (the header says which).
 #
 # Environment:
 #   BENCH_REPS=3        repetitions
@@ -42,7 +45,8 @@ RESULTS=$OUT/bench-$(date -u +%Y%m%dT%H%M%SZ).tsv
 # A tund of its own with the Makefile's default (optimised) flags, whatever
 # `make` was last run with in build/.
 env -u CFLAGS make -s -C "$TOP" B=build/bench-opt build/bench-opt/tund build/bench-opt/tundctl \
-	build/bench-opt/floor_fwd build/bench-opt/aead_bench || fail "build failed"
+	build/bench-opt/floor_fwd build/bench-opt/aead_bench build/bench-opt/pool_bench ||
+	fail "build failed"
 TUND=$TOP/build/bench-opt/tund TUNDCTL=$TOP/build/bench-opt/tundctl
 FLOOR_FWD=$TOP/build/bench-opt/floor_fwd
 
@@ -97,6 +101,7 @@ tund_rss_with_peers() {
 
 t_log "results: $RESULTS; load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 machine_header >"$RESULTS.head"
+echo "tund crypto workers: TUND_CRYPTO_WORKERS=${TUND_CRYPTO_WORKERS:-unset (auto)}" >>"$RESULTS.head"
 pair_ns
 ip -n "$NS_A" link set eth0 mtu 1500
 ip -n "$NS_B" link set eth0 mtu 1500
@@ -129,6 +134,7 @@ echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$RESULTS.hea
 cat "$RESULTS.head"
 report_table "$RESULTS" "$PATHS" "$REPS" "$SECS" "$PEERS"
 report_aead "$TOP/build/bench-opt/aead_bench" || fail "aead_bench failed"
+report_pool "$TOP/build/bench-opt/pool_bench" || fail "pool_bench failed"
 if [ "${BENCH_PATHS:-0}" = 1 ]; then
 	vpn_cleanup; t_cleanup; trap - EXIT
 	BENCH_SECS=$SECS "$HERE/paths.sh" || fail "paths.sh failed"

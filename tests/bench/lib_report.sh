@@ -89,3 +89,13 @@ report_aead() {
 		{ printf "|"; for (i = 1; i <= NF; i++) printf " %s |", $i; printf "\n" }
 		END { printf "\ntund\047s %s\n", choice }' <<<"$out"
 }
+
+# report_pool BIN: the seal/open pipeline (tests/bench/pool_bench.c) with 0,
+# 1 and 2 crypto workers, as a Markdown table.
+report_pool() {
+	local out
+	out=$("$1" 300) || return 1
+	printf '\nSeal/open pipeline, batches of 64 packets of 1420 bytes, MB of plaintext per second (best of 3 rounds; threads: the workers and the calling packet thread):\n\n'
+	printf '| crypto workers | threads | MB per wall second | MB per CPU-second |\n|---:|---:|---:|---:|\n'
+	awk 'NR > 1 { printf "| %s | %s | %s | %s |\n", $1, $2, $3, $4 }' <<<"$out"
+}

@@ -25,7 +25,10 @@
 #    every member takes b's record;
 #  - b blocks the ground key: every member blocks it and moves to epoch 2;
 #  - a rekeys without a block (d, no admin, cannot): everyone at epoch 3, and
-#    a node with the invite printed before is heard by nobody.
+#    a node with the invite printed before is heard by nobody;
+#  - d is offline through a rekey and its retained rekey message is cleared
+#    on the broker: back online, it gets the new key from a, which listens
+#    on the old epochs' topics.
 set -u
 . "$(dirname "$0")/lib.sh"
 t_init adminrec
@@ -241,4 +244,30 @@ wait_until 60 c_announced || fail "c never announced"
 heard3() { ! is a "$KC3" none; }
 wait_until 15 heard3 && fail "a key with the epoch-2 invite is $(state a "$KC3") on a after the rekey"
 t_log "a's rekey moved everyone to epoch 3; a node with the invite from before is heard by nobody"
+
+# d is offline through the next rekey, and someone on the broker (a blocked
+# member knows the old topics; any broker user can do it) clears every
+# retained rekey message. Back online, d announces on its old epoch's
+# topics, where the creator listens, and gets the current key from it.
+tund_stop d
+ctl a network rekey club >/dev/null || fail "a: rekey with d offline"
+for h in a b e; do
+	wait_until 60 at_epoch "$h" 4 || fail "$h is at epoch $(epoch "$h") after the second rekey"
+done
+retained_rekeys() {
+	lab_exec srv mosquitto_sub -h "$LAB_SRV" -t 'tund/+/r/+' --retained-only -W 2 \
+		-F '%t' 2>/dev/null | wc -l
+}
+wait_until 30 eval '[ "$(retained_rekeys)" -ge 1 ]' || fail "no retained rekey message to clear"
+lab_exec srv mosquitto_sub -h "$LAB_SRV" -t 'tund/+/r/+' --retained-only --remove-retained \
+	-W 2 >/dev/null 2>&1
+wait_until 30 eval '[ "$(retained_rekeys)" = 0 ]' || fail "the retained rekey messages stay"
+answers0=$(ctl a networks --json | jq '.[0].signaling.old_epoch_answers')
+tund_node d
+wait_until 60 at_epoch d 4 || fail "d, offline through the rekey, is at epoch $(epoch d)"
+answered() { [ "$(ctl a networks --json | jq '.[0].signaling.old_epoch_answers')" -gt "$answers0" ]; }
+answered || fail "d reached epoch 4 but a never answered on the old topics"
+wait_until 60 pings d "$B" || fail "d at epoch 4 cannot reach b"
+[ "$(overlay_addr d)" = "$D" ] || fail "d came back with $(overlay_addr d), not $D"
+t_log "d, offline through a rekey whose retained copies were cleared, got the key from a on its old topics"
 echo "PASS admin_records"

@@ -68,6 +68,18 @@ openssl) want_from='.aead.openssl_from == 0' ;;
 esac
 jq -e "$want_from" <<<"$st" >/dev/null || fail "status aead.openssl_from ($want_from): $st"
 grep -q "transport cipher ($aead): " "$LOG" || fail "no 'transport cipher ($aead)' line in the log"
+# The crypto workers: auto starts none below 4 CPUs, else one fewer than the
+# CPUs (at most 8); TUND_CRYPTO_WORKERS sets them.
+cpus=$(nproc)
+if [ -n "${TUND_CRYPTO_WORKERS:-}" ]; then
+	cw_set=$TUND_CRYPTO_WORKERS; cw=${TUND_CRYPTO_WORKERS/off/0}
+elif [ "$cpus" -lt 4 ]; then cw_set=auto; cw=0
+else cw_set=auto; cw=$((cpus - 1 > 8 ? 8 : cpus - 1)); fi
+jq -e --arg s "$cw_set" --argjson w "$cw" \
+	'.crypto_workers.setting == $s and .crypto_workers.workers == $w' <<<"$st" >/dev/null ||
+	fail "status crypto_workers, want $cw_set with $cw threads on $cpus CPUs: $(jq -c .crypto_workers <<<"$st")"
+grep -q "crypto workers ($cw_set): $cw" "$LOG" || fail "no 'crypto workers ($cw_set): $cw' line in the log"
+ctl status | grep -q "crypto workers: $cw ($cw_set)" || fail "human status does not show the crypto workers"
 ctl status | grep -q "$pub" || fail "human status does not show the public key"
 
 # peer add / peers

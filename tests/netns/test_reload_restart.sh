@@ -32,6 +32,7 @@ declare -A NEW=(
 	["[daemon] user"]="nobody"
 	["[daemon] realtime"]="off"
 	["[daemon] aead"]="sodium"
+	["[daemon] crypto_workers"]="2"
 )
 mapfile -t KEYS < <(sed -n 's/^[[:space:]]*{ "\([a-z]*\)", "\([a-z_0-9]*\)", apply_.*/[\1] \2/p' \
 	"$TOP/tund/daemon/config.c")

@@ -563,7 +563,7 @@ static void send_record(struct tund_membership *n, const struct tund_network *ne
 	uint8_t buf[TUND_SIGNAL_MAX_LEN];
 	size_t len;
 
-	tund_network_id(net->key, r.netid);
+	tund_network_record_id(net, r.netid);
 	memcpy(r.subject, subject, 32);
 	memcpy(r.issuer, issuer, 32);
 	if (addr4)
@@ -659,7 +659,7 @@ UNIT_TEST(netrt_admin_records_decide_membership)
 /* A network with an admin (creator) and a broker-less membership of it on
  * f's daemon. */
 static struct tund_membership *admin_network(struct fx *f, struct tund_network *net,
-					     const struct node *creator, const char *prefix)
+					     const uint8_t creator[32], const char *prefix)
 {
 	const char *why = NULL;
 	struct tund_membership *n;
@@ -667,7 +667,7 @@ static struct tund_membership *admin_network(struct fx *f, struct tund_network *
 	CHECK(tund_network_init_new(net, "club", &why));
 	CHECK(tund_network_set_prefix4(net, prefix, &why));
 	net->admission = TUND_ADMISSION_APPROVE;
-	memcpy(net->admin, creator->pub, 32);
+	memcpy(net->admin, creator, 32);
 	net->has_admin = true;
 	n = tund_membership_start(&f->d, net, true);
 	g_ptr_array_add(f->d.networks, n);
@@ -697,7 +697,7 @@ UNIT_TEST(netrt_second_admin_and_address_conflict)
 	node_new(&v);
 	node_new(&w);
 	node_new(&u);
-	struct tund_membership *n = admin_network(&f, &net, &creator, "10.62.0.0/16");
+	struct tund_membership *n = admin_network(&f, &net, creator.pub, "10.62.0.0/16");
 
 	/* A non-member's records are refused and not even held back. */
 	send_record(n, &net, &u, u.pub, TUND_RECORD_ADMIT, w.pub, aw, t);
@@ -768,7 +768,7 @@ UNIT_TEST(netrt_records_file_survives_restart)
 	node_new(&creator);
 	node_new(&y);
 	node_new(&z);
-	struct tund_membership *n = admin_network(&f, &net, &creator, "10.63.0.0/16");
+	struct tund_membership *n = admin_network(&f, &net, creator.pub, "10.63.0.0/16");
 	send_record(n, &net, &creator, creator.pub, TUND_RECORD_ADMIT_ADMIN, y.pub, ay, t);
 	send_record(n, &net, &creator, creator.pub, TUND_RECORD_ADMIT, f.d.public_key, mine, t);
 	uint8_t id[16];
@@ -855,6 +855,75 @@ static bool is_member(struct fx *f, const struct node *k)
 	struct tund_peer *p = tund_peer_list_find(&f->d.peers, k->b64);
 
 	return p && p->state == TUND_PEER_MEMBER;
+}
+
+/* The creator (we) blocks an admin: the members that admin admitted stay
+ * members, now on the creator's signature, also after a restart from the
+ * records file; a back-dated admit the blocked admin signs is refused. */
+UNIT_TEST(netrt_blocked_admins_admits_outlive_it)
+{
+	int ns = netns_enter();
+	if (ns < 0)
+		return;
+	struct fx f;
+	fx_init(&f);
+	struct tund_network net;
+	struct node y, z, w;
+	uint8_t az[4] = { 10, 64, 1, 2 }, aw[4] = { 10, 64, 1, 3 };
+	uint64_t t = now_ms();
+
+	node_new(&y);
+	node_new(&z);
+	node_new(&w);
+	struct tund_membership *n = admin_network(&f, &net, f.d.public_key, "10.64.0.0/16");
+
+	struct fx_reply r;
+	announce(n, &y, net.key); /* pending */
+	g_autofree char *approve = g_strdup_printf(
+		"{\"cmd\":\"peer.approve\",\"peer\":\"%s\",\"admin\":true}", y.b64);
+	fx_call(&f, approve, &r);
+	CHECK(r.ok);
+	fx_reply_clear(&r);
+	CHECK(tund_membership_key_is_admin(n, y.pub));
+	send_record(n, &net, &y, y.pub, TUND_RECORD_ADMIT, z.pub, az, t);
+	CHECK(is_member(&f, &z));
+	g_autofree char *block =
+		g_strdup_printf("{\"cmd\":\"peer.block\",\"peer\":\"%s\"}", y.b64);
+	fx_capture_begin();
+	fx_call(&f, block, &r);
+	g_autofree char *log = fx_capture_end();
+	CHECK(r.ok);
+	fx_reply_clear(&r);
+	CHECK(log && strstr(log, "signed again 1 admit(s) of the blocked admin"));
+	struct tund_peer *py = tund_peer_list_find(&f.d.peers, y.b64);
+	CHECK(py && py->state == TUND_PEER_BLOCKED && is_member(&f, &z));
+	/* z keeps the address y gave it. */
+	CHECK(holds_v4(tund_peer_list_find(&f.d.peers, z.b64), az));
+	/* The block moved the network to epoch 1, whose key only the creator
+	 * can make. */
+	struct tund_network cur = *tund_membership_network(n);
+	uint8_t k1[32];
+	tund_network_epoch_key(&net, f.d.private_key, 1, k1);
+	CHECK(cur.epoch == 1 && !memcmp(cur.key, k1, 32) && memcmp(cur.key, net.key, 32));
+	send_record(n, &cur, &y, y.pub, TUND_RECORD_ADMIT, w.pub, aw, t);
+	CHECK(!is_member(&f, &w) && dropped(n, "bad_record") == 1);
+
+	/* After a restart, the records file alone says the same. */
+	g_ptr_array_remove(f.d.networks, n);
+	tund_membership_stop(n, false);
+	tund_peer_list_clear(&f.d.peers);
+	tund_peer_list_init(&f.d.peers);
+	n = tund_membership_start(&f.d, &cur, false);
+	g_ptr_array_add(f.d.networks, n);
+	CHECK(is_member(&f, &z) && holds_v4(tund_peer_list_find(&f.d.peers, z.b64), az));
+	py = tund_peer_list_find(&f.d.peers, y.b64);
+	CHECK(py && py->state == TUND_PEER_BLOCKED && !is_member(&f, &w));
+
+	sodium_memzero(&cur, sizeof(cur));
+	sodium_memzero(k1, sizeof(k1));
+	sodium_memzero(&net, sizeof(net));
+	fx_free(&f);
+	netns_leave(ns);
 }
 
 /* The admin of a network with an admin, on joins with limited invites: a

@@ -18,6 +18,7 @@
 #include "tund/daemon/loop.h"
 #include "tund/connect/mqtt.h"
 #include "tund/connect/networks.h"
+#include "tund/connect/old_epochs.h"
 #include "tund/connect/records_file.h"
 #include "tund/connect/path.h"
 #include "tund/host/bcast_rules.h"
@@ -62,6 +63,11 @@ struct tund_membership {
 	struct tund_cidr addr4, addr6;
 	char announce_topic[160], inbox_topic[160], rekey_topic[160];
 	guint psk_grace_timer; /* after a rekey: the old PSK still completes handshakes */
+	/* The creator: members still on an old epoch get the current key. */
+	struct tund_old_epochs old;
+	struct tund_sigbound old_bound;  /* its own, so old topics cannot starve ours */
+	GHashTable *old_answered;        /* GBytes(member key) -> uint64 announce time */
+	uint64_t old_answers;
 	/* Until this timer fires after our first broker connection, announces
 	 * come from members who were there before we joined. */
 	bool joining;
@@ -499,6 +505,37 @@ static int pick_address(struct tund_membership *n, const uint8_t subject[32], ui
 	return -EADDRINUSE; /* a nearly full prefix */
 }
 
+/* The creator blocked an admin: from now on that admin's records count for
+ * nothing (or it could go on admitting with back-dated records), so the
+ * creator signs again each admit it made, and its members stay members on
+ * every node, also on one that joins or restarts later. */
+static void adopt_admits_of(struct tund_membership *n, const uint8_t admin[32])
+{
+	GPtrArray *subjects = g_ptr_array_new_with_free_func(g_free);
+	GHashTableIter it;
+	gpointer v;
+
+	g_hash_table_iter_init(&it, n->records);
+	while (g_hash_table_iter_next(&it, NULL, &v)) {
+		const struct held_record *h = v;
+
+		if (h->r.kind == TUND_RECORD_ADMIT && !memcmp(h->r.issuer, admin, 32))
+			g_ptr_array_add(subjects, g_memdup2(h->r.subject, 32));
+	}
+	for (guint i = 0; i < subjects->len; i++) {
+		int ret = tund_membership_sign_record(n, TUND_RECORD_ADMIT,
+						      g_ptr_array_index(subjects, i));
+
+		if (ret)
+			log_error("network %s: cannot sign again an admit of the blocked admin: %s",
+				  n->net.name, g_strerror(-ret));
+	}
+	if (subjects->len)
+		log_info("network %s: signed again %u admit(s) of the blocked admin", n->net.name,
+			 subjects->len);
+	g_ptr_array_unref(subjects);
+}
+
 int tund_membership_sign_record(struct tund_membership *n, uint8_t kind, const uint8_t subject[32])
 {
 	struct tund_record r = { .kind = kind };
@@ -525,10 +562,13 @@ int tund_membership_sign_record(struct tund_membership *n, uint8_t kind, const u
 	}
 	if (!tund_record_sign(&r, n->d->private_key, raw))
 		return -EINVAL;
+	bool was_admin = old && old->r.kind == TUND_RECORD_ADMIT_ADMIN;
 	if (!keep_record(n, &r, raw))
 		return -EEXIST; /* what we hold is newer (cannot happen with sane clocks) */
 	save_records(n);
 	publish_record(n, held_record(n, subject));
+	if (kind == TUND_RECORD_BLOCK && was_admin)
+		adopt_admits_of(n, subject);
 	return 0;
 }
 
@@ -1121,6 +1161,7 @@ static bool sender_allowed(struct tund_membership *n, const uint8_t key[32])
 }
 
 static void on_rekey(struct tund_membership *n, const struct tund_signal *m);
+static void watch_old_epochs(struct tund_membership *n);
 
 void tund_membership_receive(struct tund_membership *n, const uint8_t *buf, size_t len,
 			     bool retained)
@@ -1267,6 +1308,8 @@ static void apply_rekey(struct tund_membership *n, uint32_t epoch, const uint8_t
 
 	if (epoch <= n->net.epoch) /* callers check; never leave the old topics for nothing */
 		return;
+	char old_rekey_topic[sizeof(n->rekey_topic)];
+	g_strlcpy(old_rekey_topic, n->rekey_topic, sizeof(old_rekey_topic));
 	if (n->mqtt) { /* nobody reads the old topics: take our announce off them */
 		tund_mqtt_publish(n->mqtt, n->announce_topic, "", 0, true);
 		subscribe_all(n, false);
@@ -1292,6 +1335,8 @@ static void apply_rekey(struct tund_membership *n, uint32_t epoch, const uint8_t
 	if (ret)
 		log_error("network %s: cannot save the new network key: %s", n->net.name,
 			  g_strerror(-ret));
+	else if (n->mqtt) /* saved: the copy the creator left for us is spent */
+		tund_mqtt_publish(n->mqtt, old_rekey_topic, "", 0, true);
 	tund_daemon_save_peers(d);
 	set_topics(n);
 	tund_beacon_stop(n->beacon);
@@ -1302,26 +1347,101 @@ static void apply_rekey(struct tund_membership *n, uint32_t epoch, const uint8_t
 		publish_announce(n);
 		if (tund_membership_is_admin(n))
 			publish_all_records(n);
+		watch_old_epochs(n);
 	}
 	log_info("network %s: new network key (epoch %u)", n->net.name, epoch);
 }
 
 /* The creator's new key for us (the DH proves the sender). Only the creator
  * rotates the key, so two admins blocking at once cannot split the network
- * between two keys, and an admin cannot jump the epoch out of its reach. */
+ * between two keys. A member back from several epochs away takes the
+ * current one at once (old_epochs.h); an epoch not newer is a replay. */
 static void on_rekey(struct tund_membership *n, const struct tund_signal *m)
 {
 	if (!n->net.has_admin || !is_creator_key(n, m->sender) || tund_membership_is_creator(n)) {
 		n->drops[TUND_SIG_DROP_UNKNOWN_SENDER]++;
 		return;
 	}
-	/* One step at a time: an epoch that is not the next one is a replay
-	 * or a jump nobody else takes. */
-	if (n->net.epoch == UINT32_MAX || m->new_epoch != n->net.epoch + 1) {
+	if (m->new_epoch <= n->net.epoch) {
 		n->drops[TUND_SIG_DROP_REPLAYED]++;
 		return;
 	}
 	apply_rekey(n, m->new_epoch, m->new_key);
+}
+
+/* ---- the creator answers members still on an old epoch ---- */
+
+/* The creator listens on the last epochs' announce topics (again after each
+ * rekey and broker change). */
+static void watch_old_epochs(struct tund_membership *n)
+{
+	if (!n->mqtt || !n->net.has_admin || !tund_membership_is_creator(n))
+		return;
+	tund_old_epochs_subscribe(&n->old, n->mqtt, false);
+	tund_old_epochs_set(&n->old, &n->net, n->d->private_key);
+	tund_old_epochs_subscribe(&n->old, n->mqtt, true);
+}
+
+/* True once per announce: a replayed one (anybody can replay it) gets no
+ * second answer, and the table holds admitted members only. */
+static bool first_answer(struct tund_membership *n, const struct tund_signal *m)
+{
+	GBytes *k = g_bytes_new(m->sender, 32);
+	uint64_t *last = g_hash_table_lookup(n->old_answered, k);
+
+	if (last && *last >= m->time_ms) {
+		g_bytes_unref(k);
+		return false;
+	}
+	if (!last) {
+		last = g_new(uint64_t, 1);
+		g_hash_table_insert(n->old_answered, g_bytes_ref(k), last);
+	}
+	*last = m->time_ms;
+	g_bytes_unref(k);
+	return true;
+}
+
+/* An announce under an old epoch's key: if it comes from a member the
+ * records admit, the current key goes to that epoch's inbox of it, sealed to
+ * it by DH. Anything else there is dropped (a blocked member's fresh key with
+ * an old invite is heard here too, and gets nothing). */
+static void receive_old_epoch(struct tund_membership *n, const struct tund_old_epoch *o,
+			      const uint8_t *buf, size_t len)
+{
+	struct tund_signal *m = g_new0(struct tund_signal, 1);
+	const struct held_record *h;
+	uint8_t out[1024];
+	char topic[160];
+	size_t out_len;
+
+	if (tund_sigbound_check(&n->old_bound, len, (uint64_t)(g_get_monotonic_time() / 1000)) !=
+		    TUND_SIGBOUND_OK ||
+	    tund_signal_open(buf, len, o->net.key, n->d->private_key, n->d->public_key, m) !=
+		    TUND_SIGNAL_OK ||
+	    m->type != TUND_SIGNAL_ANNOUNCE || !memcmp(m->sender, n->d->public_key, 32) ||
+	    !(h = held_record(n, m->sender)) || !tund_record_admits(h->r.kind) ||
+	    !first_answer(n, m))
+		goto out;
+	struct tund_signal r = { .type = TUND_SIGNAL_REKEY, .has_new_key = true };
+
+	memcpy(r.sender, n->d->public_key, 32);
+	memcpy(r.recipient, m->sender, 32);
+	r.time_ms = now_ms();
+	r.new_epoch = n->net.epoch;
+	memcpy(r.new_key, n->net.key, 32);
+	out_len = tund_signal_seal(&r, o->net.key, n->d->private_key, out, sizeof(out));
+	sodium_memzero(&r, sizeof(r));
+	if (out_len && tund_network_inbox_topic(&o->net, m->sender, topic, sizeof(topic))) {
+		publish_sealed(n, topic, out, out_len, false, TUND_SIGNAL_REKEY);
+		n->old_answers++;
+		log_info("network %s: sent the key of epoch %u to a member still on epoch %u",
+			 n->net.name, n->net.epoch, o->net.epoch);
+	}
+	sodium_memzero(out, sizeof(out));
+out:
+	sodium_memzero(m, sizeof(*m));
+	g_free(m);
 }
 
 int tund_membership_rekey(struct tund_membership *n)
@@ -1336,7 +1456,7 @@ int tund_membership_rekey(struct tund_membership *n)
 	if (n->net.epoch == UINT32_MAX)
 		return -EOVERFLOW;
 	m.new_epoch = n->net.epoch + 1;
-	randombytes_buf(m.new_key, sizeof(m.new_key));
+	tund_network_epoch_key(&n->net, n->d->private_key, m.new_epoch, m.new_key);
 	/* Every admitted member but us gets it sealed to its own key; a blocked
 	 * one gets nothing. */
 	g_hash_table_iter_init(&it, n->records);
@@ -1409,11 +1529,14 @@ static void on_message(void *ctx, const char *topic, const uint8_t *payload, siz
 		       bool retained)
 {
 	struct tund_membership *n = ctx;
+	const struct tund_old_epoch *o;
 
-	(void)topic;
 	if (len == 0)
 		return; /* a cleared retained announce */
-	tund_membership_receive(n, payload, len, retained);
+	if ((o = tund_old_epochs_match(&n->old, topic)))
+		receive_old_epoch(n, o, payload, len);
+	else
+		tund_membership_receive(n, payload, len, retained);
 }
 
 /* Our underlay addresses changed: the broker connection and the ICE paths may
@@ -1466,6 +1589,7 @@ static void connect_broker(struct tund_membership *n)
 		log_warn("network %s: cannot ask the broker for a packet size limit",
 			 n->net.name);
 	subscribe_all(n, true);
+	watch_old_epochs(n);
 }
 
 struct tund_membership *tund_membership_find(struct tund_daemon *d, const char *name)
@@ -1543,6 +1667,9 @@ struct tund_membership *tund_membership_start(struct tund_daemon *d, const struc
 	n->sender_rate = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
 					       (GDestroyNotify)g_bytes_unref, g_free);
 	tund_sigbound_init(&n->bound, (uint64_t)(g_get_monotonic_time() / 1000));
+	tund_sigbound_init(&n->old_bound, (uint64_t)(g_get_monotonic_time() / 1000));
+	n->old_answered = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
+						(GDestroyNotify)g_bytes_unref, g_free);
 	n->replay = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
 					  (GDestroyNotify)g_bytes_unref, g_free);
 	set_topics(n);
@@ -1658,6 +1785,8 @@ void tund_membership_stop(struct tund_membership *n, bool leaving)
 	g_hash_table_unref(n->orphans);
 	g_free(n->records_path);
 	g_hash_table_unref(n->sender_rate);
+	g_hash_table_unref(n->old_answered);
+	tund_old_epochs_clear(&n->old);
 	sodium_memzero(&n->net, sizeof(n->net));
 	sodium_memzero(&n->eff, sizeof(n->eff));
 	g_free(n);
@@ -1737,6 +1866,8 @@ static void add_signaling(JsonBuilder *b, struct tund_membership *n)
 	json_builder_end_object(b);
 	json_builder_set_member_name(b, TUND_KEY_RECEIVED);
 	json_builder_add_int_value(b, (gint64)n->received);
+	json_builder_set_member_name(b, TUND_KEY_OLD_EPOCH_ANSWERS);
+	json_builder_add_int_value(b, (gint64)n->old_answers);
 	json_builder_set_member_name(b, TUND_KEY_DROPPED);
 	json_builder_begin_object(b);
 	for (int i = 0; i < TUND_SIG_DROP_COUNT; i++) {

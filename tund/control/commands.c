@@ -66,6 +66,21 @@ static void add_aead(JsonBuilder *b)
 	json_builder_end_object(b);
 }
 
+/* "crypto_workers": the crypto pool as configured and as running. */
+static void add_crypto_workers(JsonBuilder *b, struct tund_daemon *d)
+{
+	json_builder_set_member_name(b, TUND_KEY_CRYPTO_WORKERS);
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, TUND_KEY_SETTING);
+	uint64_t slices;
+	unsigned workers = tund_dataplane_crypto_workers(d->dp, &slices);
+
+	json_builder_add_string_value(b, d->crypto_setting);
+	member_int(b, TUND_KEY_WORKERS, workers);
+	member_int(b, TUND_KEY_SLICES, slices);
+	json_builder_end_object(b);
+}
+
 /* "tun_io": how packets move between the TUN device and the daemon. */
 static void add_tun_io(JsonBuilder *b, struct tund_daemon *d)
 {
@@ -195,6 +210,7 @@ static int cmd_status(struct tund_daemon *d, JsonObject *req, JsonNode **out, ch
 		add_broadcasts(b, d);
 		add_tun_io(b, d);
 		add_aead(b);
+		add_crypto_workers(b, d);
 		/* tund/pace.h */
 		json_builder_set_member_name(b, TUND_KEY_PACING);
 		json_builder_begin_object(b);

@@ -5,8 +5,12 @@
 #include <errno.h>
 #include <glib.h>
 #include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "overlay/pool.h"
 #include "tund/daemon/log.h"
 
 struct key_spec {
@@ -244,6 +248,32 @@ static bool apply_aead(struct tund_config *cfg, const char *v, const char **prob
 	return false;
 }
 
+static bool apply_crypto_workers(struct tund_config *cfg, const char *v, const char **problem)
+{
+	if (tund_pool_workers_parse(v, &cfg->crypto_workers))
+		return true;
+	*problem = "expected auto, off or a number of threads from 0 to 64";
+	return false;
+}
+
+int tund_config_crypto_workers(const struct tund_config *cfg, char setting[16])
+{
+	const char *env = getenv("TUND_CRYPTO_WORKERS");
+	int n = cfg->crypto_workers;
+
+	if (env && *env && !tund_pool_workers_parse(env, &n))
+		return -EINVAL;
+	if (n < 0) {
+		snprintf(setting, 16, "auto");
+		return (int)tund_pool_auto_workers(sysconf(_SC_NPROCESSORS_ONLN));
+	}
+	if (n == 0)
+		snprintf(setting, 16, "off");
+	else
+		snprintf(setting, 16, "%d", n);
+	return n;
+}
+
 static const struct key_spec keys[] = {
 	{ "interface", "name", apply_name },
 	{ "interface", "address", apply_address },
@@ -264,6 +294,7 @@ static const struct key_spec keys[] = {
 	{ "daemon", "user", apply_user },
 	{ "daemon", "realtime", apply_realtime },
 	{ "daemon", "aead", apply_aead },
+	{ "daemon", "crypto_workers", apply_crypto_workers },
 };
 
 #define NETWORK_GROUP "network "
@@ -386,6 +417,7 @@ void tund_config_init(struct tund_config *cfg)
 	cfg->realtime = true;
 	cfg->io_uring = true;
 	cfg->aead = TUND_AEAD_MODE_AUTO;
+	cfg->crypto_workers = -1;
 	cfg->state_dir = g_strdup(TUND_DEFAULT_STATE_DIR);
 	cfg->control_socket = g_strdup(TUND_DEFAULT_SOCKET);
 }

@@ -58,10 +58,19 @@ struct tund_config {
 	bool realtime;
 	/* [daemon] aead: the transport cipher's backend (overlay/aead.h). */
 	enum tund_aead_mode aead;
+	/* [daemon] crypto_workers: -1 auto, 0 off, else that many
+	 * (overlay/pool.h; tund_config_crypto_workers resolves auto). */
+	int crypto_workers;
 	struct tund_config_network networks[TUND_CONFIG_MAX_NETWORKS];
 	unsigned n_networks;
 };
 
+/* The crypto workers to start: TUND_CRYPTO_WORKERS in the environment
+ * (auto|off|N) wins over [daemon] crypto_workers; auto is
+ * tund_pool_auto_workers of the online CPUs. -EINVAL for a bad
+ * TUND_CRYPTO_WORKERS, else the count. *setting gets the text the count
+ * came from ("auto", "off" or the number), in a buffer of 16 bytes. */
+int tund_config_crypto_workers(const struct tund_config *cfg, char setting[16]);
 /* Fills cfg with the defaults. */
 void tund_config_init(struct tund_config *cfg);
 void tund_config_free(struct tund_config *cfg);

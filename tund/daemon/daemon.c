@@ -132,8 +132,14 @@ static bool start_dataplane(struct tund_daemon *d)
 					    .io_uring = d->cfg.io_uring,
 					    .listen_port = d->cfg.listen_port,
 					    .mtu = d->cfg.mtu };
-	int ret;
+	int ret = tund_config_crypto_workers(&d->cfg, d->crypto_setting);
 
+	if (ret < 0) {
+		log_error("TUND_CRYPTO_WORKERS=%s: expected auto, off or a number of threads "
+			  "from 0 to 64", getenv("TUND_CRYPTO_WORKERS"));
+		return false;
+	}
+	opts.crypto_workers = (unsigned)ret;
 	ret = tund_dataplane_start(&opts, d->private_key, &d->dp);
 	if (ret) {
 		log_error("%s: [interface] listen_port: cannot use UDP port %u: %s", d->config_path,
@@ -141,6 +147,9 @@ static bool start_dataplane(struct tund_daemon *d)
 		return false;
 	}
 	d->listen_port = tund_dataplane_port(d->dp);
+	log_info("crypto workers (%s): %u%s", d->crypto_setting, opts.crypto_workers,
+		 opts.crypto_workers ? " threads seal and open large batches with the packet threads" :
+				       ", the packet threads seal and open alone");
 	if (d->cfg.ice_fast_path && (ret = tund_dataplane_enable_fast_paths(d->dp)))
 		log_warn("%s: [ice] fast_path: off, direct paths stay on libnice: %s",
 			 d->config_path, g_strerror(-ret));

@@ -61,6 +61,8 @@ static void needs_restart(const struct tund_config *old, const struct tund_confi
 		g_ptr_array_add(out, g_strdup("[daemon] realtime"));
 	if (old->aead != cfg->aead)
 		g_ptr_array_add(out, g_strdup("[daemon] aead"));
+	if (old->crypto_workers != cfg->crypto_workers)
+		g_ptr_array_add(out, g_strdup("[daemon] crypto_workers"));
 }
 
 static JsonNode *string_array(GPtrArray *items)

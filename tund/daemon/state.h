@@ -34,6 +34,9 @@ struct tund_daemon {
 	char *peers_path;
 	struct tund_control *control;
 	struct tund_dataplane *dp;
+	/* [daemon] crypto_workers as it was resolved at start: "auto", "off"
+	 * or the number (the threads: tund_dataplane_crypto_workers). */
+	char crypto_setting[16];
 	/* Router port mapping (tund/connect/portmap.h); NULL when [ice] portmap = off. */
 	struct tund_portmap *portmap;
 	uint16_t listen_port; /* as bound */

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "overlay/bcast.h"
+#include "overlay/pool.h"
 #include "overlay/ratelimit.h"
 #include "tund/dataplane/fastpath.h"
 #include "tund/dataplane/mcast_join.h"
@@ -53,6 +54,10 @@ struct tund_dataplane {
 	uint16_t port;
 	unsigned mtu;
 	struct tund_wg *wg;
+	/* The crypto workers (NULL: off) and the queues of the threads that
+	 * submit: TUN, UDP and the fast path's (made with the fast path). */
+	struct tund_pool *pool;
+	struct tund_pool_queue *tun_q, *udp_q, *fast_q;
 	struct tund_mcast_join mcast; /* groups joined on the TUN for peers */
 	pthread_t tun_thread, udp_thread, timer_thread;
 	bool threads_started;
@@ -417,7 +422,7 @@ static void tun_batch(void *ctx, struct tund_wg_packet *pkts, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if (!fan_out(dp, pkts[i].buf + TUND_WG_HEADROOM, pkts[i].len, &now))
 			pkts[kept++] = pkts[i];
-	tund_wg_encrypt_batch(dp->wg, pkts, kept, &now);
+	tund_wg_encrypt_batch_pool(dp->wg, dp->tun_q, pkts, kept, &now);
 	send_batch(dp, pkts, kept);
 }
 
@@ -550,7 +555,7 @@ static void *udp_loop(void *arg)
 							   .src = &src[n_src - 1] };
 		}
 		tund_dataplane_now(&now);
-		tund_wg_receive_batch(dp->wg, pkts, (size_t)n, &now);
+		tund_wg_receive_batch_pool(dp->wg, dp->udp_q, pkts, (size_t)n, &now);
 		tund_mcast_join_batch(&dp->mcast, pkts, (size_t)n);
 		tund_tun_write_batch(&tx, pkts, (size_t)n);
 		tund_pace_after(&pace, start, (size_t)n, bytes);
@@ -599,6 +604,56 @@ static int set_nonblock(int fd)
 	return 0;
 }
 
+/* The crypto pool and a queue for each packet thread that submits. */
+static int start_pool(struct tund_dataplane *dp, unsigned workers)
+{
+	int ret;
+
+	if ((ret = tund_pool_new(workers, &dp->pool)) ||
+	    (ret = tund_pool_queue_new(dp->pool, &dp->tun_q)) ||
+	    (ret = tund_pool_queue_new(dp->pool, &dp->udp_q)))
+		return ret;
+	return 0;
+}
+
+static void stop_pool(struct tund_dataplane *dp)
+{
+	if (!dp->pool)
+		return;
+	tund_pool_stop(dp->pool);
+	tund_pool_queue_free(dp->tun_q);
+	tund_pool_queue_free(dp->udp_q);
+	tund_pool_queue_free(dp->fast_q);
+	tund_pool_free(dp->pool);
+	dp->pool = NULL;
+	dp->tun_q = dp->udp_q = dp->fast_q = NULL;
+}
+
+unsigned tund_dataplane_crypto_workers(struct tund_dataplane *dp, uint64_t *slices)
+{
+	if (slices)
+		*slices = dp->pool ? tund_pool_items(dp->pool) : 0;
+	return dp->pool ? tund_pool_workers(dp->pool) : 0;
+}
+
+/* What start sets before anything can fail. */
+static void init_fields(struct tund_dataplane *dp, const struct tund_dataplane_opts *o)
+{
+	dp->tun_fd = o->tun_fd;
+	dp->vnet = o->vnet;
+	dp->uso = o->vnet && o->uso;
+	dp->uring = o->io_uring;
+	tund_prio_group_init(&dp->prio, o->realtime);
+	dp->mtu = o->mtu;
+	dp->stop_fd = -1;
+	dp->udp_fd = -1;
+	pthread_rwlock_init(&dp->paths_lock, NULL);
+	pthread_mutex_init(&dp->bcast_lock, NULL);
+	dp->paths = g_hash_table_new_full(NULL, NULL, NULL, g_free);
+	dp->next_path_id = 1;
+	tund_mcast_join_init(&dp->mcast, o->tun_fd);
+}
+
 int tund_dataplane_start(const struct tund_dataplane_opts *o, const uint8_t private_key[32],
 			 struct tund_dataplane **out)
 {
@@ -613,19 +668,7 @@ int tund_dataplane_start(const struct tund_dataplane_opts *o, const uint8_t priv
 	threads[0] = &dp->tun_thread;
 	threads[1] = &dp->udp_thread;
 	threads[2] = &dp->timer_thread;
-	dp->tun_fd = o->tun_fd;
-	dp->vnet = o->vnet;
-	dp->uso = o->vnet && o->uso;
-	dp->uring = o->io_uring;
-	tund_prio_group_init(&dp->prio, o->realtime);
-	dp->mtu = o->mtu;
-	dp->stop_fd = -1;
-	dp->udp_fd = -1;
-	pthread_rwlock_init(&dp->paths_lock, NULL);
-	pthread_mutex_init(&dp->bcast_lock, NULL);
-	dp->paths = g_hash_table_new_full(NULL, NULL, NULL, g_free);
-	dp->next_path_id = 1;
-	tund_mcast_join_init(&dp->mcast, o->tun_fd);
+	init_fields(dp, o);
 	dp->bcast_buf = malloc(PACKET_MAX + TUND_WG_HEADROOM + TUND_WG_TAILROOM);
 	dp->bcast_copy = malloc(PACKET_MAX);
 	if (!dp->bcast_buf || !dp->bcast_copy) {
@@ -650,6 +693,8 @@ int tund_dataplane_start(const struct tund_dataplane_opts *o, const uint8_t priv
 	}
 	if ((ret = set_nonblock(dp->udp_fd)) || (ret = set_nonblock(o->tun_fd)))
 		goto fail;
+	if (o->crypto_workers && (ret = start_pool(dp, o->crypto_workers)))
+		goto fail;
 	for (; started < G_N_ELEMENTS(loops); started++)
 		if ((ret = -pthread_create(threads[started], NULL, loops[started], dp)))
 			goto fail;
@@ -667,6 +712,7 @@ fail:
 		while (started--)
 			pthread_join(*threads[started], NULL);
 	}
+	stop_pool(dp);
 	tund_mcast_join_destroy(&dp->mcast);
 	free(dp->bcast_copy);
 	tund_wg_free(dp->wg);
@@ -696,6 +742,8 @@ void tund_dataplane_stop(struct tund_dataplane *dp)
 		tund_fastpath_free(dp->fast);
 		tund_tun_tx_free(&dp->fast_tx);
 	}
+	/* The packet threads are gone: no batch is in the pool. */
+	stop_pool(dp);
 	tund_wg_free(dp->wg);
 	g_hash_table_unref(dp->paths);
 	tund_mcast_join_destroy(&dp->mcast);
@@ -967,7 +1015,7 @@ static void fast_deliver(void *ctx, uint32_t id, struct tund_fastpath_datagram *
 	for (size_t i = 0; i < n; i++)
 		pkts[i] = (struct tund_wg_packet){ .buf = d[i].buf, .len = d[i].len, .src = &src };
 	tund_dataplane_now(&now);
-	tund_wg_receive_batch(dp->wg, pkts, n, &now);
+	tund_wg_receive_batch_pool(dp->wg, dp->fast_q, pkts, n, &now);
 	tund_mcast_join_batch(&dp->mcast, pkts, n);
 	tund_tun_write_batch(&dp->fast_tx, pkts, n);
 }
@@ -982,6 +1030,11 @@ int tund_dataplane_enable_fast_paths(struct tund_dataplane *dp)
 	if (ret)
 		return ret;
 	dp->fast_tx.uso = dp->uso;
+	/* Its queue first: the fast path thread starts delivering at once. */
+	if (dp->pool && !dp->fast_q && (ret = tund_pool_queue_new(dp->pool, &dp->fast_q))) {
+		tund_tun_tx_free(&dp->fast_tx);
+		return ret;
+	}
 	dp->fast = tund_fastpath_new(fast_deliver, dp, &dp->prio, &dp->pace);
 	if (!dp->fast) {
 		ret = -errno;

@@ -23,6 +23,9 @@ struct tund_dataplane_opts {
 	bool io_uring; /* read the TUN through io_uring where the kernel can (tund/tun_uring.h) */
 	uint16_t listen_port;
 	unsigned mtu;
+	/* Crypto worker threads (overlay/pool.h) that seal and open large
+	 * batches with the TUN and UDP threads; 0: those threads alone. */
+	unsigned crypto_workers;
 };
 
 /* Opens the UDP socket and starts the threads. 0 or -errno. */
@@ -30,6 +33,9 @@ int tund_dataplane_start(const struct tund_dataplane_opts *opts, const uint8_t p
 			 struct tund_dataplane **out);
 /* Whether the TUN reader thread reads through io_uring now. */
 bool tund_dataplane_tun_uring(struct tund_dataplane *dp);
+/* Crypto worker threads running (0: off); *slices (may be NULL) gets how
+ * many slices of batches went through them. */
+unsigned tund_dataplane_crypto_workers(struct tund_dataplane *dp, uint64_t *slices);
 /* Stops the threads and closes the socket (not the TUN fd). */
 void tund_dataplane_stop(struct tund_dataplane *dp);
 uint16_t tund_dataplane_port(struct tund_dataplane *dp);
