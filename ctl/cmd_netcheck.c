@@ -97,6 +97,29 @@ static void portmap_lines(JsonObject *pm)
 	g_string_free(line, TRUE);
 }
 
+/* "IPv6: ADDR, ..." (global addresses ICE offers) or "IPv6: none". Not
+ * printed by a daemon that does not report it. */
+static void ipv6_line(JsonNode *v6)
+{
+	GString *list = g_string_new(NULL);
+
+	if (!v6 || !JSON_NODE_HOLDS_ARRAY(v6)) {
+		g_string_free(list, TRUE);
+		return;
+	}
+	JsonArray *a = json_node_get_array(v6);
+
+	for (guint i = 0; i < json_array_get_length(a); i++) {
+		JsonNode *n = json_array_get_element(a, i);
+
+		if (JSON_NODE_HOLDS_VALUE(n) && json_node_get_value_type(n) == G_TYPE_STRING)
+			g_string_append_printf(list, "%s%s", list->len ? ", " : "",
+					       json_node_get_string(n));
+	}
+	print_clean("IPv6: ", list->len ? list->str : "none (no global address)");
+	g_string_free(list, TRUE);
+}
+
 static void print_netcheck(JsonObject *o)
 {
 	JsonObject *nat = object_member(o, TUND_KEY_NAT);
@@ -135,6 +158,7 @@ static void print_netcheck(JsonObject *o)
 		puts("TURN: not configured");
 	}
 	portmap_lines(object_member(o, TUND_KEY_PORTMAP));
+	ipv6_line(json_object_get_member(o, TUND_KEY_IPV6));
 }
 
 int netcheck_main(int argc, char **argv, const char *sock)

@@ -233,7 +233,11 @@ static void add_peer_row(struct tund_table *t, const struct peer_cols *cols, Jso
 		cells[n++] = tund_client_get_string(p, TUND_KEY_NETWORK);
 	if (cols->state)
 		cells[n++] = tund_client_get_string(p, TUND_KEY_STATE);
-	cells[n++] = tund_client_get_string(p, TUND_KEY_ENDPOINT);
+	/* A peer on an ICE path has no WireGuard endpoint: its selected pair's
+	 * remote address is where the datagrams go. */
+	cells[n++] = tund_client_get_string(p, TUND_KEY_ENDPOINT)
+			     ? tund_client_get_string(p, TUND_KEY_ENDPOINT)
+			     : tund_client_get_string(p, TUND_KEY_REMOTE_ADDR);
 	cells[n++] = ips;
 	cells[n++] = pathcell ? pathcell : path;
 	if (cols->rtt)

@@ -75,6 +75,7 @@
 #define TUND_KEY_INTERNAL "internal"
 #define TUND_KEY_INVITE "invite"
 #define TUND_KEY_INVITES "invites"
+#define TUND_KEY_IPV6 "ipv6"
 #define TUND_KEY_JOIN_REFUSED "join_refused"
 #define TUND_KEY_EPOCH "epoch"
 #define TUND_KEY_LAST_ERROR "last_error"
@@ -220,6 +221,7 @@
 	TUND_KEY_INTERNAL, \
 	TUND_KEY_INVITE, \
 	TUND_KEY_INVITES, \
+	TUND_KEY_IPV6, \
 	TUND_KEY_JOIN_REFUSED, \
 	TUND_KEY_LAST_ERROR, \
 	TUND_KEY_LATEST_HANDSHAKE, \

@@ -407,6 +407,7 @@ void tund_wg_peer_get_stats(struct tund_wg *wg, struct tund_wg_peer *peer,
 	memcpy(out->drops, peer->drops, sizeof(out->drops));
 	out->endpoint = peer->endpoint;
 	out->has_session = peer->current != NULL;
+	out->answered = peer->next != NULL;
 	pthread_mutex_unlock(&wg->lock);
 }
 

@@ -83,6 +83,9 @@ struct tund_wg_peer_stats {
 	uint64_t drops[TUND_WG_DROP_COUNT];
 	struct tund_wg_endpoint endpoint;
 	bool has_session;
+	/* We answered an initiation and its initiator has not confirmed the
+	 * session yet (our response may have been lost). */
+	bool answered;
 };
 
 /* NULL if the private key gives no valid public key. mtu caps padding. */

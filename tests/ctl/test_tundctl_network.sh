@@ -368,7 +368,8 @@ reply <<'JSON'
 {"ok":true,"result":{"nat":{"mapping":"endpoint-independent","public":["203.0.113.11:40000"],"filtering":"unknown"},
  "broker":{"url":"mqtt://198.51.100.10:1883","reachable":false,"error":"connection refused"},
  "stun":{"server":"198.51.100.10:3478","reachable":true,"error":null},
- "turn":[{"url":"turn://198.51.100.10:3478?transport=udp","reachable":true,"error":null},{"url":"turn://198.51.100.10:3478?transport=tcp","reachable":false,"error":"timeout"}]}}
+ "turn":[{"url":"turn://198.51.100.10:3478?transport=udp","reachable":true,"error":null},{"url":"turn://198.51.100.10:3478?transport=tcp","reachable":false,"error":"timeout"}],
+ "ipv6":["2001:db8:1::10","2001:db8:7::1"]}}
 JSON
 run netcheck
 check "netcheck: request" req_is '. == {"cmd":"netcheck"}'
@@ -377,9 +378,13 @@ for want in "NAT mapping:   endpoint-independent" "public address: 203.0.113.11:
 	"broker mqtt://198.51.100.10:1883: unreachable (connection refused)" \
 	"STUN 198.51.100.10:3478: reachable" \
 	"TURN turn://198.51.100.10:3478?transport=udp: reachable" \
-	"TURN turn://198.51.100.10:3478?transport=tcp: unreachable (timeout)"; do
+	"TURN turn://198.51.100.10:3478?transport=tcp: unreachable (timeout)" \
+	"IPv6: 2001:db8:1::10, 2001:db8:7::1"; do
 	check "netcheck shows '$want'" grep -qxF "$want" "$tmp/out"
 done
+sed -i 's/"ipv6":\["2001:db8:1::10","2001:db8:7::1"\]/"ipv6":[]/' "$tmp/reply"
+run netcheck
+check "netcheck shows 'IPv6: none (no global address)'" grep -qxF "IPv6: none (no global address)" "$tmp/out"
 run netcheck --json
 check "netcheck --json: the result" sh -c "jq -e '.nat.mapping == \"endpoint-independent\" and (.turn | length) == 2' '$tmp/out' >/dev/null"
 echo '{"ok":false,"error":"netcheck already running"}' >"$tmp/reply"
@@ -391,7 +396,8 @@ now=$(date +%s)
 reply <<JSON
 {"ok":true,"result":{"peers":[
  {"public_key":"$key","name":"alice","network":"lab","state":"member","endpoint":"203.0.113.22:40001","allowed_ips":["10.77.0.2/32"],"path":"relay","candidates":"srflx→relay","local_addr":"10.1.0.10:5000","remote_addr":"198.51.100.10:50000","rtt_ms":1.234,"latest_handshake":$((now - 3)),"rx_bytes":10,"tx_bytes":20,"last_error":"direct path failed: ICE timeout"},
- {"public_key":"WON1/4frxb1kJztdFCwRl5Z/UN8O+yKFi+z7dTAq/nw=","name":"bob","state":"pending","allowed_ips":[],"path":null,"latest_handshake":null,"rx_bytes":0,"tx_bytes":0}
+ {"public_key":"WON1/4frxb1kJztdFCwRl5Z/UN8O+yKFi+z7dTAq/nw=","name":"bob","state":"pending","allowed_ips":[],"path":null,"latest_handshake":null,"rx_bytes":0,"tx_bytes":0},
+ {"public_key":"$key","name":"carol","network":"lab","state":"member","allowed_ips":["10.77.0.3/32"],"path":"direct","candidates":"host→host","local_addr":"[2001:db8:1::10]:5000","remote_addr":"[2001:db8:2::10]:5001","latest_handshake":$((now - 3)),"rx_bytes":10,"tx_bytes":20}
 ]}}
 JSON
 run peers
@@ -399,7 +405,8 @@ check "peers: network header" sh -c "head -n 1 '$tmp/out' | grep -q '^NAME  *PUB
 check "peers: alice row" grep -Eq '^alice +mK0uK/75… +lab +member +203\.0\.113\.22:40001 +10\.77\.0\.2/32 +relay \(srflx→relay\) +1\.23 ms +[3-6]s ago +10 B +20 B +-$' "$tmp/out"
 check "peers: last error on its own indented line under alice" sh -c "sed -n 3p '$tmp/out' | grep -qx '    last error: direct path failed: ICE timeout'"
 check "peers: bob pending" grep -Eq '^bob +WON1/4fr… +- +pending +- +- +- +- +never' "$tmp/out"
-check "peers: addresses only in --json" sh -c "! grep -q '10.1.0.10:5000' '$tmp/out'"
+check "peers: local addresses only in --json" sh -c "! grep -q '10.1.0.10:5000' '$tmp/out' && ! grep -qF '[2001:db8:1::10]:5000' '$tmp/out'"
+check "peers: an ICE path without endpoint shows its remote address" grep -Eq '^carol +mK0uK/75… +lab +member +\[2001:db8:2::10\]:5001 +10\.77\.0\.3/32 +direct \(host→host\) ' "$tmp/out"
 run peers --json
 check "peers --json keeps every field" sh -c "jq -e '.[0].local_addr == \"10.1.0.10:5000\" and .[0].candidates == \"srflx→relay\"' '$tmp/out' >/dev/null"
 

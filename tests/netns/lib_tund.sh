@@ -45,6 +45,14 @@ peer_field() {
 path_is() { [ "$(peer_field "$1" "$2" path)" = "$3" ]; }
 pings() { lab_exec "$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1; }
 
+# first_ping HOST ADDR DEADLINE T0: pings ADDR from HOST every 50 ms until
+# the first reply (status 1 if none within DEADLINE seconds); prints the
+# seconds from T0 (a date +%s.%N) to that reply.
+first_ping() {
+	lab_exec "$1" ping -n -q -c 1 -i 0.05 -w "$3" "$2" >/dev/null 2>&1 || return 1
+	echo "$(date +%s.%N) - $4" | bc
+}
+
 # transfer FROM TO-HOST TO-ADDR MB: TCP through the tunnel, checksums compared.
 transfer() {
 	local from=$1 to=$2 addr=$3 mb=$4 want got rx

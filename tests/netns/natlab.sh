@@ -14,6 +14,18 @@
 #   mixed        r1 cone, r2 symmetric
 #   blocked      cone, but routers drop forwarded UDP not addressed to srv
 #   blocked-tcp  cone, but routers drop all forwarded UDP (TCP only)
+#   hairpin      a and b on two LANs (VLANs) of one cone router r1: a on lan
+#                (10.1.0.10), b on lan2 (10.1.1.10). r1 forwards nothing
+#                between its LANs except through its own public address
+#                (hairpin: a datagram from one LAN to a public port r1 holds
+#                for the other is sent there, from r1's public address and
+#                a's public port). LAB_HAIRPIN=0: r1 does not hairpin.
+#                Beacons (link-local multicast, broadcast) do not cross.
+#   double       two NAT layers: a behind home router r1 (cone) behind the
+#                carrier-grade NAT cgn1 (cone, endpoint-independent mapping as
+#                RFC 6888 asks); b behind r2 behind cgn2. r1/r2's WANs are
+#                100.64.1.2 and 100.64.2.2 on cgn1/cgn2's inside nets;
+#                cgn1/cgn2 hold the public addresses 203.0.113.11 and .22.
 # r3 is cone in cone/symmetric/mixed, and follows the topology in blocked and
 # blocked-tcp (LAB_R3_MODE overrides: cone|symmetric|blocked|blocked-tcp).
 #
@@ -29,6 +41,18 @@
 # tund.lab, relay ports 49152-65535; logs $T_DIR/mosquitto.log, coturn.log.
 # LAB_MQTT_CONF_EXTRA: more lines for mosquitto.conf (e.g. "sys_interval 1").
 #
+# LAB_IPV6=1 makes the lab dual-stack (any topology but double): the core,
+# the routers and the clients get global IPv6 addresses, routed without NAT;
+# each router's forward chain (an inet table) is then also a stateful IPv6
+# firewall (replies and flows from its LAN only), as home routers have.
+#   core 2001:db8:ff::1/64; router rN WAN 2001:db8:ff::N{N}, LAN 2001:db8:N::1/64;
+#   a 2001:db8:1::10, b 2001:db8:2::10, c 2001:db8:3::10 (lab_addr6 HOST).
+# 2001:db8::/32 is the documentation range: nothing on the way treats it
+# specially (libnice's private ranges are fe80::/10, fc00::/7 and ::1; tund
+# skips only loopback, link-local, multicast, v4-mapped), it exists only
+# inside the lab namespaces and can never leak into a real route.
+# srv stays IPv4 only: the IPv6 path needs neither STUN nor TURN.
+#
 # LAB_WAN_NET=A.B.C puts the core's client side and the router WANs in A.B.C.0/24
 # (.1, r1 .11, r2 .22, r3 .33) instead of 203.0.113.0/24: a UPnP router
 # (miniupnpd) refuses to map ports while its WAN address is in a reserved
@@ -40,16 +64,19 @@
 # by the test) are killed by pid before the namespaces go.
 
 LAB_HELPER=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/natlab_udp.py
-LAB_TOPOLOGIES="lan cone symmetric mixed blocked blocked-tcp"
+LAB_TOPOLOGIES="lan cone symmetric mixed blocked blocked-tcp hairpin double"
 declare -gA LAB_NSMAP=()	# host -> namespace
 declare -gA LAB_ADDR=()		# host -> LAN address (clients), WAN (routers)
 declare -gA LAB_GW=()		# client -> its router
 declare -gA LAB_MODE=()		# router -> NAT mode
+declare -gA LAB_ADDR6=()	# host -> global IPv6 address (LAB_IPV6=1)
+declare -gA LAB_UP=()		# router -> the router it sits behind (double)
 LAB_PREFIX=
 LAB_TOPO=
 LAB_MQTT_PID=
 LAB_TURN_PID=
 
+_lab_v6=2001:db8
 _lab_inet1=198.51.100.1
 _lab_inet2=203.0.113.1
 declare -gA _lab_wan=([r1]=203.0.113.11 [r2]=203.0.113.22 [r3]=203.0.113.33)
@@ -89,12 +116,20 @@ lab_addr() {
 	printf '%s\n' "${LAB_ADDR[$1]}"
 }
 
-# lab_wan HOST: the public (WAN) address a client is seen from (its router's).
+# lab_wan HOST: the public (WAN) address a client is seen from (its router's;
+# behind two layers, the outer router's).
 lab_wan() {
 	local r=${LAB_GW[$1]:-$1}
+	while [ -n "${LAB_UP[$r]:-}" ]; do r=${LAB_UP[$r]}; done
 	[ -n "${_lab_wan[$r]:-}" ] && [ -n "${LAB_NSMAP[$r]:-}" ] ||
 		{ echo "natlab: no WAN address for '$1'" >&2; return 1; }
 	printf '%s\n' "${_lab_wan[$r]}"
+}
+
+# lab_addr6 HOST: a client's or router's global IPv6 address (LAB_IPV6=1).
+lab_addr6() {
+	[ -n "${LAB_ADDR6[$1]:-}" ] || { echo "natlab: no IPv6 address for '$1'" >&2; return 1; }
+	printf '%s\n' "${LAB_ADDR6[$1]}"
 }
 
 # lab_nat ROUTER: the NAT mode of r1/r2/r3 (cone symmetric blocked blocked-tcp).
@@ -118,8 +153,14 @@ _lab_mkns() {	# _lab_mkns HOST
 	LAB_NSMAP[$1]=$ns
 	ip -n "$ns" link set lo up
 	# Per-namespace sysctls only; the root namespace is never touched.
-	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
-		net.ipv6.conf.default.disable_ipv6=1 \
+	# IPv6 off unless the lab is dual-stack; then no DAD, so addresses are
+	# usable at once.
+	local v6off=1
+	[ "${LAB_IPV6:-0}" = 1 ] && v6off=0
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=$v6off \
+		net.ipv6.conf.default.disable_ipv6=$v6off \
+		net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+		net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0 \
 		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
 		net.ipv4.conf.all.accept_redirects=0 net.ipv4.conf.default.accept_redirects=0 \
 		>/dev/null || fail "natlab: sysctl in $ns"
@@ -148,18 +189,26 @@ _lab_plug() {	# _lab_plug HOST IFNAME SWITCHHOST BRIDGE PORT: veth into a bridge
 	ip -n "$ns" link set "$2" up
 }
 
-_lab_router() {	# _lab_router r1|r2|r3 MODE
-	local r=$1 mode=$2 ns flags="" extra=""
+# _lab_router NAME MODE [UPLINK-HOST WAN-ADDRESS GATEWAY LAN-NET]: a NAT
+# router; by default its WAN is on the internet (inet's br0) at _lab_wan[NAME]
+# and its LAN is _lab_lan[NAME].0/24; with an uplink, its WAN is on
+# UPLINK-HOST's lan bridge (a router behind a router).
+_lab_router() {
+	local r=$1 mode=$2 up=${3:-inet} wan=${4:-${_lab_wan[$1]:-}} gw=${5:-$_lab_inet2}
+	local lan=${6:-${_lab_lan[$1]:-}} ns flags="" extra="" br=br0
 	_lab_mkns "$r"
 	ns=${LAB_NSMAP[$r]}
-	_lab_plug "$r" wan inet br0 "p-$r"
-	ip -n "$ns" addr add "${_lab_wan[$r]}/24" dev wan
-	ip -n "$ns" route add default via "$_lab_inet2"
+	[ "$up" = inet ] || br=lan
+	_lab_plug "$r" wan "$up" "$br" "p-$r"
+	ip -n "$ns" addr add "$wan/24" dev wan
+	ip -n "$ns" route add default via "$gw"
 	_lab_bridge "$r" lan
-	ip -n "$ns" addr add "${_lab_lan[$r]}.1/24" dev lan
+	ip -n "$ns" addr add "$lan.1/24" dev lan
 	ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=1 >/dev/null
-	LAB_ADDR[$r]=${_lab_wan[$r]}
+	LAB_ADDR[$r]=$wan
 	LAB_MODE[$r]=$mode
+	_lab_lan[$r]=$lan
+	[ "$up" = inet ] || LAB_UP[$r]=$up
 	case $mode in
 	cone) ;;
 	symmetric) flags="random,fully-random" ;;
@@ -167,6 +216,9 @@ _lab_router() {	# _lab_router r1|r2|r3 MODE
 	blocked-tcp) extra="meta l4proto udp drop" ;;
 	*) fail "natlab: unknown router mode '$mode'" ;;
 	esac
+	[ "${LAB_IPV6:-0}" = 1 ] && _lab_router6 "$r"
+	# NDP is not tracked (ct state untracked): the WAN side must still
+	# resolve the router's IPv6 address.
 	ip netns exec "$ns" nft -f - <<EOF || fail "natlab: nft rules on $r"
 table ip tt_nat {
 	chain postrouting {
@@ -184,21 +236,87 @@ table inet tt_fw {
 	}
 	chain input {
 		type filter hook input priority filter; policy accept;
+		icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
 		iifname "wan" ct state != { established, related } drop
 	}
 }
 EOF
 }
 
-_lab_client() {	# _lab_client HOST ROUTER OCTET
-	local h=$1 r=$2 ns
+# _lab_router6 ROUTER: the router's global IPv6 WAN and LAN addresses and
+# the core's route to its LAN (rN: WAN ::NN, LAN 2001:db8:N::/64).
+_lab_router6() {
+	local r=$1 n=${1#r} ns=${LAB_NSMAP[$1]}
+	ip -n "$ns" -6 addr add "$_lab_v6:ff::$n$n/64" dev wan nodad
+	ip -n "$ns" -6 addr add "$_lab_v6:$n::1/64" dev lan nodad
+	ip -n "$ns" -6 route add default via "$_lab_v6:ff::1"
+	ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.forwarding=1 >/dev/null
+	ip -n "${LAB_NSMAP[inet]}" -6 route add "$_lab_v6:$n::/64" via "$_lab_v6:ff::$n$n"
+	LAB_ADDR6[$r]=$_lab_v6:ff::$n$n
+}
+
+# _lab_hairpin_lan2: r1's second LAN (VLAN) lan2, 10.1.1.0/24, for the
+# hairpin topology; r1 forwards nothing between lan and lan2 but hairpinned
+# flows. LAB_HAIRPIN=0 leaves the hairpin out.
+_lab_hairpin_lan2() {
+	local ns=${LAB_NSMAP[r1]} wan=${_lab_wan[r1]}
+	_lab_bridge r1 lan2
+	ip -n "$ns" addr add 10.1.1.1/24 dev lan2
+	ip netns exec "$ns" nft -f - <<EOF || fail "natlab: r1 VLANs"
+table inet tt_fw {
+	chain forward {
+		iifname "lan2" oifname "wan" accept
+	}
+}
+EOF
+	[ "${LAB_HAIRPIN:-1}" = 1 ] || return 0
+	# Hairpin for masquerade's dynamic mappings: every UDP mapping r1 makes
+	# on wan is remembered (public port -> inside address and port, after
+	# NAT, so the port is the one masquerade chose); a datagram from a LAN
+	# to r1's public address and such a port goes to that host, from r1's
+	# public address (and the sender's own public port where free).
+	ip netns exec "$ns" nft -f - <<EOF || fail "natlab: r1 hairpin"
+table ip tt_hairpin {
+	map mapped {
+		type inet_service : ipv4_addr . inet_service
+		flags dynamic,timeout
+		timeout 120s
+	}
+	chain learn {
+		type filter hook postrouting priority srcnat + 10; policy accept;
+		oifname "wan" meta l4proto udp update @mapped { udp sport : ct original ip saddr . ct original proto-src }
+	}
+	chain prerouting {
+		type nat hook prerouting priority dstnat; policy accept;
+		iifname { "lan", "lan2" } ip daddr $wan dnat ip to udp dport map @mapped
+	}
+	chain postrouting {
+		type nat hook postrouting priority srcnat - 1; policy accept;
+		oifname { "lan", "lan2" } ct original ip daddr $wan snat ip to $wan
+	}
+}
+table inet tt_fw {
+	chain forward {
+		ct status dnat accept
+	}
+}
+EOF
+}
+
+_lab_client() {	# _lab_client HOST ROUTER OCTET [BRIDGE NET]
+	local h=$1 r=$2 ns br=${4:-lan} net=${5:-${_lab_lan[$2]}} n=${2#r}
 	_lab_mkns "$h"
 	ns=${LAB_NSMAP[$h]}
-	_lab_plug "$h" eth0 "$r" lan "p-$h"
-	ip -n "$ns" addr add "${_lab_lan[$r]}.$3/24" brd + dev eth0
-	ip -n "$ns" route add default via "${_lab_lan[$r]}.1"
-	LAB_ADDR[$h]=${_lab_lan[$r]}.$3
+	_lab_plug "$h" eth0 "$r" "$br" "p-$h"
+	ip -n "$ns" addr add "$net.$3/24" brd + dev eth0
+	ip -n "$ns" route add default via "$net.1"
+	LAB_ADDR[$h]=$net.$3
 	LAB_GW[$h]=$r
+	if [ "${LAB_IPV6:-0}" = 1 ] && [ -n "${LAB_ADDR6[$r]:-}" ] && [ "$br" = lan ]; then
+		ip -n "$ns" -6 addr add "$_lab_v6:$n::$3/64" dev eth0 nodad
+		ip -n "$ns" -6 route add default via "$_lab_v6:$n::1"
+		LAB_ADDR6[$h]=$_lab_v6:$n::$3
+	fi
 }
 
 _lab_listening() {	# _lab_listening tcp|udp IP PORT: srv has a socket there
@@ -298,10 +416,10 @@ lab_uplink2() {
 
 # ---- faults -----------------------------------------------------------------
 
-_lab_client_wans() {	# WAN addresses of all routers in this lab
+_lab_client_wans() {	# the public addresses of all routers in this lab
 	local r out=""
 	for r in r1 r2 r3; do
-		[ -n "${LAB_NSMAP[$r]:-}" ] && out="$out${out:+, }${_lab_wan[$r]}"
+		[ -n "${LAB_NSMAP[$r]:-}" ] && out="$out${out:+, }$(lab_wan "$r")"
 	done
 	printf '%s' "$out"
 }
@@ -374,7 +492,15 @@ lab_up() {
 	[ -z "$LAB_PREFIX" ] || fail "natlab: a lab is already up ($LAB_TOPO); lab_down first"
 	LAB_PREFIX=$(printf 'tt-%s-%d-%04x' "${LAB_TAG:-lab}" $$ $((RANDOM)))
 	LAB_TOPO=$topo
-	LAB_NSMAP=() LAB_ADDR=() LAB_GW=() LAB_MODE=()
+	LAB_NSMAP=() LAB_ADDR=() LAB_GW=() LAB_MODE=() LAB_ADDR6=() LAB_UP=()
+	_lab_lan=([r1]=10.1.0 [r2]=10.2.0 [r3]=10.3.0)
+	case $topo in
+	hairpin | double)
+		[ "${LAB_IPV6:-0}" = 1 ] && fail "natlab: $topo is IPv4 only"
+		[ "${LAB_CLIENTS:-2}" = 2 ] && [ "${LAB_LAN_PEER:-0}" = 0 ] ||
+			fail "natlab: $topo has clients a and b only"
+		;;
+	esac
 	trap 'lab_down; t_cleanup' EXIT
 
 	if [ -n "${LAB_WAN_NET:-}" ]; then
@@ -383,6 +509,9 @@ lab_up() {
 	else
 		_lab_inet2=203.0.113.1
 		_lab_wan=([r1]=203.0.113.11 [r2]=203.0.113.22 [r3]=203.0.113.33)
+	fi
+	if [ "$topo" = double ]; then	# the carrier-grade NATs hold the public addresses
+		_lab_wan[cgn1]=${_lab_wan[r1]} _lab_wan[cgn2]=${_lab_wan[r2]}
 	fi
 	export LAB_SRV=198.51.100.10 LAB_SRV2=198.51.100.11
 	export LAB_MQTT_URL=mqtt://$LAB_SRV:1883
@@ -399,6 +528,10 @@ lab_up() {
 	ip -n "${LAB_NSMAP[inet]}" addr add "$_lab_inet2/24" dev br0
 	ip netns exec "${LAB_NSMAP[inet]}" sysctl -qw net.ipv4.ip_forward=1 \
 		net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.br0.send_redirects=0 >/dev/null
+	if [ "${LAB_IPV6:-0}" = 1 ]; then
+		ip -n "${LAB_NSMAP[inet]}" -6 addr add "$_lab_v6:ff::1/64" dev br0 nodad
+		ip netns exec "${LAB_NSMAP[inet]}" sysctl -qw net.ipv6.conf.all.forwarding=1 >/dev/null
+	fi
 
 	_lab_mkns srv
 	_lab_plug srv eth0 inet br0 p-srv
@@ -411,12 +544,27 @@ lab_up() {
 	lan) m1=cone ;;
 	mixed) m1=cone m2=symmetric m3=cone ;;
 	symmetric) m1=symmetric m2=symmetric m3=cone ;;
-	cone) m1=cone m2=cone m3=cone ;;
+	cone | hairpin | double) m1=cone m2=cone m3=cone ;;
 	*) m1=$topo m2=$topo m3=$topo ;;
 	esac
 	m3=${LAB_R3_MODE:-$m3}
-	_lab_router r1 "$m1"
-	if [ "$topo" = lan ]; then
+	if [ "$topo" = double ]; then
+		_lab_router cgn1 "${LAB_CGN_MODE:-cone}" inet "${_lab_wan[r1]}" "$_lab_inet2" 100.64.1
+		_lab_router cgn2 "${LAB_CGN_MODE:-cone}" inet "${_lab_wan[r2]}" "$_lab_inet2" 100.64.2
+		_lab_router r1 cone cgn1 100.64.1.2 100.64.1.1
+		_lab_router r2 cone cgn2 100.64.2.2 100.64.2.1
+		_lab_client a r1 10
+		_lab_client b r2 10
+	else
+		_lab_router r1 "$m1"
+	fi
+	if [ "$topo" = double ]; then
+		:
+	elif [ "$topo" = hairpin ]; then
+		_lab_hairpin_lan2
+		_lab_client a r1 10
+		_lab_client b r1 10 lan2 10.1.1
+	elif [ "$topo" = lan ]; then
 		_lab_client a r1 10
 		_lab_client b r1 11
 		_lab_client c r1 12
@@ -467,7 +615,7 @@ lab_down() {
 		[[ $n == "$LAB_PREFIX"-* ]] || keep+=("$n")
 	done
 	T_NS=("${keep[@]}")
-	LAB_NSMAP=() LAB_ADDR=() LAB_GW=() LAB_MODE=()
+	LAB_NSMAP=() LAB_ADDR=() LAB_GW=() LAB_MODE=() LAB_ADDR6=() LAB_UP=()
 	LAB_PREFIX='' LAB_TOPO=''
 	return 0
 }

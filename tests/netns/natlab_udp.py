@@ -117,8 +117,13 @@ def cmd_stun(a):
 
 def cmd_punch(a):
     peer = hostport(a.peer)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("0.0.0.0", a.port))
+    if peer[0].startswith("["):  # [IPv6]:PORT
+        peer = (peer[0][1:-1], peer[1])
+        sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+        sock.bind(("::", a.port))
+    else:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("0.0.0.0", a.port))
     deadline = time.monotonic() + a.timeout
     heard = None
     next_send = 0.0
@@ -142,7 +147,7 @@ def cmd_punch(a):
                 _, src = sock.recvfrom(2048)
             except OSError:
                 continue
-            if src == peer and heard is None:
+            if src[:2] == peer and heard is None:
                 heard = time.monotonic()
 
 

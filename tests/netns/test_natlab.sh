@@ -191,6 +191,64 @@ lab_unblock_direct
 punch_lan a c 7001 5 || fail "lan: a<->c UDP does not pass after unblock"
 lab_down
 
+# ---- hairpin: two VLANs of r1; only r1's hairpin joins them -------------------
+# a and b first map their ports on r1 (STUN to srv), then each sends to the
+# other's public mapping, r1's own address.
+hairpin_punch() {
+	lab_stun a --port 7000 "$LAB_STUN" >/dev/null && lab_stun b --port 7001 "$LAB_STUN" >/dev/null ||
+		fail "hairpin: STUN from a or b failed"
+	local pa pb ra rb w
+	w=$(lab_wan a)
+	lab_punch a --port 7000 --timeout "$1" "$w:7001" >/dev/null &
+	pa=$!
+	lab_punch b --port 7001 --timeout "$1" "$w:7000" >/dev/null &
+	pb=$!
+	wait "$pa"; ra=$?
+	wait "$pb"; rb=$?
+	[ $ra -eq 0 ] && [ $rb -eq 0 ]
+}
+lab_up hairpin
+services_tracked
+reach_srv a b
+[ "$(lab_wan a)" = "$(lab_wan b)" ] || fail "hairpin: a and b have different public addresses"
+no_lan_path a b
+no_lan_path b a
+# One capture per host: a and b share r1's public address.
+mapping a=same
+mapping b=same
+hairpin_punch 5 || fail "hairpin: a and b cannot reach each other through r1's public address"
+lab_down
+LAB_HAIRPIN=0 lab_up hairpin
+services_tracked
+! hairpin_punch 2 || fail "hairpin: LAB_HAIRPIN=0, yet a and b reach each other"
+lab_down
+
+# ---- double: home NAT behind a carrier-grade NAT, both cone ---------------------
+lab_up double
+services_tracked
+reach_srv a b
+[ "$(lab_wan a)" = 203.0.113.11 ] && [ "$(lab_addr r1)" = 100.64.1.2 ] ||
+	fail "double: a is seen as $(lab_wan a), r1's WAN is $(lab_addr r1)"
+mqtt_through b a
+no_lan_path a b
+mapping a=same b=same
+punch a b 7000 5 || fail "double: a and b cannot punch through both NAT layers"
+lab_down
+
+# ---- dual-stack: global IPv6 without NAT, stateful router firewalls -------------
+LAB_IPV6=1 lab_up cone
+services_tracked
+lab_exec a ping -6 -c1 -W2 2001:db8:ff::1 >/dev/null || fail "ipv6: a cannot ping the core over IPv6"
+! lab_exec a ping -6 -c1 -W1 "$(lab_addr6 b)" >/dev/null 2>&1 ||
+	fail "ipv6: r2 lets an unsolicited ping to b in"
+lab_punch a --port 7000 --timeout 5 "[$(lab_addr6 b)]:7000" >/dev/null &
+pa=$!
+lab_punch b --port 7000 --timeout 5 "[$(lab_addr6 a)]:7000" >/dev/null ||
+	fail "ipv6: b did not hear a over IPv6"
+wait "$pa" || fail "ipv6: a did not hear b over IPv6"
+mapping a=same
+lab_down
+
 # ---- nothing left behind -------------------------------------------------------
 left=$(ip netns list | awk '{ print $1 }' | grep "^tt-nlst-$$-")
 [ -z "$left" ] || fail "namespaces left: $left"

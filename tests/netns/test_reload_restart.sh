@@ -21,6 +21,7 @@ declare -A NEW=(
 	["[interface] mtu"]="1400"
 	["[interface] listen_port"]="51821"
 	["[interface] broadcast"]="off"
+	["[interface] beacons"]="off"
 	["[interface] offload"]="off"
 	["[interface] io_uring"]="off"
 	["[paths] state_dir"]="$T_DIR/a/state2"

@@ -207,6 +207,20 @@ UNIT_TEST(config_offload_switch)
 	expect_error("[interface]\noffload = maybe\n", "[interface] offload: expected on or off");
 }
 
+UNIT_TEST(config_beacons_switch)
+{
+	struct tund_config cfg;
+	char err[TUND_WHY_LEN];
+
+	CHECK(parse(&cfg, "", err));
+	CHECK(cfg.beacons); /* on by default */
+	tund_config_free(&cfg);
+	CHECK(parse(&cfg, "[interface]\nbeacons = off\n", err));
+	CHECK(!cfg.beacons && cfg.broadcast);
+	tund_config_free(&cfg);
+	expect_error("[interface]\nbeacons = sometimes\n", "[interface] beacons: expected on or off");
+}
+
 UNIT_TEST(config_realtime_switch)
 {
 	struct tund_config cfg;

@@ -119,11 +119,16 @@ UNIT_TEST(device_first_packet_handshakes_and_arrives)
 	CHECK(p.wa.n == 1 && p.wa.len[0] == 148);
 	CHECK(deliver(&p.wa, p.b, &EP_A, &p.now, NULL, NULL) == 0);
 	CHECK(p.wb.n == 1 && p.wb.len[0] == 92); /* response */
+	/* b answered; its session waits for a's confirmation. */
+	tund_wg_peer_get_stats(p.b, p.b_a, &st);
+	CHECK(st.answered && !st.has_session);
 	/* The response completes a's session and flushes the staged packet. */
 	CHECK(deliver(&p.wb, p.a, &EP_B, &p.now, NULL, NULL) == 0);
 	CHECK(p.wa.n == 1);
 	CHECK(deliver(&p.wa, p.b, &EP_A, &p.now, out, &out_len) == 1);
 	CHECK(out_len == len && !memcmp(out, buf + TUND_WG_HEADROOM, len));
+	tund_wg_peer_get_stats(p.b, p.b_a, &st);
+	CHECK(!st.answered && st.has_session);
 
 	/* b answers straight away now, and b learned a's endpoint by roaming. */
 	len = ipv4_packet(buf + TUND_WG_HEADROOM, "10.0.0.2", "10.0.0.1");

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* tund/ice: two sessions in one process on one GMainContext, over 127.0.0.1
  * only. Signaling is two in-memory queues pumped by the test loop. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -473,4 +474,28 @@ out:
 	side_clear(&a);
 	drain_closes(ctx);
 	g_main_context_unref(ctx);
+}
+
+/* Global IPv6 (what netcheck reports and what reaches a member across the
+ * internet): 2000::/3 only. */
+UNIT_TEST(ice_global_ipv6)
+{
+	static const struct {
+		const char *a;
+		bool global;
+	} cases[] = {
+		{ "2001:db8:1::10", true }, { "2a01:4f8::1", true },     { "3fff::1", true },
+		{ "fd12:3456::1", false },  { "fc00::1", false },        { "fe80::1", false },
+		{ "::1", false },           { "ff02::1", false },        { "::", false },
+		{ "::ffff:192.0.2.1", false }, { "4000::1", false },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct in6_addr a;
+
+		CHECK(inet_pton(AF_INET6, cases[i].a, &a) == 1);
+		if (tund_ice_global_ipv6(&a) != cases[i].global)
+			fprintf(stderr, "  %s: want %s\n", cases[i].a, cases[i].global ? "global" : "not");
+		CHECK(tund_ice_global_ipv6(&a) == cases[i].global);
+	}
 }

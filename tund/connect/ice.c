@@ -142,6 +142,47 @@ static bool usable_addr(const struct sockaddr *sa)
 	return false;
 }
 
+/* An interface ICE gathers on: up, with carrier, not loopback, not ours. */
+static bool usable_iface(const struct ifaddrs *ifa, const char *exclude_ifname, size_t len)
+{
+	/* Carrier, not operstate: RUNNING lags LOWER_UP by the kernel's
+	 * linkwatch delay (up to a second after the link comes up). */
+	if (!ifa->ifa_addr || !(ifa->ifa_flags & IFF_UP) ||
+	    !(ifa->ifa_flags & (IFF_RUNNING | TUND_IFF_LOWER_UP)) ||
+	    (ifa->ifa_flags & IFF_LOOPBACK))
+		return false;
+	return !exclude_ifname || !exclude_ifname[0] ||
+	       strncmp(ifa->ifa_name, exclude_ifname, len) != 0;
+}
+
+bool tund_ice_global_ipv6(const struct in6_addr *a)
+{
+	/* 2000::/3 is all the global unicast space IANA hands out; ULAs
+	 * (fc00::/7) and the rest reach no peer across the internet. */
+	return (a->s6_addr[0] & 0xe0) == 0x20;
+}
+
+int tund_ice_list_global_ipv6(const char *exclude_ifname, char (*out)[INET6_ADDRSTRLEN],
+			      size_t max)
+{
+	struct ifaddrs *ifa_list, *ifa;
+	size_t n = 0;
+
+	if (getifaddrs(&ifa_list) != 0)
+		return -errno;
+	for (ifa = ifa_list; ifa && n < max; ifa = ifa->ifa_next) {
+		const struct sockaddr_in6 *s6 = (const void *)ifa->ifa_addr;
+
+		if (!usable_iface(ifa, exclude_ifname, IF_NAMESIZE) ||
+		    ifa->ifa_addr->sa_family != AF_INET6 || !usable_addr(ifa->ifa_addr) ||
+		    !tund_ice_global_ipv6(&s6->sin6_addr))
+			continue;
+		inet_ntop(AF_INET6, &s6->sin6_addr, out[n++], INET6_ADDRSTRLEN);
+	}
+	freeifaddrs(ifa_list);
+	return (int)n;
+}
+
 /* Adds every usable underlay address; returns how many, or -errno. */
 static int add_local_addresses(struct tund_ice *ice, const struct tund_ice_server_config *cfg)
 {
@@ -163,16 +204,8 @@ static int add_local_addresses(struct tund_ice *ice, const struct tund_ice_serve
 	for (ifa = ifa_list; ifa && n < MAX_LOCAL_ADDRS; ifa = ifa->ifa_next) {
 		char text[INET6_ADDRSTRLEN];
 
-		/* Carrier, not operstate: RUNNING lags LOWER_UP by the kernel's
-		 * linkwatch delay (up to a second after the link comes up). */
-		if (!ifa->ifa_addr || !(ifa->ifa_flags & IFF_UP) ||
-		    !(ifa->ifa_flags & (IFF_RUNNING | TUND_IFF_LOWER_UP)) ||
-		    (ifa->ifa_flags & IFF_LOOPBACK))
-			continue;
-		if (cfg->exclude_ifname[0] &&
-		    strncmp(ifa->ifa_name, cfg->exclude_ifname, sizeof(cfg->exclude_ifname)) == 0)
-			continue;
-		if (!usable_addr(ifa->ifa_addr))
+		if (!usable_iface(ifa, cfg->exclude_ifname, sizeof(cfg->exclude_ifname)) ||
+		    !usable_addr(ifa->ifa_addr))
 			continue;
 		nice_address_init(&addr);
 		nice_address_set_from_sockaddr(&addr, ifa->ifa_addr);

@@ -28,6 +28,7 @@
 #define TUND_ICE_H
 
 #include <glib.h>
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -162,6 +163,14 @@ int tund_ice_host_candidate(struct tund_ice *ice, char ip[46], uint16_t *port);
  * agent itself is released a little later on the context: keep iterating it
  * (see tund_ice_pending_closes) before exiting the process. NULL is a no-op. */
 void tund_ice_free(struct tund_ice *ice);
+/* True for a global unicast IPv6 address (2000::/3): one a member across the
+ * internet can reach, unlike a ULA (fc00::/7) or a link-local one. */
+bool tund_ice_global_ipv6(const struct in6_addr *a);
+/* The global IPv6 addresses ICE gathers host candidates on (the interfaces
+ * tund_ice_new uses, exclude_ifname left out; may be NULL), at most max, as
+ * text into out. How many, or -errno. */
+int tund_ice_list_global_ipv6(const char *exclude_ifname, char (*out)[INET6_ADDRSTRLEN],
+			      size_t max);
 /* Number of agents whose asynchronous close has not finished yet. */
 unsigned tund_ice_pending_closes(void);
 

@@ -1017,6 +1017,22 @@ static void on_beacon(void *ctx, const uint8_t pubkey[32], const struct sockaddr
 	}
 }
 
+/* LAN beacons for n, unless [interface] beacons = off; a failure leaves the
+ * network without them (ICE still finds LAN members by host candidates). */
+static void start_beacons(struct tund_membership *n)
+{
+	struct tund_daemon *d = n->d;
+	char why[TUND_WHY_LEN];
+
+	if (!d->cfg.beacons) {
+		log_info("network %s: LAN beacons off ([interface] beacons = off)", n->net.name);
+		return;
+	}
+	if (tund_beacon_start(n->net.key, d->private_key, d->public_key, d->listen_port, d->ifname,
+			      n->net.name, on_beacon, n, &n->beacon, why, sizeof(why)) < 0)
+		log_warn("network %s: no LAN beacons: %s", n->net.name, why);
+}
+
 static struct tund_peer *admit(struct tund_membership *n, const struct tund_signal *m)
 {
 	struct tund_daemon *d = n->d;
@@ -1288,7 +1304,6 @@ static void apply_rekey(struct tund_membership *n, uint32_t epoch, const uint8_t
 {
 	struct tund_daemon *d = n->d;
 	uint8_t psk[32];
-	char why[TUND_WHY_LEN];
 	int ret;
 
 	if (epoch <= n->net.epoch) /* callers check; never leave the old topics for nothing */
@@ -1326,9 +1341,7 @@ static void apply_rekey(struct tund_membership *n, uint32_t epoch, const uint8_t
 	set_topics(n);
 	tund_beacon_stop(n->beacon);
 	n->beacon = NULL;
-	if (tund_beacon_start(n->net.key, d->private_key, d->public_key, d->listen_port, d->ifname,
-			      n->net.name, on_beacon, n, &n->beacon, why, sizeof(why)) < 0)
-		log_warn("network %s: no LAN beacons: %s", n->net.name, why);
+	start_beacons(n);
 	if (n->mqtt) {
 		subscribe_all(n, true);
 		publish_announce(n);
@@ -1669,9 +1682,7 @@ struct tund_membership *tund_membership_start(struct tund_daemon *d, const struc
 		if (is_member_of(p, n) && p->state == TUND_PEER_MEMBER)
 			tund_membership_member_changed(n, p);
 	}
-	if (tund_beacon_start(net->key, d->private_key, d->public_key, d->listen_port, d->ifname,
-			      net->name, on_beacon, n, &n->beacon, why, sizeof(why)) < 0)
-		log_warn("network %s: no LAN beacons: %s", net->name, why);
+	start_beacons(n);
 	connect_broker(n);
 	/* ICE paths and the broker connection need renewing when an address
 	 * goes away (also after a reload adds a broker). */

@@ -30,6 +30,9 @@ enum {
 	 * once a session exists on the path sends nothing and ends them. */
 	HANDSHAKE_NUDGE_MS = 100,
 	HANDSHAKE_NUDGES = 4,
+	/* The controlled side initiates from its third nudge (700 ms after the
+	 * pair), so its nudges do not cross the controlling side's. */
+	CONTROLLED_NUDGE = 2,
 	/* Sessions we offered that have not connected yet. Starting all of a
 	 * big network's at once starves every one of them (checks time out,
 	 * are retried, and the retries starve the next ones); the rest wait. */
@@ -393,7 +396,15 @@ static void use_session(struct tund_path *path, struct session *s)
 {
 	if (!path->d->dp || lan_wins(path))
 		return;
-	tund_dataplane_peer_use_path(path->d->dp, path->peer, s->path_id);
+	/* Only the controlling side initiates when a path comes up: the
+	 * controlled side selects the pair half a round trip earlier, so were
+	 * both to initiate, the initiations would cross, each side would answer
+	 * the other's and drop its own, and neither session would be confirmed
+	 * until a nudge (measured: the first ping after ~1.2 s instead of
+	 * ~0.2 s). The controlled side initiates at once only if it answered an
+	 * initiation before its side of the pair was selected (that answer had
+	 * no way out), and otherwise from its later nudges (CONTROLLED_NUDGE). */
+	tund_dataplane_peer_use_path(path->d->dp, path->peer, s->path_id, path->controlling);
 	if (!s->nudge_timer) {
 		s->nudges = 0;
 		s->nudge_timer = tund_loop_timeout_add(HANDSHAKE_NUDGE_MS, nudge_fire, s);
@@ -408,7 +419,8 @@ static gboolean nudge_fire(gpointer data)
 	s->nudge_timer = 0;
 	/* A no-op once a session exists on this path. */
 	if (s == path->active && path->d->dp && !lan_wins(path) &&
-	    tund_dataplane_peer_use_path(path->d->dp, path->peer, s->path_id) &&
+	    tund_dataplane_peer_use_path(path->d->dp, path->peer, s->path_id,
+					 path->controlling || s->nudges >= CONTROLLED_NUDGE) &&
 	    ++s->nudges < HANDSHAKE_NUDGES)
 		s->nudge_timer = tund_loop_timeout_add(HANDSHAKE_NUDGE_MS << s->nudges, nudge_fire, s);
 	return G_SOURCE_REMOVE;

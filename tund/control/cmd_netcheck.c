@@ -11,6 +11,7 @@
 #include "tund/control/control_codec.h"
 #include "tund/daemon/log.h"
 #include "tund/daemon/state.h"
+#include "tund/connect/ice.h"
 #include "tund/connect/netcheck.h"
 #include "tund/connect/portmap.h"
 #include "tund/connect/membership.h"
@@ -21,6 +22,21 @@ struct pending {
 	uint64_t client;
 };
 
+/* The global IPv6 addresses ICE offers now: with one on each side, members
+ * connect over IPv6 whatever their IPv4 NATs do. */
+static JsonArray *global_ipv6(const char *ifname)
+{
+	char addrs[8][INET6_ADDRSTRLEN];
+	JsonArray *a = json_array_new();
+	int n = tund_ice_list_global_ipv6(ifname, addrs, G_N_ELEMENTS(addrs));
+
+	if (n < 0)
+		log_warn("netcheck: cannot list local addresses: %s", g_strerror(-n));
+	for (int i = 0; i < n; i++)
+		json_array_add_string_element(a, addrs[i]);
+	return a;
+}
+
 static void done(void *ctx, JsonNode *result)
 {
 	struct pending *p = ctx;
@@ -28,6 +44,8 @@ static void done(void *ctx, JsonNode *result)
 	/* The router's port mapping, as found at start-up and kept since. */
 	json_object_set_member(json_node_get_object(result), TUND_KEY_PORTMAP,
 			       tund_portmap_describe(p->d->portmap));
+	json_object_set_array_member(json_node_get_object(result), TUND_KEY_IPV6,
+				     global_ipv6(p->d->ifname));
 	tund_control_reply(p->d->control, p->client, tund_control_encode_ok(result));
 	g_free(p);
 }

@@ -197,6 +197,11 @@ static bool apply_broadcast(struct tund_config *cfg, const char *v, const char *
 	return parse_switch(v, &cfg->broadcast, problem);
 }
 
+static bool apply_beacons(struct tund_config *cfg, const char *v, const char **problem)
+{
+	return parse_switch(v, &cfg->beacons, problem);
+}
+
 static bool apply_realtime(struct tund_config *cfg, const char *v, const char **problem)
 {
 	return parse_switch(v, &cfg->realtime, problem);
@@ -276,6 +281,7 @@ static const struct key_spec keys[] = {
 	{ "interface", "mtu", apply_mtu },
 	{ "interface", "listen_port", apply_listen_port },
 	{ "interface", "broadcast", apply_broadcast },
+	{ "interface", "beacons", apply_beacons },
 	{ "interface", "offload", apply_offload },
 	{ "interface", "io_uring", apply_io_uring },
 	{ "paths", "state_dir", apply_state_dir },
@@ -404,6 +410,7 @@ void tund_config_init(struct tund_config *cfg)
 	cfg->mtu = 1420;
 	cfg->listen_port = 51820;
 	cfg->broadcast = true;
+	cfg->beacons = true;
 	cfg->offload = true;
 	cfg->ice_fast_path = true;
 	cfg->ice_portmap = true;

@@ -37,6 +37,7 @@ struct tund_config {
 	unsigned mtu;
 	uint16_t listen_port; /* 0: pick a free port */
 	bool broadcast;       /* LAN games: fan broadcasts/multicasts out to peers */
+	bool beacons;         /* LAN beacons: find members on the LAN without ICE */
 	bool offload;         /* TUN segmentation/checksum offload (IFF_VNET_HDR) */
 	bool io_uring;        /* read the TUN through io_uring where the kernel can */
 	char *state_dir;

@@ -39,6 +39,8 @@ static void needs_restart(const struct tund_config *old, const struct tund_confi
 		g_ptr_array_add(out, g_strdup("[interface] listen_port"));
 	if (old->broadcast != cfg->broadcast)
 		g_ptr_array_add(out, g_strdup("[interface] broadcast"));
+	if (old->beacons != cfg->beacons)
+		g_ptr_array_add(out, g_strdup("[interface] beacons"));
 	if (!same_str(old->state_dir, cfg->state_dir))
 		g_ptr_array_add(out, g_strdup("[paths] state_dir"));
 	if (!same_str(old->control_socket, cfg->control_socket))

@@ -851,7 +851,8 @@ void tund_dataplane_path_unregister(struct tund_dataplane *dp, uint32_t id)
 	pthread_rwlock_unlock(&dp->paths_lock);
 }
 
-bool tund_dataplane_peer_use_path(struct tund_dataplane *dp, struct tund_peer *p, uint32_t id)
+bool tund_dataplane_peer_use_path(struct tund_dataplane *dp, struct tund_peer *p, uint32_t id,
+				  bool initiate)
 {
 	struct tund_wg_endpoint ep;
 	struct tund_wg_clock now;
@@ -868,6 +869,8 @@ bool tund_dataplane_peer_use_path(struct tund_dataplane *dp, struct tund_peer *p
 	    st.has_session)
 		return false;
 	tund_wg_peer_set_endpoint(dp->wg, p->wg_peer, &ep);
+	if (!initiate && !st.has_session && !st.answered)
+		return true; /* the peer's initiation is awaited */
 	tund_dataplane_now(&now);
 	tund_wg_peer_connect(dp->wg, p->wg_peer, &now);
 	return true;

@@ -74,10 +74,14 @@ void tund_dataplane_prio(struct tund_dataplane *dp, struct tund_prio_status *out
 /* How many pauses the packet threads took under small-packet floods
  * (tund/pace.h). */
 uint64_t tund_dataplane_pace_pauses(struct tund_dataplane *dp);
-/* Makes the path the peer's endpoint and starts a handshake over it; false
- * (and nothing sent) when the peer has no WireGuard state yet or a session
- * on this path exists already. */
-bool tund_dataplane_peer_use_path(struct tund_dataplane *dp, struct tund_peer *p, uint32_t id);
+/* Makes the path the peer's endpoint and starts a handshake over it (a
+ * keepalive where a session exists). initiate false: without a session, only
+ * the endpoint moves and the peer's initiation is awaited, unless one was
+ * answered already (the answer may have found no path to leave by). False
+ * when there is nothing more to do: no WireGuard state for the peer yet, or
+ * a session on this path exists already; true while a session is awaited. */
+bool tund_dataplane_peer_use_path(struct tund_dataplane *dp, struct tund_peer *p, uint32_t id,
+				  bool initiate);
 /* A LAN beacon hinted the peer at addr (its listen port given): probe it
  * there over the UDP socket (tund_wg_peer_probe). The hint is not
  * authenticated, so the endpoint moves only if the peer answers from there.
