@@ -30,8 +30,10 @@ enum {
 	 * once a session exists on the path sends nothing and ends them. */
 	HANDSHAKE_NUDGE_MS = 100,
 	HANDSHAKE_NUDGES = 4,
-	/* The controlled side initiates from its third nudge (700 ms after the
-	 * pair), so its nudges do not cross the controlling side's. */
+	/* The controlled side nudges at 1.5 times those steps (150, 300, 600,
+	 * 1200 ms apart) and initiates only from its third (1050 ms after the
+	 * pair), so its initiations never leave together with the controlling
+	 * side's (at 0, 100, 300, 700, 1500 ms) and cross them. */
 	CONTROLLED_NUDGE = 2,
 	/* Sessions we offered that have not connected yet. Starting all of a
 	 * big network's at once starves every one of them (checks time out,
@@ -392,6 +394,14 @@ static bool lan_wins(struct tund_path *path)
 	       tund_dataplane_peer_on_udp(path->d->dp, path->peer);
 }
 
+/* The wait before nudge number n (from 0). */
+static guint nudge_ms(const struct tund_path *path, unsigned n)
+{
+	guint ms = HANDSHAKE_NUDGE_MS << n;
+
+	return path->controlling ? ms : ms * 3 / 2;
+}
+
 static void use_session(struct tund_path *path, struct session *s)
 {
 	if (!path->d->dp || lan_wins(path))
@@ -407,7 +417,7 @@ static void use_session(struct tund_path *path, struct session *s)
 	tund_dataplane_peer_use_path(path->d->dp, path->peer, s->path_id, path->controlling);
 	if (!s->nudge_timer) {
 		s->nudges = 0;
-		s->nudge_timer = tund_loop_timeout_add(HANDSHAKE_NUDGE_MS, nudge_fire, s);
+		s->nudge_timer = tund_loop_timeout_add(nudge_ms(path, 0), nudge_fire, s);
 	}
 }
 
@@ -422,7 +432,7 @@ static gboolean nudge_fire(gpointer data)
 	    tund_dataplane_peer_use_path(path->d->dp, path->peer, s->path_id,
 					 path->controlling || s->nudges >= CONTROLLED_NUDGE) &&
 	    ++s->nudges < HANDSHAKE_NUDGES)
-		s->nudge_timer = tund_loop_timeout_add(HANDSHAKE_NUDGE_MS << s->nudges, nudge_fire, s);
+		s->nudge_timer = tund_loop_timeout_add(nudge_ms(path, s->nudges), nudge_fire, s);
 	return G_SOURCE_REMOVE;
 }
 
