@@ -59,3 +59,21 @@ pair_up() {
 	ctl_b peer add "$PUB_A" --name a --endpoint 192.0.2.1:51820 \
 		--allowed-ips 10.77.0.1/32,fd77::1/128 "${psk[@]}" >/dev/null || fail "peer add on b"
 }
+
+# tcp_transfer FROM-NS TO-NS ADDR LISTEN-SPEC: $T_DIR/blob over TCP (socat),
+# sha256 at both ends.
+tcp_transfer() {
+	local from=$1 to=$2 addr=$3 listen=$4 want got rx mb
+	rm -f "$T_DIR/received"
+	ip netns exec "$to" socat -u "$listen" "CREATE:$T_DIR/received" &
+	rx=$!; t_track "$rx"
+	wait_until 10 ip netns exec "$to" sh -c "ss -ltn | grep -q ':5001 '" || fail "listener"
+	ip netns exec "$from" timeout 180 socat -u "OPEN:$T_DIR/blob" "$addr" ||
+		fail "TCP transfer to $addr failed"
+	wait_until 30 eval "! pid_running $rx" || fail "receiver did not finish"
+	t_untrack "$rx"
+	want=$(sha256sum <"$T_DIR/blob" | cut -d' ' -f1)
+	got=$(sha256sum <"$T_DIR/received" | cut -d' ' -f1)
+	mb=$(( $(stat -c %s "$T_DIR/blob") / 1000000 ))
+	[ "$got" = "$want" ] || fail "$mb MB to $addr corrupted ($got != $want)"
+}

@@ -38,22 +38,6 @@ ctl_a status | grep -q "^ *crypto workers: 2 (2)" ||
 grep -q "crypto workers (2): 2 threads" "$T_DIR/a.log" || fail "no 'crypto workers (2)' line in a's log"
 wait_until 20 ip netns exec "$NS_A" ping -c 1 -W 1 10.77.0.2 >/dev/null || fail "no ping a -> b"
 
-# tcp_transfer FROM-NS TO-NS ADDR LISTEN-SPEC: the blob, sha256 at both ends.
-tcp_transfer() {
-	local from=$1 to=$2 addr=$3 listen=$4 want got rx
-	rm -f "$T_DIR/received"
-	ip netns exec "$to" socat -u "$listen" "CREATE:$T_DIR/received" &
-	rx=$!; t_track "$rx"
-	wait_until 10 ip netns exec "$to" sh -c "ss -ltn | grep -q ':5001 '" || fail "listener"
-	ip netns exec "$from" timeout 180 socat -u "OPEN:$T_DIR/blob" "$addr" ||
-		fail "TCP transfer to $addr failed"
-	wait_until 30 eval "! pid_running $rx" || fail "receiver did not finish"
-	t_untrack "$rx"
-	want=$(sha256sum <"$T_DIR/blob" | cut -d' ' -f1)
-	got=$(sha256sum <"$T_DIR/received" | cut -d' ' -f1)
-	[ "$got" = "$want" ] || fail "30 MB to $addr corrupted ($got != $want)"
-}
-
 head -c 30000000 /dev/urandom >"$T_DIR/blob"
 a0=$(slices a) b0=$(slices b)
 tcp_transfer "$NS_A" "$NS_B" TCP:10.77.0.2:5001 TCP-LISTEN:5001,bind=10.77.0.2,reuseaddr

@@ -17,22 +17,6 @@ command -v ethtool >/dev/null || fail "ethtool missing (make deps)"
 tso_of() { ip netns exec "$1" ethtool -k tt0 | sed -n 's/^tcp-segmentation-offload: \([a-z]*\).*/\1/p'; }
 ping_ok() { ip netns exec "$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1; }
 
-# tcp_transfer FROM-NS TO-NS ADDR LISTEN-SPEC: 50 MB, sha256 at both ends.
-tcp_transfer() {
-	local from=$1 to=$2 addr=$3 listen=$4 want got rx
-	rm -f "$T_DIR/received"
-	ip netns exec "$to" socat -u "$listen" "CREATE:$T_DIR/received" &
-	rx=$!; t_track "$rx"
-	wait_until 10 ip netns exec "$to" sh -c "ss -ltn | grep -q ':5001 '" || fail "listener"
-	ip netns exec "$from" timeout 180 socat -u "OPEN:$T_DIR/blob" "$addr" ||
-		fail "TCP transfer to $addr failed"
-	wait_until 30 eval "! pid_running $rx" || fail "receiver did not finish"
-	t_untrack "$rx"
-	want=$(sha256sum <"$T_DIR/blob" | cut -d' ' -f1)
-	got=$(sha256sum <"$T_DIR/received" | cut -d' ' -f1)
-	[ "$got" = "$want" ] || fail "50 MB to $addr corrupted ($got != $want)"
-}
-
 # udp_transfer FROM-NS TO-NS ADDR SIZE COUNT [GSO]: every datagram arrives,
 # once and intact. The sender is paced (one send every 4 ms) and the veths
 # between the namespaces do not drop, so any loss is the tunnel's: a split
