@@ -36,7 +36,18 @@ tund_stop() {
 ctl() { local h=$1; shift; "$TUNDCTL" --socket "$T_DIR/$h/tund.sock" "$@"; }
 pubkey() { ctl "$1" status --json | jq -r .public_key; }
 # overlay_addr HOST [NETWORK-INDEX]: our IPv4 overlay address, no prefix.
-overlay_addr() { ctl "$1" networks --json | jq -r ".[${2:-0}].address // empty" | cut -d/ -f1; }
+# Waits up to 30 s: a joiner gets its address with its admit record, which
+# the creator signs when it hears the joiner's announce.
+net_addr_now() { ctl "$1" networks --json | jq -r ".[${2:-0}].${3:-address} // empty" | cut -d/ -f1; }
+overlay_addr() {
+	local a deadline=$((SECONDS + 30))
+	while :; do
+		a=$(net_addr_now "$1" "${2:-0}")
+		[ -n "$a" ] && { echo "$a"; return 0; }
+		[ $SECONDS -lt $deadline ] || return 1
+		sleep 0.2
+	done
+}
 # peer_field HOST PEER-KEY FIELD
 peer_field() {
 	ctl "$1" peers --json | jq -r --arg k "$2" --arg f "$3" \

@@ -73,6 +73,10 @@ struct tund_membership {
 	bool joining;
 	guint joining_timer;
 	guint reannounce_timer; /* keeps our retained announce fresh */
+	/* Open networks with an admin: the admin admits every key that shows
+	 * the invite, at a bounded rate; a joiner announces again until it is. */
+	struct tund_ratelimit open_admits;
+	guint admit_wait_timer;
 	int64_t answered_us;    /* last announce sent for a newcomer */
 	int64_t old_version_logged_us; /* v1 nodes: logged once an hour */
 	/* Joined with a limited invite: why the admin refused it (empty: not
@@ -827,6 +831,14 @@ static bool own_admitted(struct tund_membership *n)
 	return h && tund_record_admits(h->r.kind);
 }
 
+/* An open network's joiner before its admit record: the admin may be
+ * offline, busy (its admission rate) or have missed our announce. */
+static bool waiting_for_admit(struct tund_membership *n)
+{
+	return n->net.has_admin && n->net.admission == TUND_ADMISSION_OPEN &&
+	       !tund_membership_is_admin(n) && !own_admitted(n);
+}
+
 /* Joined with a limited invite and not admitted yet: ask the admin, which
  * admits us while the invite has a use left (it must be online for that, so
  * we ask on each broker connection and when it announces itself). */
@@ -868,25 +880,51 @@ static void refuse_join(struct tund_membership *n, const uint8_t key[32], const 
 	send_to_key(n, key, &m);
 }
 
-/* The invite's use is spent: the key becomes a member here and, through our
- * admit record, on every member. */
-static void admit_invited(struct tund_membership *n, struct tund_peer *p, const uint8_t key[32])
+/* The key becomes a member here and, through our admit record, on every
+ * member: a limited invite's use is spent, or (open networks) the key showed
+ * the network's invite. No record (no address left): no member. */
+static void admit_invited(struct tund_membership *n, struct tund_peer *p, const uint8_t key[32],
+			  const char *how)
 {
 	struct tund_daemon *d = n->d;
 	char k[TUND_KEY_B64_LEN + 1];
 	int ret;
 
 	tund_key_encode(k, key);
+	ret = tund_membership_sign_record(n, TUND_RECORD_ADMIT, key);
+	if (ret) {
+		log_error("network %s: cannot admit %s: cannot sign its admit record: %s",
+			  n->net.name, k, g_strerror(-ret));
+		return;
+	}
 	if (!p && !(p = add_peer(n, key, TUND_PEER_MEMBER)))
 		return;
 	p->state = TUND_PEER_MEMBER;
-	ret = tund_membership_sign_record(n, TUND_RECORD_ADMIT, key);
-	if (ret)
-		log_error("network %s: cannot sign the admit record of %s: %s", n->net.name, k,
-			  g_strerror(-ret));
-	log_info("network %s: member %s admitted with a limited invite", n->net.name, k);
+	log_info("network %s: member %s admitted %s", n->net.name, k, how);
 	tund_daemon_save_peers(d);
 	tund_membership_member_connect(n, p);
+}
+
+/* Open networks with an admin: any key holding the invite is admitted, but
+ * each admission is a record every member keeps and an address taken, so
+ * they come at a bounded rate (a party's burst, then one a second). A key
+ * turned away announces again (admit_wait) and gets in when there is room. */
+enum { OPEN_ADMIT_RATE = 1, OPEN_ADMIT_BURST = 32 };
+
+static bool auto_admits(const struct tund_membership *n)
+{
+	return n->net.has_admin && n->net.admission == TUND_ADMISSION_OPEN &&
+	       tund_membership_is_admin(n);
+}
+
+static bool open_admit_allowed(struct tund_membership *n, const uint8_t key[32])
+{
+	if (!auto_admits(n) || is_admin_key(n, key))
+		return true;
+	if (tund_ratelimit_allow(&n->open_admits, (uint64_t)(g_get_monotonic_time() / 1000)))
+		return true;
+	n->drops[TUND_SIG_DROP_RATE_LIMITED]++;
+	return false;
 }
 
 /* On the admin: a join with a limited invite's token. */
@@ -911,7 +949,7 @@ static void on_join(struct tund_membership *n, struct tund_peer *p, const struct
 		log_error("network %s: cannot check an invite: %s", n->net.name, why);
 		refuse_join(n, m->sender, "the admin cannot check invites now; try again later");
 	} else {
-		admit_invited(n, p, m->sender);
+		admit_invited(n, p, m->sender, "with a limited invite");
 	}
 }
 
@@ -994,7 +1032,7 @@ static void on_beacon(void *ctx, const uint8_t pubkey[32], const struct sockaddr
 	if (!p) {
 		struct tund_signal m = { .type = TUND_SIGNAL_ANNOUNCE };
 
-		if (unadmitted(n, pubkey))
+		if (unadmitted(n, pubkey) || !open_admit_allowed(n, pubkey))
 			return;
 		memcpy(m.sender, pubkey, 32);
 		g_strlcpy(m.name, "lan", sizeof(m.name));
@@ -1039,6 +1077,10 @@ static struct tund_peer *admit(struct tund_membership *n, const struct tund_sign
 	enum tund_peer_state state;
 	struct tund_peer *p;
 
+	if (auto_admits(n) && !is_admin_key(n, m->sender)) {
+		admit_invited(n, NULL, m->sender, "with the network's invite");
+		return tund_peer_list_find_key(&d->peers, m->sender);
+	}
 	if (n->net.has_admin) /* only the admin gets here for keys it has not admitted */
 		state = is_admin_key(n, m->sender) ? TUND_PEER_MEMBER : TUND_PEER_PENDING;
 	else
@@ -1122,7 +1164,7 @@ static void on_announce(struct tund_membership *n, struct tund_peer *p,
 		n->drops[TUND_SIG_DROP_UNKNOWN_SENDER]++; /* a member of another network */
 		return;
 	}
-	if (!p && unadmitted(n, m->sender))
+	if (!p && (unadmitted(n, m->sender) || !open_admit_allowed(n, m->sender)))
 		return; /* before any replay state */
 	if (!check_replay(n, m, retained))
 		return;
@@ -1134,8 +1176,11 @@ static void on_announce(struct tund_membership *n, struct tund_peer *p,
 	} else if (p->state == TUND_PEER_MEMBER) {
 		tund_membership_member_changed(n, p);
 	}
-	if (!retained && is_creator_key(n, m->sender))
-		send_join(n); /* the admin is (back) online */
+	if (!retained && is_creator_key(n, m->sender)) { /* the admin is (back) online */
+		send_join(n);
+		if (waiting_for_admit(n))
+			answer_newcomer(n);
+	}
 }
 
 /* After the network's gate, each member has a budget of its own: one member
@@ -1476,6 +1521,20 @@ int tund_membership_rekey(struct tund_membership *n)
 
 /* ---- broker ---- */
 
+enum { ADMIT_WAIT_S = 5 };
+
+static gboolean admit_wait(gpointer data)
+{
+	struct tund_membership *n = data;
+
+	if (!waiting_for_admit(n)) {
+		n->admit_wait_timer = 0;
+		return G_SOURCE_REMOVE;
+	}
+	publish_announce(n);
+	return G_SOURCE_CONTINUE;
+}
+
 static gboolean joining_over(gpointer data)
 {
 	struct tund_membership *n = data;
@@ -1499,6 +1558,8 @@ static void on_connected(void *ctx)
 	if (tund_membership_is_admin(n))
 		publish_all_records(n); /* the broker may have lost them */
 	send_join(n);
+	if (waiting_for_admit(n) && !n->admit_wait_timer)
+		n->admit_wait_timer = tund_loop_timeout_add_seconds(ADMIT_WAIT_S, admit_wait, n);
 	if (!n->reannounce_timer)
 		n->reannounce_timer = tund_loop_timeout_add_seconds(TUND_SIGNAL_REANNOUNCE_MS / 1000,
 							    reannounce, n);
@@ -1668,6 +1729,8 @@ struct tund_membership *tund_membership_start(struct tund_daemon *d, const struc
 					       (GDestroyNotify)g_bytes_unref, g_free);
 	tund_sigbound_init(&n->bound, (uint64_t)(g_get_monotonic_time() / 1000));
 	tund_sigbound_init(&n->old_bound, (uint64_t)(g_get_monotonic_time() / 1000));
+	tund_ratelimit_init(&n->open_admits, OPEN_ADMIT_RATE, OPEN_ADMIT_BURST,
+			    (uint64_t)(g_get_monotonic_time() / 1000));
 	n->old_answered = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
 						(GDestroyNotify)g_bytes_unref, g_free);
 	n->replay = g_hash_table_new_full(g_bytes_hash, g_bytes_equal,
@@ -1757,6 +1820,8 @@ void tund_membership_stop(struct tund_membership *n, bool leaving)
 		tund_loop_source_remove(n->joining_timer);
 	if (n->reannounce_timer)
 		tund_loop_source_remove(n->reannounce_timer);
+	if (n->admit_wait_timer)
+		tund_loop_source_remove(n->admit_wait_timer);
 	if (n->psk_grace_timer)
 		tund_loop_source_remove(n->psk_grace_timer);
 	tund_beacon_stop(n->beacon);

@@ -202,11 +202,12 @@ int tund_cmd_network_create(struct tund_daemon *d, JsonObject *req, JsonNode **o
 			goto out;
 		}
 	}
-	/* Approve admission: the creator is the admin whose signed records say
-	 * who is a member, on every member (not each node's own guess). The
-	 * records travel through the broker; without one, approval stays per
-	 * node. */
-	if (net.admission == TUND_ADMISSION_APPROVE && net.broker[0]) {
+	/* With a broker the creator is the admin whose signed records say who
+	 * is a member, on every member (not each node's own guess): in approve
+	 * networks when it approves, in open ones for every key that shows the
+	 * invite. The records travel through the broker; without one,
+	 * admission stays per node. */
+	if (net.broker[0]) {
 		memcpy(net.admin, d->public_key, 32);
 		net.has_admin = true;
 	}
@@ -319,9 +320,11 @@ static int check_issuer(struct tund_membership *n, char *why, size_t why_len)
 {
 	const char *name = tund_membership_network(n)->name;
 
-	if (!tund_membership_has_admin(n)) {
-		tund_why(why, why_len, "network %s has no admin: limited invites need a network "
-			 "created with --admission approve and a broker", name);
+	/* In an open network the network key alone admits: a token adds no gate. */
+	if (!tund_membership_has_admin(n) ||
+	    tund_membership_network(n)->admission != TUND_ADMISSION_APPROVE) {
+		tund_why(why, why_len, "network %s admits anyone with its invite: limited invites "
+			 "need a network created with --admission approve and a broker", name);
 		return -EPERM;
 	}
 	if (!tund_membership_is_creator(n)) {
@@ -437,7 +440,7 @@ int tund_cmd_network_rekey(struct tund_daemon *d, JsonObject *req, JsonNode **ou
 		return ret;
 	if (!tund_membership_is_creator(n)) {
 		tund_why(why, why_len, "only the creator of network %s rotates its key (a network "
-			 "created with --admission approve and a broker)",
+			 "created with a broker)",
 			 tund_membership_network(n)->name);
 		return -EPERM;
 	}
