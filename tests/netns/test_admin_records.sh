@@ -54,7 +54,7 @@ drop() { ctl "$1" networks --json | jq '.[0].signaling.dropped.'"$2"; }
 addr_of() { # HOST KEY: the allowed IPs HOST gives KEY
 	ctl "$1" peers --json | jq -r --arg k "$2" '.[] | select(.public_key == $k) | .allowed_ips | join(",")'
 }
-has_addr() { [ -n "$(overlay_addr "$1")" ]; }
+has_addr() { [ -n "$(net_addr_now "$1")" ]; }
 # own_addr HOST: its address, once its admit record has given it one.
 own_addr() { wait_until 60 has_addr "$1" || fail "$1 got no address"; overlay_addr "$1"; }
 publish() { # FILE of "TOPIC HEX" lines, published retained
@@ -79,7 +79,7 @@ nb=$(drop b not_admitted)
 [ "$nb" -ge 1 ] || fail "b counted no not_admitted announce (c and e announced)"
 is b "$KC" none || fail "c is $(state b "$KC") on b before the admin decided"
 is b "$KE" none || fail "e is $(state b "$KE") on b"
-[ -z "$(overlay_addr c)$(overlay_addr e)" ] || fail "pending c or e holds an address"
+[ -z "$(net_addr_now c)$(net_addr_now e)" ] || fail "pending c or e holds an address"
 t_log "c and e pending on a only; b dropped $nb announces as not_admitted"
 
 # The admin's approval of c reaches b.
@@ -114,7 +114,7 @@ publish "$T_DIR/forged"
 refused() { [ "$(drop b bad_record)" -ge $((bad0 + 2)) ]; }
 wait_until 30 refused || fail "b refused $(($(drop b bad_record) - bad0)) of 2 forged records"
 for h in b c d; do is "$h" "$KE" none || fail "e is $(state "$h" "$KE") on $h after its forgery"; done
-[ -z "$(overlay_addr e)" ] || fail "e holds an address"
+[ -z "$(net_addr_now e)" ] || fail "e holds an address"
 t_log "e's self-signed and admin-claiming admit records refused as bad_record"
 
 # A key ground to hash onto b's address, approved by the admin: it gets
@@ -187,7 +187,7 @@ wait_until 60 c_announced || fail "c with a fresh key never announced"
 heard() { ! is a "$KC2" none; }
 wait_until 15 heard && fail "c's new key with the old invite is $(state a "$KC2") on a"
 for h in b d; do is "$h" "$KC2" none || fail "c's new key is $(state "$h" "$KC2") on $h"; done
-[ -z "$(overlay_addr c)" ] || fail "c with a fresh key holds an address"
+[ -z "$(net_addr_now c)" ] || fail "c with a fresh key holds an address"
 t_log "c with a fresh key and the old invite: no member heard of it"
 
 # A second admin: a (the creator) makes b one. d, a plain member, can make

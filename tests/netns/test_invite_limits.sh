@@ -31,7 +31,7 @@ state() { # HOST KEY: the key's state on HOST, or "none"
 	echo "${s:-none}"
 }
 is() { [ "$(state "$1" "$2")" = "$3" ]; }
-has_addr() { [ -n "$(overlay_addr "$1")" ]; }
+has_addr() { [ -n "$(net_addr_now "$1")" ]; }
 own_addr() { wait_until 60 has_addr "$1" || fail "$1 got no address"; overlay_addr "$1"; }
 refused() { [ "$(ctl "$1" networks --json | jq -r '.[0].join_refused // empty')" = "$2" ]; }
 refusals() { ctl a networks --json | jq '.[0].signaling.dropped.join_refused'; }
@@ -63,7 +63,7 @@ wait_until 60 refused c "invite already used" ||
 	fail "c: join_refused is $(ctl c networks --json | jq -c '.[0].join_refused')"
 is a "$KC" member && fail "c is a member on a"
 is b "$KC" none || fail "c is $(state b "$KC") on b"
-[ -z "$(overlay_addr c)" ] || fail "c holds an address"
+[ -z "$(net_addr_now c)" ] || fail "c holds an address"
 [ "$(refusals)" -ge 1 ] || fail "a counted no refusal"
 ctl a network invites club | grep -Eq "^$(cat "$T_DIR/once.id") .* 0 +used$" ||
 	fail "network invites: $(ctl a network invites club)"

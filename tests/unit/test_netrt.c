@@ -657,21 +657,28 @@ UNIT_TEST(netrt_admin_records_decide_membership)
 }
 
 /* A network with an admin (creator) and a broker-less membership of it on
- * f's daemon. */
-static struct tund_membership *admin_network(struct fx *f, struct tund_network *net,
-					     const uint8_t creator[32], const char *prefix)
+ * f's daemon, with the given admission. */
+static struct tund_membership *admin_network_as(struct fx *f, struct tund_network *net,
+						const uint8_t creator[32], const char *prefix,
+						enum tund_admission admission)
 {
 	const char *why = NULL;
 	struct tund_membership *n;
 
 	CHECK(tund_network_init_new(net, "club", &why));
 	CHECK(tund_network_set_prefix4(net, prefix, &why));
-	net->admission = TUND_ADMISSION_APPROVE;
+	net->admission = admission;
 	memcpy(net->admin, creator, 32);
 	net->has_admin = true;
 	n = tund_membership_start(&f->d, net, true);
 	g_ptr_array_add(f->d.networks, n);
 	return n;
+}
+
+static struct tund_membership *admin_network(struct fx *f, struct tund_network *net,
+					     const uint8_t creator[32], const char *prefix)
+{
+	return admin_network_as(f, net, creator, prefix, TUND_ADMISSION_APPROVE);
 }
 
 /* A second admin: the creator's admit-as-admin record makes y one; y's
@@ -922,6 +929,75 @@ UNIT_TEST(netrt_blocked_admins_admits_outlive_it)
 	sodium_memzero(&cur, sizeof(cur));
 	sodium_memzero(k1, sizeof(k1));
 	sodium_memzero(&net, sizeof(net));
+	fx_free(&f);
+	netns_leave(ns);
+}
+
+/* An open network with an admin: the creator admits each key that shows
+ * the invite with a record (32 at once, then one a second; the rest are
+ * rate_limited and keep nothing), each at an address nobody holds; a plain
+ * member keeps nothing for a key without a record, joining window or not. */
+UNIT_TEST(netrt_open_network_admits_by_record_at_a_bounded_rate)
+{
+	int ns = netns_enter();
+	if (ns < 0)
+		return;
+	struct fx f;
+	fx_init(&f);
+	struct tund_network net, net2;
+	struct node k[40], creator;
+
+	struct tund_membership *n = admin_network_as(&f, &net, f.d.public_key, "10.65.0.0/16",
+						     TUND_ADMISSION_OPEN);
+	for (int i = 0; i < 40; i++) {
+		node_new(&k[i]);
+		announce(n, &k[i], net.key);
+	}
+	CHECK(summary_int(n, "members") == 32 && summary_int(n, "pending") == 0);
+	CHECK(dropped(n, "rate_limited") == 8);
+	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	for (int i = 0; i < 40; i++) {
+		struct tund_peer *p = tund_peer_list_find(&f.d.peers, k[i].b64);
+		char a[TUND_CIDR_STRLEN];
+
+		if (i >= 32) {
+			CHECK(!p); /* turned away: no state at all */
+			continue;
+		}
+		CHECK(p && p->state == TUND_PEER_MEMBER && p->allowed_ips->len == 2);
+		if (!p || p->allowed_ips->len != 2)
+			continue;
+		tund_cidr_format(&g_array_index(p->allowed_ips, struct tund_cidr, 0), a, sizeof(a));
+		CHECK(g_hash_table_add(seen, g_strdup(a))); /* every address a different one */
+	}
+	g_hash_table_unref(seen);
+	/* The records file holds each admission: after a restart, the same
+	 * 32 members. */
+	struct tund_network cur = *tund_membership_network(n);
+	g_ptr_array_remove(f.d.networks, n);
+	tund_membership_stop(n, false);
+	tund_peer_list_clear(&f.d.peers);
+	tund_peer_list_init(&f.d.peers);
+	n = tund_membership_start(&f.d, &cur, false);
+	g_ptr_array_add(f.d.networks, n);
+	CHECK(summary_int(n, "members") == 32);
+	CHECK(tund_peer_list_find(&f.d.peers, k[31].b64) &&
+	      !tund_peer_list_find(&f.d.peers, k[32].b64));
+	sodium_memzero(&cur, sizeof(cur));
+
+	/* A plain member of an open network with an admin keeps nothing for a
+	 * key the admin has not admitted, even while joining. */
+	node_new(&creator);
+	struct tund_membership *m = admin_network_as(&f, &net2, creator.pub, "10.66.0.0/16",
+						     TUND_ADMISSION_OPEN);
+	struct node x;
+	node_new(&x);
+	announce(m, &x, net2.key);
+	CHECK(!tund_peer_list_find(&f.d.peers, x.b64) && dropped(m, "not_admitted") == 1);
+	CHECK(summary_string(m, "address") == NULL); /* no record of our own yet */
+
+	sodium_memzero(&net, sizeof(net));
+	sodium_memzero(&net2, sizeof(net2));
 	fx_free(&f);
 	netns_leave(ns);
 }
