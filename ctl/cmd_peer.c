@@ -44,27 +44,30 @@ static const char peer_usage[] =
 	"See 'tundctl peer SUBCOMMAND --help'.\n";
 
 static const char approve_usage[] =
-	"Usage: tundctl peer approve [--admin] KEY|NAME\n"
+	"Usage: tundctl peer approve [--admin] [--network NAME] KEY|NAME\n"
 	"\n"
 	"Admits a member waiting to join a network with admission 'approve'.\n"
 	"\n"
-	"  --admin  on the network's creator: admit it (or make a member) an admin,\n"
-	"           which approves and blocks members too\n"
-	"  --help   show this help\n";
+	"  --admin           on the network's creator: admit it (or make a member)\n"
+	"                    an admin, which approves and blocks members too\n"
+	"  --network NAME    the network, when the key is in several of ours\n"
+	"  --help            show this help\n";
 
 static const char block_usage[] =
-	"Usage: tundctl peer block KEY|NAME\n"
+	"Usage: tundctl peer block [--network NAME] KEY|NAME\n"
 	"\n"
 	"Blocks a peer: tund drops its packets and refuses its handshakes.\n"
 	"\n"
-	"  --help   show this help\n";
+	"  --network NAME    the network, when the key is in several of ours\n"
+	"  --help            show this help\n";
 
 static const char unblock_usage[] =
-	"Usage: tundctl peer unblock KEY|NAME\n"
+	"Usage: tundctl peer unblock [--network NAME] KEY|NAME\n"
 	"\n"
 	"Lifts a block set with 'tundctl peer block'.\n"
 	"\n"
-	"  --help   show this help\n";
+	"  --network NAME    the network, when the key is in several of ours\n"
+	"  --help            show this help\n";
 
 static const char offer_usage[] =
 	"Usage: tundctl peer offer KEY|NAME [--network NAME]\n"
@@ -611,12 +614,13 @@ static int peer_action(int argc, char **argv, const char *sock, const struct pee
 {
 	static const struct option opts[] = {
 		{ "admin", no_argument, NULL, 'a' },
+		{ "network", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char key[TUND_KEY_B64_LEN + 1], what[32];
 	JsonNode *result = NULL;
-	const char *target = NULL;
+	const char *target = NULL, *network = NULL;
 	JsonObject *req;
 	bool as_admin = false;
 	char *label;
@@ -631,6 +635,10 @@ static int peer_action(int argc, char **argv, const char *sock, const struct pee
 		}
 		if (c == 'a')
 			return ctl_usage_error("%s: unknown option --admin", what);
+		if (c == 'n') {
+			network = optarg;
+			continue;
+		}
 		if (c != 'h')
 			return CTL_EXIT_USAGE;
 		fputs(act->usage, stdout);
@@ -648,6 +656,8 @@ static int peer_action(int argc, char **argv, const char *sock, const struct pee
 	json_object_set_string_member(req, TUND_KEY_PEER, target);
 	if (as_admin)
 		json_object_set_boolean_member(req, TUND_KEY_ADMIN, TRUE);
+	if (network)
+		json_object_set_string_member(req, TUND_KEY_NETWORK, network);
 	ret = ctl_call(sock, req, &result);
 	if (ret)
 		return ret;

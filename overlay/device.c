@@ -334,11 +334,20 @@ void tund_wg_set_overlay4(struct tund_wg *wg, const struct tund_cidr *overlay4)
 	pthread_mutex_unlock(&wg->lock);
 }
 
-void tund_wg_peer_set_bcast_group(struct tund_wg *wg, struct tund_wg_peer *peer, uint32_t group)
+void tund_wg_peer_set_bcast_groups(struct tund_wg *wg, struct tund_wg_peer *peer,
+				   const uint32_t *groups, unsigned n)
 {
 	pthread_mutex_lock(&wg->lock);
-	peer->bcast_group = group;
+	peer->n_bcast_groups = 0;
+	for (unsigned i = 0; i < n && peer->n_bcast_groups < TUND_WG_MAX_BCAST_GROUPS; i++)
+		if (groups[i])
+			peer->bcast_groups[peer->n_bcast_groups++] = groups[i];
 	pthread_mutex_unlock(&wg->lock);
+}
+
+void tund_wg_peer_set_bcast_group(struct tund_wg *wg, struct tund_wg_peer *peer, uint32_t group)
+{
+	tund_wg_peer_set_bcast_groups(wg, peer, &group, 1);
 }
 
 void tund_wg_peer_rotate_psk(struct tund_wg *wg, struct tund_wg_peer *peer, const uint8_t psk[32])

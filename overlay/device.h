@@ -140,6 +140,11 @@ bool tund_wg_peer_probe(struct tund_wg *wg, struct tund_wg_peer *peer,
 void tund_wg_set_overlay4(struct tund_wg *wg, const struct tund_cidr *overlay4);
 /* The peer's broadcast group (its network; 0: none, the default). */
 void tund_wg_peer_set_bcast_group(struct tund_wg *wg, struct tund_wg_peer *peer, uint32_t group);
+/* A peer in several of our networks gets each one's broadcasts (at most
+ * TUND_WG_MAX_BCAST_GROUPS; more are ignored). */
+#define TUND_WG_MAX_BCAST_GROUPS 8
+void tund_wg_peer_set_bcast_groups(struct tund_wg *wg, struct tund_wg_peer *peer,
+				   const uint32_t *groups, unsigned n);
 /* tund_wg_broadcast() to the peers of one broadcast group only. */
 unsigned tund_wg_broadcast_group(struct tund_wg *wg, uint32_t group, const uint8_t *pkt,
 				 size_t len, uint8_t *scratch, size_t cap,

@@ -40,7 +40,10 @@ struct tund_wg_peer {
 	 * response -> first packet under the new keypair. */
 	uint64_t hs_sent_ns, rtt_ns;
 	bool no_broadcast;
-	uint32_t bcast_group; /* tund_wg_broadcast_group(): its network, 0 none */
+	/* tund_wg_broadcast_group(): its networks (a key can be a member of
+	 * several of ours); none: 0 groups. */
+	uint32_t bcast_groups[TUND_WG_MAX_BCAST_GROUPS];
+	unsigned n_bcast_groups;
 	/* Broadcast/multicast copies sent to it and received from it. */
 	uint64_t bcast_tx, bcast_rx;
 	uint64_t drops[TUND_WG_DROP_COUNT];

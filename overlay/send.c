@@ -360,6 +360,17 @@ uint64_t tund_wg_tick(struct tund_wg *wg, const struct tund_wg_clock *now)
 	return next;
 }
 
+/* Group 0: the peers in none of our networks (static peers). */
+static bool in_group(const struct tund_wg_peer *p, uint32_t group)
+{
+	if (!group)
+		return p->n_bcast_groups == 0;
+	for (unsigned i = 0; i < p->n_bcast_groups; i++)
+		if (p->bcast_groups[i] == group)
+			return true;
+	return false;
+}
+
 static unsigned broadcast(struct tund_wg *wg, bool all, uint32_t group, const uint8_t *pkt,
 			  size_t len, uint8_t *scratch, size_t cap, const struct tund_wg_clock *now)
 {
@@ -374,7 +385,7 @@ static unsigned broadcast(struct tund_wg *wg, bool all, uint32_t group, const ui
 
 		if (!p->current || !p->endpoint.addr_len || p->no_broadcast)
 			continue; /* only connected peers: a broadcast never starts a handshake */
-		if (!all && p->bcast_group != group)
+		if (!all && !in_group(p, group))
 			continue;
 		memcpy(scratch + TUND_WG_HEADROOM, pkt, len);
 		if (!seal(wg, p, scratch, cap, len, now, &out_len))

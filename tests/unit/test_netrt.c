@@ -376,10 +376,30 @@ UNIT_TEST(netrt_approve_admission)
 	announce(nj, &old, joined.key);
 	struct tund_peer *po = tund_peer_list_find(&f.d.peers, old.b64);
 	CHECK(po && po->state == TUND_PEER_MEMBER && !g_strcmp0(po->network, "joined"));
-	/* A member of one network announcing in another is not moved. */
+	/* A member of one network announcing in another becomes a member
+	 * there too, on an entry of its own: (network, key). Its entry in
+	 * "club" (first by name) carries the session and the other address. */
 	announce(nj, &b, joined.key);
-	CHECK(dropped(nj, "unknown_sender") == 1);
-	CHECK(pb && !g_strcmp0(pb->network, "club"));
+	CHECK(dropped(nj, "unknown_sender") == 0);
+	struct tund_peer *pbj = tund_peer_list_find_in(&f.d.peers, "joined", b.pub);
+	CHECK(pbj && pbj != pb && pbj->state == TUND_PEER_MEMBER && pbj->allowed_ips->len == 2);
+	CHECK(pb && !g_strcmp0(pb->network, "club") && pb->state == TUND_PEER_MEMBER);
+	CHECK(tund_peer_list_carrier(&f.d.peers, b.pub) == pb);
+	CHECK(pb && pbj && pb->shared_ips->len == 2 &&
+	      !memcmp(pb->shared_ips->data, pbj->allowed_ips->data, 2 * sizeof(struct tund_cidr)));
+	CHECK(pbj && !pbj->path && !pbj->wg_peer);
+	/* Blocking it must name the network; then only that entry changes. */
+	g_autofree char *block = g_strdup_printf("{\"cmd\":\"peer.block\",\"peer\":\"%s\"}", b.b64);
+	fx_call(&f, block, &r);
+	CHECK(!r.ok && r.error && strstr(r.error, "networks club, joined: name one"));
+	fx_reply_clear(&r);
+	g_autofree char *block_j = g_strdup_printf(
+		"{\"cmd\":\"peer.block\",\"peer\":\"%s\",\"network\":\"joined\"}", b.b64);
+	fx_call(&f, block_j, &r);
+	CHECK(r.ok);
+	fx_reply_clear(&r);
+	CHECK(pbj && pbj->state == TUND_PEER_BLOCKED && pb && pb->state == TUND_PEER_MEMBER);
+	CHECK(pb && pb->shared_ips->len == 0); /* no longer carries the blocked address */
 
 	sodium_memzero(&net, sizeof(net));
 	sodium_memzero(&joined, sizeof(joined));

@@ -12,6 +12,7 @@
 #include "tund/connect/addrwatch.h"
 #include "tund/connect/invites.h"
 #include "tund/connect/beacon.h"
+#include "tund/connect/carrier.h"
 #include "tund/daemon/state.h"
 #include "tund/dataplane/dataplane.h"
 #include "tund/daemon/log.h"
@@ -193,6 +194,7 @@ static void give_addresses(struct tund_daemon *d, struct tund_peer *p, const uin
 	g_array_append_val(p->allowed_ips, c6);
 	if (p->state == TUND_PEER_MEMBER && d->dp && p->wg_peer)
 		tund_dataplane_peer_apply(d->dp, p);
+	tund_carrier_sync(d, p->public_key); /* it may carry this address */
 }
 
 static void assign_from_records(struct tund_membership *n);
@@ -581,9 +583,12 @@ int tund_membership_sign_record(struct tund_membership *n, uint8_t kind, const u
 static struct tund_peer *add_peer(struct tund_membership *n, const uint8_t key[32],
 				  enum tund_peer_state state)
 {
-	struct tund_peer *p = tund_peer_new();
+	struct tund_peer *p;
 	char k[TUND_KEY_B64_LEN + 1], why[TUND_WHY_LEN];
 
+	if (tund_peer_list_find_in(&n->d->peers, NULL, key))
+		return NULL; /* a static peer of that key keeps it */
+	p = tund_peer_new();
 	memcpy(p->public_key, key, 32);
 	p->network = g_strdup(n->net.name);
 	p->state = state;
@@ -603,7 +608,7 @@ static void apply_record(struct tund_membership *n, const struct tund_record *r)
 	struct tund_daemon *d = n->d;
 	enum tund_peer_state want = tund_record_admits(r->kind) ? TUND_PEER_MEMBER :
 								    TUND_PEER_BLOCKED;
-	struct tund_peer *p = tund_peer_list_find_key(&d->peers, r->subject);
+	struct tund_peer *p = tund_peer_list_find_in(&d->peers, n->net.name, r->subject);
 	char key[TUND_KEY_B64_LEN + 1];
 
 	tund_key_encode(key, r->subject);
@@ -615,8 +620,6 @@ static void apply_record(struct tund_membership *n, const struct tund_record *r)
 		tund_membership_assign(n); /* our address is in our admit record */
 		return;
 	}
-	if (p && !is_member_of(p, n))
-		return; /* a static peer or another network's member keeps its state */
 	if (p && p->state == want)
 		return;
 	if (!p && !(p = add_peer(n, r->subject, want)))
@@ -972,25 +975,32 @@ void tund_membership_member_changed(struct tund_membership *n, struct tund_peer 
 {
 	struct tund_daemon *d = n->d;
 
+	struct tund_peer *c;
+
 	tund_membership_assign(n);
 	if (p->state != TUND_PEER_MEMBER) {
 		tund_path_free(p->path);
 		p->path = NULL;
 		if (d->dp)
 			tund_dataplane_peer_forget(d->dp, p);
+		tund_membership_carry(d, p->public_key); /* another network's entry may */
 		return;
 	}
 	/* Members share the network's pre-shared key (a stolen node key
 	 * alone does not get into the network). */
 	tund_network_psk(n->net.key, p->psk);
 	p->has_psk = true;
+	c = tund_carrier_sync(d, p->public_key);
+	if (c != p) { /* a member of another of our networks too: that entry carries it */
+		if (c && c->network && !c->wg_peer)
+			tund_membership_carry(d, p->public_key);
+		return;
+	}
 	if (d->dp && !p->wg_peer)
 		tund_dataplane_peer_apply(d->dp, p);
-	if (d->dp && p->wg_peer) {
+	if (d->dp && p->wg_peer)
 		tund_wg_peer_set_broadcast(tund_dataplane_wg(d->dp), p->wg_peer,
 					   !n->net.no_broadcast);
-		tund_wg_peer_set_bcast_group(tund_dataplane_wg(d->dp), p->wg_peer, bcast_group(n));
-	}
 	/* ICE needs signaling: with no broker, peers meet by LAN beacon or by
 	 * manual blobs (which make their own path). */
 	if (!p->path && n->mqtt) {
@@ -1005,6 +1015,16 @@ void tund_membership_member_changed(struct tund_membership *n, struct tund_peer 
 	 * broker reconnect would otherwise renegotiate every pair at once. */
 	if (p->path && !tund_path_kind(p->path))
 		tund_path_start(p->path); /* no-op on the controlled side */
+}
+
+void tund_membership_carry(struct tund_daemon *d, const uint8_t key[32])
+{
+	struct tund_peer *c = tund_carrier_sync(d, key);
+	struct tund_membership *cn;
+
+	if (c && c->network && c->state == TUND_PEER_MEMBER && !c->wg_peer &&
+	    (cn = tund_membership_find(d, c->network)))
+		tund_membership_member_changed(cn, c);
 }
 
 void tund_membership_member_connect(struct tund_membership *n, struct tund_peer *p)
@@ -1027,7 +1047,7 @@ static void on_beacon(void *ctx, const uint8_t pubkey[32], const struct sockaddr
 {
 	struct tund_membership *n = ctx;
 	struct tund_daemon *d = n->d;
-	struct tund_peer *p = tund_peer_list_find_key(&d->peers, pubkey);
+	struct tund_peer *p = tund_peer_list_find_in(&d->peers, n->net.name, pubkey);
 
 	if (!p) {
 		struct tund_signal m = { .type = TUND_SIGNAL_ANNOUNCE };
@@ -1038,10 +1058,15 @@ static void on_beacon(void *ctx, const uint8_t pubkey[32], const struct sockaddr
 		g_strlcpy(m.name, "lan", sizeof(m.name));
 		p = admit(n, &m);
 	}
-	if (!p || !is_member_of(p, n) || p->state != TUND_PEER_MEMBER || !d->dp)
+	if (!p || p->state != TUND_PEER_MEMBER || !d->dp)
 		return;
 	if (!p->wg_peer)
 		tund_membership_member_changed(n, p);
+	p->lan_seen_us = g_get_monotonic_time();
+	/* Its session may be carried by its entry in another of our networks. */
+	p = tund_peer_list_carrier(&d->peers, pubkey);
+	if (!p || !p->wg_peer)
+		return;
 	/* The beacon proves the member is on our LAN, not at src: anyone can
 	 * resend it. So src is only probed; the endpoint moves if the member
 	 * answers from there (overlay/receive.c, roaming). */
@@ -1079,7 +1104,7 @@ static struct tund_peer *admit(struct tund_membership *n, const struct tund_sign
 
 	if (auto_admits(n) && !is_admin_key(n, m->sender)) {
 		admit_invited(n, NULL, m->sender, "with the network's invite");
-		return tund_peer_list_find_key(&d->peers, m->sender);
+		return tund_peer_list_find_in(&d->peers, n->net.name, m->sender);
 	}
 	if (n->net.has_admin) /* only the admin gets here for keys it has not admitted */
 		state = is_admin_key(n, m->sender) ? TUND_PEER_MEMBER : TUND_PEER_PENDING;
@@ -1160,10 +1185,6 @@ static void count_old_version(struct tund_membership *n)
 static void on_announce(struct tund_membership *n, struct tund_peer *p,
 			const struct tund_signal *m, bool retained)
 {
-	if (p && p->network && strcmp(p->network, n->net.name)) {
-		n->drops[TUND_SIG_DROP_UNKNOWN_SENDER]++; /* a member of another network */
-		return;
-	}
 	if (!p && (unadmitted(n, m->sender) || !open_admit_allowed(n, m->sender)))
 		return; /* before any replay state */
 	if (!check_replay(n, m, retained))
@@ -1213,7 +1234,7 @@ void tund_membership_receive(struct tund_membership *n, const uint8_t *buf, size
 {
 	struct tund_daemon *d = n->d;
 	struct tund_signal *m;
-	struct tund_peer *p;
+	struct tund_peer *p, *c;
 
 	n->received++;
 	switch (tund_sigbound_check(&n->bound, len, (uint64_t)(g_get_monotonic_time() / 1000))) {
@@ -1246,7 +1267,7 @@ void tund_membership_receive(struct tund_membership *n, const uint8_t *buf, size
 		n->drops[TUND_SIG_DROP_MALFORMED]++;
 		goto out;
 	}
-	p = tund_peer_list_find_key(&d->peers, m->sender);
+	p = tund_peer_list_find_in(&d->peers, n->net.name, m->sender);
 	/* The admin republishes every record at once on a reconnect: exempt. */
 	if (p && is_member_of(p, n) && !is_admin_key(n, m->sender) &&
 	    !sender_allowed(n, m->sender)) {
@@ -1288,10 +1309,13 @@ void tund_membership_receive(struct tund_membership *n, const uint8_t *buf, size
 	}
 	if (!check_replay(n, m, false))
 		goto out;
-	if (!p->path)
+	/* One path per key: a member of several of our networks negotiates
+	 * on its carrier entry, whichever network the message came through. */
+	c = tund_peer_list_carrier(&d->peers, m->sender);
+	if (c == p && !p->path)
 		tund_membership_member_changed(n, p);
-	if (p->path)
-		tund_path_on_signal(p->path, m);
+	if (c && c->path)
+		tund_path_on_signal(c->path, m);
 out:
 	sodium_memzero(m, sizeof(*m));
 	g_free(m);

@@ -79,6 +79,9 @@ void tund_membership_member_changed(struct tund_membership *n, struct tund_peer 
 /* The same, and when we are the controlled side without a path, asks the
  * peer for a new ICE session. */
 void tund_membership_member_connect(struct tund_membership *n, struct tund_peer *p);
+/* After an entry of key changed or went away: its carrier (tund/connect/carrier.h)
+ * holds the key's WireGuard peer and path, starting them if it did not. */
+void tund_membership_carry(struct tund_daemon *d, const uint8_t key[32]);
 /* Recomputes every member's overlay address (and ours). */
 void tund_membership_assign(struct tund_membership *n);
 /* Summary for `tundctl networks`. */

@@ -271,7 +271,9 @@ int tund_cmd_network_leave(struct tund_daemon *d, JsonObject *req, JsonNode **ou
 		tund_why(why, why_len, "cannot save %s: %s", d->networks_path, g_strerror(-ret));
 		return ret;
 	}
-	/* Its members go with it. */
+	/* Its members go with it; one that is in another of our networks too
+	 * keeps its session there. */
+	GArray *gone = g_array_new(FALSE, FALSE, 32);
 	for (guint i = d->peers.items->len; i-- > 0;) {
 		struct tund_peer *p = g_ptr_array_index(d->peers.items, i);
 
@@ -280,9 +282,13 @@ int tund_cmd_network_leave(struct tund_daemon *d, JsonObject *req, JsonNode **ou
 			p->path = NULL;
 			if (d->dp)
 				tund_dataplane_peer_forget(d->dp, p);
+			g_array_append_vals(gone, p->public_key, 1);
 			tund_peer_list_remove(&d->peers, p);
 		}
 	}
+	for (guint i = 0; i < gone->len; i++)
+		tund_membership_carry(d, (const uint8_t *)gone->data + 32 * i);
+	g_array_unref(gone);
 	tund_daemon_save_peers(d);
 	if (d->invites && (ret = tund_invites_forget(d->invites, name)))
 		log_warn("network %s: cannot drop its invites: %s", name, g_strerror(-ret));
@@ -476,19 +482,54 @@ int tund_cmd_networks(struct tund_daemon *d, JsonObject *req, JsonNode **out, ch
 	return 0;
 }
 
+/* The request's "peer" (key or name), in its "network" when given: a key
+ * in several of our networks has an entry in each, and the request must
+ * say which (-EINVAL with the networks named). NULL with why if none. */
+static struct tund_peer *request_peer(struct tund_daemon *d, JsonObject *req, char *why,
+				      size_t why_len)
+{
+	const char *which = tund_req_string(req, TUND_KEY_PEER);
+	const char *network = tund_req_string(req, TUND_KEY_NETWORK);
+	struct tund_peer *p = which ? tund_peer_list_find(&d->peers, which) : NULL;
+	g_autoptr(GString) nets = g_string_new(NULL);
+	unsigned entries = 0;
+
+	if (!p) {
+		tund_why(why, why_len, "no such peer: %s", which ? which : "(none given)");
+		return NULL;
+	}
+	if (network) {
+		p = tund_peer_list_find_in(&d->peers, network, p->public_key);
+		if (!p)
+			tund_why(why, why_len, "peer %s is not a member of network %s", which,
+				 network);
+		return p;
+	}
+	for (guint i = 0; i < d->peers.items->len; i++) {
+		struct tund_peer *e = g_ptr_array_index(d->peers.items, i);
+
+		if (!memcmp(e->public_key, p->public_key, TUND_KEY_LEN) && e->network) {
+			g_string_append_printf(nets, "%s%s", entries ? ", " : "", e->network);
+			entries++;
+		}
+	}
+	if (entries <= 1)
+		return p;
+	tund_why(why, why_len, "peer %s is a member of networks %s: name one with --network",
+		 which, nets->str);
+	return NULL;
+}
+
 static int set_state(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
 		     size_t why_len, enum tund_peer_state to, bool as_admin)
 {
-	const char *which = tund_req_string(req, TUND_KEY_PEER);
-	struct tund_peer *p = which ? tund_peer_list_find(&d->peers, which) : NULL;
+	struct tund_peer *p = request_peer(d, req, why, why_len);
 	enum tund_peer_state before;
 	char key[TUND_KEY_B64_LEN + 1];
 	int ret;
 
-	if (!p) {
-		tund_why(why, why_len, "no such peer: %s", which ? which : "(none given)");
+	if (!p)
 		return -ENOENT;
-	}
 	if (to == TUND_PEER_MEMBER && p->state == TUND_PEER_BLOCKED && !p->network)
 		to = TUND_PEER_STATIC; /* unblocking a static peer */
 	if (to == TUND_PEER_MEMBER && !p->network && p->state != TUND_PEER_BLOCKED) {
@@ -572,8 +613,8 @@ static int set_state(struct tund_daemon *d, JsonObject *req, JsonNode **out, cha
 int tund_cmd_peer_approve(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
 			  size_t why_len)
 {
-	const char *which = tund_req_string(req, TUND_KEY_PEER);
-	struct tund_peer *p = which ? tund_peer_list_find(&d->peers, which) : NULL;
+	char ignored[TUND_WHY_LEN];
+	struct tund_peer *p = request_peer(d, req, ignored, sizeof(ignored));
 
 	JsonNode *admin = json_object_get_member(req, TUND_KEY_ADMIN);
 	bool as_admin = false;
@@ -603,8 +644,8 @@ int tund_cmd_peer_block(struct tund_daemon *d, JsonObject *req, JsonNode **out, 
 int tund_cmd_peer_unblock(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
 			  size_t why_len)
 {
-	const char *which = tund_req_string(req, TUND_KEY_PEER);
-	struct tund_peer *p = which ? tund_peer_list_find(&d->peers, which) : NULL;
+	char ignored[TUND_WHY_LEN];
+	struct tund_peer *p = request_peer(d, req, ignored, sizeof(ignored));
 
 	if (p && p->state != TUND_PEER_BLOCKED) {
 		tund_why(why, why_len, "peer is not blocked");

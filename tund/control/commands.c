@@ -230,6 +230,13 @@ static JsonNode *peer_json(struct tund_daemon *d, struct tund_peer *p)
 	struct tund_wg_peer_stats st;
 	JsonObject *drops;
 
+	/* A member of several of our networks: one session, on its carrier. */
+	if (p->state == TUND_PEER_MEMBER && !p->wg_peer) {
+		struct tund_peer *c = tund_peer_list_carrier(&d->peers, p->public_key);
+
+		if (c && c->state == TUND_PEER_MEMBER)
+			p = c;
+	}
 	if (!d->dp || !p->wg_peer)
 		return n;
 	tund_wg_peer_get_stats(tund_dataplane_wg(d->dp), p->wg_peer, &st);

@@ -45,6 +45,8 @@ struct tund_peer *tund_peer_new(void)
 	struct tund_peer *p = g_new0(struct tund_peer, 1);
 
 	p->allowed_ips = g_array_new(FALSE, TRUE, sizeof(struct tund_cidr));
+	p->shared_ips = g_array_new(FALSE, TRUE, sizeof(struct tund_cidr));
+	p->shared_groups = g_array_new(FALSE, TRUE, sizeof(uint32_t));
 	return p;
 }
 
@@ -56,6 +58,8 @@ void tund_peer_free(struct tund_peer *p)
 	g_free(p->network);
 	g_free(p->endpoint);
 	g_array_unref(p->allowed_ips);
+	g_array_unref(p->shared_ips);
+	g_array_unref(p->shared_groups);
 	sodium_memzero(p->psk, sizeof(p->psk));
 	g_free(p);
 }
@@ -273,6 +277,37 @@ struct tund_peer *tund_peer_list_find_key(struct tund_peer_list *l,
 	return NULL;
 }
 
+struct tund_peer *tund_peer_list_find_in(struct tund_peer_list *l, const char *network,
+					 const uint8_t key[TUND_KEY_LEN])
+{
+	for (guint i = 0; i < l->items->len; i++) {
+		struct tund_peer *p = g_ptr_array_index(l->items, i);
+
+		if (!memcmp(p->public_key, key, TUND_KEY_LEN) &&
+		    (network ? p->network && !strcmp(p->network, network) : !p->network))
+			return p;
+	}
+	return NULL;
+}
+
+struct tund_peer *tund_peer_list_carrier(struct tund_peer_list *l, const uint8_t key[TUND_KEY_LEN])
+{
+	struct tund_peer *best = NULL;
+
+	for (guint i = 0; i < l->items->len; i++) {
+		struct tund_peer *p = g_ptr_array_index(l->items, i);
+
+		if (memcmp(p->public_key, key, TUND_KEY_LEN))
+			continue;
+		if (!p->network)
+			return p; /* a static peer: members of that key are refused */
+		if (p->state == TUND_PEER_MEMBER &&
+		    (!best || strcmp(p->network, best->network) < 0))
+			best = p;
+	}
+	return best;
+}
+
 struct tund_peer *tund_peer_list_find(struct tund_peer_list *l, const char *key_or_name)
 {
 	uint8_t key[TUND_KEY_LEN];
@@ -290,7 +325,7 @@ struct tund_peer *tund_peer_list_find(struct tund_peer_list *l, const char *key_
 
 int tund_peer_list_upsert(struct tund_peer_list *l, struct tund_peer *p, char *why, size_t why_len)
 {
-	struct tund_peer *old = tund_peer_list_find_key(l, p->public_key);
+	struct tund_peer *old = tund_peer_list_find_in(l, p->network, p->public_key);
 
 	if (p->name) {
 		struct tund_peer *named = tund_peer_list_find(l, p->name);

@@ -46,6 +46,13 @@ struct tund_peer {
 	 * and it answered on the LAN, the LAN path wins over ICE (path.c). */
 	gint64 lan_seen_us;
 
+	/* The carrier of a key that is a member of several of our networks
+	 * (tund_peer_list_carrier) holds the key's one WireGuard peer and ICE
+	 * path; these are the other networks' addresses and broadcast groups
+	 * it carries too. Not persisted. */
+	GArray *shared_ips;    /* struct tund_cidr */
+	GArray *shared_groups; /* uint32_t, tund_dataplane_bcast_group */
+
 	/* Observed, not persisted. */
 	uint64_t rx_bytes, tx_bytes;
 	int64_t latest_handshake; /* unix seconds, 0 = never */
@@ -79,7 +86,16 @@ void tund_peer_list_clear(struct tund_peer_list *l);
 struct tund_peer *tund_peer_list_find(struct tund_peer_list *l, const char *key_or_name);
 struct tund_peer *tund_peer_list_find_key(struct tund_peer_list *l,
 					  const uint8_t key[TUND_KEY_LEN]);
-/* Adds p, or replaces the peer with the same key. Refuses a name that
+/* The entry of key in network (NULL: the static peer): a key is a member
+ * of each of our networks on its own (network, key) entry. */
+struct tund_peer *tund_peer_list_find_in(struct tund_peer_list *l, const char *network,
+					 const uint8_t key[TUND_KEY_LEN]);
+/* The entry that holds key's WireGuard peer and path: its static peer, else
+ * its member entry in the network whose name sorts first (both ends of a
+ * pair pick the same one, so they agree on the pre-shared key); NULL when
+ * it is a member nowhere. */
+struct tund_peer *tund_peer_list_carrier(struct tund_peer_list *l, const uint8_t key[TUND_KEY_LEN]);
+/* Adds p, or replaces the peer with the same (network, key). Refuses a name that
  * another peer already has (-EEXIST, with why). Takes ownership of p on
  * success only. */
 int tund_peer_list_upsert(struct tund_peer_list *l, struct tund_peer *p, char *why, size_t why_len);

@@ -770,6 +770,18 @@ struct tund_wg *tund_dataplane_wg(struct tund_dataplane *dp)
 	return dp->wg;
 }
 
+/* Its network's broadcasts, and those of the other networks it carries. */
+static void set_groups(struct tund_dataplane *dp, struct tund_peer *p)
+{
+	uint32_t groups[TUND_WG_MAX_BCAST_GROUPS];
+	unsigned n = 0;
+
+	groups[n++] = tund_dataplane_bcast_group(p->network);
+	for (guint i = 0; i < p->shared_groups->len && n < TUND_WG_MAX_BCAST_GROUPS; i++)
+		groups[n++] = g_array_index(p->shared_groups, uint32_t, i);
+	tund_wg_peer_set_bcast_groups(dp->wg, p->wg_peer, groups, n);
+}
+
 int tund_dataplane_peer_apply(struct tund_dataplane *dp, struct tund_peer *p)
 {
 	struct tund_wg_peer *wp;
@@ -780,10 +792,14 @@ int tund_dataplane_peer_apply(struct tund_dataplane *dp, struct tund_peer *p)
 	if (!wp)
 		return -ENOMEM;
 	p->wg_peer = wp;
-	tund_wg_peer_set_bcast_group(dp->wg, wp, tund_dataplane_bcast_group(p->network));
-	for (guint i = 0; i < p->allowed_ips->len; i++) {
-		int ret = tund_wg_peer_allow(dp->wg, wp,
-					     &g_array_index(p->allowed_ips, struct tund_cidr, i));
+	set_groups(dp, p);
+	for (guint i = 0; i < p->allowed_ips->len + p->shared_ips->len; i++) {
+		const struct tund_cidr *c =
+			i < p->allowed_ips->len ?
+				&g_array_index(p->allowed_ips, struct tund_cidr, i) :
+				&g_array_index(p->shared_ips, struct tund_cidr, i - p->allowed_ips->len);
+		int ret = tund_wg_peer_allow(dp->wg, wp, c);
+
 		if (ret)
 			return ret;
 	}
