@@ -303,6 +303,19 @@ void *tund_wg_peer_user(struct tund_wg_peer *peer)
 	return peer->user;
 }
 
+int tund_wg_peer_set_allowed(struct tund_wg *wg, struct tund_wg_peer *peer,
+			     const struct tund_cidr *cidrs, size_t n)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&wg->lock);
+	tund_allowedips_remove_by_peer(&wg->allowed, peer);
+	for (size_t i = 0; i < n && !ret; i++)
+		ret = tund_allowedips_insert(&wg->allowed, &cidrs[i], peer);
+	pthread_mutex_unlock(&wg->lock);
+	return ret;
+}
+
 int tund_wg_peer_allow(struct tund_wg *wg, struct tund_wg_peer *peer, const struct tund_cidr *c)
 {
 	int ret;

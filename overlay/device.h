@@ -104,6 +104,10 @@ void tund_wg_peer_rotate_psk(struct tund_wg *wg, struct tund_wg_peer *peer, cons
 void tund_wg_peer_forget_previous_psk(struct tund_wg *wg, struct tund_wg_peer *peer);
 void *tund_wg_peer_user(struct tund_wg_peer *peer);
 /* Routes a prefix to the peer (and accepts it as an inner source). 0/-errno. */
+/* Replaces all of the peer's allowed IPs at once (its session stays up);
+ * on an error the peer may hold only some of them. */
+int tund_wg_peer_set_allowed(struct tund_wg *wg, struct tund_wg_peer *peer,
+			     const struct tund_cidr *cidrs, size_t n);
 int tund_wg_peer_allow(struct tund_wg *wg, struct tund_wg_peer *peer,
 		       const struct tund_cidr *c);
 void tund_wg_peer_set_endpoint(struct tund_wg *wg, struct tund_wg_peer *peer,

@@ -5,7 +5,10 @@
 # member of one network at a time, so b cannot share both with a yet.) A
 # create with a prefix overlapping a joined network, and a join of an invite
 # whose prefix overlaps one, are refused with the message naming both, exit
-# status non-zero, and nothing changes.
+# status non-zero, and nothing changes. Then b joins n2 too: peers are keyed
+# by (network, key), so a holds b in both, reaches it at both addresses over
+# one session, and a block of b in n2 leaves n1 working (a block naming no
+# network is refused, since b is in two).
 set -u
 . "$(dirname "$0")/lib.sh"
 t_init twonets
@@ -18,7 +21,12 @@ tund_node c
 net_field() { # HOST NETWORK FIELD
 	ctl "$1" networks --json | jq -r ".[] | select(.name == \"$2\") | .$3 // empty"
 }
-addr_in() { net_field "$1" "$2" address | cut -d/ -f1; }
+addr_now() { net_field "$1" "$2" address | cut -d/ -f1; }
+has_addr_in() { [ -n "$(addr_now "$1" "$2")" ]; }
+addr_in() { # HOST NETWORK: its address there, once the creator's admit record gave it
+	wait_until 30 has_addr_in "$1" "$2" || fail "$1 got no address in $2"
+	addr_now "$1" "$2"
+}
 create() { # NAME: the invite
 	ctl a network create "$1" --broker "$LAB_MQTT_URL" --turn "$LAB_TURN_UDP" | tail -n 1
 }
@@ -56,4 +64,32 @@ t_log "refused: $want"
 [ "$(ctl b networks --json | jq length)" = 1 ] || fail "b's networks changed"
 wait_until 30 pings a "$B1" || fail "a lost b after the refusals"
 wait_until 30 pings a "$C2" || fail "a lost c after the refusals"
+
+# b joins n2 as well: a member of both of a's networks.
+KB=$(pubkey b)
+ctl b join - <"$T_DIR/inv2" >/dev/null || fail "b's join of n2"
+B2=$(addr_in b n2)
+[ "${B2%.*.*}" = "${P2%.*.*}" ] || fail "b's n2 address $B2 off $P2"
+entries() { # HOST KEY: the networks HOST holds KEY in, sorted
+	ctl "$1" peers --json | jq -r --arg k "$2" '[.[] | select(.public_key == $k) | "\(.network)=\(.state)"] | sort | join(" ")'
+}
+wait_until 60 eval '[ "$(entries a "$KB")" = "n1=member n2=member" ]' ||
+	fail "a holds b as: $(entries a "$KB")"
+wait_until 60 pings a "$B2" || fail "a cannot ping b in n2 ($B2); a holds b as: $(ctl a peers --json | jq -c --arg k "$KB" '[.[] | select(.public_key == $k) | {network, allowed_ips}]')"
+wait_until 60 pings b "$A2" || fail "b cannot ping a in n2 ($A2)"
+wait_until 60 pings c "$B2" || fail "c cannot ping b in n2 ($B2)"
+pings a "$B1" || fail "a lost b in n1 once b joined n2"
+[ "$(ctl a peers --json | jq --arg k "$KB" '[.[] | select(.public_key == $k and .path != null)] | length')" = 2 ] ||
+	fail "a's peers show no path for one of b's entries: $(ctl a peers --json | jq -c --arg k "$KB" '.[] | select(.public_key == $k) | {network, path}')"
+t_log "b in n1 ($B1) and n2 ($B2): one peer entry per network on a, both reachable"
+
+# A block must say which network; in n2 only, it leaves n1 alone.
+out=$(ctl a peer block "$KB" 2>&1) && fail "a block of b naming no network succeeded: $out"
+[[ $out == *"member of networks n1, n2: name one with --network"* ]] || fail "block refused with: $out"
+ctl a peer block --network n2 "$KB" >/dev/null || fail "a: block b in n2"
+[ "$(entries a "$KB")" = "n1=member n2=blocked" ] || fail "after the block a holds b as: $(entries a "$KB")"
+wait_until 60 eval '! pings a "$B2"' || fail "a still reaches b's n2 address after the block"
+wait_until 30 pings a "$B1" || fail "a lost b in n1 after blocking it in n2"
+wait_until 30 pings a "$C2" || fail "a lost c in n2 after blocking b there"
+t_log "b blocked in n2 only: n1 still works"
 echo "PASS two_networks"

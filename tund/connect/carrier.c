@@ -5,6 +5,7 @@
 
 #include "tund/connect/path.h"
 #include "tund/daemon/daemon.h"
+#include "tund/daemon/log.h"
 #include "tund/daemon/peers.h"
 #include "tund/dataplane/dataplane.h"
 
@@ -49,8 +50,8 @@ struct tund_peer *tund_carrier_sync(struct tund_daemon *d, const uint8_t key[32]
 		g_array_unref(c->shared_groups);
 		c->shared_ips = g_array_ref(ips);
 		c->shared_groups = g_array_ref(groups);
-		if (!same && c->wg_peer && d->dp)
-			tund_dataplane_peer_apply(d->dp, c);
+		if (!same && c->wg_peer && d->dp && tund_dataplane_peer_update(d->dp, c))
+			log_error("peer in network %s: cannot update its addresses", c->network);
 	}
 	g_array_unref(ips);
 	g_array_unref(groups);

@@ -192,8 +192,9 @@ static void give_addresses(struct tund_daemon *d, struct tund_peer *p, const uin
 	g_array_set_size(p->allowed_ips, 0);
 	g_array_append_val(p->allowed_ips, c4);
 	g_array_append_val(p->allowed_ips, c6);
+	/* In place: a session over a working path stays up. */
 	if (p->state == TUND_PEER_MEMBER && d->dp && p->wg_peer)
-		tund_dataplane_peer_apply(d->dp, p);
+		tund_dataplane_peer_update(d->dp, p);
 	tund_carrier_sync(d, p->public_key); /* it may carry this address */
 }
 

@@ -823,6 +823,19 @@ int tund_dataplane_peer_apply(struct tund_dataplane *dp, struct tund_peer *p)
 	return 0;
 }
 
+int tund_dataplane_peer_update(struct tund_dataplane *dp, struct tund_peer *p)
+{
+	g_autoptr(GArray) all = g_array_new(FALSE, FALSE, sizeof(struct tund_cidr));
+
+	if (!p->wg_peer)
+		return 0;
+	g_array_append_vals(all, p->allowed_ips->data, p->allowed_ips->len);
+	g_array_append_vals(all, p->shared_ips->data, p->shared_ips->len);
+	set_groups(dp, p);
+	return tund_wg_peer_set_allowed(dp->wg, p->wg_peer, (const struct tund_cidr *)all->data,
+					all->len);
+}
+
 void tund_dataplane_peer_forget(struct tund_dataplane *dp, struct tund_peer *p)
 {
 	if (!p->wg_peer)

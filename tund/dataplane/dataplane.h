@@ -46,6 +46,9 @@ struct tund_wg *tund_dataplane_wg(struct tund_dataplane *dp);
  * an endpoint that does not resolve is logged and the peer added anyway. */
 int tund_dataplane_peer_apply(struct tund_dataplane *dp, struct tund_peer *p);
 void tund_dataplane_peer_forget(struct tund_dataplane *dp, struct tund_peer *p);
+/* New allowed IPs (its own and shared) and broadcast groups for an applied
+ * peer, its session and endpoint kept; 0 if it has no WireGuard peer. */
+int tund_dataplane_peer_update(struct tund_dataplane *dp, struct tund_peer *p);
 
 /* ICE paths: the data plane sends a peer's datagrams over its ICE path
  * when the peer's endpoint is the path's id (family TUND_AF_PATH). The
