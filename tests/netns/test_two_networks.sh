@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # One node in several networks (issue 18): a creates n1 and n2 with no
 # --prefix and gets a different random 10.X.0.0/16 for each; b joins n1, c
-# joins n2; a pings b in n1 and c in n2 and they ping back. (A peer key is a
-# member of one network at a time, so b cannot share both with a yet.) A
+# joins n2; a pings b in n1 and c in n2 and they ping back. A
 # create with a prefix overlapping a joined network, and a join of an invite
 # whose prefix overlaps one, are refused with the message naming both, exit
 # status non-zero, and nothing changes. Then b joins n2 too: peers are keyed
