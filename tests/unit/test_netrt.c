@@ -18,6 +18,7 @@
 #include "overlay/signal.h"
 #include "tests/unit/daemon_fixture.h"
 #include "tests/unit/unit.h"
+#include "tund/connect/carrier.h"
 #include "tund/connect/invites.h"
 #include "tund/connect/membership.h"
 #include "tund/daemon/log.h"
@@ -384,7 +385,7 @@ UNIT_TEST(netrt_approve_admission)
 	struct tund_peer *pbj = tund_peer_list_find_in(&f.d.peers, "joined", b.pub);
 	CHECK(pbj && pbj != pb && pbj->state == TUND_PEER_MEMBER && pbj->allowed_ips->len == 2);
 	CHECK(pb && !g_strcmp0(pb->network, "club") && pb->state == TUND_PEER_MEMBER);
-	CHECK(tund_peer_list_carrier(&f.d.peers, b.pub) == pb);
+	CHECK(tund_carrier_of(&f.d, b.pub) == pb);
 	CHECK(pb && pbj && pb->shared_ips->len == 2 &&
 	      !memcmp(pb->shared_ips->data, pbj->allowed_ips->data, 2 * sizeof(struct tund_cidr)));
 	CHECK(pbj && !pbj->path && !pbj->wg_peer);
@@ -1018,6 +1019,57 @@ UNIT_TEST(netrt_open_network_admits_by_record_at_a_bounded_rate)
 
 	sodium_memzero(&net, sizeof(net));
 	sodium_memzero(&net2, sizeof(net2));
+	fx_free(&f);
+	netns_leave(ns);
+}
+
+/* A key in two of our networks is carried by its entry in the first by
+ * name; once that network's admin blocks this node, the pair must use the
+ * other (the members there moved to a key we never get), and the carrier
+ * moves. */
+UNIT_TEST(netrt_carrier_leaves_a_network_that_blocked_us)
+{
+	int ns = netns_enter();
+	if (ns < 0)
+		return;
+	struct fx f;
+	fx_init(&f);
+	struct tund_network na, nb;
+	struct node x, y, b;
+	uint8_t me_a[4] = { 10, 67, 1, 1 }, b_a[4] = { 10, 67, 1, 2 }, me_b[4] = { 10, 68, 1, 1 },
+		b_b[4] = { 10, 68, 1, 2 };
+	uint64_t t = now_ms();
+	const char *why = NULL;
+
+	node_new(&x);
+	node_new(&y);
+	node_new(&b);
+	CHECK(tund_network_init_new(&na, "alpha", &why) && tund_network_init_new(&nb, "beta", &why));
+	CHECK(tund_network_set_prefix4(&na, "10.67.0.0/16", &why) &&
+	      tund_network_set_prefix4(&nb, "10.68.0.0/16", &why));
+	memcpy(na.admin, x.pub, 32);
+	memcpy(nb.admin, y.pub, 32);
+	na.has_admin = nb.has_admin = true;
+	struct tund_membership *ma = tund_membership_start(&f.d, &na, false);
+	g_ptr_array_add(f.d.networks, ma);
+	struct tund_membership *mb = tund_membership_start(&f.d, &nb, false);
+	g_ptr_array_add(f.d.networks, mb);
+	send_record(ma, &na, &x, x.pub, TUND_RECORD_ADMIT, f.d.public_key, me_a, t);
+	send_record(ma, &na, &x, x.pub, TUND_RECORD_ADMIT, b.pub, b_a, t);
+	send_record(mb, &nb, &y, y.pub, TUND_RECORD_ADMIT, f.d.public_key, me_b, t);
+	send_record(mb, &nb, &y, y.pub, TUND_RECORD_ADMIT, b.pub, b_b, t);
+	struct tund_peer *ba = tund_peer_list_find_in(&f.d.peers, "alpha", b.pub);
+	struct tund_peer *bb = tund_peer_list_find_in(&f.d.peers, "beta", b.pub);
+	CHECK(ba && bb && ba->state == TUND_PEER_MEMBER && bb->state == TUND_PEER_MEMBER);
+	CHECK(tund_carrier_of(&f.d, b.pub) == ba && ba && ba->shared_ips->len == 2);
+	CHECK(!tund_membership_blocked_us(ma));
+	send_record(ma, &na, &x, x.pub, TUND_RECORD_BLOCK, f.d.public_key, NULL, t + 1);
+	CHECK(tund_membership_blocked_us(ma));
+	CHECK(tund_carrier_of(&f.d, b.pub) == bb);
+	CHECK(bb && ba && bb->shared_ips->len == 0 && !ba->path && !ba->wg_peer);
+
+	sodium_memzero(&na, sizeof(na));
+	sodium_memzero(&nb, sizeof(nb));
 	fx_free(&f);
 	netns_leave(ns);
 }

@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "tund/connect/membership.h"
 #include "tund/connect/path.h"
 #include "tund/daemon/daemon.h"
 #include "tund/daemon/log.h"
@@ -23,9 +24,21 @@ static void release(struct tund_daemon *d, struct tund_peer *e)
 		tund_dataplane_peer_forget(d->dp, e);
 }
 
+static bool still_in(const char *network, void *ctx)
+{
+	struct tund_membership *n = tund_membership_find(ctx, network);
+
+	return n && !tund_membership_blocked_us(n);
+}
+
+struct tund_peer *tund_carrier_of(struct tund_daemon *d, const uint8_t key[32])
+{
+	return tund_peer_list_carrier(&d->peers, key, still_in, d);
+}
+
 struct tund_peer *tund_carrier_sync(struct tund_daemon *d, const uint8_t key[32])
 {
-	struct tund_peer *c = tund_peer_list_carrier(&d->peers, key);
+	struct tund_peer *c = tund_carrier_of(d, key);
 	GArray *ips = g_array_new(FALSE, TRUE, sizeof(struct tund_cidr));
 	GArray *groups = g_array_new(FALSE, TRUE, sizeof(uint32_t));
 
@@ -36,7 +49,7 @@ struct tund_peer *tund_carrier_sync(struct tund_daemon *d, const uint8_t key[32]
 		if (e == c || !e->network || memcmp(e->public_key, key, 32))
 			continue;
 		release(d, e);
-		if (!c || !c->network || e->state != TUND_PEER_MEMBER)
+		if (!c || !c->network || e->state != TUND_PEER_MEMBER || !still_in(e->network, d))
 			continue;
 		g_array_append_vals(ips, e->allowed_ips->data, e->allowed_ips->len);
 		g = tund_dataplane_bcast_group(e->network);

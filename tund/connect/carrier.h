@@ -12,6 +12,12 @@
 
 struct tund_daemon;
 
+/* Key's carrier entry: tund_peer_list_carrier over the networks we are
+ * still in (not those whose admin blocked this node: the others there
+ * moved to a key we do not have, and the pair must agree on the network
+ * whose pre-shared key it uses). */
+struct tund_peer *tund_carrier_of(struct tund_daemon *d, const uint8_t key[32]);
+
 /* After an entry of key changed (state, addresses) or went away: the other
  * entries give up their WireGuard peer and path, and the carrier's shared
  * addresses and groups are brought up to date (its session restarts only

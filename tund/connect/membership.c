@@ -375,6 +375,13 @@ bool tund_membership_is_creator(const struct tund_membership *n)
 	return is_creator_key(n, n->d->public_key);
 }
 
+bool tund_membership_blocked_us(const struct tund_membership *n)
+{
+	const struct held_record *h = n->net.has_admin ? held_record(n, n->d->public_key) : NULL;
+
+	return h && h->r.kind == TUND_RECORD_BLOCK;
+}
+
 bool tund_membership_has_admin(const struct tund_membership *n)
 {
 	return n->net.has_admin;
@@ -602,6 +609,23 @@ static struct tund_peer *add_peer(struct tund_membership *n, const uint8_t key[3
 	return p;
 }
 
+/* Our own standing in n changed: members that are in another of our
+ * networks too may now be carried there, or here again. */
+static void recarry_members(struct tund_membership *n)
+{
+	GPtrArray *keys = g_ptr_array_new_with_free_func(g_free);
+
+	for (guint i = 0; i < n->d->peers.items->len; i++) {
+		struct tund_peer *p = g_ptr_array_index(n->d->peers.items, i);
+
+		if (is_member_of(p, n))
+			g_ptr_array_add(keys, g_memdup2(p->public_key, 32));
+	}
+	for (guint i = 0; i < keys->len; i++)
+		tund_membership_carry(n->d, g_ptr_array_index(keys, i));
+	g_ptr_array_unref(keys);
+}
+
 /* The admin's word is the member list: an admit makes a member (creating the
  * peer), a block removes it, on every member alike. */
 static void apply_record(struct tund_membership *n, const struct tund_record *r)
@@ -619,6 +643,7 @@ static void apply_record(struct tund_membership *n, const struct tund_record *r)
 		else
 			n->join_refused[0] = '\0'; /* admitted after all */
 		tund_membership_assign(n); /* our address is in our admit record */
+		recarry_members(n); /* in or out, keys we share elsewhere move */
 		return;
 	}
 	if (p && p->state == want)
@@ -1065,7 +1090,7 @@ static void on_beacon(void *ctx, const uint8_t pubkey[32], const struct sockaddr
 		tund_membership_member_changed(n, p);
 	p->lan_seen_us = g_get_monotonic_time();
 	/* Its session may be carried by its entry in another of our networks. */
-	p = tund_peer_list_carrier(&d->peers, pubkey);
+	p = tund_carrier_of(d, pubkey);
 	if (!p || !p->wg_peer)
 		return;
 	/* The beacon proves the member is on our LAN, not at src: anyone can
@@ -1312,7 +1337,7 @@ void tund_membership_receive(struct tund_membership *n, const uint8_t *buf, size
 		goto out;
 	/* One path per key: a member of several of our networks negotiates
 	 * on its carrier entry, whichever network the message came through. */
-	c = tund_peer_list_carrier(&d->peers, m->sender);
+	c = tund_carrier_of(d, m->sender);
 	if (c == p && !p->path)
 		tund_membership_member_changed(n, p);
 	if (c && c->path)

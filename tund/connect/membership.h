@@ -82,6 +82,8 @@ void tund_membership_member_connect(struct tund_membership *n, struct tund_peer 
 /* After an entry of key changed or went away: its carrier (tund/connect/carrier.h)
  * holds the key's WireGuard peer and path, starting them if it did not. */
 void tund_membership_carry(struct tund_daemon *d, const uint8_t key[32]);
+/* The network's admin blocked this node (its record says so). */
+bool tund_membership_blocked_us(const struct tund_membership *n);
 /* Recomputes every member's overlay address (and ours). */
 void tund_membership_assign(struct tund_membership *n);
 /* Summary for `tundctl networks`. */

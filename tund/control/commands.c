@@ -8,6 +8,7 @@
 
 #include "tund/control/commands.h"
 #include "tund/control/control_codec.h"
+#include "tund/connect/carrier.h"
 #include "tund/connect/path.h"
 #include "tund/dataplane/dataplane.h"
 #include "tund/dataplane/fastpath.h"
@@ -232,7 +233,7 @@ static JsonNode *peer_json(struct tund_daemon *d, struct tund_peer *p)
 
 	/* A member of several of our networks: one session, on its carrier. */
 	if (p->state == TUND_PEER_MEMBER && !p->wg_peer) {
-		struct tund_peer *c = tund_peer_list_carrier(&d->peers, p->public_key);
+		struct tund_peer *c = tund_carrier_of(d, p->public_key);
 
 		if (c && c->state == TUND_PEER_MEMBER)
 			p = c;

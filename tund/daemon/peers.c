@@ -290,7 +290,9 @@ struct tund_peer *tund_peer_list_find_in(struct tund_peer_list *l, const char *n
 	return NULL;
 }
 
-struct tund_peer *tund_peer_list_carrier(struct tund_peer_list *l, const uint8_t key[TUND_KEY_LEN])
+struct tund_peer *tund_peer_list_carrier(struct tund_peer_list *l, const uint8_t key[TUND_KEY_LEN],
+					 bool (*usable)(const char *network, void *ctx),
+					 void *ctx)
 {
 	struct tund_peer *best = NULL;
 
@@ -301,7 +303,7 @@ struct tund_peer *tund_peer_list_carrier(struct tund_peer_list *l, const uint8_t
 			continue;
 		if (!p->network)
 			return p; /* a static peer: members of that key are refused */
-		if (p->state == TUND_PEER_MEMBER &&
+		if (p->state == TUND_PEER_MEMBER && (!usable || usable(p->network, ctx)) &&
 		    (!best || strcmp(p->network, best->network) < 0))
 			best = p;
 	}

@@ -91,10 +91,13 @@ struct tund_peer *tund_peer_list_find_key(struct tund_peer_list *l,
 struct tund_peer *tund_peer_list_find_in(struct tund_peer_list *l, const char *network,
 					 const uint8_t key[TUND_KEY_LEN]);
 /* The entry that holds key's WireGuard peer and path: its static peer, else
- * its member entry in the network whose name sorts first (both ends of a
- * pair pick the same one, so they agree on the pre-shared key); NULL when
- * it is a member nowhere. */
-struct tund_peer *tund_peer_list_carrier(struct tund_peer_list *l, const uint8_t key[TUND_KEY_LEN]);
+ * its member entry in the network whose name sorts first among those where
+ * usable(network, ctx) holds (NULL: all); both ends of a pair pick the same
+ * one, so they agree on the pre-shared key. NULL when it is a member
+ * nowhere. tund/connect/carrier.h says which networks are usable. */
+struct tund_peer *tund_peer_list_carrier(struct tund_peer_list *l, const uint8_t key[TUND_KEY_LEN],
+					 bool (*usable)(const char *network, void *ctx),
+					 void *ctx);
 /* Adds p, or replaces the peer with the same (network, key). Refuses a name that
  * another peer already has (-EEXIST, with why). Takes ownership of p on
  * success only. */
