@@ -5,6 +5,10 @@
 #include <string.h>
 
 #include "overlay/relay.h"
+#include "tests/unit/daemon_fixture.h"
+#include "tund/connect/member_relay.h"
+#include "tund/connect/membership.h"
+#include "tund/connect/networks.h"
 #include "tund/dataplane/relay_fwd.h"
 #include "unit.h"
 
@@ -230,4 +234,49 @@ UNIT_TEST(relay_fwd_deliver_and_send_back)
 	tund_relay_fwd_path_gone(r, 5);
 	CHECK(!tund_relay_fwd_endpoint(r, KEY_C, KEY_A, &ep));
 	tund_relay_fwd_free(r);
+}
+
+/* `tundctl network relay`: on and off with a rate, kept in networks.json
+ * and read back at start; bad requests refused with the reason. */
+UNIT_TEST(relay_command_persists)
+{
+	struct fx f;
+	struct fx_reply r = { 0 };
+	uint32_t rate = 0;
+
+	fx_init(&f);
+	fx_call(&f, "{\"cmd\":\"network.create\",\"name\":\"club\"}", &r);
+	CHECK(r.ok);
+	fx_reply_clear(&r);
+	CHECK(!tund_member_relay_get(&f.d, "club", &rate) && rate == TUND_MEMBER_RELAY_RATE);
+	fx_call(&f, "{\"cmd\":\"network.relay\",\"name\":\"club\",\"relay\":true,\"rate\":500}", &r);
+	CHECK(r.ok && fx_result_int(&r, "rate") == 500);
+	fx_reply_clear(&r);
+	g_autofree char *path = fx_path(&f, "networks.json");
+	g_autofree char *text = fx_read(path, NULL);
+	CHECK(text && strstr(text, "\"relay\"") && strstr(text, "\"rate\"") && strstr(text, "500"));
+	fx_call(&f, "{\"cmd\":\"network.relay\",\"name\":\"club\",\"relay\":\"yes\"}", &r);
+	CHECK(!r.ok && r.error && strstr(r.error, "relay: expected true or false"));
+	fx_reply_clear(&r);
+	fx_call(&f, "{\"cmd\":\"network.relay\",\"name\":\"club\",\"relay\":true,\"rate\":0}", &r);
+	CHECK(!r.ok && r.error && strstr(r.error, "rate: expected a whole number"));
+	fx_reply_clear(&r);
+	fx_call(&f, "{\"cmd\":\"network.relay\",\"name\":\"nope\",\"relay\":true}", &r);
+	CHECK(!r.ok && r.error && strstr(r.error, "nope"));
+	fx_reply_clear(&r);
+	/* A restart reads it back. */
+	tund_member_relay_stop(&f.d);
+	tund_networks_stop_all(&f.d);
+	g_free(f.d.networks_path);
+	CHECK(tund_networks_load(&f.d));
+	CHECK(tund_member_relay_get(&f.d, "club", &rate) && rate == 500);
+	fx_call(&f, "{\"cmd\":\"network.relay\",\"name\":\"club\",\"relay\":false}", &r);
+	CHECK(!r.ok); /* loaded, not started: no such network yet */
+	fx_reply_clear(&r);
+	tund_networks_start_pending(&f.d);
+	fx_call(&f, "{\"cmd\":\"network.relay\",\"name\":\"club\",\"relay\":false}", &r);
+	CHECK(r.ok && fx_result_int(&r, "rate") == 500);
+	fx_reply_clear(&r);
+	CHECK(!tund_member_relay_get(&f.d, "club", &rate));
+	fx_free(&f);
 }

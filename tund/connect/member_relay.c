@@ -47,9 +47,15 @@ static struct tund_member_relay *mr_of(struct tund_daemon *d)
 	return d->member_relay;
 }
 
+/* Without making the settings: a read needs none. */
+static struct setting *setting_of(struct tund_daemon *d, const char *network)
+{
+	return d->member_relay ? g_hash_table_lookup(d->member_relay->settings, network) : NULL;
+}
+
 bool tund_member_relay_get(struct tund_daemon *d, const char *network, uint32_t *rate)
 {
-	struct setting *s = g_hash_table_lookup(mr_of(d)->settings, network);
+	struct setting *s = setting_of(d, network);
 
 	*rate = s ? s->rate : TUND_MEMBER_RELAY_RATE;
 	return s && s->on;
@@ -73,12 +79,13 @@ void tund_member_relay_set(struct tund_daemon *d, const char *network, bool on, 
 
 void tund_member_relay_forget(struct tund_daemon *d, const char *network)
 {
-	g_hash_table_remove(mr_of(d)->settings, network);
+	if (d->member_relay)
+		g_hash_table_remove(d->member_relay->settings, network);
 }
 
 void tund_member_relay_save(struct tund_daemon *d, const char *network, JsonBuilder *b)
 {
-	struct setting *s = g_hash_table_lookup(mr_of(d)->settings, network);
+	struct setting *s = setting_of(d, network);
 
 	if (!s)
 		return;
