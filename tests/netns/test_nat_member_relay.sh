@@ -5,7 +5,8 @@
 # `tundctl peers` says why; with it on, they ping each other through c, a TCP
 # transfer is intact, and c's capture of its underlay never shows the
 # plaintext marker that b's tunnel interface does; off again, and they are
-# told so.
+# told so; on again, and when a's NAT becomes a full cone, ICE's direct pair
+# takes over from the relay.
 set -u
 . "$(dirname "$0")/lib.sh"
 t_init mrelay
@@ -95,4 +96,23 @@ wait_until 30 says_no_member_relay a "$KB" ||
 	fail "a after relay off: no_path '$(peer_field a "$KB" no_path)', path '$(peer_field a "$KB" path)'"
 ! pings a "$B" || fail "a still pings b with relaying off"
 t_log "relaying off again: $(ctl a peers | grep 'no path')"
+
+# ---- upgrade: relayed again, then r1 becomes a full cone (port-preserving
+# mapping, endpoint-independent filtering): ICE, still retrying, finds a
+# direct a-b pair, and it takes over from the member relay ----
+ctl c network relay friends on >/dev/null || fail "relay on (again) failed"
+wait_until 60 eval '[ "$(peer_field a "$KB" relay_via)" = "$via" ] && pings a "$B"' ||
+	fail "a is not relayed via c again: path '$(peer_field a "$KB" path)', no_path '$(peer_field a "$KB" no_path)'"
+ip netns exec "$(lab_ns r1)" nft flush chain ip tt_nat postrouting || fail "r1: flush NAT"
+ip netns exec "$(lab_ns r1)" nft add rule ip tt_nat postrouting oifname wan masquerade ||
+	fail "r1: cone masquerade"
+_lab_fullcone r1 "$(lab_addr r1)"
+wait_until 120 path_is a "$KB" direct ||
+	fail "a-b did not go direct after r1 became a full cone: path '$(peer_field a "$KB" path)' via '$(peer_field a "$KB" relay_via)'"
+[ -z "$(peer_field a "$KB" relay_via)" ] || fail "a-b direct but still names relay $(peer_field a "$KB" relay_via)"
+before=$(ctl c status --json | jq -r .relay.forwarded)
+lab_exec a ping -c 20 -i 0.1 -W 1 "$B" >/dev/null 2>&1 || fail "a cannot ping b on the direct path"
+after=$(ctl c status --json | jq -r .relay.forwarded)
+[ "$((after - before))" -le 2 ] || fail "c still forwarded $((after - before)) datagrams after a-b went direct"
+t_log "upgrade: a-b direct ($(peer_field a "$KB" candidates)) once r1 became a full cone; c forwards nothing more"
 echo "PASS nat_member_relay"
