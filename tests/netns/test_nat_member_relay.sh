@@ -82,6 +82,9 @@ before=$(ctl c status --json | jq -r .relay.forwarded)
 tcp_transfer "$(lab_ns a)" "$(lab_ns b)" "TCP:$B:5001" "TCP-LISTEN:5001,reuseaddr"
 after=$(ctl c status --json | jq -r .relay.forwarded)
 [ "$((after - before))" -ge 1000 ] || fail "c forwarded $((after - before)) datagrams for the transfer"
+shown=$(ctl c status | sed -n 's/^ *member relay: \([0-9]*\) forwarded for members.*/\1/p')
+[ -n "$shown" ] && [ "$shown" -ge "$after" ] ||
+	fail "tundctl status on c does not count what it forwarded: $(ctl c status | grep 'member relay')"
 stop_pid "$CAP_C"
 stop_pid "$CAP_B"
 grep -c "$MARKER" "$T_DIR/b.pcap" >/dev/null || fail "b's tunnel capture lacks the marker: the check below proves nothing"
