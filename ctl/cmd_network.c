@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-/* tundctl network create|leave|invite|invites|invite-revoke|rekey, networks, join. */
+/* tundctl network create|leave|invite|invites|invite-revoke|rekey|relay, networks, join. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ctl/args.h"
@@ -22,10 +23,12 @@ static const char network_usage[] =
 	"       tundctl network invites NAME\n"
 	"       tundctl network invite-revoke NAME ID\n"
 	"       tundctl network rekey NAME\n"
+	"       tundctl network relay NAME on|off [--rate N]\n"
 	"\n"
 	"Creates a network (this node becomes its first member), leaves one, prints\n"
 	"a new invite for it, lists and revokes the limited invites this node\n"
-	"issued as the network's admin, or (its creator) gives the network a new key.\n"
+	"issued as the network's admin, (its creator) gives the network a new key,\n"
+	"or relays between members that cannot reach each other.\n"
 	"See 'tundctl network create --help'.\n";
 
 static const char create_usage[] =
@@ -94,6 +97,17 @@ static const char rekey_usage[] =
 	"Tunnels stay up. A block by an admin leads to this by itself.\n"
 	"\n"
 	"  --help   show this help\n";
+
+static const char relay_usage[] =
+	"Usage: tundctl network relay NAME on|off [--rate N]\n"
+	"\n"
+	"With relaying on, this node carries WireGuard datagrams between two members\n"
+	"of the network that have no direct path to each other but each have one to\n"
+	"this node (it sees only ciphertext). Off by default; kept across restarts.\n"
+	"\n"
+	"  --rate N   at most N datagrams a second for the network (default 4000,\n"
+	"             1 to 1000000); what is over it is dropped and counted\n"
+	"  --help     show this help\n";
 
 static const char networks_usage[] =
 	"Usage: tundctl networks [--json]\n"
@@ -674,11 +688,62 @@ static int network_rekey(int argc, char **argv, const char *sock)
 	return CTL_EXIT_OK;
 }
 
+static int network_relay(int argc, char **argv, const char *sock)
+{
+	static const struct option opts[] = {
+		{ "rate", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	JsonNode *result = NULL;
+	JsonObject *req, *o;
+	long long rate = 0;
+	char why[160], *end;
+	int c, ret;
+
+	optind = 0;
+	while ((c = ctl_getopt(argc, argv, "network relay", opts)) != -1) {
+		if (c == 'h') {
+			fputs(relay_usage, stdout);
+			return CTL_EXIT_OK;
+		}
+		if (c != 'r')
+			return CTL_EXIT_USAGE;
+		rate = strtoll(optarg, &end, 10);
+		if (*optarg == '\0' || *end != '\0' || rate < 1 || rate > 1000000)
+			return ctl_usage_error("network relay: --rate: expected a whole number from 1 "
+					       "to 1000000 (got '%s')", optarg);
+	}
+	if (argc - optind != 2 || (strcmp(argv[optind + 1], "on") && strcmp(argv[optind + 1], "off")))
+		return ctl_usage_error("network relay: expected NAME and on or off");
+	if (!tund_args_check_network(argv[optind], why, sizeof(why)))
+		return ctl_usage_error("network relay: %s", why);
+	req = json_object_new();
+	json_object_set_string_member(req, TUND_KEY_CMD, TUND_CMD_NETWORK_RELAY);
+	json_object_set_string_member(req, TUND_KEY_NAME, argv[optind]);
+	json_object_set_boolean_member(req, TUND_KEY_RELAY, !strcmp(argv[optind + 1], "on"));
+	if (rate)
+		json_object_set_int_member(req, TUND_KEY_RATE, rate);
+	ret = ctl_call(sock, req, &result);
+	if (ret)
+		return ret;
+	o = JSON_NODE_HOLDS_OBJECT(result) ? json_node_get_object(result) : NULL;
+	char *n = tund_format_sanitize(argv[optind]);
+	if (o && json_object_get_boolean_member_with_default(o, TUND_KEY_RELAY, false))
+		printf("network %s: relaying on (at most %" G_GINT64_FORMAT " datagrams/s)\n", n,
+		       json_object_get_int_member_with_default(o, TUND_KEY_RATE, 0));
+	else
+		printf("network %s: relaying off\n", n);
+	g_free(n);
+	json_node_unref(result);
+	return CTL_EXIT_OK;
+}
+
 int network_main(int argc, char **argv, const char *sock)
 {
 	if (argc < 2)
 		return ctl_usage_error("network: missing subcommand: create, leave, invite, invites, "
-				       "invite-revoke or rekey (see 'tundctl network --help')");
+				       "invite-revoke, rekey or relay (see 'tundctl network --help')");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		fputs(network_usage, stdout);
@@ -697,6 +762,8 @@ int network_main(int argc, char **argv, const char *sock)
 		return network_invite_revoke(argc - 1, argv + 1, sock);
 	if (strcmp(argv[1], "rekey") == 0)
 		return network_rekey(argc - 1, argv + 1, sock);
+	if (strcmp(argv[1], "relay") == 0)
+		return network_relay(argc - 1, argv + 1, sock);
 	return ctl_usage_error("network: unknown subcommand '%s' (see 'tundctl network --help')",
 			       argv[1]);
 }

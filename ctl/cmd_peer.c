@@ -227,7 +227,10 @@ static void add_peer_row(struct tund_table *t, const struct peer_cols *cols, Jso
 		snprintf(rtt, sizeof(rtt), "%.2f ms", d);
 	else
 		snprintf(rtt, sizeof(rtt), "-");
-	if (path && cands && *cands)
+	if (path && tund_client_get_string(p, TUND_KEY_RELAY_VIA))
+		pathcell = g_strdup_printf("%s via %s", path,
+					   tund_client_get_string(p, TUND_KEY_RELAY_VIA));
+	else if (path && cands && *cands)
 		pathcell = g_strdup_printf("%s (%s)", path, cands);
 
 	cells[n++] = tund_client_get_string(p, TUND_KEY_NAME);
@@ -253,7 +256,14 @@ static void add_peer_row(struct tund_table *t, const struct peer_cols *cols, Jso
 	{
 		const char *e = tund_client_get_string(p, TUND_KEY_LAST_ERROR);
 
-		if (e && *e) {
+		const char *np = tund_client_get_string(p, TUND_KEY_NO_PATH);
+
+		if (np && *np) {
+			char *note = g_strdup_printf("no path: %s", np);
+
+			tund_table_note(t, note);
+			g_free(note);
+		} else if (e && *e) {
 			char *note = g_strdup_printf("last error: %s", e);
 
 			tund_table_note(t, note);

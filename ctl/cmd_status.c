@@ -41,6 +41,38 @@ static void int_field(const char *label, JsonObject *o, const char *name)
 	field(label, buf);
 }
 
+/* "member relay: 12 forwarded for members, 0 sent through one, 0 received
+ * through one, 0 dropped" (doc/member-relay.md); nothing when absent. */
+static void print_member_relay(JsonObject *o)
+{
+	JsonNode *rn = json_object_get_member(o, TUND_KEY_RELAY);
+	JsonObject *ro, *drops = NULL;
+	int64_t fwd = 0, sent = 0, recv = 0, dropped = 0, v;
+	char buf[160];
+
+	if (!rn || !JSON_NODE_HOLDS_OBJECT(rn))
+		return;
+	ro = json_node_get_object(rn);
+	tund_client_get_int(ro, TUND_KEY_FORWARDED, &fwd);
+	tund_client_get_int(ro, TUND_KEY_RELAYED, &sent);
+	tund_client_get_int(ro, TUND_KEY_RECEIVED, &recv);
+	if (json_object_has_member(ro, TUND_KEY_DROPS) &&
+	    JSON_NODE_HOLDS_OBJECT(json_object_get_member(ro, TUND_KEY_DROPS)))
+		drops = json_object_get_object_member(ro, TUND_KEY_DROPS);
+	if (drops) {
+		GList *names = json_object_get_members(drops);
+
+		for (GList *l = names; l; l = l->next)
+			if (tund_client_get_int(drops, l->data, &v))
+				dropped += v;
+		g_list_free(names);
+	}
+	snprintf(buf, sizeof(buf), "%" PRId64 " forwarded for members, %" PRId64
+		 " sent through one, %" PRId64 " received through one, %" PRId64 " dropped",
+		 fwd, sent, recv, dropped);
+	field("member relay", buf);
+}
+
 /* "broadcasts: 3 sent, 0 over the rate bound", then one line per network:
  * copies sent to its members and broadcasts received from them. */
 static void print_broadcasts(JsonObject *o)
@@ -223,6 +255,7 @@ static void print_status(JsonObject *o)
 	}
 	int_field("peers", o, TUND_KEY_PEERS);
 	print_broadcasts(o);
+	print_member_relay(o);
 
 	print_data_plane(o);
 }

@@ -47,6 +47,7 @@ static const char usage[] =
 	"  network invites NAME     list the limited invites this node issued\n"
 	"  network invite-revoke NAME ID\n"
 	"  network rekey NAME\n"
+	"  network relay NAME on|off [--rate N]\n"
 	"                           revoke a limited invite\n"
 	"  networks [--json]        list networks, their broker and members\n"
 	"  join INVITE              join a network from an invite\n"

@@ -24,6 +24,7 @@
 #define TUND_CMD_NETWORK_INVITES "network.invites"
 #define TUND_CMD_NETWORK_INVITE_REVOKE "network.invite_revoke"
 #define TUND_CMD_NETWORK_REKEY "network.rekey"
+#define TUND_CMD_NETWORK_RELAY "network.relay"
 #define TUND_CMD_NETWORKS "networks"
 #define TUND_CMD_PING "ping"
 #define TUND_CMD_NETCHECK "netcheck"
@@ -118,12 +119,18 @@
 #define TUND_KEY_PUBLIC "public"
 #define TUND_KEY_PUBLIC_KEY "public_key"
 #define TUND_KEY_RAISED "raised"
+#define TUND_KEY_RATE "rate"
 #define TUND_KEY_RATE_LIMITED "rate_limited"
 #define TUND_KEY_REACHABLE "reachable"
 #define TUND_KEY_READER "reader"
 #define TUND_KEY_REALTIME "realtime"
 #define TUND_KEY_RECEIVED "received"
+#define TUND_KEY_RELAY "relay"
 #define TUND_KEY_RELAY_TRANSPORT "relay_transport"
+#define TUND_KEY_RELAY_VIA "relay_via"
+#define TUND_KEY_RELAYED "relayed"
+#define TUND_KEY_FORWARDED "forwarded"
+#define TUND_KEY_NO_PATH "no_path"
 #define TUND_KEY_REMOTE_ADDR "remote_addr"
 #define TUND_KEY_REMOVED "removed"
 #define TUND_KEY_REPLAYED "replayed"
@@ -170,6 +177,7 @@
 	TUND_CMD_NETWORK_INVITES, \
 	TUND_CMD_NETWORK_INVITE_REVOKE, \
 	TUND_CMD_NETWORK_REKEY, \
+	TUND_CMD_NETWORK_RELAY, \
 	TUND_CMD_NETWORKS, \
 	TUND_CMD_PING, \
 	TUND_CMD_NETCHECK, \
@@ -263,12 +271,18 @@
 	TUND_KEY_PUBLIC, \
 	TUND_KEY_PUBLIC_KEY, \
 	TUND_KEY_RAISED, \
+	TUND_KEY_RATE, \
 	TUND_KEY_RATE_LIMITED, \
 	TUND_KEY_REACHABLE, \
 	TUND_KEY_READER, \
 	TUND_KEY_REALTIME, \
 	TUND_KEY_RECEIVED, \
+	TUND_KEY_RELAY, \
 	TUND_KEY_RELAY_TRANSPORT, \
+	TUND_KEY_RELAY_VIA, \
+	TUND_KEY_RELAYED, \
+	TUND_KEY_FORWARDED, \
+	TUND_KEY_NO_PATH, \
 	TUND_KEY_REMOTE_ADDR, \
 	TUND_KEY_REMOVED, \
 	TUND_KEY_REPLAYED, \

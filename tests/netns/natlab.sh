@@ -27,7 +27,11 @@
 #                100.64.1.2 and 100.64.2.2 on cgn1/cgn2's inside nets;
 #                cgn1/cgn2 hold the public addresses 203.0.113.11 and .22.
 # r3 is cone in cone/symmetric/mixed, and follows the topology in blocked and
-# blocked-tcp (LAB_R3_MODE overrides: cone|symmetric|blocked|blocked-tcp).
+# blocked-tcp (LAB_R3_MODE overrides: cone|symmetric|blocked|blocked-tcp|
+# fullcone). fullcone: cone's mapping with endpoint-independent filtering
+# (RFC 4787; "full cone"): a UDP datagram from anywhere to a public port the
+# router maps goes to the host behind it, so even a member behind a
+# symmetric NAT reaches it (the lab's cone filters by address and port).
 #
 # Addresses (exist only inside the lab namespaces):
 #   internet: bridge br0 in namespace "inet", core router 198.51.100.1 and
@@ -210,7 +214,7 @@ _lab_router() {
 	_lab_lan[$r]=$lan
 	[ "$up" = inet ] || LAB_UP[$r]=$up
 	case $mode in
-	cone) ;;
+	cone | fullcone) ;;
 	symmetric) flags="random,fully-random" ;;
 	blocked) extra="meta l4proto udp ip daddr != { $LAB_SRV, $LAB_SRV2 } drop" ;;
 	blocked-tcp) extra="meta l4proto udp drop" ;;
@@ -238,6 +242,37 @@ table inet tt_fw {
 		type filter hook input priority filter; policy accept;
 		icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
 		iifname "wan" ct state != { established, related } drop
+	}
+}
+EOF
+	[ "$mode" = fullcone ] && _lab_fullcone "$r" "$wan"
+	return 0
+}
+
+# _lab_fullcone ROUTER WAN: endpoint-independent filtering for UDP. Every
+# mapping masquerade makes on wan is remembered (public port -> inside
+# address and port, as the hairpin does); a datagram from wan to such a port
+# goes to that host whoever sent it.
+_lab_fullcone() {
+	ip netns exec "${LAB_NSMAP[$1]}" nft -f - <<EOF || fail "natlab: full cone rules on $1"
+table ip tt_fullcone {
+	map mapped {
+		type inet_service : ipv4_addr . inet_service
+		flags dynamic,timeout
+		timeout 120s
+	}
+	chain learn {
+		type filter hook postrouting priority srcnat + 10; policy accept;
+		oifname "wan" meta l4proto udp update @mapped { udp sport : ct original ip saddr . ct original proto-src }
+	}
+	chain prerouting {
+		type nat hook prerouting priority dstnat; policy accept;
+		iifname "wan" ip daddr $2 meta l4proto udp dnat ip to udp dport map @mapped
+	}
+}
+table inet tt_fw {
+	chain forward {
+		ct status dnat accept
 	}
 }
 EOF

@@ -20,6 +20,7 @@
 #include "tund/dataplane/dataplane.h"
 #include "tund/connect/membership.h"
 #include "tund/connect/invites.h"
+#include "tund/connect/member_relay.h"
 #include "tund/connect/path.h"
 
 void fx_init(struct fx *f)
@@ -72,6 +73,7 @@ void fx_free(struct fx *f)
 {
 	struct tund_daemon *d = &f->d;
 
+	tund_member_relay_stop(d);
 	tund_networks_stop_all(d);
 	if (d->pending_networks)
 		g_ptr_array_unref(d->pending_networks);

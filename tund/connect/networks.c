@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "overlay/network.h"
+#include "tund/connect/member_relay.h"
 #include "tund/connect/membership.h"
 #include "tund/connect/networks.h"
 #include "tund/daemon/log.h"
@@ -41,6 +42,7 @@ int tund_networks_save(struct tund_daemon *d)
 		json_builder_begin_object(b);
 		json_builder_set_member_name(b, "invite");
 		json_builder_add_string_value(b, invite);
+		tund_member_relay_save(d, tund_membership_network(g_ptr_array_index(d->networks, i))->name, b);
 		json_builder_end_object(b);
 		sodium_memzero(invite, sizeof(invite));
 	}
@@ -97,6 +99,7 @@ bool tund_networks_load(struct tund_daemon *d)
 			sodium_memzero(data, len);
 			return false;
 		}
+		tund_member_relay_load(d, net->name, json_node_get_object(e));
 	}
 	sodium_memzero(data, len);
 	/* Started later, once the interface and data plane exist. */

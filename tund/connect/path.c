@@ -918,6 +918,11 @@ const char *tund_path_kind(struct tund_path *path)
 	return path->active->pair.relayed ? "relay" : "direct";
 }
 
+const char *tund_path_last_error(struct tund_path *path)
+{
+	return path ? path->last_error : "";
+}
+
 void tund_path_describe(struct tund_path *path, JsonObject *o)
 {
 	struct session *s = path->active;

@@ -55,5 +55,7 @@ void tund_path_manual(struct tund_path *path, void (*done)(void *ctx, const stru
 void tund_path_describe(struct tund_path *path, JsonObject *o);
 /* "direct", "relay" or NULL. */
 const char *tund_path_kind(struct tund_path *path);
+/* Why the path failed last ("" when it has not, or since connected). */
+const char *tund_path_last_error(struct tund_path *path);
 
 #endif

@@ -10,6 +10,7 @@
 #include "tund/dataplane/dataplane.h"
 #include "tund/daemon/log.h"
 #include "tund/connect/invites.h"
+#include "tund/connect/member_relay.h"
 #include "tund/connect/membership.h"
 #include "tund/connect/networks.h"
 #include "tund/control/control_codec.h"
@@ -271,6 +272,7 @@ int tund_cmd_network_leave(struct tund_daemon *d, JsonObject *req, JsonNode **ou
 		tund_why(why, why_len, "cannot save %s: %s", d->networks_path, g_strerror(-ret));
 		return ret;
 	}
+	tund_member_relay_forget(d, name);
 	/* Its members go with it; one that is in another of our networks too
 	 * keeps its session there. */
 	GArray *gone = g_array_new(FALSE, FALSE, 32);
@@ -474,8 +476,15 @@ int tund_cmd_networks(struct tund_daemon *d, JsonObject *req, JsonNode **out, ch
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, TUND_KEY_NETWORKS);
 	json_builder_begin_array(b);
-	for (guint i = 0; i < d->networks->len; i++)
-		json_builder_add_value(b, tund_membership_to_json(g_ptr_array_index(d->networks, i)));
+	for (guint i = 0; i < d->networks->len; i++) {
+		struct tund_membership *n = g_ptr_array_index(d->networks, i);
+		JsonNode *net = tund_membership_to_json(n);
+
+		if (JSON_NODE_HOLDS_OBJECT(net))
+			tund_member_relay_network_json(d, tund_membership_network(n)->name,
+						       json_node_get_object(net));
+		json_builder_add_value(b, net);
+	}
 	json_builder_end_array(b);
 	json_builder_end_object(b);
 	*out = json_builder_get_root(b);
@@ -652,4 +661,50 @@ int tund_cmd_peer_unblock(struct tund_daemon *d, JsonObject *req, JsonNode **out
 		return -EINVAL;
 	}
 	return set_state(d, req, out, why, why_len, TUND_PEER_MEMBER, false);
+}
+
+/* `tundctl network relay NAME on|off`: whether we relay between the
+ * network's members (doc/member-relay.md); kept in networks.json. */
+int tund_cmd_network_relay(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
+			   size_t why_len)
+{
+	g_autoptr(JsonBuilder) b = json_builder_new();
+	JsonNode *on = json_object_get_member(req, TUND_KEY_RELAY);
+	struct tund_membership *n;
+	const char *name;
+	uint32_t old_rate, rate;
+	bool was_on;
+	gint64 want;
+	int ret;
+
+	if ((ret = find_network(d, req, &n, why, why_len)))
+		return ret;
+	name = tund_membership_network(n)->name;
+	if (!on || !JSON_NODE_HOLDS_VALUE(on) || json_node_get_value_type(on) != G_TYPE_BOOLEAN) {
+		tund_why(why, why_len, "%s: expected true or false", TUND_KEY_RELAY);
+		return -EINVAL;
+	}
+	was_on = tund_member_relay_get(d, name, &old_rate);
+	if (!req_number(req, TUND_KEY_RATE, old_rate, 1, TUND_MEMBER_RELAY_RATE_MAX, &want, why,
+			why_len))
+		return -EINVAL;
+	tund_member_relay_set(d, name, json_node_get_boolean(on), (uint32_t)want);
+	if ((ret = tund_networks_save(d))) {
+		tund_member_relay_set(d, name, was_on, old_rate);
+		tund_why(why, why_len, "cannot save %s: %s", d->networks_path, g_strerror(-ret));
+		return ret;
+	}
+	bool now_on = tund_member_relay_get(d, name, &rate);
+
+	log_info("network %s: member relay %s (%u frames/s)", name, now_on ? "on" : "off", rate);
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, TUND_KEY_NETWORK);
+	json_builder_add_string_value(b, name);
+	json_builder_set_member_name(b, TUND_KEY_RELAY);
+	json_builder_add_boolean_value(b, now_on);
+	json_builder_set_member_name(b, TUND_KEY_RATE);
+	json_builder_add_int_value(b, rate);
+	json_builder_end_object(b);
+	*out = json_builder_get_root(b);
+	return 0;
 }

@@ -9,7 +9,9 @@
 #include "tund/control/commands.h"
 #include "tund/control/control_codec.h"
 #include "tund/connect/carrier.h"
+#include "tund/connect/member_relay.h"
 #include "tund/connect/path.h"
+#include "tund/dataplane/relay_fwd.h"
 #include "tund/dataplane/dataplane.h"
 #include "tund/dataplane/fastpath.h"
 #include "tund/dataplane/udp.h"
@@ -217,6 +219,10 @@ static int cmd_status(struct tund_daemon *d, JsonObject *req, JsonNode **out, ch
 		json_builder_begin_object(b);
 		member_int(b, TUND_KEY_PAUSES, tund_dataplane_pace_pauses(d->dp));
 		json_builder_end_object(b);
+		/* Member relays: what we forwarded for others, what went through
+		 * relays for us, drops by reason (doc/member-relay.md). */
+		json_builder_set_member_name(b, TUND_KEY_RELAY);
+		json_builder_add_value(b, tund_member_relay_status(d));
 	}
 	json_builder_end_object(b);
 	*out = json_builder_get_root(b);
@@ -246,7 +252,7 @@ static JsonNode *peer_json(struct tund_daemon *d, struct tund_peer *p)
 
 	if (st.endpoint.addr_len)
 		memcpy(&family, st.endpoint.addr, sizeof(family));
-	is_path = family == TUND_AF_PATH;
+	is_path = family == TUND_AF_PATH || family == TUND_AF_RELAY;
 	if (st.endpoint.addr_len && !is_path) {
 		struct tund_endpoint ep = { .len = st.endpoint.addr_len };
 		char text[80];
@@ -257,6 +263,7 @@ static JsonNode *peer_json(struct tund_daemon *d, struct tund_peer *p)
 	}
 	if (p->path)
 		tund_path_describe(p->path, o);
+	tund_member_relay_describe(d, p, o);
 	if (tund_peer_on_lan(p) && st.has_session && !is_path)
 		json_object_set_string_member(o, TUND_KEY_PATH, "lan");
 	else if (!p->path && st.has_session)
@@ -431,6 +438,7 @@ static const struct {
 	{ TUND_CMD_NETWORK_INVITES, tund_cmd_network_invites },
 	{ TUND_CMD_NETWORK_INVITE_REVOKE, tund_cmd_network_invite_revoke },
 	{ TUND_CMD_NETWORK_REKEY, tund_cmd_network_rekey },
+	{ TUND_CMD_NETWORK_RELAY, tund_cmd_network_relay },
 	{ TUND_CMD_NETWORKS, tund_cmd_networks },
 	{ TUND_CMD_PING, tund_cmd_ping },
 	{ TUND_CMD_NETCHECK, tund_cmd_netcheck },

@@ -28,6 +28,8 @@ int tund_cmd_network_invites(struct tund_daemon *d, JsonObject *req, JsonNode **
 			     size_t why_len);
 int tund_cmd_network_invite_revoke(struct tund_daemon *d, JsonObject *req, JsonNode **out,
 				   char *why, size_t why_len);
+int tund_cmd_network_relay(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
+			   size_t why_len);
 int tund_cmd_network_rekey(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
 			   size_t why_len);
 int tund_cmd_networks(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,

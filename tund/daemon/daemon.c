@@ -12,6 +12,7 @@
 #include "overlay/aead.h"
 #include "overlay/network.h"
 #include "tund/connect/invites.h"
+#include "tund/connect/member_relay.h"
 #include "tund/connect/networks.h"
 #include "tund/connect/path.h"
 #include "tund/connect/portmap.h"
@@ -249,6 +250,7 @@ bool tund_daemon_start(struct tund_daemon *d, const char *user)
 		(void)tund_portmap_new(&d->portmap);
 	start_broadcast(d);
 	tund_networks_start_pending(d);
+	tund_member_relay_start(d);
 	d->loop = g_main_loop_new(tund_loop_context(), FALSE);
 	d->started_us = g_get_monotonic_time();
 	ok = true;
@@ -265,6 +267,7 @@ void tund_daemon_run(struct tund_daemon *d)
 
 void tund_daemon_stop(struct tund_daemon *d)
 {
+	tund_member_relay_stop(d);
 	tund_networks_stop_all(d);
 	for (guint i = 0; d->peers.items && i < d->peers.items->len; i++) {
 		struct tund_peer *p = g_ptr_array_index(d->peers.items, i);

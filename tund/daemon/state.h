@@ -19,6 +19,7 @@
 struct tund_control;
 struct tund_dataplane;
 struct tund_invites;
+struct tund_member_relay;
 
 struct tund_daemon {
 	struct tund_config cfg;
@@ -48,6 +49,9 @@ struct tund_daemon {
 	/* Limited invites this node issued as an admin (tund/connect/invites.h):
 	 * read on first use. */
 	struct tund_invites *invites;
+	/* Member relays: settings per network and the tick
+	 * (tund/connect/member_relay.h); made on first use. */
+	struct tund_member_relay *member_relay;
 	/* The control client whose request is being handled (deferred replies). */
 	uint64_t current_client;
 };

@@ -29,6 +29,7 @@
 #include "tund/daemon/log.h"
 #include "tund/dataplane/pace.h"
 #include "tund/dataplane/priority.h"
+#include "tund/dataplane/relay_fwd.h"
 #include "tund/daemon/peers.h"
 #include "tund/dataplane/tun_io.h"
 #include "tund/dataplane/udp.h"
@@ -84,6 +85,7 @@ struct tund_dataplane {
 	 * told from unicast without the lock (set under bcast_lock). */
 	_Atomic uint64_t bcast_prefixes;
 	uint8_t *bcast_copy; /* the TUN thread's copy for one network */
+	struct tund_relay_fwd *relay; /* member relay frames (relay_fwd.h) */
 };
 
 enum { BCAST_RATE = 200, BCAST_BURST = 400 }; /* packets/s: stops broadcast storms */
@@ -129,6 +131,11 @@ static void send_on_path(struct tund_dataplane *dp, uint32_t id, const uint8_t *
 	pthread_rwlock_unlock(&dp->paths_lock);
 }
 
+static void relay_send(void *ctx, uint32_t path_id, const uint8_t *buf, size_t len)
+{
+	send_on_path(ctx, path_id, buf, len);
+}
+
 static void send_datagram(struct tund_dataplane *dp, const struct tund_wg_endpoint *dst,
 			  const uint8_t *buf, size_t len)
 {
@@ -136,6 +143,10 @@ static void send_datagram(struct tund_dataplane *dp, const struct tund_wg_endpoi
 	uint16_t family;
 
 	memcpy(&family, dst->addr, sizeof(family));
+	if (family == TUND_AF_RELAY) {
+		tund_relay_fwd_send(dp->relay, dst, buf, len);
+		return;
+	}
 	if (family == TUND_AF_PATH) {
 		struct path_endpoint pe;
 
@@ -385,6 +396,10 @@ static void send_batch(struct tund_dataplane *dp, struct tund_wg_packet *pkts, s
 		if (pkts[i].res != TUND_WG_SEND)
 			continue;
 		memcpy(&family, dst->addr, sizeof(family));
+		if (family == TUND_AF_RELAY) {
+			tund_relay_fwd_send(dp->relay, dst, pkts[i].buf, pkts[i].out_len);
+			continue;
+		}
 		if (family == TUND_AF_PATH) {
 			struct path_endpoint pe;
 
@@ -652,6 +667,7 @@ static void init_fields(struct tund_dataplane *dp, const struct tund_dataplane_o
 	dp->paths = g_hash_table_new_full(NULL, NULL, NULL, g_free);
 	dp->next_path_id = 1;
 	tund_mcast_join_init(&dp->mcast, o->tun_fd);
+	dp->relay = tund_relay_fwd_new(relay_send, dp);
 }
 
 int tund_dataplane_start(const struct tund_dataplane_opts *o, const uint8_t private_key[32],
@@ -717,6 +733,7 @@ fail:
 	free(dp->bcast_copy);
 	tund_wg_free(dp->wg);
 	g_hash_table_unref(dp->paths);
+	tund_relay_fwd_free(dp->relay);
 	free(dp->bcast_buf);
 	if (dp->stop_fd >= 0)
 		close(dp->stop_fd);
@@ -746,6 +763,7 @@ void tund_dataplane_stop(struct tund_dataplane *dp)
 	stop_pool(dp);
 	tund_wg_free(dp->wg);
 	g_hash_table_unref(dp->paths);
+	tund_relay_fwd_free(dp->relay);
 	tund_mcast_join_destroy(&dp->mcast);
 	free(dp->bcast_buf);
 	free(dp->bcast_copy);
@@ -780,6 +798,11 @@ static void set_groups(struct tund_dataplane *dp, struct tund_peer *p)
 	for (guint i = 0; i < p->shared_groups->len && n < TUND_WG_MAX_BCAST_GROUPS; i++)
 		groups[n++] = g_array_index(p->shared_groups, uint32_t, i);
 	tund_wg_peer_set_bcast_groups(dp->wg, p->wg_peer, groups, n);
+}
+
+struct tund_relay_fwd *tund_dataplane_relay(struct tund_dataplane *dp)
+{
+	return dp->relay;
 }
 
 int tund_dataplane_peer_apply(struct tund_dataplane *dp, struct tund_peer *p)
@@ -840,6 +863,7 @@ void tund_dataplane_peer_forget(struct tund_dataplane *dp, struct tund_peer *p)
 {
 	if (!p->wg_peer)
 		return;
+	tund_relay_fwd_forget(dp->relay, p->public_key);
 	tund_wg_peer_remove(dp->wg, p->wg_peer);
 	p->wg_peer = NULL;
 }
@@ -878,6 +902,7 @@ void tund_dataplane_path_unregister(struct tund_dataplane *dp, uint32_t id)
 	pthread_rwlock_wrlock(&dp->paths_lock);
 	g_hash_table_remove(dp->paths, GUINT_TO_POINTER(id));
 	pthread_rwlock_unlock(&dp->paths_lock);
+	tund_relay_fwd_path_gone(dp->relay, id);
 }
 
 bool tund_dataplane_peer_use_path(struct tund_dataplane *dp, struct tund_peer *p, uint32_t id,
@@ -890,6 +915,7 @@ bool tund_dataplane_peer_use_path(struct tund_dataplane *dp, struct tund_peer *p
 
 	if (!p->wg_peer)
 		return false;
+	tund_relay_fwd_set_path(dp->relay, p->public_key, id);
 	path_endpoint(id, &ep);
 	/* libnice may select a pair more than once: only a new path needs a
 	 * new handshake or keepalive. */
@@ -914,6 +940,16 @@ void tund_dataplane_path_receive(struct tund_dataplane *dp, uint32_t id, uint8_t
 
 	path_endpoint(id, &src);
 	tund_dataplane_now(&now);
+	switch (tund_relay_fwd_input(dp->relay, id, buf, len, now.mono_ns / 1000000, &src, &off)) {
+	case TUND_RELAY_IN_DONE:
+		return;
+	case TUND_RELAY_IN_INNER:
+		buf += off;
+		len -= off;
+		break;
+	default:
+		break;
+	}
 	if (tund_wg_receive(dp->wg, buf, len, &src, &now, &off, &inner) == TUND_WG_TO_TUN) {
 		tund_mcast_join_one(&dp->mcast, buf + off, inner);
 		tund_tun_write_one(dp->tun_fd, dp->vnet, buf, off, inner);
@@ -934,7 +970,7 @@ void tund_dataplane_peer_endpoint(struct tund_dataplane *dp, struct tund_peer *p
 	if (!st.endpoint.addr_len)
 		return;
 	memcpy(&family, st.endpoint.addr, sizeof(family));
-	if (family == TUND_AF_PATH) {
+	if (family == TUND_AF_PATH || family == TUND_AF_RELAY) {
 		*is_path = true;
 		return;
 	}
@@ -1027,7 +1063,7 @@ bool tund_dataplane_peer_on_udp(struct tund_dataplane *dp, struct tund_peer *p)
 	if (!st.has_session || !st.endpoint.addr_len)
 		return false;
 	memcpy(&family, st.endpoint.addr, sizeof(family));
-	return family != TUND_AF_PATH;
+	return family != TUND_AF_PATH && family != TUND_AF_RELAY;
 }
 
 /* Fast-path thread: what libnice would have delivered, a batch at a time,
@@ -1036,15 +1072,31 @@ static void fast_deliver(void *ctx, uint32_t id, struct tund_fastpath_datagram *
 {
 	struct tund_dataplane *dp = ctx;
 	struct tund_wg_packet pkts[TUND_FASTPATH_BATCH];
-	struct tund_wg_endpoint src;
+	struct tund_wg_endpoint src, relayed[TUND_FASTPATH_BATCH];
 	struct tund_wg_clock now;
+	size_t kept = 0, off;
 
 	if (n > TUND_FASTPATH_BATCH)
 		n = TUND_FASTPATH_BATCH;
 	path_endpoint(id, &src);
-	for (size_t i = 0; i < n; i++)
-		pkts[i] = (struct tund_wg_packet){ .buf = d[i].buf, .len = d[i].len, .src = &src };
 	tund_dataplane_now(&now);
+	for (size_t i = 0; i < n; i++) {
+		switch (tund_relay_fwd_input(dp->relay, id, d[i].buf, d[i].len,
+					     now.mono_ns / 1000000, &relayed[kept], &off)) {
+		case TUND_RELAY_IN_DONE:
+			break;
+		case TUND_RELAY_IN_INNER:
+			pkts[kept] = (struct tund_wg_packet){ .buf = d[i].buf + off,
+							      .len = d[i].len - off,
+							      .src = &relayed[kept] };
+			kept++;
+			break;
+		default:
+			pkts[kept++] = (struct tund_wg_packet){ .buf = d[i].buf, .len = d[i].len,
+								.src = &src };
+		}
+	}
+	n = kept;
 	tund_wg_receive_batch_pool(dp->wg, dp->fast_q, pkts, n, &now);
 	tund_mcast_join_batch(&dp->mcast, pkts, n);
 	tund_tun_write_batch(&dp->fast_tx, pkts, n);

@@ -40,6 +40,9 @@ unsigned tund_dataplane_crypto_workers(struct tund_dataplane *dp, uint64_t *slic
 void tund_dataplane_stop(struct tund_dataplane *dp);
 uint16_t tund_dataplane_port(struct tund_dataplane *dp);
 struct tund_wg *tund_dataplane_wg(struct tund_dataplane *dp);
+/* Member relay frames (tund/dataplane/relay_fwd.h). */
+struct tund_relay_fwd;
+struct tund_relay_fwd *tund_dataplane_relay(struct tund_dataplane *dp);
 
 /* Adds or refreshes a configured peer in the WireGuard device: key, psk,
  * allowed IPs and, when it has one, its endpoint (resolved now). 0 or -errno;
