@@ -7,6 +7,8 @@
 #  - with a offline, c joins: c gets no address, and b keeps no peer for c
 #    while c keeps announcing (b counts them not_admitted);
 #  - a comes back: c is admitted and b and c ping each other;
+#  - a key ground to hash onto b's address (holding the invite is enough to
+#    be admitted here): admitted by a at another address, b keeps its own;
 #  - a blocks c: on b too, and the block rotates the network key (a and b at
 #    epoch 1, c left at epoch 0); b still reaches a, and no longer c.
 set -u
@@ -14,6 +16,8 @@ set -u
 t_init openadm
 . "$(dirname "$0")/natlab.sh"
 . "$(dirname "$0")/lib_tund.sh"
+PROBE=${ADVERSARY_PROBE:-$(dirname "$0")/../../build/adversary_probe}
+[ -x "$PROBE" ] || fail "build/adversary_probe missing (make build/adversary_probe)"
 LAB_CLIENTS=3 lab_up cone
 for h in a b c; do tund_node "$h"; done
 ctl a network create party --broker "$LAB_MQTT_URL" --turn "$LAB_TURN_UDP" | tail -n 1 \
@@ -62,6 +66,23 @@ wait_until 60 pings b "$C" || fail "b cannot reach c at $C"
 wait_until 60 pings c "$B" || fail "c cannot reach b at $B"
 [ "$(overlay_addr b)" = "$B" ] || fail "b's address moved to $(overlay_addr b)"
 t_log "a back: c admitted at $C"
+
+# A key ground onto b's address announces (anyone with the invite may):
+# a admits it, but writes another address into its record.
+"$PROBE" grind "$T_DIR/invite" "$KB" "$B" >"$T_DIR/ground" || fail "grind failed"
+KG=$(sed -n 's/^KEY //p' "$T_DIR/ground")
+while read -r topic hex; do
+	broker_publish "$topic" "$hex" -r || fail "publish"
+done < <(grep -v '^KEY ' "$T_DIR/ground")
+wait_until 60 eval '[ "$(state c "$KG")" = member ]' || fail "the ground key is $(state c "$KG") on c"
+G=$(allowed_v4 c "$KG")
+[ -n "$G" ] && [ "$G" != "$B" ] || fail "c gave the ground key $G (b is $B)"
+for h in a c; do
+	[ "$(allowed_v4 "$h" "$KB")" = "$B" ] || fail "$h moved b off $B: $(allowed_v4 "$h" "$KB")"
+done
+[ "$(overlay_addr b)" = "$B" ] || fail "b's address moved to $(overlay_addr b)"
+pings c "$B" || fail "c lost b"
+t_log "a key ground onto b's $B was admitted at $G; b kept $B"
 
 # a blocks c: every member, and a new network key.
 ctl a peer block "$KC" >/dev/null || fail "a: block c"
