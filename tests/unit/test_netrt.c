@@ -1023,6 +1023,47 @@ UNIT_TEST(netrt_open_network_admits_by_record_at_a_bounded_rate)
 	netns_leave(ns);
 }
 
+/* The creator, offline while another admin admitted a key and blocked it
+ * long ago, hears only the block (the broker keeps the newest record per
+ * key): the key held the network key, so the creator rotates it anyway,
+ * once for several blocks heard together. */
+UNIT_TEST(netrt_creator_rekeys_for_a_late_block)
+{
+	int ns = netns_enter();
+	if (ns < 0)
+		return;
+	struct fx f;
+	fx_init(&f);
+	struct tund_network net;
+	struct node y, z1, z2;
+	uint64_t long_ago = now_ms() - 3600 * 1000;
+
+	node_new(&y);
+	node_new(&z1);
+	node_new(&z2);
+	struct tund_membership *n = admin_network(&f, &net, f.d.public_key, "10.69.0.0/16");
+	CHECK(tund_membership_sign_record(n, TUND_RECORD_ADMIT_ADMIN, y.pub) == 0);
+	send_record(n, &net, &y, y.pub, TUND_RECORD_BLOCK, z1.pub, NULL, long_ago);
+	send_record(n, &net, &y, y.pub, TUND_RECORD_BLOCK, z2.pub, NULL, long_ago + 1);
+	CHECK(tund_membership_network(n)->epoch == 0); /* not yet: blocks coalesce */
+	gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+	while (tund_membership_network(n)->epoch == 0 && g_get_monotonic_time() < deadline)
+		if (!unit_iterate(false))
+			g_usleep(10000);
+	CHECK(tund_membership_network(n)->epoch == 1);
+	/* The same records heard again (a broker reconnect) change nothing. */
+	send_record(n, &net, &y, y.pub, TUND_RECORD_BLOCK, z1.pub, NULL, long_ago);
+	deadline = g_get_monotonic_time() + G_USEC_PER_SEC;
+	while (g_get_monotonic_time() < deadline)
+		if (!unit_iterate(false))
+			g_usleep(10000);
+	CHECK(tund_membership_network(n)->epoch == 1);
+
+	sodium_memzero(&net, sizeof(net));
+	fx_free(&f);
+	netns_leave(ns);
+}
+
 /* A key in two of our networks is carried by its entry in the first by
  * name; once that network's admin blocks this node, the pair must use the
  * other (the members there moved to a key we never get), and the carrier

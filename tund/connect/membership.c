@@ -64,6 +64,7 @@ struct tund_membership {
 	struct tund_cidr addr4, addr6;
 	char announce_topic[160], inbox_topic[160], rekey_topic[160];
 	guint psk_grace_timer; /* after a rekey: the old PSK still completes handshakes */
+	guint rekey_timer;     /* the creator, after another admin's block */
 	/* The creator: members still on an old epoch get the current key. */
 	struct tund_old_epochs old;
 	struct tund_sigbound old_bound;  /* its own, so old topics cannot starve ours */
@@ -90,7 +91,7 @@ static uint32_t bcast_group(const struct tund_membership *n)
 	return tund_dataplane_bcast_group(n->net.name);
 }
 
-enum { JOINING_WINDOW_S = 15 };
+enum { JOINING_WINDOW_S = 15, REKEY_COALESCE_MS = 500 };
 
 static uint64_t now_ms(void)
 {
@@ -709,7 +710,6 @@ static bool record_address_ok(const struct tund_membership *n, const struct tund
 enum {
 	ORPHANS_MAX = 256,
 	ORPHANS_PER_ISSUER = 16,
-	FRESH_BLOCK_MS = 10 * 60 * 1000, /* a block this recent makes the creator rekey */
 };
 
 static bool issuer_may(struct tund_membership *n, const struct tund_record *r)
@@ -762,6 +762,26 @@ static unsigned orphans_of(struct tund_membership *n, const uint8_t issuer[32])
 	return count;
 }
 
+static gboolean rekey_now(gpointer data)
+{
+	struct tund_membership *n = data;
+	int ret;
+
+	n->rekey_timer = 0;
+	ret = tund_membership_rekey(n);
+	if (ret)
+		log_error("network %s: cannot rotate the key after a block: %s", n->net.name,
+			  g_strerror(-ret));
+	return G_SOURCE_REMOVE;
+}
+
+/* Blocks learnt together (after a reconnect) cost one rotation. */
+static void rekey_soon(struct tund_membership *n)
+{
+	if (!n->rekey_timer)
+		n->rekey_timer = tund_loop_timeout_add(REKEY_COALESCE_MS, rekey_now, n);
+}
+
 static void take_record(struct tund_membership *n, const struct tund_record *r,
 			const uint8_t raw[TUND_RECORD_LEN])
 {
@@ -791,7 +811,6 @@ static void take_record(struct tund_membership *n, const struct tund_record *r,
 	}
 	if (held && !tund_record_supersedes(r, &held->r))
 		return; /* old news (a replay) */
-	bool was_member = held && tund_record_admits(held->r.kind);
 	/* Two admins admitting at once may pick one address: the member that
 	 * holds it here keeps it, the other record is refused and reported. */
 	if (tund_record_admits(r->kind) && address_held(n, r->addr4, r->subject)) {
@@ -810,17 +829,13 @@ static void take_record(struct tund_membership *n, const struct tund_record *r,
 	apply_record(n, r);
 	if (r->kind == TUND_RECORD_ADMIT_ADMIN)
 		retry_orphans(n, r->subject);
-	/* Another admin blocked a member just now (not an old block relearnt
-	 * from the broker): the creator rotates the key for everyone. */
+	/* Another admin blocked a key, and we hear of it now, however long
+	 * after (we may have been offline; the key may have been admitted and
+	 * blocked meanwhile, holding the current key): the creator rotates it
+	 * for everyone. Our records file holds what we already rotated for. */
 	if (r->kind == TUND_RECORD_BLOCK && tund_membership_is_creator(n) &&
-	    memcmp(r->issuer, n->d->public_key, 32) && was_member &&
-	    r->time_ms + FRESH_BLOCK_MS > now_ms() && !n->loading) {
-		int ret = tund_membership_rekey(n);
-
-		if (ret)
-			log_error("network %s: cannot rotate the key after a block: %s",
-				  n->net.name, g_strerror(-ret));
-	}
+	    memcmp(r->issuer, n->d->public_key, 32) && !n->loading)
+		rekey_soon(n);
 }
 
 static void on_record(struct tund_membership *n, const struct tund_signal *m)
@@ -1425,6 +1440,8 @@ static void apply_rekey(struct tund_membership *n, uint32_t epoch, const uint8_t
 	sodium_memzero(psk, sizeof(psk));
 	if (n->psk_grace_timer)
 		tund_loop_source_remove(n->psk_grace_timer);
+	if (n->rekey_timer)
+		tund_loop_source_remove(n->rekey_timer);
 	n->psk_grace_timer = tund_loop_timeout_add_seconds(PSK_GRACE_S, psk_grace_over, n);
 	ret = tund_networks_save(d);
 	if (ret)
