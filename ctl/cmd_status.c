@@ -222,6 +222,7 @@ static void print_status(JsonObject *o)
 		field("uptime", NULL);
 	}
 	int_field("peers", o, TUND_KEY_PEERS);
+	int_field("TURN allocations", o, TUND_KEY_ALLOCATIONS);
 	print_broadcasts(o);
 
 	print_data_plane(o);

@@ -8,6 +8,7 @@
 
 #include "netlink/route.h"
 #include "tund/connect/portmap.h"
+#include "tund/connect/turn_policy.h"
 #include "tund/daemon/state.h"
 #include "tund/dataplane/dataplane.h"
 #include "tund/daemon/log.h"
@@ -69,6 +70,7 @@ struct session {
 	char mapped_base[64];              /* "ip:port" of the mapped host candidate */
 	char mapped_ext[64];               /* "ip:port" the router forwards to it */
 	char mapped_line[TUND_ICE_MAX_LINE]; /* its candidate line, "" if none */
+	struct tund_turn_hold hold; /* gives TURN back once direct (turn_policy.h) */
 };
 
 struct tund_path {
@@ -128,6 +130,7 @@ static void session_destroy(struct session *s)
 	struct tund_daemon *d = s->path->d;
 
 	starting_done(s);
+	tund_turn_hold_stop(&s->hold);
 	if (s->connect_timer)
 		tund_loop_source_remove(s->connect_timer);
 	if (s->nudge_timer)
@@ -476,6 +479,7 @@ static void on_pair_selected(void *ctx, const struct tund_ice_pair *pair)
 		return;
 	s->pair = *pair;
 	s->has_pair = true;
+	tund_turn_hold_pair(&s->hold, s->ice, peer_label(path->peer));
 	s->hop_known = route_now(s, &s->hop) == 0;
 	if (path->d->dp)
 		update_fast_path(path->d->dp, s);
