@@ -43,7 +43,7 @@
 #define TUND_ICE_MAX_LINE 512
 
 struct tund_ice_server_config {
-	char stun_host[256];  /* optional ("" = none); ignored when TURN is set */
+	char stun_host[256];  /* optional ("" = none); used only without TURN */
 	uint16_t stun_port;   /* 0 = 3478 */
 	/* host: IP or name (libnice resolves it asynchronously); port 0 = 3478;
 	 * tcp: TURN over TCP (plain TCP: see ice.c). */

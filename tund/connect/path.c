@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "netlink/route.h"
+#include "tund/connect/ice_config.h"
 #include "tund/connect/portmap.h"
 #include "tund/connect/turn_policy.h"
 #include "tund/daemon/state.h"
@@ -605,11 +606,23 @@ static struct session *session_new(struct tund_path *path, uint32_t id)
 	struct session *s = g_new0(struct session, 1);
 	char why[TUND_WHY_LEN] = "unknown error";
 
+	struct tund_ice_server_config probe_cfg;
+	const struct tund_ice_server_config *cfg = &path->cfg;
+	int ret;
+
 	s->path = path;
 	s->id = id;
 	s->local = g_ptr_array_new_with_free_func(g_free);
-	if (tund_ice_new(tund_loop_context(), path->controlling, &path->cfg, &callbacks, s,
-			 &s->ice, why, sizeof(why)) < 0) {
+	/* Placed as a probe (place()): no TURN allocation (turn_policy.h). */
+	if (path->active && path->active->connected) {
+		tund_ice_config_probe(&path->cfg, &probe_cfg);
+		cfg = &probe_cfg;
+	}
+	ret = tund_ice_new(tund_loop_context(), path->controlling, cfg, &callbacks, s, &s->ice,
+			   why, sizeof(why));
+	if (cfg == &probe_cfg)
+		sodium_memzero(&probe_cfg, sizeof(probe_cfg));
+	if (ret < 0) {
 		/* last_error holds what fits, as it always did. */
 		g_snprintf(path->last_error, sizeof(path->last_error), "cannot start ICE: %s", why);
 		log_error("peer %s: %s", peer_label(path->peer), path->last_error);
