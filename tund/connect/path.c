@@ -605,7 +605,6 @@ static struct session *session_new(struct tund_path *path, uint32_t id)
 {
 	struct session *s = g_new0(struct session, 1);
 	char why[TUND_WHY_LEN] = "unknown error";
-
 	struct tund_ice_server_config probe_cfg;
 	const struct tund_ice_server_config *cfg = &path->cfg;
 	int ret;
