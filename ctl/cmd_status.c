@@ -254,6 +254,7 @@ static void print_status(JsonObject *o)
 		field("uptime", NULL);
 	}
 	int_field("peers", o, TUND_KEY_PEERS);
+	int_field("TURN allocations", o, TUND_KEY_ALLOCATIONS);
 	print_broadcasts(o);
 	print_member_relay(o);
 

@@ -39,6 +39,7 @@
 #define TUND_KEY_ADMIN "admin"
 #define TUND_KEY_ADMISSION "admission"
 #define TUND_KEY_AEAD "aead"
+#define TUND_KEY_ALLOCATIONS "allocations"
 #define TUND_KEY_ALLOWED_IPS "allowed_ips"
 #define TUND_KEY_APPLIED "applied"
 #define TUND_KEY_BEACONS "beacons"
@@ -191,6 +192,7 @@
 	TUND_KEY_ADMIN, \
 	TUND_KEY_ADMISSION, \
 	TUND_KEY_AEAD, \
+	TUND_KEY_ALLOCATIONS, \
 	TUND_KEY_ALLOWED_IPS, \
 	TUND_KEY_APPLIED, \
 	TUND_KEY_BEACONS, \

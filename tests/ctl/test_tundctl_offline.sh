@@ -155,14 +155,14 @@ export TUND_SOCKET=$sock
 last_request() { tail -n 1 "$tmp/requests"; }
 
 cat >"$tmp/reply" <<'JSON'
-{"ok":true,"result":{"interface":"tund0","addresses":["10.77.0.1/16","fd77::1/64"],"mtu":1420,"public_key":"mK0uK/752cklqKYAThVwWcnqV7FvWVnuhRzkJldaHWw=","listen_port":51820,"uptime":192,"peers":2,"from_the_future":{"x":1}}}
+{"ok":true,"result":{"interface":"tund0","addresses":["10.77.0.1/16","fd77::1/64"],"mtu":1420,"public_key":"mK0uK/752cklqKYAThVwWcnqV7FvWVnuhRzkJldaHWw=","listen_port":51820,"uptime":192,"peers":2,"allocations":3,"from_the_future":{"x":1}}}
 JSON
 run status
 check "status: exit 0" test "$rc" = 0 -a -z "$err"
 check "status: request is one JSON line {cmd:status}" sh -c "tail -n 1 '$tmp/requests' | jq -e '.cmd == \"status\"' >/dev/null"
 for want in "interface: tund0" "addresses: 10.77.0.1/16, fd77::1/64" "mtu: 1420" \
 	"public key: mK0uK/752cklqKYAThVwWcnqV7FvWVnuhRzkJldaHWw=" "listen port: 51820" \
-	"uptime: 3m12s" "peers: 2"; do
+	"uptime: 3m12s" "peers: 2" "TURN allocations: 3"; do
 	check "status shows '$want'" grep -qxF -e "$want" -e "  $want" "$tmp/out"
 done
 check "status ignores unknown fields" sh -c "! grep -q future '$tmp/out'"

@@ -8,6 +8,7 @@
 
 #include "tests/unit/unit.h"
 #include "tund/connect/ice.h"
+#include "tund/connect/ice_config.h"
 #include "tund/daemon/log.h"
 
 struct side {
@@ -498,4 +499,83 @@ UNIT_TEST(ice_global_ipv6)
 			fprintf(stderr, "  %s: want %s\n", cases[i].a, cases[i].global ? "global" : "not");
 		CHECK(tund_ice_global_ipv6(&a) == cases[i].global);
 	}
+}
+
+/* A session whose TURN server never answers holds no allocation; it refuses
+ * to release before a pair is selected and releases nothing after. */
+UNIT_TEST(ice_release_relays_counts)
+{
+	GMainContext *ctx = g_main_context_new();
+	struct side a = { .name = "a" }, b = { .name = "b" };
+	struct tund_ice_server_config cfg;
+	char err[TUND_WHY_LEN];
+	unsigned before = tund_ice_allocations();
+
+	loopback_cfg(&cfg);
+	g_strlcpy(cfg.turn[0].host, "127.0.0.1", sizeof(cfg.turn[0].host));
+	cfg.turn[0].port = 9; /* discard: nothing answers */
+	g_strlcpy(cfg.turn[0].user, "u", sizeof(cfg.turn[0].user));
+	g_strlcpy(cfg.turn[0].pass, "p", sizeof(cfg.turn[0].pass));
+	cfg.n_turn = 1;
+	a.peer = &b;
+	b.peer = &a;
+	g_queue_init(&a.to_peer);
+	g_queue_init(&b.to_peer);
+	CHECK(tund_ice_new(ctx, true, &cfg, &callbacks, &a, &a.ice, err, sizeof(err)) == 0);
+	loopback_cfg(&cfg);
+	CHECK(tund_ice_new(ctx, false, &cfg, &callbacks, &b, &b.ice, err, sizeof(err)) == 0);
+	if (!a.ice || !b.ice)
+		goto out;
+	CHECK(tund_ice_gather(a.ice) == 0);
+	CHECK(tund_ice_gather(b.ice) == 0);
+	CHECK(tund_ice_release_relays(a.ice) == -ENOENT); /* no pair yet */
+	pump(&a);
+	pump(&b);
+	exchange_credentials(&a, &b);
+	exchange_credentials(&b, &a);
+	CHECK(run_until(ctx, &a, &b, both_connected, 10));
+	CHECK(tund_ice_allocations() == before);
+	CHECK(tund_ice_release_relays(a.ice) == 0);
+	CHECK(tund_ice_release_relays(b.ice) == 0); /* no TURN server at all */
+	want_b = b.n_recv + 1;
+	CHECK(ping(&a, "after release"));
+	CHECK(run_until(ctx, &a, &b, b_received, 5));
+out:
+	side_clear(&a);
+	side_clear(&b);
+	drain_closes(ctx);
+	CHECK(tund_ice_allocations() == before);
+	g_main_context_unref(ctx);
+}
+
+/* A probe allocates nothing: no TURN server, and the STUN server is the
+ * configured one, or else the first TURN server reached over UDP. */
+UNIT_TEST(ice_config_probe_has_no_turn)
+{
+	struct tund_ice_server_config cfg, probe;
+
+	memset(&cfg, 0, sizeof(cfg));
+	g_strlcpy(cfg.turn[0].host, "turn-tcp.example", sizeof(cfg.turn[0].host));
+	cfg.turn[0].tcp = true;
+	g_strlcpy(cfg.turn[1].host, "192.0.2.7", sizeof(cfg.turn[1].host));
+	cfg.turn[1].port = 3479;
+	g_strlcpy(cfg.turn[1].pass, "secret", sizeof(cfg.turn[1].pass));
+	cfg.n_turn = 2;
+	cfg.port_min = 40000;
+	cfg.port_max = 40100;
+	tund_ice_config_probe(&cfg, &probe);
+	CHECK(probe.n_turn == 0);
+	CHECK(probe.turn[1].pass[0] == '\0' && probe.turn[1].host[0] == '\0');
+	CHECK(strcmp(probe.stun_host, "192.0.2.7") == 0 && probe.stun_port == 3479);
+	CHECK(probe.port_min == 40000 && probe.port_max == 40100);
+
+	g_strlcpy(cfg.stun_host, "stun.example", sizeof(cfg.stun_host));
+	cfg.stun_port = 19302;
+	tund_ice_config_probe(&cfg, &probe);
+	CHECK(strcmp(probe.stun_host, "stun.example") == 0 && probe.stun_port == 19302);
+
+	cfg.stun_host[0] = '\0';
+	cfg.n_turn = 1; /* TCP only */
+	tund_ice_config_probe(&cfg, &probe);
+	CHECK(probe.stun_host[0] == '\0' && probe.n_turn == 0);
 }

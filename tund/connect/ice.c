@@ -70,6 +70,9 @@ struct tund_ice {
 	 * local preference), which tells UDP from TCP for the status line. */
 	bool relay_tcp[NICE_CANDIDATE_MAX_TURN_SERVERS];
 	unsigned n_relays;
+	unsigned allocations; /* relay candidates gathered and not released */
+	bool relays_released; /* tund_ice_release_relays ran */
+	guint release_id;     /* idle source releasing a late allocation */
 
 	/* Reentrancy: callbacks may call tund_ice_free. */
 	unsigned depth;
@@ -77,6 +80,8 @@ struct tund_ice {
 };
 
 static atomic_uint pending_closes;
+/* TURN allocations every session of this process holds (main thread). */
+static unsigned allocations_held;
 
 const char *tund_ice_state_name(enum tund_ice_state st)
 {
@@ -94,6 +99,18 @@ const char *tund_ice_state_name(enum tund_ice_state st)
 unsigned tund_ice_pending_closes(void)
 {
 	return atomic_load(&pending_closes);
+}
+
+unsigned tund_ice_allocations(void)
+{
+	return allocations_held;
+}
+
+/* This session's allocations are no longer held (released or closing). */
+static void allocations_gone(struct tund_ice *ice)
+{
+	allocations_held -= ice->allocations;
+	ice->allocations = 0;
 }
 
 static void enter(struct tund_ice *ice)
@@ -273,11 +290,39 @@ static void fill_pair(struct tund_ice *ice, const NiceCandidate *l, const NiceCa
 
 /* --- libnice signals ---------------------------------------------------- */
 
+static gboolean release_late(gpointer data)
+{
+	struct tund_ice *ice = data;
+
+	ice->release_id = 0;
+	tund_ice_release_relays(ice);
+	return G_SOURCE_REMOVE;
+}
+
+/* A relay candidate is one allocation on the TURN server. One that comes
+ * after the session gave its allocations back (its allocation was still
+ * under way) goes back too, outside libnice's signal. */
+static void count_allocation(struct tund_ice *ice)
+{
+	GSource *src;
+
+	ice->allocations++;
+	allocations_held++;
+	if (!ice->relays_released || ice->release_id)
+		return;
+	src = g_idle_source_new();
+	g_source_set_callback(src, release_late, ice, NULL);
+	ice->release_id = g_source_attach(src, ice->ctx);
+	g_source_unref(src);
+}
+
 static void on_candidate(NiceAgent *agent, NiceCandidate *cand, gpointer data)
 {
 	struct tund_ice *ice = data;
 	gchar *line;
 
+	if (cand->stream_id == ice->stream && cand->type == NICE_CANDIDATE_TYPE_RELAYED)
+		count_allocation(ice);
 	if (cand->stream_id != ice->stream || !ice->cb.local_candidate)
 		return;
 	line = nice_agent_generate_local_candidate_sdp(agent, cand);
@@ -799,6 +844,27 @@ int tund_ice_first_hop(struct tund_ice *ice, struct sockaddr_storage *src,
 	return src->ss_family == dst->ss_family ? 0 : -ENOENT;
 }
 
+int tund_ice_release_relays(struct tund_ice *ice)
+{
+	NiceCandidate *l, *r;
+	unsigned n;
+
+	if (ice->dead || ice->n_relays == 0)
+		return 0;
+	if (!nice_agent_get_selected_pair(ice->agent, ice->stream, COMPONENT, &l, &r))
+		return -ENOENT;
+	if (l->type == NICE_CANDIDATE_TYPE_RELAYED)
+		return -EBUSY;
+	/* Not on the selected pair: libnice deletes each allocation on the
+	 * server (a refresh with lifetime 0) and drops its checks. */
+	if (!nice_agent_forget_relays(ice->agent, ice->stream, COMPONENT))
+		return -EIO;
+	ice->relays_released = true;
+	n = ice->allocations;
+	allocations_gone(ice);
+	return (int)n;
+}
+
 enum tund_ice_state tund_ice_state(struct tund_ice *ice)
 {
 	return ice->state;
@@ -818,12 +884,20 @@ void tund_ice_free(struct tund_ice *ice)
 		return;
 	ice->dead = true;
 	ice->state = TUND_ICE_CLOSED;
+	allocations_gone(ice); /* nice_agent_close_async releases them */
 	if (ice->reannounce_id) {
 		GSource *src = g_main_context_find_source_by_id(ice->ctx, ice->reannounce_id);
 
 		if (src)
 			g_source_destroy(src);
 		ice->reannounce_id = 0;
+	}
+	if (ice->release_id) {
+		GSource *src = g_main_context_find_source_by_id(ice->ctx, ice->release_id);
+
+		if (src)
+			g_source_destroy(src);
+		ice->release_id = 0;
 	}
 	g_slist_free_full(ice->held, (GDestroyNotify)nice_candidate_free);
 	ice->held = NULL;

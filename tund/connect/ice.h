@@ -43,7 +43,7 @@
 #define TUND_ICE_MAX_LINE 512
 
 struct tund_ice_server_config {
-	char stun_host[256];  /* optional ("" = none); ignored when TURN is set */
+	char stun_host[256];  /* optional ("" = none); used only without TURN */
 	uint16_t stun_port;   /* 0 = 3478 */
 	/* host: IP or name (libnice resolves it asynchronously); port 0 = 3478;
 	 * tcp: TURN over TCP (plain TCP: see ice.c). */
@@ -171,6 +171,16 @@ bool tund_ice_global_ipv6(const struct in6_addr *a);
  * text into out. How many, or -errno. */
 int tund_ice_list_global_ipv6(const char *exclude_ifname, char (*out)[INET6_ADDRSTRLEN],
 			      size_t max);
+/* Gives back the TURN allocations of a session whose selected pair does not
+ * use one of them (nice_agent_forget_relays: each is deleted on the server,
+ * and one still being made is deleted when it arrives; the session gathers
+ * no relay candidate again). How many were released (0: none held or no
+ * TURN server), -ENOENT (no selected pair), -EBUSY (the selected pair's
+ * local candidate is a relay) or -EIO. */
+int tund_ice_release_relays(struct tund_ice *ice);
+/* TURN allocations (relay candidates gathered and not released) held by
+ * every session of the process. */
+unsigned tund_ice_allocations(void);
 /* Number of agents whose asynchronous close has not finished yet. */
 unsigned tund_ice_pending_closes(void);
 

@@ -26,11 +26,32 @@ void tund_ice_config_for(struct tund_daemon *d, const struct tund_network *net,
 		cfg->n_turn++;
 	}
 	/* TURN's allocation already yields the server-reflexive candidate;
-	 * a STUN server next to it costs libnice about 2 s. */
-	if (!cfg->n_turn && net->n_stun) {
+	 * a STUN server next to it costs libnice about 2 s: tund_ice_new uses
+	 * it only without TURN (a probe, tund_ice_config_probe). */
+	if (net->n_stun) {
 		g_strlcpy(cfg->stun_host, net->stun[0].host, sizeof(cfg->stun_host));
 		cfg->stun_port = net->stun[0].port;
 	}
 	if (net == &from_config)
 		sodium_memzero(&from_config, sizeof(from_config));
+}
+
+void tund_ice_config_probe(const struct tund_ice_server_config *cfg,
+			   struct tund_ice_server_config *out)
+{
+	*out = *cfg;
+	sodium_memzero(out->turn, sizeof(out->turn));
+	out->n_turn = 0;
+	if (out->stun_host[0])
+		return;
+	/* A TURN server answers STUN Binding requests on its port too
+	 * (coturn does), which gives the probe its server-reflexive
+	 * candidates. Over TCP only, UDP is blocked anyway: no STUN then. */
+	for (unsigned i = 0; i < cfg->n_turn; i++) {
+		if (cfg->turn[i].tcp || !cfg->turn[i].host[0])
+			continue;
+		g_strlcpy(out->stun_host, cfg->turn[i].host, sizeof(out->stun_host));
+		out->stun_port = cfg->turn[i].port;
+		return;
+	}
 }

@@ -7,7 +7,9 @@
 #include <string.h>
 
 #include "netlink/route.h"
+#include "tund/connect/ice_config.h"
 #include "tund/connect/portmap.h"
+#include "tund/connect/turn_policy.h"
 #include "tund/daemon/state.h"
 #include "tund/dataplane/dataplane.h"
 #include "tund/daemon/log.h"
@@ -69,6 +71,7 @@ struct session {
 	char mapped_base[64];              /* "ip:port" of the mapped host candidate */
 	char mapped_ext[64];               /* "ip:port" the router forwards to it */
 	char mapped_line[TUND_ICE_MAX_LINE]; /* its candidate line, "" if none */
+	struct tund_turn_hold hold; /* gives TURN back once direct (turn_policy.h) */
 };
 
 struct tund_path {
@@ -128,6 +131,7 @@ static void session_destroy(struct session *s)
 	struct tund_daemon *d = s->path->d;
 
 	starting_done(s);
+	tund_turn_hold_stop(&s->hold);
 	if (s->connect_timer)
 		tund_loop_source_remove(s->connect_timer);
 	if (s->nudge_timer)
@@ -476,6 +480,7 @@ static void on_pair_selected(void *ctx, const struct tund_ice_pair *pair)
 		return;
 	s->pair = *pair;
 	s->has_pair = true;
+	tund_turn_hold_pair(&s->hold, s->ice, peer_label(path->peer));
 	s->hop_known = route_now(s, &s->hop) == 0;
 	if (path->d->dp)
 		update_fast_path(path->d->dp, s);
@@ -600,12 +605,23 @@ static struct session *session_new(struct tund_path *path, uint32_t id)
 {
 	struct session *s = g_new0(struct session, 1);
 	char why[TUND_WHY_LEN] = "unknown error";
+	struct tund_ice_server_config probe_cfg;
+	const struct tund_ice_server_config *cfg = &path->cfg;
+	int ret;
 
 	s->path = path;
 	s->id = id;
 	s->local = g_ptr_array_new_with_free_func(g_free);
-	if (tund_ice_new(tund_loop_context(), path->controlling, &path->cfg, &callbacks, s,
-			 &s->ice, why, sizeof(why)) < 0) {
+	/* Placed as a probe (place()): no TURN allocation (turn_policy.h). */
+	if (path->active && path->active->connected) {
+		tund_ice_config_probe(&path->cfg, &probe_cfg);
+		cfg = &probe_cfg;
+	}
+	ret = tund_ice_new(tund_loop_context(), path->controlling, cfg, &callbacks, s, &s->ice,
+			   why, sizeof(why));
+	if (cfg == &probe_cfg)
+		sodium_memzero(&probe_cfg, sizeof(probe_cfg));
+	if (ret < 0) {
 		/* last_error holds what fits, as it always did. */
 		g_snprintf(path->last_error, sizeof(path->last_error), "cannot start ICE: %s", why);
 		log_error("peer %s: %s", peer_label(path->peer), path->last_error);

@@ -9,6 +9,7 @@
 #include "tund/control/commands.h"
 #include "tund/control/control_codec.h"
 #include "tund/connect/carrier.h"
+#include "tund/connect/ice.h"
 #include "tund/connect/member_relay.h"
 #include "tund/connect/path.h"
 #include "tund/dataplane/relay_fwd.h"
@@ -187,6 +188,7 @@ static int cmd_status(struct tund_daemon *d, JsonObject *req, JsonNode **out, ch
 	json_builder_add_int_value(b, (g_get_monotonic_time() - d->started_us) / G_USEC_PER_SEC);
 	json_builder_set_member_name(b, TUND_KEY_PEERS);
 	json_builder_add_int_value(b, d->peers.items->len);
+	member_int(b, TUND_KEY_ALLOCATIONS, tund_ice_allocations());
 	if (d->dp) {
 		uint64_t drops[TUND_WG_DROP_COUNT];
 

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/* TURN only while it is needed (doc/paths.md, "TURN allocations"): every ICE
+ * session gathers a relay candidate, so a pair that cannot go direct is
+ * relayed as fast as before; once a pair that does not use our allocation
+ * has been selected and held for TUND_TURN_HOLD_S, the allocation is given
+ * back. Each side decides for its own allocations alone: no message, and a
+ * peer that keeps its own (an older tund) changes nothing here. */
+#ifndef TUND_TURN_POLICY_H
+#define TUND_TURN_POLICY_H
+
+#include <glib.h>
+
+#include "tund/connect/ice.h"
+
+/* Twice the time ICE consent needs to notice a dead pair (10 s): a pair
+ * held that long has answered consent checks for a while. Holding the
+ * allocation longer buys nothing: a pair that loses consent fails the whole
+ * session, relay candidates and all, and the next session allocates anew. */
+#define TUND_TURN_HOLD_S 20
+
+struct tund_turn_hold {
+	guint timer;
+	struct tund_ice *ice;
+	char peer[48]; /* for the log line */
+};
+
+/* A pair was selected on ice: (re)starts the hold. When it is over and the
+ * selected pair's local candidate is not a relay, our allocations go back
+ * (also for a pair relayed on the peer's side only); a pair relayed through
+ * ours keeps it. Either is logged. */
+void tund_turn_hold_pair(struct tund_turn_hold *h, struct tund_ice *ice, const char *peer);
+/* Disarms (the session is going); safe when never armed. */
+void tund_turn_hold_stop(struct tund_turn_hold *h);
+
+#endif
