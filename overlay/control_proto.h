@@ -138,6 +138,7 @@
 #define TUND_KEY_RESULT "result"
 #define TUND_KEY_REVOKED "revoked"
 #define TUND_KEY_RTT_MS "rtt_ms"
+#define TUND_KEY_ROLE "role"
 #define TUND_KEY_RX_BYTES "rx_bytes"
 #define TUND_KEY_SENT "sent"
 #define TUND_KEY_SENT_BYTES "sent_bytes"
@@ -291,6 +292,7 @@
 	TUND_KEY_RESULT, \
 	TUND_KEY_REVOKED, \
 	TUND_KEY_RTT_MS, \
+	TUND_KEY_ROLE, \
 	TUND_KEY_RX_BYTES, \
 	TUND_KEY_SENT, \
 	TUND_KEY_SENT_BYTES, \

@@ -194,6 +194,11 @@ t_log "c with a fresh key and the old invite: no member heard of it"
 # nobody admin, and b cannot block the creator.
 out=$(ctl d peer approve --admin "$KB" 2>&1) && fail "d made b an admin: $out"
 ctl a peer approve --admin "$KB" >/dev/null || fail "a: make b an admin"
+# b is an admin once a's record reaches it (before, a block by b would be
+# b's own per-node block).
+role() { ctl "$1" networks --json | jq -r '.[0].role'; }
+wait_until 60 eval '[ "$(role b)" = admin ]' || fail "b's role is $(role b) after a made it admin"
+[ "$(role a)" = creator ] && [ "$(role d)" = member ] || fail "roles: a $(role a), d $(role d)"
 out=$(ctl b peer block "$KA" 2>&1) && fail "b blocked the creator: $out"
 case $out in *"only the creator"*) ;; *) fail "b blocking a: $out" ;; esac
 is b "$KA" member || fail "a is $(state b "$KA") on b after b tried to block it"

@@ -2025,6 +2025,14 @@ static void add_admission(JsonBuilder *b, struct tund_membership *n)
 	} else {
 		json_builder_add_null_value(b);
 	}
+	/* What this node may decide in the network: what its records say. */
+	json_builder_set_member_name(b, TUND_KEY_ROLE);
+	if (!n->net.has_admin)
+		json_builder_add_null_value(b);
+	else
+		json_builder_add_string_value(b, tund_membership_is_creator(n) ? "creator" :
+						 tund_membership_is_admin(n)   ? "admin" :
+										 "member");
 	json_builder_set_member_name(b, TUND_KEY_EPOCH);
 	json_builder_add_int_value(b, n->net.epoch);
 	json_builder_set_member_name(b, TUND_KEY_JOIN_REFUSED);
