@@ -151,8 +151,10 @@ $(B)/pool_bench: tests/bench/pool_bench.c $(B)/libtund.a
 $(B)/turn_probe: tests/bench/turn_probe.c $(B)/libtund.a
 	$(Q)$(CC) $(CFLAGS) -o $@ $(filter %.c %.a,$^) $(LDFLAGS) $(PKG_LIBS)
 
+# make check builds on every core unless given -j itself (make -jN check).
+CHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 check: deps
-	$(MAKE) all unit-build fuzz $(TEST_PROBES) $(B)/floor_fwd $(B)/aead_bench $(B)/pool_bench \
+	$(MAKE) $(if $(filter -j%,$(MAKEFLAGS)),,-j$(CHECK_JOBS)) all unit-build fuzz $(TEST_PROBES) $(B)/floor_fwd $(B)/aead_bench $(B)/pool_bench \
 		$(B)/turn_probe
 	tests/check.sh
 

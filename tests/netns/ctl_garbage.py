@@ -18,7 +18,11 @@ def malformed(rng):
     """One request line (without the newline) that must be refused."""
     kind = rng.randrange(18)
     if kind == 0:
-        return bytes(rng.randrange(1, 256) for _ in range(rng.randrange(1, 200))).replace(b"\n", b" ")
+        line = bytes(rng.randrange(1, 256) for _ in range(rng.randrange(1, 200))).replace(b"\n", b" ")
+        # A lone CR is an empty line (CRLF), which tund skips without a
+        # reply, as it should: one run in about a hundred drew it and waited
+        # for a reply that never came.
+        return b"\r\r" if line == b"\r" else line
     if kind == 1:
         return b'{"cmd":'
     if kind == 2:
