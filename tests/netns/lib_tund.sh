@@ -53,6 +53,12 @@ peer_field() {
 	ctl "$1" peers --json | jq -r --arg k "$2" --arg f "$3" \
 		'.[] | select(.public_key == $k) | .[$f] // empty'
 }
+# state HOST KEY: the key's state on HOST (one line per network it is in), or "none".
+state() {
+	local s
+	s=$(ctl "$1" peers --json | jq -r --arg k "$2" '.[] | select(.public_key == $k) | .state')
+	echo "${s:-none}"
+}
 path_is() { [ "$(peer_field "$1" "$2" path)" = "$3" ]; }
 pings() { lab_exec "$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1; }
 

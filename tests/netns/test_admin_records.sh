@@ -44,11 +44,6 @@ grep -q '^tund1:' "$T_DIR/invite" || fail "no invite: $(cat "$T_DIR/invite")"
 KA=$(pubkey a) KB=$(pubkey b) KC=$(pubkey c) KD=$(pubkey d) KE=$(pubkey e)
 [ "$(ctl a networks --json | jq -r '.[0].admin')" = "$KA" ] || fail "a is not the admin"
 
-state() { # HOST KEY: the key's state on HOST, or "none"
-	local s
-	s=$(ctl "$1" peers --json | jq -r --arg k "$2" '.[] | select(.public_key == $k) | .state')
-	echo "${s:-none}"
-}
 is() { [ "$(state "$1" "$2")" = "$3" ]; }
 drop() { ctl "$1" networks --json | jq '.[0].signaling.dropped.'"$2"; }
 addr_of() { # HOST KEY: the allowed IPs HOST gives KEY

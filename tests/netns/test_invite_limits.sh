@@ -25,11 +25,6 @@ ctl a network create club --broker "$LAB_MQTT_URL" --turn "$LAB_TURN_UDP" \
 KA=$(pubkey a) KB=$(pubkey b) KC=$(pubkey c) KE=$(pubkey e)
 A=$(overlay_addr a)
 
-state() { # HOST KEY: the key's state on HOST, or "none"
-	local s
-	s=$(ctl "$1" peers --json | jq -r --arg k "$2" '.[] | select(.public_key == $k) | .state')
-	echo "${s:-none}"
-}
 is() { [ "$(state "$1" "$2")" = "$3" ]; }
 has_addr() { [ -n "$(net_addr_now "$1")" ]; }
 own_addr() { wait_until 60 has_addr "$1" || fail "$1 got no address"; overlay_addr "$1"; }

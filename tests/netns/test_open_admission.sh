@@ -27,11 +27,6 @@ KA=$(pubkey a) KB=$(pubkey b) KC=$(pubkey c)
 net() { ctl "$1" networks --json | jq -r ".[0].$2"; }
 [ "$(net a admission)" = open ] || fail "a's network is $(net a admission), not open"
 [ "$(net a admin)" = "$KA" ] || fail "a is not the open network's admin: $(net a admin)"
-state() { # HOST KEY: the key's state on HOST, or "none"
-	local s
-	s=$(ctl "$1" peers --json | jq -r --arg k "$2" '.[] | select(.public_key == $k) | .state')
-	echo "${s:-none}"
-}
 drop() { ctl "$1" networks --json | jq ".[0].signaling.dropped.$2"; }
 allowed_v4() { # HOST KEY: the IPv4 address HOST lets KEY source
 	ctl "$1" peers --json | jq -r --arg k "$2" \
