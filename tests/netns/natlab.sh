@@ -249,13 +249,13 @@ EOF
 	return 0
 }
 
-# _lab_fullcone ROUTER WAN: endpoint-independent filtering for UDP. Every
-# mapping masquerade makes on wan is remembered (public port -> inside
-# address and port, as the hairpin does); a datagram from wan to such a port
-# goes to that host whoever sent it.
-_lab_fullcone() {
-	ip netns exec "${LAB_NSMAP[$1]}" nft -f - <<EOF || fail "natlab: full cone rules on $1"
-table ip tt_fullcone {
+# _lab_udp_mapped NS TABLE IIF WAN [CHAINS]: every UDP mapping masquerade
+# makes on wan is remembered (public port -> inside address and port, after
+# NAT, so the port is the one masquerade chose); a datagram arriving on IIF
+# for WAN and such a port goes to that host. CHAINS: more of table TABLE.
+_lab_udp_mapped() {
+	ip netns exec "$1" nft -f - <<EOF
+table ip $2 {
 	map mapped {
 		type inet_service : ipv4_addr . inet_service
 		flags dynamic,timeout
@@ -267,8 +267,9 @@ table ip tt_fullcone {
 	}
 	chain prerouting {
 		type nat hook prerouting priority dstnat; policy accept;
-		iifname "wan" ip daddr $2 meta l4proto udp dnat ip to udp dport map @mapped
+		iifname $3 ip daddr $4 meta l4proto udp dnat ip to udp dport map @mapped
 	}
+${5:-}
 }
 table inet tt_fw {
 	chain forward {
@@ -276,6 +277,13 @@ table inet tt_fw {
 	}
 }
 EOF
+}
+
+# _lab_fullcone ROUTER WAN: endpoint-independent filtering for UDP: a
+# datagram from wan to a mapped port goes to its host whoever sent it.
+_lab_fullcone() {
+	_lab_udp_mapped "${LAB_NSMAP[$1]}" tt_fullcone '"wan"' "$2" ||
+		fail "natlab: full cone rules on $1"
 }
 
 # _lab_router6 ROUTER: the router's global IPv6 WAN and LAN addresses and
@@ -305,37 +313,13 @@ table inet tt_fw {
 }
 EOF
 	[ "${LAB_HAIRPIN:-1}" = 1 ] || return 0
-	# Hairpin for masquerade's dynamic mappings: every UDP mapping r1 makes
-	# on wan is remembered (public port -> inside address and port, after
-	# NAT, so the port is the one masquerade chose); a datagram from a LAN
-	# to r1's public address and such a port goes to that host, from r1's
+	# Hairpin for masquerade's dynamic mappings: a datagram from a LAN to
+	# r1's public address and a mapped port goes to that host, from r1's
 	# public address (and the sender's own public port where free).
-	ip netns exec "$ns" nft -f - <<EOF || fail "natlab: r1 hairpin"
-table ip tt_hairpin {
-	map mapped {
-		type inet_service : ipv4_addr . inet_service
-		flags dynamic,timeout
-		timeout 120s
-	}
-	chain learn {
-		type filter hook postrouting priority srcnat + 10; policy accept;
-		oifname "wan" meta l4proto udp update @mapped { udp sport : ct original ip saddr . ct original proto-src }
-	}
-	chain prerouting {
-		type nat hook prerouting priority dstnat; policy accept;
-		iifname { "lan", "lan2" } ip daddr $wan dnat ip to udp dport map @mapped
-	}
-	chain postrouting {
+	_lab_udp_mapped "$ns" tt_hairpin '{ "lan", "lan2" }' "$wan" "	chain postrouting {
 		type nat hook postrouting priority srcnat - 1; policy accept;
-		oifname { "lan", "lan2" } ct original ip daddr $wan snat ip to $wan
-	}
-}
-table inet tt_fw {
-	chain forward {
-		ct status dnat accept
-	}
-}
-EOF
+		oifname { \"lan\", \"lan2\" } ct original ip daddr $wan snat ip to $wan
+	}" || fail "natlab: r1 hairpin"
 }
 
 _lab_client() {	# _lab_client HOST ROUTER OCTET [BRIDGE NET]
