@@ -1101,13 +1101,16 @@ static void on_beacon(void *ctx, const uint8_t pubkey[32], const struct sockaddr
 	}
 	if (!p || p->state != TUND_PEER_MEMBER || !d->dp)
 		return;
-	if (!p->wg_peer)
-		tund_membership_member_changed(n, p);
-	p->lan_seen_us = g_get_monotonic_time();
 	/* Its session may be carried by its entry in another of our networks. */
-	p = tund_carrier_of(d, pubkey);
-	if (!p || !p->wg_peer)
+	struct tund_peer *c = tund_carrier_of(d, pubkey);
+
+	if (!c || !c->wg_peer) {
+		tund_membership_member_changed(n, p);
+		c = tund_carrier_of(d, pubkey);
+	}
+	if (!c || !c->wg_peer)
 		return;
+	p = c;
 	/* The beacon proves the member is on our LAN, not at src: anyone can
 	 * resend it. So src is only probed; the endpoint moves if the member
 	 * answers from there (overlay/receive.c, roaming). */

@@ -493,9 +493,9 @@ int tund_cmd_networks(struct tund_daemon *d, JsonObject *req, JsonNode **out, ch
 
 /* The request's "peer" (key or name), in its "network" when given: a key
  * in several of our networks has an entry in each, and the request must
- * say which (-EINVAL with the networks named). NULL with why if none. */
-static struct tund_peer *request_peer(struct tund_daemon *d, JsonObject *req, char *why,
-				      size_t why_len)
+ * say which (-EINVAL with the networks named); -ENOENT with why if none. */
+static int request_peer(struct tund_daemon *d, JsonObject *req, struct tund_peer **out,
+			char *why, size_t why_len)
 {
 	const char *which = tund_req_string(req, TUND_KEY_PEER);
 	const char *network = tund_req_string(req, TUND_KEY_NETWORK);
@@ -503,16 +503,17 @@ static struct tund_peer *request_peer(struct tund_daemon *d, JsonObject *req, ch
 	g_autoptr(GString) nets = g_string_new(NULL);
 	unsigned entries = 0;
 
+	*out = NULL;
 	if (!p) {
 		tund_why(why, why_len, "no such peer: %s", which ? which : "(none given)");
-		return NULL;
+		return -ENOENT;
 	}
 	if (network) {
-		p = tund_peer_list_find_in(&d->peers, network, p->public_key);
-		if (!p)
+		*out = tund_peer_list_find_in(&d->peers, network, p->public_key);
+		if (!*out)
 			tund_why(why, why_len, "peer %s is not a member of network %s", which,
 				 network);
-		return p;
+		return *out ? 0 : -ENOENT;
 	}
 	for (guint i = 0; i < d->peers.items->len; i++) {
 		struct tund_peer *e = g_ptr_array_index(d->peers.items, i);
@@ -522,23 +523,23 @@ static struct tund_peer *request_peer(struct tund_daemon *d, JsonObject *req, ch
 			entries++;
 		}
 	}
-	if (entries <= 1)
-		return p;
+	if (entries <= 1) {
+		*out = p;
+		return 0;
+	}
 	tund_why(why, why_len, "peer %s is a member of networks %s: name one with --network",
 		 which, nets->str);
-	return NULL;
+	return -EINVAL;
 }
 
-static int set_state(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
+/* p: the request's peer (request_peer). */
+static int set_state(struct tund_daemon *d, struct tund_peer *p, JsonNode **out, char *why,
 		     size_t why_len, enum tund_peer_state to, bool as_admin)
 {
-	struct tund_peer *p = request_peer(d, req, why, why_len);
 	enum tund_peer_state before;
 	char key[TUND_KEY_B64_LEN + 1];
 	int ret;
 
-	if (!p)
-		return -ENOENT;
 	if (to == TUND_PEER_MEMBER && p->state == TUND_PEER_BLOCKED && !p->network)
 		to = TUND_PEER_STATIC; /* unblocking a static peer */
 	if (to == TUND_PEER_MEMBER && !p->network && p->state != TUND_PEER_BLOCKED) {
@@ -622,11 +623,13 @@ static int set_state(struct tund_daemon *d, JsonObject *req, JsonNode **out, cha
 int tund_cmd_peer_approve(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
 			  size_t why_len)
 {
-	char ignored[TUND_WHY_LEN];
-	struct tund_peer *p = request_peer(d, req, ignored, sizeof(ignored));
-
 	JsonNode *admin = json_object_get_member(req, TUND_KEY_ADMIN);
 	bool as_admin = false;
+	struct tund_peer *p;
+	int ret = request_peer(d, req, &p, why, why_len);
+
+	if (ret)
+		return ret;
 
 	if (admin) {
 		if (!JSON_NODE_HOLDS_VALUE(admin) || json_node_get_value_type(admin) != G_TYPE_BOOLEAN) {
@@ -637,30 +640,35 @@ int tund_cmd_peer_approve(struct tund_daemon *d, JsonObject *req, JsonNode **out
 	}
 
 	/* A member can be made admin; otherwise only a pending key is approved. */
-	if (p && p->state != TUND_PEER_PENDING && !(as_admin && p->state == TUND_PEER_MEMBER)) {
+	if (p->state != TUND_PEER_PENDING && !(as_admin && p->state == TUND_PEER_MEMBER)) {
 		tund_why(why, why_len, "peer is %s, not pending", tund_peer_state_name(p->state));
 		return -EINVAL;
 	}
-	return set_state(d, req, out, why, why_len, TUND_PEER_MEMBER, as_admin);
+	return set_state(d, p, out, why, why_len, TUND_PEER_MEMBER, as_admin);
 }
 
 int tund_cmd_peer_block(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
 			size_t why_len)
 {
-	return set_state(d, req, out, why, why_len, TUND_PEER_BLOCKED, false);
+	struct tund_peer *p;
+	int ret = request_peer(d, req, &p, why, why_len);
+
+	return ret ? ret : set_state(d, p, out, why, why_len, TUND_PEER_BLOCKED, false);
 }
 
 int tund_cmd_peer_unblock(struct tund_daemon *d, JsonObject *req, JsonNode **out, char *why,
 			  size_t why_len)
 {
-	char ignored[TUND_WHY_LEN];
-	struct tund_peer *p = request_peer(d, req, ignored, sizeof(ignored));
+	struct tund_peer *p;
+	int ret = request_peer(d, req, &p, why, why_len);
 
-	if (p && p->state != TUND_PEER_BLOCKED) {
+	if (ret)
+		return ret;
+	if (p->state != TUND_PEER_BLOCKED) {
 		tund_why(why, why_len, "peer is not blocked");
 		return -EINVAL;
 	}
-	return set_state(d, req, out, why, why_len, TUND_PEER_MEMBER, false);
+	return set_state(d, p, out, why, why_len, TUND_PEER_MEMBER, false);
 }
 
 /* `tundctl network relay NAME on|off`: whether we relay between the
