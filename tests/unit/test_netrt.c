@@ -1115,6 +1115,73 @@ UNIT_TEST(netrt_carrier_leaves_a_network_that_blocked_us)
 	netns_leave(ns);
 }
 
+/* A key pending in the network that sorts first (we are its admin) and a
+ * member of another: the other end counts us a member in both and picks the
+ * first, so we must too, or the two ends use different pre-shared keys and
+ * the pair has no session at all. The pending entry carries the session
+ * with the other network's addresses only, and path signaling through the
+ * first network is heard. */
+UNIT_TEST(netrt_pending_entry_carries_a_member_of_another_network)
+{
+	int ns = netns_enter();
+	if (ns < 0)
+		return;
+	struct fx f;
+	fx_init(&f);
+	struct tund_network na, nb;
+	struct node y, b;
+	uint8_t me_b[4] = { 10, 70, 1, 1 }, b_b[4] = { 10, 70, 1, 2 };
+	uint8_t buf[TUND_SIGNAL_MAX_LEN];
+	const char *why = NULL;
+	uint64_t t = now_ms();
+
+	node_new(&y);
+	node_new(&b);
+	CHECK(tund_network_init_new(&na, "alpha", &why) && tund_network_init_new(&nb, "beta", &why));
+	CHECK(tund_network_set_prefix4(&na, "10.69.0.0/16", &why) &&
+	      tund_network_set_prefix4(&nb, "10.70.0.0/16", &why));
+	na.admission = TUND_ADMISSION_APPROVE;
+	memcpy(na.admin, f.d.public_key, 32);
+	memcpy(nb.admin, y.pub, 32);
+	na.has_admin = nb.has_admin = true;
+	struct tund_membership *ma = tund_membership_start(&f.d, &na, false);
+	g_ptr_array_add(f.d.networks, ma);
+	struct tund_membership *mb = tund_membership_start(&f.d, &nb, false);
+	g_ptr_array_add(f.d.networks, mb);
+	send_record(mb, &nb, &y, y.pub, TUND_RECORD_ADMIT, f.d.public_key, me_b, t);
+	send_record(mb, &nb, &y, y.pub, TUND_RECORD_ADMIT, b.pub, b_b, t);
+	struct tund_peer *bb = tund_peer_list_find_in(&f.d.peers, "beta", b.pub);
+	CHECK(bb && bb->state == TUND_PEER_MEMBER && tund_carrier_of(&f.d, b.pub) == bb);
+	announce(ma, &b, na.key);
+	struct tund_peer *ba = tund_peer_list_find_in(&f.d.peers, "alpha", b.pub);
+	CHECK(ba && ba->state == TUND_PEER_PENDING && !tund_peer_owns_addresses(ba));
+	CHECK(tund_carrier_of(&f.d, b.pub) == ba);
+	CHECK(ba && ba->has_psk && ba->shared_ips->len == 2 && ba->allowed_ips->len == 0);
+	CHECK(bb && ba && !memcmp(ba->shared_ips->data, bb->allowed_ips->data,
+				  2 * sizeof(struct tund_cidr)));
+	CHECK(bb && !bb->path && !bb->wg_peer);
+	/* b's path signaling comes through alpha, where it is pending here. */
+	size_t len = seal(&b, na.key, TUND_SIGNAL_RESTART, f.d.public_key, now_ms(), buf,
+			  sizeof(buf));
+	CHECK(len > 0);
+	tund_membership_receive(ma, buf, len, false);
+	CHECK(dropped(ma, "unknown_sender") == 0 && dropped(ma, "blocked") == 0);
+	/* A key pending here and a member nowhere has no carrier. */
+	struct node z;
+	node_new(&z);
+	announce(ma, &z, na.key);
+	struct tund_peer *za = tund_peer_list_find_in(&f.d.peers, "alpha", z.pub);
+	CHECK(za && za->state == TUND_PEER_PENDING && !tund_carrier_of(&f.d, z.pub));
+	len = seal(&z, na.key, TUND_SIGNAL_RESTART, f.d.public_key, now_ms(), buf, sizeof(buf));
+	tund_membership_receive(ma, buf, len, false);
+	CHECK(dropped(ma, "unknown_sender") == 1);
+
+	sodium_memzero(&na, sizeof(na));
+	sodium_memzero(&nb, sizeof(nb));
+	fx_free(&f);
+	netns_leave(ns);
+}
+
 /* The admin of a network with an admin, on joins with limited invites: a
  * single-use invite admits one key once (a repeat by it spends nothing), a
  * second key is refused "already used"; expired, revoked and unknown tokens

@@ -383,6 +383,13 @@ bool tund_membership_blocked_us(const struct tund_membership *n)
 	return h && h->r.kind == TUND_RECORD_BLOCK;
 }
 
+bool tund_membership_admin_blocked(const struct tund_membership *n, const uint8_t key[32])
+{
+	const struct held_record *h = n->net.has_admin ? held_record(n, key) : NULL;
+
+	return h && h->r.kind == TUND_RECORD_BLOCK;
+}
+
 bool tund_membership_has_admin(const struct tund_membership *n)
 {
 	return n->net.has_admin;
@@ -1015,30 +1022,25 @@ static void on_refused(struct tund_membership *n, const struct tund_signal *m)
 void tund_membership_member_changed(struct tund_membership *n, struct tund_peer *p)
 {
 	struct tund_daemon *d = n->d;
-
 	struct tund_peer *c;
 
 	tund_membership_assign(n);
-	if (p->state != TUND_PEER_MEMBER) {
-		tund_path_free(p->path);
-		p->path = NULL;
-		if (d->dp)
-			tund_dataplane_peer_forget(d->dp, p);
-		tund_membership_carry(d, p->public_key); /* another network's entry may */
-		return;
-	}
-	/* Members share the network's pre-shared key (a stolen node key
-	 * alone does not get into the network). */
-	tund_network_psk(n->net.key, p->psk);
-	p->has_psk = true;
+	/* Every entry but the carrier gives up its WireGuard peer and path. */
 	c = tund_carrier_sync(d, p->public_key);
-	if (c != p) { /* a member of another of our networks too: that entry carries it */
+	if (c != p) { /* another entry carries the key, or it is a member nowhere */
 		if (c && c->network && !c->wg_peer)
 			tund_membership_carry(d, p->public_key);
 		return;
 	}
+	/* Members share the network's pre-shared key (a stolen node key
+	 * alone does not get into the network). A carrier pending or blocked
+	 * here lends the session that key and nothing else. */
+	tund_network_psk(n->net.key, p->psk);
+	p->has_psk = true;
 	if (d->dp && !p->wg_peer)
 		tund_dataplane_peer_apply(d->dp, p);
+	else if (d->dp && tund_dataplane_peer_update(d->dp, p))
+		log_error("peer in network %s: cannot update its addresses", n->net.name);
 	if (d->dp && p->wg_peer)
 		tund_wg_peer_set_broadcast(tund_dataplane_wg(d->dp), p->wg_peer,
 					   !n->net.no_broadcast);
@@ -1063,8 +1065,7 @@ void tund_membership_carry(struct tund_daemon *d, const uint8_t key[32])
 	struct tund_peer *c = tund_carrier_sync(d, key);
 	struct tund_membership *cn;
 
-	if (c && c->network && c->state == TUND_PEER_MEMBER && !c->wg_peer &&
-	    (cn = tund_membership_find(d, c->network)))
+	if (c && c->network && !c->wg_peer && (cn = tund_membership_find(d, c->network)))
 		tund_membership_member_changed(cn, c);
 }
 
@@ -1081,6 +1082,25 @@ void tund_membership_member_connect(struct tund_membership *n, struct tund_peer 
 }
 
 static struct tund_peer *admit(struct tund_membership *n, const struct tund_signal *m);
+
+/* Path signaling through the network of p, the carrier entry of a key that
+ * is a member of another of our networks while pending (or blocked by this
+ * node alone) here: the other end counts us a member here and negotiates
+ * the pair's one path here (tund/connect/carrier.h). */
+static bool path_from_carrier(struct tund_daemon *d, struct tund_peer *p,
+			      const struct tund_signal *m)
+{
+	switch (m->type) {
+	case TUND_SIGNAL_OFFER:
+	case TUND_SIGNAL_ANSWER:
+	case TUND_SIGNAL_CANDIDATE:
+	case TUND_SIGNAL_RESTART:
+	case TUND_SIGNAL_BYE:
+		return tund_carrier_of(d, p->public_key) == p;
+	default:
+		return false;
+	}
+}
 
 /* A member (or newcomer) announced itself on our LAN. */
 static void on_beacon(void *ctx, const uint8_t pubkey[32], const struct sockaddr *src,
@@ -1324,7 +1344,7 @@ void tund_membership_receive(struct tund_membership *n, const uint8_t *buf, size
 	}
 	if (!memcmp(m->sender, d->public_key, 32))
 		goto out; /* our own announce, echoed by the broker */
-	if (p && p->state == TUND_PEER_BLOCKED) {
+	if (p && p->state == TUND_PEER_BLOCKED && !path_from_carrier(d, p, m)) {
 		n->drops[TUND_SIG_DROP_BLOCKED]++;
 		goto out;
 	}
@@ -1347,7 +1367,8 @@ void tund_membership_receive(struct tund_membership *n, const uint8_t *buf, size
 		goto out;
 	}
 	/* Unicast from a key that is not our member costs no replay state. */
-	if (!p || !is_member_of(p, n) || p->state != TUND_PEER_MEMBER) {
+	if (!p || !is_member_of(p, n) ||
+	    (p->state != TUND_PEER_MEMBER && !path_from_carrier(d, p, m))) {
 		n->drops[TUND_SIG_DROP_UNKNOWN_SENDER]++;
 		goto out;
 	}

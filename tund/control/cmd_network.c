@@ -491,6 +491,11 @@ int tund_cmd_networks(struct tund_daemon *d, JsonObject *req, JsonNode **out, ch
 	return 0;
 }
 
+static gint by_name(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /* The request's "peer" (key or name), in its "network" when given: a key
  * in several of our networks has an entry in each, and the request must
  * say which (-EINVAL with the networks named); -ENOENT with why if none. */
@@ -500,8 +505,8 @@ static int request_peer(struct tund_daemon *d, JsonObject *req, struct tund_peer
 	const char *which = tund_req_string(req, TUND_KEY_PEER);
 	const char *network = tund_req_string(req, TUND_KEY_NETWORK);
 	struct tund_peer *p = which ? tund_peer_list_find(&d->peers, which) : NULL;
-	g_autoptr(GString) nets = g_string_new(NULL);
-	unsigned entries = 0;
+	g_autoptr(GPtrArray) names = g_ptr_array_new();
+	g_autofree char *nets = NULL;
 
 	*out = NULL;
 	if (!p) {
@@ -518,17 +523,18 @@ static int request_peer(struct tund_daemon *d, JsonObject *req, struct tund_peer
 	for (guint i = 0; i < d->peers.items->len; i++) {
 		struct tund_peer *e = g_ptr_array_index(d->peers.items, i);
 
-		if (!memcmp(e->public_key, p->public_key, TUND_KEY_LEN) && e->network) {
-			g_string_append_printf(nets, "%s%s", entries ? ", " : "", e->network);
-			entries++;
-		}
+		if (!memcmp(e->public_key, p->public_key, TUND_KEY_LEN) && e->network)
+			g_ptr_array_add(names, e->network);
 	}
-	if (entries <= 1) {
+	if (names->len <= 1) {
 		*out = p;
 		return 0;
 	}
+	g_ptr_array_sort(names, by_name); /* as the user reads them */
+	g_ptr_array_add(names, NULL);
+	nets = g_strjoinv(", ", (char **)names->pdata);
 	tund_why(why, why_len, "peer %s is a member of networks %s: name one with --network",
-		 which, nets->str);
+		 which, nets);
 	return -EINVAL;
 }
 
