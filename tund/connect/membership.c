@@ -457,6 +457,14 @@ static void publish_record(struct tund_membership *n, const struct held_record *
 	memcpy(m.sender, n->d->public_key, 32);
 	m.time_ms = now_ms();
 	memcpy(m.record, h->raw, TUND_RECORD_LEN);
+	/* A second admin's record travels with that admin's own record, so a
+	 * newcomer takes it in whatever order the broker hands them out. */
+	const struct held_record *by = is_creator_key(n, h->r.issuer) ? NULL :
+								       held_record(n, h->r.issuer);
+	if (by && by->r.kind == TUND_RECORD_ADMIT_ADMIN) {
+		memcpy(m.issuer_record, by->raw, TUND_RECORD_LEN);
+		m.has_issuer_record = true;
+	}
 	len = tund_signal_seal(&m, n->net.key, n->d->private_key, buf, sizeof(buf));
 	if (!len || !tund_network_record_topic(&n->net, h->r.subject, topic, sizeof(topic)))
 		return;
@@ -789,6 +797,16 @@ static void rekey_soon(struct tund_membership *n)
 		n->rekey_timer = tund_loop_timeout_add(REKEY_COALESCE_MS, rekey_now, n);
 }
 
+static void refuse_admit(struct tund_membership *n, const struct tund_record *r, const char *why)
+{
+	char key[TUND_KEY_B64_LEN + 1], addr[INET_ADDRSTRLEN];
+
+	n->drops[TUND_SIG_DROP_ADDRESS_CONFLICT]++;
+	tund_key_encode(key, r->subject);
+	inet_ntop(AF_INET, r->addr4, addr, sizeof(addr));
+	log_warn("network %s: refused the admit record of %s: %s %s", n->net.name, key, addr, why);
+}
+
 static void take_record(struct tund_membership *n, const struct tund_record *r,
 			const uint8_t raw[TUND_RECORD_LEN])
 {
@@ -819,15 +837,16 @@ static void take_record(struct tund_membership *n, const struct tund_record *r,
 	if (held && !tund_record_supersedes(r, &held->r))
 		return; /* old news (a replay) */
 	/* Two admins admitting at once may pick one address: the member that
-	 * holds it here keeps it, the other record is refused and reported. */
+	 * holds it here keeps it, the other record is refused and reported.
+	 * Nor does a member's address ever move (a rogue admin's newer admit
+	 * would hand the old one to another key). */
 	if (tund_record_admits(r->kind) && address_held(n, r->addr4, r->subject)) {
-		char key[TUND_KEY_B64_LEN + 1], addr[INET_ADDRSTRLEN];
-
-		n->drops[TUND_SIG_DROP_ADDRESS_CONFLICT]++;
-		tund_key_encode(key, r->subject);
-		inet_ntop(AF_INET, r->addr4, addr, sizeof(addr));
-		log_warn("network %s: refused the admit record of %s: %s is another member's "
-			 "address (two admins admitting at once?)", n->net.name, key, addr);
+		refuse_admit(n, r, "is another member's address (two admins admitting at once?)");
+		return;
+	}
+	if (held && tund_record_admits(held->r.kind) && tund_record_admits(r->kind) &&
+	    memcmp(held->r.addr4, r->addr4, 4)) {
+		refuse_admit(n, r, "would move the member off its address");
 		return;
 	}
 	if (!keep_record(n, r, raw))
@@ -845,6 +864,24 @@ static void take_record(struct tund_membership *n, const struct tund_record *r,
 		rekey_soon(n);
 }
 
+/* The creator's admit-as-admin record of r's issuer, carried with r: taken
+ * first, unless that issuer is an admin here already. */
+static void take_issuer_record(struct tund_membership *n, const struct tund_record *r,
+			       const uint8_t raw[TUND_RECORD_LEN])
+{
+	struct tund_record ir;
+
+	if (is_admin_key(n, r->issuer))
+		return;
+	if (tund_record_open(raw, TUND_RECORD_LEN, n->netid, &ir) != TUND_RECORD_OK ||
+	    ir.kind != TUND_RECORD_ADMIT_ADMIN || memcmp(ir.subject, r->issuer, 32) ||
+	    !is_creator_key(n, ir.issuer) || !record_address_ok(n, &ir)) {
+		n->drops[TUND_SIG_DROP_BAD_RECORD]++;
+		return;
+	}
+	take_record(n, &ir, raw);
+}
+
 static void on_record(struct tund_membership *n, const struct tund_signal *m)
 {
 	struct tund_record r;
@@ -859,6 +896,8 @@ static void on_record(struct tund_membership *n, const struct tund_signal *m)
 		n->drops[TUND_SIG_DROP_BAD_RECORD]++;
 		return;
 	}
+	if (m->has_issuer_record)
+		take_issuer_record(n, &r, m->issuer_record);
 	take_record(n, &r, m->record);
 }
 
@@ -968,11 +1007,39 @@ static bool auto_admits(const struct tund_membership *n)
 	       tund_membership_is_admin(n);
 }
 
+/* Approve networks: the keys this node keeps pending for `peer approve`
+ * (the admin's, or each node's where there is no admin). Each costs a
+ * saved entry: at most PENDING_MAX, at the same rate as open admissions,
+ * so a K-holder announcing fresh keys cannot grow peers.json without end. */
+enum { PENDING_MAX = 64 };
+
+static bool keeps_pending(const struct tund_membership *n)
+{
+	if (n->net.admission != TUND_ADMISSION_APPROVE)
+		return false;
+	return n->net.has_admin ? tund_membership_is_admin(n) : !n->joining;
+}
+
+static unsigned pending_count(struct tund_membership *n)
+{
+	unsigned count = 0;
+
+	for (guint i = 0; i < n->d->peers.items->len; i++) {
+		struct tund_peer *p = g_ptr_array_index(n->d->peers.items, i);
+
+		count += is_member_of(p, n) && p->state == TUND_PEER_PENDING;
+	}
+	return count;
+}
+
+/* A key without an entry here that would get one: admitted (open, we are
+ * its admin) or kept pending. */
 static bool open_admit_allowed(struct tund_membership *n, const uint8_t key[32])
 {
-	if (!auto_admits(n) || is_admin_key(n, key))
+	if (is_admin_key(n, key) || (!auto_admits(n) && !keeps_pending(n)))
 		return true;
-	if (tund_ratelimit_allow(&n->open_admits, (uint64_t)(g_get_monotonic_time() / 1000)))
+	if ((!keeps_pending(n) || pending_count(n) < PENDING_MAX) &&
+	    tund_ratelimit_allow(&n->open_admits, (uint64_t)(g_get_monotonic_time() / 1000)))
 		return true;
 	n->drops[TUND_SIG_DROP_RATE_LIMITED]++;
 	return false;
@@ -1782,16 +1849,21 @@ static void load_records(struct tund_membership *n)
 
 	n->records_path = NULL; /* it holds these already: no rewrite per record */
 	n->loading = true;
-	for (guint i = 0; i < raws->len; i++) {
-		gsize len;
-		const uint8_t *raw = g_bytes_get_data(g_ptr_array_index(raws, i), &len);
+	/* The file is in no order: the creator's records first, so a second
+	 * admin (whom only the creator makes) is one before its records. */
+	for (int creators = 1; creators >= 0; creators--) {
+		for (guint i = 0; i < raws->len; i++) {
+			gsize len;
+			const uint8_t *raw = g_bytes_get_data(g_ptr_array_index(raws, i), &len);
 
-		if (tund_record_open(raw, len, n->netid, &r) != TUND_RECORD_OK ||
-		    !record_address_ok(n, &r)) {
-			n->drops[TUND_SIG_DROP_BAD_RECORD]++;
-			continue;
+			if (tund_record_open(raw, len, n->netid, &r) != TUND_RECORD_OK ||
+			    !record_address_ok(n, &r)) {
+				n->drops[TUND_SIG_DROP_BAD_RECORD] += creators;
+				continue;
+			}
+			if (is_creator_key(n, r.issuer) == (creators == 1))
+				take_record(n, &r, raw);
 		}
-		take_record(n, &r, raw);
 	}
 	n->records_path = path;
 	n->loading = false;

@@ -292,7 +292,14 @@ int tund_cmd_network_leave(struct tund_daemon *d, JsonObject *req, JsonNode **ou
 		tund_membership_carry(d, (const uint8_t *)gone->data + 32 * i);
 	g_array_unref(gone);
 	tund_daemon_save_peers(d);
-	if (d->invites && (ret = tund_invites_forget(d->invites, name)))
+	/* Read from disk first if need be: a later network of the same name
+	 * must not inherit this one's unused tokens. */
+	struct tund_invites *iv;
+	char iv_why[TUND_WHY_LEN];
+
+	if ((ret = tund_invites_get(d, &iv, iv_why, sizeof(iv_why))))
+		log_warn("network %s: cannot drop its invites: %s", name, iv_why);
+	else if ((ret = tund_invites_forget(iv, name)))
 		log_warn("network %s: cannot drop its invites: %s", name, g_strerror(-ret));
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, TUND_KEY_LEFT);
