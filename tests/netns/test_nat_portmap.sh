@@ -18,8 +18,9 @@ t_init natportmap
 # which exists only inside the lab's namespaces.
 export LAB_WAN_NET=11.22.33
 
-# upnp_start UPNP PCP_PMP (yes|no each): miniupnpd on r1 for r1's LAN
-# (miniupnpd 2.3's enable_natpmp switches PCP and NAT-PMP together), with
+# upnp_start UPNP PCP_PMP [LINE] (yes|no each): miniupnpd on r1 for r1's LAN
+# (miniupnpd 2.3's enable_natpmp switches PCP and NAT-PMP together; LINE one
+# more line of its configuration), with
 # its own nft table; r1's forward policy must let the mapped (DNATed) flows
 # through.
 upnp_start() {
@@ -61,6 +62,7 @@ upnp_nat_table_name=tt_upnp
 uuid=6c1f3a0e-2b7d-4c44-9a51-$(printf '%012x' $$)
 allow 1024-65535 10.1.0.0/24 1024-65535
 deny 0-65535 0.0.0.0/0 0-65535
+${3:-}
 EOF
 	lab_bg r1 "$T_DIR/miniupnpd.log" miniupnpd -d -f "$T_DIR/miniupnpd.conf" \
 		-P "$T_DIR/miniupnpd.pid"
@@ -91,6 +93,25 @@ router_maps_any() {
 	lab_exec r1 nft list chain inet tt_upnp prerouting_miniupnpd | grep -q dnat
 }
 
+# pcp_renewed PORT: miniupnpd granted a's PCP MAP for 120 s (netcheck's
+# lifetime); tund asks again after 60 s with the same nonce, miniupnpd takes
+# it (tund logs no PCP error) and the same forward stays.
+pcp_renewed() {
+	local life pat="PCP MAP: .* UDP $1->10\.1\.0\.10:"
+	grep -q "$pat" "$T_DIR/miniupnpd.log" ||
+		fail "pcp: miniupnpd logged no PCP MAP of port $1: $(tail -n 5 "$T_DIR/miniupnpd.log")"
+	life=$(ctl a netcheck --json | jq -r ".portmap.mappings[] | select(.external | endswith(\":$1\")) | .lifetime")
+	[ "$life" = 120 ] || fail "pcp: mapping lifetime is $life, want 120 (max_lifetime)"
+	wait_until 150 eval '[ "$(grep -c "$pat" "$T_DIR/miniupnpd.log")" -ge 2 ]' ||
+		fail "pcp: no renewal of port $1 reached miniupnpd: $(grep "PCP" "$T_DIR/miniupnpd.log" | tail -n 5)"
+	t_log "pcp: renewed: $(grep "$pat" "$T_DIR/miniupnpd.log" | tail -n 1)"
+	if grep -q 'port mapping: PCP' "$T_DIR/tund-a.log"; then
+		fail "pcp: renewal failed: $(grep 'port mapping: PCP' "$T_DIR/tund-a.log")"
+	fi
+	router_maps "$1" || fail "pcp: r1 lost the forward of port $1 after the renewal"
+	pings a "$B" || fail "pcp: a cannot ping b after the renewal"
+}
+
 # run_case pcp|natpmp|upnp|none|off: the lab, a and b in one network, the path.
 run_case() {
 	local mode=$1 extra="" want=relay nc cands mapped port
@@ -99,7 +120,7 @@ run_case() {
 	case $mode in
 	upnp) upnp_start yes no ;;
 	off) upnp_start yes yes ;;
-	pcp) upnp_start no yes ;;
+	pcp) upnp_start no yes $'min_lifetime=60\nmax_lifetime=120' ;; # renewed after 60 s
 	natpmp) upnp_start no yes && pcp_drop ;;
 	esac
 	[ "$mode" = off ] && extra=$'[ice]\nportmap = off'
@@ -147,10 +168,7 @@ run_case() {
 			lab_exec r1 nft list table inet tt_nopcp | grep -q 'counter packets [1-9]' ||
 				fail "natpmp: no PCP request reached r1 before NAT-PMP"
 		fi
-		if [ "$mode" = pcp ]; then
-			grep -q 'PCP MAP' "$T_DIR/miniupnpd.log" ||
-				fail "pcp: miniupnpd logged no PCP MAP: $(tail -n 5 "$T_DIR/miniupnpd.log")"
-		fi
+		[ "$mode" = pcp ] && pcp_renewed "$port"
 		transfer a b "$B" 5
 		tund_stop a
 		wait_until 10 eval '! router_maps_any' ||

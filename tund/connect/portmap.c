@@ -214,7 +214,8 @@ static void discovered(struct tund_portmap *pm, const struct job *j)
 	g_strlcpy(pm->external, j->external, sizeof(pm->external));
 	g_strlcpy(pm->gateway, j->gateway, sizeof(pm->gateway));
 	log_info("port mapping: %s on %s, external address %s, for %s",
-		 tund_portmap_proto_name(pm->proto), pm->gateway, pm->external, pm->lan_addr);
+		 tund_portmap_proto_name(pm->proto), pm->gateway,
+		 pm->external[0] ? pm->external : "(named by the first mapping)", pm->lan_addr);
 }
 
 /* A granted mapping (new or renewed): keep it and plan the renewal. */
