@@ -430,7 +430,8 @@ int tund_portmap_io_discover(struct tund_portmap_gw *gw, unsigned timeout_ms, ch
 	if (pcp_discover(gw, timeout_ms, &natpmp_only, pcp_why, sizeof(pcp_why)) == 0)
 		return 0;
 	memset(gw, 0, sizeof(*gw));
-	/* A NAT-PMP server answered PCP already: it is there, no need to wait. */
+	/* A NAT-PMP server answered PCP already: it is there, so it gets a
+	 * little longer than an unknown gateway. */
 	if (natpmp_discover(gw, natpmp_only ? 2000 : timeout_ms, pmp_why, sizeof(pmp_why)) == 0)
 		return 0;
 	memset(gw, 0, sizeof(*gw));
