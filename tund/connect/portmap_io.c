@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "netlink/route.h"
 #include "tund/daemon/log.h"
 
 /* UPnP error codes (UPnP-gw-WANIPConnection-v2, 2.4.16). */
@@ -171,14 +172,15 @@ static int lan_addr_towards(in_addr_t gw, char *out, size_t len)
 	return ret;
 }
 
-static int natpmp_discover(struct tund_portmap_gw *gw, unsigned timeout_ms, char *why,
-			   size_t why_len)
+/* gw_addr: the default gateway when PCP found it (0: libnatpmp finds it). */
+static int natpmp_discover(struct tund_portmap_gw *gw, in_addr_t gw_addr, unsigned timeout_ms,
+			   char *why, size_t why_len)
 {
 	natpmp_t n;
 	natpmpresp_t resp;
 	int r;
 
-	if ((r = initnatpmp(&n, 0, 0)) < 0) {
+	if ((r = initnatpmp(&n, gw_addr != 0, gw_addr)) < 0) {
 		tund_why(why, why_len, "NAT-PMP: %s", strnatpmperr(r));
 		return -ENOENT;
 	}
@@ -227,17 +229,23 @@ static int natpmp_map(struct tund_portmap_gw *gw, uint16_t int_port, uint16_t ex
 
 /* ---- PCP (RFC 6887; messages in pcp.c) ---- */
 
-/* The default gateway, as libnatpmp finds it (its routing-table reader). */
+/* The default gateway: the next hop towards an off-link address, asked of
+ * the kernel (rtnetlink, in this thread's network namespace). */
 static int default_gateway(in_addr_t *gw)
 {
-	natpmp_t n;
-	int r = initnatpmp(&n, 0, 0);
+	in_addr_t off_link = htonl(0xC0000201); /* 192.0.2.1: never sent to */
+	struct tund_route_hop hop;
+	char src_s[INET_ADDRSTRLEN];
+	struct in_addr src;
+	int r;
 
-	if (r < 0)
-		return -ENETUNREACH;
-	*gw = n.gateway;
-	closenatpmp(&n);
-	return 0;
+	if ((r = lan_addr_towards(off_link, src_s, sizeof(src_s))) < 0)
+		return r;
+	inet_pton(AF_INET, src_s, &src);
+	if ((r = tund_route_get(AF_INET, &src, &off_link, &hop)) < 0)
+		return r;
+	memcpy(gw, hop.gateway, sizeof(*gw));
+	return *gw ? 0 : -ENETUNREACH; /* on-link: no router */
 }
 
 /* Waits until deadline (monotonic us) for the answer to req: 1 parsed
@@ -425,14 +433,17 @@ int tund_portmap_io_discover(struct tund_portmap_gw *gw, unsigned timeout_ms, ch
 {
 	char pcp_why[160] = "", pmp_why[160] = "", upnp_why[160] = "";
 	bool natpmp_only = false;
+	in_addr_t router;
 
 	memset(gw, 0, sizeof(*gw));
 	if (pcp_discover(gw, timeout_ms, &natpmp_only, pcp_why, sizeof(pcp_why)) == 0)
 		return 0;
+	router = gw->gw_addr;
 	memset(gw, 0, sizeof(*gw));
 	/* A NAT-PMP server answered PCP already: it is there, so it gets a
 	 * little longer than an unknown gateway. */
-	if (natpmp_discover(gw, natpmp_only ? 2000 : timeout_ms, pmp_why, sizeof(pmp_why)) == 0)
+	if (natpmp_discover(gw, router, natpmp_only ? 2000 : timeout_ms, pmp_why,
+			    sizeof(pmp_why)) == 0)
 		return 0;
 	memset(gw, 0, sizeof(*gw));
 	if (upnp_discover(gw, timeout_ms, upnp_why, sizeof(upnp_why)) == 0)
