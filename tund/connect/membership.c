@@ -274,8 +274,15 @@ static void send_to_key(struct tund_membership *n, const uint8_t key[32], struct
 		log_error("network %s: cannot seal a signaling message", n->net.name);
 		return;
 	}
-	if (!n->mqtt)
-		return; /* no broker: only manual blobs carry signaling */
+	/* Membership's own messages also cross the LAN (a broker may be
+	 * missing or out of reach there); a path's are for ICE, over a broker. */
+	if (n->beacon && (m->type == TUND_SIGNAL_REKEY || m->type == TUND_SIGNAL_JOIN ||
+			  m->type == TUND_SIGNAL_REFUSED))
+		tund_beacon_send_signal(n->beacon, buf, len);
+	if (!n->mqtt) {
+		sodium_memzero(buf, sizeof(buf));
+		return; /* no broker: only manual blobs carry ICE signaling */
+	}
 	tund_network_inbox_topic(&n->net, key, topic, sizeof(topic));
 	publish_sealed(n, topic, buf, len, false, m->type);
 	/* A member offline now finds its new key retained when it returns. */
@@ -337,6 +344,7 @@ static void answer_newcomer(struct tund_membership *n)
 struct held_record {
 	struct tund_record r;
 	uint8_t raw[TUND_RECORD_LEN];
+	int64_t lan_sent_us; /* the admin's last copy of it on the LAN */
 };
 
 /* The network's creator: named in the invite, the first admin, the only one
@@ -414,7 +422,7 @@ static bool keep_record(struct tund_membership *n, const struct tund_record *r,
 
 	if (h && !tund_record_supersedes(r, &h->r))
 		return false;
-	h = g_new(struct held_record, 1);
+	h = g_new0(struct held_record, 1);
 	h->r = *r;
 	memcpy(h->raw, raw, TUND_RECORD_LEN);
 	g_hash_table_replace(n->records, g_bytes_new(r->subject, 32), h);
@@ -445,15 +453,12 @@ static void save_records(struct tund_membership *n)
 
 /* Retained, one topic per subject: a member that joins later finds every
  * admit and block without the admin being online. */
-static void publish_record(struct tund_membership *n, const struct held_record *h)
+/* A record message carrying h: 0 when it cannot be sealed. */
+static size_t seal_record(struct tund_membership *n, const struct held_record *h, uint8_t *buf,
+			  size_t cap)
 {
 	struct tund_signal m = { .type = TUND_SIGNAL_RECORD, .has_record = true };
-	uint8_t buf[1024];
-	char topic[160];
-	size_t len;
 
-	if (!n->mqtt)
-		return;
 	memcpy(m.sender, n->d->public_key, 32);
 	m.time_ms = now_ms();
 	memcpy(m.record, h->raw, TUND_RECORD_LEN);
@@ -465,7 +470,58 @@ static void publish_record(struct tund_membership *n, const struct held_record *
 		memcpy(m.issuer_record, by->raw, TUND_RECORD_LEN);
 		m.has_issuer_record = true;
 	}
-	len = tund_signal_seal(&m, n->net.key, n->d->private_key, buf, sizeof(buf));
+	return tund_signal_seal(&m, n->net.key, n->d->private_key, buf, cap);
+}
+
+/* On the LAN, for members that meet there without a broker. */
+static void lan_record(struct tund_membership *n, struct held_record *h)
+{
+	uint8_t buf[1024];
+	size_t len;
+
+	if (!n->beacon || !(len = seal_record(n, h, buf, sizeof(buf))))
+		return;
+	h->lan_sent_us = g_get_monotonic_time();
+	tund_beacon_send_signal(n->beacon, buf, len);
+}
+
+/* The admin, to a member whose beacon it hears: its record again, at most
+ * every LAN_RECORD_EVERY_S, so one that missed it (a lost datagram) gets it. */
+enum { LAN_RECORD_EVERY_S = 30, LAN_RECORDS_MAX = 256 };
+
+static void lan_record_again(struct tund_membership *n, const uint8_t key[32])
+{
+	struct held_record *h = held_record(n, key);
+
+	if (h && tund_membership_is_admin(n) &&
+	    g_get_monotonic_time() - h->lan_sent_us > (int64_t)LAN_RECORD_EVERY_S * G_USEC_PER_SEC)
+		lan_record(n, h);
+}
+
+/* The admin, after an admission: every record, so the newcomer learns the
+ * members and blocks and the members learn it. */
+static void lan_all_records(struct tund_membership *n)
+{
+	GHashTableIter it;
+	gpointer v;
+	unsigned sent = 0;
+
+	if (!n->beacon || !tund_membership_is_admin(n))
+		return;
+	g_hash_table_iter_init(&it, n->records);
+	while (g_hash_table_iter_next(&it, NULL, &v) && sent++ < LAN_RECORDS_MAX)
+		lan_record(n, v);
+}
+
+static void publish_record(struct tund_membership *n, const struct held_record *h)
+{
+	uint8_t buf[1024];
+	char topic[160];
+	size_t len;
+
+	if (!n->mqtt)
+		return;
+	len = seal_record(n, h, buf, sizeof(buf));
 	if (!len || !tund_network_record_topic(&n->net, h->r.subject, topic, sizeof(topic)))
 		return;
 	if (tund_mqtt_publish(n->mqtt, topic, buf, len, true) == 0) {
@@ -599,6 +655,10 @@ int tund_membership_sign_record(struct tund_membership *n, uint8_t kind, const u
 	publish_record(n, held_record(n, subject));
 	if (kind == TUND_RECORD_BLOCK && was_admin)
 		adopt_admits_of(n, subject);
+	if (tund_record_admits(kind))
+		lan_all_records(n);
+	else
+		lan_record(n, held_record(n, subject));
 	return 0;
 }
 
@@ -1186,6 +1246,7 @@ static void on_beacon(void *ctx, const uint8_t pubkey[32], const struct sockaddr
 		g_strlcpy(m.name, "lan", sizeof(m.name));
 		p = admit(n, &m);
 	}
+	lan_record_again(n, pubkey); /* the admin: it may lack its record */
 	if (!p || p->state != TUND_PEER_MEMBER || !d->dp)
 		return;
 	/* Its session may be carried by its entry in another of our networks. */
@@ -1211,6 +1272,12 @@ static void on_beacon(void *ctx, const uint8_t pubkey[32], const struct sockaddr
 	}
 }
 
+/* Records and rekeys from the LAN: checked as from the broker. */
+static void on_lan_signal(void *ctx, const uint8_t *msg, size_t len)
+{
+	tund_membership_receive(ctx, msg, len, false);
+}
+
 /* LAN beacons for n, unless [interface] beacons = off; a failure leaves the
  * network without them (ICE still finds LAN members by host candidates). */
 static void start_beacons(struct tund_membership *n)
@@ -1225,6 +1292,8 @@ static void start_beacons(struct tund_membership *n)
 	if (tund_beacon_start(n->net.key, d->private_key, d->public_key, d->listen_port, d->ifname,
 			      n->net.name, on_beacon, n, &n->beacon, why, sizeof(why)) < 0)
 		log_warn("network %s: no LAN beacons: %s", n->net.name, why);
+	else
+		tund_beacon_on_signal(n->beacon, on_lan_signal);
 }
 
 static struct tund_peer *admit(struct tund_membership *n, const struct tund_signal *m)

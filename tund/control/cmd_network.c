@@ -203,15 +203,13 @@ int tund_cmd_network_create(struct tund_daemon *d, JsonObject *req, JsonNode **o
 			goto out;
 		}
 	}
-	/* With a broker the creator is the admin whose signed records say who
-	 * is a member, on every member (not each node's own guess): in approve
-	 * networks when it approves, in open ones for every key that shows the
-	 * invite. The records travel through the broker; without one,
-	 * admission stays per node. */
-	if (net.broker[0]) {
-		memcpy(net.admin, d->public_key, 32);
-		net.has_admin = true;
-	}
+	/* The creator is the admin whose signed records say who is a member,
+	 * on every member (not each node's own guess): in approve networks
+	 * when it approves, in open ones for every key that shows the invite.
+	 * The records travel through the broker and over the LAN (a network
+	 * with no broker: its members meet by LAN beacons). */
+	memcpy(net.admin, d->public_key, 32);
+	net.has_admin = true;
 	ret = add_network(d, &net, true, out, why, why_len);
 out:
 	sodium_memzero(&net, sizeof(net));
