@@ -9,7 +9,10 @@
 #    while d beacons (b counts them not_admitted);
 #  - a comes back: d is admitted and b reaches d;
 #  - a blocks c: on b too, and the block rotates the network key over the
-#    LAN (a and b at epoch 1, c left at 0); b still reaches a, and not c.
+#    LAN (a and b at epoch 1, c left at 0); b still reaches a, and not c;
+#  - limited invites over the LAN: in an approve network with no broker, b
+#    joins with a single-use invite and is admitted without approval; c with
+#    the same invite is refused "invite already used".
 set -u
 . "$(dirname "$0")/lib.sh"
 t_init lanadm
@@ -65,4 +68,19 @@ wait_until 60 pings b "$A" || fail "b cannot reach a after the rekey"
 wait_until 60 pings b "$D" || fail "b cannot reach d after the rekey"
 wait_until 60 eval '! pings b "$C"' || fail "b still reaches blocked c"
 t_log "a blocked c: b blocks it too; a, b, d at epoch 1, c at 0"
+
+# An approve network with no broker, and a single-use invite.
+ctl a network create club --admission approve | tail -n 1 >/dev/null || fail "a: create club"
+ctl a network invite club --uses 1 | tail -n 1 >"$T_DIR/once"
+grep -q '^tund1:' "$T_DIR/once" || fail "no limited invite: $(cat "$T_DIR/once")"
+club() { ctl "$1" networks --json | jq -r ".[] | select(.name == \"club\") | .$2 // empty"; }
+ctl b join - <"$T_DIR/once" >/dev/null || fail "b: join club"
+wait_until 60 eval '[ -n "$(club b address)" ]' || fail "b got no address in club (join_refused: $(club b join_refused))"
+B2=$(club b address | cut -d/ -f1)
+wait_until 60 pings a "$B2" || fail "a cannot reach b in club at $B2"
+ctl c join - <"$T_DIR/once" >/dev/null || fail "c: join club"
+wait_until 60 eval '[ "$(club c join_refused)" = "invite already used" ]' ||
+	fail "c: join_refused is '$(club c join_refused)'"
+[ -z "$(club c address)" ] || fail "c holds $(club c address) in club"
+t_log "club: b admitted by a single-use invite over the LAN at $B2; c refused: invite already used"
 echo "PASS lan_admission"

@@ -80,6 +80,7 @@ struct tund_membership {
 	struct tund_ratelimit open_admits;
 	guint admit_wait_timer;
 	int64_t answered_us;    /* last announce sent for a newcomer */
+	int64_t lan_join_us;    /* last join sent on hearing the creator's beacon */
 	int64_t old_version_logged_us; /* v1 nodes: logged once an hour */
 	/* Joined with a limited invite: why the admin refused it (empty: not
 	 * refused, or not yet answered). */
@@ -1247,6 +1248,13 @@ static void on_beacon(void *ctx, const uint8_t pubkey[32], const struct sockaddr
 		p = admit(n, &m);
 	}
 	lan_record_again(n, pubkey); /* the admin: it may lack its record */
+	/* With a limited invite, not admitted yet: ask the creator here (its
+	 * beacons come several at a time, one per address family and group). */
+	if (is_creator_key(n, pubkey) &&
+	    g_get_monotonic_time() - n->lan_join_us > (int64_t)2 * G_USEC_PER_SEC) {
+		n->lan_join_us = g_get_monotonic_time();
+		send_join(n);
+	}
 	if (!p || p->state != TUND_PEER_MEMBER || !d->dp)
 		return;
 	/* Its session may be carried by its entry in another of our networks. */

@@ -337,7 +337,7 @@ static int check_issuer(struct tund_membership *n, char *why, size_t why_len)
 	if (!tund_membership_has_admin(n) ||
 	    tund_membership_network(n)->admission != TUND_ADMISSION_APPROVE) {
 		tund_why(why, why_len, "network %s admits anyone with its invite: limited invites "
-			 "need a network created with --admission approve and a broker", name);
+			 "need a network created with --admission approve", name);
 		return -EPERM;
 	}
 	if (!tund_membership_is_creator(n)) {
