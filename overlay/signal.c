@@ -293,6 +293,16 @@ static size_t encode_payload(const struct tund_signal *m, uint8_t *buf, size_t c
 	return w.ok ? w.len : 0;
 }
 
+static bool take_record_field(const uint8_t *v, size_t flen, uint8_t out[TUND_RECORD_LEN],
+			      bool *has)
+{
+	if (flen != TUND_RECORD_LEN)
+		return false;
+	memcpy(out, v, flen);
+	*has = true;
+	return true;
+}
+
 /* End of candidates, a record and its issuer's admin record, a join's token, a refusal's reason, a rekey's
  * new key; other tags are newer fields, skipped. */
 static bool decode_other(uint8_t tag, const uint8_t *v, size_t flen, struct tund_signal *m)
@@ -304,17 +314,9 @@ static bool decode_other(uint8_t tag, const uint8_t *v, size_t flen, struct tund
 		m->end_of_candidates = true;
 		return true;
 	case TAG_RECORD:
-		if (flen != TUND_RECORD_LEN)
-			return false;
-		memcpy(m->record, v, flen);
-		m->has_record = true;
-		return true;
+		return take_record_field(v, flen, m->record, &m->has_record);
 	case TAG_ISSUER_RECORD:
-		if (flen != TUND_RECORD_LEN)
-			return false;
-		memcpy(m->issuer_record, v, flen);
-		m->has_issuer_record = true;
-		return true;
+		return take_record_field(v, flen, m->issuer_record, &m->has_issuer_record);
 	case TAG_TOKEN:
 		if (flen != TUND_SIGNAL_TOKEN_LEN)
 			return false;

@@ -385,18 +385,16 @@ bool tund_membership_is_creator(const struct tund_membership *n)
 	return is_creator_key(n, n->d->public_key);
 }
 
-bool tund_membership_blocked_us(const struct tund_membership *n)
-{
-	const struct held_record *h = n->net.has_admin ? held_record(n, n->d->public_key) : NULL;
-
-	return h && h->r.kind == TUND_RECORD_BLOCK;
-}
-
 bool tund_membership_admin_blocked(const struct tund_membership *n, const uint8_t key[32])
 {
 	const struct held_record *h = n->net.has_admin ? held_record(n, key) : NULL;
 
 	return h && h->r.kind == TUND_RECORD_BLOCK;
+}
+
+bool tund_membership_blocked_us(const struct tund_membership *n)
+{
+	return tund_membership_admin_blocked(n, n->d->public_key);
 }
 
 bool tund_membership_has_admin(const struct tund_membership *n)
@@ -499,15 +497,19 @@ static void lan_record_again(struct tund_membership *n, const uint8_t key[32])
 		lan_record(n, h);
 }
 
-/* The admin, after an admission: every record, so the newcomer learns the
- * members and blocks and the members learn it. */
+/* The admin, after an admission while no broker carries the records
+ * (none, or out of reach): every record, so the newcomer learns the members
+ * and blocks and the members learn it. */
 static void lan_all_records(struct tund_membership *n)
 {
+	struct tund_mqtt_stats st = { 0 };
 	GHashTableIter it;
 	gpointer v;
 	unsigned sent = 0;
 
-	if (!n->beacon || !tund_membership_is_admin(n))
+	if (n->mqtt)
+		tund_mqtt_get_stats(n->mqtt, &st);
+	if (!n->beacon || !tund_membership_is_admin(n) || st.connected)
 		return;
 	g_hash_table_iter_init(&it, n->records);
 	while (g_hash_table_iter_next(&it, NULL, &v) && sent++ < LAN_RECORDS_MAX)
@@ -1099,8 +1101,8 @@ static bool open_admit_allowed(struct tund_membership *n, const uint8_t key[32])
 {
 	if (is_admin_key(n, key) || (!auto_admits(n) && !keeps_pending(n)))
 		return true;
-	if ((!keeps_pending(n) || pending_count(n) < PENDING_MAX) &&
-	    tund_ratelimit_allow(&n->open_admits, (uint64_t)(g_get_monotonic_time() / 1000)))
+	if (tund_ratelimit_allow(&n->open_admits, (uint64_t)(g_get_monotonic_time() / 1000)) &&
+	    (!keeps_pending(n) || pending_count(n) < PENDING_MAX))
 		return true;
 	n->drops[TUND_SIG_DROP_RATE_LIMITED]++;
 	return false;
@@ -1903,11 +1905,33 @@ struct tund_membership *tund_membership_find(struct tund_daemon *d, const char *
 
 /* The records saved before a restart, each checked as if it came from the
  * broker. A file that is not ours is left as it is and not written. */
+/* Takes the records in raws (GBytes) issued by the creator, or all of them
+ * when !creators_only; returns those left (a new array sharing the GBytes). */
+static GPtrArray *take_loaded(struct tund_membership *n, GPtrArray *raws, bool creators_only)
+{
+	GPtrArray *left = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+	struct tund_record r;
+
+	for (guint i = 0; i < raws->len; i++) {
+		GBytes *b = g_ptr_array_index(raws, i);
+		gsize len;
+		const uint8_t *raw = g_bytes_get_data(b, &len);
+
+		if (tund_record_open(raw, len, n->netid, &r) != TUND_RECORD_OK ||
+		    !record_address_ok(n, &r))
+			n->drops[TUND_SIG_DROP_BAD_RECORD]++;
+		else if (creators_only && !is_creator_key(n, r.issuer))
+			g_ptr_array_add(left, g_bytes_ref(b));
+		else
+			take_record(n, &r, raw);
+	}
+	return left;
+}
+
 static void load_records(struct tund_membership *n)
 {
 	char hex[2 * sizeof(n->netid) + 1], name[64], why[TUND_WHY_LEN];
 	GPtrArray *raws = NULL;
-	struct tund_record r;
 	int ret;
 
 	sodium_bin2hex(hex, sizeof(hex), n->netid, sizeof(n->netid));
@@ -1928,20 +1952,10 @@ static void load_records(struct tund_membership *n)
 	n->loading = true;
 	/* The file is in no order: the creator's records first, so a second
 	 * admin (whom only the creator makes) is one before its records. */
-	for (int creators = 1; creators >= 0; creators--) {
-		for (guint i = 0; i < raws->len; i++) {
-			gsize len;
-			const uint8_t *raw = g_bytes_get_data(g_ptr_array_index(raws, i), &len);
+	GPtrArray *later = take_loaded(n, raws, true);
 
-			if (tund_record_open(raw, len, n->netid, &r) != TUND_RECORD_OK ||
-			    !record_address_ok(n, &r)) {
-				n->drops[TUND_SIG_DROP_BAD_RECORD] += creators;
-				continue;
-			}
-			if (is_creator_key(n, r.issuer) == (creators == 1))
-				take_record(n, &r, raw);
-		}
-	}
+	g_ptr_array_unref(take_loaded(n, later, false));
+	g_ptr_array_unref(later);
 	n->records_path = path;
 	n->loading = false;
 	log_info("network %s: %u membership record(s) from %s", n->net.name, raws->len,

@@ -31,22 +31,22 @@ static bool private_prefix(const struct tund_cidr *c)
 		struct tund_cidr r = { .family = AF_INET, .prefix = ranges[i].len };
 
 		memcpy(r.addr, ranges[i].addr, 4);
-		if (c->prefix >= r.prefix && tund_network_prefix_overlap(c, &r))
+		if (c->prefix >= r.prefix && tund_cidr_contains(&r, c->addr))
 			return true;
 	}
 	return false;
 }
 
-static int check_one(const struct tund_network *net, const struct tund_network *o, char *why,
-		     size_t why_len)
+/* id: net's record id. */
+static int check_one(const struct tund_network *net, const uint8_t id[TUND_NET_ID_LEN],
+		     const struct tund_network *o, char *why, size_t why_len)
 {
 	char mine[TUND_CIDR_STRLEN], theirs[TUND_CIDR_STRLEN];
-	uint8_t id[TUND_NET_ID_LEN], oid[TUND_NET_ID_LEN];
+	uint8_t oid[TUND_NET_ID_LEN];
 
-	tund_network_record_id(net, id);
 	tund_network_record_id(o, oid);
 	/* The records file is named by it: two networks would share one. */
-	if (!memcmp(id, oid, sizeof(id))) {
+	if (!memcmp(id, oid, sizeof(oid))) {
 		if (why_len)
 			snprintf(why, why_len, "network \"%s\" has the root key of network \"%s\" "
 				 "(a copy of its invite under another name)", net->name, o->name);
@@ -75,8 +75,12 @@ int tund_prefix_check(struct tund_daemon *d, const struct tund_network *net, cha
 				 mine, net->name);
 		return -EINVAL;
 	}
+	uint8_t id[TUND_NET_ID_LEN];
+
+	tund_network_record_id(net, id);
 	for (guint i = 0; i < d->networks->len; i++) {
-		int ret = check_one(net, tund_membership_network(g_ptr_array_index(d->networks, i)),
+		int ret = check_one(net, id,
+				    tund_membership_network(g_ptr_array_index(d->networks, i)),
 				    why, why_len);
 
 		if (ret)
