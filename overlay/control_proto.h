@@ -102,6 +102,7 @@
 #define TUND_KEY_OFFLOAD "offload"
 #define TUND_KEY_OK "ok"
 #define TUND_KEY_OLD_EPOCH_ANSWERS "old_epoch_answers"
+#define TUND_KEY_OLD_EPOCH "old_epoch"
 #define TUND_KEY_OLD_VERSION "old_version"
 #define TUND_KEY_OPENSSL_FROM "openssl_from"
 #define TUND_KEY_OTHER_NETWORK "other_network"
@@ -255,6 +256,7 @@
 	TUND_KEY_NETWORKS, \
 	TUND_KEY_OFFLOAD, \
 	TUND_KEY_OK, \
+	TUND_KEY_OLD_EPOCH, \
 	TUND_KEY_OLD_EPOCH_ANSWERS, \
 	TUND_KEY_OLD_VERSION, \
 	TUND_KEY_OPENSSL_FROM, \

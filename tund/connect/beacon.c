@@ -57,6 +57,9 @@ struct tund_beacon {
 	tund_beacon_signal_fn signal_cb;
 	void *ctx;
 	uint8_t netid[TUND_NET_ID_LEN]; /* a sealed signal's network id, to pick ours */
+	uint8_t old_keys[TUND_BEACON_OLD_KEYS][32], old_ids[TUND_BEACON_OLD_KEYS][TUND_NET_ID_LEN];
+	unsigned n_old;
+	tund_beacon_old_fn old_cb;
 
 	int rx4, rx6, tx6; /* rx6/tx6 are -1 without IPv6 */
 	bool subscribed; /* to tund/connect/netwatch.c */
@@ -430,6 +433,64 @@ static bool decode(struct tund_beacon *b, const uint8_t *msg, size_t len,
 	return false;
 }
 
+void tund_beacon_set_old_keys(struct tund_beacon *b, const uint8_t (*keys)[32], unsigned n,
+			      tund_beacon_old_fn fn)
+{
+	sodium_memzero(b->old_keys, sizeof(b->old_keys));
+	b->n_old = n < TUND_BEACON_OLD_KEYS ? n : TUND_BEACON_OLD_KEYS;
+	b->old_cb = fn;
+	for (unsigned i = 0; i < b->n_old; i++) {
+		memcpy(b->old_keys[i], keys[i], 32);
+		tund_network_id(keys[i], b->old_ids[i]);
+	}
+}
+
+/* The old epoch whose network id a beacon carries (after "TB", version),
+ * or -1: a cheap compare before any crypto. */
+static int old_epoch_of(const struct tund_beacon *b, const uint8_t *msg, size_t len)
+{
+	if (len != TUND_BEACON_LEN || msg[0] != 'T' || msg[1] != 'B')
+		return -1;
+	for (unsigned i = 0; i < b->n_old; i++)
+		if (!memcmp(msg + 3, b->old_ids[i], TUND_NET_ID_LEN))
+			return (int)i;
+	return -1;
+}
+
+/* The replay check, once the sender is proven; counted when it fails. */
+static bool fresh(struct tund_beacon *b, const struct tund_beacon_msg *bc, uint64_t now)
+{
+	switch (tund_beacon_replay_check(&sender_for(b, bc->pubkey, now)->replay, bc, now)) {
+	case TUND_BEACON_REPLAY_OK:
+		return true;
+	case TUND_BEACON_REPLAY_STALE:
+		b->stats.dropped_stale++;
+		return false;
+	case TUND_BEACON_REPLAY_REPLAY:
+		b->stats.dropped_replay++;
+		return false;
+	}
+	return false;
+}
+
+/* A beacon under an old epoch's key: proven and fresh, it goes to old_cb
+ * alone (the sender is a member that missed a rekey, or a blocked one). */
+static void handle_old(struct tund_beacon *b, unsigned idx, const uint8_t *msg, size_t len,
+		       uint64_t now)
+{
+	struct tund_beacon_msg bc;
+
+	if (tund_beacon_decode(msg, len, b->old_keys[idx], &bc) != TUND_BEACON_OK) {
+		b->stats.dropped_forged++;
+		return;
+	}
+	if (!fresh(b, &bc, now))
+		return;
+	b->stats.old_epoch++;
+	if (b->old_cb)
+		b->old_cb(b->ctx, idx, bc.pubkey);
+}
+
 static void handle(struct tund_beacon *b, const uint8_t *msg, size_t len,
 		   struct sockaddr_storage *src, socklen_t srclen, int ifindex)
 {
@@ -463,19 +524,15 @@ static void handle(struct tund_beacon *b, const uint8_t *msg, size_t len,
 			b->signal_cb(b->ctx, msg, len);
 		return;
 	}
-	/* The sender is proven here; only then is its replay state touched. */
-	if (!decode(b, msg, len, &bc))
-		return;
-	switch (tund_beacon_replay_check(&sender_for(b, bc.pubkey, now)->replay, &bc, now)) {
-	case TUND_BEACON_REPLAY_OK:
-		break;
-	case TUND_BEACON_REPLAY_STALE:
-		b->stats.dropped_stale++;
-		return;
-	case TUND_BEACON_REPLAY_REPLAY:
-		b->stats.dropped_replay++;
+	int old = old_epoch_of(b, msg, len);
+
+	if (old >= 0) {
+		handle_old(b, (unsigned)old, msg, len, now);
 		return;
 	}
+	/* The sender is proven here; only then is its replay state touched. */
+	if (!decode(b, msg, len, &bc) || !fresh(b, &bc, now))
+		return;
 	b->stats.accepted++;
 	if (src->ss_family == AF_INET)
 		((struct sockaddr_in *)src)->sin_port = htons(bc.listen_port);
@@ -682,5 +739,6 @@ void tund_beacon_stop(struct tund_beacon *b)
 		tund_netwatch_unsubscribe(on_nl_event, b);
 	sodium_memzero(b->netkey, sizeof(b->netkey));
 	sodium_memzero(b->priv, sizeof(b->priv));
+	sodium_memzero(b->old_keys, sizeof(b->old_keys));
 	g_free(b);
 }

@@ -23,7 +23,8 @@
 
 struct tund_beacon_stats {
 	uint64_t sent, received, accepted, dropped_other_network, dropped_forged, dropped_stale,
-		dropped_replay, dropped_malformed, dropped_ratelimited, dropped_old_version;
+		dropped_replay, dropped_malformed, dropped_ratelimited, dropped_old_version,
+		old_epoch; /* proven beacons under an old epoch's key (the creator) */
 };
 
 typedef void (*tund_beacon_peer_fn)(void *ctx, const uint8_t pubkey[32], const struct sockaddr *src,
@@ -56,6 +57,15 @@ void tund_beacon_get_stats(struct tund_beacon *b, struct tund_beacon_stats *out)
  * the beacon's). -EMSGSIZE over TUND_BEACON_SIGNAL_MAX. */
 int tund_beacon_send_signal(struct tund_beacon *b, const uint8_t *msg, size_t len);
 void tund_beacon_on_signal(struct tund_beacon *b, tund_beacon_signal_fn fn);
+/* The network's creator only: beacons sealed under the keys of the last
+ * epochs (a member that was away through a rekey still beacons under its
+ * old key) are proven as ours are, then given to fn with the index of the
+ * key in keys; never a LAN probe. Copies up to TUND_BEACON_OLD_KEYS keys
+ * (the old ones are wiped); n = 0 stops it. */
+enum { TUND_BEACON_OLD_KEYS = 8 };
+typedef void (*tund_beacon_old_fn)(void *ctx, unsigned idx, const uint8_t pubkey[32]);
+void tund_beacon_set_old_keys(struct tund_beacon *b, const uint8_t (*keys)[32], unsigned n,
+			      tund_beacon_old_fn fn);
 /* Closes everything and wipes the keys; b may be NULL. */
 void tund_beacon_stop(struct tund_beacon *b);
 

@@ -346,6 +346,7 @@ struct held_record {
 	struct tund_record r;
 	uint8_t raw[TUND_RECORD_LEN];
 	int64_t lan_sent_us; /* the admin's last copy of it on the LAN */
+	int64_t lan_key_sent_us; /* the creator's last current key to it on the LAN */
 };
 
 /* The network's creator: named in the invite, the first admin, the only one
@@ -1629,8 +1630,8 @@ static void apply_rekey(struct tund_membership *n, uint32_t epoch, const uint8_t
 		publish_announce(n);
 		if (tund_membership_is_admin(n))
 			publish_all_records(n);
-		watch_old_epochs(n);
 	}
+	watch_old_epochs(n);
 	log_info("network %s: new network key (epoch %u)", n->net.name, epoch);
 }
 
@@ -1653,15 +1654,20 @@ static void on_rekey(struct tund_membership *n, const struct tund_signal *m)
 
 /* ---- the creator answers members still on an old epoch ---- */
 
-/* The creator listens on the last epochs' announce topics (again after each
- * rekey and broker change). */
+/* The creator listens on the last epochs' announce topics and LAN beacons
+ * (again after each rekey and broker change). */
+static void lan_old_epochs(struct tund_membership *n);
+
 static void watch_old_epochs(struct tund_membership *n)
 {
-	if (!n->mqtt || !n->net.has_admin || !tund_membership_is_creator(n))
+	if (!n->net.has_admin || !tund_membership_is_creator(n))
 		return;
-	tund_old_epochs_subscribe(&n->old, n->mqtt, false);
+	if (n->mqtt)
+		tund_old_epochs_subscribe(&n->old, n->mqtt, false);
 	tund_old_epochs_set(&n->old, &n->net, n->d->private_key);
-	tund_old_epochs_subscribe(&n->old, n->mqtt, true);
+	if (n->mqtt)
+		tund_old_epochs_subscribe(&n->old, n->mqtt, true);
+	lan_old_epochs(n);
 }
 
 /* True once per announce: a replayed one (anybody can replay it) gets no
@@ -1684,6 +1690,39 @@ static bool first_answer(struct tund_membership *n, const struct tund_signal *m)
 	return true;
 }
 
+/* The current key to an admitted member still on old epoch o, sealed to it
+ * by DH under o's key (what it can open): on o's inbox on the broker, or
+ * on the LAN. */
+static void send_current_key(struct tund_membership *n, const struct tund_old_epoch *o,
+			     const uint8_t member[32], bool lan)
+{
+	struct tund_signal r = { .type = TUND_SIGNAL_REKEY, .has_new_key = true };
+	uint8_t out[1024];
+	char topic[160];
+	size_t out_len;
+	bool sent = false;
+
+	memcpy(r.sender, n->d->public_key, 32);
+	memcpy(r.recipient, member, 32);
+	r.time_ms = now_ms();
+	r.new_epoch = n->net.epoch;
+	memcpy(r.new_key, n->net.key, 32);
+	out_len = tund_signal_seal(&r, o->net.key, n->d->private_key, out, sizeof(out));
+	sodium_memzero(&r, sizeof(r));
+	if (out_len && lan && n->beacon)
+		sent = !tund_beacon_send_signal(n->beacon, out, out_len);
+	else if (out_len && !lan && tund_network_inbox_topic(&o->net, member, topic, sizeof(topic))) {
+		publish_sealed(n, topic, out, out_len, false, TUND_SIGNAL_REKEY);
+		sent = true;
+	}
+	sodium_memzero(out, sizeof(out));
+	if (!sent)
+		return;
+	n->old_answers++;
+	log_info("network %s: sent the key of epoch %u to a member still on epoch %u (%s)",
+		 n->net.name, n->net.epoch, o->net.epoch, lan ? "LAN" : "broker");
+}
+
 /* An announce under an old epoch's key: if it comes from a member the
  * records admit, the current key goes to that epoch's inbox of it, sealed to
  * it by DH. Anything else there is dropped (a blocked member's fresh key with
@@ -1693,37 +1732,50 @@ static void receive_old_epoch(struct tund_membership *n, const struct tund_old_e
 {
 	struct tund_signal *m = g_new0(struct tund_signal, 1);
 	const struct held_record *h;
-	uint8_t out[1024];
-	char topic[160];
-	size_t out_len;
 
-	if (tund_sigbound_check(&n->old_bound, len, (uint64_t)(g_get_monotonic_time() / 1000)) !=
-		    TUND_SIGBOUND_OK ||
-	    tund_signal_open(buf, len, o->net.key, n->d->private_key, n->d->public_key, m) !=
-		    TUND_SIGNAL_OK ||
-	    m->type != TUND_SIGNAL_ANNOUNCE || !memcmp(m->sender, n->d->public_key, 32) ||
-	    !(h = held_record(n, m->sender)) || !tund_record_admits(h->r.kind) ||
-	    !first_answer(n, m))
-		goto out;
-	struct tund_signal r = { .type = TUND_SIGNAL_REKEY, .has_new_key = true };
-
-	memcpy(r.sender, n->d->public_key, 32);
-	memcpy(r.recipient, m->sender, 32);
-	r.time_ms = now_ms();
-	r.new_epoch = n->net.epoch;
-	memcpy(r.new_key, n->net.key, 32);
-	out_len = tund_signal_seal(&r, o->net.key, n->d->private_key, out, sizeof(out));
-	sodium_memzero(&r, sizeof(r));
-	if (out_len && tund_network_inbox_topic(&o->net, m->sender, topic, sizeof(topic))) {
-		publish_sealed(n, topic, out, out_len, false, TUND_SIGNAL_REKEY);
-		n->old_answers++;
-		log_info("network %s: sent the key of epoch %u to a member still on epoch %u",
-			 n->net.name, n->net.epoch, o->net.epoch);
-	}
-	sodium_memzero(out, sizeof(out));
-out:
+	if (tund_sigbound_check(&n->old_bound, len, (uint64_t)(g_get_monotonic_time() / 1000)) ==
+		    TUND_SIGBOUND_OK &&
+	    tund_signal_open(buf, len, o->net.key, n->d->private_key, n->d->public_key, m) ==
+		    TUND_SIGNAL_OK &&
+	    m->type == TUND_SIGNAL_ANNOUNCE && memcmp(m->sender, n->d->public_key, 32) &&
+	    (h = held_record(n, m->sender)) && tund_record_admits(h->r.kind) && first_answer(n, m))
+		send_current_key(n, o, m->sender, false);
 	sodium_memzero(m, sizeof(*m));
 	g_free(m);
+}
+
+/* The creator hears a proven beacon under an old epoch's key (one a member
+ * away through a rekey still sends; tund/connect/beacon.h): an admitted
+ * member gets the current key on the LAN, at most every
+ * LAN_KEY_EVERY_S (a lost datagram is made good by its next beacons); a
+ * blocked one, or a key with no record, gets nothing. */
+enum { LAN_KEY_EVERY_S = 5 };
+
+static void on_old_beacon(void *ctx, unsigned idx, const uint8_t pubkey[32])
+{
+	struct tund_membership *n = ctx;
+	struct held_record *h = held_record(n, pubkey);
+	int64_t now = g_get_monotonic_time();
+
+	if (idx >= n->old.n || !h || !tund_record_admits(h->r.kind) ||
+	    !memcmp(pubkey, n->d->public_key, 32) ||
+	    now - h->lan_key_sent_us < (int64_t)LAN_KEY_EVERY_S * G_USEC_PER_SEC)
+		return;
+	h->lan_key_sent_us = now;
+	send_current_key(n, &n->old.e[idx], pubkey, true);
+}
+
+/* The last epochs' keys to our LAN beacons (the creator, with beacons on). */
+static void lan_old_epochs(struct tund_membership *n)
+{
+	uint8_t keys[TUND_OLD_EPOCHS][32];
+
+	if (!n->beacon || !n->net.has_admin || !tund_membership_is_creator(n))
+		return;
+	for (unsigned i = 0; i < n->old.n; i++)
+		memcpy(keys[i], n->old.e[i].net.key, 32);
+	tund_beacon_set_old_keys(n->beacon, (const uint8_t(*)[32])keys, n->old.n, on_old_beacon);
+	sodium_memzero(keys, sizeof(keys));
 }
 
 int tund_membership_rekey(struct tund_membership *n)
@@ -2001,6 +2053,8 @@ struct tund_membership *tund_membership_start(struct tund_daemon *d, const struc
 	}
 	start_beacons(n);
 	connect_broker(n);
+	if (!n->mqtt) /* else connect_broker did */
+		watch_old_epochs(n);
 	/* ICE paths and the broker connection need renewing when an address
 	 * goes away (also after a reload adds a broker). */
 	if (tund_addrwatch_new(d->ifindex, on_underlay_changed, n, &n->addrwatch, why,
@@ -2147,6 +2201,8 @@ static void add_beacons(JsonBuilder *b, struct tund_beacon *beacon)
 	json_builder_add_int_value(b, (gint64)bs.sent);
 	json_builder_set_member_name(b, TUND_KEY_ACCEPTED);
 	json_builder_add_int_value(b, (gint64)bs.accepted);
+	json_builder_set_member_name(b, TUND_KEY_OLD_EPOCH);
+	json_builder_add_int_value(b, (gint64)bs.old_epoch);
 	json_builder_set_member_name(b, TUND_KEY_DROPPED);
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, TUND_KEY_OTHER_NETWORK);
