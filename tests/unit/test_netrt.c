@@ -1045,7 +1045,8 @@ UNIT_TEST(netrt_open_network_admits_by_record_at_a_bounded_rate)
 /* The creator, offline while another admin admitted a key and blocked it
  * long ago, hears only the block (the broker keeps the newest record per
  * key): the key held the network key, so the creator rotates it anyway,
- * once for several blocks heard together. */
+ * once for several blocks heard together, and at most once a minute for
+ * other admins' blocks. */
 UNIT_TEST(netrt_creator_rekeys_for_a_late_block)
 {
 	int ns = netns_enter();
@@ -1077,6 +1078,25 @@ UNIT_TEST(netrt_creator_rekeys_for_a_late_block)
 		if (!unit_iterate(false))
 			g_usleep(10000);
 	CHECK(tund_membership_network(n)->epoch == 1);
+	/* A second admin's new blocks right after: no rotation for a minute
+	 * (a rogue admin blocking in a loop must not spin the key), however
+	 * many come meanwhile. */
+	struct node z3, z4;
+	node_new(&z3);
+	node_new(&z4);
+	send_record(n, &net, &y, y.pub, TUND_RECORD_BLOCK, z3.pub, NULL, now_ms());
+	send_record(n, &net, &y, y.pub, TUND_RECORD_BLOCK, z4.pub, NULL, now_ms() + 1);
+	deadline = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
+	while (g_get_monotonic_time() < deadline)
+		if (!unit_iterate(false))
+			g_usleep(10000);
+	CHECK(tund_membership_network(n)->epoch == 1);
+	/* The creator's own block rotates at once. */
+	struct node z5;
+	node_new(&z5);
+	CHECK(tund_membership_sign_record(n, TUND_RECORD_BLOCK, z5.pub) == 0);
+	CHECK(tund_membership_rekey(n) == 0);
+	CHECK(tund_membership_network(n)->epoch == 2);
 
 	sodium_memzero(&net, sizeof(net));
 	fx_free(&f);

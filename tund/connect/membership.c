@@ -65,6 +65,7 @@ struct tund_membership {
 	char announce_topic[160], inbox_topic[160], rekey_topic[160];
 	guint psk_grace_timer; /* after a rekey: the old PSK still completes handshakes */
 	guint rekey_timer;     /* the creator, after another admin's block */
+	int64_t rekey_for_others_us; /* the creator's last rekey for another admin's block */
 	/* The creator: members still on an old epoch get the current key. */
 	struct tund_old_epochs old;
 	struct tund_sigbound old_bound;  /* its own, so old topics cannot starve ours */
@@ -92,7 +93,11 @@ static uint32_t bcast_group(const struct tund_membership *n)
 	return tund_dataplane_bcast_group(n->net.name);
 }
 
-enum { JOINING_WINDOW_S = 15, REKEY_COALESCE_MS = 500 };
+/* Blocks by other admins heard together make one rekey, and they make at
+ * most one a minute: a rogue second admin blocking keys in a loop cannot
+ * make the creator rotate the key faster (offline members would fall more
+ * than TUND_OLD_EPOCHS behind). The creator's own blocks rekey at once. */
+enum { JOINING_WINDOW_S = 15, REKEY_COALESCE_MS = 500, REKEY_MIN_GAP_MS = 60000 };
 
 static uint64_t now_ms(void)
 {
@@ -847,6 +852,7 @@ static gboolean rekey_now(gpointer data)
 	int ret;
 
 	n->rekey_timer = 0;
+	n->rekey_for_others_us = g_get_monotonic_time();
 	ret = tund_membership_rekey(n);
 	if (ret)
 		log_error("network %s: cannot rotate the key after a block: %s", n->net.name,
@@ -857,8 +863,13 @@ static gboolean rekey_now(gpointer data)
 /* Blocks learnt together (after a reconnect) cost one rotation. */
 static void rekey_soon(struct tund_membership *n)
 {
+	int64_t since_ms = (g_get_monotonic_time() - n->rekey_for_others_us) / 1000;
+	guint delay = REKEY_COALESCE_MS;
+
+	if (n->rekey_for_others_us && since_ms < REKEY_MIN_GAP_MS - REKEY_COALESCE_MS)
+		delay = (guint)(REKEY_MIN_GAP_MS - since_ms);
 	if (!n->rekey_timer)
-		n->rekey_timer = tund_loop_timeout_add(REKEY_COALESCE_MS, rekey_now, n);
+		n->rekey_timer = tund_loop_timeout_add(delay, rekey_now, n);
 }
 
 static void refuse_admit(struct tund_membership *n, const struct tund_record *r, const char *why)
