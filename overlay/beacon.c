@@ -140,6 +140,30 @@ void tund_beacon_replay_init(struct tund_beacon_replay *r)
 	memset(r, 0, sizeof(*r));
 }
 
+struct tund_beacon_replay *tund_beacon_sender_replay(struct tund_beacon_sender *t, size_t n,
+						     const uint8_t pubkey[32], uint64_t now_ms)
+{
+	struct tund_beacon_sender *s, *victim = NULL;
+
+	for (size_t i = 0; i < n; i++) {
+		s = &t[i];
+		if (s->used && memcmp(s->pubkey, pubkey, 32) == 0) {
+			s->used_ms = now_ms;
+			return &s->replay;
+		}
+		if (!s->used || now_ms - s->used_ms > TUND_BEACON_SLOT_IDLE_MS)
+			victim = victim ? victim : s;
+	}
+	if (!victim)
+		return NULL;
+	memset(victim, 0, sizeof(*victim));
+	victim->used = true;
+	victim->used_ms = now_ms;
+	memcpy(victim->pubkey, pubkey, 32);
+	tund_beacon_replay_init(&victim->replay);
+	return &victim->replay;
+}
+
 enum tund_beacon_replay_verdict tund_beacon_replay_check(struct tund_beacon_replay *r,
 							 const struct tund_beacon_msg *b,
 							 uint64_t now_ms)

@@ -103,6 +103,26 @@ enum tund_beacon_replay_verdict {
 	TUND_BEACON_REPLAY_REPLAY, /* seen before */
 };
 
+/* A receiver's replay state for the senders it has heard. A slot goes to a
+ * new sender only once its holder has been quiet for
+ * TUND_BEACON_SLOT_IDLE_MS: by then every beacon the holder sent is stale
+ * (older than the skew, however fast its clock ran), so fresh keys flooding
+ * the table cannot evict a member's state and have its recent beacons
+ * accepted again. While every slot is recent, a new sender gets none. */
+enum { TUND_BEACON_SLOT_IDLE_MS = 2 * TUND_BEACON_MAX_SKEW_MS + 5000 };
+
+struct tund_beacon_sender {
+	uint8_t pubkey[32];
+	uint64_t used_ms;
+	bool used;
+	struct tund_beacon_replay replay;
+};
+
+/* The replay state of pubkey in the n slots of t, taking a free or quiet
+ * slot for a new sender; NULL when there is none. */
+struct tund_beacon_replay *tund_beacon_sender_replay(struct tund_beacon_sender *t, size_t n,
+						     const uint8_t pubkey[32], uint64_t now_ms);
+
 void tund_beacon_replay_init(struct tund_beacon_replay *r);
 /* Call only for beacons that decode accepted; records them on OK. */
 enum tund_beacon_replay_verdict tund_beacon_replay_check(struct tund_beacon_replay *r,

@@ -227,3 +227,44 @@ UNIT_TEST(beacon_ratelimit)
 		n += tund_ratelimit_allow(&rl, NOW + t);
 	CHECK(n >= 100 && n <= 106);
 }
+
+/* Fresh keys cannot evict a recent sender's replay state (and then have
+ * its beacons from a moment ago accepted again): a slot is taken only once
+ * its holder is quiet for longer than any beacon stays fresh. */
+UNIT_TEST(beacon_senders_keep_recent_ones)
+{
+	struct tund_beacon_sender t[4];
+	uint8_t key[32];
+	uint8_t tmp_priv[32];
+	struct tund_beacon_msg b;
+
+	memset(t, 0, sizeof(t));
+	memset(key, 0, sizeof(key));
+	sample(&b, tmp_priv, 21);
+	CHECK(tund_beacon_replay_check(tund_beacon_sender_replay(t, 4, b.pubkey, NOW), &b, NOW) ==
+	      TUND_BEACON_REPLAY_OK);
+	for (uint8_t i = 1; i < 4; i++) { /* the flood fills the table */
+		key[0] = i;
+		CHECK(tund_beacon_sender_replay(t, 4, key, NOW + i) != NULL);
+	}
+	key[0] = 9; /* one more, while all are recent: refused */
+	CHECK(tund_beacon_sender_replay(t, 4, key, NOW + 1000) == NULL);
+	/* The member's beacon replayed: still its own state, still refused. */
+	CHECK(tund_beacon_replay_check(tund_beacon_sender_replay(t, 4, b.pubkey, NOW + 2000), &b,
+				       NOW + 2000) == TUND_BEACON_REPLAY_REPLAY);
+	/* Once a slot's holder is quiet that long, a new key takes it, and the
+	 * beacon of the holder it evicted is stale by then. */
+	uint64_t later = NOW + 2000 + TUND_BEACON_SLOT_IDLE_MS + 1;
+	CHECK(tund_beacon_sender_replay(t, 4, key, later) != NULL);
+	key[0] = 10;
+	CHECK(tund_beacon_sender_replay(t, 4, key, later) != NULL);
+	key[0] = 11;
+	CHECK(tund_beacon_sender_replay(t, 4, key, later) != NULL);
+	key[0] = 12;
+	CHECK(tund_beacon_sender_replay(t, 4, key, later) != NULL);
+	struct tund_beacon_replay *r = tund_beacon_sender_replay(t, 4, b.pubkey, later);
+	CHECK(r == NULL); /* the member, quiet, was evicted; the table is full again */
+	struct tund_beacon_replay fresh;
+	tund_beacon_replay_init(&fresh);
+	CHECK(tund_beacon_replay_check(&fresh, &b, later) == TUND_BEACON_REPLAY_STALE);
+}

@@ -26,18 +26,12 @@ enum {
 	LINK_DELAY_MS = 200,  /* let addresses settle after a link event */
 	LINK_MIN_GAP_MS = 1000,
 	MAX_IFACES = 32,
-	SENDERS = 64,         /* replay state for this many senders (LRU) */
+	SENDERS = 256,        /* replay state for this many recent senders */
 	SOURCES = 64,         /* rate limit buckets for this many addresses (LRU) */
 	SRC_RATE = 10, SRC_BURST = 30,
 	ALL_RATE = 200, ALL_BURST = 400,
 };
 
-struct sender {
-	uint8_t pubkey[32];
-	uint64_t used_ms;
-	bool used;
-	struct tund_beacon_replay replay;
-};
 
 struct source {
 	uint8_t addr[16];
@@ -68,7 +62,7 @@ struct tund_beacon {
 
 	struct tund_beacon_stats stats;
 	struct tund_ratelimit all;
-	struct sender senders[SENDERS];
+	struct tund_beacon_sender senders[SENDERS];
 	struct source sources[SOURCES];
 };
 
@@ -367,27 +361,6 @@ found:
 	return s;
 }
 
-static struct sender *sender_for(struct tund_beacon *b, const uint8_t pubkey[32], uint64_t now)
-{
-	struct sender *s, *victim = &b->senders[0];
-
-	for (size_t i = 0; i < SENDERS; i++) {
-		s = &b->senders[i];
-		if (s->used && memcmp(s->pubkey, pubkey, 32) == 0)
-			goto found;
-		if (!s->used || (victim->used && s->used_ms < victim->used_ms))
-			victim = s;
-	}
-	s = victim;
-	memset(s, 0, sizeof(*s));
-	s->used = true;
-	memcpy(s->pubkey, pubkey, 32);
-	tund_beacon_replay_init(&s->replay);
-found:
-	s->used_ms = now;
-	return s;
-}
-
 static bool excluded_ifindex(const struct tund_beacon *b, int ifindex)
 {
 	char name[IF_NAMESIZE];
@@ -460,7 +433,13 @@ static int old_epoch_of(const struct tund_beacon *b, const uint8_t *msg, size_t 
 /* The replay check, once the sender is proven; counted when it fails. */
 static bool fresh(struct tund_beacon *b, const struct tund_beacon_msg *bc, uint64_t now)
 {
-	switch (tund_beacon_replay_check(&sender_for(b, bc->pubkey, now)->replay, bc, now)) {
+	struct tund_beacon_replay *r = tund_beacon_sender_replay(b->senders, SENDERS, bc->pubkey, now);
+
+	if (!r) { /* every slot is a recent sender's: a flood of keys */
+		b->stats.dropped_ratelimited++;
+		return false;
+	}
+	switch (tund_beacon_replay_check(r, bc, now)) {
 	case TUND_BEACON_REPLAY_OK:
 		return true;
 	case TUND_BEACON_REPLAY_STALE:
