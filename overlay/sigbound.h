@@ -28,6 +28,14 @@ enum {
 	 * a second, about 1% of a core. */
 	TUND_SIGBOUND_RATE = 100,
 	TUND_SIGBOUND_BURST = 500,
+	/* Ahead of those, what is refused for a MAC's cost (the header, the
+	 * network id, an announce's AEAD under K: tund_signal_precheck) has a
+	 * budget of its own, so junk from someone without K (hundreds of
+	 * retained messages a newcomer receives ahead of the real records)
+	 * cannot spend the one above. 2,000 AEAD checks of at most 8 KiB a
+	 * second is about 2% of a core. */
+	TUND_SIGBOUND_CHEAP_RATE = 2000,
+	TUND_SIGBOUND_CHEAP_BURST = 20000,
 };
 
 enum tund_sigbound_verdict {
@@ -37,12 +45,18 @@ enum tund_sigbound_verdict {
 };
 
 struct tund_sigbound {
-	struct tund_ratelimit rl;
+	struct tund_ratelimit rl, cheap;
 };
 
-/* Starts with a full burst. */
+/* Starts with full bursts. */
 void tund_sigbound_init(struct tund_sigbound *g, uint64_t now_ms);
-/* An oversize message costs no token; the caller counts what is refused. */
+/* First, before any decode: the size, and a token of the cheap budget for
+ * the checks that cost a MAC (tund_signal_precheck). */
+enum tund_sigbound_verdict tund_sigbound_precheck(struct tund_sigbound *g, size_t len,
+						  uint64_t now_ms);
+/* Then, for what passed those, before any signature or DH: the size, and a
+ * token of the main budget. An oversize message costs no token in either;
+ * the caller counts what is refused. */
 enum tund_sigbound_verdict tund_sigbound_check(struct tund_sigbound *g, size_t len,
 					       uint64_t now_ms);
 

@@ -633,6 +633,48 @@ out:
 	return v;
 }
 
+/* Magic, length, version and network id. */
+static enum tund_signal_verdict header_verdict(const uint8_t *in, size_t len,
+					       const uint8_t netkey[32])
+{
+	uint8_t id[16];
+
+	if (len < TUND_SIGNAL_ANNOUNCE_HEADER_LEN || len > TUND_SIGNAL_MAX_LEN ||
+	    memcmp(in + OFF_MAGIC, "TS", 2))
+		return TUND_SIGNAL_MALFORMED;
+	if (in[OFF_VERSION] != TUND_SIGNAL_VERSION)
+		return in[OFF_VERSION] < TUND_SIGNAL_VERSION ? TUND_SIGNAL_OLD_VERSION :
+							       TUND_SIGNAL_MALFORMED;
+	expected_netid(netkey, id);
+	if (sodium_memcmp(id, in + OFF_NETID, 16) != 0)
+		return TUND_SIGNAL_OTHER_NETWORK;
+	return TUND_SIGNAL_OK;
+}
+
+enum tund_signal_verdict tund_signal_precheck(const uint8_t *in, size_t len,
+					      const uint8_t netkey[32])
+{
+	static const size_t hl = TUND_SIGNAL_ANNOUNCE_HEADER_LEN;
+	enum tund_signal_verdict v = header_verdict(in, len, netkey);
+	uint8_t *body, key[32];
+	size_t blen = 0;
+
+	if (v != TUND_SIGNAL_OK || in[OFF_KIND] == KIND_UNICAST)
+		return v;
+	if (in[OFF_KIND] != KIND_ANNOUNCE)
+		return TUND_SIGNAL_MALFORMED;
+	if (!(body = malloc(len)))
+		return TUND_SIGNAL_MALFORMED;
+	kdf(key, netkey, announce_key_label, sizeof(announce_key_label),
+	    (const uint8_t *[4]){ NULL });
+	if (!aead_open(body, &blen, in + hl, len - hl, in, hl, in + OFF_NONCE, key))
+		v = TUND_SIGNAL_FORGED;
+	sodium_memzero(body, len);
+	sodium_memzero(key, sizeof(key));
+	free(body);
+	return v;
+}
+
 enum tund_signal_verdict tund_signal_open(const uint8_t *in, size_t len, const uint8_t netkey[32],
 					  const uint8_t my_priv[32], const uint8_t my_pub[32],
 					  struct tund_signal *out)
@@ -640,21 +682,12 @@ enum tund_signal_verdict tund_signal_open(const uint8_t *in, size_t len, const u
 	static const struct tund_signal empty;
 	struct tund_signal *m = calloc(1, sizeof(*m));
 	enum tund_signal_verdict v = TUND_SIGNAL_MALFORMED;
-	uint8_t id[16];
 
-	if (!m || len < TUND_SIGNAL_ANNOUNCE_HEADER_LEN || len > TUND_SIGNAL_MAX_LEN ||
-	    memcmp(in + OFF_MAGIC, "TS", 2))
-		goto out;
-	if (in[OFF_VERSION] != TUND_SIGNAL_VERSION) {
-		v = in[OFF_VERSION] < TUND_SIGNAL_VERSION ? TUND_SIGNAL_OLD_VERSION :
-							    TUND_SIGNAL_MALFORMED;
+	if (!m || (v = header_verdict(in, len, netkey)) != TUND_SIGNAL_OK) {
+		v = m ? v : TUND_SIGNAL_MALFORMED;
 		goto out;
 	}
-	expected_netid(netkey, id);
-	if (sodium_memcmp(id, in + OFF_NETID, 16) != 0) {
-		v = TUND_SIGNAL_OTHER_NETWORK;
-		goto out;
-	}
+	v = TUND_SIGNAL_MALFORMED;
 	if (in[OFF_KIND] == KIND_ANNOUNCE)
 		v = open_announce(in, len, netkey, m);
 	else if (in[OFF_KIND] == KIND_UNICAST && len >= TUND_SIGNAL_UNICAST_HEADER_LEN)

@@ -157,6 +157,14 @@ size_t tund_signal_seal(const struct tund_signal *m, const uint8_t netkey[32],
 enum tund_signal_verdict tund_signal_open(const uint8_t *in, size_t len, const uint8_t netkey[32],
 					  const uint8_t my_priv[32], const uint8_t my_pub[32],
 					  struct tund_signal *out);
+/* What a message costs before any public-key operation: the header, the
+ * network id and, for an announce-kind message (announces and records), its
+ * AEAD under the network key. TUND_SIGNAL_OK means only "worth opening": an
+ * announce made with K, or a unicast (whose sealing only DH can check).
+ * Lets the caller refuse junk from those without K for a MAC's cost, ahead
+ * of the budget for signature and DH checks (overlay/sigbound.h). */
+enum tund_signal_verdict tund_signal_precheck(const uint8_t *in, size_t len,
+					      const uint8_t netkey[32]);
 const char *tund_signal_verdict_str(enum tund_signal_verdict v);
 
 /* Per-sender replay state, fixed size; all-zero (or _init) means fresh. It

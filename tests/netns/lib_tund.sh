@@ -34,6 +34,13 @@ tund_stop() {
 }
 
 ctl() { local h=$1; shift; "$TUNDCTL" --socket "$T_DIR/$h/tund.sock" "$@"; }
+# cpu_ms HOST: CPU time tund on HOST has used (user + system), in ms;
+# rss_kb HOST: its resident memory. For bounds on what a flood costs.
+cpu_ms() {
+	local var="PID_$1"
+	awk -v hz="$(getconf CLK_TCK)" '{ print int(($14 + $15) * 1000 / hz) }' "/proc/${!var}/stat"
+}
+rss_kb() { local var="PID_$1"; awk '/^VmRSS:/ { print $2 }' "/proc/${!var}/status"; }
 pubkey() { ctl "$1" status --json | jq -r .public_key; }
 # overlay_addr HOST [NETWORK-INDEX]: our IPv4 overlay address, no prefix.
 # Waits up to 30 s: a joiner gets its address with its admit record, which

@@ -61,6 +61,7 @@ declare -A before
 for h in a b; do
 	for f in forged rate_limited old_version replayed; do before[$h.$f]=$(dropped $h $f); done
 done
+cpu0_a=$(cpu_ms a) cpu0_b=$(cpu_ms b) rss0_a=$(rss_kb a) rss0_b=$(rss_kb b)
 lab_exec c "$PROBE" forge "$T_DIR/invite" "$KB" 1000 "$IP_A" >"$T_DIR/claimed-a" ||
 	fail "probe against a failed"
 lab_exec c "$PROBE" forge "$T_DIR/invite" "$KA" 1000 "$IP_B" >"$T_DIR/claimed-b" ||
@@ -78,6 +79,15 @@ for h in a b; do
 done
 t_log "a: $(($(dropped a forged) - ${before[a.forged]})) forged, $(($(dropped a rate_limited) - ${before[a.rate_limited]})) rate limited; b: $(($(dropped b forged) - ${before[b.forged]})) forged, $(($(dropped b rate_limited) - ${before[b.rate_limited]})) rate limited"
 endpoints_stay "after 2,000 forged beacons"
+# What they cost: rate limits before any crypto, one MAC and at most one
+# signature check each; 5 s of CPU would be 5 ms a beacon.
+for h in a b; do
+	c0="cpu0_$h" r0="rss0_$h"
+	cpu=$(($(cpu_ms $h) - ${!c0})) rss=$(($(rss_kb $h) - ${!r0}))
+	t_log "$h spent $cpu ms of CPU on 1,000 forged beacons; RSS grew $rss kB"
+	[ "$cpu" -lt 5000 ] || fail "$h spent $cpu ms of CPU on 1,000 forged beacons"
+	[ "$rss" -lt 20480 ] || fail "$h's RSS grew by $rss kB"
+done
 cut -d' ' -f2 "$T_DIR/claimed-a" "$T_DIR/claimed-b" >"$T_DIR/claimed"
 for h in a b; do
 	! ctl $h peers --json | grep -qFf "$T_DIR/claimed" || fail "$h lists a claimed key as a peer"

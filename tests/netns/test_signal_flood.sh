@@ -6,7 +6,8 @@
 # must keep (a asks for at most 9216-byte packets, MQTT v5). a's per-network
 # gate (overlay/sigbound.c) drops what exceeds 100/s after a burst of 500 as
 # rate_limited, the rest is refused as forged, the big ones as oversize. No
-# member, peer or state entry appears, a's RSS barely moves, and the members
+# member, peer or state entry appears, a's RSS barely moves, its CPU time
+# stays under 5 s, and the members
 # still ping each other.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -29,13 +30,12 @@ grep -q "(p5, " "$T_DIR/mosquitto.log" || fail "no member connected with MQTT v5
 sig() { # HOST JQ-PATH under .signaling
 	ctl "$1" networks --json | jq ".[] | select(.name == \"friends\") | .signaling.$2"
 }
-rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$PID_a/status"; }
 state_sum() { cat "$T_DIR/a/state/"*.json 2>/dev/null | sha256sum; }
 received0=$(sig a received) forged0=$(sig a dropped.forged)
 limited0=$(sig a dropped.rate_limited) oversize0=$(sig a dropped.oversize)
 [ "$limited0" != null ] && [ "$oversize0" != null ] || fail "no oversize/rate_limited counters"
 peers0=$(ctl a peers --json | jq length) members0=$(ctl a networks --json | jq '.[0].members')
-sum0=$(state_sum) rss0=$(rss_kb)
+sum0=$(state_sum) rss0=$(rss_kb a) cpu0=$(cpu_ms a)
 
 lab_exec srv "$PROBE" flood "$T_DIR/invite" "$(pubkey b)" "$LAB_SRV" "$FLOOD" "$OVERSIZE" "$HUGE" ||
 	fail "the flood was not published"
@@ -59,9 +59,12 @@ grep -q "Dropping too large outgoing PUBLISH" "$T_DIR/mosquitto.log" ||
 [ "$(ctl a peers --json | jq length)" = "$peers0" ] || fail "a's peers changed: $(ctl a peers --json)"
 [ "$(ctl a networks --json | jq '.[0].members')" = "$members0" ] || fail "a's members changed"
 [ "$(state_sum)" = "$sum0" ] || fail "a's state files changed"
-rss1=$(rss_kb)
-t_log "a's RSS ${rss0} kB -> ${rss1} kB"
+rss1=$(rss_kb a) cpu=$(($(cpu_ms a) - cpu0))
+t_log "a's RSS ${rss0} kB -> ${rss1} kB; a spent ${cpu} ms of CPU on the flood of $total"
 [ $((rss1 - rss0)) -lt 20480 ] || fail "a's RSS grew by $((rss1 - rss0)) kB"
+# Bounded: what passes the rate bound is opened once and refused (well
+# under a millisecond each); 5 s of CPU would be 2.5 ms a message.
+[ "$cpu" -lt 5000 ] || fail "a spent ${cpu} ms of CPU on the flood"
 pid_running "$PID_a" || fail "a died"
 wait_until 30 pings a "$B" || fail "a lost b"
 wait_until 30 pings b "$A" || fail "b lost a"

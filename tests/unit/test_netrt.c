@@ -994,21 +994,28 @@ UNIT_TEST(netrt_open_network_admits_by_record_at_a_bounded_rate)
 
 	struct tund_membership *n = admin_network_as(&f, &net, f.d.public_key, "10.65.0.0/16",
 						     TUND_ADMISSION_OPEN);
-	for (int i = 0; i < 40; i++) {
+	for (int i = 0; i < 40; i++)
 		node_new(&k[i]);
+	/* One a second after the 32: a slow machine (ASan, load) may take a
+	 * few seconds over the 40, and admits one more for each. */
+	gint64 t0 = g_get_monotonic_time();
+	for (int i = 0; i < 40; i++)
 		announce(n, &k[i], net.key);
-	}
-	CHECK(summary_int(n, "members") == 32 && summary_int(n, "pending") == 0);
-	CHECK(dropped(n, "rate_limited") == 8);
+	gint64 extra = (g_get_monotonic_time() - t0) / G_USEC_PER_SEC + 1;
+	gint64 members = summary_int(n, "members");
+	CHECK(members >= 32 && members <= 32 + extra && summary_int(n, "pending") == 0);
+	CHECK(dropped(n, "rate_limited") == 40 - members);
+	bool admitted[40];
 	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	for (int i = 0; i < 40; i++) {
 		struct tund_peer *p = tund_peer_list_find(&f.d.peers, k[i].b64);
 		char a[TUND_CIDR_STRLEN];
 
-		if (i >= 32) {
-			CHECK(!p); /* turned away: no state at all */
+		admitted[i] = p != NULL;
+		if (i < 32)
+			CHECK(p); /* the burst */
+		if (!p) /* turned away: no state at all */
 			continue;
-		}
 		CHECK(p && p->state == TUND_PEER_MEMBER && p->allowed_ips->len == 2);
 		if (!p || p->allowed_ips->len != 2)
 			continue;
@@ -1017,12 +1024,12 @@ UNIT_TEST(netrt_open_network_admits_by_record_at_a_bounded_rate)
 	}
 	g_hash_table_unref(seen);
 	/* The records file holds each admission: after a restart, the same
-	 * 32 members. */
+	 * members. */
 	struct tund_network cur = *tund_membership_network(n);
 	n = restart(&f, n, &cur, true);
-	CHECK(summary_int(n, "members") == 32);
-	CHECK(tund_peer_list_find(&f.d.peers, k[31].b64) &&
-	      !tund_peer_list_find(&f.d.peers, k[32].b64));
+	CHECK(summary_int(n, "members") == members);
+	for (int i = 0; i < 40; i++)
+		CHECK(!tund_peer_list_find(&f.d.peers, k[i].b64) == !admitted[i]);
 	sodium_memzero(&cur, sizeof(cur));
 
 	/* A plain member of an open network with an admin keeps nothing for a
@@ -1745,6 +1752,60 @@ UNIT_TEST(netrt_no_admin_moves_a_members_address)
 	struct tund_peer *pz = tund_peer_list_find(&f.d.peers, z.b64);
 	struct tund_peer *pw = tund_peer_list_find(&f.d.peers, w.b64);
 	CHECK(holds_v4(pz, a) && !pw);
+	sodium_memzero(&net, sizeof(net));
+	fx_free(&f);
+	netns_leave(ns);
+}
+
+/* A broker user without the network key leaves junk retained under the
+ * network's announce topics (it sees the topic names and copies a real
+ * header): a newcomer receives it all at subscribe time, ahead of the real
+ * records. Junk is refused for a MAC's cost on a budget of its own, so the
+ * admin's records after it are all taken, none rate limited. */
+UNIT_TEST(netrt_junk_without_the_key_spends_no_record_budget)
+{
+	int ns = netns_enter();
+	if (ns < 0)
+		return;
+	struct fx f;
+	fx_init(&f);
+	struct tund_network net;
+	struct node admin, w;
+	enum { JUNK = 2000, MEMBERS = 40 };
+	struct node y[MEMBERS];
+	uint8_t junk[TUND_SIGNAL_MAX_LEN];
+	uint64_t t = now_ms();
+	const char *why = NULL;
+
+	node_new(&admin);
+	node_new(&w);
+	CHECK(tund_network_init_new(&net, "club", &why));
+	CHECK(tund_network_set_prefix4(&net, "10.62.0.0/16", &why));
+	memcpy(net.admin, admin.pub, 32);
+	net.has_admin = true;
+	struct tund_membership *n = tund_membership_start(&f.d, &net, true);
+	g_ptr_array_add(f.d.networks, n);
+	/* A real announce's header with a body that no key opens. */
+	size_t len = seal(&w, net.key, TUND_SIGNAL_ANNOUNCE, NULL, t, junk, sizeof(junk));
+	CHECK(len > 64);
+	for (unsigned i = 0; i < JUNK; i++) {
+		randombytes_buf(junk + len - 32, 32);
+		tund_membership_receive(n, junk, len, true);
+	}
+	CHECK(dropped(n, "forged") == JUNK && dropped(n, "rate_limited") == 0);
+	for (unsigned i = 0; i < MEMBERS; i++) {
+		uint8_t a4[4] = { 10, 62, 1, (uint8_t)(10 + i) };
+
+		node_new(&y[i]);
+		send_record(n, &net, &admin, admin.pub, TUND_RECORD_ADMIT, y[i].pub, a4, t);
+	}
+	unsigned members = 0;
+	for (unsigned i = 0; i < MEMBERS; i++) {
+		struct tund_peer *p = tund_peer_list_find(&f.d.peers, y[i].b64);
+
+		members += p && p->state == TUND_PEER_MEMBER;
+	}
+	CHECK(members == MEMBERS && dropped(n, "rate_limited") == 0);
 	sodium_memzero(&net, sizeof(net));
 	fx_free(&f);
 	netns_leave(ns);

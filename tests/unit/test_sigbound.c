@@ -44,3 +44,26 @@ UNIT_TEST(sigbound_rate)
 	/* Quiet for a while: real members get through again. */
 	CHECK(tund_sigbound_check(&g, 300, T0 + 60000) == TUND_SIGBOUND_OK);
 }
+
+/* Junk refused for a MAC's cost has its own, larger budget: spending it
+ * leaves the main one whole, and the other way round. */
+UNIT_TEST(sigbound_cheap_budget_is_separate)
+{
+	struct tund_sigbound g;
+	unsigned ok = 0;
+
+	tund_sigbound_init(&g, T0);
+	for (unsigned i = 0; i < 2 * TUND_SIGBOUND_CHEAP_BURST; i++)
+		ok += tund_sigbound_precheck(&g, 300, T0) == TUND_SIGBOUND_OK;
+	CHECK(ok == TUND_SIGBOUND_CHEAP_BURST);
+	CHECK(tund_sigbound_precheck(&g, TUND_SIGNAL_MAX_LEN + 1, T0) == TUND_SIGBOUND_OVERSIZE);
+	ok = 0;
+	for (unsigned i = 0; i < 1000; i++)
+		ok += tund_sigbound_check(&g, 300, T0) == TUND_SIGBOUND_OK;
+	CHECK(ok == TUND_SIGBOUND_BURST);
+	/* A second later the cheap budget has its rate back. */
+	ok = 0;
+	for (unsigned i = 0; i < 3 * TUND_SIGBOUND_CHEAP_RATE; i++)
+		ok += tund_sigbound_precheck(&g, 300, T0 + 1000) == TUND_SIGBOUND_OK;
+	CHECK(ok >= TUND_SIGBOUND_CHEAP_RATE - 1 && ok <= TUND_SIGBOUND_CHEAP_RATE + 1);
+}

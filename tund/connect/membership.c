@@ -1451,6 +1451,53 @@ static bool sender_allowed(struct tund_membership *n, const uint8_t key[32])
 static void on_rekey(struct tund_membership *n, const struct tund_signal *m);
 static void watch_old_epochs(struct tund_membership *n);
 
+/* Counts a refused verdict; true for TUND_SIGNAL_OK. */
+static bool count_verdict(struct tund_membership *n, enum tund_signal_verdict v)
+{
+	switch (v) {
+	case TUND_SIGNAL_OK:
+		return true;
+	case TUND_SIGNAL_OTHER_NETWORK:
+		n->drops[TUND_SIG_DROP_OTHER_NETWORK]++;
+		return false;
+	case TUND_SIGNAL_NOT_FOR_ME:
+		n->drops[TUND_SIG_DROP_NOT_FOR_ME]++;
+		return false;
+	case TUND_SIGNAL_FORGED:
+		n->drops[TUND_SIG_DROP_FORGED]++;
+		return false;
+	case TUND_SIGNAL_OLD_VERSION:
+		count_old_version(n);
+		return false;
+	default:
+		n->drops[TUND_SIG_DROP_MALFORMED]++;
+		return false;
+	}
+}
+
+static bool count_bound(struct tund_membership *n, enum tund_sigbound_verdict v)
+{
+	if (v == TUND_SIGBOUND_OVERSIZE)
+		n->drops[TUND_SIG_DROP_OVERSIZE]++;
+	else if (v == TUND_SIGBOUND_RATE_LIMITED)
+		n->drops[TUND_SIG_DROP_RATE_LIMITED]++;
+	return v == TUND_SIGBOUND_OK;
+}
+
+/* The gate before a message is opened (overlay/sigbound.h): the size; the
+ * checks that cost a MAC, on their own budget, so junk from those without
+ * the key (netkey) cannot spend the main one; then a token of the main
+ * budget for the signature or DH checks. Counts what it refuses. */
+static bool gate(struct tund_membership *n, struct tund_sigbound *g, const uint8_t *buf,
+		 size_t len, const uint8_t netkey[32])
+{
+	uint64_t now = (uint64_t)(g_get_monotonic_time() / 1000);
+
+	return count_bound(n, tund_sigbound_precheck(g, len, now)) &&
+	       count_verdict(n, tund_signal_precheck(buf, len, netkey)) &&
+	       count_bound(n, tund_sigbound_check(g, len, now));
+}
+
 void tund_membership_receive(struct tund_membership *n, const uint8_t *buf, size_t len,
 			     bool retained)
 {
@@ -1459,36 +1506,12 @@ void tund_membership_receive(struct tund_membership *n, const uint8_t *buf, size
 	struct tund_peer *p, *c;
 
 	n->received++;
-	switch (tund_sigbound_check(&n->bound, len, (uint64_t)(g_get_monotonic_time() / 1000))) {
-	case TUND_SIGBOUND_OK:
-		break;
-	case TUND_SIGBOUND_OVERSIZE:
-		n->drops[TUND_SIG_DROP_OVERSIZE]++;
+	if (!gate(n, &n->bound, buf, len, n->net.key))
 		return;
-	case TUND_SIGBOUND_RATE_LIMITED:
-		n->drops[TUND_SIG_DROP_RATE_LIMITED]++;
-		return;
-	}
 	m = g_new0(struct tund_signal, 1);
-	switch (tund_signal_open(buf, len, n->net.key, d->private_key, d->public_key, m)) {
-	case TUND_SIGNAL_OK:
-		break;
-	case TUND_SIGNAL_OTHER_NETWORK:
-		n->drops[TUND_SIG_DROP_OTHER_NETWORK]++;
+	if (!count_verdict(n, tund_signal_open(buf, len, n->net.key, d->private_key,
+					       d->public_key, m)))
 		goto out;
-	case TUND_SIGNAL_NOT_FOR_ME:
-		n->drops[TUND_SIG_DROP_NOT_FOR_ME]++;
-		goto out;
-	case TUND_SIGNAL_FORGED:
-		n->drops[TUND_SIG_DROP_FORGED]++;
-		goto out;
-	case TUND_SIGNAL_OLD_VERSION:
-		count_old_version(n);
-		goto out;
-	default:
-		n->drops[TUND_SIG_DROP_MALFORMED]++;
-		goto out;
-	}
 	p = tund_peer_list_find_in(&d->peers, n->net.name, m->sender);
 	/* The admin republishes every record at once on a reconnect: exempt. */
 	if (p && is_member_of(p, n) && !is_admin_key(n, m->sender) &&
@@ -1744,8 +1767,7 @@ static void receive_old_epoch(struct tund_membership *n, const struct tund_old_e
 	struct tund_signal *m = g_new0(struct tund_signal, 1);
 	const struct held_record *h;
 
-	if (tund_sigbound_check(&n->old_bound, len, (uint64_t)(g_get_monotonic_time() / 1000)) ==
-		    TUND_SIGBOUND_OK &&
+	if (gate(n, &n->old_bound, buf, len, o->net.key) &&
 	    tund_signal_open(buf, len, o->net.key, n->d->private_key, n->d->public_key, m) ==
 		    TUND_SIGNAL_OK &&
 	    m->type == TUND_SIGNAL_ANNOUNCE && memcmp(m->sender, n->d->public_key, 32) &&
