@@ -1212,13 +1212,29 @@ UNIT_TEST(netrt_pending_entry_carries_a_member_of_another_network)
 	CHECK(len > 0);
 	tund_membership_receive(ma, buf, len, false);
 	CHECK(dropped(ma, "unknown_sender") == 0 && dropped(ma, "blocked") == 0);
+	/* alpha rotates its key (a block of another key): b, pending, gets no
+	 * new key, so the session it carries keeps the pre-shared key b holds;
+	 * once approved, b gets the current key and so does its session. */
+	uint8_t psk0[32], psk1[32];
+	tund_network_psk(na.key, psk0);
+	CHECK(tund_membership_rekey(ma) == 0 && tund_membership_network(ma)->epoch == 1);
+	tund_network_psk(tund_membership_network(ma)->key, psk1);
+	CHECK(ba && !memcmp(ba->psk, psk0, 32) && tund_carrier_of(&f.d, b.pub) == ba);
+	tund_membership_member_changed(ma, ba);
+	CHECK(ba && !memcmp(ba->psk, psk0, 32));
+	if (ba) /* what tundctl peer approve does */
+		ba->state = TUND_PEER_MEMBER;
+	CHECK(tund_membership_sign_record(ma, TUND_RECORD_ADMIT, b.pub) == 0);
+	tund_membership_member_connect(ma, ba);
+	CHECK(ba && !memcmp(ba->psk, psk1, 32) && tund_carrier_of(&f.d, b.pub) == ba);
 	/* A key pending here and a member nowhere has no carrier. */
 	struct node z;
 	node_new(&z);
-	announce(ma, &z, na.key);
+	const uint8_t *k1 = tund_membership_network(ma)->key;
+	announce(ma, &z, k1);
 	struct tund_peer *za = tund_peer_list_find_in(&f.d.peers, "alpha", z.pub);
 	CHECK(za && za->state == TUND_PEER_PENDING && !tund_carrier_of(&f.d, z.pub));
-	len = seal(&z, na.key, TUND_SIGNAL_RESTART, f.d.public_key, now_ms(), buf, sizeof(buf));
+	len = seal(&z, k1, TUND_SIGNAL_RESTART, f.d.public_key, now_ms(), buf, sizeof(buf));
 	tund_membership_receive(ma, buf, len, false);
 	CHECK(dropped(ma, "unknown_sender") == 1);
 

@@ -1176,8 +1176,18 @@ void tund_membership_member_changed(struct tund_membership *n, struct tund_peer 
 	}
 	/* Members share the network's pre-shared key (a stolen node key
 	 * alone does not get into the network). A carrier pending or blocked
-	 * here lends the session that key and nothing else. */
-	tund_network_psk(n->net.key, p->psk);
+	 * here lends the session that key and nothing else; a pending one
+	 * keeps the key of the epoch it first carried in (it gets no rekey). */
+	if (p->state != TUND_PEER_PENDING || !p->has_psk) {
+		uint8_t psk[32];
+
+		tund_network_psk(n->net.key, psk);
+		/* Approved after a rekey: from the old epoch's key to ours. */
+		if (p->has_psk && p->wg_peer && d->dp && memcmp(psk, p->psk, 32))
+			tund_wg_peer_rotate_psk(tund_dataplane_wg(d->dp), p->wg_peer, psk);
+		memcpy(p->psk, psk, 32);
+		sodium_memzero(psk, sizeof(psk));
+	}
 	p->has_psk = true;
 	if (d->dp && !p->wg_peer)
 		tund_dataplane_peer_apply(d->dp, p);
@@ -1635,7 +1645,11 @@ static void apply_rekey(struct tund_membership *n, uint32_t epoch, const uint8_t
 	for (guint i = 0; i < d->peers.items->len; i++) {
 		struct tund_peer *p = g_ptr_array_index(d->peers.items, i);
 
-		if (!is_member_of(p, n))
+		/* A pending key gets no new key, so a session it carries
+		 * (pending here, a member of another of our networks) keeps
+		 * the key it has, or the pair would split until the admin
+		 * decides. */
+		if (!is_member_of(p, n) || p->state == TUND_PEER_PENDING)
 			continue;
 		memcpy(p->psk, psk, 32);
 		p->has_psk = true;
