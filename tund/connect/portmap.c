@@ -513,6 +513,8 @@ static void mapped(struct tund_portmap *pm, const struct job *j)
 		done(ctx, j->ret ? NULL : &copy);
 }
 
+static void clear(gpointer data);
+
 static gboolean job_answered(gpointer data)
 {
 	struct job *j = data;
@@ -527,7 +529,8 @@ static gboolean job_answered(gpointer data)
 		else if (j->kind == JOB_MAP)
 			mapped(pm, j);
 	}
-	g_atomic_rc_box_release(pm);
+	/* The last answer after tund_portmap_free lets pm go. */
+	g_atomic_rc_box_release_full(pm, clear);
 	g_free(j);
 	return G_SOURCE_REMOVE;
 }
