@@ -6,7 +6,10 @@
 # router's mapping is gone after a's tund exits. Three routers: PCP and
 # NAT-PMP on, UPnP off (tund speaks PCP, its own client); the same with r1
 # dropping PCP version 2 requests (a router that ignores PCP: NAT-PMP);
-# UPnP-IGD only (PCP/NAT-PMP off: UPnP). The same lab without miniupnpd, and
+# UPnP-IGD only (PCP/NAT-PMP off: UPnP). In each, r1 then reboots (miniupnpd
+# restarted with its state gone): the mapping comes back and the path is
+# direct again; with PCP r1 then reboots with another WAN address and b's
+# pair moves to a's new public address. The same lab without miniupnpd, and
 # with [ice] portmap = off, gives a relay.
 set -u
 . "$(dirname "$0")/lib.sh"
