@@ -28,7 +28,7 @@
  * to this long, so that the router is not asked by all of them at once. */
 #define ANNOUNCE_DELAY_MAX_MS 5000
 
-enum job_kind { JOB_DISCOVER, JOB_MAP, JOB_DELETE, JOB_QUIT };
+enum job_kind { JOB_DISCOVER, JOB_MAP, JOB_DELETE, JOB_EPOCH, JOB_QUIT };
 
 struct job {
 	struct tund_portmap *pm;
@@ -81,6 +81,7 @@ struct tund_portmap {
 	uint32_t epoch;
 	int64_t epoch_ms;
 	unsigned restarts; /* times the router was seen to lose its mappings */
+	bool epoch_asked;  /* a JOB_EPOCH is out */
 	/* Unsolicited announcements (224.0.0.1:5350), PCP and NAT-PMP only. */
 	int listen_fd;
 	guint listen_src;
@@ -178,6 +179,11 @@ static void run_job(struct tund_portmap *pm, struct job *j)
 						sizeof(j->why));
 		if (j->ret)
 			log_warn("port mapping of port %u not removed: %s", j->ext_port, j->why);
+		break;
+	case JOB_EPOCH:
+		j->ret = tund_portmap_io_epoch(gw, j->why, sizeof(j->why));
+		if (j->ret)
+			log_warn("port mapping: %s", j->why);
 		break;
 	case JOB_QUIT:
 		break;
@@ -332,9 +338,15 @@ static void announced(struct tund_portmap *pm, const uint8_t *buf, size_t len,
 		log_debug("port mapping: announcement from %s dropped: %s", pm->gateway, why);
 		return;
 	}
-	/* The other protocol's clock is not the one we track. */
-	if ((kind == TUND_PCP_UNSOL_PCP) != (pm->proto == TUND_PORTMAP_PCP))
+	/* The other protocol's clock is not the one we track, but the
+	 * router says it restarted (miniupnpd announces by PCP alone): ask
+	 * ours for its epoch; the answer is checked like any other. */
+	if ((kind == TUND_PCP_UNSOL_PCP) != (pm->proto == TUND_PORTMAP_PCP)) {
+		if (!pm->epoch_asked) /* one at a time */
+			g_async_queue_push(pm->jobs, job_new(pm, JOB_EPOCH, 0, 0, 0, NULL));
+		pm->epoch_asked = true;
 		return;
+	}
 	lost = !epoch_heard(pm, a.epoch, g_get_monotonic_time() / 1000,
 			    kind == TUND_PCP_UNSOL_PCP ? "PCP ANNOUNCE" : "NAT-PMP announcement");
 	inet_ntop(AF_INET, a.ext_ip, ext, sizeof(ext));
@@ -521,9 +533,15 @@ static gboolean job_answered(gpointer data)
 	struct tund_portmap *pm = j->pm;
 
 	if (!pm->closed) {
-		/* A MAP answered is that mapping made again already. */
-		if (j->has_epoch && !epoch_heard(pm, j->epoch, j->epoch_ms, "an answer"))
-			remap_all(pm, j->kind == JOB_MAP && j->ret == 0 ? j->id : 0, 0);
+		/* A MAP answered is that mapping made again already; asked
+		 * after an announcement, the RFC's random wait. */
+		if (j->kind == JOB_EPOCH)
+			pm->epoch_asked = false;
+		if (j->has_epoch &&
+		    !epoch_heard(pm, j->epoch, j->epoch_ms,
+				 j->kind == JOB_EPOCH ? "asked after an announcement" : "an answer"))
+			remap_all(pm, j->kind == JOB_MAP && j->ret == 0 ? j->id : 0,
+				  j->kind == JOB_EPOCH ? ANNOUNCE_DELAY_MAX_MS : 0);
 		if (j->kind == JOB_DISCOVER)
 			discovered(pm, j);
 		else if (j->kind == JOB_MAP)

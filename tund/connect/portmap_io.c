@@ -246,22 +246,23 @@ static int natpmp_map(struct tund_portmap_gw *gw, uint16_t int_port, uint16_t ex
 }
 
 /* The public address again (after a mapping: it may have changed). */
-static void natpmp_external(struct tund_portmap_gw *gw)
+static int natpmp_external(struct tund_portmap_gw *gw)
 {
 	natpmp_t n;
 	natpmpresp_t resp;
 	int r;
 
 	if (initnatpmp(&n, 1, gw->gw_addr) < 0)
-		return;
+		return -EIO;
 	r = sendpublicaddressrequest(&n);
 	if (r >= 0)
 		r = natpmp_wait(&n, &resp, 2000);
 	closenatpmp(&n);
 	if (r < 0 || resp.type != NATPMP_RESPTYPE_PUBLICADDRESS)
-		return;
+		return r == NATPMP_TRYAGAIN ? -ETIMEDOUT : -EIO;
 	inet_ntop(AF_INET, &resp.pnu.publicaddress.addr, gw->external, sizeof(gw->external));
 	heard_epoch(gw, resp.epoch);
+	return 0;
 }
 
 /* ---- PCP (RFC 6887; messages in pcp.c) ---- */
@@ -525,7 +526,7 @@ int tund_portmap_io_add(struct tund_portmap_gw *gw, uint16_t int_port, uint16_t 
 		}
 		*got_port = resp.pnu.newportmapping.mappedpublicport;
 		*got_lifetime = resp.pnu.newportmapping.lifetime;
-		natpmp_external(gw);
+		(void)natpmp_external(gw); /* the address kept if it cannot say */
 		return 0;
 	case TUND_PORTMAP_NONE:
 		break;
@@ -565,6 +566,37 @@ int tund_portmap_io_delete(struct tund_portmap_gw *gw, uint16_t int_port, uint16
 		break;
 	}
 	return -ENOENT;
+}
+
+int tund_portmap_io_epoch(struct tund_portmap_gw *gw, char *why, size_t why_len)
+{
+	uint8_t msg[TUND_PCP_HDR_LEN], ip[4];
+	struct tund_pcp_answer ans;
+	enum tund_pcp_parsed kind;
+	int r = -ENOENT;
+
+	switch (gw->proto) {
+	case TUND_PORTMAP_PCP:
+		inet_pton(AF_INET, gw->lan_addr, ip);
+		tund_pcp_encode_announce(msg, ip);
+		r = pcp_exchange(gw->gw_addr, msg, sizeof(msg), NULL, TUND_PORTMAP_PCP_REQUEST_MS,
+				 &ans, &kind);
+		if (r == 0 && kind == TUND_PCP_ANSWER && ans.result == TUND_PCP_SUCCESS)
+			heard_epoch(gw, ans.epoch);
+		else if (r == 0)
+			r = -EPROTO;
+		break;
+	case TUND_PORTMAP_NATPMP:
+		r = natpmp_external(gw);
+		break;
+	case TUND_PORTMAP_UPNP:
+	case TUND_PORTMAP_NONE:
+		break;
+	}
+	if (r)
+		tund_why(why, why_len, "asking the router's epoch: %s",
+			 r == -ENOENT ? "no PCP or NAT-PMP" : g_strerror(-r));
+	return r;
 }
 
 void tund_portmap_io_clear(struct tund_portmap_gw *gw)

@@ -61,6 +61,10 @@ int tund_portmap_io_add(struct tund_portmap_gw *gw, uint16_t int_port, uint16_t 
  * 0 or -errno. */
 int tund_portmap_io_delete(struct tund_portmap_gw *gw, uint16_t int_port, uint16_t ext_port,
 			   const uint8_t nonce[TUND_PCP_NONCE_LEN], char *why, size_t why_len);
+/* Asks the PCP or NAT-PMP server for its epoch alone (PCP: an ANNOUNCE
+ * request; NAT-PMP: a public-address request, which also refreshes
+ * gw->external); the answer's epoch in gw. 0 or -errno with why. */
+int tund_portmap_io_epoch(struct tund_portmap_gw *gw, char *why, size_t why_len);
 /* Releases what discovery allocated; gw is NONE afterwards. */
 void tund_portmap_io_clear(struct tund_portmap_gw *gw);
 
