@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* PCP answers as they arrive from the gateway (RFC 6887): read as the
- * answer to a MAP request, to a delete and to an ANNOUNCE. What the parser
- * takes must hold what it promises. The request's nonce is the seeds'. */
+ * answer to a MAP request, to a delete and to an ANNOUNCE, and as an
+ * unsolicited announcement (PCP ANNOUNCE or NAT-PMP opcode 128, to
+ * 224.0.0.1:5350). What the parsers take must hold what they promise. The
+ * request's nonce is the seeds'. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +40,30 @@ static void check(const uint8_t *data, size_t size, const struct tund_pcp_map *r
 		abort();
 }
 
+static void check_unsolicited(const uint8_t *data, size_t size)
+{
+	struct tund_pcp_announce a;
+	const char *why = NULL;
+
+	switch (tund_pcp_parse_unsolicited(data, size, &a, &why)) {
+	case TUND_PCP_UNSOL_DROP:
+		if (!why)
+			abort();
+		return;
+	case TUND_PCP_UNSOL_PCP:
+		if (size < TUND_PCP_HDR_LEN || size % 4 || size > TUND_PCP_MAX_LEN ||
+		    data[0] != 2 || data[1] != 0x80 || data[3] != 0 || why)
+			abort();
+		return;
+	case TUND_PCP_UNSOL_NATPMP:
+		if (size != 12 || data[0] != 0 || data[1] != 128 || data[2] || data[3] ||
+		    !memcmp(a.ext_ip, "\0\0\0\0", 4) || memcmp(a.ext_ip, data + 8, 4) || why)
+			abort();
+		return;
+	}
+	abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct tund_pcp_map del = map;
@@ -46,5 +72,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check(data, size, &map);
 	check(data, size, &del);
 	check(data, size, NULL);
+	check_unsolicited(data, size);
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include "tests/unit/daemon_fixture.h"
 #include "tests/unit/unit.h"
 #include "tund/connect/pcp.h"
+#include "tund/connect/portmap.h"
 #include "tund/connect/portmap_io.h"
 
 static const struct tund_pcp_map req = {
@@ -234,6 +235,70 @@ UNIT_TEST(pcp_retransmits_on_rfc6887s_schedule)
 	CHECK(rt <= 1024000 + 102400);
 }
 
+/* RFC 6887 8.5: the server's epoch against our clock. */
+UNIT_TEST(pcp_epoch_rule_notices_a_router_that_lost_its_state)
+{
+	/* Moving with our clock, give or take 2 s and 1/16. */
+	CHECK(tund_pcp_epoch_valid(1000, 0, 1060, 60000));
+	CHECK(tund_pcp_epoch_valid(1000, 0, 1062, 60000));
+	CHECK(tund_pcp_epoch_valid(1000, 0, 1000, 500));
+	/* Reordered answers: back by up to a second is fine, more is not. */
+	CHECK(tund_pcp_epoch_valid(1000, 0, 999, 100));
+	CHECK(!tund_pcp_epoch_valid(1000, 0, 998, 100));
+	/* Restarted: epoch near 0 again. */
+	CHECK(!tund_pcp_epoch_valid(1000, 0, 3, 60000));
+	/* Restarted and up again for a while: less time passed for it than
+	 * for us (60 s against our 120 s). */
+	CHECK(!tund_pcp_epoch_valid(1000, 0, 1060, 120000));
+	/* 1/16 slack: 120 s of ours against 111 s of the server's is fine,
+	 * against 100 s not. */
+	CHECK(tund_pcp_epoch_valid(1000, 0, 1111, 120000));
+	CHECK(!tund_pcp_epoch_valid(1000, 0, 1100, 120000));
+	/* The server ran ahead of us. */
+	CHECK(!tund_pcp_epoch_valid(1000, 0, 1100, 60000));
+	/* Wrap-free at the top of the range. */
+	CHECK(tund_pcp_epoch_valid(0xfffffff0u, 0, 0xfffffffau, 10000));
+	CHECK(!tund_pcp_epoch_valid(0xfffffff0u, 0, 5, 10000));
+}
+
+/* RFC 6887 14.1.3 and RFC 6886 3.2.1: what the gateway multicasts to
+ * 224.0.0.1:5350 after a restart or an address change. */
+UNIT_TEST(pcp_unsolicited_announcements_are_read_strictly)
+{
+	uint8_t b[64] = { 2, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x02 };
+	uint8_t pmp[16] = { 0, 128, 0, 0, 0, 0, 0, 9, 11, 22, 33, 44 };
+	struct tund_pcp_announce a;
+	const char *why;
+
+	CHECK(tund_pcp_parse_unsolicited(b, 24, &a, &why) == TUND_PCP_UNSOL_PCP);
+	CHECK(a.epoch == 0x102 && why == NULL);
+	/* Options after the header: allowed, in fours. */
+	CHECK(tund_pcp_parse_unsolicited(b, 28, &a, NULL) == TUND_PCP_UNSOL_PCP);
+	CHECK(tund_pcp_parse_unsolicited(b, 26, &a, &why) == TUND_PCP_UNSOL_DROP && why);
+	CHECK(tund_pcp_parse_unsolicited(b, 20, &a, NULL) == TUND_PCP_UNSOL_DROP);
+	b[3] = 2; /* NOT_AUTHORIZED */
+	CHECK(tund_pcp_parse_unsolicited(b, 24, &a, NULL) == TUND_PCP_UNSOL_DROP);
+	b[3] = 0, b[1] = 0x81; /* a MAP answer is no announcement */
+	CHECK(tund_pcp_parse_unsolicited(b, 24, &a, NULL) == TUND_PCP_UNSOL_DROP);
+	b[1] = 0x00; /* a request */
+	CHECK(tund_pcp_parse_unsolicited(b, 24, &a, NULL) == TUND_PCP_UNSOL_DROP);
+	b[1] = 0x80, b[0] = 1;
+	CHECK(tund_pcp_parse_unsolicited(b, 24, &a, NULL) == TUND_PCP_UNSOL_DROP);
+	CHECK(tund_pcp_parse_unsolicited(NULL, 24, &a, NULL) == TUND_PCP_UNSOL_DROP);
+	/* NAT-PMP: exactly 12 bytes, opcode 128, result 0, an address. */
+	CHECK(tund_pcp_parse_unsolicited(pmp, 12, &a, &why) == TUND_PCP_UNSOL_NATPMP);
+	CHECK(a.epoch == 9 && a.ext_ip[0] == 11 && a.ext_ip[3] == 44 && why == NULL);
+	CHECK(tund_pcp_parse_unsolicited(pmp, 16, &a, NULL) == TUND_PCP_UNSOL_DROP);
+	CHECK(tund_pcp_parse_unsolicited(pmp, 11, &a, NULL) == TUND_PCP_UNSOL_DROP);
+	pmp[3] = 3;
+	CHECK(tund_pcp_parse_unsolicited(pmp, 12, &a, NULL) == TUND_PCP_UNSOL_DROP);
+	pmp[3] = 0, pmp[1] = 129; /* a mapping answer */
+	CHECK(tund_pcp_parse_unsolicited(pmp, 12, &a, NULL) == TUND_PCP_UNSOL_DROP);
+	pmp[1] = 128;
+	memset(pmp + 8, 0, 4);
+	CHECK(tund_pcp_parse_unsolicited(pmp, 12, &a, NULL) == TUND_PCP_UNSOL_DROP);
+}
+
 /* ---- portmap_io.c against a PCP server of the test's own ----
  * In a network namespace of the thread's own: a veth link 10.77.0.2/24 with
  * the default route via 10.77.0.1, and 10.77.0.1 also on lo, so the
@@ -256,6 +321,11 @@ struct fake {
 	uint8_t last_map[60];
 };
 
+/* What the fake router answers with: its epoch and external port offset
+ * (internal + fake_port_add); a test "restarts" it by changing them. */
+static volatile uint32_t fake_epoch = 1000;
+static volatile uint8_t fake_port_add = 1;
+
 /* A PCP MAP answer to the request in q (60 bytes). */
 static size_t fake_map_answer(uint8_t *b, const uint8_t *q, bool wrong_nonce)
 {
@@ -265,9 +335,11 @@ static size_t fake_map_answer(uint8_t *b, const uint8_t *q, bool wrong_nonce)
 	b[0] = 2;
 	b[1] = 0x80 | 1;
 	b[6] = del ? 0 : 600 >> 8, b[7] = del ? 0 : 600 & 0xff;
+	b[8] = (uint8_t)(fake_epoch >> 24), b[9] = (uint8_t)(fake_epoch >> 16);
+	b[10] = (uint8_t)(fake_epoch >> 8), b[11] = (uint8_t)fake_epoch;
 	memcpy(b + 24, q + 24, 20); /* nonce, protocol, internal port */
 	b[24] ^= wrong_nonce;
-	b[42] = q[40], b[43] = (uint8_t)(q[41] + 1); /* external: internal + 1 */
+	b[42] = q[40], b[43] = (uint8_t)(q[41] + fake_port_add); /* external */
 	b[54] = b[55] = 0xff;
 	b[56] = 11, b[57] = 22, b[58] = 33, b[59] = 11;
 	return 60;
@@ -293,6 +365,8 @@ static size_t fake_answer(struct fake *f, const uint8_t *q, size_t n, uint8_t *b
 		memcpy(b, q, 24);
 		b[1] = 0x80;
 		memset(b + 4, 0, 20);
+		b[8] = (uint8_t)(fake_epoch >> 24), b[9] = (uint8_t)(fake_epoch >> 16);
+		b[10] = (uint8_t)(fake_epoch >> 8), b[11] = (uint8_t)fake_epoch;
 		return 24;
 	}
 	if (n != 60 || q[1] != 1)
@@ -345,6 +419,8 @@ static int fake_start(struct fake *f, enum fake_mode mode)
 
 	memset(f, 0, sizeof(*f));
 	f->fd = -1;
+	fake_epoch = 1000;
+	fake_port_add = 1;
 	if (old < 0)
 		return old;
 	CHECK(system("ip link set lo up && ip link add tt-pcp0 type veth peer name tt-pcp1 && "
@@ -391,6 +467,8 @@ UNIT_TEST(pcp_maps_renews_and_deletes_with_one_nonce)
 	CHECK(port == 40001 && life == 600);
 	CHECK(strcmp(gw.external, "11.22.33.11") == 0);
 	CHECK(f.maps == 1);
+	/* The answer's epoch is kept for portmap.c's check. */
+	CHECK(gw.has_epoch && gw.epoch == 1000);
 	/* The renewal: same nonce, the granted address suggested. */
 	CHECK(tund_portmap_io_add(&gw, 40000, port, nonce, 1800, &port, &life, why, sizeof(why)) == 0);
 	CHECK(f.maps == 2 && memcmp(f.first_nonce, nonce, 12) == 0);
@@ -442,5 +520,94 @@ UNIT_TEST(pcp_retransmits_an_unanswered_map)
 	CHECK(f.maps == 2 && port == 40001);
 	CHECK(memcmp(f.first_nonce, f.last_map + 24, 12) == 0);
 	tund_portmap_io_clear(&gw);
+	fake_stop(&f, old);
+}
+
+/* ---- portmap.c: a router that restarts ---- */
+
+struct moved_seen {
+	unsigned calls;
+	struct tund_portmap_mapping last;
+	bool failed;
+};
+
+static void note_mapping(void *ctx, const struct tund_portmap_mapping *m)
+{
+	struct moved_seen *seen = ctx;
+
+	seen->calls++;
+	if (m)
+		seen->last = *m;
+	else
+		seen->failed = true;
+}
+
+static bool iterate_until(unsigned *counter, unsigned want, unsigned ms)
+{
+	gint64 end = g_get_monotonic_time() + (gint64)ms * 1000;
+
+	while (*(volatile unsigned *)counter < want && g_get_monotonic_time() < end)
+		if (!unit_iterate(false))
+			g_usleep(10000);
+	return *(volatile unsigned *)counter >= want;
+}
+
+/* An unsolicited ANNOUNCE (RFC 6887 14.1.3) to our port 5350. */
+static void fake_announce(const struct fake *f, int from_fd)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(5350) };
+	uint8_t b[24] = { 2, 0x80 };
+
+	b[8] = (uint8_t)(fake_epoch >> 24), b[9] = (uint8_t)(fake_epoch >> 16);
+	b[10] = (uint8_t)(fake_epoch >> 8), b[11] = (uint8_t)fake_epoch;
+	/* Our address towards the gateway: 10.77.0.1 is on lo as well. */
+	inet_pton(AF_INET, "10.77.0.1", &to.sin_addr);
+	CHECK(sendto(from_fd >= 0 ? from_fd : f->fd, b, sizeof(b), 0, (struct sockaddr *)&to,
+		     sizeof(to)) == sizeof(b));
+}
+
+/* The router restarts (its epoch back near 0) and says so with an ANNOUNCE:
+ * a forged one from another port is ignored; the gateway's own makes
+ * tund map again within the RFC's 5 s, and the new external port reaches
+ * the mapping's owner. */
+UNIT_TEST(portmap_maps_again_after_the_routers_announce)
+{
+	struct sockaddr_in other = { .sin_family = AF_INET, .sin_port = htons(5352) };
+	struct moved_seen seen = { 0 };
+	struct tund_portmap *pm = NULL;
+	struct fake f;
+	unsigned maps, id;
+	int forger, old = fake_start(&f, FAKE_PCP);
+
+	if (old < 0)
+		UNIT_SKIP("netns", "needs a network namespace of its own");
+	CHECK(tund_portmap_new(&pm) == 0);
+	id = tund_portmap_map(pm, "10.77.0.1", 40000, note_mapping, &seen);
+	CHECK(id != 0);
+	CHECK(iterate_until(&seen.calls, 1, 10000));
+	CHECK(!seen.failed && seen.last.external_port == 40001);
+	CHECK(strcmp(seen.last.external_ip, "11.22.33.11") == 0);
+	maps = f.maps;
+	/* Restarted: epoch 3, and it hands out other ports now. */
+	fake_epoch = 3;
+	fake_port_add = 2;
+	forger = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	inet_pton(AF_INET, "10.77.0.1", &other.sin_addr);
+	CHECK(forger >= 0 && bind(forger, (struct sockaddr *)&other, sizeof(other)) == 0);
+	fake_announce(&f, forger);
+	/* Longer than the RFC's random wait: nothing is asked. */
+	iterate_until(&seen.calls, 2, 5600);
+	CHECK(seen.calls == 1 && f.maps == maps);
+	fake_announce(&f, -1);
+	CHECK(iterate_until(&seen.calls, 2, 10000));
+	CHECK(f.maps == maps + 1);
+	CHECK(seen.last.external_port == 40002);
+	/* The same nonce: the router's new mapping is still ours to delete. */
+	CHECK(memcmp(f.first_nonce, f.last_map + 24, 12) == 0);
+	tund_portmap_free(pm);
+	CHECK(f.deletes == 1);
+	while (unit_iterate(false)) /* the delete's answer lets pm go */
+		;
+	close(forger);
 	fake_stop(&f, old);
 }

@@ -323,9 +323,41 @@ static gboolean map_wait_over(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+static const char *local_label(const struct session *s);
+
+/* The router moved our mapping (it restarted, or has a new address): the
+ * peer gets the new candidate on this session (or with end-of-candidates,
+ * still to come), and when our path goes through the mapping a new session
+ * is negotiated: the controlling side makes it before it breaks the old. */
+static void mapping_moved(struct session *s)
+{
+	struct tund_path *path = s->path;
+	struct tund_signal restart = { .type = TUND_SIGNAL_RESTART };
+	struct tund_signal c = { .type = TUND_SIGNAL_CANDIDATE, .session = s->id,
+				 .n_candidates = 1 };
+	bool through = s == path->active && s->connected && s->has_pair &&
+		       !strcmp(local_label(s), "mapped");
+
+	if (!session_alive(path, s) || path->manual_done)
+		return;
+	log_info("peer %s: our mapped address is now %s%s", peer_label(path->peer), s->mapped_ext,
+		 through ? "; negotiating a new path" : "");
+	if (s->gathered && !s->eoc_held && s->mapped_line[0]) {
+		g_strlcpy(c.candidates[0], s->mapped_line, sizeof(c.candidates[0]));
+		path->send(path->d, path->peer, &c);
+	}
+	if (!through)
+		return;
+	if (path->controlling)
+		tund_path_start(path);
+	else
+		path->send(path->d, path->peer, &restart);
+}
+
 static void on_mapped(void *ctx, const struct tund_portmap_mapping *m)
 {
 	struct session *s = ctx;
+	bool moved = m && s->mapped_ext[0];
 
 	s->map_pending = false;
 	if (s->map_timer) {
@@ -341,6 +373,10 @@ static void on_mapped(void *ctx, const struct tund_portmap_mapping *m)
 			 m->external_port);
 	} else {
 		s->mapped_line[0] = '\0';
+	}
+	if (moved) {
+		mapping_moved(s);
+		return;
 	}
 	if (s->eoc_held && session_alive(s->path, s))
 		finish_gathering(s);

@@ -8,6 +8,7 @@
 #define R_BIT 0x80
 /* NAT-PMP (RFC 6886 3.5): version 0, opcode 128 + n, result 1 unsupported. */
 #define NATPMP_MIN_LEN 8
+#define NATPMP_ADDR_LEN 12 /* public address response */
 
 static void put16(uint8_t *p, uint16_t v)
 {
@@ -158,6 +159,57 @@ enum tund_pcp_parsed tund_pcp_parse(const uint8_t *buf, size_t len, const struct
 	if (!req)
 		return TUND_PCP_ANSWER;
 	return map_body(buf, len, req, out, why);
+}
+
+enum tund_pcp_unsolicited tund_pcp_parse_unsolicited(const uint8_t *buf, size_t len,
+						     struct tund_pcp_announce *out,
+						     const char **why)
+{
+	const char *reason = NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (!buf || len < NATPMP_ADDR_LEN || len > TUND_PCP_MAX_LEN)
+		reason = "length out of range";
+	else if (buf[0] == 0) {
+		/* NAT-PMP: version, opcode 128, result 0, epoch, address. */
+		if (len != NATPMP_ADDR_LEN || buf[1] != R_BIT || get16(buf + 2) != 0)
+			reason = "not a NAT-PMP public address announcement";
+		else if (get32(buf + 8) == 0)
+			reason = "NAT-PMP announcement without an address";
+	} else if (buf[0] != TUND_PCP_VERSION) {
+		reason = "neither PCP version 2 nor NAT-PMP";
+	} else if (len < TUND_PCP_HDR_LEN || len % 4) {
+		reason = "not a whole PCP header";
+	} else if (buf[1] != (R_BIT | TUND_PCP_OP_ANNOUNCE)) {
+		reason = "not an ANNOUNCE response";
+	} else if (buf[3] != TUND_PCP_SUCCESS) {
+		reason = "ANNOUNCE with an error result";
+	}
+	if (why)
+		*why = reason;
+	if (reason)
+		return TUND_PCP_UNSOL_DROP;
+	out->epoch = get32(buf + (buf[0] == 0 ? 4 : 8));
+	if (buf[0] != 0)
+		return TUND_PCP_UNSOL_PCP;
+	memcpy(out->ext_ip, buf + 8, 4);
+	return TUND_PCP_UNSOL_NATPMP;
+}
+
+bool tund_pcp_epoch_valid(uint32_t prev_epoch, int64_t prev_ms, uint32_t cur_epoch,
+			  int64_t cur_ms)
+{
+	/* In milliseconds: the server's seconds against our clock. */
+	int64_t server = ((int64_t)cur_epoch - (int64_t)prev_epoch) * 1000;
+	int64_t client = cur_ms - prev_ms;
+
+	if (server < -1000)
+		return false; /* back by more than a second */
+	if (client + 2000 < server - server / 16)
+		return false; /* the server's clock ran ahead of ours */
+	if (server + 2000 < client - client / 16)
+		return false; /* too little: it restarted since */
+	return true;
 }
 
 const char *tund_pcp_result_name(uint8_t result, char *buf, size_t len)

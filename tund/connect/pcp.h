@@ -12,6 +12,9 @@
 #include <stdint.h>
 
 #define TUND_PCP_PORT 5351
+/* Where a client hears the server's unsolicited announcements (RFC 6887
+ * 14.1.3, RFC 6886 3.2.1): 224.0.0.1, this port. */
+#define TUND_PCP_CLIENT_PORT 5350
 #define TUND_PCP_VERSION 2
 #define TUND_PCP_HDR_LEN 24     /* request and response header */
 #define TUND_PCP_MAP_LEN 36     /* MAP opcode body, request and response */
@@ -54,6 +57,36 @@ enum tund_pcp_parsed {
 	TUND_PCP_ANSWER,      /* ours; answer->result may be an error code */
 	TUND_PCP_NATPMP_ONLY, /* a NAT-PMP (version 0) server: "unsupported version" */
 };
+
+/* An unsolicited announcement from the gateway to 224.0.0.1:5350 (or
+ * unicast to that port): PCP's ANNOUNCE response (RFC 6887 14.1.3) or
+ * NAT-PMP's public address (RFC 6886 3.2.1, opcode 128). */
+enum tund_pcp_unsolicited {
+	TUND_PCP_UNSOL_DROP,
+	TUND_PCP_UNSOL_PCP,    /* epoch set */
+	TUND_PCP_UNSOL_NATPMP, /* epoch and ext_ip set */
+};
+struct tund_pcp_announce {
+	uint32_t epoch;
+	uint8_t ext_ip[4];
+};
+
+/* Reads one: PCP version 2, the R bit, opcode ANNOUNCE, result SUCCESS,
+ * 24..1100 bytes in fours (options after the header are allowed); NAT-PMP
+ * version 0, opcode 128, result 0, exactly 12 bytes, a non-zero address.
+ * Anything else is TUND_PCP_UNSOL_DROP with why (may be NULL). */
+enum tund_pcp_unsolicited tund_pcp_parse_unsolicited(const uint8_t *buf, size_t len,
+						     struct tund_pcp_announce *out,
+						     const char **why);
+
+/* RFC 6887 8.5's epoch check (RFC 6886 3.6 asks the same of NAT-PMP):
+ * the server's epoch prev_epoch (s) was heard at our time prev_ms, now
+ * cur_epoch at cur_ms. False when the server lost its state: its epoch
+ * went back by more than a second, or it moved too little or too much
+ * against our clock (client_delta + 2 < server_delta - server_delta / 16,
+ * or server_delta + 2 < client_delta - client_delta / 16, seconds). */
+bool tund_pcp_epoch_valid(uint32_t prev_epoch, int64_t prev_ms, uint32_t cur_epoch,
+			  int64_t cur_ms);
 
 /* The 24-byte ANNOUNCE request; returns its length. */
 size_t tund_pcp_encode_announce(uint8_t out[TUND_PCP_HDR_LEN], const uint8_t client_ip[4]);

@@ -6,8 +6,11 @@
  * Threads: one worker thread does every blocking request in order
  * (discovery first); the functions here and every callback run on the
  * context that was thread-default at tund_portmap_new. Mappings are renewed
- * at half their lifetime and removed by tund_portmap_unmap and, for those
- * still held, by tund_portmap_free. */
+ * at half their lifetime (UPnP: at least every minute) and removed by
+ * tund_portmap_unmap and, for those still held, by tund_portmap_free. A
+ * router that lost its mappings (PCP's and NAT-PMP's epoch in any answer or
+ * in its announcement to 224.0.0.1:5350; UPnP: the next renewal) gets them
+ * again at once. */
 #ifndef TUND_PORTMAP_H
 #define TUND_PORTMAP_H
 
@@ -31,7 +34,10 @@ struct tund_portmap_mapping {
 	unsigned lifetime_s; /* 0: permanent */
 };
 
-/* One answer per tund_portmap_map: m on success, NULL when it failed. */
+/* One answer per tund_portmap_map: m on success, NULL when it failed; and
+ * after a success, again with the new m each time the router moves the
+ * mapping's external address or port (a renewal or a re-mapping after the
+ * router restarted says so). */
 typedef void (*tund_portmap_done_fn)(void *ctx, const struct tund_portmap_mapping *m);
 
 /* Starts discovery on the worker; 0 or -errno (no thread). */
@@ -40,7 +46,7 @@ int tund_portmap_new(struct tund_portmap **out);
  * request bounded by a few seconds), stops the worker. NULL is a no-op. */
 void tund_portmap_free(struct tund_portmap *pm);
 /* Asks for a mapping of ip:port when ip is our address towards the router.
- * Returns its id (> 0; done runs later, once) or 0 when no mapping can be
+ * Returns its id (> 0; done runs later, see above) or 0 when no mapping can be
  * made (no router answered, or ip is not on the router's side): done is not
  * called then. */
 unsigned tund_portmap_map(struct tund_portmap *pm, const char *ip, uint16_t port,

@@ -35,6 +35,13 @@ const char *tund_portmap_proto_name(enum tund_portmap_proto p)
 
 static int lan_addr_towards(in_addr_t gw, char *out, size_t len);
 
+static void heard_epoch(struct tund_portmap_gw *gw, uint32_t epoch)
+{
+	gw->has_epoch = true;
+	gw->epoch = epoch;
+	gw->epoch_ms = g_get_monotonic_time() / 1000;
+}
+
 /* ---- UPnP-IGD ---- */
 
 /* The host part of "http://HOST:PORT/path". */
@@ -103,7 +110,7 @@ static int upnp_discover(struct tund_portmap_gw *gw, unsigned timeout_ms, char *
 static int upnp_add(struct tund_portmap_gw *gw, uint16_t int_port, uint16_t ext_port,
 		    unsigned lifetime_s, unsigned *got_lifetime, char *why, size_t why_len)
 {
-	char ext[8], in[8], lease[16];
+	char ext[8], in[8], lease[16], ext_ip[40];
 	int r;
 
 	snprintf(ext, sizeof(ext), "%u", ext_port);
@@ -120,8 +127,16 @@ static int upnp_add(struct tund_portmap_gw *gw, uint16_t int_port, uint16_t ext_
 	if (r != 0) {
 		tund_why(why, why_len, "UPnP AddPortMapping %s -> %s:%s: %s", ext, gw->lan_addr, in,
 			 strupnperror(r) ? strupnperror(r) : "error");
-		return r == UPNP_CONFLICT ? -EADDRINUSE : -EIO;
+		/* r < 0: miniupnpc got no SOAP answer (the router restarted
+		 * and its control URL moved, or it is gone). */
+		return r == UPNP_CONFLICT ? -EADDRINUSE : r < 0 ? -ECONNREFUSED : -EIO;
 	}
+	/* The router's address now (it may have a new one); kept if it
+	 * cannot say. */
+	if (UPNP_GetExternalIPAddress(gw->urls.controlURL, gw->data.first.servicetype, ext_ip) ==
+		    0 &&
+	    ext_ip[0])
+		g_strlcpy(gw->external, ext_ip, sizeof(gw->external));
 	return 0;
 }
 
@@ -196,6 +211,7 @@ static int natpmp_discover(struct tund_portmap_gw *gw, in_addr_t gw_addr, unsign
 	}
 	inet_ntop(AF_INET, &resp.pnu.publicaddress.addr, gw->external, sizeof(gw->external));
 	inet_ntop(AF_INET, &gw->gw_addr, gw->gateway, sizeof(gw->gateway));
+	heard_epoch(gw, resp.epoch);
 	if ((r = lan_addr_towards(gw->gw_addr, gw->lan_addr, sizeof(gw->lan_addr))) < 0) {
 		tund_why(why, why_len, "NAT-PMP: no route to %s: %s", gw->gateway, g_strerror(-r));
 		return -ENOENT;
@@ -219,11 +235,33 @@ static int natpmp_map(struct tund_portmap_gw *gw, uint16_t int_port, uint16_t ex
 	if (r >= 0)
 		r = natpmp_wait(&n, resp, 2000);
 	closenatpmp(&n);
+	if (r == 0)
+		heard_epoch(gw, resp->epoch);
 	if (r < 0) {
 		tund_why(why, why_len, "NAT-PMP mapping of port %u: %s", int_port,
 			 r == NATPMP_TRYAGAIN ? "no answer from the gateway" : strnatpmperr(r));
 		return r == NATPMP_TRYAGAIN ? -ETIMEDOUT : -EIO;
 	}
+	return 0;
+}
+
+/* The public address again (after a mapping: it may have changed). */
+static int natpmp_external(struct tund_portmap_gw *gw)
+{
+	natpmp_t n;
+	natpmpresp_t resp;
+	int r;
+
+	if (initnatpmp(&n, 1, gw->gw_addr) < 0)
+		return -EIO;
+	r = sendpublicaddressrequest(&n);
+	if (r >= 0)
+		r = natpmp_wait(&n, &resp, 2000);
+	closenatpmp(&n);
+	if (r < 0 || resp.type != NATPMP_RESPTYPE_PUBLICADDRESS)
+		return r == NATPMP_TRYAGAIN ? -ETIMEDOUT : -EIO;
+	inet_ntop(AF_INET, &resp.pnu.publicaddress.addr, gw->external, sizeof(gw->external));
+	heard_epoch(gw, resp.epoch);
 	return 0;
 }
 
@@ -347,6 +385,8 @@ static int pcp_discover(struct tund_portmap_gw *gw, unsigned timeout_ms, bool *n
 		tund_why(why, why_len, "PCP: %s", pcp_failure(r));
 		return -ENOENT;
 	}
+	if (kind == TUND_PCP_ANSWER && ans.result == TUND_PCP_SUCCESS)
+		heard_epoch(gw, ans.epoch);
 	if (kind == TUND_PCP_NATPMP_ONLY || ans.result == TUND_PCP_UNSUPP_VERSION) {
 		*natpmp_only = kind == TUND_PCP_NATPMP_ONLY;
 		tund_why(why, why_len, "PCP: the gateway does not speak version 2");
@@ -385,6 +425,9 @@ static int pcp_map(struct tund_portmap_gw *gw, const struct tund_pcp_map *req,
 			 &kind);
 	if (r == 0 && kind == TUND_PCP_NATPMP_ONLY)
 		ans->result = TUND_PCP_UNSUPP_VERSION;
+	/* RFC 6887 8.5: every response carries the epoch, errors too. */
+	if (r == 0 && kind == TUND_PCP_ANSWER && ans->result != TUND_PCP_UNSUPP_VERSION)
+		heard_epoch(gw, ans->epoch);
 	if (r < 0 || ans->result != TUND_PCP_SUCCESS) {
 		tund_why(why, why_len, "PCP %s of port %u: %s", req->lifetime ? "MAP" : "delete",
 			 req->int_port,
@@ -483,6 +526,7 @@ int tund_portmap_io_add(struct tund_portmap_gw *gw, uint16_t int_port, uint16_t 
 		}
 		*got_port = resp.pnu.newportmapping.mappedpublicport;
 		*got_lifetime = resp.pnu.newportmapping.lifetime;
+		(void)natpmp_external(gw); /* the address kept if it cannot say */
 		return 0;
 	case TUND_PORTMAP_NONE:
 		break;
@@ -522,6 +566,37 @@ int tund_portmap_io_delete(struct tund_portmap_gw *gw, uint16_t int_port, uint16
 		break;
 	}
 	return -ENOENT;
+}
+
+int tund_portmap_io_epoch(struct tund_portmap_gw *gw, char *why, size_t why_len)
+{
+	uint8_t msg[TUND_PCP_HDR_LEN], ip[4];
+	struct tund_pcp_answer ans;
+	enum tund_pcp_parsed kind;
+	int r = -ENOENT;
+
+	switch (gw->proto) {
+	case TUND_PORTMAP_PCP:
+		inet_pton(AF_INET, gw->lan_addr, ip);
+		tund_pcp_encode_announce(msg, ip);
+		r = pcp_exchange(gw->gw_addr, msg, sizeof(msg), NULL, TUND_PORTMAP_PCP_REQUEST_MS,
+				 &ans, &kind);
+		if (r == 0 && kind == TUND_PCP_ANSWER && ans.result == TUND_PCP_SUCCESS)
+			heard_epoch(gw, ans.epoch);
+		else if (r == 0)
+			r = -EPROTO;
+		break;
+	case TUND_PORTMAP_NATPMP:
+		r = natpmp_external(gw);
+		break;
+	case TUND_PORTMAP_UPNP:
+	case TUND_PORTMAP_NONE:
+		break;
+	}
+	if (r)
+		tund_why(why, why_len, "asking the router's epoch: %s",
+			 r == -ENOENT ? "no PCP or NAT-PMP" : g_strerror(-r));
+	return r;
 }
 
 void tund_portmap_io_clear(struct tund_portmap_gw *gw)

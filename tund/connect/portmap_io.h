@@ -30,6 +30,12 @@ struct tund_portmap_gw {
 	struct UPNPUrls urls;            /* UPnP only */
 	struct IGDdatas data;
 	in_addr_t gw_addr;               /* PCP and NAT-PMP: the default gateway */
+	/* The server's epoch (RFC 6887 8.5; NAT-PMP's seconds since start) in
+	 * the last PCP or NAT-PMP answer, and our monotonic time (ms) then;
+	 * the caller reads and clears it after each request. */
+	bool has_epoch;
+	uint32_t epoch;
+	int64_t epoch_ms;
 };
 
 /* "upnp", "natpmp", "pcp" or NULL. */
@@ -43,7 +49,9 @@ int tund_portmap_io_discover(struct tund_portmap_gw *gw, unsigned timeout_ms, ch
 			     size_t why_len);
 /* Maps UDP ext_port (0: same as int_port) on the router to
  * gw->lan_addr:int_port for lifetime_s; fills the port and lifetime the
- * router granted (lifetime 0: permanent, UPnP routers that only do that).
+ * router granted (lifetime 0: permanent, UPnP routers that only do that)
+ * and gw->external as the router names it now (PCP: the MAP answer;
+ * NAT-PMP and UPnP ask for it after the mapping).
  * nonce: the mapping's PCP nonce, the same for its renewals and its
  * removal (unused by the others). 0 or -errno with why. */
 int tund_portmap_io_add(struct tund_portmap_gw *gw, uint16_t int_port, uint16_t ext_port,
@@ -53,6 +61,10 @@ int tund_portmap_io_add(struct tund_portmap_gw *gw, uint16_t int_port, uint16_t 
  * 0 or -errno. */
 int tund_portmap_io_delete(struct tund_portmap_gw *gw, uint16_t int_port, uint16_t ext_port,
 			   const uint8_t nonce[TUND_PCP_NONCE_LEN], char *why, size_t why_len);
+/* Asks the PCP or NAT-PMP server for its epoch alone (PCP: an ANNOUNCE
+ * request; NAT-PMP: a public-address request, which also refreshes
+ * gw->external); the answer's epoch in gw. 0 or -errno with why. */
+int tund_portmap_io_epoch(struct tund_portmap_gw *gw, char *why, size_t why_len);
 /* Releases what discovery allocated; gw is NONE afterwards. */
 void tund_portmap_io_clear(struct tund_portmap_gw *gw);
 
