@@ -94,7 +94,7 @@ UNIT_TEST(fastpath_steers_wireguard_to_own_socket_and_stun_to_libnice)
 	if (!fp)
 		return;
 	CHECK(tund_fastpath_add(fp, 7, nice_fd, (struct sockaddr *)&peer_addr,
-				sizeof(peer_addr)) == 0);
+				sizeof(peer_addr), false) == 0);
 
 	/* Data and handshakes from the peer reach the fast path... */
 	CHECK(sendto(peer_fd, wg, sizeof(wg), 0, (struct sockaddr *)&nice_addr,
@@ -158,7 +158,7 @@ UNIT_TEST(fastpath_steers_wireguard_to_own_socket_and_stun_to_libnice)
 
 	/* Added again (a new selected pair): steering works again. */
 	CHECK(tund_fastpath_add(fp, 9, nice_fd, (struct sockaddr *)&peer_addr,
-				sizeof(peer_addr)) == 0);
+				sizeof(peer_addr), false) == 0);
 	CHECK(sendto(peer_fd, wg, sizeof(wg), 0, (struct sockaddr *)&nice_addr,
 		     sizeof(nice_addr)) == sizeof(wg));
 	CHECK(wait_count(&seen, 3));
@@ -184,11 +184,11 @@ UNIT_TEST(fastpath_rejects_bad_arguments)
 	CHECK(fp);
 	if (!fp)
 		return;
-	CHECK(tund_fastpath_add(fp, 0, -1, (struct sockaddr *)&peer, sizeof(peer)) == -EINVAL);
-	CHECK(tund_fastpath_add(fp, 1, -1, (struct sockaddr *)&unix_addr, sizeof(unix_addr)) ==
+	CHECK(tund_fastpath_add(fp, 0, -1, (struct sockaddr *)&peer, sizeof(peer), false) == -EINVAL);
+	CHECK(tund_fastpath_add(fp, 1, -1, (struct sockaddr *)&unix_addr, sizeof(unix_addr), false) ==
 	      -EINVAL);
-	CHECK(tund_fastpath_add(fp, 1, -1, (struct sockaddr *)&peer, sizeof(peer)) == -EBADF);
-	CHECK(tund_fastpath_add(fp, 1, unbound, (struct sockaddr *)&peer, sizeof(peer)) ==
+	CHECK(tund_fastpath_add(fp, 1, -1, (struct sockaddr *)&peer, sizeof(peer), false) == -EBADF);
+	CHECK(tund_fastpath_add(fp, 1, unbound, (struct sockaddr *)&peer, sizeof(peer), false) ==
 	      -EAFNOSUPPORT);
 	tund_fastpath_free(fp);
 	close(unbound);

@@ -148,6 +148,11 @@ bool tund_ice_get_pair(struct tund_ice *ice, struct tund_ice_pair *out);
  * -ENOENT when there is no such pair. */
 int tund_ice_direct_socket(struct tund_ice *ice, struct sockaddr_storage *remote,
 			   socklen_t *remote_len);
+/* A selected pair relayed by TURN over UDP: the agent's UDP socket that is
+ * the allocation's local base (borrowed; libnice keeps it) and the TURN
+ * server's address; -ENOENT for any other pair (direct, TURN-TCP). */
+int tund_ice_relay_socket(struct tund_ice *ice, struct sockaddr_storage *server,
+			  socklen_t *server_len);
 /* The first hop of the selected pair, as the kernel routes it: src is our
  * local base (port 0), dst where our datagrams go (the peer's candidate, or
  * for a local relay candidate the TURN server). 0 or -ENOENT (no pair). */

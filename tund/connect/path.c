@@ -446,14 +446,21 @@ static int ice_send(void *ice, const uint8_t *buf, size_t len)
 	return tund_ice_send(ice, buf, len);
 }
 
-/* A direct pair may carry data on the fast path; any other leaves it. */
+/* A direct pair, or one relayed by TURN over UDP, may carry data on the
+ * fast path; any other (TURN-TCP) leaves it. */
 static void update_fast_path(struct tund_dataplane *dp, struct session *s)
 {
 	struct sockaddr_storage remote;
 	socklen_t remote_len = 0;
+	bool relayed = false;
 	int fd = tund_ice_direct_socket(s->ice, &remote, &remote_len);
 
-	tund_dataplane_path_update(dp, s->path_id, fd, (struct sockaddr *)&remote, remote_len);
+	if (fd < 0) {
+		fd = tund_ice_relay_socket(s->ice, &remote, &remote_len);
+		relayed = fd >= 0;
+	}
+	tund_dataplane_path_update(dp, s->path_id, fd, (struct sockaddr *)&remote, remote_len,
+				   relayed);
 }
 
 /* The kernel's way out now for the session's selected pair. 0 or -errno. */

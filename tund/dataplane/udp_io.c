@@ -51,8 +51,10 @@ static size_t build(const struct tund_udp_datagram *d, size_t n, bool gso, struc
 			while (j < n && j - i < TUND_UDP_GSO_MAX_SEGS && same_addr(&d[i], &d[j]) &&
 			       d[j].prefix_len == d[i].prefix_len && d[j].len <= d[i].len &&
 			       d[j - 1].len == d[i].len &&
-			       bytes + d[j].prefix_len + d[j].len <= GSO_MAX_BYTES)
-				bytes += d[j].prefix_len + d[j++].len;
+			       bytes + d[j].prefix_len + d[j].len <= GSO_MAX_BYTES) {
+				bytes += d[j].prefix_len + d[j].len;
+				j++;
+			}
 		memset(h, 0, sizeof(*h));
 		h->msg_name = (void *)d[i].addr;
 		h->msg_namelen = d[i].addr_len;
