@@ -968,6 +968,13 @@ void tund_path_describe(struct tund_path *path, JsonObject *o)
 		json_object_set_string_member(o, TUND_KEY_REMOTE_ADDR, s->pair.remote_addr);
 		if (s->pair.relayed && s->pair.transport[0])
 			json_object_set_string_member(o, TUND_KEY_RELAY_TRANSPORT, s->pair.transport);
+		if (path->d->dp && s->path_id) {
+			bool relayed;
+
+			json_object_set_boolean_member(
+				o, TUND_KEY_FAST_PATH,
+				tund_dataplane_path_fast(path->d->dp, s->path_id, &relayed));
+		}
 	}
 	if (path->last_error[0])
 		json_object_set_string_member(o, TUND_KEY_LAST_ERROR, path->last_error);

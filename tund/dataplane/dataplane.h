@@ -73,8 +73,8 @@ void tund_dataplane_path_unregister(struct tund_dataplane *dp, uint32_t id);
 int tund_dataplane_enable_fast_paths(struct tund_dataplane *dp);
 void tund_dataplane_path_update(struct tund_dataplane *dp, uint32_t id, int fd,
 				const struct sockaddr *remote, socklen_t remote_len, bool relayed);
-/* Whether path id's data is on the fast path now; *relayed: a relayed one
- * sending on its learnt TURN channel. */
+/* Whether path id's data is on the fast path now (a relayed one once it
+ * sends on its learnt TURN channel); *relayed: the path is a relayed one. */
 bool tund_dataplane_path_fast(struct tund_dataplane *dp, uint32_t id, bool *relayed);
 struct tund_fastpath_stats;
 void tund_dataplane_fast_stats(struct tund_dataplane *dp, struct tund_fastpath_stats *out);

@@ -483,9 +483,10 @@ bool tund_fastpath_state(struct tund_fastpath *fp, uint32_t id, bool *relayed)
 
 	pthread_rwlock_rdlock(&fp->lock);
 	s = g_hash_table_lookup(fp->paths, GUINT_TO_POINTER(id));
-	*relayed = s && s->relayed && atomic_load(&s->channel);
+	*relayed = s && s->relayed;
+	bool sending = s && (!s->relayed || atomic_load(&s->channel));
 	pthread_rwlock_unlock(&fp->lock);
-	return s != NULL;
+	return sending;
 }
 
 void tund_fastpath_get_stats(struct tund_fastpath *fp, struct tund_fastpath_stats *out)

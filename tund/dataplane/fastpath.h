@@ -81,8 +81,8 @@ struct tund_fastpath_stats {
 	uint64_t foreign;   /* dropped: not from the pair's remote address */
 	uint64_t malformed; /* dropped: from the TURN server, not ChannelData */
 };
-/* Whether path id is on its own socket now: *relayed whether it is a
- * relayed one sending on its learnt channel. */
+/* Whether path id's data goes on its own socket now (a relayed one once
+ * its channel is learnt); *relayed: it is a relayed one. */
 bool tund_fastpath_state(struct tund_fastpath *fp, uint32_t id, bool *relayed);
 void tund_fastpath_get_stats(struct tund_fastpath *fp, struct tund_fastpath_stats *out);
 
