@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# A pair relayed by TURN over UDP (both friends behind symmetric NATs) goes on
+# tund's fast path: both sides report the relayed pair on it (its TURN channel
+# learnt from authenticated ChannelData), a 5 MB TCP transfer each way arrives
+# intact, and the fast path's own counters carried it. Then coturn restarts
+# (every allocation and channel lost): the pair pings again through new
+# allocations and is back on the relayed fast path, on its new channel, with
+# a new transfer intact.
+set -u
+. "$(dirname "$0")/lib.sh"
+t_init natrelayfast
+. "$(dirname "$0")/natlab.sh"
+. "$(dirname "$0")/lib_tund.sh"
+
+fast_json() { ctl "$1" status --json | jq -c .fast_paths; }
+relayed_fast() { # HOST KEY: the pair is relayed and on the fast path
+	path_is "$1" "$2" relay && [ "$(peer_field "$1" "$2" fast_path)" = true ] &&
+		[ "$(peer_field "$1" "$2" relay_transport)" = udp ] &&
+		jq -e '.relayed >= 1' <<<"$(fast_json "$1")" >/dev/null
+}
+received() { fast_json "$1" | jq .received; }
+# carried HOST BEFORE MIN: HOST's fast path delivered at least MIN datagrams since BEFORE.
+carried() { [ $(($(received "$1") - $2)) -ge "$3" ]; }
+
+lab_up symmetric
+tund_node a
+tund_node b
+invite=$(ctl a network create friends --broker "$LAB_MQTT_URL" --turn "$LAB_TURN_UDP" | tail -n 1)
+ctl b join "$invite" >/dev/null || fail "join failed"
+A=$(overlay_addr a) B=$(overlay_addr b) KA=$(pubkey a) KB=$(pubkey b)
+wait_until 45 pings a "$B" || fail "a cannot ping b within 45 s"
+path_is a "$KB" relay || fail "path on a is $(peer_field a "$KB" path), want relay"
+# The channel is learnt from the peer's first authenticated data: pings.
+learnt() { pings a "$B"; pings b "$A"; relayed_fast a "$KB" && relayed_fast b "$KA"; }
+wait_until 30 learnt ||
+	fail "relayed pair not on the fast path: a $(fast_json a) fast_path=$(peer_field a "$KB" fast_path), b $(fast_json b) fast_path=$(peer_field b "$KA" fast_path)"
+ch_a=$(grep -o 'relayed, on TURN channel 0x[0-9a-f]*' "$T_DIR/tund-a.log" | tail -n 1)
+[ -n "$ch_a" ] || fail "a's log does not name the learnt channel"
+
+ra=$(received a) rb=$(received b)
+transfer a b "$B" 5
+transfer b a "$A" 5
+# 5 MB is over 3,000 datagrams of at most 1,380 bytes each way: most of
+# them must have come through the fast path, not libnice.
+carried b "$rb" 3000 || fail "b's fast path carried $(($(received b) - rb)) datagrams of a 5 MB transfer"
+carried a "$ra" 3000 || fail "a's fast path carried $(($(received a) - ra)) datagrams of a 5 MB transfer"
+t_log "relayed fast path: $(peer_field a "$KB" candidates), ${ch_a}; 5 MB each way intact; a $(fast_json a)"
+
+# The fault: coturn restarts, every allocation and channel is gone.
+relay0=$(peer_field a "$KB" local_addr)
+lab_turn_stop
+lab_turn_start
+restarted=$(date +%s.%N)
+wait_until 120 pings a "$B" ||
+	fail "no path 120 s after the TURN restart (a: $(peer_field a "$KB" path), error $(peer_field a "$KB" last_error))"
+back=$(awk -v a="$restarted" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+wait_until 60 learnt ||
+	fail "after the TURN restart the pair is not back on the relayed fast path: a $(fast_json a) path=$(peer_field a "$KB" path) fast_path=$(peer_field a "$KB" fast_path), b $(fast_json b)"
+relay1=$(peer_field a "$KB" local_addr)
+[ "$relay1" != "$relay0" ] || fail "a still uses the allocation $relay0 of the coturn that stopped"
+ra=$(received a) rb=$(received b)
+transfer a b "$B" 5
+carried b "$rb" 3000 || fail "after the restart b's fast path carried $(($(received b) - rb)) datagrams of a 5 MB transfer"
+t_log "after the TURN restart: pings again ${back} s later; relayed fast path on the new allocation ($relay0 -> $relay1); 5 MB intact"
+echo "PASS nat_relay_fast"
