@@ -30,6 +30,7 @@ struct fast_socket {
 	socklen_t remote_len;
 	bool relayed;
 	atomic_uint channel; /* relayed: learnt channel, 0 until then */
+	uint64_t gen;	     /* which add() made it */
 };
 
 struct tund_fastpath {
@@ -39,6 +40,7 @@ struct tund_fastpath {
 	pthread_t thread;
 	pthread_rwlock_t lock; /* the table; the receive thread reads under it */
 	GHashTable *paths;     /* uint32 id -> struct fast_socket * */
+	uint64_t next_gen;     /* under the write lock */
 	atomic_uint_fast64_t received, foreign, malformed;
 	/* The receive thread's: recvmmsg with UDP GRO, pointed at one socket
 	 * at a time. */
@@ -162,8 +164,8 @@ static bool strip_channel(struct tund_fastpath_datagram *d)
 /* After delivery: the channel of the last ChannelData that authenticated
  * becomes the one we send on (WireGuard's roaming rule: only an
  * authenticated datagram moves where we send). */
-static void learn_channel(struct tund_fastpath *fp, uint32_t id, const struct tund_fastpath_datagram *d,
-			  size_t n)
+static void learn_channel(struct tund_fastpath *fp, uint32_t id, uint64_t gen,
+			  const struct tund_fastpath_datagram *d, size_t n)
 {
 	struct fast_socket *s;
 	unsigned ch = 0, old = 0;
@@ -175,7 +177,10 @@ static void learn_channel(struct tund_fastpath *fp, uint32_t id, const struct tu
 		return;
 	pthread_rwlock_rdlock(&fp->lock);
 	s = g_hash_table_lookup(fp->paths, GUINT_TO_POINTER(id));
-	if (s && s->relayed)
+	/* Not a socket that replaced the one it came on (a new pair). */
+	if (s && (!s->relayed || s->gen != gen))
+		s = NULL;
+	if (s)
 		old = atomic_exchange(&s->channel, ch);
 	pthread_rwlock_unlock(&fp->lock);
 	if (s && old != ch)
@@ -214,6 +219,7 @@ static size_t receive_batch(struct tund_fastpath *fp, uint32_t id, size_t *packe
 	struct sockaddr_storage remote;
 	socklen_t remote_len = 0;
 	bool relayed = false;
+	uint64_t gen = 0;
 	int n = -1;
 
 	/* Under the read lock, so that remove() cannot close the descriptor
@@ -224,6 +230,7 @@ static size_t receive_batch(struct tund_fastpath *fp, uint32_t id, size_t *packe
 		remote = s->remote;
 		remote_len = s->remote_len;
 		relayed = s->relayed;
+		gen = s->gen;
 		fp->rx.fd = s->fd;
 		n = tund_udp_receive(&fp->rx, fp->got);
 	}
@@ -241,7 +248,7 @@ static size_t receive_batch(struct tund_fastpath *fp, uint32_t id, size_t *packe
 
 		fp->deliver(fp->ctx, id, fp->dg + o, k);
 		if (relayed)
-			learn_channel(fp, id, fp->dg + o, k);
+			learn_channel(fp, id, gen, fp->dg + o, k);
 	}
 	return bytes ? bytes : 1; /* all foreign: not empty either */
 }
@@ -395,6 +402,7 @@ int tund_fastpath_add(struct tund_fastpath *fp, uint32_t id, int nice_fd,
 		return ret;
 	}
 	pthread_rwlock_wrlock(&fp->lock);
+	s->gen = ++fp->next_gen;
 	g_hash_table_insert(fp->paths, GUINT_TO_POINTER(id), s);
 	pthread_rwlock_unlock(&fp->lock);
 	return 0;
