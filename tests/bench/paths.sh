@@ -180,6 +180,8 @@ for rep in $(seq 1 "$REPS"); do
 	ceiling "$rep"
 done
 path_is a "$KB" relay || fail "the relayed path moved to $(peer_field a "$KB" path) during the test"
+# The TURN server's UDP drops (a full receive buffer) over the relay rows.
+t_log "srv UDP: $(lab_exec srv awk '/^Udp:/ { if (h) { for (i = 2; i <= NF; i++) printf "%s=%s ", n[i], $i } else { h = 1; for (i = 2; i <= NF; i++) n[i] = $i } }' /proc/net/snmp)"
 RELAY_FAST=$(ctl b status --json | jq -c '.fast_paths // empty')
 if [ -n "$RELAY_FAST" ]; then t_log "b's fast path after the relay tests: $RELAY_FAST"; fi
 RELAY_A_FAST=$(ctl a status --json | jq -c '.fast_paths // empty')
