@@ -181,7 +181,11 @@ for rep in $(seq 1 "$REPS"); do
 done
 path_is a "$KB" relay || fail "the relayed path moved to $(peer_field a "$KB" path) during the test"
 # The TURN server's UDP drops (a full receive buffer) over the relay rows.
-t_log "srv UDP: $(lab_exec srv awk '/^Udp:/ { if (h) { for (i = 2; i <= NF; i++) printf "%s=%s ", n[i], $i } else { h = 1; for (i = 2; i <= NF; i++) n[i] = $i } }' /proc/net/snmp)"
+udp_counters() {
+	lab_exec "$1" awk '/^Udp:/ { if (h) { for (i = 2; i <= NF; i++) if (n[i] ~ /Datagrams|Errors/ && $i) printf "%s=%s ", n[i], $i } else { h = 1; for (i = 2; i <= NF; i++) n[i] = $i } }' /proc/net/snmp
+}
+for h in srv a b; do t_log "$h UDP: $(udp_counters "$h")"; done
+t_log "b's drops: $(ctl b status --json | jq -c '.drops | with_entries(select(.value > 0))')"
 RELAY_FAST=$(ctl b status --json | jq -c '.fast_paths // empty')
 if [ -n "$RELAY_FAST" ]; then t_log "b's fast path after the relay tests: $RELAY_FAST"; fi
 RELAY_A_FAST=$(ctl a status --json | jq -c '.fast_paths // empty')

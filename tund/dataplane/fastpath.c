@@ -390,7 +390,7 @@ int tund_fastpath_add(struct tund_fastpath *fp, uint32_t id, int nice_fd,
 		return fd;
 	s = g_new0(struct fast_socket, 1);
 	s->fd = fd;
-	tund_udp_tx_init(&s->tx, fd, true);
+	tund_udp_tx_init(&s->tx, fd, !relayed);
 	memcpy(&s->remote, remote, remote_len);
 	s->remote_len = remote_len;
 	s->relayed = relayed;
