@@ -94,7 +94,7 @@ UNIT_TEST(fastpath_steers_wireguard_to_own_socket_and_stun_to_libnice)
 	if (!fp)
 		return;
 	CHECK(tund_fastpath_add(fp, 7, nice_fd, (struct sockaddr *)&peer_addr,
-				sizeof(peer_addr), false) == 0);
+				sizeof(peer_addr), false, NULL, 0) == 0);
 
 	/* Data and handshakes from the peer reach the fast path... */
 	CHECK(sendto(peer_fd, wg, sizeof(wg), 0, (struct sockaddr *)&nice_addr,
@@ -158,7 +158,7 @@ UNIT_TEST(fastpath_steers_wireguard_to_own_socket_and_stun_to_libnice)
 
 	/* Added again (a new selected pair): steering works again. */
 	CHECK(tund_fastpath_add(fp, 9, nice_fd, (struct sockaddr *)&peer_addr,
-				sizeof(peer_addr), false) == 0);
+				sizeof(peer_addr), false, NULL, 0) == 0);
 	CHECK(sendto(peer_fd, wg, sizeof(wg), 0, (struct sockaddr *)&nice_addr,
 		     sizeof(nice_addr)) == sizeof(wg));
 	CHECK(wait_count(&seen, 3));
@@ -184,11 +184,11 @@ UNIT_TEST(fastpath_rejects_bad_arguments)
 	CHECK(fp);
 	if (!fp)
 		return;
-	CHECK(tund_fastpath_add(fp, 0, -1, (struct sockaddr *)&peer, sizeof(peer), false) == -EINVAL);
-	CHECK(tund_fastpath_add(fp, 1, -1, (struct sockaddr *)&unix_addr, sizeof(unix_addr), false) ==
+	CHECK(tund_fastpath_add(fp, 0, -1, (struct sockaddr *)&peer, sizeof(peer), false, NULL, 0) == -EINVAL);
+	CHECK(tund_fastpath_add(fp, 1, -1, (struct sockaddr *)&unix_addr, sizeof(unix_addr), false, NULL, 0) ==
 	      -EINVAL);
-	CHECK(tund_fastpath_add(fp, 1, -1, (struct sockaddr *)&peer, sizeof(peer), false) == -EBADF);
-	CHECK(tund_fastpath_add(fp, 1, unbound, (struct sockaddr *)&peer, sizeof(peer), false) ==
+	CHECK(tund_fastpath_add(fp, 1, -1, (struct sockaddr *)&peer, sizeof(peer), false, NULL, 0) == -EBADF);
+	CHECK(tund_fastpath_add(fp, 1, unbound, (struct sockaddr *)&peer, sizeof(peer), false, NULL, 0) ==
 	      -EAFNOSUPPORT);
 	tund_fastpath_free(fp);
 	close(unbound);
@@ -256,7 +256,7 @@ UNIT_TEST(fastpath_relayed_steers_channeldata_and_learns_the_channel)
 	if (!fp)
 		return;
 	CHECK(tund_fastpath_add(fp, 5, nice_fd, (struct sockaddr *)&server_addr,
-				sizeof(server_addr), true) == 0);
+				sizeof(server_addr), true, NULL, 0) == 0);
 	/* Not learnt yet: sends stay with libnice. */
 	CHECK(!tund_fastpath_send(fp, 5, wg, sizeof(wg)));
 	CHECK(!tund_fastpath_state(fp, 5, &relayed) && relayed);
@@ -307,10 +307,58 @@ UNIT_TEST(fastpath_relayed_steers_channeldata_and_learns_the_channel)
 
 	/* A new selected pair starts over: unlearnt, back on libnice. */
 	CHECK(tund_fastpath_add(fp, 5, nice_fd, (struct sockaddr *)&server_addr,
-				sizeof(server_addr), true) == 0);
+				sizeof(server_addr), true, NULL, 0) == 0);
 	CHECK(!tund_fastpath_send(fp, 5, wg, sizeof(wg)));
 	tund_fastpath_free(fp);
 	close(nice_fd);
+	close(server_fd);
+	close(other_fd);
+}
+
+/* A direct pair whose local base also carries our own TURN allocation: the
+ * peer may come through it (its selected pair is not ours), so ChannelData
+ * carrying WireGuard from that server is taken, stripped, too. */
+UNIT_TEST(fastpath_direct_takes_channeldata_from_own_turn_server)
+{
+	struct seen seen = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	struct sockaddr_in nice_addr, peer_addr, server_addr;
+	int nice_fd = bound_socket(&nice_addr);
+	int peer_fd = bound_socket(&peer_addr);
+	int server_fd = bound_socket(&server_addr);
+	struct tund_fastpath *fp = tund_fastpath_new(deliver_auth, &seen, NULL, NULL);
+	struct tund_fastpath_stats st;
+	uint8_t wg[32] = { 4, 0, 0, 0 }, stun[20] = { 0x00, 0x01, 0, 0, 0x21, 0x12, 0xa4, 0x42 };
+	uint8_t buf[256];
+	bool relayed = true;
+
+	CHECK(nice_fd >= 0 && peer_fd >= 0 && server_fd >= 0 && fp);
+	if (!fp)
+		return;
+	CHECK(tund_fastpath_add(fp, 3, nice_fd, (struct sockaddr *)&peer_addr, sizeof(peer_addr),
+				false, (struct sockaddr *)&server_addr, sizeof(server_addr)) == 0);
+	CHECK(tund_fastpath_state(fp, 3, &relayed) && !relayed);
+	CHECK(send_channel(server_fd, &nice_addr, 0x4000, wg, sizeof(wg)));
+	CHECK(wait_count(&seen, 1));
+	CHECK(seen.id == 3 && seen.first[0] == 4);
+	CHECK(sendto(peer_fd, wg, sizeof(wg), 0, (struct sockaddr *)&nice_addr,
+		     sizeof(nice_addr)) == sizeof(wg));
+	CHECK(wait_count(&seen, 2));
+	/* STUN inside ChannelData stays with libnice; ChannelData from
+	 * anyone but the server is foreign. */
+	CHECK(send_channel(server_fd, &nice_addr, 0x4000, stun, sizeof(stun)));
+	CHECK(receive_within(nice_fd, buf, sizeof(buf)) == 4 + sizeof(stun));
+	struct sockaddr_in other_addr;
+	int other_fd = bound_socket(&other_addr);
+
+	CHECK(send_channel(other_fd, &nice_addr, 0x4000, wg, sizeof(wg)));
+	CHECK(wait_stats(fp, &st, 1, 0));
+	CHECK(st.received == 2 && st.relayed == 0);
+	/* It still sends plain to the peer. */
+	CHECK(tund_fastpath_send(fp, 3, wg, sizeof(wg)));
+	CHECK(receive_within(peer_fd, buf, sizeof(buf)) == sizeof(wg) && buf[0] == 4);
+	tund_fastpath_free(fp);
+	close(nice_fd);
+	close(peer_fd);
 	close(server_fd);
 	close(other_fd);
 }

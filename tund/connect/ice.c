@@ -69,6 +69,9 @@ struct tund_ice {
 	 * carries that index (libnice's turn->preference, bits 6-8 of the
 	 * local preference), which tells UDP from TCP for the status line. */
 	bool relay_tcp[NICE_CANDIDATE_MAX_TURN_SERVERS];
+	/* Each relay's server when given as an IP address (family 0: a name,
+	 * resolved by libnice only), for tund_ice_direct_socket. */
+	struct sockaddr_storage relay_addr[NICE_CANDIDATE_MAX_TURN_SERVERS];
 	unsigned n_relays;
 	unsigned allocations; /* relay candidates gathered and not released */
 	bool relays_released; /* tund_ice_release_relays ran */
@@ -438,6 +441,19 @@ static int set_err(char *why, size_t why_len, int ret, const char *fmt, ...)
 	return ret;
 }
 
+/* A TURN server given as an IP address, as a socket address; else family 0. */
+static void relay_literal(const char *host, unsigned port, struct sockaddr_storage *out)
+{
+	NiceAddress a;
+
+	memset(out, 0, sizeof(*out));
+	nice_address_init(&a);
+	if (!nice_address_set_from_string(&a, host))
+		return;
+	nice_address_set_port(&a, port);
+	nice_address_copy_to_sockaddr(&a, (struct sockaddr *)out);
+}
+
 /* The TURN servers, each as a relay of the one component. */
 static int add_relays(struct tund_ice *ice, const struct tund_ice_server_config *cfg,
 		      char *why, size_t why_len)
@@ -452,6 +468,8 @@ static int add_relays(struct tund_ice *ice, const struct tund_ice_server_config 
 									    : NICE_RELAY_TYPE_TURN_UDP)) {
 			return set_err(why, why_len, -EINVAL, "bad TURN server \"%s\"", host);
 		}
+		relay_literal(host, cfg->turn[i].port ? cfg->turn[i].port : DEFAULT_PORT,
+			      &ice->relay_addr[ice->n_relays]);
 		ice->relay_tcp[ice->n_relays++] = cfg->turn[i].tcp;
 	}
 	return 0;
@@ -776,13 +794,38 @@ bool tund_ice_get_pair(struct tund_ice *ice, struct tund_ice_pair *out)
 	return true;
 }
 
+/* The server of our TURN-over-UDP allocation whose local base is base, if
+ * tund knows its address: *turn_len, or 0. */
+static void own_turn_at(struct tund_ice *ice, const NiceAddress *base, struct sockaddr_storage *turn,
+			socklen_t *turn_len)
+{
+	GSList *list = nice_agent_get_local_candidates(ice->agent, ice->stream, COMPONENT);
+
+	*turn_len = 0;
+	for (GSList *i = list; i && !*turn_len; i = i->next) {
+		const NiceCandidate *c = i->data;
+		unsigned idx = (c->priority >> 14) & 7;
+
+		if (c->type != NICE_CANDIDATE_TYPE_RELAYED || c->transport != NICE_CANDIDATE_TRANSPORT_UDP ||
+		    idx >= ice->n_relays || ice->relay_tcp[idx] || !ice->relay_addr[idx].ss_family ||
+		    !nice_address_equal(&c->base_addr, base))
+			continue;
+		*turn = ice->relay_addr[idx];
+		*turn_len = turn->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+							   sizeof(struct sockaddr_in);
+	}
+	g_slist_free_full(list, (GDestroyNotify)nice_candidate_free);
+}
+
 int tund_ice_direct_socket(struct tund_ice *ice, struct sockaddr_storage *remote,
-			   socklen_t *remote_len)
+			   socklen_t *remote_len, struct sockaddr_storage *turn,
+			   socklen_t *turn_len)
 {
 	NiceCandidate *l, *r;
 	GSocket *sock;
 	int fd;
 
+	*turn_len = 0;
 	if (ice->dead ||
 	    !nice_agent_get_selected_pair(ice->agent, ice->stream, COMPONENT, &l, &r))
 		return -ENOENT;
@@ -799,6 +842,10 @@ int tund_ice_direct_socket(struct tund_ice *ice, struct sockaddr_storage *remote
 	nice_address_copy_to_sockaddr(&r->addr, (struct sockaddr *)remote);
 	*remote_len = remote->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
 						      sizeof(struct sockaddr_in);
+	own_turn_at(ice, nice_address_is_valid(&l->base_addr) ? &l->base_addr : &l->addr, turn,
+		    turn_len);
+	if (*turn_len && turn->ss_family != remote->ss_family)
+		*turn_len = 0;
 	return fd;
 }
 

@@ -450,17 +450,18 @@ static int ice_send(void *ice, const uint8_t *buf, size_t len)
  * fast path; any other (TURN-TCP) leaves it. */
 static void update_fast_path(struct tund_dataplane *dp, struct session *s)
 {
-	struct sockaddr_storage remote;
-	socklen_t remote_len = 0;
+	struct sockaddr_storage remote, turn;
+	socklen_t remote_len = 0, turn_len = 0;
 	bool relayed = false;
-	int fd = tund_ice_direct_socket(s->ice, &remote, &remote_len);
+	int fd = tund_ice_direct_socket(s->ice, &remote, &remote_len, &turn, &turn_len);
 
 	if (fd < 0) {
 		fd = tund_ice_relay_socket(s->ice, &remote, &remote_len);
 		relayed = fd >= 0;
+		turn_len = 0;
 	}
 	tund_dataplane_path_update(dp, s->path_id, fd, (struct sockaddr *)&remote, remote_len,
-				   relayed);
+				   relayed, turn_len ? (struct sockaddr *)&turn : NULL, turn_len);
 }
 
 /* The kernel's way out now for the session's selected pair. 0 or -errno. */

@@ -1137,7 +1137,8 @@ int tund_dataplane_enable_fast_paths(struct tund_dataplane *dp)
 }
 
 void tund_dataplane_path_update(struct tund_dataplane *dp, uint32_t id, int fd,
-				const struct sockaddr *remote, socklen_t remote_len, bool relayed)
+				const struct sockaddr *remote, socklen_t remote_len, bool relayed,
+				const struct sockaddr *turn, socklen_t turn_len)
 {
 	int ret;
 
@@ -1147,7 +1148,7 @@ void tund_dataplane_path_update(struct tund_dataplane *dp, uint32_t id, int fd,
 		tund_fastpath_remove(dp->fast, id);
 		return;
 	}
-	ret = tund_fastpath_add(dp->fast, id, fd, remote, remote_len, relayed);
+	ret = tund_fastpath_add(dp->fast, id, fd, remote, remote_len, relayed, turn, turn_len);
 	if (ret)
 		log_warn("path %u: no %sfast path, data stays on libnice: %s", id,
 			 relayed ? "relayed " : "", strerror(-ret));

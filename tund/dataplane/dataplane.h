@@ -69,10 +69,12 @@ void tund_dataplane_path_unregister(struct tund_dataplane *dp, uint32_t id);
  * of tund's own (tund/fastpath.h) once enabled; path_update tells the data
  * plane the selected pair's socket (borrowed) and remote address after
  * libnice selected a pair (relayed: the allocation's local base and the TURN
- * server), or fd < 0 when that pair can have no fast path. */
+ * server; turn, NULL if none: a direct pair's own TURN server on that base,
+ * tund_fastpath_add), or fd < 0 when that pair can have no fast path. */
 int tund_dataplane_enable_fast_paths(struct tund_dataplane *dp);
 void tund_dataplane_path_update(struct tund_dataplane *dp, uint32_t id, int fd,
-				const struct sockaddr *remote, socklen_t remote_len, bool relayed);
+				const struct sockaddr *remote, socklen_t remote_len, bool relayed,
+				const struct sockaddr *turn, socklen_t turn_len);
 /* Whether path id's data is on the fast path now (a relayed one once it
  * sends on its learnt TURN channel); *relayed: the path is a relayed one. */
 bool tund_dataplane_path_fast(struct tund_dataplane *dp, uint32_t id, bool *relayed);

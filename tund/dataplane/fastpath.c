@@ -29,6 +29,12 @@ struct fast_socket {
 	struct sockaddr_storage remote; /* relayed: the TURN server */
 	socklen_t remote_len;
 	bool relayed;
+	/* A TURN server whose ChannelData (WireGuard inside) arrives here:
+	 * relayed, the remote; a direct pair's, our own allocation on the
+	 * same local base, which the peer may send through (ICE may select a
+	 * different pair on each side). turn_len 0: none. */
+	struct sockaddr_storage turn;
+	socklen_t turn_len;
 	atomic_uint channel; /* relayed: learnt channel, 0 until then */
 	uint64_t gen;	     /* which add() made it */
 };
@@ -85,7 +91,27 @@ static struct sock_filter steer_relay_code[] = {
 	BPF_STMT(BPF_RET | BPF_K, 1),
 };
 
-static int open_beside(int nice_fd, bool relayed)
+/* A direct pair's local base under a TURN allocation of ours: plain
+ * WireGuard as steer_code, and ChannelData carrying it as steer_relay_code. */
+static struct sock_filter steer_both_code[] = {
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x04000000, 12, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x01000000, 11, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x02000000, 10, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x03000000, 9, 0),
+	BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 0),
+	BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0xC0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x40, 0, 5),
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 4),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x04000000, 4, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x01000000, 3, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x02000000, 2, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x03000000, 1, 0),
+	BPF_STMT(BPF_RET | BPF_K, 0),
+	BPF_STMT(BPF_RET | BPF_K, 1),
+};
+
+static int open_beside(int nice_fd, bool relayed, bool turn)
 {
 	struct sockaddr_storage local;
 	socklen_t len = sizeof(local);
@@ -99,6 +125,9 @@ static int open_beside(int nice_fd, bool relayed)
 	if (relayed)
 		prog = (struct sock_fprog){ .len = G_N_ELEMENTS(steer_relay_code),
 					    .filter = steer_relay_code };
+	else if (turn)
+		prog = (struct sock_fprog){ .len = G_N_ELEMENTS(steer_both_code),
+					    .filter = steer_both_code };
 	/* Only the socket joining is checked at bind time, but both must
 	 * carry the flag. */
 	if (setsockopt(nice_fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
@@ -187,22 +216,31 @@ static void learn_channel(struct tund_fastpath *fp, uint32_t id, uint64_t gen,
 		log_info("fast path %u: relayed, on TURN channel 0x%04x", id, ch);
 }
 
-/* The received datagrams from the pair's remote address into fp->dg
- * (relayed: their ChannelData payloads); returns how many. */
-static size_t keep_from_remote(struct tund_fastpath *fp, int n, const struct sockaddr_storage *remote,
-			       socklen_t remote_len, bool relayed)
+/* Where a fast socket takes datagrams from (a copy made under the lock). */
+struct sources {
+	struct sockaddr_storage remote, turn;
+	socklen_t remote_len, turn_len;
+	bool relayed;
+};
+
+/* The received datagrams from the pair's remote address (plain) or the TURN
+ * server (their ChannelData payloads) into fp->dg; returns how many. */
+static size_t keep_from_remote(struct tund_fastpath *fp, int n, const struct sources *src)
 {
 	size_t kept = 0;
 
 	for (int i = 0; i < n; i++) {
 		struct tund_fastpath_datagram *d = &fp->dg[kept];
+		bool from_turn = src->turn_len && same_address(fp->got[i].from, &src->turn,
+								src->turn_len);
 
-		if (!same_address(fp->got[i].from, remote, remote_len)) {
+		if (!from_turn && (src->relayed || !same_address(fp->got[i].from, &src->remote,
+								  src->remote_len))) {
 			atomic_fetch_add(&fp->foreign, 1);
 			continue;
 		}
 		*d = (struct tund_fastpath_datagram){ fp->got[i].buf, fp->got[i].len, 0, false };
-		if (relayed && !strip_channel(d)) {
+		if (from_turn && !strip_channel(d)) {
 			atomic_fetch_add(&fp->malformed, 1);
 			continue;
 		}
@@ -216,9 +254,7 @@ static size_t keep_from_remote(struct tund_fastpath *fp, int n, const struct soc
 static size_t receive_batch(struct tund_fastpath *fp, uint32_t id, size_t *packets)
 {
 	struct fast_socket *s;
-	struct sockaddr_storage remote;
-	socklen_t remote_len = 0;
-	bool relayed = false;
+	struct sources src;
 	uint64_t gen = 0;
 	int n = -1;
 
@@ -227,9 +263,7 @@ static size_t receive_batch(struct tund_fastpath *fp, uint32_t id, size_t *packe
 	pthread_rwlock_rdlock(&fp->lock);
 	s = g_hash_table_lookup(fp->paths, GUINT_TO_POINTER(id));
 	if (s) {
-		remote = s->remote;
-		remote_len = s->remote_len;
-		relayed = s->relayed;
+		src = (struct sources){ s->remote, s->turn, s->remote_len, s->turn_len, s->relayed };
 		gen = s->gen;
 		fp->rx.fd = s->fd;
 		n = tund_udp_receive(&fp->rx, fp->got);
@@ -237,7 +271,7 @@ static size_t receive_batch(struct tund_fastpath *fp, uint32_t id, size_t *packe
 	pthread_rwlock_unlock(&fp->lock);
 	if (n <= 0)
 		return 0;
-	size_t kept = keep_from_remote(fp, n, &remote, remote_len, relayed), bytes = 0;
+	size_t kept = keep_from_remote(fp, n, &src), bytes = 0;
 
 	for (size_t i = 0; i < kept; i++)
 		bytes += fp->dg[i].len;
@@ -247,7 +281,7 @@ static size_t receive_batch(struct tund_fastpath *fp, uint32_t id, size_t *packe
 		size_t k = kept - o < TUND_FASTPATH_BATCH ? kept - o : TUND_FASTPATH_BATCH;
 
 		fp->deliver(fp->ctx, id, fp->dg + o, k);
-		if (relayed)
+		if (src.relayed)
 			learn_channel(fp, id, gen, fp->dg + o, k);
 	}
 	return bytes ? bytes : 1; /* all foreign: not empty either */
@@ -374,18 +408,25 @@ void tund_fastpath_free(struct tund_fastpath *fp)
 }
 
 int tund_fastpath_add(struct tund_fastpath *fp, uint32_t id, int nice_fd,
-		      const struct sockaddr *remote, socklen_t remote_len, bool relayed)
+		      const struct sockaddr *remote, socklen_t remote_len, bool relayed,
+		      const struct sockaddr *turn, socklen_t turn_len)
 {
 	struct fast_socket *s;
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = id };
 	int fd, ret;
 
-	if (id == 0 || remote_len > sizeof(s->remote) ||
+	if (relayed) { /* the remote is the TURN server */
+		turn = remote;
+		turn_len = remote_len;
+	}
+	if (!turn)
+		turn_len = 0;
+	if (id == 0 || remote_len > sizeof(s->remote) || turn_len > sizeof(s->turn) ||
 	    (remote->sa_family != AF_INET && remote->sa_family != AF_INET6))
 		return -EINVAL;
 	/* The old socket leaves the group first, so ours becomes index 1. */
 	tund_fastpath_remove(fp, id);
-	fd = open_beside(nice_fd, relayed);
+	fd = open_beside(nice_fd, relayed, turn_len > 0);
 	if (fd < 0)
 		return fd;
 	s = g_new0(struct fast_socket, 1);
@@ -394,6 +435,9 @@ int tund_fastpath_add(struct tund_fastpath *fp, uint32_t id, int nice_fd,
 	memcpy(&s->remote, remote, remote_len);
 	s->remote_len = remote_len;
 	s->relayed = relayed;
+	if (turn_len)
+		memcpy(&s->turn, turn, turn_len);
+	s->turn_len = turn_len;
 	atomic_init(&s->channel, 0);
 	if (epoll_ctl(fp->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		ret = -errno;

@@ -58,11 +58,15 @@ void tund_fastpath_free(struct tund_fastpath *fp);
 
 /* Takes over path id's data: nice_fd is libnice's socket of the selected
  * pair (borrowed, not closed), remote the pair's remote address; relayed:
- * nice_fd is the allocation's local base and remote the TURN server.
- * Replaces an earlier one for id. 0 or -errno (the path then stays on
+ * nice_fd is the allocation's local base and remote the TURN server. turn
+ * (NULL: none): on a direct pair, the TURN server of our own allocation on
+ * the same local base, whose ChannelData carrying WireGuard is taken too
+ * (the peer's selected pair may go through our allocation while ours does
+ * not). Replaces an earlier one for id. 0 or -errno (the path then stays on
  * libnice). */
 int tund_fastpath_add(struct tund_fastpath *fp, uint32_t id, int nice_fd,
-		      const struct sockaddr *remote, socklen_t remote_len, bool relayed);
+		      const struct sockaddr *remote, socklen_t remote_len, bool relayed,
+		      const struct sockaddr *turn, socklen_t turn_len);
 /* Gives path id back to libnice (no-op if it has no fast path). */
 void tund_fastpath_remove(struct tund_fastpath *fp, uint32_t id);
 /* Sends on path id's own socket: true if the path has one (the datagram was
