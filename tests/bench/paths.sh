@@ -15,7 +15,8 @@
 # cone NATs and through the relay, each with fresh daemons.
 # Environment: BENCH_REPS (3), BENCH_SECS (10), BENCH_JOIN_REPS (5),
 # BENCH_PATHS_ONLY=relay (only the relay lab: tund's relay row and coturn's
-# ceiling, no join times).
+# ceiling, no join times), BENCH_TUND_EXTRA (config lines appended to the
+# network daemons' configs, e.g. "[ice]" and "fast_path = off" on two lines).
 # Namespaces tt-paths-*.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -75,8 +76,8 @@ static_peer() {
 # network_pair: a creates a network with the lab's broker and TURN, b joins.
 network_pair() {
 	local invite
-	tund_node a
-	tund_node b
+	tund_node a "" "${BENCH_TUND_EXTRA:-}"
+	tund_node b "" "${BENCH_TUND_EXTRA:-}"
 	invite=$(ctl a network create bench --broker "$LAB_MQTT_URL" --turn "$LAB_TURN_UDP" | tail -n 1)
 	[[ $invite == tund1:* ]] || fail "no invite: $invite"
 	ctl b join "$invite" >/dev/null || fail "join failed"
