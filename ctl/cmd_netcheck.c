@@ -18,7 +18,7 @@ static const char usage[] =
 	"Has tund probe the network (takes up to about 10 s): the NAT's mapping\n"
 	"behaviour and public address from STUN, whether the MQTT broker, the STUN\n"
 	"server and each TURN server answer; which router port-mapping protocol\n"
-	"(UPnP-IGD, NAT-PMP) answered and the addresses mapped for ICE.\n"
+	"(PCP, NAT-PMP, UPnP-IGD) answered and the addresses mapped for ICE.\n"
 	"\n"
 	"  --json   print the daemon's result object as JSON\n"
 	"  --help   show this help\n";

@@ -37,6 +37,7 @@ enum {
 	TAG_TOKEN = 9,
 	TAG_REASON = 10,
 	TAG_NEW_KEY = 11,
+	TAG_ISSUER_RECORD = 12,
 	PAYLOAD_MAX = TUND_SIGNAL_MAX_LEN - TUND_SIGNAL_ANNOUNCE_HEADER_LEN - ANN_FIXED - TAG_LEN,
 };
 
@@ -182,6 +183,8 @@ static bool message_valid(const struct tund_signal *m)
 
 	if (m->type < TUND_SIGNAL_ANNOUNCE || m->type > TUND_SIGNAL_REKEY)
 		return false;
+	if (m->has_issuer_record && !m->has_record)
+		return false;
 	if (m->has_record != (m->type == TUND_SIGNAL_RECORD) ||
 	    m->has_token != (m->type == TUND_SIGNAL_JOIN) ||
 	    m->has_new_key != (m->type == TUND_SIGNAL_REKEY))
@@ -273,6 +276,8 @@ static size_t encode_payload(const struct tund_signal *m, uint8_t *buf, size_t c
 		put_field(&w, TAG_EOC, NULL, 0);
 	if (m->has_record)
 		put_field(&w, TAG_RECORD, m->record, TUND_RECORD_LEN);
+	if (m->has_issuer_record)
+		put_field(&w, TAG_ISSUER_RECORD, m->issuer_record, TUND_RECORD_LEN);
 	if (m->has_token)
 		put_field(&w, TAG_TOKEN, m->token, TUND_SIGNAL_TOKEN_LEN);
 	if (m->reason[0])
@@ -288,7 +293,17 @@ static size_t encode_payload(const struct tund_signal *m, uint8_t *buf, size_t c
 	return w.ok ? w.len : 0;
 }
 
-/* End of candidates, a record, a join's token, a refusal's reason, a rekey's
+static bool take_record_field(const uint8_t *v, size_t flen, uint8_t out[TUND_RECORD_LEN],
+			      bool *has)
+{
+	if (flen != TUND_RECORD_LEN)
+		return false;
+	memcpy(out, v, flen);
+	*has = true;
+	return true;
+}
+
+/* End of candidates, a record and its issuer's admin record, a join's token, a refusal's reason, a rekey's
  * new key; other tags are newer fields, skipped. */
 static bool decode_other(uint8_t tag, const uint8_t *v, size_t flen, struct tund_signal *m)
 {
@@ -299,11 +314,9 @@ static bool decode_other(uint8_t tag, const uint8_t *v, size_t flen, struct tund
 		m->end_of_candidates = true;
 		return true;
 	case TAG_RECORD:
-		if (flen != TUND_RECORD_LEN)
-			return false;
-		memcpy(m->record, v, flen);
-		m->has_record = true;
-		return true;
+		return take_record_field(v, flen, m->record, &m->has_record);
+	case TAG_ISSUER_RECORD:
+		return take_record_field(v, flen, m->issuer_record, &m->has_issuer_record);
 	case TAG_TOKEN:
 		if (flen != TUND_SIGNAL_TOKEN_LEN)
 			return false;
@@ -347,7 +360,7 @@ static bool decode_payload(const uint8_t *p, size_t len, struct tund_signal *m)
 			return false;
 		v = p;
 		p += flen;
-		if (tag >= TAG_SESSION && tag <= TAG_NEW_KEY && tag != TAG_CANDIDATE) {
+		if (tag >= TAG_SESSION && tag <= TAG_ISSUER_RECORD && tag != TAG_CANDIDATE) {
 			if (seen & (1u << tag))
 				return false;
 			seen |= 1u << tag;

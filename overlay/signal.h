@@ -39,8 +39,12 @@
  *   7 end of candidates (0)   8 record (TUND_RECORD_LEN, overlay/record.h)
  *   9 invite token (TUND_NET_TOKEN_LEN)   10 reason (1..128, printable ASCII)
  *  11 new network key: epoch (4) | key (32)
+ *  12 the record's issuer's own record (TUND_RECORD_LEN): the creator's
+ *     admit-as-admin of a second admin, so a record of that admin makes
+ *     sense in any order (retained messages arrive in none); nodes that
+ *     predate it skip it
  * Offer and answer must carry ufrag and pwd; a record message carries a
- * record and nothing but records carry one; a join carries a token and
+ * record and nothing but records carry one or an issuer's record; a join carries a token and
  * nothing else does; a refusal carries a reason and nothing else does; a
  * rekey carries a new key and nothing else does; single fields at most once.
  * Types 1 (announce) and 7 (record) are sealed as announces, 2-6, 8 (join),
@@ -119,6 +123,9 @@ struct tund_signal {
 	bool end_of_candidates;
 	uint8_t record[TUND_RECORD_LEN]; /* record messages only: still to be checked */
 	bool has_record;
+	/* Record messages only, optional: the issuer's admit-as-admin record. */
+	uint8_t issuer_record[TUND_RECORD_LEN];
+	bool has_issuer_record;
 	uint8_t token[TUND_SIGNAL_TOKEN_LEN]; /* join only: a secret, wipe it */
 	bool has_token;
 	char reason[TUND_SIGNAL_REASON_MAX + 1]; /* refused only */

@@ -7,6 +7,7 @@
 # Topologies (LAB_CLIENTS=3 adds client c behind a third router r3;
 # LAB_LAN_PEER=1 adds client d on a's LAN behind r1, LAB_LAN_PEER=2 also e):
 #   lan          a, b, c = 10.1.0.10-12 on r1's LAN bridge; r1 NATs (cone)
+#                (LAB_CLIENTS=4: also d = 10.1.0.13)
 #   cone         a behind r1, b behind r2: masquerade (port preserving,
 #                endpoint-independent mapping, address+port dependent filter)
 #   symmetric    both routers masquerade random,fully-random (new port per
@@ -587,6 +588,7 @@ lab_up() {
 		_lab_client a r1 10
 		_lab_client b r1 11
 		_lab_client c r1 12
+		[ "${LAB_CLIENTS:-3}" != 4 ] || _lab_client d r1 13
 	else
 		_lab_router r2 "$m2"
 		_lab_client a r1 10

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Port mapping: a behind a symmetric NAT whose router runs miniupnpd (UPnP-IGD
-# and NAT-PMP), b behind another symmetric NAT. With the mapping a's host
-# candidate is reachable at the router's public address, so the path is
-# direct ("mapped" on a's side); tundctl netcheck names the protocol and the
-# mapped address, and the router's mapping is gone after a's tund exits; the
-# same with miniupnpd's UPnP off (NAT-PMP only). The same lab without
-# miniupnpd, and with [ice] portmap = off, gives a relay.
+# Port mapping: a behind a symmetric NAT whose router runs miniupnpd, b behind
+# another symmetric NAT. With the mapping a's host candidate is reachable at
+# the router's public address, so the path is direct ("mapped" on a's side);
+# tundctl netcheck names the protocol and the mapped address, and the
+# router's mapping is gone after a's tund exits. Three routers: PCP and
+# NAT-PMP on, UPnP off (tund speaks PCP, its own client); the same with r1
+# dropping PCP version 2 requests (a router that ignores PCP: NAT-PMP);
+# UPnP-IGD only (PCP/NAT-PMP off: UPnP). The same lab without miniupnpd, and
+# with [ice] portmap = off, gives a relay.
 set -u
 . "$(dirname "$0")/lib.sh"
 t_init natportmap
@@ -16,9 +18,11 @@ t_init natportmap
 # which exists only inside the lab's namespaces.
 export LAB_WAN_NET=11.22.33
 
-# upnp_start yes|no: miniupnpd on r1 for r1's LAN (NAT-PMP always, UPnP-IGD
-# when yes), with its own nft table; r1's forward policy must let the mapped
-# (DNATed) flows through.
+# upnp_start UPNP PCP_PMP [LINE] (yes|no each): miniupnpd on r1 for r1's LAN
+# (miniupnpd 2.3's enable_natpmp switches PCP and NAT-PMP together; LINE one
+# more line of its configuration), with
+# its own nft table; r1's forward policy must let the mapped (DNATed) flows
+# through.
 upnp_start() {
 	lab_exec r1 nft -f - <<EOF || fail "nft tables for miniupnpd"
 table inet tt_upnp {
@@ -48,7 +52,7 @@ EOF
 ext_ifname=wan
 listening_ip=lan
 http_port=0
-enable_natpmp=yes
+enable_natpmp=$2
 enable_upnp=$1
 secure_mode=yes
 system_uptime=yes
@@ -58,11 +62,27 @@ upnp_nat_table_name=tt_upnp
 uuid=6c1f3a0e-2b7d-4c44-9a51-$(printf '%012x' $$)
 allow 1024-65535 10.1.0.0/24 1024-65535
 deny 0-65535 0.0.0.0/0 0-65535
+${3:-}
 EOF
 	lab_bg r1 "$T_DIR/miniupnpd.log" miniupnpd -d -f "$T_DIR/miniupnpd.conf" \
 		-P "$T_DIR/miniupnpd.pid"
-	wait_until 10 lab_exec r1 sh -c "ss -lunH 'sport = :5351' | grep -q ." ||
-		fail "miniupnpd did not listen for NAT-PMP ($(tail -n 5 "$T_DIR/miniupnpd.log"))"
+	local port=5351
+	[ "$2" = no ] && port=1900
+	wait_until 10 lab_exec r1 sh -c "ss -lunH 'sport = :$port' | grep -q ." ||
+		fail "miniupnpd did not listen on UDP $port ($(tail -n 5 "$T_DIR/miniupnpd.log"))"
+}
+
+# r1 drops PCP version 2 requests to its port 5351 (first payload byte 2)
+# and lets NAT-PMP's version 0 through: a router that ignores PCP.
+pcp_drop() {
+	lab_exec r1 nft -f - <<EOF || fail "nft table dropping PCP"
+table inet tt_nopcp {
+	chain input {
+		type filter hook input priority filter - 10; policy accept;
+		udp dport 5351 @th,64,8 2 counter drop
+	}
+}
+EOF
 }
 
 # router_maps PORT: r1 forwards its public PORT (a DNAT rule of miniupnpd's).
@@ -73,14 +93,35 @@ router_maps_any() {
 	lab_exec r1 nft list chain inet tt_upnp prerouting_miniupnpd | grep -q dnat
 }
 
-# run_case upnp|natpmp|none|off: the lab, a and b in one network, the path.
+# pcp_renewed PORT: miniupnpd granted a's PCP MAP for 120 s (netcheck's
+# lifetime); tund asks again after 60 s with the same nonce, miniupnpd takes
+# it (tund logs no PCP error) and the same forward stays.
+pcp_renewed() {
+	local life pat="PCP MAP: .* UDP $1->10\.1\.0\.10:"
+	grep -q "$pat" "$T_DIR/miniupnpd.log" ||
+		fail "pcp: miniupnpd logged no PCP MAP of port $1: $(tail -n 5 "$T_DIR/miniupnpd.log")"
+	life=$(ctl a netcheck --json | jq -r ".portmap.mappings[] | select(.external | endswith(\":$1\")) | .lifetime")
+	[ "$life" = 120 ] || fail "pcp: mapping lifetime is $life, want 120 (max_lifetime)"
+	wait_until 150 eval '[ "$(grep -c "$pat" "$T_DIR/miniupnpd.log")" -ge 2 ]' ||
+		fail "pcp: no renewal of port $1 reached miniupnpd: $(grep "PCP" "$T_DIR/miniupnpd.log" | tail -n 5)"
+	t_log "pcp: renewed: $(grep "$pat" "$T_DIR/miniupnpd.log" | tail -n 1)"
+	if grep -q 'port mapping: PCP' "$T_DIR/tund-a.log"; then
+		fail "pcp: renewal failed: $(grep 'port mapping: PCP' "$T_DIR/tund-a.log")"
+	fi
+	router_maps "$1" || fail "pcp: r1 lost the forward of port $1 after the renewal"
+	pings a "$B" || fail "pcp: a cannot ping b after the renewal"
+}
+
+# run_case pcp|natpmp|upnp|none|off: the lab, a and b in one network, the path.
 run_case() {
 	local mode=$1 extra="" want=relay nc cands mapped port
 	rm -rf "$T_DIR/a" "$T_DIR/b"
 	lab_up symmetric
 	case $mode in
-	upnp | off) upnp_start yes ;;
-	natpmp) upnp_start no ;;
+	upnp) upnp_start yes no ;;
+	off) upnp_start yes yes ;;
+	pcp) upnp_start no yes $'min_lifetime=60\nmax_lifetime=120' ;; # renewed after 60 s
+	natpmp) upnp_start no yes && pcp_drop ;;
 	esac
 	[ "$mode" = off ] && extra=$'[ice]\nportmap = off'
 	tund_node a "" "$extra"
@@ -91,7 +132,7 @@ run_case() {
 	A=$(overlay_addr a) B=$(overlay_addr b) KA=$(pubkey a) KB=$(pubkey b)
 	wait_until 45 pings a "$B" || fail "$mode: a cannot ping b within 45 s"
 	pings b "$A" || fail "$mode: b cannot ping a"
-	case $mode in upnp | natpmp) want=direct ;; esac
+	case $mode in pcp | upnp | natpmp) want=direct ;; esac
 	# A relay pair may answer first; the controlling side then keeps
 	# looking for a direct one (make-before-break).
 	if [ "$want" = direct ]; then
@@ -110,11 +151,11 @@ run_case() {
 	wait_until 30 discovered || fail "$mode: port-mapping discovery did not finish within 30 s"
 	nc=$(ctl a netcheck) || fail "$mode: netcheck failed: $nc"
 	case $mode in
-	upnp | natpmp)
+	pcp | upnp | natpmp)
 		[[ $cands == mapped→* ]] || fail "$mode: a's pair is $cands, want mapped→..."
 		[[ $(peer_field b "$KA" candidates) == *→mapped ]] ||
 			fail "$mode: b's pair is $(peer_field b "$KA" candidates), want ...→mapped"
-		# tund asks UPnP-IGD first, NAT-PMP when no IGD answered.
+		# tund asks PCP first, then NAT-PMP, then UPnP-IGD.
 		grep -q "^port mapping: $mode on 10.1.0.1, external address $LAB_WAN_NET.11$" <<<"$nc" ||
 			fail "$mode: netcheck does not name $mode and the external address: $nc"
 		mapped=$(grep '^mapped address: ' <<<"$nc" | grep -o "$LAB_WAN_NET\.11:[0-9]* -> 10\.1\.0\.10:[0-9]*" | head -n 1)
@@ -123,6 +164,11 @@ run_case() {
 		port=${port##*:}
 		router_maps "$port" || fail "$mode: r1 has no mapping of port $port"
 		t_log "$mode: netcheck: $(grep -E '^(port mapping|mapped address):' <<<"$nc" | tr '\n' ';')"
+		if [ "$mode" = natpmp ]; then
+			lab_exec r1 nft list table inet tt_nopcp | grep -q 'counter packets [1-9]' ||
+				fail "natpmp: no PCP request reached r1 before NAT-PMP"
+		fi
+		[ "$mode" = pcp ] && pcp_renewed "$port"
 		transfer a b "$B" 5
 		tund_stop a
 		wait_until 10 eval '! router_maps_any' ||
@@ -143,8 +189,9 @@ run_case() {
 	esac
 	lab_down
 }
-run_case upnp
+run_case pcp
 run_case natpmp
+run_case upnp
 run_case none
 run_case off
 echo "PASS nat_portmap"

@@ -73,17 +73,24 @@ mesh() {
 wait_until 180 mesh || fail "ten: not every member has a direct path to the nine others within 180 s ($(for i in $(seq 1 "$N"); do ctl "n$i" peers --json | jq -c '[.[] | .path]'; done | paste -sd' '))"
 [ "$PEAK" -ge 1 ] || fail "ten: coturn held no allocation while the paths came up: the sessions did not use the TURN server"
 t_log "ten: full mesh direct; coturn held up to $PEAK allocations meanwhile, $(coturn_held) now"
+# A session that failed (consent lost on a loaded machine) was closed with
+# its agent; an allocation it had under way then may outlive it on coturn
+# until the server's lifetime runs out (libnice deletes those it holds).
+# So coturn may keep at most one per failed session, and none otherwise.
+failed_sessions() { cat "$T_DIR"/tund-n*.log | grep -c 'ICE failed'; }
 nothing_held() {
 	local i
-	[ "$(coturn_held)" = 0 ] || return 1
+	[ "$(coturn_held)" -le "$(failed_sessions)" ] || return 1
 	for i in $(seq 1 "$N"); do [ "$(allocations "n$i")" = 0 ] || return 1; done
 }
 wait_until 120 nothing_held ||
-	fail "ten: after the paths settled coturn holds $(coturn_held) allocations; status: $(for i in $(seq 1 "$N"); do allocations "n$i"; done | paste -sd' ')"
+	fail "ten: after the paths settled coturn holds $(coturn_held) allocations ($(failed_sessions) failed sessions); status: $(for i in $(seq 1 "$N"); do allocations "n$i"; done | paste -sd' ')"
+[ "$(coturn_held)" = 0 ] ||
+	t_log "ten: coturn still holds $(coturn_held) allocation(s) of the $(failed_sessions) session(s) that failed"
 mesh || fail "ten: a path is no longer direct after the release"
 for i in $(seq 2 "$N"); do
 	pings n1 "$(overlay_addr "n$i")" || fail "ten: n1 cannot ping n$i after the release"
 done
 released=$(cat "$T_DIR"/tund-n*.log | grep -c 'released [0-9]* TURN allocation')
-t_log "ten: coturn holds 0 allocations, every status says 0 ($released sessions released theirs); n1 pings all nine"
+t_log "ten: coturn holds $(coturn_held) allocations, every status says 0 ($released sessions released theirs); n1 pings all nine"
 echo "PASS turn_at_rest"

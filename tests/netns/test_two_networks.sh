@@ -7,7 +7,8 @@
 # status non-zero, and nothing changes. Then b joins n2 too: peers are keyed
 # by (network, key), so a holds b in both, reaches it at both addresses over
 # one session, and a block of b in n2 leaves n1 working (a block naming no
-# network is refused, since b is in two).
+# network is refused, since b is in several). While b waits for approval in
+# a third network, n0, the first by name, the pair keeps its session.
 set -u
 . "$(dirname "$0")/lib.sh"
 t_init twonets
@@ -82,11 +83,30 @@ pings a "$B1" || fail "a lost b in n1 once b joined n2"
 	fail "a's peers show no path for one of b's entries: $(ctl a peers --json | jq -c --arg k "$KB" '.[] | select(.public_key == $k) | {network, path}')"
 t_log "b in n1 ($B1) and n2 ($B2): one peer entry per network on a, both reachable"
 
+# a creates n0 (first by name) with approval, and b joins it: pending on a,
+# while b counts a (the admin) a member there. Both ends must still pick
+# the same entry to carry the pair's one session (n0's, the first by name),
+# or they use different pre-shared keys and b is cut off in n1 and n2 too.
+ctl a network create n0 --admission approve --broker "$LAB_MQTT_URL" --turn "$LAB_TURN_UDP" |
+	tail -n 1 >"$T_DIR/inv0" || fail "create n0"
+ctl b join - <"$T_DIR/inv0" >/dev/null || fail "b's join of n0"
+wait_until 60 eval '[ "$(entries a "$KB")" = "n0=pending n1=member n2=member" ]' ||
+	fail "a holds b as: $(entries a "$KB")"
+wait_until 60 pings a "$B1" || fail "a lost b in n1 while b waits for approval in n0"
+wait_until 60 pings b "$A2" || fail "b lost a in n2 while it waits for approval in n0"
+[ -z "$(addr_now b n0)" ] || fail "b has an address in n0 before approval"
+t_log "b pending in n0: n1 and n2 still work"
+ctl a peer approve --network n0 "$KB" >/dev/null || fail "a: approve b in n0"
+B0=$(addr_in b n0) A0=$(addr_in a n0)
+wait_until 60 pings a "$B0" || fail "a cannot ping b in n0 ($B0) once approved"
+pings a "$B2" || fail "a lost b in n2 once b was approved in n0"
+t_log "b approved in n0 ($B0)"
+
 # A block must say which network; in n2 only, it leaves n1 alone.
 out=$(ctl a peer block "$KB" 2>&1) && fail "a block of b naming no network succeeded: $out"
-[[ $out == *"member of networks n1, n2: name one with --network"* ]] || fail "block refused with: $out"
+[[ $out == *"member of networks n0, n1, n2: name one with --network"* ]] || fail "block refused with: $out"
 ctl a peer block --network n2 "$KB" >/dev/null || fail "a: block b in n2"
-[ "$(entries a "$KB")" = "n1=member n2=blocked" ] || fail "after the block a holds b as: $(entries a "$KB")"
+[ "$(entries a "$KB")" = "n0=member n1=member n2=blocked" ] || fail "after the block a holds b as: $(entries a "$KB")"
 wait_until 60 eval '! pings a "$B2"' || fail "a still reaches b's n2 address after the block"
 wait_until 30 pings a "$B1" || fail "a lost b in n1 after blocking it in n2"
 wait_until 30 pings a "$C2" || fail "a lost c in n2 after blocking b there"

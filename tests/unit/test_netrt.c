@@ -263,7 +263,6 @@ UNIT_TEST(netrt_open_admission_addresses_and_drops)
 	CHECK(bea && json_object_get_int_member(bea, "sent") == 0);
 
 	sodium_memzero(&net, sizeof(net));
-	sodium_memzero(&other, sizeof(other));
 	fx_free(&f);
 	netns_leave(ns);
 }
@@ -575,9 +574,13 @@ UNIT_TEST(netrt_reload_applies_network_servers)
 
 /* A sealed record message: the record signed by `signer` naming `issuer`,
  * carried in a message sealed by `signer`. */
-static void send_record(struct tund_membership *n, const struct tund_network *net,
-			const struct node *signer, const uint8_t issuer[32], uint8_t kind,
-			const uint8_t subject[32], const uint8_t addr4[4], uint64_t time_ms)
+/* A record message signed and carried by signer; issuer_raw, when not NULL,
+ * rides along as the issuer's own admit-as-admin record. raw_out, when not
+ * NULL, gets the signed record. */
+static void send_record_with(struct tund_membership *n, const struct tund_network *net,
+			     const struct node *signer, const uint8_t issuer[32], uint8_t kind,
+			     const uint8_t subject[32], const uint8_t addr4[4], uint64_t time_ms,
+			     const uint8_t *issuer_raw, uint8_t *raw_out)
 {
 	struct tund_record r = { .kind = kind, .time_ms = time_ms };
 	static struct tund_signal m;
@@ -595,9 +598,38 @@ static void send_record(struct tund_membership *n, const struct tund_network *ne
 	memcpy(m.sender, signer->pub, 32);
 	m.time_ms = now_ms();
 	CHECK(tund_record_sign(&r, signer->priv, m.record) == TUND_RECORD_LEN);
+	if (raw_out)
+		memcpy(raw_out, m.record, TUND_RECORD_LEN);
+	if (issuer_raw) {
+		memcpy(m.issuer_record, issuer_raw, TUND_RECORD_LEN);
+		m.has_issuer_record = true;
+	}
 	len = tund_signal_seal(&m, net->key, signer->priv, buf, sizeof(buf));
 	CHECK(len > 0);
 	tund_membership_receive(n, buf, len, true);
+}
+
+static void send_record(struct tund_membership *n, const struct tund_network *net,
+			const struct node *signer, const uint8_t issuer[32], uint8_t kind,
+			const uint8_t subject[32], const uint8_t addr4[4], uint64_t time_ms)
+{
+	send_record_with(n, net, signer, issuer, kind, subject, addr4, time_ms, NULL, NULL);
+}
+
+/* A daemon restart of network n, started again from net (its records file
+ * is read back); forget_peers: peers.json is gone too. */
+static struct tund_membership *restart(struct fx *f, struct tund_membership *n,
+				       const struct tund_network *net, bool forget_peers)
+{
+	g_ptr_array_remove(f->d.networks, n);
+	tund_membership_stop(n, false);
+	if (forget_peers) {
+		tund_peer_list_clear(&f->d.peers);
+		tund_peer_list_init(&f->d.peers);
+	}
+	n = tund_membership_start(&f->d, net, false);
+	g_ptr_array_add(f->d.networks, n);
+	return n;
 }
 
 static bool holds_v4(const struct tund_peer *p, const uint8_t v4[4])
@@ -807,10 +839,7 @@ UNIT_TEST(netrt_records_file_survives_restart)
 
 	/* Restart the network: our address comes from the file, and y is still
 	 * an admin (its record of z counts at once). */
-	g_ptr_array_remove(f.d.networks, n);
-	tund_membership_stop(n, false);
-	n = tund_membership_start(&f.d, &net, false);
-	g_ptr_array_add(f.d.networks, n);
+	n = restart(&f, n, &net, false);
 	g_autofree char *ours = summary_string(n, "address");
 	CHECK(ours && !strcmp(ours, "10.63.3.4/16"));
 	send_record(n, &net, &y, y.pub, TUND_RECORD_ADMIT, z.pub, az, t);
@@ -937,12 +966,7 @@ UNIT_TEST(netrt_blocked_admins_admits_outlive_it)
 	CHECK(!is_member(&f, &w) && dropped(n, "bad_record") == 1);
 
 	/* After a restart, the records file alone says the same. */
-	g_ptr_array_remove(f.d.networks, n);
-	tund_membership_stop(n, false);
-	tund_peer_list_clear(&f.d.peers);
-	tund_peer_list_init(&f.d.peers);
-	n = tund_membership_start(&f.d, &cur, false);
-	g_ptr_array_add(f.d.networks, n);
+	n = restart(&f, n, &cur, true);
 	CHECK(is_member(&f, &z) && holds_v4(tund_peer_list_find(&f.d.peers, z.b64), az));
 	py = tund_peer_list_find(&f.d.peers, y.b64);
 	CHECK(py && py->state == TUND_PEER_BLOCKED && !is_member(&f, &w));
@@ -995,12 +1019,7 @@ UNIT_TEST(netrt_open_network_admits_by_record_at_a_bounded_rate)
 	/* The records file holds each admission: after a restart, the same
 	 * 32 members. */
 	struct tund_network cur = *tund_membership_network(n);
-	g_ptr_array_remove(f.d.networks, n);
-	tund_membership_stop(n, false);
-	tund_peer_list_clear(&f.d.peers);
-	tund_peer_list_init(&f.d.peers);
-	n = tund_membership_start(&f.d, &cur, false);
-	g_ptr_array_add(f.d.networks, n);
+	n = restart(&f, n, &cur, true);
 	CHECK(summary_int(n, "members") == 32);
 	CHECK(tund_peer_list_find(&f.d.peers, k[31].b64) &&
 	      !tund_peer_list_find(&f.d.peers, k[32].b64));
@@ -1108,6 +1127,73 @@ UNIT_TEST(netrt_carrier_leaves_a_network_that_blocked_us)
 	CHECK(tund_membership_blocked_us(ma));
 	CHECK(tund_carrier_of(&f.d, b.pub) == bb);
 	CHECK(bb && ba && bb->shared_ips->len == 0 && !ba->path && !ba->wg_peer);
+
+	sodium_memzero(&na, sizeof(na));
+	sodium_memzero(&nb, sizeof(nb));
+	fx_free(&f);
+	netns_leave(ns);
+}
+
+/* A key pending in the network that sorts first (we are its admin) and a
+ * member of another: the other end counts us a member in both and picks the
+ * first, so we must too, or the two ends use different pre-shared keys and
+ * the pair has no session at all. The pending entry carries the session
+ * with the other network's addresses only, and path signaling through the
+ * first network is heard. */
+UNIT_TEST(netrt_pending_entry_carries_a_member_of_another_network)
+{
+	int ns = netns_enter();
+	if (ns < 0)
+		return;
+	struct fx f;
+	fx_init(&f);
+	struct tund_network na, nb;
+	struct node y, b;
+	uint8_t me_b[4] = { 10, 70, 1, 1 }, b_b[4] = { 10, 70, 1, 2 };
+	uint8_t buf[TUND_SIGNAL_MAX_LEN];
+	const char *why = NULL;
+	uint64_t t = now_ms();
+
+	node_new(&y);
+	node_new(&b);
+	CHECK(tund_network_init_new(&na, "alpha", &why) && tund_network_init_new(&nb, "beta", &why));
+	CHECK(tund_network_set_prefix4(&na, "10.69.0.0/16", &why) &&
+	      tund_network_set_prefix4(&nb, "10.70.0.0/16", &why));
+	na.admission = TUND_ADMISSION_APPROVE;
+	memcpy(na.admin, f.d.public_key, 32);
+	memcpy(nb.admin, y.pub, 32);
+	na.has_admin = nb.has_admin = true;
+	struct tund_membership *ma = tund_membership_start(&f.d, &na, false);
+	g_ptr_array_add(f.d.networks, ma);
+	struct tund_membership *mb = tund_membership_start(&f.d, &nb, false);
+	g_ptr_array_add(f.d.networks, mb);
+	send_record(mb, &nb, &y, y.pub, TUND_RECORD_ADMIT, f.d.public_key, me_b, t);
+	send_record(mb, &nb, &y, y.pub, TUND_RECORD_ADMIT, b.pub, b_b, t);
+	struct tund_peer *bb = tund_peer_list_find_in(&f.d.peers, "beta", b.pub);
+	CHECK(bb && bb->state == TUND_PEER_MEMBER && tund_carrier_of(&f.d, b.pub) == bb);
+	announce(ma, &b, na.key);
+	struct tund_peer *ba = tund_peer_list_find_in(&f.d.peers, "alpha", b.pub);
+	CHECK(ba && ba->state == TUND_PEER_PENDING && !tund_peer_owns_addresses(ba));
+	CHECK(tund_carrier_of(&f.d, b.pub) == ba);
+	CHECK(ba && ba->has_psk && ba->shared_ips->len == 2 && ba->allowed_ips->len == 0);
+	CHECK(bb && ba && !memcmp(ba->shared_ips->data, bb->allowed_ips->data,
+				  2 * sizeof(struct tund_cidr)));
+	CHECK(bb && !bb->path && !bb->wg_peer);
+	/* b's path signaling comes through alpha, where it is pending here. */
+	size_t len = seal(&b, na.key, TUND_SIGNAL_RESTART, f.d.public_key, now_ms(), buf,
+			  sizeof(buf));
+	CHECK(len > 0);
+	tund_membership_receive(ma, buf, len, false);
+	CHECK(dropped(ma, "unknown_sender") == 0 && dropped(ma, "blocked") == 0);
+	/* A key pending here and a member nowhere has no carrier. */
+	struct node z;
+	node_new(&z);
+	announce(ma, &z, na.key);
+	struct tund_peer *za = tund_peer_list_find_in(&f.d.peers, "alpha", z.pub);
+	CHECK(za && za->state == TUND_PEER_PENDING && !tund_carrier_of(&f.d, z.pub));
+	len = seal(&z, na.key, TUND_SIGNAL_RESTART, f.d.public_key, now_ms(), buf, sizeof(buf));
+	tund_membership_receive(ma, buf, len, false);
+	CHECK(dropped(ma, "unknown_sender") == 1);
 
 	sodium_memzero(&na, sizeof(na));
 	sodium_memzero(&nb, sizeof(nb));
@@ -1310,6 +1396,335 @@ UNIT_TEST(netrt_sender_rate_after_proof)
 	announce(n, &z, net.key);
 	CHECK(dropped(n, "sender_rate_limited") == cut);
 
+	sodium_memzero(&net, sizeof(net));
+	fx_free(&f);
+	netns_leave(ns);
+}
+
+/* ---- attacks from a review of the records (issue 18) ---- */
+
+/* We are the creator; y is a second admin and admits 12 keys. After a
+ * restart with only the records file (no broker), all are members: the
+ * file's records are taken in no order unless the creator's come first. */
+UNIT_TEST(netrt_restart_keeps_a_second_admins_members)
+{
+	int ns = netns_enter();
+	if (ns < 0)
+		return;
+	struct fx f;
+	fx_init(&f);
+	struct tund_network net;
+	struct node y, z[12];
+	uint64_t t = now_ms();
+
+	node_new(&y);
+	struct tund_membership *n = admin_network(&f, &net, f.d.public_key, "10.70.0.0/16");
+	CHECK(tund_membership_sign_record(n, TUND_RECORD_ADMIT_ADMIN, y.pub) == 0);
+	for (int i = 0; i < 12; i++) {
+		uint8_t a[4] = { 10, 70, 1, (uint8_t)(i + 1) };
+		node_new(&z[i]);
+		send_record(n, &net, &y, y.pub, TUND_RECORD_ADMIT, z[i].pub, a, t);
+	}
+	int before = 0, after = 0;
+	for (int i = 0; i < 12; i++)
+		before += is_member(&f, &z[i]);
+	n = restart(&f, n, &net, true);
+	for (int i = 0; i < 12; i++)
+		after += is_member(&f, &z[i]);
+	CHECK(before == 12);
+	CHECK(after == 12 && dropped(n, "bad_record") == 0);
+	sodium_memzero(&net, sizeof(net));
+	fx_free(&f);
+	netns_leave(ns);
+}
+
+/* We are the creator; y (admin) blocked 12 keys long ago; we rotated once.
+ * After a restart, the same retained blocks from the broker must not make
+ * us rotate again. */
+UNIT_TEST(netrt_restart_does_not_rotate_again_for_old_blocks)
+{
+	int ns = netns_enter();
+	if (ns < 0)
+		return;
+	struct fx f;
+	fx_init(&f);
+	struct tund_network net;
+	struct node y, w[12];
+	uint64_t long_ago = now_ms() - 3600 * 1000;
+
+	node_new(&y);
+	struct tund_membership *n = admin_network(&f, &net, f.d.public_key, "10.71.0.0/16");
+	CHECK(tund_membership_sign_record(n, TUND_RECORD_ADMIT_ADMIN, y.pub) == 0);
+	for (int i = 0; i < 12; i++) {
+		node_new(&w[i]);
+		send_record(n, &net, &y, y.pub, TUND_RECORD_BLOCK, w[i].pub, NULL, long_ago + i);
+	}
+	gint64 deadline = g_get_monotonic_time() + 5 * G_USEC_PER_SEC;
+	while (tund_membership_network(n)->epoch == 0 && g_get_monotonic_time() < deadline)
+		if (!unit_iterate(false))
+			g_usleep(10000);
+	CHECK(tund_membership_network(n)->epoch == 1);
+	struct tund_network cur = *tund_membership_network(n);
+	n = restart(&f, n, &cur, false);
+	CHECK(dropped(n, "bad_record") == 0); /* the file's records all taken */
+	/* The broker hands back the retained records (sealed under the current key). */
+	for (int i = 0; i < 12; i++)
+		send_record(n, &cur, &y, y.pub, TUND_RECORD_BLOCK, w[i].pub, NULL, long_ago + i);
+	deadline = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
+	while (g_get_monotonic_time() < deadline)
+		if (!unit_iterate(false))
+			g_usleep(10000);
+	CHECK(tund_membership_network(n)->epoch == 1);
+	sodium_memzero(&cur, sizeof(cur));
+	sodium_memzero(&net, sizeof(net));
+	fx_free(&f);
+	netns_leave(ns);
+}
+
+/* Open network, we are the creator; y (second admin) admitted z[i]. The
+ * attacker W[i] (any invite holder) is ground so that its first hashed
+ * address is z[i]'s. After a restart of the creator (peers.json keeps z),
+ * W[i] announces: none gets z's address. */
+UNIT_TEST(netrt_restart_leaves_no_member_address_to_take)
+{
+	int ns = netns_enter();
+	if (ns < 0)
+		return;
+	struct fx f;
+	fx_init(&f);
+	struct tund_network net;
+	struct node y, z[12], w[12];
+	uint8_t a[12][4], v6[16];
+	uint64_t t = now_ms();
+
+	node_new(&y);
+	struct tund_membership *n = admin_network_as(&f, &net, f.d.public_key, "10.72.0.0/16",
+						     TUND_ADMISSION_OPEN);
+	CHECK(tund_membership_sign_record(n, TUND_RECORD_ADMIT_ADMIN, y.pub) == 0);
+	for (int i = 0; i < 12; i++) {
+		node_new(&z[i]);
+		node_new(&w[i]);
+		CHECK(tund_network_address(&net, w[i].pub, 0, a[i], v6));
+		send_record(n, &net, &y, y.pub, TUND_RECORD_ADMIT, z[i].pub, a[i], t);
+		CHECK(is_member(&f, &z[i]));
+	}
+	struct tund_network cur = *tund_membership_network(n);
+	n = restart(&f, n, &cur, false); /* peers (peers.json) kept */
+	int taken = 0;
+	for (int i = 0; i < 12; i++) {
+		announce(n, &w[i], cur.key);
+		struct tund_peer *pz = tund_peer_list_find(&f.d.peers, z[i].b64);
+		struct tund_peer *pw = tund_peer_list_find(&f.d.peers, w[i].b64);
+		if (pz && pw && pz->state == TUND_PEER_MEMBER && pw->state == TUND_PEER_MEMBER &&
+		    holds_v4(pz, a[i]) && holds_v4(pw, a[i]))
+			taken++;
+	}
+	/* Then the broker hands back y's retained admits of z. */
+	for (int i = 0; i < 12; i++)
+		send_record(n, &cur, &y, y.pub, TUND_RECORD_ADMIT, z[i].pub, a[i], t);
+	CHECK(taken == 0);
+	sodium_memzero(&cur, sizeof(cur));
+	sodium_memzero(&net, sizeof(net));
+	fx_free(&f);
+	netns_leave(ns);
+}
+
+/* A newcomer hears the retained records in the broker's order: y's admit of
+ * z before the creator's admit-admin record of y. The message carries that
+ * record (only a creator-signed one counts), so z is a member at once. */
+UNIT_TEST(netrt_second_admins_record_carries_its_admin_record)
+{
+	int ns = netns_enter();
+	if (ns < 0)
+		return;
+	struct fx f;
+	fx_init(&f);
+	struct tund_network net;
+	struct node creator, y, z, v;
+	uint8_t ay[4] = { 10, 73, 1, 1 }, az[4] = { 10, 73, 1, 2 }, av[4] = { 10, 73, 1, 3 };
+	uint8_t y_admin[TUND_RECORD_LEN], forged[TUND_RECORD_LEN];
+	uint64_t t = now_ms();
+
+	node_new(&creator);
+	node_new(&y);
+	node_new(&z);
+	node_new(&v);
+	/* The creator's admit-as-admin of y, as the creator's node signs it. */
+	struct tund_membership *n = admin_network(&f, &net, creator.pub, "10.73.0.0/16");
+	struct tund_record r = { .kind = TUND_RECORD_ADMIT_ADMIN, .time_ms = t };
+	tund_network_record_id(&net, r.netid);
+	memcpy(r.subject, y.pub, 32);
+	memcpy(r.issuer, creator.pub, 32);
+	memcpy(r.addr4, ay, 4);
+	CHECK(tund_record_sign(&r, creator.priv, y_admin) == TUND_RECORD_LEN);
+	/* The same claim signed by y itself is no creator's record. */
+	memcpy(r.subject, y.pub, 32);
+	memcpy(r.issuer, y.pub, 32);
+	CHECK(tund_record_sign(&r, y.priv, forged) == TUND_RECORD_LEN);
+	/* y's admit of v carrying a self-made admin record: refused. */
+	send_record_with(n, &net, &y, y.pub, TUND_RECORD_ADMIT, v.pub, av, t, forged, NULL);
+	CHECK(!tund_membership_key_is_admin(n, y.pub) && !is_member(&f, &v));
+	/* A newcomer hears y's admit of z before the creator's record of y
+	 * (retained messages come in no order): the record carries it. */
+	send_record_with(n, &net, &y, y.pub, TUND_RECORD_ADMIT, z.pub, az, t, y_admin, NULL);
+	CHECK(tund_membership_key_is_admin(n, y.pub) && is_member(&f, &z));
+	send_record(n, &net, &creator, creator.pub, TUND_RECORD_ADMIT_ADMIN, y.pub, ay, t);
+	CHECK(tund_membership_key_is_admin(n, y.pub) && is_member(&f, &z));
+	sodium_memzero(&net, sizeof(net));
+	fx_free(&f);
+	netns_leave(ns);
+}
+
+/* Approve network, we are the admin: an invite holder announcing fresh keys
+ * gets at most PENDING_MAX saved pending entries, at the admission rate. */
+UNIT_TEST(netrt_pending_keys_are_bounded_on_the_admin)
+{
+	int ns = netns_enter();
+	if (ns < 0)
+		return;
+	struct fx f;
+	fx_init(&f);
+	struct tund_network net;
+	struct tund_membership *n = admin_network(&f, &net, f.d.public_key, "10.74.0.0/16");
+	for (int i = 0; i < 480; i++) {
+		struct node k;
+		node_new(&k);
+		announce(n, &k, net.key);
+	}
+	struct stat st;
+	g_autofree char *pj = g_build_filename(f.d.cfg.state_dir, "peers.json", NULL);
+	CHECK(stat(pj, &st) == 0 && st.st_size < 16384);
+	CHECK(summary_int(n, "pending") >= 32 && summary_int(n, "pending") <= 64);
+	CHECK(dropped(n, "rate_limited") >= 480 - 64);
+	sodium_memzero(&net, sizeof(net));
+	fx_free(&f);
+	netns_leave(ns);
+}
+
+/* An invite (unsigned: anyone can make or edit one) whose prefix is a
+ * public range, with the sender as admin: refused, or its admin's record
+ * would route 8.8.8.8 into the tunnel. */
+UNIT_TEST(netrt_join_refuses_a_public_prefix)
+{
+	int ns = netns_enter();
+	if (ns < 0)
+		return;
+	struct fx f;
+	fx_init(&f);
+	struct tund_network net;
+	struct node m;
+	const char *why = NULL;
+	char text[TUND_INVITE_MAX_TEXT];
+	struct fx_reply r;
+
+	node_new(&m);
+	CHECK(tund_network_init_new(&net, "friends", &why));
+	CHECK(tund_network_set_prefix4(&net, "8.0.0.0/8", &why));
+	net.admission = TUND_ADMISSION_OPEN;
+	memcpy(net.admin, m.pub, 32);
+	net.has_admin = true;
+	CHECK(tund_invite_encode(&net, text, sizeof(text)) > 0);
+	g_autofree char *join = g_strdup_printf("{\"cmd\":\"network.join\",\"invite\":\"%s\"}", text);
+	fx_call(&f, join, &r);
+	CHECK(!r.ok && r.error && strstr(r.error, "prefix 8.0.0.0/8 of network \"friends\" is not "
+					   "a private range"));
+	fx_reply_clear(&r);
+	CHECK(!tund_membership_find(&f.d, "friends"));
+	/* 100.64.0.0/10 (shared address space) is one. */
+	CHECK(tund_network_set_prefix4(&net, "100.100.0.0/16", &why));
+	CHECK(tund_invite_encode(&net, text, sizeof(text)) > 0);
+	g_autofree char *join2 = g_strdup_printf("{\"cmd\":\"network.join\",\"invite\":\"%s\"}", text);
+	fx_call(&f, join2, &r);
+	CHECK(r.ok);
+	fx_reply_clear(&r);
+	/* The same network again under another name (an edited invite): it
+	 * would share the first one's records file. */
+	g_strlcpy(net.name, "friends2", sizeof(net.name));
+	CHECK(tund_network_set_prefix4(&net, "10.98.0.0/16", &why));
+	CHECK(tund_invite_encode(&net, text, sizeof(text)) > 0);
+	g_autofree char *join3 = g_strdup_printf("{\"cmd\":\"network.join\",\"invite\":\"%s\"}", text);
+	fx_call(&f, join3, &r);
+	CHECK(!r.ok && r.error && strstr(r.error, "network \"friends2\" has the root key of "
+					   "network \"friends\""));
+	fx_reply_clear(&r);
+	sodium_memzero(&net, sizeof(net));
+	fx_free(&f);
+	netns_leave(ns);
+}
+
+/* A limited invite's token must not outlive `network leave`, also when
+ * invites.json was not read since the daemon started: a later network of
+ * the same name would honour it (entries are keyed by name). */
+UNIT_TEST(netrt_leave_forgets_invites_not_yet_read)
+{
+	int ns = netns_enter();
+	if (ns < 0)
+		return;
+	struct fx f;
+	fx_init(&f);
+	struct tund_network net, net2;
+	struct node x;
+	struct fx_reply r;
+	uint8_t tok[16];
+	char id[9];
+	const char *why = NULL;
+
+	node_new(&x);
+	CHECK(tund_network_init_new(&net, "club", &why));
+	net.admission = TUND_ADMISSION_APPROVE;
+	memcpy(net.admin, f.d.public_key, 32);
+	net.has_admin = true;
+	struct tund_membership *n = tund_membership_start(&f.d, &net, false);
+	g_ptr_array_add(f.d.networks, n);
+	CHECK(limited_invite(&f, "\"uses\":1,\"expires\":\"30d\"", tok, id) ||
+	      limited_invite(&f, "\"uses\":1", tok, id));
+	/* A daemon restart: invites.json is read lazily. */
+	tund_invites_free(f.d.invites);
+	f.d.invites = NULL;
+	fx_call(&f, "{\"cmd\":\"network.leave\",\"name\":\"club\"}", &r);
+	CHECK(r.ok);
+	fx_reply_clear(&r);
+	/* A new network that happens to have the same name. */
+	CHECK(tund_network_init_new(&net2, "club", &why));
+	net2.admission = TUND_ADMISSION_APPROVE;
+	memcpy(net2.admin, f.d.public_key, 32);
+	net2.has_admin = true;
+	n = tund_membership_start(&f.d, &net2, false);
+	g_ptr_array_add(f.d.networks, n);
+	send_join(n, &net2, &x, f.d.public_key, tok);
+	CHECK(!is_member(&f, &x));
+	sodium_memzero(&net, sizeof(net));
+	sodium_memzero(&net2, sizeof(net2));
+	fx_free(&f);
+	netns_leave(ns);
+}
+
+/* A second admin's newer admit would move member z off its address and
+ * give that to w: both refused, z keeps its address. */
+UNIT_TEST(netrt_no_admin_moves_a_members_address)
+{
+	int ns = netns_enter();
+	if (ns < 0)
+		return;
+	struct fx f;
+	fx_init(&f);
+	struct tund_network net;
+	struct node creator, y, z, w;
+	uint8_t ay[4] = { 10, 76, 1, 1 }, a[4] = { 10, 76, 1, 2 }, b[4] = { 10, 76, 1, 3 };
+	uint64_t t = now_ms();
+
+	node_new(&creator);
+	node_new(&y);
+	node_new(&z);
+	node_new(&w);
+	struct tund_membership *n = admin_network(&f, &net, creator.pub, "10.76.0.0/16");
+	send_record(n, &net, &creator, creator.pub, TUND_RECORD_ADMIT_ADMIN, y.pub, ay, t);
+	send_record(n, &net, &creator, creator.pub, TUND_RECORD_ADMIT, z.pub, a, t);
+	send_record(n, &net, &y, y.pub, TUND_RECORD_ADMIT, z.pub, b, t + 1);
+	send_record(n, &net, &y, y.pub, TUND_RECORD_ADMIT, w.pub, a, t + 2);
+	struct tund_peer *pz = tund_peer_list_find(&f.d.peers, z.b64);
+	struct tund_peer *pw = tund_peer_list_find(&f.d.peers, w.b64);
+	CHECK(holds_v4(pz, a) && !pw);
 	sodium_memzero(&net, sizeof(net));
 	fx_free(&f);
 	netns_leave(ns);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "overlay/beacon.h"
+#include "overlay/network.h"
 #include "overlay/ratelimit.h"
 #include "tund/connect/netwatch.h"
 #include "tund/daemon/log.h"
@@ -53,7 +54,9 @@ struct tund_beacon {
 	int64_t old_version_logged_us; /* v1 nodes: logged once an hour */
 	char exclude[IFNAMSIZ];
 	tund_beacon_peer_fn cb;
+	tund_beacon_signal_fn signal_cb;
 	void *ctx;
+	uint8_t netid[TUND_NET_ID_LEN]; /* a sealed signal's network id, to pick ours */
 
 	int rx4, rx6, tx6; /* rx6/tx6 are -1 without IPv6 */
 	bool subscribed; /* to tund/connect/netwatch.c */
@@ -166,17 +169,15 @@ static void make_beacon(struct tund_beacon *b, uint8_t msg[TUND_BEACON_LEN])
 	tund_beacon_encode(&bc, b->netkey, b->priv, msg, TUND_BEACON_LEN);
 }
 
-static void send_v4(struct tund_beacon *b, const struct iface *f)
+/* A socket bound to f: 255.255.255.255 then needs no route. -1 on failure. */
+static int open_tx4(const struct iface *f)
 {
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(TUND_BEACON_PORT) };
 	struct ip_mreqn mif = { .imr_ifindex = (int)f->index };
-	uint8_t msg[TUND_BEACON_LEN];
 	int one = 1, zero = 0, fd;
 
-	/* Bound to the device: 255.255.255.255 then needs no route. */
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
-		return;
+		return -1;
 	if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, f->name, (socklen_t)strlen(f->name)) <
 		    0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof(one)) < 0 ||
@@ -184,8 +185,20 @@ static void send_v4(struct tund_beacon *b, const struct iface *f)
 	    setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &one, sizeof(one)) < 0 ||
 	    setsockopt(fd, IPPROTO_IP, IP_MULTICAST_LOOP, &zero, sizeof(zero)) < 0) {
 		log_debug("beacon: socket for %s: %s", f->name, g_strerror(errno));
-		goto out;
+		close(fd);
+		return -1;
 	}
+	return fd;
+}
+
+static void send_v4(struct tund_beacon *b, const struct iface *f)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(TUND_BEACON_PORT) };
+	uint8_t msg[TUND_BEACON_LEN];
+	int fd = open_tx4(f);
+
+	if (fd < 0)
+		return;
 	if (f->flags & IFF_MULTICAST) {
 		inet_pton(AF_INET, TUND_BEACON_GROUP4, &to.sin_addr);
 		make_beacon(b, msg);
@@ -196,7 +209,6 @@ static void send_v4(struct tund_beacon *b, const struct iface *f)
 		make_beacon(b, msg);
 		count_send(b, fd, msg, (struct sockaddr *)&to, sizeof(to), f->name);
 	}
-out:
 	close(fd);
 }
 
@@ -227,6 +239,52 @@ static void send_all(struct tund_beacon *b)
 		if (ifs[i].v6)
 			send_v6(b, &ifs[i]);
 	}
+}
+
+/* One copy per interface: IPv4 broadcast (or the group where the link has
+ * no broadcast), IPv6 only on links without IPv4. */
+static void send_signal_on(struct tund_beacon *b, const struct iface *f, const uint8_t *msg,
+			   size_t len)
+{
+	struct sockaddr_in to4 = { .sin_family = AF_INET, .sin_port = htons(TUND_BEACON_PORT) };
+	struct sockaddr_in6 to6 = { .sin6_family = AF_INET6, .sin6_port = htons(TUND_BEACON_PORT),
+				    .sin6_scope_id = f->index };
+	int idx = (int)f->index, fd;
+
+	if (f->v4 && (f->flags & (IFF_BROADCAST | IFF_MULTICAST)) && (fd = open_tx4(f)) >= 0) {
+		if (f->flags & IFF_BROADCAST)
+			to4.sin_addr.s_addr = htonl(INADDR_BROADCAST);
+		else
+			inet_pton(AF_INET, TUND_BEACON_GROUP4, &to4.sin_addr);
+		if (sendto(fd, msg, len, 0, (struct sockaddr *)&to4, sizeof(to4)) < 0)
+			log_debug("beacon: signal on %s: %s", f->name, g_strerror(errno));
+		close(fd);
+		return;
+	}
+	if (!f->v6 || b->tx6 < 0 || !(f->flags & IFF_MULTICAST) ||
+	    setsockopt(b->tx6, IPPROTO_IPV6, IPV6_MULTICAST_IF, &idx, sizeof(idx)) < 0)
+		return;
+	inet_pton(AF_INET6, TUND_BEACON_GROUP6, &to6.sin6_addr);
+	if (sendto(b->tx6, msg, len, 0, (struct sockaddr *)&to6, sizeof(to6)) < 0)
+		log_debug("beacon: signal on %s: %s", f->name, g_strerror(errno));
+}
+
+int tund_beacon_send_signal(struct tund_beacon *b, const uint8_t *msg, size_t len)
+{
+	struct iface ifs[MAX_IFACES];
+	size_t n;
+
+	if (len > TUND_BEACON_SIGNAL_MAX)
+		return -EMSGSIZE;
+	n = list_ifaces(b, ifs, MAX_IFACES);
+	for (size_t i = 0; i < n; i++)
+		send_signal_on(b, &ifs[i], msg, len);
+	return 0;
+}
+
+void tund_beacon_on_signal(struct tund_beacon *b, tund_beacon_signal_fn fn)
+{
+	b->signal_cb = fn;
 }
 
 static gboolean on_timer(gpointer data);
@@ -394,6 +452,17 @@ static void handle(struct tund_beacon *b, const uint8_t *msg, size_t len,
 		b->stats.dropped_ratelimited++;
 		return;
 	}
+	/* A sealed signal (overlay/signal.h: "TS", version, kind, network id):
+	 * ours goes to the network's membership, which proves its sender. */
+	if (len >= 20 && msg[0] == 'T' && msg[1] == 'S') {
+		if (memcmp(msg + 4, b->netid, sizeof(b->netid))) {
+			b->stats.dropped_other_network++;
+			return;
+		}
+		if (b->signal_cb)
+			b->signal_cb(b->ctx, msg, len);
+		return;
+	}
 	/* The sender is proven here; only then is its replay state touched. */
 	if (!decode(b, msg, len, &bc))
 		return;
@@ -422,7 +491,7 @@ static gboolean on_rx(int fd, GIOCondition cond, gpointer data)
 
 	(void)cond;
 	for (int budget = 0; budget < 64; budget++) {
-		uint8_t buf[512];
+		uint8_t buf[TUND_BEACON_SIGNAL_MAX];
 		union {
 			char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) +
 				 CMSG_SPACE(sizeof(struct in_pktinfo))];
@@ -539,6 +608,7 @@ int tund_beacon_start(const uint8_t netkey[32], const uint8_t my_priv[32], const
 		g_strlcpy(b->exclude, exclude_ifname, sizeof(b->exclude));
 	b->cb = cb;
 	b->ctx = ctx;
+	tund_network_id(netkey, b->netid);
 	tund_ratelimit_init(&b->all, ALL_RATE, ALL_BURST, now_ms());
 	*out = NULL;
 	if (my_listen_port == 0) {

@@ -17,6 +17,7 @@
 #ifndef TUND_BEACON_H
 #define TUND_BEACON_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -27,6 +28,14 @@ struct tund_beacon_stats {
 
 typedef void (*tund_beacon_peer_fn)(void *ctx, const uint8_t pubkey[32], const struct sockaddr *src,
 				    socklen_t srclen, uint16_t listen_port);
+/* A sealed signaling message (overlay/signal.h) of this network that came
+ * over the LAN: unproven, the membership opens and checks it as one from the
+ * broker. */
+typedef void (*tund_beacon_signal_fn)(void *ctx, const uint8_t *msg, size_t len);
+
+/* The largest signal sent or read on the LAN: a record or rekey message
+ * is well under it. */
+enum { TUND_BEACON_SIGNAL_MAX = 2048 };
 
 struct tund_beacon;
 
@@ -39,6 +48,14 @@ int tund_beacon_start(const uint8_t netkey[32], const uint8_t my_priv[32], const
 		      tund_beacon_peer_fn cb, void *ctx, struct tund_beacon **out, char *why,
 		      size_t why_len);
 void tund_beacon_get_stats(struct tund_beacon *b, struct tund_beacon_stats *out);
+/* Signaling over the LAN, for networks whose members meet there with no
+ * broker (or none reachable): membership records and rekeys, sealed as for
+ * the broker, sent as one datagram per interface to the beacon port (IPv4
+ * broadcast, or the IPv6 group on links without IPv4); those received with
+ * our network id, past the same rate limits as beacons, go to fn (ctx is
+ * the beacon's). -EMSGSIZE over TUND_BEACON_SIGNAL_MAX. */
+int tund_beacon_send_signal(struct tund_beacon *b, const uint8_t *msg, size_t len);
+void tund_beacon_on_signal(struct tund_beacon *b, tund_beacon_signal_fn fn);
 /* Closes everything and wipes the keys; b may be NULL. */
 void tund_beacon_stop(struct tund_beacon *b);
 

@@ -24,16 +24,24 @@ static void release(struct tund_daemon *d, struct tund_peer *e)
 		tund_dataplane_peer_forget(d->dp, e);
 }
 
-static bool still_in(const char *network, void *ctx)
+/* An entry that can carry its key: in a network we are still in, and not
+ * shut out there by an admin's record. Either would put the two ends of the
+ * pair on different network keys (and so pre-shared keys): an admin's block
+ * moved the others to a key the blocked side does not get. Pending entries
+ * and blocks by one node alone are usable: the other end still counts us a
+ * member there, and only the pre-shared key is taken from such an entry
+ * (tund_peer_owns_addresses). */
+static bool usable(const struct tund_peer *e, void *ctx)
 {
-	struct tund_membership *n = tund_membership_find(ctx, network);
+	struct tund_membership *n = tund_membership_find(ctx, e->network);
 
-	return n && !tund_membership_blocked_us(n);
+	return n && !tund_membership_blocked_us(n) &&
+	       !tund_membership_admin_blocked(n, e->public_key);
 }
 
 struct tund_peer *tund_carrier_of(struct tund_daemon *d, const uint8_t key[32])
 {
-	return tund_peer_list_carrier(&d->peers, key, still_in, d);
+	return tund_peer_list_carrier(&d->peers, key, usable, d);
 }
 
 struct tund_peer *tund_carrier_sync(struct tund_daemon *d, const uint8_t key[32])
@@ -49,7 +57,7 @@ struct tund_peer *tund_carrier_sync(struct tund_daemon *d, const uint8_t key[32]
 		if (e == c || !e->network || memcmp(e->public_key, key, 32))
 			continue;
 		release(d, e);
-		if (!c || !c->network || e->state != TUND_PEER_MEMBER || !still_in(e->network, d))
+		if (!c || !c->network || e->state != TUND_PEER_MEMBER || !usable(e, d))
 			continue;
 		g_array_append_vals(ips, e->allowed_ips->data, e->allowed_ips->len);
 		g = tund_dataplane_bcast_group(e->network);

@@ -12,10 +12,12 @@
 
 struct tund_daemon;
 
-/* Key's carrier entry: tund_peer_list_carrier over the networks we are
- * still in (not those whose admin blocked this node: the others there
- * moved to a key we do not have, and the pair must agree on the network
- * whose pre-shared key it uses). */
+/* Key's carrier entry: tund_peer_list_carrier over its entries in the
+ * networks we are still in (not those whose admin blocked this node: the
+ * others there moved to a key we do not have), leaving out entries an
+ * admin's record blocked (the same, seen from the other end). The carrier
+ * may be pending or blocked by this node alone while the key is a member in
+ * another network: the other end picks it all the same. */
 struct tund_peer *tund_carrier_of(struct tund_daemon *d, const uint8_t key[32]);
 
 /* After an entry of key changed (state, addresses) or went away: the other

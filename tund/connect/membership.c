@@ -80,6 +80,7 @@ struct tund_membership {
 	struct tund_ratelimit open_admits;
 	guint admit_wait_timer;
 	int64_t answered_us;    /* last announce sent for a newcomer */
+	int64_t lan_join_us;    /* last join sent on hearing the creator's beacon */
 	int64_t old_version_logged_us; /* v1 nodes: logged once an hour */
 	/* Joined with a limited invite: why the admin refused it (empty: not
 	 * refused, or not yet answered). */
@@ -274,8 +275,15 @@ static void send_to_key(struct tund_membership *n, const uint8_t key[32], struct
 		log_error("network %s: cannot seal a signaling message", n->net.name);
 		return;
 	}
-	if (!n->mqtt)
-		return; /* no broker: only manual blobs carry signaling */
+	/* Membership's own messages also cross the LAN (a broker may be
+	 * missing or out of reach there); a path's are for ICE, over a broker. */
+	if (n->beacon && (m->type == TUND_SIGNAL_REKEY || m->type == TUND_SIGNAL_JOIN ||
+			  m->type == TUND_SIGNAL_REFUSED))
+		tund_beacon_send_signal(n->beacon, buf, len);
+	if (!n->mqtt) {
+		sodium_memzero(buf, sizeof(buf));
+		return; /* no broker: only manual blobs carry ICE signaling */
+	}
 	tund_network_inbox_topic(&n->net, key, topic, sizeof(topic));
 	publish_sealed(n, topic, buf, len, false, m->type);
 	/* A member offline now finds its new key retained when it returns. */
@@ -337,6 +345,7 @@ static void answer_newcomer(struct tund_membership *n)
 struct held_record {
 	struct tund_record r;
 	uint8_t raw[TUND_RECORD_LEN];
+	int64_t lan_sent_us; /* the admin's last copy of it on the LAN */
 };
 
 /* The network's creator: named in the invite, the first admin, the only one
@@ -376,11 +385,16 @@ bool tund_membership_is_creator(const struct tund_membership *n)
 	return is_creator_key(n, n->d->public_key);
 }
 
-bool tund_membership_blocked_us(const struct tund_membership *n)
+bool tund_membership_admin_blocked(const struct tund_membership *n, const uint8_t key[32])
 {
-	const struct held_record *h = n->net.has_admin ? held_record(n, n->d->public_key) : NULL;
+	const struct held_record *h = n->net.has_admin ? held_record(n, key) : NULL;
 
 	return h && h->r.kind == TUND_RECORD_BLOCK;
+}
+
+bool tund_membership_blocked_us(const struct tund_membership *n)
+{
+	return tund_membership_admin_blocked(n, n->d->public_key);
 }
 
 bool tund_membership_has_admin(const struct tund_membership *n)
@@ -407,7 +421,7 @@ static bool keep_record(struct tund_membership *n, const struct tund_record *r,
 
 	if (h && !tund_record_supersedes(r, &h->r))
 		return false;
-	h = g_new(struct held_record, 1);
+	h = g_new0(struct held_record, 1);
 	h->r = *r;
 	memcpy(h->raw, raw, TUND_RECORD_LEN);
 	g_hash_table_replace(n->records, g_bytes_new(r->subject, 32), h);
@@ -438,19 +452,79 @@ static void save_records(struct tund_membership *n)
 
 /* Retained, one topic per subject: a member that joins later finds every
  * admit and block without the admin being online. */
-static void publish_record(struct tund_membership *n, const struct held_record *h)
+/* A record message carrying h: 0 when it cannot be sealed. */
+static size_t seal_record(struct tund_membership *n, const struct held_record *h, uint8_t *buf,
+			  size_t cap)
 {
 	struct tund_signal m = { .type = TUND_SIGNAL_RECORD, .has_record = true };
+
+	memcpy(m.sender, n->d->public_key, 32);
+	m.time_ms = now_ms();
+	memcpy(m.record, h->raw, TUND_RECORD_LEN);
+	/* A second admin's record travels with that admin's own record, so a
+	 * newcomer takes it in whatever order the broker hands them out. */
+	const struct held_record *by = is_creator_key(n, h->r.issuer) ? NULL :
+								       held_record(n, h->r.issuer);
+	if (by && by->r.kind == TUND_RECORD_ADMIT_ADMIN) {
+		memcpy(m.issuer_record, by->raw, TUND_RECORD_LEN);
+		m.has_issuer_record = true;
+	}
+	return tund_signal_seal(&m, n->net.key, n->d->private_key, buf, cap);
+}
+
+/* On the LAN, for members that meet there without a broker. */
+static void lan_record(struct tund_membership *n, struct held_record *h)
+{
+	uint8_t buf[1024];
+	size_t len;
+
+	if (!n->beacon || !(len = seal_record(n, h, buf, sizeof(buf))))
+		return;
+	h->lan_sent_us = g_get_monotonic_time();
+	tund_beacon_send_signal(n->beacon, buf, len);
+}
+
+/* The admin, to a member whose beacon it hears: its record again, at most
+ * every LAN_RECORD_EVERY_S, so one that missed it (a lost datagram) gets it. */
+enum { LAN_RECORD_EVERY_S = 30, LAN_RECORDS_MAX = 256 };
+
+static void lan_record_again(struct tund_membership *n, const uint8_t key[32])
+{
+	struct held_record *h = held_record(n, key);
+
+	if (h && tund_membership_is_admin(n) &&
+	    g_get_monotonic_time() - h->lan_sent_us > (int64_t)LAN_RECORD_EVERY_S * G_USEC_PER_SEC)
+		lan_record(n, h);
+}
+
+/* The admin, after an admission while no broker carries the records
+ * (none, or out of reach): every record, so the newcomer learns the members
+ * and blocks and the members learn it. */
+static void lan_all_records(struct tund_membership *n)
+{
+	struct tund_mqtt_stats st = { 0 };
+	GHashTableIter it;
+	gpointer v;
+	unsigned sent = 0;
+
+	if (n->mqtt)
+		tund_mqtt_get_stats(n->mqtt, &st);
+	if (!n->beacon || !tund_membership_is_admin(n) || st.connected)
+		return;
+	g_hash_table_iter_init(&it, n->records);
+	while (g_hash_table_iter_next(&it, NULL, &v) && sent++ < LAN_RECORDS_MAX)
+		lan_record(n, v);
+}
+
+static void publish_record(struct tund_membership *n, const struct held_record *h)
+{
 	uint8_t buf[1024];
 	char topic[160];
 	size_t len;
 
 	if (!n->mqtt)
 		return;
-	memcpy(m.sender, n->d->public_key, 32);
-	m.time_ms = now_ms();
-	memcpy(m.record, h->raw, TUND_RECORD_LEN);
-	len = tund_signal_seal(&m, n->net.key, n->d->private_key, buf, sizeof(buf));
+	len = seal_record(n, h, buf, sizeof(buf));
 	if (!len || !tund_network_record_topic(&n->net, h->r.subject, topic, sizeof(topic)))
 		return;
 	if (tund_mqtt_publish(n->mqtt, topic, buf, len, true) == 0) {
@@ -584,6 +658,10 @@ int tund_membership_sign_record(struct tund_membership *n, uint8_t kind, const u
 	publish_record(n, held_record(n, subject));
 	if (kind == TUND_RECORD_BLOCK && was_admin)
 		adopt_admits_of(n, subject);
+	if (tund_record_admits(kind))
+		lan_all_records(n);
+	else
+		lan_record(n, held_record(n, subject));
 	return 0;
 }
 
@@ -782,6 +860,16 @@ static void rekey_soon(struct tund_membership *n)
 		n->rekey_timer = tund_loop_timeout_add(REKEY_COALESCE_MS, rekey_now, n);
 }
 
+static void refuse_admit(struct tund_membership *n, const struct tund_record *r, const char *why)
+{
+	char key[TUND_KEY_B64_LEN + 1], addr[INET_ADDRSTRLEN];
+
+	n->drops[TUND_SIG_DROP_ADDRESS_CONFLICT]++;
+	tund_key_encode(key, r->subject);
+	inet_ntop(AF_INET, r->addr4, addr, sizeof(addr));
+	log_warn("network %s: refused the admit record of %s: %s %s", n->net.name, key, addr, why);
+}
+
 static void take_record(struct tund_membership *n, const struct tund_record *r,
 			const uint8_t raw[TUND_RECORD_LEN])
 {
@@ -812,15 +900,16 @@ static void take_record(struct tund_membership *n, const struct tund_record *r,
 	if (held && !tund_record_supersedes(r, &held->r))
 		return; /* old news (a replay) */
 	/* Two admins admitting at once may pick one address: the member that
-	 * holds it here keeps it, the other record is refused and reported. */
+	 * holds it here keeps it, the other record is refused and reported.
+	 * Nor does a member's address ever move (a rogue admin's newer admit
+	 * would hand the old one to another key). */
 	if (tund_record_admits(r->kind) && address_held(n, r->addr4, r->subject)) {
-		char key[TUND_KEY_B64_LEN + 1], addr[INET_ADDRSTRLEN];
-
-		n->drops[TUND_SIG_DROP_ADDRESS_CONFLICT]++;
-		tund_key_encode(key, r->subject);
-		inet_ntop(AF_INET, r->addr4, addr, sizeof(addr));
-		log_warn("network %s: refused the admit record of %s: %s is another member's "
-			 "address (two admins admitting at once?)", n->net.name, key, addr);
+		refuse_admit(n, r, "is another member's address (two admins admitting at once?)");
+		return;
+	}
+	if (held && tund_record_admits(held->r.kind) && tund_record_admits(r->kind) &&
+	    memcmp(held->r.addr4, r->addr4, 4)) {
+		refuse_admit(n, r, "would move the member off its address");
 		return;
 	}
 	if (!keep_record(n, r, raw))
@@ -838,6 +927,24 @@ static void take_record(struct tund_membership *n, const struct tund_record *r,
 		rekey_soon(n);
 }
 
+/* The creator's admit-as-admin record of r's issuer, carried with r: taken
+ * first, unless that issuer is an admin here already. */
+static void take_issuer_record(struct tund_membership *n, const struct tund_record *r,
+			       const uint8_t raw[TUND_RECORD_LEN])
+{
+	struct tund_record ir;
+
+	if (is_admin_key(n, r->issuer))
+		return;
+	if (tund_record_open(raw, TUND_RECORD_LEN, n->netid, &ir) != TUND_RECORD_OK ||
+	    ir.kind != TUND_RECORD_ADMIT_ADMIN || memcmp(ir.subject, r->issuer, 32) ||
+	    !is_creator_key(n, ir.issuer) || !record_address_ok(n, &ir)) {
+		n->drops[TUND_SIG_DROP_BAD_RECORD]++;
+		return;
+	}
+	take_record(n, &ir, raw);
+}
+
 static void on_record(struct tund_membership *n, const struct tund_signal *m)
 {
 	struct tund_record r;
@@ -852,6 +959,8 @@ static void on_record(struct tund_membership *n, const struct tund_signal *m)
 		n->drops[TUND_SIG_DROP_BAD_RECORD]++;
 		return;
 	}
+	if (m->has_issuer_record)
+		take_issuer_record(n, &r, m->issuer_record);
 	take_record(n, &r, m->record);
 }
 
@@ -961,11 +1070,39 @@ static bool auto_admits(const struct tund_membership *n)
 	       tund_membership_is_admin(n);
 }
 
+/* Approve networks: the keys this node keeps pending for `peer approve`
+ * (the admin's, or each node's where there is no admin). Each costs a
+ * saved entry: at most PENDING_MAX, at the same rate as open admissions,
+ * so a K-holder announcing fresh keys cannot grow peers.json without end. */
+enum { PENDING_MAX = 64 };
+
+static bool keeps_pending(const struct tund_membership *n)
+{
+	if (n->net.admission != TUND_ADMISSION_APPROVE)
+		return false;
+	return n->net.has_admin ? tund_membership_is_admin(n) : !n->joining;
+}
+
+static unsigned pending_count(struct tund_membership *n)
+{
+	unsigned count = 0;
+
+	for (guint i = 0; i < n->d->peers.items->len; i++) {
+		struct tund_peer *p = g_ptr_array_index(n->d->peers.items, i);
+
+		count += is_member_of(p, n) && p->state == TUND_PEER_PENDING;
+	}
+	return count;
+}
+
+/* A key without an entry here that would get one: admitted (open, we are
+ * its admin) or kept pending. */
 static bool open_admit_allowed(struct tund_membership *n, const uint8_t key[32])
 {
-	if (!auto_admits(n) || is_admin_key(n, key))
+	if (is_admin_key(n, key) || (!auto_admits(n) && !keeps_pending(n)))
 		return true;
-	if (tund_ratelimit_allow(&n->open_admits, (uint64_t)(g_get_monotonic_time() / 1000)))
+	if (tund_ratelimit_allow(&n->open_admits, (uint64_t)(g_get_monotonic_time() / 1000)) &&
+	    (!keeps_pending(n) || pending_count(n) < PENDING_MAX))
 		return true;
 	n->drops[TUND_SIG_DROP_RATE_LIMITED]++;
 	return false;
@@ -1015,30 +1152,25 @@ static void on_refused(struct tund_membership *n, const struct tund_signal *m)
 void tund_membership_member_changed(struct tund_membership *n, struct tund_peer *p)
 {
 	struct tund_daemon *d = n->d;
-
 	struct tund_peer *c;
 
 	tund_membership_assign(n);
-	if (p->state != TUND_PEER_MEMBER) {
-		tund_path_free(p->path);
-		p->path = NULL;
-		if (d->dp)
-			tund_dataplane_peer_forget(d->dp, p);
-		tund_membership_carry(d, p->public_key); /* another network's entry may */
-		return;
-	}
-	/* Members share the network's pre-shared key (a stolen node key
-	 * alone does not get into the network). */
-	tund_network_psk(n->net.key, p->psk);
-	p->has_psk = true;
+	/* Every entry but the carrier gives up its WireGuard peer and path. */
 	c = tund_carrier_sync(d, p->public_key);
-	if (c != p) { /* a member of another of our networks too: that entry carries it */
+	if (c != p) { /* another entry carries the key, or it is a member nowhere */
 		if (c && c->network && !c->wg_peer)
 			tund_membership_carry(d, p->public_key);
 		return;
 	}
+	/* Members share the network's pre-shared key (a stolen node key
+	 * alone does not get into the network). A carrier pending or blocked
+	 * here lends the session that key and nothing else. */
+	tund_network_psk(n->net.key, p->psk);
+	p->has_psk = true;
 	if (d->dp && !p->wg_peer)
 		tund_dataplane_peer_apply(d->dp, p);
+	else if (d->dp && tund_dataplane_peer_update(d->dp, p))
+		log_error("peer in network %s: cannot update its addresses", n->net.name);
 	if (d->dp && p->wg_peer)
 		tund_wg_peer_set_broadcast(tund_dataplane_wg(d->dp), p->wg_peer,
 					   !n->net.no_broadcast);
@@ -1063,8 +1195,7 @@ void tund_membership_carry(struct tund_daemon *d, const uint8_t key[32])
 	struct tund_peer *c = tund_carrier_sync(d, key);
 	struct tund_membership *cn;
 
-	if (c && c->network && c->state == TUND_PEER_MEMBER && !c->wg_peer &&
-	    (cn = tund_membership_find(d, c->network)))
+	if (c && c->network && !c->wg_peer && (cn = tund_membership_find(d, c->network)))
 		tund_membership_member_changed(cn, c);
 }
 
@@ -1082,6 +1213,25 @@ void tund_membership_member_connect(struct tund_membership *n, struct tund_peer 
 
 static struct tund_peer *admit(struct tund_membership *n, const struct tund_signal *m);
 
+/* Path signaling through the network of p, the carrier entry of a key that
+ * is a member of another of our networks while pending (or blocked by this
+ * node alone) here: the other end counts us a member here and negotiates
+ * the pair's one path here (tund/connect/carrier.h). */
+static bool path_from_carrier(struct tund_daemon *d, struct tund_peer *p,
+			      const struct tund_signal *m)
+{
+	switch (m->type) {
+	case TUND_SIGNAL_OFFER:
+	case TUND_SIGNAL_ANSWER:
+	case TUND_SIGNAL_CANDIDATE:
+	case TUND_SIGNAL_RESTART:
+	case TUND_SIGNAL_BYE:
+		return tund_carrier_of(d, p->public_key) == p;
+	default:
+		return false;
+	}
+}
+
 /* A member (or newcomer) announced itself on our LAN. */
 static void on_beacon(void *ctx, const uint8_t pubkey[32], const struct sockaddr *src,
 		      socklen_t srclen, uint16_t listen_port)
@@ -1098,6 +1248,14 @@ static void on_beacon(void *ctx, const uint8_t pubkey[32], const struct sockaddr
 		memcpy(m.sender, pubkey, 32);
 		g_strlcpy(m.name, "lan", sizeof(m.name));
 		p = admit(n, &m);
+	}
+	lan_record_again(n, pubkey); /* the admin: it may lack its record */
+	/* With a limited invite, not admitted yet: ask the creator here (its
+	 * beacons come several at a time, one per address family and group). */
+	if (is_creator_key(n, pubkey) &&
+	    g_get_monotonic_time() - n->lan_join_us > (int64_t)2 * G_USEC_PER_SEC) {
+		n->lan_join_us = g_get_monotonic_time();
+		send_join(n);
 	}
 	if (!p || p->state != TUND_PEER_MEMBER || !d->dp)
 		return;
@@ -1124,6 +1282,12 @@ static void on_beacon(void *ctx, const uint8_t pubkey[32], const struct sockaddr
 	}
 }
 
+/* Records and rekeys from the LAN: checked as from the broker. */
+static void on_lan_signal(void *ctx, const uint8_t *msg, size_t len)
+{
+	tund_membership_receive(ctx, msg, len, false);
+}
+
 /* LAN beacons for n, unless [interface] beacons = off; a failure leaves the
  * network without them (ICE still finds LAN members by host candidates). */
 static void start_beacons(struct tund_membership *n)
@@ -1138,6 +1302,8 @@ static void start_beacons(struct tund_membership *n)
 	if (tund_beacon_start(n->net.key, d->private_key, d->public_key, d->listen_port, d->ifname,
 			      n->net.name, on_beacon, n, &n->beacon, why, sizeof(why)) < 0)
 		log_warn("network %s: no LAN beacons: %s", n->net.name, why);
+	else
+		tund_beacon_on_signal(n->beacon, on_lan_signal);
 }
 
 static struct tund_peer *admit(struct tund_membership *n, const struct tund_signal *m)
@@ -1324,7 +1490,7 @@ void tund_membership_receive(struct tund_membership *n, const uint8_t *buf, size
 	}
 	if (!memcmp(m->sender, d->public_key, 32))
 		goto out; /* our own announce, echoed by the broker */
-	if (p && p->state == TUND_PEER_BLOCKED) {
+	if (p && p->state == TUND_PEER_BLOCKED && !path_from_carrier(d, p, m)) {
 		n->drops[TUND_SIG_DROP_BLOCKED]++;
 		goto out;
 	}
@@ -1347,7 +1513,8 @@ void tund_membership_receive(struct tund_membership *n, const uint8_t *buf, size
 		goto out;
 	}
 	/* Unicast from a key that is not our member costs no replay state. */
-	if (!p || !is_member_of(p, n) || p->state != TUND_PEER_MEMBER) {
+	if (!p || !is_member_of(p, n) ||
+	    (p->state != TUND_PEER_MEMBER && !path_from_carrier(d, p, m))) {
 		n->drops[TUND_SIG_DROP_UNKNOWN_SENDER]++;
 		goto out;
 	}
@@ -1738,11 +1905,33 @@ struct tund_membership *tund_membership_find(struct tund_daemon *d, const char *
 
 /* The records saved before a restart, each checked as if it came from the
  * broker. A file that is not ours is left as it is and not written. */
+/* Takes the records in raws (GBytes) issued by the creator, or all of them
+ * when !creators_only; returns those left (a new array sharing the GBytes). */
+static GPtrArray *take_loaded(struct tund_membership *n, GPtrArray *raws, bool creators_only)
+{
+	GPtrArray *left = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+	struct tund_record r;
+
+	for (guint i = 0; i < raws->len; i++) {
+		GBytes *b = g_ptr_array_index(raws, i);
+		gsize len;
+		const uint8_t *raw = g_bytes_get_data(b, &len);
+
+		if (tund_record_open(raw, len, n->netid, &r) != TUND_RECORD_OK ||
+		    !record_address_ok(n, &r))
+			n->drops[TUND_SIG_DROP_BAD_RECORD]++;
+		else if (creators_only && !is_creator_key(n, r.issuer))
+			g_ptr_array_add(left, g_bytes_ref(b));
+		else
+			take_record(n, &r, raw);
+	}
+	return left;
+}
+
 static void load_records(struct tund_membership *n)
 {
 	char hex[2 * sizeof(n->netid) + 1], name[64], why[TUND_WHY_LEN];
 	GPtrArray *raws = NULL;
-	struct tund_record r;
 	int ret;
 
 	sodium_bin2hex(hex, sizeof(hex), n->netid, sizeof(n->netid));
@@ -1761,17 +1950,12 @@ static void load_records(struct tund_membership *n)
 
 	n->records_path = NULL; /* it holds these already: no rewrite per record */
 	n->loading = true;
-	for (guint i = 0; i < raws->len; i++) {
-		gsize len;
-		const uint8_t *raw = g_bytes_get_data(g_ptr_array_index(raws, i), &len);
+	/* The file is in no order: the creator's records first, so a second
+	 * admin (whom only the creator makes) is one before its records. */
+	GPtrArray *later = take_loaded(n, raws, true);
 
-		if (tund_record_open(raw, len, n->netid, &r) != TUND_RECORD_OK ||
-		    !record_address_ok(n, &r)) {
-			n->drops[TUND_SIG_DROP_BAD_RECORD]++;
-			continue;
-		}
-		take_record(n, &r, raw);
-	}
+	g_ptr_array_unref(take_loaded(n, later, false));
+	g_ptr_array_unref(later);
 	n->records_path = path;
 	n->loading = false;
 	log_info("network %s: %u membership record(s) from %s", n->net.name, raws->len,

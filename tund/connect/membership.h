@@ -84,6 +84,10 @@ void tund_membership_member_connect(struct tund_membership *n, struct tund_peer 
 void tund_membership_carry(struct tund_daemon *d, const uint8_t key[32]);
 /* The network's admin blocked this node (its record says so). */
 bool tund_membership_blocked_us(const struct tund_membership *n);
+/* Whether an admin's signed record blocks key in n (network-wide, and the
+ * rest moved to a network key it does not get), not a block by this node
+ * alone. */
+bool tund_membership_admin_blocked(const struct tund_membership *n, const uint8_t key[32]);
 /* Recomputes every member's overlay address (and ours). */
 void tund_membership_assign(struct tund_membership *n);
 /* Summary for `tundctl networks`. */

@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <sodium.h>
 #include <string.h>
 
 #include "overlay/control_proto.h"
@@ -26,6 +27,7 @@ struct job {
 	unsigned id;
 	char int_ip[INET_ADDRSTRLEN]; /* JOB_MAP: must be ours towards the router */
 	uint16_t int_port, ext_port;
+	uint8_t nonce[TUND_PCP_NONCE_LEN]; /* JOB_MAP, JOB_DELETE: the mapping's (PCP) */
 	/* the answer */
 	int ret;
 	uint16_t got_port;
@@ -39,6 +41,7 @@ struct mapping {
 	struct tund_portmap *pm;
 	unsigned id;
 	struct tund_portmap_mapping m;
+	uint8_t nonce[TUND_PCP_NONCE_LEN]; /* PCP: its renewals and removal say it again */
 	bool granted;
 	guint renew_timer;
 	tund_portmap_done_fn done; /* NULL once answered */
@@ -109,11 +112,15 @@ static void run_job(struct tund_portmap_gw *gw, struct job *j)
 				 j->int_ip);
 			break;
 		}
-		j->ret = tund_portmap_io_add(gw, j->int_port, j->ext_port, TUND_PORTMAP_LIFETIME_S,
-					     &j->got_port, &j->got_lifetime, j->why, sizeof(j->why));
+		j->ret = tund_portmap_io_add(gw, j->int_port, j->ext_port, j->nonce,
+					     TUND_PORTMAP_LIFETIME_S, &j->got_port, &j->got_lifetime,
+					     j->why, sizeof(j->why));
+		/* PCP learns the external address from its MAP answers. */
+		g_strlcpy(j->external, gw->external, sizeof(j->external));
 		break;
 	case JOB_DELETE:
-		j->ret = tund_portmap_io_delete(gw, j->int_port, j->ext_port, j->why, sizeof(j->why));
+		j->ret = tund_portmap_io_delete(gw, j->int_port, j->ext_port, j->nonce, j->why,
+						sizeof(j->why));
 		if (j->ret)
 			log_warn("port mapping of port %u not removed: %s", j->ext_port, j->why);
 		break;
@@ -137,7 +144,7 @@ static gpointer worker(gpointer data)
 }
 
 static struct job *job_new(struct tund_portmap *pm, enum job_kind kind, unsigned id,
-			   uint16_t int_port, uint16_t ext_port)
+			   uint16_t int_port, uint16_t ext_port, const uint8_t *nonce)
 {
 	struct job *j = g_new0(struct job, 1);
 
@@ -147,20 +154,24 @@ static struct job *job_new(struct tund_portmap *pm, enum job_kind kind, unsigned
 	j->id = id;
 	j->int_port = int_port;
 	j->ext_port = ext_port;
+	if (nonce)
+		memcpy(j->nonce, nonce, sizeof(j->nonce));
 	return j;
 }
 
 static void push_map(struct tund_portmap *pm, const struct mapping *mp)
 {
-	struct job *j = job_new(pm, JOB_MAP, mp->id, mp->m.internal_port, mp->m.external_port);
+	struct job *j = job_new(pm, JOB_MAP, mp->id, mp->m.internal_port, mp->m.external_port,
+				mp->nonce);
 
 	g_strlcpy(j->int_ip, mp->m.internal_ip, sizeof(j->int_ip));
 	g_async_queue_push(pm->jobs, j);
 }
 
-static void push_delete(struct tund_portmap *pm, uint16_t int_port, uint16_t ext_port)
+static void push_delete(struct tund_portmap *pm, uint16_t int_port, uint16_t ext_port,
+			const uint8_t *nonce)
 {
-	g_async_queue_push(pm->jobs, job_new(pm, JOB_DELETE, 0, int_port, ext_port));
+	g_async_queue_push(pm->jobs, job_new(pm, JOB_DELETE, 0, int_port, ext_port, nonce));
 }
 
 /* ---- main context ---- */
@@ -203,12 +214,19 @@ static void discovered(struct tund_portmap *pm, const struct job *j)
 	g_strlcpy(pm->external, j->external, sizeof(pm->external));
 	g_strlcpy(pm->gateway, j->gateway, sizeof(pm->gateway));
 	log_info("port mapping: %s on %s, external address %s, for %s",
-		 tund_portmap_proto_name(pm->proto), pm->gateway, pm->external, pm->lan_addr);
+		 tund_portmap_proto_name(pm->proto), pm->gateway,
+		 pm->external[0] ? pm->external : "(named by the first mapping)", pm->lan_addr);
 }
 
 /* A granted mapping (new or renewed): keep it and plan the renewal. */
 static void granted(struct tund_portmap *pm, struct mapping *mp, const struct job *j)
 {
+	if (j->external[0] && strcmp(j->external, pm->external) != 0) {
+		if (pm->external[0])
+			log_warn("port mapping: the router's external address is now %s (was %s)",
+				 j->external, pm->external);
+		g_strlcpy(pm->external, j->external, sizeof(pm->external));
+	}
 	if (!mp->granted)
 		log_info("port mapping: %s:%u -> %s:%u (%s, %u s)", pm->external, j->got_port,
 			 mp->m.internal_ip, mp->m.internal_port, tund_portmap_proto_name(pm->proto),
@@ -233,7 +251,7 @@ static void mapped(struct tund_portmap *pm, const struct job *j)
 	if (!mp) {
 		/* Unmapped while the request was out: remove what was made. */
 		if (j->ret == 0)
-			push_delete(pm, j->int_port, j->got_port);
+			push_delete(pm, j->int_port, j->got_port, j->nonce);
 		return;
 	}
 	if (j->ret == 0) {
@@ -299,7 +317,7 @@ int tund_portmap_new(struct tund_portmap **out)
 		g_atomic_rc_box_release_full(pm, clear);
 		return -EAGAIN;
 	}
-	g_async_queue_push(pm->jobs, job_new(pm, JOB_DISCOVER, 0, 0, 0));
+	g_async_queue_push(pm->jobs, job_new(pm, JOB_DISCOVER, 0, 0, 0, NULL));
 	*out = pm;
 	return 0;
 }
@@ -318,7 +336,7 @@ void tund_portmap_free(struct tund_portmap *pm)
 		struct mapping *mp = v;
 
 		if (mp->granted)
-			push_delete(pm, mp->m.internal_port, mp->m.external_port);
+			push_delete(pm, mp->m.internal_port, mp->m.external_port, mp->nonce);
 	}
 	quit = g_new0(struct job, 1);
 	quit->kind = JOB_QUIT;
@@ -347,6 +365,7 @@ unsigned tund_portmap_map(struct tund_portmap *pm, const char *ip, uint16_t port
 	g_strlcpy(mp->m.internal_ip, ip, sizeof(mp->m.internal_ip));
 	mp->m.internal_port = port;
 	mp->m.external_port = port; /* asked for: the same as ours */
+	randombytes_buf(mp->nonce, sizeof(mp->nonce));
 	mp->done = done;
 	mp->ctx = ctx;
 	g_hash_table_insert(pm->mappings, GUINT_TO_POINTER(mp->id), mp);
@@ -362,7 +381,7 @@ void tund_portmap_unmap(struct tund_portmap *pm, unsigned id)
 		return;
 	/* Still out: mapped() removes what the router made. */
 	if (mp->granted)
-		push_delete(pm, mp->m.internal_port, mp->m.external_port);
+		push_delete(pm, mp->m.internal_port, mp->m.external_port, mp->nonce);
 	g_hash_table_remove(pm->mappings, GUINT_TO_POINTER(id));
 }
 
@@ -404,7 +423,9 @@ JsonNode *tund_portmap_describe(struct tund_portmap *pm)
 	json_object_set_boolean_member(o, TUND_KEY_DISCOVERING, pm && pm->discovering);
 	json_object_set_string_member(o, TUND_KEY_PROTOCOL, proto);
 	json_object_set_string_member(o, TUND_KEY_GATEWAY, proto ? pm->gateway : NULL);
-	json_object_set_string_member(o, TUND_KEY_EXTERNAL, proto ? pm->external : NULL);
+	/* PCP names it with the first mapping only. */
+	json_object_set_string_member(o, TUND_KEY_EXTERNAL,
+				      proto && pm->external[0] ? pm->external : NULL);
 	json_object_set_string_member(o, TUND_KEY_ERROR, error);
 	json_object_set_array_member(o, TUND_KEY_MAPPINGS, mappings_array(pm));
 	json_node_take_object(n, o);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Port mapping on the home router (UPnP-IGD or NAT-PMP, portmap_io.c) for
+/* Port mapping on the home router (PCP, NAT-PMP or UPnP-IGD, portmap_io.c) for
  * the ports of our ICE host candidates, so that a peer behind any NAT can
  * reach them through the router's public address (doc/paths.md).
  *
@@ -18,7 +18,7 @@
 
 /* Asked of the router; it may grant less. */
 #define TUND_PORTMAP_LIFETIME_S 1800
-/* UPnP discovery and NAT-PMP each wait this long for an answer. */
+/* PCP, NAT-PMP and UPnP discovery each wait this long for an answer. */
 #define TUND_PORTMAP_DISCOVER_MS 1500
 
 struct tund_portmap;
@@ -47,7 +47,8 @@ unsigned tund_portmap_map(struct tund_portmap *pm, const char *ip, uint16_t port
 			  tund_portmap_done_fn done, void *ctx);
 /* done is not called any more; the mapping is removed from the router. */
 void tund_portmap_unmap(struct tund_portmap *pm, unsigned id);
-/* {"protocol": "upnp"|"natpmp"|null, "gateway", "external", "error",
+/* {"protocol": "pcp"|"natpmp"|"upnp"|null, "gateway", "external" (null
+ *  until known: PCP names it with the first mapping), "error",
  *  "mappings": [{"internal": "IP:PORT", "external": "IP:PORT",
  *  "lifetime": S}]}; "discovering" true until discovery has answered. */
 JsonNode *tund_portmap_describe(struct tund_portmap *pm);

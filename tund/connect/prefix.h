@@ -14,7 +14,9 @@ struct tund_cidr;
 
 /* 0, or -EEXIST with why naming both networks ("prefix 10.77.0.0/16 of
  * network "b" overlaps network "a" (10.77.0.0/16)") when net's prefix
- * overlaps one of d's networks. */
+ * overlaps one of d's networks or net has the root key of one (a copied
+ * invite: they would share a records file); -EINVAL with why when the
+ * prefix is not inside a private range (RFC 1918, 100.64.0.0/10). */
 int tund_prefix_check(struct tund_daemon *d, const struct tund_network *net, char *why,
 		      size_t why_len);
 /* A random 10.X.0.0/16 clear of d's networks and of the host's IPv4 subnets

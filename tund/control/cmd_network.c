@@ -203,15 +203,13 @@ int tund_cmd_network_create(struct tund_daemon *d, JsonObject *req, JsonNode **o
 			goto out;
 		}
 	}
-	/* With a broker the creator is the admin whose signed records say who
-	 * is a member, on every member (not each node's own guess): in approve
-	 * networks when it approves, in open ones for every key that shows the
-	 * invite. The records travel through the broker; without one,
-	 * admission stays per node. */
-	if (net.broker[0]) {
-		memcpy(net.admin, d->public_key, 32);
-		net.has_admin = true;
-	}
+	/* The creator is the admin whose signed records say who is a member,
+	 * on every member (not each node's own guess): in approve networks
+	 * when it approves, in open ones for every key that shows the invite.
+	 * The records travel through the broker and over the LAN (a network
+	 * with no broker: its members meet by LAN beacons). */
+	memcpy(net.admin, d->public_key, 32);
+	net.has_admin = true;
 	ret = add_network(d, &net, true, out, why, why_len);
 out:
 	sodium_memzero(&net, sizeof(net));
@@ -292,7 +290,14 @@ int tund_cmd_network_leave(struct tund_daemon *d, JsonObject *req, JsonNode **ou
 		tund_membership_carry(d, (const uint8_t *)gone->data + 32 * i);
 	g_array_unref(gone);
 	tund_daemon_save_peers(d);
-	if (d->invites && (ret = tund_invites_forget(d->invites, name)))
+	/* Read from disk first if need be: a later network of the same name
+	 * must not inherit this one's unused tokens. */
+	struct tund_invites *iv;
+	char iv_why[TUND_WHY_LEN];
+
+	if ((ret = tund_invites_get(d, &iv, iv_why, sizeof(iv_why))))
+		log_warn("network %s: cannot drop its invites: %s", name, iv_why);
+	else if ((ret = tund_invites_forget(iv, name)))
 		log_warn("network %s: cannot drop its invites: %s", name, g_strerror(-ret));
 	json_builder_begin_object(b);
 	json_builder_set_member_name(b, TUND_KEY_LEFT);
@@ -332,7 +337,7 @@ static int check_issuer(struct tund_membership *n, char *why, size_t why_len)
 	if (!tund_membership_has_admin(n) ||
 	    tund_membership_network(n)->admission != TUND_ADMISSION_APPROVE) {
 		tund_why(why, why_len, "network %s admits anyone with its invite: limited invites "
-			 "need a network created with --admission approve and a broker", name);
+			 "need a network created with --admission approve", name);
 		return -EPERM;
 	}
 	if (!tund_membership_is_creator(n)) {
@@ -491,6 +496,11 @@ int tund_cmd_networks(struct tund_daemon *d, JsonObject *req, JsonNode **out, ch
 	return 0;
 }
 
+static gint by_name(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 /* The request's "peer" (key or name), in its "network" when given: a key
  * in several of our networks has an entry in each, and the request must
  * say which (-EINVAL with the networks named); -ENOENT with why if none. */
@@ -500,8 +510,8 @@ static int request_peer(struct tund_daemon *d, JsonObject *req, struct tund_peer
 	const char *which = tund_req_string(req, TUND_KEY_PEER);
 	const char *network = tund_req_string(req, TUND_KEY_NETWORK);
 	struct tund_peer *p = which ? tund_peer_list_find(&d->peers, which) : NULL;
-	g_autoptr(GString) nets = g_string_new(NULL);
-	unsigned entries = 0;
+	g_autoptr(GPtrArray) names = g_ptr_array_new();
+	g_autofree char *nets = NULL;
 
 	*out = NULL;
 	if (!p) {
@@ -518,17 +528,18 @@ static int request_peer(struct tund_daemon *d, JsonObject *req, struct tund_peer
 	for (guint i = 0; i < d->peers.items->len; i++) {
 		struct tund_peer *e = g_ptr_array_index(d->peers.items, i);
 
-		if (!memcmp(e->public_key, p->public_key, TUND_KEY_LEN) && e->network) {
-			g_string_append_printf(nets, "%s%s", entries ? ", " : "", e->network);
-			entries++;
-		}
+		if (!memcmp(e->public_key, p->public_key, TUND_KEY_LEN) && e->network)
+			g_ptr_array_add(names, e->network);
 	}
-	if (entries <= 1) {
+	if (names->len <= 1) {
 		*out = p;
 		return 0;
 	}
+	g_ptr_array_sort(names, by_name); /* as the user reads them */
+	g_ptr_array_add(names, NULL);
+	nets = g_strjoinv(", ", (char **)names->pdata);
 	tund_why(why, why_len, "peer %s is a member of networks %s: name one with --network",
-		 which, nets->str);
+		 which, nets);
 	return -EINVAL;
 }
 

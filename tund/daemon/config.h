@@ -50,7 +50,7 @@ struct tund_config {
 	/* Direct and TURN-over-UDP relayed ICE pairs carry data on a socket of
 	 * tund's own (fastpath.h). */
 	bool ice_fast_path;
-	bool ice_portmap; /* map ICE ports on the router (UPnP-IGD, NAT-PMP) */
+	bool ice_portmap; /* map ICE ports on the router (PCP, NAT-PMP, UPnP-IGD) */
 	/* [daemon] user: who tund runs as after start-up when started as root.
 	 * NULL (unset): TUND_DEFAULT_USER if that user exists, else root;
 	 * "" or "root": stay root. */

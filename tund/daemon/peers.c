@@ -291,10 +291,11 @@ struct tund_peer *tund_peer_list_find_in(struct tund_peer_list *l, const char *n
 }
 
 struct tund_peer *tund_peer_list_carrier(struct tund_peer_list *l, const uint8_t key[TUND_KEY_LEN],
-					 bool (*usable)(const char *network, void *ctx),
+					 bool (*usable)(const struct tund_peer *p, void *ctx),
 					 void *ctx)
 {
 	struct tund_peer *best = NULL;
+	bool member = false;
 
 	for (guint i = 0; i < l->items->len; i++) {
 		struct tund_peer *p = g_ptr_array_index(l->items, i);
@@ -303,11 +304,18 @@ struct tund_peer *tund_peer_list_carrier(struct tund_peer_list *l, const uint8_t
 			continue;
 		if (!p->network)
 			return p; /* a static peer: members of that key are refused */
-		if (p->state == TUND_PEER_MEMBER && (!usable || usable(p->network, ctx)) &&
-		    (!best || strcmp(p->network, best->network) < 0))
+		if (usable && !usable(p, ctx))
+			continue;
+		member |= p->state == TUND_PEER_MEMBER;
+		if (!best || strcmp(p->network, best->network) < 0)
 			best = p;
 	}
-	return best;
+	return member ? best : NULL;
+}
+
+bool tund_peer_owns_addresses(const struct tund_peer *p)
+{
+	return p->state == TUND_PEER_STATIC || p->state == TUND_PEER_MEMBER;
 }
 
 struct tund_peer *tund_peer_list_find(struct tund_peer_list *l, const char *key_or_name)

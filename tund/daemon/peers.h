@@ -91,13 +91,21 @@ struct tund_peer *tund_peer_list_find_key(struct tund_peer_list *l,
 struct tund_peer *tund_peer_list_find_in(struct tund_peer_list *l, const char *network,
 					 const uint8_t key[TUND_KEY_LEN]);
 /* The entry that holds key's WireGuard peer and path: its static peer, else
- * its member entry in the network whose name sorts first among those where
- * usable(network, ctx) holds (NULL: all); both ends of a pair pick the same
- * one, so they agree on the pre-shared key. NULL when it is a member
- * nowhere. tund/connect/carrier.h says which networks are usable. */
+ * its entry, in any state, in the network whose name sorts first among the
+ * entries where usable(entry, ctx) holds (NULL: all), provided the key is a
+ * member in one of them. States are each node's own view and the two ends
+ * of a pair may differ (a newcomer still pending here, a block by one node
+ * alone), but both hold an entry in each network they share: so both pick
+ * the same network and agree on the pre-shared key. NULL when it is a
+ * member nowhere. tund/connect/carrier.h says which entries are usable. */
 struct tund_peer *tund_peer_list_carrier(struct tund_peer_list *l, const uint8_t key[TUND_KEY_LEN],
-					 bool (*usable)(const char *network, void *ctx),
+					 bool (*usable)(const struct tund_peer *p, void *ctx),
 					 void *ctx);
+/* Whether p's own addresses and broadcast group are its WireGuard peer's: a
+ * static peer or a member. A pending or blocked entry that carries the key
+ * for its memberships elsewhere lends the session its network's pre-shared
+ * key only. */
+bool tund_peer_owns_addresses(const struct tund_peer *p);
 /* Adds p, or replaces the peer with the same (network, key). Refuses a name that
  * another peer already has (-EEXIST, with why). Takes ownership of p on
  * success only. */

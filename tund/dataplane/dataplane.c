@@ -796,7 +796,8 @@ static void set_groups(struct tund_dataplane *dp, struct tund_peer *p)
 	uint32_t groups[TUND_WG_MAX_BCAST_GROUPS];
 	unsigned n = 0;
 
-	groups[n++] = tund_dataplane_bcast_group(p->network);
+	if (tund_peer_owns_addresses(p))
+		groups[n++] = tund_dataplane_bcast_group(p->network);
 	for (guint i = 0; i < p->shared_groups->len && n < TUND_WG_MAX_BCAST_GROUPS; i++)
 		groups[n++] = g_array_index(p->shared_groups, uint32_t, i);
 	tund_wg_peer_set_bcast_groups(dp->wg, p->wg_peer, groups, n);
@@ -817,21 +818,15 @@ int tund_dataplane_peer_apply(struct tund_dataplane *dp, struct tund_peer *p)
 	if (!wp)
 		return -ENOMEM;
 	p->wg_peer = wp;
-	set_groups(dp, p);
-	for (guint i = 0; i < p->allowed_ips->len + p->shared_ips->len; i++) {
-		const struct tund_cidr *c =
-			i < p->allowed_ips->len ?
-				&g_array_index(p->allowed_ips, struct tund_cidr, i) :
-				&g_array_index(p->shared_ips, struct tund_cidr, i - p->allowed_ips->len);
-		int ret = tund_wg_peer_allow(dp->wg, wp, c);
+	int ret = tund_dataplane_peer_update(dp, p); /* its addresses and groups */
 
-		if (ret)
-			return ret;
-	}
+	if (ret)
+		return ret;
 	if (p->endpoint) {
 		struct tund_endpoint ep;
 		struct tund_wg_endpoint wep;
-		int ret = tund_udp_resolve(dp->udp_fd, p->endpoint, &ep);
+
+		ret = tund_udp_resolve(dp->udp_fd, p->endpoint, &ep);
 
 		if (ret) {
 			log_warn("peer %s: endpoint %s does not resolve; waiting for it to "
@@ -854,7 +849,8 @@ int tund_dataplane_peer_update(struct tund_dataplane *dp, struct tund_peer *p)
 
 	if (!p->wg_peer)
 		return 0;
-	g_array_append_vals(all, p->allowed_ips->data, p->allowed_ips->len);
+	if (tund_peer_owns_addresses(p))
+		g_array_append_vals(all, p->allowed_ips->data, p->allowed_ips->len);
 	g_array_append_vals(all, p->shared_ips->data, p->shared_ips->len);
 	set_groups(dp, p);
 	return tund_wg_peer_set_allowed(dp->wg, p->wg_peer, (const struct tund_cidr *)all->data,
