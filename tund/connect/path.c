@@ -462,6 +462,7 @@ static void update_fast_path(struct tund_dataplane *dp, struct session *s)
 	}
 	tund_dataplane_path_update(dp, s->path_id, fd, (struct sockaddr *)&remote, remote_len,
 				   relayed, turn_len ? (struct sockaddr *)&turn : NULL, turn_len);
+	tund_dataplane_path_via_turn(dp, s->path_id, s->pair.relayed);
 }
 
 /* The kernel's way out now for the session's selected pair. 0 or -errno. */

@@ -116,6 +116,7 @@ static void to_wg_endpoint(const struct tund_endpoint *ep, struct tund_wg_endpoi
 struct path_sender {
 	tund_dataplane_send_fn send;
 	void *path;
+	bool via_turn; /* its selected pair goes through a TURN server */
 };
 
 static void send_on_path(struct tund_dataplane *dp, uint32_t id, const uint8_t *buf, size_t len)
@@ -881,7 +882,7 @@ static void path_endpoint(uint32_t id, struct tund_wg_endpoint *out)
 uint32_t tund_dataplane_path_register(struct tund_dataplane *dp, tund_dataplane_send_fn send,
 				      void *path)
 {
-	struct path_sender *ps = g_new(struct path_sender, 1);
+	struct path_sender *ps = g_new0(struct path_sender, 1);
 	uint32_t id;
 
 	ps->send = send;
@@ -895,11 +896,18 @@ uint32_t tund_dataplane_path_register(struct tund_dataplane *dp, tund_dataplane_
 
 void tund_dataplane_path_unregister(struct tund_dataplane *dp, uint32_t id)
 {
+	struct path_sender *ps;
+	bool held;
+
 	if (dp->fast)
 		tund_fastpath_remove(dp->fast, id);
 	pthread_rwlock_wrlock(&dp->paths_lock);
+	ps = g_hash_table_lookup(dp->paths, GUINT_TO_POINTER(id));
+	held = ps && ps->via_turn;
 	g_hash_table_remove(dp->paths, GUINT_TO_POINTER(id));
 	pthread_rwlock_unlock(&dp->paths_lock);
+	if (held)
+		tund_prio_hold(&dp->prio, false);
 	tund_relay_fwd_path_gone(dp->relay, id);
 }
 
@@ -1148,6 +1156,22 @@ void tund_dataplane_path_update(struct tund_dataplane *dp, uint32_t id, int fd,
 	if (ret)
 		log_warn("path %u: no %sfast path, data stays on libnice: %s", id,
 			 relayed ? "relayed " : "", strerror(-ret));
+}
+
+void tund_dataplane_path_via_turn(struct tund_dataplane *dp, uint32_t id, bool via_turn)
+{
+	struct path_sender *ps;
+	bool changed = false;
+
+	pthread_rwlock_wrlock(&dp->paths_lock);
+	ps = g_hash_table_lookup(dp->paths, GUINT_TO_POINTER(id));
+	if (ps && ps->via_turn != via_turn) {
+		ps->via_turn = via_turn;
+		changed = true;
+	}
+	pthread_rwlock_unlock(&dp->paths_lock);
+	if (changed)
+		tund_prio_hold(&dp->prio, via_turn);
 }
 
 bool tund_dataplane_path_fast(struct tund_dataplane *dp, uint32_t id, bool *relayed)

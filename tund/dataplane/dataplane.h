@@ -75,6 +75,10 @@ int tund_dataplane_enable_fast_paths(struct tund_dataplane *dp);
 void tund_dataplane_path_update(struct tund_dataplane *dp, uint32_t id, int fd,
 				const struct sockaddr *remote, socklen_t remote_len, bool relayed,
 				const struct sockaddr *turn, socklen_t turn_len);
+/* Whether path id's selected pair goes through a TURN server (either
+ * candidate relayed): while any does, the packet threads stay at normal
+ * priority (tund/dataplane/priority.h). */
+void tund_dataplane_path_via_turn(struct tund_dataplane *dp, uint32_t id, bool via_turn);
 /* Whether path id's data is on the fast path now (a relayed one once it
  * sends on its learnt TURN channel); *relayed: the path is a relayed one. */
 bool tund_dataplane_path_fast(struct tund_dataplane *dp, uint32_t id, bool *relayed);
