@@ -176,8 +176,12 @@ wait_until 30 path_is a "$KB" relay || fail "path is $(peer_field a "$KB" path),
 t_log "relay: $(peer_field a "$KB" candidates), TURN over $(peer_field a "$KB" relay_transport)"
 iperf_server
 ceiling_shape
+# The TURN server's CPU over each tund relay row: on this machine it shares
+# the CPUs with both daemons (doc/paths.md, "Normal priority while relayed").
 for rep in $(seq 1 "$REPS"); do
+	t0=$(cpu_ticks "$LAB_TURN_PID")
 	measure relay "$ICE_B"
+	t_log "coturn CPU over that row: $(awk -v t=$(($(cpu_ticks "$LAB_TURN_PID") - t0)) -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }') s"
 	ceiling "$rep"
 done
 path_is a "$KB" relay || fail "the relayed path moved to $(peer_field a "$KB" path) during the test"
