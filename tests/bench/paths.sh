@@ -16,7 +16,9 @@
 # Environment: BENCH_REPS (3), BENCH_SECS (10), BENCH_JOIN_REPS (5),
 # BENCH_PATHS_ONLY=relay (only the relay lab: tund's relay row and coturn's
 # ceiling, no join times), BENCH_TUND_EXTRA (config lines appended to the
-# network daemons' configs, e.g. "[ice]" and "fast_path = off" on two lines).
+# network daemons' configs, e.g. "[ice]" and "fast_path = off" on two lines),
+# BENCH_RELAY_SHAPE (the relayed pair's candidates on a, e.g. relay→relay:
+# fresh daemons until ICE picks it).
 # Namespaces tt-paths-*.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -170,9 +172,21 @@ fi
 
 # --- symmetric NATs: the TURN relay -------------------------------------------
 lab_up symmetric
-network_pair
-wait_until 60 pings a "$ICE_B" || fail "relayed path did not come up"
-wait_until 30 path_is a "$KB" relay || fail "path is $(peer_field a "$KB" path), want relay"
+# BENCH_RELAY_SHAPE (e.g. relay→relay): new daemons until ICE picks that pair
+# (a's view), so that A/B runs compare like with like; up to 6 tries.
+SHAPE=${BENCH_RELAY_SHAPE:-}
+for try in 1 2 3 4 5 6; do
+	network_pair
+	wait_until 60 pings a "$ICE_B" || fail "relayed path did not come up"
+	wait_until 30 path_is a "$KB" relay || fail "path is $(peer_field a "$KB" path), want relay"
+	got=$(peer_field a "$KB" candidates)
+	[ -z "$SHAPE" ] || [ "$got" = "$SHAPE" ] && break
+	t_log "relay: pair $got, want $SHAPE: new daemons (try $try)"
+	tund_stop a
+	tund_stop b
+	rm -rf "$T_DIR/a" "$T_DIR/b"
+done
+[ -z "$SHAPE" ] || [ "$got" = "$SHAPE" ] || fail "ICE picked $got, not $SHAPE, 6 times"
 t_log "relay: $(peer_field a "$KB" candidates), TURN over $(peer_field a "$KB" relay_transport)"
 iperf_server
 ceiling_shape
