@@ -142,15 +142,18 @@ static void print_data_plane(JsonObject *o)
 
 	if (fast && JSON_NODE_HOLDS_OBJECT(fast)) {
 		JsonObject *f = json_node_get_object(fast);
-		int64_t paths = 0, received = 0;
+		int64_t paths = 0, relayed = 0, received = 0;
 
 		tund_client_get_int(f, TUND_KEY_PATHS, &paths);
+		tund_client_get_int(f, TUND_KEY_RELAYED, &relayed);
 		tund_client_get_int(f, TUND_KEY_RECEIVED, &received);
 		if (!json_object_get_boolean_member_with_default(f, TUND_KEY_ENABLED, TRUE))
 			snprintf(buf, sizeof(buf), "off ([ice] fast_path): data goes through libnice");
 		else
-			snprintf(buf, sizeof(buf), "%" PRId64 " direct paths, %" PRId64 " datagrams",
-				 paths, received);
+			snprintf(buf, sizeof(buf),
+				 "%" PRId64 " paths (%" PRId64 " relayed by TURN), %" PRId64
+				 " datagrams",
+				 paths, relayed, received);
 		field("fast path", buf);
 	}
 

@@ -66,6 +66,7 @@
 #define TUND_KEY_EXPIRES_AT "expires_at"
 #define TUND_KEY_EXPIRES_S "expires_s"
 #define TUND_KEY_EXTERNAL "external"
+#define TUND_KEY_FAST_PATH "fast_path"
 #define TUND_KEY_FAST_PATHS "fast_paths"
 #define TUND_KEY_FILTERING "filtering"
 #define TUND_KEY_FOREIGN "foreign"
@@ -222,6 +223,7 @@
 	TUND_KEY_EXPIRES_AT, \
 	TUND_KEY_EXPIRES_S, \
 	TUND_KEY_EXTERNAL, \
+	TUND_KEY_FAST_PATH, \
 	TUND_KEY_FAST_PATHS, \
 	TUND_KEY_FILTERING, \
 	TUND_KEY_FOREIGN, \

@@ -13,7 +13,12 @@
 # relay -> relay like tund's pair), and tund's relay row as a share of it.
 # Then the time to first ping after join (lib_join.sh) on a LAN, through the
 # cone NATs and through the relay, each with fresh daemons.
-# Environment: BENCH_REPS (3), BENCH_SECS (10), BENCH_JOIN_REPS (5).
+# Environment: BENCH_REPS (3), BENCH_SECS (10), BENCH_JOIN_REPS (5),
+# BENCH_PATHS_ONLY=relay (only the relay lab: tund's relay row and coturn's
+# ceiling, no join times), BENCH_TUND_EXTRA (config lines appended to the
+# network daemons' configs, e.g. "[ice]" and "fast_path = off" on two lines),
+# BENCH_RELAY_SHAPE (the relayed pair's candidates on a, e.g. relay→relay:
+# fresh daemons until ICE picks it).
 # Namespaces tt-paths-*.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -27,6 +32,8 @@ LAB_TAG=paths
 REPS=${BENCH_REPS:-3}
 SECS=${BENCH_SECS:-10}
 JOIN_N=${BENCH_JOIN_REPS:-5}
+ONLY=${BENCH_PATHS_ONLY:-}
+[ -z "$ONLY" ] || [ "$ONLY" = relay ] || fail "BENCH_PATHS_ONLY: only 'relay' is known"
 STATIC_PORT=51830
 # TCP payload per packet at overlay MTU 1380 (IPv4, TCP with timestamps).
 TCP_PAYLOAD=1328
@@ -71,8 +78,8 @@ static_peer() {
 # network_pair: a creates a network with the lab's broker and TURN, b joins.
 network_pair() {
 	local invite
-	tund_node a
-	tund_node b
+	tund_node a "" "${BENCH_TUND_EXTRA:-}"
+	tund_node b "" "${BENCH_TUND_EXTRA:-}"
 	invite=$(ctl a network create bench --broker "$LAB_MQTT_URL" --turn "$LAB_TURN_UDP" | tail -n 1)
 	[[ $invite == tund1:* ]] || fail "no invite: $invite"
 	ctl b join "$invite" >/dev/null || fail "join failed"
@@ -131,6 +138,8 @@ iperf_server() {
 }
 
 # --- cone NATs: static endpoints and the ICE direct path --------------------
+FAST=""
+if [ -z "$ONLY" ]; then
 lab_up cone
 network_pair
 static_node a 1
@@ -159,31 +168,61 @@ rm -rf "$T_DIR/a" "$T_DIR/b"
 join_reps cone "$JOIN_N"
 lab_down
 rm -rf "$T_DIR/a" "$T_DIR/b"
+fi
 
 # --- symmetric NATs: the TURN relay -------------------------------------------
 lab_up symmetric
-network_pair
-wait_until 60 pings a "$ICE_B" || fail "relayed path did not come up"
-wait_until 30 path_is a "$KB" relay || fail "path is $(peer_field a "$KB" path), want relay"
+# BENCH_RELAY_SHAPE (e.g. relay→relay): new daemons until ICE picks that pair
+# (a's view), so that A/B runs compare like with like; up to 6 tries.
+SHAPE=${BENCH_RELAY_SHAPE:-}
+for try in 1 2 3 4 5 6; do
+	network_pair
+	wait_until 60 pings a "$ICE_B" || fail "relayed path did not come up"
+	wait_until 30 path_is a "$KB" relay || fail "path is $(peer_field a "$KB" path), want relay"
+	got=$(peer_field a "$KB" candidates)
+	[ -z "$SHAPE" ] || [ "$got" = "$SHAPE" ] && break
+	t_log "relay: pair $got, want $SHAPE: new daemons (try $try)"
+	tund_stop a
+	tund_stop b
+	rm -rf "$T_DIR/a" "$T_DIR/b"
+done
+[ -z "$SHAPE" ] || [ "$got" = "$SHAPE" ] || fail "ICE picked $got, not $SHAPE, 6 times"
 t_log "relay: $(peer_field a "$KB" candidates), TURN over $(peer_field a "$KB" relay_transport)"
 iperf_server
 ceiling_shape
+# The TURN server's CPU over each tund relay row: on this machine it shares
+# the CPUs with both daemons (doc/paths.md, "Normal priority while relayed").
 for rep in $(seq 1 "$REPS"); do
+	t0=$(cpu_ticks "$LAB_TURN_PID")
 	measure relay "$ICE_B"
+	t_log "coturn CPU over that row: $(awk -v t=$(($(cpu_ticks "$LAB_TURN_PID") - t0)) -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }') s"
 	ceiling "$rep"
 done
 path_is a "$KB" relay || fail "the relayed path moved to $(peer_field a "$KB" path) during the test"
+# The TURN server's UDP drops (a full receive buffer) over the relay rows.
+udp_counters() {
+	lab_exec "$1" awk '/^Udp:/ { if (h) { for (i = 2; i <= NF; i++) if (n[i] ~ /Datagrams|Errors/ && $i) printf "%s=%s ", n[i], $i } else { h = 1; for (i = 2; i <= NF; i++) n[i] = $i } }' /proc/net/snmp
+}
+for h in srv a b; do t_log "$h UDP: $(udp_counters "$h")"; done
+t_log "b's drops: $(ctl b status --json | jq -c '.drops | with_entries(select(.value > 0))')"
+RELAY_FAST=$(ctl b status --json | jq -c '.fast_paths // empty')
+if [ -n "$RELAY_FAST" ]; then t_log "b's fast path after the relay tests: $RELAY_FAST"; fi
+RELAY_A_FAST=$(ctl a status --json | jq -c '.fast_paths // empty')
+if [ -n "$RELAY_A_FAST" ]; then t_log "a's fast path after the relay tests: $RELAY_A_FAST"; fi
 tund_stop a
 tund_stop b
 rm -rf "$T_DIR/a" "$T_DIR/b"
-join_reps relay "$JOIN_N"
+[ -n "$ONLY" ] || join_reps relay "$JOIN_N"
 lab_down
 
 # --- one LAN: time to first ping only ----------------------------------------
+if [ -z "$ONLY" ]; then
 lab_up lan
 join_reps LAN "$JOIN_N"
 lab_down
+fi
 
+if [ -z "$ONLY" ]; then
 printf '\n| tund path (NAT lab, overlay MTU 1380) | TCP 1 stream Mbit/s | vs static | idle ping ms |\n|---|---:|---:|---:|\n'
 st=$(tr ' ' '\n' <<<"${MBIT[static]}" | median)
 for p in static direct relay; do
@@ -194,6 +233,7 @@ for p in static direct relay; do
 done
 echo "Medians of $REPS repetitions (static and direct interleaved), iperf3 -t $SECS; static = two daemons peered by public address:port through the same cone NATs."
 if [ -n "$FAST" ]; then echo "ICE fast path on the receiving side after the direct runs: $FAST"; fi
+fi
 
 # Coturn's ceiling and tund's relayed pair, measured in turns on one lab.
 cm=$(tr ' ' '\n' <<<"$CEIL_MBIT" | median)
@@ -211,4 +251,4 @@ printf '| tund / ceiling | – | %s | %s |\n' \
 	"$(awk -v m="$rm_" -v p="$TCP_PAYLOAD" -v c="$cp" 'BEGIN { if (m == "NA" || c == "NA" || c == 0) print "–"; else printf "%.2f×", m * 1e6 / 8 / p / c }')" \
 	"$(awk -v r="$rr" -v c="$cr" 'BEGIN { if (r == "NA" || c == "NA") print "–"; else printf "%+.3f ms", r - c }')"
 echo "Medians of $REPS repetitions, each tund relay row followed by one ceiling round. Ceiling: tests/bench/turn_probe.c on a and b through the lab's coturn in the shape of tund's pair (a relay end: a TURN client with its own allocation and a channel bound to the other end; a prflx/srflx end: plain UDP to the other's relayed address), 1412-byte datagrams (tund's at overlay MTU 1380) for $SECS s self-clocked (a window grown by one per acknowledgement, halved at a loss), Mbit/s of datagram payload delivered; idle ping: 116-byte datagrams (tund's for a 56-byte ping) 10 ms apart, median of 100. tund's packets/s: its TCP Mbit/s over $TCP_PAYLOAD payload bytes a packet. Goal (issue 21): tund ≥ 0.80× the ceiling's packets/s, idle ping ≤ ceiling + 0.05 ms."
-join_table LAN cone relay
+[ -n "$ONLY" ] || join_table LAN cone relay

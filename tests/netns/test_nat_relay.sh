@@ -25,6 +25,13 @@ run_case() { # TOPOLOGY TRANSPORT
 	rt=$(peer_field a "$KB" relay_transport)
 	[ "$rt" = "$2" ] || [ "$(peer_field b "$KA" relay_transport)" = "$2" ] ||
 		fail "$1: relay transport is '$rt', want $2"
+	# TURN-TCP frames ChannelData in the TCP stream: that pair stays on
+	# libnice (a side whose local candidate is a TURN-TCP allocation).
+	if [ "$2" = tcp ]; then
+		# (peer_field's // would print nothing for false.)
+		fp=$(ctl a peers --json | jq -r --arg k "$KB" '.[] | select(.public_key == $k) | .fast_path')
+		[ "$fp" = false ] || fail "$1: a's TURN-TCP pair reports fast_path $fp, want false"
+	fi
 	transfer a b "$B" 5
 	t_log "$1: relay over TURN-$2 ($(peer_field a "$KB" candidates)), 5 MB intact"
 	lab_down

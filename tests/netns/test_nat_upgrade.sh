@@ -3,7 +3,8 @@
 # path is relayed; a TCP stream runs through the tunnel; direct UDP is then
 # unblocked and within 60 s the path is direct while the stream still runs;
 # data keeps arriving over the direct path, the stream never stalls for more
-# than 5 s, and it completes intact.
+# than 5 s, and it completes intact. Once direct, bulk raises the packet threads
+# to real-time priority again (not raised while relayed).
 set -u
 . "$(dirname "$0")/lib.sh"
 t_init natupgrade
@@ -66,4 +67,12 @@ stall=$(awk 'NR > 1 && $2 == prev_size { if (($1 - since) / 1e9 > max) max = ($1
 	{ since = $1; prev_size = $2 } END { printf "%.1f", max }' "$T_DIR/progress")
 awk -v s="$stall" 'BEGIN { exit !(s <= 5) }' || fail "the stream stalled for $stall s across the switch"
 t_log "stream intact across relay -> direct: $sent bytes, $((sent - at_direct)) after the switch, longest stall $stall s"
+# On the relay the packet threads stayed at normal priority (doc/paths.md);
+# direct, bulk raises them again ([daemon] realtime, on by default): the old
+# relayed session let go of its hold.
+rt_raised() { ctl a status --json | jq -r .realtime.raised; }
+raised0=$(rt_raised)
+bulk_raises() { transfer a b "$B" 2; [ "$(rt_raised)" -gt "$raised0" ]; }
+wait_until 60 bulk_raises || fail "a's packet threads not raised by bulk on the direct path: $(ctl a status --json | jq -c .realtime)"
+t_log "direct: bulk raises the packet threads again ($(ctl a status --json | jq -c .realtime))"
 echo "PASS nat_upgrade"

@@ -138,3 +138,30 @@ UNIT_TEST(priority_join_leave)
 	CHECK(p.g == NULL && g.n_tids == 0);
 	tund_prio_group_destroy(&g);
 }
+
+/* A path through a TURN server selected: raised threads come down at once,
+ * bulk does not raise them while it stays, and leaving it allows it again. */
+UNIT_TEST(priority_turn_path_holds_normal)
+{
+	struct tund_prio_group g;
+	struct tund_prio p;
+	enum tund_prio_change c;
+
+	tund_prio_group_init(&g, true);
+	member(&p, &g);
+	CHECK(batch(&p, 65536, 1000 * MS) == TUND_PRIO_RAISE);
+	c = tund_prio_on_hold(&g, true);
+	CHECK(c == TUND_PRIO_LOWER);
+	tund_prio_record(&g, c);
+	CHECK(!g.rt);
+	CHECK(batch(&p, 65536, 1001 * MS) == TUND_PRIO_KEEP);
+	/* A second TURN path; leaving one of them still holds. */
+	CHECK(tund_prio_on_hold(&g, true) == TUND_PRIO_KEEP);
+	CHECK(tund_prio_on_hold(&g, false) == TUND_PRIO_KEEP);
+	CHECK(batch(&p, 65536, 1002 * MS) == TUND_PRIO_KEEP && !g.rt);
+	CHECK(tund_prio_on_hold(&g, false) == TUND_PRIO_KEEP);
+	CHECK(batch(&p, 65536, 1003 * MS) == TUND_PRIO_RAISE && g.rt);
+	/* An unmatched release does not wrap the count. */
+	CHECK(tund_prio_on_hold(&g, false) == TUND_PRIO_KEEP && g.held == 0);
+	tund_prio_group_destroy(&g);
+}

@@ -73,10 +73,12 @@ static void run(bool gso, bool gro)
 	}
 	for (int i = 0; i < N; i++) {
 		if (i == 21)
-			d[k++] = (struct tund_udp_datagram){ (struct sockaddr *)&other, sizeof(other),
-							     data[0], 100 };
-		d[k++] = (struct tund_udp_datagram){ (struct sockaddr *)&to, sizeof(to), data[i],
-						     want_len[i] };
+			d[k++] = (struct tund_udp_datagram){ .addr = (struct sockaddr *)&other,
+							     .addr_len = sizeof(other),
+							     .buf = data[0], .len = 100 };
+		d[k++] = (struct tund_udp_datagram){ .addr = (struct sockaddr *)&to,
+						     .addr_len = sizeof(to), .buf = data[i],
+						     .len = want_len[i] };
 	}
 	CHECK(tund_udp_send_batch(&tx, d, (size_t)k) == (size_t)k);
 	CHECK(receive_all(&rx, got, copy, lens, N) == N);

@@ -69,6 +69,9 @@ struct tund_ice {
 	 * carries that index (libnice's turn->preference, bits 6-8 of the
 	 * local preference), which tells UDP from TCP for the status line. */
 	bool relay_tcp[NICE_CANDIDATE_MAX_TURN_SERVERS];
+	/* Each relay's server when given as an IP address (family 0: a name,
+	 * resolved by libnice only), for tund_ice_direct_socket. */
+	struct sockaddr_storage relay_addr[NICE_CANDIDATE_MAX_TURN_SERVERS];
 	unsigned n_relays;
 	unsigned allocations; /* relay candidates gathered and not released */
 	bool relays_released; /* tund_ice_release_relays ran */
@@ -263,6 +266,15 @@ static void format_addr(const NiceAddress *a, char *out, size_t len)
 
 G_STATIC_ASSERT(sizeof(((struct tund_ice_pair *)0)->local_base) >= NICE_ADDRESS_STRING_LEN);
 
+/* A local relay candidate reached over TURN-TCP: its priority's local
+ * preference names the relay (the order given to libnice). */
+static bool relay_over_tcp(const struct tund_ice *ice, const NiceCandidate *l)
+{
+	unsigned idx = (l->priority >> 14) & 7; /* (local pref >> 6) & 7 */
+
+	return idx < ice->n_relays && ice->relay_tcp[idx];
+}
+
 static void fill_pair(struct tund_ice *ice, const NiceCandidate *l, const NiceCandidate *r,
 		      struct tund_ice_pair *out)
 {
@@ -280,12 +292,8 @@ static void fill_pair(struct tund_ice *ice, const NiceCandidate *l, const NiceCa
 	nice_address_to_string(nice_address_is_valid(&l->base_addr) ? &l->base_addr : &l->addr,
 			       out->local_base);
 	snprintf(out->transport, sizeof(out->transport), "udp");
-	if (l->type == NICE_CANDIDATE_TYPE_RELAYED) {
-		unsigned idx = (l->priority >> 14) & 7; /* (local pref >> 6) & 7 */
-
-		if (idx < ice->n_relays && ice->relay_tcp[idx])
-			snprintf(out->transport, sizeof(out->transport), "tcp");
-	}
+	if (l->type == NICE_CANDIDATE_TYPE_RELAYED && relay_over_tcp(ice, l))
+		snprintf(out->transport, sizeof(out->transport), "tcp");
 }
 
 /* --- libnice signals ---------------------------------------------------- */
@@ -433,6 +441,19 @@ static int set_err(char *why, size_t why_len, int ret, const char *fmt, ...)
 	return ret;
 }
 
+/* A TURN server given as an IP address, as a socket address; else family 0. */
+static void relay_literal(const char *host, unsigned port, struct sockaddr_storage *out)
+{
+	NiceAddress a;
+
+	memset(out, 0, sizeof(*out));
+	nice_address_init(&a);
+	if (!nice_address_set_from_string(&a, host))
+		return;
+	nice_address_set_port(&a, port);
+	nice_address_copy_to_sockaddr(&a, (struct sockaddr *)out);
+}
+
 /* The TURN servers, each as a relay of the one component. */
 static int add_relays(struct tund_ice *ice, const struct tund_ice_server_config *cfg,
 		      char *why, size_t why_len)
@@ -447,6 +468,8 @@ static int add_relays(struct tund_ice *ice, const struct tund_ice_server_config 
 									    : NICE_RELAY_TYPE_TURN_UDP)) {
 			return set_err(why, why_len, -EINVAL, "bad TURN server \"%s\"", host);
 		}
+		relay_literal(host, cfg->turn[i].port ? cfg->turn[i].port : DEFAULT_PORT,
+			      &ice->relay_addr[ice->n_relays]);
 		ice->relay_tcp[ice->n_relays++] = cfg->turn[i].tcp;
 	}
 	return 0;
@@ -771,13 +794,38 @@ bool tund_ice_get_pair(struct tund_ice *ice, struct tund_ice_pair *out)
 	return true;
 }
 
+/* The server of our TURN-over-UDP allocation whose local base is base, if
+ * tund knows its address: *turn_len, or 0. */
+static void own_turn_at(struct tund_ice *ice, const NiceAddress *base, struct sockaddr_storage *turn,
+			socklen_t *turn_len)
+{
+	GSList *list = nice_agent_get_local_candidates(ice->agent, ice->stream, COMPONENT);
+
+	*turn_len = 0;
+	for (GSList *i = list; i && !*turn_len; i = i->next) {
+		const NiceCandidate *c = i->data;
+		unsigned idx = (c->priority >> 14) & 7;
+
+		if (c->type != NICE_CANDIDATE_TYPE_RELAYED || c->transport != NICE_CANDIDATE_TRANSPORT_UDP ||
+		    idx >= ice->n_relays || ice->relay_tcp[idx] || !ice->relay_addr[idx].ss_family ||
+		    !nice_address_equal(&c->base_addr, base))
+			continue;
+		*turn = ice->relay_addr[idx];
+		*turn_len = turn->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+							   sizeof(struct sockaddr_in);
+	}
+	g_slist_free_full(list, (GDestroyNotify)nice_candidate_free);
+}
+
 int tund_ice_direct_socket(struct tund_ice *ice, struct sockaddr_storage *remote,
-			   socklen_t *remote_len)
+			   socklen_t *remote_len, struct sockaddr_storage *turn,
+			   socklen_t *turn_len)
 {
 	NiceCandidate *l, *r;
 	GSocket *sock;
 	int fd;
 
+	*turn_len = 0;
 	if (ice->dead ||
 	    !nice_agent_get_selected_pair(ice->agent, ice->stream, COMPONENT, &l, &r))
 		return -ENOENT;
@@ -794,7 +842,82 @@ int tund_ice_direct_socket(struct tund_ice *ice, struct sockaddr_storage *remote
 	nice_address_copy_to_sockaddr(&r->addr, (struct sockaddr *)remote);
 	*remote_len = remote->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
 						      sizeof(struct sockaddr_in);
+	own_turn_at(ice, nice_address_is_valid(&l->base_addr) ? &l->base_addr : &l->addr, turn,
+		    turn_len);
+	if (*turn_len && turn->ss_family != remote->ss_family)
+		*turn_len = 0;
 	return fd;
+}
+
+static socklen_t sockaddr_len(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+}
+
+static bool same_sockaddr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+
+	return x->sin6_port == y->sin6_port &&
+	       !memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr));
+}
+
+/* The agent's UDP socket bound to base (libnice does not hand out a relay's
+ * socket: its base is one of the host candidates' sockets). */
+static int udp_socket_at(struct tund_ice *ice, const struct sockaddr_storage *base)
+{
+	GPtrArray *socks = nice_agent_get_sockets(ice->agent, ice->stream, COMPONENT);
+	int fd = -ENOENT;
+
+	for (guint i = 0; socks && i < socks->len && fd < 0; i++) {
+		GSocket *sock = g_ptr_array_index(socks, i);
+		struct sockaddr_storage local;
+		socklen_t len = sizeof(local);
+		int f = g_socket_get_fd(sock);
+
+		memset(&local, 0, sizeof(local));
+		if (g_socket_get_socket_type(sock) == G_SOCKET_TYPE_DATAGRAM &&
+		    getsockname(f, (struct sockaddr *)&local, &len) == 0 &&
+		    same_sockaddr(&local, base))
+			fd = f;
+	}
+	if (socks)
+		g_ptr_array_unref(socks); /* the agent keeps its own references */
+	return fd;
+}
+
+int tund_ice_relay_socket(struct tund_ice *ice, struct sockaddr_storage *server,
+			  socklen_t *server_len)
+{
+	NiceCandidate *l, *r;
+	NiceAddress srv;
+	struct sockaddr_storage base;
+
+	if (ice->dead ||
+	    !nice_agent_get_selected_pair(ice->agent, ice->stream, COMPONENT, &l, &r))
+		return -ENOENT;
+	/* TURN-TCP carries ChannelData in the TCP stream: it stays on libnice. */
+	if (l->type != NICE_CANDIDATE_TYPE_RELAYED || l->transport != NICE_CANDIDATE_TRANSPORT_UDP ||
+	    relay_over_tcp(ice, l) || !nice_address_is_valid(&l->base_addr))
+		return -ENOENT;
+	/* On the selected pair's own pointer only: copies lose the TURN server
+	 * in libnice 0.1.21 (shared/notes/libnice.md). */
+	nice_candidate_relay_address(l, &srv);
+	memset(server, 0, sizeof(*server));
+	memset(&base, 0, sizeof(base));
+	nice_address_copy_to_sockaddr(&srv, (struct sockaddr *)server);
+	nice_address_copy_to_sockaddr(&l->base_addr, (struct sockaddr *)&base);
+	if (server->ss_family != base.ss_family)
+		return -ENOENT;
+	*server_len = sockaddr_len(server);
+	return udp_socket_at(ice, &base);
 }
 
 int tund_ice_host_candidate(struct tund_ice *ice, char ip[46], uint16_t *port)

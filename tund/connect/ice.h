@@ -144,10 +144,18 @@ int tund_ice_restart(struct tund_ice *ice);
 /* The selected pair, if any (copied; safe to keep). */
 bool tund_ice_get_pair(struct tund_ice *ice, struct tund_ice_pair *out);
 /* For a selected pair whose local side is not a relay: libnice's socket
- * (borrowed: valid while the session lives) and the pair's remote address.
- * -ENOENT when there is no such pair. */
+ * (borrowed: valid while the session lives) and the pair's remote address;
+ * *turn_len 0, or turn the TURN server (given as an IP address) of our own
+ * TURN-over-UDP allocation on the same socket, through which the peer's
+ * selected pair may come. -ENOENT when there is no such pair. */
 int tund_ice_direct_socket(struct tund_ice *ice, struct sockaddr_storage *remote,
-			   socklen_t *remote_len);
+			   socklen_t *remote_len, struct sockaddr_storage *turn,
+			   socklen_t *turn_len);
+/* A selected pair relayed by TURN over UDP: the agent's UDP socket that is
+ * the allocation's local base (borrowed; libnice keeps it) and the TURN
+ * server's address; -ENOENT for any other pair (direct, TURN-TCP). */
+int tund_ice_relay_socket(struct tund_ice *ice, struct sockaddr_storage *server,
+			  socklen_t *server_len);
 /* The first hop of the selected pair, as the kernel routes it: src is our
  * local base (port 0), dst where our datagrams go (the peer's candidate, or
  * for a local relay candidate the TURN server). 0 or -ENOENT (no pair). */

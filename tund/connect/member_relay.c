@@ -398,7 +398,8 @@ static void no_path(struct tund_daemon *d, struct tund_peer *p, JsonObject *o)
 void tund_member_relay_describe(struct tund_daemon *d, struct tund_peer *p, JsonObject *o)
 {
 	static const char *const ice_keys[] = { TUND_KEY_CANDIDATES, TUND_KEY_LOCAL_ADDR,
-						TUND_KEY_REMOTE_ADDR, TUND_KEY_RELAY_TRANSPORT };
+						TUND_KEY_REMOTE_ADDR, TUND_KEY_RELAY_TRANSPORT,
+						TUND_KEY_FAST_PATH };
 	uint8_t via[32];
 	bool session = false;
 	char a[16];

@@ -482,14 +482,23 @@ static int ice_send(void *ice, const uint8_t *buf, size_t len)
 	return tund_ice_send(ice, buf, len);
 }
 
-/* A direct pair may carry data on the fast path; any other leaves it. */
+/* A direct pair, or one relayed by TURN over UDP, may carry data on the
+ * fast path; any other (TURN-TCP) leaves it. */
 static void update_fast_path(struct tund_dataplane *dp, struct session *s)
 {
-	struct sockaddr_storage remote;
-	socklen_t remote_len = 0;
-	int fd = tund_ice_direct_socket(s->ice, &remote, &remote_len);
+	struct sockaddr_storage remote, turn;
+	socklen_t remote_len = 0, turn_len = 0;
+	bool relayed = false;
+	int fd = tund_ice_direct_socket(s->ice, &remote, &remote_len, &turn, &turn_len);
 
-	tund_dataplane_path_update(dp, s->path_id, fd, (struct sockaddr *)&remote, remote_len);
+	if (fd < 0) {
+		fd = tund_ice_relay_socket(s->ice, &remote, &remote_len);
+		relayed = fd >= 0;
+		turn_len = 0;
+	}
+	tund_dataplane_path_update(dp, s->path_id, fd, (struct sockaddr *)&remote, remote_len,
+				   relayed, turn_len ? (struct sockaddr *)&turn : NULL, turn_len);
+	tund_dataplane_path_via_turn(dp, s->path_id, s->pair.relayed);
 }
 
 /* The kernel's way out now for the session's selected pair. 0 or -errno. */
@@ -997,6 +1006,13 @@ void tund_path_describe(struct tund_path *path, JsonObject *o)
 		json_object_set_string_member(o, TUND_KEY_REMOTE_ADDR, s->pair.remote_addr);
 		if (s->pair.relayed && s->pair.transport[0])
 			json_object_set_string_member(o, TUND_KEY_RELAY_TRANSPORT, s->pair.transport);
+		if (path->d->dp && s->path_id) {
+			bool relayed;
+
+			json_object_set_boolean_member(
+				o, TUND_KEY_FAST_PATH,
+				tund_dataplane_path_fast(path->d->dp, s->path_id, &relayed));
+		}
 	}
 	if (path->last_error[0])
 		json_object_set_string_member(o, TUND_KEY_LAST_ERROR, path->last_error);

@@ -208,8 +208,10 @@ static int cmd_status(struct tund_daemon *d, JsonObject *req, JsonNode **out, ch
 		json_builder_begin_object(b);
 		member_bool(b, TUND_KEY_ENABLED, d->cfg.ice_fast_path);
 		member_int(b, TUND_KEY_PATHS, fs.paths);
+		member_int(b, TUND_KEY_RELAYED, fs.relayed);
 		member_int(b, TUND_KEY_RECEIVED, fs.received);
 		member_int(b, TUND_KEY_FOREIGN, fs.foreign);
+		member_int(b, TUND_KEY_MALFORMED, fs.malformed);
 		json_builder_end_object(b);
 		add_realtime(b, d->dp);
 		add_broadcasts(b, d);

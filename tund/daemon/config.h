@@ -47,7 +47,8 @@ struct tund_config {
 	uint16_t ice_port_min, ice_port_max;
 	char *ice_stun; /* "HOST:PORT" or NULL */
 	char *ice_turn; /* "turn://USER:PASS@HOST:PORT?transport=udp|tcp" or NULL */
-	/* Direct ICE pairs carry data on a socket of tund's own (fastpath.h). */
+	/* Direct and TURN-over-UDP relayed ICE pairs carry data on a socket of
+	 * tund's own (fastpath.h). */
 	bool ice_fast_path;
 	bool ice_portmap; /* map ICE ports on the router (PCP, NAT-PMP, UPnP-IGD) */
 	/* [daemon] user: who tund runs as after start-up when started as root.

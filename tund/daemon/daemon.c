@@ -152,7 +152,7 @@ static bool start_dataplane(struct tund_daemon *d)
 		 opts.crypto_workers ? " threads seal and open large batches with the packet threads" :
 				       ", the packet threads seal and open alone");
 	if (d->cfg.ice_fast_path && (ret = tund_dataplane_enable_fast_paths(d->dp)))
-		log_warn("%s: [ice] fast_path: off, direct paths stay on libnice: %s",
+		log_warn("%s: [ice] fast_path: off, ICE paths stay on libnice: %s",
 			 d->config_path, g_strerror(-ret));
 	return true;
 }

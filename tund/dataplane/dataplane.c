@@ -116,6 +116,7 @@ static void to_wg_endpoint(const struct tund_endpoint *ep, struct tund_wg_endpoi
 struct path_sender {
 	tund_dataplane_send_fn send;
 	void *path;
+	bool via_turn; /* its selected pair goes through a TURN server */
 };
 
 static void send_on_path(struct tund_dataplane *dp, uint32_t id, const uint8_t *buf, size_t len)
@@ -409,16 +410,18 @@ static void send_batch(struct tund_dataplane *dp, struct tund_wg_packet *pkts, s
 				npd = 0;
 			}
 			path = pe.id;
-			pd[npd++] = (struct tund_udp_datagram){ NULL, 0, pkts[i].buf,
-								pkts[i].out_len };
+			pd[npd++] = (struct tund_udp_datagram){ .buf = pkts[i].buf,
+								.len = pkts[i].out_len };
 			continue;
 		}
 		if (nd == TUND_UDP_SEND_MAX) {
 			tund_udp_send_batch(&dp->udp_tx, d, nd);
 			nd = 0;
 		}
-		d[nd++] = (struct tund_udp_datagram){ (const struct sockaddr *)dst->addr,
-						      dst->addr_len, pkts[i].buf, pkts[i].out_len };
+		d[nd++] = (struct tund_udp_datagram){ .addr = (const struct sockaddr *)dst->addr,
+						      .addr_len = dst->addr_len,
+						      .buf = pkts[i].buf,
+						      .len = pkts[i].out_len };
 	}
 	if (nd)
 		tund_udp_send_batch(&dp->udp_tx, d, nd);
@@ -879,7 +882,7 @@ static void path_endpoint(uint32_t id, struct tund_wg_endpoint *out)
 uint32_t tund_dataplane_path_register(struct tund_dataplane *dp, tund_dataplane_send_fn send,
 				      void *path)
 {
-	struct path_sender *ps = g_new(struct path_sender, 1);
+	struct path_sender *ps = g_new0(struct path_sender, 1);
 	uint32_t id;
 
 	ps->send = send;
@@ -893,11 +896,18 @@ uint32_t tund_dataplane_path_register(struct tund_dataplane *dp, tund_dataplane_
 
 void tund_dataplane_path_unregister(struct tund_dataplane *dp, uint32_t id)
 {
+	struct path_sender *ps;
+	bool held;
+
 	if (dp->fast)
 		tund_fastpath_remove(dp->fast, id);
 	pthread_rwlock_wrlock(&dp->paths_lock);
+	ps = g_hash_table_lookup(dp->paths, GUINT_TO_POINTER(id));
+	held = ps && ps->via_turn;
 	g_hash_table_remove(dp->paths, GUINT_TO_POINTER(id));
 	pthread_rwlock_unlock(&dp->paths_lock);
+	if (held)
+		tund_prio_hold(&dp->prio, false);
 	tund_relay_fwd_path_gone(dp->relay, id);
 }
 
@@ -1063,37 +1073,45 @@ bool tund_dataplane_peer_on_udp(struct tund_dataplane *dp, struct tund_peer *p)
 }
 
 /* Fast-path thread: what libnice would have delivered, a batch at a time,
- * written to the TUN coalesced. */
+ * written to the TUN coalesced. A datagram that decrypted into a packet for
+ * the TUN is marked authentic (a relayed path learns its channel from it). */
 static void fast_deliver(void *ctx, uint32_t id, struct tund_fastpath_datagram *d, size_t n)
 {
 	struct tund_dataplane *dp = ctx;
 	struct tund_wg_packet pkts[TUND_FASTPATH_BATCH];
 	struct tund_wg_endpoint src, relayed[TUND_FASTPATH_BATCH];
 	struct tund_wg_clock now;
-	size_t kept = 0, off;
+	size_t kept = 0, off, from[TUND_FASTPATH_BATCH];
 
 	if (n > TUND_FASTPATH_BATCH)
 		n = TUND_FASTPATH_BATCH;
 	path_endpoint(id, &src);
 	tund_dataplane_now(&now);
 	for (size_t i = 0; i < n; i++) {
+		d[i].authentic = false;
 		switch (tund_relay_fwd_input(dp->relay, id, d[i].buf, d[i].len,
 					     now.mono_ns / 1000000, &relayed[kept], &off)) {
 		case TUND_RELAY_IN_DONE:
 			break;
 		case TUND_RELAY_IN_INNER:
+			/* Another member's, through this path's peer: not
+			 * this path's own WireGuard. */
 			pkts[kept] = (struct tund_wg_packet){ .buf = d[i].buf + off,
 							      .len = d[i].len - off,
 							      .src = &relayed[kept] };
-			kept++;
+			from[kept++] = SIZE_MAX;
 			break;
 		default:
-			pkts[kept++] = (struct tund_wg_packet){ .buf = d[i].buf, .len = d[i].len,
-								.src = &src };
+			pkts[kept] = (struct tund_wg_packet){ .buf = d[i].buf, .len = d[i].len,
+							      .src = &src };
+			from[kept++] = i;
 		}
 	}
 	n = kept;
 	tund_wg_receive_batch_pool(dp->wg, dp->fast_q, pkts, n, &now);
+	for (size_t k = 0; k < n; k++)
+		if (from[k] != SIZE_MAX && pkts[k].res == TUND_WG_TO_TUN)
+			d[from[k]].authentic = true;
 	tund_mcast_join_batch(&dp->mcast, pkts, n);
 	tund_tun_write_batch(&dp->fast_tx, pkts, n);
 }
@@ -1123,7 +1141,8 @@ int tund_dataplane_enable_fast_paths(struct tund_dataplane *dp)
 }
 
 void tund_dataplane_path_update(struct tund_dataplane *dp, uint32_t id, int fd,
-				const struct sockaddr *remote, socklen_t remote_len)
+				const struct sockaddr *remote, socklen_t remote_len, bool relayed,
+				const struct sockaddr *turn, socklen_t turn_len)
 {
 	int ret;
 
@@ -1133,9 +1152,32 @@ void tund_dataplane_path_update(struct tund_dataplane *dp, uint32_t id, int fd,
 		tund_fastpath_remove(dp->fast, id);
 		return;
 	}
-	ret = tund_fastpath_add(dp->fast, id, fd, remote, remote_len);
+	ret = tund_fastpath_add(dp->fast, id, fd, remote, remote_len, relayed, turn, turn_len);
 	if (ret)
-		log_warn("path %u: no fast path, data stays on libnice: %s", id, strerror(-ret));
+		log_warn("path %u: no %sfast path, data stays on libnice: %s", id,
+			 relayed ? "relayed " : "", strerror(-ret));
+}
+
+void tund_dataplane_path_via_turn(struct tund_dataplane *dp, uint32_t id, bool via_turn)
+{
+	struct path_sender *ps;
+	bool changed = false;
+
+	pthread_rwlock_wrlock(&dp->paths_lock);
+	ps = g_hash_table_lookup(dp->paths, GUINT_TO_POINTER(id));
+	if (ps && ps->via_turn != via_turn) {
+		ps->via_turn = via_turn;
+		changed = true;
+	}
+	pthread_rwlock_unlock(&dp->paths_lock);
+	if (changed)
+		tund_prio_hold(&dp->prio, via_turn);
+}
+
+bool tund_dataplane_path_fast(struct tund_dataplane *dp, uint32_t id, bool *relayed)
+{
+	*relayed = false;
+	return dp->fast && tund_fastpath_state(dp->fast, id, relayed);
 }
 
 void tund_dataplane_prio(struct tund_dataplane *dp, struct tund_prio_status *out)

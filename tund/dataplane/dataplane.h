@@ -65,13 +65,23 @@ typedef int (*tund_dataplane_send_fn)(void *path, const uint8_t *buf, size_t len
 uint32_t tund_dataplane_path_register(struct tund_dataplane *dp, tund_dataplane_send_fn send,
 				      void *path);
 void tund_dataplane_path_unregister(struct tund_dataplane *dp, uint32_t id);
-/* Direct pairs carry data on sockets of tund's own (tund/fastpath.h) once
- * enabled; path_update tells the data plane the selected pair's socket
- * (borrowed) and remote address after libnice selected a pair, or fd < 0
- * when that pair is not direct. */
+/* Direct pairs, and pairs relayed by TURN over UDP, carry data on sockets
+ * of tund's own (tund/fastpath.h) once enabled; path_update tells the data
+ * plane the selected pair's socket (borrowed) and remote address after
+ * libnice selected a pair (relayed: the allocation's local base and the TURN
+ * server; turn, NULL if none: a direct pair's own TURN server on that base,
+ * tund_fastpath_add), or fd < 0 when that pair can have no fast path. */
 int tund_dataplane_enable_fast_paths(struct tund_dataplane *dp);
 void tund_dataplane_path_update(struct tund_dataplane *dp, uint32_t id, int fd,
-				const struct sockaddr *remote, socklen_t remote_len);
+				const struct sockaddr *remote, socklen_t remote_len, bool relayed,
+				const struct sockaddr *turn, socklen_t turn_len);
+/* Whether path id's selected pair goes through a TURN server (either
+ * candidate relayed): while any does, the packet threads stay at normal
+ * priority (tund/dataplane/priority.h). */
+void tund_dataplane_path_via_turn(struct tund_dataplane *dp, uint32_t id, bool via_turn);
+/* Whether path id's data is on the fast path now (a relayed one once it
+ * sends on its learnt TURN channel); *relayed: the path is a relayed one. */
+bool tund_dataplane_path_fast(struct tund_dataplane *dp, uint32_t id, bool *relayed);
 struct tund_fastpath_stats;
 void tund_dataplane_fast_stats(struct tund_dataplane *dp, struct tund_fastpath_stats *out);
 /* The packet threads' priority: enabled, now, and how often it changed. */

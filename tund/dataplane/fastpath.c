@@ -11,9 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/uio.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "overlay/channeldata.h"
 #include "tund/daemon/log.h"
 #include "tund/dataplane/pace.h"
 #include "tund/dataplane/priority.h"
@@ -24,8 +26,17 @@ enum { BATCHES_PER_WAKE = 8 };
 struct fast_socket {
 	int fd;
 	struct tund_udp_tx tx;
-	struct sockaddr_storage remote;
+	struct sockaddr_storage remote; /* relayed: the TURN server */
 	socklen_t remote_len;
+	bool relayed;
+	/* A TURN server whose ChannelData (WireGuard inside) arrives here:
+	 * relayed, the remote; a direct pair's, our own allocation on the
+	 * same local base, which the peer may send through (ICE may select a
+	 * different pair on each side). turn_len 0: none. */
+	struct sockaddr_storage turn;
+	socklen_t turn_len;
+	atomic_uint channel; /* relayed: learnt channel, 0 until then */
+	uint64_t gen;	     /* which add() made it */
 };
 
 struct tund_fastpath {
@@ -35,7 +46,8 @@ struct tund_fastpath {
 	pthread_t thread;
 	pthread_rwlock_t lock; /* the table; the receive thread reads under it */
 	GHashTable *paths;     /* uint32 id -> struct fast_socket * */
-	atomic_uint_fast64_t received, foreign;
+	uint64_t next_gen;     /* under the write lock */
+	atomic_uint_fast64_t received, foreign, malformed;
 	/* The receive thread's: recvmmsg with UDP GRO, pointed at one socket
 	 * at a time. */
 	struct tund_udp_rx rx;
@@ -62,7 +74,44 @@ static struct sock_filter steer_code[] = {
 	BPF_STMT(BPF_RET | BPF_K, 1),
 };
 
-static int open_beside(int nice_fd)
+/* The same for a relayed pair's local base: ChannelData (first two bits
+ * 01) whose payload, at offset 4, starts with a WireGuard type word goes to
+ * index 1; plain WireGuard, STUN and ChannelData carrying STUN stay with
+ * libnice. A datagram shorter than 8 bytes fails a load: index 0. */
+static struct sock_filter steer_relay_code[] = {
+	BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 0),
+	BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0xC0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x40, 0, 5),
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 4),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x04000000, 4, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x01000000, 3, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x02000000, 2, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x03000000, 1, 0),
+	BPF_STMT(BPF_RET | BPF_K, 0),
+	BPF_STMT(BPF_RET | BPF_K, 1),
+};
+
+/* A direct pair's local base under a TURN allocation of ours: plain
+ * WireGuard as steer_code, and ChannelData carrying it as steer_relay_code. */
+static struct sock_filter steer_both_code[] = {
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x04000000, 12, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x01000000, 11, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x02000000, 10, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x03000000, 9, 0),
+	BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 0),
+	BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0xC0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x40, 0, 5),
+	BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 4),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x04000000, 4, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x01000000, 3, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x02000000, 2, 0),
+	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x03000000, 1, 0),
+	BPF_STMT(BPF_RET | BPF_K, 0),
+	BPF_STMT(BPF_RET | BPF_K, 1),
+};
+
+static int open_beside(int nice_fd, bool relayed, bool turn)
 {
 	struct sockaddr_storage local;
 	socklen_t len = sizeof(local);
@@ -73,6 +122,12 @@ static int open_beside(int nice_fd)
 		return -errno;
 	if (local.ss_family != AF_INET && local.ss_family != AF_INET6)
 		return -EAFNOSUPPORT;
+	if (relayed)
+		prog = (struct sock_fprog){ .len = G_N_ELEMENTS(steer_relay_code),
+					    .filter = steer_relay_code };
+	else if (turn)
+		prog = (struct sock_fprog){ .len = G_N_ELEMENTS(steer_both_code),
+					    .filter = steer_both_code };
 	/* Only the socket joining is checked at bind time, but both must
 	 * carry the flag. */
 	if (setsockopt(nice_fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
@@ -122,13 +177,85 @@ static bool same_address(const struct tund_endpoint *a, const struct sockaddr_st
 	       !memcmp(&a->in6.sin6_addr, &y->sin6_addr, sizeof(y->sin6_addr));
 }
 
+/* A relayed datagram from the server: its ChannelData payload in place of
+ * it, false if it is none. */
+static bool strip_channel(struct tund_fastpath_datagram *d)
+{
+	size_t n;
+
+	if (!tund_channeldata_parse(d->buf, d->len, &d->channel, &n))
+		return false;
+	d->buf += TUND_CHANNELDATA_HEADER_LEN;
+	d->len = n;
+	return true;
+}
+
+/* After delivery: the channel of the last ChannelData that authenticated
+ * becomes the one we send on (WireGuard's roaming rule: only an
+ * authenticated datagram moves where we send). */
+static void learn_channel(struct tund_fastpath *fp, uint32_t id, uint64_t gen,
+			  const struct tund_fastpath_datagram *d, size_t n)
+{
+	struct fast_socket *s;
+	unsigned ch = 0, old = 0;
+
+	for (size_t i = n; i-- > 0 && !ch;)
+		if (d[i].authentic)
+			ch = d[i].channel;
+	if (!ch)
+		return;
+	pthread_rwlock_rdlock(&fp->lock);
+	s = g_hash_table_lookup(fp->paths, GUINT_TO_POINTER(id));
+	/* Not a socket that replaced the one it came on (a new pair). */
+	if (s && (!s->relayed || s->gen != gen))
+		s = NULL;
+	if (s)
+		old = atomic_exchange(&s->channel, ch);
+	pthread_rwlock_unlock(&fp->lock);
+	if (s && old != ch)
+		log_info("fast path %u: relayed, on TURN channel 0x%04x", id, ch);
+}
+
+/* Where a fast socket takes datagrams from (a copy made under the lock). */
+struct sources {
+	struct sockaddr_storage remote, turn;
+	socklen_t remote_len, turn_len;
+	bool relayed;
+};
+
+/* The received datagrams from the pair's remote address (plain) or the TURN
+ * server (their ChannelData payloads) into fp->dg; returns how many. */
+static size_t keep_from_remote(struct tund_fastpath *fp, int n, const struct sources *src)
+{
+	size_t kept = 0;
+
+	for (int i = 0; i < n; i++) {
+		struct tund_fastpath_datagram *d = &fp->dg[kept];
+		bool from_turn = src->turn_len && same_address(fp->got[i].from, &src->turn,
+								src->turn_len);
+
+		if (!from_turn && (src->relayed || !same_address(fp->got[i].from, &src->remote,
+								  src->remote_len))) {
+			atomic_fetch_add(&fp->foreign, 1);
+			continue;
+		}
+		*d = (struct tund_fastpath_datagram){ fp->got[i].buf, fp->got[i].len, 0, false };
+		if (from_turn && !strip_channel(d)) {
+			atomic_fetch_add(&fp->malformed, 1);
+			continue;
+		}
+		kept++;
+	}
+	return kept;
+}
+
 /* One batch from path id's socket; 0 when it is empty or gone, else how
  * many bytes it held (and *packets how many datagrams were handed on). */
 static size_t receive_batch(struct tund_fastpath *fp, uint32_t id, size_t *packets)
 {
 	struct fast_socket *s;
-	struct sockaddr_storage remote;
-	socklen_t remote_len = 0;
+	struct sources src;
+	uint64_t gen = 0;
 	int n = -1;
 
 	/* Under the read lock, so that remove() cannot close the descriptor
@@ -136,32 +263,27 @@ static size_t receive_batch(struct tund_fastpath *fp, uint32_t id, size_t *packe
 	pthread_rwlock_rdlock(&fp->lock);
 	s = g_hash_table_lookup(fp->paths, GUINT_TO_POINTER(id));
 	if (s) {
-		remote = s->remote;
-		remote_len = s->remote_len;
+		src = (struct sources){ s->remote, s->turn, s->remote_len, s->turn_len, s->relayed };
+		gen = s->gen;
 		fp->rx.fd = s->fd;
 		n = tund_udp_receive(&fp->rx, fp->got);
 	}
 	pthread_rwlock_unlock(&fp->lock);
 	if (n <= 0)
 		return 0;
-	size_t kept = 0;
-
-	for (int i = 0; i < n; i++) {
-		if (!same_address(fp->got[i].from, &remote, remote_len)) {
-			atomic_fetch_add(&fp->foreign, 1);
-			continue;
-		}
-		fp->dg[kept++] = (struct tund_fastpath_datagram){ fp->got[i].buf, fp->got[i].len };
-	}
-	size_t bytes = 0;
+	size_t kept = keep_from_remote(fp, n, &src), bytes = 0;
 
 	for (size_t i = 0; i < kept; i++)
 		bytes += fp->dg[i].len;
 	atomic_fetch_add(&fp->received, kept);
 	*packets += kept;
-	for (size_t o = 0; o < kept; o += TUND_FASTPATH_BATCH)
-		fp->deliver(fp->ctx, id, fp->dg + o,
-			    kept - o < TUND_FASTPATH_BATCH ? kept - o : TUND_FASTPATH_BATCH);
+	for (size_t o = 0; o < kept; o += TUND_FASTPATH_BATCH) {
+		size_t k = kept - o < TUND_FASTPATH_BATCH ? kept - o : TUND_FASTPATH_BATCH;
+
+		fp->deliver(fp->ctx, id, fp->dg + o, k);
+		if (src.relayed)
+			learn_channel(fp, id, gen, fp->dg + o, k);
+	}
 	return bytes ? bytes : 1; /* all foreign: not empty either */
 }
 
@@ -286,25 +408,37 @@ void tund_fastpath_free(struct tund_fastpath *fp)
 }
 
 int tund_fastpath_add(struct tund_fastpath *fp, uint32_t id, int nice_fd,
-		      const struct sockaddr *remote, socklen_t remote_len)
+		      const struct sockaddr *remote, socklen_t remote_len, bool relayed,
+		      const struct sockaddr *turn, socklen_t turn_len)
 {
 	struct fast_socket *s;
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = id };
 	int fd, ret;
 
-	if (id == 0 || remote_len > sizeof(s->remote) ||
+	if (relayed) { /* the remote is the TURN server */
+		turn = remote;
+		turn_len = remote_len;
+	}
+	if (!turn)
+		turn_len = 0;
+	if (id == 0 || remote_len > sizeof(s->remote) || turn_len > sizeof(s->turn) ||
 	    (remote->sa_family != AF_INET && remote->sa_family != AF_INET6))
 		return -EINVAL;
 	/* The old socket leaves the group first, so ours becomes index 1. */
 	tund_fastpath_remove(fp, id);
-	fd = open_beside(nice_fd);
+	fd = open_beside(nice_fd, relayed, turn_len > 0);
 	if (fd < 0)
 		return fd;
 	s = g_new0(struct fast_socket, 1);
 	s->fd = fd;
-	tund_udp_tx_init(&s->tx, fd, true);
+	tund_udp_tx_init(&s->tx, fd, !relayed);
 	memcpy(&s->remote, remote, remote_len);
 	s->remote_len = remote_len;
+	s->relayed = relayed;
+	if (turn_len)
+		memcpy(&s->turn, turn, turn_len);
+	s->turn_len = turn_len;
+	atomic_init(&s->channel, 0);
 	if (epoll_ctl(fp->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		ret = -errno;
 		close(fd);
@@ -312,6 +446,7 @@ int tund_fastpath_add(struct tund_fastpath *fp, uint32_t id, int nice_fd,
 		return ret;
 	}
 	pthread_rwlock_wrlock(&fp->lock);
+	s->gen = ++fp->next_gen;
 	g_hash_table_insert(fp->paths, GUINT_TO_POINTER(id), s);
 	pthread_rwlock_unlock(&fp->lock);
 	return 0;
@@ -330,16 +465,37 @@ void tund_fastpath_remove(struct tund_fastpath *fp, uint32_t id)
 	pthread_rwlock_unlock(&fp->lock);
 }
 
-bool tund_fastpath_send(struct tund_fastpath *fp, uint32_t id, const uint8_t *buf, size_t len)
+/* Path id's socket if it can send now (a relayed one once its channel is
+ * learnt: *channel), under the read lock the caller then drops. */
+static struct fast_socket *sender(struct tund_fastpath *fp, uint32_t id, uint16_t *channel)
 {
 	struct fast_socket *s;
 
 	pthread_rwlock_rdlock(&fp->lock);
 	s = g_hash_table_lookup(fp->paths, GUINT_TO_POINTER(id));
-	if (s && sendto(s->fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)&s->remote,
-			s->remote_len) < 0 &&
-	    errno != EAGAIN && errno != ENOBUFS)
-		log_debug("fast path %u: send: %s", id, g_strerror(errno));
+	*channel = s ? (uint16_t)atomic_load_explicit(&s->channel, memory_order_relaxed) : 0;
+	if (s && s->relayed && !*channel)
+		s = NULL;
+	return s;
+}
+
+bool tund_fastpath_send(struct tund_fastpath *fp, uint32_t id, const uint8_t *buf, size_t len)
+{
+	uint16_t channel;
+	struct fast_socket *s = sender(fp, id, &channel);
+	uint8_t hdr[TUND_CHANNELDATA_HEADER_LEN];
+	struct iovec iov[2];
+	struct msghdr m = { .msg_iov = iov };
+
+	if (s && (!s->relayed || tund_channeldata_header(channel, len, hdr))) {
+		m.msg_name = &s->remote;
+		m.msg_namelen = s->remote_len;
+		if (s->relayed)
+			iov[m.msg_iovlen++] = (struct iovec){ hdr, sizeof(hdr) };
+		iov[m.msg_iovlen++] = (struct iovec){ (void *)buf, len };
+		if (sendmsg(s->fd, &m, MSG_DONTWAIT) < 0 && errno != EAGAIN && errno != ENOBUFS)
+			log_debug("fast path %u: send: %s", id, g_strerror(errno));
+	}
 	pthread_rwlock_unlock(&fp->lock);
 	return s != NULL;
 }
@@ -347,26 +503,60 @@ bool tund_fastpath_send(struct tund_fastpath *fp, uint32_t id, const uint8_t *bu
 bool tund_fastpath_send_batch(struct tund_fastpath *fp, uint32_t id, struct tund_udp_datagram *d,
 			      size_t n)
 {
-	struct fast_socket *s;
+	uint16_t channel;
+	struct fast_socket *s = sender(fp, id, &channel);
 
-	pthread_rwlock_rdlock(&fp->lock);
-	s = g_hash_table_lookup(fp->paths, GUINT_TO_POINTER(id));
 	if (s) {
+		size_t kept = 0;
+
 		for (size_t i = 0; i < n; i++) {
-			d[i].addr = (const struct sockaddr *)&s->remote;
-			d[i].addr_len = s->remote_len;
+			d[kept] = d[i];
+			d[kept].addr = (const struct sockaddr *)&s->remote;
+			d[kept].addr_len = s->remote_len;
+			d[kept].prefix_len = 0;
+			/* Each datagram its own header, so GSO segments stay
+			 * whole ChannelData messages. */
+			if (s->relayed) {
+				if (!tund_channeldata_header(channel, d[i].len, d[kept].prefix))
+					continue;
+				d[kept].prefix_len = TUND_CHANNELDATA_HEADER_LEN;
+			}
+			kept++;
 		}
-		tund_udp_send_batch(&s->tx, d, n);
+		tund_udp_send_batch(&s->tx, d, kept);
 	}
 	pthread_rwlock_unlock(&fp->lock);
 	return s != NULL;
 }
 
+bool tund_fastpath_state(struct tund_fastpath *fp, uint32_t id, bool *relayed)
+{
+	struct fast_socket *s;
+
+	pthread_rwlock_rdlock(&fp->lock);
+	s = g_hash_table_lookup(fp->paths, GUINT_TO_POINTER(id));
+	*relayed = s && s->relayed;
+	bool sending = s && (!s->relayed || atomic_load(&s->channel));
+	pthread_rwlock_unlock(&fp->lock);
+	return sending;
+}
+
 void tund_fastpath_get_stats(struct tund_fastpath *fp, struct tund_fastpath_stats *out)
 {
+	GHashTableIter it;
+	gpointer value;
+
+	out->relayed = 0;
 	pthread_rwlock_rdlock(&fp->lock);
 	out->paths = g_hash_table_size(fp->paths);
+	g_hash_table_iter_init(&it, fp->paths);
+	while (g_hash_table_iter_next(&it, NULL, &value)) {
+		struct fast_socket *s = value;
+
+		out->relayed += s->relayed && atomic_load(&s->channel);
+	}
 	pthread_rwlock_unlock(&fp->lock);
 	out->received = atomic_load(&fp->received);
 	out->foreign = atomic_load(&fp->foreign);
+	out->malformed = atomic_load(&fp->malformed);
 }

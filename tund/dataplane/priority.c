@@ -129,7 +129,7 @@ enum tund_prio_change tund_prio_on_batch(struct tund_prio *p, size_t bytes, uint
 		g->backlogged = true;
 		return g->rt ? TUND_PRIO_LOWER : TUND_PRIO_KEEP;
 	}
-	if (bytes < TUND_PRIO_LOAD_BYTES)
+	if (bytes < TUND_PRIO_LOAD_BYTES || g->held)
 		return TUND_PRIO_KEEP;
 	g->last_bulk_ns = now;
 	return !g->rt && !g->backlogged ? TUND_PRIO_RAISE : TUND_PRIO_KEEP;
@@ -157,6 +157,24 @@ enum tund_prio_change tund_prio_on_idle(struct tund_prio *p, uint64_t now)
 		return TUND_PRIO_KEEP;
 	return now - g->last_bulk_ns >= (uint64_t)TUND_PRIO_IDLE_MS * 1000000u ? TUND_PRIO_LOWER :
 										   TUND_PRIO_KEEP;
+}
+
+enum tund_prio_change tund_prio_on_hold(struct tund_prio_group *g, bool hold)
+{
+	if (hold)
+		g->held++;
+	else if (g->held)
+		g->held--;
+	return g->held && g->rt ? TUND_PRIO_LOWER : TUND_PRIO_KEEP;
+}
+
+void tund_prio_hold(struct tund_prio_group *g, bool hold)
+{
+	if (!g->enabled)
+		return;
+	pthread_mutex_lock(&g->lock);
+	carry_out(g, tund_prio_on_hold(g, hold));
+	pthread_mutex_unlock(&g->lock);
 }
 
 void tund_prio_record(struct tund_prio_group *g, enum tund_prio_change c)

@@ -19,7 +19,14 @@
  * The group goes back to normal priority after TUND_PRIO_IDLE_MS without
  * bulk, and, as softirq hands over to ksoftirqd, when one thread has been
  * busy for TUND_PRIO_BACKLOG_MS without draining its input (a flood it
- * cannot keep up with must share the CPUs fairly). */
+ * cannot keep up with must share the CPUs fairly).
+ *
+ * Never while a path through a TURN server is selected (tund_prio_hold): its
+ * bottleneck is the TURN server, and where that shares the CPUs (the NAT
+ * lab's coturn, a member running its own) real-time packet threads, which
+ * also carry the kernel's send path up to the server's socket, take the CPU
+ * it needs: measured on 2 vCPUs, coturn got 3.2-4.0 s of CPU in 10 s instead
+ * of 4.9 s and a relayed TCP stream ran at 82-150 instead of 212-260 Mbit/s. */
 #ifndef TUND_PRIORITY_H
 #define TUND_PRIORITY_H
 
@@ -50,6 +57,7 @@ struct tund_prio_group {
 	uint64_t last_bulk_ns;
 	uint64_t raised, lowered_idle, lowered_backlog;
 	bool refused;	     /* the kernel said no: real-time priority is off */
+	unsigned held;	     /* paths through TURN selected: never raised */
 };
 
 /* One packet thread's part. */
@@ -83,6 +91,10 @@ enum tund_prio_change tund_prio_on_batch(struct tund_prio *p, size_t bytes, uint
 int tund_prio_on_empty(struct tund_prio *p);
 /* The wait that tund_prio_on_empty asked for ended without input. */
 enum tund_prio_change tund_prio_on_idle(struct tund_prio *p, uint64_t now_ns);
+/* A path through a TURN server was selected (hold) or left (!hold); the
+ * caller holds g->lock. While any is held, returns TUND_PRIO_LOWER if the
+ * threads run at SCHED_FIFO, and tund_prio_on_batch never raises. */
+enum tund_prio_change tund_prio_on_hold(struct tund_prio_group *g, bool hold);
 /* Records a change (flags, counters) once carried out. */
 void tund_prio_record(struct tund_prio_group *g, enum tund_prio_change c);
 
@@ -98,5 +110,7 @@ void tund_prio_idle(struct tund_prio *p);
  * RLIMIT_RTPRIO to 1 so that the unprivileged daemon may switch its packet
  * threads to SCHED_FIFO 1 and back. 0 or -errno. */
 int tund_prio_allow(void);
+/* tund_prio_on_hold under the lock, carried out. */
+void tund_prio_hold(struct tund_prio_group *g, bool hold);
 
 #endif

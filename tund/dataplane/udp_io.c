@@ -35,32 +35,40 @@ static bool same_addr(const struct tund_udp_datagram *a, const struct tund_udp_d
 }
 
 /* Groups d[0..n) into messages: with gso, a run to one address of equal
- * lengths (the last may be shorter) becomes one message. first[m] is the
- * index of message m's first datagram. Returns the message count. */
+ * lengths (the last may be shorter; equal prefixes) becomes one message, a
+ * datagram's prefix and bytes two iovecs of it. first[m] is the index of
+ * message m's first datagram. Returns the message count. */
 static size_t build(const struct tund_udp_datagram *d, size_t n, bool gso, struct mmsghdr *msgs,
 		    struct iovec *iov, uint8_t (*cmsg)[CMSG_TX], size_t *first)
 {
-	size_t m = 0;
+	size_t m = 0, v = 0;
 
 	for (size_t i = 0; i < n; m++) {
 		struct msghdr *h = &msgs[m].msg_hdr;
-		size_t j = i + 1, bytes = d[i].len;
+		size_t j = i + 1, bytes = d[i].prefix_len + d[i].len, v0 = v;
 
 		if (gso)
 			while (j < n && j - i < TUND_UDP_GSO_MAX_SEGS && same_addr(&d[i], &d[j]) &&
-			       d[j].len <= d[i].len && d[j - 1].len == d[i].len &&
-			       bytes + d[j].len <= GSO_MAX_BYTES)
-				bytes += d[j++].len;
+			       d[j].prefix_len == d[i].prefix_len && d[j].len <= d[i].len &&
+			       d[j - 1].len == d[i].len &&
+			       bytes + d[j].prefix_len + d[j].len <= GSO_MAX_BYTES) {
+				bytes += d[j].prefix_len + d[j].len;
+				j++;
+			}
 		memset(h, 0, sizeof(*h));
 		h->msg_name = (void *)d[i].addr;
 		h->msg_namelen = d[i].addr_len;
-		h->msg_iov = &iov[i];
-		h->msg_iovlen = j - i;
-		for (size_t k = i; k < j; k++)
-			iov[k] = (struct iovec){ .iov_base = (void *)d[k].buf, .iov_len = d[k].len };
+		h->msg_iov = &iov[v];
+		for (size_t k = i; k < j; k++) {
+			if (d[k].prefix_len)
+				iov[v++] = (struct iovec){ .iov_base = (void *)d[k].prefix,
+							   .iov_len = d[k].prefix_len };
+			iov[v++] = (struct iovec){ .iov_base = (void *)d[k].buf, .iov_len = d[k].len };
+		}
+		h->msg_iovlen = v - v0;
 		if (j - i > 1) {
 			struct cmsghdr *c = (struct cmsghdr *)cmsg[m];
-			uint16_t seg = (uint16_t)d[i].len;
+			uint16_t seg = (uint16_t)(d[i].prefix_len + d[i].len);
 
 			memset(cmsg[m], 0, CMSG_TX);
 			h->msg_control = cmsg[m];
@@ -86,7 +94,7 @@ static bool wait_writable(int fd)
 size_t tund_udp_send_batch(struct tund_udp_tx *tx, const struct tund_udp_datagram *d, size_t n)
 {
 	struct mmsghdr msgs[TUND_UDP_SEND_MAX];
-	struct iovec iov[TUND_UDP_SEND_MAX];
+	struct iovec iov[2 * TUND_UDP_SEND_MAX];
 	uint8_t cmsg[TUND_UDP_SEND_MAX][CMSG_TX] __attribute__((aligned(8)));
 	size_t first[TUND_UDP_SEND_MAX + 1];
 	size_t m, off = 0, sent = 0;

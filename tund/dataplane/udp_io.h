@@ -15,12 +15,15 @@
 
 #include "tund/dataplane/udp.h"
 
-/* One datagram to send. */
+/* One datagram to send: prefix[0..prefix_len) (a TURN ChannelData header,
+ * tund/dataplane/fastpath.c; 0: none), then buf[0..len). */
 struct tund_udp_datagram {
 	const struct sockaddr *addr;
 	socklen_t addr_len;
 	const uint8_t *buf;
 	size_t len;
+	uint8_t prefix[4];
+	uint8_t prefix_len;
 };
 
 enum {
