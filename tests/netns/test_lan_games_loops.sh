@@ -28,11 +28,11 @@ for h in b d e; do
 done
 for h in a b d e; do
 	lab_bg "$h" "$T_DIR/$h-tt0.log" tcpdump -l -n -Q in -i tt0 "udp dst port 27401"
-	wait_until 10 grep -q listening "$T_DIR/$h-tt0.log" || true
+	wait_until 60 grep -q listening "$T_DIR/$h-tt0.log" || fail "tcpdump did not start ($T_DIR/$h-tt0.log)"
 done
 for h in d e; do
 	lab_bg "$h" "$T_DIR/$h-eth0.log" tcpdump -l -n -Q in -i eth0 "udp dst port 27401"
-	wait_until 10 grep -q listening "$T_DIR/$h-eth0.log" || true
+	wait_until 60 grep -q listening "$T_DIR/$h-eth0.log" || fail "tcpdump did not start ($T_DIR/$h-eth0.log)"
 done
 lab_exec a python3 -c 'import socket, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -27,7 +27,7 @@ for h in b c; do
 	lab_bg "$h" "$T_DIR/game-$h.log" $GAME server 27300
 	wait_until 10 grep -q ready "$T_DIR/game-$h.log" || fail "game server on $h did not start"
 	lab_bg "$h" "$T_DIR/$h-tt0.log" tcpdump -l -n -i tt0 "udp dst port 27300"
-	wait_until 10 grep -q listening "$T_DIR/$h-tt0.log" || true
+	wait_until 60 grep -q listening "$T_DIR/$h-tt0.log" || fail "tcpdump did not start ($T_DIR/$h-tt0.log)"
 done
 
 got=$(lab_exec a $GAME query 255.255.255.255 27300)

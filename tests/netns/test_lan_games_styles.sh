@@ -31,7 +31,7 @@ done
 lab_bg b "$T_DIR/game-b.log" $GAME server 27020
 wait_until 10 grep -q ready "$T_DIR/game-b.log" || fail "game server on b did not start"
 lab_bg b "$T_DIR/b-tt0.log" tcpdump -l -n -i tt0 "udp dst port 27020"
-wait_until 10 grep -q listening "$T_DIR/b-tt0.log" || true
+wait_until 60 grep -q listening "$T_DIR/b-tt0.log" || fail "tcpdump did not start ($T_DIR/b-tt0.log)"
 # bcast HOST sent|received: the network's counter in tundctl status.
 bcast() { ctl "$1" status --json | jq -r --arg n styles ".broadcasts.networks[] | select(.network == \$n) | .$2 // 0" | head -n 1; }
 a_sent0=$(bcast a sent) b_recv0=$(bcast b received)
