@@ -138,6 +138,12 @@ int tund_daemon_reload(struct tund_daemon *d, JsonNode **out, char *why, size_t 
 	if (apply_ice(d, cfg))
 		g_ptr_array_add(applied, g_strdup("[ice] stun/turn"));
 
+	/* [ice] turn_prediction: read when each session starts. */
+	if (d->cfg.ice_turn_prediction != cfg->ice_turn_prediction) {
+		d->cfg.ice_turn_prediction = cfg->ice_turn_prediction;
+		g_ptr_array_add(applied, g_strdup("[ice] turn_prediction"));
+	}
+
 	/* [network NAME]: servers per joined network. */
 	memcpy(d->cfg.networks, cfg->networks, sizeof(cfg->networks));
 	d->cfg.n_networks = cfg->n_networks;
