@@ -97,6 +97,9 @@ struct tund_path {
 	bool manual;          /* signaled by pasted blobs: always TURN */
 	bool mapping_wait;    /* start waits for our mapping check (mapping.h) */
 	uint8_t peer_mapping; /* the peer's hint in its last offer or answer */
+	/* Controlled side: an offer (and its trickled candidates) held while
+	 * our mapping check is under way (mapping.h). */
+	GPtrArray *held; /* struct tund_signal *, the offer first */
 };
 
 /* One daemon, one thread: the limit is per process. */
@@ -789,6 +792,69 @@ static void add_candidates(struct session *s, const struct tund_signal *m)
 		tund_ice_remote_gathering_done(s->ice);
 }
 
+static void drop_held(struct tund_path *path)
+{
+	if (!path->held)
+		return;
+	for (guint i = 0; i < path->held->len; i++) {
+		struct tund_signal *m = g_ptr_array_index(path->held, i);
+
+		sodium_memzero(m, sizeof(*m));
+		g_free(m);
+	}
+	g_ptr_array_free(path->held, TRUE);
+	path->held = NULL;
+}
+
+/* Our mapping is known (or its wait is over): the held offer goes on. */
+static void offer_mapping_known(void *ctx)
+{
+	struct tund_path *path = ctx;
+	GPtrArray *held = path->held;
+
+	path->mapping_wait = false;
+	path->held = NULL;
+	for (guint i = 0; held && i < held->len; i++)
+		tund_path_on_signal(path, g_ptr_array_index(held, i));
+	for (guint i = 0; held && i < held->len; i++) {
+		sodium_memzero(g_ptr_array_index(held, i), sizeof(struct tund_signal));
+		g_free(g_ptr_array_index(held, i));
+	}
+	if (held)
+		g_ptr_array_free(held, TRUE);
+}
+
+/* Holds m (an offer, or a candidate of the held offer's session) while our
+ * mapping check is under way; true when it did. */
+static bool hold_signal(struct tund_path *path, const struct tund_signal *m)
+{
+	if (m->type == TUND_SIGNAL_OFFER) {
+		if (!tund_mapping_pending() || !path->cfg.n_turn || !prediction_on(path) ||
+		    path->manual || (path->active && path->active->connected))
+			return false;
+		drop_held(path); /* a newer offer replaces one held */
+		path->held = g_ptr_array_new();
+		if (!path->mapping_wait) {
+			path->mapping_wait = true;
+			tund_mapping_wait(offer_mapping_known, path);
+		}
+	} else {
+		const struct tund_signal *offer;
+
+		if (!path->held || !path->held->len)
+			return false;
+		offer = g_ptr_array_index(path->held, 0);
+		if (offer->session != m->session)
+			return false;
+		if (m->type == TUND_SIGNAL_BYE) {
+			drop_held(path);
+			return true;
+		}
+	}
+	g_ptr_array_add(path->held, g_memdup2(m, sizeof(*m)));
+	return true;
+}
+
 static void on_offer(struct tund_path *path, const struct tund_signal *m)
 {
 	struct session *s = find_session(path, m->session);
@@ -799,6 +865,8 @@ static void on_offer(struct tund_path *path, const struct tund_signal *m)
 	}
 	if (s)
 		return; /* duplicate delivery */
+	if (hold_signal(path, m))
+		return;
 	path->peer_mapping = m->mapping;
 	s = session_new(path, m->session, m->mapping);
 	if (!s)
@@ -843,6 +911,8 @@ void tund_path_on_signal(struct tund_path *path, const struct tund_signal *m)
 		s = find_session(path, m->session);
 		if (s)
 			add_candidates(s, m);
+		else
+			(void)hold_signal(path, m);
 		break;
 	case TUND_SIGNAL_RESTART:
 		/* The controlled side asks for a new session. */
@@ -860,8 +930,10 @@ void tund_path_on_signal(struct tund_path *path, const struct tund_signal *m)
 		break;
 	case TUND_SIGNAL_BYE:
 		s = find_session(path, m->session);
-		if (!s)
+		if (!s) {
+			(void)hold_signal(path, m);
 			break;
+		}
 		bool was_active = s == path->active;
 		session_drop(path, s, false);
 		if (was_active)
@@ -892,6 +964,7 @@ void tund_path_free(struct tund_path *path)
 		return;
 	g_queue_remove(&waiting, path);
 	tund_mapping_unwait(path);
+	drop_held(path);
 	if (path->retry_timer)
 		tund_loop_source_remove(path->retry_timer);
 	if (path->upgrade_timer)
