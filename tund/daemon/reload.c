@@ -55,6 +55,8 @@ static void needs_restart(const struct tund_config *old, const struct tund_confi
 		g_ptr_array_add(out, g_strdup("[ice] fast_path"));
 	if (old->ice_portmap != cfg->ice_portmap)
 		g_ptr_array_add(out, g_strdup("[ice] portmap"));
+	if (old->ice_turn_prediction != cfg->ice_turn_prediction)
+		g_ptr_array_add(out, g_strdup("[ice] turn_prediction"));
 	if (!same_str(old->user, cfg->user))
 		g_ptr_array_add(out, g_strdup("[daemon] user"));
 	if (old->realtime != cfg->realtime)
@@ -137,12 +139,6 @@ int tund_daemon_reload(struct tund_daemon *d, JsonNode **out, char *why, size_t 
 	/* [ice] stun/turn: peers outside networks (manual signaling). */
 	if (apply_ice(d, cfg))
 		g_ptr_array_add(applied, g_strdup("[ice] stun/turn"));
-
-	/* [ice] turn_prediction: read when each session starts. */
-	if (d->cfg.ice_turn_prediction != cfg->ice_turn_prediction) {
-		d->cfg.ice_turn_prediction = cfg->ice_turn_prediction;
-		g_ptr_array_add(applied, g_strdup("[ice] turn_prediction"));
-	}
 
 	/* [network NAME]: servers per joined network. */
 	memcpy(d->cfg.networks, cfg->networks, sizeof(cfg->networks));
