@@ -48,6 +48,7 @@ pair_up() {
 	tund_node b
 	invite=$(ctl a network create friends --broker "$LAB_MQTT_URL" --turn "$LAB_TURN_UDP" | tail -n 1)
 	[[ $invite == tund1:* ]] || fail "$1: no invite: $invite"
+	T0=$(date +%s.%N)
 	ctl b join "$invite" >/dev/null || fail "$1: join failed"
 	A=$(overlay_addr a) B=$(overlay_addr b) KA=$(pubkey a) KB=$(pubkey b)
 }
@@ -106,11 +107,11 @@ lab_down
 
 # ---- 4. cone, the direct path dropped: the prediction is wrong ----
 pair_up cone block
-wait_until 90 pings a "$B" || fail "blocked direct: a cannot ping b within 90 s"
+secs=$(first_ping b "$A" 90 "$T0") || fail "blocked direct: b cannot ping a within 90 s"
 path_is a "$KB" relay || fail "blocked direct: path on a is $(peer_field a "$KB" path), want relay"
 grep -q 'the path without TURN failed' "$T_DIR"/tund-[ab].log ||
 	fail "blocked direct: relayed, but no log line says the session without TURN failed"
-t_log "blocked direct: relay ($(peer_field a "$KB" candidates) on a) after: $(grep -h 'without TURN failed' "$T_DIR"/tund-[ab].log | head -n 1 | sed 's/.*peer [^:]*: //')"
+t_log "blocked direct: relay ($(peer_field a "$KB" candidates) on a), first ping ${secs} s after the join, after: $(grep -h 'without TURN failed' "$T_DIR"/tund-[ab].log | head -n 1 | sed 's/.*peer [^:]*: //')"
 lab_down
 
 # ---- 5. ten members, all direct: no allocation ever ----
