@@ -258,6 +258,8 @@ static void print_status(JsonObject *o)
 	}
 	int_field("peers", o, TUND_KEY_PEERS);
 	int_field("TURN allocations", o, TUND_KEY_ALLOCATIONS);
+	if (tund_client_get_string(o, TUND_KEY_MAPPING))
+		field("NAT mapping", tund_client_get_string(o, TUND_KEY_MAPPING));
 	print_broadcasts(o);
 	print_member_relay(o);
 

@@ -109,6 +109,7 @@
 #define TUND_KEY_OTHER_NETWORK "other_network"
 #define TUND_KEY_PACING "pacing"
 #define TUND_KEY_PATH "path"
+#define TUND_KEY_PEER_MAPPING "peer_mapping"
 #define TUND_KEY_PATHS "paths"
 #define TUND_KEY_PAUSES "pauses"
 #define TUND_KEY_PEER "peer"
@@ -154,6 +155,7 @@
 #define TUND_KEY_STUN "stun"
 #define TUND_KEY_TUN_IO "tun_io"
 #define TUND_KEY_TURN "turn"
+#define TUND_KEY_TURN_START "turn_start"
 #define TUND_KEY_TX_BYTES "tx_bytes"
 #define TUND_KEY_UPTIME "uptime"
 #define TUND_KEY_URL "url"
@@ -265,6 +267,7 @@
 	TUND_KEY_OTHER_NETWORK, \
 	TUND_KEY_PACING, \
 	TUND_KEY_PATH, \
+	TUND_KEY_PEER_MAPPING, \
 	TUND_KEY_PATHS, \
 	TUND_KEY_PAUSES, \
 	TUND_KEY_PEER, \
@@ -310,6 +313,7 @@
 	TUND_KEY_STUN, \
 	TUND_KEY_TUN_IO, \
 	TUND_KEY_TURN, \
+	TUND_KEY_TURN_START, \
 	TUND_KEY_TX_BYTES, \
 	TUND_KEY_UPTIME, \
 	TUND_KEY_URL, \

@@ -38,6 +38,7 @@ enum {
 	TAG_REASON = 10,
 	TAG_NEW_KEY = 11,
 	TAG_ISSUER_RECORD = 12,
+	TAG_MAPPING = 13,
 	PAYLOAD_MAX = TUND_SIGNAL_MAX_LEN - TUND_SIGNAL_ANNOUNCE_HEADER_LEN - ANN_FIXED - TAG_LEN,
 };
 
@@ -205,6 +206,8 @@ static bool message_valid(const struct tund_signal *m)
 		return false;
 	if (m->n_candidates > TUND_SIGNAL_MAX_CANDIDATES)
 		return false;
+	if (m->mapping && m->type != TUND_SIGNAL_OFFER && m->type != TUND_SIGNAL_ANSWER)
+		return false;
 	for (unsigned i = 0; i < m->n_candidates; i++) {
 		size_t cl = strnlen(m->candidates[i], sizeof(m->candidates[i]));
 		if (cl == sizeof(m->candidates[i]) || !candidate_ok(m->candidates[i], cl))
@@ -290,6 +293,8 @@ static size_t encode_payload(const struct tund_signal *m, uint8_t *buf, size_t c
 		put_field(&w, TAG_NEW_KEY, nk, sizeof(nk));
 		sodium_memzero(nk, sizeof(nk));
 	}
+	if (m->mapping)
+		put_field(&w, TAG_MAPPING, &m->mapping, 1);
 	return w.ok ? w.len : 0;
 }
 
@@ -304,7 +309,7 @@ static bool take_record_field(const uint8_t *v, size_t flen, uint8_t out[TUND_RE
 }
 
 /* End of candidates, a record and its issuer's admin record, a join's token, a refusal's reason, a rekey's
- * new key; other tags are newer fields, skipped. */
+ * new key, a mapping hint; other tags are newer fields, skipped. */
 static bool decode_other(uint8_t tag, const uint8_t *v, size_t flen, struct tund_signal *m)
 {
 	switch (tag) {
@@ -336,6 +341,11 @@ static bool decode_other(uint8_t tag, const uint8_t *v, size_t flen, struct tund
 		memcpy(m->new_key, v + 4, 32);
 		m->has_new_key = true;
 		return true;
+	case TAG_MAPPING:
+		if (flen != 1 || v[0] == 0)
+			return false;
+		m->mapping = v[0];
+		return true;
 	default:
 		return true; /* a newer field: skip */
 	}
@@ -360,7 +370,7 @@ static bool decode_payload(const uint8_t *p, size_t len, struct tund_signal *m)
 			return false;
 		v = p;
 		p += flen;
-		if (tag >= TAG_SESSION && tag <= TAG_ISSUER_RECORD && tag != TAG_CANDIDATE) {
+		if (tag >= TAG_SESSION && tag <= TAG_MAPPING && tag != TAG_CANDIDATE) {
 			if (seen & (1u << tag))
 				return false;
 			seen |= 1u << tag;

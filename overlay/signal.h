@@ -43,6 +43,9 @@
  *     admit-as-admin of a second admin, so a record of that admin makes
  *     sense in any order (retained messages arrive in none); nodes that
  *     predate it skip it
+ *  13 NAT mapping hint (1), offer and answer only: enum tund_signal_mapping
+ *     (doc/paths.md, "TURN only when needed"); nodes that predate it skip
+ *     it, and a message without it means "not said" (an older node)
  * Offer and answer must carry ufrag and pwd; a record message carries a
  * record and nothing but records carry one or an issuer's record; a join carries a token and
  * nothing else does; a refusal carries a reason and nothing else does; a
@@ -107,6 +110,18 @@ enum {
 #define TUND_SIGNAL_TEXT_PREFIX "tund-sig2:"
 #define TUND_SIGNAL_TEXT_PREFIX_V1 "tund-sig1:"
 
+/* What the sender knows of its own NAT's mapping, for the pair's choice of
+ * gathering TURN relay candidates (tund/connect/turn_policy.h). Values a
+ * newer node may add are taken as unknown. */
+enum tund_signal_mapping {
+	TUND_SIGNAL_MAPPING_UNSAID = 0,    /* no field: an older node */
+	TUND_SIGNAL_MAPPING_NONE = 1,      /* no NAT: STUN saw a local address */
+	TUND_SIGNAL_MAPPING_EIM = 2,       /* endpoint-independent */
+	TUND_SIGNAL_MAPPING_DEPENDENT = 3, /* endpoint-dependent (symmetric) */
+	TUND_SIGNAL_MAPPING_UNKNOWN = 4,
+	TUND_SIGNAL_MAPPING_FAILED = 5,    /* a session without TURN failed: gather it */
+};
+
 struct tund_signal {
 	uint8_t type;             /* enum tund_signal_type */
 	uint8_t netid[16];        /* filled by open; seal derives it from the key */
@@ -132,6 +147,7 @@ struct tund_signal {
 	uint8_t new_key[32]; /* rekey only: a secret, wipe it */
 	uint32_t new_epoch;  /* rekey only: at least 1 */
 	bool has_new_key;
+	uint8_t mapping; /* offer and answer: enum tund_signal_mapping, 0 not said */
 };
 
 enum tund_signal_verdict {

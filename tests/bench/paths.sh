@@ -12,7 +12,9 @@
 # (tests/bench/turn_probe.c, two plain UDP clients through the same coturn,
 # relay -> relay like tund's pair), and tund's relay row as a share of it.
 # Then the time to first ping after join (lib_join.sh) on a LAN, through the
-# cone NATs and through the relay, each with fresh daemons.
+# cone NATs and through the relay, each with fresh daemons; also mixed (a
+# cone, b symmetric: relayed) and cone-blocked (cone NATs, UDP between the
+# routers dropped: relayed).
 # Environment: BENCH_REPS (3), BENCH_SECS (10), BENCH_JOIN_REPS (5),
 # BENCH_PATHS_ONLY=relay (only the relay lab: tund's relay row and coturn's
 # ceiling, no join times), BENCH_TUND_EXTRA (config lines appended to the
@@ -223,6 +225,17 @@ lab_down
 fi
 
 if [ -z "$ONLY" ]; then
+# --- a cone, b symmetric: relayed (only b needs TURN; doc/paths.md "TURN only
+# when needed"); and cone NATs with UDP between the routers dropped: the
+# direct path a prediction expects fails, the relay comes after it ----------
+lab_up mixed
+join_reps mixed "$JOIN_N"
+lab_down
+lab_up cone
+lab_block_direct
+join_reps cone-blocked "$JOIN_N"
+lab_down
+
 printf '\n| tund path (NAT lab, overlay MTU 1380) | TCP 1 stream Mbit/s | vs static | idle ping ms |\n|---|---:|---:|---:|\n'
 st=$(tr ' ' '\n' <<<"${MBIT[static]}" | median)
 for p in static direct relay; do
@@ -251,4 +264,4 @@ printf '| tund / ceiling | – | %s | %s |\n' \
 	"$(awk -v m="$rm_" -v p="$TCP_PAYLOAD" -v c="$cp" 'BEGIN { if (m == "NA" || c == "NA" || c == 0) print "–"; else printf "%.2f×", m * 1e6 / 8 / p / c }')" \
 	"$(awk -v r="$rr" -v c="$cr" 'BEGIN { if (r == "NA" || c == "NA") print "–"; else printf "%+.3f ms", r - c }')"
 echo "Medians of $REPS repetitions, each tund relay row followed by one ceiling round. Ceiling: tests/bench/turn_probe.c on a and b through the lab's coturn in the shape of tund's pair (a relay end: a TURN client with its own allocation and a channel bound to the other end; a prflx/srflx end: plain UDP to the other's relayed address), 1412-byte datagrams (tund's at overlay MTU 1380) for $SECS s self-clocked (a window grown by one per acknowledgement, halved at a loss), Mbit/s of datagram payload delivered; idle ping: 116-byte datagrams (tund's for a 56-byte ping) 10 ms apart, median of 100. tund's packets/s: its TCP Mbit/s over $TCP_PAYLOAD payload bytes a packet. Goal (issue 21): tund ≥ 0.80× the ceiling's packets/s, idle ping ≤ ceiling + 0.05 ms."
-[ -n "$ONLY" ] || join_table LAN cone relay
+[ -n "$ONLY" ] || join_table LAN cone relay mixed cone-blocked

@@ -21,6 +21,7 @@
 set -u
 . "$(dirname "$0")/../netns/lib.sh"
 t_init scale
+export LAB_TURN_VERBOSE=1 # coturn logs each allocation it grants (granted)
 . "$(dirname "$0")/../netns/natlab.sh"
 . "$(dirname "$0")/../netns/lib_tund.sh"
 . "$(dirname "$0")/../netns/lib_scale.sh"
@@ -39,6 +40,8 @@ stats() { sort -n | awk '{a[NR]=$1} END {if (NR) printf "%s/%s/%s", a[1], a[int(
 sum() { awk '{s+=$1} END {print s+0}'; }
 # relays: TURN allocations coturn holds (its relay sockets, ports 49152+).
 relays() { lab_exec srv ss -uanH | awk '{n = split($4, a, ":"); if (a[n] >= 49152) c++} END {print c + 0}'; }
+# granted: allocations coturn granted since it started (its -v log).
+granted() { grep -c 'ALLOCATE processed, success' "$T_DIR/coturn.log" 2>/dev/null || true; }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 pid_of() { local v="PID_$1"; printf '%s' "${!v}"; }
@@ -137,7 +140,7 @@ tm=$(printf '%s\n' "${done_ms[@]}" | sort -n | tail -n 1)
 [ "$left" -eq 0 ] || tm=$(($(now_ms) - t0))
 links=$(for h in $(all_hosts); do connected "$h"; done | sum)
 b1=$(broker)
-relays1=$(relays)
+relays1=$(relays) granted1=$(granted)
 declare -A cpu1=() sent1=() recv1=()
 for h in $(all_hosts); do
 	cpu1[$h]=$(cpu_ticks "$(pid_of "$h")")
@@ -157,7 +160,7 @@ echo "   sent by kind, all members together: $(cat "$T_DIR"/networks-n*.txt | jq
 echo "   ICE sessions selected per member (log 'path' lines): $(for h in $(all_hosts); do grep -c ': path ' "$T_DIR/tund-$h.log"; done | stats); ICE failures/timeouts in all logs: $(cat "$T_DIR"/tund-n*.log | grep -c 'ICE failed\|no ICE connection')"
 echo "   broker during join: $(bdelta "$b0" "$b1")"
 echo "   broker retained messages $(bget "$b1" 'retained messages/count'), clients $(($(bget "$b1" 'clients/connected') - 1)) (and our \$SYS listener)"
-echo "   TURN allocations held by coturn at the mesh: $relays1"
+echo "   TURN allocations held by coturn at the mesh: $relays1; granted during the join (coturn's log): $granted1"
 echo "   CPU seconds per daemon during join (min/median/max): $(for h in $(all_hosts); do echo "scale=2; (${cpu1[$h]} - ${cpu0[$h]}) / $HZ" | bc; done | stats); mosquitto $(echo "scale=2; ($mq1 - $mq0) / $HZ" | bc) s, coturn $(echo "scale=2; ($turn1 - $turn0) / $HZ" | bc) s"
 echo "   RSS per daemon KB (min/median/max): before join $rss0, at mesh $(for h in $(all_hosts); do rss_kb "$(pid_of "$h")"; done | stats); mosquitto $(rss_kb "$LAB_MQTT_PID") KB, coturn $(rss_kb "$LAB_TURN_PID") KB"
 
@@ -170,7 +173,7 @@ echo "== rest ($REST s after the mesh): $links2 of $((N * (N - 1))) directed lin
 echo "   signaling sent per member in the window (min/median/max): $(for h in $(all_hosts); do echo $(($(sig "$h" sent) - ${sent1[$h]})); done | stats); received $(for h in $(all_hosts); do echo $(($(sig "$h" received) - ${recv1[$h]})); done | stats)"
 echo "   broker at rest: $(bdelta "$b1" "$b2") (bytes include the \$SYS listener)"
 echo "   CPU seconds per daemon at rest (min/median/max): $(for h in $(all_hosts); do echo "scale=2; ($(cpu_ticks "$(pid_of "$h")") - ${cpu1[$h]}) / $HZ" | bc; done | stats); mosquitto $(echo "scale=2; ($mq2 - $mq1) / $HZ" | bc) s, coturn $(echo "scale=2; ($turn2 - $turn1) / $HZ" | bc) s"
-echo "   TURN allocations held by coturn: $(relays)"
+echo "   TURN allocations held by coturn: $(relays); granted since the start: $(granted)"
 echo "   RSS per daemon KB (min/median/max): $(for h in $(all_hosts); do rss_kb "$(pid_of "$h")"; done | stats)"
 
 # by_kind FILE-PREFIX: signaling sent by kind, all members together.

@@ -103,6 +103,10 @@ static int signals(const char *dir)
 			strcpy(m.ufrag, "Ab3x");
 			strcpy(m.pwd, "0123456789abcdefghijkl");
 		}
+		if (t == TUND_SIGNAL_OFFER)
+			m.mapping = TUND_SIGNAL_MAPPING_EIM; /* tag 13 */
+		if (t == TUND_SIGNAL_ANSWER)
+			m.mapping = TUND_SIGNAL_MAPPING_DEPENDENT;
 		if (t == TUND_SIGNAL_OFFER || t == TUND_SIGNAL_CANDIDATE) {
 			strcpy(m.candidates[0],
 			       "a=candidate:1 1 UDP 2130706431 192.0.2.1 50000 typ host");

@@ -383,7 +383,11 @@ lab_turn_start() {
 	[ -n "$LAB_TURN_PID" ] && pid_running "$LAB_TURN_PID" && return 0
 	# -n: no config file. Two listening IPs and an alternate port enable
 	# RFC 5780 behaviour discovery (OTHER-ADDRESS, CHANGE-REQUEST).
-	lab_bg srv "$T_DIR/coturn.log" turnserver -n \
+	# LAB_TURN_VERBOSE=1: -v, coturn logs every request it answers (e.g.
+	# "ALLOCATE processed, success"), for tests that count allocations.
+	local verbose=()
+	[ "${LAB_TURN_VERBOSE:-0}" = 1 ] && verbose=(-v)
+	lab_bg srv "$T_DIR/coturn.log" turnserver -n "${verbose[@]}" \
 		--listening-ip="$LAB_SRV" --listening-ip="$LAB_SRV2" --relay-ip="$LAB_SRV" \
 		--listening-port=3478 --alt-listening-port=3479 \
 		--min-port=49152 --max-port=65535 \

@@ -29,6 +29,7 @@ declare -A NEW=(
 	["[ice] port_range"]="50000-50100"
 	["[ice] fast_path"]="off"
 	["[ice] portmap"]="off"
+	["[ice] turn_prediction"]="off"
 	["[daemon] user"]="nobody"
 	["[daemon] realtime"]="off"
 	["[daemon] aead"]="sodium"

@@ -265,3 +265,18 @@ UNIT_TEST(config_io_uring_switch)
 	tund_config_free(&cfg);
 	expect_error("[interface]\nio_uring = 2\n", "[interface] io_uring: expected on or off");
 }
+
+UNIT_TEST(config_turn_prediction_switch)
+{
+	struct tund_config cfg;
+	char err[TUND_WHY_LEN];
+
+	CHECK(parse(&cfg, "", err));
+	CHECK(cfg.ice_turn_prediction); /* on by default */
+	tund_config_free(&cfg);
+	CHECK(parse(&cfg, "[ice]\nturn_prediction = off\n", err));
+	CHECK(!cfg.ice_turn_prediction && cfg.ice_fast_path);
+	tund_config_free(&cfg);
+	expect_error("[ice]\nturn_prediction = maybe\n",
+		     "[ice] turn_prediction: expected on or off");
+}

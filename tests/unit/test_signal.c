@@ -425,6 +425,9 @@ UNIT_TEST(signal_malformed_payload)
 		{ { 6, 0, 3, 'a', '=', 'c' }, 6, TUND_SIGNAL_MALFORMED }, /* bad candidate */
 		{ { 7, 0, 1, 0 }, 4, TUND_SIGNAL_MALFORMED },            /* eoc with data */
 		{ { 3, 0, 2, 0, 1, 3, 0, 2, 0, 2 }, 10, TUND_SIGNAL_MALFORMED }, /* twice */
+		{ { 13, 0, 1, 2 }, 4, TUND_SIGNAL_MALFORMED },           /* mapping: not an offer */
+		{ { 13, 0, 2, 2, 2 }, 5, TUND_SIGNAL_MALFORMED },        /* mapping: 2 bytes */
+		{ { 13, 0, 0 }, 3, TUND_SIGNAL_MALFORMED },              /* mapping: empty */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
 		static const char sig_label[] = "tund sig announce signature v2";
@@ -560,4 +563,42 @@ UNIT_TEST(signal_text_form)
 	CHECK(tund_signal_from_text("tund-sig2:A", back, sizeof(back)) == 0);
 	CHECK(tund_signal_from_text("", back, sizeof(back)) == 0);
 	CHECK(tund_signal_from_text(NULL, back, sizeof(back)) == 0);
+}
+
+/* The NAT mapping hint (tag 13) of offers and answers: carried as is, a value
+ * a newer node may add included; nothing else may carry one. */
+UNIT_TEST(signal_mapping_hint)
+{
+	static const uint8_t values[] = { TUND_SIGNAL_MAPPING_NONE, TUND_SIGNAL_MAPPING_EIM,
+					  TUND_SIGNAL_MAPPING_DEPENDENT,
+					  TUND_SIGNAL_MAPPING_UNKNOWN, TUND_SIGNAL_MAPPING_FAILED,
+					  200 };
+	struct party a, b;
+	uint8_t netkey[32];
+	size_t n;
+
+	CHECK(sodium_init() >= 0);
+	party(&a, 1);
+	party(&b, 2);
+	tu_fill(netkey, 32, 6);
+	for (size_t i = 0; i < sizeof(values); i++) {
+		uint8_t type = i % 2 ? TUND_SIGNAL_ANSWER : TUND_SIGNAL_OFFER;
+
+		sample(&m, type, &a, &b);
+		m.mapping = values[i];
+		n = tund_signal_seal(&m, netkey, a.priv, buf, sizeof(buf));
+		CHECK(n > 0);
+		CHECK(tund_signal_open(buf, n, netkey, b.priv, b.pub, &got) == TUND_SIGNAL_OK);
+		CHECK(same(&m, &got));
+		CHECK(got.mapping == values[i]);
+	}
+	/* Without the field (an older node): not said. */
+	sample(&m, TUND_SIGNAL_OFFER, &a, &b);
+	n = tund_signal_seal(&m, netkey, a.priv, buf, sizeof(buf));
+	CHECK(tund_signal_open(buf, n, netkey, b.priv, b.pub, &got) == TUND_SIGNAL_OK);
+	CHECK(got.mapping == TUND_SIGNAL_MAPPING_UNSAID);
+	/* Only offers and answers carry it. */
+	sample(&m, TUND_SIGNAL_CANDIDATE, &a, &b);
+	m.mapping = TUND_SIGNAL_MAPPING_EIM;
+	CHECK(tund_signal_seal(&m, netkey, a.priv, buf, sizeof(buf)) == 0);
 }

@@ -8,6 +8,7 @@
 
 #include "netlink/route.h"
 #include "tund/connect/ice_config.h"
+#include "tund/connect/mapping.h"
 #include "tund/connect/portmap.h"
 #include "tund/connect/turn_policy.h"
 #include "tund/daemon/state.h"
@@ -72,6 +73,8 @@ struct session {
 	char mapped_ext[64];               /* "ip:port" the router forwards to it */
 	char mapped_line[TUND_ICE_MAX_LINE]; /* its candidate line, "" if none */
 	struct tund_turn_hold hold; /* gives TURN back once direct (turn_policy.h) */
+	bool with_turn;             /* gathered relay candidates (tund_turn_wanted) */
+	char turn_why[112];         /* why or why not, for tundctl peers */
 };
 
 struct tund_path {
@@ -88,6 +91,15 @@ struct tund_path {
 	void (*manual_gone)(void *ctx);
 	void *manual_ctx;
 	GList *dying; /* dropped sessions not destroyed yet (they point here) */
+	/* TURN only when needed (turn_policy.h): a session without it failed,
+	 * so the next ones gather it (until the underlay changes). */
+	bool turn_forced;
+	bool manual;          /* signaled by pasted blobs: always TURN */
+	bool mapping_wait;    /* start waits for our mapping check (mapping.h) */
+	uint8_t peer_mapping; /* the peer's hint in its last offer or answer */
+	/* Controlled side: an offer (and its trickled candidates) held while
+	 * our mapping check is under way (mapping.h). */
+	GPtrArray *held; /* struct tund_signal *, the offer first */
 };
 
 /* One daemon, one thread: the limit is per process. */
@@ -194,10 +206,22 @@ static bool session_alive(struct tund_path *path, struct session *s)
 	return s == path->active || s == path->probe;
 }
 
+/* [ice] turn_prediction (no daemon: unit tests, off). */
+static bool prediction_on(const struct tund_path *path)
+{
+	return path->d && path->d->cfg.ice_turn_prediction;
+}
+
+/* What offers and answers say of our mapping (tund_turn_wanted). */
+static uint8_t our_hint(const struct tund_path *path)
+{
+	return path->turn_forced ? TUND_SIGNAL_MAPPING_FAILED : tund_mapping_get();
+}
+
 static void send_credentials(struct session *s, uint8_t type)
 {
 	struct tund_path *path = s->path;
-	struct tund_signal m = { .type = type, .session = s->id };
+	struct tund_signal m = { .type = type, .session = s->id, .mapping = our_hint(path) };
 
 	tund_ice_local_credentials(s->ice, m.ufrag, m.pwd);
 	if (path->manual_done) {
@@ -225,7 +249,8 @@ static void send_credentials(struct session *s, uint8_t type)
 static void resend_offer(struct session *s)
 {
 	struct tund_path *path = s->path;
-	struct tund_signal m = { .type = TUND_SIGNAL_OFFER, .session = s->id };
+	struct tund_signal m = { .type = TUND_SIGNAL_OFFER, .session = s->id,
+				 .mapping = our_hint(path) };
 
 	tund_ice_local_credentials(s->ice, m.ufrag, m.pwd);
 	for (guint i = 0; i < s->local->len && i < MAX_CANDIDATES; i++)
@@ -266,6 +291,31 @@ static gboolean upgrade_fire(gpointer data)
 	if (path->active && path->active->has_pair && path->active->pair.relayed && !path->probe)
 		tund_path_start(path);
 	return G_SOURCE_REMOVE;
+}
+
+/* The safety net of TURN only when needed: an active session that went
+ * without TURN and failed (or lost its path) makes the pair's next sessions
+ * gather relay candidates, and the next one starts at once: the controlling
+ * side starts it, the controlled side asks for it. True when it did. */
+static bool turn_fallback(struct tund_path *path, struct session *s)
+{
+	struct tund_signal restart = { .type = TUND_SIGNAL_RESTART };
+
+	if (s->with_turn || !path->cfg.n_turn || s != path->active || path->turn_forced)
+		return false;
+	path->turn_forced = true;
+	log_info("peer %s: the path without TURN failed: the next session gathers relay candidates",
+		 peer_label(path->peer));
+	if (!path->controlling) {
+		if (!path->manual_done)
+			path->send(path->d, path->peer, &restart);
+		return true;
+	}
+	if (path->retry_timer)
+		tund_loop_source_remove(path->retry_timer);
+	path->retry_s = 0;
+	path->retry_timer = tund_loop_idle_add(retry_fire, path);
+	return true;
 }
 
 /* ---- libnice callbacks ---- */
@@ -594,10 +644,11 @@ static void on_state(void *ctx, enum tund_ice_state st, const char *reason)
 		 reason ? reason : "no candidate pair answered");
 	log_warn("peer %s: %s", peer_label(path->peer), path->last_error);
 	bool was_active = s == path->active;
+	bool fallback = turn_fallback(path, s);
 	session_drop(path, s, false);
 	if (was_active)
 		promote_probe(path);
-	if (path->controlling) {
+	if (path->controlling && !fallback) {
 		if (was_active)
 			schedule(path, &path->retry_timer, &path->retry_s, RETRY_MIN_S, RETRY_MAX_S,
 				 retry_fire);
@@ -639,14 +690,40 @@ static gboolean connect_timeout(gpointer data)
 		 CONNECT_TIMEOUT_S);
 	log_warn("peer %s: %s", peer_label(path->peer), path->last_error);
 	bool was_active = s == path->active;
+	bool fallback = turn_fallback(path, s);
 	session_drop(path, s, false);
-	if (path->controlling && was_active)
+	if (path->controlling && was_active && !fallback)
 		schedule(path, &path->retry_timer, &path->retry_s, RETRY_MIN_S, RETRY_MAX_S,
 			 retry_fire);
 	return G_SOURCE_REMOVE;
 }
 
-static struct session *session_new(struct tund_path *path, uint32_t id)
+/* Whether session s gathers relay candidates (turn_policy.h); peer is the
+ * offer's mapping hint on the answering side. */
+static bool session_turn(struct tund_path *path, struct session *s, uint8_t peer)
+{
+	/* Placed as a probe (place()): no TURN allocation (turn_policy.h). */
+	if (path->active && path->active->connected) {
+		snprintf(s->turn_why, sizeof(s->turn_why), "skipped (a probe for a direct path)");
+		return false;
+	}
+	if (!path->cfg.n_turn) {
+		snprintf(s->turn_why, sizeof(s->turn_why), "none (no TURN server)");
+		return false;
+	}
+	/* A failure could not be retried without new blobs. */
+	if (path->manual) {
+		snprintf(s->turn_why, sizeof(s->turn_why), "gathered (manual signaling)");
+		return s->with_turn = true;
+	}
+	s->with_turn = tund_turn_wanted(!prediction_on(path), path->turn_forced,
+				       path->controlling, tund_mapping_get(), peer, s->turn_why,
+				       sizeof(s->turn_why));
+	log_debug("peer %s: session %08x: TURN %s", peer_label(path->peer), s->id, s->turn_why);
+	return s->with_turn;
+}
+
+static struct session *session_new(struct tund_path *path, uint32_t id, uint8_t peer_mapping)
 {
 	struct session *s = g_new0(struct session, 1);
 	char why[TUND_WHY_LEN] = "unknown error";
@@ -657,8 +734,8 @@ static struct session *session_new(struct tund_path *path, uint32_t id)
 	s->path = path;
 	s->id = id;
 	s->local = g_ptr_array_new_with_free_func(g_free);
-	/* Placed as a probe (place()): no TURN allocation (turn_policy.h). */
-	if (path->active && path->active->connected) {
+	/* Without TURN: the servers a probe gets (STUN, or TURN asked as STUN). */
+	if (!session_turn(path, s, peer_mapping) && path->cfg.n_turn) {
 		tund_ice_config_probe(&path->cfg, &probe_cfg);
 		cfg = &probe_cfg;
 	}
@@ -693,10 +770,22 @@ static void place(struct tund_path *path, struct session *s)
 	}
 }
 
+static void mapping_known(void *ctx)
+{
+	struct tund_path *path = ctx;
+
+	path->mapping_wait = false;
+	tund_path_start(path);
+}
+
 void tund_path_start(struct tund_path *path)
 {
 	struct session *s;
 
+	/* Both sides come here when the peer is known (a no-op below on the
+	 * controlled side): our mapping check starts before any offer. */
+	if (prediction_on(path) && !path->manual)
+		tund_mapping_ensure(&path->cfg);
 	if (!path->controlling || path->probe)
 		return;
 	if (path->active && !path->active->connected && !path->manual_done)
@@ -706,7 +795,17 @@ void tund_path_start(struct tund_path *path)
 			g_queue_push_tail(&waiting, path);
 		return;
 	}
-	s = session_new(path, randombytes_random());
+	/* Our mapping decides whether we gather TURN: a check under way gets
+	 * up to TUND_MAPPING_WAIT_MS (mapping.h) before we go without knowing. */
+	if (path->mapping_wait)
+		return;
+	if (tund_mapping_pending() && path->cfg.n_turn && prediction_on(path) && !path->manual &&
+	    !(path->active && path->active->connected)) {
+		path->mapping_wait = true;
+		tund_mapping_wait(mapping_known, path);
+		return;
+	}
+	s = session_new(path, randombytes_random(), TUND_SIGNAL_MAPPING_UNSAID);
 	if (!s) {
 		schedule(path, &path->retry_timer, &path->retry_s, RETRY_MIN_S, RETRY_MAX_S,
 			 retry_fire);
@@ -738,6 +837,69 @@ static void add_candidates(struct session *s, const struct tund_signal *m)
 		tund_ice_remote_gathering_done(s->ice);
 }
 
+static void drop_held(struct tund_path *path)
+{
+	if (!path->held)
+		return;
+	for (guint i = 0; i < path->held->len; i++) {
+		struct tund_signal *m = g_ptr_array_index(path->held, i);
+
+		sodium_memzero(m, sizeof(*m));
+		g_free(m);
+	}
+	g_ptr_array_free(path->held, TRUE);
+	path->held = NULL;
+}
+
+/* Our mapping is known (or its wait is over): the held offer goes on. */
+static void offer_mapping_known(void *ctx)
+{
+	struct tund_path *path = ctx;
+	GPtrArray *held = path->held;
+
+	path->mapping_wait = false;
+	path->held = NULL;
+	for (guint i = 0; held && i < held->len; i++)
+		tund_path_on_signal(path, g_ptr_array_index(held, i));
+	for (guint i = 0; held && i < held->len; i++) {
+		sodium_memzero(g_ptr_array_index(held, i), sizeof(struct tund_signal));
+		g_free(g_ptr_array_index(held, i));
+	}
+	if (held)
+		g_ptr_array_free(held, TRUE);
+}
+
+/* Holds m (an offer, or a candidate of the held offer's session) while our
+ * mapping check is under way; true when it did. */
+static bool hold_signal(struct tund_path *path, const struct tund_signal *m)
+{
+	if (m->type == TUND_SIGNAL_OFFER) {
+		if (!tund_mapping_pending() || !path->cfg.n_turn || !prediction_on(path) ||
+		    path->manual || (path->active && path->active->connected))
+			return false;
+		drop_held(path); /* a newer offer replaces one held */
+		path->held = g_ptr_array_new();
+		if (!path->mapping_wait) {
+			path->mapping_wait = true;
+			tund_mapping_wait(offer_mapping_known, path);
+		}
+	} else {
+		const struct tund_signal *offer;
+
+		if (!path->held || !path->held->len)
+			return false;
+		offer = g_ptr_array_index(path->held, 0);
+		if (offer->session != m->session)
+			return false;
+		if (m->type == TUND_SIGNAL_BYE) {
+			drop_held(path);
+			return true;
+		}
+	}
+	g_ptr_array_add(path->held, g_memdup2(m, sizeof(*m)));
+	return true;
+}
+
 static void on_offer(struct tund_path *path, const struct tund_signal *m)
 {
 	struct session *s = find_session(path, m->session);
@@ -748,7 +910,10 @@ static void on_offer(struct tund_path *path, const struct tund_signal *m)
 	}
 	if (s)
 		return; /* duplicate delivery */
-	s = session_new(path, m->session);
+	if (hold_signal(path, m))
+		return;
+	path->peer_mapping = m->mapping;
+	s = session_new(path, m->session, m->mapping);
 	if (!s)
 		return;
 	place(path, s);
@@ -784,12 +949,15 @@ void tund_path_on_signal(struct tund_path *path, const struct tund_signal *m)
 			break;
 		}
 		s->remote_set = true;
+		path->peer_mapping = m->mapping;
 		add_candidates(s, m);
 		break;
 	case TUND_SIGNAL_CANDIDATE:
 		s = find_session(path, m->session);
 		if (s)
 			add_candidates(s, m);
+		else
+			(void)hold_signal(path, m);
 		break;
 	case TUND_SIGNAL_RESTART:
 		/* The controlled side asks for a new session. */
@@ -807,8 +975,10 @@ void tund_path_on_signal(struct tund_path *path, const struct tund_signal *m)
 		break;
 	case TUND_SIGNAL_BYE:
 		s = find_session(path, m->session);
-		if (!s)
+		if (!s) {
+			(void)hold_signal(path, m);
 			break;
+		}
 		bool was_active = s == path->active;
 		session_drop(path, s, false);
 		if (was_active)
@@ -838,6 +1008,8 @@ void tund_path_free(struct tund_path *path)
 	if (!path)
 		return;
 	g_queue_remove(&waiting, path);
+	tund_mapping_unwait(path);
+	drop_held(path);
 	if (path->retry_timer)
 		tund_loop_source_remove(path->retry_timer);
 	if (path->upgrade_timer)
@@ -931,6 +1103,11 @@ void tund_path_underlay_changed(struct tund_path *path, const struct tund_addrwa
 
 	if (path->manual_done)
 		return; /* waiting for a blob: nothing to renegotiate with */
+	/* Our NAT may be another now: sessions gather TURN until a new check
+	 * says (one check for all paths), and a failure's forcing is over. */
+	if (prediction_on(path))
+		tund_mapping_invalidate(&path->cfg);
+	path->turn_forced = false;
 	if (!ch->removed) {
 		underlay_added(path);
 		return;
@@ -967,6 +1144,7 @@ void tund_path_manual(struct tund_path *path, void (*done)(void *ctx, const stru
 {
 	if (path->manual_done && path->manual_gone)
 		path->manual_gone(path->manual_ctx);
+	path->manual = true;
 	path->manual_done = done;
 	path->manual_gone = gone;
 	path->manual_ctx = ctx;
@@ -1014,6 +1192,11 @@ void tund_path_describe(struct tund_path *path, JsonObject *o)
 				tund_dataplane_path_fast(path->d->dp, s->path_id, &relayed));
 		}
 	}
+	if (s && s->turn_why[0])
+		json_object_set_string_member(o, TUND_KEY_TURN_START, s->turn_why);
+	if (path->peer_mapping)
+		json_object_set_string_member(o, TUND_KEY_PEER_MAPPING,
+					      tund_mapping_name(path->peer_mapping));
 	if (path->last_error[0])
 		json_object_set_string_member(o, TUND_KEY_LAST_ERROR, path->last_error);
 }

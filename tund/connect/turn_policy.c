@@ -3,7 +3,10 @@
 #include "tund/connect/turn_policy.h"
 
 #include <errno.h>
+#include <stdio.h>
 
+#include "overlay/signal.h"
+#include "tund/connect/mapping.h"
 #include "tund/daemon/log.h"
 #include "tund/daemon/loop.h"
 
@@ -42,4 +45,45 @@ void tund_turn_hold_pair(struct tund_turn_hold *h, struct tund_ice *ice, const c
 	h->ice = ice;
 	g_strlcpy(h->peer, peer, sizeof(h->peer));
 	h->timer = tund_loop_timeout_add_seconds(TUND_TURN_HOLD_S, hold_over, h);
+}
+
+static bool direct_sure(uint8_t m)
+{
+	return m == TUND_SIGNAL_MAPPING_NONE || m == TUND_SIGNAL_MAPPING_EIM;
+}
+
+bool tund_turn_wanted(bool always, bool forced, bool offering, uint8_t own, uint8_t peer,
+		      char *why, size_t len)
+{
+	if (always) {
+		snprintf(why, len, "gathered ([ice] turn_prediction = off)");
+		return true;
+	}
+	if (forced) {
+		snprintf(why, len, "gathered (a session without TURN failed)");
+		return true;
+	}
+	if (!direct_sure(own)) {
+		snprintf(why, len, "gathered (our mapping %s)", tund_mapping_name(own));
+		return true;
+	}
+	if (offering) {
+		snprintf(why, len, "skipped (our mapping %s; the answering side decides for its own)",
+			 tund_mapping_name(own));
+		return false;
+	}
+	if (peer == TUND_SIGNAL_MAPPING_UNSAID) {
+		snprintf(why, len, "gathered (the peer's tund does not say its mapping)");
+		return true;
+	}
+	if (!direct_sure(peer)) {
+		snprintf(why, len, "gathered (the peer's mapping %s)", tund_mapping_name(peer));
+		return true;
+	}
+	if (own == peer)
+		snprintf(why, len, "skipped (both %s)", tund_mapping_name(own));
+	else
+		snprintf(why, len, "skipped (ours %s, the peer's %s)", tund_mapping_name(own),
+			 tund_mapping_name(peer));
+	return false;
 }

@@ -9,6 +9,8 @@
 #define TUND_TURN_POLICY_H
 
 #include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "tund/connect/ice.h"
 
@@ -31,5 +33,20 @@ struct tund_turn_hold {
 void tund_turn_hold_pair(struct tund_turn_hold *h, struct tund_ice *ice, const char *peer);
 /* Disarms (the session is going); safe when never armed. */
 void tund_turn_hold_stop(struct tund_turn_hold *h);
+
+/* Whether a new session gathers TURN relay candidates at once (doc/paths.md,
+ * "TURN only when needed"); why (a phrase for tundctl peers and the log) in
+ * why. own and peer are enum tund_signal_mapping (own from mapping.h, peer
+ * from the offer; the offering side does not know the peer's yet).
+ *   always:  [ice] turn_prediction = off: always gather.
+ *   forced:  a session of this pair without TURN failed: gather.
+ * Otherwise gather unless our own mapping is none or endpoint-independent
+ * and, on the answering side, the peer's is too. The offering side decides
+ * on its own mapping alone: the answering side knows both and gathers when
+ * either is in doubt, and one relay candidate is enough for a relayed pair
+ * (TURN permissions are per IP address, RFC 8656, so the relay reaches the
+ * other side's reflexive address through any NAT). */
+bool tund_turn_wanted(bool always, bool forced, bool offering, uint8_t own, uint8_t peer,
+		      char *why, size_t len);
 
 #endif

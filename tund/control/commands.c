@@ -10,6 +10,7 @@
 #include "tund/control/control_codec.h"
 #include "tund/connect/carrier.h"
 #include "tund/connect/ice.h"
+#include "tund/connect/mapping.h"
 #include "tund/connect/member_relay.h"
 #include "tund/connect/path.h"
 #include "tund/dataplane/relay_fwd.h"
@@ -189,6 +190,8 @@ static int cmd_status(struct tund_daemon *d, JsonObject *req, JsonNode **out, ch
 	json_builder_set_member_name(b, TUND_KEY_PEERS);
 	json_builder_add_int_value(b, d->peers.items->len);
 	member_int(b, TUND_KEY_ALLOCATIONS, tund_ice_allocations());
+	json_builder_set_member_name(b, TUND_KEY_MAPPING);
+	json_builder_add_string_value(b, tund_mapping_name(tund_mapping_get()));
 	if (d->dp) {
 		uint64_t drops[TUND_WG_DROP_COUNT];
 

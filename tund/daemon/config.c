@@ -217,6 +217,12 @@ static bool apply_ice_portmap(struct tund_config *cfg, const char *v, const char
 	return parse_switch(v, &cfg->ice_portmap, problem);
 }
 
+static bool apply_ice_turn_prediction(struct tund_config *cfg, const char *v,
+				      const char **problem)
+{
+	return parse_switch(v, &cfg->ice_turn_prediction, problem);
+}
+
 static bool apply_user(struct tund_config *cfg, const char *v, const char **problem)
 {
 	for (const char *p = v; *p; p++) {
@@ -291,6 +297,7 @@ static const struct key_spec keys[] = {
 	{ "ice", "turn", apply_ice_turn },
 	{ "ice", "fast_path", apply_ice_fast_path },
 	{ "ice", "portmap", apply_ice_portmap },
+	{ "ice", "turn_prediction", apply_ice_turn_prediction },
 	{ "daemon", "user", apply_user },
 	{ "daemon", "realtime", apply_realtime },
 	{ "daemon", "aead", apply_aead },
@@ -414,6 +421,7 @@ void tund_config_init(struct tund_config *cfg)
 	cfg->offload = true;
 	cfg->ice_fast_path = true;
 	cfg->ice_portmap = true;
+	cfg->ice_turn_prediction = true;
 	cfg->realtime = true;
 	cfg->io_uring = true;
 	cfg->aead = TUND_AEAD_MODE_AUTO;

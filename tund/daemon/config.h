@@ -51,6 +51,9 @@ struct tund_config {
 	 * tund's own (fastpath.h). */
 	bool ice_fast_path;
 	bool ice_portmap; /* map ICE ports on the router (PCP, NAT-PMP, UPnP-IGD) */
+	/* [ice] turn_prediction: gather TURN only for pairs that may need it
+	 * (tund/connect/turn_policy.h); off: every session gathers it. */
+	bool ice_turn_prediction;
 	/* [daemon] user: who tund runs as after start-up when started as root.
 	 * NULL (unset): TUND_DEFAULT_USER if that user exists, else root;
 	 * "" or "root": stay root. */

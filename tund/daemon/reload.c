@@ -55,6 +55,8 @@ static void needs_restart(const struct tund_config *old, const struct tund_confi
 		g_ptr_array_add(out, g_strdup("[ice] fast_path"));
 	if (old->ice_portmap != cfg->ice_portmap)
 		g_ptr_array_add(out, g_strdup("[ice] portmap"));
+	if (old->ice_turn_prediction != cfg->ice_turn_prediction)
+		g_ptr_array_add(out, g_strdup("[ice] turn_prediction"));
 	if (!same_str(old->user, cfg->user))
 		g_ptr_array_add(out, g_strdup("[daemon] user"));
 	if (old->realtime != cfg->realtime)
