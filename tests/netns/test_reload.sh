@@ -149,7 +149,7 @@ grep -q "a.conf:$line:" <<<"$err" || fail "the error does not name file and line
 t_log "broken config: $err"
 ctl a status >/dev/null || fail "tund stopped after a refused reload"
 [ "$(ctl a networks --json | jq -r '.[0].broker')" = "$BROKER2" ] || fail "config changed after a refused reload"
-pings a "$B" || fail "no traffic after a refused reload"
+wait_until 30 pings a "$B" || fail "no traffic after a refused reload"
 sed -i '$d' "$T_DIR/a.conf"
 echo "[interface]" >>"$T_DIR/a.conf"
 echo "mtu = 12" >>"$T_DIR/a.conf"
