@@ -666,22 +666,19 @@ enum tund_signal_verdict tund_signal_precheck(const uint8_t *in, size_t len,
 {
 	static const size_t hl = TUND_SIGNAL_ANNOUNCE_HEADER_LEN;
 	enum tund_signal_verdict v = header_verdict(in, len, netkey);
-	uint8_t *body, key[32];
+	uint8_t body[TUND_SIGNAL_MAX_LEN], key[32];
 	size_t blen = 0;
 
 	if (v != TUND_SIGNAL_OK || in[OFF_KIND] == KIND_UNICAST)
 		return v;
 	if (in[OFF_KIND] != KIND_ANNOUNCE)
 		return TUND_SIGNAL_MALFORMED;
-	if (!(body = malloc(len)))
-		return TUND_SIGNAL_MALFORMED;
 	kdf(key, netkey, announce_key_label, sizeof(announce_key_label),
 	    (const uint8_t *[4]){ NULL });
 	if (!aead_open(body, &blen, in + hl, len - hl, in, hl, in + OFF_NONCE, key))
 		v = TUND_SIGNAL_FORGED;
-	sodium_memzero(body, len);
+	sodium_memzero(body, blen);
 	sodium_memzero(key, sizeof(key));
-	free(body);
 	return v;
 }
 
