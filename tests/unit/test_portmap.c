@@ -9,11 +9,15 @@
 #include "tund/connect/ice.h"
 #include "tund/connect/portmap.h"
 
-UNIT_TEST(portmap_renews_at_half_the_lifetime)
+UNIT_TEST(portmap_renews_at_half_the_lifetime_or_every_minute)
 {
-	CHECK(tund_portmap_renew_after(0) == 0); /* permanent: never */
-	CHECK(tund_portmap_renew_after(1800) == 900);
-	CHECK(tund_portmap_renew_after(7200) == 3600);
+	/* A permanent or long mapping is asked again every minute: a router
+	 * that restarted unheard (a lost announcement) has it back by then. */
+	CHECK(tund_portmap_renew_after(0) == 60);
+	CHECK(tund_portmap_renew_after(1800) == 60);
+	CHECK(tund_portmap_renew_after(7200) == 60);
+	CHECK(tund_portmap_renew_after(121) == 60);
+	CHECK(tund_portmap_renew_after(120) == 60);
 	CHECK(tund_portmap_renew_after(61) == 30);
 	/* A router granting almost nothing is still asked again before the end. */
 	CHECK(tund_portmap_renew_after(10) == 5);

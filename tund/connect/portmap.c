@@ -21,9 +21,6 @@
 
 /* A failed renewal is tried again this soon (the mapping may still hold). */
 #define RENEW_RETRY_S 30
-/* UPnP has no epoch and no announcement: its mappings are asked for again
- * at least this often, so that a router that restarted has them back. */
-#define UPNP_REASSERT_S 60
 /* RFC 6887 14.1.3: after an announcement, each client waits at random up
  * to this long, so that the router is not asked by all of them at once. */
 #define ANNOUNCE_DELAY_MAX_MS 5000
@@ -92,10 +89,11 @@ struct tund_portmap {
 
 unsigned tund_portmap_renew_after(unsigned lifetime_s)
 {
-	if (lifetime_s == 0)
-		return 0;
-	/* Half the lifetime, as RFC 6886 3.3 suggests; at least a second. */
-	return lifetime_s > 1 ? lifetime_s / 2 : 1;
+	unsigned half = lifetime_s > 1 ? lifetime_s / 2 : 1;
+
+	/* Half the lifetime, as RFC 6886 3.3 suggests, at least a second and
+	 * at most TUND_PORTMAP_REASSERT_S even for a permanent one (0). */
+	return lifetime_s == 0 || half > TUND_PORTMAP_REASSERT_S ? TUND_PORTMAP_REASSERT_S : half;
 }
 
 int tund_portmap_candidate_line(char *buf, size_t len, const char *ext_ip, uint16_t ext_port,
@@ -475,8 +473,6 @@ static void granted(struct tund_portmap *pm, struct mapping *mp, const struct jo
 	mp->m.lifetime_s = j->got_lifetime;
 	g_strlcpy(mp->m.external_ip, pm->external, sizeof(mp->m.external_ip));
 	secs = tund_portmap_renew_after(j->got_lifetime);
-	if (pm->proto == TUND_PORTMAP_UPNP && (secs == 0 || secs > UPNP_REASSERT_S))
-		secs = UPNP_REASSERT_S;
 	schedule_renewal(mp, secs);
 	if (moved && mp->moved) {
 		struct tund_portmap_mapping copy = mp->m;

@@ -60,7 +60,12 @@ void tund_portmap_unmap(struct tund_portmap *pm, unsigned id);
 JsonNode *tund_portmap_describe(struct tund_portmap *pm);
 
 /* Pure parts, unit-tested. */
-/* Seconds until a mapping granted for lifetime_s is renewed (0: never). */
+/* Every mapping is asked for again at least this often: UPnP has no epoch
+ * and no announcement, and PCP's and NAT-PMP's announcements are single
+ * multicast datagrams that can be lost (miniupnpd sends one). The answer's
+ * epoch then shows a restart, and the request itself has the mapping back. */
+#define TUND_PORTMAP_REASSERT_S 60
+/* Seconds until a mapping granted for lifetime_s (0: permanent) is renewed. */
 unsigned tund_portmap_renew_after(unsigned lifetime_s);
 /* The candidate line for a mapped address: srflx with the host candidate
  * as its base and a foundation starting TUND_PORTMAP_FOUNDATION, so that a
