@@ -21,7 +21,9 @@ $extra
 [daemon]
 user = root
 CFG
-	ip netns exec "$(lab_ns "$h")" "$TUND" --config "$T_DIR/$h.conf" >>"$T_DIR/tund-$h.log" 2>&1 &
+	# TUND_NODE_VERBOSE=1: debug lines too (a test that counts them).
+	ip netns exec "$(lab_ns "$h")" "$TUND" ${TUND_NODE_VERBOSE:+--verbose} \
+		--config "$T_DIR/$h.conf" >>"$T_DIR/tund-$h.log" 2>&1 &
 	t_track $!
 	printf -v "PID_$h" '%s' $!
 	wait_until 20 ctl "$h" status || fail "tund on $h did not start"

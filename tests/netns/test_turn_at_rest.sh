@@ -6,15 +6,18 @@
 #   1. a and b behind symmetric NATs: relayed at once, and still relayed
 #      after the hold, with the allocation the path uses kept (in coturn and
 #      in tundctl status).
-#   2. a and b behind cone NATs: direct, and coturn never saw an allocation;
-#      tundctl peers says TURN was skipped (both endpoint-independent).
+#   2. a and b behind cone NATs: direct; the offering side skipped TURN,
+#      the answering side made one standby allocation, given back after
+#      the hold. With [ice] turn_prediction = lean coturn sees none.
 #   3. mixed (a cone, b symmetric): relayed.
 #   4. cone, but the direct path dropped between the routers (the
-#      prediction is wrong): the session without TURN fails and the next
-#      one, with TURN, is relayed.
+#      prediction is wrong): relayed by the first session through the
+#      standby allocation; with lean the session without TURN fails and the
+#      next one, with TURN, is relayed.
 #   5. Ten members with no NAT between them, the TURN server in the invite:
-#      every path direct, coturn never saw an allocation, every status says
-#      0, and the paths carry pings.
+#      every path direct, coturn granted at most one (standby) allocation
+#      per pair, none is held once the paths settle, every status says 0,
+#      and the paths carry pings.
 set -u
 . "$(dirname "$0")/lib.sh"
 t_init turnrest
@@ -38,14 +41,15 @@ fresh() {
 	local h
 	for h in "$@"; do rm -rf "${T_DIR:?}/$h" "$T_DIR/tund-$h.log"; done
 }
-# pair_up TOPOLOGY [block]: lab, a and b with a network (TURN in the
-# invite); block: UDP between the routers dropped first (lab_block_direct).
+# pair_up TOPOLOGY [block] [CONFIG]: lab, a and b with a network (TURN in
+# the invite); block: UDP between the routers dropped first
+# (lab_block_direct); CONFIG: more of both nodes' tund.conf.
 pair_up() {
 	lab_up "$1"
 	[ "${2:-}" = block ] && lab_block_direct
 	fresh a b
-	tund_node a
-	tund_node b
+	tund_node a "" "${3:-}"
+	tund_node b "" "${3:-}"
 	invite=$(ctl a network create friends --broker "$LAB_MQTT_URL" --turn "$LAB_TURN_UDP" | tail -n 1)
 	[[ $invite == tund1:* ]] || fail "$1: no invite: $invite"
 	T0=$(date +%s.%N)
@@ -81,19 +85,37 @@ held=$(coturn_held)
 t_log "symmetric: after the hold a kept $na, b kept $nb (coturn: $held): $(grep -h 'path held' "$T_DIR"/tund-[ab].log | sed 's/.*peer [^:]*: //' | paste -sd';')"
 lab_down
 
-# ---- 2. cone NATs: direct, no allocation ever ----
+# ---- 2. cone NATs: direct; one standby allocation, given back ----
 made=$(coturn_made)
 pair_up cone
 wait_until 45 pings a "$B" || fail "cone: a cannot ping b within 45 s"
 path_is a "$KB" direct || fail "cone: path on a is $(peer_field a "$KB" path), want direct"
 skips=$(peer_field a "$KB" turn_start; peer_field b "$KA" turn_start)
+grep -qx 'standby (both endpoint-independent)' <<<"$skips" ||
+	fail "cone: the answering side did not keep a standby allocation: $skips"
+grep -qx 'skipped (our mapping endpoint-independent; the answering side decides for its own)' <<<"$skips" ||
+	fail "cone: the offering side did not skip TURN: $skips"
+[ "$(($(coturn_made) - made))" = 1 ] || fail "cone: coturn granted $(($(coturn_made) - made)) allocation(s), want the one standby"
+none_held() { [ "$(allocations a)" = 0 ] && [ "$(allocations b)" = 0 ] && [ "$(coturn_held)" = 0 ]; }
+wait_until 60 none_held ||
+	fail "cone: after the hold status says a=$(allocations a) b=$(allocations b), coturn holds $(coturn_held)"
+path_is a "$KB" direct || fail "cone: path on a is $(peer_field a "$KB" path) after the hold"
+t_log "cone: direct ($(peer_field a "$KB" candidates) on a), TURN: $(paste -sd';' <<<"$skips"); coturn granted 1, $(grep -h 'released [0-9]* TURN' "$T_DIR"/tund-[ab].log | sed 's/.*peer [^:]*: //')"
+lab_down
+
+# ---- 2b. cone NATs, turn_prediction = lean: no allocation ever ----
+made=$(coturn_made)
+pair_up cone "" $'[ice]\nturn_prediction = lean'
+wait_until 45 pings a "$B" || fail "lean cone: a cannot ping b within 45 s"
+path_is a "$KB" direct || fail "lean cone: path on a is $(peer_field a "$KB" path), want direct"
+skips=$(peer_field a "$KB" turn_start; peer_field b "$KA" turn_start)
 grep -qx 'skipped (both endpoint-independent)' <<<"$skips" ||
-	fail "cone: the answering side did not skip TURN: $skips"
-[ "$(grep -c '^skipped' <<<"$skips")" = 2 ] || fail "cone: a side gathered TURN: $skips"
-[ "$(coturn_made)" = "$made" ] || fail "cone: coturn granted $(($(coturn_made) - made)) allocation(s)"
+	fail "lean cone: the answering side did not skip TURN: $skips"
+[ "$(grep -c '^skipped' <<<"$skips")" = 2 ] || fail "lean cone: a side gathered TURN: $skips"
+[ "$(coturn_made)" = "$made" ] || fail "lean cone: coturn granted $(($(coturn_made) - made)) allocation(s)"
 [ "$(allocations a)" = 0 ] && [ "$(allocations b)" = 0 ] ||
-	fail "cone: status says a=$(allocations a) b=$(allocations b) allocations"
-t_log "cone: direct ($(peer_field a "$KB" candidates) on a), TURN: $(paste -sd';' <<<"$skips"); coturn granted none"
+	fail "lean cone: status says a=$(allocations a) b=$(allocations b) allocations"
+t_log "lean cone: direct ($(peer_field a "$KB" candidates) on a), TURN: $(paste -sd';' <<<"$skips"); coturn granted none"
 lab_down
 
 # ---- 3. mixed (a cone, b symmetric): relayed ----
@@ -106,19 +128,30 @@ t_log "mixed: relay ($(peer_field a "$KB" candidates) on a), TURN on a: $(peer_f
 lab_down
 
 # ---- 4. cone, the direct path dropped: the prediction is wrong ----
+# The standby allocation relays the first session: no session fails.
 pair_up cone block
 secs=$(first_ping b "$A" 90 "$T0") || fail "blocked direct: b cannot ping a within 90 s"
 path_is a "$KB" relay || fail "blocked direct: path on a is $(peer_field a "$KB" path), want relay"
+if grep -q 'the path without TURN failed\|ICE failed' "$T_DIR"/tund-[ab].log; then
+	fail "blocked direct: a session failed before the relay: $(grep -h 'without TURN failed\|ICE failed' "$T_DIR"/tund-[ab].log | head -n 2)"
+fi
+t_log "blocked direct: relay ($(peer_field a "$KB" candidates) on a) by the first session, first ping ${secs} s after the join; TURN on a: $(peer_field a "$KB" turn_start); b: $(peer_field b "$KA" turn_start)"
+lab_down
+# lean: the first session, without TURN, fails; the next one is relayed.
+pair_up cone block $'[ice]\nturn_prediction = lean'
+secs=$(first_ping b "$A" 90 "$T0") || fail "lean blocked direct: b cannot ping a within 90 s"
+path_is a "$KB" relay || fail "lean blocked direct: path on a is $(peer_field a "$KB" path), want relay"
 grep -q 'the path without TURN failed' "$T_DIR"/tund-[ab].log ||
-	fail "blocked direct: relayed, but no log line says the session without TURN failed"
-t_log "blocked direct: relay ($(peer_field a "$KB" candidates) on a), first ping ${secs} s after the join, after: $(grep -h 'without TURN failed' "$T_DIR"/tund-[ab].log | head -n 1 | sed 's/.*peer [^:]*: //')"
+	fail "lean blocked direct: relayed, but no log line says the session without TURN failed"
+t_log "lean blocked direct: relay ($(peer_field a "$KB" candidates) on a), first ping ${secs} s after the join, after: $(grep -h 'without TURN failed' "$T_DIR"/tund-[ab].log | head -n 1 | sed 's/.*peer [^:]*: //')"
 lab_down
 
-# ---- 5. ten members, all direct: no allocation ever ----
+# ---- 5. ten members, all direct: none held once settled ----
 N=10
 scale_up "$N" routed
 made=$(coturn_made)
-for i in $(seq 1 "$N"); do tund_node "n$i"; done
+# Verbose: each session's TURN decision is a debug line, counted below.
+for i in $(seq 1 "$N"); do TUND_NODE_VERBOSE=1 tund_node "n$i"; done
 invite=$(ctl n1 network create ten --broker "$LAB_MQTT_URL" --turn "$LAB_TURN_UDP" | tail -n 1)
 [[ $invite == tund1:* ]] || fail "no invite: $invite"
 for i in $(seq 2 "$N"); do ctl "n$i" join "$invite" >/dev/null || fail "n$i: join failed"; done
@@ -136,14 +169,22 @@ mesh() {
 	for i in $(seq 1 "$N"); do direct_all "n$i" || return 1; done
 }
 wait_until 180 mesh || fail "ten: not every member has a direct path to the nine others within 180 s ($(for i in $(seq 1 "$N"); do ctl "n$i" peers --json | jq -c '[.[] | .path]'; done | paste -sd' '))"
-# A session without TURN that failed (on a loaded machine) makes the pair's
-# next session gather it (the safety net): each such failure may cost the
-# pair's two sides one allocation each, and none is allowed otherwise.
+# Only answering sides allocate, one standby each: no offering side
+# gathers unless a session without TURN failed (the safety net), and coturn
+# granted no more than the sessions that chose to allocate. (A pair may see
+# more than one session while the mesh forms: a path not yet connected is
+# started again when its node's broker connection comes up.)
 fallbacks=$(cat "$T_DIR"/tund-n*.log | grep -c 'the path without TURN failed')
+standby=$(cat "$T_DIR"/tund-n*.log | grep -c ': TURN standby (both none)')
+gathered=$(cat "$T_DIR"/tund-n*.log | grep -c ': TURN gathered')
+offers=$(cat "$T_DIR"/tund-n*.log | grep -c ': TURN skipped (our mapping none; the answering side')
 granted=$(($(coturn_made) - made))
-[ "$granted" -le $((2 * fallbacks)) ] ||
-	fail "ten: coturn granted $granted allocation(s) (up to $PEAK held at once) to an all-direct mesh ($fallbacks sessions without TURN failed)"
-t_log "ten: full mesh direct; coturn granted $granted allocation(s) ($fallbacks sessions without TURN failed; held: up to $PEAK, $(coturn_held) now)"
+[ "$offers" -ge $((N * (N - 1) / 2)) ] || fail "ten: only $offers sessions' offering sides skipped TURN for $((N * (N - 1) / 2)) pairs"
+[ "$gathered" -le $((2 * fallbacks)) ] ||
+	fail "ten: $gathered sessions gathered TURN outside the standby ($fallbacks sessions without TURN failed)"
+[ "$granted" -le $((standby + gathered)) ] ||
+	fail "ten: coturn granted $granted allocation(s) (up to $PEAK held at once) for $standby standby and $gathered gathering sessions"
+t_log "ten: full mesh direct; $((N * (N - 1) / 2)) pairs, $offers offers without TURN, $standby answers with a standby; coturn granted $granted allocation(s) ($fallbacks sessions without TURN failed; held: up to $PEAK, $(coturn_held) now)"
 # A session that failed (consent lost on a loaded machine) was closed with
 # its agent; an allocation it had under way then may outlive it on coturn
 # until the server's lifetime runs out (libnice deletes those it holds).

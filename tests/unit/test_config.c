@@ -272,11 +272,17 @@ UNIT_TEST(config_turn_prediction_switch)
 	char err[TUND_WHY_LEN];
 
 	CHECK(parse(&cfg, "", err));
-	CHECK(cfg.ice_turn_prediction); /* on by default */
+	CHECK(cfg.ice_turn_prediction == TUND_TURN_PREDICT_ON); /* by default */
 	tund_config_free(&cfg);
 	CHECK(parse(&cfg, "[ice]\nturn_prediction = off\n", err));
-	CHECK(!cfg.ice_turn_prediction && cfg.ice_fast_path);
+	CHECK(cfg.ice_turn_prediction == TUND_TURN_PREDICT_OFF && cfg.ice_fast_path);
+	tund_config_free(&cfg);
+	CHECK(parse(&cfg, "[ice]\nturn_prediction = Lean\n", err));
+	CHECK(cfg.ice_turn_prediction == TUND_TURN_PREDICT_LEAN);
+	tund_config_free(&cfg);
+	CHECK(parse(&cfg, "[ice]\nturn_prediction = yes\n", err));
+	CHECK(cfg.ice_turn_prediction == TUND_TURN_PREDICT_ON);
 	tund_config_free(&cfg);
 	expect_error("[ice]\nturn_prediction = maybe\n",
-		     "[ice] turn_prediction: expected on or off");
+		     "[ice] turn_prediction: expected on, lean or off");
 }

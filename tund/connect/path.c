@@ -207,9 +207,14 @@ static bool session_alive(struct tund_path *path, struct session *s)
 }
 
 /* [ice] turn_prediction (no daemon: unit tests, off). */
+static enum tund_turn_prediction prediction(const struct tund_path *path)
+{
+	return path->d ? path->d->cfg.ice_turn_prediction : TUND_TURN_PREDICT_OFF;
+}
+
 static bool prediction_on(const struct tund_path *path)
 {
-	return path->d && path->d->cfg.ice_turn_prediction;
+	return prediction(path) != TUND_TURN_PREDICT_OFF;
 }
 
 /* What offers and answers say of our mapping (tund_turn_wanted). */
@@ -716,7 +721,7 @@ static bool session_turn(struct tund_path *path, struct session *s, uint8_t peer
 		snprintf(s->turn_why, sizeof(s->turn_why), "gathered (manual signaling)");
 		return s->with_turn = true;
 	}
-	s->with_turn = tund_turn_wanted(!prediction_on(path), path->turn_forced,
+	s->with_turn = tund_turn_wanted(prediction(path), path->turn_forced,
 				       path->controlling, tund_mapping_get(), peer, s->turn_why,
 				       sizeof(s->turn_why));
 	log_debug("peer %s: session %08x: TURN %s", peer_label(path->peer), s->id, s->turn_why);

@@ -52,10 +52,12 @@ static bool direct_sure(uint8_t m)
 	return m == TUND_SIGNAL_MAPPING_NONE || m == TUND_SIGNAL_MAPPING_EIM;
 }
 
-bool tund_turn_wanted(bool always, bool forced, bool offering, uint8_t own, uint8_t peer,
-		      char *why, size_t len)
+bool tund_turn_wanted(enum tund_turn_prediction mode, bool forced, bool offering, uint8_t own,
+		      uint8_t peer, char *why, size_t len)
 {
-	if (always) {
+	const char *verb = mode == TUND_TURN_PREDICT_LEAN ? "skipped" : "standby";
+
+	if (mode == TUND_TURN_PREDICT_OFF) {
 		snprintf(why, len, "gathered ([ice] turn_prediction = off)");
 		return true;
 	}
@@ -81,9 +83,9 @@ bool tund_turn_wanted(bool always, bool forced, bool offering, uint8_t own, uint
 		return true;
 	}
 	if (own == peer)
-		snprintf(why, len, "skipped (both %s)", tund_mapping_name(own));
+		snprintf(why, len, "%s (both %s)", verb, tund_mapping_name(own));
 	else
-		snprintf(why, len, "skipped (ours %s, the peer's %s)", tund_mapping_name(own),
+		snprintf(why, len, "%s (ours %s, the peer's %s)", verb, tund_mapping_name(own),
 			 tund_mapping_name(peer));
-	return false;
+	return mode != TUND_TURN_PREDICT_LEAN;
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "tund/connect/ice.h"
+#include "tund/daemon/config.h"
 
 /* Twice the time ICE consent needs to notice a dead pair (10 s): a pair
  * held that long has answered consent checks for a while. Holding the
@@ -38,15 +39,20 @@ void tund_turn_hold_stop(struct tund_turn_hold *h);
  * "TURN only when needed"); why (a phrase for tundctl peers and the log) in
  * why. own and peer are enum tund_signal_mapping (own from mapping.h, peer
  * from the offer; the offering side does not know the peer's yet).
- *   always:  [ice] turn_prediction = off: always gather.
- *   forced:  a session of this pair without TURN failed: gather.
- * Otherwise gather unless our own mapping is none or endpoint-independent
- * and, on the answering side, the peer's is too. The offering side decides
- * on its own mapping alone: the answering side knows both and gathers when
- * either is in doubt, and one relay candidate is enough for a relayed pair
- * (TURN permissions are per IP address, RFC 8656, so the relay reaches the
- * other side's reflexive address through any NAT). */
-bool tund_turn_wanted(bool always, bool forced, bool offering, uint8_t own, uint8_t peer,
-		      char *why, size_t len);
+ *   mode OFF: always gather.
+ *   forced:   a session of this pair without TURN failed: gather.
+ * Otherwise gather when our own mapping is neither none nor
+ * endpoint-independent, or, on the answering side, the peer's is not. The
+ * offering side decides on its own mapping alone: the answering side knows
+ * both and gathers when either is in doubt, and one relay candidate is
+ * enough for a relayed pair (TURN permissions are per IP address, RFC 8656,
+ * so the relay reaches the other side's reflexive address through any NAT).
+ * A pair predicted direct: mode ON, the answering side still gathers, as a
+ * standby ("standby (...)"): a firewall the prediction cannot see (one that
+ * drops UDP between the two NATs) would otherwise cost the first session's
+ * failure before a relay; the hold gives it back once direct has held.
+ * Mode LEAN skips it. */
+bool tund_turn_wanted(enum tund_turn_prediction mode, bool forced, bool offering, uint8_t own,
+		      uint8_t peer, char *why, size_t len);
 
 #endif

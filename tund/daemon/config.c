@@ -220,7 +220,18 @@ static bool apply_ice_portmap(struct tund_config *cfg, const char *v, const char
 static bool apply_ice_turn_prediction(struct tund_config *cfg, const char *v,
 				      const char **problem)
 {
-	return parse_switch(v, &cfg->ice_turn_prediction, problem);
+	bool on;
+
+	if (!g_ascii_strcasecmp(v, "lean")) {
+		cfg->ice_turn_prediction = TUND_TURN_PREDICT_LEAN;
+		return true;
+	}
+	if (!parse_switch(v, &on, problem)) {
+		*problem = "expected on, lean or off";
+		return false;
+	}
+	cfg->ice_turn_prediction = on ? TUND_TURN_PREDICT_ON : TUND_TURN_PREDICT_OFF;
+	return true;
 }
 
 static bool apply_user(struct tund_config *cfg, const char *v, const char **problem)
@@ -421,7 +432,7 @@ void tund_config_init(struct tund_config *cfg)
 	cfg->offload = true;
 	cfg->ice_fast_path = true;
 	cfg->ice_portmap = true;
-	cfg->ice_turn_prediction = true;
+	cfg->ice_turn_prediction = TUND_TURN_PREDICT_ON;
 	cfg->realtime = true;
 	cfg->io_uring = true;
 	cfg->aead = TUND_AEAD_MODE_AUTO;

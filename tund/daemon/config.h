@@ -12,6 +12,18 @@
 #include "overlay/cidr.h"
 #include "overlay/network.h"
 
+/* [ice] turn_prediction (doc/paths.md, "TURN only when needed"). */
+enum tund_turn_prediction {
+	/* Pairs predicted direct: the answering side keeps one standby
+	 * allocation until the direct path has held (no slower when the
+	 * prediction is wrong). */
+	TUND_TURN_PREDICT_ON,
+	/* Pairs predicted direct allocate nothing; a wrong prediction costs
+	 * the first session's failure (about 7 s). */
+	TUND_TURN_PREDICT_LEAN,
+	TUND_TURN_PREDICT_OFF, /* every session gathers on both sides */
+};
+
 #define TUND_DEFAULT_CONFIG "/etc/tund/tund.conf"
 #define TUND_DEFAULT_STATE_DIR "/var/lib/tund"
 #define TUND_DEFAULT_SOCKET "/run/tund/tund.sock"
@@ -52,8 +64,8 @@ struct tund_config {
 	bool ice_fast_path;
 	bool ice_portmap; /* map ICE ports on the router (PCP, NAT-PMP, UPnP-IGD) */
 	/* [ice] turn_prediction: gather TURN only for pairs that may need it
-	 * (tund/connect/turn_policy.h); off: every session gathers it. */
-	bool ice_turn_prediction;
+	 * (tund/connect/turn_policy.h). */
+	enum tund_turn_prediction ice_turn_prediction;
 	/* [daemon] user: who tund runs as after start-up when started as root.
 	 * NULL (unset): TUND_DEFAULT_USER if that user exists, else root;
 	 * "" or "root": stay root. */
