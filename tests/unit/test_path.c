@@ -239,6 +239,44 @@ UNIT_TEST(path_unanswered_offer_resent_and_bad_answer)
 	drain();
 }
 
+/* The controlled side asks again for a session it is already negotiating
+ * (it heard of the peer once more): naming that session, the controlling
+ * side keeps it; naming none, it starts a new one. */
+UNIT_TEST(path_restart_naming_the_session_under_way_keeps_it)
+{
+	struct side a, b;
+
+	side_init(&a, &b, true);
+	side_init(&b, &a, false);
+	sides[0] = &a;
+	sides[1] = &b;
+	CHECK(tund_path_pending_session(b.path) == 0);
+	tund_path_start(a.path);
+	uint32_t id = a.last_offer_session;
+	CHECK(tund_path_pending_session(a.path) == id);
+	deliver(&a, &b); /* the offer: b answers */
+	CHECK(b.sent[TUND_SIGNAL_ANSWER] == 1);
+	CHECK(tund_path_pending_session(b.path) == id);
+	deliver(&b, &a); /* the answer: a's session is answered, checks to come */
+	CHECK(tund_path_kind(a.path) == NULL);
+
+	struct tund_signal restart = { .type = TUND_SIGNAL_RESTART,
+				       .session = tund_path_pending_session(b.path) };
+	tund_path_on_signal(a.path, &restart);
+	CHECK(a.sent[TUND_SIGNAL_OFFER] == 1 && tund_path_pending_session(a.path) == id);
+	/* Another session named (one b has dropped): a new one. */
+	restart.session = id ^ 1;
+	tund_path_on_signal(a.path, &restart);
+	CHECK(a.sent[TUND_SIGNAL_OFFER] == 2 && a.last_offer_session != id);
+	CHECK(run_until(&a, &b, both_direct, 15));
+	CHECK(tund_path_pending_session(a.path) == 0 && tund_path_pending_session(b.path) == 0);
+
+	side_clear(&a);
+	side_clear(&b);
+	sides[0] = sides[1] = NULL;
+	drain();
+}
+
 UNIT_TEST(path_free_with_a_dropped_session_pending)
 {
 	struct side a, b;

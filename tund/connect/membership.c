@@ -1228,8 +1228,10 @@ void tund_membership_member_connect(struct tund_membership *n, struct tund_peer 
 	    tund_path_kind(p->path))
 		return;
 	/* We cannot offer: ask the controlling side for a fresh session (it
-	 * may have offered while we had not admitted it yet). */
-	struct tund_signal m = { .type = TUND_SIGNAL_RESTART };
+	 * may have offered while we had not admitted it yet), naming the one
+	 * we are negotiating, if any, which it then keeps. */
+	struct tund_signal m = { .type = TUND_SIGNAL_RESTART,
+				 .session = tund_path_pending_session(p->path) };
 	tund_membership_send(n, p, &m);
 }
 

@@ -975,6 +975,12 @@ void tund_path_on_signal(struct tund_path *path, const struct tund_signal *m)
 			resend_offer(s);
 			break;
 		}
+		/* It names the session it is working on, answered already: its
+		 * checks are under way on both sides (the connect timeout still
+		 * ends it). Asked again as it heard of us once more (a fresh
+		 * announce, an admission), not because it lost anything. */
+		if (s && !s->connected && m->session && m->session == s->id)
+			break;
 		session_drop(path, path->active, false);
 		tund_path_start(path);
 		break;
@@ -1153,6 +1159,11 @@ void tund_path_manual(struct tund_path *path, void (*done)(void *ctx, const stru
 	path->manual_done = done;
 	path->manual_gone = gone;
 	path->manual_ctx = ctx;
+}
+
+uint32_t tund_path_pending_session(struct tund_path *path)
+{
+	return path && path->active && !path->active->connected ? path->active->id : 0;
 }
 
 const char *tund_path_kind(struct tund_path *path)

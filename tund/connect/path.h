@@ -55,6 +55,10 @@ void tund_path_manual(struct tund_path *path, void (*done)(void *ctx, const stru
 void tund_path_describe(struct tund_path *path, JsonObject *o);
 /* "direct", "relay" or NULL. */
 const char *tund_path_kind(struct tund_path *path);
+/* The id of the session being negotiated (not connected yet), or 0: what a
+ * controlled side's RESTART names, so that the controlling side keeps a
+ * session both sides are still working on. */
+uint32_t tund_path_pending_session(struct tund_path *path);
 /* Why the path failed last ("" when it has not, or since connected). */
 const char *tund_path_last_error(struct tund_path *path);
 
