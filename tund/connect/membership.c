@@ -176,7 +176,11 @@ static void set_own_address(struct tund_membership *n, const uint8_t v4[4], cons
 			log_warn("network %s: broadcast routes: %s", n->net.name, why);
 	}
 	ret = tund_addr_add(n->d->ifindex, &a6);
-	if (ret && ret != -EEXIST)
+	if (ret == -EACCES) /* the kernel's answer where disable_ipv6 is set */
+		log_info("network %s: no IPv6 address on %s: IPv6 is disabled there "
+			 "(net.ipv6.conf.%s.disable_ipv6); the overlay carries IPv4 only",
+			 n->net.name, n->d->ifname, n->d->ifname);
+	else if (ret && ret != -EEXIST)
 		log_warn("network %s: cannot add IPv6 address: %s", n->net.name, g_strerror(-ret));
 	char text[TUND_CIDR_STRLEN];
 	tund_cidr_format(&a4, text, sizeof(text));
