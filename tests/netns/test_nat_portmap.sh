@@ -90,7 +90,7 @@ router_restart() {
 	# The epoch check allows 2 s of slack (RFC 6887 8.5): a router that
 	# restarts within its first seconds cannot be told from one that did
 	# not (its epoch was 1 s, now it is 0). Real ones have run for longer.
-	while [ $((SECONDS - UPNP_STARTED)) -lt 5 ]; do sleep 0.2; done
+	while [ $((SECONDS - UPNP_STARTED)) -lt 10 ]; do sleep 0.2; done
 	kill "$UPNP_PID"
 	wait_until 10 eval '! kill -0 "$UPNP_PID" 2>/dev/null' || fail "miniupnpd did not stop"
 	for c in miniupnpd prerouting_miniupnpd postrouting_miniupnpd; do
