@@ -1225,7 +1225,9 @@ void tund_membership_carry(struct tund_daemon *d, const uint8_t key[32])
 		tund_membership_member_changed(cn, c);
 }
 
-void tund_membership_member_connect(struct tund_membership *n, struct tund_peer *p)
+/* member_connect; fresh: the session under way is not named (its messages
+ * may have been lost while the broker was away), so a new one is made. */
+static void connect_member(struct tund_membership *n, struct tund_peer *p, bool fresh)
 {
 	tund_membership_member_changed(n, p);
 	if (p->state != TUND_PEER_MEMBER || !p->path || tund_path_controlling(p->path) ||
@@ -1235,8 +1237,13 @@ void tund_membership_member_connect(struct tund_membership *n, struct tund_peer 
 	 * may have offered while we had not admitted it yet), naming the one
 	 * we are negotiating, if any, which it then keeps. */
 	struct tund_signal m = { .type = TUND_SIGNAL_RESTART,
-				 .session = tund_path_pending_session(p->path) };
+				 .session = fresh ? 0 : tund_path_pending_session(p->path) };
 	tund_membership_send(n, p, &m);
+}
+
+void tund_membership_member_connect(struct tund_membership *n, struct tund_peer *p)
+{
+	connect_member(n, p, false);
 }
 
 static struct tund_peer *admit(struct tund_membership *n, const struct tund_signal *m);
@@ -1915,7 +1922,7 @@ static void on_connected(void *ctx)
 		if (p->path && tund_path_controlling(p->path))
 			tund_path_kick(p->path);
 		else
-			tund_membership_member_connect(n, p);
+			connect_member(n, p, true);
 	}
 	if (n->joining && !n->joining_timer)
 		n->joining_timer = tund_loop_timeout_add_seconds(JOINING_WINDOW_S, joining_over, n);
