@@ -66,7 +66,10 @@ enum tund_signal_type {
 	TUND_SIGNAL_OFFER = 2,
 	TUND_SIGNAL_ANSWER = 3,
 	TUND_SIGNAL_CANDIDATE = 4,
-	TUND_SIGNAL_RESTART = 5, /* "please offer a new session": no credentials */
+	/* "please offer a new session": no credentials. Its session field names
+	 * the one the sender is negotiating (0: none); the controlling side
+	 * keeps that one instead (tund/connect/path.c). */
+	TUND_SIGNAL_RESTART = 5,
 	TUND_SIGNAL_BYE = 6,
 	/* Broadcast like an announce (retained, one topic per subject): carries
 	 * one membership record (overlay/record.h). No replay window: records

@@ -241,7 +241,8 @@ UNIT_TEST(path_unanswered_offer_resent_and_bad_answer)
 
 /* The controlled side asks again for a session it is already negotiating
  * (it heard of the peer once more): naming that session, the controlling
- * side keeps it; naming none, it starts a new one. */
+ * side keeps it and it connects; naming none (after a broker reconnect, or
+ * an older tund), the controlling side starts a new one. */
 UNIT_TEST(path_restart_naming_the_session_under_way_keeps_it)
 {
 	struct side a, b;
@@ -264,12 +265,66 @@ UNIT_TEST(path_restart_naming_the_session_under_way_keeps_it)
 				       .session = tund_path_pending_session(b.path) };
 	tund_path_on_signal(a.path, &restart);
 	CHECK(a.sent[TUND_SIGNAL_OFFER] == 1 && tund_path_pending_session(a.path) == id);
-	/* Another session named (one b has dropped): a new one. */
-	restart.session = id ^ 1;
+	CHECK(run_until(&a, &b, both_direct, 15));
+	CHECK(a.sent[TUND_SIGNAL_OFFER] == 1 && b.sent[TUND_SIGNAL_ANSWER] == 1);
+	CHECK(tund_path_pending_session(a.path) == 0 && tund_path_pending_session(b.path) == 0);
+	/* Named while connected (ours a moment before the other side's): kept. */
+	tund_path_on_signal(a.path, &restart);
+	CHECK(!g_strcmp0(tund_path_kind(a.path), "direct") && a.sent[TUND_SIGNAL_OFFER] == 1);
+	side_clear(&a);
+	side_clear(&b);
+	drain();
+
+	/* No session named: a new one, whatever the state of the old. */
+	side_init(&a, &b, true);
+	side_init(&b, &a, false);
+	tund_path_start(a.path);
+	id = a.last_offer_session;
+	deliver(&a, &b);
+	deliver(&b, &a);
+	restart.session = 0;
 	tund_path_on_signal(a.path, &restart);
 	CHECK(a.sent[TUND_SIGNAL_OFFER] == 2 && a.last_offer_session != id);
+	/* Another session named (one b has dropped): a new one too. */
+	id = a.last_offer_session;
+	deliver(&a, &b);
+	deliver(&b, &a);
+	restart.session = id ^ 1;
+	tund_path_on_signal(a.path, &restart);
+	CHECK(a.sent[TUND_SIGNAL_OFFER] == 3 && a.last_offer_session != id);
 	CHECK(run_until(&a, &b, both_direct, 15));
-	CHECK(tund_path_pending_session(a.path) == 0 && tund_path_pending_session(b.path) == 0);
+
+	side_clear(&a);
+	side_clear(&b);
+	sides[0] = sides[1] = NULL;
+	drain();
+}
+
+/* b's answer is lost: its RESTART names the session, a offers it again,
+ * and b answers that repeated offer again (before, it was dropped as a
+ * duplicate and the pair waited for the 20 s connect timeout). */
+UNIT_TEST(path_lost_answer_is_sent_again)
+{
+	struct side a, b;
+
+	side_init(&a, &b, true);
+	side_init(&b, &a, false);
+	sides[0] = &a;
+	sides[1] = &b;
+	tund_path_start(a.path);
+	uint32_t id = a.last_offer_session;
+	deliver(&a, &b);
+	CHECK(b.sent[TUND_SIGNAL_ANSWER] == 1);
+	g_queue_clear_full(&b.outbox, g_free); /* the answer (and candidates) lost */
+	struct tund_signal restart = { .type = TUND_SIGNAL_RESTART,
+				       .session = tund_path_pending_session(b.path) };
+	CHECK(restart.session == id);
+	tund_path_on_signal(a.path, &restart);
+	CHECK(a.sent[TUND_SIGNAL_OFFER] == 2 && a.last_offer_session == id);
+	deliver(&a, &b);
+	CHECK(b.sent[TUND_SIGNAL_ANSWER] == 2);
+	CHECK(run_until(&a, &b, both_direct, 15));
+	CHECK(a.sent[TUND_SIGNAL_OFFER] == 2 && tund_path_pending_session(a.path) == 0);
 
 	side_clear(&a);
 	side_clear(&b);

@@ -206,7 +206,7 @@ static bool session_alive(struct tund_path *path, struct session *s)
 	return s == path->active || s == path->probe;
 }
 
-/* [ice] turn_prediction (no daemon: unit tests, off). */
+/* [ice] turn_prediction (no daemon: off; a zeroed daemon in unit tests: off too). */
 static enum tund_turn_prediction prediction(const struct tund_path *path)
 {
 	return path->d ? path->d->cfg.ice_turn_prediction : TUND_TURN_PREDICT_OFF;
@@ -248,14 +248,14 @@ static void send_credentials(struct session *s, uint8_t type)
 	path->send(path->d, path->peer, &m);
 }
 
-/* Sends the offer of a session again, with the candidates gathered so far:
- * the controlled side may have missed it, and this costs one message where a
- * new session costs an ICE agent, a TURN allocation and a dozen messages. */
-static void resend_offer(struct session *s)
+/* Sends the offer (or answer) of a session again, with the candidates
+ * gathered so far: the other side may have missed it, and this costs one
+ * message where a new session costs an ICE agent, a TURN allocation and a
+ * dozen messages. */
+static void resend(struct session *s, uint8_t type)
 {
 	struct tund_path *path = s->path;
-	struct tund_signal m = { .type = TUND_SIGNAL_OFFER, .session = s->id,
-				 .mapping = our_hint(path) };
+	struct tund_signal m = { .type = type, .session = s->id, .mapping = our_hint(path) };
 
 	tund_ice_local_credentials(s->ice, m.ufrag, m.pwd);
 	for (guint i = 0; i < s->local->len && i < MAX_CANDIDATES; i++)
@@ -913,8 +913,13 @@ static void on_offer(struct tund_path *path, const struct tund_signal *m)
 		/* Both think they control: cannot happen with distinct keys. */
 		return;
 	}
-	if (s)
-		return; /* duplicate delivery */
+	if (s) {
+		/* Sent again: our answer may have been lost (the controlling
+		 * side resends its offer until it has one). */
+		if (!s->connected && !path->manual_done)
+			resend(s, TUND_SIGNAL_ANSWER);
+		return;
+	}
 	if (hold_signal(path, m))
 		return;
 	path->peer_mapping = m->mapping;
@@ -972,14 +977,15 @@ void tund_path_on_signal(struct tund_path *path, const struct tund_signal *m)
 		 * meet, its request and our offer cross in the broker. */
 		s = path->active;
 		if (s && !s->connected && !s->remote_set && !path->manual_done) {
-			resend_offer(s);
+			resend(s, TUND_SIGNAL_OFFER);
 			break;
 		}
 		/* It names the session it is working on, answered already: its
 		 * checks are under way on both sides (the connect timeout still
-		 * ends it). Asked again as it heard of us once more (a fresh
-		 * announce, an admission), not because it lost anything. */
-		if (s && !s->connected && m->session && m->session == s->id)
+		 * ends it), or ours is connected a moment before its side.
+		 * Asked again as it heard of us once more (a fresh announce, an
+		 * admission), not because it lost anything. */
+		if (s && m->session && m->session == s->id)
 			break;
 		session_drop(path, path->active, false);
 		tund_path_start(path);

@@ -14,14 +14,14 @@
 
 /* [ice] turn_prediction (doc/paths.md, "TURN only when needed"). */
 enum tund_turn_prediction {
-	/* Pairs predicted direct: the answering side keeps one standby
-	 * allocation until the direct path has held (no slower when the
-	 * prediction is wrong). */
-	TUND_TURN_PREDICT_ON,
+	TUND_TURN_PREDICT_OFF = 0, /* every session gathers on both sides */
+	/* Pairs predicted direct: the answering side keeps standby relay
+	 * candidates until the direct path has held (no slower when the
+	 * prediction is wrong). The default. */
+	TUND_TURN_PREDICT_ON = 1,
 	/* Pairs predicted direct allocate nothing; a wrong prediction costs
 	 * the first session's failure (about 7 s). */
-	TUND_TURN_PREDICT_LEAN,
-	TUND_TURN_PREDICT_OFF, /* every session gathers on both sides */
+	TUND_TURN_PREDICT_LEAN = 2,
 };
 
 #define TUND_DEFAULT_CONFIG "/etc/tund/tund.conf"
