@@ -117,6 +117,24 @@ static void drain(void)
 	CHECK(tund_ice_pending_closes() == 0);
 }
 
+/* a controls, b is controlled, both on 127.0.0.1; signaling between them
+ * goes through the outboxes (deliver). */
+static void pair_up(struct side *a, struct side *b)
+{
+	side_init(a, b, true);
+	side_init(b, a, false);
+	sides[0] = a;
+	sides[1] = b;
+}
+
+static void pair_down(struct side *a, struct side *b)
+{
+	side_clear(a);
+	side_clear(b);
+	sides[0] = sides[1] = NULL;
+	drain();
+}
+
 static bool described(struct tund_path *path, const char *member, const char *want)
 {
 	JsonObject *o = json_object_new();
@@ -137,10 +155,7 @@ UNIT_TEST(path_offer_answer_restart_bye)
 {
 	struct side a, b;
 
-	side_init(&a, &b, true);
-	side_init(&b, &a, false);
-	sides[0] = &a;
-	sides[1] = &b;
+	pair_up(&a, &b);
 	CHECK(tund_path_controlling(a.path) && !tund_path_controlling(b.path));
 	CHECK(tund_path_kind(a.path) == NULL);
 
@@ -200,20 +215,14 @@ UNIT_TEST(path_offer_answer_restart_bye)
 	tund_path_on_signal(a.path, &bye);
 	CHECK(!g_strcmp0(tund_path_kind(a.path), "direct"));
 
-	side_clear(&a);
-	side_clear(&b);
-	sides[0] = sides[1] = NULL;
-	drain();
+	pair_down(&a, &b);
 }
 
 UNIT_TEST(path_unanswered_offer_resent_and_bad_answer)
 {
 	struct side a, b;
 
-	side_init(&a, &b, true);
-	side_init(&b, &a, false);
-	sides[0] = &a;
-	sides[1] = &b;
+	pair_up(&a, &b);
 	tund_path_start(a.path);
 	CHECK(a.sent[TUND_SIGNAL_OFFER] == 1);
 	uint32_t id = a.last_offer_session;
@@ -233,10 +242,7 @@ UNIT_TEST(path_unanswered_offer_resent_and_bad_answer)
 	g_queue_clear_full(&b.outbox, g_free);
 	CHECK(run_until(&a, &b, both_direct, 15));
 
-	side_clear(&a);
-	side_clear(&b);
-	sides[0] = sides[1] = NULL;
-	drain();
+	pair_down(&a, &b);
 }
 
 /* The controlled side asks again for a session it is already negotiating
@@ -247,10 +253,7 @@ UNIT_TEST(path_restart_naming_the_session_under_way_keeps_it)
 {
 	struct side a, b;
 
-	side_init(&a, &b, true);
-	side_init(&b, &a, false);
-	sides[0] = &a;
-	sides[1] = &b;
+	pair_up(&a, &b);
 	CHECK(tund_path_pending_session(b.path) == 0);
 	tund_path_start(a.path);
 	uint32_t id = a.last_offer_session;
@@ -271,13 +274,10 @@ UNIT_TEST(path_restart_naming_the_session_under_way_keeps_it)
 	/* Named while connected (ours a moment before the other side's): kept. */
 	tund_path_on_signal(a.path, &restart);
 	CHECK(!g_strcmp0(tund_path_kind(a.path), "direct") && a.sent[TUND_SIGNAL_OFFER] == 1);
-	side_clear(&a);
-	side_clear(&b);
-	drain();
+	pair_down(&a, &b);
 
 	/* No session named: a new one, whatever the state of the old. */
-	side_init(&a, &b, true);
-	side_init(&b, &a, false);
+	pair_up(&a, &b);
 	tund_path_start(a.path);
 	id = a.last_offer_session;
 	deliver(&a, &b);
@@ -294,10 +294,7 @@ UNIT_TEST(path_restart_naming_the_session_under_way_keeps_it)
 	CHECK(a.sent[TUND_SIGNAL_OFFER] == 3 && a.last_offer_session != id);
 	CHECK(run_until(&a, &b, both_direct, 15));
 
-	side_clear(&a);
-	side_clear(&b);
-	sides[0] = sides[1] = NULL;
-	drain();
+	pair_down(&a, &b);
 }
 
 /* b's answer is lost: its RESTART names the session, a offers it again,
@@ -307,10 +304,7 @@ UNIT_TEST(path_lost_answer_is_sent_again)
 {
 	struct side a, b;
 
-	side_init(&a, &b, true);
-	side_init(&b, &a, false);
-	sides[0] = &a;
-	sides[1] = &b;
+	pair_up(&a, &b);
 	tund_path_start(a.path);
 	uint32_t id = a.last_offer_session;
 	deliver(&a, &b);
@@ -326,20 +320,14 @@ UNIT_TEST(path_lost_answer_is_sent_again)
 	CHECK(run_until(&a, &b, both_direct, 15));
 	CHECK(a.sent[TUND_SIGNAL_OFFER] == 2 && tund_path_pending_session(a.path) == 0);
 
-	side_clear(&a);
-	side_clear(&b);
-	sides[0] = sides[1] = NULL;
-	drain();
+	pair_down(&a, &b);
 }
 
 UNIT_TEST(path_free_with_a_dropped_session_pending)
 {
 	struct side a, b;
 
-	side_init(&a, &b, true);
-	side_init(&b, &a, false);
-	sides[0] = &a;
-	sides[1] = &b;
+	pair_up(&a, &b);
 	tund_path_start(a.path);
 	/* The broker came back: the unconnected session is dropped (its
 	 * destruction deferred to an idle callback) and a new one offered. */
@@ -347,10 +335,7 @@ UNIT_TEST(path_free_with_a_dropped_session_pending)
 	CHECK(a.sent[TUND_SIGNAL_OFFER] == 2);
 	/* The peer is removed before the main loop runs again: the dropped
 	 * session must not be left pointing at the freed path. */
-	side_clear(&a);
-	side_clear(&b);
-	sides[0] = sides[1] = NULL;
-	drain();
+	pair_down(&a, &b);
 }
 
 /* In a network namespace of its own: both sides on 192.0.2.1 (on lo), which
@@ -404,10 +389,7 @@ UNIT_TEST(path_underlay_loss_renews_only_a_path_that_used_it)
 	CHECK(system("ip addr add 192.0.2.1/32 dev lo") == 0);
 	CHECK(run_until(&a, &b, both_direct, 20));
 
-	side_clear(&a);
-	side_clear(&b);
-	sides[0] = sides[1] = NULL;
-	drain();
+	pair_down(&a, &b);
 	fx_netns_leave(ns);
 }
 
@@ -447,9 +429,6 @@ UNIT_TEST(path_underlay_loss_renews_a_path_whose_way_out_moved)
 	CHECK(system("ip rule del pref 10") == 0);
 	CHECK(run_until(&a, &b, both_direct, 20));
 
-	side_clear(&a);
-	side_clear(&b);
-	sides[0] = sides[1] = NULL;
-	drain();
+	pair_down(&a, &b);
 	fx_netns_leave(ns);
 }

@@ -915,7 +915,8 @@ static void on_offer(struct tund_path *path, const struct tund_signal *m)
 	}
 	if (s) {
 		/* Sent again: our answer may have been lost (the controlling
-		 * side resends its offer until it has one). */
+		 * side offers again when a RESTART of ours names a session it
+		 * has no answer for). */
 		if (!s->connected && !path->manual_done)
 			resend(s, TUND_SIGNAL_ANSWER);
 		return;
