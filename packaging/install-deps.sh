@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs what building, testing and the demo need on Debian 12 (the test
 # suite includes two real game servers, teeworlds-server and cube2-server,
-# for tests/netns/test_lan_games_real.sh), and nothing
+# for tests/netns/test_lan_games_real.sh, and gdb, which shows where a daemon
+# that does not stop hangs), and nothing
 # when it is all there already. Needs root for apt-get.
 set -eu
 
@@ -9,7 +10,7 @@ BUILD="gcc make pkg-config libnice-dev libglib2.0-dev libjson-glib-dev libsodium
 libmnl-dev libmosquitto-dev libnftables-dev libssl-dev libminiupnpc-dev libnatpmp-dev"
 TEST="clang iproute2 nftables jq socat iputils-ping iperf3 procps coreutils
 wireguard-go wireguard-tools mosquitto mosquitto-clients coturn tcpdump python3
-dpkg-dev groff-base mmdebstrap systemd-container ethtool
+dpkg-dev groff-base mmdebstrap systemd-container ethtool gdb
 teeworlds-server cube2-server miniupnpd-nftables miniupnpc"
 
 missing=

@@ -49,7 +49,9 @@ tally() {
 	local tier=$1 label=$2 res=$3 found=$4 extra=$5 p f s expected tag name reason
 	awk '$1 == "ok" || $1 == "fail" || $1 == "skip" { print $2 }' "$res" >"$work/ran"
 	expect_compare "$tier" "$found" "$work/ran"
-	while read -r _ name; do fail_lines+=("$tier $name"); done < <(grep '^fail ' "$res")
+	while read -r _ name reason; do
+		fail_lines+=("$tier $name${reason:+: $reason}")
+	done < <(grep '^fail ' "$res")
 	fail_lines+=("${EXPECT_LINES[@]}")
 	p=$(grep -c '^ok ' "$res"); f=$(grep -c '^fail ' "$res"); s=$(grep -c '^skip ' "$res")
 	f=$((f + extra + EXPECT_COUNT))

@@ -118,13 +118,37 @@ pid_running() {
 }
 
 # stop_pid PID [SECONDS]: SIGTERM and wait for the exit; returns its status.
+# On failure it says why on stderr: the exit status, or, for a process still
+# running, where each of its threads waits (so "did not stop" names a cause).
 stop_pid() {
 	local pid=$1 secs=${2:-20} rc
-	kill -TERM "$pid" 2>/dev/null || return 1
-	wait_until "$secs" eval "! pid_running $pid" || return 1
+	kill -TERM "$pid" 2>/dev/null || { echo "stop_pid: $pid was already gone" >&2; return 1; }
+	if ! wait_until "$secs" eval "! pid_running $pid"; then
+		echo "stop_pid: $pid still runs ${secs} s after SIGTERM; its threads:" >&2
+		threads_of "$pid" >&2
+		return 1
+	fi
 	wait "$pid" 2>/dev/null; rc=$?
 	t_untrack "$pid"
+	[ "$rc" = 0 ] || echo "stop_pid: $pid exited with status $rc$( [ "$rc" -gt 128 ] &&
+		echo " (signal $(kill -l $((rc - 128)) 2>/dev/null))")" >&2
 	return $rc
+}
+
+# threads_of PID: a line per thread (name, state, kernel wait channel) and
+# the kernel stack of each, for a process that hangs.
+threads_of() {
+	local t
+	for t in /proc/"$1"/task/*; do
+		[ -r "$t/stat" ] || continue
+		printf '  %s %s state=%s wchan=%s\n' "${t##*/}" "$(cat "$t/comm" 2>/dev/null)" \
+			"$(sed 's/.*) \(.\).*/\1/' "$t/stat" 2>/dev/null)" "$(cat "$t/wchan" 2>/dev/null)"
+		sed 's/^/      /' "$t/stack" 2>/dev/null | head -n 8
+	done
+	# Where in our code: gdb is in packaging/install-deps.sh for this.
+	command -v gdb >/dev/null &&
+		timeout 30 gdb -p "$1" -batch -nx -ex 'thread apply all bt 12' 2>/dev/null |
+		grep -E '^(Thread|#)' | sed 's/^/    /' | head -n 120
 }
 
 # kernel_has_uring: whether this kernel gives tund its io_uring TUN reader

@@ -126,8 +126,11 @@ report() {
 	[ -n "$left" ] && why="${why:+$why; }left behind: $left"
 	if [ -n "$why" ]; then
 		failed=$((failed + 1)); failures+=("$name")
-		echo "FAIL $name ($secs s): $why"
-		result fail "$name"
+		# The test's own first FAIL line says what went wrong; the summary
+		# repeats it, for a log that shows only its head and tail.
+		reason=$(grep -m 1 '^FAIL ' "$d/log" | sed 's/^FAIL [^:]*: //' | cut -c 1-240)
+		echo "FAIL $name ($secs s): $why${reason:+ ($reason)}"
+		result fail "$name" "${reason:-$why}"
 	elif [ -s "$d/skips" ]; then
 		skipped=$((skipped + 1))
 		result skip "$name"
