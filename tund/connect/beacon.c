@@ -59,6 +59,10 @@ struct tund_beacon {
 	bool subscribed; /* to tund/connect/netwatch.c */
 	guint rx4_watch, rx6_watch, timer, link_timer;
 	uint64_t last_link_send_ms;
+	/* A callback from on_rx may stop us (a rekey heard on the LAN starts
+	 * a beacon under the new key): on_rx frees b once it is back. */
+	unsigned rx_depth;
+	bool stopped;
 
 	struct tund_beacon_stats stats;
 	struct tund_ratelimit all;
@@ -564,7 +568,14 @@ static gboolean on_rx(int fd, GIOCondition cond, gpointer data)
 		if (src.ss_family != AF_INET && src.ss_family != AF_INET6)
 			continue;
 		/* A datagram longer than buf is truncated: still malformed. */
+		b->rx_depth++;
 		handle(b, buf, (size_t)n, &src, mh.msg_namelen, ifindex);
+		b->rx_depth--;
+		if (b->stopped) { /* its sockets are closed and its watches gone */
+			if (b->rx_depth == 0)
+				g_free(b);
+			return G_SOURCE_REMOVE;
+		}
 	}
 	return G_SOURCE_CONTINUE;
 }
@@ -719,5 +730,7 @@ void tund_beacon_stop(struct tund_beacon *b)
 	sodium_memzero(b->netkey, sizeof(b->netkey));
 	sodium_memzero(b->priv, sizeof(b->priv));
 	sodium_memzero(b->old_keys, sizeof(b->old_keys));
-	g_free(b);
+	b->stopped = true;
+	if (b->rx_depth == 0)
+		g_free(b);
 }
