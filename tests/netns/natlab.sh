@@ -172,9 +172,15 @@ _lab_mkns() {	# _lab_mkns HOST
 }
 
 _lab_bridge() {	# _lab_bridge HOST BRIDGE
-	local ns=${LAB_NSMAP[$1]}
-	ip -n "$ns" link add "$2" type bridge stp_state 0 forward_delay 0 mcast_snooping 0 ||
-		fail "natlab: bridge $2 in $1"
+	local ns=${LAB_NSMAP[$1]} mac
+	# A MAC of its own: otherwise the bridge takes its lowest port's, and a
+	# port plugged in later (lab_uplink2) can change it. Neighbours that
+	# cached the old one then had their packets dropped as not for this
+	# host until their ARP entry expired: broker connects failed for 50-90 s.
+	mac=$(printf '02:%02x:%02x:%02x:%02x:%02x' $((RANDOM % 256)) $((RANDOM % 256)) \
+		$((RANDOM % 256)) $((RANDOM % 256)) $((RANDOM % 256)))
+	ip -n "$ns" link add "$2" address "$mac" type bridge stp_state 0 forward_delay 0 \
+		mcast_snooping 0 || fail "natlab: bridge $2 in $1"
 	ip -n "$ns" link set "$2" up
 	# br_netfilter (if loaded on the machine) would send bridged frames through
 	# this namespace's nft forward chain; the knobs are per namespace.

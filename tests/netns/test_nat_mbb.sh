@@ -36,9 +36,9 @@ tund_node c
 # STUN only: a relay would give both paths a way around the steering.
 invite=$(ctl a network create friends --broker "$LAB_MQTT_URL" --stun "$LAB_STUN" | tail -n 1)
 # A precondition, not what this test is about: nodes' connects to the
-# broker here have timed out for 54-85 s (a in two runs, b and c in one,
-# under load and on a quiet machine; not understood yet), and the 60 s
-# below ran out.
+# broker here used to time out for 50-90 s (in 2 of 5 runs under load).
+# The lab's cause, now mended in natlab.sh's _lab_bridge: r4's port could
+# change the internet bridge's MAC under the routers' ARP caches.
 broker_up() { [ "$(ctl "$1" networks --json | jq '.[0].broker_connected')" = true ]; }
 t0=$SECONDS
 wait_until 180 broker_up a || fail "a did not connect to the broker within 180 s"
