@@ -430,11 +430,15 @@ lab_services_up() {
 # its LAN. Only traffic from 10.4.0.10 leaves through r4 (policy routing,
 # table 4); the rest keeps HOST's first router. Call after lab_up.
 lab_uplink2() {
-	local h=$1 ns
+	local h=$1 ns mac
 	ns=$(lab_ns "$h") || return 1
 	_lab_wan[r4]=${_lab_inet2%.*}.44
 	_lab_lan[r4]=10.4.0
+	mac=$(ip -n "${LAB_NSMAP[inet]}" link show br0 | awk '/ether/ { print $2 }')
 	_lab_router r4 cone
+	# The routers' ARP caches hold the internet's MAC (see _lab_bridge).
+	[ "$(ip -n "${LAB_NSMAP[inet]}" link show br0 | awk '/ether/ { print $2 }')" = "$mac" ] ||
+		fail "natlab: r4's port changed the internet bridge's MAC"
 	_lab_plug "$h" eth1 r4 lan "p-$h-2"
 	ip -n "$ns" addr add 10.4.0.10/24 dev eth1 || fail "natlab: $h's second address"
 	ip -n "$ns" route add 10.4.0.0/24 dev eth1 src 10.4.0.10 table 4 &&
