@@ -128,9 +128,9 @@ report() {
 		failed=$((failed + 1)); failures+=("$name")
 		# The test's own first FAIL line says what went wrong; the summary
 		# repeats it, for a log that shows only its head and tail.
-		reason=$(grep -m 1 '^FAIL ' "$d/log" | sed 's/^FAIL [^:]*: //' | cut -c 1-240)
+		reason=$(grep -m 1 -E '^FAIL[ :]' "$d/log" | sed -E 's/^FAIL( [^:]*)?: //' | cut -c 1-240)
 		echo "FAIL $name ($secs s): $why${reason:+ ($reason)}"
-		result fail "$name" "${reason:-$why}"
+		result fail "$name" "$why${reason:+ ($reason)}"
 	elif [ -s "$d/skips" ]; then
 		skipped=$((skipped + 1))
 		result skip "$name"

@@ -709,7 +709,9 @@ void tund_beacon_get_stats(struct tund_beacon *b, struct tund_beacon_stats *out)
 
 void tund_beacon_stop(struct tund_beacon *b)
 {
-	if (!b)
+	/* Stopped already, from a callback still under way: its descriptors
+	 * may now be another beacon's. */
+	if (!b || b->stopped)
 		return;
 	if (b->rx4_watch)
 		tund_loop_source_remove(b->rx4_watch);

@@ -67,7 +67,8 @@ typedef void (*tund_beacon_old_fn)(void *ctx, unsigned idx, const uint8_t pubkey
 void tund_beacon_set_old_keys(struct tund_beacon *b, const uint8_t (*keys)[32], unsigned n,
 			      tund_beacon_old_fn fn);
 /* Closes everything and wipes the keys; b may be NULL. One of b's own
- * callbacks may call it (b is freed once that callback has returned). */
+ * callbacks may call it (b is freed once that callback has returned; a
+ * second call from there does nothing). */
 void tund_beacon_stop(struct tund_beacon *b);
 
 #endif
