@@ -133,6 +133,26 @@ static void print_crypto_workers(JsonObject *o)
 	field("crypto workers", buf);
 }
 
+/* Light traffic on one thread (tund/dataplane/tun_handoff.h). */
+static void print_one_thread(JsonObject *t)
+{
+	char buf[96];
+	int64_t handoffs = 0;
+
+	if (!json_object_has_member(t, TUND_KEY_ONE_THREAD))
+		return;
+	tund_client_get_int(t, TUND_KEY_HANDOFFS, &handoffs);
+	if (!json_object_get_boolean_member_with_default(t, TUND_KEY_ONE_THREAD, FALSE))
+		snprintf(buf, sizeof(buf), "off: a thread per direction always");
+	else
+		snprintf(buf, sizeof(buf), "%s, taken up %" PRId64 " times",
+			 json_object_get_boolean_member_with_default(t, TUND_KEY_ONE_THREAD_NOW, FALSE) ?
+				 "now (light traffic)" :
+				 "not now (a thread per direction)",
+			 handoffs);
+	field("one thread", buf);
+}
+
 /* The packet threads: fast path, TUN I/O, priority, pacing (when running). */
 static void print_data_plane(JsonObject *o)
 {
@@ -171,6 +191,7 @@ static void print_data_plane(JsonObject *o)
 				 "offloads (TCP)",
 			 strcmp(reader, "io_uring") == 0 ? "io_uring" : "read()");
 		field("tun I/O", buf);
+		print_one_thread(t);
 	}
 
 	JsonNode *aead = json_object_get_member(o, TUND_KEY_AEAD);

@@ -72,6 +72,7 @@
 #define TUND_KEY_FOREIGN "foreign"
 #define TUND_KEY_FORGED "forged"
 #define TUND_KEY_GATEWAY "gateway"
+#define TUND_KEY_HANDOFFS "handoffs"
 #define TUND_KEY_ICE_STATE "ice_state"
 #define TUND_KEY_ID "id"
 #define TUND_KEY_INTERFACE "interface"
@@ -102,6 +103,8 @@
 #define TUND_KEY_NETWORKS "networks"
 #define TUND_KEY_OFFLOAD "offload"
 #define TUND_KEY_OK "ok"
+#define TUND_KEY_ONE_THREAD "one_thread"
+#define TUND_KEY_ONE_THREAD_NOW "one_thread_now"
 #define TUND_KEY_OLD_EPOCH_ANSWERS "old_epoch_answers"
 #define TUND_KEY_OLD_EPOCH "old_epoch"
 #define TUND_KEY_OLD_VERSION "old_version"
@@ -231,6 +234,7 @@
 	TUND_KEY_FOREIGN, \
 	TUND_KEY_FORGED, \
 	TUND_KEY_GATEWAY, \
+	TUND_KEY_HANDOFFS, \
 	TUND_KEY_ICE_STATE, \
 	TUND_KEY_ID, \
 	TUND_KEY_INTERFACE, \
@@ -260,6 +264,8 @@
 	TUND_KEY_NETWORKS, \
 	TUND_KEY_OFFLOAD, \
 	TUND_KEY_OK, \
+	TUND_KEY_ONE_THREAD, \
+	TUND_KEY_ONE_THREAD_NOW, \
 	TUND_KEY_OLD_EPOCH, \
 	TUND_KEY_OLD_EPOCH_ANSWERS, \
 	TUND_KEY_OLD_VERSION, \

@@ -303,7 +303,7 @@ void fx_netns_leave(int old)
 
 bool fx_start_dataplane(struct fx *f, int tun[2])
 {
-	struct tund_dataplane_opts o = { .mtu = 1420 };
+	struct tund_dataplane_opts o = { .mtu = 1420, .light_on_one_thread = f->d.cfg.light_on_one_thread };
 
 	tun[0] = tun[1] = -1;
 	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, tun) != 0)

@@ -221,6 +221,21 @@ UNIT_TEST(config_beacons_switch)
 	expect_error("[interface]\nbeacons = sometimes\n", "[interface] beacons: expected on or off");
 }
 
+UNIT_TEST(config_light_on_one_thread_switch)
+{
+	struct tund_config cfg;
+	char err[TUND_WHY_LEN];
+
+	CHECK(parse(&cfg, "", err));
+	CHECK(cfg.light_on_one_thread); /* on by default */
+	tund_config_free(&cfg);
+	CHECK(parse(&cfg, "[daemon]\nlight_on_one_thread = off\n", err));
+	CHECK(!cfg.light_on_one_thread && cfg.realtime);
+	tund_config_free(&cfg);
+	expect_error("[daemon]\nlight_on_one_thread = maybe\n",
+		     "[daemon] light_on_one_thread: expected on or off");
+}
+
 UNIT_TEST(config_realtime_switch)
 {
 	struct tund_config cfg;

@@ -3,6 +3,8 @@
  * is a datagram socketpair, peered over 127.0.0.1. A packet written into
  * one comes out of the other; the peers and status commands show the
  * counters, including the drop reason for a spoofed inner source. */
+#include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -10,6 +12,7 @@
 #include "tests/unit/daemon_fixture.h"
 #include "tests/unit/unit.h"
 #include "tund/dataplane/dataplane.h"
+#include "tund/dataplane/tun_handoff.h"
 
 struct node {
 	struct fx f;
@@ -118,6 +121,145 @@ UNIT_TEST(dataplane_two_nodes_over_loopback)
 	CHECK(r.ok);
 	fx_reply_clear(&r);
 	CHECK(carried(&b, &a, "10.0.0.2", "10.0.0.1", "after unblock"));
+out:
+	node_stop(&a);
+	node_stop(&b);
+}
+
+/* Light traffic on one thread (tund/dataplane/tun_handoff.h), as status
+ * shows it: whether the UDP thread reads the TUN now, and how many times it
+ * took it up; -1 when status does not say. */
+static int one_thread_now(struct node *n, gint64 *handoffs)
+{
+	struct fx_reply r;
+	int now = -1;
+
+	fx_call(&n->f, "{\"cmd\":\"status\"}", &r);
+	if (r.ok && r.result) {
+		JsonObject *io = json_object_get_object_member(json_node_get_object(r.result),
+							       "tun_io");
+
+		if (io && json_object_has_member(io, "one_thread_now")) {
+			now = json_object_get_boolean_member(io, "one_thread_now");
+			*handoffs = json_object_get_int_member_with_default(io, "handoffs", -1);
+		}
+	}
+	fx_reply_clear(&r);
+	return now;
+}
+
+static bool wait_one_thread(struct node *n, int want, gint64 *handoffs)
+{
+	gint64 end = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+
+	while (g_get_monotonic_time() < end) {
+		if (one_thread_now(n, handoffs) == want)
+			return true;
+		g_usleep(5000);
+	}
+	return false;
+}
+
+/* Sends count numbered packets from a's side at once, then reads them on b's
+ * side: true if each came once and in order. */
+static bool burst_in_order(struct node *a, struct node *b, int first, int count)
+{
+	uint8_t pkt[256], got[2048];
+	int next = first;
+
+	for (int i = first; i < first + count; i++) {
+		char payload[16];
+		size_t len;
+
+		snprintf(payload, sizeof(payload), "seq %05d", i);
+		len = fx_ipv4_packet(pkt, "10.0.0.1", "10.0.0.2", payload);
+		if (send(a->tun[1], pkt, len, 0) != (ssize_t)len)
+			return false;
+	}
+	while (next < first + count) {
+		struct pollfd p = { .fd = b->tun[1], .events = POLLIN };
+		ssize_t n;
+		int seq;
+
+		if (poll(&p, 1, 5000) <= 0)
+			return false;
+		n = recv(b->tun[1], got, sizeof(got) - 1, 0);
+		if (n < 24)
+			return false;
+		got[n] = 0;
+		if (sscanf((char *)got + 20, "seq %d", &seq) != 1 || seq != next)
+			return false;
+		next++;
+	}
+	return true;
+}
+
+/* With light traffic the UDP thread reads the TUN; a burst hands it back to
+ * the TUN thread, the next light packet after a quiet spell to the UDP
+ * thread again, and no packet is lost or reordered on the way. */
+UNIT_TEST(dataplane_light_traffic_on_one_thread_order_kept)
+{
+	struct node a, b;
+	gint64 handoffs = -1, before;
+	int seq = 0;
+	bool went_to_tun_thread = false;
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	CHECK(node_start(&a) && node_start(&b));
+	if (!a.f.d.dp || !b.f.d.dp)
+		goto out;
+	CHECK(add_peer(&a, &b, "10.0.0.2") && add_peer(&b, &a, "10.0.0.1"));
+	CHECK(carried(&a, &b, "10.0.0.1", "10.0.0.2", "hello b"));
+	CHECK(carried(&b, &a, "10.0.0.2", "10.0.0.1", "hello a"));
+
+	/* Light: one packet at a time. */
+	for (int i = 0; i < 20; i++, seq++)
+		CHECK(burst_in_order(&a, &b, seq, 1));
+	CHECK(wait_one_thread(&a, 1, &handoffs));
+	CHECK(handoffs >= 1);
+	before = handoffs;
+
+	/* Bursts of 8 (the socketpair queues 10): the first read of four or
+	 * more hands the TUN to the TUN thread, which reads the rest. */
+	for (int i = 0; i < 50 && !went_to_tun_thread; i++, seq += 8) {
+		CHECK(burst_in_order(&a, &b, seq, 8));
+		went_to_tun_thread = one_thread_now(&a, &handoffs) == 0;
+	}
+	CHECK(went_to_tun_thread);
+
+	/* Quiet for longer than TUND_HANDOFF_QUIET_MS, then light again: the
+	 * UDP thread takes the TUN up again. */
+	g_usleep(3 * TUND_HANDOFF_QUIET_MS * 1000);
+	for (int i = 0; i < 5; i++, seq++)
+		CHECK(burst_in_order(&a, &b, seq, 1));
+	CHECK(wait_one_thread(&a, 1, &handoffs));
+	CHECK(handoffs > before);
+	/* And everything still arrives in order afterwards. */
+	CHECK(burst_in_order(&a, &b, seq, 8));
+out:
+	node_stop(&a);
+	node_stop(&b);
+}
+
+/* Off: the TUN thread reads always, and status says so. */
+UNIT_TEST(dataplane_light_traffic_on_one_thread_off)
+{
+	struct node a, b;
+	gint64 handoffs = -1;
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	fx_init(&a.f);
+	a.f.d.cfg.light_on_one_thread = false;
+	tund_key_encode(a.key, a.f.d.public_key);
+	CHECK(fx_start_dataplane(&a.f, a.tun) && node_start(&b));
+	if (!a.f.d.dp || !b.f.d.dp)
+		goto out;
+	CHECK(add_peer(&a, &b, "10.0.0.2") && add_peer(&b, &a, "10.0.0.1"));
+	CHECK(carried(&a, &b, "10.0.0.1", "10.0.0.2", "hello b"));
+	CHECK(burst_in_order(&a, &b, 0, 1));
+	CHECK(one_thread_now(&a, &handoffs) == 0 && handoffs == 0);
 out:
 	node_stop(&a);
 	node_stop(&b);

@@ -67,7 +67,7 @@ static bool unchanged(struct fx *f, const struct running *r)
 	       a->offload == b->offload && a->io_uring == b->io_uring &&
 	       a->ice_port_min == b->ice_port_min && a->ice_port_max == b->ice_port_max &&
 	       a->ice_fast_path == b->ice_fast_path && a->realtime == b->realtime &&
-	       a->aead == b->aead &&
+	       a->light_on_one_thread == b->light_on_one_thread && a->aead == b->aead &&
 	       !g_strcmp0(r->state_dir, b->state_dir) && !g_strcmp0(r->socket, b->control_socket) &&
 	       !g_strcmp0(r->user, b->user);
 }
@@ -100,6 +100,7 @@ UNIT_TEST(reload_names_every_restart_setting)
 		{ "ice", "fast_path", "off", "[ice] fast_path" },
 		{ "daemon", "user", "nobody", "[daemon] user" },
 		{ "daemon", "realtime", "off", "[daemon] realtime" },
+		{ "daemon", "light_on_one_thread", "off", "[daemon] light_on_one_thread" },
 		{ "daemon", "aead", "openssl", "[daemon] aead" },
 	};
 

@@ -95,6 +95,13 @@ static void add_tun_io(JsonBuilder *b, struct tund_daemon *d)
 	member_bool(b, TUND_KEY_USO, d->cfg.offload && d->tun_uso);
 	json_builder_set_member_name(b, TUND_KEY_READER);
 	json_builder_add_string_value(b, tund_dataplane_tun_uring(d->dp) ? "io_uring" : "read");
+	/* tund/dataplane/tun_handoff.h */
+	bool now;
+	uint64_t handoffs;
+
+	member_bool(b, TUND_KEY_ONE_THREAD, tund_dataplane_one_thread(d->dp, &now, &handoffs));
+	member_bool(b, TUND_KEY_ONE_THREAD_NOW, now);
+	member_int(b, TUND_KEY_HANDOFFS, handoffs);
 	json_builder_end_object(b);
 }
 

@@ -207,6 +207,12 @@ static bool apply_realtime(struct tund_config *cfg, const char *v, const char **
 	return parse_switch(v, &cfg->realtime, problem);
 }
 
+static bool apply_light_on_one_thread(struct tund_config *cfg, const char *v,
+				      const char **problem)
+{
+	return parse_switch(v, &cfg->light_on_one_thread, problem);
+}
+
 static bool apply_ice_fast_path(struct tund_config *cfg, const char *v, const char **problem)
 {
 	return parse_switch(v, &cfg->ice_fast_path, problem);
@@ -311,6 +317,7 @@ static const struct key_spec keys[] = {
 	{ "ice", "turn_prediction", apply_ice_turn_prediction },
 	{ "daemon", "user", apply_user },
 	{ "daemon", "realtime", apply_realtime },
+	{ "daemon", "light_on_one_thread", apply_light_on_one_thread },
 	{ "daemon", "aead", apply_aead },
 	{ "daemon", "crypto_workers", apply_crypto_workers },
 };
@@ -434,6 +441,7 @@ void tund_config_init(struct tund_config *cfg)
 	cfg->ice_portmap = true;
 	cfg->ice_turn_prediction = TUND_TURN_PREDICT_ON;
 	cfg->realtime = true;
+	cfg->light_on_one_thread = true;
 	cfg->io_uring = true;
 	cfg->aead = TUND_AEAD_MODE_AUTO;
 	cfg->crypto_workers = -1;

@@ -130,6 +130,7 @@ static bool start_dataplane(struct tund_daemon *d)
 					    .vnet = d->cfg.offload,
 					    .uso = d->tun_uso,
 					    .realtime = d->cfg.realtime,
+					    .light_on_one_thread = d->cfg.light_on_one_thread,
 					    .io_uring = d->cfg.io_uring,
 					    .listen_port = d->cfg.listen_port,
 					    .mtu = d->cfg.mtu };

@@ -61,6 +61,8 @@ static void needs_restart(const struct tund_config *old, const struct tund_confi
 		g_ptr_array_add(out, g_strdup("[daemon] user"));
 	if (old->realtime != cfg->realtime)
 		g_ptr_array_add(out, g_strdup("[daemon] realtime"));
+	if (old->light_on_one_thread != cfg->light_on_one_thread)
+		g_ptr_array_add(out, g_strdup("[daemon] light_on_one_thread"));
 	if (old->aead != cfg->aead)
 		g_ptr_array_add(out, g_strdup("[daemon] aead"));
 	if (old->crypto_workers != cfg->crypto_workers)

@@ -30,6 +30,7 @@
 #include "tund/dataplane/pace.h"
 #include "tund/dataplane/priority.h"
 #include "tund/dataplane/relay_fwd.h"
+#include "tund/dataplane/tun_handoff.h"
 #include "tund/daemon/peers.h"
 #include "tund/dataplane/tun_io.h"
 #include "tund/dataplane/udp.h"
@@ -86,6 +87,8 @@ struct tund_dataplane {
 	_Atomic uint64_t bcast_prefixes;
 	uint8_t *bcast_copy; /* the TUN thread's copy for one network */
 	struct tund_relay_fwd *relay; /* member relay frames (relay_fwd.h) */
+	struct tund_tun_handoff handoff; /* which thread reads the TUN (tun_handoff.h) */
+	struct tund_tun_rx solo_rx; /* the UDP thread's reader for its turns at it */
 };
 
 enum { BCAST_RATE = 200, BCAST_BURST = 400 }; /* packets/s: stops broadcast storms */
@@ -444,6 +447,41 @@ static void tun_batch(void *ctx, struct tund_wg_packet *pkts, size_t n)
 	send_batch(dp, pkts, kept);
 }
 
+/* A packet thread whose turn it is not to read the TUN waits for its turn
+ * (tun_handoff.h); false when stopping. */
+static bool wait_turn(struct tund_dataplane *dp, enum tund_tun_reader who)
+{
+	struct pollfd p[2] = { { .fd = tund_tun_handoff_fd(&dp->handoff, who), .events = POLLIN },
+			       { .fd = dp->stop_fd, .events = POLLIN } };
+
+	if (poll(p, 2, -1) > 0 && (p[0].revents & POLLIN))
+		tund_tun_handoff_woken(&dp->handoff, who);
+	return !atomic_load(&dp->stopping);
+}
+
+/* The UDP thread's wait: its socket, and the TUN while that is its to read
+ * (tun_handoff.h), or the wake-up that gives it the TUN; false when
+ * stopping. */
+static bool wait_udp(struct tund_dataplane *dp, bool tun_too, struct tund_prio *prio)
+{
+	struct pollfd p[4] = {
+		{ .fd = dp->stop_fd, .events = POLLIN },
+		{ .fd = dp->udp_fd, .events = POLLIN },
+		{ .fd = tund_tun_handoff_fd(&dp->handoff, TUND_TUN_READER_UDP_THREAD), .events = POLLIN },
+		{ .fd = dp->tun_fd, .events = POLLIN },
+	};
+	int timeout = tund_prio_empty(prio), r;
+
+	if (!dp->handoff.enabled)
+		return wait_readable(dp, dp->udp_fd, prio);
+	r = poll(p, tun_too ? 4 : 3, timeout);
+	if (r == 0 && timeout >= 0)
+		tund_prio_idle(prio);
+	if (r > 0 && (p[2].revents & POLLIN))
+		tund_tun_handoff_woken(&dp->handoff, TUND_TUN_READER_UDP_THREAD);
+	return !(r > 0 && (p[0].revents & POLLIN)) && !atomic_load(&dp->stopping);
+}
+
 /* wait_readable for the TUN reader, which may be io_uring's. */
 static bool wait_tun(struct tund_dataplane *dp, struct tund_tun_rx *rx, struct tund_prio *prio)
 {
@@ -485,7 +523,14 @@ static void *tun_loop(void *arg)
 	tund_pace_init(&pace, &dp->pace);
 	while (!atomic_load(&dp->stopping)) {
 		uint64_t start = tund_pace_now();
-		int n = tund_tun_read_batch(&rx, tun_batch, dp);
+		int n;
+
+		if (!tund_tun_handoff_mine(&dp->handoff, TUND_TUN_READER_TUN_THREAD)) {
+			if (!wait_turn(dp, TUND_TUN_READER_TUN_THREAD))
+				break;
+			continue;
+		}
+		n = tund_tun_read_batch(&rx, tun_batch, dp);
 
 		if (n == -ESHUTDOWN)
 			break;
@@ -504,6 +549,11 @@ static void *tun_loop(void *arg)
 		if (n > 0) {
 			tund_prio_batch(&prio, rx.read_bytes);
 			tund_pace_after(&pace, start, (size_t)n, rx.read_bytes);
+			tund_tun_handoff_batch(&dp->handoff, (size_t)n, rx.read_bytes, start);
+		} else if (!tund_tun_rx_ring_waits(&rx) &&
+			   tund_tun_handoff_quiet(atomic_load(&dp->handoff.last_heavy_ns), start)) {
+			/* Light traffic: the UDP thread reads the TUN too. */
+			tund_tun_handoff_give(&dp->handoff, TUND_TUN_READER_UDP_THREAD);
 		} else if (!wait_tun(dp, &rx, &prio)) {
 			break;
 		}
@@ -512,6 +562,56 @@ static void *tun_loop(void *arg)
 	tund_prio_leave(&prio);
 	tund_tun_rx_free(&rx);
 	return NULL;
+}
+
+/* A batch received on the UDP socket: opened and written to TUN. */
+static void udp_batch(struct tund_dataplane *dp, struct tund_udp_received *got,
+		      struct tund_wg_packet *pkts, struct tund_wg_endpoint *src, size_t n,
+		      struct tund_tun_tx *tx, struct tund_prio *prio, struct tund_pace *pace,
+		      uint64_t start)
+{
+	const struct tund_endpoint *last = NULL;
+	struct tund_wg_clock now;
+	size_t n_src = 0, bytes = 0;
+
+	for (size_t i = 0; i < n; i++)
+		bytes += got[i].len;
+	tund_prio_batch(prio, bytes);
+	tund_tun_handoff_batch(&dp->handoff, n, bytes, start);
+	for (size_t i = 0; i < n; i++) {
+		/* Segments of one coalesced buffer share their sender. */
+		if (got[i].from != last) {
+			to_wg_endpoint(got[i].from, &src[n_src++]);
+			last = got[i].from;
+		}
+		pkts[i] = (struct tund_wg_packet){ .buf = got[i].buf, .len = got[i].len,
+						   .src = &src[n_src - 1] };
+	}
+	tund_dataplane_now(&now);
+	tund_wg_receive_batch_pool(dp->wg, dp->udp_q, pkts, n, &now);
+	tund_mcast_join_batch(&dp->mcast, pkts, n);
+	tund_tun_write_batch(tx, pkts, n);
+	tund_pace_after(pace, start, n, bytes);
+}
+
+/* The UDP thread's turn at the TUN (tun_handoff.h): reads what is queued and
+ * sends it, as the TUN thread would. A heavy batch either way (received:
+ * the n just written) gives the TUN back to the TUN thread, so bulk traffic
+ * has a thread per direction; so does a read error, which the TUN thread
+ * reports and handles. Returns the packets read, or -1 once given back. */
+static int udp_thread_reads_tun(struct tund_dataplane *dp, size_t received)
+{
+	int m = tund_tun_read_batch(&dp->solo_rx, tun_batch, dp);
+
+	if (m > 0)
+		tund_tun_handoff_batch(&dp->handoff, (size_t)m, dp->solo_rx.read_bytes,
+				       tund_pace_now());
+	if (m < 0 || tund_tun_handoff_heavy(received, 0) ||
+	    (m > 0 && tund_tun_handoff_heavy((size_t)m, dp->solo_rx.read_bytes))) {
+		tund_tun_handoff_give(&dp->handoff, TUND_TUN_READER_TUN_THREAD);
+		return -1;
+	}
+	return m;
 }
 
 static void *udp_loop(void *arg)
@@ -543,43 +643,24 @@ static void *udp_loop(void *arg)
 	if (!got || !pkts || !src)
 		log_error("udp: out of memory for the packet buffers");
 	while (got && pkts && src && !atomic_load(&dp->stopping)) {
-		struct tund_wg_clock now;
-		const struct tund_endpoint *last = NULL;
-		size_t n_src = 0;
 		uint64_t start = tund_pace_now();
-		int n = tund_udp_receive(&rx, got);
+		int n = tund_udp_receive(&rx, got), m = 0;
+		bool tun_too = tund_tun_handoff_mine(&dp->handoff, TUND_TUN_READER_UDP_THREAD);
 
 		if (n < 0) {
 			log_warn("udp receive: %s", strerror(-n));
 			continue;
 		}
-		if (n == 0) {
-			if (!wait_readable(dp, dp->udp_fd, &prio))
-				break;
-			continue;
-		}
-		size_t bytes = 0;
-
-		for (int i = 0; i < n; i++)
-			bytes += got[i].len;
-		tund_prio_batch(&prio, bytes);
-		for (int i = 0; i < n; i++) {
-			/* Segments of one coalesced buffer share their sender. */
-			if (got[i].from != last) {
-				to_wg_endpoint(got[i].from, &src[n_src++]);
-				last = got[i].from;
-			}
-			pkts[i] = (struct tund_wg_packet){ .buf = got[i].buf, .len = got[i].len,
-							   .src = &src[n_src - 1] };
-		}
-		tund_dataplane_now(&now);
-		tund_wg_receive_batch_pool(dp->wg, dp->udp_q, pkts, (size_t)n, &now);
-		tund_mcast_join_batch(&dp->mcast, pkts, (size_t)n);
-		tund_tun_write_batch(&tx, pkts, (size_t)n);
-		tund_pace_after(&pace, start, (size_t)n, bytes);
+		if (n > 0)
+			udp_batch(dp, got, pkts, src, (size_t)n, &tx, &prio, &pace, start);
+		/* Light traffic: the reply to what was just written is queued on
+		 * the TUN already; read it here, without waking the TUN thread. */
+		if (tun_too)
+			m = udp_thread_reads_tun(dp, (size_t)n);
 		/* A short batch emptied the socket: poll, not another recvmmsg
 		 * that would only say so (a system call per ping saved). */
-		if (rx.drained && !wait_readable(dp, dp->udp_fd, &prio))
+		if ((n == 0 || rx.drained) && (m <= 0 || dp->solo_rx.drained) &&
+		    !wait_udp(dp, tun_too && m >= 0, &prio))
 			break;
 	}
 	tund_prio_leave(&prio);
@@ -671,6 +752,7 @@ static void init_fields(struct tund_dataplane *dp, const struct tund_dataplane_o
 	dp->next_path_id = 1;
 	tund_mcast_join_init(&dp->mcast, o->tun_fd);
 	dp->relay = tund_relay_fwd_new(relay_send, dp);
+	dp->handoff.wake_tun = dp->handoff.wake_udp = -1;
 }
 
 int tund_dataplane_start(const struct tund_dataplane_opts *o, const uint8_t private_key[32],
@@ -705,6 +787,10 @@ int tund_dataplane_start(const struct tund_dataplane_opts *o, const uint8_t priv
 		ret = -errno;
 		goto fail;
 	}
+	if ((ret = tund_tun_handoff_init(&dp->handoff, o->light_on_one_thread)) ||
+	    (o->light_on_one_thread &&
+	     (ret = tund_tun_rx_init(&dp->solo_rx, o->tun_fd, o->vnet, o->mtu))))
+		goto fail;
 	dp->wg = tund_wg_new(private_key, o->mtu, wg_send, dp);
 	if (!dp->wg) {
 		ret = -ENOMEM;
@@ -738,6 +824,8 @@ fail:
 	g_hash_table_unref(dp->paths);
 	tund_relay_fwd_free(dp->relay);
 	free(dp->bcast_buf);
+	tund_tun_rx_free(&dp->solo_rx);
+	tund_tun_handoff_destroy(&dp->handoff);
 	if (dp->stop_fd >= 0)
 		close(dp->stop_fd);
 	if (dp->udp_fd >= 0)
@@ -770,10 +858,21 @@ void tund_dataplane_stop(struct tund_dataplane *dp)
 	tund_mcast_join_destroy(&dp->mcast);
 	free(dp->bcast_buf);
 	free(dp->bcast_copy);
+	tund_tun_rx_free(&dp->solo_rx);
+	tund_tun_handoff_destroy(&dp->handoff);
 	close(dp->stop_fd);
 	close(dp->udp_fd);
 	tund_prio_group_destroy(&dp->prio);
 	free(dp);
+}
+
+bool tund_dataplane_one_thread(struct tund_dataplane *dp, bool *now, uint64_t *handoffs)
+{
+	*now = dp->handoff.enabled &&
+	       tund_tun_handoff_mine(&dp->handoff, TUND_TUN_READER_UDP_THREAD);
+	if (handoffs)
+		*handoffs = atomic_load(&dp->handoff.to_udp);
+	return dp->handoff.enabled;
 }
 
 bool tund_dataplane_tun_uring(struct tund_dataplane *dp)

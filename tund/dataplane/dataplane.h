@@ -26,11 +26,18 @@ struct tund_dataplane_opts {
 	/* Crypto worker threads (overlay/pool.h) that seal and open large
 	 * batches with the TUN and UDP threads; 0: those threads alone. */
 	unsigned crypto_workers;
+	/* While traffic is light, the UDP thread reads the TUN too, so that an
+	 * idle ping wakes one thread per daemon (tund/dataplane/tun_handoff.h). */
+	bool light_on_one_thread;
 };
 
 /* Opens the UDP socket and starts the threads. 0 or -errno. */
 int tund_dataplane_start(const struct tund_dataplane_opts *opts, const uint8_t private_key[32],
 			 struct tund_dataplane **out);
+/* Light traffic on one thread (tund/dataplane/tun_handoff.h): whether it is
+ * on, whether the UDP thread reads the TUN now, and how many times the TUN
+ * went to it (handoffs, may be NULL). */
+bool tund_dataplane_one_thread(struct tund_dataplane *dp, bool *now, uint64_t *handoffs);
 /* Whether the TUN reader thread reads through io_uring now. */
 bool tund_dataplane_tun_uring(struct tund_dataplane *dp);
 /* Crypto worker threads running (0: off); *slices (may be NULL) gets how

@@ -182,6 +182,7 @@ int tund_tun_read_batch(struct tund_tun_rx *rx, tund_tun_batch_fn fn, void *ctx)
 	size_t target = rx->n_slots < BATCH_TARGET ? rx->n_slots : BATCH_TARGET;
 
 	rx->read_bytes = 0;
+	rx->drained = false;
 	if (tund_tun_rx_ring_waits(rx)) {
 		int r = reap_batch(rx, target, fn, ctx);
 
@@ -211,7 +212,9 @@ int tund_tun_read_batch(struct tund_tun_rx *rx, tund_tun_batch_fn fn, void *ctx)
 				continue;
 			}
 		}
-		if (errno != EAGAIN && errno != EINTR)
+		if (errno == EAGAIN)
+			rx->drained = true;
+		else if (errno != EINTR)
 			ret = -errno;
 		break;
 	}

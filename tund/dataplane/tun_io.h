@@ -30,6 +30,7 @@ struct tund_tun_rx {
 	size_t *seg_len;
 	uint64_t dropped; /* malformed or unsplittable super packets */
 	size_t read_bytes; /* what the last tund_tun_read_batch read */
+	bool drained;	   /* and it ended finding the input empty (read() only) */
 	struct tund_tun_uring *uring; /* NULL: read() */
 	bool ring_on;	   /* under load: reads come through uring now */
 	size_t since_dry;  /* packets since the input was last found empty */

@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: MIT
+/* tund/dataplane/tun_handoff.c: what counts as heavy and as quiet, and a
+ * hand-off wakes the thread it goes to. */
+#include <poll.h>
+
+#include "tests/unit/unit.h"
+#include "tund/dataplane/tun_handoff.h"
+
+UNIT_TEST(tun_handoff_heavy_and_quiet)
+{
+	CHECK(!tund_tun_handoff_heavy(0, 0));
+	CHECK(!tund_tun_handoff_heavy(TUND_HANDOFF_HEAVY_PACKETS - 1, 64 * 1024));
+	CHECK(tund_tun_handoff_heavy(TUND_HANDOFF_HEAVY_PACKETS, 4 * 64));
+	uint64_t ms = 1000000, t = 1000 * ms;
+
+	CHECK(!tund_tun_handoff_quiet(t, t));
+	CHECK(!tund_tun_handoff_quiet(t, t + TUND_HANDOFF_QUIET_MS * ms - 1));
+	CHECK(tund_tun_handoff_quiet(t, t + TUND_HANDOFF_QUIET_MS * ms));
+	CHECK(tund_tun_handoff_quiet(0, TUND_HANDOFF_QUIET_MS * ms)); /* never heavy */
+}
+
+static bool readable(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1;
+}
+
+UNIT_TEST(tun_handoff_give_wakes_the_taker)
+{
+	struct tund_tun_handoff h;
+	int tun_fd, udp_fd;
+
+	CHECK(tund_tun_handoff_init(&h, true) == 0);
+	tun_fd = tund_tun_handoff_fd(&h, TUND_TUN_READER_TUN_THREAD);
+	udp_fd = tund_tun_handoff_fd(&h, TUND_TUN_READER_UDP_THREAD);
+	CHECK(tun_fd >= 0 && udp_fd >= 0);
+	/* The TUN thread starts with it. */
+	CHECK(tund_tun_handoff_mine(&h, TUND_TUN_READER_TUN_THREAD));
+	CHECK(!tund_tun_handoff_mine(&h, TUND_TUN_READER_UDP_THREAD));
+
+	tund_tun_handoff_give(&h, TUND_TUN_READER_UDP_THREAD);
+	CHECK(tund_tun_handoff_mine(&h, TUND_TUN_READER_UDP_THREAD));
+	CHECK(readable(udp_fd) && !readable(tun_fd));
+	tund_tun_handoff_woken(&h, TUND_TUN_READER_UDP_THREAD);
+	CHECK(!readable(udp_fd));
+
+	tund_tun_handoff_give(&h, TUND_TUN_READER_TUN_THREAD);
+	CHECK(tund_tun_handoff_mine(&h, TUND_TUN_READER_TUN_THREAD));
+	CHECK(readable(tun_fd) && !readable(udp_fd));
+	CHECK(atomic_load(&h.to_udp) == 1 && atomic_load(&h.to_tun) == 1);
+
+	/* A heavy batch is remembered, a light one is not. */
+	tund_tun_handoff_batch(&h, 1, 100, 5);
+	CHECK(atomic_load(&h.last_heavy_ns) == 0);
+	tund_tun_handoff_batch(&h, TUND_HANDOFF_HEAVY_PACKETS, 100, 7);
+	CHECK(atomic_load(&h.last_heavy_ns) == 7);
+	tund_tun_handoff_destroy(&h);
+}
+
+UNIT_TEST(tun_handoff_off_keeps_the_tun_thread)
+{
+	struct tund_tun_handoff h;
+
+	CHECK(tund_tun_handoff_init(&h, false) == 0);
+	CHECK(tund_tun_handoff_fd(&h, TUND_TUN_READER_UDP_THREAD) < 0);
+	tund_tun_handoff_give(&h, TUND_TUN_READER_UDP_THREAD);
+	CHECK(tund_tun_handoff_mine(&h, TUND_TUN_READER_TUN_THREAD));
+	CHECK(!tund_tun_handoff_mine(&h, TUND_TUN_READER_UDP_THREAD));
+	tund_tun_handoff_destroy(&h);
+}
