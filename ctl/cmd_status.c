@@ -142,13 +142,15 @@ static void print_one_thread(JsonObject *t)
 	if (!json_object_has_member(t, TUND_KEY_ONE_THREAD))
 		return;
 	tund_client_get_int(t, TUND_KEY_HANDOFFS, &handoffs);
+	const char *now = tund_client_get_string(t, TUND_KEY_ONE_THREAD_NOW);
+
 	if (!json_object_get_boolean_member_with_default(t, TUND_KEY_ONE_THREAD, FALSE))
 		snprintf(buf, sizeof(buf), "off: a thread per direction always");
 	else
 		snprintf(buf, sizeof(buf), "%s, taken up %" PRId64 " times",
-			 json_object_get_boolean_member_with_default(t, TUND_KEY_ONE_THREAD_NOW, FALSE) ?
-				 "now (light traffic)" :
-				 "not now (a thread per direction)",
+			 !now ? "not now (a thread per direction)" :
+			 strcmp(now, "fast_path") == 0 ? "now, the fast path's (light traffic)" :
+							  "now, the UDP thread's (light traffic)",
 			 handoffs);
 	field("one thread", buf);
 }

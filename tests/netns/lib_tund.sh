@@ -70,6 +70,15 @@ state() {
 }
 path_is() { [ "$(peer_field "$1" "$2" path)" = "$3" ]; }
 pings() { lab_exec "$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1; }
+# tun_reader HOST: which receiving thread reads HOST's TUN now while traffic
+# is light (tund/dataplane/tun_handoff.h): udp, fast_path, or null.
+tun_reader() { ctl "$1" status --json | jq -r .tun_io.one_thread_now; }
+# light_on_fast_path HOST-A ADDR-A HOST-B ADDR-B: a ping each way, and both
+# hosts' ICE fast path threads read their TUN (a ping costs one wake-up).
+light_on_fast_path() {
+	pings "$1" "$4" && pings "$3" "$2" && [ "$(tun_reader "$1")" = fast_path ] &&
+		[ "$(tun_reader "$3")" = fast_path ]
+}
 
 # first_ping HOST ADDR DEADLINE T0: pings ADDR from HOST every 50 ms until
 # the first reply (status 1 if none within DEADLINE seconds); prints the

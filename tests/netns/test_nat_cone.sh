@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Two friends, each behind a port-restricted cone NAT, one network created by
 # a and joined by b through an invite: the path is direct (not relay), ping
-# works and a 20 MB TCP transfer arrives intact.
+# works and a 20 MB TCP transfer arrives intact, over tund's fast path; with
+# pings only after it, the fast path's thread reads the TUN too (light
+# traffic on one thread).
 set -u
 . "$(dirname "$0")/lib.sh"
 t_init natcone
@@ -40,6 +42,9 @@ fast_ok() { # HOST MIN-DATAGRAMS
 fast_ok b 14000
 fast_ok a 50
 t_log "fast path on both sides: $(ctl b status --json | jq -c .fast_paths)"
+# Light traffic after the transfer: the fast path's thread reads the TUN too.
+wait_until 30 light_on_fast_path a "$A" b "$B" ||
+	fail "pings after the transfer: TUN readers a $(tun_reader a), b $(tun_reader b); want fast_path"
 
 # netcheck from behind the cone NAT.
 nc=$(ctl a netcheck --json) || fail "netcheck failed"

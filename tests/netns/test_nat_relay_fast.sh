@@ -8,6 +8,8 @@
 # (every allocation and channel lost): the pair pings again through new
 # allocations and is back on the relayed fast path, on its new channel, with
 # a new transfer intact. The packet threads stay at normal priority throughout.
+# With pings only, the fast path's thread reads the TUN at both ends (light
+# traffic on one thread).
 set -u
 . "$(dirname "$0")/lib.sh"
 t_init natrelayfast
@@ -67,6 +69,9 @@ normal_priority() {
 	done
 }
 normal_priority
+# Light traffic after the transfers: the fast path's thread reads the TUN too.
+wait_until 30 light_on_fast_path a "$A" b "$B" ||
+	fail "pings after the transfers: TUN readers a $(tun_reader a), b $(tun_reader b); want fast_path"
 
 # The fault: coturn restarts, every allocation and channel is gone.
 relay0=$(peer_field a "$KB" local_addr)/$(peer_field a "$KB" remote_addr)

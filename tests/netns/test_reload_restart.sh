@@ -32,6 +32,7 @@ declare -A NEW=(
 	["[ice] turn_prediction"]="off"
 	["[daemon] user"]="nobody"
 	["[daemon] realtime"]="off"
+	["[daemon] light_on_one_thread"]="off"
 	["[daemon] aead"]="sodium"
 	["[daemon] crypto_workers"]="2"
 )

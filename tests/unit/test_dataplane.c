@@ -127,8 +127,9 @@ out:
 }
 
 /* Light traffic on one thread (tund/dataplane/tun_handoff.h), as status
- * shows it: whether the UDP thread reads the TUN now, and how many times it
- * took it up; -1 when status does not say. */
+ * shows it: 1 when the UDP thread reads the TUN now, 0 when the TUN thread
+ * does, -1 when status says neither; and how many times a receiving thread
+ * took it up. */
 static int one_thread_now(struct node *n, gint64 *handoffs)
 {
 	struct fx_reply r;
@@ -138,11 +139,13 @@ static int one_thread_now(struct node *n, gint64 *handoffs)
 	if (r.ok && r.result) {
 		JsonObject *io = json_object_get_object_member(json_node_get_object(r.result),
 							       "tun_io");
+		JsonNode *v = io ? json_object_get_member(io, "one_thread_now") : NULL;
 
-		if (io && json_object_has_member(io, "one_thread_now")) {
-			now = json_object_get_boolean_member(io, "one_thread_now");
-			*handoffs = json_object_get_int_member_with_default(io, "handoffs", -1);
-		}
+		if (v && JSON_NODE_HOLDS_NULL(v))
+			now = 0;
+		else if (v && !g_strcmp0(json_node_get_string(v), "udp"))
+			now = 1;
+		*handoffs = io ? json_object_get_int_member_with_default(io, "handoffs", -1) : -1;
 	}
 	fx_reply_clear(&r);
 	return now;

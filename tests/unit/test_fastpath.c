@@ -83,7 +83,7 @@ UNIT_TEST(fastpath_steers_wireguard_to_own_socket_and_stun_to_libnice)
 	int nice_fd = bound_socket(&nice_addr);
 	int peer_fd = bound_socket(&peer_addr);
 	int other_fd = bound_socket(&other_addr);
-	struct tund_fastpath *fp = tund_fastpath_new(deliver, &seen, NULL, NULL);
+	struct tund_fastpath *fp = tund_fastpath_new(deliver, &seen, NULL, NULL, NULL);
 	struct tund_fastpath_stats st;
 	uint8_t wg[32] = { 4, 0, 0, 0 }, init[148] = { 1, 0, 0, 0 };
 	uint8_t stun_req[20] = { 0x00, 0x01, 0, 0, 0x21, 0x12, 0xa4, 0x42 };
@@ -173,7 +173,7 @@ UNIT_TEST(fastpath_steers_wireguard_to_own_socket_and_stun_to_libnice)
 UNIT_TEST(fastpath_rejects_bad_arguments)
 {
 	struct seen seen = { .lock = PTHREAD_MUTEX_INITIALIZER };
-	struct tund_fastpath *fp = tund_fastpath_new(deliver, &seen, NULL, NULL);
+	struct tund_fastpath *fp = tund_fastpath_new(deliver, &seen, NULL, NULL, NULL);
 	struct sockaddr_in peer = { .sin_family = AF_INET };
 	struct sockaddr_un_like {
 		sa_family_t family;
@@ -245,7 +245,7 @@ UNIT_TEST(fastpath_relayed_steers_channeldata_and_learns_the_channel)
 	int nice_fd = bound_socket(&nice_addr);
 	int server_fd = bound_socket(&server_addr);
 	int other_fd = bound_socket(&other_addr);
-	struct tund_fastpath *fp = tund_fastpath_new(deliver_auth, &seen, NULL, NULL);
+	struct tund_fastpath *fp = tund_fastpath_new(deliver_auth, &seen, NULL, NULL, NULL);
 	struct tund_fastpath_stats st;
 	uint8_t wg[32] = { 4, 0, 0, 0 }, wg_auth[32] = { 4, 0, 0, 0, 0xAA };
 	uint8_t stun[20] = { 0x00, 0x01, 0, 0, 0x21, 0x12, 0xa4, 0x42 };
@@ -325,7 +325,7 @@ UNIT_TEST(fastpath_direct_takes_channeldata_from_own_turn_server)
 	int nice_fd = bound_socket(&nice_addr);
 	int peer_fd = bound_socket(&peer_addr);
 	int server_fd = bound_socket(&server_addr);
-	struct tund_fastpath *fp = tund_fastpath_new(deliver_auth, &seen, NULL, NULL);
+	struct tund_fastpath *fp = tund_fastpath_new(deliver_auth, &seen, NULL, NULL, NULL);
 	struct tund_fastpath_stats st;
 	uint8_t wg[32] = { 4, 0, 0, 0 }, stun[20] = { 0x00, 0x01, 0, 0, 0x21, 0x12, 0xa4, 0x42 };
 	uint8_t buf[256];

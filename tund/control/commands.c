@@ -96,11 +96,15 @@ static void add_tun_io(JsonBuilder *b, struct tund_daemon *d)
 	json_builder_set_member_name(b, TUND_KEY_READER);
 	json_builder_add_string_value(b, tund_dataplane_tun_uring(d->dp) ? "io_uring" : "read");
 	/* tund/dataplane/tun_handoff.h */
-	bool now;
+	const char *now;
 	uint64_t handoffs;
 
 	member_bool(b, TUND_KEY_ONE_THREAD, tund_dataplane_one_thread(d->dp, &now, &handoffs));
-	member_bool(b, TUND_KEY_ONE_THREAD_NOW, now);
+	json_builder_set_member_name(b, TUND_KEY_ONE_THREAD_NOW);
+	if (now)
+		json_builder_add_string_value(b, now);
+	else
+		json_builder_add_null_value(b);
 	member_int(b, TUND_KEY_HANDOFFS, handoffs);
 	json_builder_end_object(b);
 }

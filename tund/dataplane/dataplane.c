@@ -549,11 +549,12 @@ static void *tun_loop(void *arg)
 		if (n > 0) {
 			tund_prio_batch(&prio, rx.read_bytes);
 			tund_pace_after(&pace, start, (size_t)n, rx.read_bytes);
-			tund_tun_handoff_batch(&dp->handoff, (size_t)n, rx.read_bytes, start);
-		} else if (!tund_tun_rx_ring_waits(&rx) &&
+			tund_tun_handoff_batch(&dp->handoff, (size_t)n, start);
+		} else if (dp->handoff.enabled && !tund_tun_rx_ring_waits(&rx) &&
 			   tund_tun_handoff_quiet(atomic_load(&dp->handoff.last_heavy_ns), start)) {
-			/* Light traffic: the UDP thread reads the TUN too. */
-			tund_tun_handoff_give(&dp->handoff, TUND_TUN_READER_UDP_THREAD);
+			/* Light traffic: the thread that receives reads the TUN too. */
+			tund_tun_handoff_give(&dp->handoff,
+					      tund_tun_handoff_light_reader(&dp->handoff));
 		} else if (!wait_tun(dp, &rx, &prio)) {
 			break;
 		}
@@ -577,7 +578,8 @@ static void udp_batch(struct tund_dataplane *dp, struct tund_udp_received *got,
 	for (size_t i = 0; i < n; i++)
 		bytes += got[i].len;
 	tund_prio_batch(prio, bytes);
-	tund_tun_handoff_batch(&dp->handoff, n, bytes, start);
+	tund_tun_handoff_batch(&dp->handoff, n, start);
+	tund_tun_handoff_received(&dp->handoff, TUND_TUN_READER_UDP_THREAD);
 	for (size_t i = 0; i < n; i++) {
 		/* Segments of one coalesced buffer share their sender. */
 		if (got[i].from != last) {
@@ -594,21 +596,27 @@ static void udp_batch(struct tund_dataplane *dp, struct tund_udp_received *got,
 	tund_pace_after(pace, start, n, bytes);
 }
 
-/* The UDP thread's turn at the TUN (tun_handoff.h): reads what is queued and
- * sends it, as the TUN thread would. A heavy batch either way (received:
- * the n just written) gives the TUN back to the TUN thread, so bulk traffic
- * has a thread per direction; so does a read error, which the TUN thread
- * reports and handles. Returns the packets read, or -1 once given back. */
-static int udp_thread_reads_tun(struct tund_dataplane *dp, size_t received)
+/* A receiving thread's turn at the TUN (tun_handoff.h): reads what is queued
+ * and sends it, as the TUN thread would. A heavy batch either way (received:
+ * the packets it just wrote) gives the TUN back to the TUN thread, so bulk
+ * traffic has a thread per direction; so does a read error, which the TUN
+ * thread reports and handles. When the other receiving thread carries the
+ * traffic now, the TUN goes to it. Returns the packets read, or -1 once
+ * given away. */
+static int light_reads_tun(struct tund_dataplane *dp, enum tund_tun_reader who, size_t received)
 {
 	int m = tund_tun_read_batch(&dp->solo_rx, tun_batch, dp);
+	enum tund_tun_reader to;
 
 	if (m > 0)
-		tund_tun_handoff_batch(&dp->handoff, (size_t)m, dp->solo_rx.read_bytes,
-				       tund_pace_now());
-	if (m < 0 || tund_tun_handoff_heavy(received, 0) ||
-	    (m > 0 && tund_tun_handoff_heavy((size_t)m, dp->solo_rx.read_bytes))) {
+		tund_tun_handoff_batch(&dp->handoff, (size_t)m, tund_pace_now());
+	if (m < 0 || tund_tun_handoff_heavy(received) ||
+	    (m > 0 && tund_tun_handoff_heavy((size_t)m))) {
 		tund_tun_handoff_give(&dp->handoff, TUND_TUN_READER_TUN_THREAD);
+		return -1;
+	}
+	if (tund_tun_handoff_should_move(&dp->handoff, who, &to)) {
+		tund_tun_handoff_give(&dp->handoff, to);
 		return -1;
 	}
 	return m;
@@ -656,7 +664,7 @@ static void *udp_loop(void *arg)
 		/* Light traffic: the reply to what was just written is queued on
 		 * the TUN already; read it here, without waking the TUN thread. */
 		if (tun_too)
-			m = udp_thread_reads_tun(dp, (size_t)n);
+			m = light_reads_tun(dp, TUND_TUN_READER_UDP_THREAD, (size_t)n);
 		/* A short batch emptied the socket: poll, not another recvmmsg
 		 * that would only say so (a system call per ping saved). */
 		if ((n == 0 || rx.drained) && (m <= 0 || dp->solo_rx.drained) &&
@@ -752,7 +760,8 @@ static void init_fields(struct tund_dataplane *dp, const struct tund_dataplane_o
 	dp->next_path_id = 1;
 	tund_mcast_join_init(&dp->mcast, o->tun_fd);
 	dp->relay = tund_relay_fwd_new(relay_send, dp);
-	dp->handoff.wake_tun = dp->handoff.wake_udp = -1;
+	for (int i = 0; i < TUND_TUN_READERS; i++)
+		dp->handoff.wake[i] = -1;
 }
 
 int tund_dataplane_start(const struct tund_dataplane_opts *o, const uint8_t private_key[32],
@@ -866,12 +875,15 @@ void tund_dataplane_stop(struct tund_dataplane *dp)
 	free(dp);
 }
 
-bool tund_dataplane_one_thread(struct tund_dataplane *dp, bool *now, uint64_t *handoffs)
+bool tund_dataplane_one_thread(struct tund_dataplane *dp, const char **now, uint64_t *handoffs)
 {
-	*now = dp->handoff.enabled &&
-	       tund_tun_handoff_mine(&dp->handoff, TUND_TUN_READER_UDP_THREAD);
+	static const char *const names[] = { [TUND_TUN_READER_TUN_THREAD] = NULL,
+					     [TUND_TUN_READER_UDP_THREAD] = "udp",
+					     [TUND_TUN_READER_FAST_THREAD] = "fast_path" };
+
+	*now = names[tund_tun_handoff_reader(&dp->handoff)];
 	if (handoffs)
-		*handoffs = atomic_load(&dp->handoff.to_udp);
+		*handoffs = atomic_load(&dp->handoff.to_light);
 	return dp->handoff.enabled;
 }
 
@@ -1215,8 +1227,38 @@ static void fast_deliver(void *ctx, uint32_t id, struct tund_fastpath_datagram *
 	tund_tun_write_batch(&dp->fast_tx, pkts, n);
 }
 
+/* The fast path thread after each wake-up (tund_fastpath_hooks): while
+ * traffic is light and its paths carry it, it reads the TUN too
+ * (tun_handoff.h), watching the TUN only while it is its turn. */
+static void fast_after(struct tund_fastpath *fp, void *ctx, size_t packets, bool woken)
+{
+	struct tund_dataplane *dp = ctx;
+	const enum tund_tun_reader me = TUND_TUN_READER_FAST_THREAD;
+	bool mine;
+	int ret;
+
+	if (woken)
+		tund_tun_handoff_woken(&dp->handoff, me);
+	if (packets) {
+		tund_tun_handoff_batch(&dp->handoff, packets, tund_pace_now());
+		tund_tun_handoff_received(&dp->handoff, me);
+	}
+	mine = tund_tun_handoff_mine(&dp->handoff, me);
+	if (mine && light_reads_tun(dp, me, packets) < 0)
+		mine = false;
+	if ((ret = tund_fastpath_watch(fp, dp->tun_fd, mine)) != 0 && mine) {
+		log_warn("fast path: cannot wait for the TUN (%s); its own thread reads it",
+			 strerror(-ret));
+		tund_tun_handoff_give(&dp->handoff, TUND_TUN_READER_TUN_THREAD);
+	}
+}
+
 int tund_dataplane_enable_fast_paths(struct tund_dataplane *dp)
 {
+	struct tund_fastpath_hooks hooks = {
+		.after = dp->handoff.enabled ? fast_after : NULL,
+		.wake_fd = tund_tun_handoff_fd(&dp->handoff, TUND_TUN_READER_FAST_THREAD),
+	};
 	int ret;
 
 	if (dp->fast)
@@ -1230,7 +1272,7 @@ int tund_dataplane_enable_fast_paths(struct tund_dataplane *dp)
 		tund_tun_tx_free(&dp->fast_tx);
 		return ret;
 	}
-	dp->fast = tund_fastpath_new(fast_deliver, dp, &dp->prio, &dp->pace);
+	dp->fast = tund_fastpath_new(fast_deliver, dp, &dp->prio, &dp->pace, &hooks);
 	if (!dp->fast) {
 		ret = -errno;
 		tund_tun_tx_free(&dp->fast_tx);

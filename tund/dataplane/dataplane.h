@@ -35,9 +35,10 @@ struct tund_dataplane_opts {
 int tund_dataplane_start(const struct tund_dataplane_opts *opts, const uint8_t private_key[32],
 			 struct tund_dataplane **out);
 /* Light traffic on one thread (tund/dataplane/tun_handoff.h): whether it is
- * on, whether the UDP thread reads the TUN now, and how many times the TUN
- * went to it (handoffs, may be NULL). */
-bool tund_dataplane_one_thread(struct tund_dataplane *dp, bool *now, uint64_t *handoffs);
+ * on, which receiving thread reads the TUN now ("udp", "fast_path"; NULL:
+ * the TUN thread), and how many times the TUN went to one (handoffs, may be
+ * NULL). */
+bool tund_dataplane_one_thread(struct tund_dataplane *dp, const char **now, uint64_t *handoffs);
 /* Whether the TUN reader thread reads through io_uring now. */
 bool tund_dataplane_tun_uring(struct tund_dataplane *dp);
 /* Crypto worker threads running (0: off); *slices (may be NULL) gets how

@@ -57,7 +57,12 @@ struct tund_fastpath {
 	struct tund_prio_group *prio_group; /* NULL: normal priority */
 	struct tund_prio prio;		    /* the receive thread's */
 	struct tund_pace pace;		    /* its pacing (tund/pace.h) */
+	struct tund_fastpath_hooks hooks;   /* after: NULL when none */
+	int watched_fd;			    /* tund_fastpath_watch's; -1: none */
 };
+
+/* epoll data of the descriptors that are not paths (ids start at 1). */
+enum { STOP_ID = 0, WAKE_ID = UINT32_MAX, WATCHED_ID = UINT32_MAX - 1 };
 
 /* Reuseport group index 0 is libnice's socket (it founded the group when ours
  * joined), 1 is ours. A WireGuard message starts with a type of 1-4 and three
@@ -311,10 +316,16 @@ static void *receive_loop(void *arg)
 			log_error("fast path: epoll_wait: %s", g_strerror(errno));
 			return NULL;
 		}
+		bool woken = false;
+
 		for (int i = 0; i < n; i++) {
-			if (ev[i].data.u32 == 0) { /* the stop eventfd */
+			if (ev[i].data.u32 == STOP_ID) {
 				tund_prio_leave(&fp->prio);
 				return NULL;
+			}
+			if (ev[i].data.u32 == WAKE_ID || ev[i].data.u32 == WATCHED_ID) {
+				woken |= ev[i].data.u32 == WAKE_ID;
+				continue;
 			}
 			/* Level-triggered: a socket left non-empty wakes us again,
 			 * so one path cannot starve the others. */
@@ -331,13 +342,29 @@ static void *receive_loop(void *arg)
 		}
 		tund_prio_batch(&fp->prio, got);
 		tund_pace_after(&fp->pace, start, packets, got);
+		if (fp->hooks.after)
+			fp->hooks.after(fp, fp->ctx, packets, woken);
 		if (!more)
 			timeout = tund_prio_empty(&fp->prio);
 	}
 }
 
+int tund_fastpath_watch(struct tund_fastpath *fp, int fd, bool on)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = WATCHED_ID };
+
+	if (on == (fp->watched_fd >= 0))
+		return 0;
+	if (epoll_ctl(fp->epoll_fd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, on ? fd : fp->watched_fd,
+		      &ev) != 0)
+		return -errno;
+	fp->watched_fd = on ? fd : -1;
+	return 0;
+}
+
 struct tund_fastpath *tund_fastpath_new(tund_fastpath_deliver_fn deliver, void *ctx,
-				       struct tund_prio_group *prio, struct tund_pace_group *pace)
+				       struct tund_prio_group *prio, struct tund_pace_group *pace,
+				       const struct tund_fastpath_hooks *hooks)
 {
 	struct tund_fastpath *fp = calloc(1, sizeof(*fp));
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = 0 };
@@ -349,6 +376,9 @@ struct tund_fastpath *tund_fastpath_new(tund_fastpath_deliver_fn deliver, void *
 	tund_pace_init(&fp->pace, pace);
 	fp->deliver = deliver;
 	fp->ctx = ctx;
+	fp->watched_fd = -1;
+	if (hooks)
+		fp->hooks = *hooks;
 	fp->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
 	fp->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_rwlock_init(&fp->lock, NULL);
@@ -363,6 +393,10 @@ struct tund_fastpath *tund_fastpath_new(tund_fastpath_deliver_fn deliver, void *
 	}
 	if (fp->epoll_fd < 0 || fp->stop_fd < 0 || !fp->got || !fp->dg ||
 	    epoll_ctl(fp->epoll_fd, EPOLL_CTL_ADD, fp->stop_fd, &ev) < 0)
+		goto fail;
+	ev.data.u32 = WAKE_ID;
+	if (fp->hooks.after && fp->hooks.wake_fd >= 0 &&
+	    epoll_ctl(fp->epoll_fd, EPOLL_CTL_ADD, fp->hooks.wake_fd, &ev) < 0)
 		goto fail;
 	if ((err = pthread_create(&fp->thread, NULL, receive_loop, fp))) {
 		errno = err;

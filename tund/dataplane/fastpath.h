@@ -46,13 +46,29 @@ struct tund_fastpath_datagram {
 typedef void (*tund_fastpath_deliver_fn)(void *ctx, uint32_t id, struct tund_fastpath_datagram *d,
 					 size_t n);
 
+/* What the receive thread does besides delivering (the data plane reads the
+ * TUN there while traffic is light, tund/dataplane/tun_handoff.h): after
+ * each wake-up's batches it calls after(fp, ctx, packets, woken), packets:
+ * the datagrams it delivered in that wake-up, woken: wake_fd was readable
+ * (after reads it empty). It also wakes up for wake_fd, and for the
+ * descriptor after asks it to watch (tund_fastpath_watch). */
+struct tund_fastpath_hooks {
+	void (*after)(struct tund_fastpath *fp, void *ctx, size_t packets, bool woken);
+	int wake_fd;
+};
+
 struct tund_prio_group;
 struct tund_pace_group;
 /* Starts the receive thread; prio: the group whose priority it shares
  * (tund/priority.h), NULL: normal priority; pace: whose pacing
- * (tund/pace.h), NULL: none. NULL on failure (errno set). */
+ * (tund/pace.h), NULL: none; hooks (copied; NULL: none). NULL on failure
+ * (errno set). */
 struct tund_fastpath *tund_fastpath_new(tund_fastpath_deliver_fn deliver, void *ctx,
-				       struct tund_prio_group *prio, struct tund_pace_group *pace);
+				       struct tund_prio_group *prio, struct tund_pace_group *pace,
+				       const struct tund_fastpath_hooks *hooks);
+/* From the receive thread (inside hooks.after): it also wakes up when fd is
+ * readable (on), or no longer (off). One descriptor at a time. 0 or -errno. */
+int tund_fastpath_watch(struct tund_fastpath *fp, int fd, bool on);
 /* Stops the thread and closes every socket. */
 void tund_fastpath_free(struct tund_fastpath *fp);
 

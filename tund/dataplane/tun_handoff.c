@@ -10,35 +10,39 @@ int tund_tun_handoff_init(struct tund_tun_handoff *h, bool enabled)
 	h->enabled = enabled;
 	atomic_init(&h->reader, TUND_TUN_READER_TUN_THREAD);
 	atomic_init(&h->last_heavy_ns, 0);
-	atomic_init(&h->to_udp, 0);
+	atomic_init(&h->last_rx, TUND_TUN_READER_UDP_THREAD);
+	atomic_init(&h->rx_streak, 0);
+	atomic_init(&h->to_light, 0);
 	atomic_init(&h->to_tun, 0);
-	h->wake_tun = h->wake_udp = -1;
+	for (int i = 0; i < TUND_TUN_READERS; i++)
+		h->wake[i] = -1;
 	if (!enabled)
 		return 0;
-	h->wake_tun = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	h->wake_udp = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (h->wake_tun < 0 || h->wake_udp < 0) {
-		int err = -errno;
+	for (int i = 0; i < TUND_TUN_READERS; i++) {
+		h->wake[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (h->wake[i] < 0) {
+			int err = -errno;
 
-		tund_tun_handoff_destroy(h);
-		return err;
+			tund_tun_handoff_destroy(h);
+			return err;
+		}
 	}
 	return 0;
 }
 
 void tund_tun_handoff_destroy(struct tund_tun_handoff *h)
 {
-	if (h->wake_tun >= 0)
-		close(h->wake_tun);
-	if (h->wake_udp >= 0)
-		close(h->wake_udp);
-	h->wake_tun = h->wake_udp = -1;
+	for (int i = 0; i < TUND_TUN_READERS; i++) {
+		if (h->wake[i] >= 0)
+			close(h->wake[i]);
+		h->wake[i] = -1;
+	}
 	h->enabled = false;
 }
 
-bool tund_tun_handoff_heavy(size_t n, size_t bytes)
+bool tund_tun_handoff_heavy(size_t n)
 {
-	(void)bytes; /* a TUN super packet counts as the packets it splits into */
+	/* A TUN super packet counts as the packets it splits into. */
 	return n >= TUND_HANDOFF_HEAVY_PACKETS;
 }
 
@@ -47,17 +51,52 @@ bool tund_tun_handoff_quiet(uint64_t last_heavy_ns, uint64_t now_ns)
 	return now_ns - last_heavy_ns >= (uint64_t)TUND_HANDOFF_QUIET_MS * 1000000;
 }
 
-void tund_tun_handoff_batch(struct tund_tun_handoff *h, size_t n, size_t bytes, uint64_t now_ns)
+void tund_tun_handoff_batch(struct tund_tun_handoff *h, size_t n, uint64_t now_ns)
 {
-	if (h->enabled && tund_tun_handoff_heavy(n, bytes))
+	if (h->enabled && tund_tun_handoff_heavy(n))
 		atomic_store_explicit(&h->last_heavy_ns, now_ns, memory_order_relaxed);
+}
+
+void tund_tun_handoff_received(struct tund_tun_handoff *h, enum tund_tun_reader who)
+{
+	/* Two receiving threads may race here; a streak off by one only
+	 * moves the TUN a batch sooner or later. */
+	if (atomic_load_explicit(&h->last_rx, memory_order_relaxed) == (int)who) {
+		if (atomic_load_explicit(&h->rx_streak, memory_order_relaxed) < 1000)
+			atomic_fetch_add_explicit(&h->rx_streak, 1, memory_order_relaxed);
+		return;
+	}
+	atomic_store_explicit(&h->last_rx, (int)who, memory_order_relaxed);
+	atomic_store_explicit(&h->rx_streak, 1, memory_order_relaxed);
+}
+
+enum tund_tun_reader tund_tun_handoff_light_reader(struct tund_tun_handoff *h)
+{
+	return (enum tund_tun_reader)atomic_load_explicit(&h->last_rx, memory_order_relaxed);
+}
+
+bool tund_tun_handoff_should_move(struct tund_tun_handoff *h, enum tund_tun_reader who,
+				  enum tund_tun_reader *to)
+{
+	enum tund_tun_reader last = tund_tun_handoff_light_reader(h);
+
+	if (last == who ||
+	    atomic_load_explicit(&h->rx_streak, memory_order_relaxed) < TUND_HANDOFF_MOVE_AFTER)
+		return false;
+	*to = last;
+	return true;
 }
 
 bool tund_tun_handoff_mine(struct tund_tun_handoff *h, enum tund_tun_reader who)
 {
+	return tund_tun_handoff_reader(h) == who;
+}
+
+enum tund_tun_reader tund_tun_handoff_reader(struct tund_tun_handoff *h)
+{
 	if (!h->enabled)
-		return who == TUND_TUN_READER_TUN_THREAD;
-	return atomic_load(&h->reader) == (int)who;
+		return TUND_TUN_READER_TUN_THREAD;
+	return (enum tund_tun_reader)atomic_load(&h->reader);
 }
 
 void tund_tun_handoff_give(struct tund_tun_handoff *h, enum tund_tun_reader to)
@@ -67,23 +106,22 @@ void tund_tun_handoff_give(struct tund_tun_handoff *h, enum tund_tun_reader to)
 	/* seq_cst: the giver's last use of the reader's buffers happens before
 	 * the taker's first. */
 	atomic_store(&h->reader, (int)to);
-	if (to == TUND_TUN_READER_UDP_THREAD)
-		atomic_fetch_add_explicit(&h->to_udp, 1, memory_order_relaxed);
-	else
+	if (to == TUND_TUN_READER_TUN_THREAD)
 		atomic_fetch_add_explicit(&h->to_tun, 1, memory_order_relaxed);
-	eventfd_write(to == TUND_TUN_READER_UDP_THREAD ? h->wake_udp : h->wake_tun, 1);
+	else
+		atomic_fetch_add_explicit(&h->to_light, 1, memory_order_relaxed);
+	eventfd_write(h->wake[to], 1);
 }
 
 int tund_tun_handoff_fd(const struct tund_tun_handoff *h, enum tund_tun_reader who)
 {
-	return who == TUND_TUN_READER_UDP_THREAD ? h->wake_udp : h->wake_tun;
+	return h->wake[who];
 }
 
 void tund_tun_handoff_woken(const struct tund_tun_handoff *h, enum tund_tun_reader who)
 {
 	eventfd_t v;
-	int fd = tund_tun_handoff_fd(h, who);
 
-	if (fd >= 0)
-		(void)eventfd_read(fd, &v);
+	if (h->wake[who] >= 0)
+		(void)eventfd_read(h->wake[who], &v);
 }
