@@ -91,12 +91,13 @@ network_pair() {
 
 # measure NAME ADDR: one TCP stream a -> b and the idle RTT, for NAME.
 measure() {
-	local json=$T_DIR/tcp.json mbit
-	RTT[$1]+="$(ping_idle "$(lab_ns a)" "$2" 100) "
+	local json=$T_DIR/tcp.json mbit rtt
+	rtt=$(ping_idle "$(lab_ns a)" "$2" 100)
+	RTT[$1]+="$rtt "
 	tcp_run "$(lab_ns a)" "$2" 1 "$SECS" "$json"
 	mbit=$(tcp_mbit "$json")
 	MBIT[$1]+="$mbit "
-	t_log "$1: $mbit Mbit/s"
+	t_log "$1: $mbit Mbit/s, idle ping $rtt ms"
 }
 
 # ceiling_shape: from tund's relayed pair (a's candidate -> b's), the shape

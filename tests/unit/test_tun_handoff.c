@@ -18,6 +18,8 @@ UNIT_TEST(tun_handoff_heavy_and_quiet)
 	CHECK(!tund_tun_handoff_quiet(t, t + TUND_HANDOFF_QUIET_MS * ms - 1));
 	CHECK(tund_tun_handoff_quiet(t, t + TUND_HANDOFF_QUIET_MS * ms));
 	CHECK(tund_tun_handoff_quiet(0, TUND_HANDOFF_QUIET_MS * ms)); /* never heavy */
+	/* Another thread stamped a heavy batch after the caller's clock read. */
+	CHECK(!tund_tun_handoff_quiet(t + 1, t));
 }
 
 static bool readable(int fd)
@@ -93,6 +95,28 @@ UNIT_TEST(tun_handoff_follows_the_receiving_thread)
 		CHECK(!tund_tun_handoff_should_move(&h, TUND_TUN_READER_UDP_THREAD, &to));
 		CHECK(!tund_tun_handoff_should_move(&h, TUND_TUN_READER_FAST_THREAD, &to));
 	}
+	tund_tun_handoff_destroy(&h);
+}
+
+/* A receiving thread that ended, or cannot wait for the TUN, is never given
+ * it again, and gives it back if it has it. */
+UNIT_TEST(tun_handoff_retired_reader_is_passed_over)
+{
+	struct tund_tun_handoff h;
+	enum tund_tun_reader to;
+
+	CHECK(tund_tun_handoff_init(&h, true) == 0);
+	for (int i = 0; i < TUND_HANDOFF_MOVE_AFTER; i++)
+		tund_tun_handoff_received(&h, TUND_TUN_READER_FAST_THREAD);
+	tund_tun_handoff_give(&h, TUND_TUN_READER_FAST_THREAD);
+	tund_tun_handoff_retire(&h, TUND_TUN_READER_FAST_THREAD);
+	CHECK(tund_tun_handoff_mine(&h, TUND_TUN_READER_TUN_THREAD));
+	/* It received last, yet the TUN goes to the UDP thread. */
+	CHECK(tund_tun_handoff_light_reader(&h) == TUND_TUN_READER_UDP_THREAD);
+	CHECK(!tund_tun_handoff_should_move(&h, TUND_TUN_READER_UDP_THREAD, &to));
+	/* Neither: the TUN thread keeps it. */
+	tund_tun_handoff_retire(&h, TUND_TUN_READER_UDP_THREAD);
+	CHECK(tund_tun_handoff_light_reader(&h) == TUND_TUN_READER_TUN_THREAD);
 	tund_tun_handoff_destroy(&h);
 }
 

@@ -72,8 +72,8 @@ struct tund_config {
 	char *user;
 	/* [daemon] realtime: packet threads at real-time priority under load. */
 	bool realtime;
-	/* [daemon] light_on_one_thread: light traffic both ways on the UDP
-	 * thread (tund/dataplane/tun_handoff.h). */
+	/* [daemon] light_on_one_thread: light traffic both ways on the
+	 * receiving thread (tund/dataplane/tun_handoff.h). */
 	bool light_on_one_thread;
 	/* [daemon] aead: the transport cipher's backend (overlay/aead.h). */
 	enum tund_aead_mode aead;

@@ -75,7 +75,7 @@ struct tund_dataplane {
 	/* Read for every TUN packet, so without a lock: 0 = off, else
 	 * 1 << 40 | IPv4 address << 8 | prefix length. */
 	_Atomic uint64_t bcast_overlay;
-	uint8_t *bcast_buf; /* the TUN thread's scratch for sealing copies */
+	uint8_t *bcast_buf; /* the TUN reader's scratch for sealing copies (tun_handoff.h) */
 	struct tund_ratelimit bcast_rate;
 	uint64_t bcast_sent, bcast_dropped;
 	/* The networks: each broadcast goes to their members with their
@@ -85,10 +85,10 @@ struct tund_dataplane {
 	/* Bit p: a network above is a /p (p <= 30), so a subnet broadcast can be
 	 * told from unicast without the lock (set under bcast_lock). */
 	_Atomic uint64_t bcast_prefixes;
-	uint8_t *bcast_copy; /* the TUN thread's copy for one network */
+	uint8_t *bcast_copy; /* the TUN reader's copy for one network */
 	struct tund_relay_fwd *relay; /* member relay frames (relay_fwd.h) */
 	struct tund_tun_handoff handoff; /* which thread reads the TUN (tun_handoff.h) */
-	struct tund_tun_rx solo_rx; /* the UDP thread's reader for its turns at it */
+	struct tund_tun_rx solo_rx; /* a receiving thread's reader for its turns at it */
 };
 
 enum { BCAST_RATE = 200, BCAST_BURST = 400 }; /* packets/s: stops broadcast storms */
@@ -551,8 +551,13 @@ static void *tun_loop(void *arg)
 			tund_pace_after(&pace, start, (size_t)n, rx.read_bytes);
 			tund_tun_handoff_batch(&dp->handoff, (size_t)n, start);
 		} else if (dp->handoff.enabled && !tund_tun_rx_ring_waits(&rx) &&
-			   tund_tun_handoff_quiet(atomic_load(&dp->handoff.last_heavy_ns), start)) {
-			/* Light traffic: the thread that receives reads the TUN too. */
+			   tund_tun_handoff_quiet(atomic_load(&dp->handoff.last_heavy_ns), start) &&
+			   tund_tun_handoff_light_reader(&dp->handoff) !=
+				   TUND_TUN_READER_TUN_THREAD) {
+			/* Light traffic: the thread that receives reads the TUN
+			 * too. The input was found empty: priority hears so
+			 * (a wait would have told it). */
+			tund_prio_empty(&prio);
 			tund_tun_handoff_give(&dp->handoff,
 					      tund_tun_handoff_light_reader(&dp->handoff));
 		} else if (!wait_tun(dp, &rx, &prio)) {
@@ -671,6 +676,9 @@ static void *udp_loop(void *arg)
 		    !wait_udp(dp, tun_too && m >= 0, &prio))
 			break;
 	}
+	/* Ended (stopping, or out of memory at start): the TUN is not ours to
+	 * read any more. */
+	tund_tun_handoff_retire(&dp->handoff, TUND_TUN_READER_UDP_THREAD);
 	tund_prio_leave(&prio);
 	free(src);
 	free(pkts);
@@ -1246,10 +1254,11 @@ static void fast_after(struct tund_fastpath *fp, void *ctx, size_t packets, bool
 	mine = tund_tun_handoff_mine(&dp->handoff, me);
 	if (mine && light_reads_tun(dp, me, packets) < 0)
 		mine = false;
-	if ((ret = tund_fastpath_watch(fp, dp->tun_fd, mine)) != 0 && mine) {
-		log_warn("fast path: cannot wait for the TUN (%s); its own thread reads it",
-			 strerror(-ret));
-		tund_tun_handoff_give(&dp->handoff, TUND_TUN_READER_TUN_THREAD);
+	if ((ret = tund_fastpath_watch(fp, dp->tun_fd, mine)) != 0) {
+		/* Once: from now on the fast path's thread never reads it. */
+		log_warn("fast path: cannot %s the TUN (%s); light traffic on it stays on two threads",
+			 mine ? "wait for" : "stop waiting for", strerror(-ret));
+		tund_tun_handoff_retire(&dp->handoff, me);
 	}
 }
 

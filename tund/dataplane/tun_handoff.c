@@ -14,8 +14,10 @@ int tund_tun_handoff_init(struct tund_tun_handoff *h, bool enabled)
 	atomic_init(&h->rx_streak, 0);
 	atomic_init(&h->to_light, 0);
 	atomic_init(&h->to_tun, 0);
-	for (int i = 0; i < TUND_TUN_READERS; i++)
+	for (int i = 0; i < TUND_TUN_READERS; i++) {
 		h->wake[i] = -1;
+		atomic_init(&h->cannot[i], false);
+	}
 	if (!enabled)
 		return 0;
 	for (int i = 0; i < TUND_TUN_READERS; i++) {
@@ -48,7 +50,9 @@ bool tund_tun_handoff_heavy(size_t n)
 
 bool tund_tun_handoff_quiet(uint64_t last_heavy_ns, uint64_t now_ns)
 {
-	return now_ns - last_heavy_ns >= (uint64_t)TUND_HANDOFF_QUIET_MS * 1000000;
+	/* Signed: another thread may have stamped a heavy batch after the
+	 * caller read its clock. */
+	return (int64_t)(now_ns - last_heavy_ns) >= (int64_t)TUND_HANDOFF_QUIET_MS * 1000000;
 }
 
 void tund_tun_handoff_batch(struct tund_tun_handoff *h, size_t n, uint64_t now_ns)
@@ -72,7 +76,24 @@ void tund_tun_handoff_received(struct tund_tun_handoff *h, enum tund_tun_reader 
 
 enum tund_tun_reader tund_tun_handoff_light_reader(struct tund_tun_handoff *h)
 {
-	return (enum tund_tun_reader)atomic_load_explicit(&h->last_rx, memory_order_relaxed);
+	enum tund_tun_reader r =
+		(enum tund_tun_reader)atomic_load_explicit(&h->last_rx, memory_order_relaxed);
+
+	if (!atomic_load(&h->cannot[r]))
+		return r;
+	r = r == TUND_TUN_READER_UDP_THREAD ? TUND_TUN_READER_FAST_THREAD :
+					      TUND_TUN_READER_UDP_THREAD;
+	/* Neither can: the TUN thread keeps it. */
+	return atomic_load(&h->cannot[r]) ? TUND_TUN_READER_TUN_THREAD : r;
+}
+
+void tund_tun_handoff_retire(struct tund_tun_handoff *h, enum tund_tun_reader who)
+{
+	if (!h->enabled || who == TUND_TUN_READER_TUN_THREAD)
+		return;
+	atomic_store(&h->cannot[who], true);
+	if (tund_tun_handoff_mine(h, who))
+		tund_tun_handoff_give(h, TUND_TUN_READER_TUN_THREAD);
 }
 
 bool tund_tun_handoff_should_move(struct tund_tun_handoff *h, enum tund_tun_reader who,
@@ -80,7 +101,7 @@ bool tund_tun_handoff_should_move(struct tund_tun_handoff *h, enum tund_tun_read
 {
 	enum tund_tun_reader last = tund_tun_handoff_light_reader(h);
 
-	if (last == who ||
+	if (last == who || atomic_load(&h->cannot[last]) ||
 	    atomic_load_explicit(&h->rx_streak, memory_order_relaxed) < TUND_HANDOFF_MOVE_AFTER)
 		return false;
 	*to = last;

@@ -52,6 +52,7 @@ struct tund_tun_handoff {
 	_Atomic uint64_t last_heavy_ns; /* the last heavy batch, any thread */
 	atomic_int last_rx;		/* the receiving thread that got the last batch */
 	atomic_uint rx_streak;		/* and how many in a row */
+	atomic_bool cannot[TUND_TUN_READERS]; /* retired: never given the TUN again */
 	atomic_uint_fast64_t to_light, to_tun; /* hand-offs, for status */
 };
 
@@ -78,6 +79,10 @@ enum tund_tun_reader tund_tun_handoff_light_reader(struct tund_tun_handoff *h);
  * TUND_HANDOFF_MOVE_AFTER batches. */
 bool tund_tun_handoff_should_move(struct tund_tun_handoff *h, enum tund_tun_reader who,
 				  enum tund_tun_reader *to);
+/* who cannot read the TUN any more (its thread ended, or cannot wait for
+ * it): it is never given the TUN again, and if it reads it now, the TUN
+ * thread does from now on. Call from who's own thread. */
+void tund_tun_handoff_retire(struct tund_tun_handoff *h, enum tund_tun_reader who);
 /* Whether the TUN is that thread's to read now. */
 bool tund_tun_handoff_mine(struct tund_tun_handoff *h, enum tund_tun_reader who);
 /* Who reads it now. */
