@@ -77,3 +77,20 @@ tcp_transfer() {
 	mb=$(( $(stat -c %s "$T_DIR/blob") / 1000000 ))
 	[ "$got" = "$want" ] || fail "$mb MB to $addr corrupted ($got != $want)"
 }
+
+# seq_stream N RATE: N numbered 1300-byte datagrams a -> b (10.77.0.2, port
+# 5002) at RATE a second (tests/netns/seq_stream.py); sets got, lost,
+# reordered and duplicated from b's count.
+seq_stream() {
+	local n=$1 rate=$2 seqrx
+	ip netns exec "$NS_B" python3 -u "$TOP/tests/netns/seq_stream.py" recv 5002 "$n" 120 1300 \
+		>"$T_DIR/seq.log" 2>&1 &
+	seqrx=$!; t_track "$seqrx"
+	wait_until 10 grep -q ready "$T_DIR/seq.log" || fail "the datagram receiver on b did not start"
+	ip netns exec "$NS_A" python3 "$TOP/tests/netns/seq_stream.py" send 10.77.0.2 5002 "$n" \
+		"$rate" 1300 || fail "the datagram sender on a failed"
+	wait_until 130 eval "! pid_running $seqrx" || fail "the datagram receiver on b did not finish"
+	t_untrack "$seqrx"
+	read -r _ got _ lost _ reordered _ duplicated < <(grep '^received' "$T_DIR/seq.log") ||
+		fail "no result from the datagram receiver: $(cat "$T_DIR/seq.log")"
+}

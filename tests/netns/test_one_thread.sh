@@ -69,18 +69,9 @@ t_log "20 MB intact; a's UDP thread took the TUN up again (handoffs $h0 -> $(han
 # stream N RATE: N numbered 1300-byte datagrams a -> b at RATE a second; sets
 # got, lost, reordered, duplicated and fails on reordered or duplicated ones.
 stream() {
-	local n=$1 rate=$2 seqrx h
+	local n=$1 rate=$2 h
 	h=$(handoffs a)
-	ip netns exec "$NS_B" python3 -u "$TOP/tests/netns/seq_stream.py" recv 5002 "$n" 120 1300 \
-		>"$T_DIR/seq.log" 2>&1 &
-	seqrx=$!; t_track "$seqrx"
-	wait_until 10 grep -q ready "$T_DIR/seq.log" || fail "the datagram receiver on b did not start"
-	ip netns exec "$NS_A" python3 "$TOP/tests/netns/seq_stream.py" send 10.77.0.2 5002 "$n" \
-		"$rate" 1300 || fail "the datagram sender on a failed"
-	wait_until 130 eval "! pid_running $seqrx" || fail "the datagram receiver on b did not finish"
-	t_untrack "$seqrx"
-	read -r _ got _ lost _ reordered _ duplicated < <(grep '^received' "$T_DIR/seq.log") ||
-		fail "no result from the datagram receiver: $(cat "$T_DIR/seq.log")"
+	seq_stream "$n" "$rate"
 	wait_until 20 both_udp || fail "after the stream, the TUN readers are a: $(reader a), b: $(reader b)"
 	t_log "$n datagrams at $rate/s: received $got lost $lost reordered $reordered" \
 		"duplicated $duplicated; a's handoffs $h -> $(handoffs a)"

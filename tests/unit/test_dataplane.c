@@ -61,6 +61,22 @@ static bool carried(struct node *from, struct node *to, const char *src, const c
 	return carried_within(from, to, src, dst, payload, 10);
 }
 
+/* a and b started (a with light traffic on one thread or not), peered, and
+ * a packet carried each way: the first handshake is done. */
+static bool pair_start(struct node *a, struct node *b, bool a_one_thread)
+{
+	memset(a, 0, sizeof(*a));
+	memset(b, 0, sizeof(*b));
+	a->tun[0] = a->tun[1] = b->tun[0] = b->tun[1] = -1;
+	fx_init(&a->f);
+	a->f.d.cfg.light_on_one_thread = a_one_thread;
+	tund_key_encode(a->key, a->f.d.public_key);
+	return fx_start_dataplane(&a->f, a->tun) && node_start(b) &&
+	       add_peer(a, b, "10.0.0.2") && add_peer(b, a, "10.0.0.1") &&
+	       carried(a, b, "10.0.0.1", "10.0.0.2", "hello b") &&
+	       carried(b, a, "10.0.0.2", "10.0.0.1", "hello a");
+}
+
 static gint64 peer_counter(struct node *n, const char *member, const char *drop)
 {
 	struct fx_reply r;
@@ -87,15 +103,11 @@ UNIT_TEST(dataplane_two_nodes_over_loopback)
 	struct node a, b;
 	struct fx_reply r;
 
-	memset(&a, 0, sizeof(a));
-	memset(&b, 0, sizeof(b));
-	CHECK(node_start(&a) && node_start(&b));
-	if (!a.f.d.dp || !b.f.d.dp)
-		goto out;
-	CHECK(add_peer(&a, &b, "10.0.0.2") && add_peer(&b, &a, "10.0.0.1"));
+	bool up = pair_start(&a, &b, true);
 
-	CHECK(carried(&a, &b, "10.0.0.1", "10.0.0.2", "hello b"));
-	CHECK(carried(&b, &a, "10.0.0.2", "10.0.0.1", "hello a"));
+	CHECK(up);
+	if (!up)
+		goto out;
 	CHECK(peer_counter(&a, "rx_bytes", NULL) > 0 && peer_counter(&a, "tx_bytes", NULL) > 0);
 	CHECK(peer_counter(&a, "latest_handshake", NULL) > 0);
 
@@ -208,14 +220,11 @@ UNIT_TEST(dataplane_light_traffic_on_one_thread_order_kept)
 	int seq = 0;
 	bool went_to_tun_thread = false;
 
-	memset(&a, 0, sizeof(a));
-	memset(&b, 0, sizeof(b));
-	CHECK(node_start(&a) && node_start(&b));
-	if (!a.f.d.dp || !b.f.d.dp)
+	bool up = pair_start(&a, &b, true);
+
+	CHECK(up);
+	if (!up)
 		goto out;
-	CHECK(add_peer(&a, &b, "10.0.0.2") && add_peer(&b, &a, "10.0.0.1"));
-	CHECK(carried(&a, &b, "10.0.0.1", "10.0.0.2", "hello b"));
-	CHECK(carried(&b, &a, "10.0.0.2", "10.0.0.1", "hello a"));
 
 	/* Light: one packet at a time. */
 	for (int i = 0; i < 20; i++, seq++)
@@ -251,17 +260,11 @@ UNIT_TEST(dataplane_light_traffic_on_one_thread_off)
 {
 	struct node a, b;
 	gint64 handoffs = -1;
+	bool up = pair_start(&a, &b, false);
 
-	memset(&a, 0, sizeof(a));
-	memset(&b, 0, sizeof(b));
-	fx_init(&a.f);
-	a.f.d.cfg.light_on_one_thread = false;
-	tund_key_encode(a.key, a.f.d.public_key);
-	CHECK(fx_start_dataplane(&a.f, a.tun) && node_start(&b));
-	if (!a.f.d.dp || !b.f.d.dp)
+	CHECK(up);
+	if (!up)
 		goto out;
-	CHECK(add_peer(&a, &b, "10.0.0.2") && add_peer(&b, &a, "10.0.0.1"));
-	CHECK(carried(&a, &b, "10.0.0.1", "10.0.0.2", "hello b"));
 	CHECK(burst_in_order(&a, &b, 0, 1));
 	CHECK(one_thread_now(&a, &handoffs) == 0 && handoffs == 0);
 out:
