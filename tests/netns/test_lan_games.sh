@@ -68,7 +68,11 @@ sleep_until_quiet() { local n1 n2; n1=$(grep -c "IP $A\." "$T_DIR/storm.log"); s
 wait_until 20 sleep_until_quiet || true
 n=$(grep -c "IP $A\." "$T_DIR/storm.log")
 limit=$((400 + 200 * (secs + 2)))
-[ "$n" -ge 100 ] && [ "$n" -le "$limit" ] || fail "storm: b got $n of 3000 broadcasts sent in ${secs} s (want 100..$limit)"
+# How many of the burst of copies a passes (about 415) survive the sockets on
+# the way to b's TUN depends on how fast b drains them on 2 shared vCPUs:
+# 135-211 on a quiet machine, 63 and 82 under a concurrent make check. The
+# lower bound only says broadcasts still get through the storm.
+[ "$n" -ge 30 ] && [ "$n" -le "$limit" ] || fail "storm: b got $n of 3000 broadcasts sent in ${secs} s (want 30..$limit)"
 # The bound is tund's, not the kernel's: a read the storm off its TUN faster
 # than the bound allows, so its limiter counted drops (with no limiter it
 # counts none), and let at most the bound through; b got no more than a let
