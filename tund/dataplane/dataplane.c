@@ -462,7 +462,8 @@ static bool wait_turn(struct tund_dataplane *dp, enum tund_tun_reader who)
 /* The UDP thread's wait: its socket, and the TUN while that is its to read
  * (tun_handoff.h), or the wake-up that gives it the TUN; false when
  * stopping. */
-static bool wait_udp(struct tund_dataplane *dp, bool tun_too, struct tund_prio *prio)
+static bool wait_udp(struct tund_dataplane *dp, bool tun_too, struct tund_prio *prio,
+		     bool *udp_ready)
 {
 	struct pollfd p[4] = {
 		{ .fd = dp->stop_fd, .events = POLLIN },
@@ -479,6 +480,7 @@ static bool wait_udp(struct tund_dataplane *dp, bool tun_too, struct tund_prio *
 		tund_prio_idle(prio);
 	if (r > 0 && (p[2].revents & POLLIN))
 		tund_tun_handoff_woken(&dp->handoff, TUND_TUN_READER_UDP_THREAD);
+	*udp_ready = r <= 0 || p[1].revents != 0;
 	return !(r > 0 && (p[0].revents & POLLIN)) && !atomic_load(&dp->stopping);
 }
 
@@ -608,15 +610,22 @@ static void udp_batch(struct tund_dataplane *dp, struct tund_udp_received *got,
  * thread reports and handles. When the other receiving thread carries the
  * traffic now, the TUN goes to it. Returns the packets read, or -1 once
  * given away. */
-static int light_reads_tun(struct tund_dataplane *dp, enum tund_tun_reader who, size_t received)
+static int light_reads_tun(struct tund_dataplane *dp, enum tund_tun_reader who, size_t received,
+			   uint64_t now_ns)
 {
-	int m = tund_tun_read_batch(&dp->solo_rx, tun_batch, dp);
 	enum tund_tun_reader to;
+	int m;
 
+	/* Bulk arriving: give before reading, or the TUN thread's first
+	 * read waits on ours. */
+	if (tund_tun_handoff_heavy(received)) {
+		tund_tun_handoff_give(&dp->handoff, TUND_TUN_READER_TUN_THREAD);
+		return -1;
+	}
+	m = tund_tun_read_batch(&dp->solo_rx, tun_batch, dp);
 	if (m > 0)
-		tund_tun_handoff_batch(&dp->handoff, (size_t)m, tund_pace_now());
-	if (m < 0 || tund_tun_handoff_heavy(received) ||
-	    (m > 0 && tund_tun_handoff_heavy((size_t)m))) {
+		tund_tun_handoff_batch(&dp->handoff, (size_t)m, now_ns);
+	if (m < 0 || (m > 0 && tund_tun_handoff_heavy((size_t)m))) {
 		tund_tun_handoff_give(&dp->handoff, TUND_TUN_READER_TUN_THREAD);
 		return -1;
 	}
@@ -637,6 +646,7 @@ static void *udp_loop(void *arg)
 	struct tund_wg_endpoint *src = NULL;
 	struct tund_prio prio;
 	struct tund_pace pace;
+	bool udp_ready = true;
 
 	if (tund_udp_rx_init(&rx, dp->udp_fd, true) != 0) {
 		log_error("udp: out of memory for the packet buffers");
@@ -657,7 +667,8 @@ static void *udp_loop(void *arg)
 		log_error("udp: out of memory for the packet buffers");
 	while (got && pkts && src && !atomic_load(&dp->stopping)) {
 		uint64_t start = tund_pace_now();
-		int n = tund_udp_receive(&rx, got), m = 0;
+		/* Woken by the TUN alone: recvmmsg could only say EAGAIN. */
+		int n = udp_ready ? tund_udp_receive(&rx, got) : 0, m = 0;
 		bool tun_too = tund_tun_handoff_mine(&dp->handoff, TUND_TUN_READER_UDP_THREAD);
 
 		if (n < 0) {
@@ -669,11 +680,12 @@ static void *udp_loop(void *arg)
 		/* Light traffic: the reply to what was just written is queued on
 		 * the TUN already; read it here, without waking the TUN thread. */
 		if (tun_too)
-			m = light_reads_tun(dp, TUND_TUN_READER_UDP_THREAD, (size_t)n);
+			m = light_reads_tun(dp, TUND_TUN_READER_UDP_THREAD, (size_t)n, start);
 		/* A short batch emptied the socket: poll, not another recvmmsg
 		 * that would only say so (a system call per ping saved). */
+		udp_ready = true;
 		if ((n == 0 || rx.drained) && (m <= 0 || dp->solo_rx.drained) &&
-		    !wait_udp(dp, tun_too && m >= 0, &prio))
+		    !wait_udp(dp, tun_too && m >= 0, &prio, &udp_ready))
 			break;
 	}
 	/* Ended (stopping, or out of memory at start): the TUN is not ours to
@@ -1242,17 +1254,18 @@ static void fast_after(struct tund_fastpath *fp, void *ctx, size_t packets, bool
 {
 	struct tund_dataplane *dp = ctx;
 	const enum tund_tun_reader me = TUND_TUN_READER_FAST_THREAD;
+	uint64_t now_ns = tund_pace_now();
 	bool mine;
 	int ret;
 
 	if (woken)
 		tund_tun_handoff_woken(&dp->handoff, me);
 	if (packets) {
-		tund_tun_handoff_batch(&dp->handoff, packets, tund_pace_now());
+		tund_tun_handoff_batch(&dp->handoff, packets, now_ns);
 		tund_tun_handoff_received(&dp->handoff, me);
 	}
 	mine = tund_tun_handoff_mine(&dp->handoff, me);
-	if (mine && light_reads_tun(dp, me, packets) < 0)
+	if (mine && light_reads_tun(dp, me, packets, now_ns) < 0)
 		mine = false;
 	if ((ret = tund_fastpath_watch(fp, dp->tun_fd, mine)) != 0) {
 		/* Once: from now on the fast path's thread never reads it. */
