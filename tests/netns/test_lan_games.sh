@@ -53,8 +53,11 @@ n=$(grep -c "IP $A\." "$T_DIR/b-tt0.log")
 grep -q "query $A" "$T_DIR/game-c.log" || fail "c saw the query from $(grep query "$T_DIR/game-c.log"), not $A"
 t_log "each broadcast reached b exactly once, from $A"
 # A broadcast storm is cut to the rate bound (burst 400, then 200/s).
-lab_bg b "$T_DIR/storm.log" tcpdump -l -n -i tt0 "udp dst port 27016"
-wait_until 10 test -s "$T_DIR/storm.log" || true
+# b counts the copies as a game's socket receives them. (Not tcpdump on b's
+# TUN: tund hands a run of small datagrams of one flow to the kernel as one
+# segmentation-offloaded packet, which tcpdump shows as one.)
+lab_bg b "$T_DIR/storm.log" $GAME count 27016 "$A" 3
+wait_until 10 grep -q ready "$T_DIR/storm.log" || fail "storm counter did not start"
 bc() { ctl a status --json | jq -r ".broadcasts.$1"; }
 passed0=$(bc sent) dropped0=$(bc dropped)
 start=$(date +%s%N)
@@ -64,15 +67,10 @@ s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
 for i in range(3000):
     s.sendto(b"storm", ("255.255.255.255", 27016))'
 secs=$(( ($(date +%s%N) - start) / 1000000000 + 1 ))
-sleep_until_quiet() { local n1 n2; n1=$(grep -c "IP $A\." "$T_DIR/storm.log"); sleep 1; n2=$(grep -c "IP $A\." "$T_DIR/storm.log"); [ "$n1" = "$n2" ]; }
-wait_until 20 sleep_until_quiet || true
-n=$(grep -c "IP $A\." "$T_DIR/storm.log")
+wait_until 60 grep -q counted "$T_DIR/storm.log" || fail "storm: b's counter never saw the storm end: $(cat "$T_DIR/storm.log")"
+n=$(awk '/counted/ { print $2 }' "$T_DIR/storm.log")
 limit=$((400 + 200 * (secs + 2)))
-# How many of the burst of copies a passes (about 415) survive the sockets on
-# the way to b's TUN depends on how fast b drains them on 2 shared vCPUs:
-# 135-211 on a quiet machine, 63 and 82 under a concurrent make check. The
-# lower bound only says broadcasts still get through the storm.
-[ "$n" -ge 30 ] && [ "$n" -le "$limit" ] || fail "storm: b got $n of 3000 broadcasts sent in ${secs} s (want 30..$limit)"
+[ "$n" -ge 100 ] && [ "$n" -le "$limit" ] || fail "storm: b got $n of 3000 broadcasts sent in ${secs} s (want 100..$limit)"
 # The bound is tund's, not the kernel's: a read the storm off its TUN faster
 # than the bound allows, so its limiter counted drops (with no limiter it
 # counts none), and let at most the bound through; b got no more than a let
@@ -85,6 +83,9 @@ seen=$((passed + dropped))
 	fail "storm: a's rate bound dropped $dropped of the $seen broadcasts it read ($passed passed in ${secs} s, bound $limit)"
 [ "$passed" -le "$limit" ] || fail "storm: a's rate bound let $passed of $seen through in ${secs} s (bound $limit)"
 [ "$n" -le "$passed" ] || fail "storm: b got $n copies, a let only $passed through"
+# What the bound lets through reaches the game: 409-419 of 409-420 passed,
+# on a quiet machine and with both CPUs busy.
+[ $((n * 10)) -ge $((passed * 9)) ] || fail "storm: b's game got $n of the $passed copies a let through"
 ctl a status | grep -qE "^ *broadcasts: [0-9]+ sent, $((dropped0 + dropped)) over the rate bound" ||
 	fail "tundctl status does not show the broadcast counters: $(ctl a status)"
 t_log "storm: 3000 broadcasts sent in <= ${secs} s, a passed $passed and dropped $dropped, b got $n"
