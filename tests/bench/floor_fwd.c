@@ -6,7 +6,13 @@
  * yardstick, not a VPN. Its idle ping shows what two daemons in their own
  * processes cost on this machine before any VPN logic runs.
  *
- *   floor_fwd IFNAME LOCAL-PORT PEER-IPV4 PEER-PORT [--seal] */
+ *   floor_fwd IFNAME LOCAL-PORT PEER-IPV4 PEER-PORT [--seal]
+ *   floor_fwd IFNAME --fd N [--channel] [--seal]
+ *
+ * The second form is the floor through a TURN relay (tests/bench/paths.sh):
+ * turn_probe.c sets up the allocation and channel (or the plain end's
+ * connected socket) and execs this with that socket as fd N; --channel adds
+ * and strips the ChannelData header of turn_probe's channel. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -23,15 +29,16 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-enum { BUF = 65536, NONCE_OFF = 4, CTR_LEN = 8 };
+enum { BUF = 65536, NONCE_OFF = 4, CTR_LEN = 8, CHANNEL = 0x4000, CHANNEL_HDR = 4 };
 
 struct fwd {
 	int tun, udp;
-	struct sockaddr_in peer;
+	struct sockaddr_in peer; /* port 0: udp is connected */
 	bool seal;
+	size_t hdr; /* CHANNEL_HDR with --channel, else 0 */
 	uint64_t sent;
 	unsigned char key[crypto_aead_chacha20poly1305_IETF_KEYBYTES];
-	unsigned char plain[BUF], wire[BUF + CTR_LEN + crypto_aead_chacha20poly1305_IETF_ABYTES];
+	unsigned char plain[BUF], wire[CHANNEL_HDR + BUF + CTR_LEN + crypto_aead_chacha20poly1305_IETF_ABYTES];
 };
 
 static int open_tun(const char *name)
@@ -76,24 +83,52 @@ static void nonce_of(unsigned char nonce[crypto_aead_chacha20poly1305_IETF_NPUBB
 static void tun_to_udp(struct fwd *f)
 {
 	unsigned char nonce[crypto_aead_chacha20poly1305_IETF_NPUBBYTES];
+	unsigned char *body = f->wire + f->hdr;
 	unsigned long long clen;
 	ssize_t n;
 
 	while ((n = read(f->tun, f->plain, sizeof(f->plain))) > 0) {
-		const void *out = f->plain;
 		size_t len = (size_t)n;
 
 		if (f->seal) {
 			f->sent++;
-			memcpy(f->wire, &f->sent, CTR_LEN);
-			nonce_of(nonce, f->wire);
-			crypto_aead_chacha20poly1305_ietf_encrypt(f->wire + CTR_LEN, &clen, f->plain, len,
+			memcpy(body, &f->sent, CTR_LEN);
+			nonce_of(nonce, body);
+			crypto_aead_chacha20poly1305_ietf_encrypt(body + CTR_LEN, &clen, f->plain, len,
 								  NULL, 0, NULL, nonce, f->key);
-			out = f->wire;
 			len = CTR_LEN + (size_t)clen;
+		} else {
+			memcpy(body, f->plain, len);
 		}
-		sendto(f->udp, out, len, 0, (const struct sockaddr *)&f->peer, sizeof(f->peer));
+		if (f->hdr) {
+			f->wire[0] = CHANNEL >> 8;
+			f->wire[1] = CHANNEL & 0xff;
+			f->wire[2] = (unsigned char)(len >> 8);
+			f->wire[3] = (unsigned char)len;
+		}
+		if (f->peer.sin_port)
+			sendto(f->udp, f->wire, f->hdr + len, 0, (const struct sockaddr *)&f->peer,
+			       sizeof(f->peer));
+		else
+			send(f->udp, f->wire, f->hdr + len, 0);
 	}
+}
+
+/* unwrap: the datagram's body without the ChannelData header, or NULL for
+ * anything else from the server (STUN, another channel). */
+static const unsigned char *unwrap(const struct fwd *f, size_t *len)
+{
+	size_t body;
+
+	if (!f->hdr)
+		return f->wire;
+	if (*len < CHANNEL_HDR || f->wire[0] != CHANNEL >> 8 || f->wire[1] != (CHANNEL & 0xff))
+		return NULL;
+	body = (size_t)f->wire[2] << 8 | f->wire[3];
+	if (body > *len - CHANNEL_HDR)
+		return NULL;
+	*len = body;
+	return f->wire + CHANNEL_HDR;
 }
 
 static void udp_to_tun(struct fwd *f)
@@ -103,16 +138,21 @@ static void udp_to_tun(struct fwd *f)
 	ssize_t n;
 
 	while ((n = recv(f->udp, f->wire, sizeof(f->wire), 0)) > 0) {
+		size_t len = (size_t)n;
+		const unsigned char *body = unwrap(f, &len);
+
+		if (!body)
+			continue;
 		if (!f->seal) {
-			if (write(f->tun, f->wire, (size_t)n) < 0 && errno != EAGAIN)
+			if (write(f->tun, body, len) < 0 && errno != EAGAIN)
 				perror("floor_fwd: tun write");
 			continue;
 		}
-		if ((size_t)n < CTR_LEN + crypto_aead_chacha20poly1305_IETF_ABYTES)
+		if (len < CTR_LEN + crypto_aead_chacha20poly1305_IETF_ABYTES)
 			continue;
-		nonce_of(nonce, f->wire);
-		if (crypto_aead_chacha20poly1305_ietf_decrypt(f->plain, &plen, NULL, f->wire + CTR_LEN,
-							      (size_t)n - CTR_LEN, NULL, 0, nonce,
+		nonce_of(nonce, body);
+		if (crypto_aead_chacha20poly1305_ietf_decrypt(f->plain, &plen, NULL, body + CTR_LEN,
+							      len - CTR_LEN, NULL, 0, nonce,
 							      f->key) != 0)
 			continue;
 		if (write(f->tun, f->plain, (size_t)plen) < 0 && errno != EAGAIN)
@@ -120,21 +160,48 @@ static void udp_to_tun(struct fwd *f)
 	}
 }
 
+/* parse_args: fills f and *port for the first form, *fd for the second;
+ * 0, or -1 after a usage line. */
+static int parse_args(struct fwd *f, int argc, char **argv, unsigned *port, int *fd)
+{
+	int opt;
+
+	if (argc >= 4 && strcmp(argv[2], "--fd") == 0) {
+		*fd = atoi(argv[3]);
+		opt = 4;
+	} else if (argc >= 5) {
+		*port = (unsigned)atoi(argv[2]);
+		f->peer.sin_family = AF_INET;
+		f->peer.sin_port = htons((uint16_t)atoi(argv[4]));
+		if (inet_pton(AF_INET, argv[3], &f->peer.sin_addr) != 1 || !f->peer.sin_port)
+			goto usage;
+		opt = 5;
+	} else {
+		goto usage;
+	}
+	for (; opt < argc; opt++) {
+		if (strcmp(argv[opt], "--seal") == 0)
+			f->seal = true;
+		else if (strcmp(argv[opt], "--channel") == 0 && *fd >= 0)
+			f->hdr = CHANNEL_HDR;
+		else
+			goto usage;
+	}
+	return 0;
+usage:
+	fprintf(stderr, "usage: floor_fwd IFNAME LOCAL-PORT PEER-IPV4 PEER-PORT [--seal]\n"
+			"       floor_fwd IFNAME --fd N [--channel] [--seal]\n");
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	static struct fwd f;
+	unsigned port = 0;
+	int fd = -1;
 
-	if (argc < 5 || argc > 6 || (argc == 6 && strcmp(argv[5], "--seal") != 0)) {
-		fprintf(stderr, "usage: floor_fwd IFNAME LOCAL-PORT PEER-IPV4 PEER-PORT [--seal]\n");
+	if (parse_args(&f, argc, argv, &port, &fd) != 0)
 		return 2;
-	}
-	f.seal = argc == 6;
-	f.peer.sin_family = AF_INET;
-	f.peer.sin_port = htons((uint16_t)atoi(argv[4]));
-	if (inet_pton(AF_INET, argv[3], &f.peer.sin_addr) != 1) {
-		fprintf(stderr, "floor_fwd: bad peer address %s\n", argv[3]);
-		return 2;
-	}
 	if (sodium_init() < 0) {
 		fprintf(stderr, "floor_fwd: libsodium failed to start\n");
 		return 1;
@@ -145,7 +212,15 @@ int main(int argc, char **argv)
 		perror("floor_fwd: TUN device");
 		return 1;
 	}
-	f.udp = open_udp((unsigned)atoi(argv[2]));
+	if (fd >= 0) {
+		f.udp = fd;
+		if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) {
+			perror("floor_fwd: the inherited socket");
+			return 1;
+		}
+	} else {
+		f.udp = open_udp(port);
+	}
 	if (f.udp < 0) {
 		perror("floor_fwd: UDP socket");
 		return 1;

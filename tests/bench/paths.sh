@@ -42,11 +42,11 @@ TCP_PAYLOAD=1328
 
 [ "$(id -u)" = 0 ] || fail "needs root (namespaces, TUN devices)"
 env -u CFLAGS make -s -C "$TOP" B=build/bench-opt build/bench-opt/tund build/bench-opt/tundctl \
-	build/bench-opt/turn_probe || fail "build failed"
+	build/bench-opt/turn_probe build/bench-opt/floor_fwd || fail "build failed"
 TUND=$TOP/build/bench-opt/tund TUNDCTL=$TOP/build/bench-opt/tundctl
 TURN_PROBE=$TOP/build/bench-opt/turn_probe
 declare -A MBIT=() RTT=()
-CEIL_RTT="" CEIL_PPS="" CEIL_MBIT=""
+CEIL_RTT="" CEIL_PPS="" CEIL_MBIT="" FLOOR_RTT=""
 
 # static_node HOST INDEX: a second daemon on HOST (device tts, 10.66.0.INDEX/24,
 # UDP $STATIC_PORT); its peer is added by static_peer. It forwards no
@@ -135,6 +135,40 @@ ceiling() {
 	CEIL_MBIT+="$(sed -n 's/.*mbit=\([0-9.]*\).*/\1/p' <<<"$res") "
 }
 
+# relay_floor REP: the latency floor through the relay: floor_fwd (a sealed
+# one-thread TUN forwarder, make bench's floor-seal) on a and b, on
+# turn_probe's sockets in the ceiling's shape; a's idle ping to b's TUN
+# (10.67.0.2) through it. What any TUN VPN adds over coturn's ceiling before
+# its own logic runs: a second wake-up per end and the kernel's TUN path.
+relay_floor() {
+	local d=$T_DIR/floor$1 pa=turn pb=turn pid_a pid_b rtt h
+	mkdir -p "$d"
+	[ "$CEIL_A" = turn ] || pb=plain:$(lab_wan a)
+	[ "$CEIL_B" = turn ] || pa=plain:$(lab_wan b)
+	lab_bg b "$d/b.out" "$TURN_PROBE" "$LAB_SRV:3478" "$LAB_TURN_USER" "$LAB_TURN_PASS" \
+		"$d" b a tun:ttf 0 "$CEIL_B" "$pb"
+	pid_b=$LAB_PID
+	lab_bg a "$d/a.out" "$TURN_PROBE" "$LAB_SRV:3478" "$LAB_TURN_USER" "$LAB_TURN_PASS" \
+		"$d" a b tun:ttf 0 "$CEIL_A" "$pa"
+	pid_a=$LAB_PID
+	for h in a b; do
+		wait_until 30 lab_exec "$h" ip link show ttf || fail "relay floor: no TUN on $h: $(cat "$d/$h.out")"
+	done
+	# No multicast: tund's LAN beacons would cross the floor and make the
+	# pair take it as their LAN path.
+	lab_exec a ip addr add 10.67.0.1/24 dev ttf && lab_exec a ip link set ttf multicast off up &&
+		lab_exec b ip addr add 10.67.0.2/24 dev ttf && lab_exec b ip link set ttf multicast off up ||
+		fail "relay floor: addresses on ttf"
+	wait_until 30 pings a 10.67.0.2 || fail "relay floor: no ping through it: $(cat "$d/a.out" "$d/b.out")"
+	rtt=$(ping_idle "$(lab_ns a)" 10.67.0.2 100)
+	for h in "$pid_a" "$pid_b"; do
+		kill "$h" && wait "$h" 2>/dev/null
+		t_untrack "$h"
+	done
+	t_log "relay floor ($CEIL_A→$CEIL_B): idle ping $rtt ms"
+	FLOOR_RTT+="$rtt "
+}
+
 iperf_server() {
 	lab_bg b "$T_DIR/iperf3.log" iperf3 -s
 	wait_until 10 lab_exec b sh -c "ss -ltn | grep -q ':5201 '" || fail "iperf3 server"
@@ -200,6 +234,7 @@ for rep in $(seq 1 "$REPS"); do
 	measure relay "$ICE_B"
 	t_log "coturn CPU over that row: $(awk -v t=$(($(cpu_ticks "$LAB_TURN_PID") - t0)) -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }') s"
 	ceiling "$rep"
+	relay_floor "$rep"
 done
 path_is a "$KB" relay || fail "the relayed path moved to $(peer_field a "$KB" path) during the test"
 # The TURN server's UDP drops (a full receive buffer) over the relay rows.
@@ -264,5 +299,10 @@ printf '| tund relayed pair, TCP 1 stream | %s | %s | %s |\n' "$rm_" \
 printf '| tund / ceiling | – | %s | %s |\n' \
 	"$(awk -v m="$rm_" -v p="$TCP_PAYLOAD" -v c="$cp" 'BEGIN { if (m == "NA" || c == "NA" || c == 0) print "–"; else printf "%.2f×", m * 1e6 / 8 / p / c }')" \
 	"$(awk -v r="$rr" -v c="$cr" 'BEGIN { if (r == "NA" || c == "NA") print "–"; else printf "%+.3f ms", r - c }')"
-echo "Medians of $REPS repetitions, each tund relay row followed by one ceiling round. Ceiling: tests/bench/turn_probe.c on a and b through the lab's coturn in the shape of tund's pair (a relay end: a TURN client with its own allocation and a channel bound to the other end; a prflx/srflx end: plain UDP to the other's relayed address), 1412-byte datagrams (tund's at overlay MTU 1380) for $SECS s self-clocked (a window grown by one per acknowledgement, halved at a loss), Mbit/s of datagram payload delivered; idle ping: 116-byte datagrams (tund's for a 56-byte ping) 10 ms apart, median of 100. tund's packets/s: its TCP Mbit/s over $TCP_PAYLOAD payload bytes a packet. Goal (issue 21): tund ≥ 0.80× the ceiling's packets/s, idle ping ≤ ceiling + 0.05 ms."
+fr=$(tr ' ' '\n' <<<"$FLOOR_RTT" | median)
+printf '| floor-seal through coturn: a sealed one-thread TUN forwarder, %s | – | – | %s |\n' "$CEIL_SHAPE" \
+	"$(awk -v r="$fr" 'BEGIN { if (r == "NA") print r; else printf "%.3f", r }')"
+printf '| tund / floor | – | – | %s |\n' \
+	"$(awk -v r="$rr" -v c="$fr" 'BEGIN { if (r == "NA" || c == "NA") print "–"; else printf "%+.3f ms", r - c }')"
+echo "Medians of $REPS repetitions, each tund relay row followed by one ceiling round and one floor round. Ceiling: tests/bench/turn_probe.c on a and b through the lab's coturn in the shape of tund's pair (a relay end: a TURN client with its own allocation and a channel bound to the other end; a prflx/srflx end: plain UDP to the other's relayed address), 1412-byte datagrams (tund's at overlay MTU 1380) for $SECS s self-clocked (a window grown by one per acknowledgement, halved at a loss), Mbit/s of datagram payload delivered; idle ping: 116-byte datagrams (tund's for a 56-byte ping) 10 ms apart, median of 100. tund's packets/s: its TCP Mbit/s over $TCP_PAYLOAD payload bytes a packet. Floor: tests/bench/floor_fwd.c --seal on turn_probe's sockets, ping's idle RTT (56 bytes, 10 ms apart, median of 100) between its TUN devices. Goal (issue 21): tund ≥ 0.80× the ceiling's packets/s, idle ping ≤ ceiling + 0.05 ms."
 [ -n "$ONLY" ] || join_table LAN cone relay mixed cone-blocked

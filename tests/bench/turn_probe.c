@@ -8,7 +8,7 @@
  * twice (ChannelData in, relayed port to relayed port, ChannelData out);
  * prflx -> relay once. No tunnel, no crypto: what coturn forwards here.
  *
- *   turn_probe SERVER-IPV4:PORT USER PASS DIR SELF PEER send|echo SECS
+ *   turn_probe SERVER-IPV4:PORT USER PASS DIR SELF PEER send|echo|tun:IFNAME SECS
  *              turn|plain turn|plain:PEER-PUBLIC-IPV4
  *
  * The ends meet through files in DIR: a TURN end writes its relayed address
@@ -24,6 +24,9 @@
  * answers the pings, acknowledges and counts the stream. Output, one line each:
  *   send: rtt_ms=MEDIAN pings=N sent=DATAGRAMS
  *   echo: received=DATAGRAMS secs=S pps=P mbit=M (payload bits)
+ * "tun:IFNAME" on both ends is the latency floor through the relay: once
+ * met, each end execs floor_fwd (beside this program) on its socket, a
+ * sealed one-thread TUN forwarder, and runs until killed.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -37,6 +40,8 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -685,9 +690,33 @@ static int open_socket(const char *server, bool turn)
 	return fd;
 }
 
+/* exec_floor: floor_fwd IFNAME on our socket (it does not return). */
+static int exec_floor(struct probe *p, const char *ifname)
+{
+	char self[PATH_MAX], fwd[PATH_MAX + 16], fd[16], *slash;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n <= 0)
+		return -1;
+	self[n] = 0;
+	slash = strrchr(self, '/');
+	if (slash)
+		*slash = 0;
+	snprintf(fwd, sizeof(fwd), "%s/floor_fwd", self);
+	snprintf(fd, sizeof(fd), "%d", p->fd);
+	if (fcntl(p->fd, F_SETFD, 0) != 0)
+		return -1;
+	if (p->hdr)
+		execl(fwd, fwd, ifname, "--fd", fd, "--channel", "--seal", (char *)NULL);
+	else
+		execl(fwd, fwd, ifname, "--fd", fd, "--seal", (char *)NULL);
+	fprintf(stderr, "turn_probe: %s: %s\n", fwd, strerror(errno));
+	return -1;
+}
+
 static int usage(void)
 {
-	fprintf(stderr, "usage: turn_probe SERVER-IPV4:PORT USER PASS DIR SELF PEER send|echo "
+	fprintf(stderr, "usage: turn_probe SERVER-IPV4:PORT USER PASS DIR SELF PEER send|echo|tun:IFNAME "
 			"SECS turn|plain turn|plain:PEER-PUBLIC-IPV4\n");
 	return 2;
 }
@@ -696,15 +725,16 @@ int main(int argc, char **argv)
 {
 	struct probe p = { .fd = -1 };
 	struct in_addr peer_ip = { 0 };
-	bool turn, sender;
+	bool turn, sender, tun;
 	double rtt;
 	int answered;
 
 	if (argc != 11)
 		return usage();
 	sender = strcmp(argv[7], "send") == 0;
+	tun = strncmp(argv[7], "tun:", 4) == 0 && argv[7][4];
 	turn = strcmp(argv[9], "turn") == 0;
-	if ((!sender && strcmp(argv[7], "echo")) || (!turn && strcmp(argv[9], "plain")) ||
+	if ((!sender && !tun && strcmp(argv[7], "echo")) || (!turn && strcmp(argv[9], "plain")) ||
 	    (strcmp(argv[10], "turn") &&
 	     (strncmp(argv[10], "plain:", 6) || inet_pton(AF_INET, argv[10] + 6, &peer_ip) != 1)) ||
 	    (!turn && peer_ip.s_addr))
@@ -715,6 +745,8 @@ int main(int argc, char **argv)
 	p.fd = open_socket(argv[1], turn);
 	if (p.fd < 0 || meet(&p, argv[4], argv[5], argv[6], turn, peer_ip) != 0)
 		return 1;
+	if (tun)
+		return exec_floor(&p, argv[7] + 4) == 0 ? 0 : 1;
 	if (!sender)
 		return echo(&p) == 0 ? 0 : 1;
 	rtt = pings(&p, &answered);
