@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <poll.h>
@@ -101,6 +102,8 @@ static void tun_to_udp(struct fwd *f)
 			memcpy(body, f->plain, len);
 		}
 		if (f->hdr) {
+			if (len > 0xffff) /* ChannelData's length field */
+				continue;
 			f->wire[0] = CHANNEL >> 8;
 			f->wire[1] = CHANNEL & 0xff;
 			f->wire[2] = (unsigned char)(len >> 8);
@@ -167,7 +170,12 @@ static int parse_args(struct fwd *f, int argc, char **argv, unsigned *port, int 
 	int opt;
 
 	if (argc >= 4 && strcmp(argv[2], "--fd") == 0) {
-		*fd = atoi(argv[3]);
+		char *end;
+		long v = strtol(argv[3], &end, 10);
+
+		if (*end || v < 3 || v > INT_MAX) /* not stdin, stdout or stderr */
+			goto usage;
+		*fd = (int)v;
 		opt = 4;
 	} else if (argc >= 5) {
 		*port = (unsigned)atoi(argv[2]);

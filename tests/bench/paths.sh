@@ -138,7 +138,8 @@ ceiling() {
 # relay_floor REP: the latency floor through the relay: floor_fwd (a sealed
 # one-thread TUN forwarder, make bench's floor-seal) on a and b, on
 # turn_probe's sockets in the ceiling's shape; a's idle ping to b's TUN
-# (10.67.0.2) through it. What any TUN VPN adds over coturn's ceiling before
+# (169.254.67.2: link-local, which ICE's host candidates leave out, so the
+# pair's upgrade probes cannot find a path through the floor) through it. What any TUN VPN adds over coturn's ceiling before
 # its own logic runs: a second wake-up per end and the kernel's TUN path.
 relay_floor() {
 	local d=$T_DIR/floor$1 pa=turn pb=turn pid_a pid_b rtt h
@@ -156,11 +157,11 @@ relay_floor() {
 	done
 	# No multicast: tund's LAN beacons would cross the floor and make the
 	# pair take it as their LAN path.
-	lab_exec a ip addr add 10.67.0.1/24 dev ttf && lab_exec a ip link set ttf multicast off up &&
-		lab_exec b ip addr add 10.67.0.2/24 dev ttf && lab_exec b ip link set ttf multicast off up ||
+	lab_exec a ip addr add 169.254.67.1/24 dev ttf && lab_exec a ip link set ttf multicast off up &&
+		lab_exec b ip addr add 169.254.67.2/24 dev ttf && lab_exec b ip link set ttf multicast off up ||
 		fail "relay floor: addresses on ttf"
-	wait_until 30 pings a 10.67.0.2 || fail "relay floor: no ping through it: $(cat "$d/a.out" "$d/b.out")"
-	rtt=$(ping_idle "$(lab_ns a)" 10.67.0.2 100)
+	wait_until 30 pings a 169.254.67.2 || fail "relay floor: no ping through it: $(cat "$d/a.out" "$d/b.out")"
+	rtt=$(ping_idle "$(lab_ns a)" 169.254.67.2 100)
 	for h in "$pid_a" "$pid_b"; do
 		kill "$h" && wait "$h" 2>/dev/null
 		t_untrack "$h"
@@ -235,6 +236,7 @@ for rep in $(seq 1 "$REPS"); do
 	t_log "coturn CPU over that row: $(awk -v t=$(($(cpu_ticks "$LAB_TURN_PID") - t0)) -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }') s"
 	ceiling "$rep"
 	relay_floor "$rep"
+	path_is a "$KB" relay || fail "the relayed path moved to $(peer_field a "$KB" path) during the floor round"
 done
 path_is a "$KB" relay || fail "the relayed path moved to $(peer_field a "$KB" path) during the test"
 # The TURN server's UDP drops (a full receive buffer) over the relay rows.
