@@ -337,6 +337,10 @@ static void *receive_loop(void *arg)
 				if (!k)
 					break;
 				got += k;
+				/* A short batch emptied the socket: epoll says
+				 * when more comes, not a recvmmsg of EAGAIN. */
+				if (fp->rx.drained)
+					break;
 			}
 			more |= b == BATCHES_PER_WAKE;
 		}
