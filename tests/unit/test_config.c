@@ -2,6 +2,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <glib.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "tests/unit/unit.h"
@@ -190,64 +191,50 @@ UNIT_TEST(config_error_names_the_value_in_force)
 		     "test.conf:5: [interface] mtu");
 }
 
-UNIT_TEST(config_offload_switch)
-{
-	struct tund_config cfg;
-	char err[TUND_WHY_LEN];
+/* The on/off switches: on by default; "off" turns off that one alone (every
+ * other switch stays on); "yes" is on; anything else is refused with the
+ * key's name. */
+static const struct {
+	const char *section, *key;
+	size_t field;
+} bool_switches[] = {
+	{ "interface", "offload", offsetof(struct tund_config, offload) },
+	{ "interface", "beacons", offsetof(struct tund_config, beacons) },
+	{ "interface", "io_uring", offsetof(struct tund_config, io_uring) },
+	{ "interface", "broadcast", offsetof(struct tund_config, broadcast) },
+	{ "daemon", "realtime", offsetof(struct tund_config, realtime) },
+	{ "daemon", "light_on_one_thread", offsetof(struct tund_config, light_on_one_thread) },
+	{ "ice", "fast_path", offsetof(struct tund_config, ice_fast_path) },
+};
 
-	CHECK(parse(&cfg, "", err));
-	CHECK(cfg.offload); /* on by default */
-	tund_config_free(&cfg);
-	CHECK(parse(&cfg, "[interface]\noffload = off\n", err));
-	CHECK(!cfg.offload && cfg.broadcast);
-	tund_config_free(&cfg);
-	CHECK(parse(&cfg, "[interface]\noffload = yes\n", err));
-	CHECK(cfg.offload);
-	tund_config_free(&cfg);
-	expect_error("[interface]\noffload = maybe\n", "[interface] offload: expected on or off");
+static bool switch_on(const struct tund_config *cfg, size_t i)
+{
+	return *(const bool *)((const char *)cfg + bool_switches[i].field);
 }
 
-UNIT_TEST(config_beacons_switch)
+UNIT_TEST(config_on_off_switches)
 {
-	struct tund_config cfg;
-	char err[TUND_WHY_LEN];
+	for (size_t i = 0; i < G_N_ELEMENTS(bool_switches); i++) {
+		const char *sec = bool_switches[i].section, *key = bool_switches[i].key;
+		g_autofree char *off = g_strdup_printf("[%s]\n%s = off\n", sec, key);
+		g_autofree char *yes = g_strdup_printf("[%s]\n%s = yes\n", sec, key);
+		g_autofree char *bad = g_strdup_printf("[%s]\n%s = maybe\n", sec, key);
+		g_autofree char *why = g_strdup_printf("[%s] %s: expected on or off", sec, key);
+		struct tund_config cfg;
+		char err[TUND_WHY_LEN];
 
-	CHECK(parse(&cfg, "", err));
-	CHECK(cfg.beacons); /* on by default */
-	tund_config_free(&cfg);
-	CHECK(parse(&cfg, "[interface]\nbeacons = off\n", err));
-	CHECK(!cfg.beacons && cfg.broadcast);
-	tund_config_free(&cfg);
-	expect_error("[interface]\nbeacons = sometimes\n", "[interface] beacons: expected on or off");
-}
-
-UNIT_TEST(config_light_on_one_thread_switch)
-{
-	struct tund_config cfg;
-	char err[TUND_WHY_LEN];
-
-	CHECK(parse(&cfg, "", err));
-	CHECK(cfg.light_on_one_thread); /* on by default */
-	tund_config_free(&cfg);
-	CHECK(parse(&cfg, "[daemon]\nlight_on_one_thread = off\n", err));
-	CHECK(!cfg.light_on_one_thread && cfg.realtime);
-	tund_config_free(&cfg);
-	expect_error("[daemon]\nlight_on_one_thread = maybe\n",
-		     "[daemon] light_on_one_thread: expected on or off");
-}
-
-UNIT_TEST(config_realtime_switch)
-{
-	struct tund_config cfg;
-	char err[TUND_WHY_LEN];
-
-	CHECK(parse(&cfg, "", err));
-	CHECK(cfg.realtime); /* on by default */
-	tund_config_free(&cfg);
-	CHECK(parse(&cfg, "[daemon]\nrealtime = off\n", err));
-	CHECK(!cfg.realtime);
-	tund_config_free(&cfg);
-	expect_error("[daemon]\nrealtime = fast\n", "[daemon] realtime: expected on or off");
+		CHECK(parse(&cfg, "", err));
+		CHECK(switch_on(&cfg, i));
+		tund_config_free(&cfg);
+		CHECK(parse(&cfg, off, err));
+		for (size_t j = 0; j < G_N_ELEMENTS(bool_switches); j++)
+			CHECK(switch_on(&cfg, j) == (j != i));
+		tund_config_free(&cfg);
+		CHECK(parse(&cfg, yes, err));
+		CHECK(switch_on(&cfg, i));
+		tund_config_free(&cfg);
+		expect_error(bad, why);
+	}
 }
 
 UNIT_TEST(config_aead_backend)
@@ -265,20 +252,6 @@ UNIT_TEST(config_aead_backend)
 	CHECK(cfg.aead == TUND_AEAD_MODE_SODIUM);
 	tund_config_free(&cfg);
 	expect_error("[daemon]\naead = fastest\n", "[daemon] aead: expected auto, sodium or openssl");
-}
-
-UNIT_TEST(config_io_uring_switch)
-{
-	struct tund_config cfg;
-	char err[TUND_WHY_LEN];
-
-	CHECK(parse(&cfg, "", err));
-	CHECK(cfg.io_uring); /* on by default */
-	tund_config_free(&cfg);
-	CHECK(parse(&cfg, "[interface]\nio_uring = off\n", err));
-	CHECK(!cfg.io_uring && cfg.offload);
-	tund_config_free(&cfg);
-	expect_error("[interface]\nio_uring = 2\n", "[interface] io_uring: expected on or off");
 }
 
 UNIT_TEST(config_turn_prediction_switch)
