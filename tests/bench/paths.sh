@@ -239,6 +239,9 @@ for rep in $(seq 1 "$REPS"); do
 	path_is a "$KB" relay || fail "the relayed path moved to $(peer_field a "$KB" path) during the floor round"
 done
 path_is a "$KB" relay || fail "the relayed path moved to $(peer_field a "$KB" path) during the test"
+# The ceiling's shape is the pair's at the start; say if ICE moved it since.
+[ "$(peer_field a "$KB" candidates)" = "$CEIL_SHAPE" ] ||
+	t_log "relay: the pair is $(peer_field a "$KB" candidates) now, $CEIL_SHAPE at the start (the ceiling's shape)"
 # The TURN server's UDP drops (a full receive buffer) over the relay rows.
 udp_counters() {
 	lab_exec "$1" awk '/^Udp:/ { if (h) { for (i = 2; i <= NF; i++) if (n[i] ~ /Datagrams|Errors/ && $i) printf "%s=%s ", n[i], $i } else { h = 1; for (i = 2; i <= NF; i++) n[i] = $i } }' /proc/net/snmp
