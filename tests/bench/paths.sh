@@ -227,21 +227,26 @@ done
 [ -z "$SHAPE" ] || [ "$got" = "$SHAPE" ] || fail "ICE picked $got, not $SHAPE, 6 times"
 t_log "relay: $(peer_field a "$KB" candidates), TURN over $(peer_field a "$KB" relay_transport)"
 iperf_server
-ceiling_shape
 # The TURN server's CPU over each tund relay row: on this machine it shares
 # the CPUs with both daemons (doc/paths.md, "Normal priority while relayed").
+# ICE may move a relay→relay pair to one that crosses coturn once (its
+# checks keep running): each round's ceiling and floor take the shape of
+# the pair at the end of that round's tund row.
+SHAPES=""
 for rep in $(seq 1 "$REPS"); do
+	before=$(peer_field a "$KB" candidates)
 	t0=$(cpu_ticks "$LAB_TURN_PID")
 	measure relay "$ICE_B"
 	t_log "coturn CPU over that row: $(awk -v t=$(($(cpu_ticks "$LAB_TURN_PID") - t0)) -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }') s"
+	ceiling_shape
+	[ "$before" = "$CEIL_SHAPE" ] || t_log "relay: ICE moved the pair from $before to $CEIL_SHAPE during that row"
+	[[ " $SHAPES " == *" $CEIL_SHAPE "* ]] || SHAPES="${SHAPES:+$SHAPES }$CEIL_SHAPE"
 	ceiling "$rep"
 	relay_floor "$rep"
 	path_is a "$KB" relay || fail "the relayed path moved to $(peer_field a "$KB" path) during the floor round"
 done
 path_is a "$KB" relay || fail "the relayed path moved to $(peer_field a "$KB" path) during the test"
-# The ceiling's shape is the pair's at the start; say if ICE moved it since.
-[ "$(peer_field a "$KB" candidates)" = "$CEIL_SHAPE" ] ||
-	t_log "relay: the pair is $(peer_field a "$KB" candidates) now, $CEIL_SHAPE at the start (the ceiling's shape)"
+CEIL_SHAPE=${SHAPES// / and }
 # The TURN server's UDP drops (a full receive buffer) over the relay rows.
 udp_counters() {
 	lab_exec "$1" awk '/^Udp:/ { if (h) { for (i = 2; i <= NF; i++) if (n[i] ~ /Datagrams|Errors/ && $i) printf "%s=%s ", n[i], $i } else { h = 1; for (i = 2; i <= NF; i++) n[i] = $i } }' /proc/net/snmp
@@ -309,5 +314,5 @@ printf '| floor-seal through coturn: a sealed one-thread TUN forwarder, %s | –
 	"$(awk -v r="$fr" 'BEGIN { if (r == "NA") print r; else printf "%.3f", r }')"
 printf '| tund / floor | – | – | %s |\n' \
 	"$(awk -v r="$rr" -v c="$fr" 'BEGIN { if (r == "NA" || c == "NA") print "–"; else printf "%+.3f ms", r - c }')"
-echo "Medians of $REPS repetitions, each tund relay row followed by one ceiling round and one floor round. Ceiling: tests/bench/turn_probe.c on a and b through the lab's coturn in the shape of tund's pair (a relay end: a TURN client with its own allocation and a channel bound to the other end; a prflx/srflx end: plain UDP to the other's relayed address), 1412-byte datagrams (tund's at overlay MTU 1380) for $SECS s self-clocked (a window grown by one per acknowledgement, halved at a loss), Mbit/s of datagram payload delivered; idle ping: 116-byte datagrams (tund's for a 56-byte ping) 10 ms apart, median of 100. tund's packets/s: its TCP Mbit/s over $TCP_PAYLOAD payload bytes a packet. Floor: tests/bench/floor_fwd.c --seal on turn_probe's sockets, ping's idle RTT (56 bytes, 10 ms apart, median of 100) between its TUN devices. Goal (issue 21): tund ≥ 0.80× the ceiling's packets/s, idle ping ≤ ceiling + 0.05 ms."
+echo "Medians of $REPS repetitions, each tund relay row followed by one ceiling round and one floor round in the shape of tund's pair at the end of that row. Ceiling: tests/bench/turn_probe.c on a and b through the lab's coturn in the shape of tund's pair (a relay end: a TURN client with its own allocation and a channel bound to the other end; a prflx/srflx end: plain UDP to the other's relayed address), 1412-byte datagrams (tund's at overlay MTU 1380) for $SECS s self-clocked (a window grown by one per acknowledgement, halved at a loss), Mbit/s of datagram payload delivered; idle ping: 116-byte datagrams (tund's for a 56-byte ping) 10 ms apart, median of 100. tund's packets/s: its TCP Mbit/s over $TCP_PAYLOAD payload bytes a packet. Floor: tests/bench/floor_fwd.c --seal on turn_probe's sockets, ping's idle RTT (56 bytes, 10 ms apart, median of 100) between its TUN devices. Goal (issue 21): tund ≥ 0.80× the ceiling's packets/s, idle ping ≤ ceiling + 0.05 ms."
 [ -n "$ONLY" ] || join_table LAN cone relay mixed cone-blocked
