@@ -113,14 +113,21 @@ ceiling_shape() {
 	CEIL_SHAPE=$c
 }
 
+# peer_args: turn_probe's last argument for a (pa) and b (pb): "turn", or
+# "plain:" and the other's public address when the other end is plain.
+peer_args() {
+	pa=turn pb=turn
+	[ "$CEIL_A" = turn ] || pb=plain:$(lab_wan a)
+	[ "$CEIL_B" = turn ] || pa=plain:$(lab_wan b)
+}
+
 # ceiling REP: coturn's own ceiling, one round of turn_probe (a sends, b
 # echoes) in tund's pair's shape: idle round trip, datagrams and payload
 # Mbit/s delivered.
 ceiling() {
-	local d=$T_DIR/probe$1 out echo_pid res pa=turn pb=turn
+	local d=$T_DIR/probe$1 out echo_pid res pa pb
 	mkdir -p "$d"
-	[ "$CEIL_A" = turn ] || pb=plain:$(lab_wan a)
-	[ "$CEIL_B" = turn ] || pa=plain:$(lab_wan b)
+	peer_args
 	lab_bg b "$d/echo.out" "$TURN_PROBE" "$LAB_SRV:3478" "$LAB_TURN_USER" "$LAB_TURN_PASS" \
 		"$d" b a echo "$SECS" "$CEIL_B" "$pb"
 	echo_pid=$LAB_PID
@@ -138,14 +145,14 @@ ceiling() {
 # relay_floor REP: the latency floor through the relay: floor_fwd (a sealed
 # one-thread TUN forwarder, make bench's floor-seal) on a and b, on
 # turn_probe's sockets in the ceiling's shape; a's idle ping to b's TUN
-# (169.254.67.2: link-local, which ICE's host candidates leave out, so the
-# pair's upgrade probes cannot find a path through the floor) through it. What any TUN VPN adds over coturn's ceiling before
-# its own logic runs: a second wake-up per end and the kernel's TUN path.
+# through it. 169.254.67.x: link-local, which ICE's host candidates leave
+# out, so the pair's upgrade probes cannot find a path through the floor.
+# What any TUN VPN adds over coturn's ceiling before its own logic runs: a
+# second wake-up per end and the kernel's TUN path.
 relay_floor() {
-	local d=$T_DIR/floor$1 pa=turn pb=turn pid_a pid_b rtt h
+	local d=$T_DIR/floor$1 pa pb pid_a pid_b rtt h
 	mkdir -p "$d"
-	[ "$CEIL_A" = turn ] || pb=plain:$(lab_wan a)
-	[ "$CEIL_B" = turn ] || pa=plain:$(lab_wan b)
+	peer_args
 	lab_bg b "$d/b.out" "$TURN_PROBE" "$LAB_SRV:3478" "$LAB_TURN_USER" "$LAB_TURN_PASS" \
 		"$d" b a tun:ttf 0 "$CEIL_B" "$pb"
 	pid_b=$LAB_PID

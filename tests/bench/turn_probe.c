@@ -30,6 +30,8 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <poll.h>
@@ -40,8 +42,6 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>

@@ -54,18 +54,14 @@ def count(port, source, quiet):
     s.bind(("0.0.0.0", port))
     print("ready", flush=True)
     n = 0
-    while True:
-        data, src = s.recvfrom(2048)
-        if src[0] == source:
-            n += 1
-            s.settimeout(quiet)
-            break
-    while True:
+    while True:  # no timeout until the first datagram from source
         try:
             data, src = s.recvfrom(2048)
         except socket.timeout:
             break
-        n += src[0] == source
+        if src[0] == source:
+            n += 1
+            s.settimeout(quiet)
     print("counted", n, flush=True)
 
 
